@@ -1,0 +1,124 @@
+//! The exchange state machine of one version's sending to ЕИС (PRODUCT.md §5).
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SendStatus {
+    /// Written to the durable queue; not yet accepted by ЕИС (transport retries stay here).
+    Queued,
+    /// ЕИС accepted the packet and answered `processing`.
+    Processing,
+    /// ЕИС answered `success`: a draft exists in the customer's cabinet.
+    Loaded,
+    /// The customer placed the draft in ЕИС.
+    Published,
+    /// ЕИС refused the login/password, or the user lacks plan-schedule rights.
+    AuthError,
+    /// ЕИС found violations.
+    Rejected,
+    /// A plan-schedule for this period was created in ЕИС directly.
+    Conflict,
+}
+
+impl SendStatus {
+    pub const ALL: [SendStatus; 7] = [
+        SendStatus::Queued,
+        SendStatus::Processing,
+        SendStatus::Loaded,
+        SendStatus::Published,
+        SendStatus::AuthError,
+        SendStatus::Rejected,
+        SendStatus::Conflict,
+    ];
+
+    /// Label of a version that was never sent.
+    pub const NOT_SENT_TITLE: &'static str = "Не отправлена";
+
+    pub fn code(self) -> &'static str {
+        match self {
+            SendStatus::Queued => "queued",
+            SendStatus::Processing => "processing",
+            SendStatus::Loaded => "loaded",
+            SendStatus::Published => "published",
+            SendStatus::AuthError => "auth_error",
+            SendStatus::Rejected => "rejected",
+            SendStatus::Conflict => "conflict",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<SendStatus> {
+        SendStatus::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            SendStatus::Queued => "В очереди",
+            SendStatus::Processing => "Отправлена, обрабатывается в ЕИС",
+            SendStatus::Loaded => "Загрузка завершена успешно",
+            SendStatus::Published => "Размещена в ЕИС",
+            SendStatus::AuthError => "Ошибка авторизации",
+            SendStatus::Rejected => "Отклонена ЕИС",
+            SendStatus::Conflict => "Отправка невозможна: план-график на этот период создан в ЕИС не из РИС",
+        }
+    }
+
+    /// The exchange runner still has work to do for this send.
+    pub fn is_active(self) -> bool {
+        matches!(self, SendStatus::Queued | SendStatus::Processing)
+    }
+
+    /// ЕИС holds this version (as a draft or placed).
+    pub fn is_in_eis(self) -> bool {
+        matches!(self, SendStatus::Loaded | SendStatus::Published)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SendError {
+    #[error("Версия уже отправляется в ЕИС (статус «{0}»). Дождитесь результата в «Посмотреть статус отправки».")]
+    InProgress(&'static str),
+    #[error("Версия уже загружена в ЕИС (статус «{0}») и повторно не отправляется.")]
+    AlreadyInEis(&'static str),
+    #[error("Отправить на ООС можно только версию утверждённого вышестоящей организацией плана-графика")]
+    NotApproved,
+    #[error("Отправлять план-график в ЕИС может только специалист заказчика")]
+    WrongRole,
+    #[error("Укажите логин и пароль ЕИС")]
+    MissingCredentials,
+}
+
+/// May a new send of a version start, given its latest send's status? A version held by ЕИС, or
+/// one being sent, is never sent again; after a refusal (credentials, violations, conflict) the
+/// customer may try again once the cause is removed.
+pub fn can_start_send(latest: Option<SendStatus>) -> Result<(), SendError> {
+    match latest {
+        Some(s) if s.is_active() => Err(SendError::InProgress(s.title())),
+        Some(s) if s.is_in_eis() => Err(SendError::AlreadyInEis(s.title())),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip() {
+        for s in SendStatus::ALL {
+            assert_eq!(SendStatus::from_code(s.code()), Some(s));
+        }
+    }
+
+    #[test]
+    fn resending_rules() {
+        assert!(can_start_send(None).is_ok());
+        assert!(can_start_send(Some(SendStatus::AuthError)).is_ok());
+        assert!(can_start_send(Some(SendStatus::Rejected)).is_ok());
+        assert!(can_start_send(Some(SendStatus::Conflict)).is_ok());
+        assert!(matches!(can_start_send(Some(SendStatus::Queued)), Err(SendError::InProgress(_))));
+        assert!(matches!(can_start_send(Some(SendStatus::Processing)), Err(SendError::InProgress(_))));
+        assert!(matches!(can_start_send(Some(SendStatus::Loaded)), Err(SendError::AlreadyInEis(_))));
+        assert!(matches!(can_start_send(Some(SendStatus::Published)), Err(SendError::AlreadyInEis(_))));
+    }
+}

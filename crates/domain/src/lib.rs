@@ -1,0 +1,19 @@
+//! The plangraf domain: organizations, roles, plan-schedules and their positions, the approval
+//! and exchange state machines, the ИКЗ, money and the pre-flight checks.
+//! Pure: no I/O and no async, so every rule here is testable in isolation.
+
+pub mod checks;
+pub mod exchange;
+pub mod format;
+pub mod ikz;
+pub mod money;
+pub mod org;
+pub mod plan;
+pub mod role;
+
+pub use checks::{Finding, preflight};
+pub use exchange::SendStatus;
+pub use money::Money;
+pub use org::{OrgType, SpzCode};
+pub use plan::{PlanStatus, PositionDraft};
+pub use role::Role;

@@ -1,0 +1,190 @@
+//! Organizations: their ЕИС identifiers and the organization type that decides which finance
+//! blocks a position carries.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum OrgFieldError {
+    #[error("Код по СПЗ должен состоять из 11 цифр")]
+    Spz,
+    #[error("ИНН должен состоять из 10 или 12 цифр")]
+    Inn,
+    #[error("КПП должен состоять из 9 символов (цифры и заглавные латинские буквы)")]
+    Kpp,
+    #[error("Неизвестный тип организации «{0}»: допустимы 01, 02, 03, 05, 08, 10")]
+    OrgType(String),
+    #[error("Уровень бюджета должен быть 1 (федеральный), 2 (субъекта РФ) или 3 (муниципальный)")]
+    BudgetLevel,
+}
+
+fn all_digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Код организации по Сводному перечню заказчиков (ЕИС `regNum`): exactly 11 digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SpzCode(String);
+
+impl SpzCode {
+    pub fn parse(s: &str) -> Result<Self, OrgFieldError> {
+        let s = s.trim();
+        if s.len() == 11 && all_digits(s) { Ok(SpzCode(s.to_owned())) } else { Err(OrgFieldError::Spz) }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inn(String);
+
+impl Inn {
+    pub fn parse(s: &str) -> Result<Self, OrgFieldError> {
+        let s = s.trim();
+        if (s.len() == 10 || s.len() == 12) && all_digits(s) { Ok(Inn(s.to_owned())) } else { Err(OrgFieldError::Inn) }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kpp(String);
+
+impl Kpp {
+    /// KPP positions 5–6 may hold capital Latin letters (ФНС order ММВ-7-6/435@).
+    pub fn parse(s: &str) -> Result<Self, OrgFieldError> {
+        let s = s.trim();
+        let ok = s.len() == 9 && s.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase());
+        if ok { Ok(Kpp(s.to_owned())) } else { Err(OrgFieldError::Kpp) }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Organization type as ЕИС classifies customers; it decides which finance breakdown a
+/// position carries (eis-protocol.md §5, rule 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum OrgType {
+    /// 01 — органы государственной власти, органы местного самоуправления
+    Authority,
+    /// 02 — органы управления государственными внебюджетными фондами
+    ExtraBudgetFund,
+    /// 03 — бюджетное учреждение
+    Budget,
+    /// 05 — унитарное предприятие
+    Unitary,
+    /// 08 — казённое учреждение
+    Treasury,
+    /// 10 — автономное учреждение
+    Autonomous,
+}
+
+impl OrgType {
+    pub const ALL: [OrgType; 6] = [
+        OrgType::Authority,
+        OrgType::ExtraBudgetFund,
+        OrgType::Budget,
+        OrgType::Unitary,
+        OrgType::Treasury,
+        OrgType::Autonomous,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            OrgType::Authority => "01",
+            OrgType::ExtraBudgetFund => "02",
+            OrgType::Budget => "03",
+            OrgType::Unitary => "05",
+            OrgType::Treasury => "08",
+            OrgType::Autonomous => "10",
+        }
+    }
+
+    pub fn parse(code: &str) -> Result<OrgType, OrgFieldError> {
+        OrgType::ALL
+            .into_iter()
+            .find(|t| t.code() == code.trim())
+            .ok_or_else(|| OrgFieldError::OrgType(code.trim().to_owned()))
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            OrgType::Authority => "Орган власти",
+            OrgType::ExtraBudgetFund => "Орган управления внебюджетным фондом",
+            OrgType::Budget => "Бюджетное учреждение",
+            OrgType::Unitary => "Унитарное предприятие",
+            OrgType::Treasury => "Казённое учреждение",
+            OrgType::Autonomous => "Автономное учреждение",
+        }
+    }
+
+    /// КБК breakdown per year is allowed for 01, 02 and 08.
+    pub fn uses_kbk(self) -> bool {
+        matches!(self, OrgType::Authority | OrgType::ExtraBudgetFund | OrgType::Treasury)
+    }
+
+    /// КВР breakdown per year is mandatory for 03 and 10 and forbidden for the others.
+    pub fn uses_kvr_breakdown(self) -> bool {
+        matches!(self, OrgType::Budget | OrgType::Autonomous)
+    }
+
+    /// Unitary enterprises must leave the КВР undefined («не определен»).
+    pub fn kvr_must_be_undefined(self) -> bool {
+        matches!(self, OrgType::Unitary)
+    }
+}
+
+/// Идентификационный код заказчика: budget level digit + INN (10) + KPP (9) = 20 digits.
+pub fn iku(budget_level: u8, inn: &Inn, kpp: &Kpp) -> Result<String, OrgFieldError> {
+    if !(1..=3).contains(&budget_level) {
+        return Err(OrgFieldError::BudgetLevel);
+    }
+    if inn.as_str().len() != 10 || !all_digits(kpp.as_str()) {
+        // A 12-digit INN (individuals) or a lettered KPP cannot form the 20-digit ИКУ.
+        return Err(OrgFieldError::Inn);
+    }
+    Ok(format!("{budget_level}{}{}", inn.as_str(), kpp.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spz_must_be_eleven_digits() {
+        assert!(SpzCode::parse("03722001684").is_ok());
+        assert_eq!(SpzCode::parse("0372200168"), Err(OrgFieldError::Spz));
+        assert_eq!(SpzCode::parse("0372200168a"), Err(OrgFieldError::Spz));
+    }
+
+    #[test]
+    fn org_type_codes() {
+        for t in OrgType::ALL {
+            assert_eq!(OrgType::parse(t.code()), Ok(t));
+        }
+        assert!(OrgType::parse("04").is_err());
+        assert!(OrgType::Budget.uses_kvr_breakdown() && !OrgType::Budget.uses_kbk());
+        assert!(OrgType::Treasury.uses_kbk() && !OrgType::Treasury.uses_kvr_breakdown());
+        assert!(OrgType::Unitary.kvr_must_be_undefined());
+    }
+
+    #[test]
+    fn iku_matches_real_example() {
+        // The real ЕИС export carries ИКУ 27802139698780201001.
+        let inn = Inn::parse("7802139698").unwrap();
+        let kpp = Kpp::parse("780201001").unwrap();
+        assert_eq!(iku(2, &inn, &kpp).unwrap(), "27802139698780201001");
+        assert_eq!(iku(4, &inn, &kpp), Err(OrgFieldError::BudgetLevel));
+    }
+
+    #[test]
+    fn inn_and_kpp() {
+        assert!(Inn::parse("780213969812").is_ok());
+        assert!(Inn::parse("78021396").is_err());
+        assert!(Kpp::parse("7802AB001").is_ok());
+        assert!(Kpp::parse("78020100").is_err());
+    }
+}
