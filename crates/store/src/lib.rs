@@ -1,0 +1,194 @@
+//! Persistence for plangraf on SQLite (the embedded default) and PostgreSQL (production).
+//!
+//! Every query is written once: the schema uses only portable column types (BIGINT, TEXT), so
+//! sqlx's `Any` driver runs the same SQL on both backends. Only the two migration folders
+//! (auto-increment keys) and the outbox claim (`FOR UPDATE SKIP LOCKED` on PostgreSQL) differ.
+
+pub mod audit;
+pub mod orgs;
+pub mod plans;
+pub mod secret;
+pub mod sends;
+pub mod users;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Row};
+use std::time::Duration;
+use thiserror::Error;
+
+pub use secret::SecretBox;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+    #[error("the row was changed by someone else")]
+    Conflict,
+    #[error("secret cannot be opened: {0}")]
+    Secret(String),
+    #[error("unsupported database URL (expected sqlite:// or postgres://)")]
+    UnsupportedUrl,
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// The database handle: a pool, which backend it is, and the key that seals secrets at rest.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    secrets: SecretBox,
+}
+
+impl Store {
+    /// Connects without migrating. A SQLite file is created when missing.
+    pub async fn connect(url: &str, secrets: SecretBox) -> Result<Store> {
+        install_default_drivers();
+        let backend = Backend::from_url(url).ok_or(StoreError::UnsupportedUrl)?;
+        let url = match backend {
+            Backend::Sqlite if !url.contains("mode=") => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}mode=rwc")
+            }
+            _ => url.to_owned(),
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 10 })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers work during a write; foreign keys are off by default in SQLite.
+                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        Ok(Store { pool, backend, secrets })
+    }
+
+    /// Connects and applies pending migrations.
+    pub async fn open(url: &str, secrets: SecretBox) -> Result<Store> {
+        let store = Store::connect(url, secrets).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?,
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn secrets(&self) -> &SecretBox {
+        &self.secrets
+    }
+
+    /// Names of the tables the migrations created, for the schema-parity test.
+    pub async fn table_names(&self) -> Result<Vec<String>> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+                 AND name NOT LIKE '_sqlx%' ORDER BY name"
+            }
+            Backend::Postgres => {
+                "SELECT table_name::TEXT AS name FROM information_schema.tables WHERE table_schema = current_schema() \
+                 AND table_name NOT LIKE '_sqlx%' ORDER BY table_name"
+            }
+        };
+        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| r.try_get::<String, _>("name").map_err(Into::into)).collect()
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Current time in UTC milliseconds, the storage's time unit.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+pub fn to_datetime(ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// Fresh databases for tests: a new SQLite file, or a new PostgreSQL database on the server
+/// named by `PLANGRAF_TEST_DATABASE_URL` (which must allow `CREATE DATABASE`).
+pub mod testing {
+    use super::*;
+
+    pub const POSTGRES_ENV: &str = "PLANGRAF_TEST_DATABASE_URL";
+
+    /// The backend the test run targets: PostgreSQL when the variable is set, else SQLite.
+    pub fn target_backend() -> Backend {
+        if std::env::var(POSTGRES_ENV).map(|v| !v.is_empty()).unwrap_or(false) { Backend::Postgres } else { Backend::Sqlite }
+    }
+
+    /// A URL to an empty database of the target backend. `dir` holds the SQLite file.
+    pub async fn fresh_database_url(dir: &std::path::Path) -> Result<String> {
+        match std::env::var(POSTGRES_ENV) {
+            Ok(admin) if !admin.is_empty() => {
+                install_default_drivers();
+                let name = format!("plangraf_test_{}", random_suffix());
+                let pool = AnyPoolOptions::new().max_connections(1).connect(&admin).await?;
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&pool).await?;
+                pool.close().await;
+                let (base, _) = admin.rsplit_once('/').ok_or(StoreError::UnsupportedUrl)?;
+                Ok(format!("{base}/{name}"))
+            }
+            _ => Ok(format!("sqlite://{}", dir.join("plangraf.sqlite").display())),
+        }
+    }
+
+    fn random_suffix() -> String {
+        crate::users::token_hash(&crate::users::random_token())[..16].to_owned()
+    }
+
+    /// A migrated store on a fresh database with a throwaway key.
+    pub async fn fresh_store(dir: &std::path::Path) -> Result<Store> {
+        let url = fresh_database_url(dir).await?;
+        Store::open(&url, SecretBox::new(SecretBox::generate_key())).await
+    }
+}

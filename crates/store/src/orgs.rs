@@ -1,0 +1,106 @@
+//! Organizations.
+
+use crate::{Result, Store, StoreError, now_ms};
+use domain::OrgType;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organization {
+    pub id: i64,
+    pub name: String,
+    pub short_name: String,
+    pub superior_id: Option<i64>,
+    pub spz_code: String,
+    pub inn: String,
+    pub kpp: String,
+    pub org_type: OrgType,
+    pub budget_level: u8,
+    pub oktmo: String,
+}
+
+/// What an administrator (or the demo loader) supplies; validated by the caller.
+#[derive(Debug, Clone)]
+pub struct NewOrganization<'a> {
+    pub name: &'a str,
+    pub short_name: &'a str,
+    pub superior_id: Option<i64>,
+    pub spz_code: &'a str,
+    pub inn: &'a str,
+    pub kpp: &'a str,
+    pub org_type: OrgType,
+    pub budget_level: u8,
+    pub oktmo: &'a str,
+}
+
+macro_rules! org_columns {
+    () => {
+        "id, name, short_name, superior_id, spz_code, inn, kpp, org_type, budget_level, oktmo"
+    };
+}
+
+fn from_row(r: &AnyRow) -> Result<Organization> {
+    let org_type: String = r.try_get("org_type")?;
+    let level: i64 = r.try_get("budget_level")?;
+    Ok(Organization {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        short_name: r.try_get("short_name")?,
+        superior_id: r.try_get("superior_id")?,
+        spz_code: r.try_get("spz_code")?,
+        inn: r.try_get("inn")?,
+        kpp: r.try_get("kpp")?,
+        org_type: OrgType::parse(&org_type).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        budget_level: u8::try_from(level).map_err(|_| StoreError::Corrupt("budget_level".into()))?,
+        oktmo: r.try_get("oktmo")?,
+    })
+}
+
+impl Store {
+    /// Creates the organization, or returns the existing one with the same СПЗ code unchanged.
+    pub async fn ensure_organization(&self, o: &NewOrganization<'_>) -> Result<Organization> {
+        if let Some(existing) = self.organization_by_spz(o.spz_code).await? {
+            return Ok(existing);
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO organizations (name, short_name, superior_id, spz_code, inn, kpp, org_type, budget_level, oktmo, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        )
+        .bind(o.name)
+        .bind(o.short_name)
+        .bind(o.superior_id)
+        .bind(o.spz_code)
+        .bind(o.inn)
+        .bind(o.kpp)
+        .bind(o.org_type.code())
+        .bind(i64::from(o.budget_level))
+        .bind(o.oktmo)
+        .bind(now_ms())
+        .fetch_one(self.pool())
+        .await?;
+        self.organization(id).await?.ok_or_else(|| StoreError::Corrupt("organization vanished".into()))
+    }
+
+    pub async fn organization(&self, id: i64) -> Result<Option<Organization>> {
+        let row = sqlx::query(concat!("SELECT ", org_columns!(), " FROM organizations WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    pub async fn organization_by_spz(&self, spz: &str) -> Result<Option<Organization>> {
+        let row = sqlx::query(concat!("SELECT ", org_columns!(), " FROM organizations WHERE spz_code = $1"))
+            .bind(spz)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    pub async fn organizations(&self) -> Result<Vec<Organization>> {
+        let rows = sqlx::query(concat!("SELECT ", org_columns!(), " FROM organizations ORDER BY name"))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(from_row).collect()
+    }
+}

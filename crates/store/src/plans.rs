@@ -1,0 +1,308 @@
+//! Plan-schedules, their positions and their immutable versions.
+//! Every change bumps `row_version` and checks the one the writer read (optimistic locking),
+//! and writes its audit entry in the same transaction.
+
+use crate::audit::record;
+use crate::{Result, Store, StoreError, is_unique_violation, now_ms};
+use domain::plan::{PlanSnapshot, Position};
+use domain::PlanStatus;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub id: i64,
+    pub org_id: i64,
+    pub plan_year: i32,
+    pub status: PlanStatus,
+    pub return_comment: Option<String>,
+    pub eis_plan_number: Option<String>,
+    pub row_version: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlanListItem {
+    pub plan: Plan,
+    pub org_name: String,
+    pub position_count: i64,
+    pub version_count: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredPosition {
+    pub id: i64,
+    pub position: Position,
+}
+
+#[derive(Debug, Clone)]
+pub struct Version {
+    pub id: i64,
+    pub plan_id: i64,
+    pub version_number: i64,
+    pub snapshot: PlanSnapshot,
+    pub approved_by: i64,
+    pub approved_at: i64,
+}
+
+macro_rules! plan_columns {
+    () => {
+        "p.id, p.org_id, p.plan_year, p.status, p.return_comment, p.eis_plan_number, p.row_version, p.updated_at"
+    };
+}
+
+fn plan_from_row(r: &AnyRow) -> Result<Plan> {
+    let status: String = r.try_get("status")?;
+    let year: i64 = r.try_get("plan_year")?;
+    Ok(Plan {
+        id: r.try_get("id")?,
+        org_id: r.try_get("org_id")?,
+        plan_year: i32::try_from(year).map_err(|_| StoreError::Corrupt("plan_year".into()))?,
+        status: PlanStatus::from_code(&status).ok_or_else(|| StoreError::Corrupt(format!("plan status {status}")))?,
+        return_comment: r.try_get("return_comment")?,
+        eis_plan_number: r.try_get("eis_plan_number")?,
+        row_version: r.try_get("row_version")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+fn version_from_row(r: &AnyRow) -> Result<Version> {
+    let snapshot: String = r.try_get("snapshot")?;
+    Ok(Version {
+        id: r.try_get("id")?,
+        plan_id: r.try_get("plan_id")?,
+        version_number: r.try_get("version_number")?,
+        snapshot: serde_json::from_str(&snapshot).map_err(|e| StoreError::Corrupt(format!("snapshot: {e}")))?,
+        approved_by: r.try_get("approved_by")?,
+        approved_at: r.try_get("approved_at")?,
+    })
+}
+
+/// Bumps the plan's row version if it is still the one the writer read.
+async fn bump(tx: &mut sqlx::Transaction<'_, sqlx::Any>, plan_id: i64, expected: i64) -> Result<()> {
+    let done = sqlx::query("UPDATE plans SET row_version = row_version + 1, updated_at = $1 WHERE id = $2 AND row_version = $3")
+        .bind(now_ms())
+        .bind(plan_id)
+        .bind(expected)
+        .execute(&mut **tx)
+        .await?;
+    if done.rows_affected() == 1 { Ok(()) } else { Err(StoreError::Conflict) }
+}
+
+impl Store {
+    /// Creates a plan-schedule for the organization and year; `Ok(None)` if one exists already.
+    pub async fn create_plan(&self, org_id: i64, plan_year: i32, actor: i64) -> Result<Option<Plan>> {
+        let mut tx = self.pool().begin().await?;
+        let now = now_ms();
+        let res = sqlx::query_scalar::<_, i64>(
+            "INSERT INTO plans (org_id, plan_year, status, row_version, created_at, updated_at) \
+             VALUES ($1, $2, $3, 1, $4, $4) RETURNING id",
+        )
+        .bind(org_id)
+        .bind(i64::from(plan_year))
+        .bind(PlanStatus::Forming.code())
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await;
+        let id = match res {
+            Ok(id) => id,
+            Err(e) if is_unique_violation(&e) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        record(&mut *tx, Some(actor), Some(org_id), "plan", Some(id), "Создан план-график", concat!("Год: {plan_year}"))
+            .await?;
+        tx.commit().await?;
+        self.plan(id).await
+    }
+
+    pub async fn plan(&self, id: i64) -> Result<Option<Plan>> {
+        let row = sqlx::query(concat!("SELECT ", plan_columns!(), " FROM plans p WHERE p.id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(plan_from_row).transpose()
+    }
+
+    /// Plans of the organization itself and of the organizations it is superior to.
+    pub async fn plans_visible_to(&self, org_id: i64) -> Result<Vec<PlanListItem>> {
+        let rows = sqlx::query(concat!("SELECT ", plan_columns!(), ", o.short_name AS org_name, \
+             (SELECT COUNT(*) FROM positions x WHERE x.plan_id = p.id) AS position_count, \
+             (SELECT COUNT(*) FROM plan_versions v WHERE v.plan_id = p.id) AS version_count \
+             FROM plans p JOIN organizations o ON o.id = p.org_id \
+             WHERE p.org_id = $1 OR o.superior_id = $1 ORDER BY p.plan_year DESC, o.short_name"))
+        .bind(org_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PlanListItem {
+                    plan: plan_from_row(r)?,
+                    org_name: r.try_get("org_name")?,
+                    position_count: r.try_get("position_count")?,
+                    version_count: r.try_get("version_count")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn positions(&self, plan_id: i64) -> Result<Vec<StoredPosition>> {
+        let rows = sqlx::query("SELECT id, data FROM positions WHERE plan_id = $1 ORDER BY purchase_number")
+            .bind(plan_id)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let data: String = r.try_get("data")?;
+                Ok(StoredPosition {
+                    id: r.try_get("id")?,
+                    position: serde_json::from_str(&data).map_err(|e| StoreError::Corrupt(format!("position: {e}")))?,
+                })
+            })
+            .collect()
+    }
+
+    /// Adds a position if the plan is still at `expected_row_version`.
+    pub async fn add_position(&self, plan: &Plan, expected_row_version: i64, p: &Position, actor: i64) -> Result<i64> {
+        let mut tx = self.pool().begin().await?;
+        bump(&mut tx, plan.id, expected_row_version).await?;
+        let data = serde_json::to_string(p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let id: i64 = sqlx::query_scalar("INSERT INTO positions (plan_id, purchase_number, data) VALUES ($1, $2, $3) RETURNING id")
+            .bind(plan.id)
+            .bind(i64::from(p.purchase_number.get()))
+            .bind(&data)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
+        record(
+            &mut *tx,
+            Some(actor),
+            Some(plan.org_id),
+            "plan",
+            Some(plan.id),
+            &format!("Добавлена позиция {}", p.purchase_number.padded()),
+            &data,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn delete_position(&self, plan: &Plan, expected_row_version: i64, position_id: i64, actor: i64) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        bump(&mut tx, plan.id, expected_row_version).await?;
+        let row = sqlx::query("SELECT data FROM positions WHERE id = $1 AND plan_id = $2")
+            .bind(position_id)
+            .bind(plan.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else { return Err(StoreError::Conflict) };
+        let before: String = row.try_get("data")?;
+        sqlx::query("DELETE FROM positions WHERE id = $1").bind(position_id).execute(&mut *tx).await?;
+        record(&mut *tx, Some(actor), Some(plan.org_id), "plan", Some(plan.id), "Удалена позиция", &before).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Moves the plan from `from` to `to` (submit, return); fails with `Conflict` if someone
+    /// changed it meanwhile.
+    pub async fn change_plan_status(
+        &self,
+        plan: &Plan,
+        from: PlanStatus,
+        to: PlanStatus,
+        comment: Option<&str>,
+        actor: i64,
+        action: &str,
+    ) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query(
+            "UPDATE plans SET status = $1, return_comment = $2, row_version = row_version + 1, updated_at = $3 \
+             WHERE id = $4 AND status = $5",
+        )
+        .bind(to.code())
+        .bind(comment)
+        .bind(now_ms())
+        .bind(plan.id)
+        .bind(from.code())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Conflict);
+        }
+        let details = format!("{} → {}{}", from.title(), to.title(), comment.map(|c| format!(": {c}")).unwrap_or_default());
+        record(&mut *tx, Some(actor), Some(plan.org_id), "plan", Some(plan.id), action, &details).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// «Утвердить»: the plan becomes approved and its next immutable version is recorded, in
+    /// one transaction.
+    pub async fn approve_plan(&self, plan: &Plan, snapshot: &PlanSnapshot, approver: i64) -> Result<Version> {
+        let mut tx = self.pool().begin().await?;
+        let now = now_ms();
+        let done = sqlx::query(
+            "UPDATE plans SET status = $1, return_comment = NULL, row_version = row_version + 1, updated_at = $2 \
+             WHERE id = $3 AND status = $4 AND row_version = $5",
+        )
+        .bind(PlanStatus::Approved.code())
+        .bind(now)
+        .bind(plan.id)
+        .bind(PlanStatus::OnApproval.code())
+        .bind(plan.row_version)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Conflict);
+        }
+        let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version_number) + 1, 0) FROM plan_versions WHERE plan_id = $1")
+            .bind(plan.id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let json = serde_json::to_string(snapshot).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO plan_versions (plan_id, version_number, snapshot, approved_by, approved_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(plan.id)
+        .bind(next)
+        .bind(&json)
+        .bind(approver)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
+        record(
+            &mut *tx,
+            Some(approver),
+            Some(plan.org_id),
+            "plan",
+            Some(plan.id),
+            "Утвержден",
+            &format!("{} → {}; создана версия {next}", PlanStatus::OnApproval.title(), PlanStatus::Approved.title()),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Version { id, plan_id: plan.id, version_number: next, snapshot: snapshot.clone(), approved_by: approver, approved_at: now })
+    }
+
+    pub async fn versions(&self, plan_id: i64) -> Result<Vec<Version>> {
+        let rows = sqlx::query(
+            "SELECT id, plan_id, version_number, snapshot, approved_by, approved_at FROM plan_versions \
+             WHERE plan_id = $1 ORDER BY version_number DESC",
+        )
+        .bind(plan_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(version_from_row).collect()
+    }
+
+    pub async fn version(&self, id: i64) -> Result<Option<Version>> {
+        let row = sqlx::query(
+            "SELECT id, plan_id, version_number, snapshot, approved_by, approved_at FROM plan_versions WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(version_from_row).transpose()
+    }
+}

@@ -1,0 +1,369 @@
+//! The ЕИС exchange on the storage side: users' ЕИС credentials, the durable send queue
+//! (outbox) with leases, and each send's timeline of events with the raw ЕИС replies.
+
+use crate::audit::record;
+use crate::{Backend, Result, Store, StoreError, is_unique_violation, now_ms};
+use domain::SendStatus;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+#[derive(Debug, Clone, Default)]
+pub struct EisCredentialsInfo {
+    pub login: String,
+    pub has_password: bool,
+    pub updated_at: i64,
+    pub last_ok_at: Option<i64>,
+    pub last_fail_at: Option<i64>,
+    pub last_fail_message: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct EisLogin {
+    pub login: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for EisLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EisLogin").field("login", &self.login).field("password", &"***").finish()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Send {
+    pub id: i64,
+    pub version_id: i64,
+    pub org_id: i64,
+    pub requested_by: i64,
+    pub packet_id: String,
+    pub packet_xml: String,
+    pub eis_login: String,
+    pub status: SendStatus,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct SendEvent {
+    pub id: i64,
+    pub at: i64,
+    pub status: SendStatus,
+    pub message: String,
+    pub http_status: Option<i64>,
+    pub raw_reply: Option<String>,
+}
+
+/// A send a worker holds the lease of, with the credentials opened for the call.
+#[derive(Debug, Clone)]
+pub struct ClaimedSend {
+    pub send: Send,
+    pub credentials: EisLogin,
+}
+
+pub struct NewSend<'a> {
+    pub version_id: i64,
+    pub org_id: i64,
+    pub requested_by: i64,
+    pub packet_id: &'a str,
+    pub packet_xml: &'a str,
+    pub login: &'a EisLogin,
+}
+
+/// What a worker learned from one exchange with ЕИС.
+pub struct Outcome<'a> {
+    pub status: SendStatus,
+    /// When to come back (retry or poll); `None` for a final state.
+    pub next_attempt_at: Option<i64>,
+    pub count_attempt: bool,
+    pub last_error: Option<&'a str>,
+    pub message: &'a str,
+    pub http_status: Option<u16>,
+    pub raw_reply: Option<&'a str>,
+}
+
+macro_rules! send_columns {
+    () => {
+        "id, version_id, org_id, requested_by, packet_id, packet_xml, eis_login, status, attempts, \
+     next_attempt_at, last_error, created_at, updated_at"
+    };
+}
+
+fn status_of(r: &AnyRow) -> Result<SendStatus> {
+    let s: String = r.try_get("status")?;
+    SendStatus::from_code(&s).ok_or_else(|| StoreError::Corrupt(format!("send status {s}")))
+}
+
+fn send_from_row(r: &AnyRow) -> Result<Send> {
+    Ok(Send {
+        id: r.try_get("id")?,
+        version_id: r.try_get("version_id")?,
+        org_id: r.try_get("org_id")?,
+        requested_by: r.try_get("requested_by")?,
+        packet_id: r.try_get("packet_id")?,
+        packet_xml: r.try_get("packet_xml")?,
+        eis_login: r.try_get("eis_login")?,
+        status: status_of(r)?,
+        attempts: r.try_get("attempts")?,
+        next_attempt_at: r.try_get("next_attempt_at")?,
+        last_error: r.try_get("last_error")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+fn credentials_aad(user_id: i64) -> String {
+    format!("eis_credentials.password_secret:{user_id}")
+}
+
+fn send_aad(packet_id: &str) -> String {
+    format!("eis_sends.eis_password_secret:{packet_id}")
+}
+
+impl Store {
+    /// Saves the user's ЕИС login and, when given, a new password (sealed at rest).
+    pub async fn save_eis_credentials(&self, user_id: i64, org_id: i64, login: &str, password: Option<&str>) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        let existing: Option<Option<String>> =
+            sqlx::query_scalar("SELECT password_secret FROM eis_credentials WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let sealed = match password {
+            Some(p) => Some(self.secrets().seal(p, &credentials_aad(user_id))),
+            None => existing.flatten(),
+        };
+        sqlx::query("DELETE FROM eis_credentials WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO eis_credentials (user_id, login, password_secret, updated_at) VALUES ($1, $2, $3, $4)")
+            .bind(user_id)
+            .bind(login)
+            .bind(sealed)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        let what = if password.is_some() { "Изменены логин и пароль ЕИС" } else { "Изменён логин ЕИС" };
+        record(&mut *tx, Some(user_id), Some(org_id), "user", Some(user_id), what, concat!("Логин ЕИС: {login}")).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn eis_credentials_info(&self, user_id: i64) -> Result<Option<EisCredentialsInfo>> {
+        let row = sqlx::query(
+            "SELECT login, password_secret, updated_at, last_ok_at, last_fail_at, last_fail_message \
+             FROM eis_credentials WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let secret: Option<String> = r.try_get("password_secret")?;
+        Ok(Some(EisCredentialsInfo {
+            login: r.try_get("login")?,
+            has_password: secret.is_some(),
+            updated_at: r.try_get("updated_at")?,
+            last_ok_at: r.try_get("last_ok_at")?,
+            last_fail_at: r.try_get("last_fail_at")?,
+            last_fail_message: r.try_get("last_fail_message")?,
+        }))
+    }
+
+    /// The saved login and opened password, to pre-fill «Отправить на ООС» server-side.
+    pub async fn eis_credentials(&self, user_id: i64) -> Result<Option<EisLogin>> {
+        let row = sqlx::query("SELECT login, password_secret FROM eis_credentials WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(r) = row else { return Ok(None) };
+        let secret: Option<String> = r.try_get("password_secret")?;
+        let Some(secret) = secret else { return Ok(None) };
+        let password = self.secrets().open(&secret, &credentials_aad(user_id))?;
+        Ok(Some(EisLogin { login: r.try_get("login")?, password }))
+    }
+
+    /// Remembers whether the saved credentials last worked with ЕИС (only when the send used them).
+    pub async fn mark_eis_credentials(&self, user_id: i64, login: &str, ok: bool, message: Option<&str>) -> Result<()> {
+        let sql = if ok {
+            "UPDATE eis_credentials SET last_ok_at = $1 WHERE user_id = $2 AND login = $3"
+        } else {
+            "UPDATE eis_credentials SET last_fail_at = $1, last_fail_message = $4 WHERE user_id = $2 AND login = $3"
+        };
+        let mut q = sqlx::query(sql).bind(now_ms()).bind(user_id).bind(login);
+        if !ok {
+            q = q.bind(message);
+        }
+        q.execute(self.pool()).await?;
+        Ok(())
+    }
+
+    /// Writes a send to the queue with its first event and audit entry, atomically. Fails with
+    /// `Conflict` when the version already has a live send (the unique index decides).
+    pub async fn enqueue_send(&self, s: &NewSend<'_>) -> Result<i64> {
+        let mut tx = self.pool().begin().await?;
+        let now = now_ms();
+        let sealed = self.secrets().seal(&s.login.password, &send_aad(s.packet_id));
+        let id = sqlx::query_scalar::<_, i64>(
+            "INSERT INTO eis_sends (version_id, org_id, requested_by, packet_id, packet_xml, eis_login, eis_password_secret, \
+             status, attempts, next_attempt_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9, $9) RETURNING id",
+        )
+        .bind(s.version_id)
+        .bind(s.org_id)
+        .bind(s.requested_by)
+        .bind(s.packet_id)
+        .bind(s.packet_xml)
+        .bind(&s.login.login)
+        .bind(sealed)
+        .bind(SendStatus::Queued.code())
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
+        insert_event(&mut tx, id, now, SendStatus::Queued, "Пакет поставлен в очередь на отправку в ЕИС", None, None).await?;
+        record(
+            &mut *tx,
+            Some(s.requested_by),
+            Some(s.org_id),
+            "version",
+            Some(s.version_id),
+            "Отправить на ООС",
+            &format!("Пакет {}, логин ЕИС {}", s.packet_id, s.login.login),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn latest_send(&self, version_id: i64) -> Result<Option<Send>> {
+        let row = sqlx::query(concat!("SELECT ", send_columns!(), " FROM eis_sends WHERE version_id = $1 ORDER BY id DESC LIMIT 1"))
+        .bind(version_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(send_from_row).transpose()
+    }
+
+    pub async fn sends_for_version(&self, version_id: i64) -> Result<Vec<Send>> {
+        let rows = sqlx::query(concat!("SELECT ", send_columns!(), " FROM eis_sends WHERE version_id = $1 ORDER BY id DESC"))
+            .bind(version_id)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(send_from_row).collect()
+    }
+
+    pub async fn send(&self, id: i64) -> Result<Option<Send>> {
+        let row = sqlx::query(concat!("SELECT ", send_columns!(), " FROM eis_sends WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(send_from_row).transpose()
+    }
+
+    pub async fn send_events(&self, send_id: i64) -> Result<Vec<SendEvent>> {
+        let rows = sqlx::query(
+            "SELECT id, at, status, message, http_status, raw_reply FROM eis_send_events WHERE send_id = $1 ORDER BY id",
+        )
+        .bind(send_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SendEvent {
+                    id: r.try_get("id")?,
+                    at: r.try_get("at")?,
+                    status: status_of(r)?,
+                    message: r.try_get("message")?,
+                    http_status: r.try_get("http_status")?,
+                    raw_reply: r.try_get("raw_reply")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn send_event(&self, send_id: i64, event_id: i64) -> Result<Option<SendEvent>> {
+        Ok(self.send_events(send_id).await?.into_iter().find(|e| e.id == event_id))
+    }
+
+    /// Takes the lease of one due send. SQLite has a single writer, so the conditional UPDATE
+    /// is enough; on PostgreSQL `SKIP LOCKED` lets concurrent instances pass each other.
+    pub async fn claim_due_send(&self, worker: &str, now: i64, lease_ms: i64) -> Result<Option<ClaimedSend>> {
+        macro_rules! claim {
+            ($lock:literal) => {
+                concat!(
+                    "UPDATE eis_sends SET locked_by = $1, locked_until = $2 \
+                     WHERE id = (SELECT id FROM eis_sends WHERE status IN ('queued', 'processing') AND next_attempt_at <= $3 \
+                     AND (locked_until IS NULL OR locked_until < $3) ORDER BY next_attempt_at, id LIMIT 1 ",
+                    $lock,
+                    ") AND (locked_until IS NULL OR locked_until < $3) RETURNING ",
+                    send_columns!(),
+                    ", eis_password_secret"
+                )
+            };
+        }
+        let sql = match self.backend() {
+            Backend::Postgres => claim!("FOR UPDATE SKIP LOCKED"),
+            Backend::Sqlite => claim!(""),
+        };
+        let row = sqlx::query(sql)
+            .bind(worker)
+            .bind(now + lease_ms)
+            .bind(now)
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(r) = row else { return Ok(None) };
+        let send = send_from_row(&r)?;
+        let sealed: String = r.try_get("eis_password_secret")?;
+        let password = self.secrets().open(&sealed, &send_aad(&send.packet_id))?;
+        let credentials = EisLogin { login: send.eis_login.clone(), password };
+        Ok(Some(ClaimedSend { send, credentials }))
+    }
+
+    /// Records what ЕИС answered and releases the lease, if this worker still holds it. Returns
+    /// false when the lease was lost (another worker took over); nothing is then written.
+    pub async fn record_outcome(&self, send_id: i64, worker: &str, o: &Outcome<'_>) -> Result<bool> {
+        let mut tx = self.pool().begin().await?;
+        let now = now_ms();
+        let done = sqlx::query(
+            "UPDATE eis_sends SET status = $1, next_attempt_at = $2, attempts = attempts + $3, last_error = $4, \
+             locked_by = NULL, locked_until = NULL, updated_at = $5 WHERE id = $6 AND locked_by = $7",
+        )
+        .bind(o.status.code())
+        .bind(o.next_attempt_at.unwrap_or(i64::MAX))
+        .bind(i64::from(o.count_attempt))
+        .bind(o.last_error)
+        .bind(now)
+        .bind(send_id)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        insert_event(&mut tx, send_id, now, o.status, o.message, o.http_status, o.raw_reply).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+async fn insert_event(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    send_id: i64,
+    at: i64,
+    status: SendStatus,
+    message: &str,
+    http_status: Option<u16>,
+    raw_reply: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO eis_send_events (send_id, at, status, message, http_status, raw_reply) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(send_id)
+    .bind(at)
+    .bind(status.code())
+    .bind(message)
+    .bind(http_status.map(i64::from))
+    .bind(raw_reply)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

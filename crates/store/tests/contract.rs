@@ -1,0 +1,249 @@
+//! The storage contract: one story suite, run on SQLite and, when PLANGRAF_TEST_DATABASE_URL is
+//! set, on PostgreSQL.
+
+use domain::ikz::{KvrCode, Okpd2Code, PurchaseNumber};
+use domain::plan::{CustomerSnapshot, PlanSnapshot, Position, YearAmounts};
+use domain::{Money, OrgType, PlanStatus, Role, SendStatus};
+use store::orgs::NewOrganization;
+use store::sends::{EisLogin, NewSend, Outcome};
+use store::testing::fresh_store;
+use store::{Store, StoreError, now_ms};
+
+async fn store() -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = fresh_store(dir.path()).await.expect("fresh store");
+    (s, dir)
+}
+
+async fn org(s: &Store, spz: &str, superior: Option<i64>) -> i64 {
+    s.ensure_organization(&NewOrganization {
+        name: "Государственное бюджетное общеобразовательное учреждение «Школа № 1»",
+        short_name: "ГБОУ «Школа № 1»",
+        superior_id: superior,
+        spz_code: spz,
+        inn: "7802139698",
+        kpp: "780201001",
+        org_type: OrgType::Budget,
+        budget_level: 2,
+        oktmo: "40307000",
+    })
+    .await
+    .unwrap()
+    .id
+}
+
+fn position(n: u32) -> Position {
+    Position {
+        purchase_number: PurchaseNumber::new(n).unwrap(),
+        publish_year: 2026,
+        okpd2: Okpd2Code::parse("38.11.21.000").unwrap(),
+        kvr: Some(KvrCode::parse("244").unwrap()),
+        object_info: "Вывоз ТКО".into(),
+        amounts: YearAmounts { current: Money::parse("1000,50").unwrap(), ..Default::default() },
+        kbk: None,
+        public_discussion: false,
+    }
+}
+
+fn snapshot(positions: Vec<Position>) -> PlanSnapshot {
+    PlanSnapshot {
+        plan_year: 2026,
+        customer: CustomerSnapshot {
+            name: "ГБОУ «Школа № 1»".into(),
+            spz_code: "03722001684".into(),
+            inn: "7802139698".into(),
+            kpp: "780201001".into(),
+            org_type: OrgType::Budget,
+            iku: "27802139698780201001".into(),
+        },
+        positions,
+    }
+}
+
+#[tokio::test]
+async fn schema_has_every_table() {
+    let (s, _d) = store().await;
+    let tables = s.table_names().await.unwrap();
+    assert_eq!(
+        tables,
+        [
+            "api_tokens", "audit_log", "eis_credentials", "eis_send_events", "eis_sends", "organizations",
+            "plan_versions", "plans", "positions", "sessions", "sign_in_failures", "users"
+        ]
+    );
+    // Applying the migrations again is a no-op.
+    s.migrate().await.unwrap();
+}
+
+#[tokio::test]
+async fn organizations_are_ensured_once() {
+    let (s, _d) = store().await;
+    let a = org(&s, "03722001684", None).await;
+    let b = org(&s, "03722001684", None).await;
+    assert_eq!(a, b);
+    let child = org(&s, "03722001685", Some(a)).await;
+    assert_eq!(s.organization(child).await.unwrap().unwrap().superior_id, Some(a));
+    assert_eq!(s.organizations().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn users_sessions_and_tokens() {
+    let (s, _d) = store().await;
+    let o = org(&s, "03722001684", None).await;
+    let u = s.create_user("zakazchik", "hash", "Иванов И. И.", o, Role::CustomerSpecialist).await.unwrap().unwrap();
+    assert!(s.create_user("zakazchik", "hash", "Другой", o, Role::Admin).await.unwrap().is_none(), "duplicate login");
+    assert_eq!(s.user_credentials("zakazchik").await.unwrap().unwrap().user, u);
+
+    let token = s.create_session(u.id, 60_000).await.unwrap();
+    let session = s.session(&token, now_ms()).await.unwrap().unwrap();
+    assert_eq!(session.user.id, u.id);
+    assert!(!session.csrf_token.is_empty());
+    assert!(s.session(&token, now_ms() + 120_000).await.unwrap().is_none(), "expired");
+    assert!(s.session("forged", now_ms()).await.unwrap().is_none());
+    s.delete_session(&token).await.unwrap();
+    assert!(s.session(&token, now_ms()).await.unwrap().is_none());
+
+    let api = s.create_api_token(u.id, 60_000).await.unwrap();
+    assert_eq!(s.api_token_user(&api, now_ms()).await.unwrap().unwrap().id, u.id);
+    assert!(s.api_token_user(&api, now_ms() + 120_000).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn sign_in_throttling_locks_after_repeated_failures() {
+    let (s, _d) = store().await;
+    let now = now_ms();
+    for _ in 0..store::users::MAX_FAILURES - 1 {
+        s.record_sign_in_failure("zakazchik", now).await.unwrap();
+    }
+    assert!(s.sign_in_locked_until("zakazchik", now).await.unwrap().is_none());
+    s.record_sign_in_failure("zakazchik", now).await.unwrap();
+    let until = s.sign_in_locked_until("zakazchik", now).await.unwrap().unwrap();
+    assert!(until > now);
+    assert!(s.sign_in_locked_until("zakazchik", until + 1).await.unwrap().is_none());
+    assert!(s.sign_in_locked_until("other", now).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn plans_positions_versions_and_locking() {
+    let (s, _d) = store().await;
+    let sup = org(&s, "03722001600", None).await;
+    let o = org(&s, "03722001684", Some(sup)).await;
+    let u = s.create_user("z", "h", "З", o, Role::CustomerSpecialist).await.unwrap().unwrap();
+    let a = s.create_user("a", "h", "А", sup, Role::Approver).await.unwrap().unwrap();
+    let plan = s.create_plan(o, 2026, u.id).await.unwrap().unwrap();
+    assert!(s.create_plan(o, 2026, u.id).await.unwrap().is_none(), "one plan per org and year");
+    assert_eq!(s.plans_visible_to(sup).await.unwrap().len(), 1, "superior sees subordinate plans");
+    assert_eq!(s.plans_visible_to(o).await.unwrap().len(), 1);
+
+    s.add_position(&plan, plan.row_version, &position(1), u.id).await.unwrap();
+    // A second writer who read the same row version loses, with a conflict and no change.
+    let stale = s.add_position(&plan, plan.row_version, &position(2), u.id).await;
+    assert!(matches!(stale, Err(StoreError::Conflict)));
+    let plan = s.plan(plan.id).await.unwrap().unwrap();
+    s.add_position(&plan, plan.row_version, &position(2), u.id).await.unwrap();
+    let stored = s.positions(plan.id).await.unwrap();
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[0].position, position(1));
+
+    let plan = s.plan(plan.id).await.unwrap().unwrap();
+    s.change_plan_status(&plan, PlanStatus::Forming, PlanStatus::OnApproval, None, u.id, "Отправить на согласование")
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.change_plan_status(&plan, PlanStatus::Forming, PlanStatus::OnApproval, None, u.id, "x").await,
+        Err(StoreError::Conflict)
+    ));
+    let plan = s.plan(plan.id).await.unwrap().unwrap();
+    let v0 = s.approve_plan(&plan, &snapshot(vec![position(1), position(2)]), a.id).await.unwrap();
+    assert_eq!(v0.version_number, 0);
+    assert!(matches!(s.approve_plan(&plan, &snapshot(vec![]), a.id).await, Err(StoreError::Conflict)), "approved once");
+    let versions = s.versions(plan.id).await.unwrap();
+    assert_eq!(versions.len(), 1);
+    assert_eq!(versions[0].snapshot.positions.len(), 2);
+    assert_eq!(s.plan(plan.id).await.unwrap().unwrap().status, PlanStatus::Approved);
+    let journal = s.audit_for("plan", plan.id).await.unwrap();
+    assert!(journal.iter().any(|e| e.action == "Утвержден" && e.user_name.as_deref() == Some("А")));
+    assert!(journal.len() >= 5);
+}
+
+async fn approved_version(s: &Store) -> (i64, i64, i64) {
+    let sup = org(s, "03722001600", None).await;
+    let o = org(s, "03722001684", Some(sup)).await;
+    let u = s.create_user("z", "h", "З", o, Role::CustomerSpecialist).await.unwrap().unwrap();
+    let plan = s.create_plan(o, 2026, u.id).await.unwrap().unwrap();
+    s.change_plan_status(&plan, PlanStatus::Forming, PlanStatus::OnApproval, None, u.id, "x").await.unwrap();
+    let plan = s.plan(plan.id).await.unwrap().unwrap();
+    let v = s.approve_plan(&plan, &snapshot(vec![position(1)]), u.id).await.unwrap();
+    (o, u.id, v.id)
+}
+
+#[tokio::test]
+async fn eis_credentials_are_sealed() {
+    let (s, _d) = store().await;
+    let (o, u, _) = approved_version(&s).await;
+    s.save_eis_credentials(u, o, "eis_user_int", Some("Sekr3t-Pa55")).await.unwrap();
+    let info = s.eis_credentials_info(u).await.unwrap().unwrap();
+    assert!(info.has_password);
+    assert_eq!(s.eis_credentials(u).await.unwrap().unwrap().password, "Sekr3t-Pa55");
+    let raw: String = sqlx::query_scalar("SELECT password_secret FROM eis_credentials").fetch_one(s.pool()).await.unwrap();
+    assert!(!raw.contains("Sekr3t"));
+    // Changing only the login keeps the password.
+    s.save_eis_credentials(u, o, "eis_user_int2", None).await.unwrap();
+    let c = s.eis_credentials(u).await.unwrap().unwrap();
+    assert_eq!((c.login.as_str(), c.password.as_str()), ("eis_user_int2", "Sekr3t-Pa55"));
+    s.mark_eis_credentials(u, "eis_user_int2", false, Some("Ошибка авторизации")).await.unwrap();
+    let info = s.eis_credentials_info(u).await.unwrap().unwrap();
+    assert!(info.last_fail_at.is_some() && info.last_ok_at.is_none());
+}
+
+#[tokio::test]
+async fn send_queue_leases_and_uniqueness() {
+    let (s, _d) = store().await;
+    let (o, u, v) = approved_version(&s).await;
+    let login = EisLogin { login: "eis_user_int".into(), password: "p1".into() };
+    let packet = "0f3c2a8e-5b1d-4c7e-9a2f-1d2e3f4a5b6c";
+    let new = NewSend { version_id: v, org_id: o, requested_by: u, packet_id: packet, packet_xml: "<x/>", login: &login };
+    let id = s.enqueue_send(&new).await.unwrap();
+    let second = NewSend { packet_id: "1f3c2a8e-5b1d-4c7e-9a2f-1d2e3f4a5b6c", ..new };
+    assert!(matches!(s.enqueue_send(&second).await, Err(StoreError::Conflict)), "one live send per version");
+
+    let now = now_ms();
+    let claimed = s.claim_due_send("w1", now, 30_000).await.unwrap().unwrap();
+    assert_eq!(claimed.send.id, id);
+    assert_eq!(claimed.credentials.password, "p1");
+    assert!(s.claim_due_send("w2", now, 30_000).await.unwrap().is_none(), "leased");
+    // After the lease expires another worker may take it, and the first one's late result is refused.
+    let taken = s.claim_due_send("w2", now + 31_000, 30_000).await.unwrap().unwrap();
+    assert_eq!(taken.send.id, id);
+    let outcome = Outcome {
+        status: SendStatus::Processing,
+        next_attempt_at: Some(now + 1_000),
+        count_attempt: true,
+        last_error: None,
+        message: "ЕИС приняла пакет",
+        http_status: Some(200),
+        raw_reply: Some("<confirmation/>"),
+    };
+    assert!(!s.record_outcome(id, "w1", &outcome).await.unwrap());
+    assert!(s.record_outcome(id, "w2", &outcome).await.unwrap());
+    let send = s.send(id).await.unwrap().unwrap();
+    assert_eq!((send.status, send.attempts), (SendStatus::Processing, 1));
+    let events = s.send_events(id).await.unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[1].raw_reply.as_deref(), Some("<confirmation/>"));
+    assert!(s.claim_due_send("w1", now, 30_000).await.unwrap().is_none(), "not due yet");
+
+    let fail = Outcome { status: SendStatus::AuthError, next_attempt_at: None, ..outcome };
+    let c = s.claim_due_send("w1", now + 2_000, 30_000).await.unwrap().unwrap();
+    assert!(s.record_outcome(c.send.id, "w1", &fail).await.unwrap());
+    assert!(s.claim_due_send("w1", now + 10_000_000, 30_000).await.unwrap().is_none(), "final sends are not claimed");
+    // After a refusal a new send of the same version may start.
+    s.enqueue_send(&second).await.unwrap();
+    assert_eq!(s.latest_send(v).await.unwrap().unwrap().packet_id, second.packet_id);
+    let raw: String = sqlx::query_scalar("SELECT eis_password_secret FROM eis_sends WHERE id = $1")
+        .bind(id)
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    assert!(!raw.contains("p1"));
+}
