@@ -1,0 +1,272 @@
+//! HTTPS client of the ЕИС alternative integration (login/password), PRODUCT.md §7:
+//!
+//! * `POST {base}/44fz/integration/upload` — multipart form `login`, `password`, `document`;
+//! * `POST {base}/44fz/integration/status` — urlencoded form `login`, `password`, `refId`.
+//!
+//! 200 carries a `confirmation`; 401 and 403 carry an `errorInfo`. Every reply keeps its raw
+//! body, so nothing ЕИС said is lost, whatever the outcome.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+
+use crate::packet::read_packet_index;
+use crate::reply::{Confirmation, ErrorInfo, read_confirmation, read_error_info};
+
+pub const UPLOAD_PATH: &str = "/44fz/integration/upload";
+pub const STATUS_PATH: &str = "/44fz/integration/status";
+
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// `https://host[:port][/prefix]`; only HTTPS is accepted.
+    pub base_url: String,
+    /// PEM file with the certificates to trust; `None` trusts the system's root store.
+    pub ca_file: Option<PathBuf>,
+    pub connect_timeout: Duration,
+    /// Longest pause between two reads of the reply.
+    pub read_timeout: Duration,
+}
+
+impl ClientConfig {
+    /// Defaults: 10 s to connect, 60 s between reads.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        ClientConfig {
+            base_url: base_url.into(),
+            ca_file: None,
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A ЕИС user's alternative-integration login and password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub login: String,
+    pub password: String,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("login", &self.login)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// A reply that was understood, with what came over the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply<T> {
+    pub value: T,
+    pub http_status: u16,
+    /// The body exactly as received (lossily decoded if it was not UTF-8).
+    pub raw: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// 401: wrong login or password (or the password was regenerated, or the user is blocked).
+    #[error("ЕИС rejected the credentials (401): {} {}", info.code, info.message)]
+    Unauthorized { info: ErrorInfo, raw: String },
+    /// 403: the user has no right to work with plan-schedules.
+    #[error("ЕИС refused access (403): {} {}", info.code, info.message)]
+    Forbidden { info: ErrorInfo, raw: String },
+    /// No usable HTTP exchange: connect, TLS, timeout, dropped connection.
+    #[error("transport failure: {0}")]
+    Transport(String),
+    /// 5xx and every other status the contract does not name.
+    #[error("unexpected HTTP status {status}")]
+    Server { status: u16, raw: String },
+    /// A 200 whose body is not the confirmation it should be.
+    #[error("malformed reply: {reason}")]
+    Malformed { reason: String, raw: String },
+    /// The client could not be built from its configuration (only from [`EisClient::new`]).
+    #[error("client configuration: {0}")]
+    Config(String),
+}
+
+impl ClientError {
+    /// Whether sending the same request again later may succeed (network trouble, 5xx).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ClientError::Transport(_) => true,
+            ClientError::Server { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+
+    /// The raw body ЕИС sent, where there was one.
+    pub fn raw(&self) -> Option<&str> {
+        match self {
+            ClientError::Unauthorized { raw, .. }
+            | ClientError::Forbidden { raw, .. }
+            | ClientError::Server { raw, .. }
+            | ClientError::Malformed { raw, .. } => Some(raw),
+            ClientError::Transport(_) | ClientError::Config(_) => None,
+        }
+    }
+}
+
+/// The client. Cloning is cheap and clones share one connection pool.
+#[derive(Clone)]
+pub struct EisClient {
+    http: reqwest::Client,
+    upload_url: reqwest::Url,
+    status_url: reqwest::Url,
+}
+
+impl fmt::Debug for EisClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EisClient").field("upload_url", &self.upload_url.as_str()).finish()
+    }
+}
+
+fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, ClientError> {
+    let mut roots = rustls::RootCertStore::empty();
+    match ca_file {
+        Some(path) => {
+            let bad = |e: &dyn fmt::Display| ClientError::Config(format!("CA file {}: {e}", path.display()));
+            let certs = CertificateDer::pem_file_iter(path)
+                .map_err(|e| bad(&e))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| bad(&e))?;
+            if certs.is_empty() {
+                return Err(bad(&"no certificates in the file"));
+            }
+            for cert in certs {
+                roots.add(cert).map_err(|e| bad(&e))?;
+            }
+        }
+        None => {
+            let native = rustls_native_certs::load_native_certs();
+            for cert in native.certs {
+                // One unusable system certificate must not disable all the others.
+                if let Err(e) = roots.add(cert) {
+                    tracing::debug!(error = %e, "skipping an unusable system root certificate");
+                }
+            }
+            if roots.is_empty() {
+                return Err(ClientError::Config("no trusted root certificates in the system store".into()));
+            }
+        }
+    }
+    // The ring provider, explicitly: never whatever a process-wide default happens to be.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ClientError::Config(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(cfg)
+}
+
+/// `Display` of an error with all its causes: reqwest's own text alone is too terse to act on.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+fn transport(e: reqwest::Error) -> ClientError {
+    let kind = if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connect"
+    } else {
+        "exchange"
+    };
+    ClientError::Transport(format!("{kind}: {}", chain(&e)))
+}
+
+impl EisClient {
+    pub fn new(cfg: ClientConfig) -> Result<Self, ClientError> {
+        let base = cfg.base_url.trim_end_matches('/');
+        let parsed = reqwest::Url::parse(base).map_err(|e| ClientError::Config(format!("base URL {base:?}: {e}")))?;
+        if parsed.scheme() != "https" {
+            return Err(ClientError::Config(format!("base URL {base:?} must use https")));
+        }
+        let join = |p: &str| {
+            reqwest::Url::parse(&format!("{base}{p}")).map_err(|e| ClientError::Config(format!("URL {base}{p}: {e}")))
+        };
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls_config(cfg.ca_file.as_deref())?)
+            .https_only(true)
+            .connect_timeout(cfg.connect_timeout)
+            .read_timeout(cfg.read_timeout)
+            .user_agent(concat!("plangraf-eis/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError::Config(chain(&e)))?;
+        Ok(EisClient { http, upload_url: join(UPLOAD_PATH)?, status_url: join(STATUS_PATH)? })
+    }
+
+    /// Sends one packet. The reply is a `confirmation` whose `refId` is the packet's id
+    /// (usually `processing`: ask [`EisClient::status`] later).
+    pub async fn upload(&self, creds: &Credentials, packet_xml: &str) -> Result<Reply<Confirmation>, ClientError> {
+        // The packet's own id, to check the reply is about it. A packet without a readable id
+        // is still sent: judging it is ЕИС's business.
+        let packet_id = read_packet_index(packet_xml).ok().map(|i| i.id);
+        let document = reqwest::multipart::Part::text(packet_xml.to_owned())
+            .file_name("packet.xml")
+            .mime_str("text/xml; charset=utf-8")
+            .map_err(|e| ClientError::Config(e.to_string()))?;
+        let form = reqwest::multipart::Form::new()
+            .text("login", creds.login.clone())
+            .text("password", creds.password.clone())
+            .part("document", document);
+        tracing::debug!(url = %self.upload_url, packet_id = packet_id.as_deref().unwrap_or("?"), bytes = packet_xml.len(), "uploading a packet to ЕИС");
+        let resp = self.http.post(self.upload_url.clone()).multipart(form).send().await.map_err(transport)?;
+        finish(resp, packet_id.as_deref()).await
+    }
+
+    /// The current confirmation of the packet with `index/id` = `ref_id`.
+    pub async fn status(&self, creds: &Credentials, ref_id: &str) -> Result<Reply<Confirmation>, ClientError> {
+        let form = [("login", creds.login.as_str()), ("password", creds.password.as_str()), ("refId", ref_id)];
+        tracing::debug!(url = %self.status_url, ref_id, "asking ЕИС for a packet's status");
+        let resp = self.http.post(self.status_url.clone()).form(&form).send().await.map_err(transport)?;
+        finish(resp, Some(ref_id)).await
+    }
+}
+
+async fn finish(resp: reqwest::Response, expected_ref: Option<&str>) -> Result<Reply<Confirmation>, ClientError> {
+    let status = resp.status().as_u16();
+    let body = resp.bytes().await.map_err(transport)?;
+    let raw = String::from_utf8_lossy(&body).into_owned();
+    tracing::debug!(status, bytes = raw.len(), "ЕИС replied");
+    match status {
+        200 => {
+            let value = read_confirmation(&raw).map_err(|e| ClientError::Malformed { reason: e.to_string(), raw: raw.clone() })?;
+            if let Some(expected) = expected_ref
+                && value.ref_id != expected
+            {
+                return Err(ClientError::Malformed {
+                    reason: format!("confirmation refId {:?} is not the packet's id {:?}", value.ref_id, expected),
+                    raw,
+                });
+            }
+            Ok(Reply { value, http_status: status, raw })
+        }
+        401 => Err(ClientError::Unauthorized { info: error_info(&raw, status), raw }),
+        403 => Err(ClientError::Forbidden { info: error_info(&raw, status), raw }),
+        _ => Err(ClientError::Server { status, raw }),
+    }
+}
+
+/// The status code is what decides 401/403; a body that is no `errorInfo` (a proxy's page,
+/// say) still leaves the caller an `ErrorInfo` to show, coded with the HTTP status.
+fn error_info(raw: &str, status: u16) -> ErrorInfo {
+    read_error_info(raw).unwrap_or_else(|e| {
+        tracing::warn!(status, error = %e, "ЕИС error reply without a readable errorInfo");
+        ErrorInfo { code: i32::from(status), message: format!("Ответ ЕИС без сведений об ошибке (HTTP {status})") }
+    })
+}

@@ -1,0 +1,73 @@
+//! The ЕИС (zakupki.gov.ru) exchange language of plangraf.
+//!
+//! * [`packet`] — the plan-schedule packets plangraf sends (`tenderPlan2020`,
+//!   `tenderPlan2020Change`), written in the official namespaces and element order of the
+//!   ЕИС integration schemas 14.1, and read back namespace-aware.
+//! * [`reply`] — what ЕИС answers: `confirmation` packets and `errorInfo`.
+//! * [`client`] — the HTTPS client of the alternative integration (login/password).
+//!
+//! Writing is infallible: the writer emits whatever the value holds. Whether the value fits
+//! the schema's lengths and patterns is answered by [`packet::PlanPacket::problems`]; whether
+//! the written document is schema-valid is checked with the official XSD set in tests.
+
+pub mod client;
+pub mod packet;
+pub mod reply;
+pub mod schemas;
+mod xml;
+
+/// Namespaces of the ЕИС integration schemas (version 14.1).
+pub mod ns {
+    /// `fcsIntegration.xsd`: packet roots, `index` and `data`.
+    pub const INTEGRATION: &str = "http://zakupki.gov.ru/oos/integration/1";
+    /// `IntegrationTPTypes.xsd`: plan-schedule 2020 types.
+    pub const TP: &str = "http://zakupki.gov.ru/oos/TPtypes/1";
+    /// `BaseTypes.xsd`: references such as OKPD2 and KVR.
+    pub const BASE: &str = "http://zakupki.gov.ru/oos/base/1";
+    /// `IntegrationTypes.xsd`: `zfcs_confirmationType` and its violations.
+    pub const TYPES: &str = "http://zakupki.gov.ru/oos/types/1";
+    /// `docs-https-api.xsd`: replies of the services authorized by a user's login and password.
+    pub const HTTPS_API: &str = "http://zakupki.gov.ru/fz44/https";
+    /// The `schemeVersion` attribute written on every `data` element.
+    pub const SCHEME_VERSION: &str = "14.1";
+}
+
+/// Why an XML document could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    #[error("not well-formed XML: {0}")]
+    Syntax(String),
+    #[error("unexpected root element {found}, expected {expected}")]
+    UnexpectedRoot { found: String, expected: String },
+    #[error("missing element {0}")]
+    Missing(String),
+    #[error("invalid value {value:?} at {path}: {reason}")]
+    Invalid { path: String, value: String, reason: String },
+    #[error("unsupported content at {path}: {what}")]
+    Unsupported { path: String, what: String },
+}
+
+impl ReadError {
+    pub(crate) fn invalid(path: &str, value: &str, reason: &str) -> Self {
+        // Cap the echoed value: it ends up in logs and in replies.
+        let value: String = value.chars().take(100).collect();
+        ReadError::Invalid { path: path.to_owned(), value, reason: reason.to_owned() }
+    }
+
+    /// The same in Russian, for people (violation texts, pages).
+    pub fn message_ru(&self) -> String {
+        match self {
+            ReadError::Syntax(e) => format!("Документ не является корректным XML: {e}"),
+            ReadError::UnexpectedRoot { found, expected } => {
+                format!("Неожиданный корневой элемент {found}, ожидался {expected}")
+            }
+            ReadError::Missing(path) => format!("Отсутствует обязательный элемент {path}"),
+            ReadError::Invalid { path, value, reason } => {
+                format!("Недопустимое значение «{value}» элемента {path} ({reason})")
+            }
+            ReadError::Unsupported { path, what } => {
+                format!("Не поддерживается содержимое элемента {path}: {what}")
+            }
+        }
+    }
+}
