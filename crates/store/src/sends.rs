@@ -79,6 +79,11 @@ pub struct Outcome<'a> {
     pub next_attempt_at: Option<i64>,
     pub count_attempt: bool,
     pub last_error: Option<&'a str>,
+    /// A line for the send's timeline; `None` for a routine poll that changed nothing.
+    pub event: Option<EventNote<'a>>,
+}
+
+pub struct EventNote<'a> {
     pub message: &'a str,
     pub http_status: Option<u16>,
     pub raw_reply: Option<&'a str>,
@@ -339,7 +344,9 @@ impl Store {
         if done.rows_affected() != 1 {
             return Ok(false);
         }
-        insert_event(&mut tx, send_id, now, o.status, o.message, o.http_status, o.raw_reply).await?;
+        if let Some(e) = &o.event {
+            insert_event(&mut tx, send_id, now, o.status, e.message, e.http_status, e.raw_reply).await?;
+        }
         tx.commit().await?;
         Ok(true)
     }

@@ -5,7 +5,7 @@ use domain::ikz::{KvrCode, Okpd2Code, PurchaseNumber};
 use domain::plan::{CustomerSnapshot, PlanSnapshot, Position, YearAmounts};
 use domain::{Money, OrgType, PlanStatus, Role, SendStatus};
 use store::orgs::NewOrganization;
-use store::sends::{EisLogin, NewSend, Outcome};
+use store::sends::{EisLogin, EventNote, NewSend, Outcome};
 use store::testing::fresh_store;
 use store::{Store, StoreError, now_ms};
 
@@ -220,9 +220,7 @@ async fn send_queue_leases_and_uniqueness() {
         next_attempt_at: Some(now + 1_000),
         count_attempt: true,
         last_error: None,
-        message: "ЕИС приняла пакет",
-        http_status: Some(200),
-        raw_reply: Some("<confirmation/>"),
+        event: Some(EventNote { message: "ЕИС приняла пакет", http_status: Some(200), raw_reply: Some("<confirmation/>") }),
     };
     assert!(!s.record_outcome(id, "w1", &outcome).await.unwrap());
     assert!(s.record_outcome(id, "w2", &outcome).await.unwrap());
@@ -233,8 +231,13 @@ async fn send_queue_leases_and_uniqueness() {
     assert_eq!(events[1].raw_reply.as_deref(), Some("<confirmation/>"));
     assert!(s.claim_due_send("w1", now, 30_000).await.unwrap().is_none(), "not due yet");
 
-    let fail = Outcome { status: SendStatus::AuthError, next_attempt_at: None, ..outcome };
+    // A routine poll writes no timeline line.
     let c = s.claim_due_send("w1", now + 2_000, 30_000).await.unwrap().unwrap();
+    let quiet = Outcome { status: SendStatus::Processing, next_attempt_at: Some(now + 3_000), count_attempt: false, last_error: None, event: None };
+    assert!(s.record_outcome(c.send.id, "w1", &quiet).await.unwrap());
+    assert_eq!(s.send_events(id).await.unwrap().len(), 2);
+    let fail = Outcome { status: SendStatus::AuthError, next_attempt_at: None, ..outcome };
+    let c = s.claim_due_send("w1", now + 4_000, 30_000).await.unwrap().unwrap();
     assert!(s.record_outcome(c.send.id, "w1", &fail).await.unwrap());
     assert!(s.claim_due_send("w1", now + 10_000_000, 30_000).await.unwrap().is_none(), "final sends are not claimed");
     // After a refusal a new send of the same version may start.

@@ -1,0 +1,319 @@
+//! The exchange with ЕИС: accepting a request to send a version (building its packet and
+//! writing it to the durable queue in one transaction), and the runner that claims due sends,
+//! talks to ЕИС through `eis`, records every reply and drives the send's state machine.
+//!
+//! Every attempt of one send carries the same packet (same `index/id`), so a retry after a
+//! lost reply can never create a second draft in ЕИС.
+
+pub mod build;
+
+use domain::SendStatus;
+use domain::exchange::can_start_send;
+use eis::client::{ClientError, Credentials, EisClient};
+use eis::reply::{Confirmation, ConfirmationResult, ViolationLevel};
+use std::sync::Arc;
+use std::time::Duration;
+use store::orgs::Organization;
+use store::plans::{Plan, Version};
+use store::sends::{ClaimedSend, EisLogin, EventNote, NewSend, Outcome};
+use store::users::User;
+use store::{Store, StoreError, now_ms};
+use tokio::sync::Notify;
+
+pub use build::Envelope;
+
+/// The errCode with which ЕИС (as eis-sandbox documents it in docs/SANDBOX.md) refuses a plan
+/// whose period already has a plan-schedule created directly in ЕИС.
+pub const PLAN_CREATED_IN_EIS: &str = "PLAN_EIS";
+
+#[derive(Debug, Clone)]
+pub struct ExchangeConfig {
+    pub envelope: Envelope,
+    /// How soon to ask again about a packet ЕИС is still processing.
+    pub poll_interval: Duration,
+    /// First retry delay after a transport failure or 5xx; doubled per attempt.
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    /// How long a worker holds a claimed send before another may take it over.
+    pub lease: Duration,
+    /// How often an idle runner looks for due sends (it is also woken on every new send).
+    pub idle_interval: Duration,
+}
+
+impl Default for ExchangeConfig {
+    fn default() -> Self {
+        ExchangeConfig {
+            envelope: Envelope { sender: "PLANGRAF".into(), receiver: "OOS".into(), mode: eis::packet::Mode::Prod },
+            poll_interval: Duration::from_secs(5),
+            retry_base: Duration::from_secs(5),
+            retry_max: Duration::from_secs(15 * 60),
+            lease: Duration::from_secs(120),
+            idle_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// The request is refused for a reason the user can act on (Russian text).
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a version cannot be sent now, in Russian; `None` when it can.
+pub async fn send_blocked(store: &Store, plan: &Plan, version: &Version) -> Result<Option<String>, StoreError> {
+    let latest = store.latest_send(version.id).await?.map(|s| s.status);
+    if let Err(e) = can_start_send(latest) {
+        return Ok(Some(e.to_string()));
+    }
+    if version.version_number > 0 {
+        // A change goes as tenderPlan2020Change, which needs the plan number ЕИС assigns when
+        // the previous version is placed.
+        let previous_placed = match store.versions(plan.id).await?.into_iter().find(|v| v.version_number == version.version_number - 1) {
+            Some(prev) => store.latest_send(prev.id).await?.is_some_and(|s| s.status == SendStatus::Published),
+            None => false,
+        };
+        if plan.eis_plan_number.is_none() || !previous_placed {
+            return Ok(Some(format!(
+                "Изменения нельзя отправить, пока предыдущая версия ({}) не размещена в ЕИС. Разместите её в личном кабинете ЕИС и дождитесь статуса «{}».",
+                version.version_number - 1,
+                SendStatus::Published.title()
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// A violation as the status page shows it.
+#[derive(Debug, Clone)]
+pub struct ViolationView {
+    pub code: String,
+    pub level: &'static str,
+    pub name: String,
+    pub description: String,
+}
+
+/// Violations in a raw ЕИС reply (empty when the reply is no confirmation).
+pub fn violations_in(raw: &str) -> Vec<ViolationView> {
+    let Ok(c) = eis::reply::read_confirmation(raw) else { return vec![] };
+    c.violations
+        .into_iter()
+        .map(|v| ViolationView {
+            code: v.err_code,
+            level: match v.level {
+                ViolationLevel::Error => "Ошибка",
+                ViolationLevel::Warning => "Предупреждение",
+            },
+            name: v.name,
+            description: v.description.unwrap_or_default(),
+        })
+        .collect()
+}
+
+#[derive(Clone)]
+pub struct Exchange {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    client: EisClient,
+    config: ExchangeConfig,
+    wake: Notify,
+    worker_id: String,
+}
+
+impl Exchange {
+    pub fn new(store: Store, client: EisClient, config: ExchangeConfig) -> Exchange {
+        let worker_id = format!("worker-{}", uuid::Uuid::new_v4());
+        Exchange { inner: Arc::new(Inner { store, client, config, wake: Notify::new(), worker_id }) }
+    }
+
+    /// «Отправить на ООС»: checks that the version may go now, builds its packet and writes the
+    /// send to the queue. The runner does the rest.
+    pub async fn request_send(
+        &self,
+        actor: &User,
+        plan: &Plan,
+        owner: &Organization,
+        version: &Version,
+        credentials: EisLogin,
+    ) -> Result<i64, RequestError> {
+        let store = &self.inner.store;
+        if let Some(reason) = send_blocked(store, plan, version).await? {
+            return Err(RequestError::Refused(reason));
+        }
+        let findings = domain::preflight(&version.snapshot);
+        if !findings.is_empty() {
+            return Err(RequestError::Refused(format!(
+                "Версия не прошла проверку перед отправкой: {}",
+                findings.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join("; ")
+            )));
+        }
+        let packet = build::plan_packet(
+            plan.id,
+            version.version_number,
+            &version.snapshot,
+            plan.eis_plan_number.as_deref(),
+            &self.inner.config.envelope,
+        );
+        let xml = eis::packet::write_plan_packet(&packet);
+        let new = NewSend {
+            version_id: version.id,
+            org_id: owner.id,
+            requested_by: actor.id,
+            packet_id: &packet.index.id,
+            packet_xml: &xml,
+            login: &credentials,
+        };
+        let id = match store.enqueue_send(&new).await {
+            Ok(id) => id,
+            Err(StoreError::Conflict) => {
+                return Err(RequestError::Refused("Эта версия уже отправляется или загружена в ЕИС другим запросом.".into()));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        tracing::info!(send_id = id, version_id = version.id, packet_id = %packet.index.id, "send queued");
+        self.inner.wake.notify_one();
+        Ok(id)
+    }
+
+    /// Claims and works one due send. Returns whether there was one.
+    pub async fn run_once(&self) -> Result<bool, StoreError> {
+        let lease = i64::try_from(self.inner.config.lease.as_millis()).unwrap_or(i64::MAX);
+        let Some(claimed) = self.inner.store.claim_due_send(&self.inner.worker_id, now_ms(), lease).await? else {
+            return Ok(false);
+        };
+        self.work(claimed).await?;
+        Ok(true)
+    }
+
+    /// Works due sends until none is due now.
+    pub async fn drain(&self) -> Result<usize, StoreError> {
+        let mut n = 0;
+        while self.run_once().await? {
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Runs the worker loop until the task is dropped or aborted.
+    pub fn spawn(&self) -> tokio::task::JoinHandle<()> {
+        let me = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match me.run_once().await {
+                    Ok(true) => continue,
+                    Ok(false) => {}
+                    Err(e) => tracing::error!(error = %e, "exchange runner: storage failure"),
+                }
+                tokio::select! {
+                    _ = me.inner.wake.notified() => {}
+                    _ = tokio::time::sleep(me.inner.config.idle_interval) => {}
+                }
+            }
+        })
+    }
+
+    fn backoff(&self, attempts: i64) -> Duration {
+        let c = &self.inner.config;
+        let factor = 2u32.saturating_pow(u32::try_from(attempts.clamp(0, 20)).unwrap_or(20));
+        c.retry_base.saturating_mul(factor).min(c.retry_max)
+    }
+
+    async fn work(&self, claimed: ClaimedSend) -> Result<(), StoreError> {
+        let send = &claimed.send;
+        let creds = Credentials { login: claimed.credentials.login.clone(), password: claimed.credentials.password.clone() };
+        let client = &self.inner.client;
+        let uploading = send.status == SendStatus::Queued;
+        let result = if uploading {
+            client.upload(&creds, &send.packet_xml).await
+        } else {
+            client.status(&creds, &send.packet_id).await
+        };
+        let now = now_ms();
+        let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        let store = &self.inner.store;
+        let worker = &self.inner.worker_id;
+        match result {
+            Ok(reply) => {
+                let (status, message) = classify(&reply.value);
+                let poll = status == SendStatus::Processing;
+                // A poll that still says `processing` is not news: no timeline line.
+                let quiet = poll && !uploading;
+                let outcome = Outcome {
+                    status,
+                    next_attempt_at: poll.then(|| now + ms(self.inner.config.poll_interval)),
+                    count_attempt: uploading,
+                    last_error: None,
+                    event: (!quiet).then_some(EventNote {
+                        message: &message,
+                        http_status: Some(reply.http_status),
+                        raw_reply: Some(&reply.raw),
+                    }),
+                };
+                store.record_outcome(send.id, worker, &outcome).await?;
+                if status.is_in_eis() {
+                    store.mark_eis_credentials(send.requested_by, &send.eis_login, true, None).await?;
+                }
+                tracing::info!(send_id = send.id, status = status.code(), "ЕИС replied");
+            }
+            Err(ClientError::Unauthorized { info, raw } | ClientError::Forbidden { info, raw }) => {
+                let message = format!("ЕИС отказала в авторизации: {} (код {})", info.message, info.code);
+                let outcome = Outcome {
+                    status: SendStatus::AuthError,
+                    next_attempt_at: None,
+                    count_attempt: true,
+                    last_error: Some(&message),
+                    event: Some(EventNote { message: &message, http_status: None, raw_reply: Some(&raw) }),
+                };
+                store.record_outcome(send.id, worker, &outcome).await?;
+                store.mark_eis_credentials(send.requested_by, &send.eis_login, false, Some(&message)).await?;
+                tracing::warn!(send_id = send.id, code = info.code, "ЕИС refused the credentials");
+            }
+            Err(e) => {
+                // Transport failures, 5xx and unreadable replies: the same packet goes again later.
+                let delay = self.backoff(send.attempts);
+                let what = match &e {
+                    ClientError::Transport(t) => format!("Нет связи с ЕИС ({t})"),
+                    ClientError::Server { status, .. } => format!("ЕИС ответила ошибкой сервера HTTP {status}"),
+                    ClientError::Malformed { reason, .. } => format!("Ответ ЕИС не распознан ({reason})"),
+                    other => format!("Сбой обмена с ЕИС ({other})"),
+                };
+                let message = format!("{what}. Повторная попытка через {} с.", delay.as_secs());
+                let http_status = match &e {
+                    ClientError::Server { status, .. } => Some(*status),
+                    _ => None,
+                };
+                let outcome = Outcome {
+                    status: send.status,
+                    next_attempt_at: Some(now + ms(delay)),
+                    count_attempt: true,
+                    last_error: Some(&message),
+                    event: Some(EventNote { message: &message, http_status, raw_reply: e.raw() }),
+                };
+                store.record_outcome(send.id, worker, &outcome).await?;
+                tracing::warn!(send_id = send.id, error = %e, "ЕИС exchange failed; will retry");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The send state a confirmation leads to, and the timeline line for it.
+fn classify(c: &Confirmation) -> (SendStatus, String) {
+    match c.result {
+        ConfirmationResult::Processing => (SendStatus::Processing, "ЕИС приняла пакет и обрабатывает его".into()),
+        ConfirmationResult::Success => (SendStatus::Loaded, SendStatus::Loaded.title().into()),
+        ConfirmationResult::Failure => {
+            if c.violations.iter().any(|v| v.err_code == PLAN_CREATED_IN_EIS) {
+                (SendStatus::Conflict, SendStatus::Conflict.title().into())
+            } else {
+                let n = c.violations.len();
+                (SendStatus::Rejected, format!("ЕИС отклонила план-график: ошибок {n}"))
+            }
+        }
+    }
+}

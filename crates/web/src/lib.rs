@@ -1,0 +1,53 @@
+//! plangraf's web interface: Russian HTML pages for people and a JSON API for machines.
+//! Handlers stay thin: they load through [`access`], let `domain` decide, and let `store`
+//! persist; sending to ЕИС is handed to `exchange`.
+
+pub mod access;
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod pages;
+
+use axum::Router;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: store::Store,
+    pub exchange: exchange::Exchange,
+    /// Mark cookies `Secure` (when plangraf is served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+pub fn router(state: AppState) -> Router {
+    use pages::{plans, sending, session, settings};
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/plans") }))
+        .route("/login", get(session::login_page).post(session::login_submit))
+        .route("/logout", post(session::logout))
+        .route("/plans", get(plans::list).post(plans::create))
+        .route("/plans/{id}", get(plans::view))
+        .route("/plans/{id}/positions", post(plans::add_position))
+        .route("/plans/{id}/positions/{position_id}/delete", post(plans::delete_position))
+        .route("/plans/{id}/submit", post(plans::submit))
+        .route("/plans/{id}/approve", post(plans::approve))
+        .route("/plans/{id}/return", post(plans::return_for_revision))
+        .route("/versions/{id}/send", get(sending::send_dialog).post(sending::send_submit))
+        .route("/versions/{id}/status", get(sending::send_status))
+        .route("/sends/{send_id}/events/{event_id}/raw", get(sending::raw_reply))
+        .route("/settings/eis", get(settings::page).post(settings::save))
+        .route("/api/v1/auth/token", post(api::issue_token))
+        .route("/api/v1/me", get(api::me))
+        .route("/static/app.css", get(stylesheet))
+        .fallback(|| async { error::AppError::NotFound })
+        .with_state(state)
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [(CONTENT_TYPE, "text/css; charset=utf-8"), (CACHE_CONTROL, "max-age=3600")],
+        include_str!("../static/app.css"),
+    )
+}

@@ -1,0 +1,481 @@
+//! «Планы-графики размещения заказов»: the list, the plan form with its tabs, positions,
+//! submission and the superior's decision.
+
+use crate::AppState;
+use crate::access::{actor, plan_ref, readable_plan};
+use crate::auth::{CurrentUser, Post};
+use crate::error::{AppError, AppResult};
+use crate::pages::{Chrome, fmt_time, html};
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Datelike;
+use domain::ikz::PurchaseNumber;
+use domain::org::{Inn, Kpp, iku};
+use domain::plan::{self, CustomerSnapshot, FieldError, PlanSnapshot, PositionDraft, YearAmounts};
+use domain::{PlanStatus, SendStatus};
+use serde::Deserialize;
+use store::orgs::Organization;
+use store::plans::Plan;
+
+struct PlanRow {
+    id: i64,
+    org_name: String,
+    year: i32,
+    status: &'static str,
+    positions: i64,
+    versions: i64,
+    updated: String,
+}
+
+#[derive(Template)]
+#[template(path = "plans.html")]
+struct PlansPage {
+    chrome: Option<Chrome>,
+    csrf: String,
+    rows: Vec<PlanRow>,
+    can_create: bool,
+    years: Vec<i32>,
+    default_year: i32,
+    error: Option<String>,
+}
+
+async fn plans_page(state: &AppState, session: &store::users::Session, error: Option<String>) -> AppResult<Response> {
+    let items = state.store.plans_visible_to(session.user.org_id).await?;
+    let rows = items
+        .into_iter()
+        .map(|i| PlanRow {
+            id: i.plan.id,
+            org_name: i.org_name,
+            year: i.plan.plan_year,
+            status: i.plan.status.title(),
+            positions: i.position_count,
+            versions: i.version_count,
+            updated: fmt_time(i.plan.updated_at),
+        })
+        .collect();
+    let this_year = chrono::Utc::now().with_timezone(&domain::format::moscow()).year();
+    let page = PlansPage {
+        chrome: Some(Chrome::of(state, session).await?),
+        csrf: session.csrf_token.clone(),
+        rows,
+        can_create: session.user.role.edits_plans(),
+        years: (this_year - 1..=this_year + 2).collect(),
+        default_year: this_year + 1,
+        error,
+    };
+    let status = if page.error.is_some() { axum::http::StatusCode::UNPROCESSABLE_ENTITY } else { axum::http::StatusCode::OK };
+    Ok((status, html(&page)?).into_response())
+}
+
+pub async fn list(State(state): State<AppState>, CurrentUser(session): CurrentUser) -> AppResult<Response> {
+    plans_page(&state, &session, None).await
+}
+
+#[derive(Deserialize)]
+pub struct CreatePlan {
+    #[serde(default)]
+    plan_year: String,
+}
+
+pub async fn create(State(state): State<AppState>, post: Post<CreatePlan>) -> AppResult<Response> {
+    let user = &post.session.user;
+    if !user.role.edits_plans() {
+        return Err(AppError::Forbidden("Создавать планы-графики может только специалист заказчика".into()));
+    }
+    let year = match post.form.plan_year.trim().parse::<i32>() {
+        Ok(y) if (2020..=2099).contains(&y) => y,
+        _ => return plans_page(&state, &post.session, Some("Укажите год плана-графика четырьмя цифрами".into())).await,
+    };
+    match state.store.create_plan(user.org_id, year, user.id).await? {
+        Some(plan) => Ok(Redirect::to(&format!("/plans/{}", plan.id)).into_response()),
+        None => {
+            let msg = format!("План-график вашей организации на {year} год уже существует. Откройте его в списке.");
+            plans_page(&state, &post.session, Some(msg)).await
+        }
+    }
+}
+
+pub struct PositionRow {
+    id: i64,
+    number: String,
+    ikz: String,
+    object: String,
+    okpd2: String,
+    kvr: String,
+    kbk: Option<String>,
+    publish_year: i32,
+    amounts: YearAmounts,
+}
+
+pub struct FindingRow {
+    place: String,
+    message: String,
+}
+
+pub struct VersionRow {
+    id: i64,
+    number: i64,
+    approved_at: String,
+    approved_by: String,
+    positions: usize,
+    total_current: domain::Money,
+    status: &'static str,
+    status_class: &'static str,
+    can_send: bool,
+    send_blocked: String,
+}
+
+pub struct JournalRow {
+    at: String,
+    who: String,
+    action: String,
+    details: String,
+}
+
+#[derive(Template)]
+#[template(path = "plan.html")]
+pub struct PlanPage {
+    chrome: Option<Chrome>,
+    csrf: String,
+    id: i64,
+    year: i32,
+    org_name: String,
+    org_short: String,
+    org_spz: String,
+    org_type: &'static str,
+    status: &'static str,
+    return_comment: Option<String>,
+    notice: Option<String>,
+    error: Option<String>,
+    tab: String,
+    can_edit: bool,
+    can_submit: bool,
+    can_decide: bool,
+    uses_kbk: bool,
+    kvr_optional: bool,
+    row_version: i64,
+    positions: Vec<PositionRow>,
+    totals: YearAmounts,
+    findings: Vec<FindingRow>,
+    draft: PositionDraft,
+    field_errors: Vec<FieldError>,
+    versions: Vec<VersionRow>,
+    journal: Vec<JournalRow>,
+}
+
+impl PlanPage {
+    fn err(&self, field: &str) -> Option<&str> {
+        self.field_errors.iter().find(|e| e.field == field).map(|e| e.message.as_str())
+    }
+}
+
+/// CSS class of a send status on the page.
+pub fn status_class(s: Option<SendStatus>) -> &'static str {
+    match s {
+        Some(SendStatus::Loaded | SendStatus::Published) => "ok",
+        Some(SendStatus::AuthError | SendStatus::Rejected | SendStatus::Conflict) => "bad",
+        Some(SendStatus::Queued | SendStatus::Processing) => "wait",
+        None => "",
+    }
+}
+
+/// The customer's identity as a version records it; the ИКУ is derived from INN and KPP.
+pub fn customer_snapshot(org: &Organization) -> CustomerSnapshot {
+    let iku = match (Inn::parse(&org.inn), Kpp::parse(&org.kpp)) {
+        (Ok(inn), Ok(kpp)) => iku(org.budget_level, &inn, &kpp).unwrap_or_default(),
+        _ => String::new(),
+    };
+    CustomerSnapshot {
+        name: org.name.clone(),
+        spz_code: org.spz_code.clone(),
+        inn: org.inn.clone(),
+        kpp: org.kpp.clone(),
+        org_type: org.org_type,
+        iku,
+    }
+}
+
+pub async fn current_snapshot(state: &AppState, plan: &Plan, owner: &Organization) -> AppResult<PlanSnapshot> {
+    let positions = state.store.positions(plan.id).await?.into_iter().map(|p| p.position).collect();
+    Ok(PlanSnapshot { plan_year: plan.plan_year, customer: customer_snapshot(owner), positions })
+}
+
+fn finding_rows(snapshot: &PlanSnapshot) -> Vec<FindingRow> {
+    domain::preflight(snapshot)
+        .into_iter()
+        .map(|f| FindingRow {
+            place: match f.purchase_number {
+                Some(n) => format!("Позиция {n:04}"),
+                None => "План-график".into(),
+            },
+            message: f.message,
+        })
+        .collect()
+}
+
+#[derive(Deserialize, Default)]
+pub struct ViewQuery {
+    #[serde(default)]
+    tab: Option<String>,
+    #[serde(default)]
+    notice: Option<String>,
+}
+
+/// Messages shown after a redirect; only known codes are shown, so a link cannot inject text.
+fn notice_text(code: &str) -> Option<String> {
+    Some(
+        match code {
+            "added" => "Позиция добавлена",
+            "deleted" => "Позиция удалена",
+            "submitted" => "План-график отправлен на согласование",
+            "approved" => "План-график утверждён, создана новая версия",
+            "returned" => "План-график возвращён на доработку",
+            _ => return None,
+        }
+        .to_owned(),
+    )
+}
+
+struct Extra {
+    notice: Option<String>,
+    error: Option<String>,
+    draft: Option<PositionDraft>,
+    field_errors: Vec<FieldError>,
+}
+
+async fn render_plan(
+    state: &AppState,
+    session: &store::users::Session,
+    plan_id: i64,
+    tab: &str,
+    extra: Extra,
+) -> AppResult<Response> {
+    let user = &session.user;
+    let (plan, owner) = readable_plan(state, user, plan_id).await?;
+    let a = actor(user);
+    let pref = plan_ref(&plan, &owner);
+    let snapshot = current_snapshot(state, &plan, &owner).await?;
+    let iku = snapshot.customer.iku.clone();
+    let positions: Vec<PositionRow> = state
+        .store
+        .positions(plan.id)
+        .await?
+        .into_iter()
+        .map(|sp| {
+            let p = sp.position;
+            PositionRow {
+                id: sp.id,
+                number: p.purchase_number.padded(),
+                ikz: p.ikz(&iku).unwrap_or_else(|_| "— (проверьте ИНН/КПП заказчика)".into()),
+                object: p.object_info.clone(),
+                okpd2: p.okpd2.as_str().to_owned(),
+                kvr: p.kvr.as_ref().map(|k| k.as_str().to_owned()).unwrap_or_else(|| "не определен".into()),
+                kbk: p.kbk.clone(),
+                publish_year: p.publish_year,
+                amounts: p.amounts,
+            }
+        })
+        .collect();
+    let can_send_role = user.org_id == plan.org_id && user.role.edits_plans();
+    let mut versions = Vec::new();
+    if tab == "versions" {
+        for v in state.store.versions(plan.id).await? {
+            let latest = state.store.latest_send(v.id).await?.map(|s| s.status);
+            let approver = state.store.user(v.approved_by).await?.map(|u| u.full_name).unwrap_or_default();
+            let blocked = if !can_send_role {
+                Some(domain::exchange::SendError::WrongRole.to_string())
+            } else {
+                exchange::send_blocked(&state.store, &plan, &v).await.map_err(AppError::internal)?
+            };
+            versions.push(VersionRow {
+                id: v.id,
+                number: v.version_number,
+                approved_at: fmt_time(v.approved_at),
+                approved_by: approver,
+                positions: v.snapshot.positions.len(),
+                total_current: v.snapshot.totals().current,
+                status: latest.map(SendStatus::title).unwrap_or(SendStatus::NOT_SENT_TITLE),
+                status_class: status_class(latest),
+                can_send: blocked.is_none(),
+                send_blocked: blocked.unwrap_or_default(),
+            });
+        }
+    }
+    let journal = if tab == "journal" {
+        state
+            .store
+            .audit_for("plan", plan.id)
+            .await?
+            .into_iter()
+            .map(|e| JournalRow { at: fmt_time(e.at), who: e.user_name.unwrap_or_default(), action: e.action, details: e.details })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let page = PlanPage {
+        chrome: Some(Chrome::of(state, session).await?),
+        csrf: session.csrf_token.clone(),
+        id: plan.id,
+        year: plan.plan_year,
+        org_name: owner.name.clone(),
+        org_short: owner.short_name.clone(),
+        org_spz: owner.spz_code.clone(),
+        org_type: owner.org_type.title(),
+        status: plan.status.title(),
+        return_comment: if plan.status == PlanStatus::Revision { plan.return_comment.clone() } else { None },
+        notice: extra.notice,
+        error: extra.error.clone(),
+        tab: tab.to_owned(),
+        can_edit: plan::check_edit(a, pref).is_ok(),
+        can_submit: plan::check_edit(a, pref).is_ok(),
+        can_decide: plan::approve(a, pref, 0).is_ok(),
+        uses_kbk: owner.org_type.uses_kbk(),
+        kvr_optional: !owner.org_type.uses_kvr_breakdown(),
+        row_version: plan.row_version,
+        totals: snapshot.totals(),
+        findings: finding_rows(&snapshot),
+        positions,
+        draft: extra.draft.unwrap_or_else(|| PositionDraft { publish_year: plan.plan_year.to_string(), ..Default::default() }),
+        field_errors: extra.field_errors,
+        versions,
+        journal,
+    };
+    let status = if extra.error.is_some() || !page.field_errors.is_empty() {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        axum::http::StatusCode::OK
+    };
+    Ok((status, html(&page)?).into_response())
+}
+
+pub async fn view(
+    State(state): State<AppState>,
+    CurrentUser(session): CurrentUser,
+    Path(id): Path<i64>,
+    Query(q): Query<ViewQuery>,
+) -> AppResult<Response> {
+    let tab = match q.tab.as_deref() {
+        Some(t @ ("versions" | "journal")) => t,
+        _ => "positions",
+    };
+    let extra = Extra { notice: q.notice.as_deref().and_then(notice_text), error: None, draft: None, field_errors: vec![] };
+    render_plan(&state, &session, id, tab, extra).await
+}
+
+fn redirect(plan_id: i64, tab: &str, notice: &str) -> Response {
+    Redirect::to(&format!("/plans/{plan_id}?tab={tab}&notice={notice}")).into_response()
+}
+
+async fn show_error(state: &AppState, session: &store::users::Session, plan_id: i64, tab: &str, e: String) -> AppResult<Response> {
+    render_plan(state, session, plan_id, tab, Extra { notice: None, error: Some(e), draft: None, field_errors: vec![] }).await
+}
+
+#[derive(Deserialize)]
+pub struct PositionForm {
+    #[serde(default)]
+    row_version: i64,
+    #[serde(flatten)]
+    draft: PositionDraft,
+}
+
+pub async fn add_position(State(state): State<AppState>, Path(id): Path<i64>, post: Post<PositionForm>) -> AppResult<Response> {
+    let user = &post.session.user;
+    let (plan, owner) = readable_plan(&state, user, id).await?;
+    if let Err(e) = plan::check_edit(actor(user), plan_ref(&plan, &owner)) {
+        return Err(AppError::Forbidden(e.to_string()));
+    }
+    let used = state.store.positions(plan.id).await?.into_iter().map(|p| p.position.purchase_number);
+    let number: PurchaseNumber = plan::next_purchase_number(used).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let draft = post.form.draft;
+    match draft.parse(number, owner.org_type) {
+        Ok(position) => match state.store.add_position(&plan, post.form.row_version, &position, user.id).await {
+            Ok(_) => Ok(redirect(plan.id, "positions", "added")),
+            Err(store::StoreError::Conflict) => {
+                let e = "План-график изменён другим пользователем, пока вы заполняли форму. Введённые данные сохранены в форме: проверьте список позиций и нажмите «Добавить позицию» ещё раз.";
+                let extra = Extra { notice: None, error: Some(e.into()), draft: Some(draft), field_errors: vec![] };
+                render_plan(&state, &post.session, plan.id, "positions", extra).await
+            }
+            Err(e) => Err(e.into()),
+        },
+        Err(field_errors) => {
+            let extra = Extra {
+                notice: None,
+                error: Some("Позиция не добавлена: исправьте отмеченные поля".into()),
+                draft: Some(draft),
+                field_errors,
+            };
+            render_plan(&state, &post.session, plan.id, "positions", extra).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RowVersion {
+    #[serde(default)]
+    row_version: i64,
+}
+
+pub async fn delete_position(
+    State(state): State<AppState>,
+    Path((id, position_id)): Path<(i64, i64)>,
+    post: Post<RowVersion>,
+) -> AppResult<Response> {
+    let user = &post.session.user;
+    let (plan, owner) = readable_plan(&state, user, id).await?;
+    if let Err(e) = plan::check_edit(actor(user), plan_ref(&plan, &owner)) {
+        return Err(AppError::Forbidden(e.to_string()));
+    }
+    state.store.delete_position(&plan, post.form.row_version, position_id, user.id).await?;
+    Ok(redirect(plan.id, "positions", "deleted"))
+}
+
+#[derive(Deserialize)]
+pub struct NoFields {}
+
+pub async fn submit(State(state): State<AppState>, Path(id): Path<i64>, post: Post<NoFields>) -> AppResult<Response> {
+    let user = &post.session.user;
+    let (plan, owner) = readable_plan(&state, user, id).await?;
+    let snapshot = current_snapshot(&state, &plan, &owner).await?;
+    let errors = domain::preflight(&snapshot).len();
+    match plan::submit(actor(user), plan_ref(&plan, &owner), errors) {
+        Ok(to) => {
+            state.store.change_plan_status(&plan, plan.status, to, None, user.id, plan::ACTION_SUBMIT).await?;
+            Ok(redirect(plan.id, "positions", "submitted"))
+        }
+        Err(e) => show_error(&state, &post.session, plan.id, "positions", e.to_string()).await,
+    }
+}
+
+pub async fn approve(State(state): State<AppState>, Path(id): Path<i64>, post: Post<NoFields>) -> AppResult<Response> {
+    let user = &post.session.user;
+    let (plan, owner) = readable_plan(&state, user, id).await?;
+    let snapshot = current_snapshot(&state, &plan, &owner).await?;
+    let errors = domain::preflight(&snapshot).len();
+    match plan::approve(actor(user), plan_ref(&plan, &owner), errors) {
+        Ok(_) => {
+            state.store.approve_plan(&plan, &snapshot, user.id).await?;
+            Ok(redirect(plan.id, "versions", "approved"))
+        }
+        Err(e) => show_error(&state, &post.session, plan.id, "positions", e.to_string()).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ReturnForm {
+    #[serde(default)]
+    comment: String,
+}
+
+pub async fn return_for_revision(State(state): State<AppState>, Path(id): Path<i64>, post: Post<ReturnForm>) -> AppResult<Response> {
+    let user = &post.session.user;
+    let (plan, owner) = readable_plan(&state, user, id).await?;
+    let comment = post.form.comment.trim();
+    match plan::return_for_revision(actor(user), plan_ref(&plan, &owner), comment) {
+        Ok(to) => {
+            state.store.change_plan_status(&plan, plan.status, to, Some(comment), user.id, plan::ACTION_RETURN).await?;
+            Ok(redirect(plan.id, "positions", "returned"))
+        }
+        Err(e) => show_error(&state, &post.session, plan.id, "positions", e.to_string()).await,
+    }
+}

@@ -1,0 +1,227 @@
+//! «Отправить на ООС» and «Посмотреть статус отправки» of a version.
+
+use crate::AppState;
+use crate::access::{check_can_send, readable_version};
+use crate::auth::{CurrentUser, Post};
+use crate::error::{AppError, AppResult};
+use crate::pages::plans::status_class;
+use crate::pages::{Chrome, html};
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::SendStatus;
+use serde::Deserialize;
+use store::sends::EisLogin;
+
+#[derive(Template)]
+#[template(path = "send_dialog.html")]
+struct SendDialog {
+    chrome: Option<Chrome>,
+    csrf: String,
+    plan_id: i64,
+    year: i32,
+    org_short: String,
+    version_id: i64,
+    version_number: i64,
+    login: String,
+    has_saved_password: bool,
+    error: Option<String>,
+}
+
+async fn dialog(state: &AppState, session: &store::users::Session, version_id: i64, login: Option<String>, error: Option<String>) -> AppResult<Response> {
+    let user = &session.user;
+    let (version, plan, owner) = readable_version(state, user, version_id).await?;
+    check_can_send(user, &plan)?;
+    if let Some(reason) = exchange::send_blocked(&state.store, &plan, &version).await.map_err(AppError::internal)? {
+        return Err(AppError::Conflict(reason));
+    }
+    let saved = state.store.eis_credentials_info(user.id).await?;
+    let page = SendDialog {
+        chrome: Some(Chrome::of(state, session).await?),
+        csrf: session.csrf_token.clone(),
+        plan_id: plan.id,
+        year: plan.plan_year,
+        org_short: owner.short_name,
+        version_id: version.id,
+        version_number: version.version_number,
+        login: login.or_else(|| saved.as_ref().map(|s| s.login.clone())).unwrap_or_default(),
+        has_saved_password: saved.map(|s| s.has_password).unwrap_or(false),
+        error,
+    };
+    let status = if page.error.is_some() { axum::http::StatusCode::UNPROCESSABLE_ENTITY } else { axum::http::StatusCode::OK };
+    Ok((status, html(&page)?).into_response())
+}
+
+pub async fn send_dialog(State(state): State<AppState>, CurrentUser(session): CurrentUser, Path(id): Path<i64>) -> AppResult<Response> {
+    dialog(&state, &session, id, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct SendForm {
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn send_submit(State(state): State<AppState>, Path(id): Path<i64>, post: Post<SendForm>) -> AppResult<Response> {
+    let user = &post.session.user;
+    let (version, plan, owner) = readable_version(&state, user, id).await?;
+    check_can_send(user, &plan)?;
+    let login = post.form.login.trim().to_owned();
+    let password = if post.form.password.is_empty() {
+        state.store.eis_credentials(user.id).await?.map(|c| c.password)
+    } else {
+        Some(post.form.password.clone())
+    };
+    let (true, Some(password)) = (!login.is_empty(), password) else {
+        let e = domain::exchange::SendError::MissingCredentials.to_string();
+        return dialog(&state, &post.session, id, Some(login), Some(e)).await;
+    };
+    let credentials = EisLogin { login: login.clone(), password };
+    match state.exchange.request_send(user, &plan, &owner, &version, credentials).await {
+        Ok(_) => Ok(Redirect::to(&format!("/versions/{}/status?notice=queued", version.id)).into_response()),
+        Err(exchange::RequestError::Refused(reason)) => dialog(&state, &post.session, id, Some(login), Some(reason)).await,
+        Err(exchange::RequestError::Store(e)) => Err(e.into()),
+    }
+}
+
+struct EventRow {
+    id: i64,
+    send_id: i64,
+    at: String,
+    status: &'static str,
+    message: String,
+    http: Option<i64>,
+    has_raw: bool,
+}
+
+#[derive(Template)]
+#[template(path = "send_status.html")]
+struct StatusPage {
+    chrome: Option<Chrome>,
+    plan_id: i64,
+    year: i32,
+    org_short: String,
+    version_number: i64,
+    notice: Option<String>,
+    status: &'static str,
+    status_class: &'static str,
+    active: bool,
+    last_error: Option<String>,
+    info: Option<String>,
+    explanation: Option<String>,
+    packet_id: Option<String>,
+    eis_login: String,
+    attempts: i64,
+    violations: Vec<exchange::ViolationView>,
+    events: Vec<EventRow>,
+}
+
+/// What a final state means for the customer, in the words of the operating instructions.
+fn explanation(status: SendStatus) -> (Option<String>, Option<String>) {
+    match status {
+        SendStatus::AuthError => (
+            None,
+            Some(
+                "ЕИС отклонила авторизацию. Это означает, что логин или пароль пользователя ЕИС указаны неверно, \
+                 либо у этого пользователя нет права работы с планом-графиком на Официальном сайте. \
+                 Учтите: ЕИС создаёт новый пароль при каждом нажатии «Данные пользователя для альтернативной интеграции \
+                 (по протоколу HTTPS)», и прежний пароль сразу перестаёт действовать. Получите пароль в ЕИС, введите его в \
+                 <a href=\"/settings/eis\">«Настройки» → «Регистрационные данные в ЕИС»</a> и отправьте версию снова."
+                    .into(),
+            ),
+        ),
+        SendStatus::Conflict => (
+            None,
+            Some(
+                "В личном кабинете заказчика на Официальном сайте уже создан план-график на этот период, который не был \
+                 интегрирован из plangraf. Отправка плана-графика из plangraf на Официальный сайт невозможна."
+                    .into(),
+            ),
+        ),
+        SendStatus::Rejected => (
+            None,
+            Some("План-график не прошёл проверку в ЕИС. Исправьте ошибки, перечисленные ниже, и отправьте исправленную версию.".into()),
+        ),
+        SendStatus::Loaded => (
+            Some(
+                "План-график загружен в личный кабинет заказчика в ЕИС (раздел «Реестр планов-графиков»). \
+                 Его требуется опубликовать (разместить) в ЕИС."
+                    .into(),
+            ),
+            None,
+        ),
+        _ => (None, None),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct StatusQuery {
+    #[serde(default)]
+    notice: Option<String>,
+}
+
+pub async fn send_status(
+    State(state): State<AppState>,
+    CurrentUser(session): CurrentUser,
+    Path(id): Path<i64>,
+    Query(q): Query<StatusQuery>,
+) -> AppResult<Response> {
+    let (version, plan, owner) = readable_version(&state, &session.user, id).await?;
+    let send = state.store.latest_send(version.id).await?;
+    let events = match &send {
+        Some(s) => state.store.send_events(s.id).await?,
+        None => vec![],
+    };
+    let status = send.as_ref().map(|s| s.status);
+    let violations = events.iter().rev().find_map(|e| e.raw_reply.as_deref().map(exchange::violations_in)).unwrap_or_default();
+    let (info, explanation) = status.map(explanation).unwrap_or((None, None));
+    let page = StatusPage {
+        chrome: Some(Chrome::of(&state, &session).await?),
+        plan_id: plan.id,
+        year: plan.plan_year,
+        org_short: owner.short_name,
+        version_number: version.version_number,
+        notice: (q.notice.as_deref() == Some("queued")).then(|| "Версия поставлена в очередь на отправку в ЕИС".to_owned()),
+        status: status.map(SendStatus::title).unwrap_or(SendStatus::NOT_SENT_TITLE),
+        status_class: status_class(status),
+        active: status.is_some_and(SendStatus::is_active),
+        last_error: send.as_ref().and_then(|s| s.last_error.clone()),
+        info,
+        explanation,
+        packet_id: send.as_ref().map(|s| s.packet_id.clone()),
+        eis_login: send.as_ref().map(|s| s.eis_login.clone()).unwrap_or_default(),
+        attempts: send.as_ref().map(|s| s.attempts).unwrap_or(0),
+        violations,
+        events: events
+            .into_iter()
+            .rev()
+            .map(|e| EventRow {
+                id: e.id,
+                send_id: send.as_ref().map(|s| s.id).unwrap_or_default(),
+                at: domain::format::date_time_seconds_ru(store::to_datetime(e.at)),
+                status: e.status.title(),
+                message: e.message,
+                http: e.http_status,
+                has_raw: e.raw_reply.is_some(),
+            })
+            .collect(),
+    };
+    Ok(html(&page)?.into_response())
+}
+
+/// Downloads the raw ЕИС reply of one event: nothing ЕИС answered is lost or hidden.
+pub async fn raw_reply(
+    State(state): State<AppState>,
+    CurrentUser(session): CurrentUser,
+    Path((send_id, event_id)): Path<(i64, i64)>,
+) -> AppResult<Response> {
+    let send = state.store.send(send_id).await?.ok_or(AppError::NotFound)?;
+    readable_version(&state, &session.user, send.version_id).await?;
+    let event = state.store.send_event(send_id, event_id).await?.ok_or(AppError::NotFound)?;
+    let raw = event.raw_reply.ok_or(AppError::NotFound)?;
+    let name = format!("attachment; filename=\"eis-reply-{send_id}-{event_id}.xml\"");
+    Ok(([(CONTENT_TYPE, "application/xml; charset=utf-8".to_owned()), (CONTENT_DISPOSITION, name)], raw).into_response())
+}

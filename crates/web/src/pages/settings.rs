@@ -1,0 +1,93 @@
+//! «Настройки» → «Регистрационные данные в ЕИС» (seed 000, step 4).
+
+use crate::AppState;
+use crate::auth::{CurrentUser, Post};
+use crate::error::AppResult;
+use crate::pages::{Chrome, fmt_time, html};
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "settings_eis.html")]
+struct SettingsPage {
+    chrome: Option<Chrome>,
+    csrf: String,
+    login: String,
+    change_password: bool,
+    has_password: bool,
+    updated_at: String,
+    last_ok: Option<String>,
+    last_fail: Option<String>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+async fn render(state: &AppState, session: &store::users::Session, login: Option<String>, notice: Option<String>, error: Option<String>) -> AppResult<Response> {
+    let info = state.store.eis_credentials_info(session.user.id).await?.unwrap_or_default();
+    let page = SettingsPage {
+        chrome: Some(Chrome::of(state, session).await?),
+        csrf: session.csrf_token.clone(),
+        login: login.unwrap_or_else(|| info.login.clone()),
+        // A user without a saved password has to set one, so the box starts ticked.
+        change_password: !info.has_password,
+        has_password: info.has_password,
+        updated_at: fmt_time(info.updated_at),
+        last_ok: info.last_ok_at.map(fmt_time),
+        last_fail: info.last_fail_at.map(|t| format!("{} — {}", fmt_time(t), info.last_fail_message.clone().unwrap_or_default())),
+        notice,
+        error,
+    };
+    let status = if page.error.is_some() { axum::http::StatusCode::UNPROCESSABLE_ENTITY } else { axum::http::StatusCode::OK };
+    Ok((status, html(&page)?).into_response())
+}
+
+#[derive(Deserialize, Default)]
+pub struct SettingsQuery {
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+pub async fn page(State(state): State<AppState>, CurrentUser(session): CurrentUser, Query(q): Query<SettingsQuery>) -> AppResult<Response> {
+    let notice = q.saved.is_some().then(|| "Регистрационные данные в ЕИС сохранены".to_owned());
+    render(&state, &session, None, notice, None).await
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    change_password: Option<String>,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirm: String,
+}
+
+pub async fn save(State(state): State<AppState>, post: Post<SettingsForm>) -> AppResult<Response> {
+    let f = post.form;
+    let login = f.login.trim().to_owned();
+    let fail = |e: &str| Some(e.to_owned());
+    if login.is_empty() {
+        return render(&state, &post.session, Some(login), None, fail("Укажите логин пользователя в ЕИС")).await;
+    }
+    if login.chars().count() > 200 {
+        return render(&state, &post.session, Some(login), None, fail("Логин ЕИС длиннее 200 символов")).await;
+    }
+    let password = if f.change_password.is_some() {
+        if f.password.is_empty() {
+            return render(&state, &post.session, Some(login), None, fail("Введите пароль ЕИС дважды")).await;
+        }
+        if f.password != f.password_confirm {
+            return render(&state, &post.session, Some(login), None, fail("Пароли не совпадают. Введите один и тот же пароль дважды.")).await;
+        }
+        Some(f.password.as_str())
+    } else {
+        None
+    };
+    let user = &post.session.user;
+    state.store.save_eis_credentials(user.id, user.org_id, &login, password).await?;
+    Ok(Redirect::to("/settings/eis?saved=1").into_response())
+}
