@@ -1,0 +1,315 @@
+//! The business checks the sandbox runs on a received plan-schedule packet. Pure: what the
+//! storage knows comes in through [`Context`]. Every violation has a stable `errCode`,
+//! documented in `docs/SANDBOX.md`.
+
+use std::collections::BTreeMap;
+
+use eis::ReadError;
+use eis::packet::{ModificationStatus, Okpd2, OwnerRole, PlanPacket, PlanPacketKind, Position};
+use eis::reply::{Violation, ViolationLevel};
+
+use crate::directory::PlanSource;
+
+/// The stable error codes (`errCode`, at most 10 characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Code {
+    XmlRead,
+    OrgCustomer,
+    OrgOwner,
+    NoPositions,
+    DuplicateNumber,
+    IkzFormat,
+    IkzYear,
+    IkzIku,
+    IkzNumber,
+    IkzOrder,
+    IkzOkpd2,
+    IkzKvr,
+    Okpd2Length,
+    PlanInEis,
+    PlanNotFound,
+    VersionExists,
+}
+
+impl Code {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Code::XmlRead => "XML_READ",
+            Code::OrgCustomer => "ORG_CUST",
+            Code::OrgOwner => "ORG_OWNER",
+            Code::NoPositions => "POS_NONE",
+            Code::DuplicateNumber => "POS_DUP",
+            Code::IkzFormat => "IKZ_FORMAT",
+            Code::IkzYear => "IKZ_YEAR",
+            Code::IkzIku => "IKZ_IKU",
+            Code::IkzNumber => "IKZ_NUM",
+            Code::IkzOrder => "IKZ_ORDER",
+            Code::IkzOkpd2 => "IKZ_OKPD2",
+            Code::IkzKvr => "IKZ_KVR",
+            Code::Okpd2Length => "OKPD2_LEN",
+            Code::PlanInEis => "PLAN_EIS",
+            Code::PlanNotFound => "PLAN_NF",
+            Code::VersionExists => "VER_DUP",
+        }
+    }
+
+    /// The violation's `name`: short and fixed per code.
+    fn name(self) -> &'static str {
+        match self {
+            Code::XmlRead => "Пакет не прочитан",
+            Code::OrgCustomer => "Заказчик не является организацией пользователя",
+            Code::OrgOwner => "Владелец плана-графика указан неверно",
+            Code::NoPositions => "План-график не содержит позиций",
+            Code::DuplicateNumber => "Номер закупки повторяется в плане-графике",
+            Code::IkzFormat => "ИКЗ должен состоять из 36 цифр",
+            Code::IkzYear => "ИКЗ не соответствует году размещения извещения",
+            Code::IkzIku => "ИКЗ не соответствует ИКУ организации",
+            Code::IkzNumber => "ИКЗ не соответствует номеру закупки",
+            Code::IkzOrder => "ИКЗ: порядковый номер закупки в плане-графике должен быть 000",
+            Code::IkzOkpd2 => "ИКЗ не соответствует коду ОКПД2",
+            Code::IkzKvr => "ИКЗ не соответствует коду вида расходов (КВР)",
+            Code::Okpd2Length => "Код ОКПД2 должен содержать не менее 4 цифр",
+            Code::PlanInEis => "Отправка невозможна: план-график на этот период создан в ЕИС не из РИС",
+            Code::PlanNotFound => "План-график с указанным реестровым номером не найден",
+            Code::VersionExists => "Версия плана-графика уже загружена",
+        }
+    }
+}
+
+pub(crate) fn violation(code: Code, description: String) -> Violation {
+    Violation { err_code: code.as_str().to_owned(), level: ViolationLevel::Error, name: code.name().to_owned(), description: Some(description) }
+}
+
+pub(crate) fn unreadable(e: &ReadError) -> Violation {
+    violation(Code::XmlRead, format!("Пакет не соответствует формату плана-графика: {}", e.message_ru()))
+}
+
+/// A plan-schedule the sandbox already holds.
+#[derive(Debug, Clone)]
+pub(crate) struct ExistingPlan {
+    pub(crate) org_reg_num: String,
+    pub(crate) plan_year: i32,
+    pub(crate) source: PlanSource,
+    pub(crate) versions: Vec<u32>,
+}
+
+/// INN and KPP of an organization in the directory.
+#[derive(Debug, Clone)]
+pub(crate) struct OrgIds {
+    pub(crate) inn: String,
+    pub(crate) kpp: String,
+}
+
+pub(crate) struct Context<'a> {
+    /// СПЗ code of the uploading user's organization.
+    pub(crate) user_org: &'a str,
+    /// The owner organization, when the directory knows it.
+    pub(crate) owner: Option<OrgIds>,
+    /// The plan of the packet's customer and plan year, if any.
+    pub(crate) period_plan: Option<ExistingPlan>,
+    /// For a change: the plan with the packet's plan number, if any.
+    pub(crate) numbered_plan: Option<ExistingPlan>,
+}
+
+fn label(p: &Position) -> String {
+    if p.ext_number.is_empty() {
+        format!("Позиция с номером закупки {}", p.purchase_number)
+    } else {
+        format!("Позиция с номером закупки {} (внешний номер {})", p.purchase_number, p.ext_number)
+    }
+}
+
+pub(crate) fn check(packet: &PlanPacket, ctx: &Context<'_>) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let d = &packet.data;
+
+    // The period conflict comes first: it makes every other finding moot for the user.
+    let target = match packet.kind {
+        PlanPacketKind::New => ctx.period_plan.as_ref(),
+        PlanPacketKind::Change => ctx.numbered_plan.as_ref().filter(|p| p.org_reg_num == d.customer_reg_num),
+    };
+    if packet.kind == PlanPacketKind::Change && target.is_none() {
+        out.push(violation(
+            Code::PlanNotFound,
+            format!(
+                "План-график с реестровым номером {} заказчика {} не найден; изменение можно направить только \
+                 для размещенного в ЕИС плана-графика",
+                d.plan_number.as_deref().unwrap_or("(не указан)"),
+                d.customer_reg_num
+            ),
+        ));
+    }
+    if let Some(plan) = target {
+        if plan.source == PlanSource::Eis {
+            out.push(violation(
+                Code::PlanInEis,
+                format!(
+                    "Отправка плана-графика невозможна: план-график заказчика {} на {} год (плановый период {}–{} гг.) \
+                     создан в ЕИС непосредственно, а не интегрирован из РИС. Загрузка плана-графика на этот период \
+                     из РИС невозможна.",
+                    plan.org_reg_num,
+                    plan.plan_year,
+                    plan.plan_year + 1,
+                    plan.plan_year + 2
+                ),
+            ));
+        } else if let Some(v) = d.version_number.filter(|v| plan.versions.contains(v)) {
+            out.push(violation(
+                Code::VersionExists,
+                format!("Версия {v} плана-графика заказчика {} на {} год уже загружена", plan.org_reg_num, plan.plan_year),
+            ));
+        }
+    }
+
+    match d.owner_role {
+        OwnerRole::Cu => {
+            if d.customer_reg_num != ctx.user_org {
+                out.push(violation(
+                    Code::OrgCustomer,
+                    format!(
+                        "Код заказчика по СПЗ {} не совпадает с кодом организации пользователя {}",
+                        d.customer_reg_num, ctx.user_org
+                    ),
+                ));
+            }
+            if d.owner_reg_num != d.customer_reg_num {
+                out.push(violation(
+                    Code::OrgOwner,
+                    format!(
+                        "При роли владельца CU (заказчик) код владельца {} должен совпадать с кодом заказчика {}",
+                        d.owner_reg_num, d.customer_reg_num
+                    ),
+                ));
+            }
+        }
+        OwnerRole::Oa => {
+            if d.owner_reg_num != ctx.user_org {
+                out.push(violation(
+                    Code::OrgOwner,
+                    format!(
+                        "Код организации, действующей от имени заказчика, {} не совпадает с кодом организации пользователя {}",
+                        d.owner_reg_num, ctx.user_org
+                    ),
+                ));
+            }
+        }
+    }
+
+    if d.positions.is_empty() {
+        out.push(violation(Code::NoPositions, "В плане-графике должна быть указана хотя бы одна позиция".into()));
+    }
+
+    let mut by_number: BTreeMap<&str, Vec<&Position>> = BTreeMap::new();
+    for p in &d.positions {
+        by_number.entry(p.purchase_number.as_str()).or_default().push(p);
+    }
+    for (number, list) in by_number.iter().filter(|(_, l)| l.len() > 1) {
+        let exts: Vec<&str> = list.iter().map(|p| p.ext_number.as_str()).collect();
+        out.push(violation(
+            Code::DuplicateNumber,
+            format!("Номер закупки {number} указан в {} позициях (внешние номера: {})", list.len(), exts.join(", ")),
+        ));
+    }
+
+    for p in &d.positions {
+        check_okpd2_length(p, &mut out);
+        // ЕИС ignores the ИКЗ of an edited position and keeps the previous one.
+        if p.modification_status != Some(ModificationStatus::E) {
+            check_ikz(p, ctx.owner.as_ref(), &mut out);
+        }
+    }
+    out
+}
+
+fn okpd2_digits(code: &str) -> String {
+    code.chars().filter(char::is_ascii_digit).collect()
+}
+
+fn check_okpd2_length(p: &Position, out: &mut Vec<Violation>) {
+    let codes: Vec<&str> = match &p.okpd2 {
+        Okpd2::Single(c) => vec![c.as_str()],
+        Okpd2::Undefined(cs) => cs.iter().map(String::as_str).collect(),
+    };
+    for code in codes.into_iter().filter(|c| okpd2_digits(c).len() < 4) {
+        out.push(violation(Code::Okpd2Length, format!("{}: код ОКПД2 «{code}» содержит менее 4 цифр", label(p))));
+    }
+}
+
+/// ИКЗ layout (eis-protocol.md §4): year(2) · ИКУ(20) · purchase number(4) · order number(3,
+/// `000` in plans) · OKPD2(4, `0000` when undefined) · KVR(3, `000` when undefined).
+fn check_ikz(p: &Position, owner: Option<&OrgIds>, out: &mut Vec<Violation>) {
+    let ikz = p.ikz.as_str();
+    if ikz.len() != 36 || !ikz.bytes().all(|b| b.is_ascii_digit()) {
+        out.push(violation(Code::IkzFormat, format!("{}: ИКЗ «{ikz}» должен состоять из 36 цифр", label(p))));
+        return;
+    }
+    let part = |from: usize, to: usize| &ikz[from..to];
+    let year = format!("{:02}", p.publish_year.rem_euclid(100));
+    if part(0, 2) != year {
+        out.push(violation(
+            Code::IkzYear,
+            format!(
+                "{}: разряды 1–2 ИКЗ «{}» не совпадают с последними цифрами года размещения извещения {} («{year}»)",
+                label(p),
+                part(0, 2),
+                p.publish_year
+            ),
+        ));
+    }
+    if let Some(iku) = p.iku.as_deref()
+        && part(2, 22) != iku
+    {
+        out.push(violation(
+            Code::IkzIku,
+            format!("{}: разряды 3–22 ИКЗ «{}» не совпадают с ИКУ позиции «{iku}»", label(p), part(2, 22)),
+        ));
+    } else if let Some(org) = owner.filter(|o| o.inn.len() == 10 && o.kpp.len() == 9) {
+        let expected = format!("{}{}", org.inn, org.kpp);
+        let iku = p.iku.as_deref().unwrap_or(part(2, 22));
+        if iku.get(1..) != Some(expected.as_str()) {
+            out.push(violation(
+                Code::IkzIku,
+                format!(
+                    "{}: ИКУ «{iku}» не соответствует ИНН {} и КПП {} организации-владельца",
+                    label(p),
+                    org.inn,
+                    org.kpp
+                ),
+            ));
+        }
+    }
+    if part(22, 26) != p.purchase_number {
+        out.push(violation(
+            Code::IkzNumber,
+            format!("{}: разряды 23–26 ИКЗ «{}» не совпадают с номером закупки «{}»", label(p), part(22, 26), p.purchase_number),
+        ));
+    }
+    if part(26, 29) != "000" {
+        out.push(violation(
+            Code::IkzOrder,
+            format!("{}: разряды 27–29 ИКЗ «{}» должны быть «000» в плане-графике", label(p), part(26, 29)),
+        ));
+    }
+    let okpd4 = match &p.okpd2 {
+        Okpd2::Single(code) => okpd2_digits(code).chars().take(4).collect::<String>(),
+        Okpd2::Undefined(_) => "0000".to_owned(),
+    };
+    // A code with fewer than 4 digits is reported once, as OKPD2_LEN.
+    if okpd4.len() == 4 && part(29, 33) != okpd4 {
+        out.push(violation(
+            Code::IkzOkpd2,
+            format!(
+                "{}: разряды 30–33 ИКЗ «{}» не совпадают с первыми четырьмя цифрами ОКПД2 «{okpd4}»",
+                label(p),
+                part(29, 33)
+            ),
+        ));
+    }
+    let kvr = p.kvr.as_deref().unwrap_or("000");
+    if part(33, 36) != kvr {
+        out.push(violation(
+            Code::IkzKvr,
+            format!("{}: разряды 34–36 ИКЗ «{}» не совпадают с кодом КВР «{kvr}»", label(p), part(33, 36)),
+        ));
+    }
+}

@@ -1,0 +1,414 @@
+//! The exchange of PRODUCT.md §7 as ЕИС would serve it.
+//!
+//! A packet's result is decided once, at receipt, and stored with both confirmations; the
+//! upload answers `processing` and `status` reveals the final confirmation once
+//! `processing_delay` has passed since receipt. No timers live in memory, so a restart loses
+//! nothing. The same `index/id` uploaded again is the same packet: it gets the same answers.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Form, Multipart, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use eis::client::{STATUS_PATH, UPLOAD_PATH};
+use eis::packet::{OBJECT_TYPE_TP2020, PacketIndex, PlanPacket, PlanPacketKind, read_packet_index, read_plan_packet};
+use eis::reply::{Confirmation, ConfirmationResult, ErrorInfo, Violation, write_confirmation, write_error_info};
+use sqlx::{Row, Sqlite, Transaction};
+
+use crate::checks::{self, Context, ExistingPlan, OrgIds};
+use crate::db::now_ms;
+use crate::directory::{PlanSource, UserRecord};
+use crate::{AppState, SandboxError, passwords};
+
+/// The sender code ЕИС puts in the envelope of its replies.
+pub(crate) const EIS_SENDER: &str = "OOS";
+/// Room for a plan of 5,000 positions and more.
+const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
+
+/// `errorInfo/code` values of the sandbox (documented in docs/SANDBOX.md).
+mod code {
+    pub(super) const BAD_CREDENTIALS: i32 = 1001;
+    pub(super) const BLOCKED: i32 = 1002;
+    pub(super) const NO_PLAN_RIGHTS: i32 = 1003;
+    pub(super) const BAD_REQUEST: i32 = 1004;
+    pub(super) const NO_PACKET_ID: i32 = 1005;
+    pub(super) const UNKNOWN_PACKET: i32 = 1006;
+    pub(super) const FOREIGN_PACKET: i32 = 1007;
+    pub(super) const INTERNAL: i32 = 1000;
+}
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route(UPLOAD_PATH, post(upload))
+        .route(STATUS_PATH, post(status))
+        .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
+}
+
+fn xml_response(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/xml; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], body).into_response()
+}
+
+/// A reply that is not a confirmation: the HTTP status with an `errorInfo`.
+struct Refusal {
+    status: StatusCode,
+    code: i32,
+    message: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, code: i32, message: impl Into<String>) -> Self {
+        Refusal { status, code, message: message.into() }
+    }
+    fn internal(e: &SandboxError) -> Self {
+        tracing::error!(error = %e, "exchange request failed");
+        Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL, "Внутренняя ошибка ЕИС. Повторите попытку позже")
+    }
+    fn body(&self) -> String {
+        write_error_info(&ErrorInfo { code: self.code, message: self.message.clone() })
+    }
+}
+
+impl From<SandboxError> for Refusal {
+    fn from(e: SandboxError) -> Self {
+        Refusal::internal(&e)
+    }
+}
+
+impl From<sqlx::Error> for Refusal {
+    fn from(e: sqlx::Error) -> Self {
+        Refusal::internal(&SandboxError::Db(e))
+    }
+}
+
+/// Stores what was answered (never a password) and builds the response.
+async fn answer(state: &AppState, endpoint: &str, login: Option<&str>, packet_id: Option<&str>, reply: Result<String, Refusal>) -> Response {
+    let (status, body) = match reply {
+        Ok(xml) => (StatusCode::OK, xml),
+        Err(r) => (r.status, r.body()),
+    };
+    let logged = sqlx::query(
+        "INSERT INTO exchange_log (at, endpoint, login, packet_id, http_status, reply) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .bind(now_ms())
+    .bind(endpoint)
+    .bind(login)
+    .bind(packet_id)
+    .bind(i64::from(status.as_u16()))
+    .bind(&body)
+    .execute(&state.db)
+    .await;
+    if let Err(e) = logged {
+        tracing::warn!(error = %e, "could not log an exchange reply");
+    }
+    tracing::info!(endpoint, login = login.unwrap_or("-"), packet_id = packet_id.unwrap_or("-"), status = status.as_u16(), "exchange reply");
+    xml_response(status, body)
+}
+
+/// Credentials first (401), then the right «Работа с планом-графиком» (403).
+async fn authenticate(state: &AppState, login: &str, password: &str) -> Result<UserRecord, Refusal> {
+    let found = state.directory.user_by_integration_login(login).await?;
+    let (user, hash) = match found {
+        Some((user, hash)) => (Some(user), hash),
+        None => (None, None),
+    };
+    if !passwords::verify(password.to_owned(), hash).await {
+        return Err(Refusal::new(
+            StatusCode::UNAUTHORIZED,
+            code::BAD_CREDENTIALS,
+            "Неверный логин или пароль пользователя для альтернативной интеграции",
+        ));
+    }
+    let Some(user) = user else {
+        return Err(Refusal::new(StatusCode::UNAUTHORIZED, code::BAD_CREDENTIALS, "Неверный логин или пароль"));
+    };
+    if user.blocked {
+        return Err(Refusal::new(StatusCode::UNAUTHORIZED, code::BLOCKED, "Пользователь заблокирован"));
+    }
+    if !user.plan_rights {
+        return Err(Refusal::new(
+            StatusCode::FORBIDDEN,
+            code::NO_PLAN_RIGHTS,
+            "У пользователя нет права «Работа с планом-графиком»",
+        ));
+    }
+    Ok(user)
+}
+
+struct UploadForm {
+    login: String,
+    password: String,
+    document: String,
+}
+
+async fn read_upload_form(mut mp: Multipart) -> Result<UploadForm, Refusal> {
+    let bad = |m: String| Refusal::new(StatusCode::BAD_REQUEST, code::BAD_REQUEST, m);
+    let (mut login, mut password, mut document) = (None, None, None);
+    loop {
+        let field = match mp.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return Err(bad(format!("Неверный запрос: форма не прочитана ({e})"))),
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        let bytes = field.bytes().await.map_err(|e| bad(format!("Неверный запрос: поле {name} не прочитано ({e})")))?;
+        let text = String::from_utf8(bytes.to_vec()).map_err(|_| bad(format!("Неверный запрос: поле {name} не в кодировке UTF-8")))?;
+        match name.as_str() {
+            "login" => login = Some(text),
+            "password" => password = Some(text),
+            "document" => document = Some(text),
+            _ => {}
+        }
+    }
+    let missing = |what: &str| bad(format!("Неверный запрос: не передано поле {what}"));
+    Ok(UploadForm {
+        login: login.ok_or_else(|| missing("login"))?,
+        password: password.ok_or_else(|| missing("password"))?,
+        document: document.ok_or_else(|| missing("document"))?,
+    })
+}
+
+async fn upload(State(state): State<AppState>, mp: Multipart) -> Response {
+    let form = match read_upload_form(mp).await {
+        Ok(f) => f,
+        Err(r) => return answer(&state, "upload", None, None, Err(r)).await,
+    };
+    let user = match authenticate(&state, &form.login, &form.password).await {
+        Ok(u) => u,
+        Err(r) => return answer(&state, "upload", Some(&form.login), None, Err(r)).await,
+    };
+    // Without its id a packet cannot be confirmed: the confirmation's refId is that id.
+    let index = match read_packet_index(&form.document) {
+        Ok(i) if i.id.chars().count() == 36 => i,
+        Ok(i) => {
+            let r = Refusal::new(
+                StatusCode::BAD_REQUEST,
+                code::NO_PACKET_ID,
+                format!("Идентификатор пакета index/id «{}» должен состоять из 36 символов", i.id),
+            );
+            return answer(&state, "upload", Some(&form.login), None, Err(r)).await;
+        }
+        Err(e) => {
+            let r = Refusal::new(
+                StatusCode::BAD_REQUEST,
+                code::NO_PACKET_ID,
+                format!("Пакет не прочитан, идентификатор пакета не определен: {}", e.message_ru()),
+            );
+            return answer(&state, "upload", Some(&form.login), None, Err(r)).await;
+        }
+    };
+    let reply = receive(&state, &user, &index, &form.document).await;
+    answer(&state, "upload", Some(&form.login), Some(&index.id), reply).await
+}
+
+fn confirmation(index: &PacketIndex, result: ConfirmationResult, violations: Vec<Violation>, load_id: Option<String>) -> String {
+    write_confirmation(&Confirmation {
+        index: PacketIndex::new(EIS_SENDER, index.sender.clone(), OBJECT_TYPE_TP2020, index.mode),
+        load_id,
+        result,
+        violations,
+        load_url: None,
+        ref_id: index.id.clone(),
+    })
+}
+
+/// Decides the packet's result, records a draft on success, stores the packet with both
+/// confirmations and answers the one due now. All in one write transaction, so two uploads
+/// of the same packet cannot both be taken.
+async fn receive(state: &AppState, user: &UserRecord, index: &PacketIndex, document: &str) -> Result<String, Refusal> {
+    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    match stored_reply(&mut tx, &index.id, &user.org_reg_num).await? {
+        Stored::Reply(reply) => {
+            tracing::info!(packet_id = %index.id, "packet received again; answering as for the first time");
+            return Ok(reply);
+        }
+        Stored::Foreign => {
+            return Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                code::FOREIGN_PACKET,
+                format!("Пакет с идентификатором {} уже получен от другой организации", index.id),
+            ));
+        }
+        Stored::None => {}
+    }
+    let now = now_ms();
+    let packet = read_plan_packet(document);
+    let root = match &packet {
+        Ok(p) => p.kind.root_name().to_owned(),
+        Err(_) => roxmltree::Document::parse(document).map(|d| d.root_element().tag_name().name().to_owned()).unwrap_or_default(),
+    };
+    let violations = match &packet {
+        Ok(p) => {
+            let ctx = context(&mut tx, p, &user.org_reg_num).await?;
+            checks::check(p, &ctx)
+        }
+        Err(e) => vec![checks::unreadable(e)],
+    };
+    let (result, load_id) = match (&packet, violations.is_empty()) {
+        (Ok(p), true) => {
+            let version_id = record_draft(&mut tx, p, &index.id, now).await?;
+            (ConfirmationResult::Success, Some(version_id.to_string()))
+        }
+        _ => (ConfirmationResult::Failure, None),
+    };
+    let final_reply = confirmation(index, result, violations, load_id);
+    let processing_reply = confirmation(index, ConfirmationResult::Processing, vec![], None);
+    let ready_at = now.saturating_add(i64::try_from(state.processing_delay.as_millis()).unwrap_or(i64::MAX));
+    sqlx::query(
+        "INSERT INTO packets (packet_id, user_id, org_reg_num, root, document, received_at, ready_at, processing_reply, \
+         final_result, final_reply) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )
+    .bind(&index.id)
+    .bind(user.id)
+    .bind(&user.org_reg_num)
+    .bind(root)
+    .bind(document)
+    .bind(now)
+    .bind(ready_at)
+    .bind(&processing_reply)
+    .bind(result.as_str())
+    .bind(&final_reply)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    tracing::info!(packet_id = %index.id, result = result.as_str(), "packet received");
+    Ok(if state.processing_delay.is_zero() { final_reply } else { processing_reply })
+}
+
+enum Stored {
+    None,
+    /// The id is taken by another organization's packet.
+    Foreign,
+    /// The confirmation due now.
+    Reply(String),
+}
+
+async fn stored_reply(tx: &mut Transaction<'static, Sqlite>, packet_id: &str, org: &str) -> Result<Stored, sqlx::Error> {
+    let row = sqlx::query("SELECT org_reg_num, ready_at, processing_reply, final_reply FROM packets WHERE packet_id = ?1")
+        .bind(packet_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(row) = row else { return Ok(Stored::None) };
+    let owner: String = row.try_get("org_reg_num")?;
+    if owner != org {
+        return Ok(Stored::Foreign);
+    }
+    let ready_at: i64 = row.try_get("ready_at")?;
+    let column = if now_ms() >= ready_at { "final_reply" } else { "processing_reply" };
+    Ok(Stored::Reply(row.try_get(column)?))
+}
+
+async fn existing_plan(tx: &mut Transaction<'static, Sqlite>, sql: &'static str, a: &str, b: Option<i32>) -> Result<Option<ExistingPlan>, sqlx::Error> {
+    let mut q = sqlx::query(sql).bind(a.to_owned());
+    if let Some(b) = b {
+        q = q.bind(b);
+    }
+    let Some(row) = q.fetch_optional(&mut **tx).await? else { return Ok(None) };
+    let id: i64 = row.try_get("id")?;
+    let source: String = row.try_get("source")?;
+    let versions: Vec<i64> = sqlx::query_scalar("SELECT version_number FROM plan_versions WHERE plan_id = ?1")
+        .bind(id)
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(Some(ExistingPlan {
+        org_reg_num: row.try_get("org_reg_num")?,
+        plan_year: row.try_get("plan_year")?,
+        source: if source == "EIS" { PlanSource::Eis } else { PlanSource::Ris },
+        versions: versions.into_iter().filter_map(|v| u32::try_from(v).ok()).collect(),
+    }))
+}
+
+async fn context<'a>(tx: &mut Transaction<'static, Sqlite>, p: &PlanPacket, user_org: &'a str) -> Result<Context<'a>, sqlx::Error> {
+    let d = &p.data;
+    let owner = sqlx::query("SELECT inn, kpp FROM organizations WHERE reg_num = ?1")
+        .bind(&d.owner_reg_num)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|r| Ok::<_, sqlx::Error>(OrgIds { inn: r.try_get("inn")?, kpp: r.try_get("kpp")? }))
+        .transpose()?;
+    let period_plan = existing_plan(
+        tx,
+        "SELECT id, org_reg_num, plan_year, source FROM plans WHERE org_reg_num = ?1 AND plan_year = ?2",
+        &d.customer_reg_num,
+        Some(d.plan_year),
+    )
+    .await?;
+    let numbered_plan = match (&d.plan_number, p.kind) {
+        (Some(n), PlanPacketKind::Change) => {
+            existing_plan(tx, "SELECT id, org_reg_num, plan_year, source FROM plans WHERE plan_number = ?1", n, None).await?
+        }
+        _ => None,
+    };
+    Ok(Context { user_org, owner, period_plan, numbered_plan })
+}
+
+/// A successful packet becomes a draft («проект», source РИС) of the customer's plan for the
+/// year; returns the version's id, which is the confirmation's loadId.
+async fn record_draft(tx: &mut Transaction<'static, Sqlite>, p: &PlanPacket, packet_id: &str, now: i64) -> Result<i64, sqlx::Error> {
+    let d = &p.data;
+    let plan_id: i64 = match sqlx::query_scalar::<_, i64>("SELECT id FROM plans WHERE org_reg_num = ?1 AND plan_year = ?2")
+        .bind(&d.customer_reg_num)
+        .bind(d.plan_year)
+        .fetch_optional(&mut **tx)
+        .await?
+    {
+        Some(id) => id,
+        None => {
+            sqlx::query_scalar(
+                "INSERT INTO plans (org_reg_num, plan_year, source, created_at) VALUES (?1, ?2, 'RIS', ?3) RETURNING id",
+            )
+            .bind(&d.customer_reg_num)
+            .bind(d.plan_year)
+            .bind(now)
+            .fetch_one(&mut **tx)
+            .await?
+        }
+    };
+    let version = match d.version_number {
+        Some(v) => i64::from(v),
+        None => {
+            sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(version_number) + 1, 0) FROM plan_versions WHERE plan_id = ?1")
+                .bind(plan_id)
+                .fetch_one(&mut **tx)
+                .await?
+        }
+    };
+    sqlx::query_scalar(
+        "INSERT INTO plan_versions (plan_id, version_number, state, packet_id, external_id, position_count, created_at) \
+         VALUES (?1, ?2, 'project', ?3, ?4, ?5, ?6) RETURNING id",
+    )
+    .bind(plan_id)
+    .bind(version)
+    .bind(packet_id)
+    .bind(&d.external_id)
+    .bind(i64::try_from(d.positions.len()).unwrap_or(i64::MAX))
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+async fn status(State(state): State<AppState>, Form(form): Form<HashMap<String, String>>) -> Response {
+    let login = form.get("login").map(String::as_str);
+    let (Some(login), Some(password), Some(ref_id)) = (login, form.get("password"), form.get("refId")) else {
+        let r = Refusal::new(StatusCode::BAD_REQUEST, code::BAD_REQUEST, "Неверный запрос: требуются поля login, password и refId");
+        return answer(&state, "status", login, None, Err(r)).await;
+    };
+    let reply = async {
+        let user = authenticate(&state, login, password).await?;
+        let mut tx = state.db.begin().await?;
+        let stored = stored_reply(&mut tx, ref_id, &user.org_reg_num).await?;
+        tx.commit().await?;
+        match stored {
+            Stored::Reply(reply) => Ok(reply),
+            // Another organization's packet is not this user's business: not found either.
+            Stored::None | Stored::Foreign => Err(Refusal::new(
+                StatusCode::NOT_FOUND,
+                code::UNKNOWN_PACKET,
+                format!("Пакет с идентификатором {ref_id} не найден"),
+            )),
+        }
+    }
+    .await;
+    answer(&state, "status", Some(login), Some(ref_id), reply).await
+}

@@ -1,0 +1,153 @@
+//! eis-sandbox: a local stand-in for ЕИС (zakupki.gov.ru) that plangraf can be demonstrated,
+//! taught and tested against.
+//!
+//! * the personal-cabinet pages of scenario A (Russian, server-rendered): sign-in,
+//!   «Администрирование» → «Пользователи организации», the user's registration data and the
+//!   generation of the alternative-integration password;
+//! * the exchange of PRODUCT.md §7 (`/44fz/integration/upload`, `/44fz/integration/status`),
+//!   asynchronous and restart-safe, with the business checks documented in `docs/SANDBOX.md`;
+//! * its own SQLite storage in `data_dir` and its own self-signed certificate.
+//!
+//! Everything is served over HTTPS on a loopback address only.
+
+mod cabinet;
+mod checks;
+mod db;
+mod directory;
+mod exchange;
+mod passwords;
+mod tls;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use sqlx::SqlitePool;
+
+pub use directory::{Directory, PlanInfo, PlanSource, PlanVersionInfo, VersionState};
+pub use eis::client::Credentials;
+
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// A loopback address; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Holds the database (`sandbox.sqlite`) and the certificate (`sandbox-cert.pem`,
+    /// `sandbox-key.pem`); created if missing.
+    pub data_dir: PathBuf,
+    /// How long a received packet stays `processing` before its result is revealed.
+    pub processing_delay: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("certificate: {0}")]
+    Certificate(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("password hashing: {0}")]
+    Password(String),
+}
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) db: SqlitePool,
+    pub(crate) processing_delay: Duration,
+    pub(crate) directory: Directory,
+}
+
+/// A started sandbox. Dropping it leaves the server running until the runtime ends; call
+/// [`RunningSandbox::shutdown`] to stop it.
+pub struct RunningSandbox {
+    pub addr: SocketAddr,
+    /// `https://127.0.0.1:PORT` (or `https://[::1]:PORT`).
+    pub base_url: String,
+    /// The PEM certificate a client must trust to talk to this sandbox.
+    pub ca_cert_path: PathBuf,
+    handle: axum_server::Handle<SocketAddr>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    state: AppState,
+}
+
+impl std::fmt::Debug for RunningSandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningSandbox").field("base_url", &self.base_url).finish()
+    }
+}
+
+/// Opens (or creates) the storage in `cfg.data_dir`, loads (or creates) the certificate,
+/// binds `cfg.listen` and serves in a spawned task.
+pub async fn start(cfg: SandboxConfig) -> Result<RunningSandbox, SandboxError> {
+    if !cfg.listen.ip().is_loopback() {
+        return Err(SandboxError::Invalid(format!(
+            "eis-sandbox listens on loopback addresses only, not {}",
+            cfg.listen
+        )));
+    }
+    std::fs::create_dir_all(&cfg.data_dir)
+        .map_err(|source| SandboxError::Io { path: cfg.data_dir.clone(), source })?;
+    let db = db::open(&cfg.data_dir).await?;
+    let tls = tls::load_or_create(&cfg.data_dir)?;
+
+    let listener = std::net::TcpListener::bind(cfg.listen)
+        .map_err(|source| SandboxError::Bind { addr: cfg.listen, source })?;
+    let addr = listener.local_addr().map_err(|source| SandboxError::Bind { addr: cfg.listen, source })?;
+    let base_url = match addr {
+        SocketAddr::V4(a) => format!("https://{}:{}", a.ip(), a.port()),
+        SocketAddr::V6(a) => format!("https://[{}]:{}", a.ip(), a.port()),
+    };
+
+    let state = AppState {
+        db: db.clone(),
+        processing_delay: cfg.processing_delay,
+        directory: Directory::new(db.clone()),
+    };
+    let app = router(state.clone());
+    let handle = axum_server::Handle::new();
+    let server = axum_server::from_tcp_rustls(
+        listener,
+        axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls.server_config)),
+    )
+    .map_err(|source| SandboxError::Bind { addr, source })?
+    .handle(handle.clone());
+    let task = tokio::spawn(async move { server.serve(app.into_make_service()).await });
+    tracing::info!(%base_url, data_dir = %cfg.data_dir.display(), "eis-sandbox started");
+    Ok(RunningSandbox { addr, base_url, ca_cert_path: tls.cert_path, handle, task, state })
+}
+
+fn router(state: AppState) -> Router {
+    Router::new().merge(exchange::routes()).merge(cabinet::routes()).with_state(state)
+}
+
+impl RunningSandbox {
+    /// Programmatic administration of this sandbox's organizations, users and plans.
+    pub fn directory(&self) -> Directory {
+        self.state.directory.clone()
+    }
+
+    /// Stops accepting connections, lets running requests finish (up to 5 s), closes storage.
+    pub async fn shutdown(self) {
+        self.handle.graceful_shutdown(Some(Duration::from_secs(5)));
+        match self.task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "eis-sandbox server ended with an error"),
+            Err(e) => tracing::warn!(error = %e, "eis-sandbox server task failed"),
+        }
+        self.state.db.close().await;
+        tracing::info!(base_url = %self.base_url, "eis-sandbox stopped");
+    }
+}

@@ -1,0 +1,122 @@
+//! Shared setup of the sandbox tests: a sandbox on 127.0.0.1:0 in a temp dir, a seeded
+//! directory and packets consistent with it.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use eis::client::{ClientConfig, Credentials, EisClient};
+use eis::packet::*;
+use rust_decimal::Decimal;
+use sandbox::{RunningSandbox, SandboxConfig};
+
+pub const ORG: &str = "03722001684";
+pub const ORG_INN: &str = "7802139698";
+pub const ORG_KPP: &str = "780201001";
+pub const OTHER_ORG: &str = "03722000001";
+
+pub struct Env {
+    pub sandbox: RunningSandbox,
+    pub client: EisClient,
+    pub dir: tempfile::TempDir,
+}
+
+pub fn config(dir: &std::path::Path, delay: Duration) -> SandboxConfig {
+    SandboxConfig { listen: "127.0.0.1:0".parse().expect("addr"), data_dir: dir.to_owned(), processing_delay: delay }
+}
+
+pub fn client_for(sandbox: &RunningSandbox) -> EisClient {
+    EisClient::new(ClientConfig {
+        base_url: sandbox.base_url.clone(),
+        ca_file: Some(sandbox.ca_cert_path.clone()),
+        connect_timeout: Duration::from_secs(5),
+        read_timeout: Duration::from_secs(30),
+    })
+    .expect("client")
+}
+
+/// A sandbox with two organizations and their users:
+/// `admin` (org admin, plan rights), `spec` (plan rights), `norights` in ORG; `other` in OTHER_ORG.
+pub async fn start(delay: Duration) -> Env {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sandbox = sandbox::start(config(dir.path(), delay)).await.expect("sandbox starts");
+    let d = sandbox.directory();
+    d.ensure_organization(ORG, "ГБОУ ПРОГИМНАЗИЯ № 130", ORG_INN, ORG_KPP).await.expect("org");
+    d.ensure_organization(OTHER_ORG, "ГБОУ ШКОЛА № 1", "7802000001", "780201001").await.expect("org");
+    d.ensure_user("admin", "admin-pass", ORG, true, true, "Иванова Анна Петровна").await.expect("user");
+    d.ensure_user("spec", "spec-pass", ORG, false, true, "Петров Петр Петрович").await.expect("user");
+    d.ensure_user("norights", "norights-pass", ORG, false, false, "Сидоров Сидор Сидорович").await.expect("user");
+    d.ensure_user("other", "other-pass", OTHER_ORG, true, true, "Кузнецов Иван Иванович").await.expect("user");
+    let client = client_for(&sandbox);
+    Env { sandbox, client, dir }
+}
+
+pub async fn creds(env: &Env, login: &str) -> Credentials {
+    env.sandbox.directory().regenerate_integration_password(login).await.expect("credentials")
+}
+
+fn dec(s: &str) -> Decimal {
+    s.parse().expect("decimal")
+}
+
+pub fn position(purchase_number: &str) -> Position {
+    let okpd2 = Okpd2::Single("38.11.21.000".into());
+    Position {
+        position_number: None,
+        ext_number: format!("POS-{purchase_number}"),
+        ikz: format!("252{ORG_INN}{ORG_KPP}{purchase_number}0003811244"),
+        publish_year: 2025,
+        iku: Some(format!("2{ORG_INN}{ORG_KPP}")),
+        purchase_number: purchase_number.into(),
+        okpd2,
+        kvr: Some("244".into()),
+        purchase_object_info: "Услуги по обращению с ТКО".into(),
+        public_discussion: Some(false),
+        finance: YearAmounts { current_year: dec("100000.00"), ..YearAmounts::default() },
+        kbks: vec![],
+        kvrs: vec![KvrAmounts { kvr: "244".into(), years: YearAmounts { current_year: dec("100000.00"), ..YearAmounts::default() } }],
+        is_energy_service_contract: false,
+        modification: None,
+        modification_status: None,
+    }
+}
+
+/// A valid first version of ORG's plan for 2025 with two positions; a fresh packet id.
+pub fn packet() -> PlanPacket {
+    PlanPacket {
+        kind: PlanPacketKind::New,
+        index: PacketIndex::new("PLANGRAF", "OOS", OBJECT_TYPE_TP2020, Mode::Test),
+        data: PlanData {
+            external_id: "PG-2025-1".into(),
+            plan_number: None,
+            version_number: Some(0),
+            plan_year: 2025,
+            first_year: 2026,
+            second_year: 2027,
+            customer_reg_num: ORG.into(),
+            owner_reg_num: ORG.into(),
+            owner_role: OwnerRole::Cu,
+            positions: vec![position("0001"), position("0002")],
+        },
+    }
+}
+
+/// A reqwest client trusting the sandbox, not following redirects (the tests look at them).
+pub fn browser(sandbox: &RunningSandbox) -> reqwest::Client {
+    let mut roots = rustls::RootCertStore::empty();
+    let pem = std::fs::read(&sandbox.ca_cert_path).expect("ca");
+    use rustls::pki_types::pem::PemObject;
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+        roots.add(cert.expect("cert")).expect("root");
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("browser")
+}
