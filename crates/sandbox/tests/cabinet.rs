@@ -1,0 +1,234 @@
+//! The cabinet pages of scenario A, driven over HTTPS like a browser would (cookies, Origin,
+//! CSRF tokens), and the exchange checked with the password the page shows.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use eis::client::{ClientError, Credentials};
+use eis::packet::write_plan_packet;
+use reqwest::StatusCode;
+
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookie: Option<String>,
+}
+
+impl Browser {
+    fn new(env: &Env) -> Self {
+        Browser { http: browser(&env.sandbox), base: env.sandbox.base_url.clone(), cookie: None }
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(c) = &self.cookie {
+            req = req.header("cookie", c);
+        }
+        let resp = req.send().await.expect("GET");
+        let status = resp.status();
+        (status, resp.text().await.expect("body"))
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let mut req = self.http.post(format!("{}{path}", self.base)).header("origin", &self.base).form(form);
+        if let Some(c) = &self.cookie {
+            req = req.header("cookie", c);
+        }
+        req.send().await.expect("POST")
+    }
+
+    async fn sign_in(&mut self, login: &str, password: &str) -> reqwest::Response {
+        let resp = self.post("/login", &[("login", login), ("password", password)]).await;
+        if let Some(set) = resp.headers().get("set-cookie").and_then(|v| v.to_str().ok()) {
+            self.cookie = set.split(';').next().map(str::to_owned);
+        }
+        resp
+    }
+}
+
+/// The value of the first hidden `csrf` field of a page.
+fn csrf(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("csrf field") + "name=\"csrf\" value=\"".len();
+    html[at..].split('"').next().unwrap_or_default().to_owned()
+}
+
+/// The id in the first link to a user's page for the row of `login`.
+fn user_id(users_html: &str, login: &str) -> String {
+    let row = users_html.find(&format!("<td>{login}</td>")).expect("user row");
+    let link = users_html[row..].find("/cabinet/admin/users/").expect("link") + row + "/cabinet/admin/users/".len();
+    users_html[link..].split('/').next().unwrap_or_default().to_owned()
+}
+
+/// The text of the `<span class="secret">` fields, in order (login, password).
+fn secrets(html: &str) -> Vec<String> {
+    html.split("<span class=\"secret\">").skip(1).filter_map(|s| s.split("</span>").next()).map(str::to_owned).collect()
+}
+
+#[tokio::test]
+async fn sign_in_sets_a_strict_session_cookie() {
+    let env = start(Duration::ZERO).await;
+    let mut b = Browser::new(&env);
+    let (status, html) = b.get("/login").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Вход в личный кабинет") && html.contains("lang=\"ru\""));
+
+    let resp = b.sign_in("admin", "wrong").await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert!(resp.text().await.expect("body").contains("Неверный логин или пароль"));
+    assert!(b.cookie.is_none());
+
+    // Without Origin/Referer from this site the sign-in form is refused.
+    let resp = b
+        .http
+        .post(format!("{}/login", b.base))
+        .header("origin", "https://evil.example")
+        .form(&[("login", "admin"), ("password", "admin-pass")])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+
+    let resp = b.sign_in("admin", "admin-pass").await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let set = resp.headers().get("set-cookie").and_then(|v| v.to_str().ok()).expect("cookie").to_owned();
+    for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+        assert!(set.contains(attr), "{attr} missing: {set}");
+    }
+    let (status, html) = b.get("/cabinet").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Иванова Анна Петровна") && html.contains("Администрирование"));
+
+    // Signing out ends the session on the server.
+    let token = csrf(&html);
+    let resp = b.post("/logout", &[("csrf", &token)]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let (status, _) = b.get("/cabinet").await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "back to the sign-in page");
+    env.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn scenario_a_linking_a_user_to_eis() {
+    let env = start(Duration::ZERO).await;
+    let mut b = Browser::new(&env);
+    b.sign_in("admin", "admin-pass").await;
+
+    // «Администрирование» → «Пользователи организации»
+    let (status, users) = b.get("/cabinet/admin/users").await;
+    assert_eq!(status, StatusCode::OK);
+    for label in ["Пользователи организации", "Регистрационные данные", "Права доступа пользователя", "Заблокировать пользователя"] {
+        assert!(users.contains(label), "{label} missing");
+    }
+    assert!(users.contains("Петров Петр Петрович") && users.contains("Работа с планом-графиком"));
+    assert!(!users.contains("Кузнецов"), "users of another organization are not listed");
+
+    // The user's «Регистрационные данные» and the button.
+    let id = user_id(&users, "spec");
+    let (status, reg) = b.get(&format!("/cabinet/admin/users/{id}/registration")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(reg.contains("Данные пользователя для альтернативной интеграции (по протоколу HTTPS)"));
+    assert!(reg.contains("int_spec") && reg.contains("не сформирован"));
+
+    // A POST without the session's token is refused and generates nothing.
+    let resp = b.post(&format!("/cabinet/admin/users/{id}/integration"), &[("csrf", "forged")]).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+
+    let token = csrf(&reg);
+    let resp = b.post(&format!("/cabinet/admin/users/{id}/integration"), &[("csrf", &token)]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"));
+    let page = resp.text().await.expect("body");
+    let shown = secrets(&page);
+    assert_eq!(shown.len(), 2, "login and password are shown");
+    let first = Credentials { login: shown[0].clone(), password: shown[1].clone() };
+    assert_eq!(first.login, "int_spec");
+    env.client.upload(&first, &write_plan_packet(&packet())).await.expect("the shown password works");
+
+    // Every press makes a new password; the previous one stops working at once.
+    let resp = b.post(&format!("/cabinet/admin/users/{id}/integration"), &[("csrf", &token)]).await;
+    let shown = secrets(&resp.text().await.expect("body"));
+    let second = Credentials { login: shown[0].clone(), password: shown[1].clone() };
+    assert_ne!(second.password, first.password);
+    assert!(matches!(env.client.upload(&first, &write_plan_packet(&packet())).await, Err(ClientError::Unauthorized { .. })));
+    let mut p = packet();
+    p.data.plan_year = 2026;
+    p.data.first_year = 2027;
+    p.data.second_year = 2028;
+    env.client.upload(&second, &write_plan_packet(&p)).await.expect("the new password works");
+
+    let (_, reg) = b.get(&format!("/cabinet/admin/users/{id}/registration")).await;
+    assert!(reg.contains("сформирован ") && !reg.contains(&second.password), "the password is never shown again");
+    env.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn rights_and_blocking_from_the_cabinet() {
+    let env = start(Duration::ZERO).await;
+    let creds = creds(&env, "spec").await;
+    let mut b = Browser::new(&env);
+    b.sign_in("admin", "admin-pass").await;
+    let (_, users) = b.get("/cabinet/admin/users").await;
+    let id = user_id(&users, "spec");
+    let token = csrf(&users);
+
+    // «Права доступа пользователя»: withdrawing «Работа с планом-графиком» gives 403.
+    let (status, rights) = b.get(&format!("/cabinet/admin/users/{id}/rights")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(rights.contains("Работа с планом-графиком") && rights.contains("checked"));
+    let resp = b.post(&format!("/cabinet/admin/users/{id}/rights"), &[("csrf", &token)]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert!(matches!(env.client.upload(&creds, &write_plan_packet(&packet())).await, Err(ClientError::Forbidden { .. })));
+    b.post(&format!("/cabinet/admin/users/{id}/rights"), &[("csrf", &token), ("plan_rights", "1")]).await;
+    env.client.upload(&creds, &write_plan_packet(&packet())).await.expect("granted again");
+
+    // «Заблокировать пользователя»: no sign-in, no exchange.
+    let resp = b.post(&format!("/cabinet/admin/users/{id}/block"), &[("csrf", &token), ("blocked", "1")]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let (_, users) = b.get("/cabinet/admin/users").await;
+    assert!(users.contains("Заблокирован") && users.contains("Разблокировать пользователя"));
+    assert!(matches!(env.client.upload(&creds, &write_plan_packet(&packet())).await, Err(ClientError::Unauthorized { .. })));
+    let mut spec = Browser::new(&env);
+    let resp = spec.sign_in("spec", "spec-pass").await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert!(resp.text().await.expect("body").contains("заблокирован"));
+
+    // The administrator cannot block himself.
+    let me = user_id(&users, "admin");
+    let resp = b.post(&format!("/cabinet/admin/users/{me}/block"), &[("csrf", &token), ("blocked", "1")]).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    env.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn only_the_org_admin_manages_his_organization() {
+    let env = start(Duration::ZERO).await;
+    // A user without administrator rights.
+    let mut spec = Browser::new(&env);
+    spec.sign_in("spec", "spec-pass").await;
+    let (status, html) = spec.get("/cabinet/admin/users").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains("Недостаточно прав"));
+    let (_, home) = spec.get("/cabinet").await;
+    assert!(!home.contains("Пользователи организации"));
+
+    // The administrator of another organization sees none of this organization's users.
+    let mut admin = Browser::new(&env);
+    admin.sign_in("admin", "admin-pass").await;
+    let (_, users) = admin.get("/cabinet/admin/users").await;
+    let spec_id = user_id(&users, "spec");
+    let mut other = Browser::new(&env);
+    other.sign_in("other", "other-pass").await;
+    let (status, _) = other.get(&format!("/cabinet/admin/users/{spec_id}/registration")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, other_users) = other.get("/cabinet/admin/users").await;
+    let resp = other.post(&format!("/cabinet/admin/users/{spec_id}/integration"), &[("csrf", &csrf(&other_users))]).await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+
+    // Without a session every cabinet page leads to the sign-in page.
+    let anonymous = Browser::new(&env);
+    let (status, _) = anonymous.get(&format!("/cabinet/admin/users/{spec_id}/registration")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    env.sandbox.shutdown().await;
+}
