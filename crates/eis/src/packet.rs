@@ -8,7 +8,7 @@
 use chrono::{DateTime, FixedOffset};
 use rust_decimal::Decimal;
 
-use crate::ReadError;
+pub use crate::ReadError;
 use crate::ns;
 use crate::xml::{self, El, Path, XmlWriter};
 

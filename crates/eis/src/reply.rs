@@ -1,7 +1,7 @@
 //! What ЕИС answers: the `confirmation` packet (`fcsIntegration.xsd`, data of
 //! `oos:zfcs_confirmationType`) and `errorInfo` (`docs-https-api.xsd`).
 
-use crate::ReadError;
+pub use crate::ReadError;
 use crate::ns;
 use crate::packet::{PacketIndex, read_index_el, write_index};
 use crate::xml::{self, El, Path, XmlWriter};

@@ -103,13 +103,17 @@ fn temp_file(ext: &str, content: &str) -> std::io::Result<TempDoc> {
     Ok(doc)
 }
 
+/// Prints `SKIPPED: {why}` straight to the process's stderr: the test harness captures
+/// `eprintln!` of passing tests, and a skipped conformance check must not go unseen.
+pub fn skipped(why: &str) {
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {why}");
+}
+
 /// For tests: validates against `schema`, or prints a loud `SKIPPED` line and
 /// returns `false` when the schemas are not there. Panics with xmllint's report when invalid.
 pub fn assert_valid_or_skip(what: &str, schema: &str, xml: &str) -> bool {
     let Some(dir) = locate() else {
-        eprintln!(
-            "SKIPPED: schema validation of {what}: ЕИС schemas not found (set {ENV_VAR} to the 14_1 directory)"
-        );
+        skipped(&format!("schema validation of {what}: ЕИС schemas not found (set {ENV_VAR} to the 14_1 directory)"));
         return false;
     };
     if let Err(e) = validate(&dir, schema, xml) {

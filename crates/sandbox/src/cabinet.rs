@@ -210,11 +210,12 @@ impl Authed {
         })
     }
 
-    fn check_csrf(&self, token: &str) -> Result<(), Response> {
+    /// `Some(refusal)` when the form does not carry this session's token.
+    fn refuse_csrf(&self, token: &str) -> Option<Response> {
         if passwords::constant_time_eq(&self.csrf, token) {
-            Ok(())
+            None
         } else {
-            Err(message(
+            Some(message(
                 self.nav(),
                 StatusCode::FORBIDDEN,
                 "Запрос отклонен",
@@ -223,11 +224,12 @@ impl Authed {
         }
     }
 
-    fn require_admin(&self) -> Result<(), Response> {
+    /// `Some(refusal)` unless the user administers his organization.
+    fn refuse_non_admin(&self) -> Option<Response> {
         if self.user.is_org_admin {
-            Ok(())
+            None
         } else {
-            Err(message(
+            Some(message(
                 self.nav(),
                 StatusCode::FORBIDDEN,
                 "Недостаточно прав",
@@ -238,7 +240,9 @@ impl Authed {
 
     /// A user of the administrator's own organization; anything else is «не найден».
     async fn managed_user(&self, state: &AppState, id: i64) -> Result<UserRecord, Response> {
-        self.require_admin()?;
+        if let Some(refusal) = self.refuse_non_admin() {
+            return Err(refusal);
+        }
         match state.directory.user_by_id(id).await {
             Ok(Some(u)) if u.org_reg_num == self.user.org_reg_num => Ok(u),
             Ok(_) => Err(message(self.nav(), StatusCode::NOT_FOUND, "Пользователь не найден", "Пользователь не найден.")),
@@ -363,8 +367,8 @@ struct CsrfForm {
 }
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap, auth: Authed, Form(form): Form<CsrfForm>) -> Response {
-    if let Err(r) = auth.check_csrf(&form.csrf) {
-        return r;
+    if let Some(refusal) = auth.refuse_csrf(&form.csrf) {
+        return refusal;
     }
     if let Some(token) = cookie_value(&headers, SESSION_COOKIE)
         && let Err(e) = sqlx::query("DELETE FROM sessions WHERE token_hash = ?1")
@@ -383,8 +387,8 @@ async fn home(auth: Authed) -> Response {
 }
 
 async fn users(State(state): State<AppState>, auth: Authed) -> Response {
-    if let Err(r) = auth.require_admin() {
-        return r;
+    if let Some(refusal) = auth.refuse_non_admin() {
+        return refusal;
     }
     match state.directory.users_of_org(&auth.user.org_reg_num).await {
         Ok(list) => render(
@@ -421,8 +425,8 @@ async fn registration(State(state): State<AppState>, auth: Authed, Path(id): Pat
 /// The button «Данные пользователя для альтернативной интеграции (по протоколу HTTPS)»:
 /// every press makes a new password and shows it once.
 async fn integration(State(state): State<AppState>, auth: Authed, Path(id): Path<i64>, Form(form): Form<CsrfForm>) -> Response {
-    if let Err(r) = auth.check_csrf(&form.csrf) {
-        return r;
+    if let Some(refusal) = auth.refuse_csrf(&form.csrf) {
+        return refusal;
     }
     let user = match auth.managed_user(&state, id).await {
         Ok(u) => u,
@@ -472,8 +476,8 @@ struct RightsForm {
 }
 
 async fn save_rights(State(state): State<AppState>, auth: Authed, Path(id): Path<i64>, Form(form): Form<RightsForm>) -> Response {
-    if let Err(r) = auth.check_csrf(&form.csrf) {
-        return r;
+    if let Some(refusal) = auth.refuse_csrf(&form.csrf) {
+        return refusal;
     }
     let user = match auth.managed_user(&state, id).await {
         Ok(u) => u,
@@ -501,8 +505,8 @@ struct BlockForm {
 }
 
 async fn block(State(state): State<AppState>, auth: Authed, Path(id): Path<i64>, Form(form): Form<BlockForm>) -> Response {
-    if let Err(r) = auth.check_csrf(&form.csrf) {
-        return r;
+    if let Some(refusal) = auth.refuse_csrf(&form.csrf) {
+        return refusal;
     }
     let user = match auth.managed_user(&state, id).await {
         Ok(u) => u,

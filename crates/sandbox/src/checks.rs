@@ -313,3 +313,140 @@ fn check_ikz(p: &Position, owner: Option<&OrgIds>, out: &mut Vec<Violation>) {
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use eis::packet::*;
+    use rust_decimal::Decimal;
+
+    use super::*;
+
+    const ORG: &str = "03722001684";
+    const IKU: &str = "27802139698780201001";
+
+    fn position(number: &str, okpd2: Okpd2, kvr: Option<&str>, ikz_tail: &str) -> Position {
+        Position {
+            position_number: None,
+            ext_number: format!("P{number}"),
+            // year 25 · ИКУ (level 2, INN, KPP) · number · 000 · OKPD2(4) + KVR(3)
+            ikz: format!("25{IKU}{number}000{ikz_tail}"),
+            publish_year: 2025,
+            iku: None,
+            purchase_number: number.into(),
+            okpd2,
+            kvr: kvr.map(str::to_owned),
+            purchase_object_info: "x".into(),
+            public_discussion: None,
+            finance: YearAmounts { current_year: Decimal::ONE, ..YearAmounts::default() },
+            kbks: vec![],
+            kvrs: vec![],
+            is_energy_service_contract: false,
+            modification: None,
+            modification_status: None,
+        }
+    }
+
+    fn packet(positions: Vec<Position>) -> PlanPacket {
+        PlanPacket {
+            kind: PlanPacketKind::New,
+            index: PacketIndex::new("RIS", "OOS", OBJECT_TYPE_TP2020, Mode::Test),
+            data: PlanData {
+                external_id: "1".into(),
+                plan_number: None,
+                version_number: Some(0),
+                plan_year: 2025,
+                first_year: 2026,
+                second_year: 2027,
+                customer_reg_num: ORG.into(),
+                owner_reg_num: ORG.into(),
+                owner_role: OwnerRole::Cu,
+                positions,
+            },
+        }
+    }
+
+    fn ctx() -> Context<'static> {
+        Context {
+            user_org: ORG,
+            owner: Some(OrgIds { inn: "7802139698".into(), kpp: "780201001".into() }),
+            period_plan: None,
+            numbered_plan: None,
+        }
+    }
+
+    fn codes(p: &PlanPacket, ctx: &Context<'_>) -> Vec<&'static str> {
+        let all = [
+            Code::XmlRead, Code::OrgCustomer, Code::OrgOwner, Code::NoPositions, Code::DuplicateNumber, Code::IkzFormat,
+            Code::IkzYear, Code::IkzIku, Code::IkzNumber, Code::IkzOrder, Code::IkzOkpd2, Code::IkzKvr,
+            Code::Okpd2Length, Code::PlanInEis, Code::PlanNotFound, Code::VersionExists,
+        ];
+        check(p, ctx)
+            .iter()
+            .map(|v| all.iter().find(|c| c.as_str() == v.err_code).map(|c| c.as_str()).unwrap_or("?"))
+            .collect()
+    }
+
+    #[test]
+    fn a_consistent_plan_passes() {
+        let p = packet(vec![
+            position("0001", Okpd2::Single("38.11.21.000".into()), Some("244"), "3811244"),
+            position("0002", Okpd2::Undefined(vec!["17.12".into(), "22.29".into()]), None, "0000000"),
+        ]);
+        assert_eq!(codes(&p, &ctx()), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn each_ikz_part_is_checked() {
+        let mut okpd = position("0001", Okpd2::Single("38.11.21.000".into()), Some("244"), "3812244");
+        let mut order = position("0002", Okpd2::Single("38.11".into()), Some("244"), "3811244");
+        order.ikz.replace_range(26..29, "001");
+        let mut iku = position("0003", Okpd2::Single("38.11".into()), Some("244"), "3811244");
+        iku.ikz.replace_range(3..13, "7802000001");
+        let undefined_kvr = position("0004", Okpd2::Single("38.11".into()), None, "3811244");
+        let short = position("0005", Okpd2::Single("38.1".into()), Some("244"), "3810244");
+        okpd.ext_number = "with-okpd".into();
+        let got = codes(&packet(vec![okpd, order, iku, undefined_kvr, short]), &ctx());
+        assert_eq!(got, ["IKZ_OKPD2", "IKZ_ORDER", "IKZ_IKU", "IKZ_KVR", "OKPD2_LEN"]);
+    }
+
+    #[test]
+    fn edited_positions_keep_their_ikz() {
+        let mut p = position("0001", Okpd2::Single("38.11".into()), Some("244"), "9999999");
+        p.modification_status = Some(ModificationStatus::E);
+        assert!(codes(&packet(vec![p.clone()]), &ctx()).is_empty());
+        p.modification_status = Some(ModificationStatus::N);
+        assert_eq!(codes(&packet(vec![p]), &ctx()), ["IKZ_OKPD2", "IKZ_KVR"]);
+    }
+
+    #[test]
+    fn owner_roles() {
+        let pos = || vec![position("0001", Okpd2::Single("38.11".into()), Some("244"), "3811244")];
+        // An authorized organization sends for a customer: the owner must be the user's org.
+        let mut oa = packet(pos());
+        oa.data.owner_role = OwnerRole::Oa;
+        oa.data.customer_reg_num = "03722000001".into();
+        assert!(codes(&oa, &ctx()).is_empty());
+        oa.data.owner_reg_num = "03722000002".into();
+        assert_eq!(codes(&oa, &Context { owner: None, ..ctx() }), ["ORG_OWNER"]);
+        let mut cu = packet(pos());
+        cu.data.owner_reg_num = "03722000002".into();
+        assert_eq!(codes(&cu, &Context { owner: None, ..ctx() }), ["ORG_OWNER"]);
+    }
+
+    #[test]
+    fn plan_conflicts() {
+        let p = packet(vec![position("0001", Okpd2::Single("38.11".into()), Some("244"), "3811244")]);
+        let plan = |source| ExistingPlan { org_reg_num: ORG.into(), plan_year: 2025, source, versions: vec![0] };
+        assert_eq!(codes(&p, &Context { period_plan: Some(plan(PlanSource::Eis)), ..ctx() }), ["PLAN_EIS"]);
+        assert_eq!(codes(&p, &Context { period_plan: Some(plan(PlanSource::Ris)), ..ctx() }), ["VER_DUP"]);
+        let mut change = p.clone();
+        change.kind = PlanPacketKind::Change;
+        change.data.plan_number = Some("202503722001684001".into());
+        change.data.version_number = Some(1);
+        assert_eq!(codes(&change, &ctx()), ["PLAN_NF"]);
+        assert!(codes(&change, &Context { numbered_plan: Some(plan(PlanSource::Ris)), ..ctx() }).is_empty());
+        // A plan number of another customer is not found either.
+        let foreign = ExistingPlan { org_reg_num: "03722000001".into(), ..plan(PlanSource::Ris) };
+        assert_eq!(codes(&change, &Context { numbered_plan: Some(foreign), ..ctx() }), ["PLAN_NF"]);
+    }
+}

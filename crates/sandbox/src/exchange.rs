@@ -82,14 +82,25 @@ impl From<sqlx::Error> for Refusal {
     }
 }
 
+/// Who asked about what, for the exchange log.
+#[derive(Default)]
+struct Asked<'a> {
+    login: Option<&'a str>,
+    packet_id: Option<&'a str>,
+    /// A document that was not stored as a packet.
+    document: Option<&'a str>,
+}
+
 /// Stores what was answered (never a password) and builds the response.
-async fn answer(state: &AppState, endpoint: &str, login: Option<&str>, packet_id: Option<&str>, reply: Result<String, Refusal>) -> Response {
+async fn answer(state: &AppState, endpoint: &str, asked: Asked<'_>, reply: Result<String, Refusal>) -> Response {
+    let Asked { login, packet_id, document } = asked;
     let (status, body) = match reply {
         Ok(xml) => (StatusCode::OK, xml),
         Err(r) => (r.status, r.body()),
     };
     let logged = sqlx::query(
-        "INSERT INTO exchange_log (at, endpoint, login, packet_id, http_status, reply) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO exchange_log (at, endpoint, login, packet_id, http_status, reply, document) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )
     .bind(now_ms())
     .bind(endpoint)
@@ -97,6 +108,7 @@ async fn answer(state: &AppState, endpoint: &str, login: Option<&str>, packet_id
     .bind(packet_id)
     .bind(i64::from(status.as_u16()))
     .bind(&body)
+    .bind(document)
     .execute(&state.db)
     .await;
     if let Err(e) = logged {
@@ -172,12 +184,14 @@ async fn read_upload_form(mut mp: Multipart) -> Result<UploadForm, Refusal> {
 async fn upload(State(state): State<AppState>, mp: Multipart) -> Response {
     let form = match read_upload_form(mp).await {
         Ok(f) => f,
-        Err(r) => return answer(&state, "upload", None, None, Err(r)).await,
+        Err(r) => return answer(&state, "upload", Asked::default(), Err(r)).await,
     };
+    let login = Some(form.login.as_str());
     let user = match authenticate(&state, &form.login, &form.password).await {
         Ok(u) => u,
-        Err(r) => return answer(&state, "upload", Some(&form.login), None, Err(r)).await,
+        Err(r) => return answer(&state, "upload", Asked { login, ..Asked::default() }, Err(r)).await,
     };
+    let unstored = Asked { login, packet_id: None, document: Some(&form.document) };
     // Without its id a packet cannot be confirmed: the confirmation's refId is that id.
     let index = match read_packet_index(&form.document) {
         Ok(i) if i.id.chars().count() == 36 => i,
@@ -187,7 +201,7 @@ async fn upload(State(state): State<AppState>, mp: Multipart) -> Response {
                 code::NO_PACKET_ID,
                 format!("Идентификатор пакета index/id «{}» должен состоять из 36 символов", i.id),
             );
-            return answer(&state, "upload", Some(&form.login), None, Err(r)).await;
+            return answer(&state, "upload", unstored, Err(r)).await;
         }
         Err(e) => {
             let r = Refusal::new(
@@ -195,11 +209,13 @@ async fn upload(State(state): State<AppState>, mp: Multipart) -> Response {
                 code::NO_PACKET_ID,
                 format!("Пакет не прочитан, идентификатор пакета не определен: {}", e.message_ru()),
             );
-            return answer(&state, "upload", Some(&form.login), None, Err(r)).await;
+            return answer(&state, "upload", unstored, Err(r)).await;
         }
     };
     let reply = receive(&state, &user, &index, &form.document).await;
-    answer(&state, "upload", Some(&form.login), Some(&index.id), reply).await
+    // Only a refused document is logged in full; a received one is in `packets`.
+    let document = reply.is_err().then_some(form.document.as_str());
+    answer(&state, "upload", Asked { login, packet_id: Some(&index.id), document }, reply).await
 }
 
 fn confirmation(index: &PacketIndex, result: ConfirmationResult, violations: Vec<Violation>, load_id: Option<String>) -> String {
@@ -392,7 +408,7 @@ async fn status(State(state): State<AppState>, Form(form): Form<HashMap<String, 
     let login = form.get("login").map(String::as_str);
     let (Some(login), Some(password), Some(ref_id)) = (login, form.get("password"), form.get("refId")) else {
         let r = Refusal::new(StatusCode::BAD_REQUEST, code::BAD_REQUEST, "Неверный запрос: требуются поля login, password и refId");
-        return answer(&state, "status", login, None, Err(r)).await;
+        return answer(&state, "status", Asked { login, ..Asked::default() }, Err(r)).await;
     };
     let reply = async {
         let user = authenticate(&state, login, password).await?;
@@ -410,5 +426,5 @@ async fn status(State(state): State<AppState>, Form(form): Form<HashMap<String, 
         }
     }
     .await;
-    answer(&state, "status", Some(login), Some(ref_id), reply).await
+    answer(&state, "status", Asked { login: Some(login), packet_id: Some(ref_id), document: None }, reply).await
 }

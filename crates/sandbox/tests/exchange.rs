@@ -204,7 +204,32 @@ async fn unreadable_packets() {
         }
         other => panic!("{other:?}"),
     }
-    env.sandbox.shutdown().await;
+    let Env { sandbox, dir, .. } = env;
+    sandbox.shutdown().await;
+
+    // Nothing is lost: the readable packet is stored with its replies, the refused document
+    // with the reply it got, and every reply is in the log.
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("sandbox.sqlite").display())).await.expect("db");
+    let stored: (String, String) = sqlx::query_as("SELECT document, final_result FROM packets WHERE packet_id = ?1")
+        .bind(&p.index.id)
+        .fetch_one(&db)
+        .await
+        .expect("packet stored");
+    assert_eq!(stored, (xml, "failure".to_owned()));
+    let refused: String = sqlx::query_scalar("SELECT document FROM exchange_log WHERE http_status = 400")
+        .fetch_one(&db)
+        .await
+        .expect("refused document logged");
+    assert_eq!(refused, "это не XML");
+    let logged: i64 = sqlx::query_scalar("SELECT count(*) FROM exchange_log").fetch_one(&db).await.expect("count");
+    assert_eq!(logged, 3);
+    let passwords: i64 = sqlx::query_scalar("SELECT count(*) FROM exchange_log WHERE reply LIKE ?1 OR document LIKE ?1")
+        .bind(format!("%{}%", creds.password))
+        .fetch_one(&db)
+        .await
+        .expect("count");
+    assert_eq!(passwords, 0);
+    db.close().await;
 }
 
 #[tokio::test]
