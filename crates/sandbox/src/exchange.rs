@@ -289,7 +289,8 @@ async fn receive(state: &AppState, user: &UserRecord, index: &PacketIndex, docum
     .await?;
     tx.commit().await?;
     tracing::info!(packet_id = %index.id, result = result.as_str(), "packet received");
-    Ok(if state.processing_delay.is_zero() { final_reply } else { processing_reply })
+    // Always `processing` first, as ЕИС: the result is asked for with `status`.
+    Ok(processing_reply)
 }
 
 enum Stored {

@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use eis::client::{ClientError, Credentials};
+use eis::client::{ClientError, Credentials, Reply};
 use eis::packet::{PlanPacketKind, write_plan_packet};
 use eis::reply::{Confirmation, ConfirmationResult};
 use eis::schemas::{self, HTTPS_API_XSD, INTEGRATION_XSD};
@@ -20,16 +20,28 @@ fn assert_schema_valid(what: &str, xml: &str) {
 }
 
 /// Waits out the processing delay and returns the final confirmation.
-async fn final_status(env: &Env, creds: &Credentials, ref_id: &str) -> Confirmation {
+async fn final_reply(env: &Env, creds: &Credentials, ref_id: &str) -> Reply<Confirmation> {
     for _ in 0..100 {
         let r = env.client.status(creds, ref_id).await.expect("status");
         assert_schema_valid("status confirmation", &r.raw);
         if r.value.result != ConfirmationResult::Processing {
-            return r.value;
+            return r;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("packet {ref_id} still processing");
+}
+
+async fn final_status(env: &Env, creds: &Credentials, ref_id: &str) -> Confirmation {
+    final_reply(env, creds, ref_id).await.value
+}
+
+/// Uploads (the answer is always `processing`) and returns the final reply.
+async fn upload_final(env: &Env, creds: &Credentials, xml: &str) -> Reply<Confirmation> {
+    let r = env.client.upload(creds, xml).await.expect("upload");
+    assert_eq!(r.value.result, ConfirmationResult::Processing);
+    assert_schema_valid("processing confirmation", &r.raw);
+    final_reply(env, creds, &r.value.ref_id).await
 }
 
 #[tokio::test]
@@ -141,7 +153,7 @@ async fn a_failing_packet_gets_its_violations() {
     let mut third = position("0003");
     third.kvr = Some("243".into());
     p.data.positions.push(third);
-    let r = env.client.upload(&creds, &write_plan_packet(&p)).await.expect("upload");
+    let r = upload_final(&env, &creds, &write_plan_packet(&p)).await;
     let c = r.value;
     assert_eq!(c.result, ConfirmationResult::Failure);
     assert_schema_valid("failure confirmation", &r.raw);
@@ -160,7 +172,7 @@ async fn a_failing_packet_gets_its_violations() {
     p.data.customer_reg_num = OTHER_ORG.into();
     p.data.owner_reg_num = OTHER_ORG.into();
     p.data.positions.clear();
-    let c = env.client.upload(&creds, &write_plan_packet(&p)).await.expect("upload").value;
+    let c = upload_final(&env, &creds, &write_plan_packet(&p)).await.value;
     assert_eq!(c.result, ConfirmationResult::Failure);
     let got = codes(&c);
     assert!(got.contains(&"ORG_CUST") && got.contains(&"POS_NONE"), "{got:?}");
@@ -170,7 +182,7 @@ async fn a_failing_packet_gets_its_violations() {
     p.data.positions[0].okpd2 = eis::packet::Okpd2::Single("38.1".into());
     p.data.positions[1].iku = Some("27802000001780201001".into());
     p.data.positions[1].ikz = format!("2527802000001780201001{}0003811244", "0002");
-    let c = env.client.upload(&creds, &write_plan_packet(&p)).await.expect("upload").value;
+    let c = upload_final(&env, &creds, &write_plan_packet(&p)).await.value;
     let got = codes(&c);
     assert!(got.contains(&"OKPD2_LEN") && got.contains(&"IKZ_IKU"), "{got:?}");
     env.sandbox.shutdown().await;
@@ -183,7 +195,7 @@ async fn unreadable_packets() {
     // The index is readable, the data is not: a failure confirmation for that id.
     let p = packet();
     let xml = write_plan_packet(&p).replace("<tp:planYear>2025</tp:planYear>", "<tp:planYear>двадцать</tp:planYear>");
-    let r = env.client.upload(&creds, &xml).await.expect("upload");
+    let r = upload_final(&env, &creds, &xml).await;
     assert_eq!(r.value.result, ConfirmationResult::Failure);
     assert_eq!(codes(&r.value), ["XML_READ"]);
     assert_eq!(r.value.ref_id, p.index.id);
@@ -222,7 +234,7 @@ async fn unreadable_packets() {
         .expect("refused document logged");
     assert_eq!(refused, "это не XML");
     let logged: i64 = sqlx::query_scalar("SELECT count(*) FROM exchange_log").fetch_one(&db).await.expect("count");
-    assert_eq!(logged, 3);
+    assert_eq!(logged, 4, "upload, status, refused upload, unknown status");
     let passwords: i64 = sqlx::query_scalar("SELECT count(*) FROM exchange_log WHERE reply LIKE ?1 OR document LIKE ?1")
         .bind(format!("%{}%", creds.password))
         .fetch_one(&db)
@@ -278,7 +290,7 @@ async fn a_plan_created_in_eis_blocks_sending() {
     d.create_plan_directly(ORG, 2025).await.expect("created in ЕИС");
     d.create_plan_directly(ORG, 2025).await.expect("idempotent");
     let creds = creds(&env, "spec").await;
-    let r = env.client.upload(&creds, &write_plan_packet(&packet())).await.expect("upload");
+    let r = upload_final(&env, &creds, &write_plan_packet(&packet())).await;
     assert_eq!(r.value.result, ConfirmationResult::Failure);
     assert_schema_valid("conflict confirmation", &r.raw);
     let v = r.value.violations.iter().find(|v| v.err_code == "PLAN_EIS").expect("PLAN_EIS");
@@ -291,7 +303,7 @@ async fn a_plan_created_in_eis_blocks_sending() {
     p.data.plan_year = 2026;
     p.data.first_year = 2027;
     p.data.second_year = 2028;
-    let c = env.client.upload(&creds, &write_plan_packet(&p)).await.expect("upload").value;
+    let c = upload_final(&env, &creds, &write_plan_packet(&p)).await.value;
     assert_eq!(c.result, ConfirmationResult::Success, "{:?}", c.violations);
     let plans = d.plans(ORG).await.expect("plans");
     assert_eq!(plans.iter().map(|p| (p.plan_year, p.source)).collect::<Vec<_>>(), [(2025, PlanSource::Eis), (2026, PlanSource::Ris)]);
@@ -307,7 +319,7 @@ async fn a_change_needs_a_known_plan_number() {
     let mut p = packet();
     p.kind = PlanPacketKind::Change;
     p.data.plan_number = Some("202503722001684999".into());
-    let r = env.client.upload(&creds, &write_plan_packet(&p)).await.expect("upload");
+    let r = upload_final(&env, &creds, &write_plan_packet(&p)).await;
     assert_eq!(codes(&r.value), ["PLAN_NF"]);
     assert_schema_valid("PLAN_NF confirmation", &r.raw);
     env.sandbox.shutdown().await;
