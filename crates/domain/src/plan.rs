@@ -212,6 +212,7 @@ pub struct FieldError {
 /// What the position form sends: raw strings, parsed all at once so that every wrong field is
 /// reported together.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
 pub struct PositionDraft {
     pub publish_year: String,
     pub okpd2: String,

@@ -34,7 +34,9 @@ pub struct ExchangeConfig {
     /// First retry delay after a transport failure or 5xx; doubled per attempt.
     pub retry_base: Duration,
     pub retry_max: Duration,
-    /// How long a worker holds a claimed send before another may take it over.
+    /// How long a worker holds a claimed send before another may take it over. It must exceed
+    /// one exchange (the client's connect plus read timeouts), or a slow reply would let a
+    /// second worker repeat the call; the repeat would be harmless (same packet id), but wasted.
     pub lease: Duration,
     /// How often an idle runner looks for due sends (it is also woken on every new send).
     pub idle_interval: Duration,
@@ -47,7 +49,7 @@ impl Default for ExchangeConfig {
             poll_interval: Duration::from_secs(5),
             retry_base: Duration::from_secs(5),
             retry_max: Duration::from_secs(15 * 60),
-            lease: Duration::from_secs(120),
+            lease: Duration::from_secs(90),
             idle_interval: Duration::from_secs(2),
         }
     }

@@ -373,8 +373,9 @@ async fn show_error(state: &AppState, session: &store::users::Session, plan_id: 
 
 #[derive(Deserialize)]
 pub struct PositionForm {
+    // Text, because `flatten` makes the form parser see every value as a string.
     #[serde(default)]
-    row_version: i64,
+    row_version: String,
     #[serde(flatten)]
     draft: PositionDraft,
 }
@@ -388,8 +389,9 @@ pub async fn add_position(State(state): State<AppState>, Path(id): Path<i64>, po
     let used = state.store.positions(plan.id).await?.into_iter().map(|p| p.position.purchase_number);
     let number: PurchaseNumber = plan::next_purchase_number(used).map_err(|e| AppError::BadRequest(e.to_string()))?;
     let draft = post.form.draft;
+    let row_version: i64 = post.form.row_version.trim().parse().map_err(|_| AppError::BadRequest("Форма заполнена некорректно: нет версии документа".into()))?;
     match draft.parse(number, owner.org_type) {
-        Ok(position) => match state.store.add_position(&plan, post.form.row_version, &position, user.id).await {
+        Ok(position) => match state.store.add_position(&plan, row_version, &position, user.id).await {
             Ok(_) => Ok(redirect(plan.id, "positions", "added")),
             Err(store::StoreError::Conflict) => {
                 let e = "План-график изменён другим пользователем, пока вы заполняли форму. Введённые данные сохранены в форме: проверьте список позиций и нажмите «Добавить позицию» ещё раз.";
@@ -477,5 +479,16 @@ pub async fn return_for_revision(State(state): State<AppState>, Path(id): Path<i
             Ok(redirect(plan.id, "positions", "returned"))
         }
         Err(e) => show_error(&state, &post.session, plan.id, "positions", e.to_string()).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn position_form_parses() {
+        // Fields left empty by the browser may be missing altogether.
+        let body = "object_info=x&publish_year=2026&okpd2=58.11&amount_current=1&row_version=3&csrf=abc";
+        let f: super::PositionForm = serde_urlencoded::from_str(body).map_err(|e| e.to_string()).unwrap();
+        assert_eq!(f.row_version, "3");
     }
 }

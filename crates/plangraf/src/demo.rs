@@ -1,0 +1,107 @@
+//! Demo data: a superior organization with two subordinate customers, their users, and the
+//! matching organizations and users in eis-sandbox. Loading is idempotent: existing
+//! organizations and users are kept as they are.
+
+use anyhow::Context;
+use domain::{OrgType, Role};
+use store::Store;
+use store::orgs::NewOrganization;
+
+pub struct DemoOrg {
+    pub name: &'static str,
+    pub short_name: &'static str,
+    pub spz_code: &'static str,
+    pub inn: &'static str,
+    pub kpp: &'static str,
+    pub org_type: OrgType,
+}
+
+pub const COMMITTEE: DemoOrg = DemoOrg {
+    name: "Комитет по образованию",
+    short_name: "Комитет по образованию",
+    spz_code: "03722000010",
+    inn: "7830000426",
+    kpp: "784001001",
+    org_type: OrgType::Authority,
+};
+
+pub const SCHOOL: DemoOrg = DemoOrg {
+    name: "Государственное бюджетное общеобразовательное учреждение «Школа № 1»",
+    short_name: "ГБОУ «Школа № 1»",
+    spz_code: "03722001001",
+    inn: "7801000011",
+    kpp: "780101001",
+    org_type: OrgType::Budget,
+};
+
+pub const DISTRICT: DemoOrg = DemoOrg {
+    name: "Отдел образования администрации Центрального района",
+    short_name: "Отдел образования Центрального района",
+    spz_code: "03722001002",
+    inn: "7801000022",
+    kpp: "780101001",
+    org_type: OrgType::Authority,
+};
+
+pub struct DemoUser {
+    pub login: &'static str,
+    pub password: &'static str,
+    pub full_name: &'static str,
+    pub role: Role,
+}
+
+pub const USERS: [(&DemoOrg, DemoUser); 3] = [
+    (&SCHOOL, DemoUser { login: "zakazchik", password: "zakazchik", full_name: "Петрова Анна Сергеевна", role: Role::CustomerSpecialist }),
+    (&COMMITTEE, DemoUser { login: "soglasovatel", password: "soglasovatel", full_name: "Смирнов Олег Викторович", role: Role::Approver }),
+    (&COMMITTEE, DemoUser { login: "admin", password: "admin", full_name: "Администратор системы", role: Role::Admin }),
+];
+
+/// Sandbox users of the school's ЕИС organization: (login, password, org admin, plan rights, name).
+pub const SANDBOX_USERS: [(&str, &str, bool, bool, &str); 2] = [
+    ("eis_admin", "eis_admin", true, true, "Иванов Сергей Петрович"),
+    ("eis_user", "eis_user", false, true, "Петрова Анна Сергеевна"),
+];
+
+async fn ensure_org(store: &Store, o: &DemoOrg, superior: Option<i64>) -> anyhow::Result<i64> {
+    Ok(store
+        .ensure_organization(&NewOrganization {
+            name: o.name,
+            short_name: o.short_name,
+            superior_id: superior,
+            spz_code: o.spz_code,
+            inn: o.inn,
+            kpp: o.kpp,
+            org_type: o.org_type,
+            budget_level: 2,
+            oktmo: "40911000",
+        })
+        .await?
+        .id)
+}
+
+/// Loads the plangraf side of the demo.
+pub async fn load(store: &Store) -> anyhow::Result<()> {
+    let committee = ensure_org(store, &COMMITTEE, None).await?;
+    ensure_org(store, &SCHOOL, Some(committee)).await?;
+    ensure_org(store, &DISTRICT, Some(committee)).await?;
+    for (org, u) in USERS {
+        if store.user_credentials(u.login).await?.is_some() {
+            continue;
+        }
+        let org_id = store.organization_by_spz(org.spz_code).await?.context("demo organization")?.id;
+        let hash = web::auth::hash_password(u.password.to_owned()).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        store.create_user(u.login, &hash, u.full_name, org_id, u.role).await?;
+    }
+    Ok(())
+}
+
+/// Loads the eis-sandbox side of the demo.
+pub async fn load_sandbox(dir: &sandbox::Directory) -> anyhow::Result<()> {
+    for o in [&COMMITTEE, &SCHOOL, &DISTRICT] {
+        dir.ensure_organization(o.spz_code, o.name, o.inn, o.kpp).await?;
+    }
+    for (login, password, admin, rights, name) in SANDBOX_USERS {
+        dir.ensure_user(login, password, SCHOOL.spz_code, admin, rights, name).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! Wiring of plangraf: opening the store, the ЕИС client and exchange runner, the web server,
+//! and the demo data. The binary's subcommands and the integration tests share it.
+
+pub mod demo;
+pub mod keyfile;
+
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use store::{SecretBox, Store};
+
+/// Everything `serve` needs.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    pub database_url: String,
+    pub listen: SocketAddr,
+    pub eis: eis::client::ClientConfig,
+    pub exchange: exchange::ExchangeConfig,
+    pub secure_cookies: bool,
+}
+
+pub struct RunningApp {
+    pub addr: SocketAddr,
+    pub store: Store,
+    pub exchange: exchange::Exchange,
+    server: tokio::task::JoinHandle<()>,
+    runner: tokio::task::JoinHandle<()>,
+}
+
+impl RunningApp {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops the server and the runner, as a crash or restart would: queued work stays in the
+    /// database.
+    pub async fn stop(self) {
+        self.runner.abort();
+        self.server.abort();
+        let _ = self.runner.await;
+        let _ = self.server.await;
+        self.store.close().await;
+    }
+}
+
+/// The default SQLite file under the data directory.
+pub fn default_database_url(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("plangraf.sqlite").display())
+}
+
+pub async fn open_store(database_url: &str, key: [u8; 32]) -> anyhow::Result<Store> {
+    Store::open(database_url, SecretBox::new(key))
+        .await
+        .with_context(|| format!("opening the database {}", redact_url(database_url)))
+}
+
+/// Starts the web server and the exchange runner on an open store.
+pub async fn start(config: AppConfig, store: Store) -> anyhow::Result<RunningApp> {
+    install_crypto_provider();
+    let client = eis::client::EisClient::new(config.eis.clone()).context("configuring the ЕИС client")?;
+    let exchange = exchange::Exchange::new(store.clone(), client, config.exchange.clone());
+    let runner = exchange.spawn();
+    let state = web::AppState { store: store.clone(), exchange: exchange.clone(), secure_cookies: config.secure_cookies };
+    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let app = web::router(state);
+    let server = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "web server stopped");
+        }
+    });
+    Ok(RunningApp { addr, store, exchange, server, runner })
+}
+
+/// rustls needs one process-wide crypto provider; ring keeps the build free of C toolchains
+/// beyond cc.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A database URL without its password, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+pub fn sandbox_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("sandbox")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(super::redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(super::redact_url("sqlite:///tmp/x.sqlite"), "sqlite:///tmp/x.sqlite");
+    }
+}

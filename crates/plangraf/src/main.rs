@@ -1,0 +1,304 @@
+//! `plangraf`: the procurement planning server, its eis-sandbox, and administration commands.
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use plangraf::{AppConfig, default_database_url, demo, keyfile, open_store, redact_url, sandbox_dir};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "plangraf", version, about = "Планы-графики закупок по 44-ФЗ и их отправка в ЕИС")]
+struct Cli {
+    #[command(flatten)]
+    common: Common,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct Common {
+    /// Directory for the embedded database, the key file and the sandbox's data.
+    #[arg(long, env = "PLANGRAF_DATA_DIR", default_value = "data", global = true)]
+    data_dir: PathBuf,
+    /// Database URL: sqlite://FILE or postgres://USER:PASSWORD@HOST:PORT/DB. Default: SQLite in the data directory.
+    #[arg(long, env = "PLANGRAF_DATABASE_URL", global = true, hide_env_values = true)]
+    database_url: Option<String>,
+    /// Key file sealing ЕИС passwords at rest (created with mode 0600 if missing).
+    /// PLANGRAF_SECRET_KEY (64 hex digits) takes precedence.
+    #[arg(long, env = "PLANGRAF_SECRET_KEY_FILE", global = true)]
+    secret_key_file: Option<PathBuf>,
+}
+
+impl Common {
+    fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| default_database_url(&self.data_dir))
+    }
+
+    fn key(&self) -> anyhow::Result<[u8; 32]> {
+        if let Ok(hex) = std::env::var("PLANGRAF_SECRET_KEY") {
+            return keyfile::parse_hex_key(&hex).context("PLANGRAF_SECRET_KEY");
+        }
+        let path = self.secret_key_file.clone().unwrap_or_else(|| self.data_dir.join("secret.key"));
+        keyfile::load_or_create(&path)
+    }
+
+    async fn store(&self) -> anyhow::Result<store::Store> {
+        std::fs::create_dir_all(&self.data_dir).with_context(|| format!("creating {}", self.data_dir.display()))?;
+        open_store(&self.database_url(), self.key()?).await
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs plangraf with eis-sandbox and demo data on the embedded database.
+    Demo {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        #[arg(long, default_value = "127.0.0.1:8443")]
+        sandbox_listen: SocketAddr,
+        /// How long the sandbox keeps a packet `processing`, in milliseconds.
+        #[arg(long, default_value_t = 3000)]
+        processing_delay_ms: u64,
+    },
+    /// Runs the plangraf server and its exchange runner.
+    Serve {
+        #[arg(long, env = "PLANGRAF_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Base URL of ЕИС's HTTPS integration (for eis-sandbox: https://127.0.0.1:8443).
+        #[arg(long, env = "PLANGRAF_EIS_BASE_URL", default_value = "https://127.0.0.1:8443")]
+        eis_url: String,
+        /// PEM file of the certificates to trust for ЕИС (for eis-sandbox: DATA_DIR/sandbox/sandbox-cert.pem).
+        #[arg(long, env = "PLANGRAF_EIS_CA_FILE")]
+        eis_ca_file: Option<PathBuf>,
+        /// Send session cookies with the Secure flag (behind HTTPS).
+        #[arg(long, env = "PLANGRAF_SECURE_COOKIES")]
+        secure_cookies: bool,
+    },
+    /// Applies pending database migrations and exits.
+    Migrate,
+    /// Runs eis-sandbox, the local ЕИС, over HTTPS.
+    EisSandbox {
+        #[arg(long, env = "PLANGRAF_SANDBOX_LISTEN", default_value = "127.0.0.1:8443")]
+        listen: SocketAddr,
+        #[arg(long, env = "PLANGRAF_SANDBOX_PROCESSING_DELAY_MS", default_value_t = 3000)]
+        processing_delay_ms: u64,
+        /// Also create the demo organizations and users in the sandbox.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Organizations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Users.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Adds an organization (kept unchanged if its СПЗ code exists).
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        short_name: Option<String>,
+        /// Код по СПЗ, 11 digits.
+        #[arg(long)]
+        spz: String,
+        #[arg(long)]
+        inn: String,
+        #[arg(long)]
+        kpp: String,
+        /// 01, 02, 03, 05, 08 or 10.
+        #[arg(long)]
+        org_type: String,
+        /// 1 federal, 2 subject, 3 municipal (first digit of the ИКУ).
+        #[arg(long, default_value_t = 2)]
+        budget_level: u8,
+        #[arg(long, default_value = "")]
+        oktmo: String,
+        /// СПЗ code of the superior organization.
+        #[arg(long)]
+        superior_spz: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Adds a user to an organization.
+    Add {
+        #[arg(long)]
+        login: String,
+        /// Read the password from the first line of standard input (preferred), else from
+        /// PLANGRAF_USER_PASSWORD.
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long)]
+        full_name: String,
+        /// СПЗ code of the user's organization.
+        #[arg(long)]
+        org_spz: String,
+        /// customer, approver or admin.
+        #[arg(long)]
+        role: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PLANGRAF_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .init();
+    plangraf::install_crypto_provider();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Demo { listen, sandbox_listen, processing_delay_ms } => {
+            run_demo(&cli.common, listen, sandbox_listen, processing_delay_ms).await
+        }
+        Command::Serve { listen, eis_url, eis_ca_file, secure_cookies } => {
+            let store = cli.common.store().await?;
+            let mut eis = eis::client::ClientConfig::new(eis_url);
+            eis.ca_file = eis_ca_file;
+            let config = AppConfig {
+                database_url: cli.common.database_url(),
+                listen,
+                eis,
+                exchange: exchange::ExchangeConfig::default(),
+                secure_cookies,
+            };
+            let app = plangraf::start(config, store).await?;
+            println!("plangraf: {}", app.url());
+            wait_for_shutdown().await;
+            app.stop().await;
+            Ok(())
+        }
+        Command::Migrate => {
+            let store = cli.common.store().await?;
+            println!("Миграции применены: {}", redact_url(&cli.common.database_url()));
+            store.close().await;
+            Ok(())
+        }
+        Command::EisSandbox { listen, processing_delay_ms, demo: with_demo } => {
+            let sb = start_sandbox(&cli.common.data_dir, listen, processing_delay_ms).await?;
+            if with_demo {
+                demo::load_sandbox(&sb.directory()).await?;
+            }
+            println!("eis-sandbox: {}\nСертификат для клиента: {}", sb.base_url, sb.ca_cert_path.display());
+            wait_for_shutdown().await;
+            sb.shutdown().await;
+            Ok(())
+        }
+        Command::Org(OrgCommand::Add { name, short_name, spz, inn, kpp, org_type, budget_level, oktmo, superior_spz }) => {
+            let spz = domain::SpzCode::parse(&spz)?;
+            let inn = domain::org::Inn::parse(&inn)?;
+            let kpp = domain::org::Kpp::parse(&kpp)?;
+            let org_type = domain::OrgType::parse(&org_type)?;
+            let store = cli.common.store().await?;
+            let superior_id = match superior_spz {
+                Some(s) => Some(store.organization_by_spz(&s).await?.with_context(|| format!("нет организации с кодом СПЗ {s}"))?.id),
+                None => None,
+            };
+            let org = store
+                .ensure_organization(&store::orgs::NewOrganization {
+                    name: &name,
+                    short_name: short_name.as_deref().unwrap_or(&name),
+                    superior_id,
+                    spz_code: spz.as_str(),
+                    inn: inn.as_str(),
+                    kpp: kpp.as_str(),
+                    org_type,
+                    budget_level,
+                    oktmo: &oktmo,
+                })
+                .await?;
+            println!("Организация {} (id {})", org.short_name, org.id);
+            Ok(())
+        }
+        Command::User(UserCommand::Add { login, password_stdin, full_name, org_spz, role }) => {
+            let role = domain::Role::from_code(&role).context("роль: customer, approver или admin")?;
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                line.trim_end_matches(['\r', '\n']).to_owned()
+            } else {
+                std::env::var("PLANGRAF_USER_PASSWORD").context("укажите --password-stdin или PLANGRAF_USER_PASSWORD")?
+            };
+            if password.chars().count() < 8 && !cfg!(debug_assertions) {
+                bail!("пароль должен быть не короче 8 символов");
+            }
+            let store = cli.common.store().await?;
+            let org = store.organization_by_spz(&org_spz).await?.with_context(|| format!("нет организации с кодом СПЗ {org_spz}"))?;
+            let hash = web::auth::hash_password(password).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            match store.create_user(login.trim(), &hash, full_name.trim(), org.id, role).await? {
+                Some(u) => println!("Пользователь {} (id {}) добавлен в {}", u.login, u.id, org.short_name),
+                None => bail!("логин {login} уже занят"),
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn start_sandbox(data_dir: &Path, listen: SocketAddr, delay_ms: u64) -> anyhow::Result<sandbox::RunningSandbox> {
+    sandbox::start(sandbox::SandboxConfig {
+        listen,
+        data_dir: sandbox_dir(data_dir),
+        processing_delay: Duration::from_millis(delay_ms),
+    })
+    .await
+    .context("starting eis-sandbox")
+}
+
+async fn run_demo(common: &Common, listen: SocketAddr, sandbox_listen: SocketAddr, delay_ms: u64) -> anyhow::Result<()> {
+    let sb = start_sandbox(&common.data_dir, sandbox_listen, delay_ms).await?;
+    demo::load_sandbox(&sb.directory()).await?;
+    let store = common.store().await?;
+    demo::load(&store).await?;
+    let mut eis = eis::client::ClientConfig::new(sb.base_url.clone());
+    eis.ca_file = Some(sb.ca_cert_path.clone());
+    let config = AppConfig {
+        database_url: common.database_url(),
+        listen,
+        eis,
+        exchange: exchange::ExchangeConfig { poll_interval: Duration::from_secs(2), ..Default::default() },
+        secure_cookies: false,
+    };
+    let app = plangraf::start(config, store).await?;
+    println!(
+        "\nplangraf (демонстрация) запущен.\n\n  plangraf:    {}\n  eis-sandbox: {}  (личный кабинет ЕИС)\n\n\
+         Пользователи plangraf (логин / пароль):\n  zakazchik / zakazchik        — специалист заказчика, ГБОУ «Школа № 1»\n  \
+         soglasovatel / soglasovatel  — согласующий, Комитет по образованию\n  admin / admin                — администратор\n\n\
+         Пользователи eis-sandbox (логин / пароль):\n  eis_admin / eis_admin  — администратор организации ГБОУ «Школа № 1» в ЕИС\n  \
+         eis_user / eis_user    — пользователь ЕИС с правом работы с планом-графиком\n\n\
+         Данные: {}. Остановить: Ctrl+C.",
+        app.url(),
+        sb.base_url,
+        common.data_dir.display()
+    );
+    wait_for_shutdown().await;
+    app.stop().await;
+    sb.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_shutdown() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(t) => t,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,218 @@
+//! Test harness: eis-sandbox and plangraf in-process on loopback port 0, on a fresh database
+//! (SQLite, or PostgreSQL when PLANGRAF_TEST_DATABASE_URL is set), with the demo data loaded.
+
+#![allow(dead_code)]
+
+use plangraf::{AppConfig, RunningApp, demo};
+use std::time::Duration;
+
+pub struct Harness {
+    pub app: RunningApp,
+    pub sandbox: sandbox::RunningSandbox,
+    pub dir: tempfile::TempDir,
+    pub database_url: String,
+    pub key: [u8; 32],
+}
+
+pub fn exchange_config() -> exchange::ExchangeConfig {
+    exchange::ExchangeConfig {
+        poll_interval: Duration::from_millis(100),
+        retry_base: Duration::from_millis(100),
+        retry_max: Duration::from_secs(1),
+        idle_interval: Duration::from_millis(50),
+        // Longer than one exchange (connect + read timeouts below), short enough that a send
+        // held by a stopped instance is taken over quickly.
+        lease: Duration::from_secs(5),
+        ..Default::default()
+    }
+}
+
+impl Harness {
+    pub async fn start() -> Harness {
+        plangraf::install_crypto_provider();
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = sandbox::start(sandbox::SandboxConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().join("sandbox"),
+            processing_delay: Duration::from_millis(200),
+        })
+        .await
+        .unwrap();
+        demo::load_sandbox(&sandbox.directory()).await.unwrap();
+        let url = store::testing::fresh_database_url(dir.path()).await.unwrap();
+        let key = store::SecretBox::generate_key();
+        let store = plangraf::open_store(&url, key).await.unwrap();
+        demo::load(&store).await.unwrap();
+        let app = start_app(&sandbox, url.clone(), store).await;
+        Harness { app, sandbox, dir, database_url: url, key }
+    }
+
+    /// Stops plangraf abruptly and starts it again on the same database and key.
+    pub async fn restart(self) -> Harness {
+        let Harness { app, sandbox, dir, database_url, key } = self;
+        app.stop().await;
+        let store = plangraf::open_store(&database_url, key).await.unwrap();
+        let app = start_app(&sandbox, database_url.clone(), store).await;
+        Harness { app, sandbox, dir, database_url, key }
+    }
+
+    pub fn client(&self) -> Client {
+        Client::new(self.app.url())
+    }
+
+    /// Gets a fresh integration password for a sandbox user, as the cabinet button does.
+    pub async fn eis_credentials(&self, login: &str) -> (String, String) {
+        let c = self.sandbox.directory().regenerate_integration_password(login).await.unwrap();
+        (c.login, c.password)
+    }
+}
+
+pub async fn start_app(sandbox: &sandbox::RunningSandbox, database_url: String, store: store::Store) -> RunningApp {
+    let mut eis = eis::client::ClientConfig::new(sandbox.base_url.clone());
+    eis.ca_file = Some(sandbox.ca_cert_path.clone());
+    eis.connect_timeout = Duration::from_secs(2);
+    eis.read_timeout = Duration::from_secs(2);
+    let config = AppConfig {
+        database_url,
+        listen: "127.0.0.1:0".parse().unwrap(),
+        eis,
+        exchange: exchange_config(),
+        secure_cookies: false,
+    };
+    plangraf::start(config, store).await.unwrap()
+}
+
+/// A browser-like HTTP client: a cookie jar, and the CSRF token of the last page it read.
+pub struct Client {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub csrf: String,
+}
+
+pub struct Page {
+    pub status: u16,
+    pub url: String,
+    pub body: String,
+}
+
+impl Page {
+    pub fn has(&self, text: &str) -> bool {
+        self.body.contains(text)
+    }
+}
+
+impl Client {
+    pub fn new(base: String) -> Client {
+        let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        Client { base, http, csrf: String::new() }
+    }
+
+    fn remember_csrf(&mut self, body: &str) {
+        if let Some(i) = body.find("name=\"csrf\" value=\"") {
+            let rest = &body[i + 19..];
+            if let Some(end) = rest.find('"') {
+                self.csrf = rest[..end].to_owned();
+            }
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        let r = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
+        let status = r.status().as_u16();
+        let url = r.url().to_string();
+        let body = r.text().await.unwrap();
+        self.remember_csrf(&body);
+        Page { status, url, body }
+    }
+
+    /// Posts a form with this client's CSRF token added.
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        let csrf = self.csrf.clone();
+        form.push(("csrf", &csrf));
+        self.post_raw(path, &form, None).await
+    }
+
+    pub async fn post_raw(&mut self, path: &str, form: &[(&str, &str)], origin: Option<&str>) -> Page {
+        let mut req = self.http.post(format!("{}{path}", self.base)).form(form);
+        if let Some(o) = origin {
+            req = req.header("Origin", o);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let url = r.url().to_string();
+        let body = r.text().await.unwrap();
+        self.remember_csrf(&body);
+        Page { status, url, body }
+    }
+
+    pub async fn login(&mut self, login: &str, password: &str) -> Page {
+        let p = self.post_raw("/login", &[("login", login), ("password", password)], None).await;
+        assert_eq!(p.status, 200, "sign-in of {login} failed: {}", p.body);
+        assert!(p.url.ends_with("/plans"), "{}", p.url);
+        p
+    }
+
+    /// Creates a plan for the year and returns its id.
+    pub async fn create_plan(&mut self, year: &str) -> i64 {
+        self.get("/plans").await;
+        let p = self.post("/plans", &[("plan_year", year)]).await;
+        assert_eq!(p.status, 200, "{}", p.body);
+        p.url.rsplit('/').next().unwrap().parse().unwrap()
+    }
+
+    pub async fn add_position(&mut self, plan: i64, fields: &[(&str, &str)]) -> Page {
+        let page = self.get(&format!("/plans/{plan}")).await;
+        let row_version = value_of(&page.body, "row_version");
+        let mut f = fields.to_vec();
+        f.push(("row_version", &row_version));
+        self.post(&format!("/plans/{plan}/positions"), &f).await
+    }
+}
+
+/// The value of a hidden input in a page.
+pub fn value_of(body: &str, name: &str) -> String {
+    let key = format!("name=\"{name}\" value=\"");
+    let i = body.find(&key).unwrap_or_else(|| panic!("no {name} in page"));
+    let rest = &body[i + key.len()..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+pub const POSITION: [(&str, &str); 5] = [
+    ("object_info", "Поставка учебников для 5-х классов"),
+    ("publish_year", "2026"),
+    ("okpd2", "58.11.19.000"),
+    ("kvr", "244"),
+    ("amount_current", "1 250 000,50"),
+];
+
+/// A customer's plan with one position, submitted and approved; returns (plan id, version id).
+pub async fn approved_plan(h: &Harness, customer: &mut Client, year: &str) -> (i64, i64) {
+    let plan = customer.create_plan(year).await;
+    let mut position = POSITION;
+    position[1] = ("publish_year", year);
+    let p = customer.add_position(plan, &position).await;
+    assert!(p.has("Позиция добавлена"), "{}", p.body);
+    let p = customer.post(&format!("/plans/{plan}/submit"), &[]).await;
+    assert!(p.has("На согласовании"), "{}", p.body);
+    let mut approver = h.client();
+    approver.login("soglasovatel", "soglasovatel").await;
+    approver.get(&format!("/plans/{plan}")).await;
+    let p = approver.post(&format!("/plans/{plan}/approve"), &[]).await;
+    assert!(p.has("План-график утверждён"), "{}", p.body);
+    let version = h.app.store.versions(plan).await.unwrap()[0].id;
+    (plan, version)
+}
+
+/// Polls the status page until it shows `text` (bounded: 30 s).
+pub async fn wait_for_status(client: &mut Client, version: i64, text: &str) -> Page {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let p = client.get(&format!("/versions/{version}/status")).await;
+        if p.body.contains(&format!(">{text}<")) {
+            return p;
+        }
+        assert!(std::time::Instant::now() < deadline, "status «{text}» not reached:\n{}", p.body);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

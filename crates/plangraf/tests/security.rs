@@ -1,0 +1,139 @@
+//! Sign-in, sessions, CSRF, organization boundaries and secrets.
+
+mod common;
+
+use common::*;
+
+#[tokio::test]
+async fn sign_in_errors_and_throttling() {
+    let h = Harness::start().await;
+    let mut c = h.client();
+    let p = c.post_raw("/login", &[("login", "zakazchik"), ("password", "wrong")], None).await;
+    assert_eq!(p.status, 401);
+    assert!(p.has("Неверный логин или пароль"));
+    let p = c.post_raw("/login", &[("login", "nobody"), ("password", "x")], None).await;
+    assert!(p.has("Неверный логин или пароль"), "unknown login looks the same");
+    let p = c.post_raw("/login", &[("login", ""), ("password", "")], None).await;
+    assert!(p.has("Введите логин и пароль"));
+    for _ in 0..4 {
+        c.post_raw("/login", &[("login", "zakazchik"), ("password", "wrong")], None).await;
+    }
+    let p = c.post_raw("/login", &[("login", "zakazchik"), ("password", "zakazchik")], None).await;
+    assert!(p.has("Слишком много неудачных попыток"), "locked even with the right password: {}", p.body);
+    // Pages need a session.
+    let p = h.client().get("/plans").await;
+    assert!(p.url.ends_with("/login"));
+    h.app.stop().await;
+}
+
+#[tokio::test]
+async fn csrf_and_cross_site_posts_are_refused() {
+    let h = Harness::start().await;
+    let mut c = h.client();
+    c.login("zakazchik", "zakazchik").await;
+    c.get("/plans").await;
+    let p = c.post_raw("/plans", &[("plan_year", "2026")], None).await;
+    assert_eq!(p.status, 403, "no token");
+    let p = c.post_raw("/plans", &[("plan_year", "2026"), ("csrf", "forged")], None).await;
+    assert_eq!(p.status, 403, "wrong token");
+    let token = c.csrf.clone();
+    let p = c.post_raw("/plans", &[("plan_year", "2026"), ("csrf", &token)], Some("http://evil.example")).await;
+    assert_eq!(p.status, 403, "foreign origin");
+    assert!(p.has("защита от CSRF"));
+    let p = c.post_raw("/login", &[("login", "zakazchik"), ("password", "zakazchik")], Some("http://evil.example")).await;
+    assert_eq!(p.status, 403, "login CSRF");
+    assert!(h.app.store.plans_visible_to(1).await.unwrap().is_empty(), "nothing was created");
+    // Logout is a POST with the token, and the session is gone afterwards.
+    let p = c.post("/logout", &[]).await;
+    assert!(p.url.ends_with("/login"));
+    assert!(c.get("/plans").await.url.ends_with("/login"));
+    h.app.stop().await;
+}
+
+#[tokio::test]
+async fn other_organizations_see_nothing() {
+    let h = Harness::start().await;
+    let mut customer = h.client();
+    customer.login("zakazchik", "zakazchik").await;
+    let (plan, version) = approved_plan(&h, &mut customer, "2026").await;
+
+    // A specialist of a sibling organization under the same superior.
+    let district = h.app.store.organization_by_spz(plangraf::demo::DISTRICT.spz_code).await.unwrap().unwrap();
+    let hash = web::auth::hash_password("district1".into()).await.unwrap();
+    h.app.store.create_user("district", &hash, "Сидоров С. С.", district.id, domain::Role::CustomerSpecialist).await.unwrap();
+    let mut other = h.client();
+    other.login("district", "district1").await;
+    assert!(!other.get("/plans").await.has("Школа"));
+    for path in [format!("/plans/{plan}"), format!("/plans/{plan}?tab=versions"), format!("/versions/{version}/status"), format!("/versions/{version}/send")] {
+        assert_eq!(other.get(&path).await.status, 404, "{path}");
+    }
+    other.get("/plans").await;
+    for path in [format!("/plans/{plan}/positions"), format!("/plans/{plan}/submit"), format!("/plans/{plan}/approve"), format!("/versions/{version}/send")] {
+        let p = other.post(&path, &[("row_version", "1"), ("login", "x"), ("password", "y")]).await;
+        assert_eq!(p.status, 404, "{path}");
+    }
+    assert!(h.app.store.sends_for_version(version).await.unwrap().is_empty());
+    h.app.stop().await;
+}
+
+#[tokio::test]
+async fn eis_password_is_never_stored_or_shown_in_plaintext() {
+    let h = Harness::start().await;
+    let mut customer = h.client();
+    customer.login("zakazchik", "zakazchik").await;
+    let (_, version) = approved_plan(&h, &mut customer, "2026").await;
+    let (login, password) = h.eis_credentials("eis_user").await;
+    customer.get("/settings/eis").await;
+    customer.post("/settings/eis", &[("login", &login), ("change_password", "1"), ("password", &password), ("password_confirm", &password)]).await;
+    customer.get(&format!("/versions/{version}/send")).await;
+    customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", "")]).await;
+    let status = wait_for_status(&mut customer, version, "Загрузка завершена успешно").await;
+    assert!(!status.has(&password));
+    assert!(!customer.get("/settings/eis").await.has(&password));
+    if h.database_url.starts_with("sqlite:") {
+        h.app.stop().await;
+        let file = h.dir.path().join("plangraf.sqlite");
+        let mut bytes = std::fs::read(&file).unwrap();
+        for ext in ["-wal", "-shm"] {
+            if let Ok(b) = std::fs::read(format!("{}{ext}", file.display())) {
+                bytes.extend(b);
+            }
+        }
+        let needle = password.as_bytes();
+        assert!(!bytes.windows(needle.len()).any(|w| w == needle), "plaintext password in the database file");
+    } else {
+        for table in ["eis_credentials", "eis_sends", "eis_send_events", "audit_log"] {
+            let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT t::text FROM {table} t")))
+                .fetch_all(h.app.store.pool())
+                .await
+                .unwrap();
+            assert!(!rows.is_empty() || table == "eis_send_events", "{table} has rows to search");
+            assert!(rows.iter().all(|r| !r.contains(&password)), "{table}");
+        }
+        h.app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn api_token_and_me() {
+    let h = Harness::start().await;
+    let http = reqwest::Client::new();
+    let base = h.app.url();
+    let r = http.post(format!("{base}/api/v1/auth/token")).json(&serde_json::json!({"login": "zakazchik", "password": "bad"})).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let r = http.post(format!("{base}/api/v1/auth/token")).body("not json").header("content-type", "application/json").send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    let r = http.get(format!("{base}/api/v1/me")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = http.post(format!("{base}/api/v1/auth/token")).json(&serde_json::json!({"login": "zakazchik", "password": "zakazchik"})).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let token: serde_json::Value = r.json().await.unwrap();
+    let token = token["token"].as_str().unwrap().to_owned();
+    let me: serde_json::Value = http.get(format!("{base}/api/v1/me")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["login"], "zakazchik");
+    assert_eq!(me["role_title"], "Специалист заказчика");
+    assert_eq!(me["organization"]["spz_code"], plangraf::demo::SCHOOL.spz_code);
+    assert_eq!(http.get(format!("{base}/api/v1/me")).bearer_auth("forged").send().await.unwrap().status(), 401);
+    h.app.stop().await;
+}

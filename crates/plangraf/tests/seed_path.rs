@@ -1,0 +1,199 @@
+//! The thinnest full path of the seed scenarios, through real HTTP to plangraf and real HTTPS
+//! from plangraf to eis-sandbox: plan → approval → version 0 → «Отправить на ООС» →
+//! «Загрузка завершена успешно»; and the failures a customer meets on the way.
+
+mod common;
+
+use common::*;
+
+#[tokio::test]
+async fn plan_is_approved_sent_and_loaded_into_eis() {
+    let h = Harness::start().await;
+    let mut customer = h.client();
+    customer.login("zakazchik", "zakazchik").await;
+
+    // The seed navigation exists on every page.
+    let page = customer.get("/plans").await;
+    for label in ["Управление закупками", "Планирование", "Планы-графики размещения заказов", "Настройки", "Регистрационные данные в ЕИС"] {
+        assert!(page.has(label), "menu label {label}");
+    }
+
+    let plan = customer.create_plan("2026").await;
+    // An empty plan cannot go for approval.
+    let p = customer.post(&format!("/plans/{plan}/submit"), &[]).await;
+    assert_eq!(p.status, 422);
+    assert!(p.has("не содержит ни одной позиции"), "{}", p.body);
+
+    // Bad input is reported per field, and what was typed is kept in the form.
+    let p = customer
+        .add_position(plan, &[("object_info", "Учебники"), ("publish_year", "26"), ("okpd2", "58"), ("kvr", "244"), ("amount_current", "сто")])
+        .await;
+    assert_eq!(p.status, 422);
+    assert!(p.has("Укажите год размещения извещения"));
+    assert!(p.has("Код ОКПД2 «58» некорректен"));
+    assert!(p.has("«сто» не является суммой"));
+    assert!(p.has(">Учебники</textarea>"), "typed text kept");
+    assert!(h.app.store.positions(plan).await.unwrap().is_empty(), "nothing stored");
+
+    let p = customer.add_position(plan, &POSITION).await;
+    assert!(p.has("Позиция добавлена"));
+    // The ИКЗ is computed: year 26, ИКУ 2+INN+KPP, number 0001, order 000, ОКПД2 5811, КВР 244.
+    assert!(p.has("262780100001178010100100010005811244"), "{}", p.body);
+    assert!(p.has("1\u{a0}250\u{a0}000,50"), "Russian money format");
+
+    let p = customer.post(&format!("/plans/{plan}/submit"), &[]).await;
+    assert!(p.has("На согласовании"));
+    // The working copy is locked while on approval: no form, and a forged post is refused.
+    let p = customer.get(&format!("/plans/{plan}")).await;
+    assert!(!p.has("Добавить позицию"));
+    let mut form = POSITION.to_vec();
+    form.push(("row_version", "1"));
+    let p = customer.post(&format!("/plans/{plan}/positions"), &form).await;
+    assert_eq!(p.status, 403);
+    assert!(p.has("недоступно в статусе «На согласовании»"), "{}", p.body);
+
+    // The superior approves; version 0 appears on «Версии документов».
+    let mut approver = h.client();
+    approver.login("soglasovatel", "soglasovatel").await;
+    let list = approver.get("/plans").await;
+    assert!(list.has("ГБОУ «Школа № 1»"), "superior sees the subordinate's plan");
+    approver.get(&format!("/plans/{plan}")).await;
+    let p = approver.post(&format!("/plans/{plan}/approve"), &[]).await;
+    assert!(p.has("План-график утверждён"));
+    assert!(p.has("Версии документов"));
+    let versions = h.app.store.versions(plan).await.unwrap();
+    assert_eq!(versions.len(), 1);
+    assert_eq!(versions[0].version_number, 0);
+    let version = versions[0].id;
+    // The approver may not send the customer's version.
+    assert_eq!(approver.get(&format!("/versions/{version}/send")).await.status, 403);
+
+    // Seed 000: the ЕИС login and password go to «Регистрационные данные в ЕИС».
+    let (eis_login, eis_password) = h.eis_credentials("eis_user").await;
+    let p = customer.get("/settings/eis").await;
+    assert!(p.has("Сменить пароль:"));
+    let p = customer
+        .post("/settings/eis", &[("login", &eis_login), ("change_password", "1"), ("password", &eis_password), ("password_confirm", "другой")])
+        .await;
+    assert_eq!(p.status, 422);
+    assert!(p.has("Пароли не совпадают"));
+    let p = customer
+        .post("/settings/eis", &[("login", &eis_login), ("change_password", "1"), ("password", &eis_password), ("password_confirm", &eis_password)])
+        .await;
+    assert!(p.has("Регистрационные данные в ЕИС сохранены"));
+    assert!(!p.has(&eis_password), "the password is never shown again");
+
+    // Seed 004: «Версии документов» → «»» → «Отправить на ООС» → the dialog, pre-filled → «ОК».
+    let p = customer.get(&format!("/plans/{plan}?tab=versions")).await;
+    assert!(p.has("Отправить на ООС") && p.has("Посмотреть статус отправки") && p.has("Не отправлена"));
+    let dialog = customer.get(&format!("/versions/{version}/send")).await;
+    assert!(dialog.has(&format!("value=\"{eis_login}\"")), "login pre-filled");
+    assert!(!dialog.has(&eis_password));
+    let p = customer.post(&format!("/versions/{version}/send"), &[("login", &eis_login), ("password", "")]).await;
+    assert!(p.has("поставлена в очередь"), "{}", p.body);
+
+    let p = wait_for_status(&mut customer, version, "Загрузка завершена успешно").await;
+    assert!(p.has("Реестр планов-графиков"));
+    assert!(p.has("Отправлена, обрабатывается в ЕИС"), "the timeline shows the processing step");
+
+    // ЕИС holds the draft, from РИС; the version is not sent twice.
+    let plans = h.sandbox.directory().plans(common_spz()).await.unwrap();
+    assert_eq!(plans.len(), 1, "{plans:?}");
+    let again = customer.get(&format!("/versions/{version}/send")).await;
+    assert_eq!(again.status, 409);
+    assert!(again.has("повторно не отправляется"));
+    let sends = h.app.store.sends_for_version(version).await.unwrap();
+    assert_eq!(sends.len(), 1);
+    // The packet sent is a tenderPlan2020 in the official namespace.
+    assert!(sends[0].packet_xml.contains("tenderPlan2020") && sends[0].packet_xml.contains("http://zakupki.gov.ru/oos/integration/1"));
+    h.app.stop().await;
+}
+
+fn common_spz() -> &'static str {
+    plangraf::demo::SCHOOL.spz_code
+}
+
+#[tokio::test]
+async fn regenerated_password_gives_authorization_error_then_success() {
+    let h = Harness::start().await;
+    let mut customer = h.client();
+    customer.login("zakazchik", "zakazchik").await;
+    let (_, version) = approved_plan(&h, &mut customer, "2026").await;
+
+    let (login, old_password) = h.eis_credentials("eis_user").await;
+    customer.get("/settings/eis").await;
+    customer
+        .post("/settings/eis", &[("login", &login), ("change_password", "1"), ("password", &old_password), ("password_confirm", &old_password)])
+        .await;
+    // The cabinet button is pressed again: the saved password stops working at once.
+    let (_, new_password) = h.eis_credentials("eis_user").await;
+
+    customer.get(&format!("/versions/{version}/send")).await;
+    customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", "")]).await;
+    let p = wait_for_status(&mut customer, version, "Ошибка авторизации").await;
+    assert!(p.has("нет права работы с планом-графиком"), "both causes explained");
+    assert!(p.has("создаёт новый пароль при каждом нажатии"));
+    assert!(p.has("/settings/eis"));
+    let settings = customer.get("/settings/eis").await;
+    assert!(settings.has("Последний отказ ЕИС"));
+
+    customer
+        .post("/settings/eis", &[("login", &login), ("change_password", "1"), ("password", &new_password), ("password_confirm", &new_password)])
+        .await;
+    customer.get(&format!("/versions/{version}/send")).await;
+    customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", "")]).await;
+    wait_for_status(&mut customer, version, "Загрузка завершена успешно").await;
+    let settings = customer.get("/settings/eis").await;
+    assert!(settings.has("Последняя успешная работа с ЕИС"));
+    h.app.stop().await;
+}
+
+#[tokio::test]
+async fn plan_created_directly_in_eis_blocks_sending() {
+    let h = Harness::start().await;
+    let mut customer = h.client();
+    customer.login("zakazchik", "zakazchik").await;
+    let (_, version) = approved_plan(&h, &mut customer, "2026").await;
+    h.sandbox.directory().create_plan_directly(common_spz(), 2026).await.unwrap();
+    let (login, password) = h.eis_credentials("eis_user").await;
+    customer.get(&format!("/versions/{version}/send")).await;
+    customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", &password)]).await;
+    let p = wait_for_status(&mut customer, version, "Отправка невозможна: план-график на этот период создан в ЕИС не из РИС").await;
+    assert!(p.has("не был интегрирован из plangraf"));
+    assert!(p.has("PLAN_EIS"), "the violation is listed");
+    h.app.stop().await;
+}
+
+#[tokio::test]
+async fn user_without_plan_rights_gets_authorization_error() {
+    let h = Harness::start().await;
+    let mut customer = h.client();
+    customer.login("zakazchik", "zakazchik").await;
+    let (_, version) = approved_plan(&h, &mut customer, "2026").await;
+    h.sandbox.directory().set_plan_rights("eis_user", false).await.unwrap();
+    let (login, password) = h.eis_credentials("eis_user").await;
+    customer.get(&format!("/versions/{version}/send")).await;
+    customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", &password)]).await;
+    wait_for_status(&mut customer, version, "Ошибка авторизации").await;
+    h.app.stop().await;
+}
+
+#[tokio::test]
+async fn send_survives_a_restart_of_plangraf() {
+    let h = Harness::start().await;
+    let mut customer = h.client();
+    customer.login("zakazchik", "zakazchik").await;
+    let (_, version) = approved_plan(&h, &mut customer, "2026").await;
+    let (login, password) = h.eis_credentials("eis_user").await;
+    customer.get(&format!("/versions/{version}/send")).await;
+    customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", &password)]).await;
+    // Stop at once, wherever the runner is, and start again on the same database.
+    let h = h.restart().await;
+    let mut customer = h.client();
+    customer.login("zakazchik", "zakazchik").await;
+    wait_for_status(&mut customer, version, "Загрузка завершена успешно").await;
+    // One send, one packet, one draft in ЕИС, whatever the moment of the restart.
+    assert_eq!(h.app.store.sends_for_version(version).await.unwrap().len(), 1);
+    assert_eq!(h.sandbox.directory().plans(common_spz()).await.unwrap().len(), 1);
+    h.app.stop().await;
+}
