@@ -1,10 +1,11 @@
 //! Persistence for plangraf on SQLite (the embedded default) and PostgreSQL (production).
 //!
 //! Every query is written once: the schema uses only portable column types (BIGINT, TEXT), so
-//! sqlx's `Any` driver runs the same SQL on both backends. Only the two migration folders
-//! (auto-increment keys) and the outbox claim (`FOR UPDATE SKIP LOCKED` on PostgreSQL) differ.
+//! sqlx's `Any` driver runs the same SQL on both backends. Only the auto-increment key in the
+//! migrations and the outbox claim (`FOR UPDATE SKIP LOCKED` on PostgreSQL) differ.
 
 pub mod audit;
+mod migrate;
 pub mod orgs;
 pub mod plans;
 pub mod secret;
@@ -22,8 +23,6 @@ pub use secret::SecretBox;
 pub enum StoreError {
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
-    #[error("migration error: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
     #[error("the row was changed by someone else")]
@@ -100,14 +99,6 @@ impl Store {
         Ok(store)
     }
 
-    pub async fn migrate(&self) -> Result<()> {
-        match self.backend {
-            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?,
-            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&self.pool).await?,
-        }
-        Ok(())
-    }
-
     pub fn backend(&self) -> Backend {
         self.backend
     }
@@ -125,11 +116,11 @@ impl Store {
         let sql = match self.backend {
             Backend::Sqlite => {
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-                 AND name NOT LIKE '_sqlx%' ORDER BY name"
+                 AND name <> 'schema_migrations' ORDER BY name"
             }
             Backend::Postgres => {
                 "SELECT table_name::TEXT AS name FROM information_schema.tables WHERE table_schema = current_schema() \
-                 AND table_name NOT LIKE '_sqlx%' ORDER BY table_name"
+                 AND table_name <> 'schema_migrations' ORDER BY table_name"
             }
         };
         let rows = sqlx::query(sql).fetch_all(&self.pool).await?;

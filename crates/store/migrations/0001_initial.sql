@@ -1,7 +1,8 @@
 -- Portable column types only (BIGINT, TEXT): the same queries run on SQLite and PostgreSQL.
 -- Times are UTC milliseconds since the epoch; flags are 0/1; money and snapshots are text.
+-- {{ID}} is the one backend-specific piece: an auto-increment primary key (see migrate.rs).
 CREATE TABLE organizations (
-    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    id            {{ID}},
     name          TEXT NOT NULL,
     short_name    TEXT NOT NULL,
     superior_id   BIGINT REFERENCES organizations(id),
@@ -15,7 +16,7 @@ CREATE TABLE organizations (
 );
 
 CREATE TABLE users (
-    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    id            {{ID}},
     login         TEXT NOT NULL UNIQUE,
     password_hash TEXT NOT NULL,
     full_name     TEXT NOT NULL,
@@ -57,7 +58,7 @@ CREATE TABLE eis_credentials (
 );
 
 CREATE TABLE plans (
-    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    id              {{ID}},
     org_id          BIGINT NOT NULL REFERENCES organizations(id),
     plan_year       BIGINT NOT NULL,
     status          TEXT NOT NULL,
@@ -70,7 +71,7 @@ CREATE TABLE plans (
 );
 
 CREATE TABLE positions (
-    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    id               {{ID}},
     plan_id          BIGINT NOT NULL REFERENCES plans(id) ON DELETE CASCADE,
     purchase_number  BIGINT NOT NULL,
     data             TEXT NOT NULL,
@@ -78,7 +79,7 @@ CREATE TABLE positions (
 );
 
 CREATE TABLE plan_versions (
-    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    id              {{ID}},
     plan_id         BIGINT NOT NULL REFERENCES plans(id),
     version_number  BIGINT NOT NULL,
     snapshot        TEXT NOT NULL,
@@ -88,7 +89,7 @@ CREATE TABLE plan_versions (
 );
 
 CREATE TABLE eis_sends (
-    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    id                  {{ID}},
     version_id          BIGINT NOT NULL REFERENCES plan_versions(id),
     org_id              BIGINT NOT NULL REFERENCES organizations(id),
     requested_by        BIGINT NOT NULL REFERENCES users(id),
@@ -109,7 +110,7 @@ CREATE INDEX eis_sends_due ON eis_sends (status, next_attempt_at);
 CREATE INDEX eis_sends_version ON eis_sends (version_id);
 
 CREATE TABLE eis_send_events (
-    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    id           {{ID}},
     send_id      BIGINT NOT NULL REFERENCES eis_sends(id),
     at           BIGINT NOT NULL,
     status       TEXT NOT NULL,
@@ -120,7 +121,7 @@ CREATE TABLE eis_send_events (
 CREATE INDEX eis_send_events_send ON eis_send_events (send_id);
 
 CREATE TABLE audit_log (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    id         {{ID}},
     at         BIGINT NOT NULL,
     user_id    BIGINT,
     org_id     BIGINT,

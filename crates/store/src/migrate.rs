@@ -1,0 +1,83 @@
+//! Schema migrations: one SQL source per step for both backends. The only backend-specific
+//! piece, the auto-increment primary key, is written `{{ID}}` and substituted here.
+
+use crate::{Backend, Result, Store, StoreError, now_ms};
+
+/// (version, name, SQL). Append only; never edit a step that has shipped.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+
+fn render(sql: &str, backend: Backend) -> String {
+    let id = match backend {
+        Backend::Sqlite => "INTEGER PRIMARY KEY AUTOINCREMENT",
+        Backend::Postgres => "BIGSERIAL PRIMARY KEY",
+    };
+    sql.replace("{{ID}}", id)
+}
+
+/// The latest schema version this build knows.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map(|m| m.0).unwrap_or(0)
+}
+
+impl Store {
+    /// Applies pending migrations, each in its own transaction. On PostgreSQL the migrations
+    /// table is locked for the duration, so instances starting together apply each step once.
+    pub async fn migrate(&self) -> Result<()> {
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        )
+        .execute(self.pool())
+        .await?;
+        for (version, name, sql) in MIGRATIONS {
+            let mut tx = self.pool().begin().await?;
+            if self.backend() == Backend::Postgres {
+                sqlx::raw_sql("LOCK TABLE schema_migrations IN EXCLUSIVE MODE").execute(&mut *tx).await?;
+            }
+            let applied: Option<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                .bind(*version)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if applied.is_some() {
+                continue;
+            }
+            let rendered = render(sql, self.backend());
+            sqlx::raw_sql(sqlx::AssertSqlSafe(rendered)).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                .bind(*version)
+                .bind(*name)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            tracing::info!(version, name, "migration applied");
+        }
+        let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations").fetch_one(self.pool()).await?;
+        if newest.unwrap_or(0) > latest_version() {
+            return Err(StoreError::Corrupt(format!(
+                "the database has schema version {} but this plangraf knows only {}: use a newer plangraf",
+                newest.unwrap_or(0),
+                latest_version()
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_placeholder_is_substituted() {
+        for (_, _, sql) in MIGRATIONS {
+            for b in [Backend::Sqlite, Backend::Postgres] {
+                assert!(!render(sql, b).contains("{{"), "unsubstituted placeholder");
+            }
+        }
+    }
+
+    #[test]
+    fn versions_ascend() {
+        assert!(MIGRATIONS.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+}
