@@ -114,6 +114,19 @@ pub fn violations_in(raw: &str) -> Vec<ViolationView> {
         .collect()
 }
 
+/// What ЕИС said of a login and password when asked directly («Проверить подключение»).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialCheck {
+    /// ЕИС accepted them (it checks the plan-schedule right only when a packet arrives).
+    Accepted,
+    /// 401: wrong login or password, or the password was regenerated, or the user is blocked.
+    Rejected(String),
+    /// 403: no right to work with plan-schedules.
+    Forbidden(String),
+    /// No answer that says anything about the credentials.
+    Unreachable(String),
+}
+
 #[derive(Clone)]
 pub struct Exchange {
     inner: Arc<Inner>,
@@ -180,6 +193,21 @@ impl Exchange {
         tracing::info!(send_id = id, version_id = version.id, packet_id = %packet.index.id, "send queued");
         self.inner.wake.notify_one();
         Ok(id)
+    }
+
+    /// Asks ЕИС about a packet id that cannot exist: ЕИС checks the credentials first, so 401/403
+    /// judge them, and «packet not found» (404) means they were accepted. Nothing is sent.
+    pub async fn check_credentials(&self, credentials: &EisLogin) -> CredentialCheck {
+        let creds = Credentials { login: credentials.login.clone(), password: credentials.password.clone() };
+        let probe = uuid::Uuid::new_v4().to_string();
+        match self.inner.client.status(&creds, &probe).await {
+            Err(ClientError::Server { status: 404, .. }) | Ok(_) => CredentialCheck::Accepted,
+            Err(ClientError::Unauthorized { info, .. }) => CredentialCheck::Rejected(info.message),
+            Err(ClientError::Forbidden { info, .. }) => CredentialCheck::Forbidden(info.message),
+            Err(ClientError::Transport(t)) => CredentialCheck::Unreachable(format!("нет связи с ЕИС ({t})")),
+            Err(ClientError::Server { status, .. }) => CredentialCheck::Unreachable(format!("ЕИС ответила ошибкой HTTP {status}")),
+            Err(e) => CredentialCheck::Unreachable(e.to_string()),
+        }
     }
 
     /// Claims and works one due send. Returns whether there was one.

@@ -136,10 +136,15 @@ async fn regenerated_password_gives_authorization_error_then_success() {
     assert!(p.has("/settings/eis"));
     let settings = customer.get("/settings/eis").await;
     assert!(settings.has("Последний отказ ЕИС"));
+    // «Проверить подключение» says the same before anything is sent.
+    let p = customer.post("/settings/eis/check", &[]).await;
+    assert!(p.has("ЕИС не приняла логин или пароль"), "{}", p.body);
 
     customer
         .post("/settings/eis", &[("login", &login), ("change_password", "1"), ("password", &new_password), ("password_confirm", &new_password)])
         .await;
+    let p = customer.post("/settings/eis/check", &[]).await;
+    assert!(p.has("Подключение к ЕИС работает"), "{}", p.body);
     customer.get(&format!("/versions/{version}/send")).await;
     customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", "")]).await;
     wait_for_status(&mut customer, version, "Загрузка завершена успешно").await;

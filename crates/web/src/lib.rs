@@ -38,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .route("/versions/{id}/status", get(sending::send_status))
         .route("/sends/{send_id}/events/{event_id}/raw", get(sending::raw_reply))
         .route("/settings/eis", get(settings::page).post(settings::save))
+        .route("/settings/eis/check", post(settings::check))
         .route("/api/v1/auth/token", post(api::issue_token))
         .route("/api/v1/me", get(api::me))
         .route("/static/app.css", get(stylesheet))

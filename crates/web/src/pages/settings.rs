@@ -91,3 +91,33 @@ pub async fn save(State(state): State<AppState>, post: Post<SettingsForm>) -> Ap
     state.store.save_eis_credentials(user.id, user.org_id, &login, password).await?;
     Ok(Redirect::to("/settings/eis?saved=1").into_response())
 }
+
+#[derive(Deserialize)]
+pub struct NoFields {}
+
+/// «Проверить подключение»: tries the saved login and password against ЕИС and remembers the
+/// outcome, so the page can say when they last worked or failed.
+pub async fn check(State(state): State<AppState>, post: Post<NoFields>) -> AppResult<Response> {
+    let user = &post.session.user;
+    let Some(creds) = state.store.eis_credentials(user.id).await? else {
+        return render(&state, &post.session, None, None, Some("Сначала сохраните логин и пароль ЕИС".into())).await;
+    };
+    let (notice, error) = match state.exchange.check_credentials(&creds).await {
+        exchange::CredentialCheck::Accepted => {
+            state.store.mark_eis_credentials(user.id, &creds.login, true, None).await?;
+            (Some("Подключение к ЕИС работает: логин и пароль приняты. Право работы с планом-графиком ЕИС проверяет при отправке.".to_owned()), None)
+        }
+        exchange::CredentialCheck::Rejected(m) => {
+            let msg = format!("ЕИС не приняла логин или пароль ({m}). Возможно, пароль был создан заново в личном кабинете ЕИС — введите новый.");
+            state.store.mark_eis_credentials(user.id, &creds.login, false, Some(&msg)).await?;
+            (None, Some(msg))
+        }
+        exchange::CredentialCheck::Forbidden(m) => {
+            let msg = format!("У пользователя ЕИС нет права работы с планом-графиком ({m})");
+            state.store.mark_eis_credentials(user.id, &creds.login, false, Some(&msg)).await?;
+            (None, Some(msg))
+        }
+        exchange::CredentialCheck::Unreachable(m) => (None, Some(format!("Не удалось проверить подключение: {m}. Повторите позже."))),
+    };
+    render(&state, &post.session, None, notice, error).await
+}
