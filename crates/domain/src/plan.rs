@@ -197,6 +197,23 @@ pub struct Position {
 }
 
 impl Position {
+    /// One line for the audit journal: number, object, codes and money by year.
+    pub fn summary(&self) -> String {
+        let a = &self.amounts;
+        format!(
+            "№ {} «{}», ОКПД2 {}, КВР {}, год извещения {}, суммы: {} / {} / {} / последующие {}",
+            self.purchase_number.padded(),
+            self.object_info,
+            self.okpd2.as_str(),
+            self.kvr.as_ref().map(KvrCode::as_str).unwrap_or("не определен"),
+            self.publish_year,
+            a.current,
+            a.first,
+            a.second,
+            a.subsequent
+        )
+    }
+
     pub fn ikz(&self, iku: &str) -> Result<String, CodeError> {
         ikz::compute(self.publish_year, iku, self.purchase_number, Some(&self.okpd2), self.kvr.as_ref())
     }

@@ -180,7 +180,7 @@ impl Store {
             "plan",
             Some(plan.id),
             &format!("Добавлена позиция {}", p.purchase_number.padded()),
-            &data,
+            &p.summary(),
         )
         .await?;
         tx.commit().await?;
@@ -197,8 +197,10 @@ impl Store {
             .await?;
         let Some(row) = row else { return Err(StoreError::Conflict) };
         let before: String = row.try_get("data")?;
+        let before: Position = serde_json::from_str(&before).map_err(|e| StoreError::Corrupt(format!("position: {e}")))?;
         sqlx::query("DELETE FROM positions WHERE id = $1").bind(position_id).execute(&mut *tx).await?;
-        record(&mut *tx, Some(actor), Some(plan.org_id), "plan", Some(plan.id), "Удалена позиция", &before).await?;
+        let action = format!("Удалена позиция {}", before.purchase_number.padded());
+        record(&mut *tx, Some(actor), Some(plan.org_id), "plan", Some(plan.id), &action, &before.summary()).await?;
         tx.commit().await?;
         Ok(())
     }
