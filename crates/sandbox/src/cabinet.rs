@@ -23,6 +23,8 @@ use crate::db::{format_ru, now_ms};
 use crate::directory::UserRecord;
 use crate::{AppState, SandboxError, passwords};
 
+mod plan_pages;
+
 const SESSION_COOKIE: &str = "eis_sandbox_session";
 const SESSION_TTL_MS: i64 = 8 * 3600 * 1000;
 
@@ -37,6 +39,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/cabinet/admin/users/{id}/integration", post(integration))
         .route("/cabinet/admin/users/{id}/rights", get(rights_page).post(save_rights))
         .route("/cabinet/admin/users/{id}/block", post(block))
+        .merge(plan_pages::routes())
         .layer(map_response(security_headers))
 }
 
@@ -60,6 +63,7 @@ struct Nav {
     full_name: String,
     org_name: String,
     is_admin: bool,
+    plan_rights: bool,
     csrf: String,
 }
 
@@ -109,6 +113,7 @@ struct HomePage {
     nav: Option<Nav>,
     user: UserView,
     nav_is_admin: bool,
+    plan_rights: bool,
 }
 
 #[derive(Template)]
@@ -206,6 +211,7 @@ impl Authed {
             full_name: self.user.full_name.clone(),
             org_name: self.user.org_name.clone(),
             is_admin: self.user.is_org_admin,
+            plan_rights: self.user.plan_rights,
             csrf: self.csrf.clone(),
         })
     }
@@ -383,7 +389,13 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap, auth: Authed,
 }
 
 async fn home(auth: Authed) -> Response {
-    render(StatusCode::OK, &HomePage { nav: auth.nav(), user: view(&auth.user), nav_is_admin: auth.user.is_org_admin })
+    let page = HomePage {
+        nav: auth.nav(),
+        user: view(&auth.user),
+        nav_is_admin: auth.user.is_org_admin,
+        plan_rights: auth.user.plan_rights,
+    };
+    render(StatusCode::OK, &page)
 }
 
 async fn users(State(state): State<AppState>, auth: Authed) -> Response {

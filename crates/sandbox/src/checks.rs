@@ -28,6 +28,7 @@ pub(crate) enum Code {
     Okpd2Length,
     PlanInEis,
     PlanNotFound,
+    PlanPlaced,
     VersionExists,
 }
 
@@ -49,6 +50,7 @@ impl Code {
             Code::Okpd2Length => "OKPD2_LEN",
             Code::PlanInEis => "PLAN_EIS",
             Code::PlanNotFound => "PLAN_NF",
+            Code::PlanPlaced => "PLAN_PUB",
             Code::VersionExists => "VER_DUP",
         }
     }
@@ -71,6 +73,7 @@ impl Code {
             Code::Okpd2Length => "Код ОКПД2 должен содержать не менее 4 цифр",
             Code::PlanInEis => "Отправка невозможна: план-график на этот период создан в ЕИС не из РИС",
             Code::PlanNotFound => "План-график с указанным реестровым номером не найден",
+            Code::PlanPlaced => "План-график уже размещен: изменения направляются пакетом tenderPlan2020Change",
             Code::VersionExists => "Версия плана-графика уже загружена",
         }
     }
@@ -90,6 +93,8 @@ pub(crate) struct ExistingPlan {
     pub(crate) org_reg_num: String,
     pub(crate) plan_year: i32,
     pub(crate) source: PlanSource,
+    /// Assigned at the first placement.
+    pub(crate) plan_number: Option<String>,
     pub(crate) versions: Vec<u32>,
 }
 
@@ -151,6 +156,15 @@ pub(crate) fn check(packet: &PlanPacket, ctx: &Context<'_>) -> Vec<Violation> {
                     plan.plan_year,
                     plan.plan_year + 1,
                     plan.plan_year + 2
+                ),
+            ));
+        } else if let (PlanPacketKind::New, Some(number)) = (packet.kind, &plan.plan_number) {
+            out.push(violation(
+                Code::PlanPlaced,
+                format!(
+                    "План-график заказчика {} на {} год размещен в ЕИС под реестровым номером {number}; новую версию \
+                     направьте пакетом tenderPlan2020Change с этим номером",
+                    plan.org_reg_num, plan.plan_year
                 ),
             ));
         } else if let Some(v) = d.version_number.filter(|v| plan.versions.contains(v)) {
@@ -378,7 +392,7 @@ mod tests {
         let all = [
             Code::XmlRead, Code::OrgCustomer, Code::OrgOwner, Code::NoPositions, Code::DuplicateNumber, Code::IkzFormat,
             Code::IkzYear, Code::IkzIku, Code::IkzNumber, Code::IkzOrder, Code::IkzOkpd2, Code::IkzKvr,
-            Code::Okpd2Length, Code::PlanInEis, Code::PlanNotFound, Code::VersionExists,
+            Code::Okpd2Length, Code::PlanInEis, Code::PlanNotFound, Code::PlanPlaced, Code::VersionExists,
         ];
         check(p, ctx)
             .iter()
@@ -436,7 +450,7 @@ mod tests {
     #[test]
     fn plan_conflicts() {
         let p = packet(vec![position("0001", Okpd2::Single("38.11".into()), Some("244"), "3811244")]);
-        let plan = |source| ExistingPlan { org_reg_num: ORG.into(), plan_year: 2025, source, versions: vec![0] };
+        let plan = |source| ExistingPlan { org_reg_num: ORG.into(), plan_year: 2025, source, plan_number: None, versions: vec![0] };
         assert_eq!(codes(&p, &Context { period_plan: Some(plan(PlanSource::Eis)), ..ctx() }), ["PLAN_EIS"]);
         assert_eq!(codes(&p, &Context { period_plan: Some(plan(PlanSource::Ris)), ..ctx() }), ["VER_DUP"]);
         let mut change = p.clone();
@@ -445,6 +459,11 @@ mod tests {
         change.data.version_number = Some(1);
         assert_eq!(codes(&change, &ctx()), ["PLAN_NF"]);
         assert!(codes(&change, &Context { numbered_plan: Some(plan(PlanSource::Ris)), ..ctx() }).is_empty());
+        // Once placed, a plan takes changes only.
+        let placed = ExistingPlan { plan_number: Some("202503722001684001".into()), versions: vec![0], ..plan(PlanSource::Ris) };
+        let mut v1 = p.clone();
+        v1.data.version_number = Some(1);
+        assert_eq!(codes(&v1, &Context { period_plan: Some(placed), ..ctx() }), ["PLAN_PUB"]);
         // A plan number of another customer is not found either.
         let foreign = ExistingPlan { org_reg_num: "03722000001".into(), ..plan(PlanSource::Ris) };
         assert_eq!(codes(&change, &Context { numbered_plan: Some(foreign), ..ctx() }), ["PLAN_NF"]);

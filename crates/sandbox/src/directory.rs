@@ -4,7 +4,7 @@
 use sqlx::{Row, SqlitePool};
 
 use crate::db::now_ms;
-use crate::{Credentials, SandboxError, passwords};
+use crate::{Credentials, SandboxError, passwords, plans};
 
 #[derive(Clone)]
 pub struct Directory {
@@ -42,6 +42,8 @@ pub struct PlanVersionInfo {
     pub packet_id: Option<String>,
     pub external_id: Option<String>,
     pub position_count: u32,
+    /// Set once placed: the id of the published document (`publishedDocId`).
+    pub published_doc_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -302,7 +304,7 @@ impl Directory {
     pub async fn plans(&self, org_reg_num: &str) -> Result<Vec<PlanInfo>, SandboxError> {
         let rows = sqlx::query(
             "SELECT p.id, p.plan_year, p.source, p.plan_number, v.version_number, v.state, v.packet_id, v.external_id, \
-             v.position_count FROM plans p LEFT JOIN plan_versions v ON v.plan_id = p.id \
+             v.position_count, v.published_doc_id FROM plans p LEFT JOIN plan_versions v ON v.plan_id = p.id \
              WHERE p.org_reg_num = ?1 ORDER BY p.plan_year, p.id, v.version_number",
         )
         .bind(org_reg_num)
@@ -332,12 +334,52 @@ impl Directory {
                 packet_id: r.try_get("packet_id")?,
                 external_id: r.try_get("external_id")?,
                 position_count: u32::try_from(r.try_get::<i64, _>("position_count")?).unwrap_or(0),
+                published_doc_id: r.try_get("published_doc_id")?,
             };
             if let Some((_, plan)) = plans.last_mut() {
                 plan.versions.push(info);
             }
         }
         Ok(plans.into_iter().map(|(_, p)| p).collect())
+    }
+
+    /// «Разместить» the latest draft of the organization's plan for `plan_year`, as the
+    /// customer does in the cabinet. Returns the plan number (assigned at the first placement).
+    pub async fn publish(&self, org_reg_num: &str, plan_year: i32) -> Result<String, SandboxError> {
+        let plan = plans::plan_by_year(&self.db, org_reg_num, plan_year)
+            .await?
+            .ok_or_else(|| SandboxError::NotFound(format!("plan-schedule of {org_reg_num} for {plan_year}")))?;
+        let draft = plans::versions(&self.db, plan.id)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|v| v.state == VersionState::Project)
+            .ok_or_else(|| SandboxError::Conflict(format!("no draft of {org_reg_num}'s plan-schedule for {plan_year}")))?;
+        Ok(plans::place(&self.db, plan.id, draft.version_number).await?.plan_number)
+    }
+
+    /// «Разместить» one given draft version. Refused for a version already placed or older
+    /// than the latest placed one.
+    pub async fn publish_version(&self, org_reg_num: &str, plan_year: i32, version_number: u32) -> Result<String, SandboxError> {
+        let plan = plans::plan_by_year(&self.db, org_reg_num, plan_year)
+            .await?
+            .ok_or_else(|| SandboxError::NotFound(format!("plan-schedule of {org_reg_num} for {plan_year}")))?;
+        Ok(plans::place(&self.db, plan.id, i64::from(version_number)).await?.plan_number)
+    }
+
+    /// The positions of a version: as placed (with `positionNumber`) for a placed version, as
+    /// received for a draft.
+    pub async fn version_positions(
+        &self,
+        org_reg_num: &str,
+        plan_year: i32,
+        version_number: u32,
+    ) -> Result<Vec<eis::packet::Position>, SandboxError> {
+        let plan = plans::plan_by_year(&self.db, org_reg_num, plan_year)
+            .await?
+            .ok_or_else(|| SandboxError::NotFound(format!("plan-schedule of {org_reg_num} for {plan_year}")))?;
+        let content = plans::version_content(&self.db, plan.id, i64::from(version_number)).await?;
+        Ok(content.map(|p| p.data.positions).unwrap_or_default())
     }
 
     // --- for the cabinet and the exchange -------------------------------------------------

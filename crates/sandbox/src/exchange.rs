@@ -332,6 +332,7 @@ async fn existing_plan(tx: &mut Transaction<'static, Sqlite>, sql: &'static str,
         org_reg_num: row.try_get("org_reg_num")?,
         plan_year: row.try_get("plan_year")?,
         source: if source == "EIS" { PlanSource::Eis } else { PlanSource::Ris },
+        plan_number: row.try_get("plan_number")?,
         versions: versions.into_iter().filter_map(|v| u32::try_from(v).ok()).collect(),
     }))
 }
@@ -346,14 +347,14 @@ async fn context<'a>(tx: &mut Transaction<'static, Sqlite>, p: &PlanPacket, user
         .transpose()?;
     let period_plan = existing_plan(
         tx,
-        "SELECT id, org_reg_num, plan_year, source FROM plans WHERE org_reg_num = ?1 AND plan_year = ?2",
+        "SELECT id, org_reg_num, plan_year, source, plan_number FROM plans WHERE org_reg_num = ?1 AND plan_year = ?2",
         &d.customer_reg_num,
         Some(d.plan_year),
     )
     .await?;
     let numbered_plan = match (&d.plan_number, p.kind) {
         (Some(n), PlanPacketKind::Change) => {
-            existing_plan(tx, "SELECT id, org_reg_num, plan_year, source FROM plans WHERE plan_number = ?1", n, None).await?
+            existing_plan(tx, "SELECT id, org_reg_num, plan_year, source, plan_number FROM plans WHERE plan_number = ?1", n, None).await?
         }
         _ => None,
     };

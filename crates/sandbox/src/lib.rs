@@ -16,6 +16,7 @@ mod db;
 mod directory;
 mod exchange;
 mod passwords;
+mod plans;
 mod tls;
 
 use std::net::SocketAddr;

@@ -232,3 +232,94 @@ async fn only_the_org_admin_manages_his_organization() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     env.sandbox.shutdown().await;
 }
+
+/// The first `action` of a form in the page that ends with `suffix`.
+fn form_action(html: &str, suffix: &str) -> String {
+    html.split("action=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .find(|a| a.ends_with(suffix))
+        .unwrap_or_else(|| panic!("no form ending with {suffix}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn plan_registry_placement_and_refused_edits() {
+    let env = start(Duration::ZERO).await;
+    let creds = creds(&env, "spec").await;
+    let c = send_and_wait(&env, &creds, &write_plan_packet(&packet())).await;
+    assert_eq!(c.result, eis::reply::ConfirmationResult::Success, "{:?}", c.violations);
+
+    let mut b = Browser::new(&env);
+    b.sign_in("spec", "spec-pass").await;
+    let (_, home) = b.get("/cabinet").await;
+    assert!(home.contains("Реестр планов-графиков"));
+    let (status, html) = b.get("/cabinet/plans").await;
+    assert_eq!(status, StatusCode::OK);
+    for text in ["Реестр планов-графиков", "План-график на 2025 год", "РИС", "Проект", "PG-2025-1", "Разместить", "не присвоен"] {
+        assert!(html.contains(text), "{text} missing");
+    }
+    let publish = form_action(&html, "/publish");
+    let token = csrf(&html);
+
+    // Forged: no token, or a foreign Origin.
+    let resp = b.post(&publish, &[("csrf", "forged")]).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let mut req = b.http.post(format!("{}{publish}", b.base)).header("origin", "https://evil.example").form(&[("csrf", &token)]);
+    if let Some(c) = &b.cookie {
+        req = req.header("cookie", c);
+    }
+    assert_eq!(req.send().await.expect("POST").status(), StatusCode::FORBIDDEN);
+    assert_eq!(env.sandbox.directory().plans(ORG).await.expect("plans")[0].versions[0].state, sandbox::VersionState::Project);
+
+    // «Разместить».
+    let resp = b.post(&publish, &[("csrf", &token)]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let (_, html) = b.get("/cabinet/plans").await;
+    let number = format!("2025{ORG}001");
+    assert!(html.contains("Размещен") && html.contains(&number));
+    assert!(!html.contains("/publish\""), "nothing left to place");
+    let resp = b.post(&publish, &[("csrf", &token)]).await;
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+
+    // The positions, and the refusal to edit one of an integrated plan.
+    let (status, page) = b.get(&publish.replace("/publish", "")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(&format!("{number}000001")) && page.contains("POS-0002") && page.contains("Редактировать позицию"));
+    let edit = form_action(&page, "/positions/edit");
+    let resp = b.post(&edit, &[("csrf", &token), ("ext_number", "POS-0001")]).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let text = resp.text().await.expect("body");
+    assert!(text.contains("интегрирован из РИС") && text.contains("только в РИС"), "{text}");
+
+    // «Создать план-график»: a year integrated from the РИС is refused, another one is created.
+    let resp = b.post("/cabinet/plans/create", &[("csrf", &token), ("plan_year", "2025")]).await;
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    let resp = b.post("/cabinet/plans/create", &[("csrf", &token), ("plan_year", "2026")]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let (_, html) = b.get("/cabinet/plans").await;
+    assert!(html.contains("План-график на 2026 год") && html.contains("ЕИС (создан в личном кабинете)"));
+    let c = {
+        let mut p = packet();
+        p.data.plan_year = 2026;
+        p.data.first_year = 2027;
+        p.data.second_year = 2028;
+        send_and_wait(&env, &creds, &write_plan_packet(&p)).await
+    };
+    assert_eq!(c.violations.iter().map(|v| v.err_code.as_str()).collect::<Vec<_>>(), ["PLAN_EIS"]);
+
+    // Another organization does not see the plan; a user without the right sees no registry.
+    let mut other = Browser::new(&env);
+    other.sign_in("other", "other-pass").await;
+    let (status, _) = other.get(&publish.replace("/publish", "")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, other_html) = other.get("/cabinet/plans").await;
+    assert!(!other_html.contains("План-график на 2025"));
+    let resp = other.post(&publish, &[("csrf", &csrf(&other_html))]).await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let mut norights = Browser::new(&env);
+    norights.sign_in("norights", "norights-pass").await;
+    let (status, _) = norights.get("/cabinet/plans").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    env.sandbox.shutdown().await;
+}

@@ -46,7 +46,8 @@ async fn upload_final(env: &Env, creds: &Credentials, xml: &str) -> Reply<Confir
 
 #[tokio::test]
 async fn processing_then_success_after_the_delay() {
-    let env = start(Duration::from_millis(800)).await;
+    // Long enough for the early status to come within it on a loaded machine (argon2).
+    let env = start(Duration::from_millis(2500)).await;
     let creds = creds(&env, "spec").await;
     assert_eq!(creds.login, "int_spec");
     let p = packet();
@@ -62,7 +63,7 @@ async fn processing_then_success_after_the_delay() {
     let early = env.client.status(&creds, &p.index.id).await.expect("status");
     assert_eq!(early.value.result, ConfirmationResult::Processing);
 
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    tokio::time::sleep(Duration::from_millis(2600)).await;
     let done = final_status(&env, &creds, &p.index.id).await;
     assert_eq!(done.result, ConfirmationResult::Success, "{:?}", done.violations);
     assert!(done.violations.is_empty());

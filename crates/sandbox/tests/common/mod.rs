@@ -120,3 +120,29 @@ pub fn browser(sandbox: &RunningSandbox) -> reqwest::Client {
         .build()
         .expect("browser")
 }
+
+/// Uploads a packet and waits out the processing delay: the final confirmation.
+pub async fn send_and_wait(env: &Env, creds: &Credentials, xml: &str) -> eis::reply::Confirmation {
+    let first = env.client.upload(creds, xml).await.expect("upload");
+    for _ in 0..100 {
+        let r = env.client.status(creds, &first.value.ref_id).await.expect("status");
+        if r.value.result != eis::reply::ConfirmationResult::Processing {
+            return r.value;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("packet {} still processing", first.value.ref_id);
+}
+
+/// A change of ORG's placed 2025 plan: version `version`, the positions of [`packet`] marked N.
+pub fn change_packet(plan_number: &str, version: u32) -> PlanPacket {
+    let mut p = packet();
+    p.kind = PlanPacketKind::Change;
+    p.data.plan_number = Some(plan_number.into());
+    p.data.version_number = Some(version);
+    p.data.external_id = format!("PG-2025-{}", version + 1);
+    for pos in &mut p.data.positions {
+        pos.modification_status = Some(ModificationStatus::N);
+    }
+    p
+}
