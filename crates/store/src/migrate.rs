@@ -4,7 +4,10 @@
 use crate::{Backend, Result, Store, StoreError, now_ms};
 
 /// (version, name, SQL). Append only; never edit a step that has shipped.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../migrations/0001_initial.sql")),
+    (2, "publication", include_str!("../migrations/0002_publication.sql")),
+];
 
 fn render(sql: &str, backend: Backend) -> String {
     let id = match backend {

@@ -43,6 +43,8 @@ pub struct Version {
     pub snapshot: PlanSnapshot,
     pub approved_by: i64,
     pub approved_at: i64,
+    /// Registry numbers of the positions by purchase number, once ЕИС has placed the version.
+    pub eis_position_numbers: std::collections::BTreeMap<String, String>,
 }
 
 macro_rules! plan_columns {
@@ -68,6 +70,11 @@ fn plan_from_row(r: &AnyRow) -> Result<Plan> {
 
 fn version_from_row(r: &AnyRow) -> Result<Version> {
     let snapshot: String = r.try_get("snapshot")?;
+    let numbers: Option<String> = r.try_get("eis_position_numbers")?;
+    let eis_position_numbers = match numbers {
+        Some(n) => serde_json::from_str(&n).map_err(|e| StoreError::Corrupt(format!("position numbers: {e}")))?,
+        None => Default::default(),
+    };
     Ok(Version {
         id: r.try_get("id")?,
         plan_id: r.try_get("plan_id")?,
@@ -75,6 +82,7 @@ fn version_from_row(r: &AnyRow) -> Result<Version> {
         snapshot: serde_json::from_str(&snapshot).map_err(|e| StoreError::Corrupt(format!("snapshot: {e}")))?,
         approved_by: r.try_get("approved_by")?,
         approved_at: r.try_get("approved_at")?,
+        eis_position_numbers,
     })
 }
 
@@ -284,12 +292,20 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(Version { id, plan_id: plan.id, version_number: next, snapshot: snapshot.clone(), approved_by: approver, approved_at: now })
+        Ok(Version {
+            id,
+            plan_id: plan.id,
+            version_number: next,
+            snapshot: snapshot.clone(),
+            approved_by: approver,
+            approved_at: now,
+            eis_position_numbers: Default::default(),
+        })
     }
 
     pub async fn versions(&self, plan_id: i64) -> Result<Vec<Version>> {
         let rows = sqlx::query(
-            "SELECT id, plan_id, version_number, snapshot, approved_by, approved_at FROM plan_versions \
+            "SELECT id, plan_id, version_number, snapshot, approved_by, approved_at, eis_position_numbers FROM plan_versions \
              WHERE plan_id = $1 ORDER BY version_number DESC",
         )
         .bind(plan_id)
@@ -300,7 +316,7 @@ impl Store {
 
     pub async fn version(&self, id: i64) -> Result<Option<Version>> {
         let row = sqlx::query(
-            "SELECT id, plan_id, version_number, snapshot, approved_by, approved_at FROM plan_versions WHERE id = $1",
+            "SELECT id, plan_id, version_number, snapshot, approved_by, approved_at, eis_position_numbers FROM plan_versions WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(self.pool())

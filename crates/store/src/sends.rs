@@ -296,7 +296,7 @@ impl Store {
             ($lock:literal) => {
                 concat!(
                     "UPDATE eis_sends SET locked_by = $1, locked_until = $2 \
-                     WHERE id = (SELECT id FROM eis_sends WHERE status IN ('queued', 'processing') AND next_attempt_at <= $3 \
+                     WHERE id = (SELECT id FROM eis_sends WHERE status IN ('queued', 'processing', 'loaded') AND next_attempt_at <= $3 \
                      AND (locked_until IS NULL OR locked_until < $3) ORDER BY next_attempt_at, id LIMIT 1 ",
                     $lock,
                     ") AND (locked_until IS NULL OR locked_until < $3) RETURNING ",
@@ -344,6 +344,55 @@ impl Store {
         if done.rows_affected() != 1 {
             return Ok(false);
         }
+        if let Some(e) = &o.event {
+            insert_event(&mut tx, send_id, now, o.status, e.message, e.http_status, e.raw_reply).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+/// What ЕИС assigned when it placed a version.
+pub struct Publication<'a> {
+    pub plan_id: i64,
+    pub version_id: i64,
+    pub plan_number: &'a str,
+    pub position_numbers: &'a std::collections::BTreeMap<String, String>,
+}
+
+impl Store {
+    /// Records a placement: the plan number on the plan, the position numbers on the version, and
+    /// the send's final state with its timeline line, in one transaction — only if this worker
+    /// still holds the send's lease.
+    pub async fn record_publication(&self, send_id: i64, worker: &str, p: &Publication<'_>, o: &Outcome<'_>) -> Result<bool> {
+        let mut tx = self.pool().begin().await?;
+        let now = now_ms();
+        let done = sqlx::query(
+            "UPDATE eis_sends SET status = $1, next_attempt_at = $2, last_error = NULL, locked_by = NULL, locked_until = NULL, \
+             updated_at = $3 WHERE id = $4 AND locked_by = $5",
+        )
+        .bind(o.status.code())
+        .bind(i64::MAX)
+        .bind(now)
+        .bind(send_id)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE plans SET eis_plan_number = $1, updated_at = $2 WHERE id = $3")
+            .bind(p.plan_number)
+            .bind(now)
+            .bind(p.plan_id)
+            .execute(&mut *tx)
+            .await?;
+        let numbers = serde_json::to_string(p.position_numbers).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query("UPDATE plan_versions SET eis_position_numbers = $1 WHERE id = $2")
+            .bind(numbers)
+            .bind(p.version_id)
+            .execute(&mut *tx)
+            .await?;
         if let Some(e) = &o.event {
             insert_event(&mut tx, send_id, now, o.status, e.message, e.http_status, e.raw_reply).await?;
         }

@@ -250,3 +250,29 @@ async fn send_queue_leases_and_uniqueness() {
         .unwrap();
     assert!(!raw.contains("p1"));
 }
+
+#[tokio::test]
+async fn publication_is_recorded_with_plan_and_position_numbers() {
+    let (s, _d) = store().await;
+    let (o, u, v) = approved_version(&s).await;
+    let login = EisLogin { login: "int_eis_user".into(), password: "p".into() };
+    let new = NewSend { version_id: v, org_id: o, requested_by: u, packet_id: "2f3c2a8e-5b1d-4c7e-9a2f-1d2e3f4a5b6c", packet_xml: "<x/>", login: &login };
+    let id = s.enqueue_send(&new).await.unwrap();
+    let plan_id = s.version(v).await.unwrap().unwrap().plan_id;
+    let numbers: std::collections::BTreeMap<String, String> = [("0001".to_owned(), "202603722001001001000001".to_owned())].into();
+    let publication = store::sends::Publication { plan_id, version_id: v, plan_number: "202603722001001001", position_numbers: &numbers };
+    let outcome = Outcome {
+        status: SendStatus::Published,
+        next_attempt_at: None,
+        count_attempt: false,
+        last_error: None,
+        event: Some(EventNote { message: "Размещена в ЕИС", http_status: Some(200), raw_reply: Some("<export/>") }),
+    };
+    assert!(!s.record_publication(id, "w1", &publication, &outcome).await.unwrap(), "without the lease nothing is written");
+    let c = s.claim_due_send("w1", now_ms(), 30_000).await.unwrap().unwrap();
+    assert!(s.record_publication(c.send.id, "w1", &publication, &outcome).await.unwrap());
+    assert_eq!(s.plan(plan_id).await.unwrap().unwrap().eis_plan_number.as_deref(), Some("202603722001001001"));
+    assert_eq!(s.version(v).await.unwrap().unwrap().eis_position_numbers, numbers);
+    assert_eq!(s.send(id).await.unwrap().unwrap().status, SendStatus::Published);
+    assert!(s.claim_due_send("w1", now_ms() + 1_000_000, 30_000).await.unwrap().is_none());
+}
