@@ -270,3 +270,89 @@ fn error_info(raw: &str, status: u16) -> ErrorInfo {
         ErrorInfo { code: i32::from(status), message: format!("Ответ ЕИС без сведений об ошибке (HTTP {status})") }
     })
 }
+
+// ---------------------------------------------------------------------------------------------
+// Draft status and export (publication sync)
+
+/// `POST {base}/44fz/integration/export`: urlencoded form `login`, `password` and either
+/// `planNumber` (the latest placed version) or `publishedDocId`.
+pub const EXPORT_PATH: &str = "/44fz/integration/export";
+
+impl EisClient {
+    /// Asks whether the drafts carried by the given packets were placed: an
+    /// `fcsDocProjectStatusRequest` sent like [`EisClient::upload`], answered by an
+    /// `fcsDocProjectStatusResponse` whose `requestId` is the request's `index/id`.
+    pub async fn doc_project_status(
+        &self,
+        creds: &Credentials,
+        request: &crate::docproject::DocProjectStatusRequest,
+    ) -> Result<Reply<crate::docproject::DocProjectStatusResponse>, ClientError> {
+        let xml = crate::docproject::write_doc_project_status_request(request);
+        let document = reqwest::multipart::Part::text(xml)
+            .file_name("packet.xml")
+            .mime_str("text/xml; charset=utf-8")
+            .map_err(|e| ClientError::Config(e.to_string()))?;
+        let form = reqwest::multipart::Form::new()
+            .text("login", creds.login.clone())
+            .text("password", creds.password.clone())
+            .part("document", document);
+        tracing::debug!(url = %self.upload_url, request_id = %request.index.id, ids = request.doc_project_ids.len(), "asking ЕИС for draft statuses");
+        let resp = self.http.post(self.upload_url.clone()).multipart(form).send().await.map_err(transport)?;
+        let expected = request.index.id.clone();
+        finish_with(resp, |raw| {
+            let value = crate::docproject::read_doc_project_status_response(raw).map_err(|e| e.to_string())?;
+            if value.request_id != expected {
+                return Err(format!("response requestId {:?} is not the request's id {expected:?}", value.request_id));
+            }
+            Ok(value)
+        })
+        .await
+    }
+
+    /// The export of the placed version published as `published_doc_id`.
+    pub async fn export_by_doc(
+        &self,
+        creds: &Credentials,
+        published_doc_id: &str,
+    ) -> Result<Reply<crate::export::ExportedPlan>, ClientError> {
+        self.export(creds, ("publishedDocId", published_doc_id)).await
+    }
+
+    /// The export of the latest placed version of the plan-schedule `plan_number`.
+    pub async fn export_by_plan_number(
+        &self,
+        creds: &Credentials,
+        plan_number: &str,
+    ) -> Result<Reply<crate::export::ExportedPlan>, ClientError> {
+        self.export(creds, ("planNumber", plan_number)).await
+    }
+
+    async fn export(&self, creds: &Credentials, key: (&str, &str)) -> Result<Reply<crate::export::ExportedPlan>, ClientError> {
+        // The export endpoint sits beside upload: `…/integration/upload` → `…/integration/export`.
+        let url = self
+            .upload_url
+            .join(EXPORT_PATH.rsplit('/').next().unwrap_or("export"))
+            .map_err(|e| ClientError::Config(format!("export URL: {e}")))?;
+        let form = [("login", creds.login.as_str()), ("password", creds.password.as_str()), key];
+        tracing::debug!(%url, by = key.0, value = key.1, "asking ЕИС for an export");
+        let resp = self.http.post(url).form(&form).send().await.map_err(transport)?;
+        finish_with(resp, |raw| crate::export::read_export(raw).map_err(|e| e.to_string())).await
+    }
+}
+
+/// As [`finish`] for a 200 whose body `parse` reads.
+async fn finish_with<T>(resp: reqwest::Response, parse: impl FnOnce(&str) -> Result<T, String>) -> Result<Reply<T>, ClientError> {
+    let status = resp.status().as_u16();
+    let body = resp.bytes().await.map_err(transport)?;
+    let raw = String::from_utf8_lossy(&body).into_owned();
+    tracing::debug!(status, bytes = raw.len(), "ЕИС replied");
+    match status {
+        200 => match parse(&raw) {
+            Ok(value) => Ok(Reply { value, http_status: status, raw }),
+            Err(reason) => Err(ClientError::Malformed { reason, raw }),
+        },
+        401 => Err(ClientError::Unauthorized { info: error_info(&raw, status), raw }),
+        403 => Err(ClientError::Forbidden { info: error_info(&raw, status), raw }),
+        _ => Err(ClientError::Server { status, raw }),
+    }
+}

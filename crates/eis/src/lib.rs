@@ -11,6 +11,8 @@
 //! the written document is schema-valid is checked with the official XSD set in tests.
 
 pub mod client;
+pub mod docproject;
+pub mod export;
 pub mod packet;
 pub mod reply;
 pub mod schemas;

@@ -12,7 +12,7 @@ use axum::extract::{DefaultBodyLimit, Form, Multipart, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use eis::client::{STATUS_PATH, UPLOAD_PATH};
+use eis::client::{EXPORT_PATH, STATUS_PATH, UPLOAD_PATH};
 use eis::packet::{OBJECT_TYPE_TP2020, PacketIndex, PlanPacket, PlanPacketKind, read_packet_index, read_plan_packet};
 use eis::reply::{Confirmation, ConfirmationResult, ErrorInfo, Violation, write_confirmation, write_error_info};
 use sqlx::{Row, Sqlite, Transaction};
@@ -21,6 +21,8 @@ use crate::checks::{self, Context, ExistingPlan, OrgIds};
 use crate::db::now_ms;
 use crate::directory::{PlanSource, UserRecord};
 use crate::{AppState, SandboxError, passwords};
+
+mod sync;
 
 /// The sender code ЕИС puts in the envelope of its replies.
 pub(crate) const EIS_SENDER: &str = "OOS";
@@ -36,6 +38,8 @@ mod code {
     pub(super) const NO_PACKET_ID: i32 = 1005;
     pub(super) const UNKNOWN_PACKET: i32 = 1006;
     pub(super) const FOREIGN_PACKET: i32 = 1007;
+    pub(super) const UNKNOWN_PLAN: i32 = 1008;
+    pub(super) const UNKNOWN_DOCUMENT: i32 = 1009;
     pub(super) const INTERNAL: i32 = 1000;
 }
 
@@ -43,6 +47,7 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route(UPLOAD_PATH, post(upload))
         .route(STATUS_PATH, post(status))
+        .route(EXPORT_PATH, post(sync::export))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
 }
 
@@ -191,6 +196,10 @@ async fn upload(State(state): State<AppState>, mp: Multipart) -> Response {
         Ok(u) => u,
         Err(r) => return answer(&state, "upload", Asked { login, ..Asked::default() }, Err(r)).await,
     };
+    // A service request is answered at once; it is not a packet that gets confirmations.
+    if sync::root_name(&form.document) == Some("fcsDocProjectStatusRequest") {
+        return sync::doc_project_status(&state, &user, &form.document).await;
+    }
     let unstored = Asked { login, packet_id: None, document: Some(&form.document) };
     // Without its id a packet cannot be confirmed: the confirmation's refId is that id.
     let index = match read_packet_index(&form.document) {

@@ -103,3 +103,120 @@ async fn an_older_draft_cannot_be_placed_after_a_newer_one() {
     assert!(d.version_positions(ORG, 2026, 0).await.expect("positions").is_empty());
     env.sandbox.shutdown().await;
 }
+
+fn refused(r: Result<impl std::fmt::Debug, eis::client::ClientError>, status: u16, code: i32) {
+    match r {
+        Err(eis::client::ClientError::Server { status: s, raw }) if s == status => {
+            assert_eq!(eis::reply::read_error_info(&raw).expect("errorInfo").code, code, "{raw}");
+            eis::schemas::assert_valid_or_skip("errorInfo", eis::schemas::HTTPS_API_XSD, &raw);
+        }
+        other => panic!("expected {status}/{code}: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn draft_status_and_export_follow_placement() {
+    use eis::docproject::{DocProjectState, DocProjectStatusRequest};
+    use eis::packet::Mode;
+    use eis::schemas::{EXPORT_XSD, INTEGRATION_XSD, assert_valid_or_skip};
+
+    let env = start(Duration::ZERO).await;
+    let d = env.sandbox.directory();
+    let creds = creds(&env, "spec").await;
+    let v0 = packet();
+    send_and_wait(&env, &creds, &write_plan_packet(&v0)).await;
+    let ask = |ids: Vec<String>| DocProjectStatusRequest::new("PLANGRAF", Mode::Test, ids);
+
+    // A draft: not published, with the id of its final confirmation.
+    let r = env.client.doc_project_status(&creds, &ask(vec![v0.index.id.clone()])).await.expect("status");
+    assert_valid_or_skip("fcsDocProjectStatusResponse", INTEGRATION_XSD, &r.raw);
+    let s = &r.value.statuses[0];
+    assert_eq!(s.doc_project_id, v0.index.id);
+    assert_eq!(s.state, DocProjectState::NotPublished);
+    let final_confirmation = env.client.status(&creds, &v0.index.id).await.expect("confirmation").value;
+    assert_eq!(s.doc_project_confirm_id.as_deref(), Some(final_confirmation.index.id.as_str()));
+    assert_eq!(r.value.index.object_type, "SM");
+
+    // Placed: the published document's id, and its export.
+    let plan_number = d.publish(ORG, 2025).await.expect("placed");
+    let r = env.client.doc_project_status(&creds, &ask(vec![v0.index.id.clone()])).await.expect("status");
+    let DocProjectState::Published { published_doc_id: doc0 } = r.value.statuses[0].state.clone() else {
+        panic!("not published: {:?}", r.value);
+    };
+    assert_eq!(d.plans(ORG).await.expect("plans")[0].versions[0].published_doc_id.as_deref(), Some(doc0.as_str()));
+    let e = env.client.export_by_doc(&creds, &doc0).await.expect("export");
+    assert_valid_or_skip("export", EXPORT_XSD, &e.raw);
+    assert_eq!(e.value.plan_number(), Some(plan_number.as_str()));
+    assert_eq!(e.value.version_number(), Some(0));
+    assert_eq!(e.value.external_id(), "PG-2025-1");
+    assert!(e.value.confirm_date.is_some() && e.value.publish_date.is_some());
+    assert_eq!(
+        e.value.position_numbers(),
+        [("POS-0001", Some(format!("{plan_number}000001").as_str())), ("POS-0002", Some(format!("{plan_number}000002").as_str()))]
+    );
+
+    // A placed change: by plan number the latest version, by document id each its own.
+    let mut change = change_packet(&plan_number, 1);
+    change.data.positions.push(position("0003"));
+    let c = send_and_wait(&env, &creds, &write_plan_packet(&change)).await;
+    assert_eq!(c.result, eis::reply::ConfirmationResult::Success, "{:?}", c.violations);
+    let r = env.client.doc_project_status(&creds, &ask(vec![v0.index.id.clone(), change.index.id.clone()])).await.expect("both");
+    assert_eq!(r.value.statuses.len(), 2);
+    assert_eq!(r.value.statuses[1].state, DocProjectState::NotPublished);
+    d.publish(ORG, 2025).await.expect("change placed");
+    let latest = env.client.export_by_plan_number(&creds, &plan_number).await.expect("export").value;
+    assert_eq!((latest.version_number(), latest.external_id()), (Some(1), "PG-2025-2"));
+    assert_eq!(latest.position_numbers()[2], ("POS-0003", Some(format!("{plan_number}000003").as_str())));
+    let first = env.client.export_by_doc(&creds, &doc0).await.expect("export").value;
+    assert_eq!(first.version_number(), Some(0));
+
+    // Unknown or foreign ids, plan numbers and documents are not found.
+    refused(env.client.doc_project_status(&creds, &ask(vec![v0.index.id.clone(), "nope".into()])).await, 404, 1006);
+    let other = common::creds(&env, "other").await;
+    refused(env.client.doc_project_status(&other, &ask(vec![v0.index.id.clone()])).await, 404, 1006);
+    refused(env.client.export_by_plan_number(&other, &plan_number).await, 404, 1008);
+    refused(env.client.export_by_doc(&other, &doc0).await, 404, 1009);
+    refused(env.client.export_by_plan_number(&creds, "202503722001684999").await, 404, 1008);
+    let wrong = eis::client::Credentials { login: creds.login.clone(), password: "wrong".into() };
+    assert!(matches!(env.client.export_by_doc(&wrong, &doc0).await, Err(eis::client::ClientError::Unauthorized { .. })));
+    let norights = common::creds(&env, "norights").await;
+    assert!(matches!(
+        env.client.doc_project_status(&norights, &ask(vec![v0.index.id.clone()])).await,
+        Err(eis::client::ClientError::Forbidden { .. })
+    ));
+    env.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_draft_still_processing_has_no_confirmation_yet() {
+    let env = start(Duration::from_secs(30)).await;
+    let creds = creds(&env, "spec").await;
+    let p = packet();
+    env.client.upload(&creds, &write_plan_packet(&p)).await.expect("upload");
+    let ask = eis::docproject::DocProjectStatusRequest::new("PLANGRAF", eis::packet::Mode::Test, vec![p.index.id.clone()]);
+    let r = env.client.doc_project_status(&creds, &ask).await.expect("status");
+    assert_eq!(r.value.statuses[0].doc_project_confirm_id, None);
+    assert_eq!(r.value.statuses[0].state, eis::docproject::DocProjectState::NotPublished);
+
+    // A request that cannot be read is 400 + errorInfo 1004; neither key for the export too.
+    let http = browser(&env.sandbox);
+    let bad = write_plan_packet(&p).replace("tenderPlan2020", "fcsDocProjectStatusRequest");
+    let form = reqwest::multipart::Form::new()
+        .text("login", creds.login.clone())
+        .text("password", creds.password.clone())
+        .text("document", bad);
+    let resp = http.post(format!("{}/44fz/integration/upload", env.sandbox.base_url)).multipart(form).send().await.expect("POST");
+    assert_eq!(resp.status(), 400);
+    assert_eq!(eis::reply::read_error_info(&resp.text().await.expect("body")).expect("errorInfo").code, 1004);
+    let resp = http
+        .post(format!("{}/44fz/integration/export", env.sandbox.base_url))
+        .form(&[("login", creds.login.as_str()), ("password", creds.password.as_str())])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(resp.status(), 400);
+    let raw = resp.text().await.expect("body");
+    assert_eq!(eis::reply::read_error_info(&raw).expect("errorInfo").code, 1004);
+    eis::schemas::assert_valid_or_skip("400 errorInfo", eis::schemas::HTTPS_API_XSD, &raw);
+    env.sandbox.shutdown().await;
+}
