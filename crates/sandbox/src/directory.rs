@@ -1,14 +1,18 @@
 //! The sandbox's directory of organizations, users and plan-schedules, with the programmatic
 //! administration plangraf's demo loader and the tests use. Every `ensure_*` is idempotent.
 
+use std::sync::Arc;
+
 use sqlx::{Row, SqlitePool};
 
 use crate::db::now_ms;
+use crate::faults::{FaultState, Faults};
 use crate::{Credentials, SandboxError, passwords, plans};
 
 #[derive(Clone)]
 pub struct Directory {
     db: SqlitePool,
+    faults: Arc<FaultState>,
 }
 
 impl std::fmt::Debug for Directory {
@@ -111,8 +115,30 @@ fn is_digits(s: &str, n: usize) -> bool {
 }
 
 impl Directory {
-    pub(crate) fn new(db: SqlitePool) -> Self {
-        Directory { db }
+    pub(crate) fn new(db: SqlitePool, faults: Arc<FaultState>) -> Self {
+        Directory { db, faults }
+    }
+
+    /// Sets the faults of the integration endpoints, replacing the previous ones
+    /// (`Faults::default()` clears them). Counters start afresh.
+    pub fn set_faults(&self, faults: Faults) {
+        self.faults.set(faults);
+    }
+
+    /// The faults in force, with what is left of the "next N" counters.
+    pub fn faults(&self) -> Faults {
+        self.faults.get()
+    }
+
+    /// Lets the packets received under `stuck_processing` reach their final result now.
+    /// Returns how many were released.
+    pub async fn release_stuck(&self) -> Result<u64, SandboxError> {
+        let done = sqlx::query("UPDATE packets SET ready_at = ?1 WHERE ready_at = ?2")
+            .bind(now_ms())
+            .bind(i64::MAX)
+            .execute(&self.db)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     pub async fn ensure_organization(&self, reg_num: &str, full_name: &str, inn: &str, kpp: &str) -> Result<(), SandboxError> {

@@ -279,7 +279,12 @@ async fn receive(state: &AppState, user: &UserRecord, index: &PacketIndex, docum
     };
     let final_reply = confirmation(index, result, violations, load_id);
     let processing_reply = confirmation(index, ConfirmationResult::Processing, vec![], None);
-    let ready_at = now.saturating_add(i64::try_from(state.processing_delay.as_millis()).unwrap_or(i64::MAX));
+    // A packet received under the `stuck_processing` fault is never due (until released).
+    let ready_at = if state.faults.stuck_processing() {
+        i64::MAX
+    } else {
+        now.saturating_add(i64::try_from(state.processing_delay.as_millis()).unwrap_or(i64::MAX))
+    };
     sqlx::query(
         "INSERT INTO packets (packet_id, user_id, org_reg_num, root, document, received_at, ready_at, processing_reply, \
          final_result, final_reply) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",

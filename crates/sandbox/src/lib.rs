@@ -15,6 +15,7 @@ mod checks;
 mod db;
 mod directory;
 mod exchange;
+mod faults;
 mod passwords;
 mod plans;
 mod tls;
@@ -29,6 +30,7 @@ use sqlx::SqlitePool;
 
 pub use directory::{Directory, PlanInfo, PlanSource, PlanVersionInfo, VersionState};
 pub use eis::client::Credentials;
+pub use faults::{ADMIN_HEADER as FAULTS_ADMIN_HEADER, Faults};
 
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
@@ -69,6 +71,7 @@ pub(crate) struct AppState {
     pub(crate) db: SqlitePool,
     pub(crate) processing_delay: Duration,
     pub(crate) directory: Directory,
+    pub(crate) faults: Arc<faults::FaultState>,
 }
 
 /// A started sandbox. Dropping it leaves the server running until the runtime ends; call
@@ -112,32 +115,44 @@ pub async fn start(cfg: SandboxConfig) -> Result<RunningSandbox, SandboxError> {
         SocketAddr::V6(a) => format!("https://[{}]:{}", a.ip(), a.port()),
     };
 
+    let fault_state = Arc::new(faults::FaultState::default());
     let state = AppState {
         db: db.clone(),
         processing_delay: cfg.processing_delay,
-        directory: Directory::new(db.clone()),
+        directory: Directory::new(db.clone(), fault_state.clone()),
+        faults: fault_state.clone(),
     };
     let app = router(state.clone());
     let handle = axum_server::Handle::new();
-    let server = axum_server::from_tcp_rustls(
-        listener,
-        axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls.server_config)),
-    )
-    .map_err(|source| SandboxError::Bind { addr, source })?
-    .handle(handle.clone());
-    let task = tokio::spawn(async move { server.serve(app.into_make_service()).await });
+    // Each TCP connection under TLS can be dropped by a fault (see `faults`).
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(
+        tls.server_config,
+    )))
+    .acceptor(faults::KillableAcceptor { faults: fault_state });
+    let server = axum_server::from_tcp(listener)
+        .map_err(|source| SandboxError::Bind { addr, source })?
+        .acceptor(acceptor)
+        .handle(handle.clone());
+    let task = tokio::spawn(async move { server.serve(app.into_make_service_with_connect_info::<SocketAddr>()).await });
     tracing::info!(%base_url, data_dir = %cfg.data_dir.display(), "eis-sandbox started");
     Ok(RunningSandbox { addr, base_url, ca_cert_path: tls.cert_path, handle, task, state })
 }
 
 fn router(state: AppState) -> Router {
-    Router::new().merge(exchange::routes()).merge(cabinet::routes()).with_state(state)
+    let exchange = exchange::routes().layer(axum::middleware::from_fn_with_state(state.clone(), faults::inject));
+    Router::new().merge(exchange).merge(cabinet::routes()).merge(faults::routes()).with_state(state)
 }
 
 impl RunningSandbox {
     /// Programmatic administration of this sandbox's organizations, users and plans.
     pub fn directory(&self) -> Directory {
         self.state.directory.clone()
+    }
+
+    /// Sets the faults of the integration endpoints (replacing the previous ones); the same as
+    /// [`Directory::set_faults`].
+    pub fn set_faults(&self, faults: Faults) {
+        self.state.faults.set(faults);
     }
 
     /// Stops accepting connections, lets running requests finish (up to 5 s), closes storage.
