@@ -4,8 +4,13 @@
 //! * the personal-cabinet pages of scenario A (Russian, server-rendered): sign-in,
 //!   «Администрирование» → «Пользователи организации», the user's registration data and the
 //!   generation of the alternative-integration password;
-//! * the exchange of PRODUCT.md §7 (`/44fz/integration/upload`, `/44fz/integration/status`),
-//!   asynchronous and restart-safe, with the business checks documented in `docs/SANDBOX.md`;
+//! * «Реестр планов-графиков»: placement («Разместить») with plan and position numbers,
+//!   «Создать план-график», and the refusal to edit positions of an integrated plan;
+//! * the exchange of PRODUCT.md §7 (`/44fz/integration/upload`, `/44fz/integration/status`,
+//!   `fcsDocProjectStatusRequest`, `/44fz/integration/export`), asynchronous and restart-safe,
+//!   with the business checks documented in `docs/SANDBOX.md`;
+//! * faults on demand on the integration endpoints (latency, 503, dropped connections, stuck
+//!   processing), set through [`Directory::set_faults`] or `/_faults`;
 //! * its own SQLite storage in `data_dir` and its own self-signed certificate.
 //!
 //! Everything is served over HTTPS on a loopback address only.

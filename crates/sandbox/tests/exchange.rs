@@ -214,6 +214,7 @@ async fn unreadable_packets() {
     match env.client.status(&creds, "0f3c2a8e-0000-0000-0000-000000000000").await {
         Err(ClientError::Server { status: 404, raw }) => {
             assert_eq!(eis::reply::read_error_info(&raw).expect("errorInfo").code, 1006);
+            schemas::assert_valid_or_skip("404 errorInfo", HTTPS_API_XSD, &raw);
         }
         other => panic!("{other:?}"),
     }
@@ -265,7 +266,13 @@ async fn the_same_packet_twice_is_one_packet() {
     // Another organization cannot see or take over that id.
     let other = common::creds(&env, "other").await;
     assert!(matches!(env.client.status(&other, &first.value.ref_id).await, Err(ClientError::Server { status: 404, .. })));
-    assert!(matches!(env.client.upload(&other, &xml).await, Err(ClientError::Server { status: 400, .. })));
+    match env.client.upload(&other, &xml).await {
+        Err(ClientError::Server { status: 400, raw }) => {
+            assert_eq!(eis::reply::read_error_info(&raw).expect("errorInfo").code, 1007);
+            schemas::assert_valid_or_skip("1007 errorInfo", HTTPS_API_XSD, &raw);
+        }
+        other => panic!("{other:?}"),
+    }
 
     // A next version of the same plan is a new draft version; the same version again is not.
     let mut v1 = packet();

@@ -101,6 +101,10 @@ async fn an_older_draft_cannot_be_placed_after_a_newer_one() {
     d.create_plan_directly(ORG, 2026).await.expect("created");
     assert_eq!(d.publish(ORG, 2026).await.expect("placed"), format!("2026{ORG}001"));
     assert!(d.version_positions(ORG, 2026, 0).await.expect("positions").is_empty());
+    // Its export is the bare plan, still valid.
+    let e = env.client.export_by_plan_number(&creds, &format!("2026{ORG}001")).await.expect("export");
+    eis::schemas::assert_valid_or_skip("export of a plan created in ЕИС", eis::schemas::EXPORT_XSD, &e.raw);
+    assert!(e.value.position_numbers().is_empty());
     env.sandbox.shutdown().await;
 }
 

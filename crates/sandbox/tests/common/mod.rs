@@ -123,9 +123,12 @@ pub fn browser(sandbox: &RunningSandbox) -> reqwest::Client {
 
 /// Uploads a packet and waits out the processing delay: the final confirmation.
 pub async fn send_and_wait(env: &Env, creds: &Credentials, xml: &str) -> eis::reply::Confirmation {
+    let valid = |what: &str, raw: &str| eis::schemas::assert_valid_or_skip(what, eis::schemas::INTEGRATION_XSD, raw);
     let first = env.client.upload(creds, xml).await.expect("upload");
+    valid("upload confirmation", &first.raw);
     for _ in 0..100 {
         let r = env.client.status(creds, &first.value.ref_id).await.expect("status");
+        valid("status confirmation", &r.raw);
         if r.value.result != eis::reply::ConfirmationResult::Processing {
             return r.value;
         }
