@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use store::orgs::Organization;
 use store::plans::{Plan, Version};
-use store::sends::{ClaimedSend, EisLogin, EventNote, NewSend, Outcome};
+use store::sends::{ClaimedSend, EisLogin, EventNote, NewSend, Outcome, Publication};
 use store::users::User;
 use store::{Store, StoreError, now_ms};
 use tokio::sync::Notify;
@@ -31,6 +31,8 @@ pub struct ExchangeConfig {
     pub envelope: Envelope,
     /// How soon to ask again about a packet ЕИС is still processing.
     pub poll_interval: Duration,
+    /// How often to ask whether a loaded draft has been placed (published) in ЕИС.
+    pub publication_poll_interval: Duration,
     /// First retry delay after a transport failure or 5xx; doubled per attempt.
     pub retry_base: Duration,
     pub retry_max: Duration,
@@ -47,6 +49,7 @@ impl Default for ExchangeConfig {
         ExchangeConfig {
             envelope: Envelope { sender: "PLANGRAF".into(), receiver: "OOS".into(), mode: eis::packet::Mode::Prod },
             poll_interval: Duration::from_secs(5),
+            publication_poll_interval: Duration::from_secs(60),
             retry_base: Duration::from_secs(5),
             retry_max: Duration::from_secs(15 * 60),
             lease: Duration::from_secs(90),
@@ -254,6 +257,9 @@ impl Exchange {
     }
 
     async fn work(&self, claimed: ClaimedSend) -> Result<(), StoreError> {
+        if claimed.send.status == SendStatus::Loaded {
+            return self.follow_publication(claimed).await;
+        }
         let send = &claimed.send;
         let creds = Credentials { login: claimed.credentials.login.clone(), password: claimed.credentials.password.clone() };
         let client = &self.inner.client;
@@ -273,9 +279,15 @@ impl Exchange {
                 let poll = status == SendStatus::Processing;
                 // A poll that still says `processing` is not news: no timeline line.
                 let quiet = poll && !uploading;
+                let next_attempt_at = match status {
+                    SendStatus::Processing => Some(now + ms(self.inner.config.poll_interval)),
+                    // Loaded: from now on, watch for the customer placing the draft in ЕИС.
+                    SendStatus::Loaded => Some(now + ms(self.inner.config.publication_poll_interval)),
+                    _ => None,
+                };
                 let outcome = Outcome {
                     status,
-                    next_attempt_at: poll.then(|| now + ms(self.inner.config.poll_interval)),
+                    next_attempt_at,
                     count_attempt: uploading,
                     last_error: None,
                     event: (!quiet).then_some(EventNote {
@@ -328,6 +340,104 @@ impl Exchange {
                 tracing::warn!(send_id = send.id, error = %e, "ЕИС exchange failed; will retry");
             }
         }
+        Ok(())
+    }
+}
+
+impl Exchange {
+    /// After «Загрузка завершена успешно»: asks ЕИС whether the draft was placed; once it was,
+    /// reads the placed version's export and records the plan and position numbers.
+    async fn follow_publication(&self, claimed: ClaimedSend) -> Result<(), StoreError> {
+        let send = &claimed.send;
+        let store = &self.inner.store;
+        let worker = &self.inner.worker_id;
+        let config = &self.inner.config;
+        let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        // The user may have regenerated the password since sending: prefer the saved one.
+        let login = match store.eis_credentials(send.requested_by).await? {
+            Some(saved) if saved.login == send.eis_login => saved,
+            _ => claimed.credentials.clone(),
+        };
+        let creds = Credentials { login: login.login.clone(), password: login.password.clone() };
+        let request = eis::docproject::DocProjectStatusRequest::new(&config.envelope.sender, config.envelope.mode, vec![send.packet_id.clone()]);
+        let result = match self.inner.client.doc_project_status(&creds, &request).await {
+            Ok(reply) => {
+                let placed = reply.value.statuses.iter().find(|s| s.doc_project_id == send.packet_id).and_then(|s| match &s.state {
+                    eis::docproject::DocProjectState::Published { published_doc_id } => Some(published_doc_id.clone()),
+                    eis::docproject::DocProjectState::NotPublished => None,
+                });
+                match placed {
+                    None => {
+                        let quiet = Outcome {
+                            status: SendStatus::Loaded,
+                            next_attempt_at: Some(now_ms() + ms(config.publication_poll_interval)),
+                            count_attempt: false,
+                            last_error: None,
+                            event: None,
+                        };
+                        store.record_outcome(send.id, worker, &quiet).await?;
+                        return Ok(());
+                    }
+                    Some(doc_id) => self.inner.client.export_by_doc(&creds, &doc_id).await,
+                }
+            }
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(export) => {
+                let Some(plan_number) = export.value.plan_number().map(str::to_owned) else {
+                    return self.retry_publication(send, "ЕИС прислала сведения о размещении без реестрового номера плана-графика", Some(&export.raw)).await;
+                };
+                let Some(version) = store.version(send.version_id).await? else {
+                    return Err(StoreError::Corrupt(format!("send {} without its version", send.id)));
+                };
+                let prefix = format!("plangraf-{}-", version.plan_id);
+                let numbers: std::collections::BTreeMap<String, String> = export
+                    .value
+                    .position_numbers()
+                    .into_iter()
+                    .filter_map(|(ext, number)| Some((ext.strip_prefix(&prefix)?.to_owned(), number?.to_owned())))
+                    .collect();
+                let message = format!("{}: реестровый номер плана-графика {plan_number}", SendStatus::Published.title());
+                let outcome = Outcome {
+                    status: SendStatus::Published,
+                    next_attempt_at: None,
+                    count_attempt: false,
+                    last_error: None,
+                    event: Some(EventNote { message: &message, http_status: Some(export.http_status), raw_reply: Some(&export.raw) }),
+                };
+                let publication = Publication { plan_id: version.plan_id, version_id: version.id, plan_number: &plan_number, position_numbers: &numbers };
+                store.record_publication(send.id, worker, &publication, &outcome).await?;
+                tracing::info!(send_id = send.id, %plan_number, "version placed in ЕИС");
+                Ok(())
+            }
+            Err(ClientError::Unauthorized { info, raw } | ClientError::Forbidden { info, raw }) => {
+                let message = format!(
+                    "Не удалось узнать, размещён ли план-график: ЕИС отклонила логин или пароль ({}). Обновите «Регистрационные данные в ЕИС»",
+                    info.message
+                );
+                store.mark_eis_credentials(send.requested_by, &login.login, false, Some(&message)).await?;
+                self.retry_publication(send, &message, Some(&raw)).await
+            }
+            Err(e) => {
+                let message = format!("Не удалось узнать, размещён ли план-график ({e})");
+                self.retry_publication(send, &message, e.raw()).await
+            }
+        }
+    }
+
+    /// Keeps a loaded send loaded and tries again later, saying why on the timeline.
+    async fn retry_publication(&self, send: &store::sends::Send, why: &str, raw: Option<&str>) -> Result<(), StoreError> {
+        let delay = self.backoff(send.attempts).max(self.inner.config.publication_poll_interval);
+        let message = format!("{why}. Повторная попытка через {} с.", delay.as_secs());
+        let outcome = Outcome {
+            status: SendStatus::Loaded,
+            next_attempt_at: Some(now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX)),
+            count_attempt: true,
+            last_error: Some(&message),
+            event: Some(EventNote { message: &message, http_status: None, raw_reply: raw }),
+        };
+        self.inner.store.record_outcome(send.id, &self.inner.worker_id, &outcome).await?;
         Ok(())
     }
 }

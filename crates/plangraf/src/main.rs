@@ -262,7 +262,11 @@ async fn run_demo(common: &Common, listen: SocketAddr, sandbox_listen: SocketAdd
         database_url: common.database_url(),
         listen,
         eis,
-        exchange: exchange::ExchangeConfig { poll_interval: Duration::from_secs(2), ..Default::default() },
+        exchange: exchange::ExchangeConfig {
+            poll_interval: Duration::from_secs(2),
+            publication_poll_interval: Duration::from_secs(3),
+            ..Default::default()
+        },
         secure_cookies: false,
     };
     let app = plangraf::start(config, store).await?;

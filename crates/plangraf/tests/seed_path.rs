@@ -106,6 +106,18 @@ async fn plan_is_approved_sent_and_loaded_into_eis() {
     assert_eq!(sends.len(), 1);
     // The packet sent is a tenderPlan2020 in the official namespace.
     assert!(sends[0].packet_xml.contains("tenderPlan2020") && sends[0].packet_xml.contains("http://zakupki.gov.ru/oos/integration/1"));
+
+    // The customer places the draft in ЕИС; plangraf learns of it and shows the numbers.
+    let plan_number = h.sandbox.directory().publish(common_spz(), 2026).await.unwrap();
+    assert_eq!(plan_number.len(), 18);
+    let p = wait_for_status(&mut customer, version, "Размещена в ЕИС").await;
+    assert!(p.has(&plan_number), "{}", p.body);
+    let numbers = h.app.store.version(version).await.unwrap().unwrap().eis_position_numbers;
+    assert_eq!(numbers.len(), 1);
+    let position_number = &numbers["0001"];
+    assert!(position_number.starts_with(&plan_number) && position_number.len() == 24);
+    assert!(p.has(position_number));
+    assert!(customer.get(&format!("/plans/{plan}")).await.has(&plan_number));
     h.app.stop().await;
 }
 

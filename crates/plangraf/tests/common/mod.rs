@@ -17,6 +17,7 @@ pub struct Harness {
 pub fn exchange_config() -> exchange::ExchangeConfig {
     exchange::ExchangeConfig {
         poll_interval: Duration::from_millis(100),
+        publication_poll_interval: Duration::from_millis(200),
         retry_base: Duration::from_millis(100),
         retry_max: Duration::from_secs(1),
         idle_interval: Duration::from_millis(50),

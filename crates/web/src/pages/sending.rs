@@ -117,6 +117,8 @@ struct StatusPage {
     attempts: i64,
     violations: Vec<exchange::ViolationView>,
     events: Vec<EventRow>,
+    plan_number: Option<String>,
+    position_numbers: Vec<(String, String)>,
 }
 
 /// What a final state means for the customer, in the words of the operating instructions.
@@ -148,7 +150,7 @@ fn explanation(status: SendStatus) -> (Option<String>, Option<String>) {
         SendStatus::Loaded => (
             Some(
                 "План-график загружен в личный кабинет заказчика в ЕИС (раздел «Реестр планов-графиков»). \
-                 Его требуется опубликовать (разместить) в ЕИС."
+                 Его требуется опубликовать (разместить) в ЕИС. plangraf узнает о размещении сам и покажет реестровые номера."
                     .into(),
             ),
             None,
@@ -178,6 +180,7 @@ pub async fn send_status(
     let status = send.as_ref().map(|s| s.status);
     let violations = events.iter().rev().find_map(|e| e.raw_reply.as_deref().map(exchange::violations_in)).unwrap_or_default();
     let (info, explanation) = status.map(explanation).unwrap_or((None, None));
+    let published = status == Some(SendStatus::Published);
     let page = StatusPage {
         chrome: Some(Chrome::of(&state, &session).await?),
         plan_id: plan.id,
@@ -208,6 +211,8 @@ pub async fn send_status(
                 has_raw: e.raw_reply.is_some(),
             })
             .collect(),
+        plan_number: if published { plan.eis_plan_number.clone() } else { None },
+        position_numbers: if published { version.eis_position_numbers.clone().into_iter().collect() } else { vec![] },
     };
     Ok(html(&page)?.into_response())
 }
