@@ -214,3 +214,27 @@ async fn send_survives_a_restart_of_plangraf() {
     assert_eq!(h.sandbox.directory().plans(common_spz()).await.unwrap().len(), 1);
     h.app.stop().await;
 }
+
+#[tokio::test]
+async fn server_errors_and_dropped_connections_are_retried_with_the_same_packet() {
+    let h = Harness::start().await;
+    let mut customer = h.client();
+    customer.login("zakazchik", "zakazchik").await;
+    let (_, version) = approved_plan(&h, &mut customer, "2026").await;
+    let (login, password) = h.eis_credentials("eis_user").await;
+    // The next two integration calls fail with 503, the one after loses its connection.
+    h.sandbox.set_faults(sandbox::Faults { fail_next: 2, drop_next: 1, ..Default::default() });
+    customer.get(&format!("/versions/{version}/send")).await;
+    customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", &password)]).await;
+    let p = wait_for_status(&mut customer, version, "Загрузка завершена успешно").await;
+    assert!(p.has("ЕИС ответила ошибкой сервера HTTP 503"), "{}", p.body);
+    assert!(p.has("Нет связи с ЕИС"), "the dropped connection is on the timeline: {}", p.body);
+    assert!(p.has("Повторная попытка через"));
+    let sends = h.app.store.sends_for_version(version).await.unwrap();
+    assert_eq!(sends.len(), 1, "one send, whatever the number of attempts");
+    assert!(sends[0].attempts >= 3, "attempts: {}", sends[0].attempts);
+    // ЕИС saw one packet id and holds one draft.
+    let plans = h.sandbox.directory().plans(common_spz()).await.unwrap();
+    assert_eq!(plans.len(), 1);
+    h.app.stop().await;
+}
