@@ -2,7 +2,7 @@
 //! submitting, approving and sending, each failure pinned to its position and field.
 
 use crate::org::OrgType;
-use crate::plan::PlanSnapshot;
+use crate::plan::{ChangeMark, PlanSnapshot};
 use serde::Serialize;
 use std::collections::HashSet;
 
@@ -14,9 +14,9 @@ pub struct Finding {
     pub message: String,
 }
 
-/// Runs every rule over a plan's content. An empty result means ЕИС has nothing to object to
-/// that plangraf can know in advance.
-pub fn preflight(plan: &PlanSnapshot) -> Vec<Finding> {
+/// Runs every rule over a plan's content; `base` is the version a change round started from.
+/// An empty result means ЕИС has nothing to object to that plangraf can know in advance.
+pub fn preflight(plan: &PlanSnapshot, base: Option<&PlanSnapshot>) -> Vec<Finding> {
     let mut out = Vec::new();
     let customer = &plan.customer;
     if plan.positions.is_empty() {
@@ -25,6 +25,20 @@ pub fn preflight(plan: &PlanSnapshot) -> Vec<Finding> {
             field: "positions",
             message: "План-график не содержит ни одной позиции".into(),
         });
+    }
+    if let Some(b) = base {
+        for old in &b.positions {
+            if plan.position(old.purchase_number).is_none() {
+                out.push(Finding {
+                    purchase_number: Some(old.purchase_number.get()),
+                    field: "positions",
+                    message: format!(
+                        "Позиция {} утверждённой версии удалена: размещённую закупку можно только отменить",
+                        old.purchase_number.padded()
+                    ),
+                });
+            }
+        }
     }
     let mut seen = HashSet::new();
     for p in &plan.positions {
@@ -59,6 +73,10 @@ pub fn preflight(plan: &PlanSnapshot) -> Vec<Finding> {
         if p.amounts.total().is_zero() {
             find("amount_current", "Не указан объём финансового обеспечения".into());
         }
+        let before = base.and_then(|b| b.position(p.purchase_number));
+        if p.mark(before) == ChangeMark::Edited && p.change.is_none() {
+            find("change", "Позиция изменена: укажите причину изменения, решение и обоснование".into());
+        }
     }
     out
 }
@@ -80,6 +98,7 @@ mod tests {
             amounts: YearAmounts { current: Money::parse("100").unwrap(), ..Default::default() },
             kbk: None,
             public_discussion: false,
+            change: None,
         }
     }
 
@@ -98,23 +117,49 @@ mod tests {
         }
     }
 
+    fn preflight_new(p: &PlanSnapshot) -> Vec<Finding> {
+        preflight(p, None)
+    }
+
+    #[test]
+    fn edited_position_needs_a_reason() {
+        let base = plan(OrgType::Budget, vec![position(1), position(2)]);
+        let mut p2 = position(2);
+        p2.amounts.current = Money::parse("200").unwrap();
+        let changed = plan(OrgType::Budget, vec![position(1), p2.clone()]);
+        let f = preflight(&changed, Some(&base));
+        assert_eq!(fields(&f), ["change"]);
+        assert_eq!(f[0].purchase_number, Some(2));
+        p2.change = Some(crate::plan::parse_change("9", crate::plan::ChangeDecision::Changed, "Рост цен").unwrap());
+        assert!(preflight(&plan(OrgType::Budget, vec![position(1), p2]), Some(&base)).is_empty());
+        // Unchanged positions need nothing; a new one neither.
+        assert!(preflight(&plan(OrgType::Budget, vec![position(1), position(2), position(3)]), Some(&base)).is_empty());
+    }
+
+    #[test]
+    fn placed_position_cannot_disappear() {
+        let base = plan(OrgType::Budget, vec![position(1), position(2)]);
+        let f = preflight(&plan(OrgType::Budget, vec![position(1)]), Some(&base));
+        assert_eq!(fields(&f), ["positions"]);
+    }
+
     fn fields(f: &[Finding]) -> Vec<&'static str> {
         f.iter().map(|f| f.field).collect()
     }
 
     #[test]
     fn clean_plan_passes() {
-        assert!(preflight(&plan(OrgType::Budget, vec![position(1), position(2)])).is_empty());
+        assert!(preflight_new(&plan(OrgType::Budget, vec![position(1), position(2)])).is_empty());
     }
 
     #[test]
     fn empty_plan_fails() {
-        assert_eq!(fields(&preflight(&plan(OrgType::Budget, vec![]))), ["positions"]);
+        assert_eq!(fields(&preflight_new(&plan(OrgType::Budget, vec![]))), ["positions"]);
     }
 
     #[test]
     fn duplicate_numbers_fail() {
-        let f = preflight(&plan(OrgType::Budget, vec![position(1), position(1)]));
+        let f = preflight_new(&plan(OrgType::Budget, vec![position(1), position(1)]));
         assert_eq!(fields(&f), ["purchase_number"]);
         assert_eq!(f[0].purchase_number, Some(1));
     }
@@ -123,32 +168,32 @@ mod tests {
     fn publish_year_outside_period_fails() {
         let mut p = position(1);
         p.publish_year = 2030;
-        assert_eq!(fields(&preflight(&plan(OrgType::Budget, vec![p]))), ["publish_year"]);
+        assert_eq!(fields(&preflight_new(&plan(OrgType::Budget, vec![p]))), ["publish_year"]);
     }
 
     #[test]
     fn bad_iku_fails() {
         let mut pl = plan(OrgType::Budget, vec![position(1)]);
         pl.customer.iku = "123".into();
-        assert_eq!(fields(&preflight(&pl)), ["ikz"]);
+        assert_eq!(fields(&preflight_new(&pl)), ["ikz"]);
     }
 
     #[test]
     fn org_type_rules() {
         let mut p = position(1);
         p.kvr = None;
-        assert_eq!(fields(&preflight(&plan(OrgType::Autonomous, vec![p]))), ["kvr"]);
-        assert_eq!(fields(&preflight(&plan(OrgType::Unitary, vec![position(1)]))), ["kvr"]);
+        assert_eq!(fields(&preflight_new(&plan(OrgType::Autonomous, vec![p]))), ["kvr"]);
+        assert_eq!(fields(&preflight_new(&plan(OrgType::Unitary, vec![position(1)]))), ["kvr"]);
         let mut p = position(1);
         p.kbk = Some("07507021234567890244".into());
-        assert_eq!(fields(&preflight(&plan(OrgType::Budget, vec![p.clone()]))), ["kbk"]);
-        assert!(preflight(&plan(OrgType::Treasury, vec![p])).is_empty());
+        assert_eq!(fields(&preflight_new(&plan(OrgType::Budget, vec![p.clone()]))), ["kbk"]);
+        assert!(preflight_new(&plan(OrgType::Treasury, vec![p])).is_empty());
     }
 
     #[test]
     fn zero_financing_fails() {
         let mut p = position(1);
         p.amounts = YearAmounts::default();
-        assert_eq!(fields(&preflight(&plan(OrgType::Budget, vec![p]))), ["amount_current"]);
+        assert_eq!(fields(&preflight_new(&plan(OrgType::Budget, vec![p]))), ["amount_current"]);
     }
 }

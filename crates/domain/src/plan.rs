@@ -86,6 +86,12 @@ pub const ACTION_EDIT: &str = "Редактировать";
 pub const ACTION_SUBMIT: &str = "Отправить на согласование";
 pub const ACTION_APPROVE: &str = "Утвердить";
 pub const ACTION_RETURN: &str = "Вернуть на доработку";
+pub const ACTION_CHANGE: &str = "Внести изменения";
+
+/// How the journal records each action (past tense).
+pub const JOURNAL_SUBMITTED: &str = "Отправлен на согласование";
+pub const JOURNAL_RETURNED: &str = "Возвращен на доработку";
+pub const JOURNAL_CHANGES: &str = "Начаты изменения";
 
 fn customer_action(actor: Actor, plan: PlanRef, action: &'static str) -> Result<(), PlanError> {
     if actor.org_id != plan.org_id {
@@ -181,6 +187,62 @@ impl std::ops::Add for YearAmounts {
     }
 }
 
+/// What the customer decided about a position in a change round (eis-protocol.md §1.8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChangeDecision {
+    /// «Закупка изменена»
+    Changed,
+    /// «Закупка отменена»
+    Canceled,
+}
+
+impl ChangeDecision {
+    pub fn title(self) -> &'static str {
+        match self {
+            ChangeDecision::Changed => "Изменение закупки",
+            ChangeDecision::Canceled => "Отмена закупки",
+        }
+    }
+}
+
+/// The justification ЕИС requires for an edited position: a reason from НСИ
+/// `nsiTenderPlan2020PositionChangeReason`, the decision and a description.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PositionChange {
+    pub reason_code: String,
+    pub reason_name: String,
+    pub decision: ChangeDecision,
+    pub description: String,
+}
+
+/// Change reasons plangraf knows (НСИ `nsiTenderPlan2020PositionChangeReason`). Only code 9 is
+/// confirmed by a real ЕИС document; loading the full dictionary from ЕИС is a later step.
+pub const CHANGE_REASONS: [(&str, &str); 1] = [(
+    "9",
+    "Возникновение иных обстоятельств, предвидеть которые при утверждении плана-графика было невозможно",
+)];
+
+/// How a position of a change round relates to the version it started from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeMark {
+    /// Not in the base version.
+    New,
+    /// Identical to the base version (ЕИС status N).
+    Unchanged,
+    /// Edited or cancelled (ЕИС status E).
+    Edited,
+}
+
+impl ChangeMark {
+    pub fn title(self) -> &'static str {
+        match self {
+            ChangeMark::New => "Новая",
+            ChangeMark::Unchanged => "Без изменений",
+            ChangeMark::Edited => "Изменена",
+        }
+    }
+}
+
 /// One planned purchase, as stored and as snapshotted into a version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Position {
@@ -194,9 +256,29 @@ pub struct Position {
     /// КБК (20 characters) for organization types 01, 02 and 08.
     pub kbk: Option<String>,
     pub public_discussion: bool,
+    /// The justification of an edit or a cancellation in the current change round.
+    #[serde(default)]
+    pub change: Option<PositionChange>,
 }
 
 impl Position {
+    /// Compares with the same purchase in the base version: content differences, or a
+    /// cancellation, make the position edited. The justification itself is not content.
+    pub fn mark(&self, base: Option<&Position>) -> ChangeMark {
+        match base {
+            None => ChangeMark::New,
+            Some(b) => {
+                let same = Position { change: None, ..self.clone() } == Position { change: None, ..b.clone() };
+                let canceled = self.change.as_ref().is_some_and(|c| c.decision == ChangeDecision::Canceled);
+                if same && !canceled { ChangeMark::Unchanged } else { ChangeMark::Edited }
+            }
+        }
+    }
+
+    pub fn is_canceled(&self) -> bool {
+        self.change.as_ref().is_some_and(|c| c.decision == ChangeDecision::Canceled)
+    }
+
     /// One line for the audit journal: number, object, codes and money by year.
     pub fn summary(&self) -> String {
         let a = &self.amounts;
@@ -321,6 +403,7 @@ impl PositionDraft {
                     amounts,
                     kbk,
                     public_discussion: self.public_discussion.is_some(),
+                    change: None,
                 })
             }
             _ => Err(errors),
@@ -354,14 +437,58 @@ pub struct PlanSnapshot {
 }
 
 impl PlanSnapshot {
+    /// Totals by year over the positions that are not cancelled.
     pub fn totals(&self) -> YearAmounts {
-        self.positions.iter().fold(YearAmounts::default(), |acc, p| acc + p.amounts)
+        self.positions.iter().filter(|p| !p.is_canceled()).fold(YearAmounts::default(), |acc, p| acc + p.amounts)
     }
+
+    pub fn position(&self, n: PurchaseNumber) -> Option<&Position> {
+        self.positions.iter().find(|p| p.purchase_number == n)
+    }
+}
+
+/// Parses the justification fields of the edit and cancel forms.
+pub fn parse_change(reason_code: &str, decision: ChangeDecision, description: &str) -> Result<PositionChange, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let reason = CHANGE_REASONS.iter().find(|(c, _)| *c == reason_code.trim());
+    if reason.is_none() {
+        errors.push(FieldError { field: "reason_code", message: "Выберите причину изменения из справочника".into() });
+    }
+    let description = description.trim();
+    if description.is_empty() {
+        errors.push(FieldError { field: "change_description", message: "Опишите изменение: ЕИС требует обоснование".into() });
+    } else if description.chars().count() > 2000 {
+        errors.push(FieldError { field: "change_description", message: "Обоснование длиннее 2000 символов".into() });
+    }
+    match reason {
+        Some((code, name)) if errors.is_empty() => Ok(PositionChange {
+            reason_code: (*code).to_owned(),
+            reason_name: (*name).to_owned(),
+            decision,
+            description: description.to_owned(),
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// «Внести изменения»: the customer reopens an approved plan-schedule for a change round.
+pub fn start_changes(actor: Actor, plan: PlanRef) -> Result<PlanStatus, PlanError> {
+    if actor.org_id != plan.org_id {
+        return Err(PlanError::ForeignOrganization);
+    }
+    if !actor.role.edits_plans() {
+        return Err(PlanError::WrongRole { action: ACTION_CHANGE, role: actor.role.title() });
+    }
+    if plan.status != PlanStatus::Approved {
+        return Err(PlanError::WrongState { action: ACTION_CHANGE, status: plan.status.title() });
+    }
+    Ok(PlanStatus::Forming)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::money::Money;
 
     const CUSTOMER: i64 = 10;
     const SUPERIOR: i64 = 1;
@@ -456,6 +583,37 @@ mod tests {
         let mut d = draft();
         d.amount_current = String::new();
         assert_eq!(d.parse(PurchaseNumber::new(1).unwrap(), OrgType::Authority).unwrap_err()[0].field, "amount_current");
+    }
+
+    #[test]
+    fn change_marks() {
+        let base = draft().parse(PurchaseNumber::new(1).unwrap(), OrgType::Budget).unwrap();
+        assert_eq!(base.mark(None), ChangeMark::New);
+        assert_eq!(base.mark(Some(&base)), ChangeMark::Unchanged);
+        let mut edited = base.clone();
+        edited.amounts.first = Money::parse("5").unwrap();
+        assert_eq!(edited.mark(Some(&base)), ChangeMark::Edited);
+        let mut justified_only = base.clone();
+        justified_only.change = Some(parse_change("9", ChangeDecision::Changed, "Уточнение").unwrap());
+        assert_eq!(justified_only.mark(Some(&base)), ChangeMark::Unchanged, "a reason alone changes nothing");
+        let mut canceled = base.clone();
+        canceled.change = Some(parse_change("9", ChangeDecision::Canceled, "Закупка не нужна").unwrap());
+        assert_eq!(canceled.mark(Some(&base)), ChangeMark::Edited);
+        assert!(canceled.is_canceled());
+    }
+
+    #[test]
+    fn change_justification_is_required() {
+        let errs = parse_change("77", ChangeDecision::Changed, " ").unwrap_err();
+        let fields: Vec<_> = errs.iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["reason_code", "change_description"]);
+    }
+
+    #[test]
+    fn changes_start_from_an_approved_plan_only() {
+        assert_eq!(start_changes(specialist(), plan(PlanStatus::Approved)), Ok(PlanStatus::Forming));
+        assert!(matches!(start_changes(specialist(), plan(PlanStatus::Forming)), Err(PlanError::WrongState { .. })));
+        assert!(matches!(start_changes(approver(), plan(PlanStatus::Approved)), Err(PlanError::ForeignOrganization)));
     }
 
     #[test]

@@ -1,10 +1,19 @@
 //! Builds the ЕИС packet of a version from its immutable snapshot.
 
-use domain::plan::{PlanSnapshot, Position};
+use domain::plan::{ChangeDecision, ChangeMark, PlanSnapshot, Position};
 use eis::packet::{
-    KbkAmounts, KvrAmounts, ModificationStatus, Okpd2, OwnerRole, PacketIndex, PlanData, PlanPacket, PlanPacketKind,
-    YearAmounts,
+    Decision, KbkAmounts, KvrAmounts, Modification, ModificationStatus, Okpd2, OwnerRole, PacketIndex, PlanData, PlanPacket,
+    PlanPacketKind, YearAmounts,
 };
+use std::collections::BTreeMap;
+
+/// The placed version a change is made against: its content and the registry numbers ЕИС gave
+/// its positions.
+pub struct Base<'a> {
+    pub plan_number: &'a str,
+    pub snapshot: &'a PlanSnapshot,
+    pub position_numbers: &'a BTreeMap<String, String>,
+}
 
 /// Where the packet goes and who sends it.
 #[derive(Debug, Clone)]
@@ -23,7 +32,7 @@ fn amounts(a: &domain::plan::YearAmounts) -> YearAmounts {
     }
 }
 
-fn position(plan_id: i64, snapshot: &PlanSnapshot, p: &Position, change: bool) -> eis::packet::Position {
+fn position(plan_id: i64, snapshot: &PlanSnapshot, p: &Position, base: Option<&Base<'_>>) -> eis::packet::Position {
     let org_type = snapshot.customer.org_type;
     let finance = amounts(&p.amounts);
     // The breakdowns must sum to the position's financing per year; with one КВР / one КБК per
@@ -53,21 +62,51 @@ fn position(plan_id: i64, snapshot: &PlanSnapshot, p: &Position, change: bool) -
         kvrs,
         is_energy_service_contract: false,
         modification: None,
-        modification_status: change.then_some(ModificationStatus::N),
+        modification_status: None,
+    }
+    .marked(p, base)
+}
+
+trait Marked {
+    fn marked(self, p: &Position, base: Option<&Base<'_>>) -> Self;
+}
+
+impl Marked for eis::packet::Position {
+    /// In a change packet: the registry number of a placed position, and N or E with the
+    /// justification. New positions go without either, as ЕИС takes them as sent.
+    fn marked(mut self, p: &Position, base: Option<&Base<'_>>) -> Self {
+        let Some(base) = base else { return self };
+        let before = base.snapshot.position(p.purchase_number);
+        match p.mark(before) {
+            ChangeMark::New => {}
+            ChangeMark::Unchanged => {
+                self.modification_status = Some(ModificationStatus::N);
+            }
+            ChangeMark::Edited => {
+                self.modification_status = Some(ModificationStatus::E);
+                self.modification = p.change.as_ref().map(|c| Modification {
+                    change_reason_code: c.reason_code.clone(),
+                    change_reason_name: c.reason_name.clone(),
+                    decision: match c.decision {
+                        ChangeDecision::Changed => Decision::Changed,
+                        ChangeDecision::Canceled => Decision::Canceled,
+                    },
+                    description: c.description.clone(),
+                });
+            }
+        }
+        if before.is_some() {
+            self.position_number = base.position_numbers.get(&p.purchase_number.padded()).cloned();
+        }
+        self
     }
 }
 
-/// The packet of one version: `tenderPlan2020` while ЕИС has no plan number, and
-/// `tenderPlan2020Change` once it has one.
-pub fn plan_packet(
-    plan_id: i64,
-    version_number: i64,
-    snapshot: &PlanSnapshot,
-    plan_number: Option<&str>,
-    envelope: &Envelope,
-) -> PlanPacket {
-    let kind = if plan_number.is_some() { PlanPacketKind::Change } else { PlanPacketKind::New };
-    let change = kind == PlanPacketKind::Change;
+/// The packet of one version: `tenderPlan2020` for a plan ЕИС has not placed yet, and
+/// `tenderPlan2020Change` against the placed `base` version.
+pub fn plan_packet(plan_id: i64, version_number: i64, snapshot: &PlanSnapshot, base: Option<&Base<'_>>, envelope: &Envelope) -> PlanPacket {
+    let kind = if base.is_some() { PlanPacketKind::Change } else { PlanPacketKind::New };
+    let plan_number = base.map(|b| b.plan_number);
     PlanPacket {
         kind,
         index: PacketIndex::new(&envelope.sender, &envelope.receiver, eis::packet::OBJECT_TYPE_TP2020, envelope.mode),
@@ -81,7 +120,7 @@ pub fn plan_packet(
             customer_reg_num: snapshot.customer.spz_code.clone(),
             owner_reg_num: snapshot.customer.spz_code.clone(),
             owner_role: OwnerRole::Cu,
-            positions: snapshot.positions.iter().map(|p| position(plan_id, snapshot, p, change)).collect(),
+            positions: snapshot.positions.iter().map(|p| position(plan_id, snapshot, p, base)).collect(),
         },
     }
 }

@@ -163,20 +163,25 @@ impl Exchange {
         if let Some(reason) = send_blocked(store, plan, version).await? {
             return Err(RequestError::Refused(reason));
         }
-        let findings = domain::preflight(&version.snapshot);
+        let previous = match version.version_number {
+            0 => None,
+            n => store.versions(plan.id).await?.into_iter().find(|v| v.version_number == n - 1),
+        };
+        let findings = domain::preflight(&version.snapshot, previous.as_ref().map(|v| &v.snapshot));
         if !findings.is_empty() {
             return Err(RequestError::Refused(format!(
                 "Версия не прошла проверку перед отправкой: {}",
                 findings.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join("; ")
             )));
         }
-        let packet = build::plan_packet(
-            plan.id,
-            version.version_number,
-            &version.snapshot,
-            plan.eis_plan_number.as_deref(),
-            &self.inner.config.envelope,
-        );
+        // send_blocked guarantees that a change's previous version is placed, with its numbers.
+        let base = match (&previous, plan.eis_plan_number.as_deref()) {
+            (Some(prev), Some(plan_number)) => {
+                Some(build::Base { plan_number, snapshot: &prev.snapshot, position_numbers: &prev.eis_position_numbers })
+            }
+            _ => None,
+        };
+        let packet = build::plan_packet(plan.id, version.version_number, &version.snapshot, base.as_ref(), &self.inner.config.envelope);
         let xml = eis::packet::write_plan_packet(&packet);
         let new = NewSend {
             version_id: version.id,
@@ -446,7 +451,7 @@ impl Exchange {
 fn classify(c: &Confirmation) -> (SendStatus, String) {
     match c.result {
         ConfirmationResult::Processing => (SendStatus::Processing, "ЕИС приняла пакет и обрабатывает его".into()),
-        ConfirmationResult::Success => (SendStatus::Loaded, SendStatus::Loaded.title().into()),
+        ConfirmationResult::Success => (SendStatus::Loaded, "ЕИС загрузила план-график в личный кабинет заказчика как проект".into()),
         ConfirmationResult::Failure => {
             if c.violations.iter().any(|v| v.err_code == PLAN_CREATED_IN_EIS) {
                 (SendStatus::Conflict, SendStatus::Conflict.title().into())

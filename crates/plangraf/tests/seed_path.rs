@@ -77,6 +77,9 @@ async fn plan_is_approved_sent_and_loaded_into_eis() {
         .await;
     assert_eq!(p.status, 422);
     assert!(p.has("Пароли не совпадают"));
+    let p = customer.post("/settings/eis", &[("login", &eis_login), ("password", &eis_password), ("password_confirm", &eis_password)]).await;
+    assert_eq!(p.status, 422, "a typed password without «Сменить пароль:» is not dropped silently");
+    assert!(p.has("отметьте «Сменить пароль:»"));
     let p = customer
         .post("/settings/eis", &[("login", &eis_login), ("change_password", "1"), ("password", &eis_password), ("password_confirm", &eis_password)])
         .await;
@@ -236,5 +239,84 @@ async fn server_errors_and_dropped_connections_are_retried_with_the_same_packet(
     // ЕИС saw one packet id and holds one draft.
     let plans = h.sandbox.directory().plans(common_spz()).await.unwrap();
     assert_eq!(plans.len(), 1);
+    h.app.stop().await;
+}
+
+/// Seed 004, the last paragraph: changes are made in plangraf, approved, sent as a new version
+/// and placed; the previous version is not annulled.
+#[tokio::test]
+async fn change_version_is_sent_and_placed() {
+    let h = Harness::start().await;
+    let mut customer = h.client();
+    customer.login("zakazchik", "zakazchik").await;
+    let (plan, v0) = approved_plan(&h, &mut customer, "2026").await;
+    let (login, password) = h.eis_credentials("eis_user").await;
+    customer.get(&format!("/versions/{v0}/send")).await;
+    customer.post(&format!("/versions/{v0}/send"), &[("login", &login), ("password", &password)]).await;
+    wait_for_status(&mut customer, v0, "Загрузка завершена успешно").await;
+
+    // «Внести изменения» is possible, but the change cannot go before version 0 is placed.
+    customer.get(&format!("/plans/{plan}")).await;
+    let p = customer.post(&format!("/plans/{plan}/changes"), &[]).await;
+    assert!(p.has("Открыт новый цикл изменений"), "{}", p.body);
+    let position_id = h.app.store.positions(plan).await.unwrap()[0].id;
+    let edit = format!("/plans/{plan}/positions/{position_id}");
+
+    // Deleting a position of the approved version is refused; it can only be cancelled.
+    let rv = value_of(&p.body, "row_version");
+    let p = customer.post(&format!("{edit}/delete"), &[("row_version", &rv)]).await;
+    assert!(p.has("нельзя удалить"), "{}", p.body);
+
+    // An edit without a justification is refused, and the typed values stay in the form.
+    let page = customer.get(&format!("{edit}/edit")).await;
+    let rv = value_of(&page.body, "row_version");
+    let mut form: Vec<(&str, &str)> = POSITION.to_vec();
+    form[4] = ("amount_current", "1 300 000,00");
+    form.push(("row_version", &rv));
+    let p = customer.post(&edit, &form).await;
+    assert_eq!(p.status, 422);
+    assert!(p.has("Выберите причину изменения") && p.has("1 300 000,00"));
+    form.push(("reason_code", "9"));
+    form.push(("change_description", "Рост цен поставщиков"));
+    let p = customer.post(&edit, &form).await;
+    assert!(p.has("Позиция изменена"), "{}", p.body);
+    assert!(p.has("Изменена"));
+    // A new purchase in the same round.
+    let mut second = POSITION;
+    second[0] = ("object_info", "Поставка интерактивных досок");
+    second[2] = ("okpd2", "26.20.17.110");
+    let p = customer.add_position(plan, &second).await;
+    assert!(p.has("Новая"));
+    customer.post(&format!("/plans/{plan}/submit"), &[]).await;
+    let mut approver = h.client();
+    approver.login("soglasovatel", "soglasovatel").await;
+    approver.get(&format!("/plans/{plan}")).await;
+    approver.post(&format!("/plans/{plan}/approve"), &[]).await;
+    let v1 = h.app.store.versions(plan).await.unwrap()[0].clone();
+    assert_eq!(v1.version_number, 1);
+
+    let blocked = customer.get(&format!("/versions/{}/send", v1.id)).await;
+    assert_eq!(blocked.status, 409);
+    assert!(blocked.has("не размещена в ЕИС"), "{}", blocked.body);
+
+    let plan_number = h.sandbox.directory().publish(common_spz(), 2026).await.unwrap();
+    wait_for_status(&mut customer, v0, "Размещена в ЕИС").await;
+    customer.get(&format!("/versions/{}/send", v1.id)).await;
+    let p = customer.post(&format!("/versions/{}/send", v1.id), &[("login", &login), ("password", &password)]).await;
+    assert!(p.has("поставлена в очередь"), "{}", p.body);
+    wait_for_status(&mut customer, v1.id, "Загрузка завершена успешно").await;
+    let sent = &h.app.store.sends_for_version(v1.id).await.unwrap()[0].packet_xml;
+    assert!(sent.contains("tenderPlan2020Change") && sent.contains(&plan_number), "a change of the placed plan");
+    assert!(sent.contains(">E<") && sent.contains("Рост цен поставщиков"));
+
+    h.sandbox.directory().publish_version(common_spz(), 2026, 1).await.unwrap();
+    let p = wait_for_status(&mut customer, v1.id, "Размещена в ЕИС").await;
+    let numbers = h.app.store.version(v1.id).await.unwrap().unwrap().eis_position_numbers;
+    assert_eq!(numbers.len(), 2, "{numbers:?}");
+    let v0_numbers = h.app.store.version(v0).await.unwrap().unwrap().eis_position_numbers;
+    assert_eq!(numbers["0001"], v0_numbers["0001"], "a placed position keeps its registry number");
+    assert!(p.has(&numbers["0002"]));
+    // The previous version stays placed; nothing was annulled.
+    assert!(customer.get(&format!("/versions/{v0}/status")).await.has(">Размещена в ЕИС<"));
     h.app.stop().await;
 }

@@ -32,7 +32,7 @@ impl Store {
         .execute(self.pool())
         .await?;
         for (version, name, sql) in MIGRATIONS {
-            let mut tx = self.pool().begin().await?;
+            let mut tx = self.write_tx().await?;
             if self.backend() == Backend::Postgres {
                 sqlx::raw_sql("LOCK TABLE schema_migrations IN EXCLUSIVE MODE").execute(&mut *tx).await?;
             }

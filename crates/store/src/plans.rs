@@ -100,7 +100,7 @@ async fn bump(tx: &mut sqlx::Transaction<'_, sqlx::Any>, plan_id: i64, expected:
 impl Store {
     /// Creates a plan-schedule for the organization and year; `Ok(None)` if one exists already.
     pub async fn create_plan(&self, org_id: i64, plan_year: i32, actor: i64) -> Result<Option<Plan>> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         let now = now_ms();
         let res = sqlx::query_scalar::<_, i64>(
             "INSERT INTO plans (org_id, plan_year, status, row_version, created_at, updated_at) \
@@ -117,7 +117,7 @@ impl Store {
             Err(e) if is_unique_violation(&e) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        record(&mut *tx, Some(actor), Some(org_id), "plan", Some(id), "Создан план-график", concat!("Год: {plan_year}"))
+        record(&mut *tx, Some(actor), Some(org_id), "plan", Some(id), "Создан план-график", &format!("Год: {plan_year}"))
             .await?;
         tx.commit().await?;
         self.plan(id).await
@@ -171,7 +171,7 @@ impl Store {
 
     /// Adds a position if the plan is still at `expected_row_version`.
     pub async fn add_position(&self, plan: &Plan, expected_row_version: i64, p: &Position, actor: i64) -> Result<i64> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         bump(&mut tx, plan.id, expected_row_version).await?;
         let data = serde_json::to_string(p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let id: i64 = sqlx::query_scalar("INSERT INTO positions (plan_id, purchase_number, data) VALUES ($1, $2, $3) RETURNING id")
@@ -195,8 +195,68 @@ impl Store {
         Ok(id)
     }
 
+    /// Replaces a position's content if the plan is still at `expected_row_version`.
+    pub async fn update_position(&self, plan: &Plan, expected_row_version: i64, position_id: i64, p: &Position, actor: i64) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        bump(&mut tx, plan.id, expected_row_version).await?;
+        let row = sqlx::query("SELECT data FROM positions WHERE id = $1 AND plan_id = $2")
+            .bind(position_id)
+            .bind(plan.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else { return Err(StoreError::Conflict) };
+        let before: String = row.try_get("data")?;
+        let before: Position = serde_json::from_str(&before).map_err(|e| StoreError::Corrupt(format!("position: {e}")))?;
+        let data = serde_json::to_string(p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query("UPDATE positions SET data = $1 WHERE id = $2").bind(&data).bind(position_id).execute(&mut *tx).await?;
+        let action = match &p.change {
+            Some(c) if c.decision == domain::plan::ChangeDecision::Canceled => format!("Отменена позиция {}", p.purchase_number.padded()),
+            _ => format!("Изменена позиция {}", p.purchase_number.padded()),
+        };
+        let details = match &p.change {
+            Some(c) => format!("Было: {}\nСтало: {}\nПричина: {} — {}", before.summary(), p.summary(), c.reason_code, c.description),
+            None => format!("Было: {}\nСтало: {}", before.summary(), p.summary()),
+        };
+        record(&mut *tx, Some(actor), Some(plan.org_id), "plan", Some(plan.id), &action, &details).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// «Внести изменения»: reopens an approved plan for a new change round. The justifications
+    /// of the previous round belong to the version already approved, so they are cleared.
+    pub async fn start_changes(&self, plan: &Plan, actor: i64) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query(
+            "UPDATE plans SET status = $1, return_comment = NULL, row_version = row_version + 1, updated_at = $2 \
+             WHERE id = $3 AND status = $4",
+        )
+        .bind(PlanStatus::Forming.code())
+        .bind(now_ms())
+        .bind(plan.id)
+        .bind(PlanStatus::Approved.code())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Conflict);
+        }
+        let rows = sqlx::query("SELECT id, data FROM positions WHERE plan_id = $1").bind(plan.id).fetch_all(&mut *tx).await?;
+        for r in rows {
+            let id: i64 = r.try_get("id")?;
+            let data: String = r.try_get("data")?;
+            let mut p: Position = serde_json::from_str(&data).map_err(|e| StoreError::Corrupt(format!("position: {e}")))?;
+            if p.change.take().is_some() {
+                let data = serde_json::to_string(&p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                sqlx::query("UPDATE positions SET data = $1 WHERE id = $2").bind(data).bind(id).execute(&mut *tx).await?;
+            }
+        }
+        let details = format!("{} → {}", PlanStatus::Approved.title(), PlanStatus::Forming.title());
+        record(&mut *tx, Some(actor), Some(plan.org_id), "plan", Some(plan.id), domain::plan::JOURNAL_CHANGES, &details).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn delete_position(&self, plan: &Plan, expected_row_version: i64, position_id: i64, actor: i64) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         bump(&mut tx, plan.id, expected_row_version).await?;
         let row = sqlx::query("SELECT data FROM positions WHERE id = $1 AND plan_id = $2")
             .bind(position_id)
@@ -224,7 +284,7 @@ impl Store {
         actor: i64,
         action: &str,
     ) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query(
             "UPDATE plans SET status = $1, return_comment = $2, row_version = row_version + 1, updated_at = $3 \
              WHERE id = $4 AND status = $5",
@@ -248,7 +308,7 @@ impl Store {
     /// «Утвердить»: the plan becomes approved and its next immutable version is recorded, in
     /// one transaction.
     pub async fn approve_plan(&self, plan: &Plan, snapshot: &PlanSnapshot, approver: i64) -> Result<Version> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         let now = now_ms();
         let done = sqlx::query(
             "UPDATE plans SET status = $1, return_comment = NULL, row_version = row_version + 1, updated_at = $2 \

@@ -128,28 +128,45 @@ fn send_aad(packet_id: &str) -> String {
 }
 
 impl Store {
-    /// Saves the user's ЕИС login and, when given, a new password (sealed at rest).
+    /// Saves the user's ЕИС login and, when given, a new password (sealed at rest). When the
+    /// login or the password changes, what was known of the old ones working is forgotten.
     pub async fn save_eis_credentials(&self, user_id: i64, org_id: i64, login: &str, password: Option<&str>) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
-        let existing: Option<Option<String>> =
-            sqlx::query_scalar("SELECT password_secret FROM eis_credentials WHERE user_id = $1")
-                .bind(user_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let sealed = match password {
-            Some(p) => Some(self.secrets().seal(p, &credentials_aad(user_id))),
-            None => existing.flatten(),
-        };
-        sqlx::query("DELETE FROM eis_credentials WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
-        sqlx::query("INSERT INTO eis_credentials (user_id, login, password_secret, updated_at) VALUES ($1, $2, $3, $4)")
+        let mut tx = self.write_tx().await?;
+        let existing = sqlx::query("SELECT login, password_secret FROM eis_credentials WHERE user_id = $1")
             .bind(user_id)
-            .bind(login)
-            .bind(sealed)
-            .bind(now_ms())
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
+        let now = now_ms();
+        match existing {
+            Some(row) => {
+                let old_login: String = row.try_get("login")?;
+                let old_secret: Option<String> = row.try_get("password_secret")?;
+                let changed = password.is_some() || old_login != login;
+                let sealed = match password {
+                    Some(p) => Some(self.secrets().seal(p, &credentials_aad(user_id))),
+                    None => old_secret,
+                };
+                let sql = if changed {
+                    "UPDATE eis_credentials SET login = $1, password_secret = $2, updated_at = $3, last_ok_at = NULL, \
+                     last_fail_at = NULL, last_fail_message = NULL WHERE user_id = $4"
+                } else {
+                    "UPDATE eis_credentials SET login = $1, password_secret = $2, updated_at = $3 WHERE user_id = $4"
+                };
+                sqlx::query(sql).bind(login).bind(sealed).bind(now).bind(user_id).execute(&mut *tx).await?;
+            }
+            None => {
+                let sealed = password.map(|p| self.secrets().seal(p, &credentials_aad(user_id)));
+                sqlx::query("INSERT INTO eis_credentials (user_id, login, password_secret, updated_at) VALUES ($1, $2, $3, $4)")
+                    .bind(user_id)
+                    .bind(login)
+                    .bind(sealed)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
         let what = if password.is_some() { "Изменены логин и пароль ЕИС" } else { "Изменён логин ЕИС" };
-        record(&mut *tx, Some(user_id), Some(org_id), "user", Some(user_id), what, concat!("Логин ЕИС: {login}")).await?;
+        record(&mut *tx, Some(user_id), Some(org_id), "user", Some(user_id), what, &format!("Логин ЕИС: {login}")).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -205,7 +222,7 @@ impl Store {
     /// Writes a send to the queue with its first event and audit entry, atomically. Fails with
     /// `Conflict` when the version already has a live send (the unique index decides).
     pub async fn enqueue_send(&self, s: &NewSend<'_>) -> Result<i64> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         let now = now_ms();
         let sealed = self.secrets().seal(&s.login.password, &send_aad(s.packet_id));
         let id = sqlx::query_scalar::<_, i64>(
@@ -326,7 +343,7 @@ impl Store {
     /// Records what ЕИС answered and releases the lease, if this worker still holds it. Returns
     /// false when the lease was lost (another worker took over); nothing is then written.
     pub async fn record_outcome(&self, send_id: i64, worker: &str, o: &Outcome<'_>) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         let now = now_ms();
         let done = sqlx::query(
             "UPDATE eis_sends SET status = $1, next_attempt_at = $2, attempts = attempts + $3, last_error = $4, \
@@ -365,7 +382,7 @@ impl Store {
     /// the send's final state with its timeline line, in one transaction — only if this worker
     /// still holds the send's lease.
     pub async fn record_publication(&self, send_id: i64, worker: &str, p: &Publication<'_>, o: &Outcome<'_>) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         let now = now_ms();
         let done = sqlx::query(
             "UPDATE eis_sends SET status = $1, next_attempt_at = $2, last_error = NULL, locked_by = NULL, locked_until = NULL, \

@@ -128,7 +128,7 @@ impl Store {
 
     /// Counts a failed sign-in; locks the login after [`MAX_FAILURES`] within the window.
     pub async fn record_sign_in_failure(&self, login: &str, now: i64) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         let row = sqlx::query("SELECT failures, window_start FROM sign_in_failures WHERE login = $1")
             .bind(login)
             .fetch_optional(&mut *tx)

@@ -42,6 +42,7 @@ fn position(n: u32) -> Position {
         amounts: YearAmounts { current: Money::parse("1000,50").unwrap(), ..Default::default() },
         kbk: None,
         public_discussion: false,
+        change: None,
     }
 }
 
@@ -161,8 +162,22 @@ async fn plans_positions_versions_and_locking() {
     assert_eq!(versions.len(), 1);
     assert_eq!(versions[0].snapshot.positions.len(), 2);
     assert_eq!(s.plan(plan.id).await.unwrap().unwrap().status, PlanStatus::Approved);
+    // «Внести изменения»: a new round on the same working copy; an edit is journaled.
+    let plan = s.plan(plan.id).await.unwrap().unwrap();
+    s.start_changes(&plan, u.id).await.unwrap();
+    assert!(matches!(s.start_changes(&plan, u.id).await, Err(StoreError::Conflict)), "only from approved");
+    let plan = s.plan(plan.id).await.unwrap().unwrap();
+    assert_eq!(plan.status, PlanStatus::Forming);
+    let mut edited = position(2);
+    edited.object_info = "Вывоз ТКО и КГО".into();
+    let pid = s.positions(plan.id).await.unwrap()[1].id;
+    s.update_position(&plan, plan.row_version, pid, &edited, u.id).await.unwrap();
+    assert!(matches!(s.update_position(&plan, plan.row_version, pid, &edited, u.id).await, Err(StoreError::Conflict)));
+    assert_eq!(s.positions(plan.id).await.unwrap()[1].position.object_info, "Вывоз ТКО и КГО");
     let journal = s.audit_for("plan", plan.id).await.unwrap();
+    assert!(journal.iter().any(|e| e.action == "Изменена позиция 0002" && e.details.contains("КГО")));
     assert!(journal.iter().any(|e| e.action == "Утвержден" && e.user_name.as_deref() == Some("А")));
+    assert!(journal.iter().any(|e| e.action == "Создан план-график" && e.details == "Год: 2026"));
     assert!(journal.len() >= 5);
 }
 
@@ -194,6 +209,11 @@ async fn eis_credentials_are_sealed() {
     s.mark_eis_credentials(u, "eis_user_int2", false, Some("Ошибка авторизации")).await.unwrap();
     let info = s.eis_credentials_info(u).await.unwrap().unwrap();
     assert!(info.last_fail_at.is_some() && info.last_ok_at.is_none());
+    // Saving the same login again keeps what is known; a new password forgets it.
+    s.save_eis_credentials(u, o, "eis_user_int2", None).await.unwrap();
+    assert!(s.eis_credentials_info(u).await.unwrap().unwrap().last_fail_at.is_some());
+    s.save_eis_credentials(u, o, "eis_user_int2", Some("new")).await.unwrap();
+    assert!(s.eis_credentials_info(u).await.unwrap().unwrap().last_fail_at.is_none());
 }
 
 #[tokio::test]

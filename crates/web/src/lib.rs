@@ -22,7 +22,7 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    use pages::{plans, sending, session, settings};
+    use pages::{plans, positions, sending, session, settings};
     Router::new()
         .route("/", get(|| async { Redirect::to("/plans") }))
         .route("/login", get(session::login_page).post(session::login_submit))
@@ -31,6 +31,10 @@ pub fn router(state: AppState) -> Router {
         .route("/plans/{id}", get(plans::view))
         .route("/plans/{id}/positions", post(plans::add_position))
         .route("/plans/{id}/positions/{position_id}/delete", post(plans::delete_position))
+        .route("/plans/{id}/positions/{position_id}/edit", get(positions::edit_page))
+        .route("/plans/{id}/positions/{position_id}", post(positions::update))
+        .route("/plans/{id}/positions/{position_id}/cancel", post(positions::cancel))
+        .route("/plans/{id}/changes", post(plans::start_changes))
         .route("/plans/{id}/submit", post(plans::submit))
         .route("/plans/{id}/approve", post(plans::approve))
         .route("/plans/{id}/return", post(plans::return_for_revision))

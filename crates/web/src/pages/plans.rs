@@ -98,6 +98,9 @@ pub async fn create(State(state): State<AppState>, post: Post<CreatePlan>) -> Ap
 
 pub struct PositionRow {
     id: i64,
+    mark: &'static str,
+    change: Option<String>,
+    in_base: bool,
     number: String,
     ikz: String,
     object: String,
@@ -153,6 +156,8 @@ pub struct PlanPage {
     can_edit: bool,
     can_submit: bool,
     can_decide: bool,
+    can_start_changes: bool,
+    has_base: bool,
     uses_kbk: bool,
     kvr_optional: bool,
     row_version: i64,
@@ -197,13 +202,18 @@ pub fn customer_snapshot(org: &Organization) -> CustomerSnapshot {
     }
 }
 
+/// The latest approved version's content: what a change round is compared with.
+pub async fn base_snapshot(state: &AppState, plan: &Plan) -> AppResult<Option<PlanSnapshot>> {
+    Ok(state.store.versions(plan.id).await?.into_iter().next().map(|v| v.snapshot))
+}
+
 pub async fn current_snapshot(state: &AppState, plan: &Plan, owner: &Organization) -> AppResult<PlanSnapshot> {
     let positions = state.store.positions(plan.id).await?.into_iter().map(|p| p.position).collect();
     Ok(PlanSnapshot { plan_year: plan.plan_year, customer: customer_snapshot(owner), positions })
 }
 
-fn finding_rows(snapshot: &PlanSnapshot) -> Vec<FindingRow> {
-    domain::preflight(snapshot)
+fn finding_rows(snapshot: &PlanSnapshot, base: Option<&PlanSnapshot>) -> Vec<FindingRow> {
+    domain::preflight(snapshot, base)
         .into_iter()
         .map(|f| FindingRow {
             place: match f.purchase_number {
@@ -232,6 +242,9 @@ fn notice_text(code: &str) -> Option<String> {
             "submitted" => "План-график отправлен на согласование",
             "approved" => "План-график утверждён, создана новая версия",
             "returned" => "План-график возвращён на доработку",
+            "changing" => "Открыт новый цикл изменений: измените или отмените позиции с обоснованием, затем отправьте на согласование",
+            "updated" => "Позиция изменена",
+            "canceled" => "Закупка отменена",
             _ => return None,
         }
         .to_owned(),
@@ -257,6 +270,7 @@ async fn render_plan(
     let a = actor(user);
     let pref = plan_ref(&plan, &owner);
     let snapshot = current_snapshot(state, &plan, &owner).await?;
+    let base = base_snapshot(state, &plan).await?;
     let iku = snapshot.customer.iku.clone();
     let positions: Vec<PositionRow> = state
         .store
@@ -265,8 +279,12 @@ async fn render_plan(
         .into_iter()
         .map(|sp| {
             let p = sp.position;
+            let before = base.as_ref().and_then(|b| b.position(p.purchase_number));
             PositionRow {
                 id: sp.id,
+                mark: if p.is_canceled() { "Отменена" } else { p.mark(before).title() },
+                change: p.change.as_ref().map(|c| format!("{}: причина {}, {}", c.decision.title(), c.reason_code, c.description)),
+                in_base: before.is_some(),
                 number: p.purchase_number.padded(),
                 ikz: p.ikz(&iku).unwrap_or_else(|_| "— (проверьте ИНН/КПП заказчика)".into()),
                 object: p.object_info.clone(),
@@ -332,11 +350,13 @@ async fn render_plan(
         can_edit: plan::check_edit(a, pref).is_ok(),
         can_submit: plan::check_edit(a, pref).is_ok(),
         can_decide: plan::approve(a, pref, 0).is_ok(),
+        can_start_changes: plan::start_changes(a, pref).is_ok(),
+        has_base: base.is_some(),
         uses_kbk: owner.org_type.uses_kbk(),
         kvr_optional: !owner.org_type.uses_kvr_breakdown(),
         row_version: plan.row_version,
         totals: snapshot.totals(),
-        findings: finding_rows(&snapshot),
+        findings: finding_rows(&snapshot, base.as_ref()),
         positions,
         draft: extra.draft.unwrap_or_else(|| PositionDraft { publish_year: plan.plan_year.to_string(), ..Default::default() }),
         field_errors: extra.field_errors,
@@ -430,6 +450,12 @@ pub async fn delete_position(
     if let Err(e) = plan::check_edit(actor(user), plan_ref(&plan, &owner)) {
         return Err(AppError::Forbidden(e.to_string()));
     }
+    let stored = state.store.positions(plan.id).await?.into_iter().find(|p| p.id == position_id).ok_or(AppError::NotFound)?;
+    let base = base_snapshot(&state, &plan).await?;
+    if base.as_ref().and_then(|b| b.position(stored.position.purchase_number)).is_some() {
+        let e = "Позицию утверждённой версии нельзя удалить: откройте её и отмените закупку с обоснованием.";
+        return show_error(&state, &post.session, plan.id, "positions", e.into()).await;
+    }
     state.store.delete_position(&plan, post.form.row_version, position_id, user.id).await?;
     Ok(redirect(plan.id, "positions", "deleted"))
 }
@@ -441,10 +467,11 @@ pub async fn submit(State(state): State<AppState>, Path(id): Path<i64>, post: Po
     let user = &post.session.user;
     let (plan, owner) = readable_plan(&state, user, id).await?;
     let snapshot = current_snapshot(&state, &plan, &owner).await?;
-    let errors = domain::preflight(&snapshot).len();
+    let base = base_snapshot(&state, &plan).await?;
+    let errors = domain::preflight(&snapshot, base.as_ref()).len();
     match plan::submit(actor(user), plan_ref(&plan, &owner), errors) {
         Ok(to) => {
-            state.store.change_plan_status(&plan, plan.status, to, None, user.id, plan::ACTION_SUBMIT).await?;
+            state.store.change_plan_status(&plan, plan.status, to, None, user.id, plan::JOURNAL_SUBMITTED).await?;
             Ok(redirect(plan.id, "positions", "submitted"))
         }
         Err(e) => show_error(&state, &post.session, plan.id, "positions", e.to_string()).await,
@@ -455,11 +482,25 @@ pub async fn approve(State(state): State<AppState>, Path(id): Path<i64>, post: P
     let user = &post.session.user;
     let (plan, owner) = readable_plan(&state, user, id).await?;
     let snapshot = current_snapshot(&state, &plan, &owner).await?;
-    let errors = domain::preflight(&snapshot).len();
+    let base = base_snapshot(&state, &plan).await?;
+    let errors = domain::preflight(&snapshot, base.as_ref()).len();
     match plan::approve(actor(user), plan_ref(&plan, &owner), errors) {
         Ok(_) => {
             state.store.approve_plan(&plan, &snapshot, user.id).await?;
             Ok(redirect(plan.id, "versions", "approved"))
+        }
+        Err(e) => show_error(&state, &post.session, plan.id, "positions", e.to_string()).await,
+    }
+}
+
+/// «Внести изменения»
+pub async fn start_changes(State(state): State<AppState>, Path(id): Path<i64>, post: Post<NoFields>) -> AppResult<Response> {
+    let user = &post.session.user;
+    let (plan, owner) = readable_plan(&state, user, id).await?;
+    match plan::start_changes(actor(user), plan_ref(&plan, &owner)) {
+        Ok(_) => {
+            state.store.start_changes(&plan, user.id).await?;
+            Ok(redirect(plan.id, "positions", "changing"))
         }
         Err(e) => show_error(&state, &post.session, plan.id, "positions", e.to_string()).await,
     }
@@ -477,7 +518,7 @@ pub async fn return_for_revision(State(state): State<AppState>, Path(id): Path<i
     let comment = post.form.comment.trim();
     match plan::return_for_revision(actor(user), plan_ref(&plan, &owner), comment) {
         Ok(to) => {
-            state.store.change_plan_status(&plan, plan.status, to, Some(comment), user.id, plan::ACTION_RETURN).await?;
+            state.store.change_plan_status(&plan, plan.status, to, Some(comment), user.id, plan::JOURNAL_RETURNED).await?;
             Ok(redirect(plan.id, "positions", "returned"))
         }
         Err(e) => show_error(&state, &post.session, plan.id, "positions", e.to_string()).await,

@@ -84,6 +84,9 @@ pub async fn save(State(state): State<AppState>, post: Post<SettingsForm>) -> Ap
             return render(&state, &post.session, Some(login), None, fail("Пароли не совпадают. Введите один и тот же пароль дважды.")).await;
         }
         Some(f.password.as_str())
+    } else if !f.password.is_empty() || !f.password_confirm.is_empty() {
+        // A typed password without the box ticked would be silently dropped: say so instead.
+        return render(&state, &post.session, Some(login), None, fail("Чтобы сменить пароль, отметьте «Сменить пароль:» и введите пароль дважды")).await;
     } else {
         None
     };

@@ -1,0 +1,223 @@
+//! Editing and cancelling one position, with the justification ЕИС requires once the position
+//! is part of an approved version.
+
+use crate::AppState;
+use crate::access::{actor, plan_ref, readable_plan};
+use crate::auth::{CurrentUser, Post};
+use crate::error::{AppError, AppResult};
+use crate::pages::{Chrome, html};
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::plan::{self, CHANGE_REASONS, ChangeDecision, FieldError, PositionDraft};
+use serde::Deserialize;
+use store::orgs::Organization;
+use store::plans::{Plan, StoredPosition};
+use store::users::Session;
+
+#[derive(Template)]
+#[template(path = "position_edit.html")]
+struct EditPage {
+    chrome: Option<Chrome>,
+    csrf: String,
+    plan_id: i64,
+    position_id: i64,
+    year: i32,
+    org_short: String,
+    number: String,
+    row_version: i64,
+    draft: PositionDraft,
+    field_errors: Vec<FieldError>,
+    error: Option<String>,
+    uses_kbk: bool,
+    kvr_optional: bool,
+    in_base: bool,
+    base_version: i64,
+    reasons: Vec<(&'static str, &'static str)>,
+    reason_code: String,
+    change_description: String,
+}
+
+impl EditPage {
+    fn err(&self, field: &str) -> Option<&str> {
+        self.field_errors.iter().find(|e| e.field == field).map(|e| e.message.as_str())
+    }
+}
+
+/// The form's values for a stored position.
+fn draft_of(p: &domain::plan::Position) -> PositionDraft {
+    let money = |m: domain::Money| if m.is_zero() { String::new() } else { m.to_string() };
+    PositionDraft {
+        publish_year: p.publish_year.to_string(),
+        okpd2: p.okpd2.as_str().to_owned(),
+        kvr: p.kvr.as_ref().map(|k| k.as_str().to_owned()).unwrap_or_default(),
+        object_info: p.object_info.clone(),
+        amount_current: money(p.amounts.current),
+        amount_first: money(p.amounts.first),
+        amount_second: money(p.amounts.second),
+        amount_subsequent: money(p.amounts.subsequent),
+        kbk: p.kbk.clone().unwrap_or_default(),
+        public_discussion: p.public_discussion.then(|| "1".to_owned()),
+    }
+}
+
+struct Loaded {
+    plan: Plan,
+    owner: Organization,
+    stored: StoredPosition,
+    in_base: bool,
+    base_version: i64,
+}
+
+async fn load(state: &AppState, session: &Session, plan_id: i64, position_id: i64) -> AppResult<Loaded> {
+    let user = &session.user;
+    let (plan, owner) = readable_plan(state, user, plan_id).await?;
+    if let Err(e) = plan::check_edit(actor(user), plan_ref(&plan, &owner)) {
+        return Err(AppError::Forbidden(e.to_string()));
+    }
+    let stored = state.store.positions(plan.id).await?.into_iter().find(|p| p.id == position_id).ok_or(AppError::NotFound)?;
+    let versions = state.store.versions(plan.id).await?;
+    let base = versions.first();
+    let in_base = base.and_then(|b| b.snapshot.position(stored.position.purchase_number)).is_some();
+    Ok(Loaded { plan, owner, stored, in_base, base_version: base.map(|b| b.version_number).unwrap_or(0) })
+}
+
+struct Input {
+    draft: PositionDraft,
+    reason_code: String,
+    change_description: String,
+    field_errors: Vec<FieldError>,
+    error: Option<String>,
+}
+
+async fn render(state: &AppState, session: &Session, l: &Loaded, input: Option<Input>) -> AppResult<Response> {
+    let change = l.stored.position.change.as_ref();
+    let input = input.unwrap_or_else(|| Input {
+        draft: draft_of(&l.stored.position),
+        reason_code: change.map(|c| c.reason_code.clone()).unwrap_or_default(),
+        change_description: change.map(|c| c.description.clone()).unwrap_or_default(),
+        field_errors: vec![],
+        error: None,
+    });
+    let page = EditPage {
+        chrome: Some(Chrome::of(state, session).await?),
+        csrf: session.csrf_token.clone(),
+        plan_id: l.plan.id,
+        position_id: l.stored.id,
+        year: l.plan.plan_year,
+        org_short: l.owner.short_name.clone(),
+        number: l.stored.position.purchase_number.padded(),
+        row_version: l.plan.row_version,
+        draft: input.draft,
+        field_errors: input.field_errors,
+        error: input.error,
+        uses_kbk: l.owner.org_type.uses_kbk(),
+        kvr_optional: !l.owner.org_type.uses_kvr_breakdown(),
+        in_base: l.in_base,
+        base_version: l.base_version,
+        reasons: CHANGE_REASONS.to_vec(),
+        reason_code: input.reason_code,
+        change_description: input.change_description,
+    };
+    let status = if page.error.is_some() { axum::http::StatusCode::UNPROCESSABLE_ENTITY } else { axum::http::StatusCode::OK };
+    Ok((status, html(&page)?).into_response())
+}
+
+pub async fn edit_page(
+    State(state): State<AppState>,
+    CurrentUser(session): CurrentUser,
+    Path((plan_id, position_id)): Path<(i64, i64)>,
+) -> AppResult<Response> {
+    let l = load(&state, &session, plan_id, position_id).await?;
+    render(&state, &session, &l, None).await
+}
+
+#[derive(Deserialize)]
+pub struct EditForm {
+    #[serde(default)]
+    row_version: String,
+    #[serde(default)]
+    reason_code: String,
+    #[serde(default)]
+    change_description: String,
+    #[serde(flatten)]
+    draft: PositionDraft,
+}
+
+fn row_version(raw: &str) -> AppResult<i64> {
+    raw.trim().parse().map_err(|_| AppError::BadRequest("Форма заполнена некорректно: нет версии документа".into()))
+}
+
+const STALE: &str = "План-график изменён другим пользователем, пока вы заполняли форму. Введённые данные сохранены в форме: проверьте их и сохраните ещё раз.";
+
+pub async fn update(State(state): State<AppState>, Path((plan_id, position_id)): Path<(i64, i64)>, post: Post<EditForm>) -> AppResult<Response> {
+    let l = load(&state, &post.session, plan_id, position_id).await?;
+    let f = post.form;
+    let expected = row_version(&f.row_version)?;
+    let number = l.stored.position.purchase_number;
+    let parsed = f.draft.parse(number, l.owner.org_type);
+    let change = if l.in_base { Some(plan::parse_change(&f.reason_code, ChangeDecision::Changed, &f.change_description)) } else { None };
+    let mut field_errors = parsed.as_ref().err().cloned().unwrap_or_default();
+    if let Some(Err(e)) = &change {
+        field_errors.extend(e.iter().cloned());
+    }
+    let back = |field_errors: Vec<FieldError>, error: &str| Input {
+        draft: f.draft.clone(),
+        reason_code: f.reason_code.clone(),
+        change_description: f.change_description.clone(),
+        field_errors,
+        error: Some(error.to_owned()),
+    };
+    let (Ok(mut position), true) = (parsed, field_errors.is_empty()) else {
+        return render(&state, &post.session, &l, Some(back(field_errors, "Позиция не сохранена: исправьте отмеченные поля"))).await;
+    };
+    position.change = change.and_then(Result::ok);
+    match state.store.update_position(&l.plan, expected, l.stored.id, &position, post.session.user.id).await {
+        Ok(()) => Ok(Redirect::to(&format!("/plans/{plan_id}?tab=positions&notice=updated")).into_response()),
+        Err(store::StoreError::Conflict) => {
+            let fresh = load(&state, &post.session, plan_id, position_id).await?;
+            render(&state, &post.session, &fresh, Some(back(vec![], STALE))).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CancelForm {
+    #[serde(default)]
+    row_version: String,
+    #[serde(default)]
+    reason_code: String,
+    #[serde(default)]
+    change_description: String,
+}
+
+pub async fn cancel(State(state): State<AppState>, Path((plan_id, position_id)): Path<(i64, i64)>, post: Post<CancelForm>) -> AppResult<Response> {
+    let l = load(&state, &post.session, plan_id, position_id).await?;
+    if !l.in_base {
+        return Err(AppError::BadRequest("Отменить можно только закупку из утверждённой версии; новую позицию просто удалите".into()));
+    }
+    let f = post.form;
+    let expected = row_version(&f.row_version)?;
+    match plan::parse_change(&f.reason_code, ChangeDecision::Canceled, &f.change_description) {
+        Ok(change) => {
+            let mut position = l.stored.position.clone();
+            position.change = Some(change);
+            match state.store.update_position(&l.plan, expected, l.stored.id, &position, post.session.user.id).await {
+                Ok(()) => Ok(Redirect::to(&format!("/plans/{plan_id}?tab=positions&notice=canceled")).into_response()),
+                Err(store::StoreError::Conflict) => Err(AppError::Conflict(STALE.into())),
+                Err(e) => Err(e.into()),
+            }
+        }
+        Err(field_errors) => {
+            let input = Input {
+                draft: draft_of(&l.stored.position),
+                reason_code: f.reason_code,
+                change_description: f.change_description,
+                field_errors,
+                error: Some("Закупка не отменена: укажите причину и обоснование".into()),
+            };
+            render(&state, &post.session, &l, Some(input)).await
+        }
+    }
+}
