@@ -16,6 +16,8 @@ pub mod export;
 pub mod packet;
 pub mod reply;
 pub mod schemas;
+pub mod validate;
+mod libxml_ffi;
 mod xml;
 
 /// Namespaces of the ЕИС integration schemas (version 14.1).

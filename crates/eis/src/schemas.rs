@@ -1,13 +1,16 @@
-//! Where the official ЕИС schemas (set 14.1) are, and validating a document against them with
-//! `xmllint` (libxml2-utils). The schemas are never part of this repository: they are found
-//! through `PLANGRAF_EIS_SCHEMAS` or beside the project in `../shared/fixtures/eis/xsd/14_1`.
+//! Where the official ЕИС schemas (set 14.1) are, and validating a document against them for
+//! tests. The schemas are never part of this repository: they are found through
+//! `PLANGRAF_EIS_SCHEMAS` or beside the project in `../shared/fixtures/eis/xsd/14_1`.
 //!
-//! This is what the conformance tests use; validation inside the running program is not built
-//! on it (it forks a process per document).
+//! Validation runs in-process with [`crate::validate::SchemaSet`]; each schema file is compiled
+//! once per process and shared by all tests.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::validate::{CompileError, SchemaIssue, SchemaSet, join_lines};
 
 pub const ENV_VAR: &str = "PLANGRAF_EIS_SCHEMAS";
 /// Root schema of packets (`tenderPlan2020`, `confirmation`, …).
@@ -29,10 +32,11 @@ pub fn locate() -> Option<PathBuf> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ValidationError {
-    #[error("xmllint could not be run (install libxml2-utils): {0}")]
-    Tool(std::io::Error),
+    #[error(transparent)]
+    Compile(#[from] CompileError),
+    /// `output` is `issues`, one per line.
     #[error("document does not validate against {schema}:\n{output}")]
-    Invalid { schema: String, output: String },
+    Invalid { schema: String, output: String, issues: Vec<SchemaIssue> },
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -43,46 +47,63 @@ pub enum ValidationError {
 /// a local element of its responses, so a two-line schema (in a temp file) includes the
 /// official one and declares `errorInfo` of the official `errorInfoType` globally.
 pub fn validate(dir: &Path, schema: &str, xml: &str) -> Result<(), ValidationError> {
-    let doc = temp_file("xml", xml)?;
     let schema_path = dir.join(schema);
-    if schema == HTTPS_API_XSD {
-        let official = std::fs::canonicalize(&schema_path)?;
-        let wrapper = temp_file(
-            "xsd",
-            &format!(
-                r#"<?xml version="1.0" encoding="UTF-8"?>
+    let compiled = if schema == HTTPS_API_XSD {
+        cached(&schema_path, || {
+            let official = std::fs::canonicalize(&schema_path).map_err(|_| CompileError::NotFound(schema_path.clone()))?;
+            let wrapper = temp_file(
+                "xsd",
+                &format!(
+                    r#"<?xml version="1.0" encoding="UTF-8"?>
 <xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns="{ns}" targetNamespace="{ns}" elementFormDefault="unqualified">
   <xs:include schemaLocation="{loc}"/>
   <xs:element name="errorInfo" type="errorInfoType"/>
 </xs:schema>
 "#,
-                ns = crate::ns::HTTPS_API,
-                loc = official.display()
-            ),
-        )?;
-        return validate_file(&wrapper.0, &doc.0);
-    }
-    validate_file(&schema_path, &doc.0)
+                    ns = crate::ns::HTTPS_API,
+                    loc = official.display()
+                ),
+            )
+            .map_err(|_| CompileError::NotFound(schema_path.clone()))?;
+            // The wrapper is only read while compiling.
+            SchemaSet::compile_file(&wrapper.0)
+        })?
+    } else {
+        cached(&schema_path, || SchemaSet::compile_file(&schema_path))?
+    };
+    check(&compiled, &schema_path, xml)
 }
 
 /// Validates a document file against an arbitrary schema file.
 pub fn validate_file(schema_path: &Path, doc: &Path) -> Result<(), ValidationError> {
-    let out = Command::new("xmllint")
-        .arg("--noout")
-        .arg("--nonet")
-        .arg("--schema")
-        .arg(schema_path)
-        .arg(doc)
-        .output()
-        .map_err(ValidationError::Tool)?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(ValidationError::Invalid {
-            schema: schema_path.display().to_string(),
-            output: String::from_utf8_lossy(&out.stderr).into_owned(),
-        })
+    let xml = std::fs::read_to_string(doc)?;
+    let compiled = cached(schema_path, || SchemaSet::compile_file(schema_path))?;
+    check(&compiled, schema_path, &xml)
+}
+
+fn check(compiled: &SchemaSet, schema_path: &Path, xml: &str) -> Result<(), ValidationError> {
+    compiled.validate(xml).map_err(|issues| ValidationError::Invalid {
+        schema: schema_path.display().to_string(),
+        output: join_lines(&issues),
+        issues,
+    })
+}
+
+/// Schemas compiled so far in this process, by the path asked for.
+fn cached(
+    key: &Path,
+    compile: impl FnOnce() -> Result<SchemaSet, CompileError>,
+) -> Result<Arc<SchemaSet>, CompileError> {
+    static CACHE: OnceLock<Mutex<HashMap<PathBuf, Arc<SchemaSet>>>> = OnceLock::new();
+    // Compiling under the lock keeps concurrent tests from compiling the same set twice; a
+    // panic elsewhere while holding it cannot leave the map half-updated, so poison is ignored.
+    let mut cache = CACHE.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(s) = cache.get(key) {
+        return Ok(Arc::clone(s));
     }
+    let compiled = Arc::new(compile()?);
+    cache.insert(key.to_path_buf(), Arc::clone(&compiled));
+    Ok(compiled)
 }
 
 /// A uniquely named file under the system temp dir, removed on drop.
@@ -110,7 +131,7 @@ pub fn skipped(why: &str) {
 }
 
 /// For tests: validates against `schema`, or prints a loud `SKIPPED` line and
-/// returns `false` when the schemas are not there. Panics with xmllint's report when invalid.
+/// returns `false` when the schemas are not there. Panics with libxml2's report when invalid.
 pub fn assert_valid_or_skip(what: &str, schema: &str, xml: &str) -> bool {
     let Some(dir) = locate() else {
         skipped(&format!("schema validation of {what}: ЕИС schemas not found (set {ENV_VAR} to the 14_1 directory)"));
