@@ -42,6 +42,9 @@ pub struct ExchangeConfig {
     pub lease: Duration,
     /// How often an idle runner looks for due sends (it is also woken on every new send).
     pub idle_interval: Duration,
+    /// The official ЕИС schemas, compiled once; when present, every packet is validated before
+    /// it is queued, so ЕИС never sees a packet its schemas reject.
+    pub schemas: Option<Arc<eis::validate::SchemaSet>>,
 }
 
 impl Default for ExchangeConfig {
@@ -54,6 +57,7 @@ impl Default for ExchangeConfig {
             retry_max: Duration::from_secs(15 * 60),
             lease: Duration::from_secs(90),
             idle_interval: Duration::from_secs(2),
+            schemas: None,
         }
     }
 }
@@ -183,6 +187,21 @@ impl Exchange {
         };
         let packet = build::plan_packet(plan.id, version.version_number, &version.snapshot, base.as_ref(), &self.inner.config.envelope);
         let xml = eis::packet::write_plan_packet(&packet);
+        if let Some(schemas) = self.inner.config.schemas.clone() {
+            let doc = xml.clone();
+            let checked = tokio::task::spawn_blocking(move || schemas.validate(&doc))
+                .await
+                .map_err(|e| StoreError::Corrupt(format!("schema validation task: {e}")))?;
+            if let Err(issues) = checked {
+                tracing::warn!(version_id = version.id, issues = issues.len(), "packet rejected by the ЕИС schemas");
+                let shown: Vec<String> = issues.iter().take(5).map(|i| i.to_string_ru()).collect();
+                return Err(RequestError::Refused(format!(
+                    "Пакет не соответствует схемам ЕИС 14.1 и не отправлен (ошибок: {}): {}",
+                    issues.len(),
+                    shown.join("; ")
+                )));
+            }
+        }
         let new = NewSend {
             version_id: version.id,
             org_id: owner.id,

@@ -92,6 +92,15 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Compiles the official schemas of `dir` for validating packets before they are queued.
+pub fn compile_schemas(dir: &Path) -> anyhow::Result<std::sync::Arc<eis::validate::SchemaSet>> {
+    let started = std::time::Instant::now();
+    let set = eis::validate::SchemaSet::compile(dir, eis::validate::Root::Integration)
+        .with_context(|| format!("compiling the ЕИС schemas in {}", dir.display()))?;
+    tracing::info!(dir = %dir.display(), ms = started.elapsed().as_millis() as u64, "ЕИС schemas compiled");
+    Ok(std::sync::Arc::new(set))
+}
+
 pub fn sandbox_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("sandbox")
 }

@@ -28,6 +28,10 @@ struct Common {
     /// PLANGRAF_SECRET_KEY (64 hex digits) takes precedence.
     #[arg(long, env = "PLANGRAF_SECRET_KEY_FILE", global = true)]
     secret_key_file: Option<PathBuf>,
+    /// Directory of the official ЕИС XSD set 14.1 (with fcsIntegration.xsd). When given, every
+    /// packet is validated before it is queued. Optional.
+    #[arg(long, env = "PLANGRAF_EIS_SCHEMAS", global = true)]
+    eis_schemas: Option<PathBuf>,
 }
 
 impl Common {
@@ -41,6 +45,26 @@ impl Common {
         }
         let path = self.secret_key_file.clone().unwrap_or_else(|| self.data_dir.join("secret.key"));
         keyfile::load_or_create(&path)
+    }
+
+    /// The schemas to validate packets with: the configured directory, or for the demo the set
+    /// beside the project when it is there. None otherwise: they are optional.
+    fn schemas(&self, look_beside: bool) -> anyhow::Result<Option<std::sync::Arc<eis::validate::SchemaSet>>> {
+        let dir = match &self.eis_schemas {
+            Some(d) => Some(d.clone()),
+            None if look_beside => {
+                let beside = PathBuf::from("../shared/fixtures/eis/xsd/14_1");
+                beside.join("fcsIntegration.xsd").is_file().then_some(beside)
+            }
+            None => None,
+        };
+        match dir {
+            Some(d) => plangraf::compile_schemas(&d).map(Some),
+            None => {
+                tracing::info!("no ЕИС schemas configured: packets are checked by the business rules only");
+                Ok(None)
+            }
+        }
     }
 
     async fn store(&self) -> anyhow::Result<store::Store> {
@@ -166,7 +190,7 @@ async fn main() -> anyhow::Result<()> {
                 database_url: cli.common.database_url(),
                 listen,
                 eis,
-                exchange: exchange::ExchangeConfig::default(),
+                exchange: exchange::ExchangeConfig { schemas: cli.common.schemas(false)?, ..Default::default() },
                 secure_cookies,
             };
             let app = plangraf::start(config, store).await?;
@@ -265,6 +289,7 @@ async fn run_demo(common: &Common, listen: SocketAddr, sandbox_listen: SocketAdd
         exchange: exchange::ExchangeConfig {
             poll_interval: Duration::from_secs(2),
             publication_poll_interval: Duration::from_secs(3),
+            schemas: common.schemas(true)?,
             ..Default::default()
         },
         secure_cookies: false,

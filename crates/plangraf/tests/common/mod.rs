@@ -14,8 +14,23 @@ pub struct Harness {
     pub key: [u8; 32],
 }
 
+/// The official schemas, compiled once for all tests of a binary; every packet the tests send
+/// is validated with them before it is queued. Without them the tests say so and go on.
+fn schemas() -> Option<std::sync::Arc<eis::validate::SchemaSet>> {
+    static SET: std::sync::OnceLock<Option<std::sync::Arc<eis::validate::SchemaSet>>> = std::sync::OnceLock::new();
+    SET.get_or_init(|| match eis::schemas::locate() {
+        Some(dir) => Some(plangraf::compile_schemas(&dir).expect("the official schemas compile")),
+        None => {
+            eprintln!("SKIPPED: schema validation of sent packets (no ЕИС schemas; set PLANGRAF_EIS_SCHEMAS)");
+            None
+        }
+    })
+    .clone()
+}
+
 pub fn exchange_config() -> exchange::ExchangeConfig {
     exchange::ExchangeConfig {
+        schemas: schemas(),
         poll_interval: Duration::from_millis(100),
         publication_poll_interval: Duration::from_millis(200),
         retry_base: Duration::from_millis(100),
