@@ -206,7 +206,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::EisSandbox { listen, processing_delay_ms, demo: with_demo } => {
-            let sb = start_sandbox(&cli.common.data_dir, listen, processing_delay_ms).await?;
+            let sb = start_sandbox(&cli.common.data_dir, listen, processing_delay_ms, cli.common.schemas(true)?).await?;
             if with_demo {
                 demo::load_sandbox(&sb.directory()).await?;
             }
@@ -265,18 +265,26 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn start_sandbox(data_dir: &Path, listen: SocketAddr, delay_ms: u64) -> anyhow::Result<sandbox::RunningSandbox> {
+async fn start_sandbox(
+    data_dir: &Path,
+    listen: SocketAddr,
+    delay_ms: u64,
+    schemas: Option<std::sync::Arc<eis::validate::SchemaSet>>,
+) -> anyhow::Result<sandbox::RunningSandbox> {
     sandbox::start(sandbox::SandboxConfig {
         listen,
         data_dir: sandbox_dir(data_dir),
         processing_delay: Duration::from_millis(delay_ms),
+        schemas,
     })
     .await
     .context("starting eis-sandbox")
 }
 
 async fn run_demo(common: &Common, listen: SocketAddr, sandbox_listen: SocketAddr, delay_ms: u64) -> anyhow::Result<()> {
-    let sb = start_sandbox(&common.data_dir, sandbox_listen, delay_ms).await?;
+    // One compiled schema set serves both sides.
+    let schemas = common.schemas(true)?;
+    let sb = start_sandbox(&common.data_dir, sandbox_listen, delay_ms, schemas.clone()).await?;
     demo::load_sandbox(&sb.directory()).await?;
     let store = common.store().await?;
     demo::load(&store).await?;
@@ -289,7 +297,7 @@ async fn run_demo(common: &Common, listen: SocketAddr, sandbox_listen: SocketAdd
         exchange: exchange::ExchangeConfig {
             poll_interval: Duration::from_secs(2),
             publication_poll_interval: Duration::from_secs(3),
-            schemas: common.schemas(true)?,
+            schemas,
             ..Default::default()
         },
         secure_cookies: false,

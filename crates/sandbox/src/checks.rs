@@ -13,6 +13,7 @@ use crate::directory::PlanSource;
 /// The stable error codes (`errCode`, at most 10 characters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Code {
+    Schema,
     XmlRead,
     OrgCustomer,
     OrgOwner,
@@ -35,6 +36,7 @@ pub(crate) enum Code {
 impl Code {
     pub(crate) fn as_str(self) -> &'static str {
         match self {
+            Code::Schema => "XSD",
             Code::XmlRead => "XML_READ",
             Code::OrgCustomer => "ORG_CUST",
             Code::OrgOwner => "ORG_OWNER",
@@ -58,6 +60,7 @@ impl Code {
     /// The violation's `name`: short and fixed per code.
     fn name(self) -> &'static str {
         match self {
+            Code::Schema => "Пакет не соответствует схеме ЕИС",
             Code::XmlRead => "Пакет не прочитан",
             Code::OrgCustomer => "Заказчик не является организацией пользователя",
             Code::OrgOwner => "Владелец плана-графика указан неверно",
@@ -77,6 +80,12 @@ impl Code {
             Code::VersionExists => "Версия плана-графика уже загружена",
         }
     }
+}
+
+/// The schema check's verdict as one violation: the first issues, with their lines.
+pub(crate) fn schema_violation(issues: &[eis::validate::SchemaIssue]) -> Violation {
+    let shown: Vec<String> = issues.iter().take(20).map(|i| i.to_string_ru()).collect();
+    violation(Code::Schema, format!("Ошибок: {}. {}", issues.len(), shown.join("; ")))
 }
 
 pub(crate) fn violation(code: Code, description: String) -> Violation {
@@ -390,7 +399,7 @@ mod tests {
 
     fn codes(p: &PlanPacket, ctx: &Context<'_>) -> Vec<&'static str> {
         let all = [
-            Code::XmlRead, Code::OrgCustomer, Code::OrgOwner, Code::NoPositions, Code::DuplicateNumber, Code::IkzFormat,
+            Code::Schema, Code::XmlRead, Code::OrgCustomer, Code::OrgOwner, Code::NoPositions, Code::DuplicateNumber, Code::IkzFormat,
             Code::IkzYear, Code::IkzIku, Code::IkzNumber, Code::IkzOrder, Code::IkzOkpd2, Code::IkzKvr,
             Code::Okpd2Length, Code::PlanInEis, Code::PlanNotFound, Code::PlanPlaced, Code::VersionExists,
         ];

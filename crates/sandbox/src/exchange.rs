@@ -242,6 +242,19 @@ fn confirmation(index: &PacketIndex, result: ConfirmationResult, violations: Vec
 /// confirmations and answers the one due now. All in one write transaction, so two uploads
 /// of the same packet cannot both be taken.
 async fn receive(state: &AppState, user: &UserRecord, index: &PacketIndex, document: &str) -> Result<String, Refusal> {
+    // The schema check comes first, as at ЕИС, and outside the write transaction: a large
+    // packet takes a while, and the database need not wait for it.
+    let schema_issues = match state.schemas.clone() {
+        Some(set) => {
+            let doc = document.to_owned();
+            match tokio::task::spawn_blocking(move || set.validate(&doc)).await {
+                Ok(Ok(())) => None,
+                Ok(Err(issues)) => Some(issues),
+                Err(e) => return Err(Refusal::internal(&SandboxError::Invalid(format!("schema validation task: {e}")))),
+            }
+        }
+        None => None,
+    };
     let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
     match stored_reply(&mut tx, &index.id, &user.org_reg_num).await? {
         Stored::Reply(reply) => {
@@ -263,12 +276,13 @@ async fn receive(state: &AppState, user: &UserRecord, index: &PacketIndex, docum
         Ok(p) => p.kind.root_name().to_owned(),
         Err(_) => roxmltree::Document::parse(document).map(|d| d.root_element().tag_name().name().to_owned()).unwrap_or_default(),
     };
-    let violations = match &packet {
-        Ok(p) => {
+    let violations = match (&packet, &schema_issues) {
+        (_, Some(issues)) => vec![checks::schema_violation(issues)],
+        (Ok(p), None) => {
             let ctx = context(&mut tx, p, &user.org_reg_num).await?;
             checks::check(p, &ctx)
         }
-        Err(e) => vec![checks::unreadable(e)],
+        (Err(e), None) => vec![checks::unreadable(e)],
     };
     let (result, load_id) = match (&packet, violations.is_empty()) {
         (Ok(p), true) => {

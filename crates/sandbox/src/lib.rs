@@ -46,6 +46,9 @@ pub struct SandboxConfig {
     pub data_dir: PathBuf,
     /// How long a received packet stays `processing` before its result is revealed.
     pub processing_delay: Duration,
+    /// The official schemas, compiled; when given, every received packet is validated first,
+    /// as ЕИС does, and a packet they reject fails with the violation `XSD`.
+    pub schemas: Option<Arc<eis::validate::SchemaSet>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +78,7 @@ pub enum SandboxError {
 pub(crate) struct AppState {
     pub(crate) db: SqlitePool,
     pub(crate) processing_delay: Duration,
+    pub(crate) schemas: Option<Arc<eis::validate::SchemaSet>>,
     pub(crate) directory: Directory,
     pub(crate) faults: Arc<faults::FaultState>,
 }
@@ -124,6 +128,7 @@ pub async fn start(cfg: SandboxConfig) -> Result<RunningSandbox, SandboxError> {
     let state = AppState {
         db: db.clone(),
         processing_delay: cfg.processing_delay,
+        schemas: cfg.schemas.clone(),
         directory: Directory::new(db.clone(), fault_state.clone()),
         faults: fault_state.clone(),
     };

@@ -198,9 +198,11 @@ async fn unreadable_packets() {
     let xml = write_plan_packet(&p).replace("<tp:planYear>2025</tp:planYear>", "<tp:planYear>двадцать</tp:planYear>");
     let r = upload_final(&env, &creds, &xml).await;
     assert_eq!(r.value.result, ConfirmationResult::Failure);
-    assert_eq!(codes(&r.value), ["XML_READ"]);
+    // The schema check comes first when the schemas are configured, as at ЕИС.
+    let expected = if common::schemas().is_some() { "XSD" } else { "XML_READ" };
+    assert_eq!(codes(&r.value), [expected]);
     assert_eq!(r.value.ref_id, p.index.id);
-    assert_schema_valid("XML_READ confirmation", &r.raw);
+    assert_schema_valid("failure confirmation", &r.raw);
 
     // Not even the id: nothing to confirm, 400 with an errorInfo.
     match env.client.upload(&creds, "это не XML").await {
@@ -379,4 +381,27 @@ async fn directory_validates_its_input() {
     d.ensure_user("spec", "spec-pass", ORG, false, true, "Петров Петр Петрович").await.expect("again");
     assert_eq!(d.integration_login("spec").await.expect("login"), "int_spec");
     env.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_packet_the_schemas_reject_fails_with_xsd() {
+    if common::schemas().is_none() {
+        return; // said loudly by common::schemas()
+    }
+    let env = start(Duration::ZERO).await;
+    let creds = creds(&env, "spec").await;
+    let p = packet();
+    // Readable for a lenient reader, but the index has receiver before sender: the schema says no.
+    let xml = write_plan_packet(&p);
+    let sender = format!("<int:sender>{}</int:sender>", p.index.sender);
+    let receiver = format!("<int:receiver>{}</int:receiver>", p.index.receiver);
+    let swapped = xml.replacen(&sender, "\u{0}", 1).replacen(&receiver, &sender, 1).replacen('\u{0}', &receiver, 1);
+    assert_ne!(swapped, xml);
+    env.client.upload(&creds, &swapped).await.expect("upload");
+    let done = send_and_wait(&env, &creds, &swapped).await;
+    assert_eq!(done.result, ConfirmationResult::Failure);
+    assert_eq!(done.violations.len(), 1, "{:?}", done.violations);
+    assert_eq!(done.violations[0].err_code, "XSD");
+    assert!(done.violations[0].description.as_deref().unwrap_or("").contains("Строка 5"), "{:?}", done.violations[0]);
+    assert!(env.sandbox.directory().plans(ORG).await.expect("plans").is_empty(), "no draft from a rejected packet");
 }

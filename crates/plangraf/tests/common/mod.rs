@@ -51,6 +51,7 @@ impl Harness {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().join("sandbox"),
             processing_delay: Duration::from_millis(200),
+            schemas: schemas(),
         })
         .await
         .unwrap();

@@ -22,7 +22,7 @@ pub struct Env {
 }
 
 pub fn config(dir: &std::path::Path, delay: Duration) -> SandboxConfig {
-    SandboxConfig { listen: "127.0.0.1:0".parse().expect("addr"), data_dir: dir.to_owned(), processing_delay: delay }
+    SandboxConfig { listen: "127.0.0.1:0".parse().expect("addr"), data_dir: dir.to_owned(), processing_delay: delay, schemas: schemas() }
 }
 
 pub fn client_for(sandbox: &RunningSandbox) -> EisClient {
@@ -148,4 +148,20 @@ pub fn change_packet(plan_number: &str, version: u32) -> PlanPacket {
         pos.modification_status = Some(ModificationStatus::N);
     }
     p
+}
+
+/// The official schemas, compiled once per test binary, so that the sandbox validates every
+/// packet the tests upload as it does when configured. Without them: said, and skipped.
+pub fn schemas() -> Option<std::sync::Arc<eis::validate::SchemaSet>> {
+    static SET: std::sync::OnceLock<Option<std::sync::Arc<eis::validate::SchemaSet>>> = std::sync::OnceLock::new();
+    SET.get_or_init(|| match eis::schemas::locate() {
+        Some(dir) => Some(std::sync::Arc::new(
+            eis::validate::SchemaSet::compile(&dir, eis::validate::Root::Integration).expect("the official schemas compile"),
+        )),
+        None => {
+            eprintln!("SKIPPED: the sandbox's schema validation of received packets (no ЕИС schemas)");
+            None
+        }
+    })
+    .clone()
 }
