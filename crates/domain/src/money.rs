@@ -47,10 +47,10 @@ impl Money {
         if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) {
             return Err(invalid());
         }
-        if let Some(f) = frac {
-            if f.is_empty() || f.len() > 2 || !f.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(invalid());
-            }
+        if let Some(f) = frac
+            && (f.is_empty() || f.len() > 2 || !f.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(invalid());
         }
         if int.trim_start_matches('0').len() > 18 {
             return Err(MoneyError::TooLarge);

@@ -377,10 +377,7 @@ pub async fn view(
     Path(id): Path<i64>,
     Query(q): Query<ViewQuery>,
 ) -> AppResult<Response> {
-    let tab = match q.tab.as_deref() {
-        Some(t @ ("versions" | "journal")) => t,
-        _ => "positions",
-    };
+    let tab = q.tab.as_deref().filter(|t| matches!(*t, "versions" | "journal")).unwrap_or("positions");
     let extra = Extra { notice: q.notice.as_deref().and_then(notice_text), error: None, draft: None, field_errors: vec![] };
     render_plan(&state, &session, id, tab, extra).await
 }
