@@ -3,6 +3,7 @@
 //! Pure: no I/O and no async, so every rule here is testable in isolation.
 
 pub mod checks;
+pub mod diff;
 pub mod exchange;
 pub mod format;
 pub mod ikz;

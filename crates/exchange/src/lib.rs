@@ -95,6 +95,13 @@ pub async fn send_blocked(store: &Store, plan: &Plan, version: &Version) -> Resu
     Ok(None)
 }
 
+async fn previous_version(store: &Store, plan: &Plan, version: &Version) -> Result<Option<Version>, StoreError> {
+    Ok(match version.version_number {
+        0 => None,
+        n => store.versions(plan.id).await?.into_iter().find(|v| v.version_number == n - 1),
+    })
+}
+
 /// A violation as the status page shows it.
 #[derive(Debug, Clone)]
 pub struct ViolationView {
@@ -167,10 +174,7 @@ impl Exchange {
         if let Some(reason) = send_blocked(store, plan, version).await? {
             return Err(RequestError::Refused(reason));
         }
-        let previous = match version.version_number {
-            0 => None,
-            n => store.versions(plan.id).await?.into_iter().find(|v| v.version_number == n - 1),
-        };
+        let previous = previous_version(store, plan, version).await?;
         let findings = domain::preflight(&version.snapshot, previous.as_ref().map(|v| &v.snapshot));
         if !findings.is_empty() {
             return Err(RequestError::Refused(format!(
@@ -178,14 +182,7 @@ impl Exchange {
                 findings.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join("; ")
             )));
         }
-        // send_blocked guarantees that a change's previous version is placed, with its numbers.
-        let base = match (&previous, plan.eis_plan_number.as_deref()) {
-            (Some(prev), Some(plan_number)) => {
-                Some(build::Base { plan_number, snapshot: &prev.snapshot, position_numbers: &prev.eis_position_numbers })
-            }
-            _ => None,
-        };
-        let packet = build::plan_packet(plan.id, version.version_number, &version.snapshot, base.as_ref(), &self.inner.config.envelope);
+        let packet = self.packet_for(plan, version, previous.as_ref());
         let xml = eis::packet::write_plan_packet(&packet);
         if let Some(schemas) = self.inner.config.schemas.clone() {
             let doc = xml.clone();
@@ -235,6 +232,27 @@ impl Exchange {
             Err(ClientError::Server { status, .. }) => CredentialCheck::Unreachable(format!("ЕИС ответила ошибкой HTTP {status}")),
             Err(e) => CredentialCheck::Unreachable(e.to_string()),
         }
+    }
+
+    /// The packet a version goes as now: against its placed previous version when there is one.
+    fn packet_for(&self, plan: &Plan, version: &Version, previous: Option<&Version>) -> eis::packet::PlanPacket {
+        let base = match (previous, plan.eis_plan_number.as_deref()) {
+            (Some(prev), Some(plan_number)) => {
+                Some(build::Base { plan_number, snapshot: &prev.snapshot, position_numbers: &prev.eis_position_numbers })
+            }
+            _ => None,
+        };
+        build::plan_packet(plan.id, version.version_number, &version.snapshot, base.as_ref(), &self.inner.config.envelope)
+    }
+
+    /// «Скачать XML»: the packet as sent, or, for a version not sent yet, the packet it would go
+    /// as now (with a fresh packet id, since none is fixed until it is queued).
+    pub async fn packet_xml(&self, plan: &Plan, version: &Version) -> Result<(String, bool), StoreError> {
+        if let Some(send) = self.inner.store.latest_send(version.id).await? {
+            return Ok((send.packet_xml, true));
+        }
+        let previous = previous_version(&self.inner.store, plan, version).await?;
+        Ok((eis::packet::write_plan_packet(&self.packet_for(plan, version, previous.as_ref())), false))
     }
 
     /// Claims and works one due send. Returns whether there was one.

@@ -295,6 +295,16 @@ async fn change_version_is_sent_and_placed() {
     let v1 = h.app.store.versions(plan).await.unwrap()[0].clone();
     assert_eq!(v1.version_number, 1);
 
+    // «Сравнить с предыдущей»: the edited amount with its delta, the new purchase.
+    let d = customer.get(&format!("/versions/{}/diff", v1.id)).await;
+    assert!(d.has("Сумма, текущий год") && d.has("1\u{a0}250\u{a0}000,50") && d.has("1\u{a0}300\u{a0}000,00"), "{}", d.body);
+    assert!(d.has("49\u{a0}999,50"), "money delta");
+    assert!(d.has("Добавлена") && d.has("интерактивных досок"));
+    // «Печатная форма» and «Скачать XML» (a preview before sending).
+    let print = customer.get(&format!("/versions/{}/print", v1.id)).await;
+    assert!(print.has("ПЛАН-ГРАФИК") && print.has("Версия 1") && print.has("1\u{a0}300\u{a0}000,00"));
+    let xml = customer.get(&format!("/versions/{}/xml", v1.id)).await;
+    assert!(xml.body.starts_with("<?xml") && xml.has("tenderPlan2020"));
     let blocked = customer.get(&format!("/versions/{}/send", v1.id)).await;
     assert_eq!(blocked.status, 409);
     assert!(blocked.has("не размещена в ЕИС"), "{}", blocked.body);
@@ -316,6 +326,8 @@ async fn change_version_is_sent_and_placed() {
     let v0_numbers = h.app.store.version(v0).await.unwrap().unwrap().eis_position_numbers;
     assert_eq!(numbers["0001"], v0_numbers["0001"], "a placed position keeps its registry number");
     assert!(p.has(&numbers["0002"]));
+    // «Скачать XML» now gives exactly the packet that was sent.
+    assert_eq!(customer.get(&format!("/versions/{}/xml", v1.id)).await.body, *sent);
     // The previous version stays placed; nothing was annulled.
     assert!(customer.get(&format!("/versions/{v0}/status")).await.has(">Размещена в ЕИС<"));
     h.app.stop().await;

@@ -22,7 +22,7 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    use pages::{plans, positions, sending, session, settings};
+    use pages::{plans, positions, sending, session, settings, versions};
     Router::new()
         .route("/", get(|| async { Redirect::to("/plans") }))
         .route("/login", get(session::login_page).post(session::login_submit))
@@ -40,6 +40,9 @@ pub fn router(state: AppState) -> Router {
         .route("/plans/{id}/return", post(plans::return_for_revision))
         .route("/versions/{id}/send", get(sending::send_dialog).post(sending::send_submit))
         .route("/versions/{id}/status", get(sending::send_status))
+        .route("/versions/{id}/xml", get(versions::xml))
+        .route("/versions/{id}/print", get(versions::print))
+        .route("/versions/{id}/diff", get(versions::compare))
         .route("/sends/{send_id}/events/{event_id}/raw", get(sending::raw_reply))
         .route("/settings/eis", get(settings::page).post(settings::save))
         .route("/settings/eis/check", post(settings::check))

@@ -5,6 +5,7 @@ pub mod positions;
 pub mod sending;
 pub mod session;
 pub mod settings;
+pub mod versions;
 
 use askama::Template;
 use store::users::Session;

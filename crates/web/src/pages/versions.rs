@@ -1,0 +1,157 @@
+//! A version's action menu «»» beyond sending: «Скачать XML», «Печатная форма» and
+//! «Сравнить с предыдущей».
+
+use crate::AppState;
+use crate::access::readable_version;
+use crate::auth::CurrentUser;
+use crate::error::{AppError, AppResult};
+use crate::pages::{Chrome, fmt_time, html};
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use domain::diff::{PositionDiff, diff};
+use domain::plan::YearAmounts;
+
+pub async fn xml(State(state): State<AppState>, CurrentUser(session): CurrentUser, Path(id): Path<i64>) -> AppResult<Response> {
+    let (version, plan, _) = readable_version(&state, &session.user, id).await?;
+    let (xml, sent) = state.exchange.packet_xml(&plan, &version).await?;
+    let kind = if sent { "sent" } else { "preview" };
+    let name = format!("attachment; filename=\"plan-{}-{}-v{}-{kind}.xml\"", plan.id, plan.plan_year, version.version_number);
+    Ok(([(CONTENT_TYPE, "application/xml; charset=utf-8".to_owned()), (CONTENT_DISPOSITION, name)], xml).into_response())
+}
+
+struct PrintRow {
+    number: String,
+    ikz: String,
+    object: String,
+    okpd2: String,
+    kvr: String,
+    publish_year: i32,
+    amounts: YearAmounts,
+    canceled: bool,
+}
+
+#[derive(Template)]
+#[template(path = "version_print.html")]
+struct PrintPage {
+    plan_id: i64,
+    year: i32,
+    number: i64,
+    plan_number: Option<String>,
+    customer: String,
+    inn: String,
+    kpp: String,
+    spz: String,
+    org_type: &'static str,
+    approved_at: String,
+    approved_by: String,
+    positions: Vec<PrintRow>,
+    totals: YearAmounts,
+}
+
+pub async fn print(State(state): State<AppState>, CurrentUser(session): CurrentUser, Path(id): Path<i64>) -> AppResult<Response> {
+    let (version, plan, _) = readable_version(&state, &session.user, id).await?;
+    let s = &version.snapshot;
+    let approver = state.store.user(version.approved_by).await?.map(|u| u.full_name).unwrap_or_default();
+    let page = PrintPage {
+        plan_id: plan.id,
+        year: plan.plan_year,
+        number: version.version_number,
+        plan_number: (!version.eis_position_numbers.is_empty()).then(|| plan.eis_plan_number.clone()).flatten(),
+        customer: s.customer.name.clone(),
+        inn: s.customer.inn.clone(),
+        kpp: s.customer.kpp.clone(),
+        spz: s.customer.spz_code.clone(),
+        org_type: s.customer.org_type.title(),
+        approved_at: fmt_time(version.approved_at),
+        approved_by: approver,
+        positions: s
+            .positions
+            .iter()
+            .map(|p| PrintRow {
+                number: p.purchase_number.padded(),
+                ikz: p.ikz(&s.customer.iku).unwrap_or_default(),
+                object: p.object_info.clone(),
+                okpd2: p.okpd2.as_str().to_owned(),
+                kvr: p.kvr.as_ref().map(|k| k.as_str().to_owned()).unwrap_or_else(|| "не определен".into()),
+                publish_year: p.publish_year,
+                amounts: p.amounts,
+                canceled: p.is_canceled(),
+            })
+            .collect(),
+        totals: s.totals(),
+    };
+    Ok(html(&page)?.into_response())
+}
+
+struct DiffRow {
+    position: String,
+    what: String,
+    before: String,
+    after: String,
+    delta: String,
+}
+
+#[derive(Template)]
+#[template(path = "version_diff.html")]
+struct DiffPage {
+    chrome: Option<Chrome>,
+    plan_id: i64,
+    year: i32,
+    org_short: String,
+    before: i64,
+    after: i64,
+    rows: Vec<DiffRow>,
+    totals_before: YearAmounts,
+    totals_after: YearAmounts,
+}
+
+pub async fn compare(State(state): State<AppState>, CurrentUser(session): CurrentUser, Path(id): Path<i64>) -> AppResult<Response> {
+    let (version, plan, owner) = readable_version(&state, &session.user, id).await?;
+    let Some(previous) = state.store.versions(plan.id).await?.into_iter().find(|v| v.version_number == version.version_number - 1) else {
+        return Err(AppError::BadRequest("У версии 0 нет предыдущей версии для сравнения".into()));
+    };
+    let mut rows = Vec::new();
+    for d in diff(&previous.snapshot, &version.snapshot) {
+        match d {
+            PositionDiff::Added(p) => rows.push(DiffRow {
+                position: format!("{} «{}»", p.purchase_number.padded(), p.object_info),
+                what: "Добавлена".into(),
+                before: String::new(),
+                after: p.summary(),
+                delta: p.amounts.total().to_string(),
+            }),
+            PositionDiff::Removed(p) => rows.push(DiffRow {
+                position: format!("{} «{}»", p.purchase_number.padded(), p.object_info),
+                what: "Удалена".into(),
+                before: p.summary(),
+                after: String::new(),
+                delta: (domain::Money::ZERO - p.amounts.total()).to_string(),
+            }),
+            PositionDiff::Changed { number, object, changes } => {
+                for c in changes {
+                    rows.push(DiffRow {
+                        position: format!("{number} «{object}»"),
+                        what: c.field.to_owned(),
+                        before: c.before,
+                        after: c.after,
+                        delta: c.delta.map(|d| d.to_string()).unwrap_or_default(),
+                    });
+                }
+            }
+        }
+    }
+    let page = DiffPage {
+        chrome: Some(Chrome::of(&state, &session).await?),
+        plan_id: plan.id,
+        year: plan.plan_year,
+        org_short: owner.short_name,
+        before: previous.version_number,
+        after: version.version_number,
+        rows,
+        totals_before: previous.snapshot.totals(),
+        totals_after: version.snapshot.totals(),
+    };
+    Ok(html(&page)?.into_response())
+}
