@@ -332,3 +332,27 @@ async fn change_version_is_sent_and_placed() {
     assert!(customer.get(&format!("/versions/{v0}/status")).await.has(">Размещена в ЕИС<"));
     h.app.stop().await;
 }
+
+/// Seed 004: «Если же План-график не пройдет проверку … он будет возвращен заказчику с указанием
+/// ошибок». Each violation is shown with its position and field.
+#[tokio::test]
+async fn rejection_shows_violations_on_positions_and_fields() {
+    let h = Harness::start().await;
+    let mut customer = h.client();
+    customer.login("zakazchik", "zakazchik").await;
+    let (plan, version) = approved_plan(&h, &mut customer, "2026").await;
+    // ЕИС knows the school under another ИНН, so the ИКУ inside every ИКЗ is wrong for it.
+    let school = &plangraf::demo::SCHOOL;
+    h.sandbox.directory().ensure_organization(school.spz_code, school.name, "7801999990", school.kpp).await.unwrap();
+    let (login, password) = h.eis_credentials("eis_user").await;
+    customer.get(&format!("/versions/{version}/send")).await;
+    customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", &password)]).await;
+    let p = wait_for_status(&mut customer, version, "Отклонена ЕИС").await;
+    assert!(p.has("IKZ_IKU"), "{}", p.body);
+    assert!(p.has(&format!("href=\"/plans/{plan}?tab=positions#pos-0001\"")), "linked to the position");
+    assert!(p.has("<td>ИКЗ</td>"), "pinned to the field");
+    assert!(p.has("Исправьте ошибки"));
+    // The position the link leads to carries the anchor.
+    assert!(customer.get(&format!("/plans/{plan}")).await.has("id=\"pos-0001\""));
+    h.app.stop().await;
+}
