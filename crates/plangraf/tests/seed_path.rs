@@ -356,3 +356,57 @@ async fn rejection_shows_violations_on_positions_and_fields() {
     assert!(customer.get(&format!("/plans/{plan}")).await.has("id=\"pos-0001\""));
     h.app.stop().await;
 }
+
+#[tokio::test]
+async fn bulk_approval_and_bulk_sending() {
+    let h = Harness::start().await;
+    let mut customer = h.client();
+    customer.login("zakazchik", "zakazchik").await;
+    let mut plans = Vec::new();
+    for year in ["2026", "2027"] {
+        let plan = customer.create_plan(year).await;
+        let mut position = POSITION;
+        position[1] = ("publish_year", year);
+        customer.add_position(plan, &position).await;
+        customer.post(&format!("/plans/{plan}/submit"), &[]).await;
+        plans.push(plan);
+    }
+    let mut approver = h.client();
+    approver.login("soglasovatel", "soglasovatel").await;
+    let list = approver.get("/plans").await;
+    assert!(list.has("Утвердить выбранные"));
+    let p = approver.post("/plans/approve", &[]).await;
+    assert!(p.has("Отметьте планы-графики"));
+    let (a, b) = (plans[0].to_string(), plans[1].to_string());
+    let p = approver.post("/plans/approve", &[("plan", &a), ("plan", &b), ("plan", "999999")]).await;
+    assert!(p.has("Утверждено планов-графиков: 2"), "{}", p.body);
+    assert!(p.has("План-график 999999 не найден"));
+    for plan in &plans {
+        assert_eq!(h.app.store.versions(*plan).await.unwrap().len(), 1);
+    }
+
+    // Without saved credentials, bulk sending says what to do and sends nothing.
+    customer.get("/plans").await;
+    let p = customer.post("/sends/bulk", &[]).await;
+    assert!(p.has("Сохраните логин и пароль ЕИС"));
+    let (login, password) = h.eis_credentials("eis_user").await;
+    customer.get("/settings/eis").await;
+    customer.post("/settings/eis", &[("login", &login), ("change_password", "1"), ("password", &password), ("password_confirm", &password)]).await;
+    customer.get("/plans").await;
+    let p = customer.post("/sends/bulk", &[]).await;
+    assert!(p.has("Поставлено в очередь на отправку версий: 2"), "{}", p.body);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let p = customer.get("/sends").await;
+        if p.has("Готово 2 из 2") {
+            assert_eq!(p.body.matches(">Загрузка завершена успешно<").count(), 2, "{}", p.body);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", p.body);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Nothing is sent twice: a second bulk send finds nothing to do.
+    customer.get("/plans").await;
+    assert!(customer.post("/sends/bulk", &[]).await.has("нет"));
+    h.app.stop().await;
+}

@@ -20,6 +20,8 @@ use store::plans::Plan;
 
 struct PlanRow {
     id: i64,
+    /// On approval at the signed-in approver's organization.
+    awaits_me: bool,
     org_name: String,
     year: i32,
     status: &'static str,
@@ -35,16 +37,30 @@ struct PlansPage {
     csrf: String,
     rows: Vec<PlanRow>,
     can_create: bool,
+    can_bulk_approve: bool,
     years: Vec<i32>,
     default_year: i32,
+    notice: Option<String>,
     error: Option<String>,
+    problems: Vec<String>,
 }
 
 async fn plans_page(state: &AppState, session: &store::users::Session, error: Option<String>) -> AppResult<Response> {
+    plans_page_with(state, session, None, error, vec![]).await
+}
+
+async fn plans_page_with(
+    state: &AppState,
+    session: &store::users::Session,
+    notice: Option<String>,
+    error: Option<String>,
+    problems: Vec<String>,
+) -> AppResult<Response> {
     let items = state.store.plans_visible_to(session.user.org_id).await?;
     let rows = items
         .into_iter()
         .map(|i| PlanRow {
+            awaits_me: i.plan.status == PlanStatus::OnApproval && i.plan.org_id != session.user.org_id,
             id: i.plan.id,
             org_name: i.org_name,
             year: i.plan.plan_year,
@@ -60,9 +76,12 @@ async fn plans_page(state: &AppState, session: &store::users::Session, error: Op
         csrf: session.csrf_token.clone(),
         rows,
         can_create: session.user.role.edits_plans(),
+        can_bulk_approve: session.user.role.approves_plans(),
         years: (this_year - 1..=this_year + 2).collect(),
         default_year: this_year + 1,
+        notice,
         error,
+        problems,
     };
     let status = if page.error.is_some() { axum::http::StatusCode::UNPROCESSABLE_ENTITY } else { axum::http::StatusCode::OK };
     Ok((status, html(&page)?).into_response())
@@ -501,6 +520,44 @@ pub async fn start_changes(State(state): State<AppState>, Path(id): Path<i64>, p
         }
         Err(e) => show_error(&state, &post.session, plan.id, "positions", e.to_string()).await,
     }
+}
+
+/// Approves one plan-schedule: the same checks as the single «Утвердить».
+async fn approve_one(state: &AppState, user: &store::users::User, plan_id: i64) -> AppResult<Result<(), String>> {
+    let (plan, owner) = readable_plan(state, user, plan_id).await?;
+    let snapshot = current_snapshot(state, &plan, &owner).await?;
+    let base = base_snapshot(state, &plan).await?;
+    let errors = domain::preflight(&snapshot, base.as_ref()).len();
+    let name = format!("{} на {} год", owner.short_name, plan.plan_year);
+    match plan::approve(actor(user), plan_ref(&plan, &owner), errors) {
+        Ok(_) => match state.store.approve_plan(&plan, &snapshot, user.id).await {
+            Ok(_) => Ok(Ok(())),
+            Err(store::StoreError::Conflict) => Ok(Err(format!("{name}: изменён другим пользователем, откройте и проверьте"))),
+            Err(e) => Err(e.into()),
+        },
+        Err(e) => Ok(Err(format!("{name}: {e}"))),
+    }
+}
+
+/// «Утвердить выбранные» from the approver's list.
+pub async fn approve_bulk(State(state): State<AppState>, post: Post<Vec<(String, String)>>) -> AppResult<Response> {
+    let user = &post.session.user;
+    let ids: Vec<i64> = post.form.iter().filter(|(k, _)| k == "plan").filter_map(|(_, v)| v.parse().ok()).collect();
+    if ids.is_empty() {
+        return plans_page(&state, &post.session, Some("Отметьте планы-графики, которые нужно утвердить".into())).await;
+    }
+    let mut approved = 0;
+    let mut problems = Vec::new();
+    for id in ids {
+        match approve_one(&state, user, id).await {
+            Ok(Ok(())) => approved += 1,
+            Ok(Err(problem)) => problems.push(problem),
+            Err(AppError::NotFound) => problems.push(format!("План-график {id} не найден")),
+            Err(e) => return Err(e),
+        }
+    }
+    let notice = (approved > 0).then(|| format!("Утверждено планов-графиков: {approved}"));
+    plans_page_with(&state, &post.session, notice, None, problems).await
 }
 
 #[derive(Deserialize)]

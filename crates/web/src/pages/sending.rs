@@ -230,3 +230,98 @@ pub async fn raw_reply(
     let name = format!("attachment; filename=\"eis-reply-{send_id}-{event_id}.xml\"");
     Ok(([(CONTENT_TYPE, "application/xml; charset=utf-8".to_owned()), (CONTENT_DISPOSITION, name)], raw).into_response())
 }
+
+struct SendRow {
+    plan_id: i64,
+    plan_year: i32,
+    version_number: i64,
+    version_id: i64,
+    status: &'static str,
+    status_class: &'static str,
+    attempts: i64,
+    updated: String,
+}
+
+#[derive(Template)]
+#[template(path = "sends.html")]
+struct SendsPage {
+    chrome: Option<Chrome>,
+    notice: Option<String>,
+    problems: Vec<String>,
+    rows: Vec<SendRow>,
+    done: usize,
+    any_active: bool,
+}
+
+async fn sends_page(state: &AppState, session: &store::users::Session, notice: Option<String>, problems: Vec<String>) -> AppResult<Response> {
+    let rows: Vec<SendRow> = state
+        .store
+        .sends_of_org(session.user.org_id)
+        .await?
+        .into_iter()
+        .map(|o| SendRow {
+            plan_id: o.plan_id,
+            plan_year: o.plan_year,
+            version_number: o.version_number,
+            version_id: o.send.version_id,
+            status: o.send.status.title(),
+            status_class: status_class(Some(o.send.status)),
+            attempts: o.send.attempts,
+            updated: crate::pages::fmt_time(o.send.updated_at),
+        })
+        .collect();
+    let page = SendsPage {
+        chrome: Some(Chrome::of(state, session).await?),
+        done: rows.iter().filter(|r| r.status_class != "wait").count(),
+        any_active: rows.iter().any(|r| r.status_class == "wait"),
+        notice,
+        problems,
+        rows,
+    };
+    Ok(html(&page)?.into_response())
+}
+
+/// «Отправки на ООС»: the organization's sends and how far each has come.
+pub async fn sends(State(state): State<AppState>, CurrentUser(session): CurrentUser) -> AppResult<Response> {
+    sends_page(&state, &session, None, vec![]).await
+}
+
+#[derive(Deserialize)]
+pub struct NoFields {}
+
+/// Sends every approved version of the organization that was never sent and may go now, with
+/// the saved ЕИС credentials.
+pub async fn send_all(State(state): State<AppState>, post: Post<NoFields>) -> AppResult<Response> {
+    let user = &post.session.user;
+    if !user.role.edits_plans() {
+        return Err(AppError::Forbidden(domain::exchange::SendError::WrongRole.to_string()));
+    }
+    let Some(credentials) = state.store.eis_credentials(user.id).await? else {
+        let e = "Сохраните логин и пароль ЕИС в «Настройки» → «Регистрационные данные в ЕИС», затем повторите.".to_owned();
+        return sends_page(&state, &post.session, None, vec![e]).await;
+    };
+    let mut queued = 0;
+    let mut problems = Vec::new();
+    for item in state.store.plans_visible_to(user.org_id).await? {
+        if item.plan.org_id != user.org_id {
+            continue;
+        }
+        let owner = state.store.organization(item.plan.org_id).await?.ok_or(AppError::NotFound)?;
+        let mut versions = state.store.versions(item.plan.id).await?;
+        versions.sort_by_key(|v| v.version_number);
+        for v in versions {
+            if state.store.latest_send(v.id).await?.is_some() {
+                continue;
+            }
+            match state.exchange.request_send(user, &item.plan, &owner, &v, credentials.clone()).await {
+                Ok(_) => queued += 1,
+                Err(exchange::RequestError::Refused(reason)) => {
+                    problems.push(format!("План-график {} год, версия {}: {reason}", item.plan.plan_year, v.version_number));
+                }
+                Err(exchange::RequestError::Store(e)) => return Err(e.into()),
+            }
+        }
+    }
+    let notice = Some(if queued > 0 { format!("Поставлено в очередь на отправку версий: {queued}") } else { "Неотправленных версий, которые можно отправить сейчас, нет".to_owned() });
+    sends_page(&state, &post.session, notice, problems).await
+}
