@@ -381,13 +381,13 @@ pub struct SendOverview {
 impl Store {
     /// The latest send of every version of the organization's plans, newest first.
     pub async fn sends_of_org(&self, org_id: i64) -> Result<Vec<SendOverview>> {
-        let rows = sqlx::query(concat!(
+        let rows = sqlx::query(
             "SELECT s.id, s.version_id, s.org_id, s.requested_by, s.packet_id, s.packet_xml, s.eis_login, s.status, s.attempts, \
              s.next_attempt_at, s.last_error, s.created_at, s.updated_at, p.id AS plan_id, p.plan_year, v.version_number \
              FROM eis_sends s JOIN plan_versions v ON v.id = s.version_id JOIN plans p ON p.id = v.plan_id \
              WHERE s.org_id = $1 AND s.id = (SELECT MAX(x.id) FROM eis_sends x WHERE x.version_id = s.version_id) \
              ORDER BY s.updated_at DESC, s.id DESC"
-        ))
+        )
         .bind(org_id)
         .fetch_all(self.pool())
         .await?;
