@@ -97,6 +97,27 @@ async fn bump(tx: &mut sqlx::Transaction<'_, sqlx::Any>, plan_id: i64, expected:
     if done.rows_affected() == 1 { Ok(()) } else { Err(StoreError::Conflict) }
 }
 
+fn parse_position(data: &str) -> Result<Position> {
+    serde_json::from_str(data).map_err(|e| StoreError::Corrupt(format!("position: {e}")))
+}
+
+/// Inside a write transaction: bumps the plan's row version (optimistic lock) and reads the
+/// position about to change. A position that is gone counts as a conflict.
+async fn position_for_change(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    plan: &Plan,
+    expected_row_version: i64,
+    position_id: i64,
+) -> Result<Position> {
+    bump(tx, plan.id, expected_row_version).await?;
+    let data: Option<String> = sqlx::query_scalar("SELECT data FROM positions WHERE id = $1 AND plan_id = $2")
+        .bind(position_id)
+        .bind(plan.id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    parse_position(&data.ok_or(StoreError::Conflict)?)
+}
+
 impl Store {
     /// Creates a plan-schedule for the organization and year; `Ok(None)` if one exists already.
     pub async fn create_plan(&self, org_id: i64, plan_year: i32, actor: i64) -> Result<Option<Plan>> {
@@ -161,10 +182,7 @@ impl Store {
         rows.iter()
             .map(|r| {
                 let data: String = r.try_get("data")?;
-                Ok(StoredPosition {
-                    id: r.try_get("id")?,
-                    position: serde_json::from_str(&data).map_err(|e| StoreError::Corrupt(format!("position: {e}")))?,
-                })
+                Ok(StoredPosition { id: r.try_get("id")?, position: parse_position(&data)? })
             })
             .collect()
     }
@@ -198,15 +216,7 @@ impl Store {
     /// Replaces a position's content if the plan is still at `expected_row_version`.
     pub async fn update_position(&self, plan: &Plan, expected_row_version: i64, position_id: i64, p: &Position, actor: i64) -> Result<()> {
         let mut tx = self.write_tx().await?;
-        bump(&mut tx, plan.id, expected_row_version).await?;
-        let row = sqlx::query("SELECT data FROM positions WHERE id = $1 AND plan_id = $2")
-            .bind(position_id)
-            .bind(plan.id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(row) = row else { return Err(StoreError::Conflict) };
-        let before: String = row.try_get("data")?;
-        let before: Position = serde_json::from_str(&before).map_err(|e| StoreError::Corrupt(format!("position: {e}")))?;
+        let before = position_for_change(&mut tx, plan, expected_row_version, position_id).await?;
         let data = serde_json::to_string(p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query("UPDATE positions SET data = $1 WHERE id = $2").bind(&data).bind(position_id).execute(&mut *tx).await?;
         let action = match &p.change {
@@ -243,7 +253,7 @@ impl Store {
         for r in rows {
             let id: i64 = r.try_get("id")?;
             let data: String = r.try_get("data")?;
-            let mut p: Position = serde_json::from_str(&data).map_err(|e| StoreError::Corrupt(format!("position: {e}")))?;
+            let mut p = parse_position(&data)?;
             if p.change.take().is_some() {
                 let data = serde_json::to_string(&p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 sqlx::query("UPDATE positions SET data = $1 WHERE id = $2").bind(data).bind(id).execute(&mut *tx).await?;
@@ -257,15 +267,7 @@ impl Store {
 
     pub async fn delete_position(&self, plan: &Plan, expected_row_version: i64, position_id: i64, actor: i64) -> Result<()> {
         let mut tx = self.write_tx().await?;
-        bump(&mut tx, plan.id, expected_row_version).await?;
-        let row = sqlx::query("SELECT data FROM positions WHERE id = $1 AND plan_id = $2")
-            .bind(position_id)
-            .bind(plan.id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(row) = row else { return Err(StoreError::Conflict) };
-        let before: String = row.try_get("data")?;
-        let before: Position = serde_json::from_str(&before).map_err(|e| StoreError::Corrupt(format!("position: {e}")))?;
+        let before = position_for_change(&mut tx, plan, expected_row_version, position_id).await?;
         sqlx::query("DELETE FROM positions WHERE id = $1").bind(position_id).execute(&mut *tx).await?;
         let action = format!("Удалена позиция {}", before.purchase_number.padded());
         record(&mut *tx, Some(actor), Some(plan.org_id), "plan", Some(plan.id), &action, &before.summary()).await?;
