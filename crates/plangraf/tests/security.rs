@@ -43,6 +43,15 @@ async fn csrf_and_cross_site_posts_are_refused() {
     let p = c.post_raw("/login", &[("login", "zakazchik"), ("password", "zakazchik")], Some("http://evil.example")).await;
     assert_eq!(p.status, 403, "login CSRF");
     assert!(h.app.store.plans_visible_to(1).await.unwrap().is_empty(), "nothing was created");
+    // Every state-changing route refuses a post without the token, before doing anything.
+    for path in [
+        "/plans", "/plans/approve", "/plans/1/positions", "/plans/1/positions/1", "/plans/1/positions/1/delete",
+        "/plans/1/positions/1/cancel", "/plans/1/submit", "/plans/1/approve", "/plans/1/return", "/plans/1/changes",
+        "/versions/1/send", "/settings/eis", "/settings/eis/check", "/sends/bulk", "/logout",
+    ] {
+        let p = c.post_raw(path, &[("plan_year", "2026")], None).await;
+        assert_eq!(p.status, 403, "{path} without a CSRF token");
+    }
     // Logout is a POST with the token, and the session is gone afterwards.
     let p = c.post("/logout", &[]).await;
     assert!(p.url.ends_with("/login"));
@@ -64,15 +73,51 @@ async fn other_organizations_see_nothing() {
     let mut other = h.client();
     other.login("district", "district1").await;
     assert!(!other.get("/plans").await.has("Школа"));
-    for path in [format!("/plans/{plan}"), format!("/plans/{plan}?tab=versions"), format!("/versions/{version}/status"), format!("/versions/{version}/send")] {
-        assert_eq!(other.get(&path).await.status, 404, "{path}");
+    let position = h.app.store.positions(plan).await.unwrap()[0].id;
+    let reads = [
+        format!("/plans/{plan}"),
+        format!("/plans/{plan}?tab=versions"),
+        format!("/plans/{plan}?tab=journal"),
+        format!("/plans/{plan}/positions/{position}/edit"),
+        format!("/versions/{version}/status"),
+        format!("/versions/{version}/send"),
+        format!("/versions/{version}/xml"),
+        format!("/versions/{version}/print"),
+        format!("/versions/{version}/diff"),
+    ];
+    for path in &reads {
+        assert_eq!(other.get(path).await.status, 404, "{path}");
     }
     other.get("/plans").await;
-    for path in [format!("/plans/{plan}/positions"), format!("/plans/{plan}/submit"), format!("/plans/{plan}/approve"), format!("/versions/{version}/send")] {
-        let p = other.post(&path, &[("row_version", "1"), ("login", "x"), ("password", "y")]).await;
+    let writes = [
+        format!("/plans/{plan}/positions"),
+        format!("/plans/{plan}/positions/{position}"),
+        format!("/plans/{plan}/positions/{position}/delete"),
+        format!("/plans/{plan}/positions/{position}/cancel"),
+        format!("/plans/{plan}/submit"),
+        format!("/plans/{plan}/approve"),
+        format!("/plans/{plan}/return"),
+        format!("/plans/{plan}/changes"),
+        format!("/versions/{version}/send"),
+    ];
+    for path in &writes {
+        let p = other.post(path, &[("row_version", "1"), ("login", "x"), ("password", "y"), ("comment", "z")]).await;
         assert_eq!(p.status, 404, "{path}");
     }
+    // Bulk approval and bulk sending reach only what the caller may touch.
+    let p = other.post("/plans/approve", &[("plan", &plan.to_string())]).await;
+    assert!(p.has("не найден"), "{}", p.body);
+    other.post("/sends/bulk", &[]).await;
     assert!(h.app.store.sends_for_version(version).await.unwrap().is_empty());
+    // The raw reply of a send is the owner's business only.
+    let (login, password) = h.eis_credentials("eis_user").await;
+    customer.get(&format!("/versions/{version}/send")).await;
+    customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", &password)]).await;
+    wait_for_status(&mut customer, version, "Загрузка завершена успешно").await;
+    let send = h.app.store.sends_for_version(version).await.unwrap()[0].id;
+    let event = h.app.store.send_events(send).await.unwrap().last().unwrap().id;
+    assert_eq!(other.get(&format!("/sends/{send}/events/{event}/raw")).await.status, 404);
+    assert_eq!(customer.get(&format!("/sends/{send}/events/{event}/raw")).await.status, 200);
     h.app.stop().await;
 }
 
