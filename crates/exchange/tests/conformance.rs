@@ -1,0 +1,147 @@
+//! Conformance: packets built from random valid versions — every organization type, from one to
+//! two thousand positions, new plans and changes with edits, cancellations and new purchases —
+//! validate against the official ЕИС schemas 14.1. Without the schemas the test says so and
+//! passes without checking.
+
+use domain::ikz::{KvrCode, Okpd2Code, PurchaseNumber};
+use domain::plan::{ChangeDecision, CustomerSnapshot, PlanSnapshot, Position, PositionChange, YearAmounts};
+use domain::{Money, OrgType};
+use eis::validate::{Root, SchemaSet};
+use exchange::build::{Base, Envelope, plan_packet};
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+fn schemas() -> Option<&'static SchemaSet> {
+    static SET: OnceLock<Option<SchemaSet>> = OnceLock::new();
+    SET.get_or_init(|| match eis::schemas::locate() {
+        Some(dir) => Some(SchemaSet::compile(&dir, Root::Integration).expect("the official schemas compile")),
+        None => {
+            eprintln!("SKIPPED: packet conformance (no ЕИС schemas; set PLANGRAF_EIS_SCHEMAS)");
+            None
+        }
+    })
+    .as_ref()
+}
+
+fn money() -> impl Strategy<Value = Money> {
+    (0i64..=99_999_999_999).prop_map(|kopecks| Money::from_decimal(rust_decimal::Decimal::new(kopecks, 2)))
+}
+
+fn org_type() -> impl Strategy<Value = OrgType> {
+    prop::sample::select(OrgType::ALL.to_vec())
+}
+
+prop_compose! {
+    fn position(org: OrgType, plan_year: i32, n: u32)(
+        year_offset in 0i32..3,
+        okpd in "[0-9]{2}\\.[0-9]{2}(\\.[0-9]{2}(\\.[0-9]{3})?)?",
+        kvr in "[0-9]{3}",
+        object in "[А-Яа-яA-Za-z0-9 ,.«»№&<>\"'-]{1,300}",
+        current in money(), first in money(), second in money(), subsequent in money(),
+        kbk in "[0-9]{20}", with_kbk in any::<bool>(), discussion in any::<bool>(),
+    ) -> Position {
+        Position {
+            purchase_number: PurchaseNumber::new(n).unwrap(),
+            publish_year: plan_year + year_offset,
+            okpd2: Okpd2Code::parse(&okpd).unwrap(),
+            // Unitary enterprises must leave the КВР undefined; the others carry one.
+            kvr: (!org.kvr_must_be_undefined()).then(|| KvrCode::parse(&kvr).unwrap()),
+            object_info: if object.trim().is_empty() { "Поставка".into() } else { object.trim().to_owned() },
+            amounts: YearAmounts { current: current + Money::parse("1").unwrap(), first, second, subsequent },
+            kbk: (org.uses_kbk() && with_kbk).then_some(kbk),
+            public_discussion: discussion,
+            change: None,
+        }
+    }
+}
+
+fn plan(max_positions: usize) -> impl Strategy<Value = PlanSnapshot> {
+    (org_type(), 2024i32..2030, 1..=max_positions).prop_flat_map(|(org, year, count)| {
+        let positions: Vec<_> = (1..=count as u32).map(|n| position(org, year, n)).collect();
+        (Just(org), Just(year), positions).prop_map(|(org, year, positions)| PlanSnapshot {
+            plan_year: year,
+            customer: CustomerSnapshot {
+                name: "Заказчик".into(),
+                spz_code: "03722001001".into(),
+                inn: "7801000011".into(),
+                kpp: "780101001".into(),
+                org_type: org,
+                iku: "27801000011780101001".into(),
+            },
+            positions,
+        })
+    })
+}
+
+fn envelope() -> Envelope {
+    Envelope { sender: "PLANGRAF".into(), receiver: "OOS".into(), mode: eis::packet::Mode::Test }
+}
+
+fn assert_valid(xml: &str) -> Result<(), TestCaseError> {
+    if let Some(set) = schemas() {
+        if let Err(issues) = set.validate(xml) {
+            let shown: Vec<String> = issues.iter().take(5).map(ToString::to_string).collect();
+            return Err(TestCaseError::fail(format!("{} schema issues: {}", issues.len(), shown.join("; "))));
+        }
+    }
+    Ok(())
+}
+
+/// A change round over `base`: some positions edited, some cancelled, some new.
+fn changed(base: &PlanSnapshot, seed: u64) -> PlanSnapshot {
+    let mut next = base.clone();
+    let reason = |decision| PositionChange {
+        reason_code: "9".into(),
+        reason_name: "Возникновение иных обстоятельств".into(),
+        decision,
+        description: "Обоснование изменения".into(),
+    };
+    for (i, p) in next.positions.iter_mut().enumerate() {
+        match (seed as usize + i) % 4 {
+            0 => {
+                p.amounts.first = p.amounts.first + Money::parse("100").unwrap();
+                p.change = Some(reason(ChangeDecision::Changed));
+            }
+            1 => p.change = Some(reason(ChangeDecision::Canceled)),
+            _ => {}
+        }
+    }
+    let mut extra = next.positions[0].clone();
+    extra.purchase_number = PurchaseNumber::new(next.positions.len() as u32 + 1).unwrap();
+    extra.change = None;
+    next.positions.push(extra);
+    next
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn new_and_change_packets_validate(snapshot in plan(40), seed in any::<u64>()) {
+        let packet = plan_packet(7, 0, &snapshot, None, &envelope());
+        assert_valid(&eis::packet::write_plan_packet(&packet))?;
+
+        let numbers: BTreeMap<String, String> = snapshot
+            .positions
+            .iter()
+            .map(|p| (p.purchase_number.padded(), format!("202603722001001001{:06}", p.purchase_number.get())))
+            .collect();
+        let base = Base { plan_number: "202603722001001001", snapshot: &snapshot, position_numbers: &numbers };
+        let next = changed(&snapshot, seed);
+        let change = plan_packet(7, 1, &next, Some(&base), &envelope());
+        prop_assert_eq!(change.kind, eis::packet::PlanPacketKind::Change);
+        assert_valid(&eis::packet::write_plan_packet(&change))?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3, ..ProptestConfig::default() })]
+
+    /// Large plans: up to 2,000 positions.
+    #[test]
+    fn large_packets_validate(snapshot in plan(2000)) {
+        let packet = plan_packet(7, 0, &snapshot, None, &envelope());
+        assert_valid(&eis::packet::write_plan_packet(&packet))?;
+    }
+}
