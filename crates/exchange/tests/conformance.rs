@@ -79,11 +79,11 @@ fn envelope() -> Envelope {
 }
 
 fn assert_valid(xml: &str) -> Result<(), TestCaseError> {
-    if let Some(set) = schemas() {
-        if let Err(issues) = set.validate(xml) {
-            let shown: Vec<String> = issues.iter().take(5).map(ToString::to_string).collect();
-            return Err(TestCaseError::fail(format!("{} schema issues: {}", issues.len(), shown.join("; "))));
-        }
+    if let Some(set) = schemas()
+        && let Err(issues) = set.validate(xml)
+    {
+        let shown: Vec<String> = issues.iter().take(5).map(ToString::to_string).collect();
+        return Err(TestCaseError::fail(format!("{} schema issues: {}", issues.len(), shown.join("; "))));
     }
     Ok(())
 }
