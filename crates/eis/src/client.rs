@@ -112,6 +112,18 @@ impl ClientError {
     }
 }
 
+/// The multipart form of the upload call: the credentials and one packet as `document`.
+fn upload_form(creds: &Credentials, xml: String) -> Result<reqwest::multipart::Form, ClientError> {
+    let document = reqwest::multipart::Part::text(xml)
+        .file_name("packet.xml")
+        .mime_str("text/xml; charset=utf-8")
+        .map_err(|e| ClientError::Config(e.to_string()))?;
+    Ok(reqwest::multipart::Form::new()
+        .text("login", creds.login.clone())
+        .text("password", creds.password.clone())
+        .part("document", document))
+}
+
 /// The client. Cloning is cheap and clones share one connection pool.
 #[derive(Clone)]
 pub struct EisClient {
@@ -216,14 +228,7 @@ impl EisClient {
         // The packet's own id, to check the reply is about it. A packet without a readable id
         // is still sent: judging it is ЕИС's business.
         let packet_id = read_packet_index(packet_xml).ok().map(|i| i.id);
-        let document = reqwest::multipart::Part::text(packet_xml.to_owned())
-            .file_name("packet.xml")
-            .mime_str("text/xml; charset=utf-8")
-            .map_err(|e| ClientError::Config(e.to_string()))?;
-        let form = reqwest::multipart::Form::new()
-            .text("login", creds.login.clone())
-            .text("password", creds.password.clone())
-            .part("document", document);
+        let form = upload_form(creds, packet_xml.to_owned())?;
         tracing::debug!(url = %self.upload_url, packet_id = packet_id.as_deref().unwrap_or("?"), bytes = packet_xml.len(), "uploading a packet to ЕИС");
         let resp = self.http.post(self.upload_url.clone()).multipart(form).send().await.map_err(transport)?;
         finish(resp, packet_id.as_deref()).await
@@ -288,14 +293,7 @@ impl EisClient {
         request: &crate::docproject::DocProjectStatusRequest,
     ) -> Result<Reply<crate::docproject::DocProjectStatusResponse>, ClientError> {
         let xml = crate::docproject::write_doc_project_status_request(request);
-        let document = reqwest::multipart::Part::text(xml)
-            .file_name("packet.xml")
-            .mime_str("text/xml; charset=utf-8")
-            .map_err(|e| ClientError::Config(e.to_string()))?;
-        let form = reqwest::multipart::Form::new()
-            .text("login", creds.login.clone())
-            .text("password", creds.password.clone())
-            .part("document", document);
+        let form = upload_form(creds, xml)?;
         tracing::debug!(url = %self.upload_url, request_id = %request.index.id, ids = request.doc_project_ids.len(), "asking ЕИС for draft statuses");
         let resp = self.http.post(self.upload_url.clone()).multipart(form).send().await.map_err(transport)?;
         let expected = request.index.id.clone();
