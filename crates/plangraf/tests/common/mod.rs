@@ -226,7 +226,7 @@ pub async fn wait_for_status(client: &mut Client, version: i64, text: &str) -> P
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         let p = client.get(&format!("/versions/{version}/status")).await;
-        if p.body.contains(&format!(">{text}<")) {
+        if p.body.contains(&format!("id=\"send-status\">{text}<")) {
             return p;
         }
         assert!(std::time::Instant::now() < deadline, "status «{text}» not reached:\n{}", p.body);

@@ -172,11 +172,16 @@ pub async fn send_status(
     Query(q): Query<StatusQuery>,
 ) -> AppResult<Response> {
     let (version, plan, owner) = readable_version(&state, &session.user, id).await?;
-    let send = state.store.latest_send(version.id).await?;
-    let events = match &send {
+    // Each read below is at least as new as the one before it — the timeline, then the send's
+    // state, then the version and plan (a placement commits state and numbers together) — so
+    // the page never shows a state older than its timeline or numbers missing from a placement.
+    let events = match state.store.latest_send(version.id).await? {
         Some(s) => state.store.send_events(s.id).await?,
         None => vec![],
     };
+    let send = state.store.latest_send(version.id).await?;
+    let version = state.store.version(version.id).await?.ok_or(AppError::NotFound)?;
+    let plan = state.store.plan(plan.id).await?.ok_or(AppError::NotFound)?;
     let status = send.as_ref().map(|s| s.status);
     let violations = events.iter().rev().find_map(|e| e.raw_reply.as_deref().map(exchange::violations_in)).unwrap_or_default();
     let (info, explanation) = status.map(explanation).unwrap_or((None, None));
