@@ -309,11 +309,6 @@ async fn publish(
     }
 }
 
-#[derive(Deserialize)]
-struct EditForm {
-    csrf: String,
-}
-
 /// ЕИС forbids creating or editing positions of an integrated plan-schedule; editing in the
 /// cabinet is not modelled for plans created in ЕИС either.
 async fn edit_position(
@@ -322,7 +317,7 @@ async fn edit_position(
     headers: HeaderMap,
     uri: Uri,
     Path(plan_id): Path<i64>,
-    Form(form): Form<EditForm>,
+    Form(form): Form<CsrfOnly>,
 ) -> Response {
     if let Some(refusal) = auth.refuse_forged(&headers, &uri, &form.csrf).or_else(|| auth.refuse_no_plan_rights()) {
         return refusal;
