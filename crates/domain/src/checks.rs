@@ -2,7 +2,8 @@
 //! submitting, approving and sending, each failure pinned to its position and field.
 
 use crate::org::OrgType;
-use crate::plan::{ChangeMark, PlanSnapshot};
+use crate::money::Money;
+use crate::plan::{ChangeMark, PlanSnapshot, YearAmounts};
 use serde::Serialize;
 use std::collections::HashSet;
 
@@ -12,6 +13,11 @@ pub struct Finding {
     pub purchase_number: Option<u16>,
     pub field: &'static str,
     pub message: String,
+}
+
+/// Above this amount a purchase must go through public discussion (ст. 20 44-ФЗ).
+fn public_discussion_threshold() -> Money {
+    Money::parse("1000000000").expect("constant")
 }
 
 /// Runs every rule over a plan's content; `base` is the version a change round started from.
@@ -61,14 +67,64 @@ pub fn preflight(plan: &PlanSnapshot, base: Option<&PlanSnapshot>) -> Vec<Findin
         if let Err(e) = p.ikz(&customer.iku) {
             find("ikz", format!("ИКЗ не может быть сформирован: {e}"));
         }
-        if customer.org_type.uses_kvr_breakdown() && p.kvr.is_none() {
-            find("kvr", "Для бюджетных и автономных учреждений КВР обязателен".into());
+        let org_type = customer.org_type;
+        if org_type.uses_kvr_breakdown() && p.kvr_breakdown(org_type).is_empty() {
+            find("kvr", "Для бюджетных и автономных учреждений КВР обязателен: укажите КВР или распределение по КВР".into());
         }
-        if customer.org_type == OrgType::Unitary && p.kvr.is_some() {
+        if org_type == OrgType::Unitary && p.kvr.is_some() {
             find("kvr", "Для унитарного предприятия КВР должен быть «не определен»".into());
         }
-        if p.kbk.is_some() && !customer.org_type.uses_kbk() {
-            find("kbk", "КБК указывается только для организаций типов 01, 02 и 08".into());
+        if !p.kbks.is_empty() && !org_type.uses_kbk() {
+            find("lines", format!("Распределение по КБК указывается только для организаций типов 01, 02 и 08, а не {}", org_type.code()));
+        }
+        if !p.kvrs.is_empty() && !org_type.uses_kvr_breakdown() {
+            find("lines", format!("Распределение по КВР указывается только для организаций типов 03 и 10, а не {}", org_type.code()));
+        }
+        for (name, lines) in [("КБК", &p.kbks), ("КВР", &p.kvrs)] {
+            if lines.is_empty() {
+                continue;
+            }
+            let sum = lines.iter().fold(YearAmounts::default(), |acc, l| acc + l.amounts);
+            let wrong = sum.mismatches(&p.amounts, plan.plan_year);
+            if !wrong.is_empty() {
+                find("lines", format!("Сумма распределения по {name} не равна финансовому обеспечению позиции: {}", wrong.join("; ")));
+            }
+        }
+        let distinct_kvrs: HashSet<&str> = p.kvrs.iter().map(|l| l.code.as_str()).collect();
+        match &p.kvr {
+            Some(k) if distinct_kvrs.len() > 1 => find(
+                "kvr",
+                format!("В распределении несколько КВР ({}): КВР позиции должен быть «не определен», а не {}", distinct_kvrs.len(), k.as_str()),
+            ),
+            Some(k) if distinct_kvrs.len() == 1 && !distinct_kvrs.contains(k.as_str()) => {
+                find("kvr", format!("КВР позиции {} не совпадает с КВР в распределении", k.as_str()))
+            }
+            _ => {}
+        }
+        if p.is_special() {
+            if !p.okpd2.is_empty() {
+                find("okpd2", "Для особой закупки ОКПД2 не указывается".into());
+            }
+            if p.energy_service {
+                find("energy_service", "Признак энергосервисного контракта к особой закупке не относится".into());
+            }
+            if p.public_discussion {
+                find("public_discussion", "Общественное обсуждение к особой закупке не относится".into());
+            }
+        } else if p.okpd2.is_empty() {
+            find("okpd2", "Не указан код ОКПД2".into());
+        }
+        if p.public_discussion && !p.is_special() && p.publish_year != plan.plan_year {
+            find(
+                "public_discussion",
+                format!("Общественное обсуждение указывается для закупок с извещением в {} году, а не в {}", plan.plan_year, p.publish_year),
+            );
+        }
+        if !p.is_special() && !p.public_discussion && p.publish_year == plan.plan_year && p.amounts.total() > public_discussion_threshold() {
+            find(
+                "public_discussion",
+                "Закупка дороже 1 млрд руб. подлежит обязательному общественному обсуждению (ст. 20 44-ФЗ): отметьте признак".into(),
+            );
         }
         if p.amounts.total().is_zero() {
             find("amount_current", "Не указан объём финансового обеспечения".into());
@@ -86,18 +142,21 @@ mod tests {
     use super::*;
     use crate::ikz::{KvrCode, Okpd2Code, PurchaseNumber};
     use crate::money::Money;
-    use crate::plan::{CustomerSnapshot, Position, YearAmounts};
+    use crate::plan::{BudgetLine, CustomerSnapshot, Position, SpecialPurchase, YearAmounts};
 
     fn position(n: u32) -> Position {
         Position {
             purchase_number: PurchaseNumber::new(n).unwrap(),
             publish_year: 2026,
-            okpd2: Okpd2Code::parse("38.11.21.000").unwrap(),
+            special: None,
+            okpd2: vec![Okpd2Code::parse("38.11.21.000").unwrap()],
             kvr: Some(KvrCode::parse("244").unwrap()),
             object_info: "Вывоз ТКО".into(),
             amounts: YearAmounts { current: Money::parse("100").unwrap(), ..Default::default() },
-            kbk: None,
+            kbks: vec![],
+            kvrs: vec![],
             public_discussion: false,
+            energy_service: false,
             change: None,
         }
     }
@@ -130,7 +189,7 @@ mod tests {
         let f = preflight(&changed, Some(&base));
         assert_eq!(fields(&f), ["change"]);
         assert_eq!(f[0].purchase_number, Some(2));
-        p2.change = Some(crate::plan::parse_change("9", crate::plan::ChangeDecision::Changed, "Рост цен").unwrap());
+        p2.change = Some(crate::plan::parse_change("9", Some("Иные обстоятельства"), crate::plan::ChangeDecision::Changed, "Рост цен").unwrap());
         assert!(preflight(&plan(OrgType::Budget, vec![position(1), p2]), Some(&base)).is_empty());
         // Unchanged positions need nothing; a new one neither.
         assert!(preflight(&plan(OrgType::Budget, vec![position(1), position(2), position(3)]), Some(&base)).is_empty());
@@ -185,9 +244,13 @@ mod tests {
         assert_eq!(fields(&preflight_new(&plan(OrgType::Autonomous, vec![p]))), ["kvr"]);
         assert_eq!(fields(&preflight_new(&plan(OrgType::Unitary, vec![position(1)]))), ["kvr"]);
         let mut p = position(1);
-        p.kbk = Some("07507021234567890244".into());
-        assert_eq!(fields(&preflight_new(&plan(OrgType::Budget, vec![p.clone()]))), ["kbk"]);
-        assert!(preflight_new(&plan(OrgType::Treasury, vec![p])).is_empty());
+        p.kbks = vec![BudgetLine { code: "07507021234567890244".into(), amounts: p.amounts }];
+        assert_eq!(fields(&preflight_new(&plan(OrgType::Budget, vec![p.clone()]))), ["lines"]);
+        assert!(preflight_new(&plan(OrgType::Treasury, vec![p.clone()])).is_empty());
+        let mut k = position(1);
+        k.kvrs = vec![BudgetLine { code: "244".into(), amounts: k.amounts }];
+        assert_eq!(fields(&preflight_new(&plan(OrgType::Authority, vec![k.clone()]))), ["lines"]);
+        assert!(preflight_new(&plan(OrgType::Budget, vec![k])).is_empty());
     }
 
     #[test]
@@ -195,5 +258,72 @@ mod tests {
         let mut p = position(1);
         p.amounts = YearAmounts::default();
         assert_eq!(fields(&preflight_new(&plan(OrgType::Budget, vec![p]))), ["amount_current"]);
+    }
+
+    fn money(s: &str) -> Money {
+        Money::parse(s).unwrap()
+    }
+
+    #[test]
+    fn breakdown_sums_must_match_financing() {
+        let mut p = position(1);
+        p.amounts = YearAmounts { current: money("100"), first: money("50"), ..Default::default() };
+        p.kbks = vec![
+            BudgetLine { code: "07507021234567890244".into(), amounts: YearAmounts { current: money("60"), first: money("50"), ..Default::default() } },
+            BudgetLine { code: "07507021234567890247".into(), amounts: YearAmounts { current: money("40"), ..Default::default() } },
+        ];
+        assert!(preflight_new(&plan(OrgType::Authority, vec![p.clone()])).is_empty());
+        p.kbks[1].amounts.current = money("39.99");
+        let f = preflight_new(&plan(OrgType::Authority, vec![p]));
+        assert_eq!(fields(&f), ["lines"]);
+        assert!(f[0].message.contains("2026 год: 99,99 вместо 100,00"), "{}", f[0].message);
+    }
+
+    #[test]
+    fn several_kvrs_make_the_position_kvr_undefined() {
+        let mut p = position(1);
+        let half = YearAmounts { current: money("50"), ..Default::default() };
+        p.kvrs = vec![BudgetLine { code: "244".into(), amounts: half }, BudgetLine { code: "247".into(), amounts: half }];
+        assert_eq!(fields(&preflight_new(&plan(OrgType::Budget, vec![p.clone()]))), ["kvr"]);
+        p.kvr = None;
+        assert!(preflight_new(&plan(OrgType::Budget, vec![p.clone()])).is_empty());
+        // One code in the lines must be the position's КВР.
+        p.kvrs = vec![BudgetLine { code: "247".into(), amounts: p.amounts }];
+        p.kvr = Some(KvrCode::parse("244").unwrap());
+        assert_eq!(fields(&preflight_new(&plan(OrgType::Budget, vec![p]))), ["kvr"]);
+    }
+
+    #[test]
+    fn special_purchase_rules() {
+        let mut s = position(6);
+        s.special = Some(SpecialPurchase { code: "P4_1_93".into(), name: "п. 4 ч. 1 ст. 93".into() });
+        assert_eq!(fields(&preflight_new(&plan(OrgType::Budget, vec![s.clone()]))), ["okpd2"]);
+        s.okpd2.clear();
+        assert!(preflight_new(&plan(OrgType::Budget, vec![position(1), s.clone()])).is_empty());
+        // Purchase numbers are unique across ordinary and special positions.
+        assert_eq!(fields(&preflight_new(&plan(OrgType::Budget, vec![position(6), s.clone()]))), ["purchase_number"]);
+        s.energy_service = true;
+        s.public_discussion = true;
+        assert_eq!(fields(&preflight_new(&plan(OrgType::Budget, vec![s]))), ["energy_service", "public_discussion"]);
+        let mut plain = position(1);
+        plain.okpd2.clear();
+        assert_eq!(fields(&preflight_new(&plan(OrgType::Budget, vec![plain]))), ["okpd2"]);
+    }
+
+    #[test]
+    fn public_discussion_rules() {
+        let mut p = position(1);
+        p.public_discussion = true;
+        assert!(preflight_new(&plan(OrgType::Budget, vec![p.clone()])).is_empty());
+        p.publish_year = 2027;
+        assert_eq!(fields(&preflight_new(&plan(OrgType::Budget, vec![p]))), ["public_discussion"]);
+        let mut big = position(2);
+        big.amounts.current = money("1000000000.01");
+        assert_eq!(fields(&preflight_new(&plan(OrgType::Budget, vec![big.clone()]))), ["public_discussion"]);
+        big.public_discussion = true;
+        assert!(preflight_new(&plan(OrgType::Budget, vec![big.clone()])).is_empty());
+        big.amounts.current = money("1000000000");
+        big.public_discussion = false;
+        assert!(preflight_new(&plan(OrgType::Budget, vec![big])).is_empty(), "exactly 1 bn is not above the threshold");
     }
 }

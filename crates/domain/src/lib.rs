@@ -10,6 +10,7 @@ pub mod ikz;
 pub mod money;
 pub mod org;
 pub mod plan;
+pub mod position;
 pub mod role;
 
 pub use checks::{Finding, preflight};

@@ -35,15 +35,11 @@ fn amounts(a: &domain::plan::YearAmounts) -> YearAmounts {
 fn position(plan_id: i64, snapshot: &PlanSnapshot, p: &Position, base: Option<&Base<'_>>) -> eis::packet::Position {
     let org_type = snapshot.customer.org_type;
     let finance = amounts(&p.amounts);
-    // The breakdowns must sum to the position's financing per year; with one КВР / one КБК per
-    // position in this model, the breakdown is that one code with the full amounts.
-    let kvrs = match (&p.kvr, org_type.uses_kvr_breakdown()) {
-        (Some(kvr), true) => vec![KvrAmounts { kvr: kvr.as_str().to_owned(), years: finance.clone() }],
-        _ => vec![],
-    };
-    let kbks = match (&p.kbk, org_type.uses_kbk()) {
-        (Some(kbk), true) => vec![KbkAmounts { kbk: kbk.clone(), years: finance.clone() }],
-        _ => vec![],
+    let kvrs = p.kvr_breakdown(org_type).iter().map(|l| KvrAmounts { kvr: l.code.clone(), years: amounts(&l.amounts) }).collect();
+    let kbks = if org_type.uses_kbk() {
+        p.kbks.iter().map(|l| KbkAmounts { kbk: l.code.clone(), years: amounts(&l.amounts) }).collect()
+    } else {
+        vec![]
     };
     eis::packet::Position {
         position_number: None,
@@ -52,7 +48,10 @@ fn position(plan_id: i64, snapshot: &PlanSnapshot, p: &Position, base: Option<&B
         publish_year: p.publish_year,
         iku: Some(snapshot.customer.iku.clone()),
         purchase_number: p.purchase_number.padded(),
-        okpd2: Okpd2::Single(p.okpd2.as_str().to_owned()),
+        okpd2: match p.okpd2_single() {
+            Some(one) => Okpd2::Single(one.as_str().to_owned()),
+            None => Okpd2::Undefined(p.okpd2.iter().map(|c| c.as_str().to_owned()).collect()),
+        },
         kvr: p.kvr.as_ref().map(|k| k.as_str().to_owned()),
         purchase_object_info: p.object_info.clone(),
         // Mandatory when the notice is planned for the plan year itself.
@@ -60,7 +59,7 @@ fn position(plan_id: i64, snapshot: &PlanSnapshot, p: &Position, base: Option<&B
         finance,
         kbks,
         kvrs,
-        is_energy_service_contract: false,
+        is_energy_service_contract: p.energy_service,
         modification: None,
         modification_status: None,
     }

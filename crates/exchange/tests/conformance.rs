@@ -4,7 +4,7 @@
 //! passes without checking.
 
 use domain::ikz::{KvrCode, Okpd2Code, PurchaseNumber};
-use domain::plan::{ChangeDecision, CustomerSnapshot, PlanSnapshot, Position, PositionChange, YearAmounts};
+use domain::plan::{BudgetLine, ChangeDecision, CustomerSnapshot, PlanSnapshot, Position, PositionChange, YearAmounts};
 use domain::{Money, OrgType};
 use eis::validate::{Root, SchemaSet};
 use exchange::build::{Base, Envelope, plan_packet};
@@ -32,25 +32,61 @@ fn org_type() -> impl Strategy<Value = OrgType> {
     prop::sample::select(OrgType::ALL.to_vec())
 }
 
+fn amounts() -> impl Strategy<Value = YearAmounts> {
+    (money(), money(), money(), money()).prop_map(|(current, first, second, subsequent)| YearAmounts {
+        current: current + Money::parse("1").unwrap(),
+        first,
+        second,
+        subsequent,
+    })
+}
+
 prop_compose! {
     fn position(org: OrgType, plan_year: i32, n: u32)(
         year_offset in 0i32..3,
-        okpd in "[0-9]{2}\\.[0-9]{2}(\\.[0-9]{2}(\\.[0-9]{3})?)?",
+        okpd in prop::collection::vec("[0-9]{2}\\.[0-9]{2}(\\.[0-9]{2}(\\.[0-9]{3})?)?", 1..4),
         kvr in "[0-9]{3}",
         object in "[А-Яа-яA-Za-z0-9 ,.«»№&<>\"'-]{1,300}",
-        current in money(), first in money(), second in money(), subsequent in money(),
-        kbk in "[0-9]{20}", with_kbk in any::<bool>(), discussion in any::<bool>(),
+        line_amounts in prop::collection::vec(amounts(), 0..4),
+        line_codes in prop::collection::vec(("[0-9]{20}", "[0-9]{3}"), 3),
+        discussion in any::<bool>(), energy in any::<bool>(),
     ) -> Position {
+        let mut okpd2: Vec<Okpd2Code> = okpd.iter().map(|c| Okpd2Code::parse(c).unwrap()).collect();
+        okpd2.dedup();
+        // Breakdown lines with distinct codes; the position's financing is their sum.
+        let lines: Vec<BudgetLine> = line_amounts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let (kbk, kvr) = &line_codes[i % 3];
+                let code = if org.uses_kbk() { kbk.clone() } else { format!("{:03}", (kvr.parse::<u32>().unwrap() + i as u32) % 1000) };
+                BudgetLine { code, amounts: *a }
+            })
+            .collect();
+        let total = lines.iter().fold(YearAmounts::default(), |acc, l| acc + l.amounts);
+        let with_lines = !lines.is_empty() && (org.uses_kbk() || org.uses_kvr_breakdown());
+        let several_kvrs = org.uses_kvr_breakdown() && lines.len() > 1;
+        let amounts = if with_lines { total } else { line_amounts.first().copied().unwrap_or(YearAmounts { current: Money::parse("1").unwrap(), ..Default::default() }) };
+        // Above 1 bn roubles public discussion is mandatory (a pre-flight rule).
+        let big = amounts.total() > Money::parse("1000000000").unwrap();
         Position {
             purchase_number: PurchaseNumber::new(n).unwrap(),
             publish_year: plan_year + year_offset,
-            okpd2: Okpd2Code::parse(&okpd).unwrap(),
-            // Unitary enterprises must leave the КВР undefined; the others carry one.
-            kvr: (!org.kvr_must_be_undefined()).then(|| KvrCode::parse(&kvr).unwrap()),
+            special: None,
+            okpd2,
+            // Unitary enterprises must leave the КВР undefined, and so must a position whose
+            // breakdown has several КВР; the others carry one.
+            kvr: match (org.kvr_must_be_undefined() || several_kvrs, org.uses_kvr_breakdown() && with_lines) {
+                (true, _) => None,
+                (false, true) => Some(KvrCode::parse(&lines[0].code).unwrap()),
+                (false, false) => Some(KvrCode::parse(&kvr).unwrap()),
+            },
             object_info: if object.trim().is_empty() { "Поставка".into() } else { object.trim().to_owned() },
-            amounts: YearAmounts { current: current + Money::parse("1").unwrap(), first, second, subsequent },
-            kbk: (org.uses_kbk() && with_kbk).then_some(kbk),
-            public_discussion: discussion,
+            amounts,
+            kbks: if org.uses_kbk() && with_lines { lines.clone() } else { vec![] },
+            kvrs: if org.uses_kvr_breakdown() && with_lines { lines } else { vec![] },
+            public_discussion: (discussion || big) && year_offset == 0,
+            energy_service: energy,
             change: None,
         }
     }
@@ -119,6 +155,8 @@ proptest! {
 
     #[test]
     fn new_and_change_packets_validate(snapshot in plan(40), seed in any::<u64>()) {
+        // The generator makes versions plangraf would approve.
+        prop_assert_eq!(domain::preflight(&snapshot, None), vec![]);
         let packet = plan_packet(7, 0, &snapshot, None, &envelope());
         assert_valid(&eis::packet::write_plan_packet(&packet))?;
 

@@ -36,11 +36,14 @@ fn position(n: u32) -> Position {
     Position {
         purchase_number: PurchaseNumber::new(n).unwrap(),
         publish_year: 2026,
-        okpd2: Okpd2Code::parse("38.11.21.000").unwrap(),
+        special: None,
+        okpd2: vec![Okpd2Code::parse("38.11.21.000").unwrap()],
         kvr: Some(KvrCode::parse("244").unwrap()),
         object_info: "Вывоз ТКО".into(),
         amounts: YearAmounts { current: Money::parse("1000,50").unwrap(), ..Default::default() },
-        kbk: None,
+        kbks: vec![],
+        kvrs: vec![],
+        energy_service: false,
         public_discussion: false,
         change: None,
     }

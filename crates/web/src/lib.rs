@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod pages;
+pub mod refs;
 
 use axum::Router;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
@@ -52,8 +53,16 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/token", post(api::issue_token))
         .route("/api/v1/me", get(api::me))
         .route("/static/app.css", get(stylesheet))
+        .route("/static/position.js", get(position_script))
         .fallback(|| async { error::AppError::NotFound })
         .with_state(state)
+}
+
+async fn position_script() -> impl IntoResponse {
+    (
+        [(CONTENT_TYPE, "text/javascript; charset=utf-8"), (CACHE_CONTROL, "max-age=3600")],
+        include_str!("../static/position.js"),
+    )
 }
 
 async fn stylesheet() -> impl IntoResponse {

@@ -1,6 +1,7 @@
 //! Server-rendered Russian pages.
 
 pub mod plans;
+pub mod position_form;
 pub mod positions;
 pub mod sending;
 pub mod session;

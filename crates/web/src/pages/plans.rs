@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Datelike;
 use domain::ikz::PurchaseNumber;
 use domain::org::{Inn, Kpp, iku};
+use crate::pages::position_form::{FormContext, field, messages, parse_draft};
 use domain::plan::{self, CustomerSnapshot, FieldError, PlanSnapshot, PositionDraft, YearAmounts};
 use domain::{PlanStatus, SendStatus};
 use serde::Deserialize;
@@ -125,7 +126,10 @@ pub struct PositionRow {
     object: String,
     okpd2: String,
     kvr: String,
-    kbk: Option<String>,
+    /// Breakdown lines as «КБК … : сумма» for the table.
+    lines: Vec<String>,
+    energy_service: bool,
+    public_discussion: bool,
     publish_year: i32,
     amounts: YearAmounts,
 }
@@ -133,6 +137,7 @@ pub struct PositionRow {
 pub struct FindingRow {
     place: String,
     message: String,
+    link: Option<String>,
 }
 
 pub struct VersionRow {
@@ -177,13 +182,12 @@ pub struct PlanPage {
     can_decide: bool,
     can_start_changes: bool,
     has_base: bool,
-    uses_kbk: bool,
-    kvr_optional: bool,
     row_version: i64,
     positions: Vec<PositionRow>,
     totals: YearAmounts,
     findings: Vec<FindingRow>,
     draft: PositionDraft,
+    form: FormContext,
     field_errors: Vec<FieldError>,
     versions: Vec<VersionRow>,
     journal: Vec<JournalRow>,
@@ -192,6 +196,9 @@ pub struct PlanPage {
 impl PlanPage {
     fn err(&self, field: &str) -> Option<&str> {
         self.field_errors.iter().find(|e| e.field == field).map(|e| e.message.as_str())
+    }
+    fn errs(&self, field: &str) -> Vec<&str> {
+        messages(&self.field_errors, field)
     }
 }
 
@@ -231,15 +238,27 @@ pub async fn current_snapshot(state: &AppState, plan: &Plan, owner: &Organizatio
     Ok(PlanSnapshot { plan_year: plan.plan_year, customer: customer_snapshot(owner), positions })
 }
 
-fn finding_rows(snapshot: &PlanSnapshot, base: Option<&PlanSnapshot>) -> Vec<FindingRow> {
+/// The pre-flight findings; while the plan can be edited, each one links to the field of its
+/// position.
+fn finding_rows(snapshot: &PlanSnapshot, base: Option<&PlanSnapshot>, editable: Option<(i64, &[(u16, i64)])>) -> Vec<FindingRow> {
     domain::preflight(snapshot, base)
         .into_iter()
-        .map(|f| FindingRow {
-            place: match f.purchase_number {
-                Some(n) => format!("Позиция {n:04}"),
-                None => "План-график".into(),
-            },
-            message: f.message,
+        .map(|f| {
+            let link = match (editable, f.purchase_number) {
+                (Some((plan_id, ids)), Some(n)) => ids
+                    .iter()
+                    .find(|(number, _)| *number == n)
+                    .map(|(_, id)| format!("/plans/{plan_id}/positions/{id}/edit#{}", f.field)),
+                _ => None,
+            };
+            FindingRow {
+                place: match f.purchase_number {
+                    Some(n) => format!("Позиция {n:04}"),
+                    None => "План-график".into(),
+                },
+                message: f.message,
+                link,
+            }
         })
         .collect()
 }
@@ -291,10 +310,9 @@ async fn render_plan(
     let snapshot = current_snapshot(state, &plan, &owner).await?;
     let base = base_snapshot(state, &plan).await?;
     let iku = snapshot.customer.iku.clone();
-    let positions: Vec<PositionRow> = state
-        .store
-        .positions(plan.id)
-        .await?
+    let stored = state.store.positions(plan.id).await?;
+    let position_ids: Vec<(u16, i64)> = stored.iter().map(|sp| (sp.position.purchase_number.get(), sp.id)).collect();
+    let positions: Vec<PositionRow> = stored
         .into_iter()
         .map(|sp| {
             let p = sp.position;
@@ -306,10 +324,18 @@ async fn render_plan(
                 in_base: before.is_some(),
                 number: p.purchase_number.padded(),
                 ikz: p.ikz(&iku).unwrap_or_else(|_| "— (проверьте ИНН/КПП заказчика)".into()),
-                object: p.object_info.clone(),
-                okpd2: p.okpd2.as_str().to_owned(),
-                kvr: p.kvr.as_ref().map(|k| k.as_str().to_owned()).unwrap_or_else(|| "не определен".into()),
-                kbk: p.kbk.clone(),
+                object: p.title(),
+                okpd2: if p.is_special() { "—".into() } else { p.okpd2_text() },
+                kvr: p.kvr_text().to_owned(),
+                lines: p
+                    .kbks
+                    .iter()
+                    .map(|l| ("КБК", l))
+                    .chain(p.kvrs.iter().map(|l| ("КВР", l)))
+                    .map(|(name, l)| format!("{name} {}: {}", l.code, l.amounts.total()))
+                    .collect(),
+                energy_service: p.energy_service,
+                public_discussion: p.public_discussion,
                 publish_year: p.publish_year,
                 amounts: p.amounts,
             }
@@ -351,6 +377,11 @@ async fn render_plan(
     } else {
         Vec::new()
     };
+    let can_edit = plan::check_edit(a, pref).is_ok();
+    let draft = extra.draft.unwrap_or_else(|| PositionDraft { publish_year: plan.plan_year.to_string(), ..Default::default() });
+    let next_number = plan::next_purchase_number(snapshot.positions.iter().map(|p| p.purchase_number))
+        .unwrap_or_else(|_| domain::ikz::PurchaseNumber::new(9999).expect("in range"));
+    let form = FormContext::new(state, owner.org_type, &iku, next_number, &draft).await?;
     let page = PlanPage {
         chrome: Some(Chrome::of(state, session).await?),
         csrf: session.csrf_token.clone(),
@@ -366,18 +397,17 @@ async fn render_plan(
         notice: extra.notice,
         error: extra.error.clone(),
         tab: tab.to_owned(),
-        can_edit: plan::check_edit(a, pref).is_ok(),
+        can_edit,
         can_submit: plan::check_edit(a, pref).is_ok(),
         can_decide: plan::approve(a, pref, 0).is_ok(),
         can_start_changes: plan::start_changes(a, pref).is_ok(),
         has_base: base.is_some(),
-        uses_kbk: owner.org_type.uses_kbk(),
-        kvr_optional: !owner.org_type.uses_kvr_breakdown(),
         row_version: plan.row_version,
         totals: snapshot.totals(),
-        findings: finding_rows(&snapshot, base.as_ref()),
+        findings: finding_rows(&snapshot, base.as_ref(), can_edit.then_some((plan.id, &position_ids))),
         positions,
-        draft: extra.draft.unwrap_or_else(|| PositionDraft { publish_year: plan.plan_year.to_string(), ..Default::default() }),
+        form,
+        draft,
         field_errors: extra.field_errors,
         versions,
         journal,
@@ -409,16 +439,7 @@ async fn show_error(state: &AppState, session: &store::users::Session, plan_id: 
     render_plan(state, session, plan_id, tab, Extra { notice: None, error: Some(e), draft: None, field_errors: vec![] }).await
 }
 
-#[derive(Deserialize)]
-pub struct PositionForm {
-    // Text, because `flatten` makes the form parser see every value as a string.
-    #[serde(default)]
-    row_version: String,
-    #[serde(flatten)]
-    draft: PositionDraft,
-}
-
-pub async fn add_position(State(state): State<AppState>, Path(id): Path<i64>, post: Post<PositionForm>) -> AppResult<Response> {
+pub async fn add_position(State(state): State<AppState>, Path(id): Path<i64>, post: Post<Vec<(String, String)>>) -> AppResult<Response> {
     let user = &post.session.user;
     let (plan, owner) = readable_plan(&state, user, id).await?;
     if let Err(e) = plan::check_edit(actor(user), plan_ref(&plan, &owner)) {
@@ -426,9 +447,10 @@ pub async fn add_position(State(state): State<AppState>, Path(id): Path<i64>, po
     }
     let used = state.store.positions(plan.id).await?.into_iter().map(|p| p.position.purchase_number);
     let number: PurchaseNumber = plan::next_purchase_number(used).map_err(|e| AppError::BadRequest(e.to_string()))?;
-    let draft = post.form.draft;
-    let row_version: i64 = post.form.row_version.trim().parse().map_err(|_| AppError::BadRequest("Форма заполнена некорректно: нет версии документа".into()))?;
-    match draft.parse(number, owner.org_type) {
+    let draft = PositionDraft::from_form(&post.form);
+    let row_version: i64 =
+        field(&post.form, "row_version").trim().parse().map_err(|_| AppError::BadRequest("Форма заполнена некорректно: нет версии документа".into()))?;
+    match parse_draft(&state, &draft, number, owner.org_type).await? {
         Ok(position) => match state.store.add_position(&plan, row_version, &position, user.id).await {
             Ok(_) => Ok(redirect(plan.id, "positions", "added")),
             Err(store::StoreError::Conflict) => {
@@ -585,7 +607,10 @@ mod tests {
     fn position_form_parses() {
         // Fields left empty by the browser may be missing altogether.
         let body = "object_info=x&publish_year=2026&okpd2=58.11&amount_current=1&row_version=3&csrf=abc";
-        let f: super::PositionForm = serde_urlencoded::from_str(body).map_err(|e| e.to_string()).unwrap();
-        assert_eq!(f.row_version, "3");
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(body).unwrap();
+        let draft = domain::plan::PositionDraft::from_form(&pairs);
+        assert_eq!(super::field(&pairs, "row_version"), "3");
+        assert_eq!(draft.okpd2, "58.11");
+        assert!(draft.lines.is_empty() && !draft.public_discussion);
     }
 }

@@ -9,7 +9,8 @@ use crate::pages::{Chrome, html};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use domain::plan::{self, CHANGE_REASONS, ChangeDecision, FieldError, PositionDraft};
+use crate::pages::position_form::{FormContext, field, messages, parse_draft};
+use domain::plan::{self, ChangeDecision, FieldError, PositionDraft};
 use serde::Deserialize;
 use store::orgs::Organization;
 use store::plans::{Plan, StoredPosition};
@@ -27,13 +28,12 @@ struct EditPage {
     number: String,
     row_version: i64,
     draft: PositionDraft,
+    form: FormContext,
     field_errors: Vec<FieldError>,
     error: Option<String>,
-    uses_kbk: bool,
-    kvr_optional: bool,
     in_base: bool,
     base_version: i64,
-    reasons: Vec<(&'static str, &'static str)>,
+    reasons: Vec<(String, String)>,
     reason_code: String,
     change_description: String,
 }
@@ -42,22 +42,8 @@ impl EditPage {
     fn err(&self, field: &str) -> Option<&str> {
         self.field_errors.iter().find(|e| e.field == field).map(|e| e.message.as_str())
     }
-}
-
-/// The form's values for a stored position.
-fn draft_of(p: &domain::plan::Position) -> PositionDraft {
-    let money = |m: domain::Money| if m.is_zero() { String::new() } else { m.to_string() };
-    PositionDraft {
-        publish_year: p.publish_year.to_string(),
-        okpd2: p.okpd2.as_str().to_owned(),
-        kvr: p.kvr.as_ref().map(|k| k.as_str().to_owned()).unwrap_or_default(),
-        object_info: p.object_info.clone(),
-        amount_current: money(p.amounts.current),
-        amount_first: money(p.amounts.first),
-        amount_second: money(p.amounts.second),
-        amount_subsequent: money(p.amounts.subsequent),
-        kbk: p.kbk.clone().unwrap_or_default(),
-        public_discussion: p.public_discussion.then(|| "1".to_owned()),
+    fn errs(&self, field: &str) -> Vec<&str> {
+        messages(&self.field_errors, field)
     }
 }
 
@@ -93,12 +79,27 @@ struct Input {
 async fn render(state: &AppState, session: &Session, l: &Loaded, input: Option<Input>) -> AppResult<Response> {
     let change = l.stored.position.change.as_ref();
     let input = input.unwrap_or_else(|| Input {
-        draft: draft_of(&l.stored.position),
+        draft: PositionDraft::of(&l.stored.position),
         reason_code: change.map(|c| c.reason_code.clone()).unwrap_or_default(),
         change_description: change.map(|c| c.description.clone()).unwrap_or_default(),
         field_errors: vec![],
         error: None,
     });
+    let iku = crate::pages::plans::customer_snapshot(&l.owner).iku;
+    let form = FormContext::new(state, l.owner.org_type, &iku, l.stored.position.purchase_number, &input.draft).await?;
+    // Without typed input, the pre-flight findings of this position show on its fields.
+    let field_errors = if input.error.is_none() && input.field_errors.is_empty() {
+        let snapshot = crate::pages::plans::current_snapshot(state, &l.plan, &l.owner).await?;
+        let base = crate::pages::plans::base_snapshot(state, &l.plan).await?;
+        let n = l.stored.position.purchase_number.get();
+        domain::preflight(&snapshot, base.as_ref())
+            .into_iter()
+            .filter(|f| f.purchase_number == Some(n))
+            .map(|f| FieldError { field: f.field, message: f.message })
+            .collect()
+    } else {
+        input.field_errors
+    };
     let page = EditPage {
         chrome: Some(Chrome::of(state, session).await?),
         csrf: session.csrf_token.clone(),
@@ -109,13 +110,12 @@ async fn render(state: &AppState, session: &Session, l: &Loaded, input: Option<I
         number: l.stored.position.purchase_number.padded(),
         row_version: l.plan.row_version,
         draft: input.draft,
-        field_errors: input.field_errors,
+        form,
+        field_errors,
         error: input.error,
-        uses_kbk: l.owner.org_type.uses_kbk(),
-        kvr_optional: !l.owner.org_type.uses_kvr_breakdown(),
         in_base: l.in_base,
         base_version: l.base_version,
-        reasons: CHANGE_REASONS.to_vec(),
+        reasons: crate::refs::change_reasons(state).await?,
         reason_code: input.reason_code,
         change_description: input.change_description,
     };
@@ -132,16 +132,23 @@ pub async fn edit_page(
     render(&state, &session, &l, None).await
 }
 
-#[derive(Deserialize)]
-pub struct EditForm {
-    #[serde(default)]
+/// The edit form: the position's fields, the plan's row version and the justification.
+struct EditForm {
     row_version: String,
-    #[serde(default)]
     reason_code: String,
-    #[serde(default)]
     change_description: String,
-    #[serde(flatten)]
     draft: PositionDraft,
+}
+
+impl EditForm {
+    fn of(pairs: &[(String, String)]) -> EditForm {
+        EditForm {
+            row_version: field(pairs, "row_version"),
+            reason_code: field(pairs, "reason_code"),
+            change_description: field(pairs, "change_description"),
+            draft: PositionDraft::from_form(pairs),
+        }
+    }
 }
 
 fn row_version(raw: &str) -> AppResult<i64> {
@@ -150,13 +157,22 @@ fn row_version(raw: &str) -> AppResult<i64> {
 
 const STALE: &str = "План-график изменён другим пользователем, пока вы заполняли форму. Введённые данные сохранены в форме: проверьте их и сохраните ещё раз.";
 
-pub async fn update(State(state): State<AppState>, Path((plan_id, position_id)): Path<(i64, i64)>, post: Post<EditForm>) -> AppResult<Response> {
+pub async fn update(
+    State(state): State<AppState>,
+    Path((plan_id, position_id)): Path<(i64, i64)>,
+    post: Post<Vec<(String, String)>>,
+) -> AppResult<Response> {
     let l = load(&state, &post.session, plan_id, position_id).await?;
-    let f = post.form;
+    let f = EditForm::of(&post.form);
     let expected = row_version(&f.row_version)?;
     let number = l.stored.position.purchase_number;
-    let parsed = f.draft.parse(number, l.owner.org_type);
-    let change = if l.in_base { Some(plan::parse_change(&f.reason_code, ChangeDecision::Changed, &f.change_description)) } else { None };
+    let parsed = parse_draft(&state, &f.draft, number, l.owner.org_type).await?;
+    let change = if l.in_base {
+        let reason = crate::refs::change_reason_name(&state, &f.reason_code).await?;
+        Some(plan::parse_change(&f.reason_code, reason.as_deref(), ChangeDecision::Changed, &f.change_description))
+    } else {
+        None
+    };
     let mut field_errors = parsed.as_ref().err().cloned().unwrap_or_default();
     if let Some(Err(e)) = &change {
         field_errors.extend(e.iter().cloned());
@@ -199,7 +215,8 @@ pub async fn cancel(State(state): State<AppState>, Path((plan_id, position_id)):
     }
     let f = post.form;
     let expected = row_version(&f.row_version)?;
-    match plan::parse_change(&f.reason_code, ChangeDecision::Canceled, &f.change_description) {
+    let reason = crate::refs::change_reason_name(&state, &f.reason_code).await?;
+    match plan::parse_change(&f.reason_code, reason.as_deref(), ChangeDecision::Canceled, &f.change_description) {
         Ok(change) => {
             let mut position = l.stored.position.clone();
             position.change = Some(change);
@@ -211,7 +228,7 @@ pub async fn cancel(State(state): State<AppState>, Path((plan_id, position_id)):
         }
         Err(field_errors) => {
             let input = Input {
-                draft: draft_of(&l.stored.position),
+                draft: PositionDraft::of(&l.stored.position),
                 reason_code: f.reason_code,
                 change_description: f.change_description,
                 field_errors,

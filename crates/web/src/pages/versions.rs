@@ -28,6 +28,7 @@ struct PrintRow {
     okpd2: String,
     kvr: String,
     publish_year: i32,
+    lines: Vec<(String, YearAmounts)>,
     amounts: YearAmounts,
     canceled: bool,
 }
@@ -72,9 +73,15 @@ pub async fn print(State(state): State<AppState>, CurrentUser(session): CurrentU
             .map(|p| PrintRow {
                 number: p.purchase_number.padded(),
                 ikz: p.ikz(&s.customer.iku).unwrap_or_default(),
-                object: p.object_info.clone(),
-                okpd2: p.okpd2.as_str().to_owned(),
-                kvr: p.kvr.as_ref().map(|k| k.as_str().to_owned()).unwrap_or_else(|| "не определен".into()),
+                object: p.title(),
+                okpd2: if p.is_special() { "—".into() } else { p.okpd2_text() },
+                kvr: p.kvr_text().to_owned(),
+                lines: p
+                    .kbks
+                    .iter()
+                    .map(|l| (format!("в том числе КБК {}", l.code), l.amounts))
+                    .chain(p.kvr_breakdown(s.customer.org_type).into_iter().map(|l| (format!("в том числе КВР {}", l.code), l.amounts)))
+                    .collect(),
                 publish_year: p.publish_year,
                 amounts: p.amounts,
                 canceled: p.is_canceled(),

@@ -1,0 +1,65 @@
+//! What the position form needs besides the typed values: the organization's blocks, the live
+//! ИКЗ, and the reference lists. Shared by the add form on the plan page and the edit page.
+
+use crate::AppState;
+use crate::error::AppResult;
+use domain::OrgType;
+use domain::ikz::PurchaseNumber;
+use domain::plan::{FieldError, PositionDraft, SpecialPurchase};
+
+pub struct FormContext {
+    pub iku: String,
+    pub number: String,
+    /// The ИКЗ of the values as typed, or a dash while they are incomplete.
+    pub ikz: String,
+    pub kvr_optional: bool,
+    /// «КБК» or «КВР»: which breakdown this organization type takes, if any.
+    pub breakdown: Option<&'static str>,
+    pub special_kinds: Vec<(String, String)>,
+}
+
+impl FormContext {
+    pub async fn new(state: &AppState, org_type: OrgType, iku: &str, number: PurchaseNumber, draft: &PositionDraft) -> AppResult<Self> {
+        let special = crate::refs::special_purchase(state, &draft.special_type).await?;
+        let ikz = draft
+            .parse(number, org_type, special)
+            .ok()
+            .and_then(|p| p.ikz(iku).ok())
+            .unwrap_or_else(|| "—".to_owned());
+        Ok(FormContext {
+            iku: iku.to_owned(),
+            number: number.padded(),
+            ikz,
+            kvr_optional: !org_type.uses_kvr_breakdown(),
+            breakdown: if org_type.uses_kbk() {
+                Some("КБК")
+            } else if org_type.uses_kvr_breakdown() {
+                Some("КВР")
+            } else {
+                None
+            },
+            special_kinds: crate::refs::special_purchases(state).await?,
+        })
+    }
+}
+
+/// Parses a draft with the special purchase kind looked up in НСИ.
+pub async fn parse_draft(
+    state: &AppState,
+    draft: &PositionDraft,
+    number: PurchaseNumber,
+    org_type: OrgType,
+) -> AppResult<Result<domain::plan::Position, Vec<FieldError>>> {
+    let special: Option<SpecialPurchase> = crate::refs::special_purchase(state, &draft.special_type).await?;
+    Ok(draft.parse(number, org_type, special))
+}
+
+/// A single text field of a form sent as pairs.
+pub fn field(pairs: &[(String, String)], name: &str) -> String {
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
+}
+
+/// Every message for one field: breakdown rows can have several.
+pub fn messages<'a>(errors: &'a [FieldError], field: &str) -> Vec<&'a str> {
+    errors.iter().filter(|e| e.field == field).map(|e| e.message.as_str()).collect()
+}
