@@ -71,26 +71,66 @@ pub enum RequestError {
     Store(#[from] StoreError),
 }
 
+/// A syntactically valid plan number that ЕИС never assigns, to check the structure of a
+/// change packet before the real number is known.
+const STAND_IN_PLAN_NUMBER: &str = "000000000000000000";
+
+/// What a version's packet is built against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Basis {
+    /// The first version: `tenderPlan2020`.
+    New,
+    /// A change against the placed previous version: `tenderPlan2020Change`.
+    Change { plan_number: String, base_version: i64 },
+    /// A change whose previous version ЕИС has not placed yet: its packet is built when it is sent.
+    Pending { base_version: i64 },
+}
+
+impl Basis {
+    pub fn code(&self) -> String {
+        match self {
+            Basis::New => "new".into(),
+            Basis::Change { plan_number, base_version } => format!("change:{plan_number}:{base_version}"),
+            Basis::Pending { base_version } => format!("pending:{base_version}"),
+        }
+    }
+}
+
+/// What version `number` of `plan` goes against, as ЕИС stands now.
+async fn basis_of(store: &Store, plan: &Plan, number: i64) -> Result<Basis, StoreError> {
+    if number == 0 {
+        return Ok(Basis::New);
+    }
+    let base_version = number - 1;
+    let placed = match store.versions(plan.id).await?.into_iter().find(|v| v.version_number == base_version) {
+        Some(prev) => store.latest_send(prev.id).await?.is_some_and(|s| s.status == SendStatus::Published),
+        None => false,
+    };
+    Ok(match (&plan.eis_plan_number, placed) {
+        (Some(n), true) => Basis::Change { plan_number: n.clone(), base_version },
+        _ => Basis::Pending { base_version },
+    })
+}
+
+/// The schema issues as one Russian sentence, the first few in full.
+fn schema_message(issues: &[eis::validate::SchemaIssue]) -> String {
+    let shown: Vec<String> = issues.iter().take(5).map(|i| i.to_string_ru()).collect();
+    format!("Пакет не соответствует схемам ЕИС 14.1 (ошибок: {}): {}", issues.len(), shown.join("; "))
+}
+
 /// Why a version cannot be sent now, in Russian; `None` when it can.
 pub async fn send_blocked(store: &Store, plan: &Plan, version: &Version) -> Result<Option<String>, StoreError> {
     let latest = store.latest_send(version.id).await?.map(|s| s.status);
     if let Err(e) = can_start_send(latest) {
         return Ok(Some(e.to_string()));
     }
-    if version.version_number > 0 {
-        // A change goes as tenderPlan2020Change, which needs the plan number ЕИС assigns when
-        // the previous version is placed.
-        let previous_placed = match store.versions(plan.id).await?.into_iter().find(|v| v.version_number == version.version_number - 1) {
-            Some(prev) => store.latest_send(prev.id).await?.is_some_and(|s| s.status == SendStatus::Published),
-            None => false,
-        };
-        if plan.eis_plan_number.is_none() || !previous_placed {
-            return Ok(Some(format!(
-                "Изменения нельзя отправить, пока предыдущая версия ({}) не размещена в ЕИС. Разместите её в личном кабинете ЕИС и дождитесь статуса «{}».",
-                version.version_number - 1,
-                SendStatus::Published.title()
-            )));
-        }
+    // A change goes as tenderPlan2020Change, which needs the plan number ЕИС assigns when the
+    // previous version is placed.
+    if let Basis::Pending { base_version } = basis_of(store, plan, version.version_number).await? {
+        return Ok(Some(format!(
+            "Изменения нельзя отправить, пока предыдущая версия ({base_version}) не размещена в ЕИС. Разместите её в личном кабинете ЕИС и дождитесь статуса «{}».",
+            SendStatus::Published.title()
+        )));
     }
     Ok(None)
 }
@@ -229,30 +269,38 @@ impl Exchange {
                 findings.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join("; ")
             )));
         }
-        let packet = self.packet_for(plan, version, previous.as_ref());
-        let xml = eis::packet::write_plan_packet(&packet);
-        if let Some(schemas) = self.inner.config.schemas.clone() {
-            let doc = xml.clone();
-            let checked = tokio::task::spawn_blocking(move || schemas.validate(&doc))
-                .await
-                .map_err(|e| StoreError::Corrupt(format!("schema validation task: {e}")))?;
-            if let Err(issues) = checked {
-                tracing::warn!(version_id = version.id, issues = issues.len(), "packet rejected by the ЕИС schemas");
-                let shown: Vec<String> = issues.iter().take(5).map(|i| i.to_string_ru()).collect();
-                return Err(RequestError::Refused(format!(
-                    "Пакет не соответствует схемам ЕИС 14.1 и не отправлен (ошибок: {}): {}",
-                    issues.len(),
-                    shown.join("; ")
-                )));
+        let basis = basis_of(store, plan, version.version_number).await?;
+        // The packet fixed at approval goes as it is, unless ЕИС's view changed since (the
+        // previous version got placed) or an earlier send of it ended: a new send needs a new
+        // packet id, or ЕИС would answer with the earlier result. The content is the same.
+        let first_send = store.latest_send(version.id).await?.is_none();
+        let fixed = version.packet.as_ref().filter(|_| first_send && version.packet_basis.as_deref() == Some(basis.code().as_str()));
+        let (packet_id, xml, note) = match fixed {
+            Some(p) => (p.id.clone(), p.xml.clone(), "Пакет — зафиксированный при утверждении версии.".to_owned()),
+            None => {
+                let packet = self.packet_for(plan, version, previous.as_ref());
+                let why = if version.packet.is_none() {
+                    "Пакет сформирован при отправке: при утверждении предыдущая версия ещё не была размещена в ЕИС."
+                } else if first_send {
+                    "Пакет сформирован заново: после утверждения ЕИС разместила предыдущую версию."
+                } else {
+                    "Пакет сформирован заново с новым идентификатором: предыдущая отправка этой версии завершилась отказом."
+                };
+                (packet.index.id.clone(), eis::packet::write_plan_packet(&packet), why.to_owned())
             }
+        };
+        if let Err(issues) = self.validate(&xml).await? {
+            tracing::warn!(version_id = version.id, issues = issues.len(), "packet rejected by the ЕИС schemas");
+            return Err(RequestError::Refused(format!("Пакет не отправлен. {}", schema_message(&issues))));
         }
         let new = NewSend {
             version_id: version.id,
             org_id: owner.id,
             requested_by: actor.id,
-            packet_id: &packet.index.id,
+            packet_id: &packet_id,
             packet_xml: &xml,
             login: &credentials,
+            packet_note: &note,
         };
         let id = match store.enqueue_send(&new).await {
             Ok(id) => id,
@@ -261,7 +309,7 @@ impl Exchange {
             }
             Err(e) => return Err(e.into()),
         };
-        tracing::info!(send_id = id, version_id = version.id, packet_id = %packet.index.id, "send queued");
+        tracing::info!(send_id = id, version_id = version.id, packet_id = %packet_id, "send queued");
         self.inner.wake.notify_one();
         Ok(id)
     }
@@ -283,20 +331,92 @@ impl Exchange {
 
     /// The packet a version goes as now: against its placed previous version when there is one.
     fn packet_for(&self, plan: &Plan, version: &Version, previous: Option<&Version>) -> eis::packet::PlanPacket {
-        let base = match (previous, plan.eis_plan_number.as_deref()) {
+        self.build(plan, version.version_number, &version.snapshot, previous, plan.eis_plan_number.as_deref())
+    }
+
+    fn build(
+        &self,
+        plan: &Plan,
+        version_number: i64,
+        snapshot: &domain::plan::PlanSnapshot,
+        previous: Option<&Version>,
+        plan_number: Option<&str>,
+    ) -> eis::packet::PlanPacket {
+        let base = match (previous, plan_number) {
             (Some(prev), Some(plan_number)) => {
                 Some(build::Base { plan_number, snapshot: &prev.snapshot, position_numbers: &prev.eis_position_numbers })
             }
             _ => None,
         };
-        build::plan_packet(plan.id, version.version_number, &version.snapshot, base.as_ref(), &self.inner.config.envelope)
+        build::plan_packet(plan.id, version_number, snapshot, base.as_ref(), &self.inner.config.envelope)
     }
 
-    /// «Скачать XML»: the packet as sent, or, for a version not sent yet, the packet it would go
-    /// as now (with a fresh packet id, since none is fixed until it is queued).
+    /// Validates a packet against the official schemas when they are configured.
+    async fn validate(&self, xml: &str) -> Result<Result<(), Vec<eis::validate::SchemaIssue>>, StoreError> {
+        let Some(schemas) = self.inner.config.schemas.clone() else { return Ok(Ok(())) };
+        let doc = xml.to_owned();
+        tokio::task::spawn_blocking(move || schemas.validate(&doc))
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("schema validation task: {e}")))
+    }
+
+    /// The packet the working copy of `plan` would become if approved now, with what it is built
+    /// against. A change whose previous version ЕИС has not placed yet cannot be fixed; it is
+    /// built with a stand-in plan number so that its structure can still be checked.
+    async fn prospective(&self, plan: &Plan, snapshot: &domain::plan::PlanSnapshot) -> Result<(i64, Basis, eis::packet::PlanPacket), StoreError> {
+        let store = &self.inner.store;
+        let versions = store.versions(plan.id).await?;
+        let number = versions.first().map(|v| v.version_number + 1).unwrap_or(0);
+        let basis = basis_of(store, plan, number).await?;
+        let previous = versions.first();
+        let packet = match &basis {
+            Basis::New => self.build(plan, number, snapshot, None, None),
+            Basis::Change { plan_number, .. } => self.build(plan, number, snapshot, previous, Some(plan_number)),
+            Basis::Pending { .. } => self.build(plan, number, snapshot, previous, Some(STAND_IN_PLAN_NUMBER)),
+        };
+        Ok((number, basis, packet))
+    }
+
+    /// The schema check of the pre-flight checks: what the official schemas say of the packet
+    /// the working copy would go as. Empty when the schemas are not configured.
+    pub async fn schema_findings(&self, plan: &Plan, snapshot: &domain::plan::PlanSnapshot) -> Result<Vec<String>, StoreError> {
+        if self.inner.config.schemas.is_none() {
+            return Ok(Vec::new());
+        }
+        let (_, _, packet) = self.prospective(plan, snapshot).await?;
+        Ok(match self.validate(&eis::packet::write_plan_packet(&packet)).await? {
+            Ok(()) => Vec::new(),
+            Err(issues) => vec![schema_message(&issues)],
+        })
+    }
+
+    /// «Утвердить»: records the version together with its packet, fixed now and validated
+    /// against the official schemas when they are configured.
+    pub async fn approve(&self, plan: &Plan, snapshot: &domain::plan::PlanSnapshot, approver: i64) -> Result<Version, RequestError> {
+        let (number, basis, packet) = self.prospective(plan, snapshot).await?;
+        let xml = eis::packet::write_plan_packet(&packet);
+        if let Err(issues) = self.validate(&xml).await? {
+            return Err(RequestError::Refused(format!("План-график не утверждён. {}", schema_message(&issues))));
+        }
+        let fixed = store::plans::FixedPacket { id: packet.index.id.clone(), xml };
+        let code = basis.code();
+        let approval = store::plans::Approval {
+            version_number: number,
+            packet: (!matches!(basis, Basis::Pending { .. })).then_some(&fixed),
+            basis: &code,
+        };
+        Ok(self.inner.store.approve_plan(plan, snapshot, &approval, approver).await?)
+    }
+
+    /// «Скачать XML»: the packet as last sent; for a version not sent yet, the packet fixed at
+    /// approval; for a change approved before its previous version was placed, the packet it
+    /// would go as now (with a fresh packet id, since none is fixed until it is queued).
     pub async fn packet_xml(&self, plan: &Plan, version: &Version) -> Result<(String, bool), StoreError> {
         if let Some(send) = self.inner.store.latest_send(version.id).await? {
             return Ok((send.packet_xml, true));
+        }
+        if let Some(fixed) = &version.packet {
+            return Ok((fixed.xml.clone(), false));
         }
         let previous = previous_version(&self.inner.store, plan, version).await?;
         Ok((eis::packet::write_plan_packet(&self.packet_for(plan, version, previous.as_ref())), false))

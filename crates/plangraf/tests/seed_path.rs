@@ -86,6 +86,11 @@ async fn plan_is_approved_sent_and_loaded_into_eis() {
     assert!(p.has("Регистрационные данные в ЕИС сохранены"));
     assert!(!p.has(&eis_password), "the password is never shown again");
 
+    // The version holds its exact packet from approval: «Скачать XML» gives the same bytes twice.
+    let fixed = customer.get(&format!("/versions/{version}/xml")).await.body;
+    assert!(fixed.contains("<int:tenderPlan2020 "), "{fixed}");
+    assert_eq!(customer.get(&format!("/versions/{version}/xml")).await.body, fixed);
+
     // Seed 004: «Версии документов» → «»» → «Отправить на ООС» → the dialog, pre-filled → «ОК».
     let p = customer.get(&format!("/plans/{plan}?tab=versions")).await;
     assert!(p.has("Отправить на ООС") && p.has("Посмотреть статус отправки") && p.has("Не отправлена"));
@@ -109,6 +114,7 @@ async fn plan_is_approved_sent_and_loaded_into_eis() {
     assert_eq!(sends.len(), 1);
     // The packet sent is a tenderPlan2020 in the official namespace.
     assert!(sends[0].packet_xml.contains("tenderPlan2020") && sends[0].packet_xml.contains("http://zakupki.gov.ru/oos/integration/1"));
+    assert_eq!(sends[0].packet_xml, fixed, "the packet fixed at approval is the one sent");
 
     // The customer places the draft in ЕИС; plangraf learns of it and shows the numbers.
     let plan_number = h.sandbox.directory().publish(common_spz(), 2026).await.unwrap();

@@ -45,6 +45,27 @@ pub struct Version {
     pub approved_at: i64,
     /// Registry numbers of the positions by purchase number, once ЕИС has placed the version.
     pub eis_position_numbers: std::collections::BTreeMap<String, String>,
+    /// The packet fixed at approval, if one could be.
+    pub packet: Option<FixedPacket>,
+    /// What the packet was (or, without one, would have been) built against; see
+    /// `exchange::Basis`.
+    pub packet_basis: Option<String>,
+}
+
+/// A version's packet as fixed at approval: the exact XML and its index id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixedPacket {
+    pub id: String,
+    pub xml: String,
+}
+
+/// What approval fixes besides the snapshot.
+pub struct Approval<'a> {
+    /// The version number the packet was built for; approval fails with a conflict if another
+    /// approval took it first.
+    pub version_number: i64,
+    pub packet: Option<&'a FixedPacket>,
+    pub basis: &'a str,
 }
 
 macro_rules! plan_columns {
@@ -83,6 +104,11 @@ fn version_from_row(r: &AnyRow) -> Result<Version> {
         approved_by: r.try_get("approved_by")?,
         approved_at: r.try_get("approved_at")?,
         eis_position_numbers,
+        packet: match (r.try_get::<Option<String>, _>("packet_id")?, r.try_get::<Option<String>, _>("packet_xml")?) {
+            (Some(id), Some(xml)) => Some(FixedPacket { id, xml }),
+            _ => None,
+        },
+        packet_basis: r.try_get("packet_basis")?,
     })
 }
 
@@ -309,7 +335,7 @@ impl Store {
 
     /// «Утвердить»: the plan becomes approved and its next immutable version is recorded, in
     /// one transaction.
-    pub async fn approve_plan(&self, plan: &Plan, snapshot: &PlanSnapshot, approver: i64) -> Result<Version> {
+    pub async fn approve_plan(&self, plan: &Plan, snapshot: &PlanSnapshot, approval: &Approval<'_>, approver: i64) -> Result<Version> {
         let mut tx = self.write_tx().await?;
         let now = now_ms();
         let done = sqlx::query(
@@ -330,16 +356,22 @@ impl Store {
             .bind(plan.id)
             .fetch_one(&mut *tx)
             .await?;
+        if next != approval.version_number {
+            return Err(StoreError::Conflict);
+        }
         let json = serde_json::to_string(snapshot).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO plan_versions (plan_id, version_number, snapshot, approved_by, approved_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO plan_versions (plan_id, version_number, snapshot, approved_by, approved_at, packet_id, packet_xml, packet_basis) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(plan.id)
         .bind(next)
         .bind(&json)
         .bind(approver)
         .bind(now)
+        .bind(approval.packet.map(|p| p.id.as_str()))
+        .bind(approval.packet.map(|p| p.xml.as_str()))
+        .bind(approval.basis)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
@@ -362,13 +394,15 @@ impl Store {
             approved_by: approver,
             approved_at: now,
             eis_position_numbers: Default::default(),
+            packet: approval.packet.cloned(),
+            packet_basis: Some(approval.basis.to_owned()),
         })
     }
 
     pub async fn versions(&self, plan_id: i64) -> Result<Vec<Version>> {
         let rows = sqlx::query(
-            "SELECT id, plan_id, version_number, snapshot, approved_by, approved_at, eis_position_numbers FROM plan_versions \
-             WHERE plan_id = $1 ORDER BY version_number DESC",
+            "SELECT id, plan_id, version_number, snapshot, approved_by, approved_at, eis_position_numbers, packet_id, packet_xml, \
+             packet_basis FROM plan_versions WHERE plan_id = $1 ORDER BY version_number DESC",
         )
         .bind(plan_id)
         .fetch_all(self.pool())
@@ -378,7 +412,8 @@ impl Store {
 
     pub async fn version(&self, id: i64) -> Result<Option<Version>> {
         let row = sqlx::query(
-            "SELECT id, plan_id, version_number, snapshot, approved_by, approved_at, eis_position_numbers FROM plan_versions WHERE id = $1",
+            "SELECT id, plan_id, version_number, snapshot, approved_by, approved_at, eis_position_numbers, packet_id, packet_xml, \
+             packet_basis FROM plan_versions WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(self.pool())

@@ -70,6 +70,8 @@ pub struct NewSend<'a> {
     pub packet_id: &'a str,
     pub packet_xml: &'a str,
     pub login: &'a EisLogin,
+    /// Where the packet comes from (fixed at approval, or built again and why), for the timeline.
+    pub packet_note: &'a str,
 }
 
 /// What a worker learned from one exchange with ЕИС.
@@ -242,7 +244,8 @@ impl Store {
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
-        insert_event(&mut tx, id, now, SendStatus::Queued, "Пакет поставлен в очередь на отправку в ЕИС", None, None).await?;
+        let message = format!("Пакет поставлен в очередь на отправку в ЕИС. {}", s.packet_note);
+        insert_event(&mut tx, id, now, SendStatus::Queued, message.trim_end(), None, None).await?;
         record(
             &mut *tx,
             Some(s.requested_by),

@@ -5,6 +5,7 @@ use domain::ikz::{KvrCode, Okpd2Code, PurchaseNumber};
 use domain::plan::{CustomerSnapshot, PlanSnapshot, Position, YearAmounts};
 use domain::{Money, OrgType, PlanStatus, Role, SendStatus};
 use store::orgs::NewOrganization;
+use store::plans::{Approval, FixedPacket};
 use store::sends::{EisLogin, EventNote, NewSend, Outcome};
 use store::testing::fresh_store;
 use store::{Store, StoreError, now_ms};
@@ -158,11 +159,21 @@ async fn plans_positions_versions_and_locking() {
         Err(StoreError::Conflict)
     ));
     let plan = s.plan(plan.id).await.unwrap().unwrap();
-    let v0 = s.approve_plan(&plan, &snapshot(vec![position(1), position(2)]), a.id).await.unwrap();
+    let fixed = FixedPacket { id: "0f3c2a8e-5b1d-4c7e-9a2f-1d2e3f4a5b6c".into(), xml: "<packet/>".into() };
+    let wrong_number = Approval { version_number: 1, packet: Some(&fixed), basis: "new" };
+    assert!(
+        matches!(s.approve_plan(&plan, &snapshot(vec![]), &wrong_number, a.id).await, Err(StoreError::Conflict)),
+        "the packet was built for another version number"
+    );
+    assert_eq!(s.plan(plan.id).await.unwrap().unwrap().status, PlanStatus::OnApproval, "nothing changed");
+    let approval = Approval { version_number: 0, packet: Some(&fixed), basis: "new" };
+    let v0 = s.approve_plan(&plan, &snapshot(vec![position(1), position(2)]), &approval, a.id).await.unwrap();
     assert_eq!(v0.version_number, 0);
-    assert!(matches!(s.approve_plan(&plan, &snapshot(vec![]), a.id).await, Err(StoreError::Conflict)), "approved once");
+    assert!(matches!(s.approve_plan(&plan, &snapshot(vec![]), &approval, a.id).await, Err(StoreError::Conflict)), "approved once");
     let versions = s.versions(plan.id).await.unwrap();
     assert_eq!(versions.len(), 1);
+    assert_eq!(versions[0].packet.as_ref(), Some(&fixed), "the exact packet is kept with the version");
+    assert_eq!(versions[0].packet_basis.as_deref(), Some("new"));
     assert_eq!(versions[0].snapshot.positions.len(), 2);
     assert_eq!(s.plan(plan.id).await.unwrap().unwrap().status, PlanStatus::Approved);
     // «Внести изменения»: a new round on the same working copy; an edit is journaled.
@@ -191,7 +202,7 @@ async fn approved_version(s: &Store) -> (i64, i64, i64) {
     let plan = s.create_plan(o, 2026, u.id).await.unwrap().unwrap();
     s.change_plan_status(&plan, PlanStatus::Forming, PlanStatus::OnApproval, None, u.id, "x").await.unwrap();
     let plan = s.plan(plan.id).await.unwrap().unwrap();
-    let v = s.approve_plan(&plan, &snapshot(vec![position(1)]), u.id).await.unwrap();
+    let v = s.approve_plan(&plan, &snapshot(vec![position(1)]), &Approval { version_number: 0, packet: None, basis: "new" }, u.id).await.unwrap();
     (o, u.id, v.id)
 }
 
@@ -225,7 +236,7 @@ async fn send_queue_leases_and_uniqueness() {
     let (o, u, v) = approved_version(&s).await;
     let login = EisLogin { login: "eis_user_int".into(), password: "p1".into() };
     let packet = "0f3c2a8e-5b1d-4c7e-9a2f-1d2e3f4a5b6c";
-    let new = NewSend { version_id: v, org_id: o, requested_by: u, packet_id: packet, packet_xml: "<x/>", login: &login };
+    let new = NewSend { version_id: v, org_id: o, requested_by: u, packet_id: packet, packet_xml: "<x/>", login: &login, packet_note: "" };
     let id = s.enqueue_send(&new).await.unwrap();
     let second = NewSend { packet_id: "1f3c2a8e-5b1d-4c7e-9a2f-1d2e3f4a5b6c", ..new };
     assert!(matches!(s.enqueue_send(&second).await, Err(StoreError::Conflict)), "one live send per version");
@@ -279,7 +290,7 @@ async fn publication_is_recorded_with_plan_and_position_numbers() {
     let (s, _d) = store().await;
     let (o, u, v) = approved_version(&s).await;
     let login = EisLogin { login: "int_eis_user".into(), password: "p".into() };
-    let new = NewSend { version_id: v, org_id: o, requested_by: u, packet_id: "2f3c2a8e-5b1d-4c7e-9a2f-1d2e3f4a5b6c", packet_xml: "<x/>", login: &login };
+    let new = NewSend { version_id: v, org_id: o, requested_by: u, packet_id: "2f3c2a8e-5b1d-4c7e-9a2f-1d2e3f4a5b6c", packet_xml: "<x/>", login: &login, packet_note: "" };
     let id = s.enqueue_send(&new).await.unwrap();
     let plan_id = s.version(v).await.unwrap().unwrap().plan_id;
     let numbers: std::collections::BTreeMap<String, String> = [("0001".to_owned(), "202603722001001001000001".to_owned())].into();

@@ -238,10 +238,24 @@ pub async fn current_snapshot(state: &AppState, plan: &Plan, owner: &Organizatio
     Ok(PlanSnapshot { plan_year: plan.plan_year, customer: customer_snapshot(owner), positions })
 }
 
+/// Every pre-flight finding of the working copy: the rules of `domain::checks`, and, once they
+/// pass and the official schemas are configured, the schema check of the packet it would go as.
+pub async fn findings(state: &AppState, plan: &Plan, owner: &Organization) -> AppResult<(PlanSnapshot, Vec<domain::Finding>)> {
+    let snapshot = current_snapshot(state, plan, owner).await?;
+    let base = base_snapshot(state, plan).await?;
+    let mut found = domain::preflight(&snapshot, base.as_ref());
+    if found.is_empty() {
+        for message in state.exchange.schema_findings(plan, &snapshot).await? {
+            found.push(domain::Finding { purchase_number: None, field: "packet", message });
+        }
+    }
+    Ok((snapshot, found))
+}
+
 /// The pre-flight findings; while the plan can be edited, each one links to the field of its
 /// position.
-fn finding_rows(snapshot: &PlanSnapshot, base: Option<&PlanSnapshot>, editable: Option<(i64, &[(u16, i64)])>) -> Vec<FindingRow> {
-    domain::preflight(snapshot, base)
+fn finding_rows(found: Vec<domain::Finding>, editable: Option<(i64, &[(u16, i64)])>) -> Vec<FindingRow> {
+    found
         .into_iter()
         .map(|f| {
             let link = match (editable, f.purchase_number) {
@@ -307,7 +321,7 @@ async fn render_plan(
     let (plan, owner) = readable_plan(state, user, plan_id).await?;
     let a = actor(user);
     let pref = plan_ref(&plan, &owner);
-    let snapshot = current_snapshot(state, &plan, &owner).await?;
+    let (snapshot, found) = findings(state, &plan, &owner).await?;
     let base = base_snapshot(state, &plan).await?;
     let iku = snapshot.customer.iku.clone();
     let stored = state.store.positions(plan.id).await?;
@@ -404,7 +418,7 @@ async fn render_plan(
         has_base: base.is_some(),
         row_version: plan.row_version,
         totals: snapshot.totals(),
-        findings: finding_rows(&snapshot, base.as_ref(), can_edit.then_some((plan.id, &position_ids))),
+        findings: finding_rows(found, can_edit.then_some((plan.id, &position_ids))),
         positions,
         form,
         draft,
@@ -504,9 +518,7 @@ pub struct NoFields {}
 pub async fn submit(State(state): State<AppState>, Path(id): Path<i64>, post: Post<NoFields>) -> AppResult<Response> {
     let user = &post.session.user;
     let (plan, owner) = readable_plan(&state, user, id).await?;
-    let snapshot = current_snapshot(&state, &plan, &owner).await?;
-    let base = base_snapshot(&state, &plan).await?;
-    let errors = domain::preflight(&snapshot, base.as_ref()).len();
+    let errors = findings(&state, &plan, &owner).await?.1.len();
     match plan::submit(actor(user), plan_ref(&plan, &owner), errors) {
         Ok(to) => {
             state.store.change_plan_status(&plan, plan.status, to, None, user.id, plan::JOURNAL_SUBMITTED).await?;
@@ -518,16 +530,9 @@ pub async fn submit(State(state): State<AppState>, Path(id): Path<i64>, post: Po
 
 pub async fn approve(State(state): State<AppState>, Path(id): Path<i64>, post: Post<NoFields>) -> AppResult<Response> {
     let user = &post.session.user;
-    let (plan, owner) = readable_plan(&state, user, id).await?;
-    let snapshot = current_snapshot(&state, &plan, &owner).await?;
-    let base = base_snapshot(&state, &plan).await?;
-    let errors = domain::preflight(&snapshot, base.as_ref()).len();
-    match plan::approve(actor(user), plan_ref(&plan, &owner), errors) {
-        Ok(_) => {
-            state.store.approve_plan(&plan, &snapshot, user.id).await?;
-            Ok(redirect(plan.id, "versions", "approved"))
-        }
-        Err(e) => show_error(&state, &post.session, plan.id, "positions", e.to_string()).await,
+    match approve_one(&state, user, id).await? {
+        Ok(()) => Ok(redirect(id, "versions", "approved")),
+        Err(e) => show_error(&state, &post.session, id, "positions", e).await,
     }
 }
 
@@ -544,20 +549,21 @@ pub async fn start_changes(State(state): State<AppState>, Path(id): Path<i64>, p
     }
 }
 
-/// Approves one plan-schedule: the same checks as the single «Утвердить».
+/// «Утвердить» of one plan-schedule, alone or from the list: the pre-flight checks (with the
+/// schemas), then the version with its packet. The error is the Russian reason.
 async fn approve_one(state: &AppState, user: &store::users::User, plan_id: i64) -> AppResult<Result<(), String>> {
     let (plan, owner) = readable_plan(state, user, plan_id).await?;
-    let snapshot = current_snapshot(state, &plan, &owner).await?;
-    let base = base_snapshot(state, &plan).await?;
-    let errors = domain::preflight(&snapshot, base.as_ref()).len();
-    let name = format!("{} на {} год", owner.short_name, plan.plan_year);
-    match plan::approve(actor(user), plan_ref(&plan, &owner), errors) {
-        Ok(_) => match state.store.approve_plan(&plan, &snapshot, user.id).await {
+    let (snapshot, found) = findings(state, &plan, &owner).await?;
+    match plan::approve(actor(user), plan_ref(&plan, &owner), found.len()) {
+        Ok(_) => match state.exchange.approve(&plan, &snapshot, user.id).await {
             Ok(_) => Ok(Ok(())),
-            Err(store::StoreError::Conflict) => Ok(Err(format!("{name}: изменён другим пользователем, откройте и проверьте"))),
-            Err(e) => Err(e.into()),
+            Err(exchange::RequestError::Store(store::StoreError::Conflict)) => {
+                Ok(Err("План-график изменён другим пользователем: откройте его и проверьте".into()))
+            }
+            Err(exchange::RequestError::Refused(why)) => Ok(Err(why)),
+            Err(exchange::RequestError::Store(e)) => Err(e.into()),
         },
-        Err(e) => Ok(Err(format!("{name}: {e}"))),
+        Err(e) => Ok(Err(e.to_string())),
     }
 }
 
@@ -573,7 +579,7 @@ pub async fn approve_bulk(State(state): State<AppState>, post: Post<Vec<(String,
     for id in ids {
         match approve_one(&state, user, id).await {
             Ok(Ok(())) => approved += 1,
-            Ok(Err(problem)) => problems.push(problem),
+            Ok(Err(problem)) => problems.push(format!("План-график {id}: {problem}")),
             Err(AppError::NotFound) => problems.push(format!("План-график {id} не найден")),
             Err(e) => return Err(e),
         }

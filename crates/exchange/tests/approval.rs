@@ -1,0 +1,140 @@
+//! Approval fixes the version's packet: built and, with the official schemas, validated at the
+//! moment of approval, kept with the version, and sent as it is. A packet the schemas reject
+//! stops the approval and changes nothing.
+
+use domain::ikz::{KvrCode, Okpd2Code, PurchaseNumber};
+use domain::plan::{CustomerSnapshot, PlanSnapshot, PlanStatus, Position, YearAmounts};
+use domain::{Money, OrgType, Role};
+use eis::client::{ClientConfig, EisClient};
+use exchange::{Exchange, ExchangeConfig, RequestError};
+use std::sync::Arc;
+use store::Store;
+use store::orgs::NewOrganization;
+use store::plans::Plan;
+use store::testing::fresh_store;
+
+fn position(n: u32) -> Position {
+    Position {
+        purchase_number: PurchaseNumber::new(n).unwrap(),
+        publish_year: 2026,
+        special: None,
+        okpd2: vec![Okpd2Code::parse("38.11.21.000").unwrap()],
+        kvr: Some(KvrCode::parse("244").unwrap()),
+        object_info: "Вывоз ТКО".into(),
+        amounts: YearAmounts { current: Money::parse("1000").unwrap(), ..Default::default() },
+        kbks: vec![],
+        kvrs: vec![],
+        public_discussion: false,
+        energy_service: false,
+        change: None,
+    }
+}
+
+fn snapshot(spz: &str) -> PlanSnapshot {
+    PlanSnapshot {
+        plan_year: 2026,
+        customer: CustomerSnapshot {
+            name: "ГБОУ «Школа № 1»".into(),
+            spz_code: spz.into(),
+            inn: "7802139698".into(),
+            kpp: "780201001".into(),
+            org_type: OrgType::Budget,
+            iku: "27802139698780201001".into(),
+        },
+        positions: vec![position(1), position(2)],
+    }
+}
+
+struct Setup {
+    store: Store,
+    exchange: Exchange,
+    plan: Plan,
+    approver: i64,
+    schemas: bool,
+    _dir: tempfile::TempDir,
+}
+
+async fn setup() -> Setup {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let store = fresh_store(dir.path()).await.unwrap();
+    let org = |spz: &'static str, superior| NewOrganization {
+        name: "Организация",
+        short_name: "Организация",
+        superior_id: superior,
+        spz_code: spz,
+        inn: "7802139698",
+        kpp: "780201001",
+        org_type: OrgType::Budget,
+        budget_level: 2,
+        oktmo: "40307000",
+    };
+    let sup = store.ensure_organization(&org("03722000010", None)).await.unwrap().id;
+    let customer = store.ensure_organization(&org("03722001684", Some(sup))).await.unwrap().id;
+    let specialist = store.create_user("z", "h", "Заказчик", customer, Role::CustomerSpecialist).await.unwrap().unwrap();
+    let approver = store.create_user("a", "h", "Согласующий", sup, Role::Approver).await.unwrap().unwrap();
+    let plan = store.create_plan(customer, 2026, specialist.id).await.unwrap().unwrap();
+    store.change_plan_status(&plan, PlanStatus::Forming, PlanStatus::OnApproval, None, specialist.id, "x").await.unwrap();
+    let plan = store.plan(plan.id).await.unwrap().unwrap();
+    let compiled = eis::schemas::locate().map(|dir| {
+        Arc::new(eis::validate::SchemaSet::compile(&dir, eis::validate::Root::Integration).expect("the official schemas compile"))
+    });
+    if compiled.is_none() {
+        eprintln!("SKIPPED: the schema part of the approval test (no ЕИС schemas; set PLANGRAF_EIS_SCHEMAS)");
+    }
+    let schemas = compiled.is_some();
+    // Nothing is sent in this test: the client only has to exist.
+    let client = EisClient::new(ClientConfig::new("https://127.0.0.1:9")).unwrap();
+    let exchange = Exchange::new(store.clone(), client, ExchangeConfig { schemas: compiled, ..ExchangeConfig::default() });
+    Setup { store, exchange, plan, approver: approver.id, schemas, _dir: dir }
+}
+
+#[tokio::test]
+async fn approval_fixes_the_exact_packet() {
+    let s = setup().await;
+    let v = s.exchange.approve(&s.plan, &snapshot("03722001684"), s.approver).await.unwrap();
+    let fixed = v.packet.clone().expect("the first version's packet is fixed at approval");
+    assert_eq!(v.packet_basis.as_deref(), Some("new"));
+    assert_eq!(fixed.id.len(), 36);
+    assert!(fixed.xml.contains(&format!("<int:id>{}</int:id>", fixed.id)));
+    assert!(fixed.xml.contains("<int:tenderPlan2020 "), "a first version goes as tenderPlan2020");
+    let stored = s.store.version(v.id).await.unwrap().unwrap();
+    assert_eq!(stored.packet, Some(fixed.clone()), "kept with the version");
+    let plan = s.store.plan(s.plan.id).await.unwrap().unwrap();
+    let (xml, sent) = s.exchange.packet_xml(&plan, &stored).await.unwrap();
+    assert!(!sent);
+    assert_eq!(xml, fixed.xml, "«Скачать XML» gives the fixed packet, not a fresh one");
+
+    // A change approved while version 0 is not placed in ЕИС cannot fix its packet yet.
+    s.store.start_changes(&plan, s.approver).await.unwrap();
+    let plan = s.store.plan(plan.id).await.unwrap().unwrap();
+    s.store.change_plan_status(&plan, PlanStatus::Forming, PlanStatus::OnApproval, None, s.approver, "x").await.unwrap();
+    let plan = s.store.plan(plan.id).await.unwrap().unwrap();
+    let v1 = s.exchange.approve(&plan, &snapshot("03722001684"), s.approver).await.unwrap();
+    assert_eq!(v1.version_number, 1);
+    assert_eq!(v1.packet, None);
+    assert_eq!(v1.packet_basis.as_deref(), Some("pending:0"));
+    let blocked = exchange::send_blocked(&s.store, &plan, &v1).await.unwrap().expect("a change waits for its base");
+    assert!(blocked.contains("не размещена"), "{blocked}");
+}
+
+#[tokio::test]
+async fn a_packet_the_schemas_reject_stops_approval() {
+    let s = setup().await;
+    if !s.schemas {
+        return;
+    }
+    // An СПЗ code of the wrong length passes plangraf's own rules but not the schema pattern.
+    let bad = snapshot("0372200168");
+    assert!(domain::preflight(&bad, None).is_empty(), "the schema check is what catches it");
+    let findings = s.exchange.schema_findings(&s.plan, &bad).await.unwrap();
+    assert_eq!(findings.len(), 1);
+    assert!(findings[0].contains("схемам ЕИС"), "{}", findings[0]);
+    match s.exchange.approve(&s.plan, &bad, s.approver).await {
+        Err(RequestError::Refused(why)) => assert!(why.starts_with("План-график не утверждён"), "{why}"),
+        other => panic!("approval must be refused: {other:?}"),
+    }
+    assert!(s.store.versions(s.plan.id).await.unwrap().is_empty(), "no version");
+    assert_eq!(s.store.plan(s.plan.id).await.unwrap().unwrap().status, PlanStatus::OnApproval, "nothing changed");
+    assert!(s.exchange.schema_findings(&s.plan, &snapshot("03722001684")).await.unwrap().is_empty());
+}
