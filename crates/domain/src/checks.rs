@@ -64,7 +64,7 @@ pub fn preflight(plan: &PlanSnapshot, base: Option<&PlanSnapshot>) -> Vec<Findin
                 ),
             );
         }
-        if let Err(e) = p.ikz(&customer.iku) {
+        if let Err(e) = p.ikz(plan.owner_iku()) {
             find("ikz", format!("ИКЗ не может быть сформирован: {e}"));
         }
         let org_type = customer.org_type;
@@ -172,6 +172,7 @@ mod tests {
                 org_type,
                 iku: "27802139698780201001".into(),
             },
+            agent: None,
             positions,
         }
     }

@@ -124,6 +124,7 @@ mod tests {
                 org_type: OrgType::Budget,
                 iku: "27801000011780101001".into(),
             },
+            agent: None,
             positions,
         }
     }

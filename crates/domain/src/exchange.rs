@@ -1,5 +1,6 @@
 //! The exchange state machine of one version's sending to ЕИС (PRODUCT.md §5).
 
+use crate::plan::{Actor, OwnerRole, PlanRef};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -84,8 +85,27 @@ pub enum SendError {
     NotApproved,
     #[error("Отправлять план-график в ЕИС может только специалист заказчика")]
     WrongRole,
+    #[error("Этот план-график размещает в ЕИС вышестоящая организация по соглашению (OA): отправляет его специалист вышестоящей организации")]
+    AgentSends,
     #[error("Укажите логин и пароль ЕИС")]
     MissingCredentials,
+}
+
+/// Who may send a plan-schedule's versions: for role CU, specialists of the customer; for OA,
+/// specialists of the superior organization that acts for it.
+pub fn check_sender(actor: Actor, plan: PlanRef, owner_role: OwnerRole) -> Result<(), SendError> {
+    if !actor.role.edits_plans() {
+        return Err(SendError::WrongRole);
+    }
+    let sender = match owner_role {
+        OwnerRole::Customer => Some(plan.org_id),
+        OwnerRole::Agent => plan.superior_org_id,
+    };
+    match (sender == Some(actor.org_id), owner_role) {
+        (true, _) => Ok(()),
+        (false, OwnerRole::Agent) if actor.org_id == plan.org_id => Err(SendError::AgentSends),
+        (false, _) => Err(SendError::WrongRole),
+    }
 }
 
 /// May a new send of a version start, given its latest send's status? A version held by ЕИС, or
@@ -108,6 +128,25 @@ mod tests {
         for s in SendStatus::ALL {
             assert_eq!(SendStatus::from_code(s.code()), Some(s));
         }
+    }
+
+    #[test]
+    fn who_sends() {
+        use crate::plan::PlanStatus;
+        use crate::role::Role;
+        let plan = PlanRef { org_id: 10, superior_org_id: Some(1), status: PlanStatus::Approved };
+        let customer = Actor { user_id: 1, org_id: 10, role: Role::CustomerSpecialist };
+        let superior = Actor { user_id: 2, org_id: 1, role: Role::CustomerSpecialist };
+        let approver = Actor { user_id: 3, org_id: 1, role: Role::Approver };
+        let stranger = Actor { user_id: 4, org_id: 77, role: Role::CustomerSpecialist };
+        assert_eq!(check_sender(customer, plan, OwnerRole::Customer), Ok(()));
+        assert_eq!(check_sender(superior, plan, OwnerRole::Customer), Err(SendError::WrongRole));
+        assert_eq!(check_sender(superior, plan, OwnerRole::Agent), Ok(()));
+        assert_eq!(check_sender(customer, plan, OwnerRole::Agent), Err(SendError::AgentSends));
+        assert_eq!(check_sender(approver, plan, OwnerRole::Agent), Err(SendError::WrongRole));
+        assert_eq!(check_sender(stranger, plan, OwnerRole::Agent), Err(SendError::WrongRole));
+        let orphan = PlanRef { superior_org_id: None, ..plan };
+        assert_eq!(check_sender(superior, orphan, OwnerRole::Agent), Err(SendError::WrongRole));
     }
 
     #[test]

@@ -163,6 +163,47 @@ pub fn can_read(actor: Actor, plan: PlanRef) -> bool {
     actor.org_id == plan.org_id || plan.superior_org_id == Some(actor.org_id)
 }
 
+/// Who places the plan-schedule in ЕИС (`commonInfo/ownerInfo/ownerRole`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum OwnerRole {
+    /// `CU`: the customer itself.
+    #[default]
+    Customer,
+    /// `OA`: the superior organization, acting for the customer under an agreement.
+    Agent,
+}
+
+impl OwnerRole {
+    pub fn code(self) -> &'static str {
+        match self {
+            OwnerRole::Customer => "CU",
+            OwnerRole::Agent => "OA",
+        }
+    }
+    pub fn from_code(code: &str) -> Option<OwnerRole> {
+        match code {
+            "CU" => Some(OwnerRole::Customer),
+            "OA" => Some(OwnerRole::Agent),
+            _ => None,
+        }
+    }
+    pub fn title(self) -> &'static str {
+        match self {
+            OwnerRole::Customer => "Заказчик (CU)",
+            OwnerRole::Agent => "Вышестоящая организация по соглашению (OA)",
+        }
+    }
+}
+
+/// The organization that places the plan for the customer (role OA), as a version records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentSnapshot {
+    pub name: String,
+    pub spz_code: String,
+    /// The agent's ИКУ: ЕИС takes the ИКУ in a position's ИКЗ from the owner of the version.
+    pub iku: String,
+}
+
 /// The customer as a version records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerSnapshot {
@@ -179,10 +220,19 @@ pub struct CustomerSnapshot {
 pub struct PlanSnapshot {
     pub plan_year: i32,
     pub customer: CustomerSnapshot,
+    /// `Some` when the superior organization places the plan for the customer (role OA).
+    #[serde(default)]
+    pub agent: Option<AgentSnapshot>,
     pub positions: Vec<Position>,
 }
 
 impl PlanSnapshot {
+    /// The ИКУ that goes into every ИКЗ: the owner's of the version (the customer, or the
+    /// agent for role OA), as ЕИС checks it.
+    pub fn owner_iku(&self) -> &str {
+        self.agent.as_ref().map(|a| a.iku.as_str()).unwrap_or(&self.customer.iku)
+    }
+
     /// Totals by year over the positions that are not cancelled.
     pub fn totals(&self) -> YearAmounts {
         self.positions.iter().filter(|p| !p.is_canceled()).fold(YearAmounts::default(), |acc, p| acc + p.amounts)

@@ -44,9 +44,9 @@ fn position(plan_id: i64, snapshot: &PlanSnapshot, p: &Position, base: Option<&B
     eis::packet::Position {
         position_number: None,
         ext_number: format!("plangraf-{plan_id}-{}", p.purchase_number.padded()),
-        ikz: p.ikz(&snapshot.customer.iku).unwrap_or_default(),
+        ikz: p.ikz(snapshot.owner_iku()).unwrap_or_default(),
         publish_year: p.publish_year,
-        iku: Some(snapshot.customer.iku.clone()),
+        iku: Some(snapshot.owner_iku().to_owned()),
         purchase_number: p.purchase_number.padded(),
         okpd2: match p.okpd2_single() {
             Some(one) => Okpd2::Single(one.as_str().to_owned()),
@@ -117,8 +117,8 @@ pub fn plan_packet(plan_id: i64, version_number: i64, snapshot: &PlanSnapshot, b
             first_year: snapshot.plan_year + 1,
             second_year: snapshot.plan_year + 2,
             customer_reg_num: snapshot.customer.spz_code.clone(),
-            owner_reg_num: snapshot.customer.spz_code.clone(),
-            owner_role: OwnerRole::Cu,
+            owner_reg_num: snapshot.agent.as_ref().map(|a| &a.spz_code).unwrap_or(&snapshot.customer.spz_code).clone(),
+            owner_role: if snapshot.agent.is_some() { OwnerRole::Oa } else { OwnerRole::Cu },
             positions: snapshot.positions.iter().map(|p| position(plan_id, snapshot, p, base)).collect(),
         },
     }

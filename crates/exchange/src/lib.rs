@@ -13,7 +13,6 @@ use eis::client::{ClientError, Credentials, EisClient};
 use eis::reply::{Confirmation, ConfirmationResult, ViolationLevel};
 use std::sync::Arc;
 use std::time::Duration;
-use store::orgs::Organization;
 use store::plans::{Plan, Version};
 use store::sends::{ClaimedSend, EisLogin, EventNote, NewSend, Outcome, Publication};
 use store::users::User;
@@ -253,7 +252,6 @@ impl Exchange {
         &self,
         actor: &User,
         plan: &Plan,
-        owner: &Organization,
         version: &Version,
         credentials: EisLogin,
     ) -> Result<i64, RequestError> {
@@ -295,7 +293,8 @@ impl Exchange {
         }
         let new = NewSend {
             version_id: version.id,
-            org_id: owner.id,
+            // The sending organization: the customer, or its superior for role OA.
+            org_id: actor.org_id,
             requested_by: actor.id,
             packet_id: &packet_id,
             packet_xml: &xml,

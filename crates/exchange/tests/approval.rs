@@ -41,6 +41,7 @@ fn snapshot(spz: &str) -> PlanSnapshot {
             org_type: OrgType::Budget,
             iku: "27802139698780201001".into(),
         },
+        agent: None,
         positions: vec![position(1), position(2)],
     }
 }

@@ -4,7 +4,7 @@
 //! passes without checking.
 
 use domain::ikz::{KvrCode, Okpd2Code, PurchaseNumber};
-use domain::plan::{BudgetLine, ChangeDecision, CustomerSnapshot, PlanSnapshot, Position, PositionChange, YearAmounts};
+use domain::plan::{AgentSnapshot, BudgetLine, ChangeDecision, CustomerSnapshot, PlanSnapshot, Position, PositionChange, YearAmounts};
 use domain::{Money, OrgType};
 use eis::validate::{Root, SchemaSet};
 use exchange::build::{Base, Envelope, plan_packet};
@@ -95,7 +95,7 @@ prop_compose! {
 fn plan(max_positions: usize) -> impl Strategy<Value = PlanSnapshot> {
     (org_type(), 2024i32..2030, 1..=max_positions).prop_flat_map(|(org, year, count)| {
         let positions: Vec<_> = (1..=count as u32).map(|n| position(org, year, n)).collect();
-        (Just(org), Just(year), positions).prop_map(|(org, year, positions)| PlanSnapshot {
+        (Just(org), Just(year), positions, any::<bool>()).prop_map(|(org, year, positions, by_agent)| PlanSnapshot {
             plan_year: year,
             customer: CustomerSnapshot {
                 name: "Заказчик".into(),
@@ -105,6 +105,12 @@ fn plan(max_positions: usize) -> impl Strategy<Value = PlanSnapshot> {
                 org_type: org,
                 iku: "27801000011780101001".into(),
             },
+            // Role OA: the superior places the plan, and its ИКУ goes into the ИКЗ.
+            agent: by_agent.then(|| AgentSnapshot {
+                name: "Комитет".into(),
+                spz_code: "03722000010".into(),
+                iku: "27830000426784001001".into(),
+            }),
             positions,
         })
     })

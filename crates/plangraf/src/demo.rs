@@ -50,16 +50,19 @@ pub struct DemoUser {
     pub role: Role,
 }
 
-pub const USERS: [(&DemoOrg, DemoUser); 3] = [
+pub const USERS: [(&DemoOrg, DemoUser); 4] = [
     (&SCHOOL, DemoUser { login: "zakazchik", password: "zakazchik", full_name: "Петрова Анна Сергеевна", role: Role::CustomerSpecialist }),
+    // Places in ЕИС the plans its subordinates hand over to it (role OA).
+    (&COMMITTEE, DemoUser { login: "komitet", password: "komitet", full_name: "Кузнецова Мария Игоревна", role: Role::CustomerSpecialist }),
     (&COMMITTEE, DemoUser { login: "soglasovatel", password: "soglasovatel", full_name: "Смирнов Олег Викторович", role: Role::Approver }),
     (&COMMITTEE, DemoUser { login: "admin", password: "admin", full_name: "Администратор системы", role: Role::Admin }),
 ];
 
-/// Sandbox users of the school's ЕИС organization: (login, password, org admin, plan rights, name).
-pub const SANDBOX_USERS: [(&str, &str, bool, bool, &str); 2] = [
-    ("eis_admin", "eis_admin", true, true, "Иванов Сергей Петрович"),
-    ("eis_user", "eis_user", false, true, "Петрова Анна Сергеевна"),
+/// Sandbox users: (organization, login, password, org admin, plan rights, name).
+pub const SANDBOX_USERS: [(&DemoOrg, &str, &str, bool, bool, &str); 3] = [
+    (&SCHOOL, "eis_admin", "eis_admin", true, true, "Иванов Сергей Петрович"),
+    (&SCHOOL, "eis_user", "eis_user", false, true, "Петрова Анна Сергеевна"),
+    (&COMMITTEE, "eis_komitet", "eis_komitet", true, true, "Кузнецова Мария Игоревна"),
 ];
 
 async fn ensure_org(store: &Store, o: &DemoOrg, superior: Option<i64>) -> anyhow::Result<i64> {
@@ -100,8 +103,12 @@ pub async fn load_sandbox(dir: &sandbox::Directory) -> anyhow::Result<()> {
     for o in [&COMMITTEE, &SCHOOL, &DISTRICT] {
         dir.ensure_organization(o.spz_code, o.name, o.inn, o.kpp).await?;
     }
-    for (login, password, admin, rights, name) in SANDBOX_USERS {
-        dir.ensure_user(login, password, SCHOOL.spz_code, admin, rights, name).await?;
+    for (org, login, password, admin, rights, name) in SANDBOX_USERS {
+        dir.ensure_user(login, password, org.spz_code, admin, rights, name).await?;
+    }
+    // The committee places plans for its subordinates that hand this over to it (role OA).
+    for customer in [&SCHOOL, &DISTRICT] {
+        dir.grant_powers(customer.spz_code, COMMITTEE.spz_code).await?;
     }
     Ok(())
 }

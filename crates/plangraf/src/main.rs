@@ -306,9 +306,12 @@ async fn run_demo(common: &Common, listen: SocketAddr, sandbox_listen: SocketAdd
     println!(
         "\nplangraf (демонстрация) запущен.\n\n  plangraf:    {}\n  eis-sandbox: {}  (личный кабинет ЕИС)\n\n\
          Пользователи plangraf (логин / пароль):\n  zakazchik / zakazchik        — специалист заказчика, ГБОУ «Школа № 1»\n  \
-         soglasovatel / soglasovatel  — согласующий, Комитет по образованию\n  admin / admin                — администратор\n\n\
+         soglasovatel / soglasovatel  — согласующий, Комитет по образованию\n  \
+         komitet / komitet            — специалист Комитета: размещает планы подведомственных по соглашению (OA)\n  \
+         admin / admin                — администратор\n\n\
          Пользователи eis-sandbox (логин / пароль):\n  eis_admin / eis_admin  — администратор организации ГБОУ «Школа № 1» в ЕИС\n  \
-         eis_user / eis_user    — пользователь ЕИС с правом работы с планом-графиком\n\n\
+         eis_user / eis_user    — пользователь ЕИС с правом работы с планом-графиком\n  \
+         eis_komitet / eis_komitet — администратор организации Комитет по образованию в ЕИС\n\n\
          Данные: {}. Остановить: Ctrl+C.",
         app.url(),
         sb.base_url,

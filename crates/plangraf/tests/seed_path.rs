@@ -416,3 +416,71 @@ async fn bulk_approval_and_bulk_sending() {
     assert!(customer.post("/sends/bulk", &[]).await.has("нет"));
     h.app.stop().await;
 }
+
+/// A plan the superior places for the customer under an agreement (role OA): the customer picks
+/// OA on the plan, the superior's specialist sends it with the superior's own ЕИС login, the packet
+/// names the superior as owner, and ЕИС accepts it only while the agreement is registered.
+#[tokio::test]
+async fn superior_sends_its_subordinates_plan_as_oa() {
+    let h = Harness::start().await;
+    let mut customer = h.client();
+    customer.login("zakazchik", "zakazchik").await;
+    let plan = customer.create_plan("2026").await;
+    let row_version = h.app.store.plan(plan).await.unwrap().unwrap().row_version.to_string();
+    let p = customer.post(&format!("/plans/{plan}/owner"), &[("owner_role", "OA"), ("row_version", &row_version)]).await;
+    assert!(p.has("Вышестоящая организация по соглашению (OA)</span> — Комитет по образованию"), "{}", p.body);
+    assert!(customer.get(&format!("/plans/{plan}?tab=journal")).await.has("Изменено: кто размещает в ЕИС"));
+    customer.add_position(plan, &POSITION).await;
+    customer.post(&format!("/plans/{plan}/submit"), &[]).await;
+    let mut approver = h.client();
+    approver.login("soglasovatel", "soglasovatel").await;
+    approver.get(&format!("/plans/{plan}")).await;
+    assert!(approver.post(&format!("/plans/{plan}/approve"), &[]).await.has("План-график утверждён"));
+    let version = h.app.store.versions(plan).await.unwrap()[0].clone();
+    let fixed = version.packet.clone().expect("fixed at approval").xml;
+    let packet = eis::packet::read_plan_packet(&fixed).unwrap();
+    assert_eq!(packet.data.owner_role, eis::packet::OwnerRole::Oa);
+    assert_eq!(packet.data.owner_reg_num, plangraf::demo::COMMITTEE.spz_code);
+    assert_eq!(packet.data.customer_reg_num, common_spz());
+
+    // The customer no longer sends it; the approver neither (a role that does not send).
+    let p = customer.get(&format!("/versions/{}/send", version.id)).await;
+    assert_eq!(p.status, 403);
+    assert!(p.has("размещает в ЕИС вышестоящая организация"), "{}", p.body);
+    assert_eq!(approver.get(&format!("/versions/{}/send", version.id)).await.status, 403);
+
+    // The superior's specialist saves the committee's ЕИС login and sends everything due.
+    let mut superior = h.client();
+    superior.login("komitet", "komitet").await;
+    let (login, password) = h.eis_credentials("eis_komitet").await;
+    superior.get("/settings/eis").await;
+    superior.post("/settings/eis", &[("login", &login), ("change_password", "1"), ("password", &password), ("password_confirm", &password)]).await;
+    superior.get("/plans").await;
+    let p = superior.post("/sends/bulk", &[]).await;
+    assert!(p.has("Поставлено в очередь на отправку версий: 1"), "{}", p.body);
+    let p = wait_for_status(&mut superior, version.id, "Загрузка завершена успешно").await;
+    assert!(p.has("зафиксированный при утверждении"), "{}", p.body);
+    let sends = h.app.store.sends_for_version(version.id).await.unwrap();
+    assert_eq!(sends[0].packet_xml, fixed, "the packet fixed at approval went");
+    // Both sides see the send on «Отправки на ООС».
+    assert!(superior.get("/sends").await.has("ГБОУ «Школа № 1»"));
+    assert!(customer.get("/sends").await.has(">Загрузка завершена успешно<"));
+
+    // Without a registered agreement ЕИС refuses the superior's packet.
+    let plan2 = customer.create_plan("2027").await;
+    let row_version = h.app.store.plan(plan2).await.unwrap().unwrap().row_version.to_string();
+    customer.post(&format!("/plans/{plan2}/owner"), &[("owner_role", "OA"), ("row_version", &row_version)]).await;
+    let mut position = POSITION;
+    position[1] = ("publish_year", "2027");
+    customer.add_position(plan2, &position).await;
+    customer.post(&format!("/plans/{plan2}/submit"), &[]).await;
+    approver.get(&format!("/plans/{plan2}")).await;
+    approver.post(&format!("/plans/{plan2}/approve"), &[]).await;
+    let v2 = h.app.store.versions(plan2).await.unwrap()[0].id;
+    h.sandbox.directory().revoke_powers(common_spz(), plangraf::demo::COMMITTEE.spz_code).await.unwrap();
+    superior.get("/plans").await;
+    assert!(superior.post("/sends/bulk", &[]).await.has("Поставлено в очередь на отправку версий: 1"));
+    let p = wait_for_status(&mut superior, v2, "Отклонена ЕИС").await;
+    assert!(p.has("ORG_POWERS") && p.has("не имеет полномочий"), "{}", p.body);
+    h.app.stop().await;
+}

@@ -17,6 +17,7 @@ pub(crate) enum Code {
     XmlRead,
     OrgCustomer,
     OrgOwner,
+    OrgPowers,
     NoPositions,
     DuplicateNumber,
     IkzFormat,
@@ -40,6 +41,7 @@ impl Code {
             Code::XmlRead => "XML_READ",
             Code::OrgCustomer => "ORG_CUST",
             Code::OrgOwner => "ORG_OWNER",
+            Code::OrgPowers => "ORG_POWERS",
             Code::NoPositions => "POS_NONE",
             Code::DuplicateNumber => "POS_DUP",
             Code::IkzFormat => "IKZ_FORMAT",
@@ -64,6 +66,7 @@ impl Code {
             Code::XmlRead => "Пакет не прочитан",
             Code::OrgCustomer => "Заказчик не является организацией пользователя",
             Code::OrgOwner => "Владелец плана-графика указан неверно",
+            Code::OrgPowers => "Нет полномочий размещать план-график заказчика",
             Code::NoPositions => "План-график не содержит позиций",
             Code::DuplicateNumber => "Номер закупки повторяется в плане-графике",
             Code::IkzFormat => "ИКЗ должен состоять из 36 цифр",
@@ -119,6 +122,8 @@ pub(crate) struct Context<'a> {
     pub(crate) user_org: &'a str,
     /// The owner organization, when the directory knows it.
     pub(crate) owner: Option<OrgIds>,
+    /// For ownerRole OA: whether the owner holds the customer's powers under an agreement.
+    pub(crate) agent_has_powers: bool,
     /// The plan of the packet's customer and plan year, if any.
     pub(crate) period_plan: Option<ExistingPlan>,
     /// For a change: the plan with the packet's plan number, if any.
@@ -212,6 +217,14 @@ pub(crate) fn check(packet: &PlanPacket, ctx: &Context<'_>) -> Vec<Violation> {
                     format!(
                         "Код организации, действующей от имени заказчика, {} не совпадает с кодом организации пользователя {}",
                         d.owner_reg_num, ctx.user_org
+                    ),
+                ));
+            } else if !ctx.agent_has_powers {
+                out.push(violation(
+                    Code::OrgPowers,
+                    format!(
+                        "Организация {} не имеет полномочий на размещение плана-графика заказчика {}: соглашение о передаче полномочий не зарегистрировано",
+                        d.owner_reg_num, d.customer_reg_num
                     ),
                 ));
             }
@@ -392,6 +405,7 @@ mod tests {
         Context {
             user_org: ORG,
             owner: Some(OrgIds { inn: "7802139698".into(), kpp: "780201001".into() }),
+            agent_has_powers: true,
             period_plan: None,
             numbered_plan: None,
         }
@@ -399,7 +413,7 @@ mod tests {
 
     fn codes(p: &PlanPacket, ctx: &Context<'_>) -> Vec<&'static str> {
         let all = [
-            Code::Schema, Code::XmlRead, Code::OrgCustomer, Code::OrgOwner, Code::NoPositions, Code::DuplicateNumber, Code::IkzFormat,
+            Code::Schema, Code::XmlRead, Code::OrgCustomer, Code::OrgOwner, Code::OrgPowers, Code::NoPositions, Code::DuplicateNumber, Code::IkzFormat,
             Code::IkzYear, Code::IkzIku, Code::IkzNumber, Code::IkzOrder, Code::IkzOkpd2, Code::IkzKvr,
             Code::Okpd2Length, Code::PlanInEis, Code::PlanNotFound, Code::PlanPlaced, Code::VersionExists,
         ];
@@ -449,6 +463,7 @@ mod tests {
         oa.data.owner_role = OwnerRole::Oa;
         oa.data.customer_reg_num = "03722000001".into();
         assert!(codes(&oa, &ctx()).is_empty());
+        assert_eq!(codes(&oa, &Context { agent_has_powers: false, ..ctx() }), ["ORG_POWERS"], "no agreement, no placing");
         oa.data.owner_reg_num = "03722000002".into();
         assert_eq!(codes(&oa, &Context { owner: None, ..ctx() }), ["ORG_OWNER"]);
         let mut cu = packet(pos());

@@ -171,6 +171,30 @@ impl Directory {
         Ok(())
     }
 
+    /// Registers an agreement: `agent` may place plan-schedules for `customer` (ownerRole OA).
+    pub async fn grant_powers(&self, customer: &str, agent: &str) -> Result<(), SandboxError> {
+        sqlx::query(
+            "INSERT INTO powers (customer_reg_num, agent_reg_num, created_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (customer_reg_num, agent_reg_num) DO NOTHING",
+        )
+        .bind(customer)
+        .bind(agent)
+        .bind(now_ms())
+        .execute(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// Ends an agreement registered with [`Directory::grant_powers`].
+    pub async fn revoke_powers(&self, customer: &str, agent: &str) -> Result<(), SandboxError> {
+        sqlx::query("DELETE FROM powers WHERE customer_reg_num = ?1 AND agent_reg_num = ?2")
+            .bind(customer)
+            .bind(agent)
+            .execute(&self.db)
+            .await?;
+        Ok(())
+    }
+
     /// Creates the user or brings it to the given state (the blocked flag and the
     /// integration password are left as they are).
     pub async fn ensure_user(

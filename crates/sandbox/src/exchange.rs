@@ -13,7 +13,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use eis::client::{EXPORT_PATH, STATUS_PATH, UPLOAD_PATH};
-use eis::packet::{OBJECT_TYPE_TP2020, PacketIndex, PlanPacket, PlanPacketKind, read_packet_index, read_plan_packet};
+use eis::packet::{OBJECT_TYPE_TP2020, OwnerRole, PacketIndex, PlanPacket, PlanPacketKind, read_packet_index, read_plan_packet};
 use eis::reply::{Confirmation, ConfirmationResult, ErrorInfo, Violation, write_confirmation, write_error_info};
 use sqlx::{Row, Sqlite, Transaction};
 
@@ -386,7 +386,16 @@ async fn context<'a>(tx: &mut Transaction<'static, Sqlite>, p: &PlanPacket, user
         }
         _ => None,
     };
-    Ok(Context { user_org, owner, period_plan, numbered_plan })
+    let agent_has_powers = match d.owner_role {
+        OwnerRole::Oa => sqlx::query_scalar::<_, i64>("SELECT 1 FROM powers WHERE customer_reg_num = ?1 AND agent_reg_num = ?2")
+            .bind(&d.customer_reg_num)
+            .bind(&d.owner_reg_num)
+            .fetch_optional(&mut **tx)
+            .await?
+            .is_some(),
+        OwnerRole::Cu => false,
+    };
+    Ok(Context { user_org, owner, agent_has_powers, period_plan, numbered_plan })
 }
 
 /// A successful packet becomes a draft («проект», source РИС) of the customer's plan for the

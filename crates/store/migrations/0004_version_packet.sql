@@ -4,3 +4,7 @@
 ALTER TABLE plan_versions ADD COLUMN packet_xml TEXT;
 ALTER TABLE plan_versions ADD COLUMN packet_id TEXT;
 ALTER TABLE plan_versions ADD COLUMN packet_basis TEXT;
+
+-- Who places the plan-schedule in ЕИС: CU (the customer) or OA (its superior organization,
+-- acting under an agreement). NULL reads as CU.
+ALTER TABLE plans ADD COLUMN owner_role TEXT;

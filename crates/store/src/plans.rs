@@ -4,7 +4,7 @@
 
 use crate::audit::record;
 use crate::{Result, Store, StoreError, is_unique_violation, now_ms};
-use domain::plan::{PlanSnapshot, Position};
+use domain::plan::{OwnerRole, PlanSnapshot, Position};
 use domain::PlanStatus;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -17,6 +17,8 @@ pub struct Plan {
     pub status: PlanStatus,
     pub return_comment: Option<String>,
     pub eis_plan_number: Option<String>,
+    /// Who places the plan in ЕИС.
+    pub owner_role: OwnerRole,
     pub row_version: i64,
     pub updated_at: i64,
 }
@@ -70,7 +72,7 @@ pub struct Approval<'a> {
 
 macro_rules! plan_columns {
     () => {
-        "p.id, p.org_id, p.plan_year, p.status, p.return_comment, p.eis_plan_number, p.row_version, p.updated_at"
+        "p.id, p.org_id, p.plan_year, p.status, p.return_comment, p.eis_plan_number, p.owner_role, p.row_version, p.updated_at"
     };
 }
 
@@ -84,6 +86,10 @@ fn plan_from_row(r: &AnyRow) -> Result<Plan> {
         status: PlanStatus::from_code(&status).ok_or_else(|| StoreError::Corrupt(format!("plan status {status}")))?,
         return_comment: r.try_get("return_comment")?,
         eis_plan_number: r.try_get("eis_plan_number")?,
+        owner_role: match r.try_get::<Option<String>, _>("owner_role")? {
+            None => OwnerRole::Customer,
+            Some(code) => OwnerRole::from_code(&code).ok_or_else(|| StoreError::Corrupt(format!("owner role {code}")))?,
+        },
         row_version: r.try_get("row_version")?,
         updated_at: r.try_get("updated_at")?,
     })
@@ -287,6 +293,17 @@ impl Store {
         }
         let details = format!("{} → {}", PlanStatus::Approved.title(), PlanStatus::Forming.title());
         record(&mut *tx, Some(actor), Some(plan.org_id), "plan", Some(plan.id), domain::plan::JOURNAL_CHANGES, &details).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets who places the plan in ЕИС, on the working copy the writer read.
+    pub async fn set_owner_role(&self, plan: &Plan, expected_row_version: i64, role: OwnerRole, actor: i64) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        bump(&mut tx, plan.id, expected_row_version).await?;
+        sqlx::query("UPDATE plans SET owner_role = $1 WHERE id = $2").bind(role.code()).bind(plan.id).execute(&mut *tx).await?;
+        let details = format!("{} → {}", plan.owner_role.title(), role.title());
+        record(&mut *tx, Some(actor), Some(plan.org_id), "plan", Some(plan.id), "Изменено: кто размещает в ЕИС", &details).await?;
         tx.commit().await?;
         Ok(())
     }

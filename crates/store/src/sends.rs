@@ -379,16 +379,19 @@ pub struct SendOverview {
     pub plan_id: i64,
     pub plan_year: i32,
     pub version_number: i64,
+    /// Short name of the customer whose plan it is.
+    pub customer: String,
 }
 
 impl Store {
-    /// The latest send of every version of the organization's plans, newest first.
+    /// The latest send of every version the organization sent or whose plan it owns, newest first.
     pub async fn sends_of_org(&self, org_id: i64) -> Result<Vec<SendOverview>> {
         let rows = sqlx::query(
             "SELECT s.id, s.version_id, s.org_id, s.requested_by, s.packet_id, s.packet_xml, s.eis_login, s.status, s.attempts, \
-             s.next_attempt_at, s.last_error, s.created_at, s.updated_at, p.id AS plan_id, p.plan_year, v.version_number \
+             s.next_attempt_at, s.last_error, s.created_at, s.updated_at, p.id AS plan_id, p.plan_year, v.version_number, o.short_name AS customer \
              FROM eis_sends s JOIN plan_versions v ON v.id = s.version_id JOIN plans p ON p.id = v.plan_id \
-             WHERE s.org_id = $1 AND s.id = (SELECT MAX(x.id) FROM eis_sends x WHERE x.version_id = s.version_id) \
+             JOIN organizations o ON o.id = p.org_id \
+             WHERE (s.org_id = $1 OR p.org_id = $1) AND s.id = (SELECT MAX(x.id) FROM eis_sends x WHERE x.version_id = s.version_id) \
              ORDER BY s.updated_at DESC, s.id DESC"
         )
         .bind(org_id)
@@ -402,6 +405,7 @@ impl Store {
                     plan_id: r.try_get("plan_id")?,
                     plan_year: i32::try_from(year).map_err(|_| StoreError::Corrupt("plan_year".into()))?,
                     version_number: r.try_get("version_number")?,
+                    customer: r.try_get("customer")?,
                 })
             })
             .collect()

@@ -61,6 +61,7 @@ fn snapshot(positions: Vec<Position>) -> PlanSnapshot {
             org_type: OrgType::Budget,
             iku: "27802139698780201001".into(),
         },
+        agent: None,
         positions,
     }
 }

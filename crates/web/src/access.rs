@@ -34,10 +34,8 @@ pub async fn readable_version(state: &AppState, user: &User, version_id: i64) ->
     Ok((version, plan, owner))
 }
 
-/// Only the customer's own specialists send its versions to ЕИС.
-pub fn check_can_send(user: &User, plan: &Plan) -> AppResult<()> {
-    if user.org_id != plan.org_id || !user.role.edits_plans() {
-        return Err(AppError::Forbidden(domain::exchange::SendError::WrongRole.to_string()));
-    }
-    Ok(())
+/// The customer's specialists send its versions to ЕИС, or, for a plan placed by the superior
+/// organization under an agreement (OA), the superior's specialists.
+pub fn check_can_send(user: &User, plan: &Plan, owner: &Organization) -> AppResult<()> {
+    domain::exchange::check_sender(actor(user), plan_ref(plan, owner), plan.owner_role).map_err(|e| AppError::Forbidden(e.to_string()))
 }

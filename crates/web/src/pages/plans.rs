@@ -13,7 +13,7 @@ use chrono::Datelike;
 use domain::ikz::PurchaseNumber;
 use domain::org::{Inn, Kpp, iku};
 use crate::pages::position_form::{FormContext, field, messages, parse_draft};
-use domain::plan::{self, CustomerSnapshot, FieldError, PlanSnapshot, PositionDraft, YearAmounts};
+use domain::plan::{self, OwnerRole, CustomerSnapshot, FieldError, PlanSnapshot, PositionDraft, YearAmounts};
 use domain::{PlanStatus, SendStatus};
 use serde::Deserialize;
 use store::orgs::Organization;
@@ -171,6 +171,10 @@ pub struct PlanPage {
     org_short: String,
     org_spz: String,
     org_type: &'static str,
+    owner_role: &'static str,
+    owner_role_title: &'static str,
+    agent_name: Option<String>,
+    has_superior: bool,
     status: &'static str,
     eis_plan_number: Option<String>,
     return_comment: Option<String>,
@@ -235,7 +239,47 @@ pub async fn base_snapshot(state: &AppState, plan: &Plan) -> AppResult<Option<Pl
 
 pub async fn current_snapshot(state: &AppState, plan: &Plan, owner: &Organization) -> AppResult<PlanSnapshot> {
     let positions = state.store.positions(plan.id).await?.into_iter().map(|p| p.position).collect();
-    Ok(PlanSnapshot { plan_year: plan.plan_year, customer: customer_snapshot(owner), positions })
+    let agent = match (plan.owner_role, owner.superior_id) {
+        (OwnerRole::Agent, Some(superior)) => state
+            .store
+            .organization(superior)
+            .await?
+            .map(|o| domain::plan::AgentSnapshot { iku: customer_snapshot(&o).iku, name: o.name, spz_code: o.spz_code }),
+        _ => None,
+    };
+    Ok(PlanSnapshot { plan_year: plan.plan_year, customer: customer_snapshot(owner), agent, positions })
+}
+
+#[derive(Deserialize)]
+pub struct OwnerForm {
+    #[serde(default)]
+    owner_role: String,
+    #[serde(default)]
+    row_version: String,
+}
+
+/// Who places the plan in ЕИС: the customer (CU), or its superior under an agreement (OA).
+pub async fn set_owner(State(state): State<AppState>, Path(id): Path<i64>, post: Post<OwnerForm>) -> AppResult<Response> {
+    let user = &post.session.user;
+    let (plan, owner) = readable_plan(&state, user, id).await?;
+    if let Err(e) = plan::check_edit(actor(user), plan_ref(&plan, &owner)) {
+        return Err(AppError::Forbidden(e.to_string()));
+    }
+    let role = OwnerRole::from_code(post.form.owner_role.trim())
+        .ok_or_else(|| AppError::BadRequest("Выберите, кто размещает план-график в ЕИС".into()))?;
+    if role == OwnerRole::Agent && owner.superior_id.is_none() {
+        let e = "У организации нет вышестоящей организации, которая могла бы размещать план-график по соглашению".to_owned();
+        return show_error(&state, &post.session, plan.id, "positions", e).await;
+    }
+    let expected: i64 = post.form.row_version.trim().parse().map_err(|_| AppError::BadRequest("Форма заполнена некорректно: нет версии документа".into()))?;
+    match state.store.set_owner_role(&plan, expected, role, user.id).await {
+        Ok(()) => Ok(redirect(plan.id, "positions", "owner")),
+        Err(store::StoreError::Conflict) => {
+            let e = "План-график изменён другим пользователем: проверьте его и повторите выбор.".to_owned();
+            show_error(&state, &post.session, plan.id, "positions", e).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Every pre-flight finding of the working copy: the rules of `domain::checks`, and, once they
@@ -297,6 +341,7 @@ fn notice_text(code: &str) -> Option<String> {
             "changing" => "Открыт новый цикл изменений: измените или отмените позиции с обоснованием, затем отправьте на согласование",
             "updated" => "Позиция изменена",
             "canceled" => "Закупка отменена",
+            "owner" => "Изменено, кто размещает план-график в ЕИС",
             _ => return None,
         }
         .to_owned(),
@@ -323,7 +368,7 @@ async fn render_plan(
     let pref = plan_ref(&plan, &owner);
     let (snapshot, found) = findings(state, &plan, &owner).await?;
     let base = base_snapshot(state, &plan).await?;
-    let iku = snapshot.customer.iku.clone();
+    let iku = snapshot.owner_iku().to_owned();
     let stored = state.store.positions(plan.id).await?;
     let position_ids: Vec<(u16, i64)> = stored.iter().map(|sp| (sp.position.purchase_number.get(), sp.id)).collect();
     let positions: Vec<PositionRow> = stored
@@ -355,16 +400,15 @@ async fn render_plan(
             }
         })
         .collect();
-    let can_send_role = user.org_id == plan.org_id && user.role.edits_plans();
+    let sender = domain::exchange::check_sender(a, pref, plan.owner_role);
     let mut versions = Vec::new();
     if tab == "versions" {
         for v in state.store.versions(plan.id).await? {
             let latest = state.store.latest_send(v.id).await?.map(|s| s.status);
             let approver = state.store.user(v.approved_by).await?.map(|u| u.full_name).unwrap_or_default();
-            let blocked = if !can_send_role {
-                Some(domain::exchange::SendError::WrongRole.to_string())
-            } else {
-                exchange::send_blocked(&state.store, &plan, &v).await.map_err(AppError::internal)?
+            let blocked = match &sender {
+                Err(e) => Some(e.to_string()),
+                Ok(()) => exchange::send_blocked(&state.store, &plan, &v).await.map_err(AppError::internal)?,
             };
             versions.push(VersionRow {
                 id: v.id,
@@ -405,6 +449,10 @@ async fn render_plan(
         org_short: owner.short_name.clone(),
         org_spz: owner.spz_code.clone(),
         org_type: owner.org_type.title(),
+        owner_role: plan.owner_role.code(),
+        owner_role_title: plan.owner_role.title(),
+        agent_name: snapshot.agent.as_ref().map(|a| a.name.clone()),
+        has_superior: owner.superior_id.is_some(),
         status: plan.status.title(),
         eis_plan_number: plan.eis_plan_number.clone(),
         return_comment: if plan.status == PlanStatus::Revision { plan.return_comment.clone() } else { None },

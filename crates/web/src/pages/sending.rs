@@ -32,7 +32,7 @@ struct SendDialog {
 async fn dialog(state: &AppState, session: &store::users::Session, version_id: i64, login: Option<String>, error: Option<String>) -> AppResult<Response> {
     let user = &session.user;
     let (version, plan, owner) = readable_version(state, user, version_id).await?;
-    check_can_send(user, &plan)?;
+    check_can_send(user, &plan, &owner)?;
     if let Some(reason) = exchange::send_blocked(&state.store, &plan, &version).await.map_err(AppError::internal)? {
         return Err(AppError::Conflict(reason));
     }
@@ -68,7 +68,7 @@ pub struct SendForm {
 pub async fn send_submit(State(state): State<AppState>, Path(id): Path<i64>, post: Post<SendForm>) -> AppResult<Response> {
     let user = &post.session.user;
     let (version, plan, owner) = readable_version(&state, user, id).await?;
-    check_can_send(user, &plan)?;
+    check_can_send(user, &plan, &owner)?;
     let login = post.form.login.trim().to_owned();
     let password = if post.form.password.is_empty() {
         state.store.eis_credentials(user.id).await?.map(|c| c.password)
@@ -80,7 +80,7 @@ pub async fn send_submit(State(state): State<AppState>, Path(id): Path<i64>, pos
         return dialog(&state, &post.session, id, Some(login), Some(e)).await;
     };
     let credentials = EisLogin { login: login.clone(), password };
-    match state.exchange.request_send(user, &plan, &owner, &version, credentials).await {
+    match state.exchange.request_send(user, &plan, &version, credentials).await {
         Ok(_) => Ok(Redirect::to(&format!("/versions/{}/status?notice=queued", version.id)).into_response()),
         Err(exchange::RequestError::Refused(reason)) => dialog(&state, &post.session, id, Some(login), Some(reason)).await,
         Err(exchange::RequestError::Store(e)) => Err(e.into()),
@@ -237,6 +237,7 @@ pub async fn raw_reply(
 }
 
 struct SendRow {
+    customer: String,
     plan_id: i64,
     plan_year: i32,
     version_number: i64,
@@ -265,6 +266,7 @@ async fn sends_page(state: &AppState, session: &store::users::Session, notice: O
         .await?
         .into_iter()
         .map(|o| SendRow {
+            customer: o.customer,
             plan_id: o.plan_id,
             plan_year: o.plan_year,
             version_number: o.version_number,
@@ -294,8 +296,9 @@ pub async fn sends(State(state): State<AppState>, CurrentUser(session): CurrentU
 #[derive(Deserialize)]
 pub struct NoFields {}
 
-/// Sends every approved version of the organization that was never sent and may go now, with
-/// the saved ЕИС credentials.
+/// Sends every approved version that was never sent and may go now, with the saved ЕИС
+/// credentials: the organization's own plans placed by itself (CU), and its subordinates' plans
+/// it places for them under an agreement (OA).
 pub async fn send_all(State(state): State<AppState>, post: Post<NoFields>) -> AppResult<Response> {
     let user = &post.session.user;
     if !user.role.edits_plans() {
@@ -308,20 +311,20 @@ pub async fn send_all(State(state): State<AppState>, post: Post<NoFields>) -> Ap
     let mut queued = 0;
     let mut problems = Vec::new();
     for item in state.store.plans_visible_to(user.org_id).await? {
-        if item.plan.org_id != user.org_id {
+        let owner = state.store.organization(item.plan.org_id).await?.ok_or(AppError::NotFound)?;
+        if check_can_send(user, &item.plan, &owner).is_err() {
             continue;
         }
-        let owner = state.store.organization(item.plan.org_id).await?.ok_or(AppError::NotFound)?;
         let mut versions = state.store.versions(item.plan.id).await?;
         versions.sort_by_key(|v| v.version_number);
         for v in versions {
             if state.store.latest_send(v.id).await?.is_some() {
                 continue;
             }
-            match state.exchange.request_send(user, &item.plan, &owner, &v, credentials.clone()).await {
+            match state.exchange.request_send(user, &item.plan, &v, credentials.clone()).await {
                 Ok(_) => queued += 1,
                 Err(exchange::RequestError::Refused(reason)) => {
-                    problems.push(format!("План-график {} год, версия {}: {reason}", item.plan.plan_year, v.version_number));
+                    problems.push(format!("{}, план-график {} год, версия {}: {reason}", owner.short_name, item.plan.plan_year, v.version_number));
                 }
                 Err(exchange::RequestError::Store(e)) => return Err(e.into()),
             }

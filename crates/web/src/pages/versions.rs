@@ -72,7 +72,7 @@ pub async fn print(State(state): State<AppState>, CurrentUser(session): CurrentU
             .iter()
             .map(|p| PrintRow {
                 number: p.purchase_number.padded(),
-                ikz: p.ikz(&s.customer.iku).unwrap_or_default(),
+                ikz: p.ikz(s.owner_iku()).unwrap_or_default(),
                 object: p.title(),
                 okpd2: if p.is_special() { "—".into() } else { p.okpd2_text() },
                 kvr: p.kvr_text().to_owned(),
