@@ -377,10 +377,22 @@ async fn bulk_approval_and_bulk_sending() {
         customer.post(&format!("/plans/{plan}/submit"), &[]).await;
         plans.push(plan);
     }
+    // The committee's own plan on approval is not in its approver's queue: nobody approves
+    // his own organization's plan.
+    let mut committee = h.client();
+    committee.login("komitet", "komitet").await;
+    let own = committee.create_plan("2026").await;
+    committee.add_position(own, &POSITION).await;
+    assert!(committee.post(&format!("/plans/{own}/submit"), &[]).await.has("На согласовании"));
     let mut approver = h.client();
     approver.login("soglasovatel", "soglasovatel").await;
     let list = approver.get("/plans").await;
     assert!(list.has("Утвердить выбранные"));
+    let queue = &list.body[list.body.find("id=\"approval-queue\"").unwrap()..];
+    let queue = &queue[..queue.find("</table>").unwrap()];
+    assert_eq!(queue.matches("type=\"checkbox\"").count(), 2, "{queue}");
+    assert!(queue.contains("ГБОУ «Школа № 1»") && !queue.contains("Комитет по образованию"), "{queue}");
+    assert!(list.has(&format!("/plans/{own}\">Комитет по образованию")), "the own plan is still listed");
     let p = approver.post("/plans/approve", &[]).await;
     assert!(p.has("Отметьте планы-графики"));
     let (a, b) = (plans[0].to_string(), plans[1].to_string());

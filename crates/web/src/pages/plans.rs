@@ -19,6 +19,7 @@ use serde::Deserialize;
 use store::orgs::Organization;
 use store::plans::Plan;
 
+#[derive(Clone)]
 struct PlanRow {
     id: i64,
     /// On approval at the signed-in approver's organization.
@@ -36,6 +37,7 @@ struct PlanRow {
 struct PlansPage {
     chrome: Option<Chrome>,
     csrf: String,
+    queue: Vec<PlanRow>,
     rows: Vec<PlanRow>,
     can_create: bool,
     can_bulk_approve: bool,
@@ -58,10 +60,11 @@ async fn plans_page_with(
     problems: Vec<String>,
 ) -> AppResult<Response> {
     let items = state.store.plans_visible_to(session.user.org_id).await?;
-    let rows = items
+    let rows: Vec<PlanRow> = items
         .into_iter()
         .map(|i| PlanRow {
-            awaits_me: i.plan.status == PlanStatus::OnApproval && i.plan.org_id != session.user.org_id,
+            // The approver's queue: subordinates' plans on approval, never the own organization's.
+            awaits_me: session.user.role.approves_plans() && i.plan.status == PlanStatus::OnApproval && i.plan.org_id != session.user.org_id,
             id: i.plan.id,
             org_name: i.org_name,
             year: i.plan.plan_year,
@@ -75,6 +78,7 @@ async fn plans_page_with(
     let page = PlansPage {
         chrome: Some(Chrome::of(state, session).await?),
         csrf: session.csrf_token.clone(),
+        queue: rows.iter().filter(|r| r.awaits_me).cloned().collect(),
         rows,
         can_create: session.user.role.edits_plans(),
         can_bulk_approve: session.user.role.approves_plans(),
