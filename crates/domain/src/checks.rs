@@ -173,6 +173,7 @@ mod tests {
                 iku: "27802139698780201001".into(),
             },
             agent: None,
+            responsible: None,
             positions,
         }
     }

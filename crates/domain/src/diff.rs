@@ -125,6 +125,7 @@ mod tests {
                 iku: "27801000011780101001".into(),
             },
             agent: None,
+            responsible: None,
             positions,
         }
     }

@@ -204,6 +204,59 @@ pub struct AgentSnapshot {
     pub iku: String,
 }
 
+/// The person responsible for the plan-schedule («ответственный исполнитель»), shown on the
+/// plan and its printed form.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponsiblePerson {
+    pub last_name: String,
+    pub first_name: String,
+    pub middle_name: String,
+    pub position: String,
+    pub phone: String,
+}
+
+impl ResponsiblePerson {
+    /// Checks what the header form sends; every wrong field is reported.
+    pub fn parse(raw: &ResponsiblePerson) -> Result<ResponsiblePerson, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let t = |s: &str| s.trim().to_owned();
+        let p = ResponsiblePerson {
+            last_name: t(&raw.last_name),
+            first_name: t(&raw.first_name),
+            middle_name: t(&raw.middle_name),
+            position: t(&raw.position),
+            phone: t(&raw.phone),
+        };
+        for (field, value, what) in [
+            ("responsible_last_name", &p.last_name, "фамилию"),
+            ("responsible_first_name", &p.first_name, "имя"),
+            ("responsible_position", &p.position, "должность"),
+        ] {
+            if value.is_empty() {
+                errors.push(FieldError { field, message: format!("Укажите {what} ответственного исполнителя") });
+            } else if value.chars().count() > 200 {
+                errors.push(FieldError { field, message: "Не длиннее 200 символов".into() });
+            }
+        }
+        if p.middle_name.chars().count() > 200 {
+            errors.push(FieldError { field: "responsible_middle_name", message: "Не длиннее 200 символов".into() });
+        }
+        let digits = p.phone.chars().filter(char::is_ascii_digit).count();
+        let phone_chars = p.phone.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c));
+        if !p.phone.is_empty() && (!phone_chars || !(5..=15).contains(&digits)) {
+            errors.push(FieldError { field: "responsible_phone", message: "Телефон: от 5 до 15 цифр, допустимы пробелы, +, - и скобки".into() });
+        }
+        if errors.is_empty() { Ok(p) } else { Err(errors) }
+    }
+
+    /// «Петрова Анна Сергеевна, контрактный управляющий, тел. …»
+    pub fn display(&self) -> String {
+        let name = [&self.last_name, &self.first_name, &self.middle_name].iter().filter(|s| !s.is_empty()).map(|s| s.as_str()).collect::<Vec<_>>().join(" ");
+        let phone = if self.phone.is_empty() { String::new() } else { format!(", тел. {}", self.phone) };
+        format!("{name}, {}{phone}", self.position)
+    }
+}
+
 /// The customer as a version records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerSnapshot {
@@ -223,6 +276,8 @@ pub struct PlanSnapshot {
     /// `Some` when the superior organization places the plan for the customer (role OA).
     #[serde(default)]
     pub agent: Option<AgentSnapshot>,
+    #[serde(default)]
+    pub responsible: Option<ResponsiblePerson>,
     pub positions: Vec<Position>,
 }
 

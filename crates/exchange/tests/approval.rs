@@ -42,6 +42,7 @@ fn snapshot(spz: &str) -> PlanSnapshot {
             iku: "27802139698780201001".into(),
         },
         agent: None,
+        responsible: None,
         positions: vec![position(1), position(2)],
     }
 }

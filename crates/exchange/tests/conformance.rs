@@ -111,6 +111,7 @@ fn plan(max_positions: usize) -> impl Strategy<Value = PlanSnapshot> {
                 spz_code: "03722000010".into(),
                 iku: "27830000426784001001".into(),
             }),
+            responsible: None,
             positions,
         })
     })

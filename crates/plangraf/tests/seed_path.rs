@@ -41,6 +41,26 @@ async fn plan_is_approved_sent_and_loaded_into_eis() {
     assert!(p.has("262780100001178010100100010005811244"), "{}", p.body);
     assert!(p.has("1\u{a0}250\u{a0}000,50"), "Russian money format");
 
+    // The responsible person of the header: checked per field, kept, journaled, printed.
+    let row_version = value_of(&customer.get(&format!("/plans/{plan}")).await.body, "row_version");
+    let person = [
+        ("responsible_last_name", "Петрова"),
+        ("responsible_first_name", "Анна"),
+        ("responsible_middle_name", "Сергеевна"),
+        ("responsible_position", "контрактный управляющий"),
+        ("responsible_phone", "8 (812) 123-45-67"),
+        ("row_version", &row_version),
+    ];
+    let mut bad = person.to_vec();
+    bad[4] = ("responsible_phone", "звонить утром");
+    bad[3] = ("responsible_position", " ");
+    let p = customer.post(&format!("/plans/{plan}/responsible"), &bad).await;
+    assert_eq!(p.status, 422);
+    assert!(p.has("Укажите должность ответственного исполнителя") && p.has("Телефон: от 5 до 15 цифр"), "{}", p.body);
+    assert!(p.has("value=\"звонить утром\""), "typed values are kept");
+    let p = customer.post(&format!("/plans/{plan}/responsible"), &person).await;
+    assert!(p.has("Петрова Анна Сергеевна, контрактный управляющий, тел. 8 (812) 123-45-67"), "{}", p.body);
+
     let p = customer.post(&format!("/plans/{plan}/submit"), &[]).await;
     assert!(p.has("На согласовании"));
     // The working copy is locked while on approval: no form, and a forged post is refused.
@@ -85,6 +105,9 @@ async fn plan_is_approved_sent_and_loaded_into_eis() {
         .await;
     assert!(p.has("Регистрационные данные в ЕИС сохранены"));
     assert!(!p.has(&eis_password), "the password is never shown again");
+
+    let print = customer.get(&format!("/versions/{version}/print")).await;
+    assert!(print.has("Петрова Анна Сергеевна, контрактный управляющий"), "{}", print.body);
 
     // The version holds its exact packet from approval: «Скачать XML» gives the same bytes twice.
     let fixed = customer.get(&format!("/versions/{version}/xml")).await.body;

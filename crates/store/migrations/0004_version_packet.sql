@@ -8,3 +8,5 @@ ALTER TABLE plan_versions ADD COLUMN packet_basis TEXT;
 -- Who places the plan-schedule in ЕИС: CU (the customer) or OA (its superior organization,
 -- acting under an agreement). NULL reads as CU.
 ALTER TABLE plans ADD COLUMN owner_role TEXT;
+-- The person responsible for the plan, as JSON (last/first/middle name, position, phone).
+ALTER TABLE plans ADD COLUMN responsible TEXT;

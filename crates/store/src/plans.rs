@@ -4,7 +4,7 @@
 
 use crate::audit::record;
 use crate::{Result, Store, StoreError, is_unique_violation, now_ms};
-use domain::plan::{OwnerRole, PlanSnapshot, Position};
+use domain::plan::{OwnerRole, PlanSnapshot, Position, ResponsiblePerson};
 use domain::PlanStatus;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -19,6 +19,7 @@ pub struct Plan {
     pub eis_plan_number: Option<String>,
     /// Who places the plan in ЕИС.
     pub owner_role: OwnerRole,
+    pub responsible: Option<ResponsiblePerson>,
     pub row_version: i64,
     pub updated_at: i64,
 }
@@ -72,7 +73,7 @@ pub struct Approval<'a> {
 
 macro_rules! plan_columns {
     () => {
-        "p.id, p.org_id, p.plan_year, p.status, p.return_comment, p.eis_plan_number, p.owner_role, p.row_version, p.updated_at"
+        "p.id, p.org_id, p.plan_year, p.status, p.return_comment, p.eis_plan_number, p.owner_role, p.responsible, p.row_version, p.updated_at"
     };
 }
 
@@ -89,6 +90,10 @@ fn plan_from_row(r: &AnyRow) -> Result<Plan> {
         owner_role: match r.try_get::<Option<String>, _>("owner_role")? {
             None => OwnerRole::Customer,
             Some(code) => OwnerRole::from_code(&code).ok_or_else(|| StoreError::Corrupt(format!("owner role {code}")))?,
+        },
+        responsible: match r.try_get::<Option<String>, _>("responsible")? {
+            None => None,
+            Some(json) => Some(serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("responsible: {e}")))?),
         },
         row_version: r.try_get("row_version")?,
         updated_at: r.try_get("updated_at")?,
@@ -304,6 +309,19 @@ impl Store {
         sqlx::query("UPDATE plans SET owner_role = $1 WHERE id = $2").bind(role.code()).bind(plan.id).execute(&mut *tx).await?;
         let details = format!("{} → {}", plan.owner_role.title(), role.title());
         record(&mut *tx, Some(actor), Some(plan.org_id), "plan", Some(plan.id), "Изменено: кто размещает в ЕИС", &details).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets the person responsible for the plan, on the working copy the writer read.
+    pub async fn set_responsible(&self, plan: &Plan, expected_row_version: i64, person: &ResponsiblePerson, actor: i64) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        bump(&mut tx, plan.id, expected_row_version).await?;
+        let json = serde_json::to_string(person).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query("UPDATE plans SET responsible = $1 WHERE id = $2").bind(json).bind(plan.id).execute(&mut *tx).await?;
+        let before = plan.responsible.as_ref().map(ResponsiblePerson::display).unwrap_or_else(|| "не указан".into());
+        let details = format!("{before} → {}", person.display());
+        record(&mut *tx, Some(actor), Some(plan.org_id), "plan", Some(plan.id), "Изменён ответственный исполнитель", &details).await?;
         tx.commit().await?;
         Ok(())
     }

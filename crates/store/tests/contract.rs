@@ -62,6 +62,7 @@ fn snapshot(positions: Vec<Position>) -> PlanSnapshot {
             iku: "27802139698780201001".into(),
         },
         agent: None,
+        responsible: None,
         positions,
     }
 }

@@ -40,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .route("/plans/{id}/positions/{position_id}/cancel", post(positions::cancel))
         .route("/plans/{id}/changes", post(plans::start_changes))
         .route("/plans/{id}/owner", post(plans::set_owner))
+        .route("/plans/{id}/responsible", post(plans::set_responsible))
         .route("/plans/{id}/submit", post(plans::submit))
         .route("/plans/{id}/approve", post(plans::approve))
         .route("/plans/{id}/return", post(plans::return_for_revision))

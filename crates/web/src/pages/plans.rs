@@ -179,6 +179,8 @@ pub struct PlanPage {
     owner_role_title: &'static str,
     agent_name: Option<String>,
     has_superior: bool,
+    responsible_text: Option<String>,
+    responsible: domain::plan::ResponsiblePerson,
     status: &'static str,
     eis_plan_number: Option<String>,
     return_comment: Option<String>,
@@ -207,6 +209,19 @@ impl PlanPage {
     }
     fn errs(&self, field: &str) -> Vec<&str> {
         messages(&self.field_errors, field)
+    }
+    fn responsible_has_errors(&self) -> bool {
+        self.field_errors.iter().any(|e| e.field.starts_with("responsible_"))
+    }
+    fn responsible_fields(&self) -> [(&'static str, &'static str, &str); 5] {
+        let r = &self.responsible;
+        [
+            ("responsible_last_name", "Фамилия", &r.last_name),
+            ("responsible_first_name", "Имя", &r.first_name),
+            ("responsible_middle_name", "Отчество", &r.middle_name),
+            ("responsible_position", "Должность", &r.position),
+            ("responsible_phone", "Телефон", &r.phone),
+        ]
     }
 }
 
@@ -251,7 +266,13 @@ pub async fn current_snapshot(state: &AppState, plan: &Plan, owner: &Organizatio
             .map(|o| domain::plan::AgentSnapshot { iku: customer_snapshot(&o).iku, name: o.name, spz_code: o.spz_code }),
         _ => None,
     };
-    Ok(PlanSnapshot { plan_year: plan.plan_year, customer: customer_snapshot(owner), agent, positions })
+    Ok(PlanSnapshot {
+        plan_year: plan.plan_year,
+        customer: customer_snapshot(owner),
+        agent,
+        responsible: plan.responsible.clone(),
+        positions,
+    })
 }
 
 #[derive(Deserialize)]
@@ -260,6 +281,67 @@ pub struct OwnerForm {
     owner_role: String,
     #[serde(default)]
     row_version: String,
+}
+
+#[derive(Deserialize)]
+pub struct ResponsibleForm {
+    #[serde(default)]
+    row_version: String,
+    #[serde(default)]
+    responsible_last_name: String,
+    #[serde(default)]
+    responsible_first_name: String,
+    #[serde(default)]
+    responsible_middle_name: String,
+    #[serde(default)]
+    responsible_position: String,
+    #[serde(default)]
+    responsible_phone: String,
+}
+
+/// «Ответственный исполнитель» of the plan.
+pub async fn set_responsible(State(state): State<AppState>, Path(id): Path<i64>, post: Post<ResponsibleForm>) -> AppResult<Response> {
+    let user = &post.session.user;
+    let (plan, owner) = readable_plan(&state, user, id).await?;
+    if let Err(e) = plan::check_edit(actor(user), plan_ref(&plan, &owner)) {
+        return Err(AppError::Forbidden(e.to_string()));
+    }
+    let f = &post.form;
+    let raw = domain::plan::ResponsiblePerson {
+        last_name: f.responsible_last_name.clone(),
+        first_name: f.responsible_first_name.clone(),
+        middle_name: f.responsible_middle_name.clone(),
+        position: f.responsible_position.clone(),
+        phone: f.responsible_phone.clone(),
+    };
+    let expected: i64 = f.row_version.trim().parse().map_err(|_| AppError::BadRequest("Форма заполнена некорректно: нет версии документа".into()))?;
+    let person = match domain::plan::ResponsiblePerson::parse(&raw) {
+        Ok(p) => p,
+        Err(field_errors) => {
+            let extra = Extra {
+                notice: None,
+                error: Some("Ответственный исполнитель не сохранён: исправьте отмеченные поля".into()),
+                draft: None,
+                field_errors,
+                responsible: Some(raw),
+            };
+            return render_plan(&state, &post.session, plan.id, "positions", extra).await;
+        }
+    };
+    match state.store.set_responsible(&plan, expected, &person, user.id).await {
+        Ok(()) => Ok(redirect(plan.id, "positions", "responsible")),
+        Err(store::StoreError::Conflict) => {
+            let extra = Extra {
+                notice: None,
+                error: Some("План-график изменён другим пользователем: проверьте данные и сохраните ещё раз.".into()),
+                draft: None,
+                field_errors: vec![],
+                responsible: Some(raw),
+            };
+            render_plan(&state, &post.session, plan.id, "positions", extra).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Who places the plan in ЕИС: the customer (CU), or its superior under an agreement (OA).
@@ -346,6 +428,7 @@ fn notice_text(code: &str) -> Option<String> {
             "updated" => "Позиция изменена",
             "canceled" => "Закупка отменена",
             "owner" => "Изменено, кто размещает план-график в ЕИС",
+            "responsible" => "Ответственный исполнитель сохранён",
             _ => return None,
         }
         .to_owned(),
@@ -357,6 +440,8 @@ struct Extra {
     error: Option<String>,
     draft: Option<PositionDraft>,
     field_errors: Vec<FieldError>,
+    /// The responsible person as typed, when the header form comes back with errors.
+    responsible: Option<domain::plan::ResponsiblePerson>,
 }
 
 async fn render_plan(
@@ -457,6 +542,8 @@ async fn render_plan(
         owner_role_title: plan.owner_role.title(),
         agent_name: snapshot.agent.as_ref().map(|a| a.name.clone()),
         has_superior: owner.superior_id.is_some(),
+        responsible_text: plan.responsible.as_ref().map(domain::plan::ResponsiblePerson::display),
+        responsible: extra.responsible.or_else(|| plan.responsible.clone()).unwrap_or_default(),
         status: plan.status.title(),
         eis_plan_number: plan.eis_plan_number.clone(),
         return_comment: if plan.status == PlanStatus::Revision { plan.return_comment.clone() } else { None },
@@ -493,7 +580,7 @@ pub async fn view(
     Query(q): Query<ViewQuery>,
 ) -> AppResult<Response> {
     let tab = q.tab.as_deref().filter(|t| matches!(*t, "versions" | "journal")).unwrap_or("positions");
-    let extra = Extra { notice: q.notice.as_deref().and_then(notice_text), error: None, draft: None, field_errors: vec![] };
+    let extra = Extra { notice: q.notice.as_deref().and_then(notice_text), error: None, draft: None, field_errors: vec![], responsible: None };
     render_plan(&state, &session, id, tab, extra).await
 }
 
@@ -502,7 +589,7 @@ fn redirect(plan_id: i64, tab: &str, notice: &str) -> Response {
 }
 
 async fn show_error(state: &AppState, session: &store::users::Session, plan_id: i64, tab: &str, e: String) -> AppResult<Response> {
-    render_plan(state, session, plan_id, tab, Extra { notice: None, error: Some(e), draft: None, field_errors: vec![] }).await
+    render_plan(state, session, plan_id, tab, Extra { notice: None, error: Some(e), draft: None, field_errors: vec![], responsible: None }).await
 }
 
 pub async fn add_position(State(state): State<AppState>, Path(id): Path<i64>, post: Post<Vec<(String, String)>>) -> AppResult<Response> {
@@ -521,7 +608,7 @@ pub async fn add_position(State(state): State<AppState>, Path(id): Path<i64>, po
             Ok(_) => Ok(redirect(plan.id, "positions", "added")),
             Err(store::StoreError::Conflict) => {
                 let e = "План-график изменён другим пользователем, пока вы заполняли форму. Введённые данные сохранены в форме: проверьте список позиций и нажмите «Добавить позицию» ещё раз.";
-                let extra = Extra { notice: None, error: Some(e.into()), draft: Some(draft), field_errors: vec![] };
+                let extra = Extra { notice: None, error: Some(e.into()), draft: Some(draft), field_errors: vec![], responsible: None };
                 render_plan(&state, &post.session, plan.id, "positions", extra).await
             }
             Err(e) => Err(e.into()),
@@ -532,6 +619,7 @@ pub async fn add_position(State(state): State<AppState>, Path(id): Path<i64>, po
                 error: Some("Позиция не добавлена: исправьте отмеченные поля".into()),
                 draft: Some(draft),
                 field_errors,
+                responsible: None,
             };
             render_plan(&state, &post.session, plan.id, "positions", extra).await
         }

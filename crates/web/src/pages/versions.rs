@@ -47,6 +47,8 @@ struct PrintPage {
     org_type: &'static str,
     approved_at: String,
     approved_by: String,
+    responsible: Option<String>,
+    agent: Option<String>,
     positions: Vec<PrintRow>,
     totals: YearAmounts,
 }
@@ -67,6 +69,8 @@ pub async fn print(State(state): State<AppState>, CurrentUser(session): CurrentU
         org_type: s.customer.org_type.title(),
         approved_at: fmt_time(version.approved_at),
         approved_by: approver,
+        responsible: s.responsible.as_ref().map(domain::plan::ResponsiblePerson::display),
+        agent: s.agent.as_ref().map(|a| format!("{} (СПЗ {}), по соглашению (OA)", a.name, a.spz_code)),
         positions: s
             .positions
             .iter()
