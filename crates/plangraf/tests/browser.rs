@@ -1,16 +1,21 @@
 //! The seed scenarios in a real browser: Debian's headless Chromium, driven over WebDriver
 //! (chromedriver, started by this test on a free loopback port) through the eis-sandbox cabinet
 //! (HTTPS, self-signed) and plangraf (HTTP), both in-process. Every assertion is on what a
-//! person sees: visible text, the values in the fields.
+//! person sees: visible text, the values in the fields (one look into the store, at the packet
+//! that went over the wire, is marked as such).
 //!
 //! Seed 000: the administrator takes the login and password for the alternative integration
 //! from the cabinet and the customer enters them in «Настройки» → «Регистрационные данные в
 //! ЕИС»; every press of the cabinet button makes a new password. Seed 004: plan → approval →
-//! «Версии документов» → «»» → «Отправить на ООС» → «Посмотреть статус отправки».
+//! «Версии документов» → «»» → «Отправить на ООС» → «Посмотреть статус отправки»; then, each in
+//! its own test: «Разместить» in the cabinet and «Размещена в ЕИС» with the registry numbers,
+//! and a change version sent and placed after it; a rejection with each violation linked to its
+//! position; a plan-schedule created in the cabinet that makes sending impossible.
 //!
 //! Needs `chromium` and `chromium-driver` (`/usr/bin/chromium`, `/usr/bin/chromedriver`; other
-//! paths in PLANGRAF_CHROMIUM, PLANGRAF_CHROMEDRIVER). Without them the test says SKIPPED and
-//! passes, unless PLANGRAF_REQUIRE_BROWSER=1. Screenshots go to `target/browser-screenshots/`.
+//! paths in PLANGRAF_CHROMIUM, PLANGRAF_CHROMEDRIVER). Without them each test says SKIPPED and
+//! passes, unless PLANGRAF_REQUIRE_BROWSER=1. The tests take turns, one browser at a time.
+//! Screenshots go to `target/browser-screenshots/` (a failure's to `FAILED-<test>.png`).
 
 mod common;
 
