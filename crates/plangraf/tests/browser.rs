@@ -1,16 +1,21 @@
 //! The seed scenarios in a real browser: Debian's headless Chromium, driven over WebDriver
 //! (chromedriver, started by this test on a free loopback port) through the eis-sandbox cabinet
 //! (HTTPS, self-signed) and plangraf (HTTP), both in-process. Every assertion is on what a
-//! person sees: visible text, the values in the fields.
+//! person sees: visible text, the values in the fields (one look into the store, at the packet
+//! that went over the wire, is marked as such).
 //!
 //! Seed 000: the administrator takes the login and password for the alternative integration
 //! from the cabinet and the customer enters them in «Настройки» → «Регистрационные данные в
 //! ЕИС»; every press of the cabinet button makes a new password. Seed 004: plan → approval →
-//! «Версии документов» → «»» → «Отправить на ООС» → «Посмотреть статус отправки».
+//! «Версии документов» → «»» → «Отправить на ООС» → «Посмотреть статус отправки»; then, each in
+//! its own test: «Разместить» in the cabinet and «Размещена в ЕИС» with the registry numbers,
+//! and a change version sent and placed after it; a rejection with each violation linked to its
+//! position; a plan-schedule created in the cabinet that makes sending impossible.
 //!
 //! Needs `chromium` and `chromium-driver` (`/usr/bin/chromium`, `/usr/bin/chromedriver`; other
-//! paths in PLANGRAF_CHROMIUM, PLANGRAF_CHROMEDRIVER). Without them the test says SKIPPED and
-//! passes, unless PLANGRAF_REQUIRE_BROWSER=1. Screenshots go to `target/browser-screenshots/`.
+//! paths in PLANGRAF_CHROMIUM, PLANGRAF_CHROMEDRIVER). Without them each test says SKIPPED and
+//! passes, unless PLANGRAF_REQUIRE_BROWSER=1. The tests take turns, one browser at a time.
+//! Screenshots go to `target/browser-screenshots/` (a failure's to `FAILED-<test>.png`).
 
 mod common;
 
@@ -27,6 +32,7 @@ const WAIT: Duration = Duration::from_secs(30);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_scenarios_in_a_real_browser() {
     let Some(tools) = browser_tools() else { return };
+    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
     let started = Instant::now();
     let mut t = started;
     let mut lap = |step: &str| {
@@ -38,7 +44,7 @@ async fn seed_scenarios_in_a_real_browser() {
     let eis = h.sandbox.base_url.clone();
     lap("eis-sandbox and plangraf started");
     let driver = Chromedriver::start(&tools.chromedriver);
-    let b = Browser::open(&driver, &tools.chromium).await;
+    let b = Browser::open(&driver, &tools.chromium, "seed-scenarios").await;
     lap("chromedriver and headless Chromium started");
 
     // 1. Seed 000, in the ЕИС cabinet: «Администрирование» → «Пользователи организации» →
@@ -128,7 +134,7 @@ async fn seed_scenarios_in_a_real_browser() {
     b.sign_out().await;
     b.sign_in(&app, "soglasovatel", "soglasovatel").await;
     b.wait_for_text("Смирнов Олег Викторович").await;
-    b.open_plan_2026().await;
+    b.open_plan(2026).await;
     b.wait_for_text("Школа № 1").await;
     b.press("Утвердить").await;
     b.wait_for_text("План-график утверждён").await;
@@ -144,10 +150,10 @@ async fn seed_scenarios_in_a_real_browser() {
     b.sign_out().await;
     b.sign_in(&app, "zakazchik", "zakazchik").await;
     b.wait_for_text("Петрова Анна Сергеевна").await;
-    b.open_plan_2026().await;
-    b.send_to_oos(&eis_login).await;
+    b.open_plan(2026).await;
+    b.send_to_oos(0, &eis_login).await;
     b.back_to_plan().await;
-    b.open_send_status().await;
+    b.open_send_status(0).await;
     b.wait_for_send_status("Ошибка авторизации").await;
     let page = b.body_text().await;
     let explained = ["нет права работы с планом-графиком", "создаёт новый пароль при каждом нажатии"];
@@ -163,10 +169,10 @@ async fn seed_scenarios_in_a_real_browser() {
 
     // 6. The second password, and the same version sent again.
     b.save_eis_credentials(&eis_login, &second_password).await;
-    b.open_plan_2026().await;
-    b.send_to_oos(&eis_login).await;
+    b.open_plan(2026).await;
+    b.send_to_oos(0, &eis_login).await;
     b.back_to_plan().await;
-    b.open_send_status().await;
+    b.open_send_status(0).await;
     b.wait_for_send_status("Загрузка завершена успешно").await;
     b.wait_for_text("Реестр планов-графиков").await;
     lap("step 6, sent with the new password: «Загрузка завершена успешно»");
@@ -192,6 +198,344 @@ async fn seed_scenarios_in_a_real_browser() {
     drop(driver);
     h.app.stop().await;
     eprintln!("browser: the whole scenario took {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// Browser tests take turns: each starts its own Chromium, and two at once on a small machine
+/// would only stretch each other's waits.
+static ONE_BROWSER_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// What one browser test stands on: the harness, chromedriver and a browser, its turn taken.
+struct Scene {
+    h: Harness,
+    app: String,
+    eis: String,
+    b: Browser,
+    driver: Chromedriver,
+    started: Instant,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
+}
+
+impl Scene {
+    /// `None` (after a loud SKIPPED) without Chromium.
+    async fn start(name: &'static str) -> Option<Scene> {
+        let tools = browser_tools()?;
+        let turn = ONE_BROWSER_AT_A_TIME.lock().await;
+        let started = Instant::now();
+        let h = Harness::start().await;
+        let driver = Chromedriver::start(&tools.chromedriver);
+        let b = Browser::open(&driver, &tools.chromium, name).await;
+        Some(Scene { app: h.app.url(), eis: h.sandbox.base_url.clone(), h, b, driver, started, _turn: turn })
+    }
+
+    async fn finish(self) {
+        let Scene { h, b, driver, started, .. } = self;
+        let name = b.name;
+        b.close().await;
+        drop(driver);
+        h.app.stop().await;
+        eprintln!("browser: {name} took {:.1} s", started.elapsed().as_secs_f64());
+    }
+}
+
+/// A position as a person types it into the form.
+struct Typed {
+    object: &'static str,
+    okpd2: &'static str,
+    kvr: &'static str,
+    amount: &'static str,
+}
+
+const TEXTBOOKS: Typed =
+    Typed { object: "Поставка учебников для 5-х классов", okpd2: "58.11.19.000", kvr: "244", amount: "1 250 000,50" };
+const BOARDS: Typed = Typed { object: "Поставка интерактивных досок", okpd2: "26.20.17.110", kvr: "244", amount: "480 000,00" };
+
+/// The ИКЗ of a position of the demo school, laid out as eis-protocol.md §4 says: year (2) ·
+/// ИКУ (budget level 2, ИНН, КПП) · purchase number (4) · 000 · ОКПД2 (4) · КВР (3).
+fn ikz(year: i32, number: u32, p: &Typed) -> String {
+    let school = &plangraf::demo::SCHOOL;
+    let okpd4: String = p.okpd2.chars().filter(char::is_ascii_digit).take(4).collect();
+    format!("{:02}2{}{}{number:04}000{okpd4}{}", year % 100, school.inn, school.kpp, p.kvr)
+}
+
+const INTEGRATION_BUTTON: &str = "Данные пользователя для альтернативной интеграции (по протоколу HTTPS)";
+
+/// The card of the plan-schedule for the year in the cabinet's «Реестр планов-графиков».
+fn registry_card(year: i32) -> String {
+    format!("//div[contains(@class, 'card')][strong[starts-with(normalize-space(), 'План-график на {year} год')]]")
+}
+
+/// The row of one version in that card.
+fn registry_row(year: i32, version: i64) -> String {
+    format!("{}//tbody/tr[td[1][normalize-space()='{version}']]", registry_card(year))
+}
+
+/// The row of a purchase on the cabinet's page of a version's positions.
+fn cabinet_position_row(purchase: &str) -> String {
+    format!("//table/tbody/tr[td[3][normalize-space()='{purchase}']]")
+}
+
+/// Seed 004 to its end: the customer places the draft in the cabinet («Реестр планов-графиков» →
+/// «Разместить») and plangraf shows «Размещена в ЕИС» with the numbers ЕИС gave. Then «Все
+/// последующие изменения … формируются» in plangraf: «Внести изменения», an edited purchase with
+/// its reason, decision and description, approval, and the change goes to ЕИС, is loaded and
+/// placed as the next version of the same plan; the previous version is not annulled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn placement_and_a_change_version_in_a_real_browser() {
+    let Some(s) = Scene::start("placement-and-change").await else { return };
+    let (b, app, eis) = (&s.b, s.app.as_str(), s.eis.as_str());
+
+    // Seed 000: the integration password from the cabinet, saved in plangraf.
+    b.cabinet_sign_in(eis, "eis_admin", "eis_admin").await;
+    let (login, password) = b.cabinet_integration_credentials().await;
+    b.sign_in(app, "zakazchik", "zakazchik").await;
+    b.open_eis_settings().await;
+    b.save_eis_credentials(&login, &password).await;
+
+    // Two purchases, approved; version 0 sent and loaded as a draft.
+    let year = b.plan_for_approval(&[TEXTBOOKS, BOARDS]).await;
+    b.approve_as_superior(app, year).await;
+    b.open_plan(year).await;
+    b.send_to_oos(0, &login).await;
+    b.back_to_plan().await;
+    b.open_send_status(0).await;
+    b.wait_for_send_status("Загрузка завершена успешно").await;
+    b.wait_for_text("Его требуется опубликовать (разместить) в ЕИС").await;
+
+    // The cabinet: the draft came from РИС and has no number yet; «Разместить».
+    b.cabinet_registry(eis).await;
+    let card = registry_card(year);
+    let v0 = registry_row(year, 0);
+    b.wait_for_element_text(Locator::XPath(&card), "РИС (интегрирован из региональной информационной системы)").await;
+    b.wait_for_element_text(Locator::XPath(&card), "не присвоен").await;
+    b.expect_cell(&v0, 2, "Проект").await;
+    b.expect_cell(&v0, 4, "2").await;
+    b.click(Locator::XPath(&format!("{v0}//button[normalize-space()='Разместить']")), "«Разместить» of version 0").await;
+    b.wait_for_element_text(Locator::XPath(&format!("{v0}/td[2]")), "Размещен").await;
+    let number_xpath = format!("{card}//dt[normalize-space()='Реестровый номер']/following-sibling::dd[1]");
+    let plan_number = b.visible_text_of(Locator::XPath(&number_xpath), "the plan's registry number in the cabinet").await;
+    let plan_number = plan_number.trim().to_owned();
+    let spz = plangraf::demo::SCHOOL.spz_code;
+    b.ensure(plan_number.len() == 18 && plan_number.starts_with(&format!("{year}{spz}")), || {
+        format!("the registry number {plan_number:?} should be the year, the СПЗ code and a sequence")
+    })
+    .await;
+    b.screenshot("cabinet-registry-placed").await;
+
+    // The placed positions got their registry numbers. Editing them in ЕИС is refused: seed 004
+    // forbids it, and ЕИС refuses it for a plan integrated from a РИС.
+    b.click(Locator::XPath(&format!("{v0}//a[normalize-space()='Позиции']")), "«Позиции» of version 0").await;
+    b.wait_for_heading(&format!("План-график на {year} год, версия 0")).await;
+    let mut numbers = Vec::new();
+    for purchase in ["0001", "0002"] {
+        let n = b.cell(&cabinet_position_row(purchase), 1).await;
+        b.ensure(n.len() == 24 && n.starts_with(&plan_number), || format!("position {purchase} has the registry number {n:?}")).await;
+        numbers.push((purchase, n));
+    }
+    b.ensure(numbers[0].1 != numbers[1].1, || format!("two positions, one number: {numbers:?}")).await;
+    let edit = format!("{}//button[normalize-space()='Редактировать позицию']", cabinet_position_row("0001"));
+    b.click(Locator::XPath(&edit), "«Редактировать позицию» of purchase 0001").await;
+    b.wait_for_heading("Редактирование позиции невозможно").await;
+    b.wait_for_text("Внесите изменения в РИС").await;
+    // Nor can the period get a second plan-schedule made in ЕИС.
+    b.cabinet_registry(eis).await;
+    b.select_value("#plan_year", &year.to_string()).await;
+    b.press("Создать план-график").await;
+    b.wait_for_heading("Создание невозможно").await;
+
+    // plangraf learns of the placement by itself.
+    b.goto(app).await;
+    b.open_plan(year).await;
+    b.open_send_status(0).await;
+    b.wait_for_send_status("Размещена в ЕИС").await;
+    b.expect_placed(&plan_number, &numbers).await;
+    b.screenshot("send-status-placed").await;
+    b.back_to_plan().await;
+    b.wait_for_element_text(Locator::Id("eis-plan-number"), &plan_number).await;
+
+    // «Внести изменения»: purchase 0001 costs more, with the reason, the decision (an edit, not a
+    // cancellation) and the description; purchase 0002 stays as it was.
+    b.press("Внести изменения").await;
+    b.wait_for_text("Открыт новый цикл изменений").await;
+    b.click(Locator::XPath("//tr[@id='pos-0001']//a[normalize-space()='Изменить']"), "«Изменить» of purchase 0001").await;
+    b.wait_for_heading("Позиция 0001").await;
+    b.wait_for_text("ЕИС требует обоснование изменения").await;
+    b.fill("#amount_current", "1 300 000,00").await;
+    b.select_value("#position-form select[name='reason_code']", "9").await;
+    b.fill("#position-form textarea[name='change_description']", "Рост цен поставщиков").await;
+    b.press("Сохранить").await;
+    b.wait_for_text("Позиция изменена").await;
+    let edited = b.visible_text_of(Locator::Id("pos-0001"), "purchase 0001").await;
+    for shown in ["1 300 000,00", "Изменена", "Изменение закупки: причина 9, Рост цен поставщиков"] {
+        b.ensure(edited.contains(shown), || format!("purchase 0001 should show «{shown}»: {edited:?}")).await;
+    }
+    b.wait_for_element_text(Locator::Id("pos-0002"), "Без изменений").await;
+    b.press("Отправить на согласование").await;
+    b.wait_for_element_text(Locator::Id("plan-status"), "На согласовании").await;
+    b.approve_as_superior(app, year).await;
+
+    // Version 1 goes as a change of the placed plan.
+    b.open_plan(year).await;
+    b.send_to_oos(1, &login).await;
+    b.back_to_plan().await;
+    b.open_send_status(1).await;
+    b.wait_for_send_status("Загрузка завершена успешно").await;
+    // What went over the wire (the browser cannot see it): the change packet of the placed plan.
+    let store = &s.h.app.store;
+    let school = store.organization_by_spz(spz).await.unwrap().unwrap();
+    let plan = store.plans_visible_to(school.id).await.unwrap().into_iter().find(|p| p.plan.plan_year == year).unwrap().plan;
+    let v1 = store.versions(plan.id).await.unwrap().into_iter().find(|v| v.version_number == 1).unwrap();
+    let packet = &store.sends_for_version(v1.id).await.unwrap()[0].packet_xml;
+    assert!(packet.contains("tenderPlan2020Change") && packet.contains(&plan_number), "not sent as a change of {plan_number}");
+
+    // The cabinet: version 1 of the same plan, purchase 0001 changed, 0002 untouched, both with
+    // the numbers they were placed with; «Разместить».
+    b.cabinet_registry(eis).await;
+    let v1_row = registry_row(year, 1);
+    b.expect_cell(&v1_row, 2, "Проект").await;
+    b.click(Locator::XPath(&format!("{v1_row}//a[normalize-space()='Позиции']")), "«Позиции» of version 1").await;
+    b.wait_for_heading(&format!("План-график на {year} год, версия 1")).await;
+    let changed = cabinet_position_row("0001");
+    b.expect_cell(&changed, 8, "Изменена").await;
+    b.wait_for_element_text(Locator::XPath(&format!("{changed}/td[7]")), "1300000").await;
+    b.expect_cell(&cabinet_position_row("0002"), 8, "Без изменений").await;
+    for (purchase, n) in &numbers {
+        b.expect_cell(&cabinet_position_row(purchase), 1, n).await;
+    }
+    b.click_link("← Реестр планов-графиков").await;
+    b.wait_for_heading("Реестр планов-графиков").await;
+    b.click(Locator::XPath(&format!("{v1_row}//button[normalize-space()='Разместить']")), "«Разместить» of version 1").await;
+    b.wait_for_element_text(Locator::XPath(&format!("{v1_row}/td[2]")), "Размещен").await;
+    b.expect_cell(&v0, 2, "Размещен").await;
+    b.wait_for_element_text(Locator::XPath(&number_xpath), &plan_number).await;
+
+    // plangraf: version 1 placed under the same numbers; version 0 stays placed.
+    b.goto(app).await;
+    b.open_plan(year).await;
+    b.open_send_status(1).await;
+    b.wait_for_send_status("Размещена в ЕИС").await;
+    b.expect_placed(&plan_number, &numbers).await;
+    b.screenshot("send-status-change-placed").await;
+    b.back_to_plan().await;
+    b.click_link("Версии документов").await;
+    for version in [0, 1] {
+        b.expect_cell(&format!("//table[@id='versions']/tbody/tr[td[1][normalize-space()='{version}']]"), 6, "Размещена в ЕИС").await;
+    }
+    s.finish().await;
+}
+
+/// Seed 004: «Если же План-график не пройдет проверку на Общероссийском сайте, то он будет
+/// возвращен заказчику с указанием ошибок». ЕИС checks the ИКУ inside every ИКЗ against the ИНН
+/// and КПП it holds for the organization. plangraf can check the ИКЗ only against its own record
+/// of the organization, so when ЕИС knows the school under another ИНН (re-registered in ЕИС,
+/// not yet in plangraf), only ЕИС finds it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejection_shows_each_violation_on_its_position_in_a_real_browser() {
+    let Some(s) = Scene::start("rejection").await else { return };
+    let (b, app, eis) = (&s.b, s.app.as_str(), s.eis.as_str());
+    let school = &plangraf::demo::SCHOOL;
+    const EIS_INN: &str = "7801999990";
+    s.h.sandbox.directory().ensure_organization(school.spz_code, school.name, EIS_INN, school.kpp).await.unwrap();
+
+    b.cabinet_sign_in(eis, "eis_admin", "eis_admin").await;
+    let (login, password) = b.cabinet_integration_credentials().await;
+    b.sign_in(app, "zakazchik", "zakazchik").await;
+    b.open_eis_settings().await;
+    b.save_eis_credentials(&login, &password).await;
+    let year = b.plan_for_approval(&[TEXTBOOKS, BOARDS]).await;
+    // plangraf's own checks have nothing to object to: the plan went for approval.
+    b.ensure(b.c.find(Locator::Id("findings")).await.is_err(), || "plangraf's pre-flight checks found errors".into()).await;
+    b.approve_as_superior(app, year).await;
+    b.open_plan(year).await;
+    b.send_to_oos(0, &login).await;
+    b.back_to_plan().await;
+    b.open_send_status(0).await;
+    b.wait_for_send_status("Отклонена ЕИС").await;
+    b.wait_for_text("Исправьте ошибки, перечисленные ниже").await;
+
+    // One violation per position, each on its position and its field, in the customer's words.
+    let rows = b.table_rows("//table[@id='violations']/tbody/tr").await;
+    b.ensure(rows.len() == 2, || format!("two violations expected: {rows:?}")).await;
+    for (row, purchase) in rows.iter().zip(["0001", "0002"]) {
+        let pinned = row.len() == 6
+            && row[0] == purchase
+            && row[1] == "ИКЗ"
+            && row[2] == "ИКЗ не соответствует ИКУ организации"
+            && row[3].contains(&format!("номером закупки {purchase}"))
+            && row[3].contains(EIS_INN)
+            && row[4] == "IKZ_IKU";
+        b.ensure(pinned, || format!("the violation of purchase {purchase} is not shown on it: {row:?}")).await;
+    }
+    b.screenshot("send-status-rejected").await;
+
+    // Its link leads to the position.
+    b.click(Locator::XPath("//table[@id='violations']//a[normalize-space()='0002']"), "the link to purchase 0002").await;
+    b.wait_for_element_text(Locator::Id("pos-0002"), BOARDS.object).await;
+    b.wait_for_element_text(Locator::Id("pos-0002"), &ikz(year, 2, &BOARDS)).await;
+    let url = b.c.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+    b.ensure(url.ends_with("?tab=positions#pos-0002"), || format!("the link led to {url}")).await;
+    let target = b.c.execute("const t = document.querySelector(':target'); return t ? t.id : null;", vec![]).await;
+    b.ensure(matches!(&target, Ok(serde_json::Value::String(id)) if id == "pos-0002"), || {
+        format!("the row of purchase 0002 should be the page's target, is {target:?}")
+    })
+    .await;
+
+    // Nothing reached the cabinet: a rejected packet makes no draft.
+    b.cabinet_registry(eis).await;
+    b.wait_for_text("Планов-графиков нет.").await;
+    s.finish().await;
+}
+
+/// Seed 004: «Если в личном кабинете заказчика на Официальном сайте уже создан План-график на
+/// текущий период, который не был интегрирован из АИС МЗ, то отправка Плана-графика … будет
+/// невозможна!» The plan for the period is made in the cabinet («Создать план-график»), then
+/// plangraf sends its version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_created_in_the_cabinet_blocks_sending_in_a_real_browser() {
+    let Some(s) = Scene::start("conflict").await else { return };
+    let (b, app, eis) = (&s.b, s.app.as_str(), s.eis.as_str());
+    b.cabinet_sign_in(eis, "eis_admin", "eis_admin").await;
+    let (login, password) = b.cabinet_integration_credentials().await;
+    b.sign_in(app, "zakazchik", "zakazchik").await;
+    b.open_eis_settings().await;
+    b.save_eis_credentials(&login, &password).await;
+    let year = b.plan_for_approval(&[TEXTBOOKS]).await;
+
+    // Meanwhile the plan-schedule for that period is created right in the cabinet.
+    b.cabinet_registry(eis).await;
+    b.wait_for_text("Планов-графиков нет.").await;
+    b.select_value("#plan_year", &year.to_string()).await;
+    b.press("Создать план-график").await;
+    let card = registry_card(year);
+    b.wait_for_element_text(Locator::XPath(&card), "ЕИС (создан в личном кабинете)").await;
+
+    b.goto(app).await;
+    b.approve_as_superior(app, year).await;
+    b.open_plan(year).await;
+    b.send_to_oos(0, &login).await;
+    b.back_to_plan().await;
+    b.open_send_status(0).await;
+    const CONFLICT: &str = "Отправка невозможна: план-график на этот период создан в ЕИС не из РИС";
+    b.wait_for_send_status(CONFLICT).await;
+    b.wait_for_text(
+        "В личном кабинете заказчика на Официальном сайте уже создан план-график на этот период, который не был \
+         интегрирован из plangraf. Отправка плана-графика из plangraf на Официальный сайт невозможна.",
+    )
+    .await;
+    let rows = b.table_rows("//table[@id='violations']/tbody/tr").await;
+    let whole_plan = rows.len() == 1 && rows[0].len() == 6 && rows[0][0] == "—" && rows[0][1] == "План-график" && rows[0][4] == "PLAN_EIS";
+    b.ensure(whole_plan, || format!("one violation of the whole plan expected: {rows:?}")).await;
+    b.screenshot("send-status-conflict").await;
+    b.back_to_plan().await;
+    b.click_link("Версии документов").await;
+    b.expect_cell("//table[@id='versions']/tbody/tr[td[1][normalize-space()='0']]", 6, CONFLICT).await;
+
+    // ЕИС holds only its own plan for the period, still without positions.
+    b.cabinet_registry(eis).await;
+    let cards = b.c.find_all(Locator::XPath(&card)).await.map(|c| c.len()).unwrap_or(0);
+    b.ensure(cards == 1, || format!("one plan for {year} expected in the cabinet, {cards} shown")).await;
+    b.wait_for_element_text(Locator::XPath(&card), "ЕИС (создан в личном кабинете)").await;
+    b.expect_cell(&registry_row(year, 0), 4, "0").await;
+    s.finish().await;
 }
 
 // --- the browser ----------------------------------------------------------------------------
@@ -295,10 +639,12 @@ impl Drop for Chromedriver {
 struct Browser {
     c: Client,
     shots: PathBuf,
+    name: &'static str,
 }
 
 impl Browser {
-    async fn open(driver: &Chromedriver, chromium: &Path) -> Browser {
+    /// `name` tells this test's failure picture from the others'.
+    async fn open(driver: &Chromedriver, chromium: &Path, name: &'static str) -> Browser {
         let profile = driver.dir.path().join("profile");
         let args = [
             "--headless=new".to_owned(),
@@ -330,8 +676,8 @@ impl Browser {
         let shots = target.canonicalize().unwrap().join("browser-screenshots");
         std::fs::create_dir_all(&shots).unwrap();
         // A failure picture of an earlier run would mislead.
-        let _ = std::fs::remove_file(shots.join("FAILED.png"));
-        Browser { c, shots }
+        let _ = std::fs::remove_file(shots.join(format!("FAILED-{name}.png")));
+        Browser { c, shots, name }
     }
 
     async fn close(self) {
@@ -342,10 +688,11 @@ impl Browser {
     async fn fail<T>(&self, what: &str) -> T {
         let url = self.c.current_url().await.map(|u| u.to_string()).unwrap_or_default();
         let source = self.c.source().await.unwrap_or_else(|e| format!("(no page source: {e})"));
-        self.screenshot("FAILED").await;
+        let shot = format!("FAILED-{}", self.name);
+        self.screenshot(&shot).await;
         panic!(
             "browser: {what}\n--- URL: {url}\n--- page source ---\n{source}\n--- end of page source (screenshot: {}) ---",
-            self.shots.join("FAILED.png").display()
+            self.shots.join(format!("{shot}.png")).display()
         );
     }
 
@@ -523,11 +870,12 @@ impl Browser {
         self.wait_for_heading("Планы-графики размещения заказов").await;
     }
 
-    /// The menu, then the plan for 2026 in the list.
-    async fn open_plan_2026(&self) {
+    /// The menu, then the plan for the year in the list.
+    async fn open_plan(&self, year: i32) {
         self.open_plans().await;
-        self.click(Locator::XPath("//table//a[normalize-space()='2026']"), "the plan for 2026 in the list").await;
-        self.wait_for_heading("План-график закупок на 2026 год").await;
+        let xpath = format!("//table//a[normalize-space()='{year}']");
+        self.click(Locator::XPath(&xpath), &format!("the plan for {year} in the list")).await;
+        self.wait_for_heading(&format!("План-график закупок на {year} год")).await;
     }
 
     /// «Настройки» → «Регистрационные данные в ЕИС».
@@ -552,14 +900,24 @@ impl Browser {
         }
     }
 
-    /// From the plan: «Версии документов» → «»» → «Отправить на ООС» → the dialog with the
-    /// login filled in and the password left empty → «ОК».
-    async fn send_to_oos(&self, login: &str) {
+    /// On «Версии документов»: opens the action menu «»» of the version and chooses the item.
+    async fn version_action(&self, version: i64, item: &str) {
+        let row = format!("//table[@id='versions']/tbody/tr[td[1][normalize-space()='{version}']]");
+        self.click(Locator::XPath(&format!("{row}//details/summary")), &format!("the action menu «»» of version {version}")).await;
+        self.click(
+            Locator::XPath(&format!("{row}//details[@open]//a[normalize-space()='{item}']")),
+            &format!("«{item}» in the action menu of version {version}"),
+        )
+        .await;
+    }
+
+    /// From the plan: «Версии документов» → «»» of the version → «Отправить на ООС» → the dialog
+    /// with the login filled in and the password left empty → «ОК».
+    async fn send_to_oos(&self, version: i64, login: &str) {
         self.click_link("Версии документов").await;
-        self.open_menu("»").await;
-        self.click(Locator::XPath("//details[@open]//a[normalize-space()='Отправить на ООС']"), "«Отправить на ООС» in the action menu")
-            .await;
+        self.version_action(version, "Отправить на ООС").await;
         self.wait_for_heading("Отправить на ООС").await;
+        self.wait_for_text(&format!("версия {version}")).await;
         let field = self.find(Locator::Id("eis_login"), "the login field of the dialog").await;
         let filled = field.prop("value").await.unwrap_or_default().unwrap_or_default();
         if filled != login {
@@ -580,23 +938,19 @@ impl Browser {
         self.wait_for_heading("План-график закупок").await;
     }
 
-    /// From the plan: «Версии документов» → «»» → «Посмотреть статус отправки».
-    async fn open_send_status(&self) {
+    /// From the plan: «Версии документов» → «»» of the version → «Посмотреть статус отправки».
+    async fn open_send_status(&self, version: i64) {
         self.click_link("Версии документов").await;
-        self.open_menu("»").await;
-        self.click(
-            Locator::XPath("//details[@open]//a[normalize-space()='Посмотреть статус отправки']"),
-            "«Посмотреть статус отправки» in the action menu",
-        )
-        .await;
+        self.version_action(version, "Посмотреть статус отправки").await;
         self.wait_for_heading("Статус отправки на ООС").await;
+        self.wait_for_text(&format!("версия {version}")).await;
     }
 
     /// Waits for the send status; the page refreshes itself while the send is under way, and is
-    /// reloaded by hand every 5 s in case it does not.
+    /// reloaded by hand every 2 s otherwise, as a person waiting for the placement would.
     async fn wait_for_send_status(&self, status: &str) {
         let deadline = Instant::now() + WAIT;
-        let mut reload = Instant::now() + Duration::from_secs(5);
+        let mut reload = Instant::now() + Duration::from_secs(2);
         loop {
             if let Ok(e) = self.c.find(Locator::Id("send-status")).await
                 && let Ok(t) = e.text().await
@@ -609,10 +963,145 @@ impl Browser {
             }
             if Instant::now() > reload {
                 let _ = self.c.refresh().await;
-                reload = Instant::now() + Duration::from_secs(5);
+                reload = Instant::now() + Duration::from_secs(2);
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+    /// Fails with `what` unless `ok`.
+    async fn ensure(&self, ok: bool, what: impl FnOnce() -> String) {
+        if !ok {
+            self.fail::<()>(&what()).await;
+        }
+    }
+
+    /// The visible text of the `n`-th cell (from 1) of the row the XPath selects.
+    async fn cell(&self, row: &str, n: usize) -> String {
+        let xpath = format!("{row}/td[{n}]");
+        self.visible_text_of(Locator::XPath(&xpath), &format!("cell {n} of {row}")).await.trim().to_owned()
+    }
+
+    /// Waits until that cell shows exactly `text` (bounded; the page may reload meanwhile).
+    async fn expect_cell(&self, row: &str, n: usize, text: &str) {
+        let deadline = Instant::now() + WAIT;
+        let xpath = format!("{row}/td[{n}]");
+        loop {
+            if let Ok(e) = self.c.find(Locator::XPath(&xpath)).await
+                && let Ok(t) = e.text().await
+                && normalize(&t).trim() == text
+            {
+                return;
+            }
+            if Instant::now() > deadline {
+                return self.fail(&format!("cell {n} of {row} does not show «{text}» within {WAIT:?}")).await;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The visible text of every cell of the rows the XPath selects, row by row.
+    async fn table_rows(&self, rows: &str) -> Vec<Vec<String>> {
+        let found = match self.c.find_all(Locator::XPath(rows)).await {
+            Ok(found) => found,
+            Err(e) => return self.fail(&format!("cannot read the rows {rows}: {e}")).await,
+        };
+        let mut out = Vec::new();
+        for row in found {
+            let mut cells = Vec::new();
+            for cell in row.find_all(Locator::Css("td")).await.unwrap_or_default() {
+                cells.push(normalize(&cell.text().await.unwrap_or_default()).trim().to_owned());
+            }
+            out.push(cells);
+        }
+        out
+    }
+
+    async fn cabinet_sign_in(&self, eis: &str, login: &str, password: &str) {
+        self.goto(&format!("{eis}/login")).await;
+        self.wait_for_text("Вход в личный кабинет").await;
+        self.fill("#login", login).await;
+        self.fill("#password", password).await;
+        self.press("Войти").await;
+        self.wait_for_heading("Личный кабинет").await;
+    }
+
+    /// Seed 000 in the cabinet, as the organization's administrator: «Администрирование» →
+    /// «Пользователи организации» → the drop-down of eis_user → «Регистрационные данные» → the
+    /// button. Returns the login and the password it shows.
+    async fn cabinet_integration_credentials(&self) -> (String, String) {
+        self.open_menu("Администрирование").await;
+        self.click_link("Пользователи организации").await;
+        self.wait_for_heading("Пользователи организации").await;
+        let row = "//table//tr[td[normalize-space()='eis_user']]";
+        self.click(Locator::XPath(&format!("{row}//details/summary")), "the drop-down of the user eis_user").await;
+        self.click(Locator::XPath(&format!("{row}//a[normalize-space()='Регистрационные данные']")), "«Регистрационные данные» of eis_user")
+            .await;
+        self.wait_for_heading("Регистрационные данные").await;
+        self.press(INTEGRATION_BUTTON).await;
+        self.wait_for_text("Пароль показывается один раз").await;
+        let login = self.field_shown("Логин").await;
+        let password = self.field_shown("Пароль").await;
+        self.ensure(!login.is_empty() && !password.is_empty(), || "the cabinet shows no login or password".into()).await;
+        self.click_link("Продолжить").await;
+        self.wait_for_heading("Регистрационные данные").await;
+        (login, password)
+    }
+
+    /// The cabinet's «Реестр планов-графиков», from its top menu.
+    async fn cabinet_registry(&self, eis: &str) {
+        self.goto(&format!("{eis}/cabinet")).await;
+        self.wait_for_heading("Личный кабинет").await;
+        self.click_link("Реестр планов-графиков").await;
+        self.wait_for_heading("Реестр планов-графиков").await;
+    }
+
+    /// «Создать план-график» for the year offered (the next one), the positions typed in one by
+    /// one, «Отправить на согласование». Returns the plan's year, as its heading says.
+    async fn plan_for_approval(&self, positions: &[Typed]) -> i32 {
+        self.open_plans().await;
+        self.press("Создать план-график").await;
+        self.wait_for_text("В плане-графике нет позиций.").await;
+        let heading = self.visible_text_of(Locator::Css("h1"), "the heading of the plan").await;
+        let year = heading.strip_prefix("План-график закупок на ").and_then(|rest| rest.split(' ').next()).and_then(|y| y.parse::<i32>().ok());
+        let Some(year) = year else { return self.fail(&format!("no year in the heading {heading:?}")).await };
+        for (i, p) in positions.iter().enumerate() {
+            self.fill("#object_info", p.object).await;
+            self.fill("#publish_year", &year.to_string()).await;
+            self.fill("#okpd2", p.okpd2).await;
+            self.fill("#kvr", p.kvr).await;
+            self.fill("#amount_current", p.amount).await;
+            self.press("Добавить позицию").await;
+            let number = i as u32 + 1;
+            let id = format!("pos-{number:04}");
+            // The ИКЗ plangraf computed, and the amount in Russian format.
+            self.wait_for_element_text(Locator::Id(&id), &ikz(year, number, p)).await;
+            self.wait_for_element_text(Locator::Id(&id), p.amount).await;
+        }
+        self.press("Отправить на согласование").await;
+        self.wait_for_element_text(Locator::Id("plan-status"), "На согласовании").await;
+        year
+    }
+
+    /// The superior organization approves: «Выйти», «Утвердить» as the approver, and the customer
+    /// signs in again.
+    async fn approve_as_superior(&self, app: &str, year: i32) {
+        self.sign_out().await;
+        self.sign_in(app, "soglasovatel", "soglasovatel").await;
+        self.open_plan(year).await;
+        self.press("Утвердить").await;
+        self.wait_for_text("План-график утверждён").await;
+        self.sign_out().await;
+        self.sign_in(app, "zakazchik", "zakazchik").await;
+    }
+
+    /// On the status page of a placed version: the plan's registry number and each purchase's.
+    async fn expect_placed(&self, plan_number: &str, positions: &[(&str, String)]) {
+        self.wait_for_element_text(Locator::Id("eis-plan-number"), plan_number).await;
+        for (purchase, number) in positions {
+            self.expect_cell(&format!("//table[@id='position-numbers']/tbody/tr[td[1][normalize-space()='{purchase}']]"), 2, number).await;
+        }
+        let rows = self.table_rows("//table[@id='position-numbers']/tbody/tr").await;
+        self.ensure(rows.len() == positions.len(), || format!("registry numbers of {} positions expected: {rows:?}", positions.len())).await;
     }
 }
 

@@ -233,3 +233,50 @@ pub async fn wait_for_status(client: &mut Client, version: i64, text: &str) -> P
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Fails if any of `secrets` occurs in the bytes of a SQLite database file or of its `-wal` and
+/// `-shm` companions (what was written lately may still be only there).
+pub fn assert_not_in_sqlite_files(file: &std::path::Path, secrets: &[&str]) {
+    let mut bytes = std::fs::read(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    for ext in ["-wal", "-shm"] {
+        if let Ok(b) = std::fs::read(format!("{}{ext}", file.display())) {
+            bytes.extend(b);
+        }
+    }
+    for secret in secrets {
+        let needle = secret.as_bytes();
+        assert!(!bytes.windows(needle.len()).any(|w| w == needle), "plaintext secret in {}", file.display());
+    }
+}
+
+/// Fails if any of `secrets` occurs in plangraf's database: the SQLite file, or on PostgreSQL the
+/// text of every row of every table. Call it after plangraf has stopped, so SQLite's files are
+/// complete.
+pub async fn assert_not_in_database(database_url: &str, secrets: &[&str]) {
+    if let Some(path) = database_url.strip_prefix("sqlite://") {
+        assert_not_in_sqlite_files(std::path::Path::new(path), secrets);
+        return;
+    }
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(database_url).await.unwrap();
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    // Where the passwords go, sealed: these must have rows, or the search proves nothing.
+    let sealed_there = ["eis_credentials", "eis_sends"];
+    for table in sealed_there {
+        assert!(tables.iter().any(|t| t == table), "no table {table} among {tables:?}");
+    }
+    for table in &tables {
+        let rows: Vec<String> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT t::text FROM {table} t"))).fetch_all(&pool).await.unwrap();
+        assert!(!rows.is_empty() || !sealed_there.contains(&table.as_str()), "{table} has no rows to search");
+        for secret in secrets {
+            assert!(rows.iter().all(|r| !r.contains(secret)), "plaintext secret in the table {table}");
+        }
+    }
+    pool.close().await;
+}

@@ -1,0 +1,275 @@
+//! The ЕИС password never reaches the logs. `plangraf demo` (plangraf and eis-sandbox in one
+//! process, with the logging `main` sets up) runs as a child process with `PLANGRAF_LOG=trace`,
+//! the most verbose filter there is, and everything it writes to stdout and stderr is kept. The
+//! test goes the whole way over HTTP: the cabinet makes a password, plangraf saves it and checks
+//! the connection, the cabinet makes a new one, a send with the stale one is refused, the new one
+//! is saved and a send is loaded and placed. Then neither password may be in the output, which
+//! must hold the traces of that very exchange (the logins, the packet id), or the capture proved
+//! nothing.
+
+mod common;
+
+use common::*;
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eis_passwords_never_reach_the_logs() {
+    plangraf::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = store::testing::fresh_database_url(dir.path()).await.unwrap();
+    let mut demo = Demo::start(dir.path(), &database_url);
+    let (app, eis) = demo.addresses();
+    let mut cabinet = Cabinet::sign_in(&eis, &dir.path().join("sandbox").join("sandbox-cert.pem"), "eis_admin", "eis_admin").await;
+
+    // plangraf: a plan with a position, approved.
+    let mut customer = Client::new(app.clone());
+    customer.login("zakazchik", "zakazchik").await;
+    let plan = customer.create_plan("2026").await;
+    assert!(customer.add_position(plan, &POSITION).await.has("Позиция добавлена"));
+    assert!(customer.post(&format!("/plans/{plan}/submit"), &[]).await.has("На согласовании"));
+    let mut approver = Client::new(app.clone());
+    approver.login("soglasovatel", "soglasovatel").await;
+    approver.get(&format!("/plans/{plan}")).await;
+    assert!(approver.post(&format!("/plans/{plan}/approve"), &[]).await.has("План-график утверждён"));
+    let versions = customer.get(&format!("/plans/{plan}?tab=versions")).await;
+    let version = number_after(&versions.body, "/versions/");
+
+    // Seed 000: the password from the cabinet, saved, the connection checked.
+    let (login, stale) = cabinet.integration_password("eis_user").await;
+    save_credentials(&mut customer, &login, &stale).await;
+    let p = customer.post("/settings/eis/check", &[]).await;
+    assert!(p.has("Подключение к ЕИС работает"), "{}", p.body);
+
+    // The button pressed again: the saved password is stale. Typed into the dialog, it is refused.
+    let (_, password) = cabinet.integration_password("eis_user").await;
+    assert_ne!(stale, password);
+    customer.get(&format!("/versions/{version}/send")).await;
+    customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", &stale)]).await;
+    wait_for_status(&mut customer, version, "Ошибка авторизации").await;
+    let p = customer.post("/settings/eis/check", &[]).await;
+    assert!(p.has("ЕИС не приняла логин или пароль"), "{}", p.body);
+
+    // The new one, saved and used from the settings: loaded, placed in the cabinet, published.
+    save_credentials(&mut customer, &login, &password).await;
+    assert!(customer.post("/settings/eis/check", &[]).await.has("Подключение к ЕИС работает"));
+    customer.get(&format!("/versions/{version}/send")).await;
+    customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", "")]).await;
+    let loaded = wait_for_status(&mut customer, version, "Загрузка завершена успешно").await;
+    let packet_id = text_after(&loaded.body, "Идентификатор пакета: <span class=\"mono\">", "<");
+    cabinet.place_latest_draft().await;
+    wait_for_status(&mut customer, version, "Размещена в ЕИС").await;
+
+    let log = strip_ansi(&demo.stop());
+    eprintln!("captured {} lines of log output", log.lines().count());
+    // The capture works, at the level asked for, and holds this very exchange.
+    assert!(log.contains(" TRACE "), "no TRACE line: the filter PLANGRAF_LOG=trace did not take effect");
+    for (what, shown) in [("the ЕИС login", login.as_str()), ("the packet id", packet_id.as_str()), ("the plangraf login", "zakazchik")] {
+        assert!(log.contains(shown), "{what} {shown:?} is not in the log");
+    }
+    assert!(log.contains("ЕИС refused the credentials"), "the refused send is not in the log");
+    assert!(log.contains("version placed in ЕИС"), "the placement is not in the log");
+    for (what, secret) in [("stale", &stale), ("current", &password)] {
+        // The lines that give it away, with the password masked: where to look, not the secret.
+        let leaks: Vec<String> = log.lines().filter(|l| l.contains(secret.as_str())).map(|l| l.replace(secret.as_str(), "********")).collect();
+        assert!(leaks.is_empty(), "the {what} ЕИС password is in the log:\n{}", leaks.join("\n"));
+    }
+    // Nor in either database.
+    assert_not_in_database(&database_url, &[&stale, &password]).await;
+    assert_not_in_sqlite_files(&dir.path().join("sandbox").join("sandbox.sqlite"), &[&stale, &password]);
+}
+
+async fn save_credentials(customer: &mut Client, login: &str, password: &str) {
+    customer.get("/settings/eis").await;
+    let p = customer
+        .post("/settings/eis", &[("login", login), ("change_password", "1"), ("password", password), ("password_confirm", password)])
+        .await;
+    assert!(p.has("Регистрационные данные в ЕИС сохранены"), "{}", p.body);
+}
+
+/// The text without terminal colour sequences (`ESC [ … letter`), which the log has.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // Up to and including the final letter of the sequence.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The digits right after the first `marker` in `body`.
+fn number_after(body: &str, marker: &str) -> i64 {
+    let i = body.find(marker).unwrap_or_else(|| panic!("no {marker} in the page")) + marker.len();
+    body[i..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap()
+}
+
+/// The text between `start` and the next `end` in `body`.
+fn text_after(body: &str, start: &str, end: &str) -> String {
+    let i = body.find(start).unwrap_or_else(|| panic!("no {start} in the page")) + start.len();
+    let rest = &body[i..];
+    rest[..rest.find(end).unwrap()].to_owned()
+}
+
+/// `plangraf demo` as a child process on ports of its choosing, its output collected.
+struct Demo {
+    child: Child,
+    output: Arc<Mutex<Vec<u8>>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Demo {
+    fn start(data_dir: &std::path::Path, database_url: &str) -> Demo {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_plangraf"))
+            .args(["demo", "--listen", "127.0.0.1:0", "--sandbox-listen", "127.0.0.1:0", "--processing-delay-ms", "200"])
+            .env("PLANGRAF_LOG", "trace")
+            .env("PLANGRAF_DATA_DIR", data_dir)
+            .env("PLANGRAF_DATABASE_URL", database_url)
+            .env_remove("PLANGRAF_SECRET_KEY")
+            .env_remove("PLANGRAF_SECRET_KEY_FILE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let mut readers = Vec::new();
+        let streams: [Box<dyn Read + Send>; 2] =
+            [Box::new(child.stdout.take().unwrap()), Box::new(child.stderr.take().unwrap())];
+        for mut stream in streams {
+            let output = output.clone();
+            readers.push(std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                while let Ok(n) = stream.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    output.lock().unwrap().extend_from_slice(&buf[..n]);
+                }
+            }));
+        }
+        Demo { child, output, readers }
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.output.lock().unwrap()).into_owned()
+    }
+
+    /// plangraf's and the cabinet's addresses, from the banner the demo prints once it is up.
+    fn addresses(&mut self) -> (String, String) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let text = self.text();
+            let address = |label: &str| {
+                text.lines().find_map(|l| l.strip_prefix(label)).and_then(|rest| rest.split_whitespace().next()).map(str::to_owned)
+            };
+            if let (Some(app), Some(eis)) = (address("  plangraf: "), address("  eis-sandbox: ")) {
+                return (app, eis);
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("plangraf demo exited ({status}):\n{text}");
+            }
+            assert!(Instant::now() < deadline, "plangraf demo did not start within 60 s:\n{text}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops the demo as Ctrl+C would (SIGTERM, which it handles) and returns all it wrote.
+    fn stop(mut self) -> String {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("plangraf demo did not stop within 30 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        for r in self.readers.drain(..) {
+            r.join().unwrap();
+        }
+        self.text()
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The sandbox's personal cabinet over HTTPS, trusting exactly the sandbox's certificate.
+struct Cabinet {
+    base: String,
+    http: reqwest::Client,
+    csrf: String,
+}
+
+impl Cabinet {
+    async fn sign_in(base: &str, cert: &std::path::Path, login: &str, password: &str) -> Cabinet {
+        let cert = reqwest::Certificate::from_pem(&std::fs::read(cert).unwrap()).unwrap();
+        let http = reqwest::Client::builder().cookie_store(true).tls_certs_only([cert]).build().unwrap();
+        let mut cabinet = Cabinet { base: base.to_owned(), http, csrf: String::new() };
+        let page = cabinet.post("/login", &[("login", login), ("password", password)]).await;
+        assert!(page.contains("Личный кабинет"), "cabinet sign-in of {login} failed: {page}");
+        cabinet
+    }
+
+    async fn get(&mut self, path: &str) -> String {
+        let body = self.http.get(format!("{}{path}", self.base)).send().await.unwrap().text().await.unwrap();
+        if body.contains("name=\"csrf\" value=\"") {
+            self.csrf = text_after(&body, "name=\"csrf\" value=\"", "\"");
+        }
+        body
+    }
+
+    /// A form from the cabinet's own page: its origin and the session's CSRF token.
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> String {
+        let mut form = fields.to_vec();
+        let csrf = self.csrf.clone();
+        if !csrf.is_empty() {
+            form.push(("csrf", &csrf));
+        }
+        let r = self.http.post(format!("{}{path}", self.base)).header("Origin", &self.base).form(&form).send().await.unwrap();
+        let body = r.text().await.unwrap();
+        if body.contains("name=\"csrf\" value=\"") {
+            self.csrf = text_after(&body, "name=\"csrf\" value=\"", "\"");
+        }
+        body
+    }
+
+    /// «Пользователи организации» → the user's «Регистрационные данные» → the button: the login
+    /// and the new password it shows.
+    async fn integration_password(&mut self, user: &str) -> (String, String) {
+        let users = self.get("/cabinet/admin/users").await;
+        let row = &users[users.find(&format!("<td>{user}</td>")).unwrap_or_else(|| panic!("no {user}: {users}"))..];
+        let id = number_after(row, "/cabinet/admin/users/");
+        self.get(&format!("/cabinet/admin/users/{id}/registration")).await;
+        let page = self.post(&format!("/cabinet/admin/users/{id}/integration"), &[]).await;
+        let login = text_after(&page, "<dt>Логин</dt><dd><span class=\"secret\">", "<");
+        let password = text_after(&page, "<dt>Пароль</dt><dd><span class=\"secret\">", "<");
+        assert!(!login.is_empty() && password.len() >= 16, "{page}");
+        (login, password)
+    }
+
+    /// «Реестр планов-графиков» → «Разместить» of the one draft there is.
+    async fn place_latest_draft(&mut self) {
+        let registry = self.get("/cabinet/plans").await;
+        let end = registry.find("/publish\"").unwrap_or_else(|| panic!("no draft to place: {registry}")) + "/publish".len();
+        let start = registry[..end].rfind("action=\"").unwrap() + "action=\"".len();
+        let action = registry[start..end].to_owned();
+        let page = self.post(&action, &[]).await;
+        assert!(page.contains("Размещен</td>"), "{page}");
+    }
+}
