@@ -606,7 +606,7 @@ impl Exchange {
                     .into_iter()
                     .filter_map(|(ext, number)| Some((ext.strip_prefix(&prefix)?.to_owned(), number?.to_owned())))
                     .collect();
-                let message = format!("{}: реестровый номер плана-графика {plan_number}", SendStatus::Published.title());
+                let message = format!("ЕИС разместила версию: реестровый номер плана-графика {plan_number}");
                 let outcome = Outcome {
                     status: SendStatus::Published,
                     next_attempt_at: None,
