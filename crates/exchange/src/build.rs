@@ -25,6 +25,7 @@ pub struct Envelope {
 
 fn amounts(a: &domain::plan::YearAmounts) -> YearAmounts {
     YearAmounts {
+        total: None,
         current_year: a.current.decimal(),
         first_year: a.first.decimal(),
         second_year: a.second.decimal(),
@@ -63,6 +64,7 @@ fn position(plan_id: i64, snapshot: &PlanSnapshot, p: &Position, base: Option<&B
         is_energy_service_contract: false,
         modification: None,
         modification_status: None,
+        ..Default::default()
     }
     .marked(p, base)
 }
@@ -92,6 +94,7 @@ impl Marked for eis::packet::Position {
                         ChangeDecision::Canceled => Decision::Canceled,
                     },
                     description: c.description.clone(),
+                    modification_number: None,
                 });
             }
         }
@@ -121,6 +124,8 @@ pub fn plan_packet(plan_id: i64, version_number: i64, snapshot: &PlanSnapshot, b
             owner_reg_num: snapshot.customer.spz_code.clone(),
             owner_role: OwnerRole::Cu,
             positions: snapshot.positions.iter().map(|p| position(plan_id, snapshot, p, base)).collect(),
+            special_positions: Vec::new(),
+            ..Default::default()
         },
     }
 }
