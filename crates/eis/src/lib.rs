@@ -4,7 +4,11 @@
 //!   `tenderPlan2020Change`), written in the official namespaces and element order of the
 //!   ЕИС integration schemas 14.1, and read back namespace-aware.
 //! * [`reply`] — what ЕИС answers: `confirmation` packets and `errorInfo`.
+//! * [`export`] — what ЕИС publishes (`export/tenderPlan2020`), read and written losslessly.
 //! * [`client`] — the HTTPS client of the alternative integration (login/password).
+//!
+//! Documents are written compact (no indentation whitespace) unless [`Layout::Pretty`] is
+//! asked for.
 //!
 //! Writing is infallible: the writer emits whatever the value holds. Whether the value fits
 //! the schema's lengths and patterns is answered by [`packet::PlanPacket::problems`]; whether
@@ -13,12 +17,15 @@
 pub mod client;
 pub mod docproject;
 pub mod export;
+pub mod kept;
 pub mod packet;
 pub mod reply;
 pub mod schemas;
 pub mod validate;
 mod libxml_ffi;
 mod xml;
+
+pub use xml::Layout;
 
 /// Namespaces of the ЕИС integration schemas (version 14.1).
 pub mod ns {
@@ -28,6 +35,10 @@ pub mod ns {
     pub const TP: &str = "http://zakupki.gov.ru/oos/TPtypes/1";
     /// `BaseTypes.xsd`: references such as OKPD2 and KVR.
     pub const BASE: &str = "http://zakupki.gov.ru/oos/base/1";
+    /// `CommonTypes.xsd`: attachments, print forms.
+    pub const COMMON: &str = "http://zakupki.gov.ru/oos/common/1";
+    /// `fcsExport.xsd`: the root of what ЕИС publishes.
+    pub const EXPORT: &str = "http://zakupki.gov.ru/oos/export/1";
     /// `IntegrationTypes.xsd`: `zfcs_confirmationType` and its violations.
     pub const TYPES: &str = "http://zakupki.gov.ru/oos/types/1";
     /// `docs-https-api.xsd`: replies of the services authorized by a user's login and password.

@@ -8,7 +8,14 @@ use std::sync::OnceLock;
 use eis::packet::*;
 use eis::schemas;
 use eis::validate::{CompileError, Root, SchemaIssue, SchemaSet};
+use eis::Layout;
 use samples::*;
+
+/// Issues carry the line; in the compact form everything is on line 2, so the tests about lines
+/// validate the indented form.
+fn pretty(p: &PlanPacket) -> String {
+    write_plan_packet_with(p, Layout::Pretty)
+}
 
 /// `fcsIntegration.xsd` compiled once for the whole test binary (and so shared by the tests'
 /// threads), or `None` after a loud SKIPPED line when the schemas are not there.
@@ -67,7 +74,7 @@ fn written_packets_validate() {
 #[test]
 fn wrong_element_order_is_reported_with_its_line() {
     let Some(set) = integration("wrong element order") else { return };
-    let xml = write_plan_packet(&new_packet());
+    let xml = pretty(&new_packet());
     // Swap <int:sender> and <int:receiver>: the schema wants sender first.
     let sender = xml.lines().find(|l| l.contains("<int:sender>")).expect("sender line");
     let receiver = xml.lines().find(|l| l.contains("<int:receiver>")).expect("receiver line");
@@ -86,7 +93,7 @@ fn a_35_character_id_is_reported_with_its_line() {
     let mut p = new_packet();
     p.index.id = "0f3c2a8e-5b1d-4c7e-9a2f-1d2e3f4a5b6".into();
     assert_eq!(p.index.id.chars().count(), 35);
-    let xml = write_plan_packet(&p);
+    let xml = pretty(&p);
     let issues = expect_invalid(set, &xml);
     assert_eq!(issues[0].line, Some(line_of(&xml, "<int:id>")), "{issues:?}");
     assert!(issues[0].message.contains("35"), "{issues:?}");
@@ -96,7 +103,7 @@ fn a_35_character_id_is_reported_with_its_line() {
 #[test]
 fn a_bad_money_value_is_reported_with_its_line() {
     let Some(set) = integration("bad money value") else { return };
-    let xml = write_plan_packet(&new_packet());
+    let xml = pretty(&new_packet());
     let good = "<tp:currentYear>148895.28</tp:currentYear>";
     assert!(xml.contains(good));
     let broken = xml.replacen(good, "<tp:currentYear>148 895,28</tp:currentYear>", 1);
@@ -108,11 +115,23 @@ fn a_bad_money_value_is_reported_with_its_line() {
 #[test]
 fn not_well_formed_xml_is_reported_with_its_line() {
     let Some(set) = integration("malformed XML") else { return };
-    let xml = write_plan_packet(&new_packet());
+    let xml = pretty(&new_packet());
     let broken = xml.replacen("</int:sender>", "</int:sendr>", 1);
     let issues = expect_invalid(set, &broken);
     assert_eq!(issues[0].line, Some(line_of(&broken, "</int:sendr>")), "{issues:?}");
     assert!(issues[0].path.is_none());
+}
+
+#[test]
+fn issues_of_a_compact_packet_name_the_element() {
+    let Some(set) = integration("issues of a compact packet") else { return };
+    let mut p = new_packet();
+    p.data.special_positions[1].ikz = "123".into();
+    let issues = expect_invalid(set, &write_plan_packet(&p));
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0].line, Some(2));
+    let path = issues[0].path.as_deref().expect("element path");
+    assert!(path.ends_with("tp:specialPurchasePositions/tp:specialPurchasePosition[2]/tp:IKZ"), "{path}");
 }
 
 #[test]
@@ -165,7 +184,7 @@ fn four_threads_validate_at_once_on_one_schema_set() {
     let good = write_plan_packet(&change_packet());
     let mut p = new_packet();
     p.index.id = "x".repeat(35);
-    let bad = write_plan_packet(&p);
+    let bad = pretty(&p);
     let bad_line = line_of(&bad, "<int:id>");
     std::thread::scope(|s| {
         for t in 0..4 {

@@ -5,7 +5,7 @@ mod samples;
 use eis::packet::*;
 use eis::reply::*;
 use eis::schemas::{self, HTTPS_API_XSD, INTEGRATION_XSD};
-use eis::{ReadError, ns};
+use eis::{Layout, ReadError, ns};
 use proptest::prelude::*;
 use samples::*;
 
@@ -99,7 +99,10 @@ fn element_order_follows_the_schema() {
     );
     let data = find(root, "data");
     assert_eq!(data.attribute("schemeVersion"), Some("14.1"));
-    assert_eq!(child_names(data), ["externalId", "planNumber", "versionNumber", "commonInfo", "positions"]);
+    assert_eq!(
+        child_names(data),
+        ["externalId", "planNumber", "versionNumber", "commonInfo", "positions", "specialPurchasePositions"]
+    );
     assert_eq!(child_names(find(data, "commonInfo")), ["planYear", "planPeriod", "customerInfo", "ownerInfo"]);
     let positions: Vec<_> = find(data, "positions").children().filter(|c| c.is_element()).collect();
     assert_eq!(positions.len(), 3);
@@ -132,6 +135,150 @@ fn element_order_follows_the_schema() {
     );
     let undefined_kvr = find(find(find(positions[1], "commonInfo"), "KVRInfo"), "undefined");
     assert_eq!(undefined_kvr.text(), Some("000"));
+
+    let specials: Vec<_> = find(data, "specialPurchasePositions").children().filter(|c| c.is_element()).collect();
+    assert_eq!(specials.len(), 3);
+    assert!(specials.iter().all(|s| s.tag_name().name() == "specialPurchasePosition"));
+    assert_eq!(
+        child_names(specials[0]),
+        [
+            "type",
+            "positionNumber",
+            "extNumber",
+            "IKZ",
+            "publishYear",
+            "IKU",
+            "KVRInfo",
+            "purchaseNumber",
+            "financeInfo",
+            "KVRsInfo",
+            "targetArticlesInfo",
+            "specialPurchasePositionModification",
+            "specialPurchasePositionModificationStatus"
+        ]
+    );
+    assert_eq!(child_names(find(specials[0], "type")), ["code", "name"]);
+    assert_eq!(child_names(find(specials[0], "financeInfo")), ["currentYear", "firstYear", "secondYear", "subsecYears"]);
+    assert_eq!(
+        child_names(find(specials[0], "specialPurchasePositionModification")),
+        ["changeReason", "decision", "description"]
+    );
+    assert_eq!(child_names(find(find(specials[0], "targetArticlesInfo"), "targetArticleInfo")), ["targetArticle", "targetArticleYearsInfo"]);
+    // An authority's special position: KVR undefined, a KBK breakdown, status N.
+    assert_eq!(
+        child_names(specials[1]),
+        [
+            "type",
+            "positionNumber",
+            "extNumber",
+            "IKZ",
+            "publishYear",
+            "KVRInfo",
+            "purchaseNumber",
+            "financeInfo",
+            "KBKsInfo",
+            "specialPurchasePositionModificationStatus"
+        ]
+    );
+    assert_eq!(find(find(specials[1], "KVRInfo"), "undefined").text(), Some("000"));
+    // A new special position in a change: neither registry number nor status.
+    assert_eq!(child_names(specials[2])[..3], ["type", "extNumber", "IKZ"]);
+    assert!(!child_names(specials[2]).contains(&"specialPurchasePositionModificationStatus".to_owned()));
+}
+
+#[test]
+fn special_positions_keep_the_okpd2_part_of_the_ikz_empty() {
+    for s in &new_packet().data.special_positions {
+        assert_eq!(&s.ikz[22..26], s.purchase_number);
+        assert_eq!(&s.ikz[26..33], "0000000", "order number 000 and OKPD2 0000: {}", s.ikz);
+        assert_eq!(&s.ikz[33..], s.kvr.as_deref().unwrap_or("000"));
+    }
+}
+
+#[test]
+fn packets_are_compact_and_the_pretty_form_is_the_same_document() {
+    let p = change_packet();
+    let compact = write_plan_packet(&p);
+    let pretty = write_plan_packet_with(&p, Layout::Pretty);
+    // The declaration on its own line, then the whole document on one.
+    assert_eq!(compact.lines().count(), 2, "{compact}");
+    let (_, body) = compact.split_once('\n').expect("declaration line");
+    assert!(!body.contains("> <") && !body.contains(">\n<") && !body.contains("  <"), "{body}");
+    assert!(pretty.contains("\n  <int:index>\n    <int:id>"), "{pretty}");
+    // The same document less the indentation.
+    let mut lines = pretty.lines();
+    let declaration = lines.next().expect("declaration");
+    let squeezed: String = lines.map(str::trim_start).collect();
+    assert_eq!(format!("{declaration}\n{squeezed}\n"), compact);
+    assert!(compact.len() < pretty.len() * 3 / 4, "compact {} vs pretty {}", compact.len(), pretty.len());
+    assert_eq!(read_plan_packet(&pretty).expect("pretty reads"), p);
+    assert_eq!(read_plan_packet(&compact).expect("compact reads"), p);
+    schemas::assert_valid_or_skip("pretty tenderPlan2020Change", INTEGRATION_XSD, &pretty);
+}
+
+#[test]
+fn a_plan_of_special_positions_only_validates() {
+    let mut p = new_packet();
+    p.data.positions.clear();
+    round_trip(&p);
+    assert!(p.problems().is_empty(), "{:?}", p.problems());
+    schemas::assert_valid_or_skip("tenderPlan2020 with special positions only", INTEGRATION_XSD, &write_plan_packet(&p));
+}
+
+#[test]
+fn what_the_model_does_not_type_is_kept_in_place() {
+    // Blocks the model has no field for, in a position, in a special position and at the plan
+    // level: they come back where they were, so the document stays valid.
+    let xml = write_plan_packet(&new_packet());
+    let xml = xml
+        .replacen(
+            "<tp:purchaseNumber>0001</tp:purchaseNumber>",
+            "<tp:purchaseNumber>0001</tp:purchaseNumber><tp:purchaseOrderNumber>000</tp:purchaseOrderNumber>",
+            1,
+        )
+        .replacen(
+            "<base:OKPDCode>38.11.21.000</base:OKPDCode>",
+            "<base:OKPDCode>38.11.21.000</base:OKPDCode><base:OKPDName>Услуги по сбору отходов</base:OKPDName>",
+            1,
+        )
+        .replacen(
+            "</tp:specialPurchasePosition>",
+            "<tp:centralizedPurchaseInfo><tp:centralizedPurchaseOrgInfo><tp:regNum>01722000032</tp:regNum>\
+             </tp:centralizedPurchaseOrgInfo></tp:centralizedPurchaseInfo></tp:specialPurchasePosition>",
+            1,
+        )
+        .replacen(
+            "</int:data>",
+            "<tp:attachments><cmn:attachmentInfo xmlns:cmn=\"http://zakupki.gov.ru/oos/common/1\">\
+             <cmn:fileName>план.pdf</cmn:fileName><cmn:url>https://x/?a=1&amp;b=2</cmn:url>\
+             <cmn:cryptoSigns><cmn:signature type=\"CAdES-BES\">AAAA</cmn:signature></cmn:cryptoSigns>\
+             </cmn:attachmentInfo></tp:attachments></int:data>",
+            1,
+        );
+    schemas::assert_valid_or_skip("packet with untyped blocks", INTEGRATION_XSD, &xml);
+    let p = read_plan_packet(&xml).expect("readable");
+    assert_eq!(p.data.positions[0].kept.iter().count(), 2);
+    assert_eq!(p.data.special_positions[0].kept.iter().count(), 1);
+    let attachments = p.data.kept.iter().next().expect("attachments kept");
+    assert_eq!(attachments.element.name, "attachments");
+    assert_eq!(attachments.after.as_deref(), Some("specialPurchasePositions"));
+    assert_eq!(attachments.element.children[0].children[2].children[0].attributes[0].value, "CAdES-BES");
+    let written = write_plan_packet(&p);
+    assert_eq!(read_plan_packet(&written).expect("readable"), p);
+    assert_eq!(write_plan_packet(&read_plan_packet(&written).expect("readable")), written);
+    schemas::assert_valid_or_skip("written packet with untyped blocks", INTEGRATION_XSD, &written);
+    let at = |needle: &str| written.find(needle).unwrap_or_else(|| panic!("{needle} in {written}"));
+    assert!(at("<tp:purchaseNumber>0001") < at("<tp:purchaseOrderNumber>000</tp:purchaseOrderNumber>"));
+    assert!(at("<tp:purchaseOrderNumber>") < at("<tp:OKPD2Info>"));
+    assert!(at("<base:OKPDName>Услуги по сбору отходов</base:OKPDName>") < at("<tp:KVRInfo>"));
+    assert!(at("<tp:centralizedPurchaseInfo>") > at("<tp:specialPurchasePosition>"));
+    assert!(written.contains("<cmn:url>https://x/?a=1&amp;b=2</cmn:url>"));
+    // Without anything kept, the writer's output is what it was.
+    let mut plain = p.clone();
+    plain.data.kept = Kept::default();
+    plain.data.positions[0].kept = Kept::default();
+    plain.data.special_positions[0].kept = Kept::default();
+    assert_eq!(plain, new_packet());
 }
 
 #[test]
@@ -168,6 +315,15 @@ fn problems_point_at_the_fields() {
     p.data.positions[1].kbks[0].kbk = "short".into();
     p.data.positions[2].finance.current_year = dec("1.005");
     p.data.positions[2].purchase_object_info = "bad\u{1}char".into();
+    p.data.special_positions[0].type_code = String::new();
+    p.data.special_positions[0].ikz = "1".repeat(36) + "0";
+    p.data.special_positions[0].target_articles[0].target_article = "026E1".into();
+    if let Some(m) = p.data.special_positions[0].modification.as_mut() {
+        // A special position's change needs its reason.
+        m.change_reason_code = String::new();
+    }
+    p.data.special_positions[1].kbks[0].years.first_year = dec("1e18");
+    p.data.special_positions[2].purchase_number = "6".into();
     let paths: Vec<String> = p.problems().into_iter().map(|pr| pr.path).collect();
     for expected in [
         "index/id",
@@ -179,10 +335,17 @@ fn problems_point_at_the_fields() {
         "data/positions/position[2]/financeInfo/KBKsInfo/KBKInfo[1]/KBK",
         "data/positions/position[3]/financeInfo/currentYear",
         "data/positions/position[3]/commonInfo/purchaseObjectInfo",
+        "data/specialPurchasePositions/specialPurchasePosition[1]/type/code",
+        "data/specialPurchasePositions/specialPurchasePosition[1]/IKZ",
+        "data/specialPurchasePositions/specialPurchasePosition[1]/targetArticlesInfo/targetArticleInfo[1]/targetArticle",
+        "data/specialPurchasePositions/specialPurchasePosition[1]/specialPurchasePositionModification/changeReason/code",
+        "data/specialPurchasePositions/specialPurchasePosition[2]/KBKsInfo/KBKInfo[1]/KBKYearsInfo/firstYear",
+        "data/specialPurchasePositions/specialPurchasePosition[3]/purchaseNumber",
     ] {
         assert!(paths.iter().any(|p| p == expected), "no problem at {expected}: {paths:?}");
     }
     assert!(new_packet().problems().is_empty());
+    assert!(change_packet().problems().is_empty());
 }
 
 #[test]
@@ -239,6 +402,15 @@ fn reads_other_prefixes_and_default_namespaces() {
     assert_eq!(pos.finance.first_year, dec("0"));
     assert!(!pos.is_energy_service_contract);
     assert!(pos.purchase_object_info.starts_with("Вывоз") && pos.purchase_object_info.ends_with("ТКО"));
+    // What ЕИС adds is read too: the total, the date, the customer's name; the rest is kept.
+    assert_eq!(pos.finance.total, Some(dec("100.0")));
+    assert_eq!(p.data.create_date.as_ref().map(|d| d.as_str()), Some("2025-01-01T00:00:00"));
+    assert_eq!(p.data.customer.org.full_name.as_deref(), Some("Школа"));
+    let kept: Vec<&str> = pos.kept.iter().map(|k| k.element.name.as_str()).collect();
+    assert_eq!(kept, ["purchaseOrderNumber", "OKPDName", "name"]);
+    assert_eq!(p.data.outcome, Some(OutcomeIndicators::default()));
+    let again = read_plan_packet(&write_plan_packet(&p)).expect("written form reads");
+    assert_eq!(again, p);
 }
 
 #[test]

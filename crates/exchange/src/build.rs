@@ -25,6 +25,7 @@ pub struct Envelope {
 
 fn amounts(a: &domain::plan::YearAmounts) -> YearAmounts {
     YearAmounts {
+        total: None,
         current_year: a.current.decimal(),
         first_year: a.first.decimal(),
         second_year: a.second.decimal(),
@@ -32,17 +33,47 @@ fn amounts(a: &domain::plan::YearAmounts) -> YearAmounts {
     }
 }
 
-fn position(plan_id: i64, snapshot: &PlanSnapshot, p: &Position, base: Option<&Base<'_>>) -> eis::packet::Position {
+/// The breakdowns by КВР and by КБК the organization type takes.
+fn breakdowns(snapshot: &PlanSnapshot, p: &Position) -> (Vec<KvrAmounts>, Vec<KbkAmounts>) {
     let org_type = snapshot.customer.org_type;
-    let finance = amounts(&p.amounts);
     let kvrs = p.kvr_breakdown(org_type).iter().map(|l| KvrAmounts { kvr: l.code.clone(), years: amounts(&l.amounts) }).collect();
     let kbks = if org_type.uses_kbk() {
         p.kbks.iter().map(|l| KbkAmounts { kbk: l.code.clone(), years: amounts(&l.amounts) }).collect()
     } else {
         vec![]
     };
+    (kvrs, kbks)
+}
+
+/// A special purchase: its kind, КВР and financing; no ОКПД2, so its ИКЗ has `0000` there.
+fn special_position(plan_id: i64, snapshot: &PlanSnapshot, p: &Position, base: Option<&Base<'_>>) -> eis::packet::SpecialPosition {
+    let (kvrs, kbks) = breakdowns(snapshot, p);
+    let kind = p.special.as_ref();
+    let (modification_status, modification, position_number) = marks(p, base);
+    eis::packet::SpecialPosition {
+        type_code: kind.map(|k| k.code.clone()).unwrap_or_default(),
+        type_name: kind.map(|k| k.name.clone()),
+        position_number,
+        ext_number: format!("plangraf-{plan_id}-{}", p.purchase_number.padded()),
+        ikz: p.ikz(snapshot.owner_iku()).unwrap_or_default(),
+        publish_year: p.publish_year,
+        iku: Some(snapshot.owner_iku().to_owned()),
+        kvr: p.kvr.as_ref().map(|k| k.as_str().to_owned()),
+        purchase_number: p.purchase_number.padded(),
+        finance: amounts(&p.amounts),
+        kbks,
+        kvrs,
+        modification,
+        modification_status,
+        ..Default::default()
+    }
+}
+
+fn position(plan_id: i64, snapshot: &PlanSnapshot, p: &Position, base: Option<&Base<'_>>) -> eis::packet::Position {
+    let finance = amounts(&p.amounts);
+    let (kvrs, kbks) = breakdowns(snapshot, p);
+    let (modification_status, modification, position_number) = marks(p, base);
     eis::packet::Position {
-        position_number: None,
         ext_number: format!("plangraf-{plan_id}-{}", p.purchase_number.padded()),
         ikz: p.ikz(snapshot.owner_iku()).unwrap_or_default(),
         publish_year: p.publish_year,
@@ -60,45 +91,37 @@ fn position(plan_id: i64, snapshot: &PlanSnapshot, p: &Position, base: Option<&B
         kbks,
         kvrs,
         is_energy_service_contract: p.energy_service,
-        modification: None,
-        modification_status: None,
+        modification,
+        modification_status,
+        position_number,
+        ..Default::default()
     }
-    .marked(p, base)
 }
 
-trait Marked {
-    fn marked(self, p: &Position, base: Option<&Base<'_>>) -> Self;
-}
-
-impl Marked for eis::packet::Position {
-    /// In a change packet: the registry number of a placed position, and N or E with the
-    /// justification. New positions go without either, as ЕИС takes them as sent.
-    fn marked(mut self, p: &Position, base: Option<&Base<'_>>) -> Self {
-        let Some(base) = base else { return self };
-        let before = base.snapshot.position(p.purchase_number);
-        match p.mark(before) {
-            ChangeMark::New => {}
-            ChangeMark::Unchanged => {
-                self.modification_status = Some(ModificationStatus::N);
-            }
-            ChangeMark::Edited => {
-                self.modification_status = Some(ModificationStatus::E);
-                self.modification = p.change.as_ref().map(|c| Modification {
-                    change_reason_code: c.reason_code.clone(),
-                    change_reason_name: c.reason_name.clone(),
-                    decision: match c.decision {
-                        ChangeDecision::Changed => Decision::Changed,
-                        ChangeDecision::Canceled => Decision::Canceled,
-                    },
-                    description: c.description.clone(),
-                });
-            }
-        }
-        if before.is_some() {
-            self.position_number = base.position_numbers.get(&p.purchase_number.padded()).cloned();
-        }
-        self
-    }
+/// In a change packet: N or E with the justification, and the registry number of a placed
+/// position. New positions go without either, as ЕИС takes them as sent.
+fn marks(p: &Position, base: Option<&Base<'_>>) -> (Option<ModificationStatus>, Option<Modification>, Option<String>) {
+    let Some(base) = base else { return (None, None, None) };
+    let before = base.snapshot.position(p.purchase_number);
+    let (status, modification) = match p.mark(before) {
+        ChangeMark::New => (None, None),
+        ChangeMark::Unchanged => (Some(ModificationStatus::N), None),
+        ChangeMark::Edited => (
+            Some(ModificationStatus::E),
+            p.change.as_ref().map(|c| Modification {
+                change_reason_code: c.reason_code.clone(),
+                change_reason_name: c.reason_name.clone(),
+                decision: match c.decision {
+                    ChangeDecision::Changed => Decision::Changed,
+                    ChangeDecision::Canceled => Decision::Canceled,
+                },
+                description: c.description.clone(),
+                modification_number: None,
+            }),
+        ),
+    };
+    let number = before.and_then(|_| base.position_numbers.get(&p.purchase_number.padded()).cloned());
+    (status, modification, number)
 }
 
 /// The packet of one version: `tenderPlan2020` for a plan ЕИС has not placed yet, and
@@ -119,7 +142,14 @@ pub fn plan_packet(plan_id: i64, version_number: i64, snapshot: &PlanSnapshot, b
             customer_reg_num: snapshot.customer.spz_code.clone(),
             owner_reg_num: snapshot.agent.as_ref().map(|a| &a.spz_code).unwrap_or(&snapshot.customer.spz_code).clone(),
             owner_role: if snapshot.agent.is_some() { OwnerRole::Oa } else { OwnerRole::Cu },
-            positions: snapshot.positions.iter().map(|p| position(plan_id, snapshot, p, base)).collect(),
+            positions: snapshot.positions.iter().filter(|p| !p.is_special()).map(|p| position(plan_id, snapshot, p, base)).collect(),
+            special_positions: snapshot
+                .positions
+                .iter()
+                .filter(|p| p.is_special())
+                .map(|p| special_position(plan_id, snapshot, p, base))
+                .collect(),
+            ..Default::default()
         },
     }
 }

@@ -1,10 +1,10 @@
 //! Conformance: packets built from random valid versions — every organization type, from one to
 //! two thousand positions, new plans and changes with edits, cancellations and new purchases —
-//! validate against the official ЕИС schemas 14.1. Without the schemas the test says so and
+//! with special purchases among them — validate against the official ЕИС schemas 14.1. Without the schemas the test says so and
 //! passes without checking.
 
 use domain::ikz::{KvrCode, Okpd2Code, PurchaseNumber};
-use domain::plan::{AgentSnapshot, BudgetLine, ChangeDecision, CustomerSnapshot, PlanSnapshot, Position, PositionChange, YearAmounts};
+use domain::plan::{AgentSnapshot, BudgetLine, ChangeDecision, CustomerSnapshot, PlanSnapshot, Position, PositionChange, SpecialPurchase, YearAmounts};
 use domain::{Money, OrgType};
 use eis::validate::{Root, SchemaSet};
 use exchange::build::{Base, Envelope, plan_packet};
@@ -50,6 +50,8 @@ prop_compose! {
         line_amounts in prop::collection::vec(amounts(), 0..4),
         line_codes in prop::collection::vec(("[0-9]{20}", "[0-9]{3}"), 3),
         discussion in any::<bool>(), energy in any::<bool>(),
+        // About one position in four is a special purchase.
+        special in prop::sample::select(vec![None, None, None, Some("P4_1_93"), Some("P5_1_93")]),
     ) -> Position {
         let mut okpd2: Vec<Okpd2Code> = okpd.iter().map(|c| Okpd2Code::parse(c).unwrap()).collect();
         okpd2.dedup();
@@ -69,11 +71,13 @@ prop_compose! {
         let amounts = if with_lines { total } else { line_amounts.first().copied().unwrap_or(YearAmounts { current: Money::parse("1").unwrap(), ..Default::default() }) };
         // Above 1 bn roubles public discussion is mandatory (a pre-flight rule).
         let big = amounts.total() > Money::parse("1000000000").unwrap();
+        let special = special.map(|code| SpecialPurchase { code: code.into(), name: "Закупки в соответствии с ч. 1 ст. 93".into() });
+        let is_special = special.is_some();
         Position {
             purchase_number: PurchaseNumber::new(n).unwrap(),
             publish_year: plan_year + year_offset,
-            special: None,
-            okpd2,
+            okpd2: if is_special { vec![] } else { okpd2 },
+            special,
             // Unitary enterprises must leave the КВР undefined, and so must a position whose
             // breakdown has several КВР; the others carry one.
             kvr: match (org.kvr_must_be_undefined() || several_kvrs, org.uses_kvr_breakdown() && with_lines) {
@@ -85,8 +89,8 @@ prop_compose! {
             amounts,
             kbks: if org.uses_kbk() && with_lines { lines.clone() } else { vec![] },
             kvrs: if org.uses_kvr_breakdown() && with_lines { lines } else { vec![] },
-            public_discussion: (discussion || big) && year_offset == 0,
-            energy_service: energy,
+            public_discussion: (discussion || big) && year_offset == 0 && !is_special,
+            energy_service: energy && !is_special,
             change: None,
         }
     }
@@ -165,6 +169,7 @@ proptest! {
         // The generator makes versions plangraf would approve.
         prop_assert_eq!(domain::preflight(&snapshot, None), vec![]);
         let packet = plan_packet(7, 0, &snapshot, None, &envelope());
+        prop_assert!(packet.problems().is_empty(), "{:?}", packet.problems());
         assert_valid(&eis::packet::write_plan_packet(&packet))?;
 
         let numbers: BTreeMap<String, String> = snapshot
@@ -176,6 +181,10 @@ proptest! {
         let next = changed(&snapshot, seed);
         let change = plan_packet(7, 1, &next, Some(&base), &envelope());
         prop_assert_eq!(change.kind, eis::packet::PlanPacketKind::Change);
+        prop_assert!(change.problems().is_empty(), "{:?}", change.problems());
+        let specials = next.positions.iter().filter(|p| p.is_special()).count();
+        prop_assert_eq!(change.data.special_positions.len(), specials);
+        prop_assert_eq!(change.data.positions.len() + specials, next.positions.len());
         assert_valid(&eis::packet::write_plan_packet(&change))?;
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use eis::ReadError;
-use eis::packet::{ModificationStatus, Okpd2, OwnerRole, PlanPacket, PlanPacketKind, Position};
+use eis::packet::{ModificationStatus, Okpd2, OwnerRole, PlanPacket, PlanPacketKind, Position, SpecialPosition};
 use eis::reply::{Violation, ViolationLevel};
 
 use crate::directory::PlanSource;
@@ -138,6 +138,14 @@ fn label(p: &Position) -> String {
     }
 }
 
+fn special_label(p: &SpecialPosition) -> String {
+    if p.ext_number.is_empty() {
+        format!("Позиция особой закупки с номером закупки {}", p.purchase_number)
+    } else {
+        format!("Позиция особой закупки с номером закупки {} (внешний номер {})", p.purchase_number, p.ext_number)
+    }
+}
+
 pub(crate) fn check(packet: &PlanPacket, ctx: &Context<'_>) -> Vec<Violation> {
     let mut out = Vec::new();
     let d = &packet.data;
@@ -231,19 +239,25 @@ pub(crate) fn check(packet: &PlanPacket, ctx: &Context<'_>) -> Vec<Violation> {
         }
     }
 
-    if d.positions.is_empty() {
-        out.push(violation(Code::NoPositions, "В плане-графике должна быть указана хотя бы одна позиция".into()));
+    if d.positions.is_empty() && d.special_positions.is_empty() {
+        out.push(violation(
+            Code::NoPositions,
+            "В плане-графике должна быть указана хотя бы одна позиция или позиция особой закупки".into(),
+        ));
     }
 
-    let mut by_number: BTreeMap<&str, Vec<&Position>> = BTreeMap::new();
+    // Purchase numbers are one sequence for positions and special positions alike.
+    let mut by_number: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for p in &d.positions {
-        by_number.entry(p.purchase_number.as_str()).or_default().push(p);
+        by_number.entry(p.purchase_number.as_str()).or_default().push(p.ext_number.clone());
     }
-    for (number, list) in by_number.iter().filter(|(_, l)| l.len() > 1) {
-        let exts: Vec<&str> = list.iter().map(|p| p.ext_number.as_str()).collect();
+    for p in &d.special_positions {
+        by_number.entry(p.purchase_number.as_str()).or_default().push(format!("{} (особая закупка)", p.ext_number));
+    }
+    for (number, exts) in by_number.iter().filter(|(_, l)| l.len() > 1) {
         out.push(violation(
             Code::DuplicateNumber,
-            format!("Номер закупки {number} указан в {} позициях (внешние номера: {})", list.len(), exts.join(", ")),
+            format!("Номер закупки {number} указан в {} позициях (внешние номера: {})", exts.len(), exts.join(", ")),
         ));
     }
 
@@ -251,10 +265,56 @@ pub(crate) fn check(packet: &PlanPacket, ctx: &Context<'_>) -> Vec<Violation> {
         check_okpd2_length(p, &mut out);
         // ЕИС ignores the ИКЗ of an edited position and keeps the previous one.
         if p.modification_status != Some(ModificationStatus::E) {
-            check_ikz(p, ctx.owner.as_ref(), &mut out);
+            let okpd4 = match &p.okpd2 {
+                Okpd2::Single(code) => okpd2_digits(code).chars().take(4).collect::<String>(),
+                Okpd2::Undefined(_) => "0000".to_owned(),
+            };
+            let subject = IkzSubject {
+                label: label(p),
+                ikz: &p.ikz,
+                publish_year: p.publish_year,
+                iku: p.iku.as_deref(),
+                purchase_number: &p.purchase_number,
+                okpd4: Okpd4::Code(okpd4),
+                kvr: p.kvr.as_deref(),
+            };
+            check_ikz(&subject, ctx.owner.as_ref(), &mut out);
+        }
+    }
+    for p in &d.special_positions {
+        if p.modification_status != Some(ModificationStatus::E) {
+            let subject = IkzSubject {
+                label: special_label(p),
+                ikz: &p.ikz,
+                publish_year: p.publish_year,
+                iku: p.iku.as_deref(),
+                purchase_number: &p.purchase_number,
+                okpd4: Okpd4::None,
+                kvr: p.kvr.as_deref(),
+            };
+            check_ikz(&subject, ctx.owner.as_ref(), &mut out);
         }
     }
     out
+}
+
+/// IKZ digits 30–33.
+enum Okpd4 {
+    /// The first four digits of the position's OKPD2 (`0000` for `undefined`).
+    Code(String),
+    /// A special position has no OKPD2: `0000`.
+    None,
+}
+
+/// What the ИКЗ checks need of a position or a special position.
+struct IkzSubject<'a> {
+    label: String,
+    ikz: &'a str,
+    publish_year: i32,
+    iku: Option<&'a str>,
+    purchase_number: &'a str,
+    okpd4: Okpd4,
+    kvr: Option<&'a str>,
 }
 
 fn okpd2_digits(code: &str) -> String {
@@ -272,11 +332,13 @@ fn check_okpd2_length(p: &Position, out: &mut Vec<Violation>) {
 }
 
 /// ИКЗ layout (eis-protocol.md §4): year(2) · ИКУ(20) · purchase number(4) · order number(3,
-/// `000` in plans) · OKPD2(4, `0000` when undefined) · KVR(3, `000` when undefined).
-fn check_ikz(p: &Position, owner: Option<&OrgIds>, out: &mut Vec<Violation>) {
-    let ikz = p.ikz.as_str();
+/// `000` in plans) · OKPD2(4, `0000` when undefined and in special positions) · KVR(3, `000`
+/// when undefined).
+fn check_ikz(p: &IkzSubject<'_>, owner: Option<&OrgIds>, out: &mut Vec<Violation>) {
+    let ikz = p.ikz;
+    let label = &p.label;
     if ikz.len() != 36 || !ikz.bytes().all(|b| b.is_ascii_digit()) {
-        out.push(violation(Code::IkzFormat, format!("{}: ИКЗ «{ikz}» должен состоять из 36 цифр", label(p))));
+        out.push(violation(Code::IkzFormat, format!("{label}: ИКЗ «{ikz}» должен состоять из 36 цифр")));
         return;
     }
     let part = |from: usize, to: usize| &ikz[from..to];
@@ -285,67 +347,58 @@ fn check_ikz(p: &Position, owner: Option<&OrgIds>, out: &mut Vec<Violation>) {
         out.push(violation(
             Code::IkzYear,
             format!(
-                "{}: разряды 1–2 ИКЗ «{}» не совпадают с последними цифрами года размещения извещения {} («{year}»)",
-                label(p),
+                "{label}: разряды 1–2 ИКЗ «{}» не совпадают с последними цифрами года размещения извещения {} («{year}»)",
                 part(0, 2),
                 p.publish_year
             ),
         ));
     }
-    if let Some(iku) = p.iku.as_deref()
+    if let Some(iku) = p.iku
         && part(2, 22) != iku
     {
         out.push(violation(
             Code::IkzIku,
-            format!("{}: разряды 3–22 ИКЗ «{}» не совпадают с ИКУ позиции «{iku}»", label(p), part(2, 22)),
+            format!("{label}: разряды 3–22 ИКЗ «{}» не совпадают с ИКУ позиции «{iku}»", part(2, 22)),
         ));
     } else if let Some(org) = owner.filter(|o| o.inn.len() == 10 && o.kpp.len() == 9) {
         let expected = format!("{}{}", org.inn, org.kpp);
-        let iku = p.iku.as_deref().unwrap_or(part(2, 22));
+        let iku = p.iku.unwrap_or(part(2, 22));
         if iku.get(1..) != Some(expected.as_str()) {
             out.push(violation(
                 Code::IkzIku,
-                format!(
-                    "{}: ИКУ «{iku}» не соответствует ИНН {} и КПП {} организации-владельца",
-                    label(p),
-                    org.inn,
-                    org.kpp
-                ),
+                format!("{label}: ИКУ «{iku}» не соответствует ИНН {} и КПП {} организации-владельца", org.inn, org.kpp),
             ));
         }
     }
     if part(22, 26) != p.purchase_number {
         out.push(violation(
             Code::IkzNumber,
-            format!("{}: разряды 23–26 ИКЗ «{}» не совпадают с номером закупки «{}»", label(p), part(22, 26), p.purchase_number),
+            format!("{label}: разряды 23–26 ИКЗ «{}» не совпадают с номером закупки «{}»", part(22, 26), p.purchase_number),
         ));
     }
     if part(26, 29) != "000" {
         out.push(violation(
             Code::IkzOrder,
-            format!("{}: разряды 27–29 ИКЗ «{}» должны быть «000» в плане-графике", label(p), part(26, 29)),
+            format!("{label}: разряды 27–29 ИКЗ «{}» должны быть «000» в плане-графике", part(26, 29)),
         ));
     }
-    let okpd4 = match &p.okpd2 {
-        Okpd2::Single(code) => okpd2_digits(code).chars().take(4).collect::<String>(),
-        Okpd2::Undefined(_) => "0000".to_owned(),
-    };
-    // A code with fewer than 4 digits is reported once, as OKPD2_LEN.
-    if okpd4.len() == 4 && part(29, 33) != okpd4 {
-        out.push(violation(
+    match &p.okpd4 {
+        // A code with fewer than 4 digits is reported once, as OKPD2_LEN.
+        Okpd4::Code(okpd4) if okpd4.len() == 4 && part(29, 33) != okpd4 => out.push(violation(
             Code::IkzOkpd2,
-            format!(
-                "{}: разряды 30–33 ИКЗ «{}» не совпадают с первыми четырьмя цифрами ОКПД2 «{okpd4}»",
-                label(p),
-                part(29, 33)
-            ),
-        ));
+            format!("{label}: разряды 30–33 ИКЗ «{}» не совпадают с первыми четырьмя цифрами ОКПД2 «{okpd4}»", part(29, 33)),
+        )),
+        Okpd4::None if part(29, 33) != "0000" => out.push(violation(
+            Code::IkzOkpd2,
+            format!("{label}: разряды 30–33 ИКЗ «{}» должны быть «0000»: у позиции особой закупки нет кода ОКПД2", part(29, 33)),
+        )),
+        _ => {}
     }
-    let kvr = p.kvr.as_deref().unwrap_or("000");
+    let kvr = p.kvr.unwrap_or("000");
     if part(33, 36) != kvr {
         out.push(violation(
             Code::IkzKvr,
-            format!("{}: разряды 34–36 ИКЗ «{}» не совпадают с кодом КВР «{kvr}»", label(p), part(33, 36)),
+            format!("{label}: разряды 34–36 ИКЗ «{}» не совпадают с кодом КВР «{kvr}»", part(33, 36)),
         ));
     }
 }
@@ -379,6 +432,20 @@ mod tests {
             is_energy_service_contract: false,
             modification: None,
             modification_status: None,
+            ..Default::default()
+        }
+    }
+
+    fn special(number: &str, kvr: Option<&str>, ikz_tail: &str) -> SpecialPosition {
+        SpecialPosition {
+            type_code: "P4_1_93".into(),
+            ext_number: format!("S{number}"),
+            ikz: format!("25{IKU}{number}000{ikz_tail}"),
+            publish_year: 2025,
+            kvr: kvr.map(str::to_owned),
+            purchase_number: number.into(),
+            finance: YearAmounts { current_year: Decimal::ONE, ..YearAmounts::default() },
+            ..Default::default()
         }
     }
 
@@ -397,6 +464,7 @@ mod tests {
                 owner_reg_num: ORG.into(),
                 owner_role: OwnerRole::Cu,
                 positions,
+                ..Default::default()
             },
         }
     }
@@ -453,6 +521,31 @@ mod tests {
         assert!(codes(&packet(vec![p.clone()]), &ctx()).is_empty());
         p.modification_status = Some(ModificationStatus::N);
         assert_eq!(codes(&packet(vec![p]), &ctx()), ["IKZ_OKPD2", "IKZ_KVR"]);
+    }
+
+    #[test]
+    fn special_positions_are_checked_like_positions() {
+        let mut p = packet(vec![position("0001", Okpd2::Single("38.11".into()), Some("244"), "3811244")]);
+        p.data.special_positions = vec![special("0002", Some("244"), "0000244"), special("0003", None, "0000000")];
+        assert!(codes(&p, &ctx()).is_empty(), "{:?}", check(&p, &ctx()));
+
+        // Digits 30–33 must be 0000, the KVR and the number must match; a number is unique
+        // across both kinds.
+        p.data.special_positions = vec![special("0002", Some("244"), "3811244"), special("0001", Some("244"), "0000242")];
+        let found = check(&p, &ctx());
+        let got: Vec<&str> = found.iter().map(|v| v.err_code.as_str()).collect();
+        assert_eq!(got, ["POS_DUP", "IKZ_OKPD2", "IKZ_KVR"]);
+        let text = |i: usize| found[i].description.clone().unwrap_or_default();
+        assert!(text(0).contains("Номер закупки 0001 указан в 2 позициях") && text(0).contains("S0001 (особая закупка)"), "{}", text(0));
+        assert!(text(1).starts_with("Позиция особой закупки с номером закупки 0002") && text(1).contains("«0000»"), "{}", text(1));
+
+        // An edited special position keeps its ИКЗ; a plan of special positions only is a plan.
+        let mut edited = special("0002", Some("244"), "9999999");
+        edited.modification_status = Some(ModificationStatus::E);
+        let only = PlanPacket { data: PlanData { positions: vec![], special_positions: vec![edited], ..p.data.clone() }, ..p.clone() };
+        assert!(codes(&only, &ctx()).is_empty());
+        let none = PlanPacket { data: PlanData { positions: vec![], special_positions: vec![], ..p.data }, ..p };
+        assert_eq!(codes(&none, &ctx()), ["POS_NONE"]);
     }
 
     #[test]

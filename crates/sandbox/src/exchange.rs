@@ -437,7 +437,7 @@ async fn record_draft(tx: &mut Transaction<'static, Sqlite>, p: &PlanPacket, pac
     .bind(version)
     .bind(packet_id)
     .bind(&d.external_id)
-    .bind(i64::try_from(d.positions.len()).unwrap_or(i64::MAX))
+    .bind(i64::try_from(d.positions.len() + d.special_positions.len()).unwrap_or(i64::MAX))
     .bind(now)
     .fetch_one(&mut **tx)
     .await

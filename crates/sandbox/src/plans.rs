@@ -1,13 +1,13 @@
 //! «Реестр планов-графиков»: reading plans and their versions, and placement («Разместить»).
 //!
 //! Placing a draft assigns the plan number (`YYYY` + СПЗ code + 3-digit sequence, once per
-//! plan) and position numbers (plan number + 6-digit sequence; a position keeps its number
-//! across versions, matched by `extNumber`), stamps the confirm/publish dates and stores the
+//! plan) and position numbers (plan number + 6-digit sequence shared by positions and special
+//! positions; a position keeps its number across versions, matched by `extNumber`), stamps the confirm/publish dates and stores the
 //! placed content as a `tenderPlan2020` packet with those numbers: the source of the export.
 
 use eis::packet::{
-    Mode, OBJECT_TYPE_TP2020, ModificationStatus, OwnerRole, PacketIndex, PlanData, PlanPacket, PlanPacketKind, Position,
-    read_plan_packet, write_plan_packet,
+    Decision, Mode, OBJECT_TYPE_TP2020, ModificationStatus, OwnerRole, PacketIndex, PlanData, PlanPacket, PlanPacketKind, Position,
+    SpecialPosition, read_plan_packet, write_plan_packet,
 };
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
@@ -197,15 +197,30 @@ pub(crate) async fn place(db: &SqlitePool, plan_id: i64, version_number: i64) ->
         Some(n) => n.clone(),
         None => new_plan_number(&mut tx, &plan).await?,
     };
+    let mut received = draft.data;
+    // ЕИС ignores `positionCanceled` and `modificationNumber` on receipt: it publishes its own.
+    for p in &mut received.positions {
+        p.canceled = None;
+        if let Some(m) = p.modification.as_mut() {
+            m.modification_number = None;
+        }
+    }
+    for m in received.special_positions.iter_mut().filter_map(|p| p.modification.as_mut()) {
+        m.modification_number = None;
+    }
     let mut data = match (draft.kind, &previous) {
-        (PlanPacketKind::Change, Some(prev)) => apply_change(&prev.data, draft.data),
-        _ => draft.data,
+        (PlanPacketKind::Change, Some(prev)) => apply_change(&prev.data, received),
+        _ => received,
     };
     data.plan_number = Some(plan_number.clone());
     data.version_number = u32::try_from(version_number).ok();
     for p in &mut data.positions {
-        p.position_number = Some(position_number(&mut tx, plan_id, &plan_number, p).await?);
+        p.position_number = Some(position_number(&mut tx, plan_id, &plan_number, &position_key(p)).await?);
     }
+    for p in &mut data.special_positions {
+        p.position_number = Some(position_number(&mut tx, plan_id, &plan_number, &special_key(p)).await?);
+    }
+    stamp_modifications(&mut data, u32::try_from(version_number).ok());
     let placed = PlanPacket {
         kind: PlanPacketKind::New,
         index: PacketIndex::new(EIS_SENDER, EIS_SENDER, OBJECT_TYPE_TP2020, draft.index.mode),
@@ -220,13 +235,33 @@ pub(crate) async fn place(db: &SqlitePool, plan_id: i64, version_number: i64) ->
     .bind(now)
     .bind(uuid::Uuid::new_v4().to_string())
     .bind(write_plan_packet(&placed))
-    .bind(i64::try_from(placed.data.positions.len()).unwrap_or(i64::MAX))
+    .bind(i64::try_from(placed.data.positions.len() + placed.data.special_positions.len()).unwrap_or(i64::MAX))
     .bind(version.id)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     tracing::info!(plan_id, version_number, %plan_number, "plan-schedule version placed");
     Ok(Placed { plan_number })
+}
+
+/// What ЕИС publishes beside the received content: whether each purchase is cancelled (a
+/// purchase cancelled earlier stays so), and the version each justification of this version
+/// was made in.
+fn stamp_modifications(data: &mut PlanData, version: Option<u32>) {
+    for p in &mut data.positions {
+        p.canceled = match &p.modification {
+            Some(m) => Some(m.decision == Decision::Canceled),
+            None => Some(p.canceled == Some(true)),
+        };
+        if let Some(m) = p.modification.as_mut().filter(|m| m.modification_number.is_none()) {
+            m.modification_number = version;
+        }
+    }
+    for p in &mut data.special_positions {
+        if let Some(m) = p.modification.as_mut().filter(|m| m.modification_number.is_none()) {
+            m.modification_number = version;
+        }
+    }
 }
 
 /// A plan created in ЕИС directly has no packet: its content is the bare plan.
@@ -244,7 +279,7 @@ fn created_in_eis(plan: &PlanRow) -> PlanPacket {
             customer_reg_num: plan.org_reg_num.clone(),
             owner_reg_num: plan.org_reg_num.clone(),
             owner_role: OwnerRole::Cu,
-            positions: Vec::new(),
+            ..Default::default()
         },
     }
 }
@@ -264,17 +299,24 @@ fn position_key(p: &Position) -> String {
     if p.ext_number.is_empty() { format!("#{}", p.purchase_number) } else { p.ext_number.clone() }
 }
 
+/// The same for a special position, in a key space of its own: a РИС may number its special
+/// positions independently of the others.
+fn special_key(p: &SpecialPosition) -> String {
+    if p.ext_number.is_empty() { format!("special:#{}", p.purchase_number) } else { format!("special:{}", p.ext_number) }
+}
+
+/// The position's registry number: the one it got at an earlier placement, or the next of
+/// the plan's one sequence (positions and special positions alike).
 async fn position_number(
     tx: &mut Transaction<'static, Sqlite>,
     plan_id: i64,
     plan_number: &str,
-    p: &Position,
+    key: &str,
 ) -> Result<String, SandboxError> {
-    let key = position_key(p);
     let known: Option<String> =
         sqlx::query_scalar("SELECT position_number FROM plan_positions WHERE plan_id = ?1 AND ext_number = ?2")
             .bind(plan_id)
-            .bind(&key)
+            .bind(key)
             .fetch_optional(&mut **tx)
             .await?;
     if let Some(n) = known {
@@ -285,14 +327,15 @@ async fn position_number(
     let number = format!("{plan_number}{:06}", count + 1);
     sqlx::query("INSERT INTO plan_positions (plan_id, ext_number, position_number) VALUES (?1, ?2, ?3)")
         .bind(plan_id)
-        .bind(&key)
+        .bind(key)
         .bind(&number)
         .execute(&mut **tx)
         .await?;
     Ok(number)
 }
 
-/// The N/E semantics of a change (eis-protocol.md §1.8) over the placed version:
+/// The N/E semantics of a change (eis-protocol.md §1.8) over the placed version, for positions
+/// and special positions alike:
 /// * `N` (or no status) on a known position: the placed content is kept as it was;
 /// * `E` on a known position: the new content, with the placed ИКЗ (ЕИС ignores the ИКЗ of a
 ///   changed position);
@@ -300,32 +343,51 @@ async fn position_number(
 /// * a placed position the change leaves out: carried over unchanged, as ЕИС never deletes a
 ///   placed position (a purchase is cancelled by editing it with `purchaseCanceled`).
 pub(crate) fn apply_change(previous: &PlanData, mut change: PlanData) -> PlanData {
-    let mut carried: Vec<Option<&Position>> = previous.positions.iter().map(Some).collect();
-    let mut take_previous = |key: &str| -> Option<&Position> {
-        let slot = carried.iter_mut().find(|s| s.is_some_and(|p| position_key(p) == key))?;
+    change.positions = merge(
+        &previous.positions,
+        std::mem::take(&mut change.positions),
+        position_key,
+        |p| p.modification_status,
+        |p, prev| Position { ikz: prev.ikz.clone(), ..p },
+        |prev| Position { modification: None, modification_status: Some(ModificationStatus::N), ..prev.clone() },
+    );
+    change.special_positions = merge(
+        &previous.special_positions,
+        std::mem::take(&mut change.special_positions),
+        special_key,
+        |p| p.modification_status,
+        |p, prev| SpecialPosition { ikz: prev.ikz.clone(), ..p },
+        |prev| SpecialPosition { modification: None, modification_status: Some(ModificationStatus::N), ..prev.clone() },
+    );
+    change
+}
+
+/// One kind of positions of a change merged over the placed ones (see [`apply_change`]).
+fn merge<T>(
+    previous: &[T],
+    change: Vec<T>,
+    key: impl Fn(&T) -> String,
+    status: impl Fn(&T) -> Option<ModificationStatus>,
+    edited: impl Fn(T, &T) -> T,
+    unchanged: impl Fn(&T) -> T,
+) -> Vec<T> {
+    let mut carried: Vec<Option<&T>> = previous.iter().map(Some).collect();
+    let mut take_previous = |k: &str| -> Option<&T> {
+        let slot = carried.iter_mut().find(|s| s.is_some_and(|p| key(p) == k))?;
         slot.take()
     };
-    let mut positions = Vec::with_capacity(change.positions.len());
-    for p in std::mem::take(&mut change.positions) {
-        let key = position_key(&p);
-        let merged = match (take_previous(&key), p.modification_status) {
-            (Some(prev), Some(ModificationStatus::E)) => Position { ikz: prev.ikz.clone(), ..p },
-            (Some(prev), _) => Position {
-                modification: None,
-                modification_status: Some(ModificationStatus::N),
-                ..prev.clone()
-            },
+    let mut merged = Vec::with_capacity(change.len());
+    for p in change {
+        let k = key(&p);
+        let status = status(&p);
+        merged.push(match (take_previous(&k), status) {
+            (Some(prev), Some(ModificationStatus::E)) => edited(p, prev),
+            (Some(prev), _) => unchanged(prev),
             (None, _) => p,
-        };
-        positions.push(merged);
+        });
     }
-    positions.extend(carried.into_iter().flatten().map(|p| Position {
-        modification: None,
-        modification_status: Some(ModificationStatus::N),
-        ..p.clone()
-    }));
-    change.positions = positions;
-    change
+    merged.extend(carried.into_iter().flatten().map(unchanged));
+    merged
 }
 
 #[cfg(test)]
@@ -353,6 +415,7 @@ mod tests {
             is_energy_service_contract: false,
             modification: None,
             modification_status: None,
+            ..Default::default()
         }
     }
 
@@ -368,6 +431,7 @@ mod tests {
             owner_reg_num: "03722001684".into(),
             owner_role: OwnerRole::Cu,
             positions,
+            ..Default::default()
         }
     }
 
@@ -381,6 +445,7 @@ mod tests {
             change_reason_name: String::new(),
             decision: Decision::Changed,
             description: "d".into(),
+            modification_number: None,
         });
         let mut b = pos("b", "NEW-IKZ-B", "ignored b");
         b.modification_status = Some(ModificationStatus::N);
@@ -391,5 +456,43 @@ mod tests {
         assert_eq!(got, [("a", "IKZ-A", "new a"), ("b", "IKZ-B", "old b"), ("d", "IKZ-D", "new d"), ("c", "IKZ-C", "old c")]);
         assert!(merged.positions[0].modification.is_some());
         assert_eq!(merged.positions[3].modification_status, Some(ModificationStatus::N));
+    }
+
+    fn special(ext: &str, ikz: &str, amount: i64) -> SpecialPosition {
+        SpecialPosition {
+            position_number: Some(format!("N-{ext}")),
+            type_code: "P4_1_93".into(),
+            ext_number: ext.into(),
+            ikz: ikz.into(),
+            purchase_number: "0009".into(),
+            finance: YearAmounts { current_year: Decimal::from(amount), ..YearAmounts::default() },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn change_semantics_of_special_positions() {
+        let mut prev = data(vec![pos("a", "IKZ-A", "a")]);
+        prev.special_positions = vec![special("a", "IKZ-SA", 1), special("b", "IKZ-SB", 2), special("c", "IKZ-SC", 3)];
+        let mut edited = special("a", "NEW", 10);
+        edited.modification_status = Some(ModificationStatus::E);
+        let mut unchanged = special("b", "NEW", 20);
+        unchanged.modification_status = Some(ModificationStatus::N);
+        let mut change = data(vec![]);
+        change.special_positions = vec![edited, unchanged, special("d", "IKZ-SD", 4)];
+        let merged = apply_change(&prev, change);
+        let got: Vec<(&str, &str, String)> = merged
+            .special_positions
+            .iter()
+            .map(|p| (p.ext_number.as_str(), p.ikz.as_str(), p.finance.current_year.to_string()))
+            .collect();
+        assert_eq!(
+            got,
+            [("a", "IKZ-SA", "10".into()), ("b", "IKZ-SB", "2".into()), ("d", "IKZ-SD", "4".into()), ("c", "IKZ-SC", "3".into())]
+        );
+        // A regular position and a special position with the same external number are two.
+        assert_eq!(merged.positions.len(), 1);
+        assert_eq!(merged.positions[0].ikz, "IKZ-A");
+        assert_ne!(position_key(&merged.positions[0]), special_key(&merged.special_positions[0]));
     }
 }

@@ -392,7 +392,8 @@ async fn a_packet_the_schemas_reject_fails_with_xsd() {
     let creds = creds(&env, "spec").await;
     let p = packet();
     // Readable for a lenient reader, but the index has receiver before sender: the schema says no.
-    let xml = write_plan_packet(&p);
+    // Indented, so that the line the violation names is the receiver's own.
+    let xml = eis::packet::write_plan_packet_with(&p, eis::Layout::Pretty);
     let sender = format!("<int:sender>{}</int:sender>", p.index.sender);
     let receiver = format!("<int:receiver>{}</int:receiver>", p.index.receiver);
     let swapped = xml.replacen(&sender, "\u{0}", 1).replacen(&receiver, &sender, 1).replacen('\u{0}', &receiver, 1);

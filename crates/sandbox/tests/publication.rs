@@ -56,6 +56,7 @@ async fn placing_assigns_numbers_kept_across_versions() {
         change_reason_name: String::new(),
         decision: Decision::Changed,
         description: "Изменение объема".into(),
+        modification_number: None,
     });
     edited.purchase_object_info = "Услуги по обращению с ТКО (увеличен объем)".into();
     let first_ikz = edited.ikz.clone();
@@ -81,6 +82,77 @@ async fn placing_assigns_numbers_kept_across_versions() {
     let plans = d.plans(ORG).await.expect("plans");
     let states: Vec<_> = plans[0].versions.iter().map(|v| (v.version_number, v.state)).collect();
     assert_eq!(states, [(0, VersionState::Placed), (1, VersionState::Placed)], "the previous version is not annulled");
+    env.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn special_positions_are_placed_numbered_and_exported() {
+    use eis::schemas::{EXPORT_XSD, assert_valid_or_skip};
+
+    let env = start(Duration::ZERO).await;
+    let d = env.sandbox.directory();
+    let creds = creds(&env, "spec").await;
+    // A special position sharing a purchase number with a position is refused.
+    let mut dup = packet();
+    dup.data.special_positions = vec![special("0002")];
+    let c = send_and_wait(&env, &creds, &write_plan_packet(&dup)).await;
+    assert_eq!(c.violations.iter().map(|v| v.err_code.as_str()).collect::<Vec<_>>(), ["POS_DUP"]);
+
+    let mut v0 = packet();
+    v0.data.special_positions = vec![special("0003"), special("0004")];
+    let c = send_and_wait(&env, &creds, &write_plan_packet(&v0)).await;
+    assert_eq!(c.result, ConfirmationResult::Success, "{:?}", c.violations);
+    let plans = d.plans(ORG).await.expect("plans");
+    assert_eq!(plans[0].versions.last().map(|v| v.position_count), Some(4), "special positions count as positions");
+    let plan_number = d.publish(ORG, 2025).await.expect("placed");
+
+    // One sequence of registry numbers for both kinds, kept across versions.
+    let e = env.client.export_by_plan_number(&creds, &plan_number).await.expect("export");
+    assert_valid_or_skip("export with special positions", EXPORT_XSD, &e.raw);
+    let n = |k: u32| format!("{plan_number}{k:06}");
+    let expected = [("POS-0001", n(1)), ("POS-0002", n(2)), ("SP-0003", n(3)), ("SP-0004", n(4))];
+    let got: Vec<(String, String)> =
+        e.value.position_numbers().into_iter().map(|(ext, num)| (ext.to_owned(), num.unwrap_or_default().to_owned())).collect();
+    assert_eq!(got, expected.iter().map(|(e, n)| ((*e).to_owned(), n.clone())).collect::<Vec<_>>());
+    let sp = &e.value.data.special_positions[0];
+    assert_eq!((sp.type_code.as_str(), sp.ikz.as_str()), ("P4_1_93", v0.data.special_positions[0].ikz.as_str()));
+    assert_eq!(sp.finance.current_year, v0.data.special_positions[0].finance.current_year);
+    assert!(e.value.data.positions.iter().all(|p| p.canceled == Some(false)), "ЕИС publishes positionCanceled");
+
+    // The change: SP-0003 edited (its new ИКЗ is ignored), SP-0004 left out (carried over), a
+    // position cancelled, a new special position.
+    let mut change = change_packet(&plan_number, 1);
+    let justification = |decision| Modification {
+        change_reason_code: "9".into(),
+        change_reason_name: String::new(),
+        decision,
+        description: "Изменение".into(),
+        modification_number: None,
+    };
+    change.data.positions[1].modification_status = Some(ModificationStatus::E);
+    change.data.positions[1].modification = Some(justification(Decision::Canceled));
+    let mut edited = special("0003");
+    edited.modification_status = Some(ModificationStatus::E);
+    edited.modification = Some(justification(Decision::Changed));
+    edited.finance.current_year = "650000.00".parse().expect("amount");
+    edited.kvrs[0].years.current_year = edited.finance.current_year;
+    edited.ikz.replace_range(33..36, "000");
+    change.data.special_positions = vec![edited, special("0005")];
+    let c = send_and_wait(&env, &creds, &write_plan_packet(&change)).await;
+    assert_eq!(c.result, ConfirmationResult::Success, "{:?}", c.violations);
+    d.publish(ORG, 2025).await.expect("change placed");
+
+    let e = env.client.export_by_plan_number(&creds, &plan_number).await.expect("export");
+    assert_valid_or_skip("export of a change with special positions", EXPORT_XSD, &e.raw);
+    let specials: Vec<(&str, Option<&str>)> =
+        e.value.data.special_positions.iter().map(|p| (p.ext_number.as_str(), p.position_number.as_deref())).collect();
+    assert_eq!(specials, [("SP-0003", Some(n(3).as_str())), ("SP-0005", Some(n(5).as_str())), ("SP-0004", Some(n(4).as_str()))]);
+    let sp = &e.value.data.special_positions[0];
+    assert_eq!(sp.finance.current_year.to_string(), "650000.00");
+    assert_eq!(sp.ikz, v0.data.special_positions[0].ikz, "ЕИС keeps the ИКЗ of an edited special position");
+    assert_eq!(sp.modification.as_ref().and_then(|m| m.modification_number), Some(1), "the version of the change");
+    assert_eq!(e.value.data.positions[1].canceled, Some(true));
+    assert_eq!(e.value.data.positions[1].modification.as_ref().and_then(|m| m.modification_number), Some(1));
     env.sandbox.shutdown().await;
 }
 
@@ -153,7 +225,7 @@ async fn draft_status_and_export_follow_placement() {
     assert_eq!(e.value.plan_number(), Some(plan_number.as_str()));
     assert_eq!(e.value.version_number(), Some(0));
     assert_eq!(e.value.external_id(), "PG-2025-1");
-    assert!(e.value.confirm_date.is_some() && e.value.publish_date.is_some());
+    assert!(e.value.data.confirm_date.is_some() && e.value.publish_date().is_some());
     assert_eq!(
         e.value.position_numbers(),
         [("POS-0001", Some(format!("{plan_number}000001").as_str())), ("POS-0002", Some(format!("{plan_number}000002").as_str()))]

@@ -86,6 +86,25 @@ struct PositionView {
     status: &'static str,
 }
 
+struct SpecialPositionView {
+    position_number: Option<String>,
+    ext_number: String,
+    purchase_number: String,
+    ikz: String,
+    /// Type code with its name when the packet gave one.
+    kind: String,
+    amount: String,
+    status: &'static str,
+}
+
+fn status_label(s: Option<ModificationStatus>) -> &'static str {
+    match s {
+        Some(ModificationStatus::E) => "Изменена",
+        Some(ModificationStatus::N) => "Без изменений",
+        None => "—",
+    }
+}
+
 #[derive(Template)]
 #[template(path = "plan_version.html")]
 struct VersionPage {
@@ -98,6 +117,7 @@ struct VersionPage {
     state: &'static str,
     published_doc_id: Option<String>,
     positions: Vec<PositionView>,
+    special_positions: Vec<SpecialPositionView>,
     csrf: String,
 }
 
@@ -237,9 +257,23 @@ async fn version_page(State(state): State<AppState>, auth: Authed, Path((plan_id
         Ok(c) => c,
         Err(e) => return internal(&e),
     };
-    let positions = content
-        .map(|c| c.data.positions)
-        .unwrap_or_default()
+    let (positions, special_positions) = content.map(|c| (c.data.positions, c.data.special_positions)).unwrap_or_default();
+    let special_positions = special_positions
+        .into_iter()
+        .map(|p| SpecialPositionView {
+            kind: match &p.type_name {
+                Some(name) => format!("{} — {name}", p.type_code),
+                None => p.type_code.clone(),
+            },
+            amount: p.finance.current_year.to_string(),
+            status: status_label(p.modification_status),
+            position_number: p.position_number,
+            ext_number: p.ext_number,
+            purchase_number: p.purchase_number,
+            ikz: p.ikz,
+        })
+        .collect();
+    let positions = positions
         .into_iter()
         .map(|p| PositionView {
             okpd2: match &p.okpd2 {
@@ -247,11 +281,7 @@ async fn version_page(State(state): State<AppState>, auth: Authed, Path((plan_id
                 Okpd2::Undefined(cs) => cs.join(", "),
             },
             amount: p.finance.current_year.to_string(),
-            status: match p.modification_status {
-                Some(ModificationStatus::E) => "Изменена",
-                Some(ModificationStatus::N) => "Без изменений",
-                None => "—",
-            },
+            status: status_label(p.modification_status),
             position_number: p.position_number,
             ext_number: p.ext_number,
             purchase_number: p.purchase_number,
@@ -271,6 +301,7 @@ async fn version_page(State(state): State<AppState>, auth: Authed, Path((plan_id
             state: state_label(v.state),
             published_doc_id: v.published_doc_id,
             positions,
+            special_positions,
             csrf: auth.csrf.clone(),
         },
     )

@@ -158,13 +158,12 @@ pub(super) async fn export(State(state): State<AppState>, Form(form): Form<HashM
             let ms: Option<i64> = row.try_get(column)?;
             Ok(ms.and_then(DateTime::from_timestamp_millis).map(|t| t.with_timezone(&moscow())))
         };
-        Ok(write_export(&ExportedPlan {
-            id: Some(row.try_get("id")?),
-            create_date: date("created_at")?,
-            confirm_date: date("confirmed_at")?,
-            publish_date: date("published_at")?,
-            data: placed.data,
-        }))
+        let mut data = placed.data;
+        data.id = Some(row.try_get("id")?);
+        data.create_date = date("created_at")?.map(Into::into);
+        data.confirm_date = date("confirmed_at")?.map(Into::into);
+        data.publish_date = date("published_at")?.map(Into::into);
+        Ok(write_export(&ExportedPlan::new(data)))
     }
     .await;
     answer(&state, "export", Asked { login: Some(login), packet_id: None, document: None }, reply).await

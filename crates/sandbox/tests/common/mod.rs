@@ -78,6 +78,24 @@ pub fn position(purchase_number: &str) -> Position {
         is_energy_service_contract: false,
         modification: None,
         modification_status: None,
+        ..Default::default()
+    }
+}
+
+/// A special position of п. 4 ч. 1 ст. 93 (no OKPD2: `0000` in the ИКЗ), consistent with ORG.
+pub fn special(purchase_number: &str) -> SpecialPosition {
+    SpecialPosition {
+        type_code: "P4_1_93".into(),
+        type_name: Some("Закупки в соответствии с п. 4 ч. 1 ст. 93 Федерального закона № 44-ФЗ".into()),
+        ext_number: format!("SP-{purchase_number}"),
+        ikz: format!("252{ORG_INN}{ORG_KPP}{purchase_number}0000000244"),
+        publish_year: 2025,
+        iku: Some(format!("2{ORG_INN}{ORG_KPP}")),
+        kvr: Some("244".into()),
+        purchase_number: purchase_number.into(),
+        finance: YearAmounts { current_year: dec("600000.00"), ..YearAmounts::default() },
+        kvrs: vec![KvrAmounts { kvr: "244".into(), years: YearAmounts { current_year: dec("600000.00"), ..YearAmounts::default() } }],
+        ..Default::default()
     }
 }
 
@@ -97,6 +115,7 @@ pub fn packet() -> PlanPacket {
             owner_reg_num: ORG.into(),
             owner_role: OwnerRole::Cu,
             positions: vec![position("0001"), position("0002")],
+            ..Default::default()
         },
     }
 }
