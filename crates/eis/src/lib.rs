@@ -5,6 +5,7 @@
 //!   ЕИС integration schemas 14.1, and read back namespace-aware.
 //! * [`reply`] — what ЕИС answers: `confirmation` packets and `errorInfo`.
 //! * [`client`] — the HTTPS client of the alternative integration (login/password).
+//! * [`nsi`] — reference data (НСИ) exports: ОКПД2, КВР, change reasons, special purchases, КБК.
 //!
 //! Writing is infallible: the writer emits whatever the value holds. Whether the value fits
 //! the schema's lengths and patterns is answered by [`packet::PlanPacket::problems`]; whether
@@ -13,6 +14,7 @@
 pub mod client;
 pub mod docproject;
 pub mod export;
+pub mod nsi;
 pub mod packet;
 pub mod reply;
 pub mod schemas;
