@@ -371,7 +371,8 @@ impl Store {
     /// Every catalog with its counts and last load, in [`Catalog::ALL`] order.
     pub async fn reference_catalogs(&self) -> Result<Vec<CatalogInfo>> {
         let counts = sqlx::query(
-            "SELECT catalog, COUNT(*) AS total, SUM(actual) AS actual_count FROM reference_items GROUP BY catalog",
+            // COUNT, not SUM: SUM of a BIGINT is NUMERIC on PostgreSQL, which the Any driver cannot read.
+            "SELECT catalog, COUNT(*) AS total, COUNT(CASE WHEN actual = 1 THEN 1 END) AS actual_count FROM reference_items GROUP BY catalog",
         )
         .fetch_all(self.pool())
         .await?;
@@ -382,7 +383,7 @@ impl Store {
             for r in &counts {
                 if r.try_get::<String, _>("catalog")? == c.code() {
                     info.total = r.try_get("total")?;
-                    info.actual = r.try_get::<Option<i64>, _>("actual_count")?.unwrap_or(0);
+                    info.actual = r.try_get("actual_count")?;
                 }
             }
             for r in &loads {
