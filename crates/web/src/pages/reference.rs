@@ -8,6 +8,7 @@ use crate::error::{AppError, AppResult};
 use crate::pages::{Chrome, fmt_time, html};
 use askama::Template;
 use axum::Json;
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
@@ -135,10 +136,11 @@ pub async fn upload(
     State(state): State<AppState>,
     CurrentUser(session): CurrentUser,
     headers: HeaderMap,
-    multipart: Multipart,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> AppResult<Response> {
     check_same_origin(&headers)?;
     require_admin(&session.user)?;
+    let multipart = multipart.map_err(|_| AppError::BadRequest("Форма загрузки отправлена некорректно: ожидался файл. Данные не изменены.".into()))?;
     let upload = read_upload(multipart).await?;
     check_csrf_token(&upload.csrf, &session.csrf_token)?;
     if upload.bytes.is_empty() {
