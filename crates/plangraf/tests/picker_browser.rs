@@ -8,7 +8,7 @@ mod common;
 use common::Harness;
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -42,7 +42,7 @@ fn tools() -> Option<(PathBuf, PathBuf)> {
     None
 }
 
-fn start_driver(path: &PathBuf) -> Driver {
+fn start_driver(path: &Path) -> Driver {
     use std::os::unix::process::CommandExt;
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -63,7 +63,7 @@ fn start_driver(path: &PathBuf) -> Driver {
     driver
 }
 
-async fn open(driver: &Driver, chromium: &PathBuf) -> Client {
+async fn open(driver: &Driver, chromium: &Path) -> Client {
     let args = [
         "--headless=new".to_owned(),
         "--no-sandbox".to_owned(),
