@@ -6,6 +6,7 @@
 //! * [`reply`] — what ЕИС answers: `confirmation` packets and `errorInfo`.
 //! * [`export`] — what ЕИС publishes (`export/tenderPlan2020`), read and written losslessly.
 //! * [`client`] — the HTTPS client of the alternative integration (login/password).
+//! * [`nsi`] — reference data (НСИ) exports: ОКПД2, КВР, change reasons, special purchases, КБК.
 //!
 //! Documents are written compact (no indentation whitespace) unless [`Layout::Pretty`] is
 //! asked for.
@@ -18,6 +19,7 @@ pub mod client;
 pub mod docproject;
 pub mod export;
 pub mod kept;
+pub mod nsi;
 pub mod packet;
 pub mod reply;
 pub mod schemas;

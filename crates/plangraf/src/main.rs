@@ -22,7 +22,7 @@ struct Common {
     #[arg(long, env = "PLANGRAF_DATA_DIR", default_value = "data", global = true)]
     data_dir: PathBuf,
     /// Database URL: sqlite://FILE or postgres://USER:PASSWORD@HOST:PORT/DB. Default: SQLite in the data directory.
-    #[arg(long, env = "PLANGRAF_DATABASE_URL", global = true, hide_env_values = true)]
+    #[arg(long, visible_alias = "database", env = "PLANGRAF_DATABASE_URL", global = true, hide_env_values = true)]
     database_url: Option<String>,
     /// Key file sealing ЕИС passwords at rest (created with mode 0600 if missing).
     /// PLANGRAF_SECRET_KEY (64 hex digits) takes precedence.
@@ -117,6 +117,22 @@ enum Command {
     /// Users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Reference data (НСИ).
+    #[command(subcommand)]
+    Nsi(NsiCommand),
+}
+
+#[derive(Subcommand)]
+enum NsiCommand {
+    /// Loads a catalog from an ЕИС NSI export XML file (ОКПД2, КВР, change reasons, special
+    /// purchase types or КБК). Records missing from the file are marked not actual.
+    Load {
+        /// The XML file (unpacked from ЕИС's ZIP archive).
+        file: PathBuf,
+        /// The file is a part of the catalog: leave records it does not list as they are.
+        #[arg(long)]
+        partial: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -241,6 +257,7 @@ async fn main() -> anyhow::Result<()> {
             println!("Организация {} (id {})", org.short_name, org.id);
             Ok(())
         }
+        Command::Nsi(NsiCommand::Load { file, partial }) => load_nsi(&cli.common, &file, partial).await,
         Command::User(UserCommand::Add { login, password_stdin, full_name, org_spz, role }) => {
             let role = domain::Role::from_code(&role).context("роль: customer, approver или admin")?;
             let password = if password_stdin {
@@ -263,6 +280,29 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn load_nsi(common: &Common, file: &Path, partial: bool) -> anyhow::Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("не удалось прочитать файл {}", file.display()))?;
+    let doc = eis::nsi::read_nsi_bytes(&bytes).map_err(|e| anyhow::anyhow!("файл {} не загружен: {}", file.display(), e.message_ru()))?;
+    let catalog = store::nsi::Catalog::from_code(doc.catalog.code()).context("неизвестный справочник")?;
+    let entries = web::pages::reference::to_store_entries(doc.entries);
+    let store = common.store().await?;
+    let source = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| file.display().to_string());
+    let opts = store::nsi::LoadOptions { source: &source, partial, user_id: None, org_id: None };
+    let s = store.reference_load(catalog, &entries, opts).await?;
+    println!(
+        "Справочник «{}» загружен из {}: записей {}, добавлено {}, изменено {}, без изменений {}, снята актуальность {}.",
+        catalog.title(),
+        source,
+        entries.len(),
+        s.added,
+        s.updated,
+        s.unchanged,
+        s.retired
+    );
+    store.close().await;
+    Ok(())
 }
 
 async fn start_sandbox(

@@ -47,7 +47,7 @@ async fn csrf_and_cross_site_posts_are_refused() {
     for path in [
         "/plans", "/plans/approve", "/plans/1/positions", "/plans/1/positions/1", "/plans/1/positions/1/delete",
         "/plans/1/positions/1/cancel", "/plans/1/submit", "/plans/1/approve", "/plans/1/return", "/plans/1/changes",
-        "/plans/1/owner", "/plans/1/responsible", "/versions/1/send", "/settings/eis", "/settings/eis/check", "/sends/bulk", "/logout",
+        "/plans/1/owner", "/plans/1/responsible", "/versions/1/send", "/reference", "/settings/eis", "/settings/eis/check", "/sends/bulk", "/logout",
     ] {
         let p = c.post_raw(path, &[("plan_year", "2026")], None).await;
         assert_eq!(p.status, 403, "{path} without a CSRF token");

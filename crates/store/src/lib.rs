@@ -6,6 +6,7 @@
 
 pub mod audit;
 mod migrate;
+pub mod nsi;
 pub mod orgs;
 pub mod plans;
 pub mod secret;
@@ -92,10 +93,12 @@ impl Store {
         Ok(Store { pool, backend, secrets })
     }
 
-    /// Connects and applies pending migrations.
+    /// Connects, applies pending migrations and loads the starter reference data into
+    /// catalogs that are still empty.
     pub async fn open(url: &str, secrets: SecretBox) -> Result<Store> {
         let store = Store::connect(url, secrets).await?;
         store.migrate().await?;
+        store.ensure_starter_reference_data().await?;
         Ok(store)
     }
 

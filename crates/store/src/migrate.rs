@@ -7,6 +7,7 @@ use crate::{Backend, Result, Store, StoreError, now_ms};
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../migrations/0001_initial.sql")),
     (2, "publication", include_str!("../migrations/0002_publication.sql")),
+    (3, "reference_data", include_str!("../migrations/0003_reference_data.sql")),
     (4, "version_packet", include_str!("../migrations/0004_version_packet.sql")),
 ];
 

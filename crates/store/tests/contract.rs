@@ -75,7 +75,8 @@ async fn schema_has_every_table() {
         tables,
         [
             "api_tokens", "audit_log", "eis_credentials", "eis_send_events", "eis_sends", "organizations",
-            "plan_versions", "plans", "positions", "sessions", "sign_in_failures", "users"
+            "plan_versions", "plans", "positions", "reference_items", "reference_loads", "sessions", "sign_in_failures",
+            "users"
         ]
     );
     // Applying the migrations again is a no-op.

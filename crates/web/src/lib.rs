@@ -10,6 +10,7 @@ pub mod pages;
 pub mod refs;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
@@ -23,7 +24,7 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    use pages::{plans, positions, sending, session, settings, versions};
+    use pages::{plans, positions, reference, sending, session, settings, versions};
     Router::new()
         .route("/", get(|| async { Redirect::to("/plans") }))
         .route("/login", get(session::login_page).post(session::login_submit))
@@ -52,10 +53,16 @@ pub fn router(state: AppState) -> Router {
         .route("/sends/{send_id}/events/{event_id}/raw", get(sending::raw_reply))
         .route("/settings/eis", get(settings::page).post(settings::save))
         .route("/settings/eis/check", post(settings::check))
+        .route(
+            "/reference",
+            get(reference::page).post(reference::upload).layer(DefaultBodyLimit::max(reference::MAX_UPLOAD_BYTES + 64 * 1024)),
+        )
+        .route("/reference/{catalog}", get(reference::search))
         .route("/api/v1/auth/token", post(api::issue_token))
         .route("/api/v1/me", get(api::me))
         .route("/static/app.css", get(stylesheet))
         .route("/static/position.js", get(position_script))
+        .route("/static/picker.js", get(reference::picker_script))
         .fallback(|| async { error::AppError::NotFound })
         .with_state(state)
 }

@@ -3,6 +3,7 @@
 pub mod plans;
 pub mod position_form;
 pub mod positions;
+pub mod reference;
 pub mod sending;
 pub mod session;
 pub mod settings;
@@ -17,6 +18,8 @@ pub struct Chrome {
     pub role_title: &'static str,
     pub org_name: String,
     pub csrf: String,
+    /// Shows the administrator's menu («Справочники»).
+    pub is_admin: bool,
 }
 
 impl Chrome {
@@ -27,6 +30,7 @@ impl Chrome {
             role_title: session.user.role.title(),
             org_name: org.map(|o| o.short_name).unwrap_or_default(),
             csrf: session.csrf_token.clone(),
+            is_admin: session.user.role == domain::Role::Admin,
         })
     }
 }

@@ -1,0 +1,226 @@
+//! «Администрирование» → «Справочники»: the reference data (НСИ) catalogs with their counts and
+//! last loads, an upload of an ЕИС NSI export (administrators only), and the search the
+//! pickers of the editor call (`GET /reference/{catalog}?q=`, any signed-in user).
+
+use crate::AppState;
+use crate::auth::{AuthRejection, CurrentUser, check_csrf_token, check_same_origin};
+use crate::error::{AppError, AppResult};
+use crate::pages::{Chrome, fmt_time, html};
+use askama::Template;
+use axum::Json;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::{Deserialize, Serialize};
+use store::nsi::{Catalog, Entry, LoadOptions};
+use store::users::{Session, User};
+
+/// The largest NSI file accepted: the whole ОКПД2 export is some tens of megabytes.
+pub const MAX_UPLOAD_BYTES: usize = 128 * 1024 * 1024;
+/// Records one search returns.
+pub const SEARCH_LIMIT: u32 = 20;
+
+struct CatalogRow {
+    code: &'static str,
+    title: &'static str,
+    actual: i64,
+    total: i64,
+    last_load: String,
+}
+
+#[derive(Template)]
+#[template(path = "reference.html")]
+struct ReferencePage {
+    chrome: Option<Chrome>,
+    csrf: String,
+    rows: Vec<CatalogRow>,
+    lists: String,
+    max_mb: usize,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+fn require_admin(user: &User) -> AppResult<()> {
+    if user.role != domain::Role::Admin {
+        return Err(AppError::Forbidden("Раздел «Справочники» доступен только администратору.".into()));
+    }
+    Ok(())
+}
+
+async fn render(state: &AppState, session: &Session, notice: Option<String>, error: Option<String>) -> AppResult<Response> {
+    let rows = state
+        .store
+        .reference_catalogs()
+        .await?
+        .into_iter()
+        .map(|c| CatalogRow {
+            code: c.catalog.code(),
+            title: c.catalog.title(),
+            actual: c.actual,
+            total: c.total,
+            last_load: c.last_load.map(|(source, at)| format!("{} — {source}", fmt_time(at))).unwrap_or_else(|| "не загружался".into()),
+        })
+        .collect();
+    let page = ReferencePage {
+        chrome: Some(Chrome::of(state, session).await?),
+        csrf: session.csrf_token.clone(),
+        rows,
+        lists: eis::nsi::Catalog::ALL.map(|c| c.list_element()).join(", "),
+        max_mb: MAX_UPLOAD_BYTES / 1024 / 1024,
+        notice,
+        error,
+    };
+    let status = if page.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    Ok((status, html(&page)?).into_response())
+}
+
+#[derive(Deserialize, Default)]
+pub struct LoadedQuery {
+    loaded: Option<String>,
+    #[serde(default)]
+    added: usize,
+    #[serde(default)]
+    updated: usize,
+    #[serde(default)]
+    unchanged: usize,
+    #[serde(default)]
+    retired: usize,
+}
+
+pub async fn page(State(state): State<AppState>, CurrentUser(session): CurrentUser, Query(q): Query<LoadedQuery>) -> AppResult<Response> {
+    require_admin(&session.user)?;
+    let notice = q.loaded.as_deref().and_then(Catalog::from_code).map(|c| {
+        format!(
+            "Справочник «{}» загружен: добавлено {}, изменено {}, без изменений {}, снята актуальность {}.",
+            c.title(),
+            q.added,
+            q.updated,
+            q.unchanged,
+            q.retired
+        )
+    });
+    render(&state, &session, notice, None).await
+}
+
+/// The upload form's fields.
+#[derive(Default)]
+struct Upload {
+    csrf: String,
+    partial: bool,
+    file_name: String,
+    bytes: Vec<u8>,
+}
+
+async fn read_upload(mut multipart: Multipart) -> AppResult<Upload> {
+    let broken = || AppError::BadRequest(format!("Файл не получен полностью или больше {} МБ. Данные не изменены.", MAX_UPLOAD_BYTES / 1024 / 1024));
+    let mut u = Upload::default();
+    while let Some(field) = multipart.next_field().await.map_err(|_| broken())? {
+        match field.name() {
+            Some("csrf") => u.csrf = field.text().await.map_err(|_| broken())?,
+            Some("partial") => u.partial = !field.text().await.map_err(|_| broken())?.is_empty(),
+            Some("file") => {
+                u.file_name = field.file_name().unwrap_or_default().chars().take(200).collect();
+                u.bytes = field.bytes().await.map_err(|_| broken())?.to_vec();
+            }
+            _ => {}
+        }
+    }
+    Ok(u)
+}
+
+/// «Загрузить»: reads the NSI file and loads its catalog in one transaction. A file that is
+/// not a supported NSI export changes nothing and says why.
+pub async fn upload(
+    State(state): State<AppState>,
+    CurrentUser(session): CurrentUser,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> AppResult<Response> {
+    check_same_origin(&headers)?;
+    require_admin(&session.user)?;
+    let multipart = multipart.map_err(|_| AppError::BadRequest("Форма загрузки отправлена некорректно: ожидался файл. Данные не изменены.".into()))?;
+    let upload = read_upload(multipart).await?;
+    check_csrf_token(&upload.csrf, &session.csrf_token)?;
+    if upload.bytes.is_empty() {
+        return render(&state, &session, None, Some("Выберите XML-файл выгрузки НСИ ЕИС.".into())).await;
+    }
+    let Upload { bytes, file_name, partial, .. } = upload;
+    // Parsing tens of megabytes is CPU work: off the async threads.
+    let parsed = tokio::task::spawn_blocking(move || eis::nsi::read_nsi_bytes(&bytes)).await.map_err(AppError::internal)?;
+    let doc = match parsed {
+        Ok(doc) => doc,
+        Err(e) => {
+            let message = format!("Файл «{file_name}» не загружен: {} Данные не изменены.", e.message_ru());
+            return render(&state, &session, None, Some(message)).await;
+        }
+    };
+    let catalog = Catalog::from_code(doc.catalog.code()).ok_or_else(|| AppError::internal("catalog codes of eis and store differ"))?;
+    let entries = to_store_entries(doc.entries);
+    let source = if file_name.is_empty() { "файл без имени".to_owned() } else { file_name };
+    let opts = LoadOptions { source: &source, partial, user_id: Some(session.user.id), org_id: Some(session.user.org_id) };
+    let s = state.store.reference_load(catalog, &entries, opts).await?;
+    Ok(Redirect::to(&format!(
+        "/reference?loaded={}&added={}&updated={}&unchanged={}&retired={}",
+        catalog.code(),
+        s.added,
+        s.updated,
+        s.unchanged,
+        s.retired
+    ))
+    .into_response())
+}
+
+/// ЕИС's entries as the store takes them.
+pub fn to_store_entries(entries: Vec<eis::nsi::NsiEntry>) -> Vec<Entry> {
+    entries.into_iter().map(|e| Entry { code: e.code, name: e.name, parent_code: e.parent_code, actual: e.actual }).collect()
+}
+
+#[derive(Deserialize, Default)]
+pub struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+#[derive(Serialize)]
+pub struct Found {
+    code: String,
+    name: String,
+}
+
+fn json_error(status: StatusCode, message: &str) -> Response {
+    (status, Json(serde_json::json!({ "error": message }))).into_response()
+}
+
+/// The pickers' search: up to 20 actual records as `[{code, name}]`.
+pub async fn search(
+    State(state): State<AppState>,
+    user: Result<CurrentUser, AuthRejection>,
+    Path(catalog): Path<String>,
+    Query(q): Query<SearchQuery>,
+) -> Response {
+    match user {
+        Ok(_) => {}
+        Err(AuthRejection::SignIn) => return json_error(StatusCode::UNAUTHORIZED, "Войдите в plangraf, чтобы искать в справочниках"),
+        Err(AuthRejection::Failed(e)) => return e.into_response(),
+    }
+    let Some(catalog) = Catalog::from_code(&catalog) else {
+        return json_error(StatusCode::NOT_FOUND, "Такого справочника нет");
+    };
+    let query: String = q.q.chars().take(100).collect();
+    match state.store.reference_search(catalog, &query, SEARCH_LIMIT).await {
+        Ok(items) => {
+            let found: Vec<Found> = items.into_iter().map(|i| Found { code: i.code, name: i.name }).collect();
+            ([(CACHE_CONTROL, "no-store")], Json(found)).into_response()
+        }
+        Err(e) => AppError::from(e).into_response(),
+    }
+}
+
+pub async fn picker_script() -> impl IntoResponse {
+    (
+        [(CONTENT_TYPE, "text/javascript; charset=utf-8"), (CACHE_CONTROL, "max-age=3600")],
+        include_str!("../../static/picker.js"),
+    )
+}
