@@ -3,6 +3,7 @@
 //! persist; sending to ЕИС is handed to `exchange`.
 
 pub mod access;
+pub mod actions;
 pub mod api;
 pub mod auth;
 pub mod error;

@@ -2,6 +2,7 @@
 //! submission and the superior's decision.
 
 use crate::AppState;
+use crate::actions;
 use crate::access::{actor, plan_ref, readable_plan};
 use crate::auth::{CurrentUser, Post};
 use crate::error::{AppError, AppResult};
@@ -10,9 +11,8 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Datelike;
-use domain::ikz::PurchaseNumber;
 use domain::org::{Inn, Kpp, iku};
-use crate::pages::position_form::{FormContext, field, messages, parse_draft};
+use crate::pages::position_form::{FormContext, field, messages};
 use domain::plan::{self, CustomerSnapshot, FieldError, PlanSnapshot, PositionDraft, YearAmounts};
 use domain::{PlanStatus, SendStatus};
 use serde::Deserialize;
@@ -441,16 +441,11 @@ async fn show_error(state: &AppState, session: &store::users::Session, plan_id: 
 
 pub async fn add_position(State(state): State<AppState>, Path(id): Path<i64>, post: Post<Vec<(String, String)>>) -> AppResult<Response> {
     let user = &post.session.user;
-    let (plan, owner) = readable_plan(&state, user, id).await?;
-    if let Err(e) = plan::check_edit(actor(user), plan_ref(&plan, &owner)) {
-        return Err(AppError::Forbidden(e.to_string()));
-    }
-    let used = state.store.positions(plan.id).await?.into_iter().map(|p| p.position.purchase_number);
-    let number: PurchaseNumber = plan::next_purchase_number(used).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let (plan, owner) = actions::editable_plan(&state, user, id).await?;
     let draft = PositionDraft::from_form(&post.form);
     let row_version: i64 =
         field(&post.form, "row_version").trim().parse().map_err(|_| AppError::BadRequest("Форма заполнена некорректно: нет версии документа".into()))?;
-    match parse_draft(&state, &draft, number, owner.org_type).await? {
+    match actions::new_position(&state, &plan, &owner, &draft).await? {
         Ok(position) => match state.store.add_position(&plan, row_version, &position, user.id).await {
             Ok(_) => Ok(redirect(plan.id, "positions", "added")),
             Err(store::StoreError::Conflict) => {
@@ -483,81 +478,46 @@ pub async fn delete_position(
     Path((id, position_id)): Path<(i64, i64)>,
     post: Post<RowVersion>,
 ) -> AppResult<Response> {
-    let user = &post.session.user;
-    let (plan, owner) = readable_plan(&state, user, id).await?;
-    if let Err(e) = plan::check_edit(actor(user), plan_ref(&plan, &owner)) {
-        return Err(AppError::Forbidden(e.to_string()));
+    match actions::delete_position(&state, &post.session.user, id, position_id, post.form.row_version).await? {
+        Ok(()) => Ok(redirect(id, "positions", "deleted")),
+        Err(e) => show_error(&state, &post.session, id, "positions", e.into()).await,
     }
-    let stored = state.store.positions(plan.id).await?.into_iter().find(|p| p.id == position_id).ok_or(AppError::NotFound)?;
-    let base = base_snapshot(&state, &plan).await?;
-    if base.as_ref().and_then(|b| b.position(stored.position.purchase_number)).is_some() {
-        let e = "Позицию утверждённой версии нельзя удалить: откройте её и отмените закупку с обоснованием.";
-        return show_error(&state, &post.session, plan.id, "positions", e.into()).await;
-    }
-    state.store.delete_position(&plan, post.form.row_version, position_id, user.id).await?;
-    Ok(redirect(plan.id, "positions", "deleted"))
 }
 
 #[derive(Deserialize)]
 pub struct NoFields {}
 
 pub async fn submit(State(state): State<AppState>, Path(id): Path<i64>, post: Post<NoFields>) -> AppResult<Response> {
-    let user = &post.session.user;
-    let (plan, owner) = readable_plan(&state, user, id).await?;
-    let snapshot = current_snapshot(&state, &plan, &owner).await?;
-    let base = base_snapshot(&state, &plan).await?;
-    let errors = domain::preflight(&snapshot, base.as_ref()).len();
-    match plan::submit(actor(user), plan_ref(&plan, &owner), errors) {
-        Ok(to) => {
-            state.store.change_plan_status(&plan, plan.status, to, None, user.id, plan::JOURNAL_SUBMITTED).await?;
-            Ok(redirect(plan.id, "positions", "submitted"))
-        }
-        Err(e) => show_error(&state, &post.session, plan.id, "positions", e.to_string()).await,
+    match actions::submit(&state, &post.session.user, id).await? {
+        Ok(()) => Ok(redirect(id, "positions", "submitted")),
+        Err(e) => show_error(&state, &post.session, id, "positions", e.to_string()).await,
     }
 }
 
 pub async fn approve(State(state): State<AppState>, Path(id): Path<i64>, post: Post<NoFields>) -> AppResult<Response> {
-    let user = &post.session.user;
-    let (plan, owner) = readable_plan(&state, user, id).await?;
-    let snapshot = current_snapshot(&state, &plan, &owner).await?;
-    let base = base_snapshot(&state, &plan).await?;
-    let errors = domain::preflight(&snapshot, base.as_ref()).len();
-    match plan::approve(actor(user), plan_ref(&plan, &owner), errors) {
-        Ok(_) => {
-            state.store.approve_plan(&plan, &snapshot, user.id).await?;
-            Ok(redirect(plan.id, "versions", "approved"))
-        }
-        Err(e) => show_error(&state, &post.session, plan.id, "positions", e.to_string()).await,
+    match actions::approve(&state, &post.session.user, id).await? {
+        Ok(_) => Ok(redirect(id, "versions", "approved")),
+        Err(e) => show_error(&state, &post.session, id, "positions", e.to_string()).await,
     }
 }
 
 /// «Внести изменения»
 pub async fn start_changes(State(state): State<AppState>, Path(id): Path<i64>, post: Post<NoFields>) -> AppResult<Response> {
-    let user = &post.session.user;
-    let (plan, owner) = readable_plan(&state, user, id).await?;
-    match plan::start_changes(actor(user), plan_ref(&plan, &owner)) {
-        Ok(_) => {
-            state.store.start_changes(&plan, user.id).await?;
-            Ok(redirect(plan.id, "positions", "changing"))
-        }
-        Err(e) => show_error(&state, &post.session, plan.id, "positions", e.to_string()).await,
+    match actions::start_changes(&state, &post.session.user, id).await? {
+        Ok(()) => Ok(redirect(id, "positions", "changing")),
+        Err(e) => show_error(&state, &post.session, id, "positions", e.to_string()).await,
     }
 }
 
 /// Approves one plan-schedule: the same checks as the single «Утвердить».
 async fn approve_one(state: &AppState, user: &store::users::User, plan_id: i64) -> AppResult<Result<(), String>> {
     let (plan, owner) = readable_plan(state, user, plan_id).await?;
-    let snapshot = current_snapshot(state, &plan, &owner).await?;
-    let base = base_snapshot(state, &plan).await?;
-    let errors = domain::preflight(&snapshot, base.as_ref()).len();
     let name = format!("{} на {} год", owner.short_name, plan.plan_year);
-    match plan::approve(actor(user), plan_ref(&plan, &owner), errors) {
-        Ok(_) => match state.store.approve_plan(&plan, &snapshot, user.id).await {
-            Ok(_) => Ok(Ok(())),
-            Err(store::StoreError::Conflict) => Ok(Err(format!("{name}: изменён другим пользователем, откройте и проверьте"))),
-            Err(e) => Err(e.into()),
-        },
-        Err(e) => Ok(Err(format!("{name}: {e}"))),
+    match actions::approve(state, user, plan.id).await {
+        Ok(Ok(_)) => Ok(Ok(())),
+        Ok(Err(e)) => Ok(Err(format!("{name}: {e}"))),
+        Err(AppError::Conflict(_)) => Ok(Err(format!("{name}: изменён другим пользователем, откройте и проверьте"))),
+        Err(e) => Err(e),
     }
 }
 
@@ -589,15 +549,9 @@ pub struct ReturnForm {
 }
 
 pub async fn return_for_revision(State(state): State<AppState>, Path(id): Path<i64>, post: Post<ReturnForm>) -> AppResult<Response> {
-    let user = &post.session.user;
-    let (plan, owner) = readable_plan(&state, user, id).await?;
-    let comment = post.form.comment.trim();
-    match plan::return_for_revision(actor(user), plan_ref(&plan, &owner), comment) {
-        Ok(to) => {
-            state.store.change_plan_status(&plan, plan.status, to, Some(comment), user.id, plan::JOURNAL_RETURNED).await?;
-            Ok(redirect(plan.id, "positions", "returned"))
-        }
-        Err(e) => show_error(&state, &post.session, plan.id, "positions", e.to_string()).await,
+    match actions::return_for_revision(&state, &post.session.user, id, &post.form.comment).await? {
+        Ok(()) => Ok(redirect(id, "positions", "returned")),
+        Err(e) => show_error(&state, &post.session, id, "positions", e.to_string()).await,
     }
 }
 
