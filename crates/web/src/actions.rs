@@ -13,11 +13,45 @@ use store::orgs::Organization;
 use store::plans::{Plan, StoredPosition, Version};
 use store::users::User;
 
-/// A plan-schedule the caller may change (own organization, editing role, editable state).
-pub async fn editable_plan(state: &AppState, user: &User, plan_id: i64) -> AppResult<(Plan, Organization)> {
+/// Creates the caller's plan-schedule for a year typed as text; `Ok(Err(message))` when the
+/// year is not valid or the plan exists already.
+pub async fn create_plan(state: &AppState, user: &User, year: &str) -> AppResult<Result<Plan, CreateRefusal>> {
+    if !user.role.edits_plans() {
+        return Err(AppError::Forbidden("Создавать планы-графики может только специалист заказчика".into()));
+    }
+    let year = match year.trim().parse::<i32>() {
+        Ok(y) if (2020..=2099).contains(&y) => y,
+        _ => return Ok(Err(CreateRefusal::Year)),
+    };
+    Ok(state.store.create_plan(user.org_id, year, user.id).await?.ok_or(CreateRefusal::Exists(year)))
+}
+
+pub enum CreateRefusal {
+    Year,
+    Exists(i32),
+}
+
+impl std::fmt::Display for CreateRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CreateRefusal::Year => write!(f, "Укажите год плана-графика четырьмя цифрами"),
+            CreateRefusal::Exists(year) => {
+                write!(f, "План-график вашей организации на {year} год уже существует. Откройте его в списке.")
+            }
+        }
+    }
+}
+
+/// A plan-schedule the caller may change (own organization, editing role, editable state), or
+/// the rule that forbids it.
+pub async fn plan_for_edit(state: &AppState, user: &User, plan_id: i64) -> AppResult<Result<(Plan, Organization), PlanError>> {
     let (plan, owner) = readable_plan(state, user, plan_id).await?;
-    plan::check_edit(actor(user), plan_ref(&plan, &owner)).map_err(|e| AppError::Forbidden(e.to_string()))?;
-    Ok((plan, owner))
+    Ok(plan::check_edit(actor(user), plan_ref(&plan, &owner)).map(|()| (plan, owner)))
+}
+
+/// [`plan_for_edit`] for the pages, where every refusal is a «доступ запрещён».
+pub async fn editable_plan(state: &AppState, user: &User, plan_id: i64) -> AppResult<(Plan, Organization)> {
+    plan_for_edit(state, user, plan_id).await?.map_err(|e| AppError::Forbidden(e.to_string()))
 }
 
 /// The working copy as it would be approved, and how many pre-flight findings block it.
@@ -97,6 +131,11 @@ pub struct EditablePosition {
 
 pub async fn editable_position(state: &AppState, user: &User, plan_id: i64, position_id: i64) -> AppResult<EditablePosition> {
     let (plan, owner) = editable_plan(state, user, plan_id).await?;
+    position_of(state, plan, owner, position_id).await
+}
+
+/// One position of a plan the caller may change (see [`plan_for_edit`]).
+pub async fn position_of(state: &AppState, plan: Plan, owner: Organization, position_id: i64) -> AppResult<EditablePosition> {
     let stored = state.store.positions(plan.id).await?.into_iter().find(|p| p.id == position_id).ok_or(AppError::NotFound)?;
     let versions = state.store.versions(plan.id).await?;
     let base = versions.first();
@@ -156,11 +195,10 @@ pub async fn canceled_position(
 pub const DELETE_BASE: &str = "Позицию утверждённой версии нельзя удалить: откройте её и отмените закупку с обоснованием.";
 
 /// Deletes a position that is not in the approved version; `Ok(Err(message))` when it is.
-pub async fn delete_position(state: &AppState, user: &User, plan_id: i64, position_id: i64, row_version: i64) -> AppResult<Result<(), &'static str>> {
-    let l = editable_position(state, user, plan_id, position_id).await?;
+pub async fn delete_position(state: &AppState, user: &User, l: &EditablePosition, row_version: i64) -> AppResult<Result<(), &'static str>> {
     if l.in_base {
         return Ok(Err(DELETE_BASE));
     }
-    state.store.delete_position(&l.plan, row_version, position_id, user.id).await?;
+    state.store.delete_position(&l.plan, row_version, l.stored.id, user.id).await?;
     Ok(Ok(()))
 }

@@ -13,7 +13,7 @@ pub mod refs;
 use axum::Router;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Redirect};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -25,7 +25,7 @@ pub struct AppState {
 
 pub fn router(state: AppState) -> Router {
     use pages::{plans, positions, sending, session, settings, versions};
-    Router::new()
+    let router = Router::new()
         .route("/", get(|| async { Redirect::to("/plans") }))
         .route("/login", get(session::login_page).post(session::login_submit))
         .route("/logout", post(session::logout))
@@ -51,12 +51,11 @@ pub fn router(state: AppState) -> Router {
         .route("/sends/{send_id}/events/{event_id}/raw", get(sending::raw_reply))
         .route("/settings/eis", get(settings::page).post(settings::save))
         .route("/settings/eis/check", post(settings::check))
-        .route("/api/v1/auth/token", post(api::issue_token))
-        .route("/api/v1/me", get(api::me))
+        .route("/api/{*rest}", any(api::not_found))
         .route("/static/app.css", get(stylesheet))
         .route("/static/position.js", get(position_script))
-        .fallback(|| async { error::AppError::NotFound })
-        .with_state(state)
+        .fallback(|| async { error::AppError::NotFound });
+    api::routes().into_iter().fold(router, |r, api| r.route(api.path, api.handler)).with_state(state)
 }
 
 async fn position_script() -> impl IntoResponse {

@@ -99,20 +99,9 @@ pub struct CreatePlan {
 }
 
 pub async fn create(State(state): State<AppState>, post: Post<CreatePlan>) -> AppResult<Response> {
-    let user = &post.session.user;
-    if !user.role.edits_plans() {
-        return Err(AppError::Forbidden("Создавать планы-графики может только специалист заказчика".into()));
-    }
-    let year = match post.form.plan_year.trim().parse::<i32>() {
-        Ok(y) if (2020..=2099).contains(&y) => y,
-        _ => return plans_page(&state, &post.session, Some("Укажите год плана-графика четырьмя цифрами".into())).await,
-    };
-    match state.store.create_plan(user.org_id, year, user.id).await? {
-        Some(plan) => Ok(Redirect::to(&format!("/plans/{}", plan.id)).into_response()),
-        None => {
-            let msg = format!("План-график вашей организации на {year} год уже существует. Откройте его в списке.");
-            plans_page(&state, &post.session, Some(msg)).await
-        }
+    match actions::create_plan(&state, &post.session.user, &post.form.plan_year).await? {
+        Ok(plan) => Ok(Redirect::to(&format!("/plans/{}", plan.id)).into_response()),
+        Err(refusal) => plans_page(&state, &post.session, Some(refusal.to_string())).await,
     }
 }
 
@@ -478,7 +467,8 @@ pub async fn delete_position(
     Path((id, position_id)): Path<(i64, i64)>,
     post: Post<RowVersion>,
 ) -> AppResult<Response> {
-    match actions::delete_position(&state, &post.session.user, id, position_id, post.form.row_version).await? {
+    let l = actions::editable_position(&state, &post.session.user, id, position_id).await?;
+    match actions::delete_position(&state, &post.session.user, &l, post.form.row_version).await? {
         Ok(()) => Ok(redirect(id, "positions", "deleted")),
         Err(e) => show_error(&state, &post.session, id, "positions", e.into()).await,
     }
