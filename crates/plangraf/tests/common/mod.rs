@@ -233,3 +233,8 @@ pub async fn wait_for_status(client: &mut Client, version: i64, text: &str) -> P
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// The official schemas compiled for this test binary, if they are available.
+pub fn official_schemas() -> Option<std::sync::Arc<eis::validate::SchemaSet>> {
+    schemas()
+}
