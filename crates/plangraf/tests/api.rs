@@ -230,6 +230,11 @@ async fn the_document_and_the_router_list_the_same_endpoints() {
     let r = api.http.get(format!("{}/api/v1/nothing-here", api.base)).send().await.unwrap();
     assert_eq!(r.status(), 404);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
+    // So do methods an address does not take.
+    let r = api.http.patch(format!("{}/api/v1/plans", api.base)).send().await.unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(r.headers()["allow"], "GET, POST");
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
     h.app.stop().await;
 }
 

@@ -13,7 +13,7 @@ pub mod refs;
 use axum::Router;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Redirect};
-use axum::routing::{any, get, post};
+use axum::routing::{get, post};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -25,7 +25,7 @@ pub struct AppState {
 
 pub fn router(state: AppState) -> Router {
     use pages::{plans, positions, sending, session, settings, versions};
-    let router = Router::new()
+    Router::new()
         .route("/", get(|| async { Redirect::to("/plans") }))
         .route("/login", get(session::login_page).post(session::login_submit))
         .route("/logout", post(session::logout))
@@ -51,11 +51,11 @@ pub fn router(state: AppState) -> Router {
         .route("/sends/{send_id}/events/{event_id}/raw", get(sending::raw_reply))
         .route("/settings/eis", get(settings::page).post(settings::save))
         .route("/settings/eis/check", post(settings::check))
-        .route("/api/{*rest}", any(api::not_found))
+        .merge(api::router())
         .route("/static/app.css", get(stylesheet))
         .route("/static/position.js", get(position_script))
-        .fallback(|| async { error::AppError::NotFound });
-    api::routes().into_iter().fold(router, |r, api| r.route(api.path, api.handler)).with_state(state)
+        .fallback(|| async { error::AppError::NotFound })
+        .with_state(state)
 }
 
 async fn position_script() -> impl IntoResponse {

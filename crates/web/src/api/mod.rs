@@ -13,7 +13,7 @@ mod versions;
 
 use crate::AppState;
 use crate::auth::{API_TOKEN_TTL_MS, ApiUser, SignIn, WRONG_LOGIN, locked_message, sign_in};
-use axum::Json;
+use axum::{Json, Router};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::handler::Handler;
@@ -29,7 +29,7 @@ use serde_json::json;
 /// The OpenAPI document; tests check it against [`ROUTES`] and validate real responses with it.
 pub const OPENAPI: &str = include_str!("../../openapi.json");
 
-/// One endpoint: the router is built from [`routes`] and nothing else, and the same list is
+/// One endpoint: the router is built from [`routes`] (see [`router`]) and nothing else, and the same list is
 /// what the tests compare with the OpenAPI document, so the two cannot drift apart unnoticed.
 pub struct ApiRoute {
     pub method: Method,
@@ -71,13 +71,42 @@ pub fn routes() -> Vec<ApiRoute> {
     ]
 }
 
+/// The API's router: the endpoints of each path together; for a method the path does not take,
+/// a 405 problem document naming the ones it does; for an unknown address under `/api/`, a 404
+/// problem document rather than an HTML page.
+pub fn router() -> Router<AppState> {
+    let mut paths: Vec<(&'static str, MethodRouter<AppState>, Vec<Method>)> = Vec::new();
+    for r in routes() {
+        match paths.iter_mut().find(|(p, _, _)| *p == r.path) {
+            Some((_, handler, methods)) => {
+                *handler = std::mem::replace(handler, MethodRouter::new()).merge(r.handler);
+                methods.push(r.method);
+            }
+            None => paths.push((r.path, r.handler, vec![r.method])),
+        }
+    }
+    let router = Router::new().route("/api/{*rest}", axum::routing::any(not_found));
+    paths.into_iter().fold(router, |router, (path, handler, methods)| {
+        let allow = methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+        router.route(path, handler.fallback(move || method_not_allowed(allow.clone())))
+    })
+}
+
+async fn method_not_allowed(allow: String) -> Response {
+    let mut resp = ApiError::new(StatusCode::METHOD_NOT_ALLOWED, format!("Метод не поддерживается по этому адресу; допустимые: {allow}"))
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&allow) {
+        resp.headers_mut().insert(header::ALLOW, v);
+    }
+    resp
+}
+
 /// Method and path of every endpoint, as the router has them.
 pub fn endpoints() -> Vec<(Method, &'static str)> {
     routes().into_iter().map(|r| (r.method, r.path)).collect()
 }
 
-/// Unknown addresses under `/api/` answer with a problem document too, not an HTML page.
-pub async fn not_found() -> ApiError {
+async fn not_found() -> ApiError {
     ApiError::not_found()
 }
 
@@ -182,6 +211,7 @@ fn status_title(s: StatusCode) -> &'static str {
         StatusCode::UNAUTHORIZED => "Требуется вход",
         StatusCode::FORBIDDEN => "Доступ запрещён",
         StatusCode::NOT_FOUND => "Не найдено",
+        StatusCode::METHOD_NOT_ALLOWED => "Метод не поддерживается",
         StatusCode::CONFLICT => "Конфликт",
         StatusCode::UNPROCESSABLE_ENTITY => "Данные не прошли проверку",
         StatusCode::TOO_MANY_REQUESTS => "Слишком много попыток",
