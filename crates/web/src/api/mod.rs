@@ -26,11 +26,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-/// The OpenAPI document; tests check it against [`ROUTES`] and validate real responses with it.
+/// The OpenAPI document; tests check it against [`routes`] and validate real responses with it.
 pub const OPENAPI: &str = include_str!("../../openapi.json");
 
-/// One endpoint: the router is built from [`routes`] (see [`router`]) and nothing else, and the same list is
-/// what the tests compare with the OpenAPI document, so the two cannot drift apart unnoticed.
+/// One endpoint. The API's [`router`] is built from [`routes`] and nothing else, and the same
+/// list is what the tests compare with the OpenAPI document, so the two cannot drift apart.
 pub struct ApiRoute {
     pub method: Method,
     pub path: &'static str,
