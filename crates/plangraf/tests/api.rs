@@ -521,6 +521,17 @@ async fn rules_of_access_and_state() {
     let rv = customer.call(Method::GET, PLAN, &[plan], None).await.json["row_version"].as_i64().unwrap();
     let r = customer.call(Method::POST, POSITIONS, &[plan], Some(ordinary(rv))).await;
     let position = r.json["position"]["id"].as_i64().unwrap();
+    // A special purchase: its kind is looked up in НСИ, as on the pages.
+    let special = json!({"special_type": "P4_1_93", "publish_year": "2026", "kvr": "244", "amount_current": "50 000", "row_version": rv + 1});
+    let mut unknown = special.clone();
+    unknown["special_type"] = json!("P9_9_99");
+    let r = customer.call(Method::POST, POSITIONS, &[plan], Some(unknown)).await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.error_fields(), ["special_type"]);
+    let r = customer.call(Method::POST, POSITIONS, &[plan], Some(special)).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    assert_eq!(r.json["position"]["special"]["code"], "P4_1_93");
+    assert_eq!(r.json["position"]["okpd2"], json!([]));
 
     // Wrong state: nothing to approve yet, no changes to start.
     let r = approver.call(Method::POST, "/api/v1/plans/{id}/approve", &[plan], None).await;
