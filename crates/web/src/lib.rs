@@ -3,6 +3,7 @@
 //! persist; sending to ЕИС is handed to `exchange`.
 
 pub mod access;
+pub mod actions;
 pub mod api;
 pub mod auth;
 pub mod error;
@@ -58,8 +59,7 @@ pub fn router(state: AppState) -> Router {
             get(reference::page).post(reference::upload).layer(DefaultBodyLimit::max(reference::MAX_UPLOAD_BYTES + 64 * 1024)),
         )
         .route("/reference/{catalog}", get(reference::search))
-        .route("/api/v1/auth/token", post(api::issue_token))
-        .route("/api/v1/me", get(api::me))
+        .merge(api::router())
         .route("/static/app.css", get(stylesheet))
         .route("/static/position.js", get(position_script))
         .route("/static/picker.js", get(reference::picker_script))

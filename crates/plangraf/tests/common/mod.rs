@@ -280,3 +280,8 @@ pub async fn assert_not_in_database(database_url: &str, secrets: &[&str]) {
     }
     pool.close().await;
 }
+
+/// The official schemas compiled for this test binary, if they are available.
+pub fn official_schemas() -> Option<std::sync::Arc<eis::validate::SchemaSet>> {
+    schemas()
+}

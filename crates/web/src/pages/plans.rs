@@ -2,6 +2,7 @@
 //! submission and the superior's decision.
 
 use crate::AppState;
+use crate::actions;
 use crate::access::{actor, plan_ref, readable_plan};
 use crate::auth::{CurrentUser, Post};
 use crate::error::{AppError, AppResult};
@@ -10,10 +11,9 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Datelike;
-use domain::ikz::PurchaseNumber;
 use domain::org::{Inn, Kpp, iku};
-use crate::pages::position_form::{FormContext, field, messages, parse_draft};
-use domain::plan::{self, OwnerRole, CustomerSnapshot, FieldError, PlanSnapshot, PositionDraft, YearAmounts};
+use crate::pages::position_form::{FormContext, field, messages};
+use domain::plan::{self, CustomerSnapshot, FieldError, OwnerRole, PlanSnapshot, PositionDraft, YearAmounts};
 use domain::{PlanStatus, SendStatus};
 use serde::Deserialize;
 use store::orgs::Organization;
@@ -103,20 +103,9 @@ pub struct CreatePlan {
 }
 
 pub async fn create(State(state): State<AppState>, post: Post<CreatePlan>) -> AppResult<Response> {
-    let user = &post.session.user;
-    if !user.role.edits_plans() {
-        return Err(AppError::Forbidden("Создавать планы-графики может только специалист заказчика".into()));
-    }
-    let year = match post.form.plan_year.trim().parse::<i32>() {
-        Ok(y) if (2020..=2099).contains(&y) => y,
-        _ => return plans_page(&state, &post.session, Some("Укажите год плана-графика четырьмя цифрами".into())).await,
-    };
-    match state.store.create_plan(user.org_id, year, user.id).await? {
-        Some(plan) => Ok(Redirect::to(&format!("/plans/{}", plan.id)).into_response()),
-        None => {
-            let msg = format!("План-график вашей организации на {year} год уже существует. Откройте его в списке.");
-            plans_page(&state, &post.session, Some(msg)).await
-        }
+    match actions::create_plan(&state, &post.session.user, &post.form.plan_year).await? {
+        Ok(plan) => Ok(Redirect::to(&format!("/plans/{}", plan.id)).into_response()),
+        Err(refusal) => plans_page(&state, &post.session, Some(refusal.to_string())).await,
     }
 }
 
@@ -594,16 +583,11 @@ async fn show_error(state: &AppState, session: &store::users::Session, plan_id: 
 
 pub async fn add_position(State(state): State<AppState>, Path(id): Path<i64>, post: Post<Vec<(String, String)>>) -> AppResult<Response> {
     let user = &post.session.user;
-    let (plan, owner) = readable_plan(&state, user, id).await?;
-    if let Err(e) = plan::check_edit(actor(user), plan_ref(&plan, &owner)) {
-        return Err(AppError::Forbidden(e.to_string()));
-    }
-    let used = state.store.positions(plan.id).await?.into_iter().map(|p| p.position.purchase_number);
-    let number: PurchaseNumber = plan::next_purchase_number(used).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let (plan, owner) = actions::editable_plan(&state, user, id).await?;
     let draft = PositionDraft::from_form(&post.form);
     let row_version: i64 =
         field(&post.form, "row_version").trim().parse().map_err(|_| AppError::BadRequest("Форма заполнена некорректно: нет версии документа".into()))?;
-    match parse_draft(&state, &draft, number, owner.org_type).await? {
+    match actions::new_position(&state, &plan, &owner, &draft).await? {
         Ok(position) => match state.store.add_position(&plan, row_version, &position, user.id).await {
             Ok(_) => Ok(redirect(plan.id, "positions", "added")),
             Err(store::StoreError::Conflict) => {
@@ -637,55 +621,35 @@ pub async fn delete_position(
     Path((id, position_id)): Path<(i64, i64)>,
     post: Post<RowVersion>,
 ) -> AppResult<Response> {
-    let user = &post.session.user;
-    let (plan, owner) = readable_plan(&state, user, id).await?;
-    if let Err(e) = plan::check_edit(actor(user), plan_ref(&plan, &owner)) {
-        return Err(AppError::Forbidden(e.to_string()));
+    let l = actions::editable_position(&state, &post.session.user, id, position_id).await?;
+    match actions::delete_position(&state, &post.session.user, &l, post.form.row_version).await? {
+        Ok(()) => Ok(redirect(id, "positions", "deleted")),
+        Err(e) => show_error(&state, &post.session, id, "positions", e.into()).await,
     }
-    let stored = state.store.positions(plan.id).await?.into_iter().find(|p| p.id == position_id).ok_or(AppError::NotFound)?;
-    let base = base_snapshot(&state, &plan).await?;
-    if base.as_ref().and_then(|b| b.position(stored.position.purchase_number)).is_some() {
-        let e = "Позицию утверждённой версии нельзя удалить: откройте её и отмените закупку с обоснованием.";
-        return show_error(&state, &post.session, plan.id, "positions", e.into()).await;
-    }
-    state.store.delete_position(&plan, post.form.row_version, position_id, user.id).await?;
-    Ok(redirect(plan.id, "positions", "deleted"))
 }
 
 #[derive(Deserialize)]
 pub struct NoFields {}
 
 pub async fn submit(State(state): State<AppState>, Path(id): Path<i64>, post: Post<NoFields>) -> AppResult<Response> {
-    let user = &post.session.user;
-    let (plan, owner) = readable_plan(&state, user, id).await?;
-    let errors = findings(&state, &plan, &owner).await?.1.len();
-    match plan::submit(actor(user), plan_ref(&plan, &owner), errors) {
-        Ok(to) => {
-            state.store.change_plan_status(&plan, plan.status, to, None, user.id, plan::JOURNAL_SUBMITTED).await?;
-            Ok(redirect(plan.id, "positions", "submitted"))
-        }
-        Err(e) => show_error(&state, &post.session, plan.id, "positions", e.to_string()).await,
+    match actions::submit(&state, &post.session.user, id).await? {
+        Ok(()) => Ok(redirect(id, "positions", "submitted")),
+        Err(e) => show_error(&state, &post.session, id, "positions", e.to_string()).await,
     }
 }
 
 pub async fn approve(State(state): State<AppState>, Path(id): Path<i64>, post: Post<NoFields>) -> AppResult<Response> {
-    let user = &post.session.user;
-    match approve_one(&state, user, id).await? {
-        Ok(()) => Ok(redirect(id, "versions", "approved")),
-        Err(e) => show_error(&state, &post.session, id, "positions", e).await,
+    match actions::approve(&state, &post.session.user, id).await? {
+        Ok(_) => Ok(redirect(id, "versions", "approved")),
+        Err(e) => show_error(&state, &post.session, id, "positions", e.to_string()).await,
     }
 }
 
 /// «Внести изменения»
 pub async fn start_changes(State(state): State<AppState>, Path(id): Path<i64>, post: Post<NoFields>) -> AppResult<Response> {
-    let user = &post.session.user;
-    let (plan, owner) = readable_plan(&state, user, id).await?;
-    match plan::start_changes(actor(user), plan_ref(&plan, &owner)) {
-        Ok(_) => {
-            state.store.start_changes(&plan, user.id).await?;
-            Ok(redirect(plan.id, "positions", "changing"))
-        }
-        Err(e) => show_error(&state, &post.session, plan.id, "positions", e.to_string()).await,
+    match actions::start_changes(&state, &post.session.user, id).await? {
+        Ok(()) => Ok(redirect(id, "positions", "changing")),
+        Err(e) => show_error(&state, &post.session, id, "positions", e.to_string()).await,
     }
 }
 
@@ -693,17 +657,12 @@ pub async fn start_changes(State(state): State<AppState>, Path(id): Path<i64>, p
 /// schemas), then the version with its packet. The error is the Russian reason.
 async fn approve_one(state: &AppState, user: &store::users::User, plan_id: i64) -> AppResult<Result<(), String>> {
     let (plan, owner) = readable_plan(state, user, plan_id).await?;
-    let (snapshot, found) = findings(state, &plan, &owner).await?;
-    match plan::approve(actor(user), plan_ref(&plan, &owner), found.len()) {
-        Ok(_) => match state.exchange.approve(&plan, &snapshot, user.id).await {
-            Ok(_) => Ok(Ok(())),
-            Err(exchange::RequestError::Store(store::StoreError::Conflict)) => {
-                Ok(Err("План-график изменён другим пользователем: откройте его и проверьте".into()))
-            }
-            Err(exchange::RequestError::Refused(why)) => Ok(Err(why)),
-            Err(exchange::RequestError::Store(e)) => Err(e.into()),
-        },
-        Err(e) => Ok(Err(e.to_string())),
+    let name = format!("{} на {} год", owner.short_name, plan.plan_year);
+    match actions::approve(state, user, plan.id).await {
+        Ok(Ok(_)) => Ok(Ok(())),
+        Ok(Err(e)) => Ok(Err(format!("{name}: {e}"))),
+        Err(AppError::Conflict(why)) => Ok(Err(format!("{name}: {why}"))),
+        Err(e) => Err(e),
     }
 }
 
@@ -719,7 +678,7 @@ pub async fn approve_bulk(State(state): State<AppState>, post: Post<Vec<(String,
     for id in ids {
         match approve_one(&state, user, id).await {
             Ok(Ok(())) => approved += 1,
-            Ok(Err(problem)) => problems.push(format!("План-график {id}: {problem}")),
+            Ok(Err(problem)) => problems.push(problem),
             Err(AppError::NotFound) => problems.push(format!("План-график {id} не найден")),
             Err(e) => return Err(e),
         }
@@ -735,15 +694,9 @@ pub struct ReturnForm {
 }
 
 pub async fn return_for_revision(State(state): State<AppState>, Path(id): Path<i64>, post: Post<ReturnForm>) -> AppResult<Response> {
-    let user = &post.session.user;
-    let (plan, owner) = readable_plan(&state, user, id).await?;
-    let comment = post.form.comment.trim();
-    match plan::return_for_revision(actor(user), plan_ref(&plan, &owner), comment) {
-        Ok(to) => {
-            state.store.change_plan_status(&plan, plan.status, to, Some(comment), user.id, plan::JOURNAL_RETURNED).await?;
-            Ok(redirect(plan.id, "positions", "returned"))
-        }
-        Err(e) => show_error(&state, &post.session, plan.id, "positions", e.to_string()).await,
+    match actions::return_for_revision(&state, &post.session.user, id, &post.form.comment).await? {
+        Ok(()) => Ok(redirect(id, "positions", "returned")),
+        Err(e) => show_error(&state, &post.session, id, "positions", e.to_string()).await,
     }
 }
 

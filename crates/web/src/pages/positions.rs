@@ -2,18 +2,16 @@
 //! is part of an approved version.
 
 use crate::AppState;
-use crate::access::{actor, plan_ref, readable_plan};
+use crate::actions::EditablePosition as Loaded;
 use crate::auth::{CurrentUser, Post};
 use crate::error::{AppError, AppResult};
 use crate::pages::{Chrome, html};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use crate::pages::position_form::{FormContext, field, messages, parse_draft};
-use domain::plan::{self, ChangeDecision, FieldError, PositionDraft};
+use crate::pages::position_form::{FormContext, field, messages};
+use domain::plan::{FieldError, PositionDraft};
 use serde::Deserialize;
-use store::orgs::Organization;
-use store::plans::{Plan, StoredPosition};
 use store::users::Session;
 
 #[derive(Template)]
@@ -47,25 +45,8 @@ impl EditPage {
     }
 }
 
-struct Loaded {
-    plan: Plan,
-    owner: Organization,
-    stored: StoredPosition,
-    in_base: bool,
-    base_version: i64,
-}
-
 async fn load(state: &AppState, session: &Session, plan_id: i64, position_id: i64) -> AppResult<Loaded> {
-    let user = &session.user;
-    let (plan, owner) = readable_plan(state, user, plan_id).await?;
-    if let Err(e) = plan::check_edit(actor(user), plan_ref(&plan, &owner)) {
-        return Err(AppError::Forbidden(e.to_string()));
-    }
-    let stored = state.store.positions(plan.id).await?.into_iter().find(|p| p.id == position_id).ok_or(AppError::NotFound)?;
-    let versions = state.store.versions(plan.id).await?;
-    let base = versions.first();
-    let in_base = base.and_then(|b| b.snapshot.position(stored.position.purchase_number)).is_some();
-    Ok(Loaded { plan, owner, stored, in_base, base_version: base.map(|b| b.version_number).unwrap_or(0) })
+    crate::actions::editable_position(state, &session.user, plan_id, position_id).await
 }
 
 struct Input {
@@ -165,18 +146,6 @@ pub async fn update(
     let l = load(&state, &post.session, plan_id, position_id).await?;
     let f = EditForm::of(&post.form);
     let expected = row_version(&f.row_version)?;
-    let number = l.stored.position.purchase_number;
-    let parsed = parse_draft(&state, &f.draft, number, l.owner.org_type).await?;
-    let change = if l.in_base {
-        let reason = crate::refs::change_reason_name(&state, &f.reason_code).await?;
-        Some(plan::parse_change(&f.reason_code, reason.as_deref(), ChangeDecision::Changed, &f.change_description))
-    } else {
-        None
-    };
-    let mut field_errors = parsed.as_ref().err().cloned().unwrap_or_default();
-    if let Some(Err(e)) = &change {
-        field_errors.extend(e.iter().cloned());
-    }
     let back = |field_errors: Vec<FieldError>, error: &str| Input {
         draft: f.draft.clone(),
         reason_code: f.reason_code.clone(),
@@ -184,10 +153,12 @@ pub async fn update(
         field_errors,
         error: Some(error.to_owned()),
     };
-    let (Ok(mut position), true) = (parsed, field_errors.is_empty()) else {
-        return render(&state, &post.session, &l, Some(back(field_errors, "Позиция не сохранена: исправьте отмеченные поля"))).await;
+    let position = match crate::actions::edited_position(&state, &l, &f.draft, &f.reason_code, &f.change_description).await? {
+        Ok(position) => position,
+        Err(field_errors) => {
+            return render(&state, &post.session, &l, Some(back(field_errors, "Позиция не сохранена: исправьте отмеченные поля"))).await;
+        }
     };
-    position.change = change.and_then(Result::ok);
     match state.store.update_position(&l.plan, expected, l.stored.id, &position, post.session.user.id).await {
         Ok(()) => Ok(Redirect::to(&format!("/plans/{plan_id}?tab=positions&notice=updated")).into_response()),
         Err(store::StoreError::Conflict) => {
@@ -211,21 +182,16 @@ pub struct CancelForm {
 pub async fn cancel(State(state): State<AppState>, Path((plan_id, position_id)): Path<(i64, i64)>, post: Post<CancelForm>) -> AppResult<Response> {
     let l = load(&state, &post.session, plan_id, position_id).await?;
     if !l.in_base {
-        return Err(AppError::BadRequest("Отменить можно только закупку из утверждённой версии; новую позицию просто удалите".into()));
+        return Err(AppError::BadRequest(crate::actions::CANCEL_NEW.into()));
     }
     let f = post.form;
     let expected = row_version(&f.row_version)?;
-    let reason = crate::refs::change_reason_name(&state, &f.reason_code).await?;
-    match plan::parse_change(&f.reason_code, reason.as_deref(), ChangeDecision::Canceled, &f.change_description) {
-        Ok(change) => {
-            let mut position = l.stored.position.clone();
-            position.change = Some(change);
-            match state.store.update_position(&l.plan, expected, l.stored.id, &position, post.session.user.id).await {
-                Ok(()) => Ok(Redirect::to(&format!("/plans/{plan_id}?tab=positions&notice=canceled")).into_response()),
-                Err(store::StoreError::Conflict) => Err(AppError::Conflict(STALE.into())),
-                Err(e) => Err(e.into()),
-            }
-        }
+    match crate::actions::canceled_position(&state, &l, &f.reason_code, &f.change_description).await? {
+        Ok(position) => match state.store.update_position(&l.plan, expected, l.stored.id, &position, post.session.user.id).await {
+            Ok(()) => Ok(Redirect::to(&format!("/plans/{plan_id}?tab=positions&notice=canceled")).into_response()),
+            Err(store::StoreError::Conflict) => Err(AppError::Conflict(STALE.into())),
+            Err(e) => Err(e.into()),
+        },
         Err(field_errors) => {
             let input = Input {
                 draft: PositionDraft::of(&l.stored.position),

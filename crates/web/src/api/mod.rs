@@ -1,0 +1,354 @@
+//! The JSON API for machine clients under `/api/v1`, described by the OpenAPI document served
+//! at `/api/openapi.json` (`crates/web/openapi.json`).
+//!
+//! Every call but the token request carries `Authorization: Bearer <token>`; session cookies do
+//! not authenticate here, so a browser page of another site cannot act through the API and the
+//! API needs no CSRF token. Handlers go through the same [`crate::access`] and
+//! [`crate::actions`] functions as the pages, so the rules are the same. Errors are RFC 9457
+//! problem documents with a Russian `detail`, and field errors listed in `errors`.
+
+mod model;
+mod plans;
+mod versions;
+
+use crate::AppState;
+use crate::auth::{API_TOKEN_TTL_MS, ApiUser, SignIn, WRONG_LOGIN, locked_message, sign_in};
+use axum::{Json, Router};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::handler::Handler;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, MethodRouter};
+use domain::plan::{FieldError, PlanError};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// The OpenAPI document; tests check it against [`routes`] and validate real responses with it.
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+/// One endpoint. The API's [`router`] is built from [`routes`] and nothing else, and the same
+/// list is what the tests compare with the OpenAPI document, so the two cannot drift apart.
+pub struct ApiRoute {
+    pub method: Method,
+    pub path: &'static str,
+    pub handler: MethodRouter<AppState>,
+}
+
+fn route<H, T>(method: Method, path: &'static str, handler: H) -> ApiRoute
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone()).expect("a standard method");
+    ApiRoute { method, path, handler: axum::routing::on(filter, handler) }
+}
+
+pub fn routes() -> Vec<ApiRoute> {
+    use Method as M;
+    vec![
+        route(M::GET, "/api/openapi.json", openapi),
+        route(M::POST, "/api/v1/auth/token", issue_token),
+        route(M::GET, "/api/v1/me", me),
+        route(M::GET, "/api/v1/plans", plans::list),
+        route(M::POST, "/api/v1/plans", plans::create),
+        route(M::GET, "/api/v1/plans/{id}", plans::get),
+        route(M::POST, "/api/v1/plans/{id}/positions", plans::add_position),
+        route(M::PUT, "/api/v1/plans/{id}/positions/{position_id}", plans::update_position),
+        route(M::DELETE, "/api/v1/plans/{id}/positions/{position_id}", plans::delete_position),
+        route(M::POST, "/api/v1/plans/{id}/positions/{position_id}/cancel", plans::cancel_position),
+        route(M::POST, "/api/v1/plans/{id}/submit", plans::submit),
+        route(M::POST, "/api/v1/plans/{id}/approve", plans::approve),
+        route(M::POST, "/api/v1/plans/{id}/return", plans::return_for_revision),
+        route(M::POST, "/api/v1/plans/{id}/changes", plans::start_changes),
+        route(M::GET, "/api/v1/plans/{id}/versions", versions::list),
+        route(M::GET, "/api/v1/plans/{id}/journal", versions::journal),
+        route(M::GET, "/api/v1/versions/{id}", versions::get),
+        route(M::GET, "/api/v1/versions/{id}/diff", versions::diff),
+        route(M::GET, "/api/v1/versions/{id}/packet.xml", versions::packet),
+    ]
+}
+
+/// The API's router: the endpoints of each path together; for a method the path does not take,
+/// a 405 problem document naming the ones it does; for an unknown address under `/api/`, a 404
+/// problem document rather than an HTML page.
+pub fn router() -> Router<AppState> {
+    let mut paths: Vec<(&'static str, MethodRouter<AppState>, Vec<Method>)> = Vec::new();
+    for r in routes() {
+        match paths.iter_mut().find(|(p, _, _)| *p == r.path) {
+            Some((_, handler, methods)) => {
+                *handler = std::mem::replace(handler, MethodRouter::new()).merge(r.handler);
+                methods.push(r.method);
+            }
+            None => paths.push((r.path, r.handler, vec![r.method])),
+        }
+    }
+    let router = Router::new().route("/api/{*rest}", axum::routing::any(not_found));
+    paths.into_iter().fold(router, |router, (path, handler, methods)| {
+        let allow = methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+        router.route(path, handler.fallback(move || method_not_allowed(allow.clone())))
+    })
+}
+
+async fn method_not_allowed(allow: String) -> Response {
+    let mut resp = ApiError::new(StatusCode::METHOD_NOT_ALLOWED, format!("Метод не поддерживается по этому адресу; допустимые: {allow}"))
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&allow) {
+        resp.headers_mut().insert(header::ALLOW, v);
+    }
+    resp
+}
+
+/// Method and path of every endpoint, as the router has them.
+pub fn endpoints() -> Vec<(Method, &'static str)> {
+    routes().into_iter().map(|r| (r.method, r.path)).collect()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found()
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "max-age=3600")], OPENAPI).into_response()
+}
+
+/// A problem document (RFC 9457).
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    detail: String,
+    errors: Vec<Problem>,
+}
+
+/// One thing wrong with the input: the field and, for pre-flight findings, the position.
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    pub field: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purchase_number: Option<u16>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> ApiError {
+        ApiError { status, detail: detail.into(), errors: Vec::new() }
+    }
+    pub fn unauthorized() -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "Требуется действующий токен: заголовок Authorization: Bearer <токен>")
+    }
+    pub fn not_found() -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "Не найдено: такого документа нет или он вам недоступен")
+    }
+    pub fn bad_request(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, detail)
+    }
+    pub fn conflict(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, detail)
+    }
+    /// 422 with the field errors of the input.
+    pub fn fields(detail: impl Into<String>, errors: Vec<FieldError>) -> ApiError {
+        let errors = errors.into_iter().map(|e| Problem { field: e.field.to_owned(), message: e.message, purchase_number: None }).collect();
+        ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, detail: detail.into(), errors }
+    }
+    pub fn with_problems(mut self, problems: Vec<Problem>) -> ApiError {
+        self.errors = problems;
+        self
+    }
+    pub fn internal(e: impl std::fmt::Display) -> ApiError {
+        tracing::error!(detail = %e, "api request failed");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Внутренняя ошибка сервера. Данные не изменены, повторите запрос позже.")
+    }
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+/// What a stale `row_version` (or any concurrent change) answers.
+pub const STALE: &str =
+    "План-график изменён другим пользователем после того, как вы его прочитали: получите его заново (GET) и повторите запрос с новым row_version. Изменения не сохранены.";
+
+impl From<crate::error::AppError> for ApiError {
+    fn from(e: crate::error::AppError) -> ApiError {
+        use crate::error::AppError::*;
+        match e {
+            NotFound => ApiError::not_found(),
+            Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, m),
+            BadRequest(m) => ApiError::bad_request(m),
+            // Within the API a conflict is always a concurrent change of the plan-schedule.
+            Conflict(_) => ApiError::conflict(STALE),
+            Internal(m) => ApiError::internal(m),
+        }
+    }
+}
+
+impl From<store::StoreError> for ApiError {
+    fn from(e: store::StoreError) -> ApiError {
+        crate::error::AppError::from(e).into()
+    }
+}
+
+/// How a refusal of the approval state machine answers: who may not act is 403, what the
+/// current state forbids is 409, what is wrong with the content is 422.
+pub fn refusal(e: PlanError) -> ApiError {
+    let status = match e {
+        PlanError::ForeignOrganization | PlanError::WrongRole { .. } | PlanError::NotSuperior | PlanError::OwnOrganization => {
+            StatusCode::FORBIDDEN
+        }
+        PlanError::WrongState { .. } => StatusCode::CONFLICT,
+        PlanError::EmptyComment => {
+            return ApiError::fields(e.to_string(), vec![FieldError { field: "comment", message: e.to_string() }]);
+        }
+        PlanError::ChecksFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    ApiError::new(status, e.to_string())
+}
+
+fn status_title(s: StatusCode) -> &'static str {
+    match s {
+        StatusCode::BAD_REQUEST => "Некорректный запрос",
+        StatusCode::UNAUTHORIZED => "Требуется вход",
+        StatusCode::FORBIDDEN => "Доступ запрещён",
+        StatusCode::NOT_FOUND => "Не найдено",
+        StatusCode::METHOD_NOT_ALLOWED => "Метод не поддерживается",
+        StatusCode::CONFLICT => "Конфликт",
+        StatusCode::UNPROCESSABLE_ENTITY => "Данные не прошли проверку",
+        StatusCode::TOO_MANY_REQUESTS => "Слишком много попыток",
+        _ => "Ошибка",
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({
+            "type": "about:blank",
+            "title": status_title(self.status),
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+        });
+        if !self.errors.is_empty() {
+            body["errors"] = json!(self.errors);
+        }
+        let mut resp = (self.status, Json(body)).into_response();
+        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if self.status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        resp
+    }
+}
+
+/// A JSON request body. Whatever does not parse is a 400 in Russian, naming the schema to follow.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| ApiError::bad_request("Тело запроса слишком велико или передано не полностью"))?;
+        serde_json::from_slice(&bytes).map(Body).map_err(|e| {
+            let what = match e.classify() {
+                serde_json::error::Category::Data => "не соответствует схеме запроса",
+                _ => "не является корректным JSON",
+            };
+            ApiError::bad_request(format!(
+                "Тело запроса {what} (строка {}, позиция {}). Схемы запросов — в /api/openapi.json",
+                e.line(),
+                e.column()
+            ))
+        })
+    }
+}
+
+/// Path parameters; an address that does not parse names nothing, so it is a 404.
+pub struct Id<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for Id<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state).await.map(|Path(v)| Id(v)).map_err(|_| ApiError::not_found())
+    }
+}
+
+/// An integer query parameter; `None` when absent.
+pub fn query_i64(query: Option<&str>, name: &str) -> Result<Option<i64>, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
+        .map_err(|_| ApiError::bad_request("Строка запроса после «?» записана некорректно"))?;
+    match pairs.into_iter().find(|(k, _)| k == name) {
+        None => Ok(None),
+        Some((_, v)) => v
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| ApiError::bad_request(format!("Параметр {name} должен быть целым числом, получено «{v}»"))),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct TokenRequest {
+    login: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+pub struct TokenResponse {
+    token: String,
+    token_type: &'static str,
+    expires_in: i64,
+}
+
+pub async fn issue_token(State(state): State<AppState>, body: Result<Body<TokenRequest>, ApiError>) -> Result<Json<TokenResponse>, ApiError> {
+    let Body(req) = body.map_err(|_| ApiError::bad_request("Ожидается JSON вида {\"login\": \"…\", \"password\": \"…\"}"))?;
+    match sign_in(&state, &req.login, &req.password).await? {
+        SignIn::Ok(user) => {
+            let token = state.store.create_api_token(user.id, API_TOKEN_TTL_MS).await?;
+            Ok(Json(TokenResponse { token, token_type: "Bearer", expires_in: API_TOKEN_TTL_MS / 1000 }))
+        }
+        SignIn::Wrong => Err(ApiError::new(StatusCode::UNAUTHORIZED, WRONG_LOGIN)),
+        SignIn::Locked { minutes } => Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, locked_message(minutes))),
+    }
+}
+
+pub async fn me(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<serde_json::Value>, ApiError> {
+    let org = state.store.organization(user.org_id).await?.ok_or_else(|| ApiError::internal("user without organization"))?;
+    Ok(Json(json!({
+        "id": user.id,
+        "login": user.login,
+        "full_name": user.full_name,
+        "role": user.role.code(),
+        "role_title": user.role.title(),
+        "organization": {
+            "id": org.id,
+            "name": org.name,
+            "short_name": org.short_name,
+            "spz_code": org.spz_code,
+            "inn": org.inn,
+            "kpp": org.kpp,
+            "org_type": org.org_type.code(),
+        }
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn the_document_lists_exactly_the_routes() {
+        let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).expect("openapi.json is JSON");
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+        let documented: BTreeSet<(String, String)> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, item)| item.as_object().unwrap().keys().map(move |m| (m.to_uppercase(), path.clone())))
+            .collect();
+        let routed: BTreeSet<(String, String)> = super::endpoints().into_iter().map(|(m, p)| (m.to_string(), p.to_owned())).collect();
+        assert_eq!(routed.len(), super::endpoints().len(), "a route is listed twice");
+        assert_eq!(routed, documented);
+    }
+}

@@ -1,0 +1,376 @@
+//! The documents the API answers with. Each one is a component schema of the OpenAPI document
+//! under the same name; the tests validate real answers against those schemas.
+
+use crate::AppState;
+use crate::access::{actor, plan_ref};
+use crate::api::ApiError;
+use domain::plan::{self, PlanSnapshot, Position, YearAmounts};
+use domain::{Money, SendStatus};
+use serde::Serialize;
+use store::orgs::Organization;
+use store::plans::{Plan, StoredPosition, Version};
+use store::users::User;
+
+/// RFC 3339 in UTC with milliseconds.
+pub fn time(ms: i64) -> String {
+    store::to_datetime(ms).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[derive(Serialize)]
+pub struct OrgRef {
+    pub id: i64,
+    pub short_name: String,
+}
+
+/// `PlanSummary`
+#[derive(Serialize)]
+pub struct PlanSummary {
+    pub id: i64,
+    pub plan_year: i32,
+    pub status: &'static str,
+    pub status_title: &'static str,
+    pub row_version: i64,
+    pub updated_at: String,
+    pub organization: OrgRef,
+    pub position_count: i64,
+    pub version_count: i64,
+    /// On approval at the caller's organization, as a subordinate's plan.
+    pub awaits_my_decision: bool,
+}
+
+impl PlanSummary {
+    pub fn of(item: store::plans::PlanListItem, user: &User) -> PlanSummary {
+        let p = item.plan;
+        PlanSummary {
+            id: p.id,
+            plan_year: p.plan_year,
+            status: p.status.code(),
+            status_title: p.status.title(),
+            row_version: p.row_version,
+            updated_at: time(p.updated_at),
+            organization: OrgRef { id: p.org_id, short_name: item.org_name },
+            position_count: item.position_count,
+            version_count: item.version_count,
+            awaits_my_decision: p.status == domain::PlanStatus::OnApproval && p.org_id != user.org_id,
+        }
+    }
+}
+
+/// `Organization`: the customer with its ЕИС identifiers.
+#[derive(Serialize)]
+pub struct OrgOut {
+    pub id: i64,
+    pub name: String,
+    pub short_name: String,
+    pub spz_code: String,
+    pub inn: String,
+    pub kpp: String,
+    pub org_type: &'static str,
+    pub iku: String,
+}
+
+impl OrgOut {
+    fn of(org: &Organization) -> OrgOut {
+        OrgOut {
+            id: org.id,
+            name: org.name.clone(),
+            short_name: org.short_name.clone(),
+            spz_code: org.spz_code.clone(),
+            inn: org.inn.clone(),
+            kpp: org.kpp.clone(),
+            org_type: org.org_type.code(),
+            iku: crate::pages::plans::customer_snapshot(org).iku,
+        }
+    }
+}
+
+/// `Permissions`: what the caller may do with the plan now (the same rules the actions check).
+#[derive(Serialize)]
+pub struct Permissions {
+    pub edit: bool,
+    pub submit: bool,
+    pub approve: bool,
+    #[serde(rename = "return")]
+    pub return_for_revision: bool,
+    pub start_changes: bool,
+}
+
+/// `Position`: a position of the working copy.
+#[derive(Serialize)]
+pub struct PositionOut<'a> {
+    pub id: i64,
+    /// `None` while the customer's ИНН or КПП cannot give an ИКУ.
+    pub ikz: Option<String>,
+    pub mark: &'static str,
+    pub mark_title: &'static str,
+    pub in_base: bool,
+    #[serde(flatten)]
+    pub position: &'a Position,
+}
+
+fn mark_code(m: plan::ChangeMark) -> &'static str {
+    match m {
+        plan::ChangeMark::New => "new",
+        plan::ChangeMark::Unchanged => "unchanged",
+        plan::ChangeMark::Edited => "edited",
+    }
+}
+
+impl<'a> PositionOut<'a> {
+    pub fn of(sp: &'a StoredPosition, iku: &str, base: Option<&PlanSnapshot>) -> PositionOut<'a> {
+        let before = base.and_then(|b| b.position(sp.position.purchase_number));
+        let mark = sp.position.mark(before);
+        PositionOut {
+            id: sp.id,
+            ikz: sp.position.ikz(iku).ok(),
+            mark: mark_code(mark),
+            mark_title: mark.title(),
+            in_base: before.is_some(),
+            position: &sp.position,
+        }
+    }
+}
+
+/// `Finding`: a pre-flight finding, pinned to its position (by purchase number) and field.
+#[derive(Serialize)]
+pub struct FindingOut {
+    pub purchase_number: Option<u16>,
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// `PlanDetail`
+#[derive(Serialize)]
+pub struct PlanDetail<'a> {
+    pub id: i64,
+    pub plan_year: i32,
+    pub status: &'static str,
+    pub status_title: &'static str,
+    pub row_version: i64,
+    pub updated_at: String,
+    pub return_comment: Option<String>,
+    pub eis_plan_number: Option<String>,
+    pub organization: OrgOut,
+    pub permissions: Permissions,
+    pub totals: YearAmounts,
+    pub positions: Vec<PositionOut<'a>>,
+    pub findings: Vec<FindingOut>,
+    pub version_count: usize,
+}
+
+/// Everything a plan's detail needs, loaded once.
+pub struct PlanData {
+    pub plan: Plan,
+    pub owner: Organization,
+    pub stored: Vec<StoredPosition>,
+    pub snapshot: PlanSnapshot,
+    pub base: Option<PlanSnapshot>,
+    pub version_count: usize,
+    findings: Vec<domain::Finding>,
+}
+
+impl PlanData {
+    pub async fn load(state: &AppState, plan: Plan, owner: Organization) -> Result<PlanData, ApiError> {
+        let stored = state.store.positions(plan.id).await?;
+        let versions = state.store.versions(plan.id).await?;
+        let (snapshot, findings) = crate::pages::plans::findings(state, &plan, &owner).await?;
+        let version_count = versions.len();
+        let base = versions.into_iter().next().map(|v| v.snapshot);
+        Ok(PlanData { plan, owner, stored, snapshot, base, version_count, findings })
+    }
+
+    /// The pre-flight findings, the schema check included.
+    pub fn findings(&self) -> Vec<domain::Finding> {
+        self.findings.clone()
+    }
+
+    pub fn detail(&self, user: &User) -> PlanDetail<'_> {
+        let a = actor(user);
+        let pref = plan_ref(&self.plan, &self.owner);
+        let iku = self.snapshot.owner_iku();
+        let p = &self.plan;
+        PlanDetail {
+            id: p.id,
+            plan_year: p.plan_year,
+            status: p.status.code(),
+            status_title: p.status.title(),
+            row_version: p.row_version,
+            updated_at: time(p.updated_at),
+            return_comment: if p.status == domain::PlanStatus::Revision { p.return_comment.clone() } else { None },
+            eis_plan_number: p.eis_plan_number.clone(),
+            organization: OrgOut::of(&self.owner),
+            permissions: Permissions {
+                edit: plan::check_edit(a, pref).is_ok(),
+                submit: plan::submit(a, pref, 0).is_ok(),
+                approve: plan::approve(a, pref, 0).is_ok(),
+                return_for_revision: plan::return_for_revision(a, pref, "-").is_ok(),
+                start_changes: plan::start_changes(a, pref).is_ok(),
+            },
+            totals: self.snapshot.totals(),
+            positions: self.stored.iter().map(|sp| PositionOut::of(sp, iku, self.base.as_ref())).collect(),
+            findings: self
+                .findings()
+                .into_iter()
+                .map(|f| FindingOut { purchase_number: f.purchase_number, field: f.field, message: f.message })
+                .collect(),
+            version_count: self.version_count,
+        }
+    }
+}
+
+/// `PositionResult`: a changed position and the plan's row version after the change.
+#[derive(Serialize)]
+pub struct PositionResult<'a> {
+    pub row_version: i64,
+    pub position: PositionOut<'a>,
+}
+
+#[derive(Serialize)]
+pub struct UserRef {
+    pub id: i64,
+    pub full_name: String,
+}
+
+/// `VersionSummary`
+#[derive(Serialize)]
+pub struct VersionSummary {
+    pub id: i64,
+    pub plan_id: i64,
+    pub version_number: i64,
+    pub approved_at: String,
+    pub approved_by: UserRef,
+    pub position_count: usize,
+    pub totals: YearAmounts,
+    /// The latest send's state; `None` if the version was never sent.
+    pub send_status: Option<&'static str>,
+    pub send_status_title: &'static str,
+}
+
+impl VersionSummary {
+    pub async fn of(state: &AppState, v: &Version) -> Result<VersionSummary, ApiError> {
+        let send: Option<SendStatus> = state.store.latest_send(v.id).await?.map(|s| s.status);
+        let approver = state.store.user(v.approved_by).await?.map(|u| u.full_name).unwrap_or_default();
+        Ok(VersionSummary {
+            id: v.id,
+            plan_id: v.plan_id,
+            version_number: v.version_number,
+            approved_at: time(v.approved_at),
+            approved_by: UserRef { id: v.approved_by, full_name: approver },
+            position_count: v.snapshot.positions.len(),
+            totals: v.snapshot.totals(),
+            send_status: send.map(SendStatus::code),
+            send_status_title: send.map(SendStatus::title).unwrap_or(SendStatus::NOT_SENT_TITLE),
+        })
+    }
+}
+
+/// `Customer`: the customer as the version recorded it.
+#[derive(Serialize)]
+pub struct CustomerOut {
+    pub name: String,
+    pub spz_code: String,
+    pub inn: String,
+    pub kpp: String,
+    pub org_type: &'static str,
+    pub iku: String,
+}
+
+/// `VersionPosition`: a position as approved, with its ЕИС registry number once placed.
+#[derive(Serialize)]
+pub struct VersionPosition<'a> {
+    pub ikz: Option<String>,
+    pub eis_number: Option<String>,
+    #[serde(flatten)]
+    pub position: &'a Position,
+}
+
+/// `VersionDetail`
+#[derive(Serialize)]
+pub struct VersionDetail<'a> {
+    #[serde(flatten)]
+    pub summary: VersionSummary,
+    pub plan_year: i32,
+    pub eis_plan_number: Option<String>,
+    pub customer: CustomerOut,
+    pub positions: Vec<VersionPosition<'a>>,
+}
+
+impl<'a> VersionDetail<'a> {
+    pub fn of(summary: VersionSummary, v: &'a Version, plan: &Plan) -> VersionDetail<'a> {
+        let s = &v.snapshot;
+        let c = &s.customer;
+        let placed = !v.eis_position_numbers.is_empty();
+        VersionDetail {
+            summary,
+            plan_year: s.plan_year,
+            eis_plan_number: if placed { plan.eis_plan_number.clone() } else { None },
+            customer: CustomerOut {
+                name: c.name.clone(),
+                spz_code: c.spz_code.clone(),
+                inn: c.inn.clone(),
+                kpp: c.kpp.clone(),
+                org_type: c.org_type.code(),
+                iku: c.iku.clone(),
+            },
+            positions: s
+                .positions
+                .iter()
+                .map(|p| VersionPosition {
+                    ikz: p.ikz(&c.iku).ok(),
+                    eis_number: v.eis_position_numbers.get(&p.purchase_number.padded()).cloned(),
+                    position: p,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct VersionRef {
+    pub id: i64,
+    pub version_number: i64,
+}
+
+/// `FieldChange`
+#[derive(Serialize)]
+pub struct FieldChangeOut {
+    pub field: String,
+    pub before: String,
+    pub after: String,
+    /// `after − before`, for money fields only.
+    pub delta: Option<Money>,
+}
+
+/// `PositionDiff`
+#[derive(Serialize)]
+pub struct PositionDiffOut {
+    pub kind: &'static str,
+    pub purchase_number: String,
+    pub object: String,
+    /// The whole position, for an added or removed one.
+    pub summary: Option<String>,
+    /// Change of the position's financing over all years; a cancelled position counts as zero,
+    /// so the deltas add up to the change of the plan's total.
+    pub total_delta: Money,
+    pub changes: Vec<FieldChangeOut>,
+}
+
+/// `VersionDiff`
+#[derive(Serialize)]
+pub struct VersionDiff {
+    pub version: VersionRef,
+    pub with: VersionRef,
+    pub positions: Vec<PositionDiffOut>,
+    pub totals_before: YearAmounts,
+    pub totals_after: YearAmounts,
+    pub totals_delta: YearAmounts,
+}
+
+/// `JournalEntry`
+#[derive(Serialize)]
+pub struct JournalEntry {
+    pub at: String,
+    pub user_name: Option<String>,
+    pub action: String,
+    pub details: String,
+}

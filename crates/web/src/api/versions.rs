@@ -1,0 +1,128 @@
+//! Approved versions: the list, a version's snapshot, the diff between two versions, the
+//! packet XML, and the plan's audit journal.
+
+use crate::AppState;
+use crate::access::{readable_plan, readable_version};
+use crate::api::model::{FieldChangeOut, JournalEntry, PositionDiffOut, VersionDetail, VersionDiff, VersionRef, VersionSummary, time};
+use crate::api::{ApiError, Id, query_i64};
+use crate::auth::ApiUser;
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use domain::Money;
+use domain::diff::PositionDiff;
+use domain::plan::{PlanSnapshot, Position, YearAmounts};
+
+type ApiResult<T = Response> = Result<T, ApiError>;
+
+pub async fn list(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<i64>) -> ApiResult<Json<Vec<VersionSummary>>> {
+    let (plan, _) = readable_plan(&state, &user, id).await?;
+    let mut out = Vec::new();
+    for v in state.store.versions(plan.id).await? {
+        out.push(VersionSummary::of(&state, &v).await?);
+    }
+    Ok(Json(out))
+}
+
+pub async fn journal(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<i64>) -> ApiResult<Json<Vec<JournalEntry>>> {
+    let (plan, _) = readable_plan(&state, &user, id).await?;
+    let entries = state.store.audit_for("plan", plan.id).await?;
+    Ok(Json(
+        entries
+            .into_iter()
+            .map(|e| JournalEntry { at: time(e.at), user_name: e.user_name, action: e.action, details: e.details })
+            .collect(),
+    ))
+}
+
+pub async fn get(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<i64>) -> ApiResult {
+    let (version, plan, _) = readable_version(&state, &user, id).await?;
+    let summary = VersionSummary::of(&state, &version).await?;
+    Ok(Json(VersionDetail::of(summary, &version, &plan)).into_response())
+}
+
+/// The financing a position contributes to the plan's totals.
+fn effective_total(p: Option<&Position>) -> Money {
+    p.filter(|p| !p.is_canceled()).map(|p| p.amounts.total()).unwrap_or(Money::ZERO)
+}
+
+fn minus(a: YearAmounts, b: YearAmounts) -> YearAmounts {
+    YearAmounts { current: a.current - b.current, first: a.first - b.first, second: a.second - b.second, subsequent: a.subsequent - b.subsequent }
+}
+
+/// `GET /api/v1/versions/{id}/diff?with={other}`: what changed from version `with` (by default
+/// the previous one) to version `id`.
+pub async fn diff(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<i64>, RawQuery(query): RawQuery) -> ApiResult {
+    let (version, plan, _) = readable_version(&state, &user, id).await?;
+    let other = match query_i64(query.as_deref(), "with")? {
+        Some(with) => {
+            let (other, other_plan, _) = readable_version(&state, &user, with).await?;
+            if other_plan.id != plan.id {
+                return Err(ApiError::bad_request("Сравнивать можно только версии одного плана-графика"));
+            }
+            other
+        }
+        None => state
+            .store
+            .versions(plan.id)
+            .await?
+            .into_iter()
+            .find(|v| v.version_number == version.version_number - 1)
+            .ok_or_else(|| ApiError::bad_request("У версии 0 нет предыдущей версии: укажите версию для сравнения в параметре with"))?,
+    };
+    let (before, after): (&PlanSnapshot, &PlanSnapshot) = (&other.snapshot, &version.snapshot);
+    let positions = domain::diff::diff(before, after)
+        .into_iter()
+        .map(|d| match d {
+            PositionDiff::Added(p) => PositionDiffOut {
+                kind: "added",
+                purchase_number: p.purchase_number.padded(),
+                object: p.title(),
+                summary: Some(p.summary()),
+                total_delta: effective_total(Some(&p)),
+                changes: Vec::new(),
+            },
+            PositionDiff::Removed(p) => PositionDiffOut {
+                kind: "removed",
+                purchase_number: p.purchase_number.padded(),
+                object: p.title(),
+                summary: Some(p.summary()),
+                total_delta: Money::ZERO - effective_total(Some(&p)),
+                changes: Vec::new(),
+            },
+            PositionDiff::Changed { number, object, changes } => {
+                let find = |s: &PlanSnapshot| s.positions.iter().find(|p| p.purchase_number.padded() == number).cloned();
+                PositionDiffOut {
+                    kind: "changed",
+                    total_delta: effective_total(find(after).as_ref()) - effective_total(find(before).as_ref()),
+                    purchase_number: number,
+                    object,
+                    summary: None,
+                    changes: changes
+                        .into_iter()
+                        .map(|c| FieldChangeOut { field: c.field, before: c.before, after: c.after, delta: c.delta })
+                        .collect(),
+                }
+            }
+        })
+        .collect();
+    Ok(Json(VersionDiff {
+        version: VersionRef { id: version.id, version_number: version.version_number },
+        with: VersionRef { id: other.id, version_number: other.version_number },
+        positions,
+        totals_before: before.totals(),
+        totals_after: after.totals(),
+        totals_delta: minus(after.totals(), before.totals()),
+    })
+    .into_response())
+}
+
+/// The packet XML: the one sent to ЕИС if the version was sent, otherwise the one that would
+/// be sent now. `X-Packet-Kind` says which.
+pub async fn packet(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<i64>) -> ApiResult {
+    let (version, plan, _) = readable_version(&state, &user, id).await?;
+    let (xml, sent) = state.exchange.packet_xml(&plan, &version).await?;
+    let kind = if sent { "sent" } else { "preview" };
+    Ok(([(header::CONTENT_TYPE, "application/xml; charset=utf-8"), (header::HeaderName::from_static("x-packet-kind"), kind)], xml).into_response())
+}
