@@ -85,8 +85,26 @@ impl XmlWriter {
         self.open(name, &refs);
     }
 
-    pub(crate) fn money(&self, d: Decimal) -> String {
-        if self.money_as_read && d.scale() <= 2 { d.to_string() } else { money(d) }
+    /// A leaf holding money: two decimals, or as read (see [`Self::keep_money_scale`]).
+    pub(crate) fn leaf_money(&mut self, name: &str, d: Decimal) {
+        if self.money_as_read && d.scale() <= 2 {
+            self.leaf_num(name, d);
+        } else {
+            self.leaf_num(name, two_decimals(d));
+        }
+    }
+
+    /// A leaf holding a number, formatted straight into the output (numbers need no escaping).
+    pub(crate) fn leaf_num(&mut self, name: &str, n: impl std::fmt::Display) {
+        use std::fmt::Write;
+        self.start_tag(name, &[], false);
+        self.out.push('>');
+        // Writing into a String cannot fail.
+        let _ = write!(self.out, "{n}");
+        self.out.push_str("</");
+        self.out.push_str(name);
+        self.out.push('>');
+        self.newline();
     }
 
     fn indent(&mut self) {
@@ -337,6 +355,12 @@ pub(crate) fn is_xml_char(c: char) -> bool {
 }
 
 fn escape_into(out: &mut String, s: &str, attr: bool) {
+    // Most texts need no escaping: no markup characters, no control characters, and no
+    // U+FFFE/U+FFFF (whose UTF-8 starts with 0xEF, as do other characters that are fine).
+    if s.bytes().all(|b| b >= 0x20 && !matches!(b, b'&' | b'<' | b'>' | b'"' | 0xEF)) {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -354,11 +378,12 @@ fn escape_into(out: &mut String, s: &str, attr: bool) {
     }
 }
 
-/// Money as ЕИС's `moneyPosNegMaxLengthToPoint18Type`: always two decimals.
-pub(crate) fn money(d: Decimal) -> String {
+/// Money as ЕИС's `moneyPosNegMaxLengthToPoint18Type`: always two decimals (rounded half away
+/// from zero if it had more).
+fn two_decimals(d: Decimal) -> Decimal {
     let mut r = d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
     r.rescale(2);
-    r.to_string()
+    r
 }
 
 pub(crate) fn date_time(d: &DateTime<FixedOffset>) -> String {
