@@ -62,7 +62,14 @@ fn main() {
         return;
     }
 
-    println!("packet: tenderPlan2020, {positions} positions, {:.2} MB, {} lines", mb(xml.len()), xml.lines().count());
+    let pretty = write_plan_packet_with(&packet, eis::Layout::Pretty);
+    println!(
+        "packet: tenderPlan2020, {positions} positions, {:.2} MB compact as sent ({:.2} MB, {} lines indented)",
+        mb(xml.len()),
+        mb(pretty.len()),
+        pretty.lines().count()
+    );
+    drop(pretty);
     println!("runs per median: {runs}; cores: {}", std::thread::available_parallelism().map_or(0, |n| n.get()));
     println!("schema compile (fcsIntegration.xsd, once): {}", ms(compile));
 
@@ -291,9 +298,9 @@ fn years(n: i64, current: bool) -> YearAmounts {
     // Kopecks: 1,000.00 and up.
     let base = 100_000 + (n * 7_919) % 99_000_000;
     if current {
-        YearAmounts { current_year: dec(base, 2), first_year: dec(0, 0), second_year: dec(0, 0), subsec_years: dec(0, 0) }
+        YearAmounts { current_year: dec(base, 2), ..YearAmounts::default() }
     } else {
-        YearAmounts { current_year: dec(0, 0), first_year: dec(base, 2), second_year: dec(base * 2, 2), subsec_years: dec(n % 3 * 1000, 0) }
+        YearAmounts { first_year: dec(base, 2), second_year: dec(base * 2, 2), subsec_years: dec(n % 3 * 1000, 0), ..YearAmounts::default() }
     }
 }
 
@@ -343,6 +350,7 @@ fn plan(n: usize) -> PlanPacket {
                 is_energy_service_contract: i % 7 == 0,
                 modification: None,
                 modification_status: None,
+                ..Position::default()
             }
         })
         .collect();
@@ -368,6 +376,7 @@ fn plan(n: usize) -> PlanPacket {
             owner_reg_num: ORG_REG_NUM.into(),
             owner_role: OwnerRole::Cu,
             positions,
+            ..PlanData::default()
         },
     }
 }

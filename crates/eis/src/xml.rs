@@ -19,7 +19,7 @@ pub(crate) fn moscow() -> FixedOffset {
 /// How a document is laid out: packets go compact; indented output is for people.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Layout {
-    /// No whitespace between elements: the form that is sent (about half the size).
+    /// No whitespace between elements: the form that is sent (about 30 % smaller).
     #[default]
     Compact,
     /// Two spaces per level, one element per line.
@@ -54,7 +54,7 @@ pub(crate) struct XmlWriter {
     depth: usize,
     pretty: bool,
     money_as_read: bool,
-    /// Namespaces declared on the root element: (uri, prefix).
+    /// Namespaces declared on the root element, and the implicit `xml`: (uri, prefix).
     declared: Vec<(String, String)>,
     scopes: Vec<Scope>,
 }
@@ -67,7 +67,8 @@ impl XmlWriter {
     pub(crate) fn with_layout(layout: Layout) -> Self {
         let mut out = String::with_capacity(4096);
         out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        Self { out, depth: 0, pretty: layout == Layout::Pretty, money_as_read: false, declared: Vec::new(), scopes: Vec::new() }
+        let declared = vec![(XML_NS.to_owned(), "xml".to_owned())];
+        Self { out, depth: 0, pretty: layout == Layout::Pretty, money_as_read: false, declared, scopes: Vec::new() }
     }
 
     /// Money is written with the decimals it was read with (at most two) instead of always
@@ -81,12 +82,30 @@ impl XmlWriter {
         let mut all: Vec<(String, &str)> = namespaces.iter().map(|(p, u)| (format!("xmlns:{p}"), *u)).collect();
         all.extend(attrs.iter().map(|(k, v)| ((*k).to_owned(), *v)));
         let refs: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-        self.declared = namespaces.iter().map(|(p, u)| ((*u).to_owned(), (*p).to_owned())).collect();
+        self.declared.extend(namespaces.iter().map(|(p, u)| ((*u).to_owned(), (*p).to_owned())));
         self.open(name, &refs);
     }
 
-    pub(crate) fn money(&self, d: Decimal) -> String {
-        if self.money_as_read && d.scale() <= 2 { d.to_string() } else { money(d) }
+    /// A leaf holding money: two decimals, or as read (see [`Self::keep_money_scale`]).
+    pub(crate) fn leaf_money(&mut self, name: &str, d: Decimal) {
+        if self.money_as_read && d.scale() <= 2 {
+            self.leaf_num(name, d);
+        } else {
+            self.leaf_num(name, two_decimals(d));
+        }
+    }
+
+    /// A leaf holding a number, formatted straight into the output (numbers need no escaping).
+    pub(crate) fn leaf_num(&mut self, name: &str, n: impl std::fmt::Display) {
+        use std::fmt::Write;
+        self.start_tag(name, &[], false);
+        self.out.push('>');
+        // Writing into a String cannot fail.
+        let _ = write!(self.out, "{n}");
+        self.out.push_str("</");
+        self.out.push_str(name);
+        self.out.push('>');
+        self.newline();
     }
 
     fn indent(&mut self) {
@@ -318,6 +337,9 @@ impl XmlWriter {
     }
 }
 
+/// The namespace of `xml:lang` and the like, bound to `xml` without a declaration.
+const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+
 /// The usual prefixes of the ЕИС namespaces, for kept content in a namespace the root does not
 /// declare.
 fn known_prefix(uri: &str) -> Option<&'static str> {
@@ -337,6 +359,12 @@ pub(crate) fn is_xml_char(c: char) -> bool {
 }
 
 fn escape_into(out: &mut String, s: &str, attr: bool) {
+    // Most texts need no escaping: no markup characters, no control characters, and no
+    // U+FFFE/U+FFFF (whose UTF-8 starts with 0xEF, as do other characters that are fine).
+    if s.bytes().all(|b| b >= 0x20 && !matches!(b, b'&' | b'<' | b'>' | b'"' | 0xEF)) {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -354,11 +382,12 @@ fn escape_into(out: &mut String, s: &str, attr: bool) {
     }
 }
 
-/// Money as ЕИС's `moneyPosNegMaxLengthToPoint18Type`: always two decimals.
-pub(crate) fn money(d: Decimal) -> String {
+/// Money as ЕИС's `moneyPosNegMaxLengthToPoint18Type`: always two decimals (rounded half away
+/// from zero if it had more).
+fn two_decimals(d: Decimal) -> Decimal {
     let mut r = d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
     r.rescale(2);
-    r.to_string()
+    r
 }
 
 pub(crate) fn date_time(d: &DateTime<FixedOffset>) -> String {

@@ -273,6 +273,17 @@ fn what_the_model_does_not_type_is_kept_in_place() {
     assert!(at("<base:OKPDName>Услуги по сбору отходов</base:OKPDName>") < at("<tp:KVRInfo>"));
     assert!(at("<tp:centralizedPurchaseInfo>") > at("<tp:specialPurchasePosition>"));
     assert!(written.contains("<cmn:url>https://x/?a=1&amp;b=2</cmn:url>"));
+    // Kept content in other namespaces, and attributes in the implicit `xml` one, come back
+    // declared properly.
+    let odd = written.replacen(
+        "</int:data>",
+        "<x:note xmlns:x=\"urn:example\" xml:lang=\"ru\" x:kind=\"a\">текст</x:note><bare/></int:data>",
+        1,
+    );
+    let p2 = read_plan_packet(&odd).expect("readable");
+    let again = write_plan_packet(&p2);
+    assert!(again.contains(r#"<n1:note xmlns:n1="urn:example" xml:lang="ru" n1:kind="a">текст</n1:note><bare/>"#), "{again}");
+    assert_eq!(read_plan_packet(&again).expect("readable"), p2);
     // Without anything kept, the writer's output is what it was.
     let mut plain = p.clone();
     plain.data.kept = Kept::default();
@@ -587,9 +598,15 @@ proptest! {
     ) {
         let mut p = change_packet();
         p.data.positions[0].purchase_object_info = info;
-        p.data.positions[0].ext_number = ext;
+        p.data.positions[0].ext_number = ext.clone();
         p.data.positions[0].finance.current_year = rust_decimal::Decimal::new(cents, 2);
         if let Some(m) = p.data.positions[0].modification.as_mut() {
+            m.description = reason.clone();
+        }
+        let special = &mut p.data.special_positions[0];
+        special.ext_number = format!("{ext}-особая");
+        special.finance.second_year = rust_decimal::Decimal::new(-cents, 2);
+        if let Some(m) = special.modification.as_mut() {
             m.description = reason;
         }
         let xml = write_plan_packet(&p);

@@ -10,7 +10,8 @@ const NS_INT: Option<&str> = Some(ns::INTEGRATION);
 const NS_TP: Option<&str> = Some(ns::TP);
 const NS_BASE: Option<&str> = Some(ns::BASE);
 
-/// Reads a `tenderPlan2020` or `tenderPlan2020Change` packet.
+/// Reads a `tenderPlan2020` or `tenderPlan2020Change` packet. Everything in `data` is kept
+/// (typed or in [`Kept`]); of the `index`, what [`PacketIndex`] holds.
 pub fn read_plan_packet(xml: &str) -> Result<PlanPacket, ReadError> {
     let doc = xml::parse_document(xml)?;
     let seen = Seen::new(&doc);

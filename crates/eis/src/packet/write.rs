@@ -14,27 +14,29 @@ pub(crate) enum Target {
     Change,
 }
 
-const INT: &str = "int:";
-const TP: &str = "tp:";
-
-fn int(name: &str) -> String {
-    format!("{INT}{name}")
+// Element names are built at compile time: a 5,000-position plan has some 150,000 elements.
+macro_rules! int {
+    ($name:literal) => {
+        concat!("int:", $name)
+    };
 }
-fn tp(name: &str) -> String {
-    format!("{TP}{name}")
+macro_rules! tp {
+    ($name:literal) => {
+        concat!("tp:", $name)
+    };
 }
 
 pub(crate) fn write_index(w: &mut XmlWriter, index: &PacketIndex) {
-    w.open(&int("index"), &[]);
-    w.leaf(&int("id"), &index.id);
-    w.leaf(&int("sender"), &index.sender);
-    w.leaf(&int("receiver"), &index.receiver);
-    w.leaf(&int("createDateTime"), &xml::date_time(&index.create_date_time));
-    w.leaf(&int("objectType"), &index.object_type);
+    w.open(int!("index"), &[]);
+    w.leaf(int!("id"), &index.id);
+    w.leaf(int!("sender"), &index.sender);
+    w.leaf(int!("receiver"), &index.receiver);
+    w.leaf(int!("createDateTime"), &xml::date_time(&index.create_date_time));
+    w.leaf(int!("objectType"), &index.object_type);
     // Mandatory element; the login/password channel carries no packet signature.
-    w.empty(&int("signature"), &[("type", "CAdES-BES")]);
-    w.leaf(&int("mode"), index.mode.as_str());
-    w.close(&int("index"));
+    w.empty(int!("signature"), &[("type", "CAdES-BES")]);
+    w.leaf(int!("mode"), index.mode.as_str());
+    w.close(int!("index"));
 }
 
 /// Writes the packet as compact UTF-8 XML (the form that is sent) with the declaration, the
@@ -48,17 +50,20 @@ pub fn write_plan_packet(p: &PlanPacket) -> String {
 /// The same in a chosen layout: [`Layout::Pretty`] for people reading the packet.
 pub fn write_plan_packet_with(p: &PlanPacket, layout: Layout) -> String {
     let mut w = XmlWriter::with_layout(layout);
-    let root = int(p.kind.root_name());
-    w.open_root(&root, &[("int", ns::INTEGRATION), ("tp", ns::TP), ("base", ns::BASE)], &[]);
+    let root = match p.kind {
+        PlanPacketKind::New => int!("tenderPlan2020"),
+        PlanPacketKind::Change => int!("tenderPlan2020Change"),
+    };
+    w.open_root(root, &[("int", ns::INTEGRATION), ("tp", ns::TP), ("base", ns::BASE)], &[]);
     write_index(&mut w, &p.index);
     let target = match p.kind {
         PlanPacketKind::New => Target::Plan,
         PlanPacketKind::Change => Target::Change,
     };
-    w.open_scoped(&int("data"), &[("schemeVersion", ns::SCHEME_VERSION)], &p.data.kept);
+    w.open_scoped(int!("data"), &[("schemeVersion", ns::SCHEME_VERSION)], &p.data.kept);
     write_plan_content(&mut w, &p.data, target);
-    w.close(&int("data"));
-    w.close(&root);
+    w.close(int!("data"));
+    w.close(root);
     w.finish()
 }
 
@@ -66,27 +71,27 @@ pub fn write_plan_packet_with(p: &PlanPacket, layout: Layout) -> String {
 /// tag (scoped with `d.kept`) the caller has written.
 pub(crate) fn write_plan_content(w: &mut XmlWriter, d: &PlanData, target: Target) {
     if let Some(id) = d.id {
-        w.leaf(&tp("id"), &id.to_string());
+        w.leaf_num(tp!("id"), id);
     }
-    w.leaf_opt(&tp("externalId"), Some(&d.external_id));
-    w.leaf_opt(&tp("planNumber"), d.plan_number.as_deref());
+    w.leaf_opt(tp!("externalId"), Some(&d.external_id));
+    w.leaf_opt(tp!("planNumber"), d.plan_number.as_deref());
     if let Some(v) = d.version_number {
-        w.leaf(&tp("versionNumber"), &v.to_string());
+        w.leaf_num(tp!("versionNumber"), v);
     }
     write_common_info(w, d);
     if !d.positions.is_empty() {
-        w.open(&tp("positions"), &[]);
+        w.open(tp!("positions"), &[]);
         for pos in &d.positions {
             write_position(w, pos);
         }
-        w.close(&tp("positions"));
+        w.close(tp!("positions"));
     }
     if !d.special_positions.is_empty() {
-        w.open(&tp("specialPurchasePositions"), &[]);
+        w.open(tp!("specialPurchasePositions"), &[]);
         for pos in &d.special_positions {
             write_special_position(w, pos);
         }
-        w.close(&tp("specialPurchasePositions"));
+        w.close(tp!("specialPurchasePositions"));
     }
     if let Some(o) = &d.outcome {
         write_outcome(w, o, target);
@@ -94,107 +99,107 @@ pub(crate) fn write_plan_content(w: &mut XmlWriter, d: &PlanData, target: Target
 }
 
 fn write_common_info(w: &mut XmlWriter, d: &PlanData) {
-    w.open(&tp("commonInfo"), &[]);
-    w.leaf(&tp("planYear"), &d.plan_year.to_string());
-    w.open(&tp("planPeriod"), &[]);
-    w.leaf(&tp("firstYear"), &d.first_year.to_string());
-    w.leaf(&tp("secondYear"), &d.second_year.to_string());
-    w.close(&tp("planPeriod"));
+    w.open(tp!("commonInfo"), &[]);
+    w.leaf_num(tp!("planYear"), d.plan_year);
+    w.open(tp!("planPeriod"), &[]);
+    w.leaf_num(tp!("firstYear"), d.first_year);
+    w.leaf_num(tp!("secondYear"), d.second_year);
+    w.close(tp!("planPeriod"));
     for (name, date) in [
-        ("createDate", &d.create_date),
-        ("confirmDate", &d.confirm_date),
-        ("directDate", &d.direct_date),
-        ("publishDate", &d.publish_date),
+        (tp!("createDate"), &d.create_date),
+        (tp!("confirmDate"), &d.confirm_date),
+        (tp!("directDate"), &d.direct_date),
+        (tp!("publishDate"), &d.publish_date),
     ] {
         if let Some(date) = date {
-            w.leaf(&tp(name), date.as_str());
+            w.leaf(name, date.as_str());
         }
     }
-    w.open(&tp("customerInfo"), &[]);
+    w.open(tp!("customerInfo"), &[]);
     write_org(w, &d.customer_reg_num, &d.customer.org);
-    write_code_name(w, "OKOPF", "singularName", d.customer.okopf.as_ref());
-    write_code_name(w, "OKFS", "name", d.customer.okfs.as_ref());
-    write_code_name(w, "OKTMOPPO", "name", d.customer.oktmo_ppo.as_ref());
-    w.close(&tp("customerInfo"));
-    w.open(&tp("ownerInfo"), &[]);
+    write_code_name(w, tp!("OKOPF"), "base:singularName", d.customer.okopf.as_ref());
+    write_code_name(w, tp!("OKFS"), "base:name", d.customer.okfs.as_ref());
+    write_code_name(w, tp!("OKTMOPPO"), "base:name", d.customer.oktmo_ppo.as_ref());
+    w.close(tp!("customerInfo"));
+    w.open(tp!("ownerInfo"), &[]);
     write_org(w, &d.owner_reg_num, &d.owner);
-    w.leaf(&tp("ownerRole"), d.owner_role.as_str());
-    w.close(&tp("ownerInfo"));
+    w.leaf(tp!("ownerRole"), d.owner_role.as_str());
+    w.close(tp!("ownerInfo"));
     if let Some(c) = &d.confirm_contact {
-        w.open(&tp("confirmContactInfo"), &[]);
-        w.leaf(&tp("lastName"), &c.last_name);
-        w.leaf(&tp("firstName"), &c.first_name);
-        w.leaf_opt(&tp("middleName"), c.middle_name.as_deref());
-        w.leaf(&tp("position"), &c.position);
-        w.close(&tp("confirmContactInfo"));
+        w.open(tp!("confirmContactInfo"), &[]);
+        w.leaf(tp!("lastName"), &c.last_name);
+        w.leaf(tp!("firstName"), &c.first_name);
+        w.leaf_opt(tp!("middleName"), c.middle_name.as_deref());
+        w.leaf(tp!("position"), &c.position);
+        w.close(tp!("confirmContactInfo"));
     }
-    w.close(&tp("commonInfo"));
+    w.close(tp!("commonInfo"));
 }
 
 fn write_org(w: &mut XmlWriter, reg_num: &str, o: &OrgDetails) {
-    w.leaf(&tp("regNum"), reg_num);
-    w.leaf_opt(&tp("consRegistryNum"), o.cons_registry_num.as_deref());
-    w.leaf_opt(&tp("fullName"), o.full_name.as_deref());
-    w.leaf_opt(&tp("INN"), o.inn.as_deref());
-    w.leaf_opt(&tp("KPP"), o.kpp.as_deref());
-    write_code_name(w, "OKTMO", "name", o.oktmo.as_ref());
-    w.leaf_opt(&tp("factAddress"), o.fact_address.as_deref());
-    w.leaf_opt(&tp("phone"), o.phone.as_deref());
-    w.leaf_opt(&tp("email"), o.email.as_deref());
+    w.leaf(tp!("regNum"), reg_num);
+    w.leaf_opt(tp!("consRegistryNum"), o.cons_registry_num.as_deref());
+    w.leaf_opt(tp!("fullName"), o.full_name.as_deref());
+    w.leaf_opt(tp!("INN"), o.inn.as_deref());
+    w.leaf_opt(tp!("KPP"), o.kpp.as_deref());
+    write_code_name(w, tp!("OKTMO"), "base:name", o.oktmo.as_ref());
+    w.leaf_opt(tp!("factAddress"), o.fact_address.as_deref());
+    w.leaf_opt(tp!("phone"), o.phone.as_deref());
+    w.leaf_opt(tp!("email"), o.email.as_deref());
     if let Some(a) = &o.control_authority {
-        w.open(&tp("controlAuthorityInfo"), &[]);
+        w.open(tp!("controlAuthorityInfo"), &[]);
         w.leaf("base:regNum", &a.reg_num);
         w.leaf_opt("base:consRegistryNum", a.cons_registry_num.as_deref());
         w.leaf_opt("base:fullName", a.full_name.as_deref());
-        w.close(&tp("controlAuthorityInfo"));
+        w.close(tp!("controlAuthorityInfo"));
     }
 }
 
-/// A classifier reference: `tp:{element}` with `base:code` and `base:{name_element}`.
+/// A classifier reference: `element` with `base:code` and `name_element`.
 fn write_code_name(w: &mut XmlWriter, element: &str, name_element: &str, c: Option<&CodeName>) {
     let Some(c) = c else { return };
-    w.open(&tp(element), &[]);
+    w.open(element, &[]);
     w.leaf("base:code", &c.code);
-    w.leaf_opt(&format!("base:{name_element}"), c.name.as_deref());
-    w.close(&tp(element));
+    w.leaf_opt(name_element, c.name.as_deref());
+    w.close(element);
 }
 
 fn write_okpd2_info(w: &mut XmlWriter, code: &str) {
-    w.open(&tp("OKPD2Info"), &[]);
+    w.open(tp!("OKPD2Info"), &[]);
     w.leaf("base:OKPDCode", code);
-    w.close(&tp("OKPD2Info"));
+    w.close(tp!("OKPD2Info"));
 }
 
 fn write_kvr_ref(w: &mut XmlWriter, code: &str) {
-    w.open(&tp("KVR"), &[]);
+    w.open(tp!("KVR"), &[]);
     w.leaf("base:code", code);
-    w.close(&tp("KVR"));
+    w.close(tp!("KVR"));
 }
 
 fn write_kvr_info(w: &mut XmlWriter, kvr: Option<&str>) {
-    w.open(&tp("KVRInfo"), &[]);
+    w.open(tp!("KVRInfo"), &[]);
     match kvr {
         Some(code) => write_kvr_ref(w, code),
-        None => w.leaf(&tp("undefined"), "000"),
+        None => w.leaf(tp!("undefined"), "000"),
     }
-    w.close(&tp("KVRInfo"));
+    w.close(tp!("KVRInfo"));
 }
 
 fn write_years(w: &mut XmlWriter, y: &YearAmounts) {
     // `total` only when it was read: ЕИС ignores it on receipt and computes it itself.
     if let Some(t) = y.total {
-        w.leaf(&tp("total"), &w.money(t));
+        w.leaf_money(tp!("total"), t);
     }
-    w.leaf(&tp("currentYear"), &w.money(y.current_year));
-    w.leaf(&tp("firstYear"), &w.money(y.first_year));
-    w.leaf(&tp("secondYear"), &w.money(y.second_year));
-    w.leaf(&tp("subsecYears"), &w.money(y.subsec_years));
+    w.leaf_money(tp!("currentYear"), y.current_year);
+    w.leaf_money(tp!("firstYear"), y.first_year);
+    w.leaf_money(tp!("secondYear"), y.second_year);
+    w.leaf_money(tp!("subsecYears"), y.subsec_years);
 }
 
 fn write_years_block(w: &mut XmlWriter, name: &str, y: &YearAmounts) {
-    w.open(&tp(name), &[]);
+    w.open(name, &[]);
     write_years(w, y);
-    w.close(&tp(name));
+    w.close(name);
 }
 
 /// Element names of one breakdown list: the list, its item, the item's amounts.
@@ -204,155 +209,159 @@ struct Names {
     years: &'static str,
 }
 
-const KBKS: Names = Names { list: "KBKsInfo", item: "KBKInfo", years: "KBKYearsInfo" };
-const KVRS: Names = Names { list: "KVRsInfo", item: "KVRInfo", years: "KVRYearsInfo" };
-const TARGETS: Names = Names { list: "targetArticlesInfo", item: "targetArticleInfo", years: "targetArticleYearsInfo" };
-const KBK_TOTALS: Names = Names { list: "KBKsTotalsInfo", item: "KBKTotalsInfo", years: "KBKTotalsYearsInfo" };
-const KVR_TOTALS: Names = Names { list: "KVRsTotalsInfo", item: "KVRTotalsInfo", years: "KVRTotalsYearsInfo" };
-const TARGET_TOTALS: Names =
-    Names { list: "targetArticlesTotalsInfo", item: "targetArticleTotalsInfo", years: "targetArticleTotalsYearsInfo" };
+const KBKS: Names = Names { list: tp!("KBKsInfo"), item: tp!("KBKInfo"), years: tp!("KBKYearsInfo") };
+const KVRS: Names = Names { list: tp!("KVRsInfo"), item: tp!("KVRInfo"), years: tp!("KVRYearsInfo") };
+const TARGETS: Names =
+    Names { list: tp!("targetArticlesInfo"), item: tp!("targetArticleInfo"), years: tp!("targetArticleYearsInfo") };
+const KBK_TOTALS: Names = Names { list: tp!("KBKsTotalsInfo"), item: tp!("KBKTotalsInfo"), years: tp!("KBKTotalsYearsInfo") };
+const KVR_TOTALS: Names = Names { list: tp!("KVRsTotalsInfo"), item: tp!("KVRTotalsInfo"), years: tp!("KVRTotalsYearsInfo") };
+const TARGET_TOTALS: Names = Names {
+    list: tp!("targetArticlesTotalsInfo"),
+    item: tp!("targetArticleTotalsInfo"),
+    years: tp!("targetArticleTotalsYearsInfo"),
+};
 
 fn write_kbks(w: &mut XmlWriter, n: &Names, list: &[KbkAmounts]) {
     if list.is_empty() {
         return;
     }
-    w.open(&tp(n.list), &[]);
+    w.open(n.list, &[]);
     for k in list {
-        w.open(&tp(n.item), &[]);
-        w.leaf(&tp("KBK"), &k.kbk);
+        w.open(n.item, &[]);
+        w.leaf(tp!("KBK"), &k.kbk);
         write_years_block(w, n.years, &k.years);
-        w.close(&tp(n.item));
+        w.close(n.item);
     }
-    w.close(&tp(n.list));
+    w.close(n.list);
 }
 
 fn write_kvrs(w: &mut XmlWriter, n: &Names, list: &[KvrAmounts]) {
     if list.is_empty() {
         return;
     }
-    w.open(&tp(n.list), &[]);
+    w.open(n.list, &[]);
     for k in list {
-        w.open(&tp(n.item), &[]);
+        w.open(n.item, &[]);
         write_kvr_ref(w, &k.kvr);
         write_years_block(w, n.years, &k.years);
-        w.close(&tp(n.item));
+        w.close(n.item);
     }
-    w.close(&tp(n.list));
+    w.close(n.list);
 }
 
 fn write_targets(w: &mut XmlWriter, n: &Names, list: &[TargetArticleAmounts]) {
     if list.is_empty() {
         return;
     }
-    w.open(&tp(n.list), &[]);
+    w.open(n.list, &[]);
     for t in list {
-        w.open(&tp(n.item), &[]);
-        w.leaf(&tp("targetArticle"), &t.target_article);
+        w.open(n.item, &[]);
+        w.leaf(tp!("targetArticle"), &t.target_article);
         write_years_block(w, n.years, &t.years);
-        w.close(&tp(n.item));
+        w.close(n.item);
     }
-    w.close(&tp(n.list));
+    w.close(n.list);
 }
 
 fn write_modification(w: &mut XmlWriter, name: &str, m: &Modification) {
-    w.open(&tp(name), &[]);
+    w.open(name, &[]);
     if !m.change_reason_code.is_empty() {
-        w.open(&tp("changeReason"), &[]);
-        w.leaf(&tp("code"), &m.change_reason_code);
-        w.leaf_opt(&tp("name"), Some(&m.change_reason_name));
-        w.close(&tp("changeReason"));
+        w.open(tp!("changeReason"), &[]);
+        w.leaf(tp!("code"), &m.change_reason_code);
+        w.leaf_opt(tp!("name"), Some(&m.change_reason_name));
+        w.close(tp!("changeReason"));
     }
-    w.open(&tp("decision"), &[]);
+    w.open(tp!("decision"), &[]);
     match m.decision {
-        Decision::NotSpecified => w.leaf(&tp("notSpecified"), "true"),
-        Decision::Canceled => w.leaf(&tp("purchaseCanceled"), "true"),
-        Decision::Changed => w.leaf(&tp("purchaseChanged"), "true"),
+        Decision::NotSpecified => w.leaf(tp!("notSpecified"), "true"),
+        Decision::Canceled => w.leaf(tp!("purchaseCanceled"), "true"),
+        Decision::Changed => w.leaf(tp!("purchaseChanged"), "true"),
     }
-    w.close(&tp("decision"));
-    w.leaf_opt(&tp("description"), Some(&m.description));
+    w.close(tp!("decision"));
+    w.leaf_opt(tp!("description"), Some(&m.description));
     if let Some(n) = m.modification_number {
-        w.leaf(&tp("modificationNumber"), &n.to_string());
+        w.leaf_num(tp!("modificationNumber"), n);
     }
-    w.close(&tp(name));
+    w.close(name);
 }
 
 fn write_position(w: &mut XmlWriter, p: &Position) {
-    w.open_scoped(&tp("position"), &[], &p.kept);
-    w.open(&tp("commonInfo"), &[]);
-    w.leaf_opt(&tp("positionNumber"), p.position_number.as_deref());
-    w.leaf_opt(&tp("extNumber"), Some(&p.ext_number));
-    w.leaf_opt(&tp("IKZ"), Some(&p.ikz));
-    w.leaf(&tp("publishYear"), &p.publish_year.to_string());
-    w.leaf_opt(&tp("IKU"), p.iku.as_deref());
-    w.leaf(&tp("purchaseNumber"), &p.purchase_number);
+    w.open_scoped(tp!("position"), &[], &p.kept);
+    w.open(tp!("commonInfo"), &[]);
+    w.leaf_opt(tp!("positionNumber"), p.position_number.as_deref());
+    w.leaf_opt(tp!("extNumber"), Some(&p.ext_number));
+    w.leaf_opt(tp!("IKZ"), Some(&p.ikz));
+    w.leaf_num(tp!("publishYear"), p.publish_year);
+    w.leaf_opt(tp!("IKU"), p.iku.as_deref());
+    w.leaf(tp!("purchaseNumber"), &p.purchase_number);
     match &p.okpd2 {
         Okpd2::Single(code) => write_okpd2_info(w, code),
         Okpd2::Undefined(codes) => {
-            w.open(&tp("undefined"), &[]);
-            w.open(&tp("OKPD2s"), &[]);
+            w.open(tp!("undefined"), &[]);
+            w.open(tp!("OKPD2s"), &[]);
             for code in codes {
                 write_okpd2_info(w, code);
             }
-            w.close(&tp("OKPD2s"));
-            w.close(&tp("undefined"));
+            w.close(tp!("OKPD2s"));
+            w.close(tp!("undefined"));
         }
     }
     write_kvr_info(w, p.kvr.as_deref());
-    w.leaf_opt(&tp("purchaseObjectInfo"), Some(&p.purchase_object_info));
+    w.leaf_opt(tp!("purchaseObjectInfo"), Some(&p.purchase_object_info));
     if let Some(b) = p.public_discussion {
-        w.leaf(&tp("publicDiscussion"), bool_str(b));
+        w.leaf(tp!("publicDiscussion"), bool_str(b));
     }
     if let Some(b) = p.canceled {
-        w.leaf(&tp("positionCanceled"), bool_str(b));
+        w.leaf(tp!("positionCanceled"), bool_str(b));
     }
     if let Some(m) = &p.modification {
-        write_modification(w, "positionModification", m);
+        write_modification(w, tp!("positionModification"), m);
     }
     if let Some(s) = p.modification_status {
-        w.leaf(&tp("positionModificationStatus"), s.as_str());
+        w.leaf(tp!("positionModificationStatus"), s.as_str());
     }
-    w.close(&tp("commonInfo"));
+    w.close(tp!("commonInfo"));
 
-    w.open(&tp("financeInfo"), &[]);
+    w.open(tp!("financeInfo"), &[]);
     write_years(w, &p.finance);
     write_kbks(w, &KBKS, &p.kbks);
-    w.close(&tp("financeInfo"));
+    w.close(tp!("financeInfo"));
     write_kvrs(w, &KVRS, &p.kvrs);
     write_targets(w, &TARGETS, &p.target_articles);
-    w.leaf(&tp("isEnergyServiceContract"), bool_str(p.is_energy_service_contract));
-    w.close(&tp("position"));
+    w.leaf(tp!("isEnergyServiceContract"), bool_str(p.is_energy_service_contract));
+    w.close(tp!("position"));
 }
 
 fn write_special_position(w: &mut XmlWriter, p: &SpecialPosition) {
-    w.open_scoped(&tp("specialPurchasePosition"), &[], &p.kept);
-    w.open(&tp("type"), &[]);
-    w.leaf(&tp("code"), &p.type_code);
-    w.leaf_opt(&tp("name"), p.type_name.as_deref());
-    w.close(&tp("type"));
-    w.leaf_opt(&tp("positionNumber"), p.position_number.as_deref());
-    w.leaf_opt(&tp("extNumber"), Some(&p.ext_number));
-    w.leaf_opt(&tp("IKZ"), Some(&p.ikz));
-    w.leaf(&tp("publishYear"), &p.publish_year.to_string());
-    w.leaf_opt(&tp("IKU"), p.iku.as_deref());
+    w.open_scoped(tp!("specialPurchasePosition"), &[], &p.kept);
+    w.open(tp!("type"), &[]);
+    w.leaf(tp!("code"), &p.type_code);
+    w.leaf_opt(tp!("name"), p.type_name.as_deref());
+    w.close(tp!("type"));
+    w.leaf_opt(tp!("positionNumber"), p.position_number.as_deref());
+    w.leaf_opt(tp!("extNumber"), Some(&p.ext_number));
+    w.leaf_opt(tp!("IKZ"), Some(&p.ikz));
+    w.leaf_num(tp!("publishYear"), p.publish_year);
+    w.leaf_opt(tp!("IKU"), p.iku.as_deref());
     write_kvr_info(w, p.kvr.as_deref());
-    w.leaf(&tp("purchaseNumber"), &p.purchase_number);
-    write_years_block(w, "financeInfo", &p.finance);
+    w.leaf(tp!("purchaseNumber"), &p.purchase_number);
+    write_years_block(w, tp!("financeInfo"), &p.finance);
     write_kbks(w, &KBKS, &p.kbks);
     write_kvrs(w, &KVRS, &p.kvrs);
     write_targets(w, &TARGETS, &p.target_articles);
     if let Some(m) = &p.modification {
-        write_modification(w, "specialPurchasePositionModification", m);
+        write_modification(w, tp!("specialPurchasePositionModification"), m);
     }
     if let Some(s) = p.modification_status {
-        w.leaf(&tp("specialPurchasePositionModificationStatus"), s.as_str());
+        w.leaf(tp!("specialPurchasePositionModificationStatus"), s.as_str());
     }
-    w.close(&tp("specialPurchasePosition"));
+    w.close(tp!("specialPurchasePosition"));
 }
 
 fn write_outcome(w: &mut XmlWriter, o: &OutcomeIndicators, target: Target) {
-    w.open(&tp("outcomeIndicators"), &[]);
+    w.open(tp!("outcomeIndicators"), &[]);
     if let Some(t) = &o.totals {
-        write_years_block(w, "totalsInfo", t);
+        write_years_block(w, tp!("totalsInfo"), t);
     }
     write_kbks(w, &KBK_TOTALS, &o.kbk_totals);
     // The change type lists the KVR totals before the target-article totals.
@@ -363,7 +372,7 @@ fn write_outcome(w: &mut XmlWriter, o: &OutcomeIndicators, target: Target) {
         write_targets(w, &TARGET_TOTALS, &o.target_article_totals);
         write_kvrs(w, &KVR_TOTALS, &o.kvr_totals);
     }
-    w.close(&tp("outcomeIndicators"));
+    w.close(tp!("outcomeIndicators"));
 }
 
 fn bool_str(b: bool) -> &'static str {
