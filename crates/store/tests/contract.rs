@@ -237,7 +237,8 @@ async fn eis_credentials_are_sealed() {
 async fn send_queue_leases_and_uniqueness() {
     let (s, _d) = store().await;
     let (o, u, v) = approved_version(&s).await;
-    let login = EisLogin { login: "eis_user_int".into(), password: "p1".into() };
+    // Long enough that the sealed text cannot contain it by chance.
+    let login = EisLogin { login: "eis_user_int".into(), password: "Пароль-ЕИС-7Kq9".into() };
     let packet = "0f3c2a8e-5b1d-4c7e-9a2f-1d2e3f4a5b6c";
     let new = NewSend { version_id: v, org_id: o, requested_by: u, packet_id: packet, packet_xml: "<x/>", login: &login, packet_note: "" };
     let id = s.enqueue_send(&new).await.unwrap();
@@ -247,7 +248,7 @@ async fn send_queue_leases_and_uniqueness() {
     let now = now_ms();
     let claimed = s.claim_due_send("w1", now, 30_000).await.unwrap().unwrap();
     assert_eq!(claimed.send.id, id);
-    assert_eq!(claimed.credentials.password, "p1");
+    assert_eq!(claimed.credentials.password, "Пароль-ЕИС-7Kq9");
     assert!(s.claim_due_send("w2", now, 30_000).await.unwrap().is_none(), "leased");
     // After the lease expires another worker may take it, and the first one's late result is refused.
     let taken = s.claim_due_send("w2", now + 31_000, 30_000).await.unwrap().unwrap();
@@ -285,7 +286,7 @@ async fn send_queue_leases_and_uniqueness() {
         .fetch_one(s.pool())
         .await
         .unwrap();
-    assert!(!raw.contains("p1"));
+    assert!(!raw.contains("Пароль-ЕИС-7Kq9"));
 }
 
 #[tokio::test]
