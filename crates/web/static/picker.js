@@ -13,6 +13,9 @@
  *                  (its value for input/textarea, its text otherwise). It is cleared when the
  *                  code is typed by hand.
  *
+ *   data-nsi-multiple  optional: the input holds several codes separated by commas; the last
+ *                  one is searched for and replaced by the choice, the others are kept.
+ *
  *   Keys: ↓/↑ move through the list (↓ also opens it), Enter chooses, Escape closes.
  *   The input keeps what was typed when nothing is chosen: the server still checks it.
  *   Inputs added to the page later work too (events are handled on the document).
@@ -143,7 +146,12 @@
     var s = states.get(input);
     var item = s && s.items[index];
     if (!item) return;
-    input.value = item.code;
+    if (input.hasAttribute("data-nsi-multiple")) {
+      var head = input.value.replace(/[^,;]*$/, "");
+      input.value = head + (head ? " " : "") + item.code;
+    } else {
+      input.value = item.code;
+    }
     setName(input, item.name);
     close(input);
     s.choosing = true;
@@ -153,10 +161,17 @@
     input.dispatchEvent(new CustomEvent("nsi:chosen", { bubbles: true, detail: { code: item.code, name: item.name } }));
   }
 
+  // What is searched for: the whole value, or its last code in a multiple input.
+  function query(input) {
+    var v = input.value;
+    if (input.hasAttribute("data-nsi-multiple")) v = v.split(/[,;]/).pop();
+    return v.trim();
+  }
+
   function search(input) {
     var s = state(input);
     var seq = ++s.seq;
-    var url = "/reference/" + encodeURIComponent(input.getAttribute("data-nsi")) + "?q=" + encodeURIComponent(input.value.trim());
+    var url = "/reference/" + encodeURIComponent(input.getAttribute("data-nsi")) + "?q=" + encodeURIComponent(query(input));
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) {
         if (r.status === 401) throw new Error("Сеанс завершён: войдите в plangraf заново");
