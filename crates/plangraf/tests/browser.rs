@@ -10,7 +10,9 @@
 //! «Версии документов» → «»» → «Отправить на ООС» → «Посмотреть статус отправки»; then, each in
 //! its own test: «Разместить» in the cabinet and «Размещена в ЕИС» with the registry numbers,
 //! and a change version sent and placed after it; a rejection with each violation linked to its
-//! position; a plan-schedule created in the cabinet that makes sending impossible.
+//! position; a plan-schedule created in the cabinet that makes sending impossible. Issue 3: a
+//! plan-schedule built in the position form (reference picker, live ИКЗ and breakdown sums),
+//! returned, fixed, approved, changed, and its versions compared and printed.
 //!
 //! Needs `chromium` and `chromium-driver` (`/usr/bin/chromium`, `/usr/bin/chromedriver`; other
 //! paths in PLANGRAF_CHROMIUM, PLANGRAF_CHROMEDRIVER). Without them each test says SKIPPED and
@@ -21,6 +23,7 @@ mod common;
 
 use common::*;
 use fantoccini::elements::Element;
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -538,6 +541,257 @@ async fn plan_created_in_the_cabinet_blocks_sending_in_a_real_browser() {
     s.finish().await;
 }
 
+/// Issue 3, the plan-schedule itself in the browser: a plan with positions of every kind typed
+/// into the position form (ОКПД2 from the reference picker with the keyboard, several ОКПД2, a
+/// special purchase, a КВР breakdown) with the live ИКЗ and breakdown sums, the responsible
+/// person; sent for approval, returned with a comment, fixed, approved; «Внести изменения» with
+/// an edited and a cancelled purchase, approved again; then «Сравнить с предыдущей» and
+/// «Печатная форма» of the change version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_schedule_from_positions_to_the_compared_versions_in_a_real_browser() {
+    let Some(s) = Scene::start("plan-schedule").await else { return };
+    let (b, app) = (&s.b, s.app.as_str());
+    let school = &plangraf::demo::SCHOOL;
+    let code = |year: i32, number: u32, okpd4: &str, kvr: &str| {
+        format!("{:02}2{}{}{number:04}000{okpd4}{kvr}", year % 100, school.inn, school.kpp)
+    };
+
+    // 1. A new plan-schedule and its «Ответственный исполнитель».
+    b.sign_in(app, "zakazchik", "zakazchik").await;
+    let year = b.create_plan().await;
+    b.expect_text(Locator::Id("responsible"), "не указан").await;
+    b.open_menu("Изменить ответственного исполнителя").await;
+    b.fill("#responsible_last_name", "Петрова").await;
+    b.fill("#responsible_first_name", "Анна").await;
+    b.fill("#responsible_middle_name", "Сергеевна").await;
+    b.fill("#responsible_position", "контрактный управляющий").await;
+    b.fill("#responsible_phone", "+7 (812) 555-01-01").await;
+    b.press_in("responsible-form", "Сохранить").await;
+    b.wait_for_text("Ответственный исполнитель сохранён").await;
+    const RESPONSIBLE: &str = "Петрова Анна Сергеевна, контрактный управляющий, тел. +7 (812) 555-01-01";
+    b.expect_text(Locator::Id("responsible"), RESPONSIBLE).await;
+
+    // 2a. An ordinary purchase. Its ОКПД2 is picked from the reference list by a part of its
+    //     name, with the keyboard; the ИКЗ follows every field as it is typed.
+    let live = Locator::Id("ikz-live");
+    b.expect_text(live, "—").await;
+    b.fill("#object_info", "Поставка учебников для 5-х классов").await;
+    b.fill("#okpd2", "книги печатные").await;
+    let option = "//ul[@role='listbox']/li[@data-code='58.11.1']";
+    b.wait_for_element_text(Locator::XPath(option), "58.11.1 — Книги печатные").await;
+    b.keys("#okpd2", &Key::Down).await;
+    b.find(Locator::XPath(&format!("{option}[@aria-selected='true']")), "the highlighted «Книги печатные»").await;
+    b.keys("#okpd2", &Key::Enter).await;
+    b.expect_value("#okpd2", "58.11.1").await;
+    b.expect_text(live, &code(year, 1, "5811", "000")).await;
+    b.fill("#publish_year", &(year + 1).to_string()).await;
+    b.expect_text(live, &code(year + 1, 1, "5811", "000")).await;
+    b.fill("#publish_year", &year.to_string()).await;
+    b.expect_text(live, &code(year, 1, "5811", "000")).await;
+    b.fill("#kvr", "244").await;
+    b.expect_text(live, &code(year, 1, "5811", "244")).await;
+    b.fill("#amount_current", "1 250 000,50").await;
+    b.press("Добавить позицию").await;
+    b.wait_for_text("Позиция добавлена").await;
+    let row = |n: &str| format!("//tr[@id='pos-{n}']");
+    b.expect_cell(&row("0001"), 2, &code(year, 1, "5811", "244")).await;
+    b.expect_cell(&row("0001"), 4, "58.11.1").await;
+
+    // 2b. Several ОКПД2: «не определен», 0000 in the ИКЗ.
+    b.fill("#object_info", "Поставка компьютерной техники и мебели").await;
+    b.fill("#okpd2", "26.20.1, 31.01.1").await;
+    b.fill("#kvr", "244").await;
+    b.fill("#amount_current", "480 000,00").await;
+    b.expect_text(live, &code(year, 2, "0000", "244")).await;
+    b.press("Добавить позицию").await;
+    b.wait_for_text("Позиция добавлена").await;
+    b.expect_cell(&row("0002"), 2, &code(year, 2, "0000", "244")).await;
+    b.expect_cell(&row("0002"), 4, "26.20.1; 31.01.1").await;
+
+    // 2c. A special purchase: its kind instead of an object and an ОКПД2.
+    b.select_value("#special_type", "P4_1_93").await;
+    b.fill("#kvr", "244").await;
+    b.fill("#amount_current", "600 000,00").await;
+    b.fill("#amount_first", "600 000,00").await;
+    b.expect_text(live, &code(year, 3, "0000", "244")).await;
+    b.press("Добавить позицию").await;
+    b.wait_for_text("Позиция добавлена").await;
+    const SPECIAL: &str = "Особая закупка: Закупки в соответствии с п. 4 ч. 1 ст. 93 Федерального закона № 44-ФЗ";
+    b.expect_cell(&row("0003"), 3, SPECIAL).await;
+    b.expect_cell(&row("0003"), 4, "—").await;
+    b.expect_cell(&row("0003"), 11, "1 200 000,00").await;
+
+    // 2d. A breakdown over two КВР (the position's КВР left «не определен»), typed with a
+    //     slip: the live note says the lines do not add up, and the plan says so after saving.
+    b.fill("#object_info", "Поставка хозяйственных товаров").await;
+    b.fill("#okpd2", "17.22.1").await;
+    b.fill("#amount_current", "300 000,00").await;
+    b.press("Добавить строку").await;
+    let rows_xpath = "//table[@id='lines']/tbody/tr";
+    let rows = b.table_rows(rows_xpath).await;
+    b.ensure(rows.len() == 3, || format!("three breakdown rows expected after «Добавить строку»: {rows:?}")).await;
+    let focused = b.c.active_element().await.ok();
+    let label = match &focused {
+        Some(e) => e.attr("aria-label").await.ok().flatten(),
+        None => None,
+    };
+    b.ensure(label.as_deref() == Some("КВР, строка 3"), || format!("the new row's code should have the focus, has {label:?}")).await;
+    let line = |what: &str, n: u32| format!("#lines input[aria-label='{what}, строка {n}']");
+    let this_year = format!("{year} год");
+    b.fill(&line("КВР", 1), "244").await;
+    b.fill(&line(&this_year, 1), "200 000,00").await;
+    b.fill(&line("КВР", 2), "247").await;
+    b.fill(&line(&this_year, 2), "90 000,00").await;
+    let sum = Locator::Id("lines-sum");
+    b.expect_text(
+        sum,
+        "Распределено: 290 000,00 / 0,00 / 0,00 / 0,00 — не совпадает с финансовым обеспечением (300 000,00 / 0,00 / 0,00 / 0,00).",
+    )
+    .await;
+    b.expect_text(live, &code(year, 4, "1722", "000")).await;
+    b.press("Добавить позицию").await;
+    b.wait_for_text("Позиция добавлена").await;
+    b.expect_cell(&row("0004"), 5, "не определен").await;
+    let mismatch = format!("Сумма распределения по КВР не равна финансовому обеспечению позиции: {year} год: 290 000,00 вместо 300 000,00");
+    b.expect_text(Locator::Css("#findings li"), &format!("Позиция 0004: {mismatch}")).await;
+    b.expect_text(Locator::Css("#findings > b"), "Проверка перед отправкой: ошибок 1").await;
+    b.screenshot("plan-schedule-breakdown-finding").await;
+
+    // The finding's link leads to the breakdown of that position, where it is fixed.
+    b.click(Locator::XPath("//div[@id='findings']//a[normalize-space()='Позиция 0004']"), "the link of the finding").await;
+    b.wait_for_heading("Позиция 0004").await;
+    let url = b.c.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+    b.ensure(url.ends_with("/edit#lines"), || format!("the finding's link led to {url}")).await;
+    b.expect_target("lines").await;
+    b.expect_text(Locator::XPath("//table[@id='lines']/parent::div/following-sibling::div[1][@class='field-error']"), &mismatch).await;
+    b.fill(&line(&this_year, 2), "100 000,00").await;
+    b.expect_text(sum, "Распределено: 300 000,00 / 0,00 / 0,00 / 0,00 — совпадает с финансовым обеспечением.").await;
+    b.press_in("position-form", "Сохранить").await;
+    b.wait_for_text("Позиция изменена").await;
+    b.expect_cell(&row("0004"), 3, "Поставка хозяйственных товаров\nКВР 244: 200 000,00\nКВР 247: 100 000,00").await;
+    b.ensure(b.c.find(Locator::Id("findings")).await.is_err(), || "the pre-flight checks still find errors".into()).await;
+    b.screenshot("plan-schedule-positions").await;
+
+    // 3. For approval; the approver finds it in «Ожидают согласования» and returns it.
+    b.press("Отправить на согласование").await;
+    b.expect_text(Locator::Id("plan-status"), "На согласовании").await;
+    b.sign_out().await;
+    b.sign_in(app, "soglasovatel", "soglasovatel").await;
+    let queued = format!("//table[@id='approval-queue']/tbody/tr[td[3][normalize-space()='{year}']]");
+    b.expect_cell(&queued, 2, school.short_name).await;
+    b.expect_cell(&queued, 5, "4").await;
+    b.click(Locator::XPath(&format!("{queued}/td[2]/a")), "the plan in «Ожидают согласования»").await;
+    b.wait_for_heading(&format!("План-график закупок на {year} год")).await;
+    const COMMENT: &str = "Уточните наименование объекта закупки 0002";
+    b.fill("input[name='comment']", COMMENT).await;
+    b.press("Вернуть на доработку").await;
+    b.wait_for_text("План-график возвращён на доработку").await;
+    b.expect_text(Locator::Id("plan-status"), "На доработке").await;
+
+    // The customer sees why, fixes purchase 0002 and sends it again; the approver approves.
+    b.sign_out().await;
+    b.sign_in(app, "zakazchik", "zakazchik").await;
+    b.open_plan(year).await;
+    b.expect_text(Locator::Id("plan-status"), "На доработке").await;
+    b.wait_for_text(&format!("Возвращён на доработку: {COMMENT}")).await;
+    b.click(Locator::XPath(&format!("{}//a[normalize-space()='Изменить']", row("0002"))), "«Изменить» of purchase 0002").await;
+    b.wait_for_heading("Позиция 0002").await;
+    const COMPUTERS: &str = "Поставка компьютеров и офисной мебели";
+    b.fill("#object_info", COMPUTERS).await;
+    b.press_in("position-form", "Сохранить").await;
+    b.wait_for_text("Позиция изменена").await;
+    b.expect_cell(&row("0002"), 3, COMPUTERS).await;
+    b.press("Отправить на согласование").await;
+    b.expect_text(Locator::Id("plan-status"), "На согласовании").await;
+    b.approve_as_superior(app, year).await;
+    b.open_plan(year).await;
+    b.expect_text(Locator::Id("plan-status"), "Утвержден").await;
+
+    // 4. «Внести изменения»: purchase 0001 costs more, purchase 0002 is cancelled.
+    b.press("Внести изменения").await;
+    b.wait_for_text("Открыт новый цикл изменений").await;
+    b.click(Locator::XPath(&format!("{}//a[normalize-space()='Изменить']", row("0001"))), "«Изменить» of purchase 0001").await;
+    b.wait_for_heading("Позиция 0001").await;
+    b.fill("#amount_current", "1 320 000,00").await;
+    b.select_value("#edit-reason_code", "9").await;
+    b.fill("#edit-change_description", "Рост цен на учебную литературу").await;
+    b.press_in("position-form", "Сохранить").await;
+    b.wait_for_text("Позиция изменена").await;
+    b.click(Locator::XPath(&format!("{}//a[normalize-space()='Изменить']", row("0002"))), "«Изменить» of purchase 0002").await;
+    b.wait_for_heading("Позиция 0002").await;
+    b.select_value("#cancel-reason_code", "9").await;
+    b.fill("#cancel-change_description", "Техника получена по программе оснащения школ").await;
+    b.press("Отменить закупку").await;
+    b.wait_for_text("Закупка отменена").await;
+    b.expect_cell(&row("0001"), 12, "Изменена\nИзменение закупки: причина 9, Рост цен на учебную литературу").await;
+    b.expect_cell(&row("0002"), 12, "Отменена\nОтмена закупки: причина 9, Техника получена по программе оснащения школ").await;
+    b.expect_cell(&row("0003"), 12, "Без изменений").await;
+    b.expect_cell(&row("0004"), 12, "Без изменений").await;
+    b.screenshot("plan-schedule-change-round").await;
+    b.press("Отправить на согласование").await;
+    b.expect_text(Locator::Id("plan-status"), "На согласовании").await;
+    b.approve_as_superior(app, year).await;
+
+    // 5. «Версии документов» → «»» of version 1 → «Сравнить с предыдущей».
+    b.open_plan(year).await;
+    b.click_link("Версии документов").await;
+    b.expect_cell("//table[@id='versions']/tbody/tr[td[1][normalize-space()='1']]", 5, "2 220 000,00").await;
+    b.version_action(1, "Сравнить с предыдущей").await;
+    b.wait_for_heading("Сравнение версии 1 с версией 0").await;
+    let diff = b.table_rows("//table[@id='diff']/tbody/tr").await;
+    let cancelled = format!("0002 «{COMPUTERS}»");
+    let expected = [
+        ["0001 «Поставка учебников для 5-х классов»", "Сумма, текущий год", "1 250 000,50", "1 320 000,00", "69 999,50"],
+        [cancelled.as_str(), "Отменена", "нет", "да", ""],
+    ];
+    b.ensure(diff == expected, || format!("the comparison should show {expected:?}, shows {diff:?}")).await;
+    let totals = b.table_rows("//h2[normalize-space()='Итого по годам, руб.']/following-sibling::table[1]/tbody/tr").await;
+    let expected = [["Версия 0", "2 630 000,50", "600 000,00", "0,00", "0,00"], ["Версия 1", "2 220 000,00", "600 000,00", "0,00", "0,00"]];
+    b.ensure(totals == expected, || format!("the totals should be {expected:?}, are {totals:?}")).await;
+    b.screenshot("plan-schedule-diff").await;
+
+    // «Печатная форма» of version 1 opens in a new tab.
+    b.click_link(&format!("← План-график {year} · {}", school.short_name)).await;
+    b.wait_for_heading(&format!("План-график закупок на {year} год")).await;
+    b.version_action(1, "Печатная форма").await;
+    b.switch_to_new_tab().await;
+    b.wait_for_text("Версия 1").await;
+    b.expect_text(
+        Locator::Css("h1"),
+        &format!("ПЛАН-ГРАФИК\nзакупок товаров, работ, услуг на {year} финансовый год и на плановый период {} и {} годов", year + 1, year + 2),
+    )
+    .await;
+    let meta = b.table_rows("//table[@class='meta']//tr").await;
+    for wanted in [["Наименование заказчика", school.name], ["Ответственный исполнитель", RESPONSIBLE]] {
+        b.ensure(meta.iter().any(|r| r == &wanted), || format!("the printed header should have {wanted:?}: {meta:?}")).await;
+    }
+    let printed = b.table_rows("//table[not(@class='meta')]/tbody/tr").await;
+    let y = year.to_string();
+    let zero = "0,00";
+    let position = |n: &str, ikz: String, object: &str, okpd2: &str, kvr: &str, amounts: [&str; 5]| {
+        [vec![n.to_owned(), ikz, object.to_owned(), okpd2.to_owned(), kvr.to_owned(), y.clone()], amounts.map(String::from).to_vec()].concat()
+    };
+    let part = |what: &str, amounts: [&str; 5]| [vec![String::new(), String::new(), what.to_owned()], amounts.map(String::from).to_vec()].concat();
+    let expected: Vec<Vec<String>> = vec![
+        position("0001", code(year, 1, "5811", "244"), "Поставка учебников для 5-х классов", "58.11.1", "244", ["1 320 000,00", "1 320 000,00", zero, zero, zero]),
+        part("в том числе КВР 244", ["1 320 000,00", "1 320 000,00", zero, zero, zero]),
+        position("0002", code(year, 2, "0000", "244"), &format!("{COMPUTERS} (закупка отменена)"), "26.20.1; 31.01.1", "244", ["480 000,00", "480 000,00", zero, zero, zero]),
+        part("в том числе КВР 244", ["480 000,00", "480 000,00", zero, zero, zero]),
+        position("0003", code(year, 3, "0000", "244"), SPECIAL, "—", "244", ["1 200 000,00", "600 000,00", "600 000,00", zero, zero]),
+        part("в том числе КВР 244", ["1 200 000,00", "600 000,00", "600 000,00", zero, zero]),
+        position("0004", code(year, 4, "1722", "000"), "Поставка хозяйственных товаров", "17.22.1", "не определен", ["300 000,00", "300 000,00", zero, zero, zero]),
+        part("в том числе КВР 244", ["200 000,00", "200 000,00", zero, zero, zero]),
+        part("в том числе КВР 247", ["100 000,00", "100 000,00", zero, zero, zero]),
+        ["Итого (без отменённых закупок)", "2 820 000,00", "2 220 000,00", "600 000,00", zero, zero].map(String::from).to_vec(),
+    ];
+    if printed != expected {
+        let diff: Vec<_> = printed.iter().zip(&expected).filter(|(a, b)| a != b).collect();
+        b.fail::<()>(&format!("the printed positions differ (shown, expected): {diff:?}; {} rows shown", printed.len())).await;
+    }
+    b.screenshot("plan-schedule-print").await;
+    s.finish().await;
+}
+
 // --- the browser ----------------------------------------------------------------------------
 
 struct BrowserTools {
@@ -841,6 +1095,100 @@ impl Browser {
         }
     }
 
+    /// Waits until the element shows exactly `text` (bounded; the page may reload meanwhile).
+    async fn expect_text(&self, locator: Locator<'_>, text: &str) {
+        let deadline = Instant::now() + WAIT;
+        let mut shown = String::new();
+        loop {
+            if let Ok(e) = self.c.find(locator).await
+                && let Ok(t) = e.text().await
+            {
+                shown = normalize(&t).trim().to_owned();
+                if shown == text {
+                    return;
+                }
+            }
+            if Instant::now() > deadline {
+                return self.fail(&format!("{locator:?} does not show exactly «{text}» within {WAIT:?}; shows «{shown}»")).await;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until the field holds exactly `value`.
+    async fn expect_value(&self, css: &str, value: &str) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let e = self.find(Locator::Css(css), &format!("the field {css}")).await;
+            let v = e.prop("value").await.ok().flatten().unwrap_or_default();
+            if v == value {
+                return;
+            }
+            if Instant::now() > deadline {
+                return self.fail(&format!("the field {css} holds {v:?}, not {value:?}")).await;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Presses one key in the field, as a person at the keyboard does.
+    async fn keys(&self, css: &str, key: &str) {
+        let e = self.find(Locator::Css(css), &format!("the field {css}")).await;
+        if let Err(err) = e.send_keys(key).await {
+            self.fail::<()>(&format!("cannot press a key in {css}: {err}")).await;
+        }
+    }
+
+    /// Presses the button with this text inside the form with this id (a page may have several
+    /// «Сохранить»).
+    async fn press_in(&self, form: &str, text: &str) {
+        let xpath = format!("//form[@id='{form}']//button[normalize-space()='{text}']");
+        self.click(Locator::XPath(&xpath), &format!("the button «{text}» of the form {form}")).await;
+    }
+
+    /// Fails unless the element with this id is the page's `:target` (where a link with a
+    /// fragment has led).
+    async fn expect_target(&self, id: &str) {
+        let target = self.c.execute("const t = document.querySelector(':target'); return t ? t.id : null;", vec![]).await;
+        self.ensure(matches!(&target, Ok(serde_json::Value::String(t)) if t == id), || {
+            format!("the element #{id} should be the page's target, is {target:?}")
+        })
+        .await;
+    }
+
+    /// Moves to the tab a link with `target="_blank"` has just opened.
+    async fn switch_to_new_tab(&self) {
+        let deadline = Instant::now() + WAIT;
+        let current = self.c.window().await.ok();
+        loop {
+            let windows = self.c.windows().await.unwrap_or_default();
+            if let Some(w) = windows.into_iter().find(|w| Some(w) != current.as_ref()) {
+                if let Err(e) = self.c.switch_to_window(w).await {
+                    self.fail::<()>(&format!("cannot switch to the new tab: {e}")).await;
+                }
+                return;
+            }
+            if Instant::now() > deadline {
+                return self.fail(&format!("no new tab opened within {WAIT:?}")).await;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// «Управление закупками» → … → «Создать план-график» for the year offered (the next one).
+    /// Returns the plan's year, as its heading says.
+    async fn create_plan(&self) -> i32 {
+        self.open_plans().await;
+        self.press("Создать план-график").await;
+        self.wait_for_text("В плане-графике нет позиций.").await;
+        let heading = self.visible_text_of(Locator::Css("h1"), "the heading of the plan").await;
+        let year = heading.strip_prefix("План-график закупок на ").and_then(|rest| rest.split(' ').next()).and_then(|y| y.parse::<i32>().ok());
+        match year {
+            Some(year) => year,
+            None => self.fail(&format!("no year in the heading {heading:?}")).await,
+        }
+    }
+
     /// The value shown next to a label in the cabinet's `<dl>`.
     async fn field_shown(&self, label: &str) -> String {
         let xpath = format!("//dt[normalize-space()='{label}']/following-sibling::dd[1]");
@@ -1058,12 +1406,7 @@ impl Browser {
     /// «Создать план-график» for the year offered (the next one), the positions typed in one by
     /// one, «Отправить на согласование». Returns the plan's year, as its heading says.
     async fn plan_for_approval(&self, positions: &[Typed]) -> i32 {
-        self.open_plans().await;
-        self.press("Создать план-график").await;
-        self.wait_for_text("В плане-графике нет позиций.").await;
-        let heading = self.visible_text_of(Locator::Css("h1"), "the heading of the plan").await;
-        let year = heading.strip_prefix("План-график закупок на ").and_then(|rest| rest.split(' ').next()).and_then(|y| y.parse::<i32>().ok());
-        let Some(year) = year else { return self.fail(&format!("no year in the heading {heading:?}")).await };
+        let year = self.create_plan().await;
         for (i, p) in positions.iter().enumerate() {
             self.fill("#object_info", p.object).await;
             self.fill("#publish_year", &year.to_string()).await;
