@@ -99,17 +99,16 @@ async fn seed_scenarios_in_a_real_browser() {
     eprintln!("browser: the cabinet shows login {eis_login}, two different passwords");
     lap("step 1, the ЕИС cabinet");
 
-    // 2. plangraf: sign-in form, the top menu, a plan for 2026 with one position, for approval.
+    // 2. plangraf: sign-in form, the top menu, a plan for the year offered with one position,
+    // for approval.
     b.sign_in(&app, "zakazchik", "zakazchik").await;
     b.wait_for_text("Петрова Анна Сергеевна").await;
     b.open_plans().await;
     b.wait_for_heading("Планы-графики размещения заказов").await;
-    b.select_value("#plan_year", "2026").await;
-    b.press("Создать план-график").await;
-    b.wait_for_heading("План-график закупок на 2026 год и плановый период 2027 и 2028 годов").await;
-    b.wait_for_text("В плане-графике нет позиций.").await;
+    let year = b.create_plan().await;
+    b.wait_for_heading(&format!("План-график закупок на {year} год и плановый период {} и {} годов", year + 1, year + 2)).await;
     b.fill("#object_info", "Поставка учебников для 5-х классов").await;
-    b.fill("#publish_year", "2026").await;
+    b.fill("#publish_year", &year.to_string()).await;
     b.fill("#okpd2", "58.11.19.000").await;
     b.fill("#kvr", "244").await;
     b.fill("#amount_current", "1 250 000,50").await;
@@ -117,7 +116,8 @@ async fn seed_scenarios_in_a_real_browser() {
     b.wait_for_text("Позиция добавлена").await;
     let table = b.visible_text_of(Locator::Id("positions"), "the table of positions").await;
     // ИКЗ: year 26, ИКУ 2+INN+KPP, number 0001, order 000, ОКПД2 5811, КВР 244.
-    let expected = ["262780100001178010100100010005811244", "Поставка учебников для 5-х классов", "58.11.19.000", "1 250 000,50"];
+    let ikz = format!("{:02}2780100001178010100100010005811244", year % 100);
+    let expected = [ikz.as_str(), "Поставка учебников для 5-х классов", "58.11.19.000", "1 250 000,50"];
     for shown in expected {
         if !table.contains(shown) {
             b.fail::<()>(&format!("the table of positions does not show «{shown}»: {table:?}")).await;
@@ -137,7 +137,7 @@ async fn seed_scenarios_in_a_real_browser() {
     b.sign_out().await;
     b.sign_in(&app, "soglasovatel", "soglasovatel").await;
     b.wait_for_text("Смирнов Олег Викторович").await;
-    b.open_plan(2026).await;
+    b.open_plan(year).await;
     b.wait_for_text("Школа № 1").await;
     b.press("Утвердить").await;
     b.wait_for_text("План-график утверждён").await;
@@ -153,7 +153,7 @@ async fn seed_scenarios_in_a_real_browser() {
     b.sign_out().await;
     b.sign_in(&app, "zakazchik", "zakazchik").await;
     b.wait_for_text("Петрова Анна Сергеевна").await;
-    b.open_plan(2026).await;
+    b.open_plan(year).await;
     b.send_to_oos(0, &eis_login).await;
     b.back_to_plan().await;
     b.open_send_status(0).await;
@@ -172,7 +172,7 @@ async fn seed_scenarios_in_a_real_browser() {
 
     // 6. The second password, and the same version sent again.
     b.save_eis_credentials(&eis_login, &second_password).await;
-    b.open_plan(2026).await;
+    b.open_plan(year).await;
     b.send_to_oos(0, &eis_login).await;
     b.back_to_plan().await;
     b.open_send_status(0).await;
@@ -184,7 +184,7 @@ async fn seed_scenarios_in_a_real_browser() {
     b.screenshot("send-status-loaded").await;
     b.back_to_plan().await;
     b.click_link("Позиции").await;
-    b.wait_for_element_text(Locator::Id("positions"), "262780100001178010100100010005811244").await;
+    b.wait_for_element_text(Locator::Id("positions"), &ikz).await;
     b.screenshot("plan-positions").await;
     b.click_link("Версии документов").await;
     b.wait_for_element_text(Locator::Id("versions"), "Загрузка завершена успешно").await;
