@@ -207,6 +207,7 @@ pub struct AgentSnapshot {
 /// The person responsible for the plan-schedule («ответственный исполнитель»), shown on the
 /// plan and its printed form.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ResponsiblePerson {
     pub last_name: String,
     pub first_name: String,

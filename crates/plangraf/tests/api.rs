@@ -567,10 +567,12 @@ async fn rules_of_access_and_state() {
     assert_eq!(r.status, 200);
     let version = r.json["version"]["id"].as_i64().unwrap();
     let body = json!({"row_version": 1, "comment": "x", "reason_code": "9", "change_description": "x"});
-    let calls: [(Method, &str, Vec<i64>, Option<Value>); 14] = [
+    let calls: [(Method, &str, Vec<i64>, Option<Value>); 16] = [
         (Method::GET, PLAN, vec![plan], None),
         (Method::GET, "/api/v1/plans/{id}/versions", vec![plan], None),
         (Method::GET, "/api/v1/plans/{id}/journal", vec![plan], None),
+        (Method::PUT, "/api/v1/plans/{id}/owner-role", vec![plan], Some(json!({"row_version": 1, "owner_role": "OA"}))),
+        (Method::PUT, "/api/v1/plans/{id}/responsible", vec![plan], Some(json!({"row_version": 1, "last_name": "x", "first_name": "x", "position": "x"}))),
         (Method::POST, POSITIONS, vec![plan], Some(ordinary(1))),
         (Method::PUT, POSITION, vec![plan, position], Some(ordinary(1))),
         (Method::DELETE, POSITION, vec![plan, position], None),
@@ -616,5 +618,57 @@ async fn rules_of_access_and_state() {
     assert_eq!(forged.call(Method::GET, "/api/v1/plans", &[], None).await.status, 401);
     let r = customer.http.get(format!("{}/api/v1/plans/abc", customer.base)).bearer_auth(customer.token.as_ref().unwrap()).send().await.unwrap();
     assert_eq!(r.status(), 404);
+    h.app.stop().await;
+}
+
+/// The plan's header through the API: who places it in ЕИС (CU or OA, and then the agent's ИКУ
+/// goes into every ИКЗ) and the responsible person; bad input, stale versions and other
+/// organizations are refused and change nothing.
+#[tokio::test]
+async fn plan_header_through_the_api() {
+    let h = Harness::start().await;
+    let customer = Api::signed_in(&h, "zakazchik", "zakazchik").await;
+    let approver = Api::signed_in(&h, "soglasovatel", "soglasovatel").await;
+    let r = customer.call(Method::POST, "/api/v1/plans", &[], Some(json!({"plan_year": 2027}))).await;
+    let plan = r.json["id"].as_i64().unwrap();
+    assert_eq!(r.json["owner_role"], "CU");
+    assert_eq!(r.json["agent"], Value::Null);
+    assert_eq!(r.json["responsible"], Value::Null);
+    let rv = r.json["row_version"].as_i64().unwrap();
+    const OWNER: &str = "/api/v1/plans/{id}/owner-role";
+    const RESPONSIBLE: &str = "/api/v1/plans/{id}/responsible";
+
+    let r = customer.call_with(Method::PUT, OWNER, &[plan], "", Some((json!({"row_version": rv, "owner_role": "XX"}), false))).await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.error_fields(), ["owner_role"]);
+    let r = customer.call(Method::PUT, OWNER, &[plan], Some(json!({"row_version": rv - 1, "owner_role": "OA"}))).await;
+    assert_eq!(r.status, 409, "a stale row_version");
+    let r = approver.call(Method::PUT, OWNER, &[plan], Some(json!({"row_version": rv, "owner_role": "OA"}))).await;
+    assert_eq!(r.status, 403, "the superior reads the plan but does not edit it");
+    let r = customer.call(Method::PUT, OWNER, &[plan], Some(json!({"row_version": rv, "owner_role": "OA"}))).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json["owner_role"], "OA");
+    assert_eq!(r.json["agent"]["spz_code"], plangraf::demo::COMMITTEE.spz_code);
+    let rv = r.json["row_version"].as_i64().unwrap();
+
+    // For role OA the ИКЗ carries the committee's ИКУ: 2 + its ИНН + КПП.
+    let mut position = ordinary(rv);
+    position["publish_year"] = json!("2027");
+    let r = customer.call(Method::POST, POSITIONS, &[plan], Some(position)).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    assert_eq!(r.json["position"]["ikz"], "272783000042678400100100010005811244");
+    let rv = r.json["row_version"].as_i64().unwrap();
+
+    let person = json!({"row_version": rv, "last_name": "Петрова", "first_name": "Анна", "position": " ", "phone": "звонить"});
+    let r = customer.call(Method::PUT, RESPONSIBLE, &[plan], Some(person)).await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.error_fields(), ["responsible_position", "responsible_phone"]);
+    let person = json!({"row_version": rv, "last_name": "Петрова", "first_name": "Анна", "position": "контрактный управляющий"});
+    let r = customer.call(Method::PUT, RESPONSIBLE, &[plan], Some(person)).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json["responsible"]["position"], "контрактный управляющий");
+    assert_eq!(r.json["responsible"]["middle_name"], "");
+    let journal = customer.call(Method::GET, "/api/v1/plans/{id}/journal", &[plan], None).await;
+    assert!(journal.text.contains("Изменён ответственный исполнитель") && journal.text.contains("Изменено: кто размещает в ЕИС"), "{}", journal.text);
     h.app.stop().await;
 }

@@ -210,3 +210,56 @@ pub async fn delete_position(state: &AppState, user: &User, l: &EditablePosition
     state.store.delete_position(&l.plan, row_version, l.stored.id, user.id).await?;
     Ok(Ok(()))
 }
+
+/// Why a change of the plan's header was not made.
+pub enum HeaderRefusal {
+    /// The plan cannot be changed by the caller now.
+    Plan(PlanError),
+    /// Input errors, per field.
+    Fields(Vec<FieldError>),
+    /// Another writer changed the plan since the caller read it.
+    Stale,
+}
+
+async fn header_write(result: store::Result<()>) -> AppResult<Result<(), HeaderRefusal>> {
+    match result {
+        Ok(()) => Ok(Ok(())),
+        Err(store::StoreError::Conflict) => Ok(Err(HeaderRefusal::Stale)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Who places the plan in ЕИС: `CU` (the customer) or `OA` (its superior under an agreement).
+pub async fn set_owner_role(state: &AppState, user: &User, plan_id: i64, code: &str, row_version: i64) -> AppResult<Result<(), HeaderRefusal>> {
+    let (plan, owner) = match plan_for_edit(state, user, plan_id).await? {
+        Ok(found) => found,
+        Err(e) => return Ok(Err(HeaderRefusal::Plan(e))),
+    };
+    let field = |message: &str| Ok(Err(HeaderRefusal::Fields(vec![FieldError { field: "owner_role", message: message.into() }])));
+    let Some(role) = plan::OwnerRole::from_code(code.trim()) else {
+        return field("Выберите, кто размещает план-график в ЕИС: CU (заказчик) или OA (вышестоящая организация по соглашению)");
+    };
+    if role == plan::OwnerRole::Agent && owner.superior_id.is_none() {
+        return field("У организации нет вышестоящей организации, которая могла бы размещать план-график по соглашению");
+    }
+    header_write(state.store.set_owner_role(&plan, row_version, role, user.id).await).await
+}
+
+/// «Ответственный исполнитель» of the plan.
+pub async fn set_responsible(
+    state: &AppState,
+    user: &User,
+    plan_id: i64,
+    raw: &plan::ResponsiblePerson,
+    row_version: i64,
+) -> AppResult<Result<(), HeaderRefusal>> {
+    let plan = match plan_for_edit(state, user, plan_id).await? {
+        Ok((plan, _)) => plan,
+        Err(e) => return Ok(Err(HeaderRefusal::Plan(e))),
+    };
+    let person = match plan::ResponsiblePerson::parse(raw) {
+        Ok(p) => p,
+        Err(errors) => return Ok(Err(HeaderRefusal::Fields(errors))),
+    };
+    header_write(state.store.set_responsible(&plan, row_version, &person, user.id).await).await
+}

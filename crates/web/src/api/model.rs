@@ -139,6 +139,13 @@ pub struct FindingOut {
     pub message: String,
 }
 
+/// `Agent`
+#[derive(Serialize)]
+pub struct AgentOut {
+    pub name: String,
+    pub spz_code: String,
+}
+
 /// `PlanDetail`
 #[derive(Serialize)]
 pub struct PlanDetail<'a> {
@@ -151,6 +158,11 @@ pub struct PlanDetail<'a> {
     pub return_comment: Option<String>,
     pub eis_plan_number: Option<String>,
     pub organization: OrgOut,
+    /// `CU` or `OA`.
+    pub owner_role: &'static str,
+    /// The superior organization that places the plan (role OA).
+    pub agent: Option<AgentOut>,
+    pub responsible: Option<domain::plan::ResponsiblePerson>,
     pub permissions: Permissions,
     pub totals: YearAmounts,
     pub positions: Vec<PositionOut<'a>>,
@@ -199,6 +211,9 @@ impl PlanData {
             return_comment: if p.status == domain::PlanStatus::Revision { p.return_comment.clone() } else { None },
             eis_plan_number: p.eis_plan_number.clone(),
             organization: OrgOut::of(&self.owner),
+            owner_role: p.owner_role.code(),
+            agent: self.snapshot.agent.as_ref().map(|a| AgentOut { name: a.name.clone(), spz_code: a.spz_code.clone() }),
+            responsible: p.responsible.clone(),
             permissions: Permissions {
                 edit: plan::check_edit(a, pref).is_ok(),
                 submit: plan::submit(a, pref, 0).is_ok(),

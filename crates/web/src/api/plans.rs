@@ -91,10 +91,51 @@ async fn position_result(state: &AppState, plan_id: i64, position_id: i64, row_v
     let stored: StoredPosition =
         state.store.positions(plan_id).await?.into_iter().find(|p| p.id == position_id).ok_or_else(ApiError::not_found)?;
     let base = state.store.versions(plan_id).await?.into_iter().next().map(|v| v.snapshot);
-    let iku = crate::pages::plans::customer_snapshot(&owner).iku;
+    let iku = crate::pages::plans::current_snapshot(state, &plan, &owner).await?.owner_iku().to_owned();
     let body = PositionResult { row_version, position: PositionOut::of(&stored, &iku, base.as_ref()) };
     let location = format!("/api/v1/plans/{plan_id}/positions/{position_id}");
     Ok((status, [(header::LOCATION, location)], Json(body)).into_response())
+}
+
+/// A refused change of the header, as the API answers it.
+async fn header_refused(state: &AppState, user: &User, plan_id: i64, r: actions::HeaderRefusal) -> ApiError {
+    match r {
+        actions::HeaderRefusal::Plan(e) => refused(state, user, plan_id, e).await,
+        actions::HeaderRefusal::Fields(errors) => ApiError::fields("Заголовок плана-графика не изменён: исправьте отмеченные поля", errors),
+        actions::HeaderRefusal::Stale => ApiError::conflict(STALE),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct OwnerRoleInput {
+    row_version: Option<i64>,
+    #[serde(default)]
+    owner_role: String,
+}
+
+/// Who places the plan in ЕИС: `CU` or `OA`.
+pub async fn set_owner_role(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<i64>, Body(input): Body<OwnerRoleInput>) -> ApiResult {
+    let expected = row_version(input.row_version)?;
+    match actions::set_owner_role(&state, &user, id, &input.owner_role, expected).await? {
+        Ok(()) => Ok(Json(detail(&state, &user, id).await?).into_response()),
+        Err(r) => Err(header_refused(&state, &user, id, r).await),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ResponsibleInput {
+    row_version: Option<i64>,
+    #[serde(flatten)]
+    person: domain::plan::ResponsiblePerson,
+}
+
+/// «Ответственный исполнитель».
+pub async fn set_responsible(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<i64>, Body(input): Body<ResponsibleInput>) -> ApiResult {
+    let expected = row_version(input.row_version)?;
+    match actions::set_responsible(&state, &user, id, &input.person, expected).await? {
+        Ok(()) => Ok(Json(detail(&state, &user, id).await?).into_response()),
+        Err(r) => Err(header_refused(&state, &user, id, r).await),
+    }
 }
 
 fn stale(e: store::StoreError) -> ApiError {

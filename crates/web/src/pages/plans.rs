@@ -2,7 +2,7 @@
 //! submission and the superior's decision.
 
 use crate::AppState;
-use crate::actions;
+use crate::actions::{self, HeaderRefusal};
 use crate::access::{actor, plan_ref, readable_plan};
 use crate::auth::{CurrentUser, Post};
 use crate::error::{AppError, AppResult};
@@ -288,13 +288,10 @@ pub struct ResponsibleForm {
     responsible_phone: String,
 }
 
+const HEADER_STALE: &str = "План-график изменён другим пользователем: проверьте данные и сохраните ещё раз.";
+
 /// «Ответственный исполнитель» of the plan.
 pub async fn set_responsible(State(state): State<AppState>, Path(id): Path<i64>, post: Post<ResponsibleForm>) -> AppResult<Response> {
-    let user = &post.session.user;
-    let (plan, owner) = readable_plan(&state, user, id).await?;
-    if let Err(e) = plan::check_edit(actor(user), plan_ref(&plan, &owner)) {
-        return Err(AppError::Forbidden(e.to_string()));
-    }
     let f = &post.form;
     let raw = domain::plan::ResponsiblePerson {
         last_name: f.responsible_last_name.clone(),
@@ -304,57 +301,27 @@ pub async fn set_responsible(State(state): State<AppState>, Path(id): Path<i64>,
         phone: f.responsible_phone.clone(),
     };
     let expected: i64 = f.row_version.trim().parse().map_err(|_| AppError::BadRequest("Форма заполнена некорректно: нет версии документа".into()))?;
-    let person = match domain::plan::ResponsiblePerson::parse(&raw) {
-        Ok(p) => p,
-        Err(field_errors) => {
-            let extra = Extra {
-                notice: None,
-                error: Some("Ответственный исполнитель не сохранён: исправьте отмеченные поля".into()),
-                draft: None,
-                field_errors,
-                responsible: Some(raw),
-            };
-            return render_plan(&state, &post.session, plan.id, "positions", extra).await;
-        }
+    let (error, field_errors) = match actions::set_responsible(&state, &post.session.user, id, &raw, expected).await? {
+        Ok(()) => return Ok(redirect(id, "positions", "responsible")),
+        Err(HeaderRefusal::Plan(e)) => return Err(AppError::Forbidden(e.to_string())),
+        Err(HeaderRefusal::Fields(errors)) => ("Ответственный исполнитель не сохранён: исправьте отмеченные поля", errors),
+        Err(HeaderRefusal::Stale) => (HEADER_STALE, vec![]),
     };
-    match state.store.set_responsible(&plan, expected, &person, user.id).await {
-        Ok(()) => Ok(redirect(plan.id, "positions", "responsible")),
-        Err(store::StoreError::Conflict) => {
-            let extra = Extra {
-                notice: None,
-                error: Some("План-график изменён другим пользователем: проверьте данные и сохраните ещё раз.".into()),
-                draft: None,
-                field_errors: vec![],
-                responsible: Some(raw),
-            };
-            render_plan(&state, &post.session, plan.id, "positions", extra).await
-        }
-        Err(e) => Err(e.into()),
-    }
+    let extra = Extra { notice: None, error: Some(error.into()), draft: None, field_errors, responsible: Some(raw) };
+    render_plan(&state, &post.session, id, "positions", extra).await
 }
 
 /// Who places the plan in ЕИС: the customer (CU), or its superior under an agreement (OA).
 pub async fn set_owner(State(state): State<AppState>, Path(id): Path<i64>, post: Post<OwnerForm>) -> AppResult<Response> {
-    let user = &post.session.user;
-    let (plan, owner) = readable_plan(&state, user, id).await?;
-    if let Err(e) = plan::check_edit(actor(user), plan_ref(&plan, &owner)) {
-        return Err(AppError::Forbidden(e.to_string()));
-    }
-    let role = OwnerRole::from_code(post.form.owner_role.trim())
-        .ok_or_else(|| AppError::BadRequest("Выберите, кто размещает план-график в ЕИС".into()))?;
-    if role == OwnerRole::Agent && owner.superior_id.is_none() {
-        let e = "У организации нет вышестоящей организации, которая могла бы размещать план-график по соглашению".to_owned();
-        return show_error(&state, &post.session, plan.id, "positions", e).await;
-    }
-    let expected: i64 = post.form.row_version.trim().parse().map_err(|_| AppError::BadRequest("Форма заполнена некорректно: нет версии документа".into()))?;
-    match state.store.set_owner_role(&plan, expected, role, user.id).await {
-        Ok(()) => Ok(redirect(plan.id, "positions", "owner")),
-        Err(store::StoreError::Conflict) => {
-            let e = "План-график изменён другим пользователем: проверьте его и повторите выбор.".to_owned();
-            show_error(&state, &post.session, plan.id, "positions", e).await
-        }
-        Err(e) => Err(e.into()),
-    }
+    let expected: i64 =
+        post.form.row_version.trim().parse().map_err(|_| AppError::BadRequest("Форма заполнена некорректно: нет версии документа".into()))?;
+    let error = match actions::set_owner_role(&state, &post.session.user, id, &post.form.owner_role, expected).await? {
+        Ok(()) => return Ok(redirect(id, "positions", "owner")),
+        Err(HeaderRefusal::Plan(e)) => return Err(AppError::Forbidden(e.to_string())),
+        Err(HeaderRefusal::Fields(errors)) => errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; "),
+        Err(HeaderRefusal::Stale) => HEADER_STALE.to_owned(),
+    };
+    show_error(&state, &post.session, id, "positions", error).await
 }
 
 /// Every pre-flight finding of the working copy: the rules of `domain::checks`, and, once they
