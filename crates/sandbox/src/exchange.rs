@@ -420,6 +420,13 @@ async fn record_draft(tx: &mut Transaction<'static, Sqlite>, p: &PlanPacket, pac
             .await?
         }
     };
+    // The owner of the latest version is the plan's owner: its cabinet places it.
+    sqlx::query("UPDATE plans SET owner_reg_num = ?1, owner_role = ?2 WHERE id = ?3")
+        .bind(&d.owner_reg_num)
+        .bind(d.owner_role.as_str())
+        .bind(plan_id)
+        .execute(&mut **tx)
+        .await?;
     let version = match d.version_number {
         Some(v) => i64::from(v),
         None => {

@@ -71,17 +71,20 @@ const PLAN_COLUMNS: &str = "SELECT id, org_reg_num, plan_year, source, plan_numb
 const VERSION_COLUMNS: &str = "SELECT id, version_number, state, packet_id, external_id, position_count, created_at, \
      published_at, published_doc_id FROM plan_versions";
 
+/// The plans an organization's cabinet works with: its own, and those it placed for a customer
+/// under an agreement (ownerRole OA).
 pub(crate) async fn plans_of_org(db: &SqlitePool, org: &str) -> Result<Vec<PlanRow>, SandboxError> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{PLAN_COLUMNS} WHERE org_reg_num = ?1 ORDER BY plan_year, id")))
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{PLAN_COLUMNS} WHERE org_reg_num = ?1 OR owner_reg_num = ?1 ORDER BY plan_year, id")))
         .bind(org)
         .fetch_all(db)
         .await?;
     Ok(rows.iter().map(plan_from_row).collect::<Result<_, _>>()?)
 }
 
-/// The plan with that id when it belongs to `org`: another organization's plan is not found.
+/// The plan with that id when `org` is its customer or placed it (OA): another organization's
+/// plan is not found.
 pub(crate) async fn plan_of_org(db: &SqlitePool, org: &str, plan_id: i64) -> Result<Option<PlanRow>, SandboxError> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{PLAN_COLUMNS} WHERE id = ?1 AND org_reg_num = ?2")))
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{PLAN_COLUMNS} WHERE id = ?1 AND (org_reg_num = ?2 OR owner_reg_num = ?2)")))
         .bind(plan_id)
         .bind(org)
         .fetch_optional(db)

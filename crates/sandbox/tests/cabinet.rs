@@ -323,3 +323,44 @@ async fn plan_registry_placement_and_refused_edits() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     env.sandbox.shutdown().await;
 }
+
+/// A plan placed for a customer under an agreement (ownerRole OA): refused without the
+/// agreement; with it, the agent's cabinet lists the customer's plan and places it, and the
+/// customer's cabinet sees it too.
+#[tokio::test]
+async fn an_agent_places_the_customers_plan_under_an_agreement() {
+    let env = start(Duration::ZERO).await;
+    let (inn, kpp) = ("7802000001", "780201001");
+    let mut p = packet();
+    p.data.owner_reg_num = OTHER_ORG.into();
+    p.data.owner_role = eis::packet::OwnerRole::Oa;
+    // ЕИС checks the ИКУ against the owner of the version: the agent's.
+    for pos in &mut p.data.positions {
+        pos.iku = Some(format!("2{inn}{kpp}"));
+        pos.ikz = format!("252{inn}{kpp}{}0003811244", pos.purchase_number);
+    }
+    let agent = creds(&env, "other").await;
+    let c = send_and_wait(&env, &agent, &write_plan_packet(&p)).await;
+    assert_eq!(c.result, eis::reply::ConfirmationResult::Failure);
+    assert_eq!(c.violations.iter().map(|v| v.err_code.as_str()).collect::<Vec<_>>(), ["ORG_POWERS"]);
+
+    env.sandbox.directory().grant_powers(ORG, OTHER_ORG).await.expect("agreement");
+    p.index.id = uuid::Uuid::new_v4().to_string();
+    let c = send_and_wait(&env, &agent, &write_plan_packet(&p)).await;
+    assert_eq!(c.result, eis::reply::ConfirmationResult::Success, "{:?}", c.violations);
+
+    let mut b = Browser::new(&env);
+    b.sign_in("other", "other-pass").await;
+    let (_, html) = b.get("/cabinet/plans").await;
+    assert!(html.contains("План-график на 2025 год") && html.contains(&format!("код по СПЗ {ORG} — размещение по соглашению (OA)")), "{html}");
+    let publish = form_action(&html, "/publish");
+    let resp = b.post(&publish, &[("csrf", &csrf(&html))]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let (_, html) = b.get("/cabinet/plans").await;
+    assert!(html.contains(&format!("2025{ORG}001")), "the customer's plan number: {html}");
+
+    let mut customer = Browser::new(&env);
+    customer.sign_in("spec", "spec-pass").await;
+    let (_, html) = customer.get("/cabinet/plans").await;
+    assert!(html.contains(&format!("2025{ORG}001")) && !html.contains("размещение по соглашению"), "{html}");
+}

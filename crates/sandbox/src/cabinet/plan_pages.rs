@@ -61,6 +61,8 @@ struct PlanView {
     plan_year: i32,
     plan_number: Option<String>,
     source: &'static str,
+    /// For a plan placed for another customer under an agreement: that customer's СПЗ code.
+    customer: Option<String>,
     versions: Vec<VersionView>,
 }
 
@@ -169,6 +171,7 @@ async fn registry(State(state): State<AppState>, auth: Authed) -> Response {
                 plan_year: p.plan_year,
                 plan_number: p.plan_number.clone(),
                 source: source_label(p.source),
+                customer: (p.org_reg_num != auth.user.org_reg_num).then(|| p.org_reg_num.clone()),
                 versions: versions
                     .into_iter()
                     .map(|v| VersionView {
