@@ -80,14 +80,20 @@ pub fn preflight(plan: &PlanSnapshot, base: Option<&PlanSnapshot>) -> Vec<Findin
         if !p.kvrs.is_empty() && !org_type.uses_kvr_breakdown() {
             find("lines", format!("Распределение по КВР указывается только для организаций типов 03 и 10, а не {}", org_type.code()));
         }
-        for (name, lines) in [("КБК", &p.kbks), ("КВР", &p.kvrs)] {
+        if !p.target_articles.is_empty() && !org_type.uses_kvr_breakdown() {
+            find(
+                "target_lines",
+                format!("Распределение по целевым статьям указывается только для организаций типов 03 и 10, а не {}", org_type.code()),
+            );
+        }
+        for (field, name, lines) in [("lines", "КБК", &p.kbks), ("lines", "КВР", &p.kvrs), ("target_lines", "целевым статьям", &p.target_articles)] {
             if lines.is_empty() {
                 continue;
             }
             let sum = lines.iter().fold(YearAmounts::default(), |acc, l| acc + l.amounts);
             let wrong = sum.mismatches(&p.amounts, plan.plan_year);
             if !wrong.is_empty() {
-                find("lines", format!("Сумма распределения по {name} не равна финансовому обеспечению позиции: {}", wrong.join("; ")));
+                find(field, format!("Сумма распределения по {name} не равна финансовому обеспечению позиции: {}", wrong.join("; ")));
             }
         }
         let distinct_kvrs: HashSet<&str> = p.kvrs.iter().map(|l| l.code.as_str()).collect();
@@ -155,6 +161,7 @@ mod tests {
             amounts: YearAmounts { current: Money::parse("100").unwrap(), ..Default::default() },
             kbks: vec![],
             kvrs: vec![],
+            target_articles: vec![],
             public_discussion: false,
             energy_service: false,
             change: None,
@@ -327,5 +334,18 @@ mod tests {
         big.amounts.current = money("1000000000");
         big.public_discussion = false;
         assert!(preflight_new(&plan(OrgType::Budget, vec![big])).is_empty(), "exactly 1 bn is not above the threshold");
+    }
+
+    #[test]
+    fn target_articles_only_for_budget_and_autonomous_and_summing_up() {
+        let mut p = position(1);
+        let half = YearAmounts { current: money("50"), ..Default::default() };
+        p.target_articles = vec![BudgetLine { code: "0110100590".into(), amounts: half }, BudgetLine { code: "01101S0590".into(), amounts: half }];
+        assert!(preflight_new(&plan(OrgType::Autonomous, vec![p.clone()])).is_empty());
+        assert_eq!(fields(&preflight_new(&plan(OrgType::Authority, vec![p.clone()]))), ["target_lines"]);
+        p.target_articles.pop();
+        let f = preflight_new(&plan(OrgType::Budget, vec![p]));
+        assert_eq!(fields(&f), ["target_lines"]);
+        assert!(f[0].message.contains("по целевым статьям"), "{}", f[0].message);
     }
 }

@@ -60,6 +60,7 @@ fn compare(a: &Position, b: &Position) -> Vec<FieldChange> {
     years("Сумма, ", &a.amounts, &b.amounts, &mut out);
     lines("КБК", &a.kbks, &b.kbks, &mut out);
     lines("КВР", &a.kvrs, &b.kvrs, &mut out);
+    lines("Целевая статья", &a.target_articles, &b.target_articles, &mut out);
     let yes_no = |v: bool| if v { "да" } else { "нет" }.to_owned();
     text("Общественное обсуждение", yes_no(a.public_discussion), yes_no(b.public_discussion), &mut out);
     text("Энергосервисный контракт", yes_no(a.energy_service), yes_no(b.energy_service), &mut out);
@@ -107,6 +108,7 @@ mod tests {
             amounts: YearAmounts { current: Money::parse(amount).unwrap(), ..Default::default() },
             kbks: vec![],
             kvrs: vec![],
+            target_articles: vec![],
             public_discussion: false,
             energy_service: false,
             change: None,

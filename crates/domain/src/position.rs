@@ -130,6 +130,9 @@ pub struct Position {
     /// Breakdown by КВР, for organization types 03 and 10; empty means the position's one КВР
     /// carries the whole financing (see [`Position::kvr_breakdown`]).
     pub kvrs: Vec<BudgetLine>,
+    /// Optional breakdown by target article (целевая статья, 10 characters), for organization
+    /// types 03 and 10 only.
+    pub target_articles: Vec<BudgetLine>,
     pub public_discussion: bool,
     /// «Контракт энергосервиса»
     pub energy_service: bool,
@@ -155,6 +158,8 @@ struct StoredPosition {
     kbk: Option<String>,
     #[serde(default)]
     kvrs: Vec<BudgetLine>,
+    #[serde(default)]
+    target_articles: Vec<BudgetLine>,
     public_discussion: bool,
     #[serde(default)]
     energy_service: bool,
@@ -188,6 +193,7 @@ impl From<StoredPosition> for Position {
             amounts: s.amounts,
             kbks,
             kvrs: s.kvrs,
+            target_articles: s.target_articles,
             public_discussion: s.public_discussion,
             energy_service: s.energy_service,
             change: s.change,
@@ -271,7 +277,7 @@ impl Position {
             }
         };
         format!(
-            "№ {} «{}», {codes}, КВР {}, год извещения {}, суммы: {} / {} / {} / последующие {}{}{}{}",
+            "№ {} «{}», {codes}, КВР {}, год извещения {}, суммы: {} / {} / {} / последующие {}{}{}{}{}",
             self.purchase_number.padded(),
             self.title(),
             self.kvr_text(),
@@ -282,6 +288,7 @@ impl Position {
             a.subsequent,
             lines("КБК", &self.kbks),
             lines("КВР", &self.kvrs),
+            lines("целевые статьи", &self.target_articles),
             if self.energy_service { ", энергосервис" } else { "" }
         )
     }
@@ -333,31 +340,39 @@ pub struct PositionDraft {
     pub amount_subsequent: String,
     /// The breakdown by КБК or by КВР, whichever the organization type takes.
     pub lines: Vec<LineDraft>,
+    /// The breakdown by target article (types 03 and 10).
+    pub target_lines: Vec<LineDraft>,
     pub public_discussion: bool,
     pub energy_service: bool,
 }
 
 /// Form field names of the breakdown rows; a row repeats them, so the order pairs them up.
 pub const LINE_FIELDS: [&str; 5] = ["line_code", "line_current", "line_first", "line_second", "line_subsequent"];
+/// The same for the rows of the target-article breakdown.
+pub const TARGET_LINE_FIELDS: [&str; 5] = ["ta_code", "ta_current", "ta_first", "ta_second", "ta_subsequent"];
+
+/// The non-blank rows of one breakdown table of a form sent as pairs.
+fn rows_of(pairs: &[(String, String)], names: [&str; 5]) -> Vec<LineDraft> {
+    let column = |name: &str| pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect::<Vec<_>>();
+    let [codes, current, first, second, subsequent] = names.map(column);
+    let at = |v: &Vec<String>, i: usize| v.get(i).cloned().unwrap_or_default();
+    (0..codes.len())
+        .map(|i| LineDraft {
+            code: at(&codes, i),
+            current: at(&current, i),
+            first: at(&first, i),
+            second: at(&second, i),
+            subsequent: at(&subsequent, i),
+        })
+        .filter(|l| !l.is_blank())
+        .collect()
+}
 
 impl PositionDraft {
     /// Reads the draft from an HTML form's pairs: checkboxes are present or absent, and the
     /// breakdown rows are repeated `line_*` fields.
     pub fn from_form(pairs: &[(String, String)]) -> PositionDraft {
         let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
-        let column = |name: &str| pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect::<Vec<_>>();
-        let [codes, current, first, second, subsequent] = LINE_FIELDS.map(column);
-        let at = |v: &Vec<String>, i: usize| v.get(i).cloned().unwrap_or_default();
-        let lines = (0..codes.len())
-            .map(|i| LineDraft {
-                code: at(&codes, i),
-                current: at(&current, i),
-                first: at(&first, i),
-                second: at(&second, i),
-                subsequent: at(&subsequent, i),
-            })
-            .filter(|l| !l.is_blank())
-            .collect();
         PositionDraft {
             special_type: get("special_type"),
             publish_year: get("publish_year"),
@@ -368,7 +383,8 @@ impl PositionDraft {
             amount_first: get("amount_first"),
             amount_second: get("amount_second"),
             amount_subsequent: get("amount_subsequent"),
-            lines,
+            lines: rows_of(pairs, LINE_FIELDS),
+            target_lines: rows_of(pairs, TARGET_LINE_FIELDS),
             public_discussion: pairs.iter().any(|(k, _)| k == "public_discussion"),
             energy_service: pairs.iter().any(|(k, _)| k == "energy_service"),
         }
@@ -378,6 +394,18 @@ impl PositionDraft {
     pub fn of(p: &Position) -> PositionDraft {
         let money = |m: Money| if m.is_zero() { String::new() } else { m.to_string() };
         let lines = if p.kbks.is_empty() { &p.kvrs } else { &p.kbks };
+        let drafts = |lines: &[BudgetLine]| {
+            lines
+                .iter()
+                .map(|l| LineDraft {
+                    code: l.code.clone(),
+                    current: money(l.amounts.current),
+                    first: money(l.amounts.first),
+                    second: money(l.amounts.second),
+                    subsequent: money(l.amounts.subsequent),
+                })
+                .collect()
+        };
         PositionDraft {
             special_type: p.special.as_ref().map(|s| s.code.clone()).unwrap_or_default(),
             publish_year: p.publish_year.to_string(),
@@ -388,16 +416,8 @@ impl PositionDraft {
             amount_first: money(p.amounts.first),
             amount_second: money(p.amounts.second),
             amount_subsequent: money(p.amounts.subsequent),
-            lines: lines
-                .iter()
-                .map(|l| LineDraft {
-                    code: l.code.clone(),
-                    current: money(l.amounts.current),
-                    first: money(l.amounts.first),
-                    second: money(l.amounts.second),
-                    subsequent: money(l.amounts.subsequent),
-                })
-                .collect(),
+            lines: drafts(lines),
+            target_lines: drafts(&p.target_articles),
             public_discussion: p.public_discussion,
             energy_service: p.energy_service,
         }
@@ -406,6 +426,13 @@ impl PositionDraft {
     /// The rows the form shows: the lines typed so far and two empty ones to add more.
     pub fn form_lines(&self) -> Vec<LineDraft> {
         let mut v = self.lines.clone();
+        v.extend([LineDraft::default(), LineDraft::default()]);
+        v
+    }
+
+    /// The same for the target-article breakdown.
+    pub fn form_target_lines(&self) -> Vec<LineDraft> {
+        let mut v = self.target_lines.clone();
         v.extend([LineDraft::default(), LineDraft::default()]);
         v
     }
@@ -485,7 +512,30 @@ impl PositionDraft {
         let first = money("amount_first", &self.amount_first);
         let second = money("amount_second", &self.amount_second);
         let subsequent = money("amount_subsequent", &self.amount_subsequent);
-        let lines = parse_lines(&self.lines, org_type, &mut errors);
+        let lines = if self.lines.is_empty() {
+            Vec::new()
+        } else if org_type.uses_kbk() {
+            parse_lines(&self.lines, LineKind::Kbk, &mut errors)
+        } else if org_type.uses_kvr_breakdown() {
+            parse_lines(&self.lines, LineKind::Kvr, &mut errors)
+        } else {
+            errors.push(FieldError {
+                field: "lines",
+                message: format!("Для организации типа {} распределение по КБК или КВР не указывается", org_type.code()),
+            });
+            Vec::new()
+        };
+        let target_articles = if self.target_lines.is_empty() {
+            Vec::new()
+        } else if org_type.uses_kvr_breakdown() {
+            parse_lines(&self.target_lines, LineKind::TargetArticle, &mut errors)
+        } else {
+            errors.push(FieldError {
+                field: "target_lines",
+                message: format!("Распределение по целевым статьям указывается только для организаций типов 03 и 10, а не {}", org_type.code()),
+            });
+            Vec::new()
+        };
 
         match (publish_year, kvr, current, first, second, subsequent) {
             (Some(publish_year), Some(kvr), Some(current), Some(first), Some(second), Some(subsequent)) if errors.is_empty() => {
@@ -507,6 +557,7 @@ impl PositionDraft {
                     amounts,
                     kbks,
                     kvrs,
+                    target_articles,
                     public_discussion: self.public_discussion,
                     energy_service: self.energy_service,
                     change: None,
@@ -517,34 +568,46 @@ impl PositionDraft {
     }
 }
 
-/// The breakdown rows: КБК for types 01, 02, 08, КВР for 03 and 10, none for the others. Sums
-/// against the financing are a pre-flight rule, so that a half-typed breakdown can be saved.
-fn parse_lines(drafts: &[LineDraft], org_type: OrgType, errors: &mut Vec<FieldError>) -> Vec<BudgetLine> {
-    let mut push = |message: String| errors.push(FieldError { field: "lines", message });
-    if drafts.is_empty() {
-        return Vec::new();
+/// What a breakdown is by.
+#[derive(Clone, Copy)]
+enum LineKind {
+    Kbk,
+    Kvr,
+    TargetArticle,
+}
+
+impl LineKind {
+    fn field(self) -> &'static str {
+        match self {
+            LineKind::Kbk | LineKind::Kvr => "lines",
+            LineKind::TargetArticle => "target_lines",
+        }
     }
-    if !org_type.uses_kbk() && !org_type.uses_kvr_breakdown() {
-        push(format!("Для организации типа {} распределение по КБК или КВР не указывается", org_type.code()));
-        return Vec::new();
+
+    /// The Russian complaint about a malformed code, or `None` when the code is well formed.
+    fn code_problem(self, code: &str) -> Option<&'static str> {
+        let alnum = |len: usize| code.chars().count() == len && code.chars().all(|c| c.is_ascii_alphanumeric());
+        match self {
+            LineKind::Kbk => (!alnum(20)).then_some("КБК должен состоять из 20 символов (цифры и латинские буквы)"),
+            LineKind::Kvr => KvrCode::parse(code).is_err().then_some("код КВР должен состоять из 3 цифр (например, 244)"),
+            LineKind::TargetArticle => (!alnum(10)).then_some("целевая статья должна состоять из 10 символов (цифры и латинские буквы)"),
+        }
     }
+}
+
+/// The rows of one breakdown. Sums against the financing are a pre-flight rule, so that a
+/// half-typed breakdown can be saved.
+fn parse_lines(drafts: &[LineDraft], kind: LineKind, errors: &mut Vec<FieldError>) -> Vec<BudgetLine> {
+    let mut push = |message: String| errors.push(FieldError { field: kind.field(), message });
     let mut out: Vec<BudgetLine> = Vec::new();
     for (i, d) in drafts.iter().enumerate() {
         let row = i + 1;
         let code = d.code.trim().to_owned();
-        let code_ok = if org_type.uses_kbk() {
-            let ok = code.chars().count() == 20 && code.chars().all(|c| c.is_ascii_alphanumeric());
-            if !ok {
-                push(format!("Строка {row}: КБК должен состоять из 20 символов (цифры и латинские буквы)"));
-            }
-            ok
-        } else {
-            let ok = KvrCode::parse(&code).is_ok();
-            if !ok {
-                push(format!("Строка {row}: код КВР должен состоять из 3 цифр (например, 244)"));
-            }
-            ok
-        };
+        let problem = kind.code_problem(&code);
+        if let Some(p) = problem {
+            push(format!("Строка {row}: {p}"));
+        }
+        let code_ok = problem.is_none();
         if code_ok && out.iter().any(|l| l.code == code) {
             push(format!("Строка {row}: код {code} уже есть в распределении, объедините строки"));
         }
@@ -800,5 +863,26 @@ mod tests {
         let used = [n(1), n(3)];
         assert_eq!(next_purchase_number(used).unwrap().get(), 4);
         assert_eq!(next_purchase_number([]).unwrap().get(), 1);
+    }
+
+    #[test]
+    fn target_article_rows() {
+        let mut d = draft();
+        d.target_lines = vec![line("0110100590", "60 000"), line("011010059", "40 000")];
+        let errs = d.parse(n(1), OrgType::Budget, None).unwrap_err();
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].field, "target_lines");
+        assert!(errs[0].message.starts_with("Строка 2: целевая статья"), "{}", errs[0].message);
+        d.target_lines[1].code = "01101S0590".into();
+        let p = d.parse(n(1), OrgType::Budget, None).unwrap();
+        assert_eq!(p.target_articles.len(), 2);
+        assert_eq!(PositionDraft::of(&p).target_lines.len(), 2);
+        assert_eq!(d.parse(n(1), OrgType::Authority, None).unwrap_err()[0].field, "target_lines", "not for type 01");
+        let pairs: Vec<(String, String)> =
+            [("okpd2", "38.11"), ("ta_code", "0110100590"), ("ta_current", "5"), ("ta_first", ""), ("ta_second", ""), ("ta_subsequent", "")]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        assert_eq!(PositionDraft::from_form(&pairs).target_lines, vec![line("0110100590", "5")]);
     }
 }

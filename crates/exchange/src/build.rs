@@ -3,7 +3,7 @@
 use domain::plan::{ChangeDecision, ChangeMark, PlanSnapshot, Position};
 use eis::packet::{
     Decision, KbkAmounts, KvrAmounts, Modification, ModificationStatus, Okpd2, OwnerRole, PacketIndex, PlanData, PlanPacket,
-    PlanPacketKind, YearAmounts,
+    PlanPacketKind, TargetArticleAmounts, YearAmounts,
 };
 use std::collections::BTreeMap;
 
@@ -31,6 +31,14 @@ fn amounts(a: &domain::plan::YearAmounts) -> YearAmounts {
         second_year: a.second.decimal(),
         subsec_years: a.subsequent.decimal(),
     }
+}
+
+/// The target-article breakdown, for organization types 03 and 10 only.
+fn target_articles(snapshot: &PlanSnapshot, p: &Position) -> Vec<TargetArticleAmounts> {
+    if !snapshot.customer.org_type.uses_kvr_breakdown() {
+        return Vec::new();
+    }
+    p.target_articles.iter().map(|l| TargetArticleAmounts { target_article: l.code.clone(), years: amounts(&l.amounts) }).collect()
 }
 
 /// The breakdowns by КВР and by КБК the organization type takes.
@@ -63,6 +71,7 @@ fn special_position(plan_id: i64, snapshot: &PlanSnapshot, p: &Position, base: O
         finance: amounts(&p.amounts),
         kbks,
         kvrs,
+        target_articles: target_articles(snapshot, p),
         modification,
         modification_status,
         ..Default::default()
@@ -90,6 +99,7 @@ fn position(plan_id: i64, snapshot: &PlanSnapshot, p: &Position, base: Option<&B
         finance,
         kbks,
         kvrs,
+        target_articles: target_articles(snapshot, p),
         is_energy_service_contract: p.energy_service,
         modification,
         modification_status,

@@ -24,6 +24,7 @@ fn position(n: u32) -> Position {
         amounts: YearAmounts { current: Money::parse("1000").unwrap(), ..Default::default() },
         kbks: vec![],
         kvrs: vec![],
+        target_articles: vec![],
         public_discussion: false,
         energy_service: false,
         change: None,

@@ -49,6 +49,7 @@ prop_compose! {
         object in "[А-Яа-яA-Za-z0-9 ,.«»№&<>\"'-]{1,300}",
         line_amounts in prop::collection::vec(amounts(), 0..4),
         line_codes in prop::collection::vec(("[0-9]{20}", "[0-9]{3}"), 3),
+        target_article in "[0-9A-Z]{10}", with_targets in any::<bool>(),
         discussion in any::<bool>(), energy in any::<bool>(),
         // About one position in four is a special purchase.
         special in prop::sample::select(vec![None, None, None, Some("P4_1_93"), Some("P5_1_93")]),
@@ -89,6 +90,12 @@ prop_compose! {
             amounts,
             kbks: if org.uses_kbk() && with_lines { lines.clone() } else { vec![] },
             kvrs: if org.uses_kvr_breakdown() && with_lines { lines } else { vec![] },
+            // One target article carrying the whole financing, for types 03 and 10.
+            target_articles: if org.uses_kvr_breakdown() && with_targets {
+                vec![BudgetLine { code: target_article, amounts }]
+            } else {
+                vec![]
+            },
             public_discussion: (discussion || big) && year_offset == 0 && !is_special,
             energy_service: energy && !is_special,
             change: None,

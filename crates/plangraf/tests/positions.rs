@@ -95,6 +95,8 @@ async fn positions_of_every_kind_are_checked_and_sent() {
     fixed.truncate(5);
     fixed.extend(line("244", "100 000"));
     fixed.extend(line("247", "50 000"));
+    // An optional target-article breakdown beside it.
+    fixed.extend([("ta_code", "0110100590"), ("ta_current", "150 000"), ("ta_first", ""), ("ta_second", ""), ("ta_subsequent", "")]);
     fixed.push(("row_version", &row_version));
     let p = customer.post(&format!("/plans/{plan}/positions/{}", third.id), &fixed).await;
     assert!(p.has("Позиция изменена"), "{}", p.body);
@@ -111,7 +113,7 @@ async fn positions_of_every_kind_are_checked_and_sent() {
     assert!(approver.post(&format!("/plans/{plan}/approve"), &[]).await.has("План-график утверждён"));
     let version = h.app.store.versions(plan).await.unwrap()[0].id;
     let print = customer.get(&format!("/versions/{version}/print")).await;
-    assert!(print.has("в том числе КВР 247") && print.has("Особая закупка"), "{}", print.body);
+    assert!(print.has("в том числе КВР 247") && print.has("в том числе целевая статья 0110100590") && print.has("Особая закупка"), "{}", print.body);
     let (login, password) = h.eis_credentials("eis_user").await;
     customer.get("/settings/eis").await;
     customer.post("/settings/eis", &[("login", &login), ("change_password", "1"), ("password", &password), ("password_confirm", &password)]).await;
@@ -123,6 +125,8 @@ async fn positions_of_every_kind_are_checked_and_sent() {
     assert_eq!(packet.data.positions.len(), 2);
     assert_eq!(packet.data.special_positions.len(), 1);
     assert_eq!(packet.data.positions[1].kvrs.len(), 2);
+    assert_eq!(packet.data.positions[1].target_articles.len(), 1);
+    assert_eq!(packet.data.positions[1].target_articles[0].target_article, "0110100590");
     h.sandbox.directory().publish(plangraf::demo::SCHOOL.spz_code, 2026).await.unwrap();
     wait_for_status(&mut customer, version, "Размещена в ЕИС").await;
     let numbers = h.app.store.version(version).await.unwrap().unwrap().eis_position_numbers;

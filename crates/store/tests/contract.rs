@@ -44,6 +44,7 @@ fn position(n: u32) -> Position {
         amounts: YearAmounts { current: Money::parse("1000,50").unwrap(), ..Default::default() },
         kbks: vec![],
         kvrs: vec![],
+        target_articles: vec![],
         energy_service: false,
         public_discussion: false,
         change: None,

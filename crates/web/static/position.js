@@ -40,28 +40,32 @@
   const rub = (k) => (k / 100).toLocaleString("ru-RU", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
   const YEARS = ["current", "first", "second", "subsequent"];
+  // Each breakdown table (КБК, КВР, target articles) against the position's financing.
   function sums() {
-    const note = document.getElementById("lines-sum");
-    const table = document.getElementById("lines");
-    if (!note || !table) return;
-    const rows = Array.from(table.tBodies[0].rows).filter((r) => Array.from(r.querySelectorAll("input")).some((i) => i.value.trim() !== ""));
-    if (rows.length === 0) {
-      note.textContent = "";
-      return;
-    }
-    const lines = YEARS.map((y) => rows.reduce((acc, r) => acc + kopecks(r.querySelector(`input[name=line_${y}]`).value), 0));
-    const financing = YEARS.map((y) => kopecks(value(`amount_${y}`)));
-    if (lines.some(Number.isNaN) || financing.some(Number.isNaN)) {
-      note.textContent = "Проверьте суммы: допустимы цифры и не более двух знаков после запятой.";
-      return;
-    }
-    const same = lines.every((v, i) => v === financing[i]);
-    note.textContent = `Распределено: ${lines.map(rub).join(" / ")}` + (same ? " — совпадает с финансовым обеспечением." : ` — не совпадает с финансовым обеспечением (${financing.map(rub).join(" / ")}).`);
-    note.classList.toggle("bad", !same);
+    form.querySelectorAll("table.lines").forEach((table) => {
+      const note = document.getElementById(table.id + "-sum");
+      const prefix = table.dataset.prefix;
+      if (!note || !prefix) return;
+      const rows = Array.from(table.tBodies[0].rows).filter((r) => Array.from(r.querySelectorAll("input")).some((i) => i.value.trim() !== ""));
+      if (rows.length === 0) {
+        note.textContent = "";
+        note.classList.remove("bad");
+        return;
+      }
+      const lines = YEARS.map((y) => rows.reduce((acc, r) => acc + kopecks(r.querySelector(`input[name=${prefix}_${y}]`).value), 0));
+      const financing = YEARS.map((y) => kopecks(value(`amount_${y}`)));
+      if (lines.some(Number.isNaN) || financing.some(Number.isNaN)) {
+        note.textContent = "Проверьте суммы: допустимы цифры и не более двух знаков после запятой.";
+        return;
+      }
+      const same = lines.every((v, i) => v === financing[i]);
+      note.textContent = `Распределено: ${lines.map(rub).join(" / ")}` + (same ? " — совпадает с финансовым обеспечением." : ` — не совпадает с финансовым обеспечением (${financing.map(rub).join(" / ")}).`);
+      note.classList.toggle("bad", !same);
+    });
   }
 
-  function addLine() {
-    const body = document.getElementById("lines").tBodies[0];
+  function addLine(table) {
+    const body = table.tBodies[0];
     const row = body.rows[body.rows.length - 1].cloneNode(true);
     const n = body.rows.length + 1;
     row.querySelectorAll("input").forEach((i) => {
@@ -78,7 +82,9 @@
   }
   form.addEventListener("input", refresh);
   form.addEventListener("change", refresh);
-  const add = document.getElementById("add-line");
-  if (add) add.addEventListener("click", addLine);
+  form.querySelectorAll("button.add-line").forEach((button) => {
+    const table = document.getElementById(button.dataset.table);
+    if (table) button.addEventListener("click", () => addLine(table));
+  });
   refresh();
 })();

@@ -436,6 +436,7 @@ async fn render_plan(
                     .iter()
                     .map(|l| ("КБК", l))
                     .chain(p.kvrs.iter().map(|l| ("КВР", l)))
+                    .chain(p.target_articles.iter().map(|l| ("Целевая статья", l)))
                     .map(|(name, l)| format!("{name} {}: {}", l.code, l.amounts.total()))
                     .collect(),
                 energy_service: p.energy_service,

@@ -5,7 +5,7 @@ use crate::AppState;
 use crate::error::AppResult;
 use domain::OrgType;
 use domain::ikz::PurchaseNumber;
-use domain::plan::{FieldError, PositionDraft, SpecialPurchase};
+use domain::plan::{FieldError, LineDraft, PositionDraft, SpecialPurchase};
 
 pub struct FormContext {
     pub iku: String,
@@ -13,9 +13,55 @@ pub struct FormContext {
     /// The ИКЗ of the values as typed, or a dash while they are incomplete.
     pub ikz: String,
     pub kvr_optional: bool,
-    /// «КБК» or «КВР»: which breakdown this organization type takes, if any.
-    pub breakdown: Option<&'static str>,
+    /// The breakdown tables this organization type takes, with the rows to show.
+    pub breakdowns: Vec<BreakdownTable>,
     pub special_kinds: Vec<(String, String)>,
+}
+
+/// One breakdown table of the form: its rows are repeated `{prefix}_*` fields.
+pub struct BreakdownTable {
+    /// Also the field its errors are reported on.
+    pub id: &'static str,
+    pub prefix: &'static str,
+    pub title: &'static str,
+    /// Header of the code column.
+    pub label: &'static str,
+    /// The reference catalog of the code picker.
+    pub nsi: Option<&'static str>,
+    pub rows: Vec<LineDraft>,
+}
+
+fn breakdowns(org_type: OrgType, draft: &PositionDraft) -> Vec<BreakdownTable> {
+    let mut out = Vec::new();
+    if org_type.uses_kbk() {
+        out.push(BreakdownTable {
+            id: "lines",
+            prefix: "line",
+            title: "Распределение по КБК",
+            label: "КБК",
+            nsi: Some("kbk"),
+            rows: draft.form_lines(),
+        });
+    }
+    if org_type.uses_kvr_breakdown() {
+        out.push(BreakdownTable {
+            id: "lines",
+            prefix: "line",
+            title: "Распределение по КВР (пусто — весь объём на КВР позиции)",
+            label: "КВР",
+            nsi: Some("kvr"),
+            rows: draft.form_lines(),
+        });
+        out.push(BreakdownTable {
+            id: "target_lines",
+            prefix: "ta",
+            title: "Распределение по целевым статьям (необязательно)",
+            label: "Целевая статья",
+            nsi: None,
+            rows: draft.form_target_lines(),
+        });
+    }
+    out
 }
 
 impl FormContext {
@@ -31,13 +77,7 @@ impl FormContext {
             number: number.padded(),
             ikz,
             kvr_optional: !org_type.uses_kvr_breakdown(),
-            breakdown: if org_type.uses_kbk() {
-                Some("КБК")
-            } else if org_type.uses_kvr_breakdown() {
-                Some("КВР")
-            } else {
-                None
-            },
+            breakdowns: breakdowns(org_type, draft),
             special_kinds: crate::refs::special_purchases(state).await?,
         })
     }

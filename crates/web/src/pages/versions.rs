@@ -85,6 +85,7 @@ pub async fn print(State(state): State<AppState>, CurrentUser(session): CurrentU
                     .iter()
                     .map(|l| (format!("в том числе КБК {}", l.code), l.amounts))
                     .chain(p.kvr_breakdown(s.customer.org_type).into_iter().map(|l| (format!("в том числе КВР {}", l.code), l.amounts)))
+                    .chain(p.target_articles.iter().map(|l| (format!("в том числе целевая статья {}", l.code), l.amounts)))
                     .collect(),
                 publish_year: p.publish_year,
                 amounts: p.amounts,
