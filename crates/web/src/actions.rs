@@ -221,7 +221,7 @@ pub enum HeaderRefusal {
     Stale,
 }
 
-async fn header_write(result: store::Result<()>) -> AppResult<Result<(), HeaderRefusal>> {
+fn header_write(result: store::Result<()>) -> AppResult<Result<(), HeaderRefusal>> {
     match result {
         Ok(()) => Ok(Ok(())),
         Err(store::StoreError::Conflict) => Ok(Err(HeaderRefusal::Stale)),
@@ -242,7 +242,7 @@ pub async fn set_owner_role(state: &AppState, user: &User, plan_id: i64, code: &
     if role == plan::OwnerRole::Agent && owner.superior_id.is_none() {
         return field("У организации нет вышестоящей организации, которая могла бы размещать план-график по соглашению");
     }
-    header_write(state.store.set_owner_role(&plan, row_version, role, user.id).await).await
+    header_write(state.store.set_owner_role(&plan, row_version, role, user.id).await)
 }
 
 /// «Ответственный исполнитель» of the plan.
@@ -261,5 +261,5 @@ pub async fn set_responsible(
         Ok(p) => p,
         Err(errors) => return Ok(Err(HeaderRefusal::Fields(errors))),
     };
-    header_write(state.store.set_responsible(&plan, row_version, &person, user.id).await).await
+    header_write(state.store.set_responsible(&plan, row_version, &person, user.id).await)
 }

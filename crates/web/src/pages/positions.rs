@@ -66,11 +66,10 @@ async fn render(state: &AppState, session: &Session, l: &Loaded, input: Option<I
         field_errors: vec![],
         error: None,
     });
-    let iku = crate::pages::plans::current_snapshot(state, &l.plan, &l.owner).await?.owner_iku().to_owned();
-    let form = FormContext::new(state, l.owner.org_type, &iku, l.stored.position.purchase_number, &input.draft).await?;
+    let snapshot = crate::pages::plans::current_snapshot(state, &l.plan, &l.owner).await?;
+    let form = FormContext::new(state, l.owner.org_type, snapshot.owner_iku(), l.stored.position.purchase_number, &input.draft).await?;
     // Without typed input, the pre-flight findings of this position show on its fields.
     let field_errors = if input.error.is_none() && input.field_errors.is_empty() {
-        let snapshot = crate::pages::plans::current_snapshot(state, &l.plan, &l.owner).await?;
         let base = crate::pages::plans::base_snapshot(state, &l.plan).await?;
         let n = l.stored.position.purchase_number.get();
         domain::preflight(&snapshot, base.as_ref())
