@@ -2,6 +2,7 @@
 //! and exchange state machines, the ИКЗ, money and the pre-flight checks.
 //! Pure: no I/O and no async, so every rule here is testable in isolation.
 
+pub mod account;
 pub mod checks;
 pub mod diff;
 pub mod exchange;
@@ -12,6 +13,7 @@ pub mod org;
 pub mod plan;
 pub mod position;
 pub mod role;
+pub mod text;
 
 pub use checks::{Finding, preflight};
 pub use exchange::SendStatus;

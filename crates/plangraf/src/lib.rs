@@ -17,6 +17,8 @@ pub struct AppConfig {
     pub eis: eis::client::ClientConfig,
     pub exchange: exchange::ExchangeConfig,
     pub secure_cookies: bool,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (for sign-in throttling).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 pub struct RunningApp {
@@ -25,6 +27,7 @@ pub struct RunningApp {
     pub exchange: exchange::Exchange,
     server: tokio::task::JoinHandle<()>,
     runner: tokio::task::JoinHandle<()>,
+    housekeeping: tokio::task::JoinHandle<()>,
 }
 
 impl RunningApp {
@@ -35,6 +38,7 @@ impl RunningApp {
     /// Stops the server and the runner, as a crash or restart would: queued work stays in the
     /// database.
     pub async fn stop(self) {
+        self.housekeeping.abort();
         self.runner.abort();
         self.server.abort();
         let _ = self.runner.await;
@@ -60,16 +64,39 @@ pub async fn start(config: AppConfig, store: Store) -> anyhow::Result<RunningApp
     let client = eis::client::EisClient::new(config.eis.clone()).context("configuring the ЕИС client")?;
     let exchange = exchange::Exchange::new(store.clone(), client, config.exchange.clone());
     let runner = exchange.spawn();
-    let state = web::AppState { store: store.clone(), exchange: exchange.clone(), secure_cookies: config.secure_cookies };
+    let state = web::AppState {
+        store: store.clone(),
+        exchange: exchange.clone(),
+        secure_cookies: config.secure_cookies,
+        trusted_proxies: std::sync::Arc::new(config.trusted_proxies.clone()),
+    };
     let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let app = web::router(state);
+    let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let server = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "web server stopped");
         }
     });
-    Ok(RunningApp { addr, store, exchange, server, runner })
+    let housekeeping = tokio::spawn(housekeeping(store.clone()));
+    Ok(RunningApp { addr, store, exchange, server, runner, housekeeping })
+}
+
+/// How often expired sessions, tokens and forgotten sign-in failures are deleted.
+pub const HOUSEKEEPING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Deletes expired sessions and API tokens and stale throttle entries, at start and then
+/// every [`HOUSEKEEPING_INTERVAL`], so the tables do not grow with every sign-in.
+async fn housekeeping(store: Store) {
+    let mut tick = tokio::time::interval(HOUSEKEEPING_INTERVAL);
+    loop {
+        tick.tick().await;
+        match store.purge_expired(store::now_ms()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "expired sessions, tokens and sign-in entries removed"),
+            Err(e) => tracing::warn!(error = %e, "housekeeping failed; will try again"),
+        }
+    }
 }
 
 /// rustls needs one process-wide crypto provider; ring keeps the build free of C toolchains

@@ -98,6 +98,10 @@ enum Command {
         /// Send session cookies with the Secure flag (behind HTTPS).
         #[arg(long, env = "PLANGRAF_SECURE_COOKIES")]
         secure_cookies: bool,
+        /// Addresses of the reverse proxies in front of plangraf (comma-separated); from them,
+        /// the client's address is taken from X-Forwarded-For (for sign-in throttling).
+        #[arg(long = "trusted-proxy", env = "PLANGRAF_TRUSTED_PROXIES", value_delimiter = ',')]
+        trusted_proxies: Vec<std::net::IpAddr>,
     },
     /// Applies pending database migrations and exits.
     Migrate,
@@ -132,6 +136,9 @@ enum NsiCommand {
         /// The file is a part of the catalog: leave records it does not list as they are.
         #[arg(long)]
         partial: bool,
+        /// Confirm a full load that marks records not actual (otherwise it only shows the counts).
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -183,6 +190,30 @@ enum UserCommand {
         #[arg(long)]
         role: String,
     },
+    /// Sets a new password; ends the user's sessions and revokes their API tokens.
+    Passwd {
+        #[arg(long)]
+        login: String,
+        /// Read the password from the first line of standard input (preferred), else from
+        /// PLANGRAF_USER_PASSWORD.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Lifts the sign-in delays of a login after failed attempts (from every address).
+    Unlock {
+        #[arg(long)]
+        login: String,
+    },
+    /// Blocks a user: no sign-in; their sessions end and their API tokens are revoked.
+    Block {
+        #[arg(long)]
+        login: String,
+    },
+    /// Lets a blocked user sign in again.
+    Unblock {
+        #[arg(long)]
+        login: String,
+    },
 }
 
 #[tokio::main]
@@ -198,7 +229,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Demo { listen, sandbox_listen, processing_delay_ms } => {
             run_demo(&cli.common, listen, sandbox_listen, processing_delay_ms).await
         }
-        Command::Serve { listen, eis_url, eis_ca_file, secure_cookies } => {
+        Command::Serve { listen, eis_url, eis_ca_file, secure_cookies, trusted_proxies } => {
             let store = cli.common.store().await?;
             let mut eis = eis::client::ClientConfig::new(eis_url);
             eis.ca_file = eis_ca_file;
@@ -208,6 +239,7 @@ async fn main() -> anyhow::Result<()> {
                 eis,
                 exchange: exchange::ExchangeConfig { schemas: cli.common.schemas(false)?, ..Default::default() },
                 secure_cookies,
+                trusted_proxies,
             };
             let app = plangraf::start(config, store).await?;
             println!("plangraf: {}", app.url());
@@ -257,40 +289,98 @@ async fn main() -> anyhow::Result<()> {
             println!("Организация {} (id {})", org.short_name, org.id);
             Ok(())
         }
-        Command::Nsi(NsiCommand::Load { file, partial }) => load_nsi(&cli.common, &file, partial).await,
-        Command::User(UserCommand::Add { login, password_stdin, full_name, org_spz, role }) => {
-            let role = domain::Role::from_code(&role).context("роль: customer, approver или admin")?;
-            let password = if password_stdin {
-                let mut line = String::new();
-                std::io::stdin().read_line(&mut line)?;
-                line.trim_end_matches(['\r', '\n']).to_owned()
-            } else {
-                std::env::var("PLANGRAF_USER_PASSWORD").context("укажите --password-stdin или PLANGRAF_USER_PASSWORD")?
-            };
-            if password.chars().count() < 8 && !cfg!(debug_assertions) {
-                bail!("пароль должен быть не короче 8 символов");
-            }
-            let store = cli.common.store().await?;
-            let org = store.organization_by_spz(&org_spz).await?.with_context(|| format!("нет организации с кодом СПЗ {org_spz}"))?;
-            let hash = web::auth::hash_password(password).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            match store.create_user(login.trim(), &hash, full_name.trim(), org.id, role).await? {
-                Some(u) => println!("Пользователь {} (id {}) добавлен в {}", u.login, u.id, org.short_name),
-                None => bail!("логин {login} уже занят"),
-            }
-            Ok(())
-        }
+        Command::Nsi(NsiCommand::Load { file, partial, yes }) => load_nsi(&cli.common, &file, partial, yes).await,
+        Command::User(command) => user_command(&cli.common, command).await,
     }
 }
 
-async fn load_nsi(common: &Common, file: &Path, partial: bool) -> anyhow::Result<()> {
+/// The new password of `user add` / `user passwd`: standard input or the environment.
+fn read_new_password(password_stdin: bool) -> anyhow::Result<String> {
+    if password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    } else {
+        std::env::var("PLANGRAF_USER_PASSWORD").context("укажите --password-stdin или PLANGRAF_USER_PASSWORD")
+    }
+}
+
+async fn existing_user(store: &store::Store, login: &str) -> anyhow::Result<store::users::User> {
+    store.user_by_login(login.trim()).await?.with_context(|| format!("нет пользователя с логином {}", login.trim()))
+}
+
+async fn user_command(common: &Common, command: UserCommand) -> anyhow::Result<()> {
+    let check = |r: Result<(), String>| r.map_err(|m| anyhow::anyhow!(m));
+    match command {
+        UserCommand::Add { login, password_stdin, full_name, org_spz, role } => {
+            let login = login.trim().to_owned();
+            check(domain::account::check_login(&login))?;
+            check(domain::account::check_full_name(&full_name))?;
+            let role = domain::Role::from_code(&role).context("роль: customer, approver или admin")?;
+            let password = read_new_password(password_stdin)?;
+            check(domain::account::check_new_password(&login, &password))?;
+            let store = common.store().await?;
+            let org = store.organization_by_spz(&org_spz).await?.with_context(|| format!("нет организации с кодом СПЗ {org_spz}"))?;
+            let hash = web::auth::hash_password(password).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            match store.create_user(&login, &hash, full_name.trim(), org.id, role).await? {
+                Some(u) => println!("Пользователь {} (id {}) добавлен в {}", u.login, u.id, org.short_name),
+                None => bail!("логин {login} уже занят"),
+            }
+        }
+        UserCommand::Passwd { login, password_stdin } => {
+            let password = read_new_password(password_stdin)?;
+            check(domain::account::check_new_password(login.trim(), &password))?;
+            let store = common.store().await?;
+            let user = existing_user(&store, &login).await?;
+            let hash = web::auth::hash_password(password).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            store.set_password(user.id, &hash).await?;
+            println!("Пароль пользователя {} изменён; его сеансы завершены, API-токены отозваны.", user.login);
+        }
+        UserCommand::Unlock { login } => {
+            let store = common.store().await?;
+            let user = existing_user(&store, &login).await?;
+            let removed = store.unlock_sign_in(&user.login).await?;
+            println!("Задержки входа для {} сняты (записей: {removed}).", user.login);
+        }
+        UserCommand::Block { login } => {
+            let store = common.store().await?;
+            let user = existing_user(&store, &login).await?;
+            store.set_blocked(user.id, true).await?;
+            println!("Пользователь {} заблокирован; его сеансы завершены, API-токены отозваны.", user.login);
+        }
+        UserCommand::Unblock { login } => {
+            let store = common.store().await?;
+            let user = existing_user(&store, &login).await?;
+            store.set_blocked(user.id, false).await?;
+            println!("Пользователь {} разблокирован.", user.login);
+        }
+    }
+    Ok(())
+}
+
+async fn load_nsi(common: &Common, file: &Path, partial: bool, confirmed: bool) -> anyhow::Result<()> {
     let bytes = std::fs::read(file).with_context(|| format!("не удалось прочитать файл {}", file.display()))?;
     let doc = eis::nsi::read_nsi_bytes(&bytes).map_err(|e| anyhow::anyhow!("файл {} не загружен: {}", file.display(), e.message_ru()))?;
     let catalog = store::nsi::Catalog::from_code(doc.catalog.code()).context("неизвестный справочник")?;
     let entries = web::pages::reference::to_store_entries(doc.entries);
     let store = common.store().await?;
     let source = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| file.display().to_string());
-    let opts = store::nsi::LoadOptions { source: &source, partial, user_id: None, org_id: None };
-    let s = store.reference_load(catalog, &entries, opts).await?;
+    let opts = store::nsi::LoadOptions { source: &source, partial, user_id: None, org_id: None, dry_run: true };
+    let preview = store.reference_load(catalog, &entries, opts).await?;
+    if preview.retired > 0 && !confirmed {
+        store.close().await;
+        bail!(
+            "файл {source} содержит {} записей справочника «{}»: загрузка добавит {}, изменит {} и снимет актуальность с {} записей, \
+             которых нет в файле. Ничего не изменено. Если файл — часть справочника, добавьте --partial; \
+             если это полный справочник, повторите команду с --yes.",
+            entries.len(),
+            catalog.title(),
+            preview.added,
+            preview.updated,
+            preview.retired
+        );
+    }
+    let s = store.reference_load(catalog, &entries, store::nsi::LoadOptions { dry_run: false, ..opts }).await?;
     println!(
         "Справочник «{}» загружен из {}: записей {}, добавлено {}, изменено {}, без изменений {}, снята актуальность {}.",
         catalog.title(),
@@ -341,6 +431,7 @@ async fn run_demo(common: &Common, listen: SocketAddr, sandbox_listen: SocketAdd
             ..Default::default()
         },
         secure_cookies: false,
+        trusted_proxies: Vec::new(),
     };
     let app = plangraf::start(config, store).await?;
     println!(

@@ -29,11 +29,26 @@ fn codes(v: &serde_json::Value) -> Vec<String> {
 
 /// Posts the upload form as a browser does: multipart with the CSRF token and the file.
 async fn upload(c: &common::Client, csrf: &str, name: &str, bytes: &[u8], partial: bool, origin: Option<&str>) -> common::Page {
+    upload_with(c, csrf, name, bytes, partial, origin, None).await
+}
+
+async fn upload_with(
+    c: &common::Client,
+    csrf: &str,
+    name: &str,
+    bytes: &[u8],
+    partial: bool,
+    origin: Option<&str>,
+    confirm_retired: Option<&str>,
+) -> common::Page {
     let mut form = reqwest::multipart::Form::new()
         .text("csrf", csrf.to_owned())
         .part("file", reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_owned()).mime_str("text/xml").unwrap());
     if partial {
         form = form.text("partial", "1");
+    }
+    if let Some(n) = confirm_retired {
+        form = form.text("confirm_retired", n.to_owned());
     }
     let mut req = c.http.post(format!("{}/reference", c.base)).multipart(form);
     if let Some(o) = origin {
@@ -127,8 +142,20 @@ async fn an_administrator_loads_an_nsi_export() {
     }
     assert_eq!(h.app.store.reference_catalogs().await.unwrap(), before, "nothing changed");
 
-    // A full КВР export: 246 added, codes it does not list are no longer offered.
+    // A full КВР export would retire the codes it does not list: first the counts, nothing changed.
     let p = upload(&admin, &token, "nsiKVRList_all.xml", KVR_EXPORT.as_bytes(), false, None).await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.has("Подтвердите полную загрузку"), "{}", p.body);
+    let retire = common::value_of(&p.body, "confirm_retired");
+    let actual_before = before.iter().find(|c| c.catalog == Catalog::Kvr).unwrap().actual;
+    assert!(p.has(&format!("снимет актуальность с {retire} из {actual_before} актуальных записей")), "{}", p.body);
+    assert_eq!(h.app.store.reference_catalogs().await.unwrap(), before, "nothing changed before the confirmation");
+    // A confirmation of other counts (the catalog changed meanwhile) asks again.
+    let other = (retire.parse::<usize>().unwrap() + 1).to_string();
+    let p = upload_with(&admin, &token, "nsiKVRList_all.xml", KVR_EXPORT.as_bytes(), false, None, Some(&other)).await;
+    assert!(p.has("Подтвердите полную загрузку"), "{}", p.body);
+    // Confirmed: 246 added, codes it does not list are no longer offered.
+    let p = upload_with(&admin, &token, "nsiKVRList_all.xml", KVR_EXPORT.as_bytes(), false, None, Some(&retire)).await;
     assert_eq!(p.status, 200, "{}", p.body);
     assert!(p.url.contains("/reference?loaded=kvr"), "{}", p.url);
     assert!(p.has("Справочник «КВР — коды видов расходов» загружен: добавлено 1, изменено 0, без изменений 2"), "{}", p.body);

@@ -32,6 +32,8 @@ pub enum StoreError {
     Secret(String),
     #[error("unsupported database URL (expected sqlite:// or postgres://)")]
     UnsupportedUrl,
+    #[error("database file: {0}")]
+    File(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -67,6 +69,9 @@ impl Store {
     pub async fn connect(url: &str, secrets: SecretBox) -> Result<Store> {
         install_default_drivers();
         let backend = Backend::from_url(url).ok_or(StoreError::UnsupportedUrl)?;
+        if backend == Backend::Sqlite {
+            restrict_sqlite_files(url)?;
+        }
         let url = match backend {
             Backend::Sqlite if !url.contains("mode=") => {
                 let sep = if url.contains('?') { '&' } else { '?' };
@@ -144,6 +149,35 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The SQLite file of a `sqlite:` URL (none for an in-memory database).
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| std::path::PathBuf::from(path))
+}
+
+/// The database holds password hashes and sealed secrets: its file (and SQLite's `-wal` and
+/// `-shm` files, which SQLite creates with the database file's mode) is readable by its owner
+/// only. A missing file is created so; an existing one is tightened.
+fn restrict_sqlite_files(url: &str) -> Result<()> {
+    let Some(path) = sqlite_path(url) else { return Ok(()) };
+    let io = |e: std::io::Error| StoreError::File(format!("{}: {e}", path.display()));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(&path).map_err(io)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+            if file.exists() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    std::fs::OpenOptions::new().create(true).append(true).open(&path).map_err(io)?;
+    Ok(())
 }
 
 /// Current time in UTC milliseconds, the storage's time unit.

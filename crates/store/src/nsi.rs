@@ -106,6 +106,9 @@ pub struct LoadOptions<'a> {
     /// Who loaded it, for the audit journal (none from the command line).
     pub user_id: Option<i64>,
     pub org_id: Option<i64>,
+    /// Only count what the load would do; change nothing. A full load that would retire
+    /// records is previewed this way so that a person confirms the counts first.
+    pub dry_run: bool,
 }
 
 /// A catalog's state for the «Справочники» page.
@@ -220,6 +223,7 @@ impl Store {
             match existing.get(*code) {
                 None => new_rows.push(e),
                 Some(old) if old.name == e.name && old.parent_code == e.parent_code && old.actual == e.actual => summary.unchanged += 1,
+                Some(_) if opts.dry_run => summary.updated += 1,
                 Some(_) => {
                     sqlx::query(
                         "UPDATE reference_items SET name = $1, parent_code = $2, actual = $3, search_code = $4, search_name = $5, \
@@ -238,6 +242,14 @@ impl Store {
                     summary.updated += 1;
                 }
             }
+        }
+        if opts.dry_run {
+            summary.added = new_rows.len();
+            if !opts.partial {
+                summary.retired = existing.values().filter(|i| i.actual && !wanted.contains_key(i.code.as_str())).count();
+            }
+            tx.rollback().await?;
+            return Ok(summary);
         }
         for chunk in new_rows.chunks(INSERT_CHUNK) {
             let mut sql = String::from(
@@ -404,7 +416,7 @@ impl Store {
             if entries.is_empty() || self.reference_count(c).await? > 0 {
                 continue;
             }
-            let opts = LoadOptions { source: STARTER_SOURCE, partial: false, user_id: None, org_id: None };
+            let opts = LoadOptions { source: STARTER_SOURCE, partial: false, user_id: None, org_id: None, dry_run: false };
             match self.reference_load(c, &entries, opts).await {
                 Ok(_) => tracing::info!(catalog = c.code(), entries = entries.len(), "starter reference data loaded"),
                 // Another instance starting at the same moment loaded it first.

@@ -76,7 +76,7 @@ async fn schema_has_every_table() {
         tables,
         [
             "api_tokens", "audit_log", "eis_credentials", "eis_send_events", "eis_sends", "organizations",
-            "plan_versions", "plans", "positions", "reference_items", "reference_loads", "sessions", "sign_in_failures",
+            "plan_versions", "plans", "positions", "reference_items", "reference_loads", "sessions", "sign_in_throttle",
             "users"
         ]
     );
@@ -103,7 +103,7 @@ async fn users_sessions_and_tokens() {
     assert!(s.create_user("zakazchik", "hash", "Другой", o, Role::Admin).await.unwrap().is_none(), "duplicate login");
     assert_eq!(s.user_credentials("zakazchik").await.unwrap().unwrap().user, u);
 
-    let token = s.create_session(u.id, 60_000).await.unwrap();
+    let token = s.create_session(u.id, 60_000, None).await.unwrap();
     let session = s.session(&token, now_ms()).await.unwrap().unwrap();
     assert_eq!(session.user.id, u.id);
     assert!(!session.csrf_token.is_empty());
@@ -118,18 +118,105 @@ async fn users_sessions_and_tokens() {
 }
 
 #[tokio::test]
-async fn sign_in_throttling_locks_after_repeated_failures() {
+async fn sign_in_throttling_grows_delays_per_login_and_address() {
+    use store::users::{FROM_ADDRESS, LOGIN_FROM_ADDRESS, Reservation};
+    let (s, _d) = store().await;
+    let o = org(&s, "03722001684", None).await;
+    let u = s.create_user("zakazchik", "hash", "Иванов И. И.", o, Role::CustomerSpecialist).await.unwrap().unwrap();
+    let now = now_ms();
+    // Five free failures from one address, each reserved (and counted) before the check.
+    for _ in 0..LOGIN_FROM_ADDRESS.free_failures {
+        assert_eq!(s.reserve_sign_in("zakazchik", "10.0.0.1", now).await.unwrap(), Reservation::Granted);
+        s.sign_in_failed("zakazchik", now).await.unwrap();
+    }
+    // The sixth must wait the first delay, and is refused without being counted.
+    let Reservation::Throttled { retry_after_ms } = s.reserve_sign_in("zakazchik", "10.0.0.1", now).await.unwrap() else {
+        panic!("the sixth attempt was not delayed");
+    };
+    assert_eq!(retry_after_ms, LOGIN_FROM_ADDRESS.first_delay_ms);
+    assert!(matches!(s.reserve_sign_in("zakazchik", "10.0.0.1", now + 10).await.unwrap(), Reservation::Throttled { .. }));
+    // The same login from another address is not affected: nobody can lock the user out.
+    assert_eq!(s.reserve_sign_in("zakazchik", "10.0.0.2", now).await.unwrap(), Reservation::Granted);
+    // After the delay one more attempt; its failure doubles the delay.
+    let later = now + retry_after_ms;
+    assert_eq!(s.reserve_sign_in("zakazchik", "10.0.0.1", later).await.unwrap(), Reservation::Granted);
+    assert_eq!(
+        s.reserve_sign_in("zakazchik", "10.0.0.1", later).await.unwrap(),
+        Reservation::Throttled { retry_after_ms: 2 * LOGIN_FROM_ADDRESS.first_delay_ms }
+    );
+    // The administrator's unlock lifts it at once.
+    assert!(s.unlock_sign_in("zakazchik").await.unwrap() >= 1);
+    assert_eq!(s.reserve_sign_in("zakazchik", "10.0.0.1", later).await.unwrap(), Reservation::Granted);
+    // A success tells how many failed before it, and forgets them.
+    let failed = s.sign_in_succeeded("zakazchik", "10.0.0.1", u.id).await.unwrap();
+    assert_eq!(failed.count, LOGIN_FROM_ADDRESS.free_failures);
+    assert_eq!(failed.last_at, Some(now));
+    assert_eq!(s.sign_in_succeeded("zakazchik", "10.0.0.1", u.id).await.unwrap().count, 0);
+
+    // One address trying many logins is slowed down too.
+    for i in 0..FROM_ADDRESS.free_failures {
+        assert_eq!(s.reserve_sign_in(&format!("login{i}"), "10.0.0.9", now).await.unwrap(), Reservation::Granted);
+    }
+    assert!(matches!(s.reserve_sign_in("another", "10.0.0.9", now).await.unwrap(), Reservation::Throttled { .. }));
+
+    // Nothing is remembered for ever.
+    assert!(s.purge_expired(now + 2 * store::users::THROTTLE_MEMORY_MS).await.unwrap() > 0);
+    assert_eq!(s.sign_in_delay("another", "10.0.0.9", now + 2 * store::users::THROTTLE_MEMORY_MS).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn parallel_attempts_cannot_race_past_the_limit() {
+    use store::users::{LOGIN_FROM_ADDRESS, Reservation};
     let (s, _d) = store().await;
     let now = now_ms();
-    for _ in 0..store::users::MAX_FAILURES - 1 {
-        s.record_sign_in_failure("zakazchik", now).await.unwrap();
+    let tasks: Vec<_> = (0..60)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move { s.reserve_sign_in("admin", "192.0.2.7", now).await.unwrap() })
+        })
+        .collect();
+    let mut granted = 0;
+    for t in tasks {
+        if t.await.unwrap() == Reservation::Granted {
+            granted += 1;
+        }
     }
-    assert!(s.sign_in_locked_until("zakazchik", now).await.unwrap().is_none());
-    s.record_sign_in_failure("zakazchik", now).await.unwrap();
-    let until = s.sign_in_locked_until("zakazchik", now).await.unwrap().unwrap();
-    assert!(until > now);
-    assert!(s.sign_in_locked_until("zakazchik", until + 1).await.unwrap().is_none());
-    assert!(s.sign_in_locked_until("other", now).await.unwrap().is_none());
+    assert_eq!(granted, LOGIN_FROM_ADDRESS.free_failures, "exactly the free failures may be checked, whatever the parallelism");
+}
+
+#[tokio::test]
+async fn blocking_and_password_changes_end_sessions_and_tokens() {
+    let (s, _d) = store().await;
+    let o = org(&s, "03722001684", None).await;
+    let u = s.create_user("zakazchik", "hash", "Иванов И. И.", o, Role::CustomerSpecialist).await.unwrap().unwrap();
+    let session = s.create_session(u.id, 60_000, Some("уведомление")).await.unwrap();
+    let token = s.create_api_token(u.id, 60_000).await.unwrap();
+    let live = s.session(&session, now_ms()).await.unwrap().unwrap();
+    assert_eq!(live.notice.as_deref(), Some("уведомление"));
+    s.take_session_notice(&live).await.unwrap();
+    assert_eq!(s.session(&session, now_ms()).await.unwrap().unwrap().notice, None, "the notice is shown once");
+
+    s.set_blocked(u.id, true).await.unwrap();
+    assert!(s.session(&session, now_ms()).await.unwrap().is_none());
+    assert!(s.api_token_user(&token, now_ms()).await.unwrap().is_none());
+    assert!(s.user_credentials("zakazchik").await.unwrap().unwrap().blocked);
+    s.set_blocked(u.id, false).await.unwrap();
+    assert!(!s.user_credentials("zakazchik").await.unwrap().unwrap().blocked);
+
+    let session = s.create_session(u.id, 60_000, None).await.unwrap();
+    let token = s.create_api_token(u.id, 60_000).await.unwrap();
+    s.set_password(u.id, "new hash").await.unwrap();
+    assert!(s.session(&session, now_ms()).await.unwrap().is_none());
+    assert!(s.api_token_user(&token, now_ms()).await.unwrap().is_none());
+    assert_eq!(s.user_credentials("zakazchik").await.unwrap().unwrap().password_hash, "new hash");
+
+    let token = s.create_api_token(u.id, 60_000).await.unwrap();
+    assert!(s.revoke_api_token(&token).await.unwrap());
+    assert!(s.api_token_user(&token, now_ms()).await.unwrap().is_none());
+    // Expired sessions and tokens are deleted by the clean-up.
+    s.create_session(u.id, 1, None).await.unwrap();
+    s.create_api_token(u.id, 1).await.unwrap();
+    assert_eq!(s.purge_expired(now_ms() + 10).await.unwrap(), 2);
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ fn entry(code: &str, name: &str, parent: Option<&str>, actual: bool) -> Entry {
 }
 
 fn full(source: &str) -> LoadOptions<'_> {
-    LoadOptions { source, partial: false, user_id: None, org_id: None }
+    LoadOptions { source, partial: false, user_id: None, org_id: None, dry_run: false }
 }
 
 fn codes(items: &[store::nsi::Item]) -> Vec<&str> {
@@ -84,7 +84,7 @@ async fn a_partial_load_retires_nothing_and_a_retired_code_comes_back() {
     let (s, _d) = store().await;
     s.reference_load(Catalog::Kvr, &[entry("244", "Прочая закупка товаров, работ и услуг", Some("240"), true)], full("kvr.xml")).await.unwrap();
     assert!(!s.reference_get(Catalog::Kvr, "243").await.unwrap().unwrap().actual);
-    let part = LoadOptions { source: "kvr_2.xml", partial: true, user_id: None, org_id: None };
+    let part = LoadOptions { source: "kvr_2.xml", partial: true, user_id: None, org_id: None, dry_run: false };
     let sum = s.reference_load(Catalog::Kvr, &[entry("243", "Закупка в целях капитального ремонта", Some("240"), true)], part).await.unwrap();
     assert_eq!(sum, LoadSummary { added: 0, updated: 1, unchanged: 0, retired: 0 });
     assert!(s.reference_get(Catalog::Kvr, "243").await.unwrap().unwrap().actual);
@@ -117,7 +117,7 @@ async fn search_by_code_prefix_and_cyrillic_words() {
     assert_eq!(codes(&hits), ["17.23.1"]);
     let hits = s.reference_search(Catalog::Okpd2, "бумажные канцелярские", 20).await.unwrap();
     assert_eq!(codes(&hits), ["17.23.1"]);
-    s.reference_load(Catalog::Kvr, &[entry("999", "Закупка ёлочных игрушек", None, true)], LoadOptions { source: "t", partial: true, user_id: None, org_id: None })
+    s.reference_load(Catalog::Kvr, &[entry("999", "Закупка ёлочных игрушек", None, true)], LoadOptions { source: "t", partial: true, user_id: None, org_id: None, dry_run: false })
         .await
         .unwrap();
     assert_eq!(codes(&s.reference_search(Catalog::Kvr, "ЕЛОЧНЫХ", 20).await.unwrap()), ["999"]);
@@ -186,7 +186,7 @@ async fn a_load_by_a_user_is_journaled() {
         .await
         .unwrap();
     let user = s.create_user("admin", "x", "Администратор", org.id, domain::Role::Admin).await.unwrap().unwrap();
-    let opts = LoadOptions { source: "kvr.xml", partial: false, user_id: Some(user.id), org_id: Some(org.id) };
+    let opts = LoadOptions { source: "kvr.xml", partial: false, user_id: Some(user.id), org_id: Some(org.id), dry_run: false };
     s.reference_load(Catalog::Kvr, &[entry("244", "Прочая закупка товаров, работ и услуг", Some("240"), true)], opts).await.unwrap();
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE entity = 'reference' AND user_id = $1")
         .bind(user.id)

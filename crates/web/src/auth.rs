@@ -4,9 +4,6 @@
 
 use crate::AppState;
 use crate::error::AppError;
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN};
@@ -20,31 +17,9 @@ pub const SESSION_COOKIE: &str = "plangraf_session";
 pub const SESSION_TTL_MS: i64 = 12 * 3600 * 1000;
 pub const API_TOKEN_TTL_MS: i64 = 24 * 3600 * 1000;
 
-/// Hashes a password with Argon2id (default parameters: 19 MiB, 2 passes) off the async threads.
+/// Hashes a password with Argon2id on the bounded password checkers.
 pub async fn hash_password(password: String) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
-    })
-    .await
-    .map_err(AppError::internal)?
-    .map_err(AppError::internal)
-}
-
-/// Verifies against a stored PHC string. A missing user is checked against a dummy hash so that
-/// the answer takes the same time whether the login exists or not.
-pub async fn verify_password(password: String, stored: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || {
-        let dummy = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0BNwWcUQMo2RVZbtyNZB0A6XrZmWZxwsXHo2NNhw2m8";
-        let exists = stored.is_some();
-        let stored = stored.unwrap_or_else(|| dummy.to_owned());
-        let ok = PasswordHash::new(&stored)
-            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
-            .unwrap_or(false);
-        ok && exists
-    })
-    .await
-    .unwrap_or(false)
+    crate::passwords::hash(password).await.map_err(AppError::internal)
 }
 
 pub fn cookie_value(parts_headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
@@ -144,9 +119,20 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Post<T> {
             .await
             .map_err(|_| AuthRejection::Failed(AppError::BadRequest("Слишком большой или прерванный запрос".into())))?;
         check_csrf(&bytes, &session.csrf_token).map_err(AuthRejection::Failed)?;
+        check_form_text(&bytes).map_err(AuthRejection::Failed)?;
         let form = serde_urlencoded::from_bytes::<T>(&bytes)
             .map_err(|_| AuthRejection::Failed(AppError::BadRequest("Форма заполнена некорректно".into())))?;
         Ok(Post { session, form })
+    }
+}
+
+/// Refuses a form any of whose values holds a control character (see `domain::text`): nothing
+/// such is ever saved, whichever form it came through.
+fn check_form_text(body: &Bytes) -> Result<(), AppError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+    match pairs.iter().find_map(|(_, v)| domain::text::forbidden_char(v)) {
+        Some(c) => Err(AppError::Unprocessable(format!("{} Данные не сохранены.", domain::text::forbidden_message(c)))),
+        None => Ok(()),
     }
 }
 
@@ -191,35 +177,98 @@ impl FromRequestParts<AppState> for ApiUser {
     }
 }
 
-/// Outcome of checking a login and password, shared by the sign-in page and the token API.
-pub enum SignIn {
-    Ok(User),
-    Wrong,
-    Locked { minutes: i64 },
+/// The client's address: the TCP peer, or — when the peer is a trusted reverse proxy — the
+/// last address in `X-Forwarded-For` that is not itself a trusted proxy.
+pub fn client_address(parts: &Parts, trusted_proxies: &[std::net::IpAddr]) -> std::net::IpAddr {
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(std::net::IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED));
+    if !trusted_proxies.contains(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<std::net::IpAddr> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map_while(|a| a.trim().parse().ok())
+        .collect();
+    forwarded.into_iter().rev().find(|a| !trusted_proxies.contains(a)).unwrap_or(peer)
 }
 
-pub async fn sign_in(state: &AppState, login: &str, password: &str) -> Result<SignIn, AppError> {
-    let login = login.trim();
+/// The client's address as an extractor (see [`client_address`]).
+pub struct ClientAddress(pub std::net::IpAddr);
+
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(client_address(parts, &state.trusted_proxies)))
+    }
+}
+
+/// Outcome of checking a login and password, shared by the sign-in page and the token API.
+pub enum SignIn {
+    Ok { user: User, failed: store::users::FailedSignIns },
+    Wrong,
+    /// Too many failures: refused without checking the password.
+    Throttled { retry_after_secs: i64 },
+    /// The password checkers stayed busy; nothing was counted.
+    Busy,
+}
+
+/// Logins longer than this cannot exist; longer input is cut for the throttle keys.
+pub const MAX_LOGIN_CHARS: usize = 64;
+
+pub async fn sign_in(state: &AppState, login: &str, password: &str, client: std::net::IpAddr) -> Result<SignIn, AppError> {
+    let login: String = login.trim().chars().take(MAX_LOGIN_CHARS + 1).collect();
+    let address = client.to_string();
     let now = store::now_ms();
-    if let Some(until) = state.store.sign_in_locked_until(login, now).await? {
-        return Ok(SignIn::Locked { minutes: ((until - now) / 60_000).max(1) });
+    if let store::users::Reservation::Throttled { retry_after_ms } = state.store.reserve_sign_in(&login, &address, now).await? {
+        return Ok(SignIn::Throttled { retry_after_secs: (retry_after_ms + 999) / 1000 });
     }
-    let creds = state.store.user_credentials(login).await?;
-    let stored = creds.as_ref().map(|c| c.password_hash.clone());
-    if verify_password(password.to_owned(), stored).await {
-        state.store.clear_sign_in_failures(login).await?;
-        let user = creds.map(|c| c.user).ok_or_else(|| AppError::internal("verified user vanished"))?;
-        return Ok(SignIn::Ok(user));
+    let creds = if login.chars().count() > MAX_LOGIN_CHARS { None } else { state.store.user_credentials(&login).await? };
+    let stored = creds.as_ref().filter(|c| !c.blocked).map(|c| c.password_hash.clone());
+    match crate::passwords::verify(password.to_owned(), stored).await {
+        Err(crate::passwords::Busy) => {
+            state.store.sign_in_abandoned(&login, &address).await?;
+            Ok(SignIn::Busy)
+        }
+        Ok(true) => {
+            let user = creds.map(|c| c.user).ok_or_else(|| AppError::internal("verified user vanished"))?;
+            let failed = state.store.sign_in_succeeded(&login, &address, user.id).await?;
+            Ok(SignIn::Ok { user, failed })
+        }
+        Ok(false) => {
+            state.store.sign_in_failed(&login, now).await?;
+            Ok(SignIn::Wrong)
+        }
     }
-    state.store.record_sign_in_failure(login, now).await?;
-    if let Some(until) = state.store.sign_in_locked_until(login, now).await? {
-        return Ok(SignIn::Locked { minutes: ((until - now) / 60_000).max(1) });
-    }
-    Ok(SignIn::Wrong)
 }
 
 pub const WRONG_LOGIN: &str = "Неверный логин или пароль";
 
-pub fn locked_message(minutes: i64) -> String {
-    format!("Слишком много неудачных попыток входа. Вход для этого логина заблокирован, повторите через {minutes} мин.")
+pub fn throttled_message(retry_after_secs: i64) -> String {
+    let wait = if retry_after_secs >= 120 {
+        format!("{} мин.", (retry_after_secs + 59) / 60)
+    } else {
+        format!("{} с", retry_after_secs.max(1))
+    };
+    format!("Слишком много неудачных попыток входа. Повторите вход через {wait}. Если пароль забыт, обратитесь к администратору.")
+}
+
+/// What the user is told on the first page after signing in, if someone failed to sign in
+/// as them since their previous sign-in.
+pub fn failed_sign_ins_notice(failed: &store::users::FailedSignIns) -> Option<String> {
+    if failed.count == 0 {
+        return None;
+    }
+    let last = failed.last_at.map(|t| format!(", последняя — {}", crate::pages::fmt_time(t))).unwrap_or_default();
+    Some(format!(
+        "С вашего последнего входа были неудачные попытки войти под вашим логином: {}{last}. Если это были не вы, сообщите администратору.",
+        failed.count
+    ))
 }

@@ -9,6 +9,8 @@ pub enum AppError {
     NotFound,
     Forbidden(String),
     BadRequest(String),
+    /// The input is well-formed but not acceptable (422).
+    Unprocessable(String),
     Conflict(String),
     Internal(String),
 }
@@ -25,6 +27,7 @@ impl AppError {
             AppError::NotFound => (StatusCode::NOT_FOUND, "Запрошенная страница или документ не найдены.".into()),
             AppError::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone()),
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
+            AppError::Unprocessable(m) => (StatusCode::UNPROCESSABLE_ENTITY, m.clone()),
             AppError::Conflict(m) => (StatusCode::CONFLICT, m.clone()),
             AppError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -70,6 +73,7 @@ fn status_title(s: StatusCode) -> &'static str {
         StatusCode::FORBIDDEN => "Доступ запрещён",
         StatusCode::BAD_REQUEST => "Некорректный запрос",
         StatusCode::CONFLICT => "Конфликт изменений",
+        StatusCode::UNPROCESSABLE_ENTITY => "Данные не прошли проверку",
         _ => "Ошибка",
     }
 }

@@ -7,7 +7,9 @@ pub mod actions;
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod headers;
 pub mod pages;
+pub mod passwords;
 pub mod refs;
 
 use axum::Router;
@@ -22,6 +24,8 @@ pub struct AppState {
     pub exchange: exchange::Exchange,
     /// Mark cookies `Secure` (when plangraf is served over HTTPS).
     pub secure_cookies: bool,
+    /// Reverse proxies whose `X-Forwarded-For` names the real client (see [`auth::client_address`]).
+    pub trusted_proxies: std::sync::Arc<Vec<std::net::IpAddr>>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -60,23 +64,21 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/reference/{catalog}", get(reference::search))
         .merge(api::router())
-        .route("/static/app.css", get(stylesheet))
-        .route("/static/position.js", get(position_script))
+        .route("/static/app.css", get(|| asset("text/css", include_str!("../static/app.css"))))
+        .route("/static/print.css", get(|| asset("text/css", include_str!("../static/print.css"))))
+        .route("/static/position.js", get(|| asset("text/javascript", include_str!("../static/position.js"))))
+        .route("/static/page.js", get(|| asset("text/javascript", include_str!("../static/page.js"))))
         .route("/static/picker.js", get(reference::picker_script))
         .fallback(|| async { error::AppError::NotFound })
+        .layer(axum::middleware::from_fn(headers::security_headers))
         .with_state(state)
 }
 
-async fn position_script() -> impl IntoResponse {
-    (
-        [(CONTENT_TYPE, "text/javascript; charset=utf-8"), (CACHE_CONTROL, "max-age=3600")],
-        include_str!("../static/position.js"),
-    )
-}
-
-async fn stylesheet() -> impl IntoResponse {
-    (
-        [(CONTENT_TYPE, "text/css; charset=utf-8"), (CACHE_CONTROL, "max-age=3600")],
-        include_str!("../static/app.css"),
-    )
+/// A static file compiled into the binary, cached for an hour.
+async fn asset(mime: &'static str, body: &'static str) -> impl IntoResponse {
+    let content_type = match mime {
+        "text/css" => "text/css; charset=utf-8",
+        _ => "text/javascript; charset=utf-8",
+    };
+    ([(CONTENT_TYPE, content_type), (CACHE_CONTROL, "max-age=3600")], body)
 }

@@ -45,6 +45,11 @@ pub fn exchange_config() -> exchange::ExchangeConfig {
 
 impl Harness {
     pub async fn start() -> Harness {
+        Harness::start_configured(|_| {}).await
+    }
+
+    /// Like [`Harness::start`], with plangraf's configuration adjusted by `tune`.
+    pub async fn start_configured(tune: impl FnOnce(&mut AppConfig)) -> Harness {
         plangraf::install_crypto_provider();
         let dir = tempfile::tempdir().unwrap();
         let sandbox = sandbox::start(sandbox::SandboxConfig {
@@ -60,7 +65,7 @@ impl Harness {
         let key = store::SecretBox::generate_key();
         let store = plangraf::open_store(&url, key).await.unwrap();
         demo::load(&store).await.unwrap();
-        let app = start_app(&sandbox, url.clone(), store).await;
+        let app = start_app_configured(&sandbox, url.clone(), store, tune).await;
         Harness { app, sandbox, dir, database_url: url, key }
     }
 
@@ -85,17 +90,28 @@ impl Harness {
 }
 
 pub async fn start_app(sandbox: &sandbox::RunningSandbox, database_url: String, store: store::Store) -> RunningApp {
+    start_app_configured(sandbox, database_url, store, |_| {}).await
+}
+
+pub async fn start_app_configured(
+    sandbox: &sandbox::RunningSandbox,
+    database_url: String,
+    store: store::Store,
+    tune: impl FnOnce(&mut AppConfig),
+) -> RunningApp {
     let mut eis = eis::client::ClientConfig::new(sandbox.base_url.clone());
     eis.ca_file = Some(sandbox.ca_cert_path.clone());
     eis.connect_timeout = Duration::from_secs(2);
     eis.read_timeout = Duration::from_secs(2);
-    let config = AppConfig {
+    let mut config = AppConfig {
         database_url,
         listen: "127.0.0.1:0".parse().unwrap(),
         eis,
         exchange: exchange_config(),
         secure_cookies: false,
+        trusted_proxies: Vec::new(),
     };
+    tune(&mut config);
     plangraf::start(config, store).await.unwrap()
 }
 

@@ -12,7 +12,7 @@ mod plans;
 mod versions;
 
 use crate::AppState;
-use crate::auth::{API_TOKEN_TTL_MS, ApiUser, SignIn, WRONG_LOGIN, locked_message, sign_in};
+use crate::auth::{API_TOKEN_TTL_MS, ApiUser, ClientAddress, SignIn, WRONG_LOGIN, sign_in, throttled_message};
 use axum::{Json, Router};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
@@ -122,6 +122,7 @@ pub struct ApiError {
     status: StatusCode,
     detail: String,
     errors: Vec<Problem>,
+    retry_after_secs: Option<i64>,
 }
 
 /// One thing wrong with the input: the field and, for pre-flight findings, the position.
@@ -135,7 +136,12 @@ pub struct Problem {
 
 impl ApiError {
     pub fn new(status: StatusCode, detail: impl Into<String>) -> ApiError {
-        ApiError { status, detail: detail.into(), errors: Vec::new() }
+        ApiError { status, detail: detail.into(), errors: Vec::new(), retry_after_secs: None }
+    }
+    /// Adds `Retry-After` (429 and 503).
+    pub fn retry_after(mut self, secs: i64) -> ApiError {
+        self.retry_after_secs = Some(secs.max(1));
+        self
     }
     pub fn unauthorized() -> ApiError {
         ApiError::new(StatusCode::UNAUTHORIZED, "Требуется действующий токен: заголовок Authorization: Bearer <токен>")
@@ -152,7 +158,7 @@ impl ApiError {
     /// 422 with the field errors of the input.
     pub fn fields(detail: impl Into<String>, errors: Vec<FieldError>) -> ApiError {
         let errors = errors.into_iter().map(|e| Problem { field: e.field.to_owned(), message: e.message, purchase_number: None }).collect();
-        ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, detail: detail.into(), errors }
+        ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, detail: detail.into(), errors, retry_after_secs: None }
     }
     pub fn with_problems(mut self, problems: Vec<Problem>) -> ApiError {
         self.errors = problems;
@@ -178,6 +184,7 @@ impl From<crate::error::AppError> for ApiError {
             NotFound => ApiError::not_found(),
             Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, m),
             BadRequest(m) => ApiError::bad_request(m),
+            Unprocessable(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m),
             // Within the API a conflict is always a concurrent change of the plan-schedule.
             Conflict(_) => ApiError::conflict(STALE),
             Internal(m) => ApiError::internal(m),
@@ -217,6 +224,7 @@ fn status_title(s: StatusCode) -> &'static str {
         StatusCode::CONFLICT => "Конфликт",
         StatusCode::UNPROCESSABLE_ENTITY => "Данные не прошли проверку",
         StatusCode::TOO_MANY_REQUESTS => "Слишком много попыток",
+        StatusCode::SERVICE_UNAVAILABLE => "Сервис временно перегружен",
         _ => "Ошибка",
     }
 }
@@ -237,6 +245,9 @@ impl IntoResponse for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let Some(secs) = self.retry_after_secs {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         resp
     }
 }
@@ -251,6 +262,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|_| ApiError::bad_request("Тело запроса слишком велико или передано не полностью"))?;
+        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+            check_json_text(&value, "")?;
+        }
         serde_json::from_slice(&bytes).map(Body).map_err(|e| {
             let what = match e.classify() {
                 serde_json::error::Category::Data => "не соответствует схеме запроса",
@@ -263,6 +277,34 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
             ))
         })
     }
+}
+
+/// Refuses a control character anywhere in a JSON body's strings (see `domain::text`), naming
+/// the field. The walk is iterative: serde_json bounds the depth at 128 anyway.
+fn check_json_text(value: &serde_json::Value, root: &str) -> Result<(), ApiError> {
+    let mut stack = vec![(root.to_owned(), value)];
+    while let Some((path, v)) = stack.pop() {
+        match v {
+            serde_json::Value::String(text) => {
+                if let Some(c) = domain::text::forbidden_char(text) {
+                    let message = domain::text::forbidden_message(c);
+                    let problem = Problem { field: path.clone(), message: message.clone(), purchase_number: None };
+                    return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message).with_problems(vec![problem]));
+                }
+            }
+            serde_json::Value::Array(items) => {
+                stack.extend(items.iter().enumerate().map(|(i, item)| (format!("{path}[{i}]"), item)));
+            }
+            serde_json::Value::Object(fields) => {
+                for (k, item) in fields {
+                    let name = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                    stack.push((name, item));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Path parameters; an address that does not parse names nothing, so it is a 404.
@@ -303,15 +345,23 @@ pub struct TokenResponse {
     expires_in: i64,
 }
 
-pub async fn issue_token(State(state): State<AppState>, body: Result<Body<TokenRequest>, ApiError>) -> Result<Json<TokenResponse>, ApiError> {
+pub async fn issue_token(
+    State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
+    body: Result<Body<TokenRequest>, ApiError>,
+) -> Result<Json<TokenResponse>, ApiError> {
     let Body(req) = body.map_err(|_| ApiError::bad_request("Ожидается JSON вида {\"login\": \"…\", \"password\": \"…\"}"))?;
-    match sign_in(&state, &req.login, &req.password).await? {
-        SignIn::Ok(user) => {
+    match sign_in(&state, &req.login, &req.password, client).await? {
+        SignIn::Ok { user, .. } => {
             let token = state.store.create_api_token(user.id, API_TOKEN_TTL_MS).await?;
             Ok(Json(TokenResponse { token, token_type: "Bearer", expires_in: API_TOKEN_TTL_MS / 1000 }))
         }
         SignIn::Wrong => Err(ApiError::new(StatusCode::UNAUTHORIZED, WRONG_LOGIN)),
-        SignIn::Locked { minutes } => Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, locked_message(minutes))),
+        SignIn::Throttled { retry_after_secs } => {
+            Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, throttled_message(retry_after_secs)).retry_after(retry_after_secs))
+        }
+        SignIn::Busy => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, crate::passwords::BUSY_MESSAGE)
+            .retry_after(crate::passwords::BUSY_RETRY_AFTER_SECS as i64)),
     }
 }
 

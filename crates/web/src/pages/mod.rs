@@ -20,17 +20,23 @@ pub struct Chrome {
     pub csrf: String,
     /// Shows the administrator's menu («Справочники»).
     pub is_admin: bool,
+    /// The session's one-time notice (failed sign-in attempts since the previous sign-in).
+    pub notice: Option<String>,
 }
 
 impl Chrome {
     pub async fn of(state: &crate::AppState, session: &Session) -> crate::error::AppResult<Chrome> {
         let org = state.store.organization(session.user.org_id).await?;
+        if session.notice.is_some() {
+            state.store.take_session_notice(session).await?;
+        }
         Ok(Chrome {
             user_name: session.user.full_name.clone(),
             role_title: session.user.role.title(),
             org_name: org.map(|o| o.short_name).unwrap_or_default(),
             csrf: session.csrf_token.clone(),
             is_admin: session.user.role == domain::Role::Admin,
+            notice: session.notice.clone(),
         })
     }
 }

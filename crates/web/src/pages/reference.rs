@@ -40,7 +40,22 @@ struct ReferencePage {
     max_mb: usize,
     notice: Option<String>,
     error: Option<String>,
+    confirm: Option<Confirm>,
 }
+
+/// A full load that would retire records, waiting for the administrator to confirm the counts.
+struct Confirm {
+    file_name: String,
+    title: &'static str,
+    entries: usize,
+    added: usize,
+    updated: usize,
+    retired: usize,
+    actual: i64,
+}
+
+/// One НСИ load at a time: reading a big export takes several times its size in memory.
+static LOADING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
 
 fn require_admin(user: &User) -> AppResult<()> {
     if user.role != domain::Role::Admin {
@@ -50,6 +65,16 @@ fn require_admin(user: &User) -> AppResult<()> {
 }
 
 async fn render(state: &AppState, session: &Session, notice: Option<String>, error: Option<String>) -> AppResult<Response> {
+    render_with(state, session, notice, error, None).await
+}
+
+async fn render_with(
+    state: &AppState,
+    session: &Session,
+    notice: Option<String>,
+    error: Option<String>,
+    confirm: Option<Confirm>,
+) -> AppResult<Response> {
     let rows = state
         .store
         .reference_catalogs()
@@ -71,6 +96,7 @@ async fn render(state: &AppState, session: &Session, notice: Option<String>, err
         max_mb: MAX_UPLOAD_BYTES / 1024 / 1024,
         notice,
         error,
+        confirm,
     };
     let status = if page.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     Ok((status, html(&page)?).into_response())
@@ -109,6 +135,8 @@ pub async fn page(State(state): State<AppState>, CurrentUser(session): CurrentUs
 struct Upload {
     csrf: String,
     partial: bool,
+    /// The count of records to retire that the administrator confirmed.
+    confirm_retired: Option<usize>,
     file_name: String,
     bytes: Vec<u8>,
 }
@@ -120,6 +148,7 @@ async fn read_upload(mut multipart: Multipart) -> AppResult<Upload> {
         match field.name() {
             Some("csrf") => u.csrf = field.text().await.map_err(|_| broken())?,
             Some("partial") => u.partial = !field.text().await.map_err(|_| broken())?.is_empty(),
+            Some("confirm_retired") => u.confirm_retired = field.text().await.map_err(|_| broken())?.trim().parse().ok(),
             Some("file") => {
                 u.file_name = field.file_name().unwrap_or_default().chars().take(200).collect();
                 u.bytes = field.bytes().await.map_err(|_| broken())?.to_vec();
@@ -141,12 +170,16 @@ pub async fn upload(
     check_same_origin(&headers)?;
     require_admin(&session.user)?;
     let multipart = multipart.map_err(|_| AppError::BadRequest("Форма загрузки отправлена некорректно: ожидался файл. Данные не изменены.".into()))?;
+    let Ok(_loading) = LOADING.try_acquire() else {
+        let busy = "Сейчас загружается другой справочник. Дождитесь окончания и повторите загрузку. Данные не изменены.";
+        return render(&state, &session, None, Some(busy.into())).await;
+    };
     let upload = read_upload(multipart).await?;
     check_csrf_token(&upload.csrf, &session.csrf_token)?;
     if upload.bytes.is_empty() {
         return render(&state, &session, None, Some("Выберите XML-файл выгрузки НСИ ЕИС.".into())).await;
     }
-    let Upload { bytes, file_name, partial, .. } = upload;
+    let Upload { bytes, file_name, partial, confirm_retired, .. } = upload;
     // Parsing tens of megabytes is CPU work: off the async threads.
     let parsed = tokio::task::spawn_blocking(move || eis::nsi::read_nsi_bytes(&bytes)).await.map_err(AppError::internal)?;
     let doc = match parsed {
@@ -159,8 +192,22 @@ pub async fn upload(
     let catalog = Catalog::from_code(doc.catalog.code()).ok_or_else(|| AppError::internal("catalog codes of eis and store differ"))?;
     let entries = to_store_entries(doc.entries);
     let source = if file_name.is_empty() { "файл без имени".to_owned() } else { file_name };
-    let opts = LoadOptions { source: &source, partial, user_id: Some(session.user.id), org_id: Some(session.user.org_id) };
-    let s = state.store.reference_load(catalog, &entries, opts).await?;
+    let opts = LoadOptions { source: &source, partial, user_id: Some(session.user.id), org_id: Some(session.user.org_id), dry_run: true };
+    let preview = state.store.reference_load(catalog, &entries, opts).await?;
+    if preview.retired > 0 && confirm_retired != Some(preview.retired) {
+        let actual = state.store.reference_catalogs().await?.into_iter().find(|c| c.catalog == catalog).map(|c| c.actual).unwrap_or(0);
+        let confirm = Confirm {
+            file_name: source,
+            title: catalog.title(),
+            entries: entries.len(),
+            added: preview.added,
+            updated: preview.updated,
+            retired: preview.retired,
+            actual,
+        };
+        return render_with(&state, &session, None, None, Some(confirm)).await;
+    }
+    let s = state.store.reference_load(catalog, &entries, LoadOptions { dry_run: false, ..opts }).await?;
     Ok(Redirect::to(&format!(
         "/reference?loaded={}&added={}&updated={}&unchanged={}&retired={}",
         catalog.code(),

@@ -1,14 +1,17 @@
 //! Sign-in and sign-out.
 
 use crate::AppState;
-use crate::auth::{Post, SignIn, WRONG_LOGIN, check_same_origin, clear_session_cookie, locked_message, session_cookie, sign_in};
+use crate::auth::{
+    ClientAddress, Post, SignIn, WRONG_LOGIN, check_same_origin, clear_session_cookie, failed_sign_ins_notice, session_cookie,
+    sign_in, throttled_message,
+};
 use crate::error::AppResult;
 use crate::pages::{Chrome, html};
 use askama::Template;
 use axum::Form;
 use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::http::header::SET_COOKIE;
+use axum::http::header::{RETRY_AFTER, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -32,24 +35,44 @@ pub struct LoginForm {
     password: String,
 }
 
-pub async fn login_submit(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<LoginForm>) -> AppResult<Response> {
+pub async fn login_submit(
+    State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
+    headers: HeaderMap,
+    form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
+) -> AppResult<Response> {
     // No session exists yet, so the same-origin check is what stops login CSRF here.
     check_same_origin(&headers)?;
-    let fail = |error: String| -> AppResult<Response> {
+    let Ok(Form(f)) = form else {
+        return Err(crate::error::AppError::BadRequest("Форма входа заполнена некорректно: введите логин и пароль на странице входа.".into()));
+    };
+    let fail = |status: StatusCode, error: String, retry_after: Option<i64>| -> AppResult<Response> {
         let page = LoginPage { chrome: None, login: f.login.clone(), error: Some(error) };
-        Ok((axum::http::StatusCode::UNAUTHORIZED, html(&page)?).into_response())
+        let mut response = (status, html(&page)?).into_response();
+        if let Some(secs) = retry_after {
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        }
+        Ok(response)
     };
     if f.login.trim().is_empty() || f.password.is_empty() {
-        return fail("Введите логин и пароль".into());
+        return fail(StatusCode::UNAUTHORIZED, "Введите логин и пароль".into(), None);
     }
-    match sign_in(&state, &f.login, &f.password).await? {
-        SignIn::Ok(user) => {
-            let token = state.store.create_session(user.id, crate::auth::SESSION_TTL_MS).await?;
+    match sign_in(&state, &f.login, &f.password, client).await? {
+        SignIn::Ok { user, failed } => {
+            let notice = failed_sign_ins_notice(&failed);
+            let token = state.store.create_session(user.id, crate::auth::SESSION_TTL_MS, notice.as_deref()).await?;
             tracing::info!(login = %user.login, "signed in");
             Ok(([(SET_COOKIE, session_cookie(&token, state.secure_cookies))], Redirect::to("/plans")).into_response())
         }
-        SignIn::Wrong => fail(WRONG_LOGIN.into()),
-        SignIn::Locked { minutes } => fail(locked_message(minutes)),
+        SignIn::Wrong => fail(StatusCode::UNAUTHORIZED, WRONG_LOGIN.into(), None),
+        SignIn::Throttled { retry_after_secs } => {
+            fail(StatusCode::TOO_MANY_REQUESTS, throttled_message(retry_after_secs), Some(retry_after_secs))
+        }
+        SignIn::Busy => fail(
+            StatusCode::SERVICE_UNAVAILABLE,
+            crate::passwords::BUSY_MESSAGE.into(),
+            Some(crate::passwords::BUSY_RETRY_AFTER_SECS as i64),
+        ),
     }
 }
 

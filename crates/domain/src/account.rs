@@ -1,0 +1,87 @@
+//! Rules for user accounts: logins, names and passwords, the same wherever an account is made
+//! or changed (command line today, administration pages later).
+
+/// The longest login.
+pub const MAX_LOGIN_CHARS: usize = 64;
+/// The shortest password a person may set.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+/// Argon2 hashes any length, but nobody types more; a bound keeps the work per check fixed.
+pub const MAX_PASSWORD_CHARS: usize = 256;
+
+/// A login: 1 to 64 Latin letters, digits, `.`, `_`, `-` or `@`.
+pub fn check_login(login: &str) -> Result<(), String> {
+    if login.is_empty() {
+        return Err("Логин не может быть пустым.".into());
+    }
+    if login.chars().count() > MAX_LOGIN_CHARS {
+        return Err(format!("Логин не длиннее {MAX_LOGIN_CHARS} символов."));
+    }
+    if !login.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@')) {
+        return Err("Логин может содержать только латинские буквы, цифры и знаки . _ - @".into());
+    }
+    Ok(())
+}
+
+/// A full name: not empty, at most 200 characters, no control characters.
+pub fn check_full_name(name: &str) -> Result<(), String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err("Укажите ФИО пользователя.".into());
+    }
+    if name.chars().count() > 200 {
+        return Err("ФИО не длиннее 200 символов.".into());
+    }
+    crate::text::check(name)
+}
+
+/// A new password: 10 to 256 characters, not the login, not one repeated character, no
+/// control characters.
+pub fn check_new_password(login: &str, password: &str) -> Result<(), String> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD_CHARS {
+        return Err(format!("Пароль должен быть не короче {MIN_PASSWORD_CHARS} символов."));
+    }
+    if n > MAX_PASSWORD_CHARS {
+        return Err(format!("Пароль не длиннее {MAX_PASSWORD_CHARS} символов."));
+    }
+    if !login.is_empty() && password.to_lowercase().contains(&login.to_lowercase()) {
+        return Err("Пароль не должен совпадать с логином или содержать его.".into());
+    }
+    let first = password.chars().next();
+    if password.chars().all(|c| Some(c) == first) {
+        return Err("Пароль не может состоять из одного повторяющегося символа.".into());
+    }
+    crate::text::check(password)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logins() {
+        assert!(check_login("zakazchik").is_ok());
+        assert!(check_login("i.ivanov@school1").is_ok());
+        assert!(check_login("").is_err());
+        assert!(check_login(" ").is_err());
+        assert!(check_login("иванов").is_err());
+        assert!(check_login(&"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn names() {
+        assert!(check_full_name("Иванова Мария Петровна").is_ok());
+        assert!(check_full_name("   ").is_err());
+        assert!(check_full_name("Иван\u{0}").is_err());
+    }
+
+    #[test]
+    fn passwords() {
+        assert!(check_new_password("ivanov", "Снег-на-крыше-2026").is_ok());
+        assert!(check_new_password("ivanov", "short").is_err());
+        assert!(check_new_password("ivanov", "ivanov2026!").is_err());
+        assert!(check_new_password("ivanov", "aaaaaaaaaaaa").is_err());
+        assert!(check_new_password("ivanov", &"x1".repeat(200)).is_err());
+        assert!(check_new_password("ivanov", "пароль\u{0}пароль").is_err());
+    }
+}
