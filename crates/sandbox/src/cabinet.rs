@@ -10,7 +10,9 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, FromRequestParts, Path, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Form, FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::map_response;
@@ -21,6 +23,7 @@ use sqlx::Row;
 
 use crate::db::{format_ru, now_ms};
 use crate::directory::UserRecord;
+use crate::signin::{BUSY_WAIT, LoginKind, Refused};
 use crate::{AppState, SandboxError, passwords};
 
 mod plan_pages;
@@ -197,6 +200,57 @@ fn internal(e: &SandboxError) -> Response {
     message(None, StatusCode::INTERNAL_SERVER_ERROR, "Ошибка", "Внутренняя ошибка. Повторите попытку позже.")
 }
 
+// --- extractors with Russian refusals -------------------------------------------------------
+
+/// `Form`, refused with a Russian page instead of axum's English text.
+pub(super) struct CabinetForm<T>(pub(super) T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for CabinetForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Form::<T>::from_request(req, state).await {
+            Ok(Form(v)) => Ok(CabinetForm(v)),
+            Err(e) => {
+                tracing::info!(error = %e, "cabinet form refused");
+                Err(match e.status() {
+                    StatusCode::PAYLOAD_TOO_LARGE => message(
+                        None,
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "Запрос слишком велик",
+                        "Данные формы превышают допустимый размер. Сократите введенный текст и повторите действие.",
+                    ),
+                    status => message(
+                        None,
+                        status,
+                        "Неверный запрос",
+                        "Форма не прочитана: она заполнена неверно или отправлена не со страницы личного кабинета. \
+                         Обновите страницу и повторите действие.",
+                    ),
+                })
+            }
+        }
+    }
+}
+
+/// `Path`, a segment that does not parse being «Страница не найдена» in Russian.
+pub(super) struct CabinetPath<T>(pub(super) T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> for CabinetPath<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(v)) => Ok(CabinetPath(v)),
+            Err(_) => Err(not_found_page()),
+        }
+    }
+}
+
+pub(crate) fn not_found_page() -> Response {
+    message(None, StatusCode::NOT_FOUND, "Страница не найдена", "Такой страницы в личном кабинете нет. Проверьте адрес.")
+}
+
 // --- sessions -------------------------------------------------------------------------------
 
 /// A signed-in, unblocked user with the session's CSRF token.
@@ -320,14 +374,22 @@ struct LoginForm {
     password: String,
 }
 
-async fn login(State(state): State<AppState>, headers: HeaderMap, uri: Uri, Form(form): Form<LoginForm>) -> Response {
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    uri: Uri,
+    CabinetForm(form): CabinetForm<LoginForm>,
+) -> Response {
     if !same_origin(&headers, &uri) {
         return message(None, StatusCode::FORBIDDEN, "Запрос отклонен", "Форма входа отправлена не со страницы личного кабинета.");
     }
-    let failed = |text: &str| {
-        render(StatusCode::UNAUTHORIZED, &LoginPage { nav: None, error: Some(text.to_owned()), login: form.login.clone() })
+    let refused = |status: StatusCode, text: &str| {
+        render(status, &LoginPage { nav: None, error: Some(text.to_owned()), login: form.login.clone() })
     };
-    let found = match state.directory.user_by_login(form.login.trim()).await {
+    let failed = |text: &str| refused(StatusCode::UNAUTHORIZED, text);
+    let login = form.login.trim();
+    let found = match state.directory.user_by_login(login).await {
         Ok(f) => f,
         Err(e) => return internal(&e),
     };
@@ -335,8 +397,27 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, uri: Uri, Form
         Some((u, h)) => (Some(u), Some(h)),
         None => (None, None),
     };
-    if !passwords::verify(form.password.clone(), hash).await {
-        return failed("Неверный логин или пароль");
+    let checked = state.directory.guard().check(&state.db, LoginKind::Cabinet, login, peer.ip(), &form.password, hash).await;
+    let retry = |secs: u64, resp: Response| {
+        let mut resp = resp;
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        resp
+    };
+    match checked {
+        Ok(true) => {}
+        Ok(false) => return failed("Неверный логин или пароль"),
+        Err(Refused::Throttled { retry_after_secs }) => {
+            let text = format!(
+                "Слишком много неудачных попыток входа. Повторите попытку через {} и проверьте логин и пароль.",
+                seconds_ru(retry_after_secs)
+            );
+            return retry(retry_after_secs, refused(StatusCode::TOO_MANY_REQUESTS, &text));
+        }
+        Err(Refused::Busy) => {
+            let text = "Сервис перегружен: слишком много одновременных попыток входа. Повторите попытку через несколько секунд.";
+            return retry(BUSY_WAIT.as_secs().max(1), refused(StatusCode::SERVICE_UNAVAILABLE, text));
+        }
+        Err(Refused::Storage(e)) => return internal(&e),
     }
     let Some(user) = user else { return failed("Неверный логин или пароль") };
     if user.blocked {
@@ -367,12 +448,18 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, uri: Uri, Form
     ([(header::SET_COOKIE, cookie)], Redirect::to("/cabinet")).into_response()
 }
 
+/// «N с» or «M мин» for a wait.
+fn seconds_ru(secs: u64) -> String {
+    if secs < 120 { format!("{secs} с") } else { format!("{} мин", secs.div_ceil(60)) }
+}
+
 #[derive(Deserialize)]
 struct CsrfForm {
+    #[serde(default)]
     csrf: String,
 }
 
-async fn logout(State(state): State<AppState>, headers: HeaderMap, auth: Authed, Form(form): Form<CsrfForm>) -> Response {
+async fn logout(State(state): State<AppState>, headers: HeaderMap, auth: Authed, CabinetForm(form): CabinetForm<CsrfForm>) -> Response {
     if let Some(refusal) = auth.refuse_csrf(&form.csrf) {
         return refusal;
     }
@@ -417,7 +504,7 @@ async fn users(State(state): State<AppState>, auth: Authed) -> Response {
     }
 }
 
-async fn registration(State(state): State<AppState>, auth: Authed, Path(id): Path<i64>) -> Response {
+async fn registration(State(state): State<AppState>, auth: Authed, CabinetPath(id): CabinetPath<i64>) -> Response {
     let user = match auth.managed_user(&state, id).await {
         Ok(u) => u,
         Err(r) => return r,
@@ -436,7 +523,7 @@ async fn registration(State(state): State<AppState>, auth: Authed, Path(id): Pat
 
 /// The button «Данные пользователя для альтернативной интеграции (по протоколу HTTPS)»:
 /// every press makes a new password and shows it once.
-async fn integration(State(state): State<AppState>, auth: Authed, Path(id): Path<i64>, Form(form): Form<CsrfForm>) -> Response {
+async fn integration(State(state): State<AppState>, auth: Authed, CabinetPath(id): CabinetPath<i64>, CabinetForm(form): CabinetForm<CsrfForm>) -> Response {
     if let Some(refusal) = auth.refuse_csrf(&form.csrf) {
         return refusal;
     }
@@ -462,7 +549,7 @@ async fn integration(State(state): State<AppState>, auth: Authed, Path(id): Path
     }
 }
 
-async fn rights_page(State(state): State<AppState>, auth: Authed, Path(id): Path<i64>) -> Response {
+async fn rights_page(State(state): State<AppState>, auth: Authed, CabinetPath(id): CabinetPath<i64>) -> Response {
     let user = match auth.managed_user(&state, id).await {
         Ok(u) => u,
         Err(r) => return r,
@@ -482,12 +569,13 @@ async fn rights_page(State(state): State<AppState>, auth: Authed, Path(id): Path
 
 #[derive(Deserialize)]
 struct RightsForm {
+    #[serde(default)]
     csrf: String,
     plan_rights: Option<String>,
     org_admin: Option<String>,
 }
 
-async fn save_rights(State(state): State<AppState>, auth: Authed, Path(id): Path<i64>, Form(form): Form<RightsForm>) -> Response {
+async fn save_rights(State(state): State<AppState>, auth: Authed, CabinetPath(id): CabinetPath<i64>, CabinetForm(form): CabinetForm<RightsForm>) -> Response {
     if let Some(refusal) = auth.refuse_csrf(&form.csrf) {
         return refusal;
     }
@@ -512,11 +600,12 @@ async fn save_rights(State(state): State<AppState>, auth: Authed, Path(id): Path
 
 #[derive(Deserialize)]
 struct BlockForm {
+    #[serde(default)]
     csrf: String,
     blocked: String,
 }
 
-async fn block(State(state): State<AppState>, auth: Authed, Path(id): Path<i64>, Form(form): Form<BlockForm>) -> Response {
+async fn block(State(state): State<AppState>, auth: Authed, CabinetPath(id): CabinetPath<i64>, CabinetForm(form): CabinetForm<BlockForm>) -> Response {
     if let Some(refusal) = auth.refuse_csrf(&form.csrf) {
         return refusal;
     }

@@ -146,11 +146,49 @@ fn special_label(p: &SpecialPosition) -> String {
     }
 }
 
-pub(crate) fn check(packet: &PlanPacket, ctx: &Context<'_>) -> Vec<Violation> {
-    let mut out = Vec::new();
-    let d = &packet.data;
+/// Whether the user's organization may send this plan: the first failure, if any. Checked
+/// before anything else and alone, so that a packet naming another customer learns nothing
+/// of that customer's plans, versions or registry data.
+fn ownership(d: &eis::packet::PlanData, ctx: &Context<'_>) -> Option<Violation> {
+    match d.owner_role {
+        OwnerRole::Cu if d.customer_reg_num != ctx.user_org => Some(violation(
+            Code::OrgCustomer,
+            format!("Код заказчика по СПЗ {} не совпадает с кодом организации пользователя {}", d.customer_reg_num, ctx.user_org),
+        )),
+        OwnerRole::Cu if d.owner_reg_num != d.customer_reg_num => Some(violation(
+            Code::OrgOwner,
+            format!(
+                "При роли владельца CU (заказчик) код владельца {} должен совпадать с кодом заказчика {}",
+                d.owner_reg_num, d.customer_reg_num
+            ),
+        )),
+        OwnerRole::Oa if d.owner_reg_num != ctx.user_org => Some(violation(
+            Code::OrgOwner,
+            format!(
+                "Код организации, действующей от имени заказчика, {} не совпадает с кодом организации пользователя {}",
+                d.owner_reg_num, ctx.user_org
+            ),
+        )),
+        OwnerRole::Oa if !ctx.agent_has_powers => Some(violation(
+            Code::OrgPowers,
+            format!(
+                "Организация {} не имеет полномочий на размещение плана-графика заказчика {}: соглашение о передаче \
+                 полномочий не зарегистрировано",
+                d.owner_reg_num, d.customer_reg_num
+            ),
+        )),
+        _ => None,
+    }
+}
 
-    // The period conflict comes first: it makes every other finding moot for the user.
+pub(crate) fn check(packet: &PlanPacket, ctx: &Context<'_>) -> Vec<Violation> {
+    let d = &packet.data;
+    if let Some(refused) = ownership(d, ctx) {
+        return vec![refused];
+    }
+    let mut out = Vec::new();
+
+    // The period conflict comes next: it makes every other finding moot for the user.
     let target = match packet.kind {
         PlanPacketKind::New => ctx.period_plan.as_ref(),
         PlanPacketKind::Change => ctx.numbered_plan.as_ref().filter(|p| p.org_reg_num == d.customer_reg_num),
@@ -194,48 +232,6 @@ pub(crate) fn check(packet: &PlanPacket, ctx: &Context<'_>) -> Vec<Violation> {
                 Code::VersionExists,
                 format!("Версия {v} плана-графика заказчика {} на {} год уже загружена", plan.org_reg_num, plan.plan_year),
             ));
-        }
-    }
-
-    match d.owner_role {
-        OwnerRole::Cu => {
-            if d.customer_reg_num != ctx.user_org {
-                out.push(violation(
-                    Code::OrgCustomer,
-                    format!(
-                        "Код заказчика по СПЗ {} не совпадает с кодом организации пользователя {}",
-                        d.customer_reg_num, ctx.user_org
-                    ),
-                ));
-            }
-            if d.owner_reg_num != d.customer_reg_num {
-                out.push(violation(
-                    Code::OrgOwner,
-                    format!(
-                        "При роли владельца CU (заказчик) код владельца {} должен совпадать с кодом заказчика {}",
-                        d.owner_reg_num, d.customer_reg_num
-                    ),
-                ));
-            }
-        }
-        OwnerRole::Oa => {
-            if d.owner_reg_num != ctx.user_org {
-                out.push(violation(
-                    Code::OrgOwner,
-                    format!(
-                        "Код организации, действующей от имени заказчика, {} не совпадает с кодом организации пользователя {}",
-                        d.owner_reg_num, ctx.user_org
-                    ),
-                ));
-            } else if !ctx.agent_has_powers {
-                out.push(violation(
-                    Code::OrgPowers,
-                    format!(
-                        "Организация {} не имеет полномочий на размещение плана-графика заказчика {}: соглашение о передаче полномочий не зарегистрировано",
-                        d.owner_reg_num, d.customer_reg_num
-                    ),
-                ));
-            }
         }
     }
 
@@ -562,6 +558,27 @@ mod tests {
         let mut cu = packet(pos());
         cu.data.owner_reg_num = "03722000002".into();
         assert_eq!(codes(&cu, &Context { owner: None, ..ctx() }), ["ORG_OWNER"]);
+    }
+
+    #[test]
+    fn an_ownership_failure_stops_the_checks() {
+        // Another customer's placed plan, a version it has, an ИКЗ of its own: none of it is told.
+        let mut p = packet(vec![position("0001", Okpd2::Single("38.11".into()), Some("244"), "9999999")]);
+        p.data.customer_reg_num = "03722000001".into();
+        p.data.owner_reg_num = "03722000001".into();
+        p.data.positions.push(p.data.positions[0].clone());
+        let theirs = ExistingPlan {
+            org_reg_num: "03722000001".into(),
+            plan_year: 2025,
+            source: PlanSource::Ris,
+            plan_number: Some("202503722000001001".into()),
+            versions: vec![0],
+        };
+        let ctx = Context { period_plan: Some(theirs), owner: Some(OrgIds { inn: "7802000001".into(), kpp: "780201001".into() }), ..ctx() };
+        let found = check(&p, &ctx);
+        assert_eq!(found.iter().map(|v| v.err_code.as_str()).collect::<Vec<_>>(), ["ORG_CUST"]);
+        let text = format!("{found:?}");
+        assert!(!text.contains("202503722000001001") && !text.contains("7802000001"), "{text}");
     }
 
     #[test]

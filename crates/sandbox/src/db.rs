@@ -1,5 +1,6 @@
 //! The sandbox's SQLite storage.
 
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::time::Duration;
 
@@ -10,7 +11,37 @@ use crate::SandboxError;
 
 pub(crate) const DB_FILE: &str = "sandbox.sqlite";
 
+/// The database and its `-wal`/`-shm` hold password hashes and every packet: readable by the
+/// owner only. SQLite gives the `-wal` and `-shm` files the mode of the database file, so the
+/// database is created 0600 before SQLite opens it; files left looser by an older version are
+/// tightened.
+fn private_files(data_dir: &Path) -> Result<(), SandboxError> {
+    let db = data_dir.join(DB_FILE);
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| SandboxError::Io { path, source }
+    };
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&db) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(io(&db)(e)),
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let path = data_dir.join(format!("{DB_FILE}{suffix}"));
+        let meta = match std::fs::metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io(&path)(e)),
+        };
+        if meta.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(io(&path))?;
+        }
+    }
+    Ok(())
+}
+
 pub(crate) async fn open(data_dir: &Path) -> Result<SqlitePool, SandboxError> {
+    private_files(data_dir)?;
     let opts = SqliteConnectOptions::new()
         .filename(data_dir.join(DB_FILE))
         .create_if_missing(true)

@@ -7,12 +7,14 @@ use sqlx::{Row, SqlitePool};
 
 use crate::db::now_ms;
 use crate::faults::{FaultState, Faults};
+use crate::signin::{Guard, PasswordCheckStats, ThrottlePolicy};
 use crate::{Credentials, SandboxError, passwords, plans};
 
 #[derive(Clone)]
 pub struct Directory {
     db: SqlitePool,
     faults: Arc<FaultState>,
+    guard: Guard,
 }
 
 impl std::fmt::Debug for Directory {
@@ -116,7 +118,27 @@ fn is_digits(s: &str, n: usize) -> bool {
 
 impl Directory {
     pub(crate) fn new(db: SqlitePool, faults: Arc<FaultState>) -> Self {
-        Directory { db, faults }
+        Directory { db, faults, guard: Guard::new() }
+    }
+
+    pub(crate) fn guard(&self) -> &Guard {
+        &self.guard
+    }
+
+    /// Password checks (Argon2 hashes and verifications) running now, the most that ever ran
+    /// at once and how many finished: they are bounded to about the number of cores.
+    pub fn password_check_stats(&self) -> PasswordCheckStats {
+        self.guard.gate.stats()
+    }
+
+    /// The throttling of failed sign-ins (cabinet and integration), replacing the previous
+    /// policy; kept in memory, a restart brings back the default.
+    pub fn set_throttle_policy(&self, policy: ThrottlePolicy) {
+        self.guard.set_policy(policy);
+    }
+
+    pub fn throttle_policy(&self) -> ThrottlePolicy {
+        self.guard.policy()
     }
 
     /// Sets the faults of the integration endpoints, replacing the previous ones
@@ -220,7 +242,7 @@ impl Directory {
         if !org_exists {
             return Err(SandboxError::NotFound(format!("organization {org_reg_num}")));
         }
-        let hash = passwords::hash(password.to_owned()).await?;
+        let hash = passwords::hash(&self.guard.gate, password.to_owned()).await?;
         let now = now_ms();
         sqlx::query(
             "INSERT INTO users (login, password_hash, org_reg_num, full_name, is_org_admin, plan_rights, \
@@ -246,7 +268,7 @@ impl Directory {
     /// for the user's integration login. The previous one stops working at once.
     pub async fn regenerate_integration_password(&self, login: &str) -> Result<Credentials, SandboxError> {
         let password = passwords::generate_password();
-        let hash = passwords::hash(password.clone()).await?;
+        let hash = passwords::hash(&self.guard.gate, password.clone()).await?;
         let now = now_ms();
         let row = sqlx::query(
             "UPDATE users SET integration_password_hash = ?1, integration_password_at = ?2, updated_at = ?2 \
@@ -353,7 +375,8 @@ impl Directory {
     /// The organization's plan-schedules («Реестр планов-графиков»), by year.
     pub async fn plans(&self, org_reg_num: &str) -> Result<Vec<PlanInfo>, SandboxError> {
         let rows = sqlx::query(
-            "SELECT p.id, p.plan_year, p.source, p.plan_number, v.version_number, v.state, v.packet_id, v.external_id, \
+            "SELECT p.id, p.plan_year, p.source, p.plan_number, v.version_number, v.state, \
+             (SELECT k.ref_id FROM packets k WHERE k.packet_id = v.packet_id) AS packet_id, v.external_id, \
              v.position_count, v.published_doc_id FROM plans p LEFT JOIN plan_versions v ON v.plan_id = p.id \
              WHERE p.org_reg_num = ?1 ORDER BY p.plan_year, p.id, v.version_number",
         )

@@ -6,10 +6,13 @@
 //! nothing. The same `index/id` uploaded again is the same packet: it gets the same answers.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Form, Multipart, State};
-use axum::http::{StatusCode, header};
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Form, Multipart, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use eis::client::{EXPORT_PATH, STATUS_PATH, UPLOAD_PATH};
@@ -20,7 +23,8 @@ use sqlx::{Row, Sqlite, Transaction};
 use crate::checks::{self, Context, ExistingPlan, OrgIds};
 use crate::db::now_ms;
 use crate::directory::{PlanSource, UserRecord};
-use crate::{AppState, SandboxError, passwords};
+use crate::signin::{BUSY_WAIT, LoginKind, Refused};
+use crate::{AppState, SandboxError};
 
 mod sync;
 
@@ -37,9 +41,12 @@ mod code {
     pub(super) const BAD_REQUEST: i32 = 1004;
     pub(super) const NO_PACKET_ID: i32 = 1005;
     pub(super) const UNKNOWN_PACKET: i32 = 1006;
-    pub(super) const FOREIGN_PACKET: i32 = 1007;
+    // 1007 (an id another organization used) is no longer answered: ids are per organization.
     pub(super) const UNKNOWN_PLAN: i32 = 1008;
     pub(super) const UNKNOWN_DOCUMENT: i32 = 1009;
+    pub(super) const THROTTLED: i32 = 1011;
+    pub(super) const BUSY: i32 = 1012;
+    pub(super) const TOO_LARGE: i32 = 1013;
     pub(super) const INTERNAL: i32 = 1000;
 }
 
@@ -51,6 +58,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
 }
 
+/// A refusal of the router itself (no such address, wrong method) on the integration paths.
+pub(crate) fn route_refusal(status: StatusCode, what: &str) -> Response {
+    xml_response(status, Refusal::new(status, code::BAD_REQUEST, format!("Неверный запрос: {what}")).body())
+}
+
 fn xml_response(status: StatusCode, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, "text/xml; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], body).into_response()
 }
@@ -60,11 +72,43 @@ struct Refusal {
     status: StatusCode,
     code: i32,
     message: String,
+    /// `Retry-After`, in seconds.
+    retry_after: Option<u64>,
 }
 
 impl Refusal {
     fn new(status: StatusCode, code: i32, message: impl Into<String>) -> Self {
-        Refusal { status, code, message: message.into() }
+        Refusal { status, code, message: message.into(), retry_after: None }
+    }
+    fn throttled(retry_after_secs: u64) -> Self {
+        Refusal {
+            retry_after: Some(retry_after_secs),
+            ..Refusal::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                code::THROTTLED,
+                format!(
+                    "Слишком много неудачных попыток входа. Повторите попытку через {retry_after_secs} с \
+                     и проверьте логин и пароль для альтернативной интеграции"
+                ),
+            )
+        }
+    }
+    fn busy() -> Self {
+        Refusal {
+            retry_after: Some(BUSY_WAIT.as_secs().max(1)),
+            ..Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                code::BUSY,
+                "Сервис перегружен: слишком много одновременных запросов. Повторите попытку через несколько секунд",
+            )
+        }
+    }
+    fn too_large() -> Self {
+        Refusal::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            code::TOO_LARGE,
+            format!("Запрос слишком велик: размер запроса не должен превышать {} МиБ", MAX_UPLOAD_BYTES / (1024 * 1024)),
+        )
     }
     fn internal(e: &SandboxError) -> Self {
         tracing::error!(error = %e, "exchange request failed");
@@ -99,9 +143,9 @@ struct Asked<'a> {
 /// Stores what was answered (never a password) and builds the response.
 async fn answer(state: &AppState, endpoint: &str, asked: Asked<'_>, reply: Result<String, Refusal>) -> Response {
     let Asked { login, packet_id, document } = asked;
-    let (status, body) = match reply {
-        Ok(xml) => (StatusCode::OK, xml),
-        Err(r) => (r.status, r.body()),
+    let (status, body, retry_after) = match reply {
+        Ok(xml) => (StatusCode::OK, xml, None),
+        Err(r) => (r.status, r.body(), r.retry_after),
     };
     let logged = sqlx::query(
         "INSERT INTO exchange_log (at, endpoint, login, packet_id, http_status, reply, document) \
@@ -120,17 +164,29 @@ async fn answer(state: &AppState, endpoint: &str, asked: Asked<'_>, reply: Resul
         tracing::warn!(error = %e, "could not log an exchange reply");
     }
     tracing::info!(endpoint, login = login.unwrap_or("-"), packet_id = packet_id.unwrap_or("-"), status = status.as_u16(), "exchange reply");
-    xml_response(status, body)
+    let mut resp = xml_response(status, body);
+    if let Some(secs) = retry_after {
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    resp
 }
 
-/// Credentials first (401), then the right «Работа с планом-графиком» (403).
-async fn authenticate(state: &AppState, login: &str, password: &str) -> Result<UserRecord, Refusal> {
+/// Credentials first (429 while throttled, 503 when every password check slot is busy, 401),
+/// then the right «Работа с планом-графиком» (403).
+async fn authenticate(state: &AppState, peer: SocketAddr, login: &str, password: &str) -> Result<UserRecord, Refusal> {
     let found = state.directory.user_by_integration_login(login).await?;
     let (user, hash) = match found {
         Some((user, hash)) => (Some(user), hash),
         None => (None, None),
     };
-    if !passwords::verify(password.to_owned(), hash).await {
+    let checked = state.directory.guard().check(&state.db, LoginKind::Integration, login, peer.ip(), password, hash).await;
+    let matched = match checked {
+        Ok(m) => m,
+        Err(Refused::Throttled { retry_after_secs }) => return Err(Refusal::throttled(retry_after_secs)),
+        Err(Refused::Busy) => return Err(Refusal::busy()),
+        Err(Refused::Storage(e)) => return Err(Refusal::internal(&e)),
+    };
+    if !matched {
         return Err(Refusal::new(
             StatusCode::UNAUTHORIZED,
             code::BAD_CREDENTIALS,
@@ -153,49 +209,112 @@ async fn authenticate(state: &AppState, login: &str, password: &str) -> Result<U
     Ok(user)
 }
 
+/// What is left of the upload form once its credentials are checked.
 struct UploadForm {
-    login: String,
-    password: String,
     document: String,
 }
 
-async fn read_upload_form(mut mp: Multipart) -> Result<UploadForm, Refusal> {
+/// The longest `login` or `password` field read: far above any real one.
+const MAX_CREDENTIAL_BYTES: usize = 1024;
+
+/// A multipart error as a Russian refusal (the body limit is 413).
+fn multipart_refusal(e: &axum::extract::multipart::MultipartError) -> Refusal {
+    tracing::info!(error = %e, "upload form not read");
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        Refusal::too_large()
+    } else {
+        Refusal::new(StatusCode::BAD_REQUEST, code::BAD_REQUEST, "Неверный запрос: форма multipart/form-data не прочитана")
+    }
+}
+
+/// The form's rejection (not multipart, no boundary) as a Russian refusal.
+fn form_rejection(status: StatusCode, expected: &str) -> Refusal {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return Refusal::too_large();
+    }
+    Refusal::new(status, code::BAD_REQUEST, format!("Неверный запрос: ожидается {expected}"))
+}
+
+async fn read_small(mut field: axum::extract::multipart::Field<'_>, name: &str) -> Result<String, Refusal> {
     let bad = |m: String| Refusal::new(StatusCode::BAD_REQUEST, code::BAD_REQUEST, m);
-    let (mut login, mut password, mut document) = (None, None, None);
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(|e| multipart_refusal(&e))? {
+        if bytes.len() + chunk.len() > MAX_CREDENTIAL_BYTES {
+            return Err(bad(format!("Неверный запрос: поле {name} длиннее {MAX_CREDENTIAL_BYTES} байт")));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| bad(format!("Неверный запрос: поле {name} не в кодировке UTF-8")))
+}
+
+/// Reads the upload form in order and checks the credentials as soon as both are read,
+/// before the packet: a refused request never has its packet read. A `document` before
+/// `login` and `password` is refused without reading it. Fields after `document` are not read.
+/// The error carries the login when one was read.
+async fn read_upload(state: &AppState, peer: SocketAddr, mut mp: Multipart) -> Result<(String, UserRecord, String), (Option<String>, Refusal)> {
+    let bad = |m: String| Refusal::new(StatusCode::BAD_REQUEST, code::BAD_REQUEST, m);
+    let (mut login, mut password) = (None::<String>, None::<String>);
     loop {
         let field = match mp.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(e) => return Err(bad(format!("Неверный запрос: форма не прочитана ({e})"))),
+            Err(e) => return Err((login, multipart_refusal(&e))),
         };
         let name = field.name().unwrap_or_default().to_owned();
-        let bytes = field.bytes().await.map_err(|e| bad(format!("Неверный запрос: поле {name} не прочитано ({e})")))?;
-        let text = String::from_utf8(bytes.to_vec()).map_err(|_| bad(format!("Неверный запрос: поле {name} не в кодировке UTF-8")))?;
         match name.as_str() {
-            "login" => login = Some(text),
-            "password" => password = Some(text),
-            "document" => document = Some(text),
+            "login" | "password" => {
+                let text = match read_small(field, &name).await {
+                    Ok(t) => t,
+                    Err(r) => return Err((login, r)),
+                };
+                if name == "login" { login = Some(text) } else { password = Some(text) }
+            }
+            "document" => {
+                let (Some(l), Some(p)) = (login.as_deref(), password.as_deref()) else {
+                    return Err((
+                        login,
+                        bad("Неверный запрос: поля login и password должны предшествовать полю document: учетные данные \
+                             проверяются до чтения пакета"
+                            .into()),
+                    ));
+                };
+                let user = match authenticate(state, peer, l, p).await {
+                    Ok(u) => u,
+                    Err(r) => return Err((login, r)),
+                };
+                let bytes = match field.bytes().await {
+                    Ok(b) => b,
+                    Err(e) => return Err((login, multipart_refusal(&e))),
+                };
+                let Ok(document) = String::from_utf8(bytes.to_vec()) else {
+                    return Err((login, bad("Неверный запрос: поле document не в кодировке UTF-8".into())));
+                };
+                let login = login.unwrap_or_default();
+                return Ok((login, user, document));
+            }
+            // Anything else is skipped unread (within the body limit).
             _ => {}
         }
     }
-    let missing = |what: &str| bad(format!("Неверный запрос: не передано поле {what}"));
-    Ok(UploadForm {
-        login: login.ok_or_else(|| missing("login"))?,
-        password: password.ok_or_else(|| missing("password"))?,
-        document: document.ok_or_else(|| missing("document"))?,
-    })
+    let what = if login.is_none() { "login" } else if password.is_none() { "password" } else { "document" };
+    Err((login, bad(format!("Неверный запрос: не передано поле {what}"))))
 }
 
-async fn upload(State(state): State<AppState>, mp: Multipart) -> Response {
-    let form = match read_upload_form(mp).await {
-        Ok(f) => f,
-        Err(r) => return answer(&state, "upload", Asked::default(), Err(r)).await,
+async fn upload(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, mp: Result<Multipart, MultipartRejection>) -> Response {
+    let mp = match mp {
+        Ok(mp) => mp,
+        Err(e) => {
+            tracing::info!(error = %e, "upload without a multipart form");
+            let r = form_rejection(e.status(), "форма multipart/form-data с полями login, password и document");
+            return answer(&state, "upload", Asked::default(), Err(r)).await;
+        }
     };
-    let login = Some(form.login.as_str());
-    let user = match authenticate(&state, &form.login, &form.password).await {
-        Ok(u) => u,
-        Err(r) => return answer(&state, "upload", Asked { login, ..Asked::default() }, Err(r)).await,
+    let (login, user, document) = match read_upload(&state, peer, mp).await {
+        Ok(read) => read,
+        Err((login, r)) => return answer(&state, "upload", Asked { login: login.as_deref(), ..Asked::default() }, Err(r)).await,
     };
+    let form = UploadForm { document };
+    let login = Some(login.as_str());
     // A service request is answered at once; it is not a packet that gets confirmations.
     if sync::root_name(&form.document) == Some("fcsDocProjectStatusRequest") {
         return sync::doc_project_status(&state, &user, &form.document).await;
@@ -261,15 +380,12 @@ async fn receive(state: &AppState, user: &UserRecord, index: &PacketIndex, docum
             tracing::info!(packet_id = %index.id, "packet received again; answering as for the first time");
             return Ok(reply);
         }
-        Stored::Foreign => {
-            return Err(Refusal::new(
-                StatusCode::BAD_REQUEST,
-                code::FOREIGN_PACKET,
-                format!("Пакет с идентификатором {} уже получен от другой организации", index.id),
-            ));
-        }
         Stored::None => {}
     }
+    // Another organization's packet may hold this id: this one is then stored under a key of
+    // its own, and nobody learns of the other.
+    let taken = sqlx::query_scalar::<_, i64>("SELECT 1 FROM packets WHERE packet_id = ?1").bind(&index.id).fetch_optional(&mut *tx).await?;
+    let key = if taken.is_some() { uuid::Uuid::new_v4().to_string() } else { index.id.clone() };
     let now = now_ms();
     let packet = read_plan_packet(document);
     let root = match &packet {
@@ -286,7 +402,7 @@ async fn receive(state: &AppState, user: &UserRecord, index: &PacketIndex, docum
     };
     let (result, load_id) = match (&packet, violations.is_empty()) {
         (Ok(p), true) => {
-            let version_id = record_draft(&mut tx, p, &index.id, now).await?;
+            let version_id = record_draft(&mut tx, p, &key, now).await?;
             (ConfirmationResult::Success, Some(version_id.to_string()))
         }
         _ => (ConfirmationResult::Failure, None),
@@ -301,9 +417,9 @@ async fn receive(state: &AppState, user: &UserRecord, index: &PacketIndex, docum
     };
     sqlx::query(
         "INSERT INTO packets (packet_id, user_id, org_reg_num, root, document, received_at, ready_at, processing_reply, \
-         final_result, final_reply) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+         final_result, final_reply, ref_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )
-    .bind(&index.id)
+    .bind(&key)
     .bind(user.id)
     .bind(&user.org_reg_num)
     .bind(root)
@@ -313,6 +429,7 @@ async fn receive(state: &AppState, user: &UserRecord, index: &PacketIndex, docum
     .bind(&processing_reply)
     .bind(result.as_str())
     .bind(&final_reply)
+    .bind(&index.id)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -322,23 +439,19 @@ async fn receive(state: &AppState, user: &UserRecord, index: &PacketIndex, docum
 }
 
 enum Stored {
+    /// This organization never sent a packet with that id (another one may have).
     None,
-    /// The id is taken by another organization's packet.
-    Foreign,
     /// The confirmation due now.
     Reply(String),
 }
 
 async fn stored_reply(tx: &mut Transaction<'static, Sqlite>, packet_id: &str, org: &str) -> Result<Stored, sqlx::Error> {
-    let row = sqlx::query("SELECT org_reg_num, ready_at, processing_reply, final_reply FROM packets WHERE packet_id = ?1")
+    let row = sqlx::query("SELECT ready_at, processing_reply, final_reply FROM packets WHERE org_reg_num = ?1 AND ref_id = ?2")
+        .bind(org)
         .bind(packet_id)
         .fetch_optional(&mut **tx)
         .await?;
     let Some(row) = row else { return Ok(Stored::None) };
-    let owner: String = row.try_get("org_reg_num")?;
-    if owner != org {
-        return Ok(Stored::Foreign);
-    }
     let ready_at: i64 = row.try_get("ready_at")?;
     let column = if now_ms() >= ready_at { "final_reply" } else { "processing_reply" };
     Ok(Stored::Reply(row.try_get(column)?))
@@ -450,21 +563,41 @@ async fn record_draft(tx: &mut Transaction<'static, Sqlite>, p: &PlanPacket, pac
     .await
 }
 
-async fn status(State(state): State<AppState>, Form(form): Form<HashMap<String, String>>) -> Response {
+/// The urlencoded form of `status` and `export`, or the refusal already answered.
+pub(super) async fn url_form(state: &AppState, endpoint: &str, form: Result<Form<HashMap<String, String>>, FormRejection>) -> Result<HashMap<String, String>, Response> {
+    match form {
+        Ok(Form(f)) => Ok(f),
+        Err(e) => {
+            tracing::info!(error = %e, endpoint, "form not read");
+            let r = form_rejection(e.status(), "форма application/x-www-form-urlencoded в кодировке UTF-8");
+            Err(answer(state, endpoint, Asked::default(), Err(r)).await)
+        }
+    }
+}
+
+async fn status(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    form: Result<Form<HashMap<String, String>>, FormRejection>,
+) -> Response {
+    let form = match url_form(&state, "status", form).await {
+        Ok(f) => f,
+        Err(resp) => return resp,
+    };
     let login = form.get("login").map(String::as_str);
     let (Some(login), Some(password), Some(ref_id)) = (login, form.get("password"), form.get("refId")) else {
         let r = Refusal::new(StatusCode::BAD_REQUEST, code::BAD_REQUEST, "Неверный запрос: требуются поля login, password и refId");
         return answer(&state, "status", Asked { login, ..Asked::default() }, Err(r)).await;
     };
     let reply = async {
-        let user = authenticate(&state, login, password).await?;
+        let user = authenticate(&state, peer, login, password).await?;
         let mut tx = state.db.begin().await?;
         let stored = stored_reply(&mut tx, ref_id, &user.org_reg_num).await?;
         tx.commit().await?;
         match stored {
             Stored::Reply(reply) => Ok(reply),
             // Another organization's packet is not this user's business: not found either.
-            Stored::None | Stored::Foreign => Err(Refusal::new(
+            Stored::None => Err(Refusal::new(
                 StatusCode::NOT_FOUND,
                 code::UNKNOWN_PACKET,
                 format!("Пакет с идентификатором {ref_id} не найден"),

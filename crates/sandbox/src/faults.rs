@@ -20,6 +20,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, Form, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
@@ -179,10 +180,10 @@ fn describe(f: &Faults) -> String {
 
 fn refuse(peer: SocketAddr, headers: &HeaderMap) -> Option<Response> {
     if !peer.ip().is_loopback() {
-        return Some(text(StatusCode::FORBIDDEN, "faults are set from loopback addresses only\n".into()));
+        return Some(text(StatusCode::FORBIDDEN, "Сбои задаются только с адреса обратной петли (127.0.0.1, ::1)\n".into()));
     }
     if !headers.contains_key(ADMIN_HEADER) {
-        return Some(text(StatusCode::FORBIDDEN, format!("the header {ADMIN_HEADER} is required\n")));
+        return Some(text(StatusCode::FORBIDDEN, format!("Требуется заголовок {ADMIN_HEADER}\n")));
     }
     None
 }
@@ -206,7 +207,7 @@ struct FaultsForm {
 fn parse<T: std::str::FromStr + Default>(name: &str, v: Option<&String>) -> Result<T, String> {
     match v.map(|s| s.trim()).filter(|s| !s.is_empty()) {
         None => Ok(T::default()),
-        Some(s) => s.parse().map_err(|_| format!("{name}: not a valid number: {s:?}\n")),
+        Some(s) => s.parse().map_err(|_| format!("{name}: «{s}» не является неотрицательным целым числом\n")),
     }
 }
 
@@ -215,20 +216,23 @@ async fn set(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Form(form): Form<FaultsForm>,
+    form: Result<Form<FaultsForm>, FormRejection>,
 ) -> Response {
     if let Some(r) = refuse(peer, &headers) {
         return r;
     }
+    let Ok(Form(form)) = form else {
+        return text(StatusCode::BAD_REQUEST, "Ожидается форма application/x-www-form-urlencoded\n".into());
+    };
     let parsed = (|| {
         let error_percent: u8 = parse("error_percent", form.error_percent.as_ref())?;
         if error_percent > 100 {
-            return Err("error_percent: 0–100\n".to_owned());
+            return Err("error_percent: допустимы значения от 0 до 100\n".to_owned());
         }
         let stuck = match form.stuck_processing.as_deref().map(str::trim) {
             None | Some("" | "0" | "false") => false,
             Some("1" | "true" | "on") => true,
-            Some(other) => return Err(format!("stuck_processing: expected true or false, not {other:?}\n")),
+            Some(other) => return Err(format!("stuck_processing: ожидается true или false, получено «{other}»\n")),
         };
         Ok(Faults {
             latency: Duration::from_millis(parse("latency_ms", form.latency_ms.as_ref())?),
@@ -255,7 +259,7 @@ async fn release(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<S
         Ok(n) => text(StatusCode::OK, format!("released={n}\n")),
         Err(e) => {
             tracing::error!(error = %e, "releasing stuck packets failed");
-            text(StatusCode::INTERNAL_SERVER_ERROR, "storage failure\n".into())
+            text(StatusCode::INTERNAL_SERVER_ERROR, "Внутренняя ошибка хранилища песочницы\n".into())
         }
     }
 }

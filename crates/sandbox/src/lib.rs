@@ -23,9 +23,11 @@ mod exchange;
 mod faults;
 mod passwords;
 mod plans;
+mod signin;
 mod tls;
 
 use std::net::SocketAddr;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +38,7 @@ use sqlx::SqlitePool;
 pub use directory::{Directory, PlanInfo, PlanSource, PlanVersionInfo, VersionState};
 pub use eis::client::Credentials;
 pub use faults::{ADMIN_HEADER as FAULTS_ADMIN_HEADER, Faults};
+pub use signin::{PasswordCheckStats, ThrottlePolicy};
 
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
@@ -111,7 +114,11 @@ pub async fn start(cfg: SandboxConfig) -> Result<RunningSandbox, SandboxError> {
             cfg.listen
         )));
     }
-    std::fs::create_dir_all(&cfg.data_dir)
+    // A directory made here is the owner's only; an existing one is left as it is.
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&cfg.data_dir)
         .map_err(|source| SandboxError::Io { path: cfg.data_dir.clone(), source })?;
     let db = db::open(&cfg.data_dir).await?;
     let tls = tls::load_or_create(&cfg.data_dir)?;
@@ -150,7 +157,33 @@ pub async fn start(cfg: SandboxConfig) -> Result<RunningSandbox, SandboxError> {
 
 fn router(state: AppState) -> Router {
     let exchange = exchange::routes().layer(axum::middleware::from_fn_with_state(state.clone(), faults::inject));
-    Router::new().merge(exchange).merge(cabinet::routes()).merge(faults::routes()).with_state(state)
+    Router::new()
+        .merge(exchange)
+        .merge(cabinet::routes())
+        .merge(faults::routes())
+        .fallback(unknown_address)
+        .method_not_allowed_fallback(wrong_method)
+        .with_state(state)
+}
+
+/// An address the sandbox does not serve: Russian, as every refusal (axum's default is empty).
+async fn unknown_address(uri: axum::http::Uri) -> axum::response::Response {
+    refuse_route(&uri, axum::http::StatusCode::NOT_FOUND, "адрес не обслуживается")
+}
+
+async fn wrong_method(uri: axum::http::Uri) -> axum::response::Response {
+    refuse_route(&uri, axum::http::StatusCode::METHOD_NOT_ALLOWED, "метод запроса не поддерживается по этому адресу")
+}
+
+fn refuse_route(uri: &axum::http::Uri, status: axum::http::StatusCode, what: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if uri.path().starts_with("/44fz/") {
+        exchange::route_refusal(status, what)
+    } else if status == axum::http::StatusCode::NOT_FOUND {
+        cabinet::not_found_page()
+    } else {
+        (status, [(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("Неверный запрос: {what}\n")).into_response()
+    }
 }
 
 impl RunningSandbox {

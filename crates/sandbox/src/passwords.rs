@@ -1,4 +1,4 @@
-//! Password hashing (argon2, off the async threads), generated passwords and session tokens.
+//! Password hashing (argon2, off the async threads, bounded by the gate of `signin`), generated passwords and session tokens.
 
 use std::sync::OnceLock;
 
@@ -10,6 +10,7 @@ use rand::{Rng, RngCore};
 use sha2::{Digest, Sha256};
 
 use crate::SandboxError;
+use crate::signin::{BUSY_WAIT, Busy, Gate};
 
 /// A fresh salt from the OS-seeded generator of `rand` (argon2's own needs an extra feature).
 fn salt() -> Result<SaltString, SandboxError> {
@@ -18,8 +19,9 @@ fn salt() -> Result<SaltString, SandboxError> {
     SaltString::encode_b64(&bytes).map_err(|e| SandboxError::Password(e.to_string()))
 }
 
-pub(crate) async fn hash(password: String) -> Result<String, SandboxError> {
-    tokio::task::spawn_blocking(move || {
+/// Hashes in the gate, waiting for a slot as long as it takes (only administration hashes).
+pub(crate) async fn hash(gate: &Gate, password: String) -> Result<String, SandboxError> {
+    gate.run(None, move || {
         let salt = salt()?;
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
@@ -27,13 +29,14 @@ pub(crate) async fn hash(password: String) -> Result<String, SandboxError> {
             .map_err(|e| SandboxError::Password(e.to_string()))
     })
     .await
-    .map_err(|e| SandboxError::Password(e.to_string()))?
+    .map_err(|Busy| SandboxError::Password("the password hashing task failed".into()))?
 }
 
 /// Whether `password` matches `stored`. `None` (no such user, no password generated yet) still
-/// costs one verification, so response times do not tell which logins exist.
-pub(crate) async fn verify(password: String, stored: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || {
+/// costs one verification, so response times do not tell which logins exist. Waits at most
+/// [`BUSY_WAIT`] for a slot in the gate.
+pub(crate) async fn verify(gate: &Gate, password: String, stored: Option<String>) -> Result<bool, Busy> {
+    gate.run(Some(BUSY_WAIT), move || {
         let known = stored.is_some();
         let stored = stored.unwrap_or_else(|| dummy_hash().to_owned());
         let ok = PasswordHash::new(&stored)
@@ -42,7 +45,6 @@ pub(crate) async fn verify(password: String, stored: Option<String>) -> bool {
         ok && known
     })
     .await
-    .unwrap_or(false)
 }
 
 fn dummy_hash() -> &'static str {

@@ -363,4 +363,36 @@ async fn an_agent_places_the_customers_plan_under_an_agreement() {
     customer.sign_in("spec", "spec-pass").await;
     let (_, html) = customer.get("/cabinet/plans").await;
     assert!(html.contains(&format!("2025{ORG}001")) && !html.contains("размещение по соглашению"), "{html}");
+
+    // The agent sees its packet placed and exports the plan with the registry numbers.
+    let plan_number = format!("2025{ORG}001");
+    let ask = eis::docproject::DocProjectStatusRequest::new("PLANGRAF", eis::packet::Mode::Test, vec![p.index.id.clone()]);
+    let r = env.client.doc_project_status(&agent, &ask).await.expect("the agent's draft status");
+    let eis::docproject::DocProjectState::Published { published_doc_id } = r.value.statuses[0].state.clone() else {
+        panic!("placed by the agent, seen as not placed: {:?}", r.value.statuses);
+    };
+    let by_doc = env.client.export_by_doc(&agent, &published_doc_id).await.expect("the agent exports by document id").value;
+    let by_number = env.client.export_by_plan_number(&agent, &plan_number).await.expect("the agent exports by plan number").value;
+    eis::schemas::assert_valid_or_skip("export", eis::schemas::EXPORT_XSD, &write_export_of(&by_doc));
+    for e in [&by_doc, &by_number] {
+        assert_eq!(e.data.plan_number.as_deref(), Some(plan_number.as_str()));
+        assert_eq!(
+            e.position_numbers(),
+            [("POS-0001", Some(format!("{plan_number}000001").as_str())), ("POS-0002", Some(format!("{plan_number}000002").as_str()))]
+        );
+    }
+    // The customer exports it too; an organization with no part in it does not.
+    let own = creds(&env, "spec").await;
+    env.client.export_by_plan_number(&own, &plan_number).await.expect("the customer exports");
+    env.sandbox.directory().ensure_organization("03722000002", "ГБОУ ШКОЛА № 2", "7802000002", "780201001").await.expect("org");
+    env.sandbox.directory().ensure_user("third", "third-pass", "03722000002", true, true, "Третьев Т. Т.").await.expect("user");
+    let third = creds(&env, "third").await;
+    assert!(matches!(
+        env.client.export_by_plan_number(&third, &plan_number).await,
+        Err(ClientError::Server { status: 404, .. })
+    ));
+}
+
+fn write_export_of(e: &eis::export::ExportedPlan) -> String {
+    eis::export::write_export(e)
 }

@@ -168,15 +168,14 @@ async fn a_failing_packet_gets_its_violations() {
     assert!(c.load_id.is_none());
     assert!(env.sandbox.directory().plans(ORG).await.expect("plans").is_empty(), "no draft from a failure");
 
-    // Another organization's customer, and no positions at all.
+    // Another organization's customer, and no positions at all: the ownership failure alone.
     let mut p = packet();
     p.data.customer_reg_num = OTHER_ORG.into();
     p.data.owner_reg_num = OTHER_ORG.into();
     p.data.positions.clear();
     let c = upload_final(&env, &creds, &write_plan_packet(&p)).await.value;
     assert_eq!(c.result, ConfirmationResult::Failure);
-    let got = codes(&c);
-    assert!(got.contains(&"ORG_CUST") && got.contains(&"POS_NONE"), "{got:?}");
+    assert_eq!(codes(&c), ["ORG_CUST"]);
 
     // ОКПД2 with fewer than four digits; ИКУ of another organization.
     let mut p = packet();
@@ -265,16 +264,26 @@ async fn the_same_packet_twice_is_one_packet() {
     assert_eq!(plans.len(), 1);
     assert_eq!(plans[0].versions.len(), 1, "never a second draft");
 
-    // Another organization cannot see or take over that id.
+    // Another organization cannot see or take over that id, nor learn that it is used: the
+    // id is its own too, for a packet of its own.
     let other = common::creds(&env, "other").await;
     assert!(matches!(env.client.status(&other, &first.value.ref_id).await, Err(ClientError::Server { status: 404, .. })));
-    match env.client.upload(&other, &xml).await {
-        Err(ClientError::Server { status: 400, raw }) => {
-            assert_eq!(eis::reply::read_error_info(&raw).expect("errorInfo").code, 1007);
-            schemas::assert_valid_or_skip("1007 errorInfo", HTTPS_API_XSD, &raw);
-        }
-        other => panic!("{other:?}"),
+    let mut theirs = packet();
+    theirs.index.id = first.value.ref_id.clone();
+    theirs.data.customer_reg_num = OTHER_ORG.into();
+    theirs.data.owner_reg_num = OTHER_ORG.into();
+    for pos in &mut theirs.data.positions {
+        pos.iku = Some("27802000001780201001".into());
+        pos.ikz = format!("2527802000001780201001{}0003811244", pos.purchase_number);
     }
+    let r = upload_final(&env, &other, &write_plan_packet(&theirs)).await;
+    assert_eq!(r.value.result, ConfirmationResult::Success, "{:?}", r.value.violations);
+    assert_eq!(r.value.ref_id, first.value.ref_id);
+    let theirs_plans = env.sandbox.directory().plans(OTHER_ORG).await.expect("plans");
+    assert_eq!(theirs_plans[0].versions[0].packet_id.as_deref(), Some(first.value.ref_id.as_str()));
+    // Each organization keeps its own answers for the id.
+    assert_eq!(env.client.status(&creds, &first.value.ref_id).await.expect("status").raw, third.raw);
+    assert_ne!(env.client.status(&other, &first.value.ref_id).await.expect("status").raw, third.raw);
 
     // A next version of the same plan is a new draft version; the same version again is not.
     let mut v1 = packet();
@@ -405,4 +414,25 @@ async fn a_packet_the_schemas_reject_fails_with_xsd() {
     assert_eq!(done.violations[0].err_code, "XSD");
     assert!(done.violations[0].description.as_deref().unwrap_or("").contains("Строка 5"), "{:?}", done.violations[0]);
     assert!(env.sandbox.directory().plans(ORG).await.expect("plans").is_empty(), "no draft from a rejected packet");
+}
+
+/// A packet naming another customer is refused for that alone: nothing about that customer's
+/// plan (its registry number, its versions) is told.
+#[tokio::test]
+async fn another_customers_plan_is_not_revealed() {
+    let env = start(Duration::ZERO).await;
+    let spec = creds(&env, "spec").await;
+    let c = upload_final(&env, &spec, &write_plan_packet(&packet())).await.value;
+    assert_eq!(c.result, ConfirmationResult::Success);
+    let plan_number = env.sandbox.directory().publish(ORG, 2025).await.expect("placed");
+
+    // Another organization sends a plan for ORG (the same year and version, a broken ИКЗ).
+    let other = creds(&env, "other").await;
+    let mut p = packet();
+    p.data.positions[0].ikz.replace_range(0..2, "24");
+    let r = upload_final(&env, &other, &write_plan_packet(&p)).await;
+    assert_eq!(codes(&r.value), ["ORG_CUST"]);
+    assert!(!r.raw.contains(&plan_number), "the plan number leaked: {}", r.raw);
+    assert!(!r.raw.contains("уже загружена") && !r.raw.contains("размещен"), "{}", r.raw);
+    env.sandbox.shutdown().await;
 }

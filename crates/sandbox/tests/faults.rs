@@ -140,6 +140,8 @@ async fn the_admin_endpoint() {
     assert_eq!(resp.status(), 400);
     let resp = http.post(&url).header(FAULTS_ADMIN_HEADER, "1").form(&[("drop_next", "many")]).send().await.expect("POST");
     assert_eq!(resp.status(), 400);
+    let said = resp.text().await.expect("body");
+    assert!(said.contains("drop_next: «many» не является неотрицательным целым числом"), "{said}");
 
     // Stuck, then released over the endpoint.
     let p = packet();

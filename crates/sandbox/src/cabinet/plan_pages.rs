@@ -5,7 +5,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -13,7 +13,7 @@ use chrono::Datelike;
 use eis::packet::{ModificationStatus, Okpd2};
 use serde::Deserialize;
 
-use super::{Authed, Nav, internal, message, render, same_origin};
+use super::{Authed, CabinetForm, CabinetPath, Nav, internal, message, render, same_origin};
 use crate::db::format_ru;
 use crate::directory::{PlanSource, VersionState};
 use crate::plans::{self, PlanRow};
@@ -209,11 +209,12 @@ async fn registry(State(state): State<AppState>, auth: Authed) -> Response {
 
 #[derive(Deserialize)]
 struct CreateForm {
+    #[serde(default)]
     csrf: String,
     plan_year: String,
 }
 
-async fn create(State(state): State<AppState>, auth: Authed, headers: HeaderMap, uri: Uri, Form(form): Form<CreateForm>) -> Response {
+async fn create(State(state): State<AppState>, auth: Authed, headers: HeaderMap, uri: Uri, CabinetForm(form): CabinetForm<CreateForm>) -> Response {
     if let Some(refusal) = auth.refuse_forged(&headers, &uri, &form.csrf).or_else(|| auth.refuse_no_plan_rights()) {
         return refusal;
     }
@@ -241,7 +242,7 @@ async fn create(State(state): State<AppState>, auth: Authed, headers: HeaderMap,
     }
 }
 
-async fn version_page(State(state): State<AppState>, auth: Authed, Path((plan_id, version)): Path<(i64, i64)>) -> Response {
+async fn version_page(State(state): State<AppState>, auth: Authed, CabinetPath((plan_id, version)): CabinetPath<(i64, i64)>) -> Response {
     if let Some(refusal) = auth.refuse_no_plan_rights() {
         return refusal;
     }
@@ -312,6 +313,7 @@ async fn version_page(State(state): State<AppState>, auth: Authed, Path((plan_id
 
 #[derive(Deserialize)]
 struct CsrfOnly {
+    #[serde(default)]
     csrf: String,
 }
 
@@ -320,8 +322,8 @@ async fn publish(
     auth: Authed,
     headers: HeaderMap,
     uri: Uri,
-    Path((plan_id, version)): Path<(i64, i64)>,
-    Form(form): Form<CsrfOnly>,
+    CabinetPath((plan_id, version)): CabinetPath<(i64, i64)>,
+    CabinetForm(form): CabinetForm<CsrfOnly>,
 ) -> Response {
     if let Some(refusal) = auth.refuse_forged(&headers, &uri, &form.csrf).or_else(|| auth.refuse_no_plan_rights()) {
         return refusal;
@@ -350,8 +352,8 @@ async fn edit_position(
     auth: Authed,
     headers: HeaderMap,
     uri: Uri,
-    Path(plan_id): Path<i64>,
-    Form(form): Form<CsrfOnly>,
+    CabinetPath(plan_id): CabinetPath<i64>,
+    CabinetForm(form): CabinetForm<CsrfOnly>,
 ) -> Response {
     if let Some(refusal) = auth.refuse_forged(&headers, &uri, &form.csrf).or_else(|| auth.refuse_no_plan_rights()) {
         return refusal;

@@ -3,8 +3,10 @@
 //! (`/44fz/integration/export`).
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 
-use axum::extract::{Form, State};
+use axum::extract::rejection::FormRejection;
+use axum::extract::{ConnectInfo, Form, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::DateTime;
@@ -17,7 +19,7 @@ use eis::packet::{PacketIndex, read_plan_packet};
 use eis::reply::read_confirmation;
 use sqlx::Row;
 
-use super::{Asked, EIS_SENDER, Refusal, answer, authenticate, code};
+use super::{Asked, EIS_SENDER, Refusal, answer, authenticate, code, url_form};
 use crate::db::now_ms;
 use crate::directory::UserRecord;
 use crate::{AppState, SandboxError};
@@ -74,9 +76,10 @@ async fn statuses(state: &AppState, user: &UserRecord, ids: &[String]) -> Result
     for id in ids {
         let row = sqlx::query(
             "SELECT p.org_reg_num, p.ready_at, p.final_reply, v.state, v.published_doc_id FROM packets p \
-             LEFT JOIN plan_versions v ON v.packet_id = p.packet_id WHERE p.packet_id = ?1",
+             LEFT JOIN plan_versions v ON v.packet_id = p.packet_id WHERE p.ref_id = ?1 AND p.org_reg_num = ?2",
         )
         .bind(id)
+        .bind(&user.org_reg_num)
         .fetch_optional(&state.db)
         .await?;
         let row = match row {
@@ -108,8 +111,17 @@ async fn statuses(state: &AppState, user: &UserRecord, ids: &[String]) -> Result
 }
 
 /// `POST /44fz/integration/export`: form `login`, `password` and exactly one of `planNumber`
-/// (the latest placed version) or `publishedDocId`. Only the user's organization's plans.
-pub(super) async fn export(State(state): State<AppState>, Form(form): Form<HashMap<String, String>>) -> Response {
+/// (the latest placed version) or `publishedDocId`. Only the plans the user's organization's
+/// cabinet works with: its own, and those it placed for a customer under an agreement (OA).
+pub(super) async fn export(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    form: Result<Form<HashMap<String, String>>, FormRejection>,
+) -> Response {
+    let form = match url_form(&state, "export", form).await {
+        Ok(f) => f,
+        Err(resp) => return resp,
+    };
     let login = form.get("login").map(String::as_str);
     let key = match (form.get("planNumber"), form.get("publishedDocId")) {
         (Some(n), None) => Ok(("plan_number", n.as_str())),
@@ -125,14 +137,14 @@ pub(super) async fn export(State(state): State<AppState>, Form(form): Form<HashM
         return answer(&state, "export", Asked { login, ..Asked::default() }, Err(r)).await;
     };
     let reply = async {
-        let user = authenticate(&state, login, password).await?;
+        let user = authenticate(&state, peer, login, password).await?;
         let sql = if column == "plan_number" {
             "SELECT v.id, v.created_at, v.confirmed_at, v.published_at, v.placed_document FROM plans p \
-             JOIN plan_versions v ON v.plan_id = p.id WHERE p.plan_number = ?1 AND p.org_reg_num = ?2 \
+             JOIN plan_versions v ON v.plan_id = p.id WHERE p.plan_number = ?1 AND (p.org_reg_num = ?2 OR p.owner_reg_num = ?2) \
              AND v.state = 'placed' ORDER BY v.version_number DESC LIMIT 1"
         } else {
             "SELECT v.id, v.created_at, v.confirmed_at, v.published_at, v.placed_document FROM plans p \
-             JOIN plan_versions v ON v.plan_id = p.id WHERE v.published_doc_id = ?1 AND p.org_reg_num = ?2 \
+             JOIN plan_versions v ON v.plan_id = p.id WHERE v.published_doc_id = ?1 AND (p.org_reg_num = ?2 OR p.owner_reg_num = ?2) \
              AND v.state = 'placed'"
         };
         let row = sqlx::query(sql).bind(value).bind(&user.org_reg_num).fetch_optional(&state.db).await?;
