@@ -224,6 +224,7 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     plangraf::install_crypto_provider();
+    plangraf::return_big_allocations_to_the_system();
     let cli = Cli::parse();
     match cli.command {
         Command::Demo { listen, sandbox_listen, processing_delay_ms } => {
