@@ -372,7 +372,7 @@ async fn failures_in_a_row_are_counted_and_reset_and_a_stopped_send_can_be_reope
         event: EventNote { message: "ЕИС его получила", http_status: Some(200), raw_reply: Some("<confirmation/>") },
     };
     assert!(matches!(s.reopen_send(&reopen).await, Err(StoreError::Conflict)));
-    let c = s.claim_due_send("w", now + 6, 1_000).await.unwrap().unwrap();
+    let c = s.claim_due_send("w", now_ms(), 1_000).await.unwrap().unwrap();
     assert_eq!(c.send.id, second_id);
     assert!(s.record_outcome(second_id, "w", &outcome(SendStatus::RequestRefused, true)).await.unwrap());
     assert!(!s.reopen_send(&store::sends::Reopen { from: SendStatus::AuthError, ..reopen }).await.unwrap(), "expected state changed");
