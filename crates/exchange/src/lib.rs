@@ -707,8 +707,10 @@ impl Exchange {
                     last_error: Some(&message),
                     event: Some(EventNote { message: &message, http_status: None, raw_reply: Some(&raw) }),
                 };
-                self.inner.store.record_outcome(send.id, &self.inner.worker_id, &outcome).await?;
+                // The credentials' failure first: whoever sees the send's new state then finds it
+                // on the settings page too.
                 self.inner.store.mark_eis_credentials(send.requested_by, &send.eis_login, false, Some(&message)).await?;
+                self.inner.store.record_outcome(send.id, &self.inner.worker_id, &outcome).await?;
                 tracing::warn!(send_id = send.id, code = info.code, "ЕИС refused the credentials");
                 Ok(())
             }
@@ -751,10 +753,11 @@ impl Exchange {
             last_error: None,
             event: (!silent).then_some(EventNote { message: &message, http_status: Some(reply.http_status), raw_reply: Some(&reply.raw) }),
         };
-        store.record_outcome(send.id, &self.inner.worker_id, &outcome).await?;
+        // Credentials first, as for a refusal: the settings page is never behind the send's state.
         if status.is_in_eis() {
             store.mark_eis_credentials(send.requested_by, &send.eis_login, true, None).await?;
         }
+        store.record_outcome(send.id, &self.inner.worker_id, &outcome).await?;
         tracing::info!(send_id = send.id, status = status.code(), "ЕИС replied");
         Ok(())
     }
