@@ -20,10 +20,14 @@ pub enum SendStatus {
     Rejected,
     /// A plan-schedule for this period was created in ЕИС directly.
     Conflict,
+    /// ЕИС refused the request itself (an HTTP 4xx other than 401/403): repeating it cannot help.
+    RequestRefused,
+    /// ЕИС gave no usable answer until the retry ceiling, and did not know the packet when asked.
+    GaveUp,
 }
 
 impl SendStatus {
-    pub const ALL: [SendStatus; 7] = [
+    pub const ALL: [SendStatus; 9] = [
         SendStatus::Queued,
         SendStatus::Processing,
         SendStatus::Loaded,
@@ -31,6 +35,8 @@ impl SendStatus {
         SendStatus::AuthError,
         SendStatus::Rejected,
         SendStatus::Conflict,
+        SendStatus::RequestRefused,
+        SendStatus::GaveUp,
     ];
 
     /// Label of a version that was never sent.
@@ -45,6 +51,8 @@ impl SendStatus {
             SendStatus::AuthError => "auth_error",
             SendStatus::Rejected => "rejected",
             SendStatus::Conflict => "conflict",
+            SendStatus::RequestRefused => "request_refused",
+            SendStatus::GaveUp => "gave_up",
         }
     }
 
@@ -61,6 +69,8 @@ impl SendStatus {
             SendStatus::AuthError => "Ошибка авторизации",
             SendStatus::Rejected => "Отклонена ЕИС",
             SendStatus::Conflict => "Отправка невозможна: план-график на этот период создан в ЕИС не из РИС",
+            SendStatus::RequestRefused => "Отправка прекращена: ЕИС отклоняет запрос",
+            SendStatus::GaveUp => "Отправка прекращена: ЕИС не отвечает",
         }
     }
 
@@ -72,6 +82,13 @@ impl SendStatus {
     /// ЕИС holds this version (as a draft or placed).
     pub fn is_in_eis(self) -> bool {
         matches!(self, SendStatus::Loaded | SendStatus::Published)
+    }
+
+    /// A final state that carries no verdict of ЕИС on the packet: ЕИС may still hold it (an
+    /// upload that arrived while its reply was lost, a poll refused after the upload was taken).
+    /// Before the version goes again under a new packet id, ЕИС is asked about this one.
+    pub fn packet_fate_unknown(self) -> bool {
+        matches!(self, SendStatus::AuthError | SendStatus::RequestRefused | SendStatus::GaveUp)
     }
 }
 
@@ -109,8 +126,8 @@ pub fn check_sender(actor: Actor, plan: PlanRef, owner_role: OwnerRole) -> Resul
 }
 
 /// May a new send of a version start, given its latest send's status? A version held by ЕИС, or
-/// one being sent, is never sent again; after a refusal (credentials, violations, conflict) the
-/// customer may try again once the cause is removed.
+/// one being sent, is never sent again; after a refusal (credentials, violations, conflict, a
+/// refused request) or when the runner gave up, the customer may try again once the cause is removed.
 pub fn can_start_send(latest: Option<SendStatus>) -> Result<(), SendError> {
     match latest {
         Some(s) if s.is_active() => Err(SendError::InProgress(s.title())),
@@ -155,6 +172,8 @@ mod tests {
         assert!(can_start_send(Some(SendStatus::AuthError)).is_ok());
         assert!(can_start_send(Some(SendStatus::Rejected)).is_ok());
         assert!(can_start_send(Some(SendStatus::Conflict)).is_ok());
+        assert!(can_start_send(Some(SendStatus::RequestRefused)).is_ok());
+        assert!(can_start_send(Some(SendStatus::GaveUp)).is_ok());
         assert!(matches!(can_start_send(Some(SendStatus::Queued)), Err(SendError::InProgress(_))));
         assert!(matches!(can_start_send(Some(SendStatus::Processing)), Err(SendError::InProgress(_))));
         assert!(matches!(can_start_send(Some(SendStatus::Loaded)), Err(SendError::AlreadyInEis(_))));

@@ -3,7 +3,9 @@
 //! talks to ЕИС through `eis`, records every reply and drives the send's state machine.
 //!
 //! Every attempt of one send carries the same packet (same `index/id`), so a retry after a
-//! lost reply can never create a second draft in ЕИС.
+//! lost reply can never create a second draft in ЕИС. Before a send gives up, and before a
+//! version goes again under a new packet id, ЕИС is asked about the old packet id: an upload may
+//! have arrived with only its reply lost.
 
 pub mod build;
 
@@ -32,9 +34,12 @@ pub struct ExchangeConfig {
     pub poll_interval: Duration,
     /// How often to ask whether a loaded draft has been placed (published) in ЕИС.
     pub publication_poll_interval: Duration,
-    /// First retry delay after a transport failure or 5xx; doubled per attempt.
+    /// Retry delay cap after the first failure of a run (transport, 5xx, unreadable reply);
+    /// doubled per failure in a row, up to `retry_max`. See [`retry_delay`].
     pub retry_base: Duration,
     pub retry_max: Duration,
+    /// How long after its first attempt a send that gets no usable answer is given up.
+    pub retry_ceiling: Duration,
     /// How long a worker holds a claimed send before another may take it over. It must exceed
     /// one exchange (the client's connect plus read timeouts), or a slow reply would let a
     /// second worker repeat the call; the repeat would be harmless (same packet id), but wasted.
@@ -53,7 +58,9 @@ impl Default for ExchangeConfig {
             poll_interval: Duration::from_secs(5),
             publication_poll_interval: Duration::from_secs(60),
             retry_base: Duration::from_secs(5),
-            retry_max: Duration::from_secs(15 * 60),
+            // Short on purpose: once ЕИС heals, every waiting send tries again within a minute.
+            retry_max: Duration::from_secs(60),
+            retry_ceiling: Duration::from_secs(24 * 60 * 60),
             lease: Duration::from_secs(90),
             idle_interval: Duration::from_secs(2),
             schemas: None,
@@ -212,6 +219,129 @@ mod tests {
         assert_eq!(field_of("POS_DUP"), "Номер закупки");
         assert_eq!(field_of("PLAN_EIS"), "План-график");
     }
+
+    #[test]
+    fn retry_delay_grows_with_failures_in_a_row_and_stays_within_its_jitter() {
+        use rand::{Rng, SeedableRng};
+        let (base, max) = (Duration::from_secs(5), Duration::from_secs(60));
+        let cap = |n: i64| Duration::from_secs(5 * 2u64.pow(u32::try_from(n - 1).unwrap())).min(max);
+        assert_eq!(retry_delay(base, max, 1, 0.0), Duration::from_millis(2500));
+        assert_eq!(retry_delay(base, max, 1, 1.0), Duration::from_secs(5));
+        assert_eq!(retry_delay(base, max, 3, 0.5), Duration::from_secs(15));
+        // The ceiling holds however long the run of failures, and for nonsense samples.
+        assert_eq!(retry_delay(base, max, 1_000_000, 1.0), max);
+        assert_eq!(retry_delay(base, max, 0, 0.0), Duration::from_millis(2500), "treated as the first failure");
+        assert_eq!(retry_delay(base, max, 2, f64::NAN), Duration::from_secs(5));
+        let mut rng = rand::rngs::StdRng::seed_from_u64(44);
+        for n in 1..=12 {
+            for _ in 0..200 {
+                let d = retry_delay(base, max, n, rng.random::<f64>());
+                assert!(d >= cap(n) / 2 && d <= cap(n), "failure {n}: {d:?} outside [{:?}, {:?}]", cap(n) / 2, cap(n));
+            }
+        }
+        // Jitter spreads: 50 samples of the same failure are not all alike.
+        let spread: std::collections::BTreeSet<Duration> = (0..50).map(|_| retry_delay(base, max, 5, rng.random::<f64>())).collect();
+        assert!(spread.len() > 40);
+    }
+
+    #[test]
+    fn which_failures_may_heal() {
+        let server = |status| ClientError::Server { status, raw: String::new() };
+        for healing in [server(500), server(503), server(408), server(429), ClientError::Transport("timeout".into())] {
+            assert!(may_heal(&healing) && lasting_refusal(&healing).is_none(), "{healing:?}");
+        }
+        assert!(may_heal(&ClientError::Malformed { reason: "HTML".into(), raw: "<html>Технические работы</html>".into() }));
+        for lasting in [400, 404, 409, 413, 422] {
+            assert_eq!(lasting_refusal(&server(lasting)), Some(lasting));
+        }
+    }
+
+    #[test]
+    fn refusal_text_prefers_errorinfo() {
+        let raw = eis::reply::write_error_info(&eis::reply::ErrorInfo { code: 7, message: "Пакет уже получен".into() });
+        assert_eq!(refusal_text(&raw), "«Пакет уже получен» (код 7)");
+        assert_eq!(refusal_text("<html>\n  Bad   request\n</html>"), "«<html> Bad request </html>»");
+        assert_eq!(refusal_text(""), "ответ без текста");
+    }
+}
+
+/// The delay before the next try after `failures` (≥ 1) failures in a row: "equal jitter" over an
+/// exponential cap. With cap = min(`max`, `base` · 2^(failures − 1)), the delay is
+/// cap/2 + `sample` · cap/2, `sample` in [0, 1): never less than half the cap (ЕИС is not hammered
+/// during an outage), and spread, so sends that failed together do not come back together.
+pub fn retry_delay(base: Duration, max: Duration, failures: i64, sample: f64) -> Duration {
+    let doublings = u32::try_from(failures.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+    let cap = base.saturating_mul(2u32.saturating_pow(doublings)).min(max);
+    let sample = if sample.is_finite() { sample.clamp(0.0, 1.0) } else { 0.0 };
+    cap / 2 + (cap / 2).mul_f64(sample)
+}
+
+/// Whether an exchange that failed may succeed if repeated: transport failures (timeouts
+/// included), 5xx, 408 and 429, and a 200 that is not the expected reply (an HTML maintenance
+/// page is what ЕИС outages look like). Any other 4xx will not change.
+fn may_heal(e: &ClientError) -> bool {
+    match e {
+        ClientError::Server { status, .. } => *status >= 500 || matches!(status, 408 | 429),
+        ClientError::Malformed { .. } => true,
+        other => other.is_retryable(),
+    }
+}
+
+/// The HTTP status of a 4xx that will not change, when `e` is one (401/403 have their own state).
+fn lasting_refusal(e: &ClientError) -> Option<u16> {
+    match e {
+        ClientError::Server { status, .. } if (400..500).contains(status) && !may_heal(e) => Some(*status),
+        _ => None,
+    }
+}
+
+/// What ЕИС said in a refusal, for people: its `errorInfo` when there is one, else the start of the body.
+fn refusal_text(raw: &str) -> String {
+    if let Ok(info) = eis::reply::read_error_info(raw) {
+        return format!("«{}» (код {})", info.message, info.code);
+    }
+    let text: String = raw.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(200).collect();
+    if text.is_empty() { "ответ без текста".into() } else { format!("«{text}»") }
+}
+
+/// A failed exchange in a few Russian words.
+fn failure_ru(e: &ClientError) -> String {
+    match e {
+        ClientError::Transport(t) => format!("Нет связи с ЕИС ({t})"),
+        ClientError::Server { status, .. } if *status >= 500 => format!("ЕИС ответила ошибкой сервера HTTP {status}"),
+        ClientError::Server { status, raw } => format!("ЕИС ответила HTTP {status}: {}", refusal_text(raw)),
+        ClientError::Malformed { reason, .. } => format!("Ответ ЕИС не распознан ({reason})"),
+        ClientError::Unauthorized { info, .. } | ClientError::Forbidden { info, .. } => {
+            format!("ЕИС отказала в авторизации: {} (код {})", info.message, info.code)
+        }
+        other => format!("Сбой обмена с ЕИС ({other})"),
+    }
+}
+
+fn http_status_of(e: &ClientError) -> Option<u16> {
+    match e {
+        ClientError::Server { status, .. } => Some(*status),
+        ClientError::Unauthorized { .. } => Some(401),
+        ClientError::Forbidden { .. } => Some(403),
+        ClientError::Malformed { .. } => Some(200),
+        _ => None,
+    }
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn when_ru(at_ms: i64) -> String {
+    domain::format::date_time_ru(store::to_datetime(at_ms))
+}
+
+/// What ЕИС said of a version's earlier packet when asked before it goes under a new one.
+enum OldPacket {
+    /// ЕИС does not know it (404): a new packet cannot make a second draft.
+    Unknown,
+    /// ЕИС knows it: the earlier send was reopened (its id), or ЕИС's verdict was recorded on it.
+    Followed(i64),
 }
 
 /// What ЕИС said of a login and password when asked directly («Проверить подключение»).
@@ -268,10 +398,22 @@ impl Exchange {
             )));
         }
         let basis = basis_of(store, plan, version.version_number).await?;
+        let latest = store.latest_send(version.id).await?;
+        // An earlier send that ended without ЕИС's verdict on its packet may still have left a
+        // draft in ЕИС: ask about that packet before a new one goes.
+        let mut checked = String::new();
+        if let Some(old) = latest.as_ref().filter(|s| s.status.packet_fate_unknown()) {
+            match self.ask_about_old_packet(actor, old, &credentials).await? {
+                OldPacket::Followed(id) => return Ok(id),
+                OldPacket::Unknown => {
+                    checked = format!(" ЕИС подтвердила, что прежний пакет этой версии ({}) не получала.", old.packet_id);
+                }
+            }
+        }
         // The packet fixed at approval goes as it is, unless ЕИС's view changed since (the
         // previous version got placed) or an earlier send of it ended: a new send needs a new
         // packet id, or ЕИС would answer with the earlier result. The content is the same.
-        let first_send = store.latest_send(version.id).await?.is_none();
+        let first_send = latest.is_none();
         let fixed = version.packet.as_ref().filter(|_| first_send && version.packet_basis.as_deref() == Some(basis.code().as_str()));
         let (packet_id, xml, note) = match fixed {
             Some(p) => (p.id.clone(), p.xml.clone(), "Пакет — зафиксированный при утверждении версии.".to_owned()),
@@ -284,7 +426,7 @@ impl Exchange {
                 } else {
                     "Пакет сформирован заново с новым идентификатором: предыдущая отправка этой версии завершилась отказом."
                 };
-                (packet.index.id.clone(), eis::packet::write_plan_packet(&packet), why.to_owned())
+                (packet.index.id.clone(), eis::packet::write_plan_packet(&packet), format!("{why}{checked}"))
             }
         };
         if let Err(issues) = self.validate(&xml).await? {
@@ -311,6 +453,78 @@ impl Exchange {
         tracing::info!(send_id = id, version_id = version.id, packet_id = %packet_id, "send queued");
         self.inner.wake.notify_one();
         Ok(id)
+    }
+
+    /// Asks ЕИС about the packet of a version's earlier send, with the credentials of the new
+    /// request. ЕИС knows it: the earlier send is reopened with ЕИС's answer (processing or
+    /// loaded: the runner follows it; a refusal: its verdict is recorded and the new send is
+    /// refused, since the same content would be refused again). Not found: a new packet may go.
+    /// Anything else: refused, as a new packet might make a second draft.
+    async fn ask_about_old_packet(&self, actor: &User, old: &store::sends::Send, login: &EisLogin) -> Result<OldPacket, RequestError> {
+        let creds = Credentials { login: login.login.clone(), password: login.password.clone() };
+        let reply = match self.inner.client.status(&creds, &old.packet_id).await {
+            Ok(reply) => reply,
+            Err(ClientError::Server { status: 404, .. }) => return Ok(OldPacket::Unknown),
+            Err(e) => {
+                tracing::warn!(send_id = old.id, error = %e, "could not learn whether ЕИС holds the earlier packet");
+                let hint = match &e {
+                    ClientError::Unauthorized { .. } | ClientError::Forbidden { .. } => "Проверьте логин и пароль ЕИС и повторите отправку.",
+                    _ => "Повторите отправку позже.",
+                };
+                return Err(RequestError::Refused(format!(
+                    "Не удалось узнать у ЕИС, не получен ли уже прежний пакет этой версии ({}): {}. Новый пакет не отправлен, \
+                     чтобы в ЕИС не появился второй проект плана-графика. {hint}",
+                    old.packet_id,
+                    failure_ru(&e)
+                )));
+            }
+        };
+        let (status, message) = classify(&reply.value);
+        let next_attempt_at = match status {
+            SendStatus::Processing => Some(now_ms()),
+            SendStatus::Loaded => Some(now_ms() + ms(self.inner.config.publication_poll_interval)),
+            _ => None,
+        };
+        let text = format!(
+            "Перед новой отправкой plangraf спросил ЕИС о прежнем пакете этой версии: ЕИС его получила. {message}. \
+             Новый пакет не отправляется, чтобы в ЕИС не появился второй проект."
+        );
+        let reopen = store::sends::Reopen {
+            send_id: old.id,
+            from: old.status,
+            status,
+            next_attempt_at,
+            actor: actor.id,
+            login,
+            event: EventNote { message: &text, http_status: Some(reply.http_status), raw_reply: Some(&reply.raw) },
+        };
+        match self.inner.store.reopen_send(&reopen).await {
+            Ok(true) => {}
+            Ok(false) => return Err(RequestError::Refused("Состояние отправки этой версии только что изменилось. Обновите страницу.".into())),
+            Err(StoreError::Conflict) => {
+                return Err(RequestError::Refused("Эта версия уже отправляется или загружена в ЕИС другим запросом.".into()));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(send_id = old.id, status = status.code(), "ЕИС holds the earlier packet; following it");
+        if next_attempt_at.is_some() {
+            self.inner.wake.notify_one();
+            return Ok(OldPacket::Followed(old.id));
+        }
+        Err(RequestError::Refused(format!(
+            "ЕИС уже рассмотрела прежний пакет этой версии: «{}». Новый пакет с тем же содержанием не отправлен. \
+             Посмотрите результат в «Посмотреть статус отправки».",
+            status.title()
+        )))
+    }
+
+    /// When the runner stops retrying a send that gets no usable answer (ms since the epoch);
+    /// `None` before its first attempt and for sends not waiting on ЕИС's reply to the packet.
+    pub fn give_up_at(&self, send: &store::sends::Send) -> Option<i64> {
+        if !send.status.is_active() {
+            return None;
+        }
+        send.first_attempt_at.map(|t| t.saturating_add(ms(self.inner.config.retry_ceiling)))
     }
 
     /// Asks ЕИС about a packet id that cannot exist: ЕИС checks the credentials first, so 401/403
@@ -458,10 +672,10 @@ impl Exchange {
         })
     }
 
-    fn backoff(&self, attempts: i64) -> Duration {
+    /// The delay after `failures` failures in a row, with a fresh random jitter.
+    fn backoff(&self, failures: i64) -> Duration {
         let c = &self.inner.config;
-        let factor = 2u32.saturating_pow(u32::try_from(attempts.clamp(0, 20)).unwrap_or(20));
-        c.retry_base.saturating_mul(factor).min(c.retry_max)
+        retry_delay(c.retry_base, c.retry_max, failures, rand::random::<f64>())
     }
 
     async fn work(&self, claimed: ClaimedSend) -> Result<(), StoreError> {
@@ -477,38 +691,11 @@ impl Exchange {
         } else {
             client.status(&creds, &send.packet_id).await
         };
-        let now = now_ms();
-        let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-        let store = &self.inner.store;
-        let worker = &self.inner.worker_id;
         match result {
             Ok(reply) => {
-                let (status, message) = classify(&reply.value);
-                let poll = status == SendStatus::Processing;
-                // A poll that still says `processing` is not news: no timeline line.
-                let quiet = poll && !uploading;
-                let next_attempt_at = match status {
-                    SendStatus::Processing => Some(now + ms(self.inner.config.poll_interval)),
-                    // Loaded: from now on, watch for the customer placing the draft in ЕИС.
-                    SendStatus::Loaded => Some(now + ms(self.inner.config.publication_poll_interval)),
-                    _ => None,
-                };
-                let outcome = Outcome {
-                    status,
-                    next_attempt_at,
-                    count_attempt: uploading,
-                    last_error: None,
-                    event: (!quiet).then_some(EventNote {
-                        message: &message,
-                        http_status: Some(reply.http_status),
-                        raw_reply: Some(&reply.raw),
-                    }),
-                };
-                store.record_outcome(send.id, worker, &outcome).await?;
-                if status.is_in_eis() {
-                    store.mark_eis_credentials(send.requested_by, &send.eis_login, true, None).await?;
-                }
-                tracing::info!(send_id = send.id, status = status.code(), "ЕИС replied");
+                // A poll that still says `processing` is not news, unless ЕИС was failing before.
+                let quiet = !uploading && send.consecutive_failures == 0;
+                self.record_reply(send, &reply, uploading, quiet, None).await
             }
             Err(ClientError::Unauthorized { info, raw } | ClientError::Forbidden { info, raw }) => {
                 let message = format!("ЕИС отказала в авторизации: {} (код {})", info.message, info.code);
@@ -516,38 +703,154 @@ impl Exchange {
                     status: SendStatus::AuthError,
                     next_attempt_at: None,
                     count_attempt: true,
+                    failed: true,
                     last_error: Some(&message),
                     event: Some(EventNote { message: &message, http_status: None, raw_reply: Some(&raw) }),
                 };
-                store.record_outcome(send.id, worker, &outcome).await?;
-                store.mark_eis_credentials(send.requested_by, &send.eis_login, false, Some(&message)).await?;
+                // The credentials' failure first: whoever sees the send's new state then finds it
+                // on the settings page too.
+                self.inner.store.mark_eis_credentials(send.requested_by, &send.eis_login, false, Some(&message)).await?;
+                self.inner.store.record_outcome(send.id, &self.inner.worker_id, &outcome).await?;
                 tracing::warn!(send_id = send.id, code = info.code, "ЕИС refused the credentials");
+                Ok(())
             }
-            Err(e) => {
-                // Transport failures, 5xx and unreadable replies: the same packet goes again later.
-                let delay = self.backoff(send.attempts);
-                let what = match &e {
-                    ClientError::Transport(t) => format!("Нет связи с ЕИС ({t})"),
-                    ClientError::Server { status, .. } => format!("ЕИС ответила ошибкой сервера HTTP {status}"),
-                    ClientError::Malformed { reason, .. } => format!("Ответ ЕИС не распознан ({reason})"),
-                    other => format!("Сбой обмена с ЕИС ({other})"),
-                };
-                let message = format!("{what}. Повторная попытка через {} с.", delay.as_secs());
-                let http_status = match &e {
-                    ClientError::Server { status, .. } => Some(*status),
-                    _ => None,
-                };
-                let outcome = Outcome {
-                    status: send.status,
-                    next_attempt_at: Some(now + ms(delay)),
-                    count_attempt: true,
-                    last_error: Some(&message),
-                    event: Some(EventNote { message: &message, http_status, raw_reply: e.raw() }),
-                };
-                store.record_outcome(send.id, worker, &outcome).await?;
-                tracing::warn!(send_id = send.id, error = %e, "ЕИС exchange failed; will retry");
+            Err(e) => match lasting_refusal(&e) {
+                Some(status) => self.refused(send, &creds, uploading, status, &e).await,
+                None => self.failed(send, &creds, &e).await,
+            },
+        }
+    }
+
+    /// Records a confirmation of the send's packet. `quiet` skips the timeline line of a poll
+    /// that still says `processing`; `preface` opens the line (why ЕИС was asked).
+    async fn record_reply(
+        &self,
+        send: &store::sends::Send,
+        reply: &eis::client::Reply<Confirmation>,
+        count_attempt: bool,
+        quiet: bool,
+        preface: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let store = &self.inner.store;
+        let (status, message) = classify(&reply.value);
+        let message = match preface {
+            Some(p) => format!("{p} {message}"),
+            None => message,
+        };
+        let now = now_ms();
+        let next_attempt_at = match status {
+            SendStatus::Processing => Some(now + ms(self.inner.config.poll_interval)),
+            // Loaded: from now on, watch for the customer placing the draft in ЕИС.
+            SendStatus::Loaded => Some(now + ms(self.inner.config.publication_poll_interval)),
+            _ => None,
+        };
+        let silent = quiet && status == SendStatus::Processing;
+        let outcome = Outcome {
+            status,
+            next_attempt_at,
+            count_attempt,
+            failed: false,
+            last_error: None,
+            event: (!silent).then_some(EventNote { message: &message, http_status: Some(reply.http_status), raw_reply: Some(&reply.raw) }),
+        };
+        // Credentials first, as for a refusal: the settings page is never behind the send's state.
+        if status.is_in_eis() {
+            store.mark_eis_credentials(send.requested_by, &send.eis_login, true, None).await?;
+        }
+        store.record_outcome(send.id, &self.inner.worker_id, &outcome).await?;
+        tracing::info!(send_id = send.id, status = status.code(), "ЕИС replied");
+        Ok(())
+    }
+
+    /// Before a queued send ends without ЕИС's verdict, asks ЕИС about its packet: an earlier
+    /// upload may have arrived with its reply lost. Returns whether ЕИС knew it (and the reply
+    /// was recorded); otherwise says what ЕИС answered.
+    async fn known_after_all(&self, send: &store::sends::Send, creds: &Credentials, why: &str) -> Result<Result<(), String>, StoreError> {
+        match self.inner.client.status(creds, &send.packet_id).await {
+            Ok(reply) => {
+                let preface = format!("{why} plangraf спросил ЕИС о пакете: ЕИС его получила.");
+                // The failed attempt that led here counts; the question itself does not.
+                self.record_reply(send, &reply, true, false, Some(&preface)).await?;
+                tracing::info!(send_id = send.id, "ЕИС knew the packet after all");
+                Ok(Ok(()))
+            }
+            Err(ClientError::Server { status: 404, .. }) => Ok(Err(format!("ЕИС подтвердила, что пакет {} не получала.", send.packet_id))),
+            Err(e) => Ok(Err(format!("Узнать у ЕИС, получен ли пакет, не удалось: {}.", failure_ru(&e)))),
+        }
+    }
+
+    /// A 4xx other than 401/403: the same request would be refused again, so the send ends.
+    async fn refused(&self, send: &store::sends::Send, creds: &Credentials, uploading: bool, status: u16, e: &ClientError) -> Result<(), StoreError> {
+        let text = refusal_text(e.raw().unwrap_or_default());
+        // An earlier upload of this packet may have arrived (its reply lost), and ЕИС may refuse
+        // a second copy of a packet it holds: ask before ending.
+        let mut known = String::new();
+        if uploading && send.attempts > 0 {
+            match self.known_after_all(send, creds, &format!("ЕИС ответила на повторную загрузку HTTP {status} {text}.")).await? {
+                Ok(()) => return Ok(()),
+                Err(what) => known = format!(" {what}"),
             }
         }
+        let message = format!(
+            "Отправка прекращена: ЕИС отклоняет запрос (HTTP {status}): {text}. Повторять тот же запрос бессмысленно — ответ не изменится.{known}"
+        );
+        let outcome = Outcome {
+            status: SendStatus::RequestRefused,
+            next_attempt_at: None,
+            count_attempt: true,
+            failed: true,
+            last_error: Some(&message),
+            event: Some(EventNote { message: &message, http_status: Some(status), raw_reply: e.raw() }),
+        };
+        self.inner.store.record_outcome(send.id, &self.inner.worker_id, &outcome).await?;
+        tracing::warn!(send_id = send.id, status, "ЕИС refused the request; not retrying");
+        Ok(())
+    }
+
+    /// Transport failures, 5xx and unreadable replies: the same packet goes again after a
+    /// backoff on the failures in a row, until the retry ceiling; there ЕИС is asked about the
+    /// packet once more, and the send gives up only if ЕИС does not know it.
+    async fn failed(&self, send: &store::sends::Send, creds: &Credentials, e: &ClientError) -> Result<(), StoreError> {
+        let store = &self.inner.store;
+        let worker = &self.inner.worker_id;
+        let what = failure_ru(e);
+        let now = now_ms();
+        if let Some(deadline) = self.give_up_at(send).filter(|d| now >= *d) {
+            let since = send.failing_since.unwrap_or(now);
+            let why = format!("{what}. Срок повторных попыток истёк {}.", when_ru(deadline));
+            let known = match self.known_after_all(send, creds, &why).await? {
+                Ok(()) => return Ok(()),
+                Err(what) => what,
+            };
+            let message = format!(
+                "ЕИС не отвечает с {}; попытки прекращены {} (срок истёк). Последняя ошибка: {what}. {known}",
+                when_ru(since),
+                when_ru(now)
+            );
+            let outcome = Outcome {
+                status: SendStatus::GaveUp,
+                next_attempt_at: None,
+                count_attempt: true,
+                failed: true,
+                last_error: Some(&message),
+                event: Some(EventNote { message: &message, http_status: http_status_of(e), raw_reply: e.raw() }),
+            };
+            store.record_outcome(send.id, worker, &outcome).await?;
+            tracing::warn!(send_id = send.id, error = %e, "retry ceiling reached; giving up");
+            return Ok(());
+        }
+        let delay = self.backoff(send.consecutive_failures + 1);
+        let message = format!("{what}. Повторная попытка через {} с.", delay.as_millis().div_ceil(1000));
+        let outcome = Outcome {
+            status: send.status,
+            next_attempt_at: Some(now + ms(delay)),
+            count_attempt: true,
+            failed: true,
+            last_error: Some(&message),
+            event: Some(EventNote { message: &message, http_status: http_status_of(e), raw_reply: e.raw() }),
+        };
+        store.record_outcome(send.id, worker, &outcome).await?;
+        tracing::warn!(send_id = send.id, error = %e, "ЕИС exchange failed; will retry");
         Ok(())
     }
 }
@@ -560,7 +863,6 @@ impl Exchange {
         let store = &self.inner.store;
         let worker = &self.inner.worker_id;
         let config = &self.inner.config;
-        let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
         // The user may have regenerated the password since sending: prefer the saved one.
         let login = match store.eis_credentials(send.requested_by).await? {
             Some(saved) if saved.login == send.eis_login => saved,
@@ -580,6 +882,7 @@ impl Exchange {
                             status: SendStatus::Loaded,
                             next_attempt_at: Some(now_ms() + ms(config.publication_poll_interval)),
                             count_attempt: false,
+                            failed: false,
                             last_error: None,
                             event: None,
                         };
@@ -611,6 +914,7 @@ impl Exchange {
                     status: SendStatus::Published,
                     next_attempt_at: None,
                     count_attempt: false,
+                    failed: false,
                     last_error: None,
                     event: Some(EventNote { message: &message, http_status: Some(export.http_status), raw_reply: Some(&export.raw) }),
                 };
@@ -636,12 +940,13 @@ impl Exchange {
 
     /// Keeps a loaded send loaded and tries again later, saying why on the timeline.
     async fn retry_publication(&self, send: &store::sends::Send, why: &str, raw: Option<&str>) -> Result<(), StoreError> {
-        let delay = self.backoff(send.attempts).max(self.inner.config.publication_poll_interval);
-        let message = format!("{why}. Повторная попытка через {} с.", delay.as_secs());
+        let delay = self.backoff(send.consecutive_failures + 1).max(self.inner.config.publication_poll_interval);
+        let message = format!("{why}. Повторная попытка через {} с.", delay.as_millis().div_ceil(1000));
         let outcome = Outcome {
             status: SendStatus::Loaded,
-            next_attempt_at: Some(now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX)),
+            next_attempt_at: Some(now_ms() + ms(delay)),
             count_attempt: true,
+            failed: true,
             last_error: Some(&message),
             event: Some(EventNote { message: &message, http_status: None, raw_reply: raw }),
         };

@@ -102,6 +102,9 @@ enum Command {
         /// the client's address is taken from X-Forwarded-For (for sign-in throttling).
         #[arg(long = "trusted-proxy", env = "PLANGRAF_TRUSTED_PROXIES", value_delimiter = ',')]
         trusted_proxies: Vec<std::net::IpAddr>,
+        /// Hours after its first attempt that a send ЕИС gives no usable answer to is given up.
+        #[arg(long, env = "PLANGRAF_EIS_RETRY_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=720))]
+        eis_retry_hours: u64,
     },
     /// Applies pending database migrations and exits.
     Migrate,
@@ -230,7 +233,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Demo { listen, sandbox_listen, processing_delay_ms } => {
             run_demo(&cli.common, listen, sandbox_listen, processing_delay_ms).await
         }
-        Command::Serve { listen, eis_url, eis_ca_file, secure_cookies, trusted_proxies } => {
+        Command::Serve { listen, eis_url, eis_ca_file, secure_cookies, trusted_proxies, eis_retry_hours } => {
             let store = cli.common.store().await?;
             let mut eis = eis::client::ClientConfig::new(eis_url);
             eis.ca_file = eis_ca_file;
@@ -238,7 +241,11 @@ async fn main() -> anyhow::Result<()> {
                 database_url: cli.common.database_url(),
                 listen,
                 eis,
-                exchange: exchange::ExchangeConfig { schemas: cli.common.schemas(false)?, ..Default::default() },
+                exchange: exchange::ExchangeConfig {
+                    schemas: cli.common.schemas(false)?,
+                    retry_ceiling: Duration::from_secs(eis_retry_hours * 3600),
+                    ..Default::default()
+                },
                 secure_cookies,
                 trusted_proxies,
             };

@@ -1,5 +1,5 @@
 //! Faults on demand, for tests of how a client copes with a misbehaving ЕИС: added latency,
-//! 5xx replies, dropped connections and packets stuck in `processing`. They apply to the
+//! 5xx replies, dropped connections, lost replies and packets stuck in `processing`. They apply to the
 //! integration endpoints (`/44fz/integration/*`) only, never to the cabinet.
 //!
 //! Deterministic on purpose: "the next N requests" counters, and a share of 5xx spread evenly
@@ -45,6 +45,9 @@ pub struct Faults {
     pub fail_next: u32,
     /// The next this many integration requests get no reply: the connection is closed.
     pub drop_next: u32,
+    /// The next this many integration requests are served — an upload is received and stored —
+    /// but the connection is closed before the reply is written: the client never learns.
+    pub lose_reply_next: u32,
     /// Packets received while this is on stay `processing` (until
     /// [`crate::Directory::release_stuck`]).
     pub stuck_processing: bool,
@@ -66,6 +69,7 @@ enum Fate {
     Serve,
     Fail,
     Drop,
+    LoseReply,
 }
 
 /// The faults shared by the handlers, the directory and the connections.
@@ -101,6 +105,10 @@ impl FaultState {
         if g.faults.drop_next > 0 {
             g.faults.drop_next -= 1;
             return (latency, Fate::Drop);
+        }
+        if g.faults.lose_reply_next > 0 {
+            g.faults.lose_reply_next -= 1;
+            return (latency, Fate::LoseReply);
         }
         if g.faults.fail_next > 0 {
             g.faults.fail_next -= 1;
@@ -141,6 +149,14 @@ pub(crate) async fn inject(State(state): State<AppState>, ConnectInfo(peer): Con
             });
             (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response()
         }
+        Fate::LoseReply => {
+            let served = next.run(req).await;
+            tracing::info!(%peer, status = %served.status(), "request served; injected lost reply");
+            if !state.faults.kill(peer) {
+                tracing::warn!(%peer, "no connection to drop; the reply goes out");
+            }
+            served
+        }
         Fate::Drop => {
             tracing::info!(path = %req.uri().path(), %peer, "injected dropped connection");
             if !state.faults.kill(peer) {
@@ -169,11 +185,12 @@ fn text(status: StatusCode, body: String) -> Response {
 
 fn describe(f: &Faults) -> String {
     format!(
-        "latency_ms={}\nerror_percent={}\nfail_next={}\ndrop_next={}\nstuck_processing={}\n",
+        "latency_ms={}\nerror_percent={}\nfail_next={}\ndrop_next={}\nlose_reply_next={}\nstuck_processing={}\n",
         f.latency.as_millis(),
         f.error_percent,
         f.fail_next,
         f.drop_next,
+        f.lose_reply_next,
         f.stuck_processing
     )
 }
@@ -201,6 +218,7 @@ struct FaultsForm {
     error_percent: Option<String>,
     fail_next: Option<String>,
     drop_next: Option<String>,
+    lose_reply_next: Option<String>,
     stuck_processing: Option<String>,
 }
 
@@ -239,6 +257,7 @@ async fn set(
             error_percent,
             fail_next: parse("fail_next", form.fail_next.as_ref())?,
             drop_next: parse("drop_next", form.drop_next.as_ref())?,
+            lose_reply_next: parse("lose_reply_next", form.lose_reply_next.as_ref())?,
             stuck_processing: stuck,
         })
     })();
@@ -372,9 +391,9 @@ mod tests {
         assert_eq!(fates[3], Fate::Fail, "{fates:?}");
         s.set(Faults { error_percent: 100, ..Faults::default() });
         assert!((0..10).all(|_| s.next().1 == Fate::Fail));
-        s.set(Faults { error_percent: 0, drop_next: 1, fail_next: 2, ..Faults::default() });
-        let fates: Vec<Fate> = (0..5).map(|_| s.next().1).collect();
-        assert_eq!(fates, [Fate::Drop, Fate::Fail, Fate::Fail, Fate::Serve, Fate::Serve]);
+        s.set(Faults { error_percent: 0, drop_next: 1, fail_next: 2, lose_reply_next: 1, ..Faults::default() });
+        let fates: Vec<Fate> = (0..6).map(|_| s.next().1).collect();
+        assert_eq!(fates, [Fate::Drop, Fate::LoseReply, Fate::Fail, Fate::Fail, Fate::Serve, Fate::Serve]);
         assert_eq!(s.get(), Faults::default(), "counters are used up");
     }
 

@@ -89,6 +89,26 @@ async fn a_dropped_connection_carries_no_reply() {
 }
 
 #[tokio::test]
+async fn a_lost_reply_leaves_the_upload_received() {
+    let env = start(Duration::ZERO).await;
+    let creds = creds(&env, "spec").await;
+    env.sandbox.set_faults(Faults { lose_reply_next: 1, ..Faults::default() });
+    let p = packet();
+    match env.client.upload(&creds, &write_plan_packet(&p)).await {
+        Err(e @ ClientError::Transport(_)) => assert!(e.is_retryable() && e.raw().is_none()),
+        other => panic!("expected a transport failure: {other:?}"),
+    }
+    assert_eq!(env.sandbox.directory().faults().lose_reply_next, 0, "used up");
+    // The packet was received all the same: ЕИС knows its id, and the draft is there.
+    let r = env.client.status(&creds, &p.index.id).await.expect("ЕИС knows the packet");
+    assert_eq!(r.value.ref_id, p.index.id);
+    let c = send_and_wait(&env, &creds, &write_plan_packet(&p)).await;
+    assert_eq!(c.result, ConfirmationResult::Success);
+    assert_eq!(env.sandbox.directory().plans(ORG).await.expect("plans").len(), 1, "one draft");
+    env.sandbox.shutdown().await;
+}
+
+#[tokio::test]
 async fn stuck_processing_until_released() {
     let env = start(Duration::ZERO).await;
     let creds = creds(&env, "spec").await;

@@ -9,6 +9,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "publication", include_str!("../migrations/0002_publication.sql")),
     (3, "reference_data", include_str!("../migrations/0003_reference_data.sql")),
     (4, "version_packet", include_str!("../migrations/0004_version_packet.sql")),
+    (5, "send_retries", include_str!("../migrations/0005_send_retries.sql")),
     (6, "sign_in_throttle", include_str!("../migrations/0006_sign_in_throttle.sql")),
 ];
 

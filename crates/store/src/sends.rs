@@ -44,6 +44,12 @@ pub struct Send {
     pub last_error: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Failed exchanges in a row; any exchange ЕИС answers resets it. The backoff grows with it.
+    pub consecutive_failures: i64,
+    /// When the current run of failures began; `None` while ЕИС answers.
+    pub failing_since: Option<i64>,
+    /// When the runner first took the send; the retry ceiling counts from it.
+    pub first_attempt_at: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -80,6 +86,8 @@ pub struct Outcome<'a> {
     /// When to come back (retry or poll); `None` for a final state.
     pub next_attempt_at: Option<i64>,
     pub count_attempt: bool,
+    /// The exchange failed (no usable answer): the run of failures grows. Otherwise it ends.
+    pub failed: bool,
     pub last_error: Option<&'a str>,
     /// A line for the send's timeline; `None` for a routine poll that changed nothing.
     pub event: Option<EventNote<'a>>,
@@ -94,7 +102,7 @@ pub struct EventNote<'a> {
 macro_rules! send_columns {
     () => {
         "id, version_id, org_id, requested_by, packet_id, packet_xml, eis_login, status, attempts, \
-     next_attempt_at, last_error, created_at, updated_at"
+     next_attempt_at, last_error, created_at, updated_at, consecutive_failures, failing_since, first_attempt_at"
     };
 }
 
@@ -118,6 +126,9 @@ fn send_from_row(r: &AnyRow) -> Result<Send> {
         last_error: r.try_get("last_error")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
+        consecutive_failures: r.try_get("consecutive_failures")?,
+        failing_since: r.try_get("failing_since")?,
+        first_attempt_at: r.try_get("first_attempt_at")?,
     })
 }
 
@@ -315,7 +326,7 @@ impl Store {
         macro_rules! claim {
             ($lock:literal) => {
                 concat!(
-                    "UPDATE eis_sends SET locked_by = $1, locked_until = $2 \
+                    "UPDATE eis_sends SET locked_by = $1, locked_until = $2, first_attempt_at = COALESCE(first_attempt_at, $3) \
                      WHERE id = (SELECT id FROM eis_sends WHERE status IN ('queued', 'processing', 'loaded') AND next_attempt_at <= $3 \
                      AND (locked_until IS NULL OR locked_until < $3) ORDER BY next_attempt_at, id LIMIT 1 ",
                     $lock,
@@ -350,7 +361,10 @@ impl Store {
         let now = now_ms();
         let done = sqlx::query(
             "UPDATE eis_sends SET status = $1, next_attempt_at = $2, attempts = attempts + $3, last_error = $4, \
-             locked_by = NULL, locked_until = NULL, updated_at = $5 WHERE id = $6 AND locked_by = $7",
+             locked_by = NULL, locked_until = NULL, updated_at = $5, \
+             consecutive_failures = CASE WHEN $8 = 1 THEN consecutive_failures + 1 ELSE 0 END, \
+             failing_since = CASE WHEN $8 = 1 THEN COALESCE(failing_since, $5) ELSE NULL END \
+             WHERE id = $6 AND locked_by = $7",
         )
         .bind(o.status.code())
         .bind(o.next_attempt_at.unwrap_or(i64::MAX))
@@ -359,6 +373,7 @@ impl Store {
         .bind(now)
         .bind(send_id)
         .bind(worker)
+        .bind(i64::from(o.failed))
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() != 1 {
@@ -388,7 +403,8 @@ impl Store {
     pub async fn sends_of_org(&self, org_id: i64) -> Result<Vec<SendOverview>> {
         let rows = sqlx::query(
             "SELECT s.id, s.version_id, s.org_id, s.requested_by, s.packet_id, s.packet_xml, s.eis_login, s.status, s.attempts, \
-             s.next_attempt_at, s.last_error, s.created_at, s.updated_at, p.id AS plan_id, p.plan_year, v.version_number, o.short_name AS customer \
+             s.next_attempt_at, s.last_error, s.created_at, s.updated_at, s.consecutive_failures, s.failing_since, s.first_attempt_at, \
+             p.id AS plan_id, p.plan_year, v.version_number, o.short_name AS customer \
              FROM eis_sends s JOIN plan_versions v ON v.id = s.version_id JOIN plans p ON p.id = v.plan_id \
              JOIN organizations o ON o.id = p.org_id \
              WHERE (s.org_id = $1 OR p.org_id = $1) AND s.id = (SELECT MAX(x.id) FROM eis_sends x WHERE x.version_id = s.version_id) \
@@ -429,7 +445,7 @@ impl Store {
         let now = now_ms();
         let done = sqlx::query(
             "UPDATE eis_sends SET status = $1, next_attempt_at = $2, last_error = NULL, locked_by = NULL, locked_until = NULL, \
-             updated_at = $3 WHERE id = $4 AND locked_by = $5",
+             updated_at = $3, consecutive_failures = 0, failing_since = NULL WHERE id = $4 AND locked_by = $5",
         )
         .bind(o.status.code())
         .bind(i64::MAX)
@@ -456,6 +472,69 @@ impl Store {
         if let Some(e) = &o.event {
             insert_event(&mut tx, send_id, now, o.status, e.message, e.http_status, e.raw_reply).await?;
         }
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+/// A finished send taken up again because ЕИС, asked before the version went under a new packet
+/// id, knew its packet after all.
+pub struct Reopen<'a> {
+    pub send_id: i64,
+    /// The state the send is expected in; nothing is written if it changed meanwhile.
+    pub from: SendStatus,
+    pub status: SendStatus,
+    /// `None` keeps the send final (ЕИС's verdict on the packet is recorded, nothing more to do).
+    pub next_attempt_at: Option<i64>,
+    pub actor: i64,
+    /// The credentials that reached ЕИС now; they replace the send's (sealed the same way).
+    pub login: &'a EisLogin,
+    pub event: EventNote<'a>,
+}
+
+impl Store {
+    /// Reopens a finished send with what ЕИС says of its packet, with a timeline line and an audit
+    /// entry, atomically. Fails with `Conflict` when the version has a live send already (the
+    /// unique index decides), and returns false when the send is no longer in `from`.
+    pub async fn reopen_send(&self, r: &Reopen<'_>) -> Result<bool> {
+        let mut tx = self.write_tx().await?;
+        let now = now_ms();
+        let row = sqlx::query("SELECT packet_id, version_id, org_id FROM eis_sends WHERE id = $1 AND status = $2")
+            .bind(r.send_id)
+            .bind(r.from.code())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else { return Ok(false) };
+        let packet_id: String = row.try_get("packet_id")?;
+        let version_id: i64 = row.try_get("version_id")?;
+        let org_id: i64 = row.try_get("org_id")?;
+        let sealed = self.secrets().seal(&r.login.password, &send_aad(&packet_id));
+        sqlx::query(
+            "UPDATE eis_sends SET status = $1, next_attempt_at = $2, requested_by = $3, eis_login = $4, eis_password_secret = $5, \
+             last_error = NULL, locked_by = NULL, locked_until = NULL, consecutive_failures = 0, failing_since = NULL, \
+             first_attempt_at = NULL, updated_at = $6 WHERE id = $7",
+        )
+        .bind(r.status.code())
+        .bind(r.next_attempt_at.unwrap_or(i64::MAX))
+        .bind(r.actor)
+        .bind(&r.login.login)
+        .bind(sealed)
+        .bind(now)
+        .bind(r.send_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
+        insert_event(&mut tx, r.send_id, now, r.status, r.event.message, r.event.http_status, r.event.raw_reply).await?;
+        record(
+            &mut *tx,
+            Some(r.actor),
+            Some(org_id),
+            "version",
+            Some(version_id),
+            "Отправить на ООС",
+            &format!("ЕИС знает прежний пакет {packet_id}: {}; логин ЕИС {}", r.status.title(), r.login.login),
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -345,6 +345,7 @@ async fn send_queue_leases_and_uniqueness() {
         status: SendStatus::Processing,
         next_attempt_at: Some(now + 1_000),
         count_attempt: true,
+        failed: false,
         last_error: None,
         event: Some(EventNote { message: "ЕИС приняла пакет", http_status: Some(200), raw_reply: Some("<confirmation/>") }),
     };
@@ -359,7 +360,7 @@ async fn send_queue_leases_and_uniqueness() {
 
     // A routine poll writes no timeline line.
     let c = s.claim_due_send("w1", now + 2_000, 30_000).await.unwrap().unwrap();
-    let quiet = Outcome { status: SendStatus::Processing, next_attempt_at: Some(now + 3_000), count_attempt: false, last_error: None, event: None };
+    let quiet = Outcome { status: SendStatus::Processing, next_attempt_at: Some(now + 3_000), count_attempt: false, failed: false, last_error: None, event: None };
     assert!(s.record_outcome(c.send.id, "w1", &quiet).await.unwrap());
     assert_eq!(s.send_events(id).await.unwrap().len(), 2);
     let fail = Outcome { status: SendStatus::AuthError, next_attempt_at: None, ..outcome };
@@ -391,6 +392,7 @@ async fn publication_is_recorded_with_plan_and_position_numbers() {
         status: SendStatus::Published,
         next_attempt_at: None,
         count_attempt: false,
+        failed: false,
         last_error: None,
         event: Some(EventNote { message: "Размещена в ЕИС", http_status: Some(200), raw_reply: Some("<export/>") }),
     };
@@ -401,4 +403,78 @@ async fn publication_is_recorded_with_plan_and_position_numbers() {
     assert_eq!(s.version(v).await.unwrap().unwrap().eis_position_numbers, numbers);
     assert_eq!(s.send(id).await.unwrap().unwrap().status, SendStatus::Published);
     assert!(s.claim_due_send("w1", now_ms() + 1_000_000, 30_000).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn failures_in_a_row_are_counted_and_reset_and_a_stopped_send_can_be_reopened() {
+    let (s, _d) = store().await;
+    let (o, u, v) = approved_version(&s).await;
+    let login = EisLogin { login: "eis_user".into(), password: "первый".into() };
+    let packet = "3f3c2a8e-5b1d-4c7e-9a2f-1d2e3f4a5b6c";
+    let new = NewSend { version_id: v, org_id: o, requested_by: u, packet_id: packet, packet_xml: "<x/>", login: &login, packet_note: "" };
+    let id = s.enqueue_send(&new).await.unwrap();
+    let now = now_ms();
+    let outcome = |status, failed: bool| Outcome {
+        status,
+        next_attempt_at: if status.is_active() { Some(0) } else { None },
+        count_attempt: true,
+        failed,
+        last_error: failed.then_some("503"),
+        event: None,
+    };
+    let fail = outcome(SendStatus::Queued, true);
+    for n in 1..=2 {
+        let c = s.claim_due_send("w", now + n, 1_000).await.unwrap().unwrap();
+        assert_eq!(c.send.first_attempt_at, Some(now + 1), "the first claim is the first attempt");
+        assert!(s.record_outcome(id, "w", &fail).await.unwrap());
+        let send = s.send(id).await.unwrap().unwrap();
+        assert_eq!(send.consecutive_failures, n);
+        assert!(send.failing_since.is_some());
+    }
+    let since = s.send(id).await.unwrap().unwrap().failing_since;
+    s.claim_due_send("w", now + 3, 1_000).await.unwrap().unwrap();
+    assert!(s.record_outcome(id, "w", &fail).await.unwrap());
+    assert_eq!(s.send(id).await.unwrap().unwrap().failing_since, since, "the run keeps its start");
+    let answered = outcome(SendStatus::Processing, false);
+    s.claim_due_send("w", now + 4, 1_000).await.unwrap().unwrap();
+    assert!(s.record_outcome(id, "w", &answered).await.unwrap());
+    let send = s.send(id).await.unwrap().unwrap();
+    assert_eq!((send.consecutive_failures, send.failing_since, send.attempts), (0, None, 4));
+
+    let gave_up = outcome(SendStatus::GaveUp, true);
+    s.claim_due_send("w", now + 5, 1_000).await.unwrap().unwrap();
+    assert!(s.record_outcome(id, "w", &gave_up).await.unwrap());
+    // Not live: another send of the version may be queued, and while it is, the old one cannot
+    // come back to life (the unique index decides).
+    let second = NewSend { packet_id: "4f3c2a8e-5b1d-4c7e-9a2f-1d2e3f4a5b6c", ..new };
+    let second_id = s.enqueue_send(&second).await.unwrap();
+    let other = EisLogin { login: "eis_user".into(), password: "второй".into() };
+    let reopen = store::sends::Reopen {
+        send_id: id,
+        from: SendStatus::GaveUp,
+        status: SendStatus::Processing,
+        next_attempt_at: Some(now),
+        actor: u,
+        login: &other,
+        event: EventNote { message: "ЕИС его получила", http_status: Some(200), raw_reply: Some("<confirmation/>") },
+    };
+    assert!(matches!(s.reopen_send(&reopen).await, Err(StoreError::Conflict)));
+    let c = s.claim_due_send("w", now_ms(), 1_000).await.unwrap().unwrap();
+    assert_eq!(c.send.id, second_id);
+    assert!(s.record_outcome(second_id, "w", &outcome(SendStatus::RequestRefused, true)).await.unwrap());
+    assert!(!s.reopen_send(&store::sends::Reopen { from: SendStatus::AuthError, ..reopen }).await.unwrap(), "expected state changed");
+    let reopen = store::sends::Reopen {
+        send_id: id,
+        from: SendStatus::GaveUp,
+        status: SendStatus::Processing,
+        next_attempt_at: Some(now),
+        actor: u,
+        login: &other,
+        event: EventNote { message: "ЕИС его получила", http_status: Some(200), raw_reply: Some("<confirmation/>") },
+    };
+    assert!(s.reopen_send(&reopen).await.unwrap());
+    let c = s.claim_due_send("w", now + 7, 1_000).await.unwrap().unwrap();
+    assert_eq!((c.send.id, c.send.status, c.send.consecutive_failures), (id, SendStatus::Processing, 0));
+    assert_eq!(c.credentials.password, "второй", "the credentials that reached ЕИС now");
+    assert_eq!(s.send_events(id).await.unwrap().last().unwrap().message, "ЕИС его получила");
 }

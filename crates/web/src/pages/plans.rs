@@ -218,7 +218,7 @@ impl PlanPage {
 pub fn status_class(s: Option<SendStatus>) -> &'static str {
     match s {
         Some(SendStatus::Loaded | SendStatus::Published) => "ok",
-        Some(SendStatus::AuthError | SendStatus::Rejected | SendStatus::Conflict) => "bad",
+        Some(SendStatus::AuthError | SendStatus::Rejected | SendStatus::Conflict | SendStatus::RequestRefused | SendStatus::GaveUp) => "bad",
         Some(SendStatus::Queued | SendStatus::Processing) => "wait",
         None => "",
     }

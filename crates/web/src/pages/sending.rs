@@ -110,6 +110,11 @@ struct StatusPage {
     status_class: &'static str,
     active: bool,
     last_error: Option<String>,
+    /// While ЕИС fails: when the runner tries again, and when it will stop trying.
+    next_attempt: Option<String>,
+    gives_up_at: Option<String>,
+    /// What ended a send the runner stopped (ЕИС's refusal, or since when ЕИС did not answer).
+    reason: Option<String>,
     info: Option<String>,
     explanation: Option<String>,
     packet_id: Option<String>,
@@ -146,6 +151,28 @@ fn explanation(status: SendStatus) -> (Option<String>, Option<String>) {
         SendStatus::Rejected => (
             None,
             Some("План-график не прошёл проверку в ЕИС. Исправьте ошибки, перечисленные ниже, и отправьте исправленную версию.".into()),
+        ),
+        SendStatus::RequestRefused => (
+            None,
+            Some(
+                "ЕИС отклоняет сам запрос (ответ HTTP 4xx), поэтому plangraf не повторяет его: ответ не изменится. \
+                 Что именно ответила ЕИС — ниже и в ответе ЕИС (XML) в ходе отправки. Если причина понятна и её можно \
+                 устранить, устраните её и нажмите «Отправить на ООС» снова; иначе обратитесь в службу поддержки, \
+                 приложив ответ ЕИС. При новой отправке plangraf сначала спросит ЕИС о прежнем пакете, так что второй \
+                 проект в ЕИС не появится."
+                    .into(),
+            ),
+        ),
+        SendStatus::GaveUp => (
+            None,
+            Some(
+                "ЕИС не давала ответа до истечения срока повторных попыток, и plangraf прекратил их. Перед этим plangraf \
+                 спросил ЕИС о пакете: ЕИС его не получала или не ответила. Отправьте версию снова позже, когда ЕИС \
+                 заработает (кнопка «Отправить на ООС»): plangraf сначала спросит ЕИС о прежнем пакете и, если тот всё-таки \
+                 дошёл, продолжит следить за ним, а не создаст второй проект. Если ЕИС работает, а отправка снова не \
+                 проходит, обратитесь в службу поддержки."
+                    .into(),
+            ),
         ),
         SendStatus::Loaded => (
             Some(
@@ -186,6 +213,8 @@ pub async fn send_status(
     let violations = events.iter().rev().find_map(|e| e.raw_reply.as_deref().map(exchange::violations_in)).unwrap_or_default();
     let (info, explanation) = status.map(explanation).unwrap_or((None, None));
     let published = status == Some(SendStatus::Published);
+    let failing = send.as_ref().filter(|s| s.status.is_active() && s.consecutive_failures > 0);
+    let stopped = send.as_ref().filter(|s| matches!(s.status, SendStatus::RequestRefused | SendStatus::GaveUp));
     let page = StatusPage {
         chrome: Some(Chrome::of(&state, &session).await?),
         plan_id: plan.id,
@@ -197,6 +226,11 @@ pub async fn send_status(
         status_class: status_class(status),
         active: status.is_some_and(SendStatus::is_active),
         last_error: send.as_ref().and_then(|s| s.last_error.clone()),
+        next_attempt: failing.map(|s| {
+            store::to_datetime(s.next_attempt_at).with_timezone(&domain::format::moscow()).format("%H:%M:%S").to_string()
+        }),
+        gives_up_at: failing.and_then(|s| state.exchange.give_up_at(s)).map(crate::pages::fmt_time),
+        reason: stopped.and_then(|s| s.last_error.clone()),
         info,
         explanation,
         packet_id: send.as_ref().map(|s| s.packet_id.clone()),

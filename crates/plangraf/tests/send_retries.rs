@@ -1,0 +1,71 @@
+//! The send status page while ЕИС fails and after the runner stops: when the next attempt is,
+//! when the attempts stop, and, for a request ЕИС will always refuse, what happened and what to do.
+
+mod common;
+
+use common::*;
+use std::time::{Duration, Instant};
+
+/// Polls the status page until it contains `text` (bounded: 30 s).
+async fn wait_for_text(client: &mut Client, version: i64, text: &str) -> Page {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let p = client.get(&format!("/versions/{version}/status")).await;
+        if p.has(text) {
+            return p;
+        }
+        assert!(Instant::now() < deadline, "«{text}» not shown:\n{}", p.body);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_status_page_shows_the_next_attempt_and_when_attempts_stop() {
+    let h = Harness::start().await;
+    let mut customer = h.client();
+    customer.login("zakazchik", "zakazchik").await;
+    let (_, version) = approved_plan(&h, &mut customer, "2026").await;
+    let (login, password) = h.eis_credentials("eis_user").await;
+    h.sandbox.set_faults(sandbox::Faults { error_percent: 100, ..Default::default() });
+    customer.get(&format!("/versions/{version}/send")).await;
+    customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", &password)]).await;
+    let p = wait_for_text(&mut customer, version, "Попытки прекратятся").await;
+    assert!(p.has("id=\"send-status\">В очереди<"), "{}", p.body);
+    assert!(p.has("Следующая попытка в "), "{}", p.body);
+    assert!(p.has(", если ЕИС не ответит."), "{}", p.body);
+    h.sandbox.set_faults(sandbox::Faults::default());
+    let p = wait_for_status(&mut customer, version, "Загрузка завершена успешно").await;
+    assert!(!p.has("Попытки прекратятся"), "not shown once ЕИС answers");
+    let send = h.app.store.latest_send(version).await.unwrap().unwrap();
+    assert_eq!(send.consecutive_failures, 0);
+    h.app.stop().await;
+}
+
+#[tokio::test]
+async fn a_request_eis_always_refuses_ends_with_what_to_do() {
+    let h = Harness::start().await;
+    let mut customer = h.client();
+    customer.login("zakazchik", "zakazchik").await;
+    let (_, version) = approved_plan(&h, &mut customer, "2026").await;
+    // Another organization's user uploads this very packet first: from then on ЕИС refuses it
+    // to anyone else with HTTP 400.
+    let xml = h.app.store.version(version).await.unwrap().unwrap().packet.expect("fixed at approval").xml;
+    let mut config = eis::client::ClientConfig::new(h.sandbox.base_url.clone());
+    config.ca_file = Some(h.sandbox.ca_cert_path.clone());
+    let other = h.sandbox.directory().regenerate_integration_password("eis_komitet").await.unwrap();
+    eis::client::EisClient::new(config).unwrap().upload(&other, &xml).await.expect("received");
+
+    let (login, password) = h.eis_credentials("eis_user").await;
+    customer.get(&format!("/versions/{version}/send")).await;
+    customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", &password)]).await;
+    let p = wait_for_status(&mut customer, version, "Отправка прекращена: ЕИС отклоняет запрос").await;
+    assert!(p.has("id=\"stop-reason\""), "{}", p.body);
+    assert!(p.has("HTTP 400"), "{}", p.body);
+    assert!(p.has("уже получен от другой организации"), "ЕИС's own words: {}", p.body);
+    assert!(p.has("обратитесь в службу поддержки"), "{}", p.body);
+    assert_eq!(h.app.store.latest_send(version).await.unwrap().unwrap().attempts, 1);
+    // A new send is offered (the state is final, not live).
+    let dialog = customer.get(&format!("/versions/{version}/send")).await;
+    assert_eq!(dialog.status, 200, "{}", dialog.body);
+    h.app.stop().await;
+}
