@@ -162,24 +162,15 @@ impl Setup {
 #[tokio::test]
 async fn a_lasting_4xx_ends_the_send_after_one_attempt() {
     let s = setup(config(Duration::from_secs(3600))).await;
-    // Another organization sends this very packet first: ЕИС then refuses it from anyone else
-    // with a 400, and will go on refusing it.
-    let other = s.sandbox.directory().regenerate_integration_password("other").await.unwrap();
-    let xml = s.version.packet.as_ref().expect("packet fixed at approval").xml.clone();
-    let client = {
-        let mut c = ClientConfig::new(s.sandbox.base_url.clone());
-        c.ca_file = Some(s.sandbox.ca_cert_path.clone());
-        EisClient::new(c).unwrap()
-    };
-    client.upload(&other, &xml).await.expect("the other organization's upload is received");
-
+    // ЕИС answers this request with a 400, as it will every time it is repeated.
+    s.sandbox.set_faults(Faults { refuse_next: 1, ..Faults::default() });
     let id = s.request().await.unwrap();
     assert!(s.exchange.run_once().await.unwrap());
     let send = s.send(id).await;
     assert_eq!(send.status, SendStatus::RequestRefused, "{:?}", send.last_error);
     assert_eq!(send.attempts, 1);
     let why = send.last_error.clone().unwrap_or_default();
-    assert!(why.contains("HTTP 400") && why.contains("уже получен от другой организации"), "{why}");
+    assert!(why.contains("HTTP 400") && why.contains("документ не может быть принят"), "{why}");
     assert!(why.starts_with("Отправка прекращена: ЕИС отклоняет запрос"), "{why}");
     assert!(s.store.claim_due_send("probe", store::now_ms() + 86_400_000, 1000).await.unwrap().is_none(), "never retried");
     assert_eq!(s.exchange.give_up_at(&send), None);

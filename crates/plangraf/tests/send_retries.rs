@@ -47,21 +47,15 @@ async fn a_request_eis_always_refuses_ends_with_what_to_do() {
     let mut customer = h.client();
     customer.login("zakazchik", "zakazchik").await;
     let (_, version) = approved_plan(&h, &mut customer, "2026").await;
-    // Another organization's user uploads this very packet first: from then on ЕИС refuses it
-    // to anyone else with HTTP 400.
-    let xml = h.app.store.version(version).await.unwrap().unwrap().packet.expect("fixed at approval").xml;
-    let mut config = eis::client::ClientConfig::new(h.sandbox.base_url.clone());
-    config.ca_file = Some(h.sandbox.ca_cert_path.clone());
-    let other = h.sandbox.directory().regenerate_integration_password("eis_komitet").await.unwrap();
-    eis::client::EisClient::new(config).unwrap().upload(&other, &xml).await.expect("received");
-
+    // ЕИС refuses the upload with HTTP 400, as it would every repeat of it.
+    h.sandbox.set_faults(sandbox::Faults { refuse_next: 1, ..sandbox::Faults::default() });
     let (login, password) = h.eis_credentials("eis_user").await;
     customer.get(&format!("/versions/{version}/send")).await;
     customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", &password)]).await;
     let p = wait_for_status(&mut customer, version, "Отправка прекращена: ЕИС отклоняет запрос").await;
     assert!(p.has("id=\"stop-reason\""), "{}", p.body);
     assert!(p.has("HTTP 400"), "{}", p.body);
-    assert!(p.has("уже получен от другой организации"), "ЕИС's own words: {}", p.body);
+    assert!(p.has("документ не может быть принят"), "ЕИС's own words: {}", p.body);
     assert!(p.has("обратитесь в службу поддержки"), "{}", p.body);
     assert_eq!(h.app.store.latest_send(version).await.unwrap().unwrap().attempts, 1);
     // A new send is offered (the state is final, not live).

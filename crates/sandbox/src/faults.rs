@@ -48,6 +48,9 @@ pub struct Faults {
     /// The next this many integration requests are served — an upload is received and stored —
     /// but the connection is closed before the reply is written: the client never learns.
     pub lose_reply_next: u32,
+    /// The next this many integration requests are answered `400` with an `errorInfo` (code
+    /// 1004): a refusal that will not change however often it is repeated.
+    pub refuse_next: u32,
     /// Packets received while this is on stay `processing` (until
     /// [`crate::Directory::release_stuck`]).
     pub stuck_processing: bool,
@@ -55,6 +58,8 @@ pub struct Faults {
 
 /// The `errorInfo/code` of an injected 503.
 pub(crate) const INJECTED_5XX_CODE: i32 = 1010;
+/// The `errorInfo/code` of an injected 400: the sandbox's «bad request».
+pub(crate) const INJECTED_4XX_CODE: i32 = 1004;
 
 #[derive(Default)]
 struct Inner {
@@ -70,6 +75,7 @@ enum Fate {
     Fail,
     Drop,
     LoseReply,
+    Refuse,
 }
 
 /// The faults shared by the handlers, the directory and the connections.
@@ -110,6 +116,10 @@ impl FaultState {
             g.faults.lose_reply_next -= 1;
             return (latency, Fate::LoseReply);
         }
+        if g.faults.refuse_next > 0 {
+            g.faults.refuse_next -= 1;
+            return (latency, Fate::Refuse);
+        }
         if g.faults.fail_next > 0 {
             g.faults.fail_next -= 1;
             return (latency, Fate::Fail);
@@ -149,6 +159,14 @@ pub(crate) async fn inject(State(state): State<AppState>, ConnectInfo(peer): Con
             });
             (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response()
         }
+        Fate::Refuse => {
+            tracing::info!(path = %req.uri().path(), "injected 400");
+            let body = eis::reply::write_error_info(&eis::reply::ErrorInfo {
+                code: INJECTED_4XX_CODE,
+                message: "Неверный запрос: документ не может быть принят (отказ, заданный в песочнице)".into(),
+            });
+            (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response()
+        }
         Fate::LoseReply => {
             let served = next.run(req).await;
             tracing::info!(%peer, status = %served.status(), "request served; injected lost reply");
@@ -185,12 +203,13 @@ fn text(status: StatusCode, body: String) -> Response {
 
 fn describe(f: &Faults) -> String {
     format!(
-        "latency_ms={}\nerror_percent={}\nfail_next={}\ndrop_next={}\nlose_reply_next={}\nstuck_processing={}\n",
+        "latency_ms={}\nerror_percent={}\nfail_next={}\ndrop_next={}\nlose_reply_next={}\nrefuse_next={}\nstuck_processing={}\n",
         f.latency.as_millis(),
         f.error_percent,
         f.fail_next,
         f.drop_next,
         f.lose_reply_next,
+        f.refuse_next,
         f.stuck_processing
     )
 }
@@ -219,6 +238,7 @@ struct FaultsForm {
     fail_next: Option<String>,
     drop_next: Option<String>,
     lose_reply_next: Option<String>,
+    refuse_next: Option<String>,
     stuck_processing: Option<String>,
 }
 
@@ -258,6 +278,7 @@ async fn set(
             fail_next: parse("fail_next", form.fail_next.as_ref())?,
             drop_next: parse("drop_next", form.drop_next.as_ref())?,
             lose_reply_next: parse("lose_reply_next", form.lose_reply_next.as_ref())?,
+            refuse_next: parse("refuse_next", form.refuse_next.as_ref())?,
             stuck_processing: stuck,
         })
     })();
