@@ -224,4 +224,10 @@ impl Store {
         .await?;
         row.as_ref().map(user_from_row).transpose()
     }
+
+    /// Revokes an API token: it no longer authenticates anything.
+    pub async fn revoke_api_token(&self, token: &str) -> Result<()> {
+        sqlx::query("DELETE FROM api_tokens WHERE token_hash = $1").bind(token_hash(token)).execute(self.pool()).await?;
+        Ok(())
+    }
 }

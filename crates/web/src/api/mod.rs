@@ -51,6 +51,7 @@ pub fn routes() -> Vec<ApiRoute> {
     vec![
         route(M::GET, "/api/openapi.json", openapi),
         route(M::POST, "/api/v1/auth/token", issue_token),
+        route(M::DELETE, "/api/v1/auth/token", revoke_token),
         route(M::GET, "/api/v1/me", me),
         route(M::GET, "/api/v1/plans", plans::list),
         route(M::POST, "/api/v1/plans", plans::create),
@@ -122,6 +123,8 @@ pub struct ApiError {
     status: StatusCode,
     detail: String,
     errors: Vec<Problem>,
+    /// Seconds for a `Retry-After` header (429, 503).
+    retry_after: Option<u64>,
 }
 
 /// One thing wrong with the input: the field and, for pre-flight findings, the position.
@@ -135,7 +138,7 @@ pub struct Problem {
 
 impl ApiError {
     pub fn new(status: StatusCode, detail: impl Into<String>) -> ApiError {
-        ApiError { status, detail: detail.into(), errors: Vec::new() }
+        ApiError { status, detail: detail.into(), errors: Vec::new(), retry_after: None }
     }
     pub fn unauthorized() -> ApiError {
         ApiError::new(StatusCode::UNAUTHORIZED, "Требуется действующий токен: заголовок Authorization: Bearer <токен>")
@@ -152,7 +155,12 @@ impl ApiError {
     /// 422 with the field errors of the input.
     pub fn fields(detail: impl Into<String>, errors: Vec<FieldError>) -> ApiError {
         let errors = errors.into_iter().map(|e| Problem { field: e.field.to_owned(), message: e.message, purchase_number: None }).collect();
-        ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, detail: detail.into(), errors }
+        ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, detail: detail.into(), errors, retry_after: None }
+    }
+    /// Tells the client when to try again.
+    pub fn retry_after(mut self, seconds: u64) -> ApiError {
+        self.retry_after = Some(seconds.max(1));
+        self
     }
     pub fn with_problems(mut self, problems: Vec<Problem>) -> ApiError {
         self.errors = problems;
@@ -234,6 +242,9 @@ impl IntoResponse for ApiError {
         }
         let mut resp = (self.status, Json(body)).into_response();
         resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(seconds) = self.retry_after {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
@@ -311,8 +322,22 @@ pub async fn issue_token(State(state): State<AppState>, body: Result<Body<TokenR
             Ok(Json(TokenResponse { token, token_type: "Bearer", expires_in: API_TOKEN_TTL_MS / 1000 }))
         }
         SignIn::Wrong => Err(ApiError::new(StatusCode::UNAUTHORIZED, WRONG_LOGIN)),
-        SignIn::Locked { minutes } => Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, locked_message(minutes))),
+        SignIn::Locked { minutes } => {
+            let seconds = u64::try_from(minutes).unwrap_or(1).saturating_mul(60);
+            Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, locked_message(minutes)).retry_after(seconds))
+        }
     }
+}
+
+/// `DELETE /api/v1/auth/token`: the bearer token of this very request stops working.
+pub async fn revoke_token(State(state): State<AppState>, ApiUser(_): ApiUser, headers: header::HeaderMap) -> Result<StatusCode, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(ApiError::unauthorized)?;
+    state.store.revoke_api_token(token.trim()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn me(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<serde_json::Value>, ApiError> {
