@@ -39,7 +39,7 @@ DEMO_PID=$!
 
 BASE=
 for _ in $(seq 1 600); do
-    BASE=$(sed -n 's/^  plangraf: \(http:\/\/127\.0\.0\.1:[0-9]*\).*/\1/p' "$WORK/demo.log" | head -n1)
+    BASE=$(sed -n 's/^  plangraf: *\(http:\/\/127\.0\.0\.1:[0-9]*\).*/\1/p' "$WORK/demo.log" | head -n1)
     [ -n "$BASE" ] && curl -fsS -o /dev/null "$BASE/api/openapi.json" 2>/dev/null && break
     kill -0 "$DEMO_PID" 2>/dev/null || { echo "schemathesis.sh: plangraf demo exited:" >&2; cat "$WORK/demo.log" >&2; exit 1; }
     BASE=
@@ -65,14 +65,17 @@ include-operation-id-regex = "^(addPosition|updatePosition|cancelPosition|submit
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429", "503"]
 EOF
 
-# The token is taken once, before fuzzing: the fuzzer's wrong sign-ins lock only the random
-# logins it makes up (5 failures lock a login), never `zakazchik`, so POST /auth/token stays in
-# the run. DELETE /auth/token would revoke the very token the run uses and turn every later
-# call into a 401, so it is fuzzed last, on its own, with a token of its own.
+# Both tokens are taken before fuzzing starts. The fuzzer does reach POST /auth/token, and it
+# reuses values it saw in answers (the `login` of GET /me), so its wrong passwords can lock
+# `zakazchik` within the run (5 failures); a lock refuses sign-ins, not tokens already issued, so
+# the token endpoint stays in the run. DELETE /auth/token would revoke the very token the run
+# uses and turn every later call into a 401, so it is fuzzed last, alone, with its own token.
+TOKEN=$(token)
+TOKEN_TO_REVOKE=$(token)
 RC=0
 "$ST" --config-file "$WORK/schemathesis.toml" run "$BASE/api/openapi.json" \
     --checks all \
-    --header "Authorization: Bearer $(token)" \
+    --header "Authorization: Bearer $TOKEN" \
     --exclude-name 'DELETE /api/v1/auth/token' \
     --workers 1 --max-time "$MAX_TIME" --max-examples 60 \
     --generation-database none --no-color \
@@ -80,7 +83,7 @@ RC=0
 
 "$ST" --config-file "$WORK/schemathesis.toml" run "$BASE/api/openapi.json" \
     --checks all \
-    --header "Authorization: Bearer $(token)" \
+    --header "Authorization: Bearer $TOKEN_TO_REVOKE" \
     --include-name 'DELETE /api/v1/auth/token' \
     --workers 1 --max-time 30 --max-examples 20 \
     --generation-database none --no-color || RC=$?

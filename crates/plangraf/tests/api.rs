@@ -582,7 +582,7 @@ async fn rules_of_access_and_state() {
     let r = approver.call(Method::POST, "/api/v1/plans/{id}/approve", &[plan], None).await;
     assert_eq!(r.status, 200);
     let version = r.json["version"]["id"].as_i64().unwrap();
-    let body = json!({"row_version": 1, "comment": "x", "reason_code": "9", "change_description": "x"});
+    let cancel = json!({"row_version": 1, "reason_code": "9", "change_description": "x"});
     let calls: [(Method, &str, Vec<i64>, Option<Value>); 16] = [
         (Method::GET, PLAN, vec![plan], None),
         (Method::GET, "/api/v1/plans/{id}/versions", vec![plan], None),
@@ -592,10 +592,10 @@ async fn rules_of_access_and_state() {
         (Method::POST, POSITIONS, vec![plan], Some(ordinary(1))),
         (Method::PUT, POSITION, vec![plan, position], Some(ordinary(1))),
         (Method::DELETE, POSITION, vec![plan, position], None),
-        (Method::POST, "/api/v1/plans/{id}/positions/{position_id}/cancel", vec![plan, position], Some(body.clone())),
+        (Method::POST, "/api/v1/plans/{id}/positions/{position_id}/cancel", vec![plan, position], Some(cancel)),
         (Method::POST, "/api/v1/plans/{id}/submit", vec![plan], None),
         (Method::POST, "/api/v1/plans/{id}/approve", vec![plan], None),
-        (Method::POST, "/api/v1/plans/{id}/return", vec![plan], Some(body.clone())),
+        (Method::POST, "/api/v1/plans/{id}/return", vec![plan], Some(json!({"comment": "x"}))),
         (Method::POST, "/api/v1/plans/{id}/changes", vec![plan], None),
         (Method::GET, "/api/v1/versions/{id}", vec![version], None),
         (Method::GET, "/api/v1/versions/{id}/diff", vec![version], None),
@@ -784,6 +784,29 @@ async fn what_the_document_allows_the_server_accepts() {
     assert_eq!(r.status, 200, "{r:?}");
     let r = customer.call_with(Method::DELETE, POSITION, &[plan, i64::MAX], &format!("?row_version={}", i64::MAX), None).await;
     assert_eq!(r.status, 404, "the largest documented ids and row versions parse");
+    // JSON Schema counts 2098.0 as an integer, and so does the server.
+    let r = customer.call(Method::POST, "/api/v1/plans", &[], Some(json!({"plan_year": 2098.0}))).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    assert_eq!(r.json["plan_year"], 2098);
+    let other = r.json["id"].as_i64().unwrap();
+    let rv = r.json["row_version"].as_f64().unwrap();
+    let r = customer.call(Method::PUT, "/api/v1/plans/{id}/owner-role", &[other], Some(json!({"row_version": rv, "owner_role": "OA"}))).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = customer.call_with(Method::POST, "/api/v1/plans", &[], "", Some((json!({"plan_year": 2097.5}), false))).await;
+    assert_eq!(r.status, 400);
+    // A field the document does not have is refused by name rather than ignored.
+    let mut typo = ordinary(r.json["row_version"].as_i64().unwrap_or(1));
+    typo["amount_curent"] = json!("100");
+    let r = customer.call_with(Method::POST, POSITIONS, &[plan], "", Some((typo, false))).await;
+    assert_eq!(r.status, 400);
+    assert!(r.detail().contains("«amount_curent»"), "{}", r.detail());
+    let mut nested = ordinary(1);
+    nested["lines"] = json!([{"code": "244", "curent": "1"}]);
+    let r = customer.call_with(Method::POST, POSITIONS, &[plan], "", Some((nested, false))).await;
+    assert_eq!(r.status, 400);
+    assert!(r.detail().contains("«lines[0].curent»"), "{}", r.detail());
+    let r = customer.call_with(Method::PUT, "/api/v1/plans/{id}/owner-role", &[other], "", Some((json!({"row_version": 2, "owner_role": "CU", "x": 1}), false))).await;
+    assert_eq!(r.status, 400);
     h.app.stop().await;
 }
 

@@ -252,17 +252,19 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A JSON request body. Whatever does not parse is a 400 in Russian, naming the schema to follow.
+/// A JSON request body. Whatever does not parse, or carries a field the schema does not have
+/// (a misspelt field would otherwise be ignored silently), is a 400 in Russian, naming the
+/// schema to follow.
 pub struct Body<T>(pub T);
 
-impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
+impl<T: DeserializeOwned + Serialize> FromRequest<AppState> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|_| ApiError::bad_request("Тело запроса слишком велико или передано не полностью"))?;
-        serde_json::from_slice(&bytes).map(Body).map_err(|e| {
+        let parsed: T = serde_json::from_slice(&bytes).map_err(|e| {
             let what = match e.classify() {
                 serde_json::error::Category::Data => "не соответствует схеме запроса",
                 _ => "не является корректным JSON",
@@ -272,7 +274,57 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
                 e.line(),
                 e.column()
             ))
-        })
+        })?;
+        // What the input type keeps, written back, has every field it knows; whatever else the
+        // body has, deserializing dropped.
+        let input: serde_json::Value = serde_json::from_slice(&bytes).map_err(ApiError::internal)?;
+        let kept = serde_json::to_value(&parsed).map_err(ApiError::internal)?;
+        if let Some(path) = unknown_field(&input, &kept) {
+            return Err(ApiError::bad_request(format!(
+                "Поле «{path}» не предусмотрено схемой запроса: проверьте его написание. Схемы запросов — в /api/openapi.json"
+            )));
+        }
+        Ok(Body(parsed))
+    }
+}
+
+/// The first field of `input` that `kept` lacks, as `lines[0].code`.
+fn unknown_field(input: &serde_json::Value, kept: &serde_json::Value) -> Option<String> {
+    use serde_json::Value::{Array, Object};
+    let nested = |head: String, rest: String| if rest.starts_with('[') { format!("{head}{rest}") } else { format!("{head}.{rest}") };
+    match (input, kept) {
+        (Object(input), Object(kept)) => input.iter().find_map(|(key, v)| match kept.get(key) {
+            None => Some(key.clone()),
+            Some(k) => unknown_field(v, k).map(|rest| nested(key.clone(), rest)),
+        }),
+        (Array(input), Array(kept)) => {
+            input.iter().zip(kept).enumerate().find_map(|(i, (v, k))| unknown_field(v, k).map(|rest| nested(format!("[{i}]"), rest)))
+        }
+        _ => None,
+    }
+}
+
+/// Integers as JSON Schema counts them: `2026` and `2026.0` alike, within int64.
+pub mod int64 {
+    use serde::de::{Deserialize, Deserializer, Error};
+    use serde_json::Number;
+
+    fn integral(n: &Number) -> Option<i64> {
+        // 2^63 is exact in f64; an integral value below it converts without loss of range.
+        const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+        n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && (-LIMIT..LIMIT).contains(f)).map(|f| f as i64))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        let n = Number::deserialize(d)?;
+        integral(&n).ok_or_else(|| D::Error::custom(format!("{n} is not an int64")))
+    }
+
+    pub fn option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        match Option::<Number>::deserialize(d)? {
+            None => Ok(None),
+            Some(n) => integral(&n).map(Some).ok_or_else(|| D::Error::custom(format!("{n} is not an int64"))),
+        }
     }
 }
 
@@ -301,7 +353,7 @@ pub fn query_i64(query: Option<&str>, name: &str) -> Result<Option<i64>, ApiErro
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 pub struct TokenRequest {
     login: String,
     password: String,
