@@ -9,12 +9,12 @@
 # signs in as the demo customer specialist and stops the demo at the end. Needs `schemathesis`
 # on PATH or SCHEMATHESIS=/path/to/schemathesis (e.g. a venv under the temp dir:
 # python3 -m venv /tmp/st && /tmp/st/bin/pip install 'schemathesis>=4,<5').
-# Bounded: SCHEMATHESIS_MAX_TIME seconds of fuzzing (default 150), plus start and stop.
+# Bounded: SCHEMATHESIS_MAX_TIME seconds of fuzzing (default 120), plus start and stop.
 set -euo pipefail
 
 BIN=${1:-target/debug/plangraf}
 ST=${SCHEMATHESIS:-schemathesis}
-MAX_TIME=${SCHEMATHESIS_MAX_TIME:-150}
+MAX_TIME=${SCHEMATHESIS_MAX_TIME:-120}
 [ -x "$BIN" ] || { echo "schemathesis.sh: no plangraf binary at $BIN (build it first)" >&2; exit 2; }
 command -v "$ST" >/dev/null || { echo "schemathesis.sh: schemathesis not found (set SCHEMATHESIS)" >&2; exit 2; }
 "$ST" --version | grep -q 'version 4\.' || { echo "schemathesis.sh: schemathesis 4.x required" >&2; exit 2; }
@@ -85,7 +85,7 @@ RC=0
     --checks all \
     --header "Authorization: Bearer $TOKEN_TO_REVOKE" \
     --include-name 'DELETE /api/v1/auth/token' \
-    --workers 1 --max-time 30 --max-examples 20 \
+    --workers 1 --max-time 20 --max-examples 20 \
     --generation-database none --no-color || RC=$?
 
 if [ "$RC" -ne 0 ]; then
