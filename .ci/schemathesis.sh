@@ -17,7 +17,7 @@ ST=${SCHEMATHESIS:-schemathesis}
 MAX_TIME=${SCHEMATHESIS_MAX_TIME:-120}
 [ -x "$BIN" ] || { echo "schemathesis.sh: no plangraf binary at $BIN (build it first)" >&2; exit 2; }
 command -v "$ST" >/dev/null || { echo "schemathesis.sh: schemathesis not found (set SCHEMATHESIS)" >&2; exit 2; }
-"$ST" --version | grep -q 'version 4\.' || { echo "schemathesis.sh: schemathesis 4.x required" >&2; exit 2; }
+case "$("$ST" --version)" in *"version 4."*) ;; *) echo "schemathesis.sh: schemathesis 4.x required" >&2; exit 2 ;; esac
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/plangraf-schemathesis.XXXXXX")
 DEMO_PID=
@@ -32,6 +32,7 @@ cleanup() {
 trap cleanup EXIT
 
 # Port 0: the demo picks free loopback ports and prints them in its banner.
+: >"$WORK/demo.log"
 env -u PLANGRAF_DATABASE_URL -u PLANGRAF_SECRET_KEY -u PLANGRAF_SECRET_KEY_FILE \
     PLANGRAF_DATA_DIR="$WORK/data" PLANGRAF_LOG=warn \
     "$BIN" demo --listen 127.0.0.1:0 --sandbox-listen 127.0.0.1:0 >"$WORK/demo.log" 2>&1 </dev/null &
@@ -39,7 +40,7 @@ DEMO_PID=$!
 
 BASE=
 for _ in $(seq 1 600); do
-    BASE=$(sed -n 's/^  plangraf: *\(http:\/\/127\.0\.0\.1:[0-9]*\).*/\1/p' "$WORK/demo.log" | head -n1)
+    BASE=$(sed -n 's/^  plangraf: *\(http:\/\/127\.0\.0\.1:[0-9]*\).*/\1/p' "$WORK/demo.log" | head -n1 || true)
     [ -n "$BASE" ] && curl -fsS -o /dev/null "$BASE/api/openapi.json" 2>/dev/null && break
     kill -0 "$DEMO_PID" 2>/dev/null || { echo "schemathesis.sh: plangraf demo exited:" >&2; cat "$WORK/demo.log" >&2; exit 1; }
     BASE=
