@@ -62,6 +62,13 @@ fn validate(doc: &Value, schema: &Value, value: &Value, what: &str) {
     assert!(problems.is_empty(), "{what} does not match the OpenAPI document:\n{}\n{value:#}", problems.join("\n"));
 }
 
+/// Whether `value` matches the document's component schema `name`.
+fn conforms(doc: &Value, name: &str, value: &Value) -> bool {
+    let mut root = json!({"$ref": format!("#/components/schemas/{name}")});
+    root["components"] = doc["components"].clone();
+    jsonschema::draft202012::new(&root).unwrap_or_else(|e| panic!("{name} does not compile: {e}")).is_valid(value)
+}
+
 /// `#/components/responses/X` → the response object.
 fn resolve<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
     match v["$ref"].as_str() {
@@ -141,6 +148,15 @@ impl Api {
             panic!("{method} {template} answered {status}, which the document does not list:\n{text}")
         });
         let response = resolve(&self.doc, documented);
+        for (name, header) in response["headers"].as_object().into_iter().flatten() {
+            if resolve(&self.doc, header)["required"] == true {
+                assert!(headers.contains_key(name.to_lowercase().as_str()), "{method} {template} → {status} without the documented {name}");
+            }
+        }
+        if response.get("content").is_none() {
+            assert!(text.is_empty(), "{method} {template} → {status} documents no body but sent:\n{text}");
+            return Reply { status, content_type, headers, text, json: Value::Null };
+        }
         let media = content_type.split(';').next().unwrap().trim().to_owned();
         let schema = &response["content"][&media]["schema"];
         assert!(schema.is_object(), "{method} {template} → {status} as {media}, which the document does not list:\n{text}");
@@ -248,7 +264,7 @@ async fn full_flow_through_the_api() {
     assert_eq!(me.json["role"], "customer");
 
     // A plan for 2026; the year is checked, and a second plan for the same year is a conflict.
-    let r = customer.call(Method::POST, "/api/v1/plans", &[], Some(json!({"plan_year": 26}))).await;
+    let r = customer.call_with(Method::POST, "/api/v1/plans", &[], "", Some((json!({"plan_year": 26}), false))).await;
     assert_eq!(r.status, 422);
     assert_eq!(r.error_fields(), ["plan_year"]);
     let r = customer.call(Method::POST, "/api/v1/plans", &[], Some(json!({"plan_year": 2026}))).await;
@@ -348,7 +364,7 @@ async fn full_flow_through_the_api() {
     assert!(r.detail().contains("«На согласовании»"), "{}", r.detail());
 
     // The approver returns it, with a comment; without one the return is refused.
-    let r = approver.call(Method::POST, "/api/v1/plans/{id}/return", &[plan], Some(json!({"comment": "  "}))).await;
+    let r = approver.call_with(Method::POST, "/api/v1/plans/{id}/return", &[plan], "", Some((json!({"comment": "  "}), false))).await;
     assert_eq!(r.status, 422);
     assert_eq!(r.error_fields(), ["comment"]);
     let r = approver.call(Method::POST, "/api/v1/plans/{id}/return", &[plan], Some(json!({"comment": "Уточните сумму учебников"}))).await;
@@ -566,7 +582,7 @@ async fn rules_of_access_and_state() {
     let r = approver.call(Method::POST, "/api/v1/plans/{id}/approve", &[plan], None).await;
     assert_eq!(r.status, 200);
     let version = r.json["version"]["id"].as_i64().unwrap();
-    let body = json!({"row_version": 1, "comment": "x", "reason_code": "9", "change_description": "x"});
+    let cancel = json!({"row_version": 1, "reason_code": "9", "change_description": "x"});
     let calls: [(Method, &str, Vec<i64>, Option<Value>); 16] = [
         (Method::GET, PLAN, vec![plan], None),
         (Method::GET, "/api/v1/plans/{id}/versions", vec![plan], None),
@@ -576,10 +592,10 @@ async fn rules_of_access_and_state() {
         (Method::POST, POSITIONS, vec![plan], Some(ordinary(1))),
         (Method::PUT, POSITION, vec![plan, position], Some(ordinary(1))),
         (Method::DELETE, POSITION, vec![plan, position], None),
-        (Method::POST, "/api/v1/plans/{id}/positions/{position_id}/cancel", vec![plan, position], Some(body.clone())),
+        (Method::POST, "/api/v1/plans/{id}/positions/{position_id}/cancel", vec![plan, position], Some(cancel)),
         (Method::POST, "/api/v1/plans/{id}/submit", vec![plan], None),
         (Method::POST, "/api/v1/plans/{id}/approve", vec![plan], None),
-        (Method::POST, "/api/v1/plans/{id}/return", vec![plan], Some(body.clone())),
+        (Method::POST, "/api/v1/plans/{id}/return", vec![plan], Some(json!({"comment": "x"}))),
         (Method::POST, "/api/v1/plans/{id}/changes", vec![plan], None),
         (Method::GET, "/api/v1/versions/{id}", vec![version], None),
         (Method::GET, "/api/v1/versions/{id}/diff", vec![version], None),
@@ -660,7 +676,7 @@ async fn plan_header_through_the_api() {
     let rv = r.json["row_version"].as_i64().unwrap();
 
     let person = json!({"row_version": rv, "last_name": "Петрова", "first_name": "Анна", "position": " ", "phone": "звонить"});
-    let r = customer.call(Method::PUT, RESPONSIBLE, &[plan], Some(person)).await;
+    let r = customer.call_with(Method::PUT, RESPONSIBLE, &[plan], "", Some((person, false))).await;
     assert_eq!(r.status, 422);
     assert_eq!(r.error_fields(), ["responsible_position", "responsible_phone"]);
     let person = json!({"row_version": rv, "last_name": "Петрова", "first_name": "Анна", "position": "контрактный управляющий"});
@@ -670,5 +686,156 @@ async fn plan_header_through_the_api() {
     assert_eq!(r.json["responsible"]["middle_name"], "");
     let journal = customer.call(Method::GET, "/api/v1/plans/{id}/journal", &[plan], None).await;
     assert!(journal.text.contains("Изменён ответственный исполнитель") && journal.text.contains("Изменено: кто размещает в ЕИС"), "{}", journal.text);
+    h.app.stop().await;
+}
+
+/// The document states the rules the server enforces, so a client built from it does not send
+/// what will be refused: ranges, row versions as int64, money and code formats, lengths, and no
+/// control characters in text (tab and line breaks only in multi-line fields).
+#[test]
+fn the_document_states_the_input_rules() {
+    let doc: Value = serde_json::from_str(web::api::OPENAPI).unwrap();
+    let plan = |year: Value| json!({"plan_year": year});
+    for (year, ok) in [(json!(2020), true), (json!(2099), true), (json!(0), false), (json!(2019), false), (json!(2100), false)] {
+        assert_eq!(conforms(&doc, "CreatePlanInput", &plan(year.clone())), ok, "plan_year {year}");
+    }
+    let position = |field: &str, v: Value| {
+        let mut p = ordinary(1);
+        p[field] = v;
+        p
+    };
+    let cases = [
+        ("row_version", json!(0), true),
+        ("row_version", json!(i64::MAX), true),
+        ("row_version", json!(u64::MAX), false),
+        ("row_version", json!(-1), false),
+        ("amount_second", json!(""), true),
+        ("amount_second", json!("1\u{a0}250\u{a0}000,5"), true),
+        ("amount_second", json!("123456789012345678.99"), true),
+        ("amount_second", json!("1234567890123456789"), false),
+        ("amount_second", json!("-5"), false),
+        ("amount_second", json!("12,345"), false),
+        ("amount_second", json!("сто"), false),
+        ("publish_year", json!("2026"), true),
+        ("publish_year", json!("26"), false),
+        ("okpd2", json!("38.11.21.000; 81.29.12, 58.11"), true),
+        ("okpd2", json!("58"), false),
+        ("okpd2", json!("38.11.21.0000"), false),
+        ("kvr", json!(""), true),
+        ("kvr", json!("24"), false),
+        ("object_info", json!("Учебники\nи тетради\t(2 строки)"), true),
+        ("object_info", json!("Учебники\u{0}"), false),
+        ("object_info", json!("Учебники\u{1b}"), false),
+        ("object_info", json!("x".repeat(2001)), false),
+        ("lines", json!([{"code": "244", "current": "1"}, {"code": "07507021234567890244"}]), true),
+        ("lines", json!([{"current": "1"}]), false),
+        ("lines", json!([{"code": "24"}]), false),
+    ];
+    for (field, v, ok) in cases {
+        assert_eq!(conforms(&doc, "PositionInput", &position(field, v.clone())), ok, "{field} = {v}");
+    }
+    let mut special = ordinary(1);
+    special.as_object_mut().unwrap().remove("publish_year");
+    assert!(!conforms(&doc, "PositionInput", &special), "publish_year is required");
+    let person = |field: &str, v: Value| {
+        let mut p = json!({"row_version": 1, "last_name": "Петрова", "first_name": "Анна", "position": "контрактный управляющий"});
+        p[field] = v;
+        p
+    };
+    for (field, v, ok) in [
+        ("phone", json!("+7 (812) 123-45-67"), true),
+        ("phone", json!(""), true),
+        ("phone", json!("1234"), false),
+        ("phone", json!("звонить"), false),
+        ("position", json!(" "), false),
+        ("last_name", json!("Петрова\nАнна"), false),
+        ("last_name", json!("П".repeat(201)), false),
+        ("middle_name", json!(""), true),
+    ] {
+        assert_eq!(conforms(&doc, "ResponsibleInput", &person(field, v.clone())), ok, "{field} = {v}");
+    }
+    assert!(!conforms(&doc, "ReturnInput", &json!({"comment": " \u{3000} "})), "a blank comment");
+    assert!(conforms(&doc, "ReturnInput", &json!({"comment": "Уточните сумму"})));
+    assert!(!conforms(&doc, "CancelInput", &json!({"row_version": 1, "reason_code": "9"})), "a cancellation needs its justification");
+}
+
+/// Values at the edges of what the document allows are accepted as such by the server.
+#[tokio::test]
+async fn what_the_document_allows_the_server_accepts() {
+    let h = Harness::start().await;
+    let customer = Api::signed_in(&h, "zakazchik", "zakazchik").await;
+    let r = customer.call(Method::POST, "/api/v1/plans", &[], Some(json!({"plan_year": 2099}))).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let plan = r.json["id"].as_i64().unwrap();
+    let rv = r.json["row_version"].as_i64().unwrap();
+    let mut p = ordinary(rv);
+    p["publish_year"] = json!(" 2099 ");
+    p["okpd2"] = json!("58.11.19.000; 58.11");
+    p["kvr"] = json!(" 244 ");
+    p["amount_current"] = json!("1\u{a0}000\u{202f}000,5");
+    p["amount_second"] = json!("");
+    p["object_info"] = json!("Учебники\r\nи тетради\t5-х классов");
+    let r = customer.call(Method::POST, POSITIONS, &[plan], Some(p)).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    assert_eq!(money(&r.json["position"]["amounts"]["current"]), "1000000.50".parse().unwrap());
+    assert_eq!(money(&r.json["position"]["amounts"]["second"]), "0".parse().unwrap());
+    let person = json!({"row_version": rv + 1, "last_name": "Петрова", "first_name": "Анна", "position": "контрактный управляющий", "phone": "+7 (812) 123-45-67"});
+    let r = customer.call(Method::PUT, "/api/v1/plans/{id}/responsible", &[plan], Some(person)).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = customer.call_with(Method::DELETE, POSITION, &[plan, i64::MAX], &format!("?row_version={}", i64::MAX), None).await;
+    assert_eq!(r.status, 404, "the largest documented ids and row versions parse");
+    // JSON Schema counts 2098.0 as an integer, and so does the server.
+    let r = customer.call(Method::POST, "/api/v1/plans", &[], Some(json!({"plan_year": 2098.0}))).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    assert_eq!(r.json["plan_year"], 2098);
+    let other = r.json["id"].as_i64().unwrap();
+    let rv = r.json["row_version"].as_f64().unwrap();
+    let r = customer.call(Method::PUT, "/api/v1/plans/{id}/owner-role", &[other], Some(json!({"row_version": rv, "owner_role": "OA"}))).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = customer.call_with(Method::POST, "/api/v1/plans", &[], "", Some((json!({"plan_year": 2097.5}), false))).await;
+    assert_eq!(r.status, 400);
+    // A field the document does not have is refused by name rather than ignored.
+    let mut typo = ordinary(r.json["row_version"].as_i64().unwrap_or(1));
+    typo["amount_curent"] = json!("100");
+    let r = customer.call_with(Method::POST, POSITIONS, &[plan], "", Some((typo, false))).await;
+    assert_eq!(r.status, 400);
+    assert!(r.detail().contains("«amount_curent»"), "{}", r.detail());
+    let mut nested = ordinary(1);
+    nested["lines"] = json!([{"code": "244", "curent": "1"}]);
+    let r = customer.call_with(Method::POST, POSITIONS, &[plan], "", Some((nested, false))).await;
+    assert_eq!(r.status, 400);
+    assert!(r.detail().contains("«lines[0].curent»"), "{}", r.detail());
+    let r = customer.call_with(Method::PUT, "/api/v1/plans/{id}/owner-role", &[other], "", Some((json!({"row_version": 2, "owner_role": "CU", "x": 1}), false))).await;
+    assert_eq!(r.status, 400);
+    h.app.stop().await;
+}
+
+/// `DELETE /api/v1/auth/token` revokes the calling token only; a login locked after wrong
+/// passwords answers 429 with Retry-After.
+#[tokio::test]
+async fn tokens_are_revoked_and_sign_in_is_throttled() {
+    let h = Harness::start().await;
+    let first = Api::signed_in(&h, "zakazchik", "zakazchik").await;
+    let second = Api::signed_in(&h, "zakazchik", "zakazchik").await;
+    let r = first.call(Method::DELETE, "/api/v1/auth/token", &[], None).await;
+    assert_eq!(r.status, 204, "{r:?}");
+    assert_eq!(first.call(Method::GET, "/api/v1/me", &[], None).await.status, 401, "the revoked token no longer works");
+    assert_eq!(first.call(Method::DELETE, "/api/v1/auth/token", &[], None).await.status, 401);
+    assert_eq!(second.call(Method::GET, "/api/v1/me", &[], None).await.status, 200, "the user's other token still works");
+
+    let anon = Api::new(&h).await;
+    let wrong = json!({"login": "soglasovatel", "password": "not-the-password"});
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let r = anon.call(Method::POST, "/api/v1/auth/token", &[], Some(wrong.clone())).await;
+        statuses.push(r.status);
+        if r.status == 429 {
+            let seconds: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+            assert!(seconds >= 60, "Retry-After {seconds}");
+            break;
+        }
+    }
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    assert!(statuses[..statuses.len() - 1].iter().all(|s| *s == 401), "{statuses:?}");
     h.app.stop().await;
 }

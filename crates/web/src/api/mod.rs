@@ -51,6 +51,7 @@ pub fn routes() -> Vec<ApiRoute> {
     vec![
         route(M::GET, "/api/openapi.json", openapi),
         route(M::POST, "/api/v1/auth/token", issue_token),
+        route(M::DELETE, "/api/v1/auth/token", revoke_token),
         route(M::GET, "/api/v1/me", me),
         route(M::GET, "/api/v1/plans", plans::list),
         route(M::POST, "/api/v1/plans", plans::create),
@@ -122,7 +123,8 @@ pub struct ApiError {
     status: StatusCode,
     detail: String,
     errors: Vec<Problem>,
-    retry_after_secs: Option<i64>,
+    /// Seconds for a `Retry-After` header (429, 503).
+    retry_after: Option<u64>,
 }
 
 /// One thing wrong with the input: the field and, for pre-flight findings, the position.
@@ -136,12 +138,7 @@ pub struct Problem {
 
 impl ApiError {
     pub fn new(status: StatusCode, detail: impl Into<String>) -> ApiError {
-        ApiError { status, detail: detail.into(), errors: Vec::new(), retry_after_secs: None }
-    }
-    /// Adds `Retry-After` (429 and 503).
-    pub fn retry_after(mut self, secs: i64) -> ApiError {
-        self.retry_after_secs = Some(secs.max(1));
-        self
+        ApiError { status, detail: detail.into(), errors: Vec::new(), retry_after: None }
     }
     pub fn unauthorized() -> ApiError {
         ApiError::new(StatusCode::UNAUTHORIZED, "Требуется действующий токен: заголовок Authorization: Bearer <токен>")
@@ -158,7 +155,12 @@ impl ApiError {
     /// 422 with the field errors of the input.
     pub fn fields(detail: impl Into<String>, errors: Vec<FieldError>) -> ApiError {
         let errors = errors.into_iter().map(|e| Problem { field: e.field.to_owned(), message: e.message, purchase_number: None }).collect();
-        ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, detail: detail.into(), errors, retry_after_secs: None }
+        ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, detail: detail.into(), errors, retry_after: None }
+    }
+    /// Tells the client when to try again.
+    pub fn retry_after(mut self, seconds: u64) -> ApiError {
+        self.retry_after = Some(seconds.max(1));
+        self
     }
     pub fn with_problems(mut self, problems: Vec<Problem>) -> ApiError {
         self.errors = problems;
@@ -242,20 +244,22 @@ impl IntoResponse for ApiError {
         }
         let mut resp = (self.status, Json(body)).into_response();
         resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(seconds) = self.retry_after {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        }
-        if let Some(secs) = self.retry_after_secs {
-            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         resp
     }
 }
 
-/// A JSON request body. Whatever does not parse is a 400 in Russian, naming the schema to follow.
+/// A JSON request body. Whatever does not parse, or carries a field the schema does not have
+/// (a misspelt field would otherwise be ignored silently), is a 400 in Russian, naming the
+/// schema to follow.
 pub struct Body<T>(pub T);
 
-impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
+impl<T: DeserializeOwned + Serialize> FromRequest<AppState> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
@@ -265,7 +269,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
         if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) {
             check_json_text(&value, "")?;
         }
-        serde_json::from_slice(&bytes).map(Body).map_err(|e| {
+        let parsed: T = serde_json::from_slice(&bytes).map_err(|e| {
             let what = match e.classify() {
                 serde_json::error::Category::Data => "не соответствует схеме запроса",
                 _ => "не является корректным JSON",
@@ -275,7 +279,57 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
                 e.line(),
                 e.column()
             ))
-        })
+        })?;
+        // What the input type keeps, written back, has every field it knows; whatever else the
+        // body has, deserializing dropped.
+        let input: serde_json::Value = serde_json::from_slice(&bytes).map_err(ApiError::internal)?;
+        let kept = serde_json::to_value(&parsed).map_err(ApiError::internal)?;
+        if let Some(path) = unknown_field(&input, &kept) {
+            return Err(ApiError::bad_request(format!(
+                "Поле «{path}» не предусмотрено схемой запроса: проверьте его написание. Схемы запросов — в /api/openapi.json"
+            )));
+        }
+        Ok(Body(parsed))
+    }
+}
+
+/// The first field of `input` that `kept` lacks, as `lines[0].code`.
+fn unknown_field(input: &serde_json::Value, kept: &serde_json::Value) -> Option<String> {
+    use serde_json::Value::{Array, Object};
+    let nested = |head: String, rest: String| if rest.starts_with('[') { format!("{head}{rest}") } else { format!("{head}.{rest}") };
+    match (input, kept) {
+        (Object(input), Object(kept)) => input.iter().find_map(|(key, v)| match kept.get(key) {
+            None => Some(key.clone()),
+            Some(k) => unknown_field(v, k).map(|rest| nested(key.clone(), rest)),
+        }),
+        (Array(input), Array(kept)) => {
+            input.iter().zip(kept).enumerate().find_map(|(i, (v, k))| unknown_field(v, k).map(|rest| nested(format!("[{i}]"), rest)))
+        }
+        _ => None,
+    }
+}
+
+/// Integers as JSON Schema counts them: `2026` and `2026.0` alike, within int64.
+pub mod int64 {
+    use serde::de::{Deserialize, Deserializer, Error};
+    use serde_json::Number;
+
+    fn integral(n: &Number) -> Option<i64> {
+        // 2^63 is exact in f64; an integral value below it converts without loss of range.
+        const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+        n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && (-LIMIT..LIMIT).contains(f)).map(|f| f as i64))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        let n = Number::deserialize(d)?;
+        integral(&n).ok_or_else(|| D::Error::custom(format!("{n} is not an int64")))
+    }
+
+    pub fn option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        match Option::<Number>::deserialize(d)? {
+            None => Ok(None),
+            Some(n) => integral(&n).map(Some).ok_or_else(|| D::Error::custom(format!("{n} is not an int64"))),
+        }
     }
 }
 
@@ -332,7 +386,7 @@ pub fn query_i64(query: Option<&str>, name: &str) -> Result<Option<i64>, ApiErro
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 pub struct TokenRequest {
     login: String,
     password: String,
@@ -358,11 +412,22 @@ pub async fn issue_token(
         }
         SignIn::Wrong => Err(ApiError::new(StatusCode::UNAUTHORIZED, WRONG_LOGIN)),
         SignIn::Throttled { retry_after_secs } => {
-            Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, throttled_message(retry_after_secs)).retry_after(retry_after_secs))
+            Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, throttled_message(retry_after_secs)).retry_after(u64::try_from(retry_after_secs).unwrap_or(1)))
         }
         SignIn::Busy => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, crate::passwords::BUSY_MESSAGE)
-            .retry_after(crate::passwords::BUSY_RETRY_AFTER_SECS as i64)),
+            .retry_after(crate::passwords::BUSY_RETRY_AFTER_SECS)),
     }
+}
+
+/// `DELETE /api/v1/auth/token`: the bearer token of this very request stops working.
+pub async fn revoke_token(State(state): State<AppState>, ApiUser(_): ApiUser, headers: header::HeaderMap) -> Result<StatusCode, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(ApiError::unauthorized)?;
+    state.store.revoke_api_token(token.trim()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn me(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<serde_json::Value>, ApiError> {

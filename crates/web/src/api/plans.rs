@@ -11,7 +11,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::plan::{FieldError, PlanError, PositionDraft};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use store::plans::StoredPosition;
 use store::users::User;
@@ -34,8 +34,9 @@ pub async fn get(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): 
     Ok(Json(detail(&state, &user, id).await?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 pub struct CreatePlan {
+    #[serde(deserialize_with = "crate::api::int64::deserialize")]
     plan_year: i64,
 }
 
@@ -55,8 +56,9 @@ pub async fn create(State(state): State<AppState>, ApiUser(user): ApiUser, Body(
 
 /// A position as typed, with the plan's `row_version` the client read and, for a position of
 /// the approved version, the justification of the change.
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 pub struct PositionInput {
+    #[serde(default, deserialize_with = "crate::api::int64::option")]
     row_version: Option<i64>,
     #[serde(default)]
     reason_code: String,
@@ -106,8 +108,9 @@ async fn header_refused(state: &AppState, user: &User, plan_id: i64, r: actions:
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 pub struct OwnerRoleInput {
+    #[serde(default, deserialize_with = "crate::api::int64::option")]
     row_version: Option<i64>,
     #[serde(default)]
     owner_role: String,
@@ -122,8 +125,9 @@ pub async fn set_owner_role(State(state): State<AppState>, ApiUser(user): ApiUse
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 pub struct ResponsibleInput {
+    #[serde(default, deserialize_with = "crate::api::int64::option")]
     row_version: Option<i64>,
     #[serde(flatten)]
     person: domain::plan::ResponsiblePerson,
@@ -191,8 +195,9 @@ pub async fn delete_position(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 pub struct CancelInput {
+    #[serde(default, deserialize_with = "crate::api::int64::option")]
     row_version: Option<i64>,
     #[serde(default)]
     reason_code: String,
@@ -263,7 +268,7 @@ pub async fn approve(State(state): State<AppState>, ApiUser(user): ApiUser, Id(i
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 pub struct ReturnInput {
     #[serde(default)]
     comment: String,
