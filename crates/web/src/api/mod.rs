@@ -455,6 +455,15 @@ mod tests {
     use std::collections::BTreeSet;
 
     #[test]
+    fn the_document_lists_every_send_status() {
+        let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).expect("openapi.json is JSON");
+        let listed = &doc["components"]["schemas"]["VersionFields"]["properties"]["send_status"]["enum"];
+        let listed: Vec<&str> = listed.as_array().expect("send_status is an enum").iter().filter_map(|v| v.as_str()).collect();
+        let known: Vec<&str> = domain::SendStatus::ALL.iter().map(|s| s.code()).collect();
+        assert_eq!(listed, known, "the document's send statuses and domain::SendStatus differ");
+    }
+
+    #[test]
     fn the_document_lists_exactly_the_routes() {
         let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).expect("openapi.json is JSON");
         assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
