@@ -170,6 +170,9 @@ impl ApiError {
         tracing::error!(detail = %e, "api request failed");
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Внутренняя ошибка сервера. Данные не изменены, повторите запрос позже.")
     }
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
     pub fn status(&self) -> StatusCode {
         self.status
     }
@@ -404,7 +407,11 @@ pub async fn issue_token(
     ClientAddress(client): ClientAddress,
     body: Result<Body<TokenRequest>, ApiError>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    let Body(req) = body.map_err(|_| ApiError::bad_request("Ожидается JSON вида {\"login\": \"…\", \"password\": \"…\"}"))?;
+    let Body(req) = body.map_err(|e| match e.status() {
+        // A control character in the login or password: say so, with the sign-in's one status.
+        StatusCode::UNPROCESSABLE_ENTITY => ApiError::bad_request(e.detail()),
+        _ => ApiError::bad_request("Ожидается JSON вида {\"login\": \"…\", \"password\": \"…\"}"),
+    })?;
     match sign_in(&state, &req.login, &req.password, client).await? {
         SignIn::Ok { user, .. } => {
             let token = state.store.create_api_token(user.id, API_TOKEN_TTL_MS).await?;
