@@ -519,3 +519,44 @@ async fn superior_sends_its_subordinates_plan_as_oa() {
     assert!(p.has("ORG_POWERS") && p.has("не имеет полномочий"), "{}", p.body);
     h.app.stop().await;
 }
+
+/// The `<input …>` tag with this id in a page.
+fn input_tag<'a>(body: &'a str, id: &str) -> &'a str {
+    let key = format!("id=\"{id}\"");
+    let at = body.find(&key).unwrap_or_else(|| panic!("no #{id} in page"));
+    let start = body[..at].rfind("<input").unwrap_or_else(|| panic!("#{id} is not an input"));
+    let end = at + body[at..].find('>').unwrap_or_else(|| panic!("#{id} is not closed"));
+    &body[start..=end]
+}
+
+/// A refused «Регистрационные данные в ЕИС» form comes back as the person left it: the login
+/// typed and «Сменить пароль:» ticked; only the password fields are empty.
+#[tokio::test]
+async fn settings_form_keeps_the_login_and_the_tick_after_a_refusal() {
+    let h = Harness::start().await;
+    let mut customer = h.client();
+    customer.login("zakazchik", "zakazchik").await;
+    let (login, password) = h.eis_credentials("eis_user").await;
+    customer.get("/settings/eis").await;
+    let p = customer.post("/settings/eis", &[("login", &login), ("change_password", "1"), ("password", &password), ("password_confirm", &password)]).await;
+    assert!(p.has("Регистрационные данные в ЕИС сохранены"));
+    // With a password saved the box starts cleared.
+    assert!(!input_tag(&p.body, "change_password").contains(" checked"), "{}", p.body);
+
+    let p = customer
+        .post("/settings/eis", &[("login", "new_login"), ("change_password", "1"), ("password", "первый"), ("password_confirm", "второй")])
+        .await;
+    assert_eq!(p.status, 422);
+    assert!(p.has("Пароли не совпадают"));
+    assert!(input_tag(&p.body, "change_password").contains(" checked"), "«Сменить пароль:» should stay ticked: {}", p.body);
+    assert!(input_tag(&p.body, "login").contains("value=\"new_login\""), "the typed login should stay: {}", p.body);
+    for field in ["password", "password_confirm"] {
+        assert!(!input_tag(&p.body, field).contains("value="), "#{field} should be empty: {}", p.body);
+    }
+    assert!(!p.has("первый") && !p.has("второй"), "a typed password is never sent back");
+
+    // Without the tick, a typed password is refused and the box stays cleared.
+    let p = customer.post("/settings/eis", &[("login", "new_login"), ("password", "первый"), ("password_confirm", "первый")]).await;
+    assert_eq!(p.status, 422);
+    assert!(!input_tag(&p.body, "change_password").contains(" checked"), "{}", p.body);
+}
