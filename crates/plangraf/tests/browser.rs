@@ -706,6 +706,9 @@ async fn plan_schedule_from_positions_to_the_compared_versions_in_a_real_browser
     b.approve_as_superior(app, year).await;
     b.open_plan(year).await;
     b.expect_text(Locator::Id("plan-status"), "Утвержден").await;
+    // The only version's action menu is shown whole, not cut off by the tab.
+    b.click_link("Версии документов").await;
+    b.expect_version_menu_unclipped("//table[@id='versions']/tbody/tr[1]", "the only version", "versions-menu-1366").await;
 
     // 4. «Внести изменения»: purchase 0001 costs more, purchase 0002 is cancelled.
     b.press("Внести изменения").await;
@@ -728,6 +731,9 @@ async fn plan_schedule_from_positions_to_the_compared_versions_in_a_real_browser
     b.expect_cell(&row("0003"), 12, "Без изменений").await;
     b.expect_cell(&row("0004"), 12, "Без изменений").await;
     b.screenshot("plan-schedule-change-round").await;
+    // In change mode every «Изменить» is reachable and whole at 1366 px, without sideways scrolling.
+    b.expect_unclipped_at_1366("//table[@id='positions']//a[normalize-space()='Изменить']", 4, "the buttons «Изменить»", "plan-schedule-change-round-1366")
+        .await;
     b.press("Отправить на согласование").await;
     b.expect_text(Locator::Id("plan-status"), "На согласовании").await;
     b.approve_as_superior(app, year).await;
@@ -736,6 +742,7 @@ async fn plan_schedule_from_positions_to_the_compared_versions_in_a_real_browser
     b.open_plan(year).await;
     b.click_link("Версии документов").await;
     b.expect_cell("//table[@id='versions']/tbody/tr[td[1][normalize-space()='1']]", 5, "2 220 000,00").await;
+    b.expect_version_menu_unclipped("//table[@id='versions']/tbody/tr[last()]", "the last of two versions", "versions-menu-last-1366").await;
     b.version_action(1, "Сравнить с предыдущей").await;
     b.wait_for_heading("Сравнение версии 1 с версией 0").await;
     let diff = b.table_rows("//table[@id='diff']/tbody/tr").await;
@@ -1257,6 +1264,71 @@ impl Browser {
             &format!("«{item}» in the action menu of version {version}"),
         )
         .await;
+    }
+
+    /// At a 1366×768 window (a common office laptop): every element the XPath selects (at least
+    /// `at_least` of them) lies inside the window once the page itself is scrolled up or down to
+    /// it (never an inner box, which would hide the very clipping looked for), is what the
+    /// browser finds at its centre and corners (nothing covers or clips it) and shows its whole
+    /// text.
+    /// A picture of the window so checked goes to `shot`.
+    async fn expect_unclipped_at_1366(&self, xpath: &str, at_least: usize, what: &str, shot: &str) {
+        const SCRIPT: &str = r#"
+            const found = document.evaluate(arguments[0], document, null, XPathResult.ORDERED_NODE_SNAPSHOT_TYPE, null);
+            const root = document.documentElement;
+            const problems = [];
+            for (let i = 0; i < found.snapshotLength; i++) {
+                const el = found.snapshotItem(i);
+                let b = el.getBoundingClientRect();
+                if (b.top < 0 || b.bottom > root.clientHeight) {
+                    window.scrollBy(0, b.top - root.clientHeight / 2);
+                    b = el.getBoundingClientRect();
+                }
+                const name = '«' + el.textContent.trim() + '»';
+                const box = [b.left, b.top, b.right, b.bottom].map(Math.round).join(', ');
+                if (b.width === 0 || b.left < 0 || b.top < 0 || b.right > root.clientWidth || b.bottom > root.clientHeight) {
+                    problems.push(name + ' lies outside the window: box ' + box + ' in ' + root.clientWidth + '×' + root.clientHeight);
+                }
+                const points = [['centre', b.left + b.width / 2, b.top + b.height / 2], ['top left corner', b.left + 2, b.top + 2],
+                    ['top right corner', b.right - 2, b.top + 2], ['bottom left corner', b.left + 2, b.bottom - 2],
+                    ['bottom right corner', b.right - 2, b.bottom - 2]];
+                for (const [where, x, y] of points) {
+                    const hit = document.elementFromPoint(x, y);
+                    if (!hit || !(hit === el || el.contains(hit))) {
+                        problems.push(name + ' (box ' + box + ') is hidden at its ' + where + ' by ' + (hit ? hit.outerHTML.slice(0, 100) : 'nothing'));
+                    }
+                }
+                if (el.scrollWidth > el.clientWidth) {
+                    problems.push(name + ' shows only part of its text: ' + el.scrollWidth + ' px of it in ' + el.clientWidth + ' px');
+                }
+            }
+            return { count: found.snapshotLength, problems: problems };
+        "#;
+        if let Err(e) = self.c.set_window_size(1366, 768).await {
+            self.fail::<()>(&format!("cannot resize the window to 1366×768: {e}")).await;
+        }
+        let checked = self.c.execute(SCRIPT, vec![serde_json::Value::String(xpath.to_owned())]).await;
+        let count = checked.as_ref().ok().and_then(|v| v["count"].as_u64()).unwrap_or(0) as usize;
+        let problems: Vec<String> = match &checked {
+            Ok(v) => v["problems"].as_array().into_iter().flatten().filter_map(|p| p.as_str().map(str::to_owned)).collect(),
+            Err(e) => vec![format!("the check did not run: {e}")],
+        };
+        if count < at_least || !problems.is_empty() {
+            self.screenshot(&format!("clipped-{}", self.name)).await;
+            self.fail::<()>(&format!("at 1366×768, {what}: {count} found ({at_least} expected at least); {problems:#?}")).await;
+        }
+        self.screenshot(shot).await;
+        let _ = self.c.set_window_size(1400, 1000).await;
+    }
+
+    /// On «Версии документов» at 1366×768: the action menu «»» of the version in the row the
+    /// XPath selects opens with every item shown whole; then it is closed again.
+    async fn expect_version_menu_unclipped(&self, row: &str, what: &str, shot: &str) {
+        let summary = format!("{row}//details/summary");
+        self.click(Locator::XPath(&summary), &format!("the action menu «»» of {what}")).await;
+        let items = format!("{row}//details[@open]/div[contains(@class, 'drop')]/*");
+        self.expect_unclipped_at_1366(&items, 5, &format!("the items of the action menu of {what}"), shot).await;
+        self.click(Locator::XPath(&summary), &format!("the action menu «»» of {what}, to close it")).await;
     }
 
     /// From the plan: «Версии документов» → «»» of the version → «Отправить на ООС» → the dialog
