@@ -140,7 +140,7 @@ async fn seed_scenarios_in_a_real_browser() {
     b.open_plan(year).await;
     b.wait_for_text("Школа № 1").await;
     b.press("Утвердить").await;
-    b.wait_for_text("План-график утверждён").await;
+    b.wait_for_text("План-график утвержден").await;
     b.click_link("Версии документов").await;
     let number = b.visible_text_of(Locator::XPath("//table[@id='versions']/tbody/tr[1]/td[1]"), "the number of the version").await;
     let status = b.visible_text_of(Locator::XPath("//table[@id='versions']/tbody/tr[1]/td[6]"), "the send status of the version").await;
@@ -260,6 +260,9 @@ fn ikz(year: i32, number: u32, p: &Typed) -> String {
     format!("{:02}2{}{}{number:04}000{okpd4}{}", year % 100, school.inn, school.kpp, p.kvr)
 }
 
+/// The name of change reason 9 in НСИ, shown instead of its code.
+const REASON_9: &str = "Возникновение иных обстоятельств, предвидеть которые при утверждении плана-графика было невозможно";
+
 const INTEGRATION_BUTTON: &str = "Данные пользователя для альтернативной интеграции (по протоколу HTTPS)";
 
 /// The card of the plan-schedule for the year in the cabinet's «Реестр планов-графиков».
@@ -368,7 +371,8 @@ async fn placement_and_a_change_version_in_a_real_browser() {
     b.press("Сохранить").await;
     b.wait_for_text("Позиция изменена").await;
     let edited = b.visible_text_of(Locator::Id("pos-0001"), "purchase 0001").await;
-    for shown in ["1 300 000,00", "Изменена", "Изменение закупки: причина 9, Рост цен поставщиков"] {
+    let change = format!("Изменение закупки. Причина: {REASON_9}. Обоснование: Рост цен поставщиков");
+    for shown in ["1 300 000,00", "Изменена", change.as_str()] {
         b.ensure(edited.contains(shown), || format!("purchase 0001 should show «{shown}»: {edited:?}")).await;
     }
     b.wait_for_element_text(Locator::Id("pos-0002"), "Без изменений").await;
@@ -459,13 +463,14 @@ async fn rejection_shows_each_violation_on_its_position_in_a_real_browser() {
     let rows = b.table_rows("//table[@id='violations']/tbody/tr").await;
     b.ensure(rows.len() == 2, || format!("two violations expected: {rows:?}")).await;
     for (row, purchase) in rows.iter().zip(["0001", "0002"]) {
-        let pinned = row.len() == 6
+        // In words: ЕИС's code (IKZ_IKU) is only a tooltip.
+        let pinned = row.len() == 5
             && row[0] == purchase
             && row[1] == "ИКЗ"
             && row[2] == "ИКЗ не соответствует ИКУ организации"
             && row[3].contains(&format!("номером закупки {purchase}"))
             && row[3].contains(EIS_INN)
-            && row[4] == "IKZ_IKU";
+            && !row.iter().any(|cell| cell.contains("IKZ_IKU"));
         b.ensure(pinned, || format!("the violation of purchase {purchase} is not shown on it: {row:?}")).await;
     }
     b.screenshot("send-status-rejected").await;
@@ -525,7 +530,13 @@ async fn plan_created_in_the_cabinet_blocks_sending_in_a_real_browser() {
     )
     .await;
     let rows = b.table_rows("//table[@id='violations']/tbody/tr").await;
-    let whole_plan = rows.len() == 1 && rows[0].len() == 6 && rows[0][0] == "—" && rows[0][1] == "План-график" && rows[0][4] == "PLAN_EIS";
+    // Words, not ЕИС's code PLAN_EIS (which stays in the tooltip and in ЕИС's reply).
+    let whole_plan = rows.len() == 1
+        && rows[0].len() == 5
+        && rows[0][0] == "—"
+        && rows[0][1] == "План-график"
+        && rows[0][2] == "Отправка невозможна: план-график на этот период создан в ЕИС не из РИС"
+        && !rows[0].iter().any(|cell| cell.contains("PLAN_EIS"));
     b.ensure(whole_plan, || format!("one violation of the whole plan expected: {rows:?}")).await;
     b.screenshot("send-status-conflict").await;
     b.back_to_plan().await;
@@ -726,8 +737,8 @@ async fn plan_schedule_from_positions_to_the_compared_versions_in_a_real_browser
     b.fill("#cancel-change_description", "Техника получена по программе оснащения школ").await;
     b.press("Отменить закупку").await;
     b.wait_for_text("Закупка отменена").await;
-    b.expect_cell(&row("0001"), 12, "Изменена\nИзменение закупки: причина 9, Рост цен на учебную литературу").await;
-    b.expect_cell(&row("0002"), 12, "Отменена\nОтмена закупки: причина 9, Техника получена по программе оснащения школ").await;
+    b.expect_cell(&row("0001"), 12, &format!("Изменена\nИзменение закупки. Причина: {REASON_9}. Обоснование: Рост цен на учебную литературу")).await;
+    b.expect_cell(&row("0002"), 12, &format!("Отменена\nОтмена закупки. Причина: {REASON_9}. Обоснование: Техника получена по программе оснащения школ")).await;
     b.expect_cell(&row("0003"), 12, "Без изменений").await;
     b.expect_cell(&row("0004"), 12, "Без изменений").await;
     b.screenshot("plan-schedule-change-round").await;
@@ -1504,7 +1515,7 @@ impl Browser {
         self.sign_in(app, "soglasovatel", "soglasovatel").await;
         self.open_plan(year).await;
         self.press("Утвердить").await;
-        self.wait_for_text("План-график утверждён").await;
+        self.wait_for_text("План-график утвержден").await;
         self.sign_out().await;
         self.sign_in(app, "zakazchik", "zakazchik").await;
     }
