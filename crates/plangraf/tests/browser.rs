@@ -1228,10 +1228,17 @@ impl Browser {
         self.wait_for_heading("Вход в plangraf").await;
     }
 
-    /// «Управление закупками» → «Планирование» → «Планы-графики размещения заказов».
+    /// «Управление закупками» → «Планирование» → «Планы-графики размещения заказов», level by level.
     async fn open_plans(&self) {
         self.open_menu("Управление закупками").await;
-        self.wait_for_element_text(Locator::Css("nav.menu details[open] .drop"), "Планирование").await;
+        // «Планирование» is a level of the menu: its item shows only once it is opened.
+        let item = Locator::XPath("//nav//a[normalize-space()='Планы-графики размещения заказов']");
+        let hidden = match self.c.find(item).await {
+            Ok(e) => !e.is_displayed().await.unwrap_or(true),
+            Err(_) => true,
+        };
+        self.ensure(hidden, || "«Планы-графики размещения заказов» is shown before «Планирование» is opened".into()).await;
+        self.open_menu("Планирование").await;
         self.click_link("Планы-графики размещения заказов").await;
         self.wait_for_heading("Планы-графики размещения заказов").await;
     }

@@ -17,6 +17,8 @@ async fn plan_is_approved_sent_and_loaded_into_eis() {
     for label in ["Управление закупками", "Планирование", "Планы-графики размещения заказов", "Настройки", "Регистрационные данные в ЕИС"] {
         assert!(page.has(label), "menu label {label}");
     }
+    // «Планирование» is a level of its own that opens its items, not a caption.
+    assert!(page.has("<summary>Планирование</summary>\n          <a href=\"/plans\">Планы-графики размещения заказов</a>"), "{}", page.body);
 
     let plan = customer.create_plan("2026").await;
     // Empty fields carry hints that cannot be taken for entered values.
