@@ -140,7 +140,7 @@ async fn seed_scenarios_in_a_real_browser() {
     b.open_plan(year).await;
     b.wait_for_text("Школа № 1").await;
     b.press("Утвердить").await;
-    b.wait_for_text("План-график утверждён").await;
+    b.wait_for_text("План-график утвержден").await;
     b.click_link("Версии документов").await;
     let number = b.visible_text_of(Locator::XPath("//table[@id='versions']/tbody/tr[1]/td[1]"), "the number of the version").await;
     let status = b.visible_text_of(Locator::XPath("//table[@id='versions']/tbody/tr[1]/td[6]"), "the send status of the version").await;
@@ -260,6 +260,9 @@ fn ikz(year: i32, number: u32, p: &Typed) -> String {
     format!("{:02}2{}{}{number:04}000{okpd4}{}", year % 100, school.inn, school.kpp, p.kvr)
 }
 
+/// The name of change reason 9 in НСИ, shown instead of its code.
+const REASON_9: &str = "Возникновение иных обстоятельств, предвидеть которые при утверждении плана-графика было невозможно";
+
 const INTEGRATION_BUTTON: &str = "Данные пользователя для альтернативной интеграции (по протоколу HTTPS)";
 
 /// The card of the plan-schedule for the year in the cabinet's «Реестр планов-графиков».
@@ -368,7 +371,8 @@ async fn placement_and_a_change_version_in_a_real_browser() {
     b.press("Сохранить").await;
     b.wait_for_text("Позиция изменена").await;
     let edited = b.visible_text_of(Locator::Id("pos-0001"), "purchase 0001").await;
-    for shown in ["1 300 000,00", "Изменена", "Изменение закупки: причина 9, Рост цен поставщиков"] {
+    let change = format!("Изменение закупки. Причина: {REASON_9}. Обоснование: Рост цен поставщиков");
+    for shown in ["1 300 000,00", "Изменена", change.as_str()] {
         b.ensure(edited.contains(shown), || format!("purchase 0001 should show «{shown}»: {edited:?}")).await;
     }
     b.wait_for_element_text(Locator::Id("pos-0002"), "Без изменений").await;
@@ -459,13 +463,14 @@ async fn rejection_shows_each_violation_on_its_position_in_a_real_browser() {
     let rows = b.table_rows("//table[@id='violations']/tbody/tr").await;
     b.ensure(rows.len() == 2, || format!("two violations expected: {rows:?}")).await;
     for (row, purchase) in rows.iter().zip(["0001", "0002"]) {
-        let pinned = row.len() == 6
+        // In words: ЕИС's code (IKZ_IKU) is only a tooltip.
+        let pinned = row.len() == 5
             && row[0] == purchase
             && row[1] == "ИКЗ"
             && row[2] == "ИКЗ не соответствует ИКУ организации"
             && row[3].contains(&format!("номером закупки {purchase}"))
             && row[3].contains(EIS_INN)
-            && row[4] == "IKZ_IKU";
+            && !row.iter().any(|cell| cell.contains("IKZ_IKU"));
         b.ensure(pinned, || format!("the violation of purchase {purchase} is not shown on it: {row:?}")).await;
     }
     b.screenshot("send-status-rejected").await;
@@ -525,7 +530,13 @@ async fn plan_created_in_the_cabinet_blocks_sending_in_a_real_browser() {
     )
     .await;
     let rows = b.table_rows("//table[@id='violations']/tbody/tr").await;
-    let whole_plan = rows.len() == 1 && rows[0].len() == 6 && rows[0][0] == "—" && rows[0][1] == "План-график" && rows[0][4] == "PLAN_EIS";
+    // Words, not ЕИС's code PLAN_EIS (which stays in the tooltip and in ЕИС's reply).
+    let whole_plan = rows.len() == 1
+        && rows[0].len() == 5
+        && rows[0][0] == "—"
+        && rows[0][1] == "План-график"
+        && rows[0][2] == "Отправка невозможна: план-график на этот период создан в ЕИС не из РИС"
+        && !rows[0].iter().any(|cell| cell.contains("PLAN_EIS"));
     b.ensure(whole_plan, || format!("one violation of the whole plan expected: {rows:?}")).await;
     b.screenshot("send-status-conflict").await;
     b.back_to_plan().await;
@@ -706,6 +717,9 @@ async fn plan_schedule_from_positions_to_the_compared_versions_in_a_real_browser
     b.approve_as_superior(app, year).await;
     b.open_plan(year).await;
     b.expect_text(Locator::Id("plan-status"), "Утвержден").await;
+    // The only version's action menu is shown whole, not cut off by the tab.
+    b.click_link("Версии документов").await;
+    b.expect_version_menu_unclipped("//table[@id='versions']/tbody/tr[1]", "the only version", "versions-menu-1366").await;
 
     // 4. «Внести изменения»: purchase 0001 costs more, purchase 0002 is cancelled.
     b.press("Внести изменения").await;
@@ -723,11 +737,14 @@ async fn plan_schedule_from_positions_to_the_compared_versions_in_a_real_browser
     b.fill("#cancel-change_description", "Техника получена по программе оснащения школ").await;
     b.press("Отменить закупку").await;
     b.wait_for_text("Закупка отменена").await;
-    b.expect_cell(&row("0001"), 12, "Изменена\nИзменение закупки: причина 9, Рост цен на учебную литературу").await;
-    b.expect_cell(&row("0002"), 12, "Отменена\nОтмена закупки: причина 9, Техника получена по программе оснащения школ").await;
+    b.expect_cell(&row("0001"), 12, &format!("Изменена\nИзменение закупки. Причина: {REASON_9}. Обоснование: Рост цен на учебную литературу")).await;
+    b.expect_cell(&row("0002"), 12, &format!("Отменена\nОтмена закупки. Причина: {REASON_9}. Обоснование: Техника получена по программе оснащения школ")).await;
     b.expect_cell(&row("0003"), 12, "Без изменений").await;
     b.expect_cell(&row("0004"), 12, "Без изменений").await;
     b.screenshot("plan-schedule-change-round").await;
+    // In change mode every «Изменить» is reachable and whole at 1366 px, without sideways scrolling.
+    b.expect_unclipped_at_1366("//table[@id='positions']//a[normalize-space()='Изменить']", 4, "the buttons «Изменить»", "plan-schedule-change-round-1366")
+        .await;
     b.press("Отправить на согласование").await;
     b.expect_text(Locator::Id("plan-status"), "На согласовании").await;
     b.approve_as_superior(app, year).await;
@@ -736,6 +753,7 @@ async fn plan_schedule_from_positions_to_the_compared_versions_in_a_real_browser
     b.open_plan(year).await;
     b.click_link("Версии документов").await;
     b.expect_cell("//table[@id='versions']/tbody/tr[td[1][normalize-space()='1']]", 5, "2 220 000,00").await;
+    b.expect_version_menu_unclipped("//table[@id='versions']/tbody/tr[last()]", "the last of two versions", "versions-menu-last-1366").await;
     b.version_action(1, "Сравнить с предыдущей").await;
     b.wait_for_heading("Сравнение версии 1 с версией 0").await;
     let diff = b.table_rows("//table[@id='diff']/tbody/tr").await;
@@ -1210,10 +1228,17 @@ impl Browser {
         self.wait_for_heading("Вход в plangraf").await;
     }
 
-    /// «Управление закупками» → «Планирование» → «Планы-графики размещения заказов».
+    /// «Управление закупками» → «Планирование» → «Планы-графики размещения заказов», level by level.
     async fn open_plans(&self) {
         self.open_menu("Управление закупками").await;
-        self.wait_for_element_text(Locator::Css("nav.menu details[open] .drop"), "Планирование").await;
+        // «Планирование» is a level of the menu: its item shows only once it is opened.
+        let item = Locator::XPath("//nav//a[normalize-space()='Планы-графики размещения заказов']");
+        let hidden = match self.c.find(item).await {
+            Ok(e) => !e.is_displayed().await.unwrap_or(true),
+            Err(_) => true,
+        };
+        self.ensure(hidden, || "«Планы-графики размещения заказов» is shown before «Планирование» is opened".into()).await;
+        self.open_menu("Планирование").await;
         self.click_link("Планы-графики размещения заказов").await;
         self.wait_for_heading("Планы-графики размещения заказов").await;
     }
@@ -1257,6 +1282,71 @@ impl Browser {
             &format!("«{item}» in the action menu of version {version}"),
         )
         .await;
+    }
+
+    /// At a 1366×768 window (a common office laptop): every element the XPath selects (at least
+    /// `at_least` of them) lies inside the window once the page itself is scrolled up or down to
+    /// it (never an inner box, which would hide the very clipping looked for), is what the
+    /// browser finds at its centre and corners (nothing covers or clips it) and shows its whole
+    /// text.
+    /// A picture of the window so checked goes to `shot`.
+    async fn expect_unclipped_at_1366(&self, xpath: &str, at_least: usize, what: &str, shot: &str) {
+        const SCRIPT: &str = r#"
+            const found = document.evaluate(arguments[0], document, null, XPathResult.ORDERED_NODE_SNAPSHOT_TYPE, null);
+            const root = document.documentElement;
+            const problems = [];
+            for (let i = 0; i < found.snapshotLength; i++) {
+                const el = found.snapshotItem(i);
+                let b = el.getBoundingClientRect();
+                if (b.top < 0 || b.bottom > root.clientHeight) {
+                    window.scrollBy(0, b.top - root.clientHeight / 2);
+                    b = el.getBoundingClientRect();
+                }
+                const name = '«' + el.textContent.trim() + '»';
+                const box = [b.left, b.top, b.right, b.bottom].map(Math.round).join(', ');
+                if (b.width === 0 || b.left < 0 || b.top < 0 || b.right > root.clientWidth || b.bottom > root.clientHeight) {
+                    problems.push(name + ' lies outside the window: box ' + box + ' in ' + root.clientWidth + '×' + root.clientHeight);
+                }
+                const points = [['centre', b.left + b.width / 2, b.top + b.height / 2], ['top left corner', b.left + 2, b.top + 2],
+                    ['top right corner', b.right - 2, b.top + 2], ['bottom left corner', b.left + 2, b.bottom - 2],
+                    ['bottom right corner', b.right - 2, b.bottom - 2]];
+                for (const [where, x, y] of points) {
+                    const hit = document.elementFromPoint(x, y);
+                    if (!hit || !(hit === el || el.contains(hit))) {
+                        problems.push(name + ' (box ' + box + ') is hidden at its ' + where + ' by ' + (hit ? hit.outerHTML.slice(0, 100) : 'nothing'));
+                    }
+                }
+                if (el.scrollWidth > el.clientWidth) {
+                    problems.push(name + ' shows only part of its text: ' + el.scrollWidth + ' px of it in ' + el.clientWidth + ' px');
+                }
+            }
+            return { count: found.snapshotLength, problems: problems };
+        "#;
+        if let Err(e) = self.c.set_window_size(1366, 768).await {
+            self.fail::<()>(&format!("cannot resize the window to 1366×768: {e}")).await;
+        }
+        let checked = self.c.execute(SCRIPT, vec![serde_json::Value::String(xpath.to_owned())]).await;
+        let count = checked.as_ref().ok().and_then(|v| v["count"].as_u64()).unwrap_or(0) as usize;
+        let problems: Vec<String> = match &checked {
+            Ok(v) => v["problems"].as_array().into_iter().flatten().filter_map(|p| p.as_str().map(str::to_owned)).collect(),
+            Err(e) => vec![format!("the check did not run: {e}")],
+        };
+        if count < at_least || !problems.is_empty() {
+            self.screenshot(&format!("clipped-{}", self.name)).await;
+            self.fail::<()>(&format!("at 1366×768, {what}: {count} found ({at_least} expected at least); {problems:#?}")).await;
+        }
+        self.screenshot(shot).await;
+        let _ = self.c.set_window_size(1400, 1000).await;
+    }
+
+    /// On «Версии документов» at 1366×768: the action menu «»» of the version in the row the
+    /// XPath selects opens with every item shown whole; then it is closed again.
+    async fn expect_version_menu_unclipped(&self, row: &str, what: &str, shot: &str) {
+        let summary = format!("{row}//details/summary");
+        self.click(Locator::XPath(&summary), &format!("the action menu «»» of {what}")).await;
+        let items = format!("{row}//details[@open]/div[contains(@class, 'drop')]/*");
+        self.expect_unclipped_at_1366(&items, 5, &format!("the items of the action menu of {what}"), shot).await;
+        self.click(Locator::XPath(&summary), &format!("the action menu «»» of {what}, to close it")).await;
     }
 
     /// From the plan: «Версии документов» → «»» of the version → «Отправить на ООС» → the dialog
@@ -1432,7 +1522,7 @@ impl Browser {
         self.sign_in(app, "soglasovatel", "soglasovatel").await;
         self.open_plan(year).await;
         self.press("Утвердить").await;
-        self.wait_for_text("План-график утверждён").await;
+        self.wait_for_text("План-график утвержден").await;
         self.sign_out().await;
         self.sign_in(app, "zakazchik", "zakazchik").await;
     }

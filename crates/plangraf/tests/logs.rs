@@ -33,7 +33,7 @@ async fn eis_passwords_never_reach_the_logs() {
     let mut approver = Client::new(app.clone());
     approver.login("soglasovatel", "soglasovatel").await;
     approver.get(&format!("/plans/{plan}")).await;
-    assert!(approver.post(&format!("/plans/{plan}/approve"), &[]).await.has("План-график утверждён"));
+    assert!(approver.post(&format!("/plans/{plan}/approve"), &[]).await.has("План-график утвержден"));
     let versions = customer.get(&format!("/plans/{plan}?tab=versions")).await;
     let version = number_after(&versions.body, "/versions/");
 

@@ -110,7 +110,7 @@ async fn positions_of_every_kind_are_checked_and_sent() {
     let mut approver = h.client();
     approver.login("soglasovatel", "soglasovatel").await;
     approver.get(&format!("/plans/{plan}")).await;
-    assert!(approver.post(&format!("/plans/{plan}/approve"), &[]).await.has("План-график утверждён"));
+    assert!(approver.post(&format!("/plans/{plan}/approve"), &[]).await.has("План-график утвержден"));
     let version = h.app.store.versions(plan).await.unwrap()[0].id;
     let print = customer.get(&format!("/versions/{version}/print")).await;
     assert!(print.has("в том числе КВР 247") && print.has("в том числе целевая статья 0110100590") && print.has("Особая закупка"), "{}", print.body);

@@ -17,8 +17,16 @@ async fn plan_is_approved_sent_and_loaded_into_eis() {
     for label in ["Управление закупками", "Планирование", "Планы-графики размещения заказов", "Настройки", "Регистрационные данные в ЕИС"] {
         assert!(page.has(label), "menu label {label}");
     }
+    // «Планирование» is a level of its own that opens its items, not a caption.
+    assert!(page.has("<summary>Планирование</summary>\n          <a href=\"/plans\">Планы-графики размещения заказов</a>"), "{}", page.body);
 
     let plan = customer.create_plan("2026").await;
+    // Empty fields carry hints that cannot be taken for entered values.
+    let page = customer.get(&format!("/plans/{plan}")).await;
+    assert!(!page.has("placeholder="), "{}", page.body);
+    for hint in ["Например, 38.11.21.000.", "Например, 244.", "Рубли с копейками, например 1 250 000,50. Пустое поле — 0,00."] {
+        assert!(page.has(hint), "hint {hint}");
+    }
     // An empty plan cannot go for approval.
     let p = customer.post(&format!("/plans/{plan}/submit"), &[]).await;
     assert_eq!(p.status, 422);
@@ -79,7 +87,7 @@ async fn plan_is_approved_sent_and_loaded_into_eis() {
     assert!(list.has("ГБОУ «Школа № 1»"), "superior sees the subordinate's plan");
     approver.get(&format!("/plans/{plan}")).await;
     let p = approver.post(&format!("/plans/{plan}/approve"), &[]).await;
-    assert!(p.has("План-график утверждён"));
+    assert!(p.has("План-график утвержден"));
     assert!(p.has("Версии документов"));
     let versions = h.app.store.versions(plan).await.unwrap();
     assert_eq!(versions.len(), 1);
@@ -126,6 +134,9 @@ async fn plan_is_approved_sent_and_loaded_into_eis() {
     let p = wait_for_status(&mut customer, version, "Загрузка завершена успешно").await;
     assert!(p.has("Реестр планов-графиков"));
     assert!(p.has("Отправлена, обрабатывается в ЕИС"), "the timeline shows the processing step");
+    // ЕИС's answers in words; the HTTP code is only a tooltip.
+    assert!(p.has("<span title=\"Код ответа HTTP 200\">ЕИС приняла запрос</span>"), "{}", p.body);
+    assert!(!p.has("· HTTP"), "{}", p.body);
 
     // ЕИС holds the draft, from РИС; the version is not sent twice.
     let plans = h.sandbox.directory().plans(common_spz()).await.unwrap();
@@ -209,7 +220,9 @@ async fn plan_created_directly_in_eis_blocks_sending() {
     customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", &password)]).await;
     let p = wait_for_status(&mut customer, version, "Отправка невозможна: план-график на этот период создан в ЕИС не из РИС").await;
     assert!(p.has("не был интегрирован из plangraf"));
-    assert!(p.has("PLAN_EIS"), "the violation is listed");
+    // The violation is listed in words; ЕИС's code is only a tooltip.
+    assert!(p.has("<td title=\"Код ошибки ЕИС: PLAN_EIS\">Отправка невозможна: план-график на этот период создан в ЕИС не из РИС</td>"), "{}", p.body);
+    assert!(!p.has(">PLAN_EIS<"), "the code is not shown as text: {}", p.body);
     h.app.stop().await;
 }
 
@@ -461,16 +474,21 @@ async fn superior_sends_its_subordinates_plan_as_oa() {
     let mut customer = h.client();
     customer.login("zakazchik", "zakazchik").await;
     let plan = customer.create_plan("2026").await;
+    // Who places the plan is said once: by the choice itself, not again as text beside it.
+    let p = customer.get(&format!("/plans/{plan}")).await;
+    assert_eq!(p.body.matches("Заказчик (CU)").count(), 1, "{}", p.body);
     let row_version = h.app.store.plan(plan).await.unwrap().unwrap().row_version.to_string();
     let p = customer.post(&format!("/plans/{plan}/owner"), &[("owner_role", "OA"), ("row_version", &row_version)]).await;
-    assert!(p.has("Вышестоящая организация по соглашению (OA)</span> — Комитет по образованию"), "{}", p.body);
+    assert!(p.has("<option value=\"OA\" selected>Вышестоящая организация по соглашению (OA)</option>"), "{}", p.body);
+    assert!(p.has("<span id=\"owner-agent\">— Комитет по образованию</span>"), "{}", p.body);
+    assert_eq!(p.body.matches("Вышестоящая организация по соглашению (OA)").count(), 1, "{}", p.body);
     assert!(customer.get(&format!("/plans/{plan}?tab=journal")).await.has("Изменено: кто размещает в ЕИС"));
     customer.add_position(plan, &POSITION).await;
     customer.post(&format!("/plans/{plan}/submit"), &[]).await;
     let mut approver = h.client();
     approver.login("soglasovatel", "soglasovatel").await;
     approver.get(&format!("/plans/{plan}")).await;
-    assert!(approver.post(&format!("/plans/{plan}/approve"), &[]).await.has("План-график утверждён"));
+    assert!(approver.post(&format!("/plans/{plan}/approve"), &[]).await.has("План-график утвержден"));
     let version = h.app.store.versions(plan).await.unwrap()[0].clone();
     let fixed = version.packet.clone().expect("fixed at approval").xml;
     let packet = eis::packet::read_plan_packet(&fixed).unwrap();
@@ -518,4 +536,45 @@ async fn superior_sends_its_subordinates_plan_as_oa() {
     let p = wait_for_status(&mut superior, v2, "Отклонена ЕИС").await;
     assert!(p.has("ORG_POWERS") && p.has("не имеет полномочий"), "{}", p.body);
     h.app.stop().await;
+}
+
+/// The `<input …>` tag with this id in a page.
+fn input_tag<'a>(body: &'a str, id: &str) -> &'a str {
+    let key = format!("id=\"{id}\"");
+    let at = body.find(&key).unwrap_or_else(|| panic!("no #{id} in page"));
+    let start = body[..at].rfind("<input").unwrap_or_else(|| panic!("#{id} is not an input"));
+    let end = at + body[at..].find('>').unwrap_or_else(|| panic!("#{id} is not closed"));
+    &body[start..=end]
+}
+
+/// A refused «Регистрационные данные в ЕИС» form comes back as the person left it: the login
+/// typed and «Сменить пароль:» ticked; only the password fields are empty.
+#[tokio::test]
+async fn settings_form_keeps_the_login_and_the_tick_after_a_refusal() {
+    let h = Harness::start().await;
+    let mut customer = h.client();
+    customer.login("zakazchik", "zakazchik").await;
+    let (login, password) = h.eis_credentials("eis_user").await;
+    customer.get("/settings/eis").await;
+    let p = customer.post("/settings/eis", &[("login", &login), ("change_password", "1"), ("password", &password), ("password_confirm", &password)]).await;
+    assert!(p.has("Регистрационные данные в ЕИС сохранены"));
+    // With a password saved the box starts cleared.
+    assert!(!input_tag(&p.body, "change_password").contains(" checked"), "{}", p.body);
+
+    let p = customer
+        .post("/settings/eis", &[("login", "new_login"), ("change_password", "1"), ("password", "первый"), ("password_confirm", "второй")])
+        .await;
+    assert_eq!(p.status, 422);
+    assert!(p.has("Пароли не совпадают"));
+    assert!(input_tag(&p.body, "change_password").contains(" checked"), "«Сменить пароль:» should stay ticked: {}", p.body);
+    assert!(input_tag(&p.body, "login").contains("value=\"new_login\""), "the typed login should stay: {}", p.body);
+    for field in ["password", "password_confirm"] {
+        assert!(!input_tag(&p.body, field).contains("value="), "#{field} should be empty: {}", p.body);
+    }
+    assert!(!p.has("первый") && !p.has("второй"), "a typed password is never sent back");
+
+    // Without the tick, a typed password is refused and the box stays cleared.
+    let p = customer.post("/settings/eis", &[("login", "new_login"), ("password", "первый"), ("password_confirm", "первый")]).await;
+    assert_eq!(p.status, 422);
+    assert!(!input_tag(&p.body, "change_password").contains(" checked"), "{}", p.body);
 }

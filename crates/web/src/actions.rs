@@ -180,7 +180,7 @@ pub async fn edited_position(
     }
 }
 
-pub const CANCEL_NEW: &str = "Отменить можно только закупку из утверждённой версии; новую позицию просто удалите";
+pub const CANCEL_NEW: &str = "Отменить можно только закупку из утвержденной версии; новую позицию просто удалите";
 
 /// The cancelled position: only a purchase of the approved version, with its justification.
 pub async fn canceled_position(
@@ -200,7 +200,7 @@ pub async fn canceled_position(
     }))
 }
 
-pub const DELETE_BASE: &str = "Позицию утверждённой версии нельзя удалить: откройте её и отмените закупку с обоснованием.";
+pub const DELETE_BASE: &str = "Позицию утвержденной версии нельзя удалить: откройте её и отмените закупку с обоснованием.";
 
 /// Deletes a position that is not in the approved version; `Ok(Err(message))` when it is.
 pub async fn delete_position(state: &AppState, user: &User, l: &EditablePosition, row_version: i64) -> AppResult<Result<(), &'static str>> {

@@ -232,7 +232,7 @@ pub async fn approved_plan(h: &Harness, customer: &mut Client, year: &str) -> (i
     approver.login("soglasovatel", "soglasovatel").await;
     approver.get(&format!("/plans/{plan}")).await;
     let p = approver.post(&format!("/plans/{plan}/approve"), &[]).await;
-    assert!(p.has("План-график утверждён"), "{}", p.body);
+    assert!(p.has("План-график утвержден"), "{}", p.body);
     let version = h.app.store.versions(plan).await.unwrap()[0].id;
     (plan, version)
 }

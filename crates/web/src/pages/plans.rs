@@ -378,7 +378,7 @@ fn notice_text(code: &str) -> Option<String> {
             "added" => "Позиция добавлена",
             "deleted" => "Позиция удалена",
             "submitted" => "План-график отправлен на согласование",
-            "approved" => "План-график утверждён, создана новая версия",
+            "approved" => "План-график утвержден, создана новая версия",
             "returned" => "План-график возвращён на доработку",
             "changing" => "Открыт новый цикл изменений: измените или отмените позиции с обоснованием, затем отправьте на согласование",
             "updated" => "Позиция изменена",
@@ -424,7 +424,11 @@ async fn render_plan(
             PositionRow {
                 id: sp.id,
                 mark: if p.is_canceled() { "Отменена" } else { p.mark(before).title() },
-                change: p.change.as_ref().map(|c| format!("{}: причина {}, {}", c.decision.title(), c.reason_code, c.description)),
+                change: p.change.as_ref().map(|c| {
+                    // The reason's name from НСИ, kept with the change; the bare code only if it had none.
+                    let reason = if c.reason_name.trim().is_empty() { format!("код {}", c.reason_code) } else { c.reason_name.clone() };
+                    format!("{}. Причина: {}. Обоснование: {}", c.decision.title(), reason, c.description)
+                }),
                 in_base: before.is_some(),
                 number: p.purchase_number.padded(),
                 ikz: p.ikz(&iku).unwrap_or_else(|_| "— (проверьте ИНН/КПП заказчика)".into()),

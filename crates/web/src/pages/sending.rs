@@ -93,8 +93,20 @@ struct EventRow {
     at: String,
     status: &'static str,
     message: String,
-    http: Option<i64>,
+    /// ЕИС's HTTP answer in words; the code itself goes to a tooltip.
+    reply: Option<(i64, &'static str)>,
     has_raw: bool,
+}
+
+/// What an HTTP status of ЕИС's answer means, for a person.
+fn reply_in_words(status: i64) -> &'static str {
+    match status {
+        200..=299 => "ЕИС приняла запрос",
+        401 | 403 => "ЕИС отказала в доступе",
+        400..=499 => "ЕИС отклонила запрос",
+        500..=599 => "сбой на стороне ЕИС",
+        _ => "ЕИС ответила",
+    }
 }
 
 #[derive(Template)]
@@ -246,7 +258,7 @@ pub async fn send_status(
                 at: domain::format::date_time_seconds_ru(store::to_datetime(e.at)),
                 status: e.status.title(),
                 message: e.message,
-                http: e.http_status,
+                reply: e.http_status.map(|h| (h, reply_in_words(h))),
                 has_raw: e.raw_reply.is_some(),
             })
             .collect(),

@@ -24,14 +24,21 @@ struct SettingsPage {
     error: Option<String>,
 }
 
-async fn render(state: &AppState, session: &store::users::Session, login: Option<String>, notice: Option<String>, error: Option<String>) -> AppResult<Response> {
+/// What the person typed into a refused form, shown again as it was (the passwords excepted).
+struct Typed {
+    login: String,
+    change_password: bool,
+}
+
+async fn render(state: &AppState, session: &store::users::Session, typed: Option<Typed>, notice: Option<String>, error: Option<String>) -> AppResult<Response> {
     let info = state.store.eis_credentials_info(session.user.id).await?.unwrap_or_default();
     let page = SettingsPage {
         chrome: Some(Chrome::of(state, session).await?),
         csrf: session.csrf_token.clone(),
-        login: login.unwrap_or_else(|| info.login.clone()),
-        // A user without a saved password has to set one, so the box starts ticked.
-        change_password: !info.has_password,
+        login: typed.as_ref().map_or_else(|| info.login.clone(), |t| t.login.clone()),
+        // A user without a saved password has to set one, so the box starts ticked; after a
+        // refusal it stays as the person left it.
+        change_password: typed.as_ref().map_or(!info.has_password, |t| t.change_password),
         has_password: info.has_password,
         updated_at: fmt_time(info.updated_at),
         last_ok: info.last_ok_at.map(fmt_time),
@@ -70,23 +77,24 @@ pub async fn save(State(state): State<AppState>, post: Post<SettingsForm>) -> Ap
     let f = post.form;
     let login = f.login.trim().to_owned();
     let fail = |e: &str| Some(e.to_owned());
+    let typed = |login: &str| Some(Typed { login: login.to_owned(), change_password: f.change_password.is_some() });
     if login.is_empty() {
-        return render(&state, &post.session, Some(login), None, fail("Укажите логин пользователя в ЕИС")).await;
+        return render(&state, &post.session, typed(&login), None, fail("Укажите логин пользователя в ЕИС")).await;
     }
     if login.chars().count() > 200 {
-        return render(&state, &post.session, Some(login), None, fail("Логин ЕИС длиннее 200 символов")).await;
+        return render(&state, &post.session, typed(&login), None, fail("Логин ЕИС длиннее 200 символов")).await;
     }
     let password = if f.change_password.is_some() {
         if f.password.is_empty() {
-            return render(&state, &post.session, Some(login), None, fail("Введите пароль ЕИС дважды")).await;
+            return render(&state, &post.session, typed(&login), None, fail("Введите пароль ЕИС дважды")).await;
         }
         if f.password != f.password_confirm {
-            return render(&state, &post.session, Some(login), None, fail("Пароли не совпадают. Введите один и тот же пароль дважды.")).await;
+            return render(&state, &post.session, typed(&login), None, fail("Пароли не совпадают. Введите один и тот же пароль дважды.")).await;
         }
         Some(f.password.as_str())
     } else if !f.password.is_empty() || !f.password_confirm.is_empty() {
         // A typed password without the box ticked would be silently dropped: say so instead.
-        return render(&state, &post.session, Some(login), None, fail("Чтобы сменить пароль, отметьте «Сменить пароль:» и введите пароль дважды")).await;
+        return render(&state, &post.session, typed(&login), None, fail("Чтобы сменить пароль, отметьте «Сменить пароль:» и введите пароль дважды")).await;
     } else {
         None
     };
