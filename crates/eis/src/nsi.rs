@@ -20,7 +20,7 @@ use roxmltree::Node;
 
 use crate::ReadError;
 use crate::export::EXPORT_NS;
-use crate::ns;
+use crate::{bounds, ns};
 use crate::xml::{self, XmlWriter};
 
 /// The catalogs plangraf keeps.
@@ -135,6 +135,10 @@ pub fn read_nsi_bytes(bytes: &[u8]) -> Result<NsiDocument, NsiError> {
     if bytes.starts_with(b"PK\x03\x04") {
         return Err(NsiError::Zip);
     }
+    // The size first: no point checking the encoding of a file the reader will refuse.
+    if bytes.len() > bounds::NSI.max_bytes {
+        return Err(ReadError::TooLarge { size: bytes.len(), limit: bounds::NSI.max_bytes }.into());
+    }
     let text = std::str::from_utf8(bytes).map_err(|_| NsiError::NotUtf8)?;
     read_nsi(text)
 }
@@ -142,7 +146,7 @@ pub fn read_nsi_bytes(bytes: &[u8]) -> Result<NsiDocument, NsiError> {
 /// Reads an NSI export: `export` with one of the supported lists (also the list alone as the
 /// root, in the export namespace).
 pub fn read_nsi(xml_text: &str) -> Result<NsiDocument, NsiError> {
-    let doc = xml::parse_document(xml_text.strip_prefix('\u{feff}').unwrap_or(xml_text))?;
+    let doc = xml::parse_document(xml_text.strip_prefix('\u{feff}').unwrap_or(xml_text), &bounds::NSI)?;
     let root = doc.root_element();
     let in_export_ns = |n: Node<'_, '_>| n.tag_name().namespace() == Some(EXPORT_NS);
     let (list, path) = if in_export_ns(root) && root.tag_name().name() == "export" {

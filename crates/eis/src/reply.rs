@@ -2,7 +2,7 @@
 //! `oos:zfcs_confirmationType`) and `errorInfo` (`docs-https-api.xsd`).
 
 pub use crate::ReadError;
-use crate::ns;
+use crate::{bounds, ns};
 use crate::packet::{PacketIndex, read_index_el, write_index};
 use crate::xml::{self, El, Path, XmlWriter};
 
@@ -96,7 +96,7 @@ pub fn write_confirmation(c: &Confirmation) -> String {
 }
 
 pub fn read_confirmation(xml: &str) -> Result<Confirmation, ReadError> {
-    let doc = xml::parse_document(xml)?;
+    let doc = xml::parse_document(xml, &bounds::REPLY)?;
     let root = El::new(doc.root_element());
     if !root.is(NS_INT, "confirmation") {
         return Err(ReadError::UnexpectedRoot {
@@ -167,7 +167,7 @@ pub fn write_error_info(e: &ErrorInfo) -> String {
 }
 
 pub fn read_error_info(xml: &str) -> Result<ErrorInfo, ReadError> {
-    let doc = xml::parse_document(xml)?;
+    let doc = xml::parse_document(xml, &bounds::REPLY)?;
     let root = El::new(doc.root_element());
     if !root.is(Some(ns::HTTPS_API), "errorInfo") {
         return Err(ReadError::UnexpectedRoot {

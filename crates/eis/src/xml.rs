@@ -506,9 +506,9 @@ impl<'a, 'i> El<'a, 'i> {
     }
 }
 
-pub(crate) fn parse_document(xml: &str) -> Result<roxmltree::Document<'_>, ReadError> {
-    let opts = roxmltree::ParsingOptions { allow_dtd: false, ..Default::default() };
-    roxmltree::Document::parse_with_options(xml, opts).map_err(|e| ReadError::Syntax(e.to_string()))
+/// Every reader's way to a tree: bounded first, see [`crate::bounds`].
+pub(crate) fn parse_document<'i>(xml: &'i str, limits: &crate::bounds::Limits) -> Result<roxmltree::Document<'i>, ReadError> {
+    crate::bounds::parse(xml, limits)
 }
 
 pub(crate) fn qualified_name(node: Node<'_, '_>) -> String {

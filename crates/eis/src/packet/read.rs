@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::kept::Seen;
-use crate::ns;
+use crate::{bounds, ns};
 use crate::xml::{El, Path};
 
 const NS_INT: Option<&str> = Some(ns::INTEGRATION);
@@ -13,7 +13,7 @@ const NS_BASE: Option<&str> = Some(ns::BASE);
 /// Reads a `tenderPlan2020` or `tenderPlan2020Change` packet. Everything in `data` is kept
 /// (typed or in [`Kept`]); of the `index`, what [`PacketIndex`] holds.
 pub fn read_plan_packet(xml: &str) -> Result<PlanPacket, ReadError> {
-    let doc = xml::parse_document(xml)?;
+    let doc = xml::parse_document(xml, &bounds::PACKET)?;
     let seen = Seen::new(&doc);
     let root = El::tracked(doc.root_element(), &seen);
     let kind = if root.is(NS_INT, "tenderPlan2020") {
@@ -36,7 +36,7 @@ pub fn read_plan_packet(xml: &str) -> Result<PlanPacket, ReadError> {
 /// Reads only the `index` of any packet: lets a receiver answer about a packet whose `data`
 /// it cannot read.
 pub fn read_packet_index(xml: &str) -> Result<PacketIndex, ReadError> {
-    let doc = xml::parse_document(xml)?;
+    let doc = xml::parse_document(xml, &bounds::PACKET)?;
     let root = El::new(doc.root_element());
     if root.node.tag_name().namespace() != NS_INT {
         return Err(ReadError::UnexpectedRoot {
