@@ -23,8 +23,7 @@ fn depth_at(xml: &str, at: usize) -> usize {
     let doc = roxmltree::Document::parse(xml).expect("well-formed");
     let node = doc
         .descendants()
-        .filter(|n| n.is_element() && n.range().end > at && n.range().start < at)
-        .last()
+        .rfind(|n| n.is_element() && n.range().end > at && n.range().start < at)
         .expect("an element around the position");
     node.ancestors().filter(|n| n.is_element()).count()
 }
@@ -91,9 +90,11 @@ fn nsi_xml() -> String {
     })
 }
 
-/// Each public reader with a document of its kind: whether it refused the document for its
-/// depth, given the document with a nest before `end_tag` to `depth` levels.
-fn readers() -> Vec<(&'static str, String, &'static str, Box<dyn Fn(&str) -> bool>)> {
+/// A public reader's name, a document of its kind, the end tag to put a nest before, and
+/// whether the reader refused a document for its depth.
+type Reader = (&'static str, String, &'static str, Box<dyn Fn(&str) -> bool>);
+
+fn readers() -> Vec<Reader> {
     vec![
         ("read_plan_packet", packet_xml(), "</tp:position>", Box::new(|x| is_too_deep(read_plan_packet(x)))),
         ("read_packet_index", packet_xml(), "</int:index>", Box::new(|x| is_too_deep(read_packet_index(x)))),
