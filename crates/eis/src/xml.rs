@@ -452,9 +452,9 @@ impl<'a, 'i> El<'a, 'i> {
     }
 
     /// What the reader did not consume under this element (itself consumed), see
-    /// [`crate::kept`]. Empty for an untracked cursor.
-    pub(crate) fn take_kept(&self) -> Kept {
-        self.seen.map(|s| s.take_kept(self.node)).unwrap_or_default()
+    /// [`crate::kept`]. Empty for an untracked cursor. `path` is this element's, for errors.
+    pub(crate) fn take_kept(&self, path: &Path) -> Result<Kept, ReadError> {
+        self.seen.map(|s| s.take_kept(self.node, &path.0)).transpose().map(Option::unwrap_or_default)
     }
 
     pub(crate) fn is(&self, ns: Option<&str>, name: &str) -> bool {

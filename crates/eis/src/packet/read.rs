@@ -166,7 +166,7 @@ pub(crate) fn read_plan_content(data: El<'_, '_>, path: &Path, kind: PlanPacketK
         outcome,
         kept: Kept::default(),
     };
-    Ok(PlanData { kept: data.take_kept(), ..plan })
+    Ok(PlanData { kept: data.take_kept(path)?, ..plan })
 }
 
 fn read_org(org: El<'_, '_>, path: &Path) -> Result<OrgDetails, ReadError> {
@@ -355,7 +355,7 @@ fn read_position(pos: El<'_, '_>, path: &Path) -> Result<Position, ReadError> {
         modification_status: read_status(ci, "positionModificationStatus", &ci_path)?,
         kept: Kept::default(),
     };
-    Ok(Position { kept: pos.take_kept(), ..position })
+    Ok(Position { kept: pos.take_kept(path)?, ..position })
 }
 
 fn read_special_position(pos: El<'_, '_>, path: &Path) -> Result<SpecialPosition, ReadError> {
@@ -384,7 +384,7 @@ fn read_special_position(pos: El<'_, '_>, path: &Path) -> Result<SpecialPosition
         modification_status: read_status(pos, "specialPurchasePositionModificationStatus", path)?,
         kept: Kept::default(),
     };
-    Ok(SpecialPosition { kept: pos.take_kept(), ..position })
+    Ok(SpecialPosition { kept: pos.take_kept(path)?, ..position })
 }
 
 fn read_outcome(o: El<'_, '_>, path: &Path) -> Result<OutcomeIndicators, ReadError> {
