@@ -65,8 +65,14 @@ pub struct Confirmation {
 const NS_INT: Option<&str> = Some(ns::INTEGRATION);
 const NS_OOS: Option<&str> = Some(ns::TYPES);
 
+/// At most `max` characters. Whitespace the cut leaves at the end is dropped: the reader
+/// trims texts, so a written text ending in it would not read back as written.
 fn cut(s: &str, max: usize) -> String {
-    s.chars().take(max).collect()
+    let cut: String = s.chars().take(max).collect();
+    match cut.trim_end() {
+        t if t.len() == cut.len() => cut,
+        t => t.to_owned(),
+    }
 }
 
 pub fn write_confirmation(c: &Confirmation) -> String {

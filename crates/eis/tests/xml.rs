@@ -531,6 +531,15 @@ fn overlong_violation_texts_are_cut_to_the_schema() {
     assert_eq!(back.violations[0].name.chars().count(), 200);
     assert_eq!(back.violations[0].description.as_ref().map(|d| d.chars().count()), Some(2000));
     schemas::assert_valid_or_skip("confirmation with long texts", INTEGRATION_XSD, &xml);
+    // A cut that ends in whitespace: the written text reads back as written.
+    let mut v = violations();
+    v[0].description = Some(format!("{} {}", "ы".repeat(1999), "ы".repeat(10)));
+    let xml = write_confirmation(&confirmation(ConfirmationResult::Failure, v));
+    let back = read_confirmation(&xml).expect("readable");
+    assert_eq!(write_confirmation(&back), xml);
+    let info = ErrorInfo { code: 1, message: format!("{} {}", "ы".repeat(1999), "ы".repeat(10)) };
+    let xml = write_error_info(&info);
+    assert_eq!(write_error_info(&read_error_info(&xml).expect("readable")), xml);
 }
 
 #[test]
