@@ -13,7 +13,7 @@ extern crate libfuzzer_sys;
 use domain::Money;
 use eis::docproject::*;
 use eis::export::{ExportedPlan, write_export};
-use eis::nsi::{Catalog, NsiDocument, NsiEntry, write_nsi};
+use eis::nsi::{Catalog, NsiDocument, NsiEntry, kbk_name, write_nsi};
 use eis::packet::{Mode, PacketIndex, write_plan_packet, write_plan_packet_with};
 use eis::reply::*;
 use eis::Layout;
@@ -109,7 +109,7 @@ fn main() {
             write_nsi(&NsiDocument { catalog: Catalog::Kvr, entries: vec![entry("244", "Прочая закупка", None)] }),
             write_nsi(&NsiDocument { catalog: Catalog::ChangeReason, entries: vec![entry("9", "Иные обстоятельства", None)] }),
             write_nsi(&NsiDocument { catalog: Catalog::SpecialPurchase, entries: vec![entry("P4_1_93", "п. 4 ч. 1 ст. 93", None)] }),
-            write_nsi(&NsiDocument { catalog: Catalog::Kbk, entries: vec![entry("90107020000000000244", "", None)] }),
+            write_nsi(&NsiDocument { catalog: Catalog::Kbk, entries: vec![entry("90107020000000000244", &kbk_name(&["40000000".into()]), None)] }),
         ],
     );
 
