@@ -243,10 +243,25 @@ impl EisClient {
     }
 }
 
+/// The reply's body, read no further than `limit` bytes: a reply over the bound of its kind
+/// (see [`crate::bounds`]) would be refused by the reader anyway, so it is not held in memory.
+async fn read_body(mut resp: reqwest::Response, limit: usize) -> Result<String, ClientError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(transport)? {
+        if body.len() + chunk.len() > limit {
+            return Err(ClientError::Malformed {
+                reason: format!("reply body over the limit of {limit} bytes"),
+                raw: String::from_utf8_lossy(&body[..body.len().min(1024)]).into_owned(),
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
 async fn finish(resp: reqwest::Response, expected_ref: Option<&str>) -> Result<Reply<Confirmation>, ClientError> {
     let status = resp.status().as_u16();
-    let body = resp.bytes().await.map_err(transport)?;
-    let raw = String::from_utf8_lossy(&body).into_owned();
+    let raw = read_body(resp, crate::bounds::REPLY.max_bytes).await?;
     tracing::debug!(status, bytes = raw.len(), "ЕИС replied");
     match status {
         200 => {
@@ -297,7 +312,7 @@ impl EisClient {
         tracing::debug!(url = %self.upload_url, request_id = %request.index.id, ids = request.doc_project_ids.len(), "asking ЕИС for draft statuses");
         let resp = self.http.post(self.upload_url.clone()).multipart(form).send().await.map_err(transport)?;
         let expected = request.index.id.clone();
-        finish_with(resp, |raw| {
+        finish_with(resp, &crate::bounds::REPLY, |raw| {
             let value = crate::docproject::read_doc_project_status_response(raw).map_err(|e| e.to_string())?;
             if value.request_id != expected {
                 return Err(format!("response requestId {:?} is not the request's id {expected:?}", value.request_id));
@@ -334,15 +349,18 @@ impl EisClient {
         let form = [("login", creds.login.as_str()), ("password", creds.password.as_str()), key];
         tracing::debug!(%url, by = key.0, value = key.1, "asking ЕИС for an export");
         let resp = self.http.post(url).form(&form).send().await.map_err(transport)?;
-        finish_with(resp, |raw| crate::export::read_export(raw).map_err(|e| e.to_string())).await
+        finish_with(resp, &crate::bounds::EXPORT, |raw| crate::export::read_export(raw).map_err(|e| e.to_string())).await
     }
 }
 
 /// As [`finish`] for a 200 whose body `parse` reads.
-async fn finish_with<T>(resp: reqwest::Response, parse: impl FnOnce(&str) -> Result<T, String>) -> Result<Reply<T>, ClientError> {
+async fn finish_with<T>(
+    resp: reqwest::Response,
+    limits: &crate::bounds::Limits,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<Reply<T>, ClientError> {
     let status = resp.status().as_u16();
-    let body = resp.bytes().await.map_err(transport)?;
-    let raw = String::from_utf8_lossy(&body).into_owned();
+    let raw = read_body(resp, limits.max_bytes).await?;
     tracing::debug!(status, bytes = raw.len(), "ЕИС replied");
     match status {
         200 => match parse(&raw) {

@@ -6,7 +6,7 @@
 //! was placed and, if so, the id of the published document (which the export is asked by).
 
 pub use crate::ReadError;
-use crate::ns;
+use crate::{bounds, ns};
 use crate::packet::{Mode, PacketIndex, read_index_el, write_index};
 use crate::xml::{self, El, Path, XmlWriter};
 
@@ -111,7 +111,7 @@ fn root_and_data<'a, 'i>(doc: &'a roxmltree::Document<'i>, name: &str) -> Result
 }
 
 pub fn read_doc_project_status_request(xml: &str) -> Result<DocProjectStatusRequest, ReadError> {
-    let doc = xml::parse_document(xml)?;
+    let doc = xml::parse_document(xml, &bounds::REPLY)?;
     let (root, path) = root_and_data(&doc, "fcsDocProjectStatusRequest")?;
     let index = read_index_el(root, &path)?;
     let dp = path.join("data");
@@ -129,7 +129,7 @@ pub fn read_doc_project_status_request(xml: &str) -> Result<DocProjectStatusRequ
 }
 
 pub fn read_doc_project_status_response(xml: &str) -> Result<DocProjectStatusResponse, ReadError> {
-    let doc = xml::parse_document(xml)?;
+    let doc = xml::parse_document(xml, &bounds::REPLY)?;
     let (root, path) = root_and_data(&doc, "fcsDocProjectStatusResponse")?;
     let index = read_index_el(root, &path)?;
     let dp = path.join("data");

@@ -10,7 +10,7 @@
 
 pub use crate::ReadError;
 use crate::kept::Seen;
-use crate::ns;
+use crate::{bounds, ns};
 use crate::packet::{EisDateTime, PlanData, PlanPacketKind, Target, read_plan_content, write_plan_content};
 use crate::xml::{self, El, Layout, Path, XmlWriter};
 
@@ -87,7 +87,7 @@ pub fn write_export_with(p: &ExportedPlan, layout: Layout) -> String {
 /// Reads an export holding a `tenderPlan2020` (also real ЕИС exports of older scheme versions),
 /// keeping every element of it.
 pub fn read_export(xml_text: &str) -> Result<ExportedPlan, ReadError> {
-    let doc = xml::parse_document(xml_text)?;
+    let doc = xml::parse_document(xml_text, &bounds::EXPORT)?;
     let seen = Seen::new(&doc);
     let root = El::tracked(doc.root_element(), &seen);
     if !root.is(Some(EXPORT_NS), "export") {

@@ -11,6 +11,8 @@ use std::cell::Cell;
 
 use roxmltree::{Document, Node};
 
+use crate::ReadError;
+
 /// An XML element with everything under it, namespace-aware (prefixes are not kept: the writer
 /// chooses its own).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -118,21 +120,40 @@ impl Seen {
 
     /// Everything under `owner` (consumed itself) that the reader did not consume, then marks
     /// the whole subtree consumed so that an enclosing owner does not keep it again.
-    pub(crate) fn take_kept(&self, owner: Node<'_, '_>) -> Kept {
+    ///
+    /// An element repeating a consumed sibling of the same name is refused: the typed reader
+    /// takes the first of an element the schema allows once, and keeping the repetition would
+    /// let the writer put it back ahead of the typed one (the written document would then
+    /// carry another value). `owner_path` is the owner's path, for the error.
+    pub(crate) fn take_kept(&self, owner: Node<'_, '_>, owner_path: &str) -> Result<Kept, ReadError> {
         let mut out = Vec::new();
-        self.collect(owner, "", &mut out);
+        self.collect(owner, "", &mut out).map_err(|(at, name)| {
+            let at = if at.is_empty() { owner_path.to_owned() } else { format!("{owner_path}/{at}") };
+            ReadError::Unsupported {
+                path: format!("{at}/{name}"),
+                what: "элемент повторяется, а по схеме ЕИС он встречается здесь один раз".into(),
+            }
+        })?;
         for n in owner.descendants() {
             self.mark(n);
         }
-        Kept(out)
+        Ok(Kept(out))
     }
 
-    fn collect(&self, parent: Node<'_, '_>, path: &str, out: &mut Vec<KeptElement>) {
+    /// Err: the relative path of the parent and the name of a repeated single element.
+    fn collect(&self, parent: Node<'_, '_>, path: &str, out: &mut Vec<KeptElement>) -> Result<(), (String, String)> {
         let mut counts: Vec<(&str, usize)> = Vec::new();
+        // Consumed names with their namespaces: the typed reader takes the first match, so a
+        // repetition always comes after the consumed one.
+        let mut consumed: Vec<(Option<&str>, &str)> = Vec::new();
         let mut after: Option<&str> = None;
         for c in parent.children().filter(Node::is_element) {
             let name = c.tag_name().name();
+            let qualified = (c.tag_name().namespace(), name);
             if self.is_seen(c) {
+                if !consumed.contains(&qualified) {
+                    consumed.push(qualified);
+                }
                 let n = match counts.iter_mut().find(|(k, _)| *k == name) {
                     Some((_, n)) => {
                         *n += 1;
@@ -145,9 +166,11 @@ impl Seen {
                 };
                 if c.children().any(|g| g.is_element()) {
                     let child_path = if path.is_empty() { format!("{name}[{n}]") } else { format!("{path}/{name}[{n}]") };
-                    self.collect(c, &child_path, out);
+                    self.collect(c, &child_path, out)?;
                 }
                 after = Some(name);
+            } else if consumed.contains(&qualified) {
+                return Err((path.to_owned(), name.to_owned()));
             } else {
                 out.push(KeptElement {
                     parent: path.to_owned(),
@@ -156,5 +179,6 @@ impl Seen {
                 });
             }
         }
+        Ok(())
     }
 }

@@ -15,6 +15,7 @@
 //! the schema's lengths and patterns is answered by [`packet::PlanPacket::problems`]; whether
 //! the written document is schema-valid is checked with the official XSD set in tests.
 
+pub mod bounds;
 pub mod client;
 pub mod docproject;
 pub mod export;
@@ -62,6 +63,15 @@ pub enum ReadError {
     Invalid { path: String, value: String, reason: String },
     #[error("unsupported content at {path}: {what}")]
     Unsupported { path: String, what: String },
+    /// Over [`bounds::Limits::max_bytes`].
+    #[error("document of {size} bytes is over the limit of {limit} bytes")]
+    TooLarge { size: usize, limit: usize },
+    /// Over [`bounds::Limits::max_depth`]: `line` is where the element one level too deep starts.
+    #[error("elements nested deeper than {limit} levels (line {line})")]
+    TooDeep { limit: usize, line: usize },
+    /// Over [`bounds::Limits::max_nodes`].
+    #[error("more than {limit} XML nodes")]
+    TooManyNodes { limit: u32 },
 }
 
 impl ReadError {
@@ -85,6 +95,28 @@ impl ReadError {
             ReadError::Unsupported { path, what } => {
                 format!("Не поддерживается содержимое элемента {path}: {what}")
             }
+            ReadError::TooLarge { size, limit } => format!(
+                "Документ слишком большой: {size} байт, допускается не более {}. Проверьте, что выбран нужный файл, \
+                 или разделите его на части",
+                size_ru(*limit)
+            ),
+            ReadError::TooDeep { limit, line } => format!(
+                "Элементы документа вложены глубже {limit} уровней (строка {line}); документы ЕИС так глубоко не вкладываются. \
+                 Проверьте, что передан документ ЕИС"
+            ),
+            ReadError::TooManyNodes { limit } => format!(
+                "В документе больше {limit} элементов и текстов, столько не бывает в документах ЕИС такого размера. \
+                 Проверьте, что передан документ ЕИС"
+            ),
         }
+    }
+}
+
+/// A byte count for people: megabytes from 1 MiB, else bytes.
+fn size_ru(bytes: usize) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{:.1} МБ", bytes as f64 / (1024.0 * 1024.0))
+    } else {
+        format!("{bytes} байт")
     }
 }

@@ -56,6 +56,10 @@ pub const XML_PARSE_BIG_LINES: c_int = 1 << 22;
 
 unsafe extern "C" {
     pub fn xmlInitParser();
+    /// Builds the XSD built-in type tables. `xmlSchemaParse` does it lazily, unguarded, so two
+    /// first compilations on different threads race; it is called once up front instead.
+    /// (Returns `int` since 2.11, `void` before; the result is not needed.)
+    pub fn xmlSchemaInitTypes();
 
     pub fn xmlSchemaNewParserCtxt(url: *const c_char) -> *mut xmlSchemaParserCtxt;
     pub fn xmlSchemaSetParserStructuredErrors(
@@ -88,6 +92,12 @@ unsafe extern "C" {
     /// Sets the structured error handler of the calling thread (libxml2 keeps its error
     /// handlers in per-thread global state when built with thread support, as Debian's is).
     pub fn xmlSetStructuredErrorFunc(ctx: *mut c_void, handler: xmlStructuredErrorFunc);
+    /// Where the calling thread's structured handler is stored (what the `xmlStructuredError`
+    /// macro of `globals.h` reads).
+    pub fn __xmlStructuredError() -> *mut xmlStructuredErrorFunc;
+    /// Where the calling thread's structured handler context is stored
+    /// (`xmlStructuredErrorContext`).
+    pub fn __xmlStructuredErrorContext() -> *mut *mut c_void;
 
     /// `/prefix:a/prefix:b[2]/…` of a node; the result is freed with [`xmlFree`].
     pub fn xmlGetNodePath(node: *const xmlNode) -> *mut u8;

@@ -20,7 +20,7 @@ use roxmltree::Node;
 
 use crate::ReadError;
 use crate::export::EXPORT_NS;
-use crate::ns;
+use crate::{bounds, ns};
 use crate::xml::{self, XmlWriter};
 
 /// The catalogs plangraf keeps.
@@ -135,6 +135,10 @@ pub fn read_nsi_bytes(bytes: &[u8]) -> Result<NsiDocument, NsiError> {
     if bytes.starts_with(b"PK\x03\x04") {
         return Err(NsiError::Zip);
     }
+    // The size first: no point checking the encoding of a file the reader will refuse.
+    if bytes.len() > bounds::NSI.max_bytes {
+        return Err(ReadError::TooLarge { size: bytes.len(), limit: bounds::NSI.max_bytes }.into());
+    }
     let text = std::str::from_utf8(bytes).map_err(|_| NsiError::NotUtf8)?;
     read_nsi(text)
 }
@@ -142,7 +146,7 @@ pub fn read_nsi_bytes(bytes: &[u8]) -> Result<NsiDocument, NsiError> {
 /// Reads an NSI export: `export` with one of the supported lists (also the list alone as the
 /// root, in the export namespace).
 pub fn read_nsi(xml_text: &str) -> Result<NsiDocument, NsiError> {
-    let doc = xml::parse_document(xml_text.strip_prefix('\u{feff}').unwrap_or(xml_text))?;
+    let doc = xml::parse_document(xml_text.strip_prefix('\u{feff}').unwrap_or(xml_text), &bounds::NSI)?;
     let root = doc.root_element();
     let in_export_ns = |n: Node<'_, '_>| n.tag_name().namespace() == Some(EXPORT_NS);
     let (list, path) = if in_export_ns(root) && root.tag_name().name() == "export" {
@@ -210,6 +214,9 @@ fn read_entry(catalog: Catalog, record: Node<'_, '_>, path: &str) -> Result<NsiE
                 return Err(ReadError::invalid(&format!("{path}/kbk"), &kbk, "КБК состоит из 20 знаков"));
             }
             let budget = required(record, "budget", path)?;
+            if budget.chars().count() > 8 {
+                return Err(ReadError::invalid(&format!("{path}/budget"), &budget, "код бюджета не длиннее 8 знаков"));
+            }
             NsiEntry { code: kbk, name: budget, parent_code: None, actual }
         }
     };
@@ -254,17 +261,32 @@ fn merge(catalog: Catalog, entries: Vec<NsiEntry>) -> Vec<NsiEntry> {
     out
 }
 
+const KBK_ONE_BUDGET: &str = "Код бюджета ";
+const KBK_BUDGETS: &str = "Коды бюджетов: ";
+
 /// What a КБК entry shows: ЕИС gives no name, only the budgets the code belongs to.
 pub fn kbk_name(budgets: &[String]) -> String {
     match budgets {
-        [one] => format!("Код бюджета {one}"),
-        many => format!("Коды бюджетов: {}", many.join(", ")),
+        [one] => format!("{KBK_ONE_BUDGET}{one}"),
+        many => format!("{KBK_BUDGETS}{}", many.join(", ")),
+    }
+}
+
+/// The (first) budget code a КБК entry's name holds, see [`kbk_name`]; for a name made some
+/// other way, its first digits.
+fn budget_of(name: &str) -> String {
+    if let Some(one) = name.strip_prefix(KBK_ONE_BUDGET) {
+        one.to_owned()
+    } else if let Some(many) = name.strip_prefix(KBK_BUDGETS) {
+        many.split(", ").next().unwrap_or_default().to_owned()
+    } else {
+        name.chars().filter(char::is_ascii_digit).take(8).collect()
     }
 }
 
 /// Writes a catalog as ЕИС exports it (element order of the 14.1 types). For tests and for
 /// handing a catalog to another system; `id` is the record's position, `budget` of a КБК the
-/// digits of its name.
+/// (first) budget code its name holds.
 pub fn write_nsi(doc: &NsiDocument) -> String {
     let mut w = XmlWriter::new();
     w.open("exp:export", &[("xmlns:exp", EXPORT_NS), ("xmlns:oos", ns::TYPES)]);
@@ -302,7 +324,7 @@ pub fn write_nsi(doc: &NsiDocument) -> String {
                 w.leaf("oos:actual", actual);
             }
             Catalog::Kbk => {
-                let budget: String = e.name.chars().filter(char::is_ascii_digit).take(8).collect();
+                let budget = budget_of(&e.name);
                 w.leaf("oos:kbk", &e.code);
                 w.leaf("oos:budget", &budget);
                 w.leaf("oos:actual", actual);

@@ -2,7 +2,7 @@
 //! `oos:zfcs_confirmationType`) and `errorInfo` (`docs-https-api.xsd`).
 
 pub use crate::ReadError;
-use crate::ns;
+use crate::{bounds, ns};
 use crate::packet::{PacketIndex, read_index_el, write_index};
 use crate::xml::{self, El, Path, XmlWriter};
 
@@ -65,8 +65,14 @@ pub struct Confirmation {
 const NS_INT: Option<&str> = Some(ns::INTEGRATION);
 const NS_OOS: Option<&str> = Some(ns::TYPES);
 
+/// At most `max` characters. Whitespace the cut leaves at the end is dropped: the reader
+/// trims texts, so a written text ending in it would not read back as written.
 fn cut(s: &str, max: usize) -> String {
-    s.chars().take(max).collect()
+    let cut: String = s.chars().take(max).collect();
+    match cut.trim_end() {
+        t if t.len() == cut.len() => cut,
+        t => t.to_owned(),
+    }
 }
 
 pub fn write_confirmation(c: &Confirmation) -> String {
@@ -96,7 +102,7 @@ pub fn write_confirmation(c: &Confirmation) -> String {
 }
 
 pub fn read_confirmation(xml: &str) -> Result<Confirmation, ReadError> {
-    let doc = xml::parse_document(xml)?;
+    let doc = xml::parse_document(xml, &bounds::REPLY)?;
     let root = El::new(doc.root_element());
     if !root.is(NS_INT, "confirmation") {
         return Err(ReadError::UnexpectedRoot {
@@ -167,7 +173,7 @@ pub fn write_error_info(e: &ErrorInfo) -> String {
 }
 
 pub fn read_error_info(xml: &str) -> Result<ErrorInfo, ReadError> {
-    let doc = xml::parse_document(xml)?;
+    let doc = xml::parse_document(xml, &bounds::REPLY)?;
     let root = El::new(doc.root_element());
     if !root.is(Some(ns::HTTPS_API), "errorInfo") {
         return Err(ReadError::UnexpectedRoot {

@@ -195,7 +195,13 @@ impl SchemaSet {
 
     /// Parses `xml` and validates it. `Err` holds at least one issue: well-formedness errors
     /// or schema violations, each with a line when libxml2 knows it.
+    ///
+    /// The document is first held to [`crate::bounds::PACKET`] (size and depth, without
+    /// building anything), so libxml2 never parses a document the readers would refuse.
     pub fn validate(&self, xml: &str) -> Result<(), Vec<SchemaIssue>> {
+        if let Err(e) = crate::bounds::check(xml, &crate::bounds::PACKET) {
+            return Err(vec![SchemaIssue::general(e.to_string())]);
+        }
         let Ok(size) = c_int::try_from(xml.len()) else {
             return Err(vec![SchemaIssue::general(format!("document too large for libxml2: {} bytes", xml.len()))]);
         };
@@ -203,7 +209,7 @@ impl SchemaSet {
         let ctx: *mut Collector = &mut collector;
         let rc = {
             // Parse errors go to the thread's structured handler (a per-call one cannot be
-            // given to xmlReadMemory); the guard restores the default on every exit.
+            // given to xmlReadMemory); the guard restores the previous one on every exit.
             let _handler = ThreadErrorHandler::install(ctx);
             let encoding = if declares_utf8(xml) { ptr::null() } else { c"UTF-8".as_ptr() };
             // SAFETY: the buffer is valid for `size` bytes for the duration of the call; the
@@ -262,10 +268,15 @@ fn declares_utf8(xml: &str) -> bool {
 
 static INIT: Once = Once::new();
 
-/// libxml2 wants xmlInitParser before any use from several threads.
+/// libxml2 wants xmlInitParser before any use from several threads, and its XSD type tables
+/// are built lazily by the first xmlSchemaParse without a lock: both are done once, here.
 fn init() {
-    // SAFETY: xmlInitParser has no preconditions; Once runs it exactly once per process.
-    INIT.call_once(|| unsafe { ffi::xmlInitParser() });
+    // SAFETY: neither function has preconditions; Once runs them exactly once per process,
+    // before any schema is compiled.
+    INIT.call_once(|| unsafe {
+        ffi::xmlInitParser();
+        ffi::xmlSchemaInitTypes();
+    });
 }
 
 struct Doc(NonNull<ffi::xmlDoc>);
@@ -286,22 +297,31 @@ impl Drop for ValidCtxt {
     }
 }
 
-/// Routes libxml2's errors raised on this thread to a collector while alive.
-struct ThreadErrorHandler;
+/// Routes libxml2's errors raised on this thread to a collector while alive, then puts back
+/// whatever handler the thread had (another library in the process may have set one).
+struct ThreadErrorHandler {
+    previous: ffi::xmlStructuredErrorFunc,
+    previous_ctx: *mut c_void,
+}
 
 impl ThreadErrorHandler {
     fn install(ctx: *mut Collector) -> Self {
-        // SAFETY: sets this thread's handler only; `collect` accepts `ctx`, which the caller
-        // keeps alive until the guard is dropped, when the handler is removed again.
-        unsafe { ffi::xmlSetStructuredErrorFunc(ctx.cast(), Some(collect)) };
-        ThreadErrorHandler
+        // SAFETY: the accessors return pointers to this thread's handler slots, valid for the
+        // thread's life; they are only read here. Setting touches this thread's handler only;
+        // `collect` accepts `ctx`, which the caller keeps alive until the guard is dropped.
+        unsafe {
+            let previous = *ffi::__xmlStructuredError();
+            let previous_ctx = *ffi::__xmlStructuredErrorContext();
+            ffi::xmlSetStructuredErrorFunc(ctx.cast(), Some(collect));
+            ThreadErrorHandler { previous, previous_ctx }
+        }
     }
 }
 
 impl Drop for ThreadErrorHandler {
     fn drop(&mut self) {
-        // SAFETY: resetting this thread's handler to libxml2's default has no preconditions.
-        unsafe { ffi::xmlSetStructuredErrorFunc(ptr::null_mut(), None) }
+        // SAFETY: restores exactly what this thread had before `install`.
+        unsafe { ffi::xmlSetStructuredErrorFunc(self.previous_ctx, self.previous) }
     }
 }
 
@@ -375,7 +395,55 @@ unsafe fn node_path(node: *const ffi::xmlNode) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::declares_utf8;
+    use super::*;
+
+    unsafe extern "C" fn other_handler(_: *mut c_void, _: *mut ffi::xmlError) {}
+
+    fn current_handler() -> (ffi::xmlStructuredErrorFunc, *mut c_void) {
+        // SAFETY: reads this thread's handler slots.
+        unsafe { (*ffi::__xmlStructuredError(), *ffi::__xmlStructuredErrorContext()) }
+    }
+
+    #[test]
+    fn the_threads_previous_error_handler_is_restored() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let xsd = dir.path().join("a.xsd");
+        std::fs::write(
+            &xsd,
+            r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="a" type="xs:int"/></xs:schema>"#,
+        )
+        .expect("schema written");
+        let marker = 0x5a5a_usize as *mut c_void;
+        // SAFETY: sets this test thread's handler to one that ignores everything.
+        unsafe { ffi::xmlSetStructuredErrorFunc(marker, Some(other_handler)) };
+        let set = SchemaSet::compile_file(&xsd).expect("compiles");
+        assert_eq!(current_handler().1, marker);
+        assert!(set.validate("<a>1</a>").is_ok());
+        assert!(set.validate("<a>x</a>").is_err());
+        assert!(set.validate("<a>").is_err());
+        let (handler, ctx) = current_handler();
+        assert_eq!(ctx, marker);
+        assert!(handler.is_some_and(|h| std::ptr::fn_addr_eq(h, other_handler as unsafe extern "C" fn(*mut c_void, *mut ffi::xmlError))));
+        // SAFETY: back to libxml2's default for this thread.
+        unsafe { ffi::xmlSetStructuredErrorFunc(ptr::null_mut(), None) };
+    }
+
+    #[test]
+    fn validation_is_bounded_before_libxml2_parses() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let xsd = dir.path().join("a.xsd");
+        std::fs::write(
+            &xsd,
+            r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="a"/></xs:schema>"#,
+        )
+        .expect("schema written");
+        let set = SchemaSet::compile_file(&xsd).expect("compiles");
+        let levels = crate::bounds::MAX_DEPTH;
+        assert!(set.validate(&format!("{}{}", "<a>".repeat(levels), "</a>".repeat(levels))).is_ok());
+        let deep = format!("{}{}", "<a>".repeat(levels + 1), "</a>".repeat(levels + 1));
+        let issues = set.validate(&deep).expect_err("too deep");
+        assert!(issues[0].message.contains("nested deeper than 64"), "{issues:?}");
+    }
 
     #[test]
     fn utf8_declarations() {

@@ -452,9 +452,9 @@ impl<'a, 'i> El<'a, 'i> {
     }
 
     /// What the reader did not consume under this element (itself consumed), see
-    /// [`crate::kept`]. Empty for an untracked cursor.
-    pub(crate) fn take_kept(&self) -> Kept {
-        self.seen.map(|s| s.take_kept(self.node)).unwrap_or_default()
+    /// [`crate::kept`]. Empty for an untracked cursor. `path` is this element's, for errors.
+    pub(crate) fn take_kept(&self, path: &Path) -> Result<Kept, ReadError> {
+        self.seen.map(|s| s.take_kept(self.node, &path.0)).transpose().map(Option::unwrap_or_default)
     }
 
     pub(crate) fn is(&self, ns: Option<&str>, name: &str) -> bool {
@@ -506,9 +506,9 @@ impl<'a, 'i> El<'a, 'i> {
     }
 }
 
-pub(crate) fn parse_document(xml: &str) -> Result<roxmltree::Document<'_>, ReadError> {
-    let opts = roxmltree::ParsingOptions { allow_dtd: false, ..Default::default() };
-    roxmltree::Document::parse_with_options(xml, opts).map_err(|e| ReadError::Syntax(e.to_string()))
+/// Every reader's way to a tree: bounded first, see [`crate::bounds`].
+pub(crate) fn parse_document<'i>(xml: &'i str, limits: &crate::bounds::Limits) -> Result<roxmltree::Document<'i>, ReadError> {
+    crate::bounds::parse(xml, limits)
 }
 
 pub(crate) fn qualified_name(node: Node<'_, '_>) -> String {

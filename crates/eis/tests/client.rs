@@ -62,6 +62,11 @@ async fn behave(login: &str, ref_id: &str) -> Response {
         "teapot" => (StatusCode::IM_A_TEAPOT, "no").into_response(),
         "garbage" => xml(StatusCode::OK, "<html><body>Технические работы</body></html>".into()),
         "wrongref" => xml(StatusCode::OK, confirmation_for("00000000-0000-0000-0000-000000000000", ConfirmationResult::Success)),
+        // A confirmation padded past the reply bound of eis::bounds.
+        "huge" => {
+            let c = confirmation_for(ref_id, ConfirmationResult::Processing);
+            xml(StatusCode::OK, format!("{c}{}", " ".repeat(eis::bounds::REPLY.max_bytes)))
+        }
         "slow" => {
             tokio::time::sleep(Duration::from_secs(5)).await;
             xml(StatusCode::OK, confirmation_for(ref_id, ConfirmationResult::Processing))
@@ -233,6 +238,20 @@ async fn malformed_replies_keep_the_body() {
     }
     match c.status(&creds("wrongref"), &id).await {
         Err(ClientError::Malformed { reason, .. }) => assert!(reason.contains("refId"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_reply_over_its_bound_is_not_read_whole() {
+    let s = start_server().await;
+    let c = client(&s);
+    let (id, _) = packet();
+    match c.status(&creds("huge"), &id).await {
+        Err(ClientError::Malformed { reason, raw }) => {
+            assert!(reason.contains(&format!("over the limit of {} bytes", eis::bounds::REPLY.max_bytes)), "{reason}");
+            assert!(raw.len() <= 1024, "only the start of the body is kept");
+        }
         other => panic!("{other:?}"),
     }
 }

@@ -284,3 +284,26 @@ fn a_large_catalog_reads() {
     assert_eq!(d.entries.len(), 40_000);
     assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
 }
+
+/// Found by fuzzing (target `nsi`): the writer took a КБК's budget from the digits of the
+/// entry's name, so a budget code without digits was written empty and the written file did
+/// not read back. The budget now comes back as read; one longer than the schema's 8
+/// characters is refused.
+#[test]
+fn kbk_budgets_are_written_back_as_read() {
+    let record = |budget: &str| {
+        format!("<nsiKBKBudget><oos:kbk>90107020000000000244</oos:kbk><oos:budget>{budget}</oos:budget><oos:actual>true</oos:actual></nsiKBKBudget>")
+    };
+    let file = doc(&format!("<nsiKBKBudgetList>{}{}</nsiKBKBudgetList>", record("МБ"), record("4a000000")));
+    let read = read_nsi(&file).expect("readable");
+    assert_eq!(read.entries[0].name, "Коды бюджетов: МБ, 4a000000");
+    let written = write_nsi(&read);
+    assert!(written.contains("<oos:budget>МБ</oos:budget>"), "{written}");
+    let again = read_nsi(&written).expect("the written file reads back");
+    assert_eq!(write_nsi(&again), written);
+    let long = doc(&format!("<nsiKBKBudgetList>{}</nsiKBKBudgetList>", record("123456789")));
+    match read_nsi(&long) {
+        Err(NsiError::Read(ReadError::Invalid { path, .. })) => assert!(path.ends_with("nsiKBKBudget[1]/budget"), "{path}"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -531,6 +531,15 @@ fn overlong_violation_texts_are_cut_to_the_schema() {
     assert_eq!(back.violations[0].name.chars().count(), 200);
     assert_eq!(back.violations[0].description.as_ref().map(|d| d.chars().count()), Some(2000));
     schemas::assert_valid_or_skip("confirmation with long texts", INTEGRATION_XSD, &xml);
+    // A cut that ends in whitespace: the written text reads back as written.
+    let mut v = violations();
+    v[0].description = Some(format!("{} {}", "ы".repeat(1999), "ы".repeat(10)));
+    let xml = write_confirmation(&confirmation(ConfirmationResult::Failure, v));
+    let back = read_confirmation(&xml).expect("readable");
+    assert_eq!(write_confirmation(&back), xml);
+    let info = ErrorInfo { code: 1, message: format!("{} {}", "ы".repeat(1999), "ы".repeat(10)) };
+    let xml = write_error_info(&info);
+    assert_eq!(write_error_info(&read_error_info(&xml).expect("readable")), xml);
 }
 
 #[test]
@@ -614,4 +623,25 @@ proptest! {
         prop_assert_eq!(&back, &p);
         prop_assert_eq!(write_plan_packet(&back), xml);
     }
+}
+
+/// Found by fuzzing (target `packet`): an element the schema allows once, repeated, was kept
+/// and written back ahead of the typed one, so the written packet carried the other value
+/// (write → read → write changed `firstYear` from 0.00 to 0.50).
+#[test]
+fn a_repeated_single_element_is_refused_not_kept() {
+    let xml = write_plan_packet(&new_packet());
+    let at = xml.find("<tp:KBKYearsInfo>").expect("a КБК breakdown") + "<tp:KBKYearsInfo>".len();
+    let twice = format!("{}<tp:firstYear>0.00</tp:firstYear>{}", &xml[..at], &xml[at..]);
+    match read_plan_packet(&twice) {
+        Err(ReadError::Unsupported { path, .. }) => {
+            assert!(path.ends_with("KBKsInfo[1]/KBKInfo[1]/KBKYearsInfo[1]/firstYear"), "{path}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // The same name in another namespace is not a repetition: it is kept and written back.
+    let other_ns = format!("{}<x:firstYear xmlns:x=\"urn:x\">1</x:firstYear>{}", &xml[..at], &xml[at..]);
+    let p = read_plan_packet(&other_ns).expect("readable");
+    let written = write_plan_packet(&p);
+    assert_eq!(write_plan_packet(&read_plan_packet(&written).expect("readable")), written);
 }

@@ -387,18 +387,23 @@ async fn receive(state: &AppState, user: &UserRecord, index: &PacketIndex, docum
     let taken = sqlx::query_scalar::<_, i64>("SELECT 1 FROM packets WHERE packet_id = ?1").bind(&index.id).fetch_optional(&mut *tx).await?;
     let key = if taken.is_some() { uuid::Uuid::new_v4().to_string() } else { index.id.clone() };
     let now = now_ms();
-    let packet = read_plan_packet(document);
+    // A packet the schema rejected is not read into the model: its answer is the schema's
+    // violations, and nothing is gained by walking content already known to be wrong.
+    let packet = match &schema_issues {
+        Some(issues) => Err(checks::schema_violation(issues)),
+        None => read_plan_packet(document).map_err(|e| checks::unreadable(&e)),
+    };
+    // The root's name without building a tree (the document may be one the reader refused).
     let root = match &packet {
         Ok(p) => p.kind.root_name().to_owned(),
-        Err(_) => roxmltree::Document::parse(document).map(|d| d.root_element().tag_name().name().to_owned()).unwrap_or_default(),
+        Err(_) => sync::root_name(document).unwrap_or_default().to_owned(),
     };
-    let violations = match (&packet, &schema_issues) {
-        (_, Some(issues)) => vec![checks::schema_violation(issues)],
-        (Ok(p), None) => {
+    let violations = match &packet {
+        Ok(p) => {
             let ctx = context(&mut tx, p, &user.org_reg_num).await?;
             checks::check(p, &ctx)
         }
-        (Err(e), None) => vec![checks::unreadable(e)],
+        Err(v) => vec![v.clone()],
     };
     let (result, load_id) = match (&packet, violations.is_empty()) {
         (Ok(p), true) => {

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::kept::Seen;
-use crate::ns;
+use crate::{bounds, ns};
 use crate::xml::{El, Path};
 
 const NS_INT: Option<&str> = Some(ns::INTEGRATION);
@@ -13,7 +13,7 @@ const NS_BASE: Option<&str> = Some(ns::BASE);
 /// Reads a `tenderPlan2020` or `tenderPlan2020Change` packet. Everything in `data` is kept
 /// (typed or in [`Kept`]); of the `index`, what [`PacketIndex`] holds.
 pub fn read_plan_packet(xml: &str) -> Result<PlanPacket, ReadError> {
-    let doc = xml::parse_document(xml)?;
+    let doc = xml::parse_document(xml, &bounds::PACKET)?;
     let seen = Seen::new(&doc);
     let root = El::tracked(doc.root_element(), &seen);
     let kind = if root.is(NS_INT, "tenderPlan2020") {
@@ -36,7 +36,7 @@ pub fn read_plan_packet(xml: &str) -> Result<PlanPacket, ReadError> {
 /// Reads only the `index` of any packet: lets a receiver answer about a packet whose `data`
 /// it cannot read.
 pub fn read_packet_index(xml: &str) -> Result<PacketIndex, ReadError> {
-    let doc = xml::parse_document(xml)?;
+    let doc = xml::parse_document(xml, &bounds::PACKET)?;
     let root = El::new(doc.root_element());
     if root.node.tag_name().namespace() != NS_INT {
         return Err(ReadError::UnexpectedRoot {
@@ -166,7 +166,7 @@ pub(crate) fn read_plan_content(data: El<'_, '_>, path: &Path, kind: PlanPacketK
         outcome,
         kept: Kept::default(),
     };
-    Ok(PlanData { kept: data.take_kept(), ..plan })
+    Ok(PlanData { kept: data.take_kept(path)?, ..plan })
 }
 
 fn read_org(org: El<'_, '_>, path: &Path) -> Result<OrgDetails, ReadError> {
@@ -355,7 +355,7 @@ fn read_position(pos: El<'_, '_>, path: &Path) -> Result<Position, ReadError> {
         modification_status: read_status(ci, "positionModificationStatus", &ci_path)?,
         kept: Kept::default(),
     };
-    Ok(Position { kept: pos.take_kept(), ..position })
+    Ok(Position { kept: pos.take_kept(path)?, ..position })
 }
 
 fn read_special_position(pos: El<'_, '_>, path: &Path) -> Result<SpecialPosition, ReadError> {
@@ -384,7 +384,7 @@ fn read_special_position(pos: El<'_, '_>, path: &Path) -> Result<SpecialPosition
         modification_status: read_status(pos, "specialPurchasePositionModificationStatus", path)?,
         kept: Kept::default(),
     };
-    Ok(SpecialPosition { kept: pos.take_kept(), ..position })
+    Ok(SpecialPosition { kept: pos.take_kept(path)?, ..position })
 }
 
 fn read_outcome(o: El<'_, '_>, path: &Path) -> Result<OutcomeIndicators, ReadError> {

@@ -17,8 +17,9 @@ use serde::{Deserialize, Serialize};
 use store::nsi::{Catalog, Entry, LoadOptions};
 use store::users::{Session, User};
 
-/// The largest NSI file accepted: the whole ОКПД2 export is some tens of megabytes.
-pub const MAX_UPLOAD_BYTES: usize = 128 * 1024 * 1024;
+/// The largest NSI file accepted: the whole ОКПД2 export is some tens of megabytes. The
+/// reader's own bound ([`eis::bounds::NSI`]) is the same.
+pub const MAX_UPLOAD_BYTES: usize = eis::bounds::NSI.max_bytes;
 /// Records one search returns.
 pub const SEARCH_LIMIT: u32 = 20;
 

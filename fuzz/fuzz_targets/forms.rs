@@ -1,0 +1,37 @@
+//! The url-encoded forms: the position form (as the pages read it, pairs into a draft, then
+//! parsed for every organization type), the plan header's responsible person, and the change
+//! justification. Never panic.
+#![no_main]
+
+use domain::org::OrgType;
+use domain::plan::ResponsiblePerson;
+use domain::position::{ChangeDecision, PositionDraft, SpecialPurchase, parse_change};
+use domain::ikz::PurchaseNumber;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(data) {
+        let draft = PositionDraft::from_form(&pairs);
+        let _ = draft.form_lines();
+        let number = PurchaseNumber::new(1).expect("1 is a purchase number");
+        let special = SpecialPurchase { code: draft.special_type.trim().to_owned(), name: "Особая закупка".into() };
+        for org_type in OrgType::ALL {
+            for special in [None, Some(special.clone())] {
+                if let Ok(p) = draft.parse(number, org_type, special) {
+                    let _ = (p.title(), p.summary(), p.kvr_breakdown(org_type), p.ikz("27802139698780201001"));
+                    let _ = PositionDraft::of(&p);
+                }
+            }
+        }
+        let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("");
+        for decision in [ChangeDecision::Changed, ChangeDecision::Canceled] {
+            let _ = parse_change(get("reason_code"), Some(get("reason_name")).filter(|s| !s.is_empty()), decision, get("change_description"));
+        }
+    }
+    if let Ok(raw) = serde_urlencoded::from_bytes::<ResponsiblePerson>(data)
+        && let Ok(p) = ResponsiblePerson::parse(&raw)
+    {
+        let _ = p.display();
+        assert_eq!(ResponsiblePerson::parse(&p), Ok(p.clone()), "a parsed person parses to itself");
+    }
+});
