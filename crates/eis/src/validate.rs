@@ -102,6 +102,42 @@ pub fn join_lines(issues: &[SchemaIssue]) -> String {
 }
 
 /// A compiled root schema of the ЕИС set, shareable between threads.
+/// How many validations run at once in the process: about one per core. libxml2 builds the
+/// whole document tree (several times the packet's size) for each, so a burst of big packets
+/// waits here, on its blocking thread, instead of taking memory all at once.
+struct ValidationSlots {
+    free: std::sync::Mutex<usize>,
+    freed: std::sync::Condvar,
+}
+
+struct Slot(&'static ValidationSlots);
+
+impl ValidationSlots {
+    fn shared() -> &'static ValidationSlots {
+        static SLOTS: std::sync::OnceLock<ValidationSlots> = std::sync::OnceLock::new();
+        SLOTS.get_or_init(|| ValidationSlots {
+            free: std::sync::Mutex::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)),
+            freed: std::sync::Condvar::new(),
+        })
+    }
+
+    fn take(&'static self) -> Slot {
+        let mut free = self.free.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        while *free == 0 {
+            free = self.freed.wait(free).unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        *free -= 1;
+        Slot(self)
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(std::sync::PoisonError::into_inner) += 1;
+        self.0.freed.notify_one();
+    }
+}
+
 pub struct SchemaSet {
     schema: NonNull<ffi::xmlSchema>,
     path: PathBuf,
@@ -205,6 +241,7 @@ impl SchemaSet {
         let Ok(size) = c_int::try_from(xml.len()) else {
             return Err(vec![SchemaIssue::general(format!("document too large for libxml2: {} bytes", xml.len()))]);
         };
+        let _slot = ValidationSlots::shared().take();
         let mut collector = Collector::default();
         let ctx: *mut Collector = &mut collector;
         let rc = {

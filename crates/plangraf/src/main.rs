@@ -367,6 +367,10 @@ async fn user_command(common: &Common, command: UserCommand) -> anyhow::Result<(
 }
 
 async fn load_nsi(common: &Common, file: &Path, partial: bool, confirmed: bool) -> anyhow::Result<()> {
+    let size = std::fs::metadata(file).with_context(|| format!("не удалось прочитать файл {}", file.display()))?.len();
+    if size > eis::bounds::NSI.max_bytes as u64 {
+        bail!("файл {} больше {} МБ: это не выгрузка одного справочника НСИ ЕИС", file.display(), eis::bounds::NSI.max_bytes / 1024 / 1024);
+    }
     let bytes = std::fs::read(file).with_context(|| format!("не удалось прочитать файл {}", file.display()))?;
     let doc = eis::nsi::read_nsi_bytes(&bytes).map_err(|e| anyhow::anyhow!("файл {} не загружен: {}", file.display(), e.message_ru()))?;
     let catalog = store::nsi::Catalog::from_code(doc.catalog.code()).context("неизвестный справочник")?;

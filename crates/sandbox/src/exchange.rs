@@ -30,6 +30,8 @@ mod sync;
 
 /// The sender code ЕИС puts in the envelope of its replies.
 pub(crate) const EIS_SENDER: &str = "OOS";
+/// How many uploads are read and checked at once.
+static UPLOAD_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
 /// Room for a plan of 5,000 positions and more.
 const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
 
@@ -308,6 +310,11 @@ async fn upload(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<So
             let r = form_rejection(e.status(), "форма multipart/form-data с полями login, password и document");
             return answer(&state, "upload", Asked::default(), Err(r)).await;
         }
+    };
+    // Each upload may hold up to 64 MiB while it is read and checked: a few at a time, the
+    // rest wait here before reading anything (their credentials are checked in turn).
+    let Ok(_slot) = UPLOAD_SLOTS.acquire().await else {
+        return answer(&state, "upload", Asked::default(), Err(Refusal::new(StatusCode::SERVICE_UNAVAILABLE, code::INTERNAL, "Сервис перегружен. Повторите попытку позже"))).await;
     };
     let (login, user, document) = match read_upload(&state, peer, mp).await {
         Ok(read) => read,
