@@ -295,7 +295,7 @@ impl Store {
     /// how many throttle entries were removed.
     pub async fn unlock_sign_in(&self, login: &str) -> Result<u64> {
         let prefix = pair_prefix(login);
-        let res = sqlx::query("DELETE FROM sign_in_throttle WHERE throttle_key = $1 OR substr(throttle_key, 1, $2) = $3")
+        let res = sqlx::query("DELETE FROM sign_in_throttle WHERE throttle_key = $1 OR substr(throttle_key, 1, CAST($2 AS INTEGER)) = $3")
             .bind(format!("u:{login}"))
             .bind(prefix.chars().count() as i64)
             .bind(&prefix)
