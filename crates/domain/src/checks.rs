@@ -1,8 +1,8 @@
 //! Pre-flight checks («проверка перед отправкой»): the rules ЕИС would apply, run before
 //! submitting, approving and sending, each failure pinned to its position and field.
 
-use crate::org::OrgType;
 use crate::money::Money;
+use crate::org::OrgType;
 use crate::plan::{ChangeMark, PlanSnapshot, YearAmounts};
 use serde::Serialize;
 use std::collections::HashSet;
@@ -51,7 +51,10 @@ pub fn preflight(plan: &PlanSnapshot, base: Option<&PlanSnapshot>) -> Vec<Findin
         let n = Some(p.purchase_number.get());
         let mut find = |field: &'static str, message: String| out.push(Finding { purchase_number: n, field, message });
         if !seen.insert(p.purchase_number) {
-            find("purchase_number", format!("Номер закупки {} повторяется в плане-графике", p.purchase_number.padded()));
+            find(
+                "purchase_number",
+                format!("Номер закупки {} повторяется в плане-графике", p.purchase_number.padded()),
+            );
         }
         if p.publish_year < plan.plan_year || p.publish_year > plan.plan_year + 2 {
             find(
@@ -69,38 +72,70 @@ pub fn preflight(plan: &PlanSnapshot, base: Option<&PlanSnapshot>) -> Vec<Findin
         }
         let org_type = customer.org_type;
         if org_type.uses_kvr_breakdown() && p.kvr_breakdown(org_type).is_empty() {
-            find("kvr", "Для бюджетных и автономных учреждений КВР обязателен: укажите КВР или распределение по КВР".into());
+            find(
+                "kvr",
+                "Для бюджетных и автономных учреждений КВР обязателен: укажите КВР или распределение по КВР".into(),
+            );
         }
         if org_type == OrgType::Unitary && p.kvr.is_some() {
             find("kvr", "Для унитарного предприятия КВР должен быть «не определен»".into());
         }
         if !p.kbks.is_empty() && !org_type.uses_kbk() {
-            find("lines", format!("Распределение по КБК указывается только для организаций типов 01, 02 и 08, а не {}", org_type.code()));
+            find(
+                "lines",
+                format!(
+                    "Распределение по КБК указывается только для организаций типов 01, 02 и 08, а не {}",
+                    org_type.code()
+                ),
+            );
         }
         if !p.kvrs.is_empty() && !org_type.uses_kvr_breakdown() {
-            find("lines", format!("Распределение по КВР указывается только для организаций типов 03 и 10, а не {}", org_type.code()));
+            find(
+                "lines",
+                format!(
+                    "Распределение по КВР указывается только для организаций типов 03 и 10, а не {}",
+                    org_type.code()
+                ),
+            );
         }
         if !p.target_articles.is_empty() && !org_type.uses_kvr_breakdown() {
             find(
                 "target_lines",
-                format!("Распределение по целевым статьям указывается только для организаций типов 03 и 10, а не {}", org_type.code()),
+                format!(
+                    "Распределение по целевым статьям указывается только для организаций типов 03 и 10, а не {}",
+                    org_type.code()
+                ),
             );
         }
-        for (field, name, lines) in [("lines", "КБК", &p.kbks), ("lines", "КВР", &p.kvrs), ("target_lines", "целевым статьям", &p.target_articles)] {
+        for (field, name, lines) in [
+            ("lines", "КБК", &p.kbks),
+            ("lines", "КВР", &p.kvrs),
+            ("target_lines", "целевым статьям", &p.target_articles),
+        ] {
             if lines.is_empty() {
                 continue;
             }
             let sum = lines.iter().fold(YearAmounts::default(), |acc, l| acc + l.amounts);
             let wrong = sum.mismatches(&p.amounts, plan.plan_year);
             if !wrong.is_empty() {
-                find(field, format!("Сумма распределения по {name} не равна финансовому обеспечению позиции: {}", wrong.join("; ")));
+                find(
+                    field,
+                    format!(
+                        "Сумма распределения по {name} не равна финансовому обеспечению позиции: {}",
+                        wrong.join("; ")
+                    ),
+                );
             }
         }
         let distinct_kvrs: HashSet<&str> = p.kvrs.iter().map(|l| l.code.as_str()).collect();
         match &p.kvr {
             Some(k) if distinct_kvrs.len() > 1 => find(
                 "kvr",
-                format!("В распределении несколько КВР ({}): КВР позиции должен быть «не определен», а не {}", distinct_kvrs.len(), k.as_str()),
+                format!(
+                    "В распределении несколько КВР ({}): КВР позиции должен быть «не определен», а не {}",
+                    distinct_kvrs.len(),
+                    k.as_str()
+                ),
             ),
             Some(k) if distinct_kvrs.len() == 1 && !distinct_kvrs.contains(k.as_str()) => {
                 find("kvr", format!("КВР позиции {} не совпадает с КВР в распределении", k.as_str()))
@@ -123,10 +158,17 @@ pub fn preflight(plan: &PlanSnapshot, base: Option<&PlanSnapshot>) -> Vec<Findin
         if p.public_discussion && !p.is_special() && p.publish_year != plan.plan_year {
             find(
                 "public_discussion",
-                format!("Общественное обсуждение указывается для закупок с извещением в {} году, а не в {}", plan.plan_year, p.publish_year),
+                format!(
+                    "Общественное обсуждение указывается для закупок с извещением в {} году, а не в {}",
+                    plan.plan_year, p.publish_year
+                ),
             );
         }
-        if !p.is_special() && !p.public_discussion && p.publish_year == plan.plan_year && p.amounts.total() > public_discussion_threshold() {
+        if !p.is_special()
+            && !p.public_discussion
+            && p.publish_year == plan.plan_year
+            && p.amounts.total() > public_discussion_threshold()
+        {
             find(
                 "public_discussion",
                 "Закупка дороже 1 млрд руб. подлежит обязательному общественному обсуждению (ст. 20 44-ФЗ): отметьте признак".into(),
@@ -198,7 +240,15 @@ mod tests {
         let f = preflight(&changed, Some(&base));
         assert_eq!(fields(&f), ["change"]);
         assert_eq!(f[0].purchase_number, Some(2));
-        p2.change = Some(crate::plan::parse_change("9", Some("Иные обстоятельства"), crate::plan::ChangeDecision::Changed, "Рост цен").unwrap());
+        p2.change = Some(
+            crate::plan::parse_change(
+                "9",
+                Some("Иные обстоятельства"),
+                crate::plan::ChangeDecision::Changed,
+                "Рост цен",
+            )
+            .unwrap(),
+        );
         assert!(preflight(&plan(OrgType::Budget, vec![position(1), p2]), Some(&base)).is_empty());
         // Unchanged positions need nothing; a new one neither.
         assert!(preflight(&plan(OrgType::Budget, vec![position(1), position(2), position(3)]), Some(&base)).is_empty());
@@ -278,8 +328,14 @@ mod tests {
         let mut p = position(1);
         p.amounts = YearAmounts { current: money("100"), first: money("50"), ..Default::default() };
         p.kbks = vec![
-            BudgetLine { code: "07507021234567890244".into(), amounts: YearAmounts { current: money("60"), first: money("50"), ..Default::default() } },
-            BudgetLine { code: "07507021234567890247".into(), amounts: YearAmounts { current: money("40"), ..Default::default() } },
+            BudgetLine {
+                code: "07507021234567890244".into(),
+                amounts: YearAmounts { current: money("60"), first: money("50"), ..Default::default() },
+            },
+            BudgetLine {
+                code: "07507021234567890247".into(),
+                amounts: YearAmounts { current: money("40"), ..Default::default() },
+            },
         ];
         assert!(preflight_new(&plan(OrgType::Authority, vec![p.clone()])).is_empty());
         p.kbks[1].amounts.current = money("39.99");
@@ -292,7 +348,8 @@ mod tests {
     fn several_kvrs_make_the_position_kvr_undefined() {
         let mut p = position(1);
         let half = YearAmounts { current: money("50"), ..Default::default() };
-        p.kvrs = vec![BudgetLine { code: "244".into(), amounts: half }, BudgetLine { code: "247".into(), amounts: half }];
+        p.kvrs =
+            vec![BudgetLine { code: "244".into(), amounts: half }, BudgetLine { code: "247".into(), amounts: half }];
         assert_eq!(fields(&preflight_new(&plan(OrgType::Budget, vec![p.clone()]))), ["kvr"]);
         p.kvr = None;
         assert!(preflight_new(&plan(OrgType::Budget, vec![p.clone()])).is_empty());
@@ -340,7 +397,10 @@ mod tests {
     fn target_articles_only_for_budget_and_autonomous_and_summing_up() {
         let mut p = position(1);
         let half = YearAmounts { current: money("50"), ..Default::default() };
-        p.target_articles = vec![BudgetLine { code: "0110100590".into(), amounts: half }, BudgetLine { code: "01101S0590".into(), amounts: half }];
+        p.target_articles = vec![
+            BudgetLine { code: "0110100590".into(), amounts: half },
+            BudgetLine { code: "01101S0590".into(), amounts: half },
+        ];
         assert!(preflight_new(&plan(OrgType::Autonomous, vec![p.clone()])).is_empty());
         assert_eq!(fields(&preflight_new(&plan(OrgType::Authority, vec![p.clone()]))), ["target_lines"]);
         p.target_articles.pop();

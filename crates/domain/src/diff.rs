@@ -27,7 +27,12 @@ fn text(field: &str, before: String, after: String, out: &mut Vec<FieldChange>) 
 
 fn money(field: &str, before: Money, after: Money, out: &mut Vec<FieldChange>) {
     if before != after {
-        out.push(FieldChange { field: field.to_owned(), before: before.to_string(), after: after.to_string(), delta: Some(after - before) });
+        out.push(FieldChange {
+            field: field.to_owned(),
+            before: before.to_string(),
+            after: after.to_string(),
+            delta: Some(after - before),
+        });
     }
 }
 
@@ -53,7 +58,9 @@ fn compare(a: &Position, b: &Position) -> Vec<FieldChange> {
     let mut out = Vec::new();
     text("Объект закупки", a.object_info.clone(), b.object_info.clone(), &mut out);
     text("Год размещения извещения", a.publish_year.to_string(), b.publish_year.to_string(), &mut out);
-    let kind = |p: &Position| p.special.as_ref().map(|s| format!("особая закупка {}", s.code)).unwrap_or_else(|| "обычная".into());
+    let kind = |p: &Position| {
+        p.special.as_ref().map(|s| format!("особая закупка {}", s.code)).unwrap_or_else(|| "обычная".into())
+    };
     text("Вид позиции", kind(a), kind(b), &mut out);
     text("ОКПД2", a.okpd2_text(), b.okpd2_text(), &mut out);
     text("КВР", a.kvr_text().into(), b.kvr_text().into(), &mut out);

@@ -3,8 +3,8 @@
 use crate::ikz::PurchaseNumber;
 use crate::org::OrgType;
 pub use crate::position::{
-    BudgetLine, ChangeDecision, ChangeMark, FieldError, LINE_FIELDS, LineDraft, Position, PositionChange, PositionDraft,
-    SpecialPurchase, YearAmounts, next_purchase_number, parse_change,
+    BudgetLine, ChangeDecision, ChangeMark, FieldError, LINE_FIELDS, LineDraft, Position, PositionChange,
+    PositionDraft, SpecialPurchase, YearAmounts, next_purchase_number, parse_change,
 };
 use crate::role::Role;
 use serde::{Deserialize, Serialize};
@@ -234,25 +234,37 @@ impl ResponsiblePerson {
             ("responsible_position", &p.position, "должность"),
         ] {
             if value.is_empty() {
-                errors.push(FieldError { field, message: format!("Укажите {what} ответственного исполнителя") });
+                errors.push(FieldError {
+                    field, message: format!("Укажите {what} ответственного исполнителя")
+                });
             } else if value.chars().count() > 200 {
                 errors.push(FieldError { field, message: "Не длиннее 200 символов".into() });
             }
         }
         if p.middle_name.chars().count() > 200 {
-            errors.push(FieldError { field: "responsible_middle_name", message: "Не длиннее 200 символов".into() });
+            errors.push(FieldError {
+                field: "responsible_middle_name", message: "Не длиннее 200 символов".into()
+            });
         }
         let digits = p.phone.chars().filter(char::is_ascii_digit).count();
         let phone_chars = p.phone.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c));
         if !p.phone.is_empty() && (!phone_chars || !(5..=15).contains(&digits)) {
-            errors.push(FieldError { field: "responsible_phone", message: "Телефон: от 5 до 15 цифр, допустимы пробелы, +, - и скобки".into() });
+            errors.push(FieldError {
+                field: "responsible_phone",
+                message: "Телефон: от 5 до 15 цифр, допустимы пробелы, +, - и скобки".into(),
+            });
         }
         if errors.is_empty() { Ok(p) } else { Err(errors) }
     }
 
     /// «Петрова Анна Сергеевна, контрактный управляющий, тел. …»
     pub fn display(&self) -> String {
-        let name = [&self.last_name, &self.first_name, &self.middle_name].iter().filter(|s| !s.is_empty()).map(|s| s.as_str()).collect::<Vec<_>>().join(" ");
+        let name = [&self.last_name, &self.first_name, &self.middle_name]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
         let phone = if self.phone.is_empty() { String::new() } else { format!(", тел. {}", self.phone) };
         format!("{name}, {}{phone}", self.position)
     }
@@ -350,7 +362,10 @@ mod tests {
         let other_superior = Actor { user_id: 5, org_id: 77, role: Role::Approver };
         assert_eq!(approve(other_superior, plan(PlanStatus::OnApproval), 0), Err(PlanError::NotSuperior));
         let superior_specialist = Actor { user_id: 6, org_id: SUPERIOR, role: Role::CustomerSpecialist };
-        assert!(matches!(approve(superior_specialist, plan(PlanStatus::OnApproval), 0), Err(PlanError::WrongRole { .. })));
+        assert!(matches!(
+            approve(superior_specialist, plan(PlanStatus::OnApproval), 0),
+            Err(PlanError::WrongRole { .. })
+        ));
         assert!(matches!(approve(approver(), plan(PlanStatus::Forming), 0), Err(PlanError::WrongState { .. })));
         assert_eq!(return_for_revision(approver(), plan(PlanStatus::OnApproval), "  "), Err(PlanError::EmptyComment));
         assert!(matches!(check_edit(approver(), plan(PlanStatus::Forming)), Err(PlanError::ForeignOrganization)));

@@ -273,7 +273,10 @@ impl Position {
             if v.is_empty() {
                 String::new()
             } else {
-                format!(", {name}: {}", v.iter().map(|l| format!("{} {}", l.code, l.amounts.total())).collect::<Vec<_>>().join("; "))
+                format!(
+                    ", {name}: {}",
+                    v.iter().map(|l| format!("{} {}", l.code, l.amounts.total())).collect::<Vec<_>>().join("; ")
+                )
             }
         };
         format!(
@@ -454,7 +457,10 @@ impl PositionDraft {
             (true, _) => None,
             (false, Some(s)) if s.code == special_code => Some(s),
             (false, _) => {
-                push("special_type", format!("Вид особой закупки «{special_code}» не найден в справочнике: выберите его из списка"));
+                push(
+                    "special_type",
+                    format!("Вид особой закупки «{special_code}» не найден в справочнике: выберите его из списка"),
+                );
                 None
             }
         };
@@ -521,7 +527,10 @@ impl PositionDraft {
         } else {
             errors.push(FieldError {
                 field: "lines",
-                message: format!("Для организации типа {} распределение по КБК или КВР не указывается", org_type.code()),
+                message: format!(
+                    "Для организации типа {} распределение по КБК или КВР не указывается",
+                    org_type.code()
+                ),
             });
             Vec::new()
         };
@@ -532,13 +541,18 @@ impl PositionDraft {
         } else {
             errors.push(FieldError {
                 field: "target_lines",
-                message: format!("Распределение по целевым статьям указывается только для организаций типов 03 и 10, а не {}", org_type.code()),
+                message: format!(
+                    "Распределение по целевым статьям указывается только для организаций типов 03 и 10, а не {}",
+                    org_type.code()
+                ),
             });
             Vec::new()
         };
 
         match (publish_year, kvr, current, first, second, subsequent) {
-            (Some(publish_year), Some(kvr), Some(current), Some(first), Some(second), Some(subsequent)) if errors.is_empty() => {
+            (Some(publish_year), Some(kvr), Some(current), Some(first), Some(second), Some(subsequent))
+                if errors.is_empty() =>
+            {
                 let amounts = YearAmounts { current, first, second, subsequent };
                 if amounts.total().is_zero() {
                     return Err(vec![FieldError {
@@ -589,8 +603,12 @@ impl LineKind {
         let alnum = |len: usize| code.chars().count() == len && code.chars().all(|c| c.is_ascii_alphanumeric());
         match self {
             LineKind::Kbk => (!alnum(20)).then_some("КБК должен состоять из 20 символов (цифры и латинские буквы)"),
-            LineKind::Kvr => KvrCode::parse(code).is_err().then_some("код КВР должен состоять из 3 цифр (например, 244)"),
-            LineKind::TargetArticle => (!alnum(10)).then_some("целевая статья должна состоять из 10 символов (цифры и латинские буквы)"),
+            LineKind::Kvr => {
+                KvrCode::parse(code).is_err().then_some("код КВР должен состоять из 3 цифр (например, 244)")
+            }
+            LineKind::TargetArticle => {
+                (!alnum(10)).then_some("целевая статья должна состоять из 10 символов (цифры и латинские буквы)")
+            }
         }
     }
 }
@@ -620,8 +638,12 @@ fn parse_lines(drafts: &[LineDraft], kind: LineKind, errors: &mut Vec<FieldError
                 Money::ZERO
             })
         };
-        let amounts =
-            YearAmounts { current: amount(&d.current), first: amount(&d.first), second: amount(&d.second), subsequent: amount(&d.subsequent) };
+        let amounts = YearAmounts {
+            current: amount(&d.current),
+            first: amount(&d.first),
+            second: amount(&d.second),
+            subsequent: amount(&d.subsequent),
+        };
         out.push(BudgetLine { code, amounts });
     }
     out
@@ -643,13 +665,20 @@ pub fn parse_change(
 ) -> Result<PositionChange, Vec<FieldError>> {
     let mut errors = Vec::new();
     if reason_name.is_none() {
-        errors.push(FieldError { field: "reason_code", message: "Выберите причину изменения из справочника".into() });
+        errors.push(FieldError {
+            field: "reason_code", message: "Выберите причину изменения из справочника".into()
+        });
     }
     let description = description.trim();
     if description.is_empty() {
-        errors.push(FieldError { field: "change_description", message: "Опишите изменение: ЕИС требует обоснование".into() });
+        errors.push(FieldError {
+            field: "change_description",
+            message: "Опишите изменение: ЕИС требует обоснование".into(),
+        });
     } else if description.chars().count() > 2000 {
-        errors.push(FieldError { field: "change_description", message: "Обоснование длиннее 2000 символов".into() });
+        errors.push(FieldError {
+            field: "change_description", message: "Обоснование длиннее 2000 символов".into()
+        });
     }
     match reason_name {
         Some(name) if errors.is_empty() => Ok(PositionChange {
@@ -688,7 +717,9 @@ mod tests {
     }
 
     fn p4() -> Option<SpecialPurchase> {
-        Some(SpecialPurchase { code: "P4_1_93".into(), name: "Закупки в соответствии с п. 4 ч. 1 ст. 93".into() })
+        Some(SpecialPurchase {
+            code: "P4_1_93".into(), name: "Закупки в соответствии с п. 4 ч. 1 ст. 93".into()
+        })
     }
 
     #[test]
@@ -814,7 +845,13 @@ mod tests {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         let d = PositionDraft::from_form(&pairs);
-        assert_eq!(d.lines, vec![line("244", "1"), LineDraft { code: "247".into(), current: "2".into(), first: "3".into(), ..Default::default() }]);
+        assert_eq!(
+            d.lines,
+            vec![
+                line("244", "1"),
+                LineDraft { code: "247".into(), current: "2".into(), first: "3".into(), ..Default::default() }
+            ]
+        );
         assert!(d.energy_service);
         assert!(!d.public_discussion);
         assert_eq!(d.form_lines().len(), 4);
@@ -878,11 +915,17 @@ mod tests {
         assert_eq!(p.target_articles.len(), 2);
         assert_eq!(PositionDraft::of(&p).target_lines.len(), 2);
         assert_eq!(d.parse(n(1), OrgType::Authority, None).unwrap_err()[0].field, "target_lines", "not for type 01");
-        let pairs: Vec<(String, String)> =
-            [("okpd2", "38.11"), ("ta_code", "0110100590"), ("ta_current", "5"), ("ta_first", ""), ("ta_second", ""), ("ta_subsequent", "")]
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
+        let pairs: Vec<(String, String)> = [
+            ("okpd2", "38.11"),
+            ("ta_code", "0110100590"),
+            ("ta_current", "5"),
+            ("ta_first", ""),
+            ("ta_second", ""),
+            ("ta_subsequent", ""),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
         assert_eq!(PositionDraft::from_form(&pairs).target_lines, vec![line("0110100590", "5")]);
     }
 }

@@ -23,7 +23,8 @@ use rust_decimal::Decimal;
 
 const ORG_REG_NUM: &str = "03722001684";
 const IKU: &str = "27802139698780201001";
-const OKPD2: [&str; 6] = ["38.11.21.000", "17.12.14.110", "22.29.25.000", "26.20.11.110", "86.90.19.190", "43.21.10.140"];
+const OKPD2: [&str; 6] =
+    ["38.11.21.000", "17.12.14.110", "22.29.25.000", "26.20.11.110", "86.90.19.190", "43.21.10.140"];
 const OBJECTS: [&str; 5] = [
     "Услуги по обращению с ТКО <сбор & вывоз>",
     "Канцелярские товары",
@@ -35,7 +36,10 @@ const OBJECTS: [&str; 5] = [
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let Some(dir) = schemas::locate() else {
-        eprintln!("SKIPPED: validate benchmark: ЕИС schemas not found (set {} to the 14_1 directory)", schemas::ENV_VAR);
+        eprintln!(
+            "SKIPPED: validate benchmark: ЕИС schemas not found (set {} to the 14_1 directory)",
+            schemas::ENV_VAR
+        );
         return;
     };
     let positions = if full { env_usize("BENCH_POSITIONS", 5000) } else { 50 };
@@ -208,7 +212,12 @@ fn xmllint_median(xsd: &Path, file: &Path, runs: usize) -> Option<Duration> {
 
 /// xmllint's own split of one run (compile / parse / validate), from `--timing`.
 fn xmllint_timing(xsd: &Path, file: &Path) -> Option<String> {
-    let out = Command::new("xmllint").args(["--noout", "--nonet", "--timing", "--schema"]).arg(xsd).arg(file).output().ok()?;
+    let out = Command::new("xmllint")
+        .args(["--noout", "--nonet", "--timing", "--schema"])
+        .arg(xsd)
+        .arg(file)
+        .output()
+        .ok()?;
     let text = String::from_utf8_lossy(&out.stderr);
     let parts: Vec<&str> = text.lines().filter(|l| l.contains(" took ")).map(str::trim).collect();
     (!parts.is_empty()).then(|| parts.join("; "))
@@ -300,7 +309,12 @@ fn years(n: i64, current: bool) -> YearAmounts {
     if current {
         YearAmounts { current_year: dec(base, 2), ..YearAmounts::default() }
     } else {
-        YearAmounts { first_year: dec(base, 2), second_year: dec(base * 2, 2), subsec_years: dec(n % 3 * 1000, 0), ..YearAmounts::default() }
+        YearAmounts {
+            first_year: dec(base, 2),
+            second_year: dec(base * 2, 2),
+            subsec_years: dec(n % 3 * 1000, 0),
+            ..YearAmounts::default()
+        }
     }
 }
 
@@ -327,7 +341,10 @@ fn plan(n: usize) -> PlanPacket {
             let finance = years(k, current);
             let kbks = if kvr.is_none() {
                 (0..1 + i % 3)
-                    .map(|j| KbkAmounts { kbk: format!("807070201100001902{:02}", (i + j) % 100), years: years(k + j as i64, current) })
+                    .map(|j| KbkAmounts {
+                        kbk: format!("807070201100001902{:02}", (i + j) % 100),
+                        years: years(k + j as i64, current),
+                    })
                     .collect()
             } else {
                 vec![]

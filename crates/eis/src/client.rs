@@ -52,10 +52,7 @@ pub struct Credentials {
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("login", &self.login)
-            .field("password", &"<redacted>")
-            .finish()
+        f.debug_struct("Credentials").field("login", &self.login).field("password", &"<redacted>").finish()
     }
 }
 
@@ -265,7 +262,8 @@ async fn finish(resp: reqwest::Response, expected_ref: Option<&str>) -> Result<R
     tracing::debug!(status, bytes = raw.len(), "ЕИС replied");
     match status {
         200 => {
-            let value = read_confirmation(&raw).map_err(|e| ClientError::Malformed { reason: e.to_string(), raw: raw.clone() })?;
+            let value = read_confirmation(&raw)
+                .map_err(|e| ClientError::Malformed { reason: e.to_string(), raw: raw.clone() })?;
             if let Some(expected) = expected_ref
                 && value.ref_id != expected
             {
@@ -287,7 +285,9 @@ async fn finish(resp: reqwest::Response, expected_ref: Option<&str>) -> Result<R
 fn error_info(raw: &str, status: u16) -> ErrorInfo {
     read_error_info(raw).unwrap_or_else(|e| {
         tracing::warn!(status, error = %e, "ЕИС error reply without a readable errorInfo");
-        ErrorInfo { code: i32::from(status), message: format!("Ответ ЕИС без сведений об ошибке (HTTP {status})") }
+        ErrorInfo {
+            code: i32::from(status), message: format!("Ответ ЕИС без сведений об ошибке (HTTP {status})")
+        }
     })
 }
 
@@ -340,7 +340,11 @@ impl EisClient {
         self.export(creds, ("planNumber", plan_number)).await
     }
 
-    async fn export(&self, creds: &Credentials, key: (&str, &str)) -> Result<Reply<crate::export::ExportedPlan>, ClientError> {
+    async fn export(
+        &self,
+        creds: &Credentials,
+        key: (&str, &str),
+    ) -> Result<Reply<crate::export::ExportedPlan>, ClientError> {
         // The export endpoint sits beside upload: `…/integration/upload` → `…/integration/export`.
         let url = self
             .upload_url
@@ -349,7 +353,8 @@ impl EisClient {
         let form = [("login", creds.login.as_str()), ("password", creds.password.as_str()), key];
         tracing::debug!(%url, by = key.0, value = key.1, "asking ЕИС for an export");
         let resp = self.http.post(url).form(&form).send().await.map_err(transport)?;
-        finish_with(resp, &crate::bounds::EXPORT, |raw| crate::export::read_export(raw).map_err(|e| e.to_string())).await
+        finish_with(resp, &crate::bounds::EXPORT, |raw| crate::export::read_export(raw).map_err(|e| e.to_string()))
+            .await
     }
 }
 

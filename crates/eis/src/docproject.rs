@@ -6,9 +6,9 @@
 //! was placed and, if so, the id of the published document (which the export is asked by).
 
 pub use crate::ReadError;
-use crate::{bounds, ns};
 use crate::packet::{Mode, PacketIndex, read_index_el, write_index};
 use crate::xml::{self, El, Path, XmlWriter};
+use crate::{bounds, ns};
 
 /// `IntegrationSMTypes.xsd`: service messages.
 pub const SM_NS: &str = "http://zakupki.gov.ru/oos/SMTypes/1";
@@ -122,7 +122,8 @@ pub fn read_doc_project_status_request(xml: &str) -> Result<DocProjectStatusRequ
     if doc_project_ids.is_empty() {
         return Err(ReadError::Missing(ids_path.join("id").0));
     }
-    if let Some((i, bad)) = doc_project_ids.iter().enumerate().find(|(_, id)| id.is_empty() || id.chars().count() > 36) {
+    if let Some((i, bad)) = doc_project_ids.iter().enumerate().find(|(_, id)| id.is_empty() || id.chars().count() > 36)
+    {
         return Err(ReadError::invalid(&ids_path.nth("id", i).0, bad, "expected 1–36 characters"));
     }
     Ok(DocProjectStatusRequest { index, doc_project_ids })

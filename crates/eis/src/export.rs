@@ -10,9 +10,9 @@
 
 pub use crate::ReadError;
 use crate::kept::Seen;
-use crate::{bounds, ns};
 use crate::packet::{EisDateTime, PlanData, PlanPacketKind, Target, read_plan_content, write_plan_content};
 use crate::xml::{self, El, Layout, Path, XmlWriter};
+use crate::{bounds, ns};
 
 /// `fcsExport.xsd`.
 pub const EXPORT_NS: &str = ns::EXPORT;
@@ -72,11 +72,7 @@ pub fn write_export(p: &ExportedPlan) -> String {
 pub fn write_export_with(p: &ExportedPlan, layout: Layout) -> String {
     let mut w = XmlWriter::with_layout(layout);
     w.keep_money_scale();
-    w.open_root(
-        "exp:export",
-        &[("exp", ns::EXPORT), ("tp", ns::TP), ("base", ns::BASE), ("cmn", ns::COMMON)],
-        &[],
-    );
+    w.open_root("exp:export", &[("exp", ns::EXPORT), ("tp", ns::TP), ("base", ns::BASE), ("cmn", ns::COMMON)], &[]);
     w.open_scoped("exp:tenderPlan2020", &[("schemeVersion", &p.scheme_version)], &p.data.kept);
     write_plan_content(&mut w, &p.data, Target::Plan);
     w.close("exp:tenderPlan2020");

@@ -165,7 +165,8 @@ impl Seen {
                     }
                 };
                 if c.children().any(|g| g.is_element()) {
-                    let child_path = if path.is_empty() { format!("{name}[{n}]") } else { format!("{path}/{name}[{n}]") };
+                    let child_path =
+                        if path.is_empty() { format!("{name}[{n}]") } else { format!("{path}/{name}[{n}]") };
                     self.collect(c, &child_path, out)?;
                 }
                 after = Some(name);

@@ -20,12 +20,12 @@ pub mod client;
 pub mod docproject;
 pub mod export;
 pub mod kept;
+mod libxml_ffi;
 pub mod nsi;
 pub mod packet;
 pub mod reply;
 pub mod schemas;
 pub mod validate;
-mod libxml_ffi;
 mod xml;
 
 pub use xml::Layout;

@@ -20,8 +20,8 @@ use roxmltree::Node;
 
 use crate::ReadError;
 use crate::export::EXPORT_NS;
-use crate::{bounds, ns};
 use crate::xml::{self, XmlWriter};
+use crate::{bounds, ns};
 
 /// The catalogs plangraf keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -34,7 +34,8 @@ pub enum Catalog {
 }
 
 impl Catalog {
-    pub const ALL: [Catalog; 5] = [Catalog::Okpd2, Catalog::Kvr, Catalog::ChangeReason, Catalog::SpecialPurchase, Catalog::Kbk];
+    pub const ALL: [Catalog; 5] =
+        [Catalog::Okpd2, Catalog::Kvr, Catalog::ChangeReason, Catalog::SpecialPurchase, Catalog::Kbk];
 
     /// plangraf's own short code (URLs, the database, `data-nsi` attributes).
     pub fn code(self) -> &'static str {
@@ -115,7 +116,9 @@ impl NsiError {
     /// The same in Russian, for the page and the command line.
     pub fn message_ru(&self) -> String {
         match self {
-            NsiError::NotUtf8 => "Файл не является текстом в кодировке UTF-8. Загрузите XML-файл выгрузки НСИ ЕИС.".into(),
+            NsiError::NotUtf8 => {
+                "Файл не является текстом в кодировке UTF-8. Загрузите XML-файл выгрузки НСИ ЕИС.".into()
+            }
             NsiError::Zip => "Это ZIP-архив. Распакуйте его и загрузите XML-файл справочника.".into(),
             NsiError::Read(ReadError::UnexpectedRoot { found, .. }) => format!(
                 "Файл не является выгрузкой НСИ ЕИС: корневой элемент {found}, ожидался export в пространстве имён {EXPORT_NS}"
@@ -150,22 +153,32 @@ pub fn read_nsi(xml_text: &str) -> Result<NsiDocument, NsiError> {
     let root = doc.root_element();
     let in_export_ns = |n: Node<'_, '_>| n.tag_name().namespace() == Some(EXPORT_NS);
     let (list, path) = if in_export_ns(root) && root.tag_name().name() == "export" {
-        let list = root.children().find(Node::is_element).ok_or_else(|| ReadError::Missing("export/nsi…List".into()))?;
+        let list =
+            root.children().find(Node::is_element).ok_or_else(|| ReadError::Missing("export/nsi…List".into()))?;
         (list, "export".to_owned())
     } else if in_export_ns(root) && Catalog::from_list_element(root.tag_name().name()).is_some() {
         (root, String::new())
     } else {
-        return Err(ReadError::UnexpectedRoot { found: xml::qualified_name(root), expected: format!("{{{EXPORT_NS}}}export") }.into());
+        return Err(ReadError::UnexpectedRoot {
+            found: xml::qualified_name(root),
+            expected: format!("{{{EXPORT_NS}}}export"),
+        }
+        .into());
     };
     let catalog = Catalog::from_list_element(list.tag_name().name())
         .filter(|_| in_export_ns(list))
         .ok_or_else(|| NsiError::UnknownCatalog { found: xml::qualified_name(list) })?;
-    let list_path = if path.is_empty() { catalog.list_element().to_owned() } else { format!("{path}/{}", catalog.list_element()) };
+    let list_path =
+        if path.is_empty() { catalog.list_element().to_owned() } else { format!("{path}/{}", catalog.list_element()) };
     let mut entries = Vec::new();
     for (i, record) in list.children().filter(|n| n.is_element()).enumerate() {
         let record_path = format!("{list_path}/{}[{}]", record.tag_name().name(), i + 1);
         if record.tag_name().name() != catalog.entry_element() {
-            return Err(ReadError::Unsupported { path: record_path, what: format!("ожидался элемент {}", catalog.entry_element()) }.into());
+            return Err(ReadError::Unsupported {
+                path: record_path,
+                what: format!("ожидался элемент {}", catalog.entry_element()),
+            }
+            .into());
         }
         entries.push(read_entry(catalog, record, &record_path)?);
     }
@@ -202,12 +215,18 @@ fn read_entry(catalog: Catalog, record: Node<'_, '_>, path: &str) -> Result<NsiE
             parent_code: optional("parentCode"),
             actual,
         },
-        Catalog::ChangeReason => {
-            NsiEntry { code: required(record, "code", path)?, name: optional("shortName").unwrap_or_default(), parent_code: None, actual }
-        }
-        Catalog::SpecialPurchase => {
-            NsiEntry { code: required(record, "code", path)?, name: required(record, "fullName", path)?, parent_code: None, actual }
-        }
+        Catalog::ChangeReason => NsiEntry {
+            code: required(record, "code", path)?,
+            name: optional("shortName").unwrap_or_default(),
+            parent_code: None,
+            actual,
+        },
+        Catalog::SpecialPurchase => NsiEntry {
+            code: required(record, "code", path)?,
+            name: required(record, "fullName", path)?,
+            parent_code: None,
+            actual,
+        },
         Catalog::Kbk => {
             let kbk = required(record, "kbk", path)?;
             if kbk.chars().count() != 20 {
@@ -352,8 +371,14 @@ mod tests {
 
     #[test]
     fn kbk_records_merge_by_code() {
-        let e = |code: &str, budget: &str, actual| NsiEntry { code: code.into(), name: budget.into(), parent_code: None, actual };
-        let merged = merge(Catalog::Kbk, vec![e("A", "1", false), e("B", "2", true), e("A", "3", true), e("A", "1", true)]);
+        let e = |code: &str, budget: &str, actual| NsiEntry {
+            code: code.into(),
+            name: budget.into(),
+            parent_code: None,
+            actual,
+        };
+        let merged =
+            merge(Catalog::Kbk, vec![e("A", "1", false), e("B", "2", true), e("A", "3", true), e("A", "1", true)]);
         assert_eq!(merged.len(), 2);
         assert_eq!(merged[0].name, "Коды бюджетов: 1, 3");
         assert!(merged[0].actual);

@@ -2,9 +2,9 @@
 //! `oos:zfcs_confirmationType`) and `errorInfo` (`docs-https-api.xsd`).
 
 pub use crate::ReadError;
-use crate::{bounds, ns};
 use crate::packet::{PacketIndex, read_index_el, write_index};
 use crate::xml::{self, El, Path, XmlWriter};
+use crate::{bounds, ns};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfirmationResult {
@@ -119,7 +119,9 @@ pub fn read_confirmation(xml: &str) -> Result<Confirmation, ReadError> {
         "success" => ConfirmationResult::Success,
         "failure" => ConfirmationResult::Failure,
         "processing" => ConfirmationResult::Processing,
-        other => return Err(ReadError::invalid(&dp.join("result").0, other, "expected success, failure or processing")),
+        other => {
+            return Err(ReadError::invalid(&dp.join("result").0, other, "expected success, failure or processing"));
+        }
     };
     let mut violations = Vec::new();
     if let Some(list) = data.child(NS_OOS, "violations") {
@@ -190,8 +192,5 @@ pub fn read_error_info(xml: &str) -> Result<ErrorInfo, ReadError> {
             .ok_or_else(|| ReadError::Missing(path.join(name).0))
     };
     let code = field("code")?;
-    Ok(ErrorInfo {
-        code: xml::parse_num(&code, &path.join("code").0, "not an integer")?,
-        message: field("message")?,
-    })
+    Ok(ErrorInfo { code: xml::parse_num(&code, &path.join("code").0, "not an integer")?, message: field("message")? })
 }

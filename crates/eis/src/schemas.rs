@@ -50,7 +50,8 @@ pub fn validate(dir: &Path, schema: &str, xml: &str) -> Result<(), ValidationErr
     let schema_path = dir.join(schema);
     let compiled = if schema == HTTPS_API_XSD {
         cached(&schema_path, || {
-            let official = std::fs::canonicalize(&schema_path).map_err(|_| CompileError::NotFound(schema_path.clone()))?;
+            let official =
+                std::fs::canonicalize(&schema_path).map_err(|_| CompileError::NotFound(schema_path.clone()))?;
             let wrapper = temp_file(
                 "xsd",
                 &format!(

@@ -188,10 +188,8 @@ impl SchemaSet {
         if !xsd.is_file() {
             return Err(CompileError::NotFound(xsd.to_path_buf()));
         }
-        let c_path = xsd
-            .to_str()
-            .and_then(|s| CString::new(s).ok())
-            .ok_or_else(|| CompileError::BadPath(xsd.to_path_buf()))?;
+        let c_path =
+            xsd.to_str().and_then(|s| CString::new(s).ok()).ok_or_else(|| CompileError::BadPath(xsd.to_path_buf()))?;
         let mut collector = Collector::default();
         let ctx: *mut Collector = &mut collector;
         let schema = {
@@ -460,7 +458,10 @@ mod tests {
         assert!(set.validate("<a>").is_err());
         let (handler, ctx) = current_handler();
         assert_eq!(ctx, marker);
-        assert!(handler.is_some_and(|h| std::ptr::fn_addr_eq(h, other_handler as unsafe extern "C" fn(*mut c_void, *mut ffi::xmlError))));
+        assert!(handler.is_some_and(|h| std::ptr::fn_addr_eq(
+            h,
+            other_handler as unsafe extern "C" fn(*mut c_void, *mut ffi::xmlError)
+        )));
         // SAFETY: back to libxml2's default for this thread.
         unsafe { ffi::xmlSetStructuredErrorFunc(ptr::null_mut(), None) };
     }

@@ -9,7 +9,7 @@ use roxmltree::Node;
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::ReadError;
-use crate::kept::{KeptElement, Kept, Seen, XmlElement};
+use crate::kept::{Kept, KeptElement, Seen, XmlElement};
 
 /// Moscow time: ЕИС works in it, and an `xs:dateTime` without an offset is read as such.
 pub(crate) fn moscow() -> FixedOffset {
@@ -458,31 +458,33 @@ impl<'a, 'i> El<'a, 'i> {
     }
 
     pub(crate) fn is(&self, ns: Option<&str>, name: &str) -> bool {
-        self.node.is_element()
-            && self.node.tag_name().name() == name
-            && self.node.tag_name().namespace() == ns
+        self.node.is_element() && self.node.tag_name().name() == name && self.node.tag_name().namespace() == ns
     }
 
-    pub(crate) fn children(&self, ns: Option<&'static str>, name: &'static str) -> impl Iterator<Item = El<'a, 'i>> + use<'a, 'i> {
+    pub(crate) fn children(
+        &self,
+        ns: Option<&'static str>,
+        name: &'static str,
+    ) -> impl Iterator<Item = El<'a, 'i>> + use<'a, 'i> {
         let seen = self.seen;
-        self.node
-            .children()
-            .map(move |node| El { node, seen })
-            .filter(move |c| c.is(ns, name))
-            .inspect(|c| {
-                if let Some(s) = c.seen {
-                    s.mark(c.node);
-                }
-            })
+        self.node.children().map(move |node| El { node, seen }).filter(move |c| c.is(ns, name)).inspect(|c| {
+            if let Some(s) = c.seen {
+                s.mark(c.node);
+            }
+        })
     }
 
     pub(crate) fn child(&self, ns: Option<&'static str>, name: &'static str) -> Option<El<'a, 'i>> {
         self.children(ns, name).next()
     }
 
-    pub(crate) fn req(&self, ns: Option<&'static str>, name: &'static str, path: &Path) -> Result<El<'a, 'i>, ReadError> {
-        self.child(ns, name)
-            .ok_or_else(|| ReadError::Missing(path.join(name).0))
+    pub(crate) fn req(
+        &self,
+        ns: Option<&'static str>,
+        name: &'static str,
+        path: &Path,
+    ) -> Result<El<'a, 'i>, ReadError> {
+        self.child(ns, name).ok_or_else(|| ReadError::Missing(path.join(name).0))
     }
 
     /// The element's text with the surrounding whitespace removed (pretty-printed documents,
@@ -497,7 +499,12 @@ impl<'a, 'i> El<'a, 'i> {
         s.trim().to_owned()
     }
 
-    pub(crate) fn req_text(&self, ns: Option<&'static str>, name: &'static str, path: &Path) -> Result<String, ReadError> {
+    pub(crate) fn req_text(
+        &self,
+        ns: Option<&'static str>,
+        name: &'static str,
+        path: &Path,
+    ) -> Result<String, ReadError> {
         Ok(self.req(ns, name, path)?.text())
     }
 
@@ -507,7 +514,10 @@ impl<'a, 'i> El<'a, 'i> {
 }
 
 /// Every reader's way to a tree: bounded first, see [`crate::bounds`].
-pub(crate) fn parse_document<'i>(xml: &'i str, limits: &crate::bounds::Limits) -> Result<roxmltree::Document<'i>, ReadError> {
+pub(crate) fn parse_document<'i>(
+    xml: &'i str,
+    limits: &crate::bounds::Limits,
+) -> Result<roxmltree::Document<'i>, ReadError> {
     crate::bounds::parse(xml, limits)
 }
 

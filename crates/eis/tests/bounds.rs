@@ -4,13 +4,13 @@
 
 mod samples;
 
+use eis::ReadError;
 use eis::bounds::{self, MAX_DEPTH};
 use eis::docproject::*;
 use eis::export::*;
 use eis::nsi::*;
 use eis::packet::*;
 use eis::reply::*;
-use eis::ReadError;
 use samples::*;
 
 /// `levels` nested elements, unqualified (kept content in a packet, ignored elsewhere).
@@ -86,7 +86,9 @@ fn export_xml() -> String {
 fn nsi_xml() -> String {
     write_nsi(&NsiDocument {
         catalog: Catalog::Kvr,
-        entries: vec![NsiEntry { code: "244".into(), name: "Прочая закупка".into(), parent_code: None, actual: true }],
+        entries: vec![NsiEntry {
+            code: "244".into(), name: "Прочая закупка".into(), parent_code: None, actual: true
+        }],
     })
 }
 
@@ -100,7 +102,12 @@ fn readers() -> Vec<Reader> {
         ("read_packet_index", packet_xml(), "</int:index>", Box::new(|x| is_too_deep(read_packet_index(x)))),
         ("read_confirmation", confirmation_xml(), "</", Box::new(|x| is_too_deep(read_confirmation(x)))),
         ("read_error_info", error_info_xml(), "</", Box::new(|x| is_too_deep(read_error_info(x)))),
-        ("read_doc_project_status_request", status_request_xml(), "</", Box::new(|x| is_too_deep(read_doc_project_status_request(x)))),
+        (
+            "read_doc_project_status_request",
+            status_request_xml(),
+            "</",
+            Box::new(|x| is_too_deep(read_doc_project_status_request(x))),
+        ),
         (
             "read_doc_project_status_response",
             status_response_xml(),
@@ -108,7 +115,12 @@ fn readers() -> Vec<Reader> {
             Box::new(|x| is_too_deep(read_doc_project_status_response(x))),
         ),
         ("read_export", export_xml(), "</tp:position>", Box::new(|x| is_too_deep(read_export(x)))),
-        ("read_nsi", nsi_xml(), "</", Box::new(|x| matches!(read_nsi(x), Err(NsiError::Read(ReadError::TooDeep { .. }))))),
+        (
+            "read_nsi",
+            nsi_xml(),
+            "</",
+            Box::new(|x| matches!(read_nsi(x), Err(NsiError::Read(ReadError::TooDeep { .. })))),
+        ),
         (
             "read_nsi_bytes",
             nsi_xml(),

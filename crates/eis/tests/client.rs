@@ -51,17 +51,23 @@ async fn behave(login: &str, ref_id: &str) -> Response {
         "ok" => xml(StatusCode::OK, confirmation_for(ref_id, ConfirmationResult::Processing)),
         "bad" => xml(
             StatusCode::UNAUTHORIZED,
-            write_error_info(&ErrorInfo { code: 401, message: "Неверный логин или пароль".into() }),
+            write_error_info(&ErrorInfo {
+                code: 401, message: "Неверный логин или пароль".into()
+            }),
         ),
         "norights" => xml(
             StatusCode::FORBIDDEN,
-            write_error_info(&ErrorInfo { code: 403, message: "Нет права «Работа с планом-графиком»".into() }),
+            write_error_info(&ErrorInfo {
+                code: 403, message: "Нет права «Работа с планом-графиком»".into()
+            }),
         ),
         "proxy401" => (StatusCode::UNAUTHORIZED, "<html>login required</html>").into_response(),
         "boom" => (StatusCode::SERVICE_UNAVAILABLE, "upstream down").into_response(),
         "teapot" => (StatusCode::IM_A_TEAPOT, "no").into_response(),
         "garbage" => xml(StatusCode::OK, "<html><body>Технические работы</body></html>".into()),
-        "wrongref" => xml(StatusCode::OK, confirmation_for("00000000-0000-0000-0000-000000000000", ConfirmationResult::Success)),
+        "wrongref" => {
+            xml(StatusCode::OK, confirmation_for("00000000-0000-0000-0000-000000000000", ConfirmationResult::Success))
+        }
         // A confirmation padded past the reply bound of eis::bounds.
         "huge" => {
             let c = confirmation_for(ref_id, ConfirmationResult::Processing);
@@ -141,9 +147,10 @@ async fn start_server() -> TestServer {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
     let handle = axum_server::Handle::new();
-    let server = axum_server::from_tcp_rustls(listener, axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(cfg)))
-        .expect("server")
-        .handle(handle.clone());
+    let server =
+        axum_server::from_tcp_rustls(listener, axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(cfg)))
+            .expect("server")
+            .handle(handle.clone());
     tokio::spawn(async move { server.serve(app.into_make_service()).await });
     TestServer { base_url: format!("https://{addr}"), ca_file, handle, _dir: dir }
 }
@@ -291,8 +298,9 @@ async fn connect_failures_and_untrusted_certificates_are_transport_errors() {
 
     // The server's certificate is not the one this client trusts.
     let other = start_server().await;
-    let c = EisClient::new(ClientConfig { ca_file: Some(other.ca_file.clone()), ..ClientConfig::new(s.base_url.clone()) })
-        .expect("client");
+    let c =
+        EisClient::new(ClientConfig { ca_file: Some(other.ca_file.clone()), ..ClientConfig::new(s.base_url.clone()) })
+            .expect("client");
     match c.upload(&creds("ok"), &xml).await {
         Err(ClientError::Transport(msg)) => assert!(msg.to_lowercase().contains("certificate"), "{msg}"),
         other => panic!("{other:?}"),
@@ -303,7 +311,8 @@ async fn connect_failures_and_untrusted_certificates_are_transport_errors() {
 fn configuration_is_checked() {
     assert!(matches!(EisClient::new(ClientConfig::new("http://127.0.0.1:1")), Err(ClientError::Config(_))));
     assert!(matches!(EisClient::new(ClientConfig::new("not a url")), Err(ClientError::Config(_))));
-    let missing = ClientConfig { ca_file: Some("/nonexistent/ca.pem".into()), ..ClientConfig::new("https://127.0.0.1:1") };
+    let missing =
+        ClientConfig { ca_file: Some("/nonexistent/ca.pem".into()), ..ClientConfig::new("https://127.0.0.1:1") };
     assert!(matches!(EisClient::new(missing), Err(ClientError::Config(_))));
     let dir = tempfile::tempdir().expect("dir");
     let empty = dir.path().join("empty.pem");

@@ -36,7 +36,11 @@ fn status_response_round_trips_and_validates() {
                 doc_project_confirm_id: Some(ID_B.into()),
                 state: DocProjectState::Published { published_doc_id: "5d9f0c1e-2b3a-4c5d-8e7f-6a5b4c3d2e1f".into() },
             },
-            DocProjectStatus { doc_project_id: ID_B.into(), doc_project_confirm_id: None, state: DocProjectState::NotPublished },
+            DocProjectStatus {
+                doc_project_id: ID_B.into(),
+                doc_project_confirm_id: None,
+                state: DocProjectState::NotPublished,
+            },
         ],
     };
     let xml = write_doc_project_status_response(&r);
@@ -84,7 +88,10 @@ fn export_round_trips_and_validates() {
     schemas::assert_valid_or_skip("export tenderPlan2020", EXPORT_XSD, &xml);
     // The dates sit in commonInfo after planPeriod, id first.
     let period = xml.find("</tp:planPeriod>").expect("period");
-    assert!(xml[period..].starts_with("</tp:planPeriod><tp:createDate>2025-03-28T15:11:00+03:00</tp:createDate>"), "{xml}");
+    assert!(
+        xml[period..].starts_with("</tp:planPeriod><tp:createDate>2025-03-28T15:11:00+03:00</tp:createDate>"),
+        "{xml}"
+    );
     assert!(xml.find("<tp:id>").expect("id") < xml.find("<tp:externalId>").expect("externalId"));
     assert!(xml.contains("<exp:tenderPlan2020 schemeVersion=\"14.1\">"));
 
@@ -129,7 +136,10 @@ fn a_real_export_is_read() {
     assert_eq!(e.data.direct_date.as_ref().map(|d| d.as_str()), Some("2027-04-13T17:35:11"));
     let numbers = e.position_numbers();
     assert_eq!(numbers.len(), 2);
-    assert!(numbers.iter().all(|(_, n)| n.is_some_and(|n| n.len() == 24 && n.starts_with("202303722001684001"))), "{numbers:?}");
+    assert!(
+        numbers.iter().all(|(_, n)| n.is_some_and(|n| n.len() == 24 && n.starts_with("202303722001684001"))),
+        "{numbers:?}"
+    );
 
     // The customer as ЕИС's directory has it.
     let c = &e.data.customer;
@@ -139,17 +149,27 @@ fn a_real_export_is_read() {
     assert_eq!(c.org.oktmo.as_ref().map(|o| o.code.as_str()), Some("40318000"));
     assert_eq!(c.org.phone.as_deref(), Some("7-812-5171136"));
     assert_eq!(c.org.email.as_deref(), Some("130@shko.la"));
-    assert!(c.org.fact_address.as_deref().is_some_and(|a| a.starts_with("Российская Федерация, 194295") && a.ends_with("ЛИТ. А")));
+    assert!(
+        c.org
+            .fact_address
+            .as_deref()
+            .is_some_and(|a| a.starts_with("Российская Федерация, 194295") && a.ends_with("ЛИТ. А"))
+    );
     assert!(c.org.full_name.as_deref().is_some_and(|n| n.contains("МЛАДШЕГО\n") && n.ends_with("САНКТ-ПЕТЕРБУРГА")));
     let authority = c.org.control_authority.as_ref().expect("control authority");
     assert_eq!((authority.reg_num.as_str(), authority.cons_registry_num.as_deref()), ("01722000032", Some("40200125")));
     assert_eq!(c.okopf.as_ref().map(|o| o.code.as_str()), Some("75203"));
-    assert!(c.okopf.as_ref().and_then(|o| o.name.as_deref()).is_some_and(|n| n.starts_with("Государственное бюджетное")));
+    assert!(
+        c.okopf.as_ref().and_then(|o| o.name.as_deref()).is_some_and(|n| n.starts_with("Государственное бюджетное"))
+    );
     assert_eq!(c.okfs.as_ref().map(|o| o.code.as_str()), Some("13"));
     assert_eq!(c.oktmo_ppo.as_ref().map(|o| o.code.as_str()), Some("40318000"));
     assert_eq!(e.data.owner.email.as_deref(), Some("130@shko.la"));
     let contact = e.data.confirm_contact.as_ref().expect("confirmContactInfo");
-    assert_eq!((contact.last_name.as_str(), contact.middle_name.as_deref(), contact.position.as_str()), ("Фамилия", Some("Отчество"), "Тестировщик"));
+    assert_eq!(
+        (contact.last_name.as_str(), contact.middle_name.as_deref(), contact.position.as_str()),
+        ("Фамилия", Some("Отчество"), "Тестировщик")
+    );
 
     // The position with what ЕИС adds: total, positionCanceled; the names are kept.
     let p = &e.data.positions[0];

@@ -186,11 +186,29 @@ fn kbk_sample_validates_and_merges_budgets() {
 #[test]
 fn written_catalogs_validate_and_read_back() {
     let docs = [
-        NsiDocument { catalog: Catalog::Okpd2, entries: vec![entry("17", "Бумага и изделия из бумаги", None, true), entry("17.2", "Изделия из бумаги & картона", Some("17"), false)] },
-        NsiDocument { catalog: Catalog::Kvr, entries: vec![entry("244", "Прочая закупка товаров, работ и услуг", Some("240"), true)] },
-        NsiDocument { catalog: Catalog::ChangeReason, entries: vec![entry("9", "Иные обстоятельства", None, true), entry("8", "", None, false)] },
-        NsiDocument { catalog: Catalog::SpecialPurchase, entries: vec![entry("P4_1_93", "Закупки <малого> объёма", None, true)] },
-        NsiDocument { catalog: Catalog::Kbk, entries: vec![entry("90107020110100590244", "Код бюджета 40000000", None, true)] },
+        NsiDocument {
+            catalog: Catalog::Okpd2,
+            entries: vec![
+                entry("17", "Бумага и изделия из бумаги", None, true),
+                entry("17.2", "Изделия из бумаги & картона", Some("17"), false),
+            ],
+        },
+        NsiDocument {
+            catalog: Catalog::Kvr,
+            entries: vec![entry("244", "Прочая закупка товаров, работ и услуг", Some("240"), true)],
+        },
+        NsiDocument {
+            catalog: Catalog::ChangeReason,
+            entries: vec![entry("9", "Иные обстоятельства", None, true), entry("8", "", None, false)],
+        },
+        NsiDocument {
+            catalog: Catalog::SpecialPurchase,
+            entries: vec![entry("P4_1_93", "Закупки <малого> объёма", None, true)],
+        },
+        NsiDocument {
+            catalog: Catalog::Kbk,
+            entries: vec![entry("90107020110100590244", "Код бюджета 40000000", None, true)],
+        },
     ];
     for d in docs {
         let xml = write_nsi(&d);
@@ -246,11 +264,17 @@ fn broken_documents_fail_with_their_reason() {
     assert!(e.message_ru().starts_with("Документ не является корректным XML"));
 
     let no_code = kvr_sample().replacen("<oos:code>244</oos:code>", "", 1);
-    assert_eq!(read_nsi(&no_code).unwrap_err(), NsiError::Read(ReadError::Missing("export/nsiKVRList/nsiKVR[2]/code".into())));
+    assert_eq!(
+        read_nsi(&no_code).unwrap_err(),
+        NsiError::Read(ReadError::Missing("export/nsiKVRList/nsiKVR[2]/code".into()))
+    );
 
     let bad_flag = kvr_sample().replacen("<oos:actual>true</oos:actual>", "<oos:actual>да</oos:actual>", 1);
     let e = read_nsi(&bad_flag).unwrap_err();
-    assert!(matches!(&e, NsiError::Read(ReadError::Invalid { path, .. }) if path == "export/nsiKVRList/nsiKVR[1]/actual"), "{e:?}");
+    assert!(
+        matches!(&e, NsiError::Read(ReadError::Invalid { path, .. }) if path == "export/nsiKVRList/nsiKVR[1]/actual"),
+        "{e:?}"
+    );
     assert!(e.message_ru().contains("«да»"), "{}", e.message_ru());
 
     let short_kbk = kbk_sample().replacen("90107020110100590247", "9010702", 1);
@@ -276,7 +300,14 @@ fn archives_and_other_encodings_are_refused() {
 #[test]
 fn a_large_catalog_reads() {
     let entries: Vec<NsiEntry> = (0..40_000)
-        .map(|i| entry(&format!("{:02}.{:02}.{:02}.{:03}", i % 99, i % 97, i % 89, i), "Изделия прочие, не включенные в другие группировки", Some("01"), i % 7 != 0))
+        .map(|i| {
+            entry(
+                &format!("{:02}.{:02}.{:02}.{:03}", i % 99, i % 97, i % 89, i),
+                "Изделия прочие, не включенные в другие группировки",
+                Some("01"),
+                i % 7 != 0,
+            )
+        })
         .collect();
     let xml = write_nsi(&NsiDocument { catalog: Catalog::Okpd2, entries });
     let started = std::time::Instant::now();
@@ -292,7 +323,9 @@ fn a_large_catalog_reads() {
 #[test]
 fn kbk_budgets_are_written_back_as_read() {
     let record = |budget: &str| {
-        format!("<nsiKBKBudget><oos:kbk>90107020000000000244</oos:kbk><oos:budget>{budget}</oos:budget><oos:actual>true</oos:actual></nsiKBKBudget>")
+        format!(
+            "<nsiKBKBudget><oos:kbk>90107020000000000244</oos:kbk><oos:budget>{budget}</oos:budget><oos:actual>true</oos:actual></nsiKBKBudget>"
+        )
     };
     let file = doc(&format!("<nsiKBKBudgetList>{}{}</nsiKBKBudgetList>", record("МБ"), record("4a000000")));
     let read = read_nsi(&file).expect("readable");
@@ -303,7 +336,9 @@ fn kbk_budgets_are_written_back_as_read() {
     assert_eq!(write_nsi(&again), written);
     let long = doc(&format!("<nsiKBKBudgetList>{}</nsiKBKBudgetList>", record("123456789")));
     match read_nsi(&long) {
-        Err(NsiError::Read(ReadError::Invalid { path, .. })) => assert!(path.ends_with("nsiKBKBudget[1]/budget"), "{path}"),
+        Err(NsiError::Read(ReadError::Invalid { path, .. })) => {
+            assert!(path.ends_with("nsiKBKBudget[1]/budget"), "{path}")
+        }
         other => panic!("{other:?}"),
     }
 }

@@ -5,10 +5,10 @@ mod samples;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use eis::Layout;
 use eis::packet::*;
 use eis::schemas;
 use eis::validate::{CompileError, Root, SchemaIssue, SchemaSet};
-use eis::Layout;
 use samples::*;
 
 /// Issues carry the line; in the compact form everything is on line 2, so the tests about lines
@@ -63,7 +63,8 @@ fn written_packets_validate() {
     let mut pos = position_undefined("0001");
     pos.kbks.clear();
     minimal.data.positions = vec![pos];
-    for (what, p) in [("tenderPlan2020", new_packet()), ("tenderPlan2020Change", change_packet()), ("minimal", minimal)] {
+    for (what, p) in [("tenderPlan2020", new_packet()), ("tenderPlan2020Change", change_packet()), ("minimal", minimal)]
+    {
         let xml = write_plan_packet(&p);
         if let Err(issues) = set.validate(&xml) {
             panic!("{what}:\n{}\n--- document ---\n{xml}", eis::validate::join_lines(&issues));
@@ -78,7 +79,8 @@ fn wrong_element_order_is_reported_with_its_line() {
     // Swap <int:sender> and <int:receiver>: the schema wants sender first.
     let sender = xml.lines().find(|l| l.contains("<int:sender>")).expect("sender line");
     let receiver = xml.lines().find(|l| l.contains("<int:receiver>")).expect("receiver line");
-    let broken = xml.replacen(sender, "@@SENDER@@", 1).replacen(receiver, sender, 1).replacen("@@SENDER@@", receiver, 1);
+    let broken =
+        xml.replacen(sender, "@@SENDER@@", 1).replacen(receiver, sender, 1).replacen("@@SENDER@@", receiver, 1);
     let issues = expect_invalid(set, &broken);
     let first = &issues[0];
     assert_eq!(first.line, Some(line_of(&broken, "<int:receiver>")), "{issues:?}");
@@ -213,8 +215,11 @@ fn compiling_a_missing_schema_is_an_error() {
         Err(CompileError::NotFound(p)) => assert!(p.ends_with("fcsIntegration.xsd")),
         other => panic!("{other:?}"),
     }
-    std::fs::write(dir.path().join("fcsExport.xsd"), "<xs:schema xmlns:xs='http://www.w3.org/2001/XMLSchema'><xs:bogus/></xs:schema>")
-        .expect("write");
+    std::fs::write(
+        dir.path().join("fcsExport.xsd"),
+        "<xs:schema xmlns:xs='http://www.w3.org/2001/XMLSchema'><xs:bogus/></xs:schema>",
+    )
+    .expect("write");
     match SchemaSet::compile(dir.path(), Root::Export) {
         Err(CompileError::Invalid { issues, .. }) => assert!(!issues.is_empty()),
         other => panic!("{other:?}"),

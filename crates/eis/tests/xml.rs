@@ -158,12 +158,18 @@ fn element_order_follows_the_schema() {
         ]
     );
     assert_eq!(child_names(find(specials[0], "type")), ["code", "name"]);
-    assert_eq!(child_names(find(specials[0], "financeInfo")), ["currentYear", "firstYear", "secondYear", "subsecYears"]);
+    assert_eq!(
+        child_names(find(specials[0], "financeInfo")),
+        ["currentYear", "firstYear", "secondYear", "subsecYears"]
+    );
     assert_eq!(
         child_names(find(specials[0], "specialPurchasePositionModification")),
         ["changeReason", "decision", "description"]
     );
-    assert_eq!(child_names(find(find(specials[0], "targetArticlesInfo"), "targetArticleInfo")), ["targetArticle", "targetArticleYearsInfo"]);
+    assert_eq!(
+        child_names(find(find(specials[0], "targetArticlesInfo"), "targetArticleInfo")),
+        ["targetArticle", "targetArticleYearsInfo"]
+    );
     // An authority's special position: KVR undefined, a KBK breakdown, status N.
     assert_eq!(
         child_names(specials[1]),
@@ -222,7 +228,11 @@ fn a_plan_of_special_positions_only_validates() {
     p.data.positions.clear();
     round_trip(&p);
     assert!(p.problems().is_empty(), "{:?}", p.problems());
-    schemas::assert_valid_or_skip("tenderPlan2020 with special positions only", INTEGRATION_XSD, &write_plan_packet(&p));
+    schemas::assert_valid_or_skip(
+        "tenderPlan2020 with special positions only",
+        INTEGRATION_XSD,
+        &write_plan_packet(&p),
+    );
 }
 
 #[test]
@@ -282,7 +292,10 @@ fn what_the_model_does_not_type_is_kept_in_place() {
     );
     let p2 = read_plan_packet(&odd).expect("readable");
     let again = write_plan_packet(&p2);
-    assert!(again.contains(r#"<n1:note xmlns:n1="urn:example" xml:lang="ru" n1:kind="a">текст</n1:note><bare/>"#), "{again}");
+    assert!(
+        again.contains(r#"<n1:note xmlns:n1="urn:example" xml:lang="ru" n1:kind="a">текст</n1:note><bare/>"#),
+        "{again}"
+    );
     assert_eq!(read_plan_packet(&again).expect("readable"), p2);
     // Without anything kept, the writer's output is what it was.
     let mut plain = p.clone();
@@ -469,7 +482,12 @@ fn fresh_index_has_a_uuid() {
 
 fn confirmation(result: ConfirmationResult, violations: Vec<Violation>) -> Confirmation {
     Confirmation {
-        index: PacketIndex { id: "b0921248-4f7f-40f2-9d5d-2ad9b60a42f2".into(), sender: "OOS".into(), receiver: "PLANGRAF".into(), ..index("") },
+        index: PacketIndex {
+            id: "b0921248-4f7f-40f2-9d5d-2ad9b60a42f2".into(),
+            sender: "OOS".into(),
+            receiver: "PLANGRAF".into(),
+            ..index("")
+        },
         load_id: (result == ConfirmationResult::Success).then(|| "81451225".into()),
         result,
         violations,
@@ -486,7 +504,12 @@ fn violations() -> Vec<Violation> {
             name: "ИКЗ не соответствует году <размещения> & номеру".into(),
             description: Some("Позиция 0001: разряды 1–2 ИКЗ".into()),
         },
-        Violation { err_code: "W1".into(), level: ViolationLevel::Warning, name: "Предупреждение".into(), description: None },
+        Violation {
+            err_code: "W1".into(),
+            level: ViolationLevel::Warning,
+            name: "Предупреждение".into(),
+            description: None,
+        },
     ]
 }
 
@@ -496,7 +519,10 @@ fn confirmations_round_trip_and_validate() {
         confirmation(ConfirmationResult::Processing, vec![]),
         confirmation(ConfirmationResult::Success, vec![]),
         confirmation(ConfirmationResult::Failure, violations()),
-        Confirmation { load_url: Some("https://127.0.0.1/x?a=1&b=2".into()), ..confirmation(ConfirmationResult::Success, vec![]) },
+        Confirmation {
+            load_url: Some("https://127.0.0.1/x?a=1&b=2".into()),
+            ..confirmation(ConfirmationResult::Success, vec![])
+        },
     ] {
         let xml = write_confirmation(&c);
         let back = read_confirmation(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
@@ -508,7 +534,8 @@ fn confirmations_round_trip_and_validate() {
 
 #[test]
 fn confirmation_element_order() {
-    let c = Confirmation { load_url: Some("https://x".into()), ..confirmation(ConfirmationResult::Failure, violations()) };
+    let c =
+        Confirmation { load_url: Some("https://x".into()), ..confirmation(ConfirmationResult::Failure, violations()) };
     let c = Confirmation { load_id: Some("1".into()), ..c };
     let xml = write_confirmation(&c);
     let doc = roxmltree::Document::parse(&xml).expect("well-formed");
@@ -561,7 +588,9 @@ fn reads_the_reference_confirmation() {
 fn error_info_round_trips_and_validates() {
     for e in [
         ErrorInfo { code: 401, message: "Неверный логин или пароль".into() },
-        ErrorInfo { code: 403, message: "Нет права «Работа с планом-графиком» <&>".into() },
+        ErrorInfo {
+            code: 403, message: "Нет права «Работа с планом-графиком» <&>".into()
+        },
     ] {
         let xml = write_error_info(&e);
         assert_eq!(read_error_info(&xml), Ok(e.clone()));

@@ -2,8 +2,8 @@
 
 use domain::plan::{ChangeDecision, ChangeMark, PlanSnapshot, Position};
 use eis::packet::{
-    Decision, KbkAmounts, KvrAmounts, Modification, ModificationStatus, Okpd2, OwnerRole, PacketIndex, PlanData, PlanPacket,
-    PlanPacketKind, TargetArticleAmounts, YearAmounts,
+    Decision, KbkAmounts, KvrAmounts, Modification, ModificationStatus, Okpd2, OwnerRole, PacketIndex, PlanData,
+    PlanPacket, PlanPacketKind, TargetArticleAmounts, YearAmounts,
 };
 use std::collections::BTreeMap;
 
@@ -38,13 +38,20 @@ fn target_articles(snapshot: &PlanSnapshot, p: &Position) -> Vec<TargetArticleAm
     if !snapshot.customer.org_type.uses_kvr_breakdown() {
         return Vec::new();
     }
-    p.target_articles.iter().map(|l| TargetArticleAmounts { target_article: l.code.clone(), years: amounts(&l.amounts) }).collect()
+    p.target_articles
+        .iter()
+        .map(|l| TargetArticleAmounts { target_article: l.code.clone(), years: amounts(&l.amounts) })
+        .collect()
 }
 
 /// The breakdowns by КВР and by КБК the organization type takes.
 fn breakdowns(snapshot: &PlanSnapshot, p: &Position) -> (Vec<KvrAmounts>, Vec<KbkAmounts>) {
     let org_type = snapshot.customer.org_type;
-    let kvrs = p.kvr_breakdown(org_type).iter().map(|l| KvrAmounts { kvr: l.code.clone(), years: amounts(&l.amounts) }).collect();
+    let kvrs = p
+        .kvr_breakdown(org_type)
+        .iter()
+        .map(|l| KvrAmounts { kvr: l.code.clone(), years: amounts(&l.amounts) })
+        .collect();
     let kbks = if org_type.uses_kbk() {
         p.kbks.iter().map(|l| KbkAmounts { kbk: l.code.clone(), years: amounts(&l.amounts) }).collect()
     } else {
@@ -54,7 +61,12 @@ fn breakdowns(snapshot: &PlanSnapshot, p: &Position) -> (Vec<KvrAmounts>, Vec<Kb
 }
 
 /// A special purchase: its kind, КВР and financing; no ОКПД2, so its ИКЗ has `0000` there.
-fn special_position(plan_id: i64, snapshot: &PlanSnapshot, p: &Position, base: Option<&Base<'_>>) -> eis::packet::SpecialPosition {
+fn special_position(
+    plan_id: i64,
+    snapshot: &PlanSnapshot,
+    p: &Position,
+    base: Option<&Base<'_>>,
+) -> eis::packet::SpecialPosition {
     let (kvrs, kbks) = breakdowns(snapshot, p);
     let kind = p.special.as_ref();
     let (modification_status, modification, position_number) = marks(p, base);
@@ -136,7 +148,13 @@ fn marks(p: &Position, base: Option<&Base<'_>>) -> (Option<ModificationStatus>, 
 
 /// The packet of one version: `tenderPlan2020` for a plan ЕИС has not placed yet, and
 /// `tenderPlan2020Change` against the placed `base` version.
-pub fn plan_packet(plan_id: i64, version_number: i64, snapshot: &PlanSnapshot, base: Option<&Base<'_>>, envelope: &Envelope) -> PlanPacket {
+pub fn plan_packet(
+    plan_id: i64,
+    version_number: i64,
+    snapshot: &PlanSnapshot,
+    base: Option<&Base<'_>>,
+    envelope: &Envelope,
+) -> PlanPacket {
     let kind = if base.is_some() { PlanPacketKind::Change } else { PlanPacketKind::New };
     let plan_number = base.map(|b| b.plan_number);
     PlanPacket {
@@ -152,7 +170,12 @@ pub fn plan_packet(plan_id: i64, version_number: i64, snapshot: &PlanSnapshot, b
             customer_reg_num: snapshot.customer.spz_code.clone(),
             owner_reg_num: snapshot.agent.as_ref().map(|a| &a.spz_code).unwrap_or(&snapshot.customer.spz_code).clone(),
             owner_role: if snapshot.agent.is_some() { OwnerRole::Oa } else { OwnerRole::Cu },
-            positions: snapshot.positions.iter().filter(|p| !p.is_special()).map(|p| position(plan_id, snapshot, p, base)).collect(),
+            positions: snapshot
+                .positions
+                .iter()
+                .filter(|p| !p.is_special())
+                .map(|p| position(plan_id, snapshot, p, base))
+                .collect(),
             special_positions: snapshot
                 .positions
                 .iter()

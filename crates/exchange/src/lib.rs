@@ -179,9 +179,10 @@ fn field_of(code: &str) -> &'static str {
 /// The purchase number a violation's text names: «номером закупки 0001» or «Номер закупки 0001».
 fn position_in(text: &str) -> Option<String> {
     let lower = text.to_lowercase();
-    let at = lower.find("номером закупки ").map(|i| i + "номером закупки ".len()).or_else(|| {
-        lower.find("номер закупки ").map(|i| i + "номер закупки ".len())
-    })?;
+    let at = lower
+        .find("номером закупки ")
+        .map(|i| i + "номером закупки ".len())
+        .or_else(|| lower.find("номер закупки ").map(|i| i + "номер закупки ".len()))?;
     let digits: String = lower[at..].chars().take_while(char::is_ascii_digit).collect();
     (digits.len() == 4).then_some(digits)
 }
@@ -211,7 +212,10 @@ mod tests {
 
     #[test]
     fn violations_are_pinned_to_positions_and_fields() {
-        assert_eq!(position_in("Позиция с номером закупки 0002 (внешний номер plangraf-1-0002): ИКЗ …").as_deref(), Some("0002"));
+        assert_eq!(
+            position_in("Позиция с номером закупки 0002 (внешний номер plangraf-1-0002): ИКЗ …").as_deref(),
+            Some("0002")
+        );
         assert_eq!(position_in("Номер закупки 0007 указан в 2 позициях").as_deref(), Some("0007"));
         assert_eq!(position_in("План-график на этот период создан в ЕИС"), None);
         assert_eq!(field_of("IKZ_IKU"), "ИКЗ");
@@ -240,7 +244,8 @@ mod tests {
             }
         }
         // Jitter spreads: 50 samples of the same failure are not all alike.
-        let spread: std::collections::BTreeSet<Duration> = (0..50).map(|_| retry_delay(base, max, 5, rng.random::<f64>())).collect();
+        let spread: std::collections::BTreeSet<Duration> =
+            (0..50).map(|_| retry_delay(base, max, 5, rng.random::<f64>())).collect();
         assert!(spread.len() > 40);
     }
 
@@ -250,7 +255,10 @@ mod tests {
         for healing in [server(500), server(503), server(408), server(429), ClientError::Transport("timeout".into())] {
             assert!(may_heal(&healing) && lasting_refusal(&healing).is_none(), "{healing:?}");
         }
-        assert!(may_heal(&ClientError::Malformed { reason: "HTML".into(), raw: "<html>Технические работы</html>".into() }));
+        assert!(may_heal(&ClientError::Malformed {
+            reason: "HTML".into(),
+            raw: "<html>Технические работы</html>".into()
+        }));
         for lasting in [400, 404, 409, 413, 422] {
             assert_eq!(lasting_refusal(&server(lasting)), Some(lasting));
         }
@@ -258,7 +266,9 @@ mod tests {
 
     #[test]
     fn refusal_text_prefers_errorinfo() {
-        let raw = eis::reply::write_error_info(&eis::reply::ErrorInfo { code: 7, message: "Пакет уже получен".into() });
+        let raw = eis::reply::write_error_info(&eis::reply::ErrorInfo {
+            code: 7, message: "Пакет уже получен".into()
+        });
         assert_eq!(refusal_text(&raw), "«Пакет уже получен» (код 7)");
         assert_eq!(refusal_text("<html>\n  Bad   request\n</html>"), "«<html> Bad request </html>»");
         assert_eq!(refusal_text(""), "ответ без текста");
@@ -406,7 +416,8 @@ impl Exchange {
             match self.ask_about_old_packet(actor, old, &credentials).await? {
                 OldPacket::Followed(id) => return Ok(id),
                 OldPacket::Unknown => {
-                    checked = format!(" ЕИС подтвердила, что прежний пакет этой версии ({}) не получала.", old.packet_id);
+                    checked =
+                        format!(" ЕИС подтвердила, что прежний пакет этой версии ({}) не получала.", old.packet_id);
                 }
             }
         }
@@ -414,7 +425,10 @@ impl Exchange {
         // previous version got placed) or an earlier send of it ended: a new send needs a new
         // packet id, or ЕИС would answer with the earlier result. The content is the same.
         let first_send = latest.is_none();
-        let fixed = version.packet.as_ref().filter(|_| first_send && version.packet_basis.as_deref() == Some(basis.code().as_str()));
+        let fixed = version
+            .packet
+            .as_ref()
+            .filter(|_| first_send && version.packet_basis.as_deref() == Some(basis.code().as_str()));
         let (packet_id, xml, note) = match fixed {
             Some(p) => (p.id.clone(), p.xml.clone(), "Пакет — зафиксированный при утверждении версии.".to_owned()),
             None => {
@@ -446,7 +460,9 @@ impl Exchange {
         let id = match store.enqueue_send(&new).await {
             Ok(id) => id,
             Err(StoreError::Conflict) => {
-                return Err(RequestError::Refused("Эта версия уже отправляется или загружена в ЕИС другим запросом.".into()));
+                return Err(RequestError::Refused(
+                    "Эта версия уже отправляется или загружена в ЕИС другим запросом.".into(),
+                ));
             }
             Err(e) => return Err(e.into()),
         };
@@ -460,7 +476,12 @@ impl Exchange {
     /// loaded: the runner follows it; a refusal: its verdict is recorded and the new send is
     /// refused, since the same content would be refused again). Not found: a new packet may go.
     /// Anything else: refused, as a new packet might make a second draft.
-    async fn ask_about_old_packet(&self, actor: &User, old: &store::sends::Send, login: &EisLogin) -> Result<OldPacket, RequestError> {
+    async fn ask_about_old_packet(
+        &self,
+        actor: &User,
+        old: &store::sends::Send,
+        login: &EisLogin,
+    ) -> Result<OldPacket, RequestError> {
         let creds = Credentials { login: login.login.clone(), password: login.password.clone() };
         let reply = match self.inner.client.status(&creds, &old.packet_id).await {
             Ok(reply) => reply,
@@ -468,7 +489,9 @@ impl Exchange {
             Err(e) => {
                 tracing::warn!(send_id = old.id, error = %e, "could not learn whether ЕИС holds the earlier packet");
                 let hint = match &e {
-                    ClientError::Unauthorized { .. } | ClientError::Forbidden { .. } => "Проверьте логин и пароль ЕИС и повторите отправку.",
+                    ClientError::Unauthorized { .. } | ClientError::Forbidden { .. } => {
+                        "Проверьте логин и пароль ЕИС и повторите отправку."
+                    }
                     _ => "Повторите отправку позже.",
                 };
                 return Err(RequestError::Refused(format!(
@@ -500,9 +523,15 @@ impl Exchange {
         };
         match self.inner.store.reopen_send(&reopen).await {
             Ok(true) => {}
-            Ok(false) => return Err(RequestError::Refused("Состояние отправки этой версии только что изменилось. Обновите страницу.".into())),
+            Ok(false) => {
+                return Err(RequestError::Refused(
+                    "Состояние отправки этой версии только что изменилось. Обновите страницу.".into(),
+                ));
+            }
             Err(StoreError::Conflict) => {
-                return Err(RequestError::Refused("Эта версия уже отправляется или загружена в ЕИС другим запросом.".into()));
+                return Err(RequestError::Refused(
+                    "Эта версия уже отправляется или загружена в ЕИС другим запросом.".into(),
+                ));
             }
             Err(e) => return Err(e.into()),
         }
@@ -537,7 +566,9 @@ impl Exchange {
             Err(ClientError::Unauthorized { info, .. }) => CredentialCheck::Rejected(info.message),
             Err(ClientError::Forbidden { info, .. }) => CredentialCheck::Forbidden(info.message),
             Err(ClientError::Transport(t)) => CredentialCheck::Unreachable(format!("нет связи с ЕИС ({t})")),
-            Err(ClientError::Server { status, .. }) => CredentialCheck::Unreachable(format!("ЕИС ответила ошибкой HTTP {status}")),
+            Err(ClientError::Server { status, .. }) => {
+                CredentialCheck::Unreachable(format!("ЕИС ответила ошибкой HTTP {status}"))
+            }
             Err(e) => CredentialCheck::Unreachable(e.to_string()),
         }
     }
@@ -556,9 +587,11 @@ impl Exchange {
         plan_number: Option<&str>,
     ) -> eis::packet::PlanPacket {
         let base = match (previous, plan_number) {
-            (Some(prev), Some(plan_number)) => {
-                Some(build::Base { plan_number, snapshot: &prev.snapshot, position_numbers: &prev.eis_position_numbers })
-            }
+            (Some(prev), Some(plan_number)) => Some(build::Base {
+                plan_number,
+                snapshot: &prev.snapshot,
+                position_numbers: &prev.eis_position_numbers,
+            }),
             _ => None,
         };
         build::plan_packet(plan.id, version_number, snapshot, base.as_ref(), &self.inner.config.envelope)
@@ -576,7 +609,11 @@ impl Exchange {
     /// The packet the working copy of `plan` would become if approved now, with what it is built
     /// against. A change whose previous version ЕИС has not placed yet cannot be fixed; it is
     /// built with a stand-in plan number so that its structure can still be checked.
-    async fn prospective(&self, plan: &Plan, snapshot: &domain::plan::PlanSnapshot) -> Result<(i64, Basis, eis::packet::PlanPacket), StoreError> {
+    async fn prospective(
+        &self,
+        plan: &Plan,
+        snapshot: &domain::plan::PlanSnapshot,
+    ) -> Result<(i64, Basis, eis::packet::PlanPacket), StoreError> {
         let store = &self.inner.store;
         let versions = store.versions(plan.id).await?;
         let number = versions.first().map(|v| v.version_number + 1).unwrap_or(0);
@@ -592,7 +629,11 @@ impl Exchange {
 
     /// The schema check of the pre-flight checks: what the official schemas say of the packet
     /// the working copy would go as. Empty when the schemas are not configured.
-    pub async fn schema_findings(&self, plan: &Plan, snapshot: &domain::plan::PlanSnapshot) -> Result<Vec<String>, StoreError> {
+    pub async fn schema_findings(
+        &self,
+        plan: &Plan,
+        snapshot: &domain::plan::PlanSnapshot,
+    ) -> Result<Vec<String>, StoreError> {
         if self.inner.config.schemas.is_none() {
             return Ok(Vec::new());
         }
@@ -605,7 +646,12 @@ impl Exchange {
 
     /// «Утвердить»: records the version together with its packet, fixed now and validated
     /// against the official schemas when they are configured.
-    pub async fn approve(&self, plan: &Plan, snapshot: &domain::plan::PlanSnapshot, approver: i64) -> Result<Version, RequestError> {
+    pub async fn approve(
+        &self,
+        plan: &Plan,
+        snapshot: &domain::plan::PlanSnapshot,
+        approver: i64,
+    ) -> Result<Version, RequestError> {
         let (number, basis, packet) = self.prospective(plan, snapshot).await?;
         let xml = eis::packet::write_plan_packet(&packet);
         if let Err(issues) = self.validate(&xml).await? {
@@ -683,7 +729,8 @@ impl Exchange {
             return self.follow_publication(claimed).await;
         }
         let send = &claimed.send;
-        let creds = Credentials { login: claimed.credentials.login.clone(), password: claimed.credentials.password.clone() };
+        let creds =
+            Credentials { login: claimed.credentials.login.clone(), password: claimed.credentials.password.clone() };
         let client = &self.inner.client;
         let uploading = send.status == SendStatus::Queued;
         let result = if uploading {
@@ -709,7 +756,10 @@ impl Exchange {
                 };
                 // The credentials' failure first: whoever sees the send's new state then finds it
                 // on the settings page too.
-                self.inner.store.mark_eis_credentials(send.requested_by, &send.eis_login, false, Some(&message)).await?;
+                self.inner
+                    .store
+                    .mark_eis_credentials(send.requested_by, &send.eis_login, false, Some(&message))
+                    .await?;
                 self.inner.store.record_outcome(send.id, &self.inner.worker_id, &outcome).await?;
                 tracing::warn!(send_id = send.id, code = info.code, "ЕИС refused the credentials");
                 Ok(())
@@ -751,7 +801,11 @@ impl Exchange {
             count_attempt,
             failed: false,
             last_error: None,
-            event: (!silent).then_some(EventNote { message: &message, http_status: Some(reply.http_status), raw_reply: Some(&reply.raw) }),
+            event: (!silent).then_some(EventNote {
+                message: &message,
+                http_status: Some(reply.http_status),
+                raw_reply: Some(&reply.raw),
+            }),
         };
         // Credentials first, as for a refusal: the settings page is never behind the send's state.
         if status.is_in_eis() {
@@ -765,7 +819,12 @@ impl Exchange {
     /// Before a queued send ends without ЕИС's verdict, asks ЕИС about its packet: an earlier
     /// upload may have arrived with its reply lost. Returns whether ЕИС knew it (and the reply
     /// was recorded); otherwise says what ЕИС answered.
-    async fn known_after_all(&self, send: &store::sends::Send, creds: &Credentials, why: &str) -> Result<Result<(), String>, StoreError> {
+    async fn known_after_all(
+        &self,
+        send: &store::sends::Send,
+        creds: &Credentials,
+        why: &str,
+    ) -> Result<Result<(), String>, StoreError> {
         match self.inner.client.status(creds, &send.packet_id).await {
             Ok(reply) => {
                 let preface = format!("{why} plangraf спросил ЕИС о пакете: ЕИС его получила.");
@@ -774,19 +833,31 @@ impl Exchange {
                 tracing::info!(send_id = send.id, "ЕИС knew the packet after all");
                 Ok(Ok(()))
             }
-            Err(ClientError::Server { status: 404, .. }) => Ok(Err(format!("ЕИС подтвердила, что пакет {} не получала.", send.packet_id))),
+            Err(ClientError::Server { status: 404, .. }) => {
+                Ok(Err(format!("ЕИС подтвердила, что пакет {} не получала.", send.packet_id)))
+            }
             Err(e) => Ok(Err(format!("Узнать у ЕИС, получен ли пакет, не удалось: {}.", failure_ru(&e)))),
         }
     }
 
     /// A 4xx other than 401/403: the same request would be refused again, so the send ends.
-    async fn refused(&self, send: &store::sends::Send, creds: &Credentials, uploading: bool, status: u16, e: &ClientError) -> Result<(), StoreError> {
+    async fn refused(
+        &self,
+        send: &store::sends::Send,
+        creds: &Credentials,
+        uploading: bool,
+        status: u16,
+        e: &ClientError,
+    ) -> Result<(), StoreError> {
         let text = refusal_text(e.raw().unwrap_or_default());
         // An earlier upload of this packet may have arrived (its reply lost), and ЕИС may refuse
         // a second copy of a packet it holds: ask before ending.
         let mut known = String::new();
         if uploading && send.attempts > 0 {
-            match self.known_after_all(send, creds, &format!("ЕИС ответила на повторную загрузку HTTP {status} {text}.")).await? {
+            match self
+                .known_after_all(send, creds, &format!("ЕИС ответила на повторную загрузку HTTP {status} {text}."))
+                .await?
+            {
                 Ok(()) => return Ok(()),
                 Err(what) => known = format!(" {what}"),
             }
@@ -869,12 +940,20 @@ impl Exchange {
             _ => claimed.credentials.clone(),
         };
         let creds = Credentials { login: login.login.clone(), password: login.password.clone() };
-        let request = eis::docproject::DocProjectStatusRequest::new(&config.envelope.sender, config.envelope.mode, vec![send.packet_id.clone()]);
+        let request = eis::docproject::DocProjectStatusRequest::new(
+            &config.envelope.sender,
+            config.envelope.mode,
+            vec![send.packet_id.clone()],
+        );
         let result = match self.inner.client.doc_project_status(&creds, &request).await {
             Ok(reply) => {
-                let placed = reply.value.statuses.iter().find(|s| s.doc_project_id == send.packet_id).and_then(|s| match &s.state {
-                    eis::docproject::DocProjectState::Published { published_doc_id } => Some(published_doc_id.clone()),
-                    eis::docproject::DocProjectState::NotPublished => None,
+                let placed = reply.value.statuses.iter().find(|s| s.doc_project_id == send.packet_id).and_then(|s| {
+                    match &s.state {
+                        eis::docproject::DocProjectState::Published { published_doc_id } => {
+                            Some(published_doc_id.clone())
+                        }
+                        eis::docproject::DocProjectState::NotPublished => None,
+                    }
                 });
                 match placed {
                     None => {
@@ -897,7 +976,13 @@ impl Exchange {
         match result {
             Ok(export) => {
                 let Some(plan_number) = export.value.plan_number().map(str::to_owned) else {
-                    return self.retry_publication(send, "ЕИС прислала сведения о размещении без реестрового номера плана-графика", Some(&export.raw)).await;
+                    return self
+                        .retry_publication(
+                            send,
+                            "ЕИС прислала сведения о размещении без реестрового номера плана-графика",
+                            Some(&export.raw),
+                        )
+                        .await;
                 };
                 let Some(version) = store.version(send.version_id).await? else {
                     return Err(StoreError::Corrupt(format!("send {} without its version", send.id)));
@@ -916,9 +1001,18 @@ impl Exchange {
                     count_attempt: false,
                     failed: false,
                     last_error: None,
-                    event: Some(EventNote { message: &message, http_status: Some(export.http_status), raw_reply: Some(&export.raw) }),
+                    event: Some(EventNote {
+                        message: &message,
+                        http_status: Some(export.http_status),
+                        raw_reply: Some(&export.raw),
+                    }),
                 };
-                let publication = Publication { plan_id: version.plan_id, version_id: version.id, plan_number: &plan_number, position_numbers: &numbers };
+                let publication = Publication {
+                    plan_id: version.plan_id,
+                    version_id: version.id,
+                    plan_number: &plan_number,
+                    position_numbers: &numbers,
+                };
                 store.record_publication(send.id, worker, &publication, &outcome).await?;
                 tracing::info!(send_id = send.id, %plan_number, "version placed in ЕИС");
                 Ok(())
@@ -939,7 +1033,12 @@ impl Exchange {
     }
 
     /// Keeps a loaded send loaded and tries again later, saying why on the timeline.
-    async fn retry_publication(&self, send: &store::sends::Send, why: &str, raw: Option<&str>) -> Result<(), StoreError> {
+    async fn retry_publication(
+        &self,
+        send: &store::sends::Send,
+        why: &str,
+        raw: Option<&str>,
+    ) -> Result<(), StoreError> {
         let delay = self.backoff(send.consecutive_failures + 1).max(self.inner.config.publication_poll_interval);
         let message = format!("{why}. Повторная попытка через {} с.", delay.as_millis().div_ceil(1000));
         let outcome = Outcome {
@@ -959,7 +1058,9 @@ impl Exchange {
 fn classify(c: &Confirmation) -> (SendStatus, String) {
     match c.result {
         ConfirmationResult::Processing => (SendStatus::Processing, "ЕИС приняла пакет и обрабатывает его".into()),
-        ConfirmationResult::Success => (SendStatus::Loaded, "ЕИС загрузила план-график в личный кабинет заказчика как проект".into()),
+        ConfirmationResult::Success => {
+            (SendStatus::Loaded, "ЕИС загрузила план-график в личный кабинет заказчика как проект".into())
+        }
         ConfirmationResult::Failure => {
             if c.violations.iter().any(|v| v.err_code == PLAN_CREATED_IN_EIS) {
                 (SendStatus::Conflict, SendStatus::Conflict.title().into())

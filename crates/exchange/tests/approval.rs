@@ -74,13 +74,20 @@ async fn setup() -> Setup {
     };
     let sup = store.ensure_organization(&org("03722000010", None)).await.unwrap().id;
     let customer = store.ensure_organization(&org("03722001684", Some(sup))).await.unwrap().id;
-    let specialist = store.create_user("z", "h", "Заказчик", customer, Role::CustomerSpecialist).await.unwrap().unwrap();
+    let specialist =
+        store.create_user("z", "h", "Заказчик", customer, Role::CustomerSpecialist).await.unwrap().unwrap();
     let approver = store.create_user("a", "h", "Согласующий", sup, Role::Approver).await.unwrap().unwrap();
     let plan = store.create_plan(customer, 2026, specialist.id).await.unwrap().unwrap();
-    store.change_plan_status(&plan, PlanStatus::Forming, PlanStatus::OnApproval, None, specialist.id, "x").await.unwrap();
+    store
+        .change_plan_status(&plan, PlanStatus::Forming, PlanStatus::OnApproval, None, specialist.id, "x")
+        .await
+        .unwrap();
     let plan = store.plan(plan.id).await.unwrap().unwrap();
     let compiled = eis::schemas::locate().map(|dir| {
-        Arc::new(eis::validate::SchemaSet::compile(&dir, eis::validate::Root::Integration).expect("the official schemas compile"))
+        Arc::new(
+            eis::validate::SchemaSet::compile(&dir, eis::validate::Root::Integration)
+                .expect("the official schemas compile"),
+        )
     });
     if compiled.is_none() {
         eprintln!("SKIPPED: the schema part of the approval test (no ЕИС schemas; set PLANGRAF_EIS_SCHEMAS)");
@@ -88,7 +95,8 @@ async fn setup() -> Setup {
     let schemas = compiled.is_some();
     // Nothing is sent in this test: the client only has to exist.
     let client = EisClient::new(ClientConfig::new("https://127.0.0.1:9")).unwrap();
-    let exchange = Exchange::new(store.clone(), client, ExchangeConfig { schemas: compiled, ..ExchangeConfig::default() });
+    let exchange =
+        Exchange::new(store.clone(), client, ExchangeConfig { schemas: compiled, ..ExchangeConfig::default() });
     Setup { store, exchange, plan, approver: approver.id, schemas, _dir: dir }
 }
 
@@ -111,7 +119,10 @@ async fn approval_fixes_the_exact_packet() {
     // A change approved while version 0 is not placed in ЕИС cannot fix its packet yet.
     s.store.start_changes(&plan, s.approver).await.unwrap();
     let plan = s.store.plan(plan.id).await.unwrap().unwrap();
-    s.store.change_plan_status(&plan, PlanStatus::Forming, PlanStatus::OnApproval, None, s.approver, "x").await.unwrap();
+    s.store
+        .change_plan_status(&plan, PlanStatus::Forming, PlanStatus::OnApproval, None, s.approver, "x")
+        .await
+        .unwrap();
     let plan = s.store.plan(plan.id).await.unwrap().unwrap();
     let v1 = s.exchange.approve(&plan, &snapshot("03722001684"), s.approver).await.unwrap();
     assert_eq!(v1.version_number, 1);

@@ -4,7 +4,10 @@
 //! passes without checking.
 
 use domain::ikz::{KvrCode, Okpd2Code, PurchaseNumber};
-use domain::plan::{AgentSnapshot, BudgetLine, ChangeDecision, CustomerSnapshot, PlanSnapshot, Position, PositionChange, SpecialPurchase, YearAmounts};
+use domain::plan::{
+    AgentSnapshot, BudgetLine, ChangeDecision, CustomerSnapshot, PlanSnapshot, Position, PositionChange,
+    SpecialPurchase, YearAmounts,
+};
 use domain::{Money, OrgType};
 use eis::validate::{Root, SchemaSet};
 use exchange::build::{Base, Envelope, plan_packet};

@@ -110,10 +110,14 @@ async fn setup(config: ExchangeConfig) -> Setup {
     };
     let sup = store.ensure_organization(&org("03722000010", None)).await.unwrap().id;
     let customer = store.ensure_organization(&org(SPZ, Some(sup))).await.unwrap().id;
-    let specialist = store.create_user("z", "h", "Заказчик", customer, Role::CustomerSpecialist).await.unwrap().unwrap();
+    let specialist =
+        store.create_user("z", "h", "Заказчик", customer, Role::CustomerSpecialist).await.unwrap().unwrap();
     let approver = store.create_user("a", "h", "Согласующий", sup, Role::Approver).await.unwrap().unwrap();
     let plan = store.create_plan(customer, 2026, specialist.id).await.unwrap().unwrap();
-    store.change_plan_status(&plan, PlanStatus::Forming, PlanStatus::OnApproval, None, specialist.id, "x").await.unwrap();
+    store
+        .change_plan_status(&plan, PlanStatus::Forming, PlanStatus::OnApproval, None, specialist.id, "x")
+        .await
+        .unwrap();
     let plan = store.plan(plan.id).await.unwrap().unwrap();
 
     let mut client = ClientConfig::new(sandbox.base_url.clone());
@@ -172,7 +176,10 @@ async fn a_lasting_4xx_ends_the_send_after_one_attempt() {
     let why = send.last_error.clone().unwrap_or_default();
     assert!(why.contains("HTTP 400") && why.contains("документ не может быть принят"), "{why}");
     assert!(why.starts_with("Отправка прекращена: ЕИС отклоняет запрос"), "{why}");
-    assert!(s.store.claim_due_send("probe", store::now_ms() + 86_400_000, 1000).await.unwrap().is_none(), "never retried");
+    assert!(
+        s.store.claim_due_send("probe", store::now_ms() + 86_400_000, 1000).await.unwrap().is_none(),
+        "never retried"
+    );
     assert_eq!(s.exchange.give_up_at(&send), None);
     // A final state that is not live: the version may be sent again.
     assert_eq!(exchange::send_blocked(&s.store, &s.plan, &s.version).await.unwrap(), None);
@@ -214,7 +221,12 @@ async fn at_the_ceiling_a_packet_that_arrived_is_followed_not_given_up() {
     let id = s.request().await.unwrap();
     assert!(s.exchange.run_once().await.unwrap());
     let send = s.send(id).await;
-    assert!(matches!(send.status, SendStatus::Processing | SendStatus::Loaded), "{:?}: {:?}", send.status, send.last_error);
+    assert!(
+        matches!(send.status, SendStatus::Processing | SendStatus::Loaded),
+        "{:?}: {:?}",
+        send.status,
+        send.last_error
+    );
     let done = s.drive(id, |x| x.status == SendStatus::Loaded).await;
     assert_eq!(done.consecutive_failures, 0);
     let timeline = s.timeline(id).await;
@@ -245,7 +257,10 @@ async fn an_unknown_packet_gives_up_and_a_new_send_asks_about_it_first() {
     let new = s.send(again).await;
     assert_ne!(new.packet_id, send.packet_id, "a new packet id");
     let timeline = s.timeline(again).await;
-    assert!(timeline.contains(&format!("ЕИС подтвердила, что прежний пакет этой версии ({}) не получала", send.packet_id)), "{timeline}");
+    assert!(
+        timeline.contains(&format!("ЕИС подтвердила, что прежний пакет этой версии ({}) не получала", send.packet_id)),
+        "{timeline}"
+    );
     s.drive(again, |x| x.status == SendStatus::Loaded).await;
     assert_eq!(s.drafts().await, 1);
     s.sandbox.shutdown().await;
@@ -269,7 +284,10 @@ async fn a_new_send_follows_the_old_packet_when_it_arrived() {
     let done = s.drive(id, |x| x.status == SendStatus::Loaded).await;
     assert_eq!(done.consecutive_failures, 0);
     let timeline = s.timeline(id).await;
-    assert!(timeline.contains("Перед новой отправкой plangraf спросил ЕИС о прежнем пакете этой версии: ЕИС его получила"), "{timeline}");
+    assert!(
+        timeline.contains("Перед новой отправкой plangraf спросил ЕИС о прежнем пакете этой версии: ЕИС его получила"),
+        "{timeline}"
+    );
     assert_eq!(s.drafts().await, 1, "one draft");
     // Held by ЕИС now: no further send.
     assert!(matches!(s.request().await, Err(RequestError::Refused(_))));

@@ -51,11 +51,40 @@ pub struct DemoUser {
 }
 
 pub const USERS: [(&DemoOrg, DemoUser); 4] = [
-    (&SCHOOL, DemoUser { login: "zakazchik", password: "zakazchik", full_name: "Петрова Анна Сергеевна", role: Role::CustomerSpecialist }),
+    (
+        &SCHOOL,
+        DemoUser {
+            login: "zakazchik",
+            password: "zakazchik",
+            full_name: "Петрова Анна Сергеевна",
+            role: Role::CustomerSpecialist,
+        },
+    ),
     // Places in ЕИС the plans its subordinates hand over to it (role OA).
-    (&COMMITTEE, DemoUser { login: "komitet", password: "komitet", full_name: "Кузнецова Мария Игоревна", role: Role::CustomerSpecialist }),
-    (&COMMITTEE, DemoUser { login: "soglasovatel", password: "soglasovatel", full_name: "Смирнов Олег Викторович", role: Role::Approver }),
-    (&COMMITTEE, DemoUser { login: "admin", password: "admin", full_name: "Администратор системы", role: Role::Admin }),
+    (
+        &COMMITTEE,
+        DemoUser {
+            login: "komitet",
+            password: "komitet",
+            full_name: "Кузнецова Мария Игоревна",
+            role: Role::CustomerSpecialist,
+        },
+    ),
+    (
+        &COMMITTEE,
+        DemoUser {
+            login: "soglasovatel",
+            password: "soglasovatel",
+            full_name: "Смирнов Олег Викторович",
+            role: Role::Approver,
+        },
+    ),
+    (
+        &COMMITTEE,
+        DemoUser {
+            login: "admin", password: "admin", full_name: "Администратор системы", role: Role::Admin
+        },
+    ),
 ];
 
 /// Sandbox users: (organization, login, password, org admin, plan rights, name).

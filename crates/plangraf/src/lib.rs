@@ -70,7 +70,9 @@ pub async fn start(config: AppConfig, store: Store) -> anyhow::Result<RunningApp
         secure_cookies: config.secure_cookies,
         trusted_proxies: std::sync::Arc::new(config.trusted_proxies.clone()),
     };
-    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let server = tokio::spawn(async move {

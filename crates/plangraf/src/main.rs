@@ -262,7 +262,8 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::EisSandbox { listen, processing_delay_ms, demo: with_demo } => {
-            let sb = start_sandbox(&cli.common.data_dir, listen, processing_delay_ms, cli.common.schemas(true)?).await?;
+            let sb =
+                start_sandbox(&cli.common.data_dir, listen, processing_delay_ms, cli.common.schemas(true)?).await?;
             if with_demo {
                 demo::load_sandbox(&sb.directory()).await?;
             }
@@ -271,14 +272,30 @@ async fn main() -> anyhow::Result<()> {
             sb.shutdown().await;
             Ok(())
         }
-        Command::Org(OrgCommand::Add { name, short_name, spz, inn, kpp, org_type, budget_level, oktmo, superior_spz }) => {
+        Command::Org(OrgCommand::Add {
+            name,
+            short_name,
+            spz,
+            inn,
+            kpp,
+            org_type,
+            budget_level,
+            oktmo,
+            superior_spz,
+        }) => {
             let spz = domain::SpzCode::parse(&spz)?;
             let inn = domain::org::Inn::parse(&inn)?;
             let kpp = domain::org::Kpp::parse(&kpp)?;
             let org_type = domain::OrgType::parse(&org_type)?;
             let store = cli.common.store().await?;
             let superior_id = match superior_spz {
-                Some(s) => Some(store.organization_by_spz(&s).await?.with_context(|| format!("нет организации с кодом СПЗ {s}"))?.id),
+                Some(s) => Some(
+                    store
+                        .organization_by_spz(&s)
+                        .await?
+                        .with_context(|| format!("нет организации с кодом СПЗ {s}"))?
+                        .id,
+                ),
                 None => None,
             };
             let org = store
@@ -328,7 +345,10 @@ async fn user_command(common: &Common, command: UserCommand) -> anyhow::Result<(
             let password = read_new_password(password_stdin)?;
             check(domain::account::check_new_password(&login, &password))?;
             let store = common.store().await?;
-            let org = store.organization_by_spz(&org_spz).await?.with_context(|| format!("нет организации с кодом СПЗ {org_spz}"))?;
+            let org = store
+                .organization_by_spz(&org_spz)
+                .await?
+                .with_context(|| format!("нет организации с кодом СПЗ {org_spz}"))?;
             let hash = web::auth::hash_password(password).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
             match store.create_user(&login, &hash, full_name.trim(), org.id, role).await? {
                 Some(u) => println!("Пользователь {} (id {}) добавлен в {}", u.login, u.id, org.short_name),
@@ -369,14 +389,20 @@ async fn user_command(common: &Common, command: UserCommand) -> anyhow::Result<(
 async fn load_nsi(common: &Common, file: &Path, partial: bool, confirmed: bool) -> anyhow::Result<()> {
     let size = std::fs::metadata(file).with_context(|| format!("не удалось прочитать файл {}", file.display()))?.len();
     if size > eis::bounds::NSI.max_bytes as u64 {
-        bail!("файл {} больше {} МБ: это не выгрузка одного справочника НСИ ЕИС", file.display(), eis::bounds::NSI.max_bytes / 1024 / 1024);
+        bail!(
+            "файл {} больше {} МБ: это не выгрузка одного справочника НСИ ЕИС",
+            file.display(),
+            eis::bounds::NSI.max_bytes / 1024 / 1024
+        );
     }
     let bytes = std::fs::read(file).with_context(|| format!("не удалось прочитать файл {}", file.display()))?;
-    let doc = eis::nsi::read_nsi_bytes(&bytes).map_err(|e| anyhow::anyhow!("файл {} не загружен: {}", file.display(), e.message_ru()))?;
+    let doc = eis::nsi::read_nsi_bytes(&bytes)
+        .map_err(|e| anyhow::anyhow!("файл {} не загружен: {}", file.display(), e.message_ru()))?;
     let catalog = store::nsi::Catalog::from_code(doc.catalog.code()).context("неизвестный справочник")?;
     let entries = web::pages::reference::to_store_entries(doc.entries);
     let store = common.store().await?;
-    let source = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| file.display().to_string());
+    let source =
+        file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| file.display().to_string());
     let opts = store::nsi::LoadOptions { source: &source, partial, user_id: None, org_id: None, dry_run: true };
     let preview = store.reference_load(catalog, &entries, opts).await?;
     if preview.retired > 0 && !confirmed {
@@ -423,7 +449,12 @@ async fn start_sandbox(
     .context("starting eis-sandbox")
 }
 
-async fn run_demo(common: &Common, listen: SocketAddr, sandbox_listen: SocketAddr, delay_ms: u64) -> anyhow::Result<()> {
+async fn run_demo(
+    common: &Common,
+    listen: SocketAddr,
+    sandbox_listen: SocketAddr,
+    delay_ms: u64,
+) -> anyhow::Result<()> {
     // One compiled schema set serves both sides.
     let schemas = common.schemas(true)?;
     let sb = start_sandbox(&common.data_dir, sandbox_listen, delay_ms, schemas.clone()).await?;

@@ -32,7 +32,10 @@ impl Reply {
     }
     /// Fields named in the `errors` of a problem document.
     fn error_fields(&self) -> Vec<&str> {
-        self.json["errors"].as_array().map(|a| a.iter().filter_map(|e| e["field"].as_str()).collect()).unwrap_or_default()
+        self.json["errors"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|e| e["field"].as_str()).collect())
+            .unwrap_or_default()
     }
 }
 
@@ -57,8 +60,10 @@ fn fill(template: &str, args: &[i64]) -> String {
 fn validate(doc: &Value, schema: &Value, value: &Value, what: &str) {
     let mut root = schema.clone();
     root.as_object_mut().expect("a schema object").insert("components".into(), doc["components"].clone());
-    let validator = jsonschema::draft202012::new(&root).unwrap_or_else(|e| panic!("{what}: the document's schema does not compile: {e}"));
-    let problems: Vec<String> = validator.iter_errors(value).map(|e| format!("{} at «{}»", e, e.instance_path())).collect();
+    let validator = jsonschema::draft202012::new(&root)
+        .unwrap_or_else(|e| panic!("{what}: the document's schema does not compile: {e}"));
+    let problems: Vec<String> =
+        validator.iter_errors(value).map(|e| format!("{} at «{}»", e, e.instance_path())).collect();
     assert!(problems.is_empty(), "{what} does not match the OpenAPI document:\n{}\n{value:#}", problems.join("\n"));
 }
 
@@ -90,7 +95,9 @@ impl Api {
 
     async fn signed_in(h: &Harness, login: &str, password: &str) -> Api {
         let mut api = Api::new(h).await;
-        let r = api.call(Method::POST, "/api/v1/auth/token", &[], Some(json!({"login": login, "password": password}))).await;
+        let r = api
+            .call(Method::POST, "/api/v1/auth/token", &[], Some(json!({"login": login, "password": password})))
+            .await;
         assert_eq!(r.status, 200, "{r:?}");
         api.token = Some(r.json["token"].as_str().unwrap().to_owned());
         api
@@ -109,7 +116,14 @@ impl Api {
 
     /// Calls a documented operation; `body.1` says whether the body must match the document
     /// (false for the deliberately wrong inputs).
-    async fn call_with(&self, method: Method, template: &str, args: &[i64], query: &str, body: Option<(Value, bool)>) -> Reply {
+    async fn call_with(
+        &self,
+        method: Method,
+        template: &str,
+        args: &[i64],
+        query: &str,
+        body: Option<(Value, bool)>,
+    ) -> Reply {
         let op = self.operation(&method, template).clone();
         let mut req = self.http.request(method.clone(), format!("{}{}{query}", self.base, fill(template, args)));
         if let Some(t) = &self.token {
@@ -150,7 +164,10 @@ impl Api {
         let response = resolve(&self.doc, documented);
         for (name, header) in response["headers"].as_object().into_iter().flatten() {
             if resolve(&self.doc, header)["required"] == true {
-                assert!(headers.contains_key(name.to_lowercase().as_str()), "{method} {template} → {status} without the documented {name}");
+                assert!(
+                    headers.contains_key(name.to_lowercase().as_str()),
+                    "{method} {template} → {status} without the documented {name}"
+                );
             }
         }
         if response.get("content").is_none() {
@@ -159,9 +176,13 @@ impl Api {
         }
         let media = content_type.split(';').next().unwrap().trim().to_owned();
         let schema = &response["content"][&media]["schema"];
-        assert!(schema.is_object(), "{method} {template} → {status} as {media}, which the document does not list:\n{text}");
+        assert!(
+            schema.is_object(),
+            "{method} {template} → {status} as {media}, which the document does not list:\n{text}"
+        );
         let json = if media.ends_with("json") {
-            let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {template}: not JSON ({e}): {text}"));
+            let v: Value =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {template}: not JSON ({e}): {text}"));
             validate(&self.doc, schema, &v, &format!("{method} {template} → {status}"));
             v
         } else {
@@ -170,7 +191,10 @@ impl Api {
         if status >= 400 {
             assert_eq!(media, "application/problem+json", "{method} {template} → {status}");
             let detail = json["detail"].as_str().unwrap_or("");
-            assert!(detail.chars().any(|c| ('а'..='я').contains(&c.to_lowercase().next().unwrap())), "detail in Russian: {detail}");
+            assert!(
+                detail.chars().any(|c| ('а'..='я').contains(&c.to_lowercase().next().unwrap())),
+                "detail in Russian: {detail}"
+            );
         }
         Reply { status, content_type, headers, text, json }
     }
@@ -205,7 +229,8 @@ async fn the_document_and_the_router_list_the_same_endpoints() {
         .iter()
         .flat_map(|(path, item)| item.as_object().unwrap().keys().map(move |m| (m.to_uppercase(), path.clone())))
         .collect();
-    let routed: BTreeSet<(String, String)> = web::api::endpoints().into_iter().map(|(m, p)| (m.to_string(), p.to_owned())).collect();
+    let routed: BTreeSet<(String, String)> =
+        web::api::endpoints().into_iter().map(|(m, p)| (m.to_string(), p.to_owned())).collect();
     assert_eq!(routed, documented, "the route table and the OpenAPI document differ");
     for want in [
         "GET /api/v1/plans",
@@ -321,7 +346,8 @@ async fn full_flow_through_the_api() {
     rv += 1;
     let p3 = r.json["position"]["id"].as_i64().unwrap();
     assert_eq!(r.json["position"]["kvr"], Value::Null);
-    let kvrs: Vec<&str> = r.json["position"]["kvrs"].as_array().unwrap().iter().map(|l| l["code"].as_str().unwrap()).collect();
+    let kvrs: Vec<&str> =
+        r.json["position"]["kvrs"].as_array().unwrap().iter().map(|l| l["code"].as_str().unwrap()).collect();
     assert_eq!(kvrs, ["244", "247"]);
 
     let detail = customer.call(Method::GET, PLAN, &[plan], None).await.json;
@@ -364,10 +390,14 @@ async fn full_flow_through_the_api() {
     assert!(r.detail().contains("«На согласовании»"), "{}", r.detail());
 
     // The approver returns it, with a comment; without one the return is refused.
-    let r = approver.call_with(Method::POST, "/api/v1/plans/{id}/return", &[plan], "", Some((json!({"comment": "  "}), false))).await;
+    let r = approver
+        .call_with(Method::POST, "/api/v1/plans/{id}/return", &[plan], "", Some((json!({"comment": "  "}), false)))
+        .await;
     assert_eq!(r.status, 422);
     assert_eq!(r.error_fields(), ["comment"]);
-    let r = approver.call(Method::POST, "/api/v1/plans/{id}/return", &[plan], Some(json!({"comment": "Уточните сумму учебников"}))).await;
+    let r = approver
+        .call(Method::POST, "/api/v1/plans/{id}/return", &[plan], Some(json!({"comment": "Уточните сумму учебников"})))
+        .await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.json["status"], "revision");
     let detail = customer.call(Method::GET, PLAN, &[plan], None).await.json;
@@ -458,18 +488,28 @@ async fn full_flow_through_the_api() {
     assert_eq!(d.status, 200, "{d:?}");
     assert_eq!(d.json["with"]["version_number"], 0);
     let entries = d.json["positions"].as_array().unwrap();
-    let kinds: Vec<(&str, &str)> = entries.iter().map(|e| (e["purchase_number"].as_str().unwrap(), e["kind"].as_str().unwrap())).collect();
+    let kinds: Vec<(&str, &str)> =
+        entries.iter().map(|e| (e["purchase_number"].as_str().unwrap(), e["kind"].as_str().unwrap())).collect();
     assert_eq!(kinds, [("0001", "changed"), ("0002", "changed")]);
-    let sum = entries[0]["changes"].as_array().unwrap().iter().find(|c| c["field"] == "Сумма, текущий год").expect("amount change");
+    let sum = entries[0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["field"] == "Сумма, текущий год")
+        .expect("amount change");
     assert_eq!(money(&sum["delta"]), "-200000".parse().unwrap());
     assert_eq!(money(&entries[0]["total_delta"]), "-200000".parse().unwrap());
     assert!(entries[1]["changes"].as_array().unwrap().iter().any(|c| c["field"] == "Отменена" && c["after"] == "да"));
     assert_eq!(money(&entries[1]["total_delta"]), "-500000".parse().unwrap(), "a cancelled position leaves the totals");
     let deltas: rust_decimal::Decimal = entries.iter().map(|e| money(&e["total_delta"])).sum();
     let t = &d.json["totals_delta"];
-    let totals: rust_decimal::Decimal = ["current", "first", "second", "subsequent"].iter().map(|k| money(&t[*k])).sum();
+    let totals: rust_decimal::Decimal =
+        ["current", "first", "second", "subsequent"].iter().map(|k| money(&t[*k])).sum();
     assert_eq!(deltas, totals, "position deltas add up to the change of the plan's total");
-    assert_eq!(money(&d.json["totals_before"]["current"]) + money(&t["current"]), money(&d.json["totals_after"]["current"]));
+    assert_eq!(
+        money(&d.json["totals_before"]["current"]) + money(&t["current"]),
+        money(&d.json["totals_after"]["current"])
+    );
     // Without `with`, the previous version; version 0 has none.
     let again = customer.call(Method::GET, "/api/v1/versions/{id}/diff", &[v1], None).await;
     assert_eq!(again.json, d.json);
@@ -492,14 +532,26 @@ async fn full_flow_through_the_api() {
                     panic!("packet of version {v} is not valid: {}", eis::validate::join_lines(&issues));
                 }
             }
-            None => eprintln!("SKIPPED: schema validation of the API's packet XML (no ЕИС schemas; set PLANGRAF_EIS_SCHEMAS)"),
+            None => eprintln!(
+                "SKIPPED: schema validation of the API's packet XML (no ЕИС schemas; set PLANGRAF_EIS_SCHEMAS)"
+            ),
         }
     }
 
     // The journal tells the story.
     let journal = customer.call(Method::GET, "/api/v1/plans/{id}/journal", &[plan], None).await;
     let actions: Vec<&str> = journal.json.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    for want in ["Создан план-график", "Добавлена позиция 0001", "Отправлен на согласование", "Возвращен на доработку", "Изменена позиция 0001", "Утвержден", "Начаты изменения", "Отменена позиция 0002", "Удалена позиция 0004"] {
+    for want in [
+        "Создан план-график",
+        "Добавлена позиция 0001",
+        "Отправлен на согласование",
+        "Возвращен на доработку",
+        "Изменена позиция 0001",
+        "Утвержден",
+        "Начаты изменения",
+        "Отменена позиция 0002",
+        "Удалена позиция 0004",
+    ] {
         assert!(actions.contains(&want), "{want} in {actions:?}");
     }
     let returned = journal.json.as_array().unwrap().iter().find(|e| e["action"] == "Возвращен на доработку").unwrap();
@@ -518,7 +570,13 @@ async fn rules_of_access_and_state() {
     let mut browser = h.client();
     browser.login("zakazchik", "zakazchik").await;
     for (method, path) in [(Method::GET, "/api/v1/plans"), (Method::POST, "/api/v1/plans")] {
-        let r = browser.http.request(method, format!("{}{path}", browser.base)).json(&json!({"plan_year": 2026})).send().await.unwrap();
+        let r = browser
+            .http
+            .request(method, format!("{}{path}", browser.base))
+            .json(&json!({"plan_year": 2026}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 401, "{path} with a session cookie");
     }
     let r = customer.call(Method::GET, "/api/v1/plans", &[], None).await;
@@ -529,7 +587,9 @@ async fn rules_of_access_and_state() {
     assert_eq!(r.status, 403);
 
     // An empty plan cannot be submitted: the findings come with the refusal.
-    let plan = customer.call(Method::POST, "/api/v1/plans", &[], Some(json!({"plan_year": 2026}))).await.json["id"].as_i64().unwrap();
+    let plan = customer.call(Method::POST, "/api/v1/plans", &[], Some(json!({"plan_year": 2026}))).await.json["id"]
+        .as_i64()
+        .unwrap();
     let r = customer.call(Method::POST, "/api/v1/plans/{id}/submit", &[plan], None).await;
     assert_eq!(r.status, 422);
     assert_eq!(r.error_fields(), ["positions"]);
@@ -567,7 +627,8 @@ async fn rules_of_access_and_state() {
     // The customer may not decide on its own plan.
     let r = customer.call(Method::POST, "/api/v1/plans/{id}/approve", &[plan], None).await;
     assert_eq!(r.status, 403);
-    let r = customer.call(Method::POST, "/api/v1/plans/{id}/return", &[plan], Some(json!({"comment": "сам себе"}))).await;
+    let r =
+        customer.call(Method::POST, "/api/v1/plans/{id}/return", &[plan], Some(json!({"comment": "сам себе"}))).await;
     assert_eq!(r.status, 403);
     let list = approver.call(Method::GET, "/api/v1/plans", &[], None).await;
     assert_eq!(list.json[0]["awaits_my_decision"], true);
@@ -576,7 +637,11 @@ async fn rules_of_access_and_state() {
     // Another organization (a sibling under the same superior) sees nothing: 404 everywhere.
     let district = h.app.store.organization_by_spz(plangraf::demo::DISTRICT.spz_code).await.unwrap().unwrap();
     let hash = web::auth::hash_password("district1".into()).await.unwrap();
-    h.app.store.create_user("district", &hash, "Сидоров С. С.", district.id, domain::Role::CustomerSpecialist).await.unwrap();
+    h.app
+        .store
+        .create_user("district", &hash, "Сидоров С. С.", district.id, domain::Role::CustomerSpecialist)
+        .await
+        .unwrap();
     let other = Api::signed_in(&h, "district", "district1").await;
     assert_eq!(other.call(Method::GET, "/api/v1/plans", &[], None).await.json, json!([]));
     let r = approver.call(Method::POST, "/api/v1/plans/{id}/approve", &[plan], None).await;
@@ -588,7 +653,12 @@ async fn rules_of_access_and_state() {
         (Method::GET, "/api/v1/plans/{id}/versions", vec![plan], None),
         (Method::GET, "/api/v1/plans/{id}/journal", vec![plan], None),
         (Method::PUT, "/api/v1/plans/{id}/owner-role", vec![plan], Some(json!({"row_version": 1, "owner_role": "OA"}))),
-        (Method::PUT, "/api/v1/plans/{id}/responsible", vec![plan], Some(json!({"row_version": 1, "last_name": "x", "first_name": "x", "position": "x"}))),
+        (
+            Method::PUT,
+            "/api/v1/plans/{id}/responsible",
+            vec![plan],
+            Some(json!({"row_version": 1, "last_name": "x", "first_name": "x", "position": "x"})),
+        ),
         (Method::POST, POSITIONS, vec![plan], Some(ordinary(1))),
         (Method::PUT, POSITION, vec![plan, position], Some(ordinary(1))),
         (Method::DELETE, POSITION, vec![plan, position], None),
@@ -611,7 +681,11 @@ async fn rules_of_access_and_state() {
     // Self-approval: a plan of the superior organization itself cannot be approved by it.
     let committee = h.app.store.organization_by_spz(plangraf::demo::COMMITTEE.spz_code).await.unwrap().unwrap();
     let hash = web::auth::hash_password("committee1".into()).await.unwrap();
-    h.app.store.create_user("committee", &hash, "Кузнецова К. К.", committee.id, domain::Role::CustomerSpecialist).await.unwrap();
+    h.app
+        .store
+        .create_user("committee", &hash, "Кузнецова К. К.", committee.id, domain::Role::CustomerSpecialist)
+        .await
+        .unwrap();
     let own = Api::signed_in(&h, "committee", "committee1").await;
     let r = own.call(Method::POST, "/api/v1/plans", &[], Some(json!({"plan_year": 2026}))).await;
     let own_plan = r.json["id"].as_i64().unwrap();
@@ -632,7 +706,13 @@ async fn rules_of_access_and_state() {
     let mut forged = Api::new(&h).await;
     forged.token = Some("forged".into());
     assert_eq!(forged.call(Method::GET, "/api/v1/plans", &[], None).await.status, 401);
-    let r = customer.http.get(format!("{}/api/v1/plans/abc", customer.base)).bearer_auth(customer.token.as_ref().unwrap()).send().await.unwrap();
+    let r = customer
+        .http
+        .get(format!("{}/api/v1/plans/abc", customer.base))
+        .bearer_auth(customer.token.as_ref().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
     h.app.stop().await;
 }
@@ -654,7 +734,9 @@ async fn plan_header_through_the_api() {
     const OWNER: &str = "/api/v1/plans/{id}/owner-role";
     const RESPONSIBLE: &str = "/api/v1/plans/{id}/responsible";
 
-    let r = customer.call_with(Method::PUT, OWNER, &[plan], "", Some((json!({"row_version": rv, "owner_role": "XX"}), false))).await;
+    let r = customer
+        .call_with(Method::PUT, OWNER, &[plan], "", Some((json!({"row_version": rv, "owner_role": "XX"}), false)))
+        .await;
     assert_eq!(r.status, 422);
     assert_eq!(r.error_fields(), ["owner_role"]);
     let r = customer.call(Method::PUT, OWNER, &[plan], Some(json!({"row_version": rv - 1, "owner_role": "OA"}))).await;
@@ -675,17 +757,24 @@ async fn plan_header_through_the_api() {
     assert_eq!(r.json["position"]["ikz"], "272783000042678400100100010005811244");
     let rv = r.json["row_version"].as_i64().unwrap();
 
-    let person = json!({"row_version": rv, "last_name": "Петрова", "first_name": "Анна", "position": " ", "phone": "звонить"});
+    let person =
+        json!({"row_version": rv, "last_name": "Петрова", "first_name": "Анна", "position": " ", "phone": "звонить"});
     let r = customer.call_with(Method::PUT, RESPONSIBLE, &[plan], "", Some((person, false))).await;
     assert_eq!(r.status, 422);
     assert_eq!(r.error_fields(), ["responsible_position", "responsible_phone"]);
-    let person = json!({"row_version": rv, "last_name": "Петрова", "first_name": "Анна", "position": "контрактный управляющий"});
+    let person =
+        json!({"row_version": rv, "last_name": "Петрова", "first_name": "Анна", "position": "контрактный управляющий"});
     let r = customer.call(Method::PUT, RESPONSIBLE, &[plan], Some(person)).await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.json["responsible"]["position"], "контрактный управляющий");
     assert_eq!(r.json["responsible"]["middle_name"], "");
     let journal = customer.call(Method::GET, "/api/v1/plans/{id}/journal", &[plan], None).await;
-    assert!(journal.text.contains("Изменён ответственный исполнитель") && journal.text.contains("Изменено: кто размещает в ЕИС"), "{}", journal.text);
+    assert!(
+        journal.text.contains("Изменён ответственный исполнитель")
+            && journal.text.contains("Изменено: кто размещает в ЕИС"),
+        "{}",
+        journal.text
+    );
     h.app.stop().await;
 }
 
@@ -696,7 +785,9 @@ async fn plan_header_through_the_api() {
 fn the_document_states_the_input_rules() {
     let doc: Value = serde_json::from_str(web::api::OPENAPI).unwrap();
     let plan = |year: Value| json!({"plan_year": year});
-    for (year, ok) in [(json!(2020), true), (json!(2099), true), (json!(0), false), (json!(2019), false), (json!(2100), false)] {
+    for (year, ok) in
+        [(json!(2020), true), (json!(2099), true), (json!(0), false), (json!(2019), false), (json!(2100), false)]
+    {
         assert_eq!(conforms(&doc, "CreatePlanInput", &plan(year.clone())), ok, "plan_year {year}");
     }
     let position = |field: &str, v: Value| {
@@ -756,7 +847,10 @@ fn the_document_states_the_input_rules() {
     }
     assert!(!conforms(&doc, "ReturnInput", &json!({"comment": " \u{3000} "})), "a blank comment");
     assert!(conforms(&doc, "ReturnInput", &json!({"comment": "Уточните сумму"})));
-    assert!(!conforms(&doc, "CancelInput", &json!({"row_version": 1, "reason_code": "9"})), "a cancellation needs its justification");
+    assert!(
+        !conforms(&doc, "CancelInput", &json!({"row_version": 1, "reason_code": "9"})),
+        "a cancellation needs its justification"
+    );
 }
 
 /// Values at the edges of what the document allows are accepted as such by the server.
@@ -782,7 +876,9 @@ async fn what_the_document_allows_the_server_accepts() {
     let person = json!({"row_version": rv + 1, "last_name": "Петрова", "first_name": "Анна", "position": "контрактный управляющий", "phone": "+7 (812) 123-45-67"});
     let r = customer.call(Method::PUT, "/api/v1/plans/{id}/responsible", &[plan], Some(person)).await;
     assert_eq!(r.status, 200, "{r:?}");
-    let r = customer.call_with(Method::DELETE, POSITION, &[plan, i64::MAX], &format!("?row_version={}", i64::MAX), None).await;
+    let r = customer
+        .call_with(Method::DELETE, POSITION, &[plan, i64::MAX], &format!("?row_version={}", i64::MAX), None)
+        .await;
     assert_eq!(r.status, 404, "the largest documented ids and row versions parse");
     // JSON Schema counts 2098.0 as an integer, and so does the server.
     let r = customer.call(Method::POST, "/api/v1/plans", &[], Some(json!({"plan_year": 2098.0}))).await;
@@ -790,9 +886,17 @@ async fn what_the_document_allows_the_server_accepts() {
     assert_eq!(r.json["plan_year"], 2098);
     let other = r.json["id"].as_i64().unwrap();
     let rv = r.json["row_version"].as_f64().unwrap();
-    let r = customer.call(Method::PUT, "/api/v1/plans/{id}/owner-role", &[other], Some(json!({"row_version": rv, "owner_role": "OA"}))).await;
+    let r = customer
+        .call(
+            Method::PUT,
+            "/api/v1/plans/{id}/owner-role",
+            &[other],
+            Some(json!({"row_version": rv, "owner_role": "OA"})),
+        )
+        .await;
     assert_eq!(r.status, 200, "{r:?}");
-    let r = customer.call_with(Method::POST, "/api/v1/plans", &[], "", Some((json!({"plan_year": 2097.5}), false))).await;
+    let r =
+        customer.call_with(Method::POST, "/api/v1/plans", &[], "", Some((json!({"plan_year": 2097.5}), false))).await;
     assert_eq!(r.status, 400);
     // A field the document does not have is refused by name rather than ignored.
     let mut typo = ordinary(r.json["row_version"].as_i64().unwrap_or(1));
@@ -805,7 +909,15 @@ async fn what_the_document_allows_the_server_accepts() {
     let r = customer.call_with(Method::POST, POSITIONS, &[plan], "", Some((nested, false))).await;
     assert_eq!(r.status, 400);
     assert!(r.detail().contains("«lines[0].curent»"), "{}", r.detail());
-    let r = customer.call_with(Method::PUT, "/api/v1/plans/{id}/owner-role", &[other], "", Some((json!({"row_version": 2, "owner_role": "CU", "x": 1}), false))).await;
+    let r = customer
+        .call_with(
+            Method::PUT,
+            "/api/v1/plans/{id}/owner-role",
+            &[other],
+            "",
+            Some((json!({"row_version": 2, "owner_role": "CU", "x": 1}), false)),
+        )
+        .await;
     assert_eq!(r.status, 400);
     h.app.stop().await;
 }
@@ -821,7 +933,11 @@ async fn tokens_are_revoked_and_sign_in_is_throttled() {
     assert_eq!(r.status, 204, "{r:?}");
     assert_eq!(first.call(Method::GET, "/api/v1/me", &[], None).await.status, 401, "the revoked token no longer works");
     assert_eq!(first.call(Method::DELETE, "/api/v1/auth/token", &[], None).await.status, 401);
-    assert_eq!(second.call(Method::GET, "/api/v1/me", &[], None).await.status, 200, "the user's other token still works");
+    assert_eq!(
+        second.call(Method::GET, "/api/v1/me", &[], None).await.status,
+        200,
+        "the user's other token still works"
+    );
 
     let anon = Api::new(&h).await;
     let wrong = json!({"login": "soglasovatel", "password": "not-the-password"});

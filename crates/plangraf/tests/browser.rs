@@ -70,7 +70,11 @@ async fn seed_scenarios_in_a_real_browser() {
             b.fail::<()>(&format!("the drop-down of eis_user does not show «{item}»: {menu:?}")).await;
         }
     }
-    b.click(Locator::XPath(&format!("{row}//a[normalize-space()='Регистрационные данные']")), "«Регистрационные данные» of eis_user").await;
+    b.click(
+        Locator::XPath(&format!("{row}//a[normalize-space()='Регистрационные данные']")),
+        "«Регистрационные данные» of eis_user",
+    )
+    .await;
     b.wait_for_heading("Регистрационные данные").await;
     b.wait_for_text("Петрова Анна Сергеевна").await;
     const BUTTON: &str = "Данные пользователя для альтернативной интеграции (по протоколу HTTPS)";
@@ -106,7 +110,12 @@ async fn seed_scenarios_in_a_real_browser() {
     b.open_plans().await;
     b.wait_for_heading("Планы-графики размещения заказов").await;
     let year = b.create_plan().await;
-    b.wait_for_heading(&format!("План-график закупок на {year} год и плановый период {} и {} годов", year + 1, year + 2)).await;
+    b.wait_for_heading(&format!(
+        "План-график закупок на {year} год и плановый период {} и {} годов",
+        year + 1,
+        year + 2
+    ))
+    .await;
     b.fill("#object_info", "Поставка учебников для 5-х классов").await;
     b.fill("#publish_year", &year.to_string()).await;
     b.fill("#okpd2", "58.11.19.000").await;
@@ -142,10 +151,17 @@ async fn seed_scenarios_in_a_real_browser() {
     b.press("Утвердить").await;
     b.wait_for_text("План-график утвержден").await;
     b.click_link("Версии документов").await;
-    let number = b.visible_text_of(Locator::XPath("//table[@id='versions']/tbody/tr[1]/td[1]"), "the number of the version").await;
-    let status = b.visible_text_of(Locator::XPath("//table[@id='versions']/tbody/tr[1]/td[6]"), "the send status of the version").await;
+    let number = b
+        .visible_text_of(Locator::XPath("//table[@id='versions']/tbody/tr[1]/td[1]"), "the number of the version")
+        .await;
+    let status = b
+        .visible_text_of(Locator::XPath("//table[@id='versions']/tbody/tr[1]/td[6]"), "the send status of the version")
+        .await;
     if number.trim() != "0" || status.trim() != "Не отправлена" {
-        b.fail::<()>(&format!("version 0, «Не отправлена» expected on «Версии документов»; shown {number:?}, {status:?}")).await;
+        b.fail::<()>(&format!(
+            "version 0, «Не отправлена» expected on «Версии документов»; shown {number:?}, {status:?}"
+        ))
+        .await;
     }
     lap("step 4, approved, version 0");
 
@@ -249,8 +265,13 @@ struct Typed {
 }
 
 const TEXTBOOKS: Typed =
-    Typed { object: "Поставка учебников для 5-х классов", okpd2: "58.11.19.000", kvr: "244", amount: "1 250 000,50" };
-const BOARDS: Typed = Typed { object: "Поставка интерактивных досок", okpd2: "26.20.17.110", kvr: "244", amount: "480 000,00" };
+    Typed {
+        object: "Поставка учебников для 5-х классов", okpd2: "58.11.19.000", kvr: "244", amount: "1 250 000,50"
+    };
+const BOARDS: Typed =
+    Typed {
+        object: "Поставка интерактивных досок", okpd2: "26.20.17.110", kvr: "244", amount: "480 000,00"
+    };
 
 /// The ИКЗ of a position of the demo school, laid out as eis-protocol.md §4 says: year (2) ·
 /// ИКУ (budget level 2, ИНН, КПП) · purchase number (4) · 000 · ОКПД2 (4) · КВР (3).
@@ -261,7 +282,8 @@ fn ikz(year: i32, number: u32, p: &Typed) -> String {
 }
 
 /// The name of change reason 9 in НСИ, shown instead of its code.
-const REASON_9: &str = "Возникновение иных обстоятельств, предвидеть которые при утверждении плана-графика было невозможно";
+const REASON_9: &str =
+    "Возникновение иных обстоятельств, предвидеть которые при утверждении плана-графика было невозможно";
 
 const INTEGRATION_BUTTON: &str = "Данные пользователя для альтернативной интеграции (по протоколу HTTPS)";
 
@@ -315,10 +337,12 @@ async fn placement_and_a_change_version_in_a_real_browser() {
     b.wait_for_element_text(Locator::XPath(&card), "не присвоен").await;
     b.expect_cell(&v0, 2, "Проект").await;
     b.expect_cell(&v0, 4, "2").await;
-    b.click(Locator::XPath(&format!("{v0}//button[normalize-space()='Разместить']")), "«Разместить» of version 0").await;
+    b.click(Locator::XPath(&format!("{v0}//button[normalize-space()='Разместить']")), "«Разместить» of version 0")
+        .await;
     b.wait_for_element_text(Locator::XPath(&format!("{v0}/td[2]")), "Размещен").await;
     let number_xpath = format!("{card}//dt[normalize-space()='Реестровый номер']/following-sibling::dd[1]");
-    let plan_number = b.visible_text_of(Locator::XPath(&number_xpath), "the plan's registry number in the cabinet").await;
+    let plan_number =
+        b.visible_text_of(Locator::XPath(&number_xpath), "the plan's registry number in the cabinet").await;
     let plan_number = plan_number.trim().to_owned();
     let spz = plangraf::demo::SCHOOL.spz_code;
     b.ensure(plan_number.len() == 18 && plan_number.starts_with(&format!("{year}{spz}")), || {
@@ -334,7 +358,10 @@ async fn placement_and_a_change_version_in_a_real_browser() {
     let mut numbers = Vec::new();
     for purchase in ["0001", "0002"] {
         let n = b.cell(&cabinet_position_row(purchase), 1).await;
-        b.ensure(n.len() == 24 && n.starts_with(&plan_number), || format!("position {purchase} has the registry number {n:?}")).await;
+        b.ensure(n.len() == 24 && n.starts_with(&plan_number), || {
+            format!("position {purchase} has the registry number {n:?}")
+        })
+        .await;
         numbers.push((purchase, n));
     }
     b.ensure(numbers[0].1 != numbers[1].1, || format!("two positions, one number: {numbers:?}")).await;
@@ -362,7 +389,8 @@ async fn placement_and_a_change_version_in_a_real_browser() {
     // cancellation) and the description; purchase 0002 stays as it was.
     b.press("Внести изменения").await;
     b.wait_for_text("Открыт новый цикл изменений").await;
-    b.click(Locator::XPath("//tr[@id='pos-0001']//a[normalize-space()='Изменить']"), "«Изменить» of purchase 0001").await;
+    b.click(Locator::XPath("//tr[@id='pos-0001']//a[normalize-space()='Изменить']"), "«Изменить» of purchase 0001")
+        .await;
     b.wait_for_heading("Позиция 0001").await;
     b.wait_for_text("ЕИС требует обоснование изменения").await;
     b.fill("#amount_current", "1 300 000,00").await;
@@ -389,10 +417,14 @@ async fn placement_and_a_change_version_in_a_real_browser() {
     // What went over the wire (the browser cannot see it): the change packet of the placed plan.
     let store = &s.h.app.store;
     let school = store.organization_by_spz(spz).await.unwrap().unwrap();
-    let plan = store.plans_visible_to(school.id).await.unwrap().into_iter().find(|p| p.plan.plan_year == year).unwrap().plan;
+    let plan =
+        store.plans_visible_to(school.id).await.unwrap().into_iter().find(|p| p.plan.plan_year == year).unwrap().plan;
     let v1 = store.versions(plan.id).await.unwrap().into_iter().find(|v| v.version_number == 1).unwrap();
     let packet = &store.sends_for_version(v1.id).await.unwrap()[0].packet_xml;
-    assert!(packet.contains("tenderPlan2020Change") && packet.contains(&plan_number), "not sent as a change of {plan_number}");
+    assert!(
+        packet.contains("tenderPlan2020Change") && packet.contains(&plan_number),
+        "not sent as a change of {plan_number}"
+    );
 
     // The cabinet: version 1 of the same plan, purchase 0001 changed, 0002 untouched, both with
     // the numbers they were placed with; «Разместить».
@@ -410,7 +442,8 @@ async fn placement_and_a_change_version_in_a_real_browser() {
     }
     b.click_link("← Реестр планов-графиков").await;
     b.wait_for_heading("Реестр планов-графиков").await;
-    b.click(Locator::XPath(&format!("{v1_row}//button[normalize-space()='Разместить']")), "«Разместить» of version 1").await;
+    b.click(Locator::XPath(&format!("{v1_row}//button[normalize-space()='Разместить']")), "«Разместить» of version 1")
+        .await;
     b.wait_for_element_text(Locator::XPath(&format!("{v1_row}/td[2]")), "Размещен").await;
     b.expect_cell(&v0, 2, "Размещен").await;
     b.wait_for_element_text(Locator::XPath(&number_xpath), &plan_number).await;
@@ -425,7 +458,12 @@ async fn placement_and_a_change_version_in_a_real_browser() {
     b.back_to_plan().await;
     b.click_link("Версии документов").await;
     for version in [0, 1] {
-        b.expect_cell(&format!("//table[@id='versions']/tbody/tr[td[1][normalize-space()='{version}']]"), 6, "Размещена в ЕИС").await;
+        b.expect_cell(
+            &format!("//table[@id='versions']/tbody/tr[td[1][normalize-space()='{version}']]"),
+            6,
+            "Размещена в ЕИС",
+        )
+        .await;
     }
     s.finish().await;
 }
@@ -450,7 +488,8 @@ async fn rejection_shows_each_violation_on_its_position_in_a_real_browser() {
     b.save_eis_credentials(&login, &password).await;
     let year = b.plan_for_approval(&[TEXTBOOKS, BOARDS]).await;
     // plangraf's own checks have nothing to object to: the plan went for approval.
-    b.ensure(b.c.find(Locator::Id("findings")).await.is_err(), || "plangraf's pre-flight checks found errors".into()).await;
+    b.ensure(b.c.find(Locator::Id("findings")).await.is_err(), || "plangraf's pre-flight checks found errors".into())
+        .await;
     b.approve_as_superior(app, year).await;
     b.open_plan(year).await;
     b.send_to_oos(0, &login).await;
@@ -476,7 +515,8 @@ async fn rejection_shows_each_violation_on_its_position_in_a_real_browser() {
     b.screenshot("send-status-rejected").await;
 
     // Its link leads to the position.
-    b.click(Locator::XPath("//table[@id='violations']//a[normalize-space()='0002']"), "the link to purchase 0002").await;
+    b.click(Locator::XPath("//table[@id='violations']//a[normalize-space()='0002']"), "the link to purchase 0002")
+        .await;
     b.wait_for_element_text(Locator::Id("pos-0002"), BOARDS.object).await;
     b.wait_for_element_text(Locator::Id("pos-0002"), &ikz(year, 2, &BOARDS)).await;
     let url = b.c.current_url().await.map(|u| u.to_string()).unwrap_or_default();
@@ -646,7 +686,10 @@ async fn plan_schedule_from_positions_to_the_compared_versions_in_a_real_browser
         Some(e) => e.attr("aria-label").await.ok().flatten(),
         None => None,
     };
-    b.ensure(label.as_deref() == Some("КВР, строка 3"), || format!("the new row's code should have the focus, has {label:?}")).await;
+    b.ensure(label.as_deref() == Some("КВР, строка 3"), || {
+        format!("the new row's code should have the focus, has {label:?}")
+    })
+    .await;
     let line = |what: &str, n: u32| format!("#lines input[aria-label='{what}, строка {n}']");
     let this_year = format!("{year} год");
     b.fill(&line("КВР", 1), "244").await;
@@ -663,24 +706,32 @@ async fn plan_schedule_from_positions_to_the_compared_versions_in_a_real_browser
     b.press("Добавить позицию").await;
     b.wait_for_text("Позиция добавлена").await;
     b.expect_cell(&row("0004"), 5, "не определен").await;
-    let mismatch = format!("Сумма распределения по КВР не равна финансовому обеспечению позиции: {year} год: 290 000,00 вместо 300 000,00");
+    let mismatch = format!(
+        "Сумма распределения по КВР не равна финансовому обеспечению позиции: {year} год: 290 000,00 вместо 300 000,00"
+    );
     b.expect_text(Locator::Css("#findings li"), &format!("Позиция 0004: {mismatch}")).await;
     b.expect_text(Locator::Css("#findings > b"), "Проверка перед отправкой: ошибок 1").await;
     b.screenshot("plan-schedule-breakdown-finding").await;
 
     // The finding's link leads to the breakdown of that position, where it is fixed.
-    b.click(Locator::XPath("//div[@id='findings']//a[normalize-space()='Позиция 0004']"), "the link of the finding").await;
+    b.click(Locator::XPath("//div[@id='findings']//a[normalize-space()='Позиция 0004']"), "the link of the finding")
+        .await;
     b.wait_for_heading("Позиция 0004").await;
     let url = b.c.current_url().await.map(|u| u.to_string()).unwrap_or_default();
     b.ensure(url.ends_with("/edit#lines"), || format!("the finding's link led to {url}")).await;
     b.expect_target("lines").await;
-    b.expect_text(Locator::XPath("//table[@id='lines']/parent::div/following-sibling::div[1][@class='field-error']"), &mismatch).await;
+    b.expect_text(
+        Locator::XPath("//table[@id='lines']/parent::div/following-sibling::div[1][@class='field-error']"),
+        &mismatch,
+    )
+    .await;
     b.fill(&line(&this_year, 2), "100 000,00").await;
     b.expect_text(sum, "Распределено: 300 000,00 / 0,00 / 0,00 / 0,00 — совпадает с финансовым обеспечением.").await;
     b.press_in("position-form", "Сохранить").await;
     b.wait_for_text("Позиция изменена").await;
     b.expect_cell(&row("0004"), 3, "Поставка хозяйственных товаров\nКВР 244: 200 000,00\nКВР 247: 100 000,00").await;
-    b.ensure(b.c.find(Locator::Id("findings")).await.is_err(), || "the pre-flight checks still find errors".into()).await;
+    b.ensure(b.c.find(Locator::Id("findings")).await.is_err(), || "the pre-flight checks still find errors".into())
+        .await;
     b.screenshot("plan-schedule-positions").await;
 
     // 3. For approval; the approver finds it in «Ожидают согласования» and returns it.
@@ -705,7 +756,11 @@ async fn plan_schedule_from_positions_to_the_compared_versions_in_a_real_browser
     b.open_plan(year).await;
     b.expect_text(Locator::Id("plan-status"), "На доработке").await;
     b.wait_for_text(&format!("Возвращён на доработку: {COMMENT}")).await;
-    b.click(Locator::XPath(&format!("{}//a[normalize-space()='Изменить']", row("0002"))), "«Изменить» of purchase 0002").await;
+    b.click(
+        Locator::XPath(&format!("{}//a[normalize-space()='Изменить']", row("0002"))),
+        "«Изменить» of purchase 0002",
+    )
+    .await;
     b.wait_for_heading("Позиция 0002").await;
     const COMPUTERS: &str = "Поставка компьютеров и офисной мебели";
     b.fill("#object_info", COMPUTERS).await;
@@ -719,32 +774,58 @@ async fn plan_schedule_from_positions_to_the_compared_versions_in_a_real_browser
     b.expect_text(Locator::Id("plan-status"), "Утвержден").await;
     // The only version's action menu is shown whole, not cut off by the tab.
     b.click_link("Версии документов").await;
-    b.expect_version_menu_unclipped("//table[@id='versions']/tbody/tr[1]", "the only version", "versions-menu-1366").await;
+    b.expect_version_menu_unclipped("//table[@id='versions']/tbody/tr[1]", "the only version", "versions-menu-1366")
+        .await;
 
     // 4. «Внести изменения»: purchase 0001 costs more, purchase 0002 is cancelled.
     b.press("Внести изменения").await;
     b.wait_for_text("Открыт новый цикл изменений").await;
-    b.click(Locator::XPath(&format!("{}//a[normalize-space()='Изменить']", row("0001"))), "«Изменить» of purchase 0001").await;
+    b.click(
+        Locator::XPath(&format!("{}//a[normalize-space()='Изменить']", row("0001"))),
+        "«Изменить» of purchase 0001",
+    )
+    .await;
     b.wait_for_heading("Позиция 0001").await;
     b.fill("#amount_current", "1 320 000,00").await;
     b.select_value("#edit-reason_code", "9").await;
     b.fill("#edit-change_description", "Рост цен на учебную литературу").await;
     b.press_in("position-form", "Сохранить").await;
     b.wait_for_text("Позиция изменена").await;
-    b.click(Locator::XPath(&format!("{}//a[normalize-space()='Изменить']", row("0002"))), "«Изменить» of purchase 0002").await;
+    b.click(
+        Locator::XPath(&format!("{}//a[normalize-space()='Изменить']", row("0002"))),
+        "«Изменить» of purchase 0002",
+    )
+    .await;
     b.wait_for_heading("Позиция 0002").await;
     b.select_value("#cancel-reason_code", "9").await;
     b.fill("#cancel-change_description", "Техника получена по программе оснащения школ").await;
     b.press("Отменить закупку").await;
     b.wait_for_text("Закупка отменена").await;
-    b.expect_cell(&row("0001"), 12, &format!("Изменена\nИзменение закупки. Причина: {REASON_9}. Обоснование: Рост цен на учебную литературу")).await;
-    b.expect_cell(&row("0002"), 12, &format!("Отменена\nОтмена закупки. Причина: {REASON_9}. Обоснование: Техника получена по программе оснащения школ")).await;
+    b.expect_cell(
+        &row("0001"),
+        12,
+        &format!("Изменена\nИзменение закупки. Причина: {REASON_9}. Обоснование: Рост цен на учебную литературу"),
+    )
+    .await;
+    b.expect_cell(
+        &row("0002"),
+        12,
+        &format!(
+            "Отменена\nОтмена закупки. Причина: {REASON_9}. Обоснование: Техника получена по программе оснащения школ"
+        ),
+    )
+    .await;
     b.expect_cell(&row("0003"), 12, "Без изменений").await;
     b.expect_cell(&row("0004"), 12, "Без изменений").await;
     b.screenshot("plan-schedule-change-round").await;
     // In change mode every «Изменить» is reachable and whole at 1366 px, without sideways scrolling.
-    b.expect_unclipped_at_1366("//table[@id='positions']//a[normalize-space()='Изменить']", 4, "the buttons «Изменить»", "plan-schedule-change-round-1366")
-        .await;
+    b.expect_unclipped_at_1366(
+        "//table[@id='positions']//a[normalize-space()='Изменить']",
+        4,
+        "the buttons «Изменить»",
+        "plan-schedule-change-round-1366",
+    )
+    .await;
     b.press("Отправить на согласование").await;
     b.expect_text(Locator::Id("plan-status"), "На согласовании").await;
     b.approve_as_superior(app, year).await;
@@ -753,18 +834,33 @@ async fn plan_schedule_from_positions_to_the_compared_versions_in_a_real_browser
     b.open_plan(year).await;
     b.click_link("Версии документов").await;
     b.expect_cell("//table[@id='versions']/tbody/tr[td[1][normalize-space()='1']]", 5, "2 220 000,00").await;
-    b.expect_version_menu_unclipped("//table[@id='versions']/tbody/tr[last()]", "the last of two versions", "versions-menu-last-1366").await;
+    b.expect_version_menu_unclipped(
+        "//table[@id='versions']/tbody/tr[last()]",
+        "the last of two versions",
+        "versions-menu-last-1366",
+    )
+    .await;
     b.version_action(1, "Сравнить с предыдущей").await;
     b.wait_for_heading("Сравнение версии 1 с версией 0").await;
     let diff = b.table_rows("//table[@id='diff']/tbody/tr").await;
     let cancelled = format!("0002 «{COMPUTERS}»");
     let expected = [
-        ["0001 «Поставка учебников для 5-х классов»", "Сумма, текущий год", "1 250 000,50", "1 320 000,00", "69 999,50"],
+        [
+            "0001 «Поставка учебников для 5-х классов»",
+            "Сумма, текущий год",
+            "1 250 000,50",
+            "1 320 000,00",
+            "69 999,50",
+        ],
         [cancelled.as_str(), "Отменена", "нет", "да", ""],
     ];
     b.ensure(diff == expected, || format!("the comparison should show {expected:?}, shows {diff:?}")).await;
-    let totals = b.table_rows("//h2[normalize-space()='Итого по годам, руб.']/following-sibling::table[1]/tbody/tr").await;
-    let expected = [["Версия 0", "2 630 000,50", "600 000,00", "0,00", "0,00"], ["Версия 1", "2 220 000,00", "600 000,00", "0,00", "0,00"]];
+    let totals =
+        b.table_rows("//h2[normalize-space()='Итого по годам, руб.']/following-sibling::table[1]/tbody/tr").await;
+    let expected = [
+        ["Версия 0", "2 630 000,50", "600 000,00", "0,00", "0,00"],
+        ["Версия 1", "2 220 000,00", "600 000,00", "0,00", "0,00"],
+    ];
     b.ensure(totals == expected, || format!("the totals should be {expected:?}, are {totals:?}")).await;
     b.screenshot("plan-schedule-diff").await;
 
@@ -776,35 +872,81 @@ async fn plan_schedule_from_positions_to_the_compared_versions_in_a_real_browser
     b.wait_for_text("Версия 1").await;
     b.expect_text(
         Locator::Css("h1"),
-        &format!("ПЛАН-ГРАФИК\nзакупок товаров, работ, услуг на {year} финансовый год и на плановый период {} и {} годов", year + 1, year + 2),
+        &format!(
+            "ПЛАН-ГРАФИК\nзакупок товаров, работ, услуг на {year} финансовый год и на плановый период {} и {} годов",
+            year + 1,
+            year + 2
+        ),
     )
     .await;
     let meta = b.table_rows("//table[@class='meta']//tr").await;
-    for wanted in [["Наименование заказчика", school.name], ["Ответственный исполнитель", RESPONSIBLE]] {
-        b.ensure(meta.iter().any(|r| r == &wanted), || format!("the printed header should have {wanted:?}: {meta:?}")).await;
+    for wanted in [["Наименование заказчика", school.name], ["Ответственный исполнитель", RESPONSIBLE]]
+    {
+        b.ensure(meta.iter().any(|r| r == &wanted), || format!("the printed header should have {wanted:?}: {meta:?}"))
+            .await;
     }
     let printed = b.table_rows("//table[not(@class='meta')]/tbody/tr").await;
     let y = year.to_string();
     let zero = "0,00";
     let position = |n: &str, ikz: String, object: &str, okpd2: &str, kvr: &str, amounts: [&str; 5]| {
-        [vec![n.to_owned(), ikz, object.to_owned(), okpd2.to_owned(), kvr.to_owned(), y.clone()], amounts.map(String::from).to_vec()].concat()
+        [
+            vec![n.to_owned(), ikz, object.to_owned(), okpd2.to_owned(), kvr.to_owned(), y.clone()],
+            amounts.map(String::from).to_vec(),
+        ]
+        .concat()
     };
-    let part = |what: &str, amounts: [&str; 5]| [vec![String::new(), String::new(), what.to_owned()], amounts.map(String::from).to_vec()].concat();
+    let part = |what: &str, amounts: [&str; 5]| {
+        [vec![String::new(), String::new(), what.to_owned()], amounts.map(String::from).to_vec()].concat()
+    };
     let expected: Vec<Vec<String>> = vec![
-        position("0001", code(year, 1, "5811", "244"), "Поставка учебников для 5-х классов", "58.11.1", "244", ["1 320 000,00", "1 320 000,00", zero, zero, zero]),
+        position(
+            "0001",
+            code(year, 1, "5811", "244"),
+            "Поставка учебников для 5-х классов",
+            "58.11.1",
+            "244",
+            ["1 320 000,00", "1 320 000,00", zero, zero, zero],
+        ),
         part("в том числе КВР 244", ["1 320 000,00", "1 320 000,00", zero, zero, zero]),
-        position("0002", code(year, 2, "0000", "244"), &format!("{COMPUTERS} (закупка отменена)"), "26.20.1; 31.01.1", "244", ["480 000,00", "480 000,00", zero, zero, zero]),
+        position(
+            "0002",
+            code(year, 2, "0000", "244"),
+            &format!("{COMPUTERS} (закупка отменена)"),
+            "26.20.1; 31.01.1",
+            "244",
+            ["480 000,00", "480 000,00", zero, zero, zero],
+        ),
         part("в том числе КВР 244", ["480 000,00", "480 000,00", zero, zero, zero]),
-        position("0003", code(year, 3, "0000", "244"), SPECIAL, "—", "244", ["1 200 000,00", "600 000,00", "600 000,00", zero, zero]),
+        position(
+            "0003",
+            code(year, 3, "0000", "244"),
+            SPECIAL,
+            "—",
+            "244",
+            ["1 200 000,00", "600 000,00", "600 000,00", zero, zero],
+        ),
         part("в том числе КВР 244", ["1 200 000,00", "600 000,00", "600 000,00", zero, zero]),
-        position("0004", code(year, 4, "1722", "000"), "Поставка хозяйственных товаров", "17.22.1", "не определен", ["300 000,00", "300 000,00", zero, zero, zero]),
+        position(
+            "0004",
+            code(year, 4, "1722", "000"),
+            "Поставка хозяйственных товаров",
+            "17.22.1",
+            "не определен",
+            ["300 000,00", "300 000,00", zero, zero, zero],
+        ),
         part("в том числе КВР 244", ["200 000,00", "200 000,00", zero, zero, zero]),
         part("в том числе КВР 247", ["100 000,00", "100 000,00", zero, zero, zero]),
-        ["Итого (без отменённых закупок)", "2 820 000,00", "2 220 000,00", "600 000,00", zero, zero].map(String::from).to_vec(),
+        ["Итого (без отменённых закупок)", "2 820 000,00", "2 220 000,00", "600 000,00", zero, zero]
+            .map(String::from)
+            .to_vec(),
     ];
     if printed != expected {
         let diff: Vec<_> = printed.iter().zip(&expected).filter(|(a, b)| a != b).collect();
-        b.fail::<()>(&format!("the printed positions differ (shown, expected): {diff:?}; {} rows shown", printed.len())).await;
+        b.fail::<()>(&format!(
+            "the printed positions differ (shown, expected): {diff:?}; {} rows shown",
+            printed.len()
+        ))
+        .await;
     }
     b.screenshot("plan-schedule-print").await;
     s.finish().await;
@@ -824,8 +966,11 @@ fn browser_tools() -> Option<BrowserTools> {
         chromedriver: path("PLANGRAF_CHROMEDRIVER", "/usr/bin/chromedriver"),
         chromium: path("PLANGRAF_CHROMIUM", "/usr/bin/chromium"),
     };
-    let missing: Vec<String> =
-        [&tools.chromedriver, &tools.chromium].into_iter().filter(|p| !p.exists()).map(|p| p.display().to_string()).collect();
+    let missing: Vec<String> = [&tools.chromedriver, &tools.chromium]
+        .into_iter()
+        .filter(|p| !p.exists())
+        .map(|p| p.display().to_string())
+        .collect();
     if missing.is_empty() {
         return Some(tools);
     }
@@ -881,7 +1026,11 @@ impl Chromedriver {
                 if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
                     return driver;
                 }
-                assert!(Instant::now() < deadline, "chromedriver does not answer on port {port}; its log:\n{}", driver.log());
+                assert!(
+                    Instant::now() < deadline,
+                    "chromedriver does not answer on port {port}; its log:\n{}",
+                    driver.log()
+                );
                 std::thread::sleep(Duration::from_millis(50));
             }
         }
@@ -1127,7 +1276,9 @@ impl Browser {
                 }
             }
             if Instant::now() > deadline {
-                return self.fail(&format!("{locator:?} does not show exactly «{text}» within {WAIT:?}; shows «{shown}»")).await;
+                return self
+                    .fail(&format!("{locator:?} does not show exactly «{text}» within {WAIT:?}; shows «{shown}»"))
+                    .await;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -1167,7 +1318,8 @@ impl Browser {
     /// Fails unless the element with this id is the page's `:target` (where a link with a
     /// fragment has led).
     async fn expect_target(&self, id: &str) {
-        let target = self.c.execute("const t = document.querySelector(':target'); return t ? t.id : null;", vec![]).await;
+        let target =
+            self.c.execute("const t = document.querySelector(':target'); return t ? t.id : null;", vec![]).await;
         self.ensure(matches!(&target, Ok(serde_json::Value::String(t)) if t == id), || {
             format!("the element #{id} should be the page's target, is {target:?}")
         })
@@ -1200,7 +1352,10 @@ impl Browser {
         self.press("Создать план-график").await;
         self.wait_for_text("В плане-графике нет позиций.").await;
         let heading = self.visible_text_of(Locator::Css("h1"), "the heading of the plan").await;
-        let year = heading.strip_prefix("План-график закупок на ").and_then(|rest| rest.split(' ').next()).and_then(|y| y.parse::<i32>().ok());
+        let year = heading
+            .strip_prefix("План-график закупок на ")
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|y| y.parse::<i32>().ok());
         match year {
             Some(year) => year,
             None => self.fail(&format!("no year in the heading {heading:?}")).await,
@@ -1237,7 +1392,8 @@ impl Browser {
             Ok(e) => !e.is_displayed().await.unwrap_or(true),
             Err(_) => true,
         };
-        self.ensure(hidden, || "«Планы-графики размещения заказов» is shown before «Планирование» is opened".into()).await;
+        self.ensure(hidden, || "«Планы-графики размещения заказов» is shown before «Планирование» is opened".into())
+            .await;
         self.open_menu("Планирование").await;
         self.click_link("Планы-графики размещения заказов").await;
         self.wait_for_heading("Планы-графики размещения заказов").await;
@@ -1276,7 +1432,11 @@ impl Browser {
     /// On «Версии документов»: opens the action menu «»» of the version and chooses the item.
     async fn version_action(&self, version: i64, item: &str) {
         let row = format!("//table[@id='versions']/tbody/tr[td[1][normalize-space()='{version}']]");
-        self.click(Locator::XPath(&format!("{row}//details/summary")), &format!("the action menu «»» of version {version}")).await;
+        self.click(
+            Locator::XPath(&format!("{row}//details/summary")),
+            &format!("the action menu «»» of version {version}"),
+        )
+        .await;
         self.click(
             Locator::XPath(&format!("{row}//details[@open]//a[normalize-space()='{item}']")),
             &format!("«{item}» in the action menu of version {version}"),
@@ -1328,12 +1488,17 @@ impl Browser {
         let checked = self.c.execute(SCRIPT, vec![serde_json::Value::String(xpath.to_owned())]).await;
         let count = checked.as_ref().ok().and_then(|v| v["count"].as_u64()).unwrap_or(0) as usize;
         let problems: Vec<String> = match &checked {
-            Ok(v) => v["problems"].as_array().into_iter().flatten().filter_map(|p| p.as_str().map(str::to_owned)).collect(),
+            Ok(v) => {
+                v["problems"].as_array().into_iter().flatten().filter_map(|p| p.as_str().map(str::to_owned)).collect()
+            }
             Err(e) => vec![format!("the check did not run: {e}")],
         };
         if count < at_least || !problems.is_empty() {
             self.screenshot(&format!("clipped-{}", self.name)).await;
-            self.fail::<()>(&format!("at 1366×768, {what}: {count} found ({at_least} expected at least); {problems:#?}")).await;
+            self.fail::<()>(&format!(
+                "at 1366×768, {what}: {count} found ({at_least} expected at least); {problems:#?}"
+            ))
+            .await;
         }
         self.screenshot(shot).await;
         let _ = self.c.set_window_size(1400, 1000).await;
@@ -1372,7 +1537,8 @@ impl Browser {
 
     /// From the status page: «← План-график …».
     async fn back_to_plan(&self) {
-        self.click(Locator::XPath("//a[starts-with(normalize-space(), '← План-график')]"), "the link back to the plan").await;
+        self.click(Locator::XPath("//a[starts-with(normalize-space(), '← План-график')]"), "the link back to the plan")
+            .await;
         self.wait_for_heading("План-график закупок").await;
     }
 
@@ -1472,14 +1638,18 @@ impl Browser {
         self.wait_for_heading("Пользователи организации").await;
         let row = "//table//tr[td[normalize-space()='eis_user']]";
         self.click(Locator::XPath(&format!("{row}//details/summary")), "the drop-down of the user eis_user").await;
-        self.click(Locator::XPath(&format!("{row}//a[normalize-space()='Регистрационные данные']")), "«Регистрационные данные» of eis_user")
-            .await;
+        self.click(
+            Locator::XPath(&format!("{row}//a[normalize-space()='Регистрационные данные']")),
+            "«Регистрационные данные» of eis_user",
+        )
+        .await;
         self.wait_for_heading("Регистрационные данные").await;
         self.press(INTEGRATION_BUTTON).await;
         self.wait_for_text("Пароль показывается один раз").await;
         let login = self.field_shown("Логин").await;
         let password = self.field_shown("Пароль").await;
-        self.ensure(!login.is_empty() && !password.is_empty(), || "the cabinet shows no login or password".into()).await;
+        self.ensure(!login.is_empty() && !password.is_empty(), || "the cabinet shows no login or password".into())
+            .await;
         self.click_link("Продолжить").await;
         self.wait_for_heading("Регистрационные данные").await;
         (login, password)
@@ -1531,10 +1701,18 @@ impl Browser {
     async fn expect_placed(&self, plan_number: &str, positions: &[(&str, String)]) {
         self.wait_for_element_text(Locator::Id("eis-plan-number"), plan_number).await;
         for (purchase, number) in positions {
-            self.expect_cell(&format!("//table[@id='position-numbers']/tbody/tr[td[1][normalize-space()='{purchase}']]"), 2, number).await;
+            self.expect_cell(
+                &format!("//table[@id='position-numbers']/tbody/tr[td[1][normalize-space()='{purchase}']]"),
+                2,
+                number,
+            )
+            .await;
         }
         let rows = self.table_rows("//table[@id='position-numbers']/tbody/tr").await;
-        self.ensure(rows.len() == positions.len(), || format!("registry numbers of {} positions expected: {rows:?}", positions.len())).await;
+        self.ensure(rows.len() == positions.len(), || {
+            format!("registry numbers of {} positions expected: {rows:?}", positions.len())
+        })
+        .await;
     }
 }
 

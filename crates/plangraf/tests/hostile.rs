@@ -7,7 +7,13 @@ mod common;
 use common::*;
 use serde_json::json;
 
-async fn token_request(c: &reqwest::Client, base: &str, login: &str, password: &str, forwarded: Option<&str>) -> reqwest::Response {
+async fn token_request(
+    c: &reqwest::Client,
+    base: &str,
+    login: &str,
+    password: &str,
+    forwarded: Option<&str>,
+) -> reqwest::Response {
     let mut req = c.post(format!("{base}/api/v1/auth/token")).json(&json!({ "login": login, "password": password }));
     if let Some(f) = forwarded {
         req = req.header("X-Forwarded-For", f);
@@ -25,7 +31,9 @@ async fn parallel_wrong_passwords_cannot_race_past_the_limit() {
     for i in 0..60 {
         let (http, base) = (http.clone(), base.clone());
         let password = if i == 30 { "admin".to_owned() } else { format!("wrong-{i}") };
-        tasks.push(tokio::spawn(async move { token_request(&http, &base, "admin", &password, None).await.status().as_u16() }));
+        tasks.push(tokio::spawn(async move {
+            token_request(&http, &base, "admin", &password, None).await.status().as_u16()
+        }));
     }
     let mut statuses = Vec::new();
     for t in tasks {
@@ -112,7 +120,10 @@ async fn the_user_is_told_about_failed_attempts_at_the_next_sign_in() {
     let h = Harness::start().await;
     let mut thief = h.client();
     for _ in 0..2 {
-        assert_eq!(thief.post_raw("/login", &[("login", "zakazchik"), ("password", "угадываю")], None).await.status, 401);
+        assert_eq!(
+            thief.post_raw("/login", &[("login", "zakazchik"), ("password", "угадываю")], None).await.status,
+            401
+        );
     }
     let mut owner = h.client();
     let first = owner.login("zakazchik", "zakazchik").await;
@@ -128,7 +139,8 @@ async fn blocking_and_a_new_password_end_sessions_and_tokens() {
     let mut c = h.client();
     c.login("zakazchik", "zakazchik").await;
     let http = reqwest::Client::new();
-    let token: serde_json::Value = token_request(&http, &h.app.url(), "zakazchik", "zakazchik", None).await.json().await.unwrap();
+    let token: serde_json::Value =
+        token_request(&http, &h.app.url(), "zakazchik", "zakazchik", None).await.json().await.unwrap();
     let token = token["token"].as_str().unwrap().to_owned();
     let me = |t: String| {
         let (http, base) = (http.clone(), h.app.url());
@@ -158,7 +170,17 @@ async fn every_answer_carries_the_security_headers() {
     let mut c = h.client();
     c.login("zakazchik", "zakazchik").await;
     let plan = c.create_plan("2026").await;
-    for path in ["/login", "/plans", &format!("/plans/{plan}"), "/settings/eis", "/no-such-page", "/plans/abc", "/api/openapi.json", "/api/v1/me", "/static/app.css"] {
+    for path in [
+        "/login",
+        "/plans",
+        &format!("/plans/{plan}"),
+        "/settings/eis",
+        "/no-such-page",
+        "/plans/abc",
+        "/api/openapi.json",
+        "/api/v1/me",
+        "/static/app.css",
+    ] {
         let r = c.http.get(format!("{}{path}", c.base)).send().await.unwrap();
         let headers = r.headers();
         let csp = headers.get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or_default();
@@ -192,7 +214,8 @@ async fn control_characters_are_refused_and_nothing_is_saved() {
     assert!(h.app.store.positions(plans.id).await.unwrap().is_empty(), "nothing saved");
 
     let http = reqwest::Client::new();
-    let token: serde_json::Value = token_request(&http, &h.app.url(), "zakazchik", "zakazchik", None).await.json().await.unwrap();
+    let token: serde_json::Value =
+        token_request(&http, &h.app.url(), "zakazchik", "zakazchik", None).await.json().await.unwrap();
     let token = token["token"].as_str().unwrap();
     let r = http
         .post(format!("{}/api/v1/plans/{plan}/positions", h.app.url()))
@@ -250,13 +273,38 @@ fn plangraf_cli(data_dir: &std::path::Path, args: &[&str], stdin: &str) -> (bool
 fn the_command_line_refuses_bad_accounts_in_every_build() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let org = ["org", "add", "--name", "Школа", "--spz", "03722001684", "--inn", "7802139698", "--kpp", "780201001", "--org-type", "03"];
+    let org = [
+        "org",
+        "add",
+        "--name",
+        "Школа",
+        "--spz",
+        "03722001684",
+        "--inn",
+        "7802139698",
+        "--kpp",
+        "780201001",
+        "--org-type",
+        "03",
+    ];
     let (ok, out) = plangraf_cli(d, &org, "");
     assert!(ok, "{out}");
     let add = |login: &str, name: &str, password: &str| {
         plangraf_cli(
             d,
-            &["user", "add", "--login", login, "--full-name", name, "--org-spz", "03722001684", "--role", "customer", "--password-stdin"],
+            &[
+                "user",
+                "add",
+                "--login",
+                login,
+                "--full-name",
+                name,
+                "--org-spz",
+                "03722001684",
+                "--role",
+                "customer",
+                "--password-stdin",
+            ],
             &format!("{password}\n"),
         )
     };

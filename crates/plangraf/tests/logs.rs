@@ -22,7 +22,8 @@ async fn eis_passwords_never_reach_the_logs() {
     let database_url = store::testing::fresh_database_url(dir.path()).await.unwrap();
     let mut demo = Demo::start(dir.path(), &database_url);
     let (app, eis) = demo.addresses();
-    let mut cabinet = Cabinet::sign_in(&eis, &dir.path().join("sandbox").join("sandbox-cert.pem"), "eis_admin", "eis_admin").await;
+    let mut cabinet =
+        Cabinet::sign_in(&eis, &dir.path().join("sandbox").join("sandbox-cert.pem"), "eis_admin", "eis_admin").await;
 
     // plangraf: a plan with a position, approved.
     let mut customer = Client::new(app.clone());
@@ -66,14 +67,20 @@ async fn eis_passwords_never_reach_the_logs() {
     eprintln!("captured {} lines of log output", log.lines().count());
     // The capture works, at the level asked for, and holds this very exchange.
     assert!(log.contains(" TRACE "), "no TRACE line: the filter PLANGRAF_LOG=trace did not take effect");
-    for (what, shown) in [("the ЕИС login", login.as_str()), ("the packet id", packet_id.as_str()), ("the plangraf login", "zakazchik")] {
+    for (what, shown) in
+        [("the ЕИС login", login.as_str()), ("the packet id", packet_id.as_str()), ("the plangraf login", "zakazchik")]
+    {
         assert!(log.contains(shown), "{what} {shown:?} is not in the log");
     }
     assert!(log.contains("ЕИС refused the credentials"), "the refused send is not in the log");
     assert!(log.contains("version placed in ЕИС"), "the placement is not in the log");
     for (what, secret) in [("stale", &stale), ("current", &password)] {
         // The lines that give it away, with the password masked: where to look, not the secret.
-        let leaks: Vec<String> = log.lines().filter(|l| l.contains(secret.as_str())).map(|l| l.replace(secret.as_str(), "********")).collect();
+        let leaks: Vec<String> = log
+            .lines()
+            .filter(|l| l.contains(secret.as_str()))
+            .map(|l| l.replace(secret.as_str(), "********"))
+            .collect();
         assert!(leaks.is_empty(), "the {what} ЕИС password is in the log:\n{}", leaks.join("\n"));
     }
     // Nor in either database.
@@ -84,7 +91,10 @@ async fn eis_passwords_never_reach_the_logs() {
 async fn save_credentials(customer: &mut Client, login: &str, password: &str) {
     customer.get("/settings/eis").await;
     let p = customer
-        .post("/settings/eis", &[("login", login), ("change_password", "1"), ("password", password), ("password_confirm", password)])
+        .post(
+            "/settings/eis",
+            &[("login", login), ("change_password", "1"), ("password", password), ("password_confirm", password)],
+        )
         .await;
     assert!(p.has("Регистрационные данные в ЕИС сохранены"), "{}", p.body);
 }
@@ -131,7 +141,15 @@ struct Demo {
 impl Demo {
     fn start(data_dir: &std::path::Path, database_url: &str) -> Demo {
         let mut child = Command::new(env!("CARGO_BIN_EXE_plangraf"))
-            .args(["demo", "--listen", "127.0.0.1:0", "--sandbox-listen", "127.0.0.1:0", "--processing-delay-ms", "200"])
+            .args([
+                "demo",
+                "--listen",
+                "127.0.0.1:0",
+                "--sandbox-listen",
+                "127.0.0.1:0",
+                "--processing-delay-ms",
+                "200",
+            ])
             .env("PLANGRAF_LOG", "trace")
             .env("PLANGRAF_DATA_DIR", data_dir)
             .env("PLANGRAF_DATABASE_URL", database_url)
@@ -171,7 +189,10 @@ impl Demo {
         loop {
             let text = self.text();
             let address = |label: &str| {
-                text.lines().find_map(|l| l.strip_prefix(label)).and_then(|rest| rest.split_whitespace().next()).map(str::to_owned)
+                text.lines()
+                    .find_map(|l| l.strip_prefix(label))
+                    .and_then(|rest| rest.split_whitespace().next())
+                    .map(str::to_owned)
             };
             if let (Some(app), Some(eis)) = (address("  plangraf: "), address("  eis-sandbox: ")) {
                 return (app, eis);
@@ -241,7 +262,14 @@ impl Cabinet {
         if !csrf.is_empty() {
             form.push(("csrf", &csrf));
         }
-        let r = self.http.post(format!("{}{path}", self.base)).header("Origin", &self.base).form(&form).send().await.unwrap();
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("Origin", &self.base)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
         let body = r.text().await.unwrap();
         if body.contains("name=\"csrf\" value=\"") {
             self.csrf = text_after(&body, "name=\"csrf\" value=\"", "\"");
@@ -266,7 +294,8 @@ impl Cabinet {
     /// «Реестр планов-графиков» → «Разместить» of the one draft there is.
     async fn place_latest_draft(&mut self) {
         let registry = self.get("/cabinet/plans").await;
-        let end = registry.find("/publish\"").unwrap_or_else(|| panic!("no draft to place: {registry}")) + "/publish".len();
+        let end =
+            registry.find("/publish\"").unwrap_or_else(|| panic!("no draft to place: {registry}")) + "/publish".len();
         let start = registry[..end].rfind("action=\"").unwrap() + "action=\"".len();
         let action = registry[start..end].to_owned();
         let page = self.post(&action, &[]).await;

@@ -37,7 +37,10 @@ fn tools() -> Option<(PathBuf, PathBuf)> {
     if driver.exists() && chromium.exists() {
         return Some((driver, chromium));
     }
-    assert!(std::env::var("PLANGRAF_REQUIRE_BROWSER").as_deref() != Ok("1"), "PLANGRAF_REQUIRE_BROWSER=1, but chromium or chromedriver is missing");
+    assert!(
+        std::env::var("PLANGRAF_REQUIRE_BROWSER").as_deref() != Ok("1"),
+        "PLANGRAF_REQUIRE_BROWSER=1, but chromium or chromedriver is missing"
+    );
     eprintln!("SKIPPED: the picker browser test needs chromium and chromium-driver");
     None
 }
@@ -76,10 +79,13 @@ async fn open(driver: &Driver, chromium: &Path) -> Client {
     let caps = serde_json::json!({ "browserName": "chrome", "goog:chromeOptions": { "binary": chromium.display().to_string(), "args": args } });
     let serde_json::Value::Object(caps) = caps else { unreachable!() };
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    tokio::time::timeout(WAIT, ClientBuilder::new(connector).capabilities(caps).connect(&format!("http://127.0.0.1:{}", driver.port)))
-        .await
-        .expect("a WebDriver session in time")
-        .expect("a WebDriver session")
+    tokio::time::timeout(
+        WAIT,
+        ClientBuilder::new(connector).capabilities(caps).connect(&format!("http://127.0.0.1:{}", driver.port)),
+    )
+    .await
+    .expect("a WebDriver session in time")
+    .expect("a WebDriver session")
 }
 
 /// Waits until `f` gives `Some`, failing with the page source after [`WAIT`].
@@ -148,7 +154,9 @@ async fn the_picker_lists_and_chooses_records_from_the_keyboard() {
     let active = input.attr("aria-activedescendant").await.unwrap().expect("an active option");
     assert!(active.starts_with("nsi-list-"), "{active}");
     input.send_keys(&Key::Enter.to_string()).await.unwrap();
-    let name = wait_for(&c, "the chosen name", || async { raw_text(&c, "#okpd2-try-name").await.filter(|t| !t.is_empty()) }).await;
+    let name =
+        wait_for(&c, "the chosen name", || async { raw_text(&c, "#okpd2-try-name").await.filter(|t| !t.is_empty()) })
+            .await;
     assert_eq!(name, "Принадлежности канцелярские бумажные");
     assert_eq!(input.prop("value").await.unwrap().as_deref(), Some("17.23.1"));
     assert_eq!(input.attr("aria-expanded").await.unwrap().as_deref(), Some("false"));
@@ -157,9 +165,15 @@ async fn the_picker_lists_and_chooses_records_from_the_keyboard() {
     // Typing by hand clears the name; Escape closes the list.
     input.send_keys("9").await.unwrap();
     wait_for(&c, "the name cleared", || async { raw_text(&c, "#okpd2-try-name").await.filter(|t| t.is_empty()) }).await;
-    wait_for(&c, "the «nothing found» line", || async { text_of(&c, "ul.nsi-list li.nsi-empty").await.filter(|t| t == "Ничего не найдено") }).await;
+    wait_for(&c, "the «nothing found» line", || async {
+        text_of(&c, "ul.nsi-list li.nsi-empty").await.filter(|t| t == "Ничего не найдено")
+    })
+    .await;
     input.send_keys(&Key::Escape.to_string()).await.unwrap();
-    wait_for(&c, "the list closed", || async { input.attr("aria-expanded").await.ok().flatten().filter(|v| v == "false") }).await;
+    wait_for(&c, "the list closed", || async {
+        input.attr("aria-expanded").await.ok().flatten().filter(|v| v == "false")
+    })
+    .await;
 
     let _ = c.close().await;
     drop(driver);

@@ -42,7 +42,8 @@ async fn positions_of_every_kind_are_checked_and_sent() {
     assert!(p.has("17.12.14; 22.29.25.000"));
 
     // 2. A special purchase: its kind from НСИ, no ОКПД2.
-    let special = [("special_type", "P4_1_93"), ("publish_year", "2026"), ("kvr", "244"), ("amount_current", "300 000")];
+    let special =
+        [("special_type", "P4_1_93"), ("publish_year", "2026"), ("kvr", "244"), ("amount_current", "300 000")];
     let mut with_okpd = special.to_vec();
     with_okpd.push(("okpd2", "17.12.14"));
     let p = customer.add_position(plan, &with_okpd).await;
@@ -96,13 +97,23 @@ async fn positions_of_every_kind_are_checked_and_sent() {
     fixed.extend(line("244", "100 000"));
     fixed.extend(line("247", "50 000"));
     // An optional target-article breakdown beside it.
-    fixed.extend([("ta_code", "0110100590"), ("ta_current", "150 000"), ("ta_first", ""), ("ta_second", ""), ("ta_subsequent", "")]);
+    fixed.extend([
+        ("ta_code", "0110100590"),
+        ("ta_current", "150 000"),
+        ("ta_first", ""),
+        ("ta_second", ""),
+        ("ta_subsequent", ""),
+    ]);
     fixed.push(("row_version", &row_version));
     let p = customer.post(&format!("/plans/{plan}/positions/{}", third.id), &fixed).await;
     assert!(p.has("Позиция изменена"), "{}", p.body);
     assert!(!p.has("Проверка перед отправкой"), "{}", p.body);
     let journal = customer.get(&format!("/plans/{plan}?tab=journal")).await;
-    assert!(journal.has("КВР: 244 100\u{a0}000,00; 247 50\u{a0}000,00"), "the journal records the breakdown: {}", journal.body);
+    assert!(
+        journal.has("КВР: 244 100\u{a0}000,00; 247 50\u{a0}000,00"),
+        "the journal records the breakdown: {}",
+        journal.body
+    );
 
     // Approved and sent: ЕИС takes every kind and numbers every position.
     let p = customer.post(&format!("/plans/{plan}/submit"), &[]).await;
@@ -113,10 +124,21 @@ async fn positions_of_every_kind_are_checked_and_sent() {
     assert!(approver.post(&format!("/plans/{plan}/approve"), &[]).await.has("План-график утвержден"));
     let version = h.app.store.versions(plan).await.unwrap()[0].id;
     let print = customer.get(&format!("/versions/{version}/print")).await;
-    assert!(print.has("в том числе КВР 247") && print.has("в том числе целевая статья 0110100590") && print.has("Особая закупка"), "{}", print.body);
+    assert!(
+        print.has("в том числе КВР 247")
+            && print.has("в том числе целевая статья 0110100590")
+            && print.has("Особая закупка"),
+        "{}",
+        print.body
+    );
     let (login, password) = h.eis_credentials("eis_user").await;
     customer.get("/settings/eis").await;
-    customer.post("/settings/eis", &[("login", &login), ("change_password", "1"), ("password", &password), ("password_confirm", &password)]).await;
+    customer
+        .post(
+            "/settings/eis",
+            &[("login", &login), ("change_password", "1"), ("password", &password), ("password_confirm", &password)],
+        )
+        .await;
     customer.get(&format!("/versions/{version}/send")).await;
     customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", "")]).await;
     wait_for_status(&mut customer, version, "Загрузка завершена успешно").await;

@@ -28,7 +28,14 @@ fn codes(v: &serde_json::Value) -> Vec<String> {
 }
 
 /// Posts the upload form as a browser does: multipart with the CSRF token and the file.
-async fn upload(c: &common::Client, csrf: &str, name: &str, bytes: &[u8], partial: bool, origin: Option<&str>) -> common::Page {
+async fn upload(
+    c: &common::Client,
+    csrf: &str,
+    name: &str,
+    bytes: &[u8],
+    partial: bool,
+    origin: Option<&str>,
+) -> common::Page {
     upload_with(c, csrf, name, bytes, partial, origin, None).await
 }
 
@@ -41,9 +48,10 @@ async fn upload_with(
     origin: Option<&str>,
     confirm_retired: Option<&str>,
 ) -> common::Page {
-    let mut form = reqwest::multipart::Form::new()
-        .text("csrf", csrf.to_owned())
-        .part("file", reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_owned()).mime_str("text/xml").unwrap());
+    let mut form = reqwest::multipart::Form::new().text("csrf", csrf.to_owned()).part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_owned()).mime_str("text/xml").unwrap(),
+    );
     if partial {
         form = form.text("partial", "1");
     }
@@ -129,9 +137,21 @@ async fn an_administrator_loads_an_nsi_export() {
     // Files that are not a supported NSI export: a Russian message, nothing changed.
     let before = h.app.store.reference_catalogs().await.unwrap();
     for (name, bytes, says) in [
-        ("plan.xml", &br#"<tenderPlan2020 xmlns="http://zakupki.gov.ru/oos/integration/1"/>"#[..], "не является выгрузкой НСИ ЕИС"),
-        ("okved.xml", &br#"<export xmlns="http://zakupki.gov.ru/oos/export/1"><nsiOKVED2List/></export>"#[..], "нет справочника"),
-        ("broken.xml", &b"<export xmlns=\"http://zakupki.gov.ru/oos/export/1\"><nsiKVRList>"[..], "не является корректным XML"),
+        (
+            "plan.xml",
+            &br#"<tenderPlan2020 xmlns="http://zakupki.gov.ru/oos/integration/1"/>"#[..],
+            "не является выгрузкой НСИ ЕИС",
+        ),
+        (
+            "okved.xml",
+            &br#"<export xmlns="http://zakupki.gov.ru/oos/export/1"><nsiOKVED2List/></export>"#[..],
+            "нет справочника",
+        ),
+        (
+            "broken.xml",
+            &b"<export xmlns=\"http://zakupki.gov.ru/oos/export/1\"><nsiKVRList>"[..],
+            "не является корректным XML",
+        ),
         ("nsi.zip", &b"PK\x03\x04zip"[..], "ZIP-архив"),
         ("empty.xml", &b""[..], "Выберите XML-файл"),
     ] {
@@ -158,7 +178,11 @@ async fn an_administrator_loads_an_nsi_export() {
     let p = upload_with(&admin, &token, "nsiKVRList_all.xml", KVR_EXPORT.as_bytes(), false, None, Some(&retire)).await;
     assert_eq!(p.status, 200, "{}", p.body);
     assert!(p.url.contains("/reference?loaded=kvr"), "{}", p.url);
-    assert!(p.has("Справочник «КВР — коды видов расходов» загружен: добавлено 1, изменено 0, без изменений 2"), "{}", p.body);
+    assert!(
+        p.has("Справочник «КВР — коды видов расходов» загружен: добавлено 1, изменено 0, без изменений 2"),
+        "{}",
+        p.body
+    );
     assert!(p.has("nsiKVRList_all.xml"));
     let (_, body) = json(&admin, "/reference/kvr?q=24").await;
     assert_eq!(codes(&body), ["240", "244", "246"]);
@@ -168,7 +192,10 @@ async fn an_administrator_loads_an_nsi_export() {
     let p = upload(&admin, &token, "nsiKVRList_all.xml", KVR_EXPORT.as_bytes(), false, None).await;
     assert!(p.has("добавлено 0, изменено 0, без изменений 3, снята актуальность 0"), "{}", p.body);
     // The load is in the audit journal, under the administrator.
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE entity = 'reference'").fetch_one(h.app.store.pool()).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE entity = 'reference'")
+        .fetch_one(h.app.store.pool())
+        .await
+        .unwrap();
     assert_eq!(n, 2);
     h.app.stop().await;
 }

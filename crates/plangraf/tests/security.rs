@@ -40,14 +40,30 @@ async fn csrf_and_cross_site_posts_are_refused() {
     let p = c.post_raw("/plans", &[("plan_year", "2026"), ("csrf", &token)], Some("http://evil.example")).await;
     assert_eq!(p.status, 403, "foreign origin");
     assert!(p.has("защита от CSRF"));
-    let p = c.post_raw("/login", &[("login", "zakazchik"), ("password", "zakazchik")], Some("http://evil.example")).await;
+    let p =
+        c.post_raw("/login", &[("login", "zakazchik"), ("password", "zakazchik")], Some("http://evil.example")).await;
     assert_eq!(p.status, 403, "login CSRF");
     assert!(h.app.store.plans_visible_to(1).await.unwrap().is_empty(), "nothing was created");
     // Every state-changing route refuses a post without the token, before doing anything.
     for path in [
-        "/plans", "/plans/approve", "/plans/1/positions", "/plans/1/positions/1", "/plans/1/positions/1/delete",
-        "/plans/1/positions/1/cancel", "/plans/1/submit", "/plans/1/approve", "/plans/1/return", "/plans/1/changes",
-        "/plans/1/owner", "/plans/1/responsible", "/versions/1/send", "/reference", "/settings/eis", "/settings/eis/check", "/sends/bulk", "/logout",
+        "/plans",
+        "/plans/approve",
+        "/plans/1/positions",
+        "/plans/1/positions/1",
+        "/plans/1/positions/1/delete",
+        "/plans/1/positions/1/cancel",
+        "/plans/1/submit",
+        "/plans/1/approve",
+        "/plans/1/return",
+        "/plans/1/changes",
+        "/plans/1/owner",
+        "/plans/1/responsible",
+        "/versions/1/send",
+        "/reference",
+        "/settings/eis",
+        "/settings/eis/check",
+        "/sends/bulk",
+        "/logout",
     ] {
         let p = c.post_raw(path, &[("plan_year", "2026")], None).await;
         assert_eq!(p.status, 403, "{path} without a CSRF token");
@@ -69,7 +85,11 @@ async fn other_organizations_see_nothing() {
     // A specialist of a sibling organization under the same superior.
     let district = h.app.store.organization_by_spz(plangraf::demo::DISTRICT.spz_code).await.unwrap().unwrap();
     let hash = web::auth::hash_password("district1".into()).await.unwrap();
-    h.app.store.create_user("district", &hash, "Сидоров С. С.", district.id, domain::Role::CustomerSpecialist).await.unwrap();
+    h.app
+        .store
+        .create_user("district", &hash, "Сидоров С. С.", district.id, domain::Role::CustomerSpecialist)
+        .await
+        .unwrap();
     let mut other = h.client();
     other.login("district", "district1").await;
     assert!(!other.get("/plans").await.has("Школа"));
@@ -103,7 +123,12 @@ async fn other_organizations_see_nothing() {
         format!("/versions/{version}/send"),
     ];
     for path in &writes {
-        let p = other.post(path, &[("row_version", "1"), ("login", "x"), ("password", "y"), ("comment", "z"), ("owner_role", "OA")]).await;
+        let p = other
+            .post(
+                path,
+                &[("row_version", "1"), ("login", "x"), ("password", "y"), ("comment", "z"), ("owner_role", "OA")],
+            )
+            .await;
         assert_eq!(p.status, 404, "{path}");
     }
     // Bulk approval and bulk sending reach only what the caller may touch.
@@ -133,14 +158,24 @@ async fn eis_password_is_never_stored_or_shown_in_plaintext() {
     let (_, version) = approved_plan(&h, &mut customer, "2026").await;
     let (login, stale) = h.eis_credentials("eis_user").await;
     customer.get("/settings/eis").await;
-    customer.post("/settings/eis", &[("login", &login), ("change_password", "1"), ("password", &stale), ("password_confirm", &stale)]).await;
+    customer
+        .post(
+            "/settings/eis",
+            &[("login", &login), ("change_password", "1"), ("password", &stale), ("password_confirm", &stale)],
+        )
+        .await;
     // The cabinet button again: the saved password is stale, and goes out once, refused.
     let (_, password) = h.eis_credentials("eis_user").await;
     customer.get(&format!("/versions/{version}/send")).await;
     customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", "")]).await;
     let refused = wait_for_status(&mut customer, version, "Ошибка авторизации").await;
     customer.get("/settings/eis").await;
-    customer.post("/settings/eis", &[("login", &login), ("change_password", "1"), ("password", &password), ("password_confirm", &password)]).await;
+    customer
+        .post(
+            "/settings/eis",
+            &[("login", &login), ("change_password", "1"), ("password", &password), ("password_confirm", &password)],
+        )
+        .await;
     customer.get(&format!("/versions/{version}/send")).await;
     customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", "")]).await;
     let status = wait_for_status(&mut customer, version, "Загрузка завершена успешно").await;
@@ -160,18 +195,35 @@ async fn api_token_and_me() {
     let h = Harness::start().await;
     let http = reqwest::Client::new();
     let base = h.app.url();
-    let r = http.post(format!("{base}/api/v1/auth/token")).json(&serde_json::json!({"login": "zakazchik", "password": "bad"})).send().await.unwrap();
+    let r = http
+        .post(format!("{base}/api/v1/auth/token"))
+        .json(&serde_json::json!({"login": "zakazchik", "password": "bad"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
-    let r = http.post(format!("{base}/api/v1/auth/token")).body("not json").header("content-type", "application/json").send().await.unwrap();
+    let r = http
+        .post(format!("{base}/api/v1/auth/token"))
+        .body("not json")
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     let r = http.get(format!("{base}/api/v1/me")).send().await.unwrap();
     assert_eq!(r.status(), 401);
-    let r = http.post(format!("{base}/api/v1/auth/token")).json(&serde_json::json!({"login": "zakazchik", "password": "zakazchik"})).send().await.unwrap();
+    let r = http
+        .post(format!("{base}/api/v1/auth/token"))
+        .json(&serde_json::json!({"login": "zakazchik", "password": "zakazchik"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let token: serde_json::Value = r.json().await.unwrap();
     let token = token["token"].as_str().unwrap().to_owned();
-    let me: serde_json::Value = http.get(format!("{base}/api/v1/me")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let me: serde_json::Value =
+        http.get(format!("{base}/api/v1/me")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     assert_eq!(me["login"], "zakazchik");
     assert_eq!(me["role_title"], "Специалист заказчика");
     assert_eq!(me["organization"]["spz_code"], plangraf::demo::SCHOOL.spz_code);

@@ -14,17 +14,29 @@ async fn plan_is_approved_sent_and_loaded_into_eis() {
 
     // The seed navigation exists on every page.
     let page = customer.get("/plans").await;
-    for label in ["Управление закупками", "Планирование", "Планы-графики размещения заказов", "Настройки", "Регистрационные данные в ЕИС"] {
+    for label in [
+        "Управление закупками",
+        "Планирование",
+        "Планы-графики размещения заказов",
+        "Настройки",
+        "Регистрационные данные в ЕИС",
+    ] {
         assert!(page.has(label), "menu label {label}");
     }
     // «Планирование» is a level of its own that opens its items, not a caption.
-    assert!(page.has("<summary>Планирование</summary>\n          <a href=\"/plans\">Планы-графики размещения заказов</a>"), "{}", page.body);
+    assert!(
+        page.has("<summary>Планирование</summary>\n          <a href=\"/plans\">Планы-графики размещения заказов</a>"),
+        "{}",
+        page.body
+    );
 
     let plan = customer.create_plan("2026").await;
     // Empty fields carry hints that cannot be taken for entered values.
     let page = customer.get(&format!("/plans/{plan}")).await;
     assert!(!page.has("placeholder="), "{}", page.body);
-    for hint in ["Например, 38.11.21.000.", "Например, 244.", "Рубли с копейками, например 1 250 000,50. Пустое поле — 0,00."] {
+    for hint in
+        ["Например, 38.11.21.000.", "Например, 244.", "Рубли с копейками, например 1 250 000,50. Пустое поле — 0,00."]
+    {
         assert!(page.has(hint), "hint {hint}");
     }
     // An empty plan cannot go for approval.
@@ -34,7 +46,16 @@ async fn plan_is_approved_sent_and_loaded_into_eis() {
 
     // Bad input is reported per field, and what was typed is kept in the form.
     let p = customer
-        .add_position(plan, &[("object_info", "Учебники"), ("publish_year", "26"), ("okpd2", "58"), ("kvr", "244"), ("amount_current", "сто")])
+        .add_position(
+            plan,
+            &[
+                ("object_info", "Учебники"),
+                ("publish_year", "26"),
+                ("okpd2", "58"),
+                ("kvr", "244"),
+                ("amount_current", "сто"),
+            ],
+        )
         .await;
     assert_eq!(p.status, 422);
     assert!(p.has("Укажите год размещения извещения"));
@@ -101,15 +122,36 @@ async fn plan_is_approved_sent_and_loaded_into_eis() {
     let p = customer.get("/settings/eis").await;
     assert!(p.has("Сменить пароль:"));
     let p = customer
-        .post("/settings/eis", &[("login", &eis_login), ("change_password", "1"), ("password", &eis_password), ("password_confirm", "другой")])
+        .post(
+            "/settings/eis",
+            &[
+                ("login", &eis_login),
+                ("change_password", "1"),
+                ("password", &eis_password),
+                ("password_confirm", "другой"),
+            ],
+        )
         .await;
     assert_eq!(p.status, 422);
     assert!(p.has("Пароли не совпадают"));
-    let p = customer.post("/settings/eis", &[("login", &eis_login), ("password", &eis_password), ("password_confirm", &eis_password)]).await;
+    let p = customer
+        .post(
+            "/settings/eis",
+            &[("login", &eis_login), ("password", &eis_password), ("password_confirm", &eis_password)],
+        )
+        .await;
     assert_eq!(p.status, 422, "a typed password without «Сменить пароль:» is not dropped silently");
     assert!(p.has("отметьте «Сменить пароль:»"));
     let p = customer
-        .post("/settings/eis", &[("login", &eis_login), ("change_password", "1"), ("password", &eis_password), ("password_confirm", &eis_password)])
+        .post(
+            "/settings/eis",
+            &[
+                ("login", &eis_login),
+                ("change_password", "1"),
+                ("password", &eis_password),
+                ("password_confirm", &eis_password),
+            ],
+        )
         .await;
     assert!(p.has("Регистрационные данные в ЕИС сохранены"));
     assert!(!p.has(&eis_password), "the password is never shown again");
@@ -147,7 +189,10 @@ async fn plan_is_approved_sent_and_loaded_into_eis() {
     let sends = h.app.store.sends_for_version(version).await.unwrap();
     assert_eq!(sends.len(), 1);
     // The packet sent is a tenderPlan2020 in the official namespace.
-    assert!(sends[0].packet_xml.contains("tenderPlan2020") && sends[0].packet_xml.contains("http://zakupki.gov.ru/oos/integration/1"));
+    assert!(
+        sends[0].packet_xml.contains("tenderPlan2020")
+            && sends[0].packet_xml.contains("http://zakupki.gov.ru/oos/integration/1")
+    );
     assert_eq!(sends[0].packet_xml, fixed, "the packet fixed at approval is the one sent");
 
     // The customer places the draft in ЕИС; plangraf learns of it and shows the numbers.
@@ -178,7 +223,15 @@ async fn regenerated_password_gives_authorization_error_then_success() {
     let (login, old_password) = h.eis_credentials("eis_user").await;
     customer.get("/settings/eis").await;
     customer
-        .post("/settings/eis", &[("login", &login), ("change_password", "1"), ("password", &old_password), ("password_confirm", &old_password)])
+        .post(
+            "/settings/eis",
+            &[
+                ("login", &login),
+                ("change_password", "1"),
+                ("password", &old_password),
+                ("password_confirm", &old_password),
+            ],
+        )
         .await;
     // The cabinet button is pressed again: the saved password stops working at once.
     let (_, new_password) = h.eis_credentials("eis_user").await;
@@ -196,7 +249,15 @@ async fn regenerated_password_gives_authorization_error_then_success() {
     assert!(p.has("ЕИС не приняла логин или пароль"), "{}", p.body);
 
     customer
-        .post("/settings/eis", &[("login", &login), ("change_password", "1"), ("password", &new_password), ("password_confirm", &new_password)])
+        .post(
+            "/settings/eis",
+            &[
+                ("login", &login),
+                ("change_password", "1"),
+                ("password", &new_password),
+                ("password_confirm", &new_password),
+            ],
+        )
         .await;
     let p = customer.post("/settings/eis/check", &[]).await;
     assert!(p.has("Подключение к ЕИС работает"), "{}", p.body);
@@ -218,7 +279,12 @@ async fn plan_created_directly_in_eis_blocks_sending() {
     let (login, password) = h.eis_credentials("eis_user").await;
     customer.get(&format!("/versions/{version}/send")).await;
     customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", &password)]).await;
-    let p = wait_for_status(&mut customer, version, "Отправка невозможна: план-график на этот период создан в ЕИС не из РИС").await;
+    let p = wait_for_status(
+        &mut customer,
+        version,
+        "Отправка невозможна: план-график на этот период создан в ЕИС не из РИС",
+    )
+    .await;
     assert!(p.has("не был интегрирован из plangraf"));
     // The violation is listed in words; ЕИС's code is only a tooltip.
     assert!(p.has("<td title=\"Код ошибки ЕИС: PLAN_EIS\">Отправка невозможна: план-график на этот период создан в ЕИС не из РИС</td>"), "{}", p.body);
@@ -339,7 +405,11 @@ async fn change_version_is_sent_and_placed() {
 
     // «Сравнить с предыдущей»: the edited amount with its delta, the new purchase.
     let d = customer.get(&format!("/versions/{}/diff", v1.id)).await;
-    assert!(d.has("Сумма, текущий год") && d.has("1\u{a0}250\u{a0}000,50") && d.has("1\u{a0}300\u{a0}000,00"), "{}", d.body);
+    assert!(
+        d.has("Сумма, текущий год") && d.has("1\u{a0}250\u{a0}000,50") && d.has("1\u{a0}300\u{a0}000,00"),
+        "{}",
+        d.body
+    );
     assert!(d.has("49\u{a0}999,50"), "money delta");
     assert!(d.has("Добавлена") && d.has("интерактивных досок"));
     // «Печатная форма» and «Скачать XML» (a preview before sending).
@@ -445,7 +515,12 @@ async fn bulk_approval_and_bulk_sending() {
     assert!(p.has("Сохраните логин и пароль ЕИС"));
     let (login, password) = h.eis_credentials("eis_user").await;
     customer.get("/settings/eis").await;
-    customer.post("/settings/eis", &[("login", &login), ("change_password", "1"), ("password", &password), ("password_confirm", &password)]).await;
+    customer
+        .post(
+            "/settings/eis",
+            &[("login", &login), ("change_password", "1"), ("password", &password), ("password_confirm", &password)],
+        )
+        .await;
     customer.get("/plans").await;
     let p = customer.post("/sends/bulk", &[]).await;
     assert!(p.has("Поставлено в очередь на отправку версий: 2"), "{}", p.body);
@@ -478,7 +553,8 @@ async fn superior_sends_its_subordinates_plan_as_oa() {
     let p = customer.get(&format!("/plans/{plan}")).await;
     assert_eq!(p.body.matches("Заказчик (CU)").count(), 1, "{}", p.body);
     let row_version = h.app.store.plan(plan).await.unwrap().unwrap().row_version.to_string();
-    let p = customer.post(&format!("/plans/{plan}/owner"), &[("owner_role", "OA"), ("row_version", &row_version)]).await;
+    let p =
+        customer.post(&format!("/plans/{plan}/owner"), &[("owner_role", "OA"), ("row_version", &row_version)]).await;
     assert!(p.has("<option value=\"OA\" selected>Вышестоящая организация по соглашению (OA)</option>"), "{}", p.body);
     assert!(p.has("<span id=\"owner-agent\">— Комитет по образованию</span>"), "{}", p.body);
     assert_eq!(p.body.matches("Вышестоящая организация по соглашению (OA)").count(), 1, "{}", p.body);
@@ -507,7 +583,12 @@ async fn superior_sends_its_subordinates_plan_as_oa() {
     superior.login("komitet", "komitet").await;
     let (login, password) = h.eis_credentials("eis_komitet").await;
     superior.get("/settings/eis").await;
-    superior.post("/settings/eis", &[("login", &login), ("change_password", "1"), ("password", &password), ("password_confirm", &password)]).await;
+    superior
+        .post(
+            "/settings/eis",
+            &[("login", &login), ("change_password", "1"), ("password", &password), ("password_confirm", &password)],
+        )
+        .await;
     superior.get("/plans").await;
     let p = superior.post("/sends/bulk", &[]).await;
     assert!(p.has("Поставлено в очередь на отправку версий: 1"), "{}", p.body);
@@ -556,17 +637,29 @@ async fn settings_form_keeps_the_login_and_the_tick_after_a_refusal() {
     customer.login("zakazchik", "zakazchik").await;
     let (login, password) = h.eis_credentials("eis_user").await;
     customer.get("/settings/eis").await;
-    let p = customer.post("/settings/eis", &[("login", &login), ("change_password", "1"), ("password", &password), ("password_confirm", &password)]).await;
+    let p = customer
+        .post(
+            "/settings/eis",
+            &[("login", &login), ("change_password", "1"), ("password", &password), ("password_confirm", &password)],
+        )
+        .await;
     assert!(p.has("Регистрационные данные в ЕИС сохранены"));
     // With a password saved the box starts cleared.
     assert!(!input_tag(&p.body, "change_password").contains(" checked"), "{}", p.body);
 
     let p = customer
-        .post("/settings/eis", &[("login", "new_login"), ("change_password", "1"), ("password", "первый"), ("password_confirm", "второй")])
+        .post(
+            "/settings/eis",
+            &[("login", "new_login"), ("change_password", "1"), ("password", "первый"), ("password_confirm", "второй")],
+        )
         .await;
     assert_eq!(p.status, 422);
     assert!(p.has("Пароли не совпадают"));
-    assert!(input_tag(&p.body, "change_password").contains(" checked"), "«Сменить пароль:» should stay ticked: {}", p.body);
+    assert!(
+        input_tag(&p.body, "change_password").contains(" checked"),
+        "«Сменить пароль:» should stay ticked: {}",
+        p.body
+    );
     assert!(input_tag(&p.body, "login").contains("value=\"new_login\""), "the typed login should stay: {}", p.body);
     for field in ["password", "password_confirm"] {
         assert!(!input_tag(&p.body, field).contains("value="), "#{field} should be empty: {}", p.body);
@@ -574,7 +667,9 @@ async fn settings_form_keeps_the_login_and_the_tick_after_a_refusal() {
     assert!(!p.has("первый") && !p.has("второй"), "a typed password is never sent back");
 
     // Without the tick, a typed password is refused and the box stays cleared.
-    let p = customer.post("/settings/eis", &[("login", "new_login"), ("password", "первый"), ("password_confirm", "первый")]).await;
+    let p = customer
+        .post("/settings/eis", &[("login", "new_login"), ("password", "первый"), ("password_confirm", "первый")])
+        .await;
     assert_eq!(p.status, 422);
     assert!(!input_tag(&p.body, "change_password").contains(" checked"), "{}", p.body);
 }

@@ -51,7 +51,9 @@ async fn security_headers(mut resp: Response) -> Response {
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        ),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -248,7 +250,12 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> 
 }
 
 pub(crate) fn not_found_page() -> Response {
-    message(None, StatusCode::NOT_FOUND, "Страница не найдена", "Такой страницы в личном кабинете нет. Проверьте адрес.")
+    message(
+        None,
+        StatusCode::NOT_FOUND,
+        "Страница не найдена",
+        "Такой страницы в личном кабинете нет. Проверьте адрес.",
+    )
 }
 
 // --- sessions -------------------------------------------------------------------------------
@@ -305,7 +312,9 @@ impl Authed {
         }
         match state.directory.user_by_id(id).await {
             Ok(Some(u)) if u.org_reg_num == self.user.org_reg_num => Ok(u),
-            Ok(_) => Err(message(self.nav(), StatusCode::NOT_FOUND, "Пользователь не найден", "Пользователь не найден.")),
+            Ok(_) => {
+                Err(message(self.nav(), StatusCode::NOT_FOUND, "Пользователь не найден", "Пользователь не найден."))
+            }
             Err(e) => Err(internal(&e)),
         }
     }
@@ -382,7 +391,12 @@ async fn login(
     CabinetForm(form): CabinetForm<LoginForm>,
 ) -> Response {
     if !same_origin(&headers, &uri) {
-        return message(None, StatusCode::FORBIDDEN, "Запрос отклонен", "Форма входа отправлена не со страницы личного кабинета.");
+        return message(
+            None,
+            StatusCode::FORBIDDEN,
+            "Запрос отклонен",
+            "Форма входа отправлена не со страницы личного кабинета.",
+        );
     }
     let refused = |status: StatusCode, text: &str| {
         render(status, &LoginPage { nav: None, error: Some(text.to_owned()), login: form.login.clone() })
@@ -397,7 +411,8 @@ async fn login(
         Some((u, h)) => (Some(u), Some(h)),
         None => (None, None),
     };
-    let checked = state.directory.guard().check(&state.db, LoginKind::Cabinet, login, peer.ip(), &form.password, hash).await;
+    let checked =
+        state.directory.guard().check(&state.db, LoginKind::Cabinet, login, peer.ip(), &form.password, hash).await;
     let retry = |secs: u64, resp: Response| {
         let mut resp = resp;
         resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
@@ -459,7 +474,12 @@ struct CsrfForm {
     csrf: String,
 }
 
-async fn logout(State(state): State<AppState>, headers: HeaderMap, auth: Authed, CabinetForm(form): CabinetForm<CsrfForm>) -> Response {
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    auth: Authed,
+    CabinetForm(form): CabinetForm<CsrfForm>,
+) -> Response {
     if let Some(refusal) = auth.refuse_csrf(&form.csrf) {
         return refusal;
     }
@@ -523,7 +543,12 @@ async fn registration(State(state): State<AppState>, auth: Authed, CabinetPath(i
 
 /// The button «Данные пользователя для альтернативной интеграции (по протоколу HTTPS)»:
 /// every press makes a new password and shows it once.
-async fn integration(State(state): State<AppState>, auth: Authed, CabinetPath(id): CabinetPath<i64>, CabinetForm(form): CabinetForm<CsrfForm>) -> Response {
+async fn integration(
+    State(state): State<AppState>,
+    auth: Authed,
+    CabinetPath(id): CabinetPath<i64>,
+    CabinetForm(form): CabinetForm<CsrfForm>,
+) -> Response {
     if let Some(refusal) = auth.refuse_csrf(&form.csrf) {
         return refusal;
     }
@@ -575,7 +600,12 @@ struct RightsForm {
     org_admin: Option<String>,
 }
 
-async fn save_rights(State(state): State<AppState>, auth: Authed, CabinetPath(id): CabinetPath<i64>, CabinetForm(form): CabinetForm<RightsForm>) -> Response {
+async fn save_rights(
+    State(state): State<AppState>,
+    auth: Authed,
+    CabinetPath(id): CabinetPath<i64>,
+    CabinetForm(form): CabinetForm<RightsForm>,
+) -> Response {
     if let Some(refusal) = auth.refuse_csrf(&form.csrf) {
         return refusal;
     }
@@ -605,7 +635,12 @@ struct BlockForm {
     blocked: String,
 }
 
-async fn block(State(state): State<AppState>, auth: Authed, CabinetPath(id): CabinetPath<i64>, CabinetForm(form): CabinetForm<BlockForm>) -> Response {
+async fn block(
+    State(state): State<AppState>,
+    auth: Authed,
+    CabinetPath(id): CabinetPath<i64>,
+    CabinetForm(form): CabinetForm<BlockForm>,
+) -> Response {
     if let Some(refusal) = auth.refuse_csrf(&form.csrf) {
         return refusal;
     }
@@ -614,7 +649,12 @@ async fn block(State(state): State<AppState>, auth: Authed, CabinetPath(id): Cab
         Err(r) => return r,
     };
     if user.id == auth.user.id {
-        return message(auth.nav(), StatusCode::BAD_REQUEST, "Действие невозможно", "Нельзя заблокировать самого себя.");
+        return message(
+            auth.nav(),
+            StatusCode::BAD_REQUEST,
+            "Действие невозможно",
+            "Нельзя заблокировать самого себя.",
+        );
     }
     match state.directory.set_blocked(&user.login, form.blocked == "1").await {
         Ok(()) => Redirect::to("/cabinet/admin/users").into_response(),

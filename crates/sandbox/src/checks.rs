@@ -92,7 +92,12 @@ pub(crate) fn schema_violation(issues: &[eis::validate::SchemaIssue]) -> Violati
 }
 
 pub(crate) fn violation(code: Code, description: String) -> Violation {
-    Violation { err_code: code.as_str().to_owned(), level: ViolationLevel::Error, name: code.name().to_owned(), description: Some(description) }
+    Violation {
+        err_code: code.as_str().to_owned(),
+        level: ViolationLevel::Error,
+        name: code.name().to_owned(),
+        description: Some(description),
+    }
 }
 
 pub(crate) fn unreadable(e: &ReadError) -> Violation {
@@ -153,7 +158,10 @@ fn ownership(d: &eis::packet::PlanData, ctx: &Context<'_>) -> Option<Violation> 
     match d.owner_role {
         OwnerRole::Cu if d.customer_reg_num != ctx.user_org => Some(violation(
             Code::OrgCustomer,
-            format!("Код заказчика по СПЗ {} не совпадает с кодом организации пользователя {}", d.customer_reg_num, ctx.user_org),
+            format!(
+                "Код заказчика по СПЗ {} не совпадает с кодом организации пользователя {}",
+                d.customer_reg_num, ctx.user_org
+            ),
         )),
         OwnerRole::Cu if d.owner_reg_num != d.customer_reg_num => Some(violation(
             Code::OrgOwner,
@@ -230,7 +238,10 @@ pub(crate) fn check(packet: &PlanPacket, ctx: &Context<'_>) -> Vec<Violation> {
         } else if let Some(v) = d.version_number.filter(|v| plan.versions.contains(v)) {
             out.push(violation(
                 Code::VersionExists,
-                format!("Версия {v} плана-графика заказчика {} на {} год уже загружена", plan.org_reg_num, plan.plan_year),
+                format!(
+                    "Версия {v} плана-графика заказчика {} на {} год уже загружена",
+                    plan.org_reg_num, plan.plan_year
+                ),
             ));
         }
     }
@@ -362,14 +373,21 @@ fn check_ikz(p: &IkzSubject<'_>, owner: Option<&OrgIds>, out: &mut Vec<Violation
         if iku.get(1..) != Some(expected.as_str()) {
             out.push(violation(
                 Code::IkzIku,
-                format!("{label}: ИКУ «{iku}» не соответствует ИНН {} и КПП {} организации-владельца", org.inn, org.kpp),
+                format!(
+                    "{label}: ИКУ «{iku}» не соответствует ИНН {} и КПП {} организации-владельца",
+                    org.inn, org.kpp
+                ),
             ));
         }
     }
     if part(22, 26) != p.purchase_number {
         out.push(violation(
             Code::IkzNumber,
-            format!("{label}: разряды 23–26 ИКЗ «{}» не совпадают с номером закупки «{}»", part(22, 26), p.purchase_number),
+            format!(
+                "{label}: разряды 23–26 ИКЗ «{}» не совпадают с номером закупки «{}»",
+                part(22, 26),
+                p.purchase_number
+            ),
         ));
     }
     if part(26, 29) != "000" {
@@ -382,11 +400,17 @@ fn check_ikz(p: &IkzSubject<'_>, owner: Option<&OrgIds>, out: &mut Vec<Violation
         // A code with fewer than 4 digits is reported once, as OKPD2_LEN.
         Okpd4::Code(okpd4) if okpd4.len() == 4 && part(29, 33) != okpd4 => out.push(violation(
             Code::IkzOkpd2,
-            format!("{label}: разряды 30–33 ИКЗ «{}» не совпадают с первыми четырьмя цифрами ОКПД2 «{okpd4}»", part(29, 33)),
+            format!(
+                "{label}: разряды 30–33 ИКЗ «{}» не совпадают с первыми четырьмя цифрами ОКПД2 «{okpd4}»",
+                part(29, 33)
+            ),
         )),
         Okpd4::None if part(29, 33) != "0000" => out.push(violation(
             Code::IkzOkpd2,
-            format!("{label}: разряды 30–33 ИКЗ «{}» должны быть «0000»: у позиции особой закупки нет кода ОКПД2", part(29, 33)),
+            format!(
+                "{label}: разряды 30–33 ИКЗ «{}» должны быть «0000»: у позиции особой закупки нет кода ОКПД2",
+                part(29, 33)
+            ),
         )),
         _ => {}
     }
@@ -477,9 +501,25 @@ mod tests {
 
     fn codes(p: &PlanPacket, ctx: &Context<'_>) -> Vec<&'static str> {
         let all = [
-            Code::Schema, Code::XmlRead, Code::OrgCustomer, Code::OrgOwner, Code::OrgPowers, Code::NoPositions, Code::DuplicateNumber, Code::IkzFormat,
-            Code::IkzYear, Code::IkzIku, Code::IkzNumber, Code::IkzOrder, Code::IkzOkpd2, Code::IkzKvr,
-            Code::Okpd2Length, Code::PlanInEis, Code::PlanNotFound, Code::PlanPlaced, Code::VersionExists,
+            Code::Schema,
+            Code::XmlRead,
+            Code::OrgCustomer,
+            Code::OrgOwner,
+            Code::OrgPowers,
+            Code::NoPositions,
+            Code::DuplicateNumber,
+            Code::IkzFormat,
+            Code::IkzYear,
+            Code::IkzIku,
+            Code::IkzNumber,
+            Code::IkzOrder,
+            Code::IkzOkpd2,
+            Code::IkzKvr,
+            Code::Okpd2Length,
+            Code::PlanInEis,
+            Code::PlanNotFound,
+            Code::PlanPlaced,
+            Code::VersionExists,
         ];
         check(p, ctx)
             .iter()
@@ -527,18 +567,30 @@ mod tests {
 
         // Digits 30–33 must be 0000, the KVR and the number must match; a number is unique
         // across both kinds.
-        p.data.special_positions = vec![special("0002", Some("244"), "3811244"), special("0001", Some("244"), "0000242")];
+        p.data.special_positions =
+            vec![special("0002", Some("244"), "3811244"), special("0001", Some("244"), "0000242")];
         let found = check(&p, &ctx());
         let got: Vec<&str> = found.iter().map(|v| v.err_code.as_str()).collect();
         assert_eq!(got, ["POS_DUP", "IKZ_OKPD2", "IKZ_KVR"]);
         let text = |i: usize| found[i].description.clone().unwrap_or_default();
-        assert!(text(0).contains("Номер закупки 0001 указан в 2 позициях") && text(0).contains("S0001 (особая закупка)"), "{}", text(0));
-        assert!(text(1).starts_with("Позиция особой закупки с номером закупки 0002") && text(1).contains("«0000»"), "{}", text(1));
+        assert!(
+            text(0).contains("Номер закупки 0001 указан в 2 позициях") && text(0).contains("S0001 (особая закупка)"),
+            "{}",
+            text(0)
+        );
+        assert!(
+            text(1).starts_with("Позиция особой закупки с номером закупки 0002") && text(1).contains("«0000»"),
+            "{}",
+            text(1)
+        );
 
         // An edited special position keeps its ИКЗ; a plan of special positions only is a plan.
         let mut edited = special("0002", Some("244"), "9999999");
         edited.modification_status = Some(ModificationStatus::E);
-        let only = PlanPacket { data: PlanData { positions: vec![], special_positions: vec![edited], ..p.data.clone() }, ..p.clone() };
+        let only = PlanPacket {
+            data: PlanData { positions: vec![], special_positions: vec![edited], ..p.data.clone() },
+            ..p.clone()
+        };
         assert!(codes(&only, &ctx()).is_empty());
         let none = PlanPacket { data: PlanData { positions: vec![], special_positions: vec![], ..p.data }, ..p };
         assert_eq!(codes(&none, &ctx()), ["POS_NONE"]);
@@ -552,7 +604,11 @@ mod tests {
         oa.data.owner_role = OwnerRole::Oa;
         oa.data.customer_reg_num = "03722000001".into();
         assert!(codes(&oa, &ctx()).is_empty());
-        assert_eq!(codes(&oa, &Context { agent_has_powers: false, ..ctx() }), ["ORG_POWERS"], "no agreement, no placing");
+        assert_eq!(
+            codes(&oa, &Context { agent_has_powers: false, ..ctx() }),
+            ["ORG_POWERS"],
+            "no agreement, no placing"
+        );
         oa.data.owner_reg_num = "03722000002".into();
         assert_eq!(codes(&oa, &Context { owner: None, ..ctx() }), ["ORG_OWNER"]);
         let mut cu = packet(pos());
@@ -574,7 +630,11 @@ mod tests {
             plan_number: Some("202503722000001001".into()),
             versions: vec![0],
         };
-        let ctx = Context { period_plan: Some(theirs), owner: Some(OrgIds { inn: "7802000001".into(), kpp: "780201001".into() }), ..ctx() };
+        let ctx = Context {
+            period_plan: Some(theirs),
+            owner: Some(OrgIds { inn: "7802000001".into(), kpp: "780201001".into() }),
+            ..ctx()
+        };
         let found = check(&p, &ctx);
         assert_eq!(found.iter().map(|v| v.err_code.as_str()).collect::<Vec<_>>(), ["ORG_CUST"]);
         let text = format!("{found:?}");
@@ -584,7 +644,13 @@ mod tests {
     #[test]
     fn plan_conflicts() {
         let p = packet(vec![position("0001", Okpd2::Single("38.11".into()), Some("244"), "3811244")]);
-        let plan = |source| ExistingPlan { org_reg_num: ORG.into(), plan_year: 2025, source, plan_number: None, versions: vec![0] };
+        let plan = |source| ExistingPlan {
+            org_reg_num: ORG.into(),
+            plan_year: 2025,
+            source,
+            plan_number: None,
+            versions: vec![0],
+        };
         assert_eq!(codes(&p, &Context { period_plan: Some(plan(PlanSource::Eis)), ..ctx() }), ["PLAN_EIS"]);
         assert_eq!(codes(&p, &Context { period_plan: Some(plan(PlanSource::Ris)), ..ctx() }), ["VER_DUP"]);
         let mut change = p.clone();
@@ -594,7 +660,8 @@ mod tests {
         assert_eq!(codes(&change, &ctx()), ["PLAN_NF"]);
         assert!(codes(&change, &Context { numbered_plan: Some(plan(PlanSource::Ris)), ..ctx() }).is_empty());
         // Once placed, a plan takes changes only.
-        let placed = ExistingPlan { plan_number: Some("202503722001684001".into()), versions: vec![0], ..plan(PlanSource::Ris) };
+        let placed =
+            ExistingPlan { plan_number: Some("202503722001684001".into()), versions: vec![0], ..plan(PlanSource::Ris) };
         let mut v1 = p.clone();
         v1.data.version_number = Some(1);
         assert_eq!(codes(&v1, &Context { period_plan: Some(placed), ..ctx() }), ["PLAN_PUB"]);

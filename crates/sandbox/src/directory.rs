@@ -82,7 +82,9 @@ pub(crate) struct UserRecord {
 macro_rules! user_select {
     ($extra:literal, $condition:literal) => {
         concat!(
-            "SELECT ", $extra, "u.id, u.login, u.full_name, u.org_reg_num, o.full_name AS org_name, ",
+            "SELECT ",
+            $extra,
+            "u.id, u.login, u.full_name, u.org_reg_num, o.full_name AS org_name, ",
             "u.is_org_admin, u.plan_rights, u.blocked, u.integration_login, u.integration_password_at, ",
             "u.created_at, u.updated_at FROM users u JOIN organizations o ON o.reg_num = u.org_reg_num WHERE ",
             $condition
@@ -163,7 +165,13 @@ impl Directory {
         Ok(done.rows_affected())
     }
 
-    pub async fn ensure_organization(&self, reg_num: &str, full_name: &str, inn: &str, kpp: &str) -> Result<(), SandboxError> {
+    pub async fn ensure_organization(
+        &self,
+        reg_num: &str,
+        full_name: &str,
+        inn: &str,
+        kpp: &str,
+    ) -> Result<(), SandboxError> {
         if !is_digits(reg_num, 11) {
             return Err(SandboxError::Invalid(format!("СПЗ code must be 11 digits: {reg_num:?}")));
         }
@@ -427,13 +435,20 @@ impl Directory {
             .into_iter()
             .rev()
             .find(|v| v.state == VersionState::Project)
-            .ok_or_else(|| SandboxError::Conflict(format!("no draft of {org_reg_num}'s plan-schedule for {plan_year}")))?;
+            .ok_or_else(|| {
+                SandboxError::Conflict(format!("no draft of {org_reg_num}'s plan-schedule for {plan_year}"))
+            })?;
         Ok(plans::place(&self.db, plan.id, draft.version_number).await?.plan_number)
     }
 
     /// «Разместить» one given draft version. Refused for a version already placed or older
     /// than the latest placed one.
-    pub async fn publish_version(&self, org_reg_num: &str, plan_year: i32, version_number: u32) -> Result<String, SandboxError> {
+    pub async fn publish_version(
+        &self,
+        org_reg_num: &str,
+        plan_year: i32,
+        version_number: u32,
+    ) -> Result<String, SandboxError> {
         let plan = plans::plan_by_year(&self.db, org_reg_num, plan_year)
             .await?
             .ok_or_else(|| SandboxError::NotFound(format!("plan-schedule of {org_reg_num} for {plan_year}")))?;
@@ -464,7 +479,10 @@ impl Directory {
     }
 
     /// The user of an integration login with that login's current password hash (if any).
-    pub(crate) async fn user_by_integration_login(&self, login: &str) -> Result<Option<(UserRecord, Option<String>)>, SandboxError> {
+    pub(crate) async fn user_by_integration_login(
+        &self,
+        login: &str,
+    ) -> Result<Option<(UserRecord, Option<String>)>, SandboxError> {
         let sql = user_select!("u.integration_password_hash, ", "u.integration_login = ?1");
         let row = sqlx::query(sql).bind(login).fetch_optional(&self.db).await?;
         row.map(|r| Ok((user_from_row(&r)?, r.try_get("integration_password_hash")?))).transpose()

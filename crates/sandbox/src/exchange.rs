@@ -16,7 +16,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use eis::client::{EXPORT_PATH, STATUS_PATH, UPLOAD_PATH};
-use eis::packet::{OBJECT_TYPE_TP2020, OwnerRole, PacketIndex, PlanPacket, PlanPacketKind, read_packet_index, read_plan_packet};
+use eis::packet::{
+    OBJECT_TYPE_TP2020, OwnerRole, PacketIndex, PlanPacket, PlanPacketKind, read_packet_index, read_plan_packet,
+};
 use eis::reply::{Confirmation, ConfirmationResult, ErrorInfo, Violation, write_confirmation, write_error_info};
 use sqlx::{Row, Sqlite, Transaction};
 
@@ -66,7 +68,8 @@ pub(crate) fn route_refusal(status: StatusCode, what: &str) -> Response {
 }
 
 fn xml_response(status: StatusCode, body: String) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/xml; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], body).into_response()
+    (status, [(header::CONTENT_TYPE, "text/xml; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], body)
+        .into_response()
 }
 
 /// A reply that is not a confirmation: the HTTP status with an `errorInfo`.
@@ -109,12 +112,19 @@ impl Refusal {
         Refusal::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             code::TOO_LARGE,
-            format!("Запрос слишком велик: размер запроса не должен превышать {} МиБ", MAX_UPLOAD_BYTES / (1024 * 1024)),
+            format!(
+                "Запрос слишком велик: размер запроса не должен превышать {} МиБ",
+                MAX_UPLOAD_BYTES / (1024 * 1024)
+            ),
         )
     }
     fn internal(e: &SandboxError) -> Self {
         tracing::error!(error = %e, "exchange request failed");
-        Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL, "Внутренняя ошибка ЕИС. Повторите попытку позже")
+        Refusal::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            code::INTERNAL,
+            "Внутренняя ошибка ЕИС. Повторите попытку позже",
+        )
     }
     fn body(&self) -> String {
         write_error_info(&ErrorInfo { code: self.code, message: self.message.clone() })
@@ -165,7 +175,13 @@ async fn answer(state: &AppState, endpoint: &str, asked: Asked<'_>, reply: Resul
     if let Err(e) = logged {
         tracing::warn!(error = %e, "could not log an exchange reply");
     }
-    tracing::info!(endpoint, login = login.unwrap_or("-"), packet_id = packet_id.unwrap_or("-"), status = status.as_u16(), "exchange reply");
+    tracing::info!(
+        endpoint,
+        login = login.unwrap_or("-"),
+        packet_id = packet_id.unwrap_or("-"),
+        status = status.as_u16(),
+        "exchange reply"
+    );
     let mut resp = xml_response(status, body);
     if let Some(secs) = retry_after {
         resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
@@ -181,7 +197,8 @@ async fn authenticate(state: &AppState, peer: SocketAddr, login: &str, password:
         Some((user, hash)) => (Some(user), hash),
         None => (None, None),
     };
-    let checked = state.directory.guard().check(&state.db, LoginKind::Integration, login, peer.ip(), password, hash).await;
+    let checked =
+        state.directory.guard().check(&state.db, LoginKind::Integration, login, peer.ip(), password, hash).await;
     let matched = match checked {
         Ok(m) => m,
         Err(Refused::Throttled { retry_after_secs }) => return Err(Refusal::throttled(retry_after_secs)),
@@ -225,7 +242,11 @@ fn multipart_refusal(e: &axum::extract::multipart::MultipartError) -> Refusal {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         Refusal::too_large()
     } else {
-        Refusal::new(StatusCode::BAD_REQUEST, code::BAD_REQUEST, "Неверный запрос: форма multipart/form-data не прочитана")
+        Refusal::new(
+            StatusCode::BAD_REQUEST,
+            code::BAD_REQUEST,
+            "Неверный запрос: форма multipart/form-data не прочитана",
+        )
     }
 }
 
@@ -253,7 +274,11 @@ async fn read_small(mut field: axum::extract::multipart::Field<'_>, name: &str) 
 /// before the packet: a refused request never has its packet read. A `document` before
 /// `login` and `password` is refused without reading it. Fields after `document` are not read.
 /// The error carries the login when one was read.
-async fn read_upload(state: &AppState, peer: SocketAddr, mut mp: Multipart) -> Result<(String, UserRecord, String), (Option<String>, Refusal)> {
+async fn read_upload(
+    state: &AppState,
+    peer: SocketAddr,
+    mut mp: Multipart,
+) -> Result<(String, UserRecord, String), (Option<String>, Refusal)> {
     let bad = |m: String| Refusal::new(StatusCode::BAD_REQUEST, code::BAD_REQUEST, m);
     let (mut login, mut password) = (None::<String>, None::<String>);
     loop {
@@ -298,11 +323,21 @@ async fn read_upload(state: &AppState, peer: SocketAddr, mut mp: Multipart) -> R
             _ => {}
         }
     }
-    let what = if login.is_none() { "login" } else if password.is_none() { "password" } else { "document" };
+    let what = if login.is_none() {
+        "login"
+    } else if password.is_none() {
+        "password"
+    } else {
+        "document"
+    };
     Err((login, bad(format!("Неверный запрос: не передано поле {what}"))))
 }
 
-async fn upload(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, mp: Result<Multipart, MultipartRejection>) -> Response {
+async fn upload(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mp: Result<Multipart, MultipartRejection>,
+) -> Response {
     let mp = match mp {
         Ok(mp) => mp,
         Err(e) => {
@@ -314,11 +349,23 @@ async fn upload(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<So
     // Each upload may hold up to 64 MiB while it is read and checked: a few at a time, the
     // rest wait here before reading anything (their credentials are checked in turn).
     let Ok(_slot) = UPLOAD_SLOTS.acquire().await else {
-        return answer(&state, "upload", Asked::default(), Err(Refusal::new(StatusCode::SERVICE_UNAVAILABLE, code::INTERNAL, "Сервис перегружен. Повторите попытку позже"))).await;
+        return answer(
+            &state,
+            "upload",
+            Asked::default(),
+            Err(Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                code::INTERNAL,
+                "Сервис перегружен. Повторите попытку позже",
+            )),
+        )
+        .await;
     };
     let (login, user, document) = match read_upload(&state, peer, mp).await {
         Ok(read) => read,
-        Err((login, r)) => return answer(&state, "upload", Asked { login: login.as_deref(), ..Asked::default() }, Err(r)).await,
+        Err((login, r)) => {
+            return answer(&state, "upload", Asked { login: login.as_deref(), ..Asked::default() }, Err(r)).await;
+        }
     };
     let form = UploadForm { document };
     let login = Some(login.as_str());
@@ -353,7 +400,12 @@ async fn upload(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<So
     answer(&state, "upload", Asked { login, packet_id: Some(&index.id), document }, reply).await
 }
 
-fn confirmation(index: &PacketIndex, result: ConfirmationResult, violations: Vec<Violation>, load_id: Option<String>) -> String {
+fn confirmation(
+    index: &PacketIndex,
+    result: ConfirmationResult,
+    violations: Vec<Violation>,
+    load_id: Option<String>,
+) -> String {
     write_confirmation(&Confirmation {
         index: PacketIndex::new(EIS_SENDER, index.sender.clone(), OBJECT_TYPE_TP2020, index.mode),
         load_id,
@@ -376,7 +428,9 @@ async fn receive(state: &AppState, user: &UserRecord, index: &PacketIndex, docum
             match tokio::task::spawn_blocking(move || set.validate(&doc)).await {
                 Ok(Ok(())) => None,
                 Ok(Err(issues)) => Some(issues),
-                Err(e) => return Err(Refusal::internal(&SandboxError::Invalid(format!("schema validation task: {e}")))),
+                Err(e) => {
+                    return Err(Refusal::internal(&SandboxError::Invalid(format!("schema validation task: {e}"))));
+                }
             }
         }
         None => None,
@@ -391,7 +445,10 @@ async fn receive(state: &AppState, user: &UserRecord, index: &PacketIndex, docum
     }
     // Another organization's packet may hold this id: this one is then stored under a key of
     // its own, and nobody learns of the other.
-    let taken = sqlx::query_scalar::<_, i64>("SELECT 1 FROM packets WHERE packet_id = ?1").bind(&index.id).fetch_optional(&mut *tx).await?;
+    let taken = sqlx::query_scalar::<_, i64>("SELECT 1 FROM packets WHERE packet_id = ?1")
+        .bind(&index.id)
+        .fetch_optional(&mut *tx)
+        .await?;
     let key = if taken.is_some() { uuid::Uuid::new_v4().to_string() } else { index.id.clone() };
     let now = now_ms();
     // A packet the schema rejected is not read into the model: its answer is the schema's
@@ -457,19 +514,30 @@ enum Stored {
     Reply(String),
 }
 
-async fn stored_reply(tx: &mut Transaction<'static, Sqlite>, packet_id: &str, org: &str) -> Result<Stored, sqlx::Error> {
-    let row = sqlx::query("SELECT ready_at, processing_reply, final_reply FROM packets WHERE org_reg_num = ?1 AND ref_id = ?2")
-        .bind(org)
-        .bind(packet_id)
-        .fetch_optional(&mut **tx)
-        .await?;
+async fn stored_reply(
+    tx: &mut Transaction<'static, Sqlite>,
+    packet_id: &str,
+    org: &str,
+) -> Result<Stored, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT ready_at, processing_reply, final_reply FROM packets WHERE org_reg_num = ?1 AND ref_id = ?2",
+    )
+    .bind(org)
+    .bind(packet_id)
+    .fetch_optional(&mut **tx)
+    .await?;
     let Some(row) = row else { return Ok(Stored::None) };
     let ready_at: i64 = row.try_get("ready_at")?;
     let column = if now_ms() >= ready_at { "final_reply" } else { "processing_reply" };
     Ok(Stored::Reply(row.try_get(column)?))
 }
 
-async fn existing_plan(tx: &mut Transaction<'static, Sqlite>, sql: &'static str, a: &str, b: Option<i32>) -> Result<Option<ExistingPlan>, sqlx::Error> {
+async fn existing_plan(
+    tx: &mut Transaction<'static, Sqlite>,
+    sql: &'static str,
+    a: &str,
+    b: Option<i32>,
+) -> Result<Option<ExistingPlan>, sqlx::Error> {
     let mut q = sqlx::query(sql).bind(a.to_owned());
     if let Some(b) = b {
         q = q.bind(b);
@@ -490,7 +558,11 @@ async fn existing_plan(tx: &mut Transaction<'static, Sqlite>, sql: &'static str,
     }))
 }
 
-async fn context<'a>(tx: &mut Transaction<'static, Sqlite>, p: &PlanPacket, user_org: &'a str) -> Result<Context<'a>, sqlx::Error> {
+async fn context<'a>(
+    tx: &mut Transaction<'static, Sqlite>,
+    p: &PlanPacket,
+    user_org: &'a str,
+) -> Result<Context<'a>, sqlx::Error> {
     let d = &p.data;
     let owner = sqlx::query("SELECT inn, kpp FROM organizations WHERE reg_num = ?1")
         .bind(&d.owner_reg_num)
@@ -507,17 +579,25 @@ async fn context<'a>(tx: &mut Transaction<'static, Sqlite>, p: &PlanPacket, user
     .await?;
     let numbered_plan = match (&d.plan_number, p.kind) {
         (Some(n), PlanPacketKind::Change) => {
-            existing_plan(tx, "SELECT id, org_reg_num, plan_year, source, plan_number FROM plans WHERE plan_number = ?1", n, None).await?
+            existing_plan(
+                tx,
+                "SELECT id, org_reg_num, plan_year, source, plan_number FROM plans WHERE plan_number = ?1",
+                n,
+                None,
+            )
+            .await?
         }
         _ => None,
     };
     let agent_has_powers = match d.owner_role {
-        OwnerRole::Oa => sqlx::query_scalar::<_, i64>("SELECT 1 FROM powers WHERE customer_reg_num = ?1 AND agent_reg_num = ?2")
-            .bind(&d.customer_reg_num)
-            .bind(&d.owner_reg_num)
-            .fetch_optional(&mut **tx)
-            .await?
-            .is_some(),
+        OwnerRole::Oa => {
+            sqlx::query_scalar::<_, i64>("SELECT 1 FROM powers WHERE customer_reg_num = ?1 AND agent_reg_num = ?2")
+                .bind(&d.customer_reg_num)
+                .bind(&d.owner_reg_num)
+                .fetch_optional(&mut **tx)
+                .await?
+                .is_some()
+        }
         OwnerRole::Cu => false,
     };
     Ok(Context { user_org, owner, agent_has_powers, period_plan, numbered_plan })
@@ -525,25 +605,30 @@ async fn context<'a>(tx: &mut Transaction<'static, Sqlite>, p: &PlanPacket, user
 
 /// A successful packet becomes a draft («проект», source РИС) of the customer's plan for the
 /// year; returns the version's id, which is the confirmation's loadId.
-async fn record_draft(tx: &mut Transaction<'static, Sqlite>, p: &PlanPacket, packet_id: &str, now: i64) -> Result<i64, sqlx::Error> {
+async fn record_draft(
+    tx: &mut Transaction<'static, Sqlite>,
+    p: &PlanPacket,
+    packet_id: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
     let d = &p.data;
-    let plan_id: i64 = match sqlx::query_scalar::<_, i64>("SELECT id FROM plans WHERE org_reg_num = ?1 AND plan_year = ?2")
-        .bind(&d.customer_reg_num)
-        .bind(d.plan_year)
-        .fetch_optional(&mut **tx)
-        .await?
+    let plan_id: i64 = match sqlx::query_scalar::<_, i64>(
+        "SELECT id FROM plans WHERE org_reg_num = ?1 AND plan_year = ?2",
+    )
+    .bind(&d.customer_reg_num)
+    .bind(d.plan_year)
+    .fetch_optional(&mut **tx)
+    .await?
     {
         Some(id) => id,
-        None => {
-            sqlx::query_scalar(
-                "INSERT INTO plans (org_reg_num, plan_year, source, created_at) VALUES (?1, ?2, 'RIS', ?3) RETURNING id",
-            )
-            .bind(&d.customer_reg_num)
-            .bind(d.plan_year)
-            .bind(now)
-            .fetch_one(&mut **tx)
-            .await?
-        }
+        None => sqlx::query_scalar(
+            "INSERT INTO plans (org_reg_num, plan_year, source, created_at) VALUES (?1, ?2, 'RIS', ?3) RETURNING id",
+        )
+        .bind(&d.customer_reg_num)
+        .bind(d.plan_year)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?,
     };
     // The owner of the latest version is the plan's owner: its cabinet places it.
     sqlx::query("UPDATE plans SET owner_reg_num = ?1, owner_role = ?2 WHERE id = ?3")
@@ -555,10 +640,12 @@ async fn record_draft(tx: &mut Transaction<'static, Sqlite>, p: &PlanPacket, pac
     let version = match d.version_number {
         Some(v) => i64::from(v),
         None => {
-            sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(version_number) + 1, 0) FROM plan_versions WHERE plan_id = ?1")
-                .bind(plan_id)
-                .fetch_one(&mut **tx)
-                .await?
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COALESCE(MAX(version_number) + 1, 0) FROM plan_versions WHERE plan_id = ?1",
+            )
+            .bind(plan_id)
+            .fetch_one(&mut **tx)
+            .await?
         }
     };
     sqlx::query_scalar(
@@ -576,7 +663,11 @@ async fn record_draft(tx: &mut Transaction<'static, Sqlite>, p: &PlanPacket, pac
 }
 
 /// The urlencoded form of `status` and `export`, or the refusal already answered.
-pub(super) async fn url_form(state: &AppState, endpoint: &str, form: Result<Form<HashMap<String, String>>, FormRejection>) -> Result<HashMap<String, String>, Response> {
+pub(super) async fn url_form(
+    state: &AppState,
+    endpoint: &str,
+    form: Result<Form<HashMap<String, String>>, FormRejection>,
+) -> Result<HashMap<String, String>, Response> {
     match form {
         Ok(Form(f)) => Ok(f),
         Err(e) => {
@@ -598,7 +689,11 @@ async fn status(
     };
     let login = form.get("login").map(String::as_str);
     let (Some(login), Some(password), Some(ref_id)) = (login, form.get("password"), form.get("refId")) else {
-        let r = Refusal::new(StatusCode::BAD_REQUEST, code::BAD_REQUEST, "Неверный запрос: требуются поля login, password и refId");
+        let r = Refusal::new(
+            StatusCode::BAD_REQUEST,
+            code::BAD_REQUEST,
+            "Неверный запрос: требуются поля login, password и refId",
+        );
         return answer(&state, "status", Asked { login, ..Asked::default() }, Err(r)).await;
     };
     let reply = async {

@@ -144,7 +144,12 @@ impl FaultState {
 }
 
 /// Middleware of the integration endpoints.
-pub(crate) async fn inject(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request, next: Next) -> Response {
+pub(crate) async fn inject(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+    next: Next,
+) -> Response {
     let (latency, fate) = state.faults.next();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -198,7 +203,8 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 fn text(status: StatusCode, body: String) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], body).into_response()
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], body)
+        .into_response()
 }
 
 fn describe(f: &Faults) -> String {
@@ -216,7 +222,10 @@ fn describe(f: &Faults) -> String {
 
 fn refuse(peer: SocketAddr, headers: &HeaderMap) -> Option<Response> {
     if !peer.ip().is_loopback() {
-        return Some(text(StatusCode::FORBIDDEN, "Сбои задаются только с адреса обратной петли (127.0.0.1, ::1)\n".into()));
+        return Some(text(
+            StatusCode::FORBIDDEN,
+            "Сбои задаются только с адреса обратной петли (127.0.0.1, ::1)\n".into(),
+        ));
     }
     if !headers.contains_key(ADMIN_HEADER) {
         return Some(text(StatusCode::FORBIDDEN, format!("Требуется заголовок {ADMIN_HEADER}\n")));
@@ -224,7 +233,11 @@ fn refuse(peer: SocketAddr, headers: &HeaderMap) -> Option<Response> {
     None
 }
 
-async fn show(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> Response {
+async fn show(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
     if let Some(r) = refuse(peer, &headers) {
         return r;
     }
@@ -291,7 +304,11 @@ async fn set(
     }
 }
 
-async fn release(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> Response {
+async fn release(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
     if let Some(r) = refuse(peer, &headers) {
         return r;
     }

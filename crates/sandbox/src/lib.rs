@@ -123,8 +123,8 @@ pub async fn start(cfg: SandboxConfig) -> Result<RunningSandbox, SandboxError> {
     let db = db::open(&cfg.data_dir).await?;
     let tls = tls::load_or_create(&cfg.data_dir)?;
 
-    let listener = std::net::TcpListener::bind(cfg.listen)
-        .map_err(|source| SandboxError::Bind { addr: cfg.listen, source })?;
+    let listener =
+        std::net::TcpListener::bind(cfg.listen).map_err(|source| SandboxError::Bind { addr: cfg.listen, source })?;
     let addr = listener.local_addr().map_err(|source| SandboxError::Bind { addr: cfg.listen, source })?;
     let base_url = match addr {
         SocketAddr::V4(a) => format!("https://{}:{}", a.ip(), a.port()),
@@ -142,9 +142,9 @@ pub async fn start(cfg: SandboxConfig) -> Result<RunningSandbox, SandboxError> {
     let app = router(state.clone());
     let handle = axum_server::Handle::new();
     // Each TCP connection under TLS can be dropped by a fault (see `faults`).
-    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(
-        tls.server_config,
-    )))
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(axum_server::tls_rustls::RustlsConfig::from_config(
+        Arc::new(tls.server_config),
+    ))
     .acceptor(faults::KillableAcceptor { faults: fault_state });
     let server = axum_server::from_tcp(listener)
         .map_err(|source| SandboxError::Bind { addr, source })?
@@ -182,7 +182,12 @@ fn refuse_route(uri: &axum::http::Uri, status: axum::http::StatusCode, what: &st
     } else if status == axum::http::StatusCode::NOT_FOUND {
         cabinet::not_found_page()
     } else {
-        (status, [(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("Неверный запрос: {what}\n")).into_response()
+        (
+            status,
+            [(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!("Неверный запрос: {what}\n"),
+        )
+            .into_response()
     }
 }
 

@@ -6,8 +6,8 @@
 //! placed content as a `tenderPlan2020` packet with those numbers: the source of the export.
 
 use eis::packet::{
-    Decision, Mode, OBJECT_TYPE_TP2020, ModificationStatus, OwnerRole, PacketIndex, PlanData, PlanPacket, PlanPacketKind, Position,
-    SpecialPosition, read_plan_packet, write_plan_packet,
+    Decision, Mode, ModificationStatus, OBJECT_TYPE_TP2020, OwnerRole, PacketIndex, PlanData, PlanPacket,
+    PlanPacketKind, Position, SpecialPosition, read_plan_packet, write_plan_packet,
 };
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
@@ -74,21 +74,25 @@ const VERSION_COLUMNS: &str = "SELECT id, version_number, state, packet_id, exte
 /// The plans an organization's cabinet works with: its own, and those it placed for a customer
 /// under an agreement (ownerRole OA).
 pub(crate) async fn plans_of_org(db: &SqlitePool, org: &str) -> Result<Vec<PlanRow>, SandboxError> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{PLAN_COLUMNS} WHERE org_reg_num = ?1 OR owner_reg_num = ?1 ORDER BY plan_year, id")))
-        .bind(org)
-        .fetch_all(db)
-        .await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{PLAN_COLUMNS} WHERE org_reg_num = ?1 OR owner_reg_num = ?1 ORDER BY plan_year, id"
+    )))
+    .bind(org)
+    .fetch_all(db)
+    .await?;
     Ok(rows.iter().map(plan_from_row).collect::<Result<_, _>>()?)
 }
 
 /// The plan with that id when `org` is its customer or placed it (OA): another organization's
 /// plan is not found.
 pub(crate) async fn plan_of_org(db: &SqlitePool, org: &str, plan_id: i64) -> Result<Option<PlanRow>, SandboxError> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{PLAN_COLUMNS} WHERE id = ?1 AND (org_reg_num = ?2 OR owner_reg_num = ?2)")))
-        .bind(plan_id)
-        .bind(org)
-        .fetch_optional(db)
-        .await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{PLAN_COLUMNS} WHERE id = ?1 AND (org_reg_num = ?2 OR owner_reg_num = ?2)"
+    )))
+    .bind(plan_id)
+    .bind(org)
+    .fetch_optional(db)
+    .await?;
     Ok(row.as_ref().map(plan_from_row).transpose()?)
 }
 
@@ -102,10 +106,11 @@ pub(crate) async fn plan_by_year(db: &SqlitePool, org: &str, year: i32) -> Resul
 }
 
 pub(crate) async fn versions(db: &SqlitePool, plan_id: i64) -> Result<Vec<VersionRow>, SandboxError> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{VERSION_COLUMNS} WHERE plan_id = ?1 ORDER BY version_number")))
-        .bind(plan_id)
-        .fetch_all(db)
-        .await?;
+    let rows =
+        sqlx::query(sqlx::AssertSqlSafe(format!("{VERSION_COLUMNS} WHERE plan_id = ?1 ORDER BY version_number")))
+            .bind(plan_id)
+            .fetch_all(db)
+            .await?;
     Ok(rows.iter().map(version_from_row).collect::<Result<_, _>>()?)
 }
 
@@ -115,7 +120,11 @@ fn unreadable(what: &str, e: &eis::ReadError) -> SandboxError {
 
 /// What a version holds: the placed content for a placed version (with registry numbers),
 /// else the draft's packet. `None` for a plan created in ЕИС that was never placed.
-pub(crate) async fn version_content(db: &SqlitePool, plan_id: i64, version_number: i64) -> Result<Option<PlanPacket>, SandboxError> {
+pub(crate) async fn version_content(
+    db: &SqlitePool,
+    plan_id: i64,
+    version_number: i64,
+) -> Result<Option<PlanPacket>, SandboxError> {
     let row = sqlx::query(
         "SELECT v.placed_document, p.document FROM plan_versions v LEFT JOIN packets p ON p.packet_id = v.packet_id \
          WHERE v.plan_id = ?1 AND v.version_number = ?2",
@@ -150,15 +159,16 @@ pub(crate) async fn place(db: &SqlitePool, plan_id: i64, version_number: i64) ->
         .map(plan_from_row)
         .transpose()?
         .ok_or_else(|| SandboxError::NotFound(format!("plan {plan_id}")))?;
-    let version = sqlx::query(sqlx::AssertSqlSafe(format!("{VERSION_COLUMNS} WHERE plan_id = ?1 AND version_number = ?2")))
-        .bind(plan_id)
-        .bind(version_number)
-        .fetch_optional(&mut *tx)
-        .await?
-        .as_ref()
-        .map(version_from_row)
-        .transpose()?
-        .ok_or_else(|| SandboxError::NotFound(format!("version {version_number} of plan {plan_id}")))?;
+    let version =
+        sqlx::query(sqlx::AssertSqlSafe(format!("{VERSION_COLUMNS} WHERE plan_id = ?1 AND version_number = ?2")))
+            .bind(plan_id)
+            .bind(version_number)
+            .fetch_optional(&mut *tx)
+            .await?
+            .as_ref()
+            .map(version_from_row)
+            .transpose()?
+            .ok_or_else(|| SandboxError::NotFound(format!("version {version_number} of plan {plan_id}")))?;
     if version.state == VersionState::Placed {
         return Err(SandboxError::Conflict(format!("Версия {version_number} уже размещена")));
     }
@@ -185,12 +195,13 @@ pub(crate) async fn place(db: &SqlitePool, plan_id: i64, version_number: i64) ->
     };
     let previous = match latest_placed {
         Some(v) => {
-            let doc: Option<String> =
-                sqlx::query_scalar("SELECT placed_document FROM plan_versions WHERE plan_id = ?1 AND version_number = ?2")
-                    .bind(plan_id)
-                    .bind(v)
-                    .fetch_one(&mut *tx)
-                    .await?;
+            let doc: Option<String> = sqlx::query_scalar(
+                "SELECT placed_document FROM plan_versions WHERE plan_id = ?1 AND version_number = ?2",
+            )
+            .bind(plan_id)
+            .bind(v)
+            .fetch_one(&mut *tx)
+            .await?;
             doc.map(|d| read_plan_packet(&d).map_err(|e| unreadable("placed document", &e))).transpose()?
         }
         None => None,
@@ -230,7 +241,11 @@ pub(crate) async fn place(db: &SqlitePool, plan_id: i64, version_number: i64) ->
         data,
     };
     let now = now_ms();
-    sqlx::query("UPDATE plans SET plan_number = ?1 WHERE id = ?2").bind(&plan_number).bind(plan_id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE plans SET plan_number = ?1 WHERE id = ?2")
+        .bind(&plan_number)
+        .bind(plan_id)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(
         "UPDATE plan_versions SET state = 'placed', confirmed_at = ?1, published_at = ?1, published_doc_id = ?2, \
          placed_document = ?3, position_count = ?4 WHERE id = ?5",
@@ -305,7 +320,11 @@ fn position_key(p: &Position) -> String {
 /// The same for a special position, in a key space of its own: a РИС may number its special
 /// positions independently of the others.
 fn special_key(p: &SpecialPosition) -> String {
-    if p.ext_number.is_empty() { format!("special:#{}", p.purchase_number) } else { format!("special:{}", p.ext_number) }
+    if p.ext_number.is_empty() {
+        format!("special:#{}", p.purchase_number)
+    } else {
+        format!("special:{}", p.ext_number)
+    }
 }
 
 /// The position's registry number: the one it got at an earlier placement, or the next of
@@ -325,8 +344,10 @@ async fn position_number(
     if let Some(n) = known {
         return Ok(n);
     }
-    let count: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM plan_positions WHERE plan_id = ?1").bind(plan_id).fetch_one(&mut **tx).await?;
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM plan_positions WHERE plan_id = ?1")
+        .bind(plan_id)
+        .fetch_one(&mut **tx)
+        .await?;
     let number = format!("{plan_number}{:06}", count + 1);
     sqlx::query("INSERT INTO plan_positions (plan_id, ext_number, position_number) VALUES (?1, ?2, ?3)")
         .bind(plan_id)
@@ -454,9 +475,15 @@ mod tests {
         b.modification_status = Some(ModificationStatus::N);
         let d = pos("d", "IKZ-D", "new d");
         let merged = apply_change(&prev, data(vec![a, b, d]));
-        let got: Vec<(&str, &str, &str)> =
-            merged.positions.iter().map(|p| (p.ext_number.as_str(), p.ikz.as_str(), p.purchase_object_info.as_str())).collect();
-        assert_eq!(got, [("a", "IKZ-A", "new a"), ("b", "IKZ-B", "old b"), ("d", "IKZ-D", "new d"), ("c", "IKZ-C", "old c")]);
+        let got: Vec<(&str, &str, &str)> = merged
+            .positions
+            .iter()
+            .map(|p| (p.ext_number.as_str(), p.ikz.as_str(), p.purchase_object_info.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [("a", "IKZ-A", "new a"), ("b", "IKZ-B", "old b"), ("d", "IKZ-D", "new d"), ("c", "IKZ-C", "old c")]
+        );
         assert!(merged.positions[0].modification.is_some());
         assert_eq!(merged.positions[3].modification_status, Some(ModificationStatus::N));
     }
@@ -491,7 +518,12 @@ mod tests {
             .collect();
         assert_eq!(
             got,
-            [("a", "IKZ-SA", "10".into()), ("b", "IKZ-SB", "2".into()), ("d", "IKZ-SD", "4".into()), ("c", "IKZ-SC", "3".into())]
+            [
+                ("a", "IKZ-SA", "10".into()),
+                ("b", "IKZ-SB", "2".into()),
+                ("d", "IKZ-SD", "4".into()),
+                ("c", "IKZ-SC", "3".into())
+            ]
         );
         // A regular position and a special position with the same external number are two.
         assert_eq!(merged.positions.len(), 1);

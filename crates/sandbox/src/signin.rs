@@ -170,7 +170,11 @@ fn login_key(kind: LoginKind, login: &str) -> String {
         LoginKind::Integration => "integration",
     };
     // No login is that long: a hash keeps the table's keys small whatever is sent.
-    if login.len() <= 128 { format!("{prefix}:{login}") } else { format!("{prefix}#{}", crate::passwords::token_hash(login)) }
+    if login.len() <= 128 {
+        format!("{prefix}:{login}")
+    } else {
+        format!("{prefix}#{}", crate::passwords::token_hash(login))
+    }
 }
 
 fn address_key(addr: IpAddr) -> String {
@@ -188,7 +192,9 @@ pub(crate) struct Reservation {
 #[derive(Debug)]
 pub(crate) enum Refused {
     /// Too many failures: the next attempt is possible after this many seconds.
-    Throttled { retry_after_secs: u64 },
+    Throttled {
+        retry_after_secs: u64,
+    },
     /// Every slot for a password check stayed busy.
     Busy,
     Storage(SandboxError),
@@ -249,7 +255,13 @@ impl Guard {
 
     /// Counts the attempt for the login and the address in one write transaction, unless
     /// either must still wait; then nothing is counted and the password is not checked.
-    async fn reserve(&self, db: &SqlitePool, kind: LoginKind, login: &str, addr: IpAddr) -> Result<Reservation, Refused> {
+    async fn reserve(
+        &self,
+        db: &SqlitePool,
+        kind: LoginKind,
+        login: &str,
+        addr: IpAddr,
+    ) -> Result<Reservation, Refused> {
         let policy = self.policy();
         let now = now_ms();
         let forget = i64::try_from(policy.forget_after.as_millis()).unwrap_or(i64::MAX);
@@ -323,7 +335,10 @@ impl Guard {
     /// The attempt was not checked after all.
     async fn refund(&self, db: &SqlitePool, r: &Reservation) -> Result<(), sqlx::Error> {
         for key in [&r.login_key, &r.address_key] {
-            sqlx::query("UPDATE sign_in_failures SET failures = MAX(failures - 1, 0) WHERE key = ?1").bind(key).execute(db).await?;
+            sqlx::query("UPDATE sign_in_failures SET failures = MAX(failures - 1, 0) WHERE key = ?1")
+                .bind(key)
+                .execute(db)
+                .await?;
         }
         Ok(())
     }

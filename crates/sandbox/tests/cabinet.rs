@@ -118,7 +118,12 @@ async fn scenario_a_linking_a_user_to_eis() {
     // «Администрирование» → «Пользователи организации»
     let (status, users) = b.get("/cabinet/admin/users").await;
     assert_eq!(status, StatusCode::OK);
-    for label in ["Пользователи организации", "Регистрационные данные", "Права доступа пользователя", "Заблокировать пользователя"] {
+    for label in [
+        "Пользователи организации",
+        "Регистрационные данные",
+        "Права доступа пользователя",
+        "Заблокировать пользователя",
+    ] {
         assert!(users.contains(label), "{label} missing");
     }
     assert!(users.contains("Петров Петр Петрович") && users.contains("Работа с планом-графиком"));
@@ -151,7 +156,10 @@ async fn scenario_a_linking_a_user_to_eis() {
     let shown = secrets(&resp.text().await.expect("body"));
     let second = Credentials { login: shown[0].clone(), password: shown[1].clone() };
     assert_ne!(second.password, first.password);
-    assert!(matches!(env.client.upload(&first, &write_plan_packet(&packet())).await, Err(ClientError::Unauthorized { .. })));
+    assert!(matches!(
+        env.client.upload(&first, &write_plan_packet(&packet())).await,
+        Err(ClientError::Unauthorized { .. })
+    ));
     let mut p = packet();
     p.data.plan_year = 2026;
     p.data.first_year = 2027;
@@ -179,7 +187,10 @@ async fn rights_and_blocking_from_the_cabinet() {
     assert!(rights.contains("Работа с планом-графиком") && rights.contains("checked"));
     let resp = b.post(&format!("/cabinet/admin/users/{id}/rights"), &[("csrf", &token)]).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    assert!(matches!(env.client.upload(&creds, &write_plan_packet(&packet())).await, Err(ClientError::Forbidden { .. })));
+    assert!(matches!(
+        env.client.upload(&creds, &write_plan_packet(&packet())).await,
+        Err(ClientError::Forbidden { .. })
+    ));
     b.post(&format!("/cabinet/admin/users/{id}/rights"), &[("csrf", &token), ("plan_rights", "1")]).await;
     env.client.upload(&creds, &write_plan_packet(&packet())).await.expect("granted again");
 
@@ -188,7 +199,10 @@ async fn rights_and_blocking_from_the_cabinet() {
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let (_, users) = b.get("/cabinet/admin/users").await;
     assert!(users.contains("Заблокирован") && users.contains("Разблокировать пользователя"));
-    assert!(matches!(env.client.upload(&creds, &write_plan_packet(&packet())).await, Err(ClientError::Unauthorized { .. })));
+    assert!(matches!(
+        env.client.upload(&creds, &write_plan_packet(&packet())).await,
+        Err(ClientError::Unauthorized { .. })
+    ));
     let mut spec = Browser::new(&env);
     let resp = spec.sign_in("spec", "spec-pass").await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
@@ -223,7 +237,8 @@ async fn only_the_org_admin_manages_his_organization() {
     let (status, _) = other.get(&format!("/cabinet/admin/users/{spec_id}/registration")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (_, other_users) = other.get("/cabinet/admin/users").await;
-    let resp = other.post(&format!("/cabinet/admin/users/{spec_id}/integration"), &[("csrf", &csrf(&other_users))]).await;
+    let resp =
+        other.post(&format!("/cabinet/admin/users/{spec_id}/integration"), &[("csrf", &csrf(&other_users))]).await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 
     // Without a session every cabinet page leads to the sign-in page.
@@ -256,7 +271,9 @@ async fn plan_registry_placement_and_refused_edits() {
     assert!(home.contains("Реестр планов-графиков"));
     let (status, html) = b.get("/cabinet/plans").await;
     assert_eq!(status, StatusCode::OK);
-    for text in ["Реестр планов-графиков", "План-график на 2025 год", "РИС", "Проект", "PG-2025-1", "Разместить", "не присвоен"] {
+    for text in
+        ["Реестр планов-графиков", "План-график на 2025 год", "РИС", "Проект", "PG-2025-1", "Разместить", "не присвоен"]
+    {
         assert!(html.contains(text), "{text} missing");
     }
     let publish = form_action(&html, "/publish");
@@ -265,12 +282,16 @@ async fn plan_registry_placement_and_refused_edits() {
     // Forged: no token, or a foreign Origin.
     let resp = b.post(&publish, &[("csrf", "forged")]).await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
-    let mut req = b.http.post(format!("{}{publish}", b.base)).header("origin", "https://evil.example").form(&[("csrf", &token)]);
+    let mut req =
+        b.http.post(format!("{}{publish}", b.base)).header("origin", "https://evil.example").form(&[("csrf", &token)]);
     if let Some(c) = &b.cookie {
         req = req.header("cookie", c);
     }
     assert_eq!(req.send().await.expect("POST").status(), StatusCode::FORBIDDEN);
-    assert_eq!(env.sandbox.directory().plans(ORG).await.expect("plans")[0].versions[0].state, sandbox::VersionState::Project);
+    assert_eq!(
+        env.sandbox.directory().plans(ORG).await.expect("plans")[0].versions[0].state,
+        sandbox::VersionState::Project
+    );
 
     // «Разместить».
     let resp = b.post(&publish, &[("csrf", &token)]).await;
@@ -285,7 +306,11 @@ async fn plan_registry_placement_and_refused_edits() {
     // The positions, and the refusal to edit one of an integrated plan.
     let (status, page) = b.get(&publish.replace("/publish", "")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains(&format!("{number}000001")) && page.contains("POS-0002") && page.contains("Редактировать позицию"));
+    assert!(
+        page.contains(&format!("{number}000001"))
+            && page.contains("POS-0002")
+            && page.contains("Редактировать позицию")
+    );
     let edit = form_action(&page, "/positions/edit");
     let resp = b.post(&edit, &[("csrf", &token), ("ext_number", "POS-0001")]).await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
@@ -352,7 +377,11 @@ async fn an_agent_places_the_customers_plan_under_an_agreement() {
     let mut b = Browser::new(&env);
     b.sign_in("other", "other-pass").await;
     let (_, html) = b.get("/cabinet/plans").await;
-    assert!(html.contains("План-график на 2025 год") && html.contains(&format!("код по СПЗ {ORG} — размещение по соглашению (OA)")), "{html}");
+    assert!(
+        html.contains("План-график на 2025 год")
+            && html.contains(&format!("код по СПЗ {ORG} — размещение по соглашению (OA)")),
+        "{html}"
+    );
     let publish = form_action(&html, "/publish");
     let resp = b.post(&publish, &[("csrf", &csrf(&html))]).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
@@ -366,26 +395,40 @@ async fn an_agent_places_the_customers_plan_under_an_agreement() {
 
     // The agent sees its packet placed and exports the plan with the registry numbers.
     let plan_number = format!("2025{ORG}001");
-    let ask = eis::docproject::DocProjectStatusRequest::new("PLANGRAF", eis::packet::Mode::Test, vec![p.index.id.clone()]);
+    let ask =
+        eis::docproject::DocProjectStatusRequest::new("PLANGRAF", eis::packet::Mode::Test, vec![p.index.id.clone()]);
     let r = env.client.doc_project_status(&agent, &ask).await.expect("the agent's draft status");
     let eis::docproject::DocProjectState::Published { published_doc_id } = r.value.statuses[0].state.clone() else {
         panic!("placed by the agent, seen as not placed: {:?}", r.value.statuses);
     };
-    let by_doc = env.client.export_by_doc(&agent, &published_doc_id).await.expect("the agent exports by document id").value;
-    let by_number = env.client.export_by_plan_number(&agent, &plan_number).await.expect("the agent exports by plan number").value;
+    let by_doc =
+        env.client.export_by_doc(&agent, &published_doc_id).await.expect("the agent exports by document id").value;
+    let by_number =
+        env.client.export_by_plan_number(&agent, &plan_number).await.expect("the agent exports by plan number").value;
     eis::schemas::assert_valid_or_skip("export", eis::schemas::EXPORT_XSD, &write_export_of(&by_doc));
     for e in [&by_doc, &by_number] {
         assert_eq!(e.data.plan_number.as_deref(), Some(plan_number.as_str()));
         assert_eq!(
             e.position_numbers(),
-            [("POS-0001", Some(format!("{plan_number}000001").as_str())), ("POS-0002", Some(format!("{plan_number}000002").as_str()))]
+            [
+                ("POS-0001", Some(format!("{plan_number}000001").as_str())),
+                ("POS-0002", Some(format!("{plan_number}000002").as_str()))
+            ]
         );
     }
     // The customer exports it too; an organization with no part in it does not.
     let own = creds(&env, "spec").await;
     env.client.export_by_plan_number(&own, &plan_number).await.expect("the customer exports");
-    env.sandbox.directory().ensure_organization("03722000002", "ГБОУ ШКОЛА № 2", "7802000002", "780201001").await.expect("org");
-    env.sandbox.directory().ensure_user("third", "third-pass", "03722000002", true, true, "Третьев Т. Т.").await.expect("user");
+    env.sandbox
+        .directory()
+        .ensure_organization("03722000002", "ГБОУ ШКОЛА № 2", "7802000002", "780201001")
+        .await
+        .expect("org");
+    env.sandbox
+        .directory()
+        .ensure_user("third", "third-pass", "03722000002", true, true, "Третьев Т. Т.")
+        .await
+        .expect("user");
     let third = creds(&env, "third").await;
     assert!(matches!(
         env.client.export_by_plan_number(&third, &plan_number).await,

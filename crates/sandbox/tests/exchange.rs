@@ -108,10 +108,16 @@ async fn regenerated_credentials_invalidate_the_old_password() {
 
     // The cabinet password is not an integration password, and unknown logins fail alike.
     let cabinet = Credentials { login: "spec".into(), password: "spec-pass".into() };
-    assert!(matches!(env.client.upload(&cabinet, &write_plan_packet(&packet())).await, Err(ClientError::Unauthorized { .. })));
+    assert!(matches!(
+        env.client.upload(&cabinet, &write_plan_packet(&packet())).await,
+        Err(ClientError::Unauthorized { .. })
+    ));
     // A user whose password was never generated has none that works.
     let never = Credentials { login: "int_admin".into(), password: String::new() };
-    assert!(matches!(env.client.upload(&never, &write_plan_packet(&packet())).await, Err(ClientError::Unauthorized { .. })));
+    assert!(matches!(
+        env.client.upload(&never, &write_plan_packet(&packet())).await,
+        Err(ClientError::Unauthorized { .. })
+    ));
     env.sandbox.shutdown().await;
 }
 
@@ -224,7 +230,9 @@ async fn unreadable_packets() {
 
     // Nothing is lost: the readable packet is stored with its replies, the refused document
     // with the reply it got, and every reply is in the log.
-    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("sandbox.sqlite").display())).await.expect("db");
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("sandbox.sqlite").display()))
+        .await
+        .expect("db");
     let stored: (String, String) = sqlx::query_as("SELECT document, final_result FROM packets WHERE packet_id = ?1")
         .bind(&p.index.id)
         .fetch_one(&db)
@@ -238,11 +246,12 @@ async fn unreadable_packets() {
     assert_eq!(refused, "это не XML");
     let logged: i64 = sqlx::query_scalar("SELECT count(*) FROM exchange_log").fetch_one(&db).await.expect("count");
     assert_eq!(logged, 4, "upload, status, refused upload, unknown status");
-    let passwords: i64 = sqlx::query_scalar("SELECT count(*) FROM exchange_log WHERE reply LIKE ?1 OR document LIKE ?1")
-        .bind(format!("%{}%", creds.password))
-        .fetch_one(&db)
-        .await
-        .expect("count");
+    let passwords: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM exchange_log WHERE reply LIKE ?1 OR document LIKE ?1")
+            .bind(format!("%{}%", creds.password))
+            .fetch_one(&db)
+            .await
+            .expect("count");
     assert_eq!(passwords, 0);
     db.close().await;
 }
@@ -267,7 +276,10 @@ async fn the_same_packet_twice_is_one_packet() {
     // Another organization cannot see or take over that id, nor learn that it is used: the
     // id is its own too, for a packet of its own.
     let other = common::creds(&env, "other").await;
-    assert!(matches!(env.client.status(&other, &first.value.ref_id).await, Err(ClientError::Server { status: 404, .. })));
+    assert!(matches!(
+        env.client.status(&other, &first.value.ref_id).await,
+        Err(ClientError::Server { status: 404, .. })
+    ));
     let mut theirs = packet();
     theirs.index.id = first.value.ref_id.clone();
     theirs.data.customer_reg_num = OTHER_ORG.into();
@@ -315,7 +327,10 @@ async fn a_plan_created_in_eis_blocks_sending() {
     let v = r.value.violations.iter().find(|v| v.err_code == "PLAN_EIS").expect("PLAN_EIS");
     assert_eq!(v.name, "Отправка невозможна: план-график на этот период создан в ЕИС не из РИС");
     let text = v.description.as_deref().unwrap_or("");
-    assert!(text.contains("невозможна") && text.contains("создан в ЕИС непосредственно") && text.contains("2025"), "{text}");
+    assert!(
+        text.contains("невозможна") && text.contains("создан в ЕИС непосредственно") && text.contains("2025"),
+        "{text}"
+    );
 
     // Other years are free; the directly created plan stays as it was.
     let mut p = packet();
@@ -325,7 +340,10 @@ async fn a_plan_created_in_eis_blocks_sending() {
     let c = upload_final(&env, &creds, &write_plan_packet(&p)).await.value;
     assert_eq!(c.result, ConfirmationResult::Success, "{:?}", c.violations);
     let plans = d.plans(ORG).await.expect("plans");
-    assert_eq!(plans.iter().map(|p| (p.plan_year, p.source)).collect::<Vec<_>>(), [(2025, PlanSource::Eis), (2026, PlanSource::Ris)]);
+    assert_eq!(
+        plans.iter().map(|p| (p.plan_year, p.source)).collect::<Vec<_>>(),
+        [(2025, PlanSource::Eis), (2026, PlanSource::Ris)]
+    );
     // And an integrated period cannot be created directly.
     assert!(d.create_plan_directly(ORG, 2026).await.is_err());
     env.sandbox.shutdown().await;

@@ -156,9 +156,11 @@ async fn the_admin_endpoint() {
     let shown = http.get(&url).header(FAULTS_ADMIN_HEADER, "1").send().await.expect("GET").text().await.expect("body");
     assert!(shown.contains("fail_next=0") && shown.contains("stuck_processing=true"), "{shown}");
 
-    let resp = http.post(&url).header(FAULTS_ADMIN_HEADER, "1").form(&[("error_percent", "101")]).send().await.expect("POST");
+    let resp =
+        http.post(&url).header(FAULTS_ADMIN_HEADER, "1").form(&[("error_percent", "101")]).send().await.expect("POST");
     assert_eq!(resp.status(), 400);
-    let resp = http.post(&url).header(FAULTS_ADMIN_HEADER, "1").form(&[("drop_next", "many")]).send().await.expect("POST");
+    let resp =
+        http.post(&url).header(FAULTS_ADMIN_HEADER, "1").form(&[("drop_next", "many")]).send().await.expect("POST");
     assert_eq!(resp.status(), 400);
     let said = resp.text().await.expect("body");
     assert!(said.contains("drop_next: «many» не является неотрицательным целым числом"), "{said}");
@@ -166,7 +168,8 @@ async fn the_admin_endpoint() {
     // Stuck, then released over the endpoint.
     let p = packet();
     env.client.upload(&creds, &write_plan_packet(&p)).await.expect("upload");
-    let resp = http.post(&url).header(FAULTS_ADMIN_HEADER, "1").form::<[(&str, &str); 0]>(&[]).send().await.expect("POST");
+    let resp =
+        http.post(&url).header(FAULTS_ADMIN_HEADER, "1").form::<[(&str, &str); 0]>(&[]).send().await.expect("POST");
     assert_eq!(resp.status(), 200, "an empty form clears every fault");
     assert_eq!(env.sandbox.directory().faults(), Faults::default());
     let resp = http.post(format!("{url}/release")).header(FAULTS_ADMIN_HEADER, "1").send().await.expect("POST");

@@ -20,7 +20,12 @@ const STATUS_URL: &str = "/44fz/integration/status";
 const UPLOAD_URL: &str = "/44fz/integration/upload";
 
 /// A `status` request with the given credentials: HTTP status, `Retry-After` and body.
-async fn status_call(http: &reqwest::Client, base: &str, login: &str, password: &str) -> (StatusCode, Option<String>, String) {
+async fn status_call(
+    http: &reqwest::Client,
+    base: &str,
+    login: &str,
+    password: &str,
+) -> (StatusCode, Option<String>, String) {
     let ref_id = uuid::Uuid::new_v4().to_string();
     let resp = http
         .post(format!("{base}{STATUS_URL}"))
@@ -53,7 +58,11 @@ async fn parallel_password_checks_stay_within_the_bound() {
     let env = start(Duration::ZERO).await;
     let d = env.sandbox.directory();
     // Throttling is not what this test is about: out of the way.
-    d.set_throttle_policy(ThrottlePolicy { login_failures: 100_000, address_failures: 100_000, ..ThrottlePolicy::default() });
+    d.set_throttle_policy(ThrottlePolicy {
+        login_failures: 100_000,
+        address_failures: 100_000,
+        ..ThrottlePolicy::default()
+    });
     let before = d.password_check_stats();
     let http = browser(&env.sandbox);
     let base = env.sandbox.base_url.clone();
@@ -78,7 +87,12 @@ async fn parallel_password_checks_stay_within_the_bound() {
         }
     }
     let after = d.password_check_stats();
-    assert!(after.high_water <= after.limit, "{} password checks ran at once, the bound is {}", after.high_water, after.limit);
+    assert!(
+        after.high_water <= after.limit,
+        "{} password checks ran at once, the bound is {}",
+        after.high_water,
+        after.limit
+    );
     assert!(after.completed > before.completed, "some checks ran");
     assert_eq!(after.running, 0);
     eprintln!("100 parallel checks: {busy} answered 503, high water {} of {}", after.high_water, after.limit);
@@ -224,7 +238,10 @@ impl http_body::Body for HeldBody {
     type Data = bytes::Bytes;
     type Error = std::io::Error;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
         if let Some(head) = self.head.take() {
             return Poll::Ready(Some(Ok(http_body::Frame::data(head))));
         }
@@ -245,7 +262,9 @@ fn text_part(name: &str, value: &str) -> String {
 }
 
 fn file_head() -> String {
-    format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"document\"; filename=\"plan.xml\"\r\nContent-Type: text/xml\r\n\r\n")
+    format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"document\"; filename=\"plan.xml\"\r\nContent-Type: text/xml\r\n\r\n"
+    )
 }
 
 /// Sends `head` and holds the rest of the body until the answer came (or 60 s passed, which
@@ -283,7 +302,10 @@ async fn wrong_credentials_are_refused_before_the_packet_is_read() {
     let head = format!("{}{big}", file_head());
     let (status, body) = held_upload(&env, head).await;
     assert_eq!((status, code_of("400", &body)), (StatusCode::BAD_REQUEST, 1004));
-    assert!(read_error_info(&body).expect("errorInfo").message.contains("должны предшествовать полю document"), "{body}");
+    assert!(
+        read_error_info(&body).expect("errorInfo").message.contains("должны предшествовать полю document"),
+        "{body}"
+    );
 
     // plangraf's client sends the credentials first: its uploads are read and taken.
     let c = send_and_wait(&env, &spec, &write_plan_packet(&packet())).await;
@@ -322,7 +344,13 @@ async fn refusals_are_russian() {
     let base = env.sandbox.base_url.clone();
 
     // The exchange: a form of the wrong type, an unknown address.
-    let resp = http.post(format!("{base}{STATUS_URL}")).header("content-type", "application/json").body("{}").send().await.expect("POST");
+    let resp = http
+        .post(format!("{base}{STATUS_URL}"))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .expect("POST");
     assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let body = resp.text().await.expect("body");
     assert_eq!(code_of("415", &body), 1004);
@@ -342,15 +370,33 @@ async fn refusals_are_russian() {
         .send()
         .await
         .expect("sign in");
-    let cookie = resp.headers().get("set-cookie").and_then(|v| v.to_str().ok()).and_then(|c| c.split(';').next()).expect("cookie").to_owned();
-    let resp = http.post(format!("{base}/logout")).header("cookie", &cookie).form(&[("x", "1")]).send().await.expect("POST");
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .expect("cookie")
+        .to_owned();
+    let resp =
+        http.post(format!("{base}/logout")).header("cookie", &cookie).form(&[("x", "1")]).send().await.expect("POST");
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     assert!(resp.text().await.expect("body").contains("Запрос отклонен"));
     let huge = "я".repeat(3 * 1024 * 1024);
-    let resp = http.post(format!("{base}/login")).header("origin", &base).form(&[("login", huge.as_str()), ("password", "x")]).send().await.expect("POST");
+    let resp = http
+        .post(format!("{base}/login"))
+        .header("origin", &base)
+        .form(&[("login", huge.as_str()), ("password", "x")])
+        .send()
+        .await
+        .expect("POST");
     assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert!(resp.text().await.expect("body").contains("Запрос слишком велик"));
-    let resp = http.get(format!("{base}/cabinet/admin/users/abc/registration")).header("cookie", &cookie).send().await.expect("GET");
+    let resp = http
+        .get(format!("{base}/cabinet/admin/users/abc/registration"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("GET");
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     assert!(resp.text().await.expect("body").contains("Страница не найдена"));
     env.sandbox.shutdown().await;
@@ -377,8 +423,11 @@ async fn an_oversized_upload_is_refused_in_russian() {
     }
     let Env { sandbox, dir, .. } = env;
     sandbox.shutdown().await;
-    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("sandbox.sqlite").display())).await.expect("db");
-    let replies: Vec<(i64, String)> = sqlx::query_as("SELECT http_status, reply FROM exchange_log").fetch_all(&db).await.expect("log");
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("sandbox.sqlite").display()))
+        .await
+        .expect("db");
+    let replies: Vec<(i64, String)> =
+        sqlx::query_as("SELECT http_status, reply FROM exchange_log").fetch_all(&db).await.expect("log");
     db.close().await;
     assert_eq!(replies.len(), 1, "{replies:?}");
     assert_eq!(replies[0].0, 413);

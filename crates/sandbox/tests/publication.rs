@@ -111,8 +111,12 @@ async fn special_positions_are_placed_numbered_and_exported() {
     assert_valid_or_skip("export with special positions", EXPORT_XSD, &e.raw);
     let n = |k: u32| format!("{plan_number}{k:06}");
     let expected = [("POS-0001", n(1)), ("POS-0002", n(2)), ("SP-0003", n(3)), ("SP-0004", n(4))];
-    let got: Vec<(String, String)> =
-        e.value.position_numbers().into_iter().map(|(ext, num)| (ext.to_owned(), num.unwrap_or_default().to_owned())).collect();
+    let got: Vec<(String, String)> = e
+        .value
+        .position_numbers()
+        .into_iter()
+        .map(|(ext, num)| (ext.to_owned(), num.unwrap_or_default().to_owned()))
+        .collect();
     assert_eq!(got, expected.iter().map(|(e, n)| ((*e).to_owned(), n.clone())).collect::<Vec<_>>());
     let sp = &e.value.data.special_positions[0];
     assert_eq!((sp.type_code.as_str(), sp.ikz.as_str()), ("P4_1_93", v0.data.special_positions[0].ikz.as_str()));
@@ -146,7 +150,10 @@ async fn special_positions_are_placed_numbered_and_exported() {
     assert_valid_or_skip("export of a change with special positions", EXPORT_XSD, &e.raw);
     let specials: Vec<(&str, Option<&str>)> =
         e.value.data.special_positions.iter().map(|p| (p.ext_number.as_str(), p.position_number.as_deref())).collect();
-    assert_eq!(specials, [("SP-0003", Some(n(3).as_str())), ("SP-0005", Some(n(5).as_str())), ("SP-0004", Some(n(4).as_str()))]);
+    assert_eq!(
+        specials,
+        [("SP-0003", Some(n(3).as_str())), ("SP-0005", Some(n(5).as_str())), ("SP-0004", Some(n(4).as_str()))]
+    );
     let sp = &e.value.data.special_positions[0];
     assert_eq!(sp.finance.current_year.to_string(), "650000.00");
     assert_eq!(sp.ikz, v0.data.special_positions[0].ikz, "ЕИС keeps the ИКЗ of an edited special position");
@@ -228,7 +235,10 @@ async fn draft_status_and_export_follow_placement() {
     assert!(e.value.data.confirm_date.is_some() && e.value.publish_date().is_some());
     assert_eq!(
         e.value.position_numbers(),
-        [("POS-0001", Some(format!("{plan_number}000001").as_str())), ("POS-0002", Some(format!("{plan_number}000002").as_str()))]
+        [
+            ("POS-0001", Some(format!("{plan_number}000001").as_str())),
+            ("POS-0002", Some(format!("{plan_number}000002").as_str()))
+        ]
     );
 
     // A placed change: by plan number the latest version, by document id each its own.
@@ -236,7 +246,11 @@ async fn draft_status_and_export_follow_placement() {
     change.data.positions.push(position("0003"));
     let c = send_and_wait(&env, &creds, &write_plan_packet(&change)).await;
     assert_eq!(c.result, eis::reply::ConfirmationResult::Success, "{:?}", c.violations);
-    let r = env.client.doc_project_status(&creds, &ask(vec![v0.index.id.clone(), change.index.id.clone()])).await.expect("both");
+    let r = env
+        .client
+        .doc_project_status(&creds, &ask(vec![v0.index.id.clone(), change.index.id.clone()]))
+        .await
+        .expect("both");
     assert_eq!(r.value.statuses.len(), 2);
     assert_eq!(r.value.statuses[1].state, DocProjectState::NotPublished);
     d.publish(ORG, 2025).await.expect("change placed");
@@ -254,7 +268,10 @@ async fn draft_status_and_export_follow_placement() {
     refused(env.client.export_by_doc(&other, &doc0).await, 404, 1009);
     refused(env.client.export_by_plan_number(&creds, "202503722001684999").await, 404, 1008);
     let wrong = eis::client::Credentials { login: creds.login.clone(), password: "wrong".into() };
-    assert!(matches!(env.client.export_by_doc(&wrong, &doc0).await, Err(eis::client::ClientError::Unauthorized { .. })));
+    assert!(matches!(
+        env.client.export_by_doc(&wrong, &doc0).await,
+        Err(eis::client::ClientError::Unauthorized { .. })
+    ));
     let norights = common::creds(&env, "norights").await;
     assert!(matches!(
         env.client.doc_project_status(&norights, &ask(vec![v0.index.id.clone()])).await,
@@ -269,7 +286,8 @@ async fn a_draft_still_processing_has_no_confirmation_yet() {
     let creds = creds(&env, "spec").await;
     let p = packet();
     env.client.upload(&creds, &write_plan_packet(&p)).await.expect("upload");
-    let ask = eis::docproject::DocProjectStatusRequest::new("PLANGRAF", eis::packet::Mode::Test, vec![p.index.id.clone()]);
+    let ask =
+        eis::docproject::DocProjectStatusRequest::new("PLANGRAF", eis::packet::Mode::Test, vec![p.index.id.clone()]);
     let r = env.client.doc_project_status(&creds, &ask).await.expect("status");
     assert_eq!(r.value.statuses[0].doc_project_confirm_id, None);
     assert_eq!(r.value.statuses[0].state, eis::docproject::DocProjectState::NotPublished);
@@ -281,7 +299,12 @@ async fn a_draft_still_processing_has_no_confirmation_yet() {
         .text("login", creds.login.clone())
         .text("password", creds.password.clone())
         .text("document", bad);
-    let resp = http.post(format!("{}/44fz/integration/upload", env.sandbox.base_url)).multipart(form).send().await.expect("POST");
+    let resp = http
+        .post(format!("{}/44fz/integration/upload", env.sandbox.base_url))
+        .multipart(form)
+        .send()
+        .await
+        .expect("POST");
     assert_eq!(resp.status(), 400);
     assert_eq!(eis::reply::read_error_info(&resp.text().await.expect("body")).expect("errorInfo").code, 1004);
     let resp = http

@@ -202,7 +202,11 @@ pub mod testing {
 
     /// The backend the test run targets: PostgreSQL when the variable is set, else SQLite.
     pub fn target_backend() -> Backend {
-        if std::env::var(POSTGRES_ENV).map(|v| !v.is_empty()).unwrap_or(false) { Backend::Postgres } else { Backend::Sqlite }
+        if std::env::var(POSTGRES_ENV).map(|v| !v.is_empty()).unwrap_or(false) {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
     }
 
     /// A URL to an empty database of the target backend. `dir` holds the SQLite file.

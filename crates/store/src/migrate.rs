@@ -58,7 +58,8 @@ impl Store {
             tx.commit().await?;
             tracing::info!(version, name, "migration applied");
         }
-        let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations").fetch_one(self.pool()).await?;
+        let newest: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations").fetch_one(self.pool()).await?;
         if newest.unwrap_or(0) > latest_version() {
             return Err(StoreError::Corrupt(format!(
                 "the database has schema version {} but this plangraf knows only {}: use a newer plangraf",

@@ -27,7 +27,8 @@ pub enum Catalog {
 }
 
 impl Catalog {
-    pub const ALL: [Catalog; 5] = [Catalog::Okpd2, Catalog::Kvr, Catalog::ChangeReason, Catalog::SpecialPurchase, Catalog::Kbk];
+    pub const ALL: [Catalog; 5] =
+        [Catalog::Okpd2, Catalog::Kvr, Catalog::ChangeReason, Catalog::SpecialPurchase, Catalog::Kbk];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -193,7 +194,12 @@ impl Store {
     /// Loads a catalog in one write transaction: new codes are added, changed ones updated,
     /// and — unless `partial` — actual codes the entries do not list are marked not actual.
     /// Duplicate codes in `entries`: the last one counts. Nothing changes on error.
-    pub async fn reference_load(&self, catalog: Catalog, entries: &[Entry], opts: LoadOptions<'_>) -> Result<LoadSummary> {
+    pub async fn reference_load(
+        &self,
+        catalog: Catalog,
+        entries: &[Entry],
+        opts: LoadOptions<'_>,
+    ) -> Result<LoadSummary> {
         let mut wanted: HashMap<&str, &Entry> = HashMap::with_capacity(entries.len());
         let mut order: Vec<&str> = Vec::with_capacity(entries.len());
         for e in entries {
@@ -206,10 +212,11 @@ impl Store {
         }
         let now = now_ms();
         let mut tx = self.write_tx().await?;
-        let rows = sqlx::query("SELECT code, name, parent_code, actual, loaded_at FROM reference_items WHERE catalog = $1")
-            .bind(catalog.code())
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows =
+            sqlx::query("SELECT code, name, parent_code, actual, loaded_at FROM reference_items WHERE catalog = $1")
+                .bind(catalog.code())
+                .fetch_all(&mut *tx)
+                .await?;
         let mut existing: HashMap<String, Item> = HashMap::with_capacity(rows.len());
         for r in &rows {
             let item = item_from_row(r)?;
@@ -222,7 +229,9 @@ impl Store {
             let e = wanted[code];
             match existing.get(*code) {
                 None => new_rows.push(e),
-                Some(old) if old.name == e.name && old.parent_code == e.parent_code && old.actual == e.actual => summary.unchanged += 1,
+                Some(old) if old.name == e.name && old.parent_code == e.parent_code && old.actual == e.actual => {
+                    summary.unchanged += 1
+                }
                 Some(_) if opts.dry_run => summary.updated += 1,
                 Some(_) => {
                     sqlx::query(
@@ -246,7 +255,8 @@ impl Store {
         if opts.dry_run {
             summary.added = new_rows.len();
             if !opts.partial {
-                summary.retired = existing.values().filter(|i| i.actual && !wanted.contains_key(i.code.as_str())).count();
+                summary.retired =
+                    existing.values().filter(|i| i.actual && !wanted.contains_key(i.code.as_str())).count();
             }
             tx.rollback().await?;
             return Ok(summary);
@@ -260,7 +270,17 @@ impl Store {
                 if i > 0 {
                     sql.push_str(", ");
                 }
-                sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8));
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 8
+                ));
             }
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for e in chunk {
@@ -278,7 +298,11 @@ impl Store {
             summary.added += chunk.len();
         }
         if !opts.partial {
-            let mut gone: Vec<&str> = existing.values().filter(|i| i.actual && !wanted.contains_key(i.code.as_str())).map(|i| i.code.as_str()).collect();
+            let mut gone: Vec<&str> = existing
+                .values()
+                .filter(|i| i.actual && !wanted.contains_key(i.code.as_str()))
+                .map(|i| i.code.as_str())
+                .collect();
             gone.sort_unstable();
             for code in gone {
                 sqlx::query("UPDATE reference_items SET actual = 0, loaded_at = $1 WHERE catalog = $2 AND code = $3")
@@ -290,13 +314,14 @@ impl Store {
                 summary.retired += 1;
             }
         }
-        let recorded = sqlx::query("UPDATE reference_loads SET source = $1, loaded_at = $2, entries = $3 WHERE catalog = $4")
-            .bind(opts.source)
-            .bind(now)
-            .bind(order.len() as i64)
-            .bind(catalog.code())
-            .execute(&mut *tx)
-            .await?;
+        let recorded =
+            sqlx::query("UPDATE reference_loads SET source = $1, loaded_at = $2, entries = $3 WHERE catalog = $4")
+                .bind(opts.source)
+                .bind(now)
+                .bind(order.len() as i64)
+                .bind(catalog.code())
+                .execute(&mut *tx)
+                .await?;
         if recorded.rows_affected() == 0 {
             sqlx::query("INSERT INTO reference_loads (catalog, source, loaded_at, entries) VALUES ($1, $2, $3, $4)")
                 .bind(catalog.code())
@@ -318,7 +343,16 @@ impl Store {
                 summary.retired,
                 if opts.partial { " (частичная загрузка)" } else { "" }
             );
-            crate::audit::record(&mut *tx, opts.user_id, opts.org_id, "reference", None, "Загрузка справочника", &details).await?;
+            crate::audit::record(
+                &mut *tx,
+                opts.user_id,
+                opts.org_id,
+                "reference",
+                None,
+                "Загрузка справочника",
+                &details,
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(summary)
@@ -328,7 +362,8 @@ impl Store {
     /// word of it, case-insensitively; code matches first, then by code. An empty query lists
     /// the catalog from the start. At most `limit` records.
     pub async fn reference_search(&self, catalog: Catalog, query: &str, limit: u32) -> Result<Vec<Item>> {
-        let words: Vec<String> = name_key(query).split_whitespace().take(6).map(|w| format!("%{}%", like_escape(w))).collect();
+        let words: Vec<String> =
+            name_key(query).split_whitespace().take(6).map(|w| format!("%{}%", like_escape(w))).collect();
         let code = code_key(query);
         // Parameters after the catalog, numbered as they are pushed.
         let mut params: Vec<String> = Vec::new();
@@ -336,18 +371,25 @@ impl Store {
             params.push(v);
             format!("${}", params.len() + 1)
         };
-        let mut sql = String::from("SELECT code, name, parent_code, actual, loaded_at FROM reference_items WHERE catalog = $1 AND actual = 1");
+        let mut sql = String::from(
+            "SELECT code, name, parent_code, actual, loaded_at FROM reference_items WHERE catalog = $1 AND actual = 1",
+        );
         let mut order = String::from(" ORDER BY ");
         if !words.is_empty() {
             let mut alternatives = Vec::new();
             if !code.is_empty() {
-                alternatives.push(format!("search_code LIKE {} ESCAPE '\\'", param(format!("{}%", like_escape(&code)))));
+                alternatives
+                    .push(format!("search_code LIKE {} ESCAPE '\\'", param(format!("{}%", like_escape(&code)))));
             }
-            let names: Vec<String> = words.iter().map(|w| format!("search_name LIKE {} ESCAPE '\\'", param(w.clone()))).collect();
+            let names: Vec<String> =
+                words.iter().map(|w| format!("search_name LIKE {} ESCAPE '\\'", param(w.clone()))).collect();
             alternatives.push(format!("({})", names.join(" AND ")));
             sql.push_str(&format!(" AND ({})", alternatives.join(" OR ")));
             if !code.is_empty() {
-                order.push_str(&format!("CASE WHEN search_code LIKE {} ESCAPE '\\' THEN 0 ELSE 1 END, ", param(format!("{}%", like_escape(&code)))));
+                order.push_str(&format!(
+                    "CASE WHEN search_code LIKE {} ESCAPE '\\' THEN 0 ELSE 1 END, ",
+                    param(format!("{}%", like_escape(&code)))
+                ));
             }
         }
         let limit_param = format!("${}", params.len() + 2);
@@ -363,11 +405,13 @@ impl Store {
 
     /// One record, actual or not.
     pub async fn reference_get(&self, catalog: Catalog, code: &str) -> Result<Option<Item>> {
-        let row = sqlx::query("SELECT code, name, parent_code, actual, loaded_at FROM reference_items WHERE catalog = $1 AND code = $2")
-            .bind(catalog.code())
-            .bind(code.trim())
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(
+            "SELECT code, name, parent_code, actual, loaded_at FROM reference_items WHERE catalog = $1 AND code = $2",
+        )
+        .bind(catalog.code())
+        .bind(code.trim())
+        .fetch_optional(self.pool())
+        .await?;
         row.as_ref().map(item_from_row).transpose()
     }
 
@@ -388,7 +432,8 @@ impl Store {
         )
         .fetch_all(self.pool())
         .await?;
-        let loads = sqlx::query("SELECT catalog, source, loaded_at FROM reference_loads").fetch_all(self.pool()).await?;
+        let loads =
+            sqlx::query("SELECT catalog, source, loaded_at FROM reference_loads").fetch_all(self.pool()).await?;
         let mut out = Vec::new();
         for c in Catalog::ALL {
             let mut info = CatalogInfo { catalog: c, total: 0, actual: 0, last_load: None };
@@ -416,7 +461,8 @@ impl Store {
             if entries.is_empty() || self.reference_count(c).await? > 0 {
                 continue;
             }
-            let opts = LoadOptions { source: STARTER_SOURCE, partial: false, user_id: None, org_id: None, dry_run: false };
+            let opts =
+                LoadOptions { source: STARTER_SOURCE, partial: false, user_id: None, org_id: None, dry_run: false };
             match self.reference_load(c, &entries, opts).await {
                 Ok(_) => tracing::info!(catalog = c.code(), entries = entries.len(), "starter reference data loaded"),
                 // Another instance starting at the same moment loaded it first.

@@ -4,8 +4,8 @@
 
 use crate::audit::record;
 use crate::{Result, Store, StoreError, is_unique_violation, now_ms};
-use domain::plan::{OwnerRole, PlanSnapshot, Position, ResponsiblePerson};
 use domain::PlanStatus;
+use domain::plan::{OwnerRole, PlanSnapshot, Position, ResponsiblePerson};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -89,11 +89,15 @@ fn plan_from_row(r: &AnyRow) -> Result<Plan> {
         eis_plan_number: r.try_get("eis_plan_number")?,
         owner_role: match r.try_get::<Option<String>, _>("owner_role")? {
             None => OwnerRole::Customer,
-            Some(code) => OwnerRole::from_code(&code).ok_or_else(|| StoreError::Corrupt(format!("owner role {code}")))?,
+            Some(code) => {
+                OwnerRole::from_code(&code).ok_or_else(|| StoreError::Corrupt(format!("owner role {code}")))?
+            }
         },
         responsible: match r.try_get::<Option<String>, _>("responsible")? {
             None => None,
-            Some(json) => Some(serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("responsible: {e}")))?),
+            Some(json) => {
+                Some(serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("responsible: {e}")))?)
+            }
         },
         row_version: r.try_get("row_version")?,
         updated_at: r.try_get("updated_at")?,
@@ -125,12 +129,14 @@ fn version_from_row(r: &AnyRow) -> Result<Version> {
 
 /// Bumps the plan's row version if it is still the one the writer read.
 async fn bump(tx: &mut sqlx::Transaction<'_, sqlx::Any>, plan_id: i64, expected: i64) -> Result<()> {
-    let done = sqlx::query("UPDATE plans SET row_version = row_version + 1, updated_at = $1 WHERE id = $2 AND row_version = $3")
-        .bind(now_ms())
-        .bind(plan_id)
-        .bind(expected)
-        .execute(&mut **tx)
-        .await?;
+    let done = sqlx::query(
+        "UPDATE plans SET row_version = row_version + 1, updated_at = $1 WHERE id = $2 AND row_version = $3",
+    )
+    .bind(now_ms())
+    .bind(plan_id)
+    .bind(expected)
+    .execute(&mut **tx)
+    .await?;
     if done.rows_affected() == 1 { Ok(()) } else { Err(StoreError::Conflict) }
 }
 
@@ -175,8 +181,16 @@ impl Store {
             Err(e) if is_unique_violation(&e) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        record(&mut *tx, Some(actor), Some(org_id), "plan", Some(id), "Создан план-график", &format!("Год: {plan_year}"))
-            .await?;
+        record(
+            &mut *tx,
+            Some(actor),
+            Some(org_id),
+            "plan",
+            Some(id),
+            "Создан план-график",
+            &format!("Год: {plan_year}"),
+        )
+        .await?;
         tx.commit().await?;
         self.plan(id).await
     }
@@ -191,11 +205,15 @@ impl Store {
 
     /// Plans of the organization itself and of the organizations it is superior to.
     pub async fn plans_visible_to(&self, org_id: i64) -> Result<Vec<PlanListItem>> {
-        let rows = sqlx::query(concat!("SELECT ", plan_columns!(), ", o.short_name AS org_name, \
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            plan_columns!(),
+            ", o.short_name AS org_name, \
              (SELECT COUNT(*) FROM positions x WHERE x.plan_id = p.id) AS position_count, \
              (SELECT COUNT(*) FROM plan_versions v WHERE v.plan_id = p.id) AS version_count \
              FROM plans p JOIN organizations o ON o.id = p.org_id \
-             WHERE p.org_id = $1 OR o.superior_id = $1 ORDER BY p.plan_year DESC, o.short_name"))
+             WHERE p.org_id = $1 OR o.superior_id = $1 ORDER BY p.plan_year DESC, o.short_name"
+        ))
         .bind(org_id)
         .fetch_all(self.pool())
         .await?;
@@ -229,13 +247,15 @@ impl Store {
         let mut tx = self.write_tx().await?;
         bump(&mut tx, plan.id, expected_row_version).await?;
         let data = serde_json::to_string(p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let id: i64 = sqlx::query_scalar("INSERT INTO positions (plan_id, purchase_number, data) VALUES ($1, $2, $3) RETURNING id")
-            .bind(plan.id)
-            .bind(i64::from(p.purchase_number.get()))
-            .bind(&data)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO positions (plan_id, purchase_number, data) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(plan.id)
+        .bind(i64::from(p.purchase_number.get()))
+        .bind(&data)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
         record(
             &mut *tx,
             Some(actor),
@@ -251,17 +271,36 @@ impl Store {
     }
 
     /// Replaces a position's content if the plan is still at `expected_row_version`.
-    pub async fn update_position(&self, plan: &Plan, expected_row_version: i64, position_id: i64, p: &Position, actor: i64) -> Result<()> {
+    pub async fn update_position(
+        &self,
+        plan: &Plan,
+        expected_row_version: i64,
+        position_id: i64,
+        p: &Position,
+        actor: i64,
+    ) -> Result<()> {
         let mut tx = self.write_tx().await?;
         let before = position_for_change(&mut tx, plan, expected_row_version, position_id).await?;
         let data = serde_json::to_string(p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        sqlx::query("UPDATE positions SET data = $1 WHERE id = $2").bind(&data).bind(position_id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE positions SET data = $1 WHERE id = $2")
+            .bind(&data)
+            .bind(position_id)
+            .execute(&mut *tx)
+            .await?;
         let action = match &p.change {
-            Some(c) if c.decision == domain::plan::ChangeDecision::Canceled => format!("Отменена позиция {}", p.purchase_number.padded()),
+            Some(c) if c.decision == domain::plan::ChangeDecision::Canceled => {
+                format!("Отменена позиция {}", p.purchase_number.padded())
+            }
             _ => format!("Изменена позиция {}", p.purchase_number.padded()),
         };
         let details = match &p.change {
-            Some(c) => format!("Было: {}\nСтало: {}\nПричина: {} — {}", before.summary(), p.summary(), c.reason_code, c.description),
+            Some(c) => format!(
+                "Было: {}\nСтало: {}\nПричина: {} — {}",
+                before.summary(),
+                p.summary(),
+                c.reason_code,
+                c.description
+            ),
             None => format!("Было: {}\nСтало: {}", before.summary(), p.summary()),
         };
         record(&mut *tx, Some(actor), Some(plan.org_id), "plan", Some(plan.id), &action, &details).await?;
@@ -286,47 +325,105 @@ impl Store {
         if done.rows_affected() != 1 {
             return Err(StoreError::Conflict);
         }
-        let rows = sqlx::query("SELECT id, data FROM positions WHERE plan_id = $1").bind(plan.id).fetch_all(&mut *tx).await?;
+        let rows =
+            sqlx::query("SELECT id, data FROM positions WHERE plan_id = $1").bind(plan.id).fetch_all(&mut *tx).await?;
         for r in rows {
             let id: i64 = r.try_get("id")?;
             let data: String = r.try_get("data")?;
             let mut p = parse_position(&data)?;
             if p.change.take().is_some() {
                 let data = serde_json::to_string(&p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                sqlx::query("UPDATE positions SET data = $1 WHERE id = $2").bind(data).bind(id).execute(&mut *tx).await?;
+                sqlx::query("UPDATE positions SET data = $1 WHERE id = $2")
+                    .bind(data)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
             }
         }
         let details = format!("{} → {}", PlanStatus::Approved.title(), PlanStatus::Forming.title());
-        record(&mut *tx, Some(actor), Some(plan.org_id), "plan", Some(plan.id), domain::plan::JOURNAL_CHANGES, &details).await?;
+        record(
+            &mut *tx,
+            Some(actor),
+            Some(plan.org_id),
+            "plan",
+            Some(plan.id),
+            domain::plan::JOURNAL_CHANGES,
+            &details,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Sets who places the plan in ЕИС, on the working copy the writer read.
-    pub async fn set_owner_role(&self, plan: &Plan, expected_row_version: i64, role: OwnerRole, actor: i64) -> Result<()> {
+    pub async fn set_owner_role(
+        &self,
+        plan: &Plan,
+        expected_row_version: i64,
+        role: OwnerRole,
+        actor: i64,
+    ) -> Result<()> {
         let mut tx = self.write_tx().await?;
         bump(&mut tx, plan.id, expected_row_version).await?;
-        sqlx::query("UPDATE plans SET owner_role = $1 WHERE id = $2").bind(role.code()).bind(plan.id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE plans SET owner_role = $1 WHERE id = $2")
+            .bind(role.code())
+            .bind(plan.id)
+            .execute(&mut *tx)
+            .await?;
         let details = format!("{} → {}", plan.owner_role.title(), role.title());
-        record(&mut *tx, Some(actor), Some(plan.org_id), "plan", Some(plan.id), "Изменено: кто размещает в ЕИС", &details).await?;
+        record(
+            &mut *tx,
+            Some(actor),
+            Some(plan.org_id),
+            "plan",
+            Some(plan.id),
+            "Изменено: кто размещает в ЕИС",
+            &details,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Sets the person responsible for the plan, on the working copy the writer read.
-    pub async fn set_responsible(&self, plan: &Plan, expected_row_version: i64, person: &ResponsiblePerson, actor: i64) -> Result<()> {
+    pub async fn set_responsible(
+        &self,
+        plan: &Plan,
+        expected_row_version: i64,
+        person: &ResponsiblePerson,
+        actor: i64,
+    ) -> Result<()> {
         let mut tx = self.write_tx().await?;
         bump(&mut tx, plan.id, expected_row_version).await?;
         let json = serde_json::to_string(person).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        sqlx::query("UPDATE plans SET responsible = $1 WHERE id = $2").bind(json).bind(plan.id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE plans SET responsible = $1 WHERE id = $2")
+            .bind(json)
+            .bind(plan.id)
+            .execute(&mut *tx)
+            .await?;
         let before = plan.responsible.as_ref().map(ResponsiblePerson::display).unwrap_or_else(|| "не указан".into());
         let details = format!("{before} → {}", person.display());
-        record(&mut *tx, Some(actor), Some(plan.org_id), "plan", Some(plan.id), "Изменён ответственный исполнитель", &details).await?;
+        record(
+            &mut *tx,
+            Some(actor),
+            Some(plan.org_id),
+            "plan",
+            Some(plan.id),
+            "Изменён ответственный исполнитель",
+            &details,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    pub async fn delete_position(&self, plan: &Plan, expected_row_version: i64, position_id: i64, actor: i64) -> Result<()> {
+    pub async fn delete_position(
+        &self,
+        plan: &Plan,
+        expected_row_version: i64,
+        position_id: i64,
+        actor: i64,
+    ) -> Result<()> {
         let mut tx = self.write_tx().await?;
         let before = position_for_change(&mut tx, plan, expected_row_version, position_id).await?;
         sqlx::query("DELETE FROM positions WHERE id = $1").bind(position_id).execute(&mut *tx).await?;
@@ -362,7 +459,8 @@ impl Store {
         if done.rows_affected() != 1 {
             return Err(StoreError::Conflict);
         }
-        let details = format!("{} → {}{}", from.title(), to.title(), comment.map(|c| format!(": {c}")).unwrap_or_default());
+        let details =
+            format!("{} → {}{}", from.title(), to.title(), comment.map(|c| format!(": {c}")).unwrap_or_default());
         record(&mut *tx, Some(actor), Some(plan.org_id), "plan", Some(plan.id), action, &details).await?;
         tx.commit().await?;
         Ok(())
@@ -370,7 +468,13 @@ impl Store {
 
     /// «Утвердить»: the plan becomes approved and its next immutable version is recorded, in
     /// one transaction.
-    pub async fn approve_plan(&self, plan: &Plan, snapshot: &PlanSnapshot, approval: &Approval<'_>, approver: i64) -> Result<Version> {
+    pub async fn approve_plan(
+        &self,
+        plan: &Plan,
+        snapshot: &PlanSnapshot,
+        approval: &Approval<'_>,
+        approver: i64,
+    ) -> Result<Version> {
         let mut tx = self.write_tx().await?;
         let now = now_ms();
         let done = sqlx::query(
@@ -387,10 +491,11 @@ impl Store {
         if done.rows_affected() != 1 {
             return Err(StoreError::Conflict);
         }
-        let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version_number) + 1, 0) FROM plan_versions WHERE plan_id = $1")
-            .bind(plan.id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let next: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(version_number) + 1, 0) FROM plan_versions WHERE plan_id = $1")
+                .bind(plan.id)
+                .fetch_one(&mut *tx)
+                .await?;
         if next != approval.version_number {
             return Err(StoreError::Conflict);
         }

@@ -51,9 +51,7 @@ impl SecretBox {
     }
 
     pub fn open(&self, sealed: &str, aad: &str) -> Result<String, StoreError> {
-        let body = sealed
-            .strip_prefix("v1:")
-            .ok_or_else(|| StoreError::Secret("unknown format".into()))?;
+        let body = sealed.strip_prefix("v1:").ok_or_else(|| StoreError::Secret("unknown format".into()))?;
         let raw = B64.decode(body).map_err(|_| StoreError::Secret("not base64".into()))?;
         if raw.len() < 12 + 16 {
             return Err(StoreError::Secret("too short".into()));

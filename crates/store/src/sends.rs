@@ -143,7 +143,13 @@ fn send_aad(packet_id: &str) -> String {
 impl Store {
     /// Saves the user's ЕИС login and, when given, a new password (sealed at rest). When the
     /// login or the password changes, what was known of the old ones working is forgotten.
-    pub async fn save_eis_credentials(&self, user_id: i64, org_id: i64, login: &str, password: Option<&str>) -> Result<()> {
+    pub async fn save_eis_credentials(
+        &self,
+        user_id: i64,
+        org_id: i64,
+        login: &str,
+        password: Option<&str>,
+    ) -> Result<()> {
         let mut tx = self.write_tx().await?;
         let existing = sqlx::query("SELECT login, password_secret FROM eis_credentials WHERE user_id = $1")
             .bind(user_id)
@@ -169,17 +175,24 @@ impl Store {
             }
             None => {
                 let sealed = password.map(|p| self.secrets().seal(p, &credentials_aad(user_id)));
-                sqlx::query("INSERT INTO eis_credentials (user_id, login, password_secret, updated_at) VALUES ($1, $2, $3, $4)")
-                    .bind(user_id)
-                    .bind(login)
-                    .bind(sealed)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "INSERT INTO eis_credentials (user_id, login, password_secret, updated_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(user_id)
+                .bind(login)
+                .bind(sealed)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
             }
         }
-        let what = if password.is_some() { "Изменены логин и пароль ЕИС" } else { "Изменён логин ЕИС" };
-        record(&mut *tx, Some(user_id), Some(org_id), "user", Some(user_id), what, &format!("Логин ЕИС: {login}")).await?;
+        let what = if password.is_some() {
+            "Изменены логин и пароль ЕИС"
+        } else {
+            "Изменён логин ЕИС"
+        };
+        record(&mut *tx, Some(user_id), Some(org_id), "user", Some(user_id), what, &format!("Логин ЕИС: {login}"))
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -272,7 +285,11 @@ impl Store {
     }
 
     pub async fn latest_send(&self, version_id: i64) -> Result<Option<Send>> {
-        let row = sqlx::query(concat!("SELECT ", send_columns!(), " FROM eis_sends WHERE version_id = $1 ORDER BY id DESC LIMIT 1"))
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            send_columns!(),
+            " FROM eis_sends WHERE version_id = $1 ORDER BY id DESC LIMIT 1"
+        ))
         .bind(version_id)
         .fetch_optional(self.pool())
         .await?;
@@ -280,10 +297,11 @@ impl Store {
     }
 
     pub async fn sends_for_version(&self, version_id: i64) -> Result<Vec<Send>> {
-        let rows = sqlx::query(concat!("SELECT ", send_columns!(), " FROM eis_sends WHERE version_id = $1 ORDER BY id DESC"))
-            .bind(version_id)
-            .fetch_all(self.pool())
-            .await?;
+        let rows =
+            sqlx::query(concat!("SELECT ", send_columns!(), " FROM eis_sends WHERE version_id = $1 ORDER BY id DESC"))
+                .bind(version_id)
+                .fetch_all(self.pool())
+                .await?;
         rows.iter().map(send_from_row).collect()
     }
 
@@ -340,12 +358,7 @@ impl Store {
             Backend::Postgres => claim!("FOR UPDATE SKIP LOCKED"),
             Backend::Sqlite => claim!(""),
         };
-        let row = sqlx::query(sql)
-            .bind(worker)
-            .bind(now + lease_ms)
-            .bind(now)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(sql).bind(worker).bind(now + lease_ms).bind(now).fetch_optional(self.pool()).await?;
         let Some(r) = row else { return Ok(None) };
         let send = send_from_row(&r)?;
         let sealed: String = r.try_get("eis_password_secret")?;
@@ -440,7 +453,13 @@ impl Store {
     /// Records a placement: the plan number on the plan, the position numbers on the version, and
     /// the send's final state with its timeline line, in one transaction — only if this worker
     /// still holds the send's lease.
-    pub async fn record_publication(&self, send_id: i64, worker: &str, p: &Publication<'_>, o: &Outcome<'_>) -> Result<bool> {
+    pub async fn record_publication(
+        &self,
+        send_id: i64,
+        worker: &str,
+        p: &Publication<'_>,
+        o: &Outcome<'_>,
+    ) -> Result<bool> {
         let mut tx = self.write_tx().await?;
         let now = now_ms();
         let done = sqlx::query(
@@ -524,7 +543,8 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
-        insert_event(&mut tx, r.send_id, now, r.status, r.event.message, r.event.http_status, r.event.raw_reply).await?;
+        insert_event(&mut tx, r.send_id, now, r.status, r.event.message, r.event.http_status, r.event.raw_reply)
+            .await?;
         record(
             &mut *tx,
             Some(r.actor),

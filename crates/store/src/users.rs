@@ -61,11 +61,14 @@ impl ThrottleRule {
 
 /// One login from one address: five free failures, then 1 s, 2 s, 4 s … up to 15 minutes.
 /// Keyed by the pair, so an attacker elsewhere cannot lock the real user out.
-pub const LOGIN_FROM_ADDRESS: ThrottleRule = ThrottleRule { free_failures: 5, first_delay_ms: 1_000, max_delay_ms: 15 * 60_000 };
+pub const LOGIN_FROM_ADDRESS: ThrottleRule =
+    ThrottleRule { free_failures: 5, first_delay_ms: 1_000, max_delay_ms: 15 * 60_000 };
 /// One address, whatever the login (password spraying): twenty free failures.
-pub const FROM_ADDRESS: ThrottleRule = ThrottleRule { free_failures: 20, first_delay_ms: 1_000, max_delay_ms: 15 * 60_000 };
+pub const FROM_ADDRESS: ThrottleRule =
+    ThrottleRule { free_failures: 20, first_delay_ms: 1_000, max_delay_ms: 15 * 60_000 };
 /// One login from anywhere (an attack from many addresses): a hundred free failures.
-pub const LOGIN_ANYWHERE: ThrottleRule = ThrottleRule { free_failures: 100, first_delay_ms: 1_000, max_delay_ms: 15 * 60_000 };
+pub const LOGIN_ANYWHERE: ThrottleRule =
+    ThrottleRule { free_failures: 100, first_delay_ms: 1_000, max_delay_ms: 15 * 60_000 };
 /// Failures older than this, with no delay running, are forgotten.
 pub const THROTTLE_MEMORY_MS: i64 = 60 * 60 * 1000;
 
@@ -74,7 +77,9 @@ pub const THROTTLE_MEMORY_MS: i64 = 60 * 60 * 1000;
 pub enum Reservation {
     Granted,
     /// Refused without checking the password; try again after this many milliseconds.
-    Throttled { retry_after_ms: i64 },
+    Throttled {
+        retry_after_ms: i64,
+    },
 }
 
 /// Failed sign-ins since the user's previous successful one.
@@ -161,10 +166,12 @@ impl Store {
     }
 
     pub async fn user_credentials(&self, login: &str) -> Result<Option<UserCredentials>> {
-        let row = sqlx::query("SELECT id, login, full_name, org_id, role, password_hash, blocked FROM users WHERE login = $1")
-            .bind(login)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, login, full_name, org_id, role, password_hash, blocked FROM users WHERE login = $1",
+        )
+        .bind(login)
+        .fetch_optional(self.pool())
+        .await?;
         match row {
             Some(r) => Ok(Some(UserCredentials {
                 user: user_from_row(&r)?,
@@ -226,13 +233,15 @@ impl Store {
         }
         for (key, rule, failures, _) in current {
             let failures = failures + 1;
-            sqlx::query("UPDATE sign_in_throttle SET failures = $1, next_at = $2, updated_at = $3 WHERE throttle_key = $4")
-                .bind(failures)
-                .bind(now + rule.delay_after(failures))
-                .bind(now)
-                .bind(key)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE sign_in_throttle SET failures = $1, next_at = $2, updated_at = $3 WHERE throttle_key = $4",
+            )
+            .bind(failures)
+            .bind(now + rule.delay_after(failures))
+            .bind(now)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(Reservation::Granted)
@@ -257,7 +266,8 @@ impl Store {
             .bind(user_id)
             .fetch_one(&mut *tx)
             .await?;
-        let failed = FailedSignIns { count: row.try_get("failed_sign_ins")?, last_at: row.try_get("last_failed_sign_in_at")? };
+        let failed =
+            FailedSignIns { count: row.try_get("failed_sign_ins")?, last_at: row.try_get("last_failed_sign_in_at")? };
         sqlx::query("UPDATE users SET failed_sign_ins = 0, last_failed_sign_in_at = NULL WHERE id = $1")
             .bind(user_id)
             .execute(&mut *tx)
@@ -283,11 +293,13 @@ impl Store {
     /// A reserved attempt failed: the throttle counted it already; the user (if the login
     /// exists) is told about it at the next sign-in.
     pub async fn sign_in_failed(&self, login: &str, now: i64) -> Result<()> {
-        sqlx::query("UPDATE users SET failed_sign_ins = failed_sign_ins + 1, last_failed_sign_in_at = $1 WHERE login = $2")
-            .bind(now)
-            .bind(login)
-            .execute(self.pool())
-            .await?;
+        sqlx::query(
+            "UPDATE users SET failed_sign_ins = failed_sign_ins + 1, last_failed_sign_in_at = $1 WHERE login = $2",
+        )
+        .bind(now)
+        .bind(login)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 
@@ -295,12 +307,14 @@ impl Store {
     /// how many throttle entries were removed.
     pub async fn unlock_sign_in(&self, login: &str) -> Result<u64> {
         let prefix = pair_prefix(login);
-        let res = sqlx::query("DELETE FROM sign_in_throttle WHERE throttle_key = $1 OR substr(throttle_key, 1, CAST($2 AS INTEGER)) = $3")
-            .bind(format!("u:{login}"))
-            .bind(prefix.chars().count() as i64)
-            .bind(&prefix)
-            .execute(self.pool())
-            .await?;
+        let res = sqlx::query(
+            "DELETE FROM sign_in_throttle WHERE throttle_key = $1 OR substr(throttle_key, 1, CAST($2 AS INTEGER)) = $3",
+        )
+        .bind(format!("u:{login}"))
+        .bind(prefix.chars().count() as i64)
+        .bind(&prefix)
+        .execute(self.pool())
+        .await?;
         Ok(res.rows_affected())
     }
 
@@ -322,8 +336,16 @@ impl Store {
     /// delaying anyone nor remembered any more. Returns the number of rows removed.
     pub async fn purge_expired(&self, now: i64) -> Result<u64> {
         let mut removed = 0;
-        removed += sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(self.pool()).await?.rows_affected();
-        removed += sqlx::query("DELETE FROM api_tokens WHERE expires_at <= $1").bind(now).execute(self.pool()).await?.rows_affected();
+        removed += sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(self.pool())
+            .await?
+            .rows_affected();
+        removed += sqlx::query("DELETE FROM api_tokens WHERE expires_at <= $1")
+            .bind(now)
+            .execute(self.pool())
+            .await?
+            .rows_affected();
         removed += sqlx::query("DELETE FROM sign_in_throttle WHERE next_at <= $1 AND updated_at < $2")
             .bind(now)
             .bind(now - THROTTLE_MEMORY_MS)
@@ -337,8 +359,16 @@ impl Store {
     /// a block, or on request. Returns how many were ended.
     pub async fn end_all_sessions(&self, user_id: i64) -> Result<u64> {
         let mut tx = self.write_tx().await?;
-        let a = sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?.rows_affected();
-        let b = sqlx::query("DELETE FROM api_tokens WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?.rows_affected();
+        let a = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let b = sqlx::query("DELETE FROM api_tokens WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         tx.commit().await?;
         Ok(a + b)
     }
@@ -346,7 +376,11 @@ impl Store {
     /// Sets a new password hash and ends the user's sessions and tokens in one transaction.
     pub async fn set_password(&self, user_id: i64, password_hash: &str) -> Result<()> {
         let mut tx = self.write_tx().await?;
-        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(password_hash).bind(user_id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM api_tokens WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
         tx.commit().await?;
@@ -356,7 +390,11 @@ impl Store {
     /// Blocks or unblocks a user. Blocking ends their sessions and tokens in the same transaction.
     pub async fn set_blocked(&self, user_id: i64, blocked: bool) -> Result<()> {
         let mut tx = self.write_tx().await?;
-        sqlx::query("UPDATE users SET blocked = $1 WHERE id = $2").bind(i64::from(blocked)).bind(user_id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE users SET blocked = $1 WHERE id = $2")
+            .bind(i64::from(blocked))
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
         if blocked {
             sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM api_tokens WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
@@ -403,7 +441,10 @@ impl Store {
 
     /// Revokes one API token (the caller's own, on sign-out of a machine client).
     pub async fn revoke_api_token(&self, token: &str) -> Result<bool> {
-        let res = sqlx::query("DELETE FROM api_tokens WHERE token_hash = $1").bind(token_hash(token)).execute(self.pool()).await?;
+        let res = sqlx::query("DELETE FROM api_tokens WHERE token_hash = $1")
+            .bind(token_hash(token))
+            .execute(self.pool())
+            .await?;
         Ok(res.rows_affected() > 0)
     }
 

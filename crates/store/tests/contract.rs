@@ -75,8 +75,19 @@ async fn schema_has_every_table() {
     assert_eq!(
         tables,
         [
-            "api_tokens", "audit_log", "eis_credentials", "eis_send_events", "eis_sends", "organizations",
-            "plan_versions", "plans", "positions", "reference_items", "reference_loads", "sessions", "sign_in_throttle",
+            "api_tokens",
+            "audit_log",
+            "eis_credentials",
+            "eis_send_events",
+            "eis_sends",
+            "organizations",
+            "plan_versions",
+            "plans",
+            "positions",
+            "reference_items",
+            "reference_loads",
+            "sessions",
+            "sign_in_throttle",
             "users"
         ]
     );
@@ -130,11 +141,15 @@ async fn sign_in_throttling_grows_delays_per_login_and_address() {
         s.sign_in_failed("zakazchik", now).await.unwrap();
     }
     // The sixth must wait the first delay, and is refused without being counted.
-    let Reservation::Throttled { retry_after_ms } = s.reserve_sign_in("zakazchik", "10.0.0.1", now).await.unwrap() else {
+    let Reservation::Throttled { retry_after_ms } = s.reserve_sign_in("zakazchik", "10.0.0.1", now).await.unwrap()
+    else {
         panic!("the sixth attempt was not delayed");
     };
     assert_eq!(retry_after_ms, LOGIN_FROM_ADDRESS.first_delay_ms);
-    assert!(matches!(s.reserve_sign_in("zakazchik", "10.0.0.1", now + 10).await.unwrap(), Reservation::Throttled { .. }));
+    assert!(matches!(
+        s.reserve_sign_in("zakazchik", "10.0.0.1", now + 10).await.unwrap(),
+        Reservation::Throttled { .. }
+    ));
     // The same login from another address is not affected: nobody can lock the user out.
     assert_eq!(s.reserve_sign_in("zakazchik", "10.0.0.2", now).await.unwrap(), Reservation::Granted);
     // After the delay one more attempt; its failure doubles the delay.
@@ -181,7 +196,10 @@ async fn parallel_attempts_cannot_race_past_the_limit() {
             granted += 1;
         }
     }
-    assert_eq!(granted, LOGIN_FROM_ADDRESS.free_failures, "exactly the free failures may be checked, whatever the parallelism");
+    assert_eq!(
+        granted, LOGIN_FROM_ADDRESS.free_failures,
+        "exactly the free failures may be checked, whatever the parallelism"
+    );
 }
 
 #[tokio::test]
@@ -260,7 +278,10 @@ async fn plans_positions_versions_and_locking() {
     let approval = Approval { version_number: 0, packet: Some(&fixed), basis: "new" };
     let v0 = s.approve_plan(&plan, &snapshot(vec![position(1), position(2)]), &approval, a.id).await.unwrap();
     assert_eq!(v0.version_number, 0);
-    assert!(matches!(s.approve_plan(&plan, &snapshot(vec![]), &approval, a.id).await, Err(StoreError::Conflict)), "approved once");
+    assert!(
+        matches!(s.approve_plan(&plan, &snapshot(vec![]), &approval, a.id).await, Err(StoreError::Conflict)),
+        "approved once"
+    );
     let versions = s.versions(plan.id).await.unwrap();
     assert_eq!(versions.len(), 1);
     assert_eq!(versions[0].packet.as_ref(), Some(&fixed), "the exact packet is kept with the version");
@@ -293,7 +314,15 @@ async fn approved_version(s: &Store) -> (i64, i64, i64) {
     let plan = s.create_plan(o, 2026, u.id).await.unwrap().unwrap();
     s.change_plan_status(&plan, PlanStatus::Forming, PlanStatus::OnApproval, None, u.id, "x").await.unwrap();
     let plan = s.plan(plan.id).await.unwrap().unwrap();
-    let v = s.approve_plan(&plan, &snapshot(vec![position(1)]), &Approval { version_number: 0, packet: None, basis: "new" }, u.id).await.unwrap();
+    let v = s
+        .approve_plan(
+            &plan,
+            &snapshot(vec![position(1)]),
+            &Approval { version_number: 0, packet: None, basis: "new" },
+            u.id,
+        )
+        .await
+        .unwrap();
     (o, u.id, v.id)
 }
 
@@ -305,7 +334,8 @@ async fn eis_credentials_are_sealed() {
     let info = s.eis_credentials_info(u).await.unwrap().unwrap();
     assert!(info.has_password);
     assert_eq!(s.eis_credentials(u).await.unwrap().unwrap().password, "Sekr3t-Pa55");
-    let raw: String = sqlx::query_scalar("SELECT password_secret FROM eis_credentials").fetch_one(s.pool()).await.unwrap();
+    let raw: String =
+        sqlx::query_scalar("SELECT password_secret FROM eis_credentials").fetch_one(s.pool()).await.unwrap();
     assert!(!raw.contains("Sekr3t"));
     // Changing only the login keeps the password.
     s.save_eis_credentials(u, o, "eis_user_int2", None).await.unwrap();
@@ -328,7 +358,15 @@ async fn send_queue_leases_and_uniqueness() {
     // Long enough that the sealed text cannot contain it by chance.
     let login = EisLogin { login: "eis_user_int".into(), password: "Пароль-ЕИС-7Kq9".into() };
     let packet = "0f3c2a8e-5b1d-4c7e-9a2f-1d2e3f4a5b6c";
-    let new = NewSend { version_id: v, org_id: o, requested_by: u, packet_id: packet, packet_xml: "<x/>", login: &login, packet_note: "" };
+    let new = NewSend {
+        version_id: v,
+        org_id: o,
+        requested_by: u,
+        packet_id: packet,
+        packet_xml: "<x/>",
+        login: &login,
+        packet_note: "",
+    };
     let id = s.enqueue_send(&new).await.unwrap();
     let second = NewSend { packet_id: "1f3c2a8e-5b1d-4c7e-9a2f-1d2e3f4a5b6c", ..new };
     assert!(matches!(s.enqueue_send(&second).await, Err(StoreError::Conflict)), "one live send per version");
@@ -347,7 +385,11 @@ async fn send_queue_leases_and_uniqueness() {
         count_attempt: true,
         failed: false,
         last_error: None,
-        event: Some(EventNote { message: "ЕИС приняла пакет", http_status: Some(200), raw_reply: Some("<confirmation/>") }),
+        event: Some(EventNote {
+            message: "ЕИС приняла пакет",
+            http_status: Some(200),
+            raw_reply: Some("<confirmation/>"),
+        }),
     };
     assert!(!s.record_outcome(id, "w1", &outcome).await.unwrap());
     assert!(s.record_outcome(id, "w2", &outcome).await.unwrap());
@@ -360,7 +402,14 @@ async fn send_queue_leases_and_uniqueness() {
 
     // A routine poll writes no timeline line.
     let c = s.claim_due_send("w1", now + 2_000, 30_000).await.unwrap().unwrap();
-    let quiet = Outcome { status: SendStatus::Processing, next_attempt_at: Some(now + 3_000), count_attempt: false, failed: false, last_error: None, event: None };
+    let quiet = Outcome {
+        status: SendStatus::Processing,
+        next_attempt_at: Some(now + 3_000),
+        count_attempt: false,
+        failed: false,
+        last_error: None,
+        event: None,
+    };
     assert!(s.record_outcome(c.send.id, "w1", &quiet).await.unwrap());
     assert_eq!(s.send_events(id).await.unwrap().len(), 2);
     let fail = Outcome { status: SendStatus::AuthError, next_attempt_at: None, ..outcome };
@@ -383,20 +432,39 @@ async fn publication_is_recorded_with_plan_and_position_numbers() {
     let (s, _d) = store().await;
     let (o, u, v) = approved_version(&s).await;
     let login = EisLogin { login: "int_eis_user".into(), password: "p".into() };
-    let new = NewSend { version_id: v, org_id: o, requested_by: u, packet_id: "2f3c2a8e-5b1d-4c7e-9a2f-1d2e3f4a5b6c", packet_xml: "<x/>", login: &login, packet_note: "" };
+    let new = NewSend {
+        version_id: v,
+        org_id: o,
+        requested_by: u,
+        packet_id: "2f3c2a8e-5b1d-4c7e-9a2f-1d2e3f4a5b6c",
+        packet_xml: "<x/>",
+        login: &login,
+        packet_note: "",
+    };
     let id = s.enqueue_send(&new).await.unwrap();
     let plan_id = s.version(v).await.unwrap().unwrap().plan_id;
-    let numbers: std::collections::BTreeMap<String, String> = [("0001".to_owned(), "202603722001001001000001".to_owned())].into();
-    let publication = store::sends::Publication { plan_id, version_id: v, plan_number: "202603722001001001", position_numbers: &numbers };
+    let numbers: std::collections::BTreeMap<String, String> =
+        [("0001".to_owned(), "202603722001001001000001".to_owned())].into();
+    let publication = store::sends::Publication {
+        plan_id,
+        version_id: v,
+        plan_number: "202603722001001001",
+        position_numbers: &numbers,
+    };
     let outcome = Outcome {
         status: SendStatus::Published,
         next_attempt_at: None,
         count_attempt: false,
         failed: false,
         last_error: None,
-        event: Some(EventNote { message: "Размещена в ЕИС", http_status: Some(200), raw_reply: Some("<export/>") }),
+        event: Some(EventNote {
+            message: "Размещена в ЕИС", http_status: Some(200), raw_reply: Some("<export/>")
+        }),
     };
-    assert!(!s.record_publication(id, "w1", &publication, &outcome).await.unwrap(), "without the lease nothing is written");
+    assert!(
+        !s.record_publication(id, "w1", &publication, &outcome).await.unwrap(),
+        "without the lease nothing is written"
+    );
     let c = s.claim_due_send("w1", now_ms(), 30_000).await.unwrap().unwrap();
     assert!(s.record_publication(c.send.id, "w1", &publication, &outcome).await.unwrap());
     assert_eq!(s.plan(plan_id).await.unwrap().unwrap().eis_plan_number.as_deref(), Some("202603722001001001"));
@@ -411,7 +479,15 @@ async fn failures_in_a_row_are_counted_and_reset_and_a_stopped_send_can_be_reope
     let (o, u, v) = approved_version(&s).await;
     let login = EisLogin { login: "eis_user".into(), password: "первый".into() };
     let packet = "3f3c2a8e-5b1d-4c7e-9a2f-1d2e3f4a5b6c";
-    let new = NewSend { version_id: v, org_id: o, requested_by: u, packet_id: packet, packet_xml: "<x/>", login: &login, packet_note: "" };
+    let new = NewSend {
+        version_id: v,
+        org_id: o,
+        requested_by: u,
+        packet_id: packet,
+        packet_xml: "<x/>",
+        login: &login,
+        packet_note: "",
+    };
     let id = s.enqueue_send(&new).await.unwrap();
     let now = now_ms();
     let outcome = |status, failed: bool| Outcome {
@@ -456,13 +532,18 @@ async fn failures_in_a_row_are_counted_and_reset_and_a_stopped_send_can_be_reope
         next_attempt_at: Some(now),
         actor: u,
         login: &other,
-        event: EventNote { message: "ЕИС его получила", http_status: Some(200), raw_reply: Some("<confirmation/>") },
+        event: EventNote {
+            message: "ЕИС его получила", http_status: Some(200), raw_reply: Some("<confirmation/>")
+        },
     };
     assert!(matches!(s.reopen_send(&reopen).await, Err(StoreError::Conflict)));
     let c = s.claim_due_send("w", now_ms(), 1_000).await.unwrap().unwrap();
     assert_eq!(c.send.id, second_id);
     assert!(s.record_outcome(second_id, "w", &outcome(SendStatus::RequestRefused, true)).await.unwrap());
-    assert!(!s.reopen_send(&store::sends::Reopen { from: SendStatus::AuthError, ..reopen }).await.unwrap(), "expected state changed");
+    assert!(
+        !s.reopen_send(&store::sends::Reopen { from: SendStatus::AuthError, ..reopen }).await.unwrap(),
+        "expected state changed"
+    );
     let reopen = store::sends::Reopen {
         send_id: id,
         from: SendStatus::GaveUp,
@@ -470,7 +551,9 @@ async fn failures_in_a_row_are_counted_and_reset_and_a_stopped_send_can_be_reope
         next_attempt_at: Some(now),
         actor: u,
         login: &other,
-        event: EventNote { message: "ЕИС его получила", http_status: Some(200), raw_reply: Some("<confirmation/>") },
+        event: EventNote {
+            message: "ЕИС его получила", http_status: Some(200), raw_reply: Some("<confirmation/>")
+        },
     };
     assert!(s.reopen_send(&reopen).await.unwrap());
     let c = s.claim_due_send("w", now + 7, 1_000).await.unwrap().unwrap();

@@ -63,13 +63,19 @@ async fn loading_is_idempotent_and_retires_what_is_gone() {
     assert_eq!(again, LoadSummary { added: 0, updated: 0, unchanged: 3, retired: 0 });
 
     // A later full load without 17.23.1 retires it; a renamed record is updated.
-    let second = [entry("17", "Бумага и изделия из бумаги (новая редакция)", None, true), entry("99", "Услуги экстерриториальных организаций", None, true)];
+    let second = [
+        entry("17", "Бумага и изделия из бумаги (новая редакция)", None, true),
+        entry("99", "Услуги экстерриториальных организаций", None, true),
+    ];
     let sum = s.reference_load(Catalog::Okpd2, &second, full("nsiOKPD2List_2.xml")).await.unwrap();
     assert_eq!(sum, LoadSummary { added: 0, updated: 2, unchanged: 0, retired: 1 });
     let gone = s.reference_get(Catalog::Okpd2, "17.23.1").await.unwrap().expect("kept for old plans");
     assert!(!gone.actual);
     assert_eq!(gone.name, "Принадлежности канцелярские бумажные");
-    assert_eq!(s.reference_get(Catalog::Okpd2, "17").await.unwrap().unwrap().name, "Бумага и изделия из бумаги (новая редакция)");
+    assert_eq!(
+        s.reference_get(Catalog::Okpd2, "17").await.unwrap().unwrap().name,
+        "Бумага и изделия из бумаги (новая редакция)"
+    );
     assert!(s.reference_get(Catalog::Okpd2, "99").await.unwrap().unwrap().actual);
     // Other catalogs are untouched.
     assert!(s.reference_get(Catalog::Kvr, "244").await.unwrap().unwrap().actual);
@@ -82,10 +88,19 @@ async fn loading_is_idempotent_and_retires_what_is_gone() {
 #[tokio::test]
 async fn a_partial_load_retires_nothing_and_a_retired_code_comes_back() {
     let (s, _d) = store().await;
-    s.reference_load(Catalog::Kvr, &[entry("244", "Прочая закупка товаров, работ и услуг", Some("240"), true)], full("kvr.xml")).await.unwrap();
+    s.reference_load(
+        Catalog::Kvr,
+        &[entry("244", "Прочая закупка товаров, работ и услуг", Some("240"), true)],
+        full("kvr.xml"),
+    )
+    .await
+    .unwrap();
     assert!(!s.reference_get(Catalog::Kvr, "243").await.unwrap().unwrap().actual);
     let part = LoadOptions { source: "kvr_2.xml", partial: true, user_id: None, org_id: None, dry_run: false };
-    let sum = s.reference_load(Catalog::Kvr, &[entry("243", "Закупка в целях капитального ремонта", Some("240"), true)], part).await.unwrap();
+    let sum = s
+        .reference_load(Catalog::Kvr, &[entry("243", "Закупка в целях капитального ремонта", Some("240"), true)], part)
+        .await
+        .unwrap();
     assert_eq!(sum, LoadSummary { added: 0, updated: 1, unchanged: 0, retired: 0 });
     assert!(s.reference_get(Catalog::Kvr, "243").await.unwrap().unwrap().actual);
     assert!(s.reference_get(Catalog::Kvr, "244").await.unwrap().unwrap().actual);
@@ -97,7 +112,9 @@ async fn loaded_data_survives_reopening() {
     let url = store::testing::fresh_database_url(dir.path()).await.unwrap();
     let key = store::SecretBox::generate_key();
     let s = Store::open(&url, store::SecretBox::new(key)).await.unwrap();
-    s.reference_load(Catalog::ChangeReason, &[entry("9", "Иная формулировка из ЕИС", None, true)], full("reasons.xml")).await.unwrap();
+    s.reference_load(Catalog::ChangeReason, &[entry("9", "Иная формулировка из ЕИС", None, true)], full("reasons.xml"))
+        .await
+        .unwrap();
     s.close().await;
     // Opening again (a restart, `plangraf migrate`) does not reload the starter set over it.
     let s = Store::open(&url, store::SecretBox::new(key)).await.unwrap();
@@ -117,9 +134,13 @@ async fn search_by_code_prefix_and_cyrillic_words() {
     assert_eq!(codes(&hits), ["17.23.1"]);
     let hits = s.reference_search(Catalog::Okpd2, "бумажные канцелярские", 20).await.unwrap();
     assert_eq!(codes(&hits), ["17.23.1"]);
-    s.reference_load(Catalog::Kvr, &[entry("999", "Закупка ёлочных игрушек", None, true)], LoadOptions { source: "t", partial: true, user_id: None, org_id: None, dry_run: false })
-        .await
-        .unwrap();
+    s.reference_load(
+        Catalog::Kvr,
+        &[entry("999", "Закупка ёлочных игрушек", None, true)],
+        LoadOptions { source: "t", partial: true, user_id: None, org_id: None, dry_run: false },
+    )
+    .await
+    .unwrap();
     assert_eq!(codes(&s.reference_search(Catalog::Kvr, "ЕЛОЧНЫХ", 20).await.unwrap()), ["999"]);
     // LIKE wildcards in the query are literal: «_» matches only an underscore.
     assert_eq!(codes(&s.reference_search(Catalog::SpecialPurchase, "p4_1", 20).await.unwrap()), ["P4_1_93"]);
@@ -138,7 +159,13 @@ async fn search_by_code_prefix_and_cyrillic_words() {
 #[tokio::test]
 async fn search_shows_only_actual_records() {
     let (s, _d) = store().await;
-    s.reference_load(Catalog::Kvr, &[entry("244", "Прочая закупка товаров, работ и услуг", Some("240"), true)], full("kvr.xml")).await.unwrap();
+    s.reference_load(
+        Catalog::Kvr,
+        &[entry("244", "Прочая закупка товаров, работ и услуг", Some("240"), true)],
+        full("kvr.xml"),
+    )
+    .await
+    .unwrap();
     assert!(s.reference_search(Catalog::Kvr, "243", 20).await.unwrap().is_empty());
     assert!(s.reference_search(Catalog::Kvr, "капитального", 20).await.unwrap().is_empty());
     assert_eq!(codes(&s.reference_search(Catalog::Kvr, "", 20).await.unwrap()), ["244"]);
@@ -149,7 +176,11 @@ async fn search_shows_only_actual_records() {
 #[tokio::test]
 async fn a_large_catalog_loads_and_reloads() {
     let (s, _d) = store().await;
-    let entries: Vec<Entry> = (0..5000).map(|i| entry(&format!("{:02}.{:02}.{:04}", i / 1000, (i / 10) % 100, i), &format!("Изделие № {i}"), None, true)).collect();
+    let entries: Vec<Entry> = (0..5000)
+        .map(|i| {
+            entry(&format!("{:02}.{:02}.{:04}", i / 1000, (i / 10) % 100, i), &format!("Изделие № {i}"), None, true)
+        })
+        .collect();
     let sum = s.reference_load(Catalog::Okpd2, &entries, full("big.xml")).await.unwrap();
     assert_eq!(sum.added, 5000);
     let sum = s.reference_load(Catalog::Okpd2, &entries, full("big.xml")).await.unwrap();
@@ -186,8 +217,11 @@ async fn a_load_by_a_user_is_journaled() {
         .await
         .unwrap();
     let user = s.create_user("admin", "x", "Администратор", org.id, domain::Role::Admin).await.unwrap().unwrap();
-    let opts = LoadOptions { source: "kvr.xml", partial: false, user_id: Some(user.id), org_id: Some(org.id), dry_run: false };
-    s.reference_load(Catalog::Kvr, &[entry("244", "Прочая закупка товаров, работ и услуг", Some("240"), true)], opts).await.unwrap();
+    let opts =
+        LoadOptions { source: "kvr.xml", partial: false, user_id: Some(user.id), org_id: Some(org.id), dry_run: false };
+    s.reference_load(Catalog::Kvr, &[entry("244", "Прочая закупка товаров, работ и услуг", Some("240"), true)], opts)
+        .await
+        .unwrap();
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE entity = 'reference' AND user_id = $1")
         .bind(user.id)
         .fetch_one(s.pool())

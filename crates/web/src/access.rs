@@ -28,7 +28,11 @@ pub async fn readable_plan(state: &AppState, user: &User, plan_id: i64) -> AppRe
 }
 
 /// A version the caller may read, with its plan-schedule and owner organization.
-pub async fn readable_version(state: &AppState, user: &User, version_id: i64) -> AppResult<(Version, Plan, Organization)> {
+pub async fn readable_version(
+    state: &AppState,
+    user: &User,
+    version_id: i64,
+) -> AppResult<(Version, Plan, Organization)> {
     let version = state.store.version(version_id).await?.ok_or(AppError::NotFound)?;
     let (plan, owner) = readable_plan(state, user, version.plan_id).await?;
     Ok((version, plan, owner))
@@ -37,5 +41,6 @@ pub async fn readable_version(state: &AppState, user: &User, version_id: i64) ->
 /// The customer's specialists send its versions to ЕИС, or, for a plan placed by the superior
 /// organization under an agreement (OA), the superior's specialists.
 pub fn check_can_send(user: &User, plan: &Plan, owner: &Organization) -> AppResult<()> {
-    domain::exchange::check_sender(actor(user), plan_ref(plan, owner), plan.owner_role).map_err(|e| AppError::Forbidden(e.to_string()))
+    domain::exchange::check_sender(actor(user), plan_ref(plan, owner), plan.owner_role)
+        .map_err(|e| AppError::Forbidden(e.to_string()))
 }

@@ -44,7 +44,11 @@ impl std::fmt::Display for CreateRefusal {
 
 /// A plan-schedule the caller may change (own organization, editing role, editable state), or
 /// the rule that forbids it.
-pub async fn plan_for_edit(state: &AppState, user: &User, plan_id: i64) -> AppResult<Result<(Plan, Organization), PlanError>> {
+pub async fn plan_for_edit(
+    state: &AppState,
+    user: &User,
+    plan_id: i64,
+) -> AppResult<Result<(Plan, Organization), PlanError>> {
     let (plan, owner) = readable_plan(state, user, plan_id).await?;
     Ok(plan::check_edit(actor(user), plan_ref(&plan, &owner)).map(|()| (plan, owner)))
 }
@@ -94,12 +98,20 @@ pub async fn approve(state: &AppState, user: &User, plan_id: i64) -> AppResult<R
 }
 
 /// «Вернуть на доработку» with the comment the customer will see.
-pub async fn return_for_revision(state: &AppState, user: &User, plan_id: i64, comment: &str) -> AppResult<Result<(), PlanError>> {
+pub async fn return_for_revision(
+    state: &AppState,
+    user: &User,
+    plan_id: i64,
+    comment: &str,
+) -> AppResult<Result<(), PlanError>> {
     let (plan, owner) = readable_plan(state, user, plan_id).await?;
     let comment = comment.trim();
     match plan::return_for_revision(actor(user), plan_ref(&plan, &owner), comment) {
         Ok(to) => {
-            state.store.change_plan_status(&plan, plan.status, to, Some(comment), user.id, plan::JOURNAL_RETURNED).await?;
+            state
+                .store
+                .change_plan_status(&plan, plan.status, to, Some(comment), user.id, plan::JOURNAL_RETURNED)
+                .await?;
             Ok(Ok(()))
         }
         Err(e) => Ok(Err(e)),
@@ -120,7 +132,12 @@ pub async fn start_changes(state: &AppState, user: &User, plan_id: i64) -> AppRe
 
 /// A new position of an editable plan: the next free purchase number and the draft parsed with
 /// НСИ. The caller stores it with the row version it read.
-pub async fn new_position(state: &AppState, plan: &Plan, owner: &Organization, draft: &PositionDraft) -> AppResult<Result<Position, Vec<FieldError>>> {
+pub async fn new_position(
+    state: &AppState,
+    plan: &Plan,
+    owner: &Organization,
+    draft: &PositionDraft,
+) -> AppResult<Result<Position, Vec<FieldError>>> {
     let used = state.store.positions(plan.id).await?.into_iter().map(|p| p.position.purchase_number);
     let number = plan::next_purchase_number(used).map_err(|e| AppError::BadRequest(e.to_string()))?;
     parse_draft(state, draft, number, owner.org_type).await
@@ -137,14 +154,25 @@ pub struct EditablePosition {
     pub base_version: i64,
 }
 
-pub async fn editable_position(state: &AppState, user: &User, plan_id: i64, position_id: i64) -> AppResult<EditablePosition> {
+pub async fn editable_position(
+    state: &AppState,
+    user: &User,
+    plan_id: i64,
+    position_id: i64,
+) -> AppResult<EditablePosition> {
     let (plan, owner) = editable_plan(state, user, plan_id).await?;
     position_of(state, plan, owner, position_id).await
 }
 
 /// One position of a plan the caller may change (see [`plan_for_edit`]).
-pub async fn position_of(state: &AppState, plan: Plan, owner: Organization, position_id: i64) -> AppResult<EditablePosition> {
-    let stored = state.store.positions(plan.id).await?.into_iter().find(|p| p.id == position_id).ok_or(AppError::NotFound)?;
+pub async fn position_of(
+    state: &AppState,
+    plan: Plan,
+    owner: Organization,
+    position_id: i64,
+) -> AppResult<EditablePosition> {
+    let stored =
+        state.store.positions(plan.id).await?.into_iter().find(|p| p.id == position_id).ok_or(AppError::NotFound)?;
     let versions = state.store.versions(plan.id).await?;
     let base = versions.first();
     let in_base = base.and_then(|b| b.snapshot.position(stored.position.purchase_number)).is_some();
@@ -200,10 +228,16 @@ pub async fn canceled_position(
     }))
 }
 
-pub const DELETE_BASE: &str = "Позицию утвержденной версии нельзя удалить: откройте её и отмените закупку с обоснованием.";
+pub const DELETE_BASE: &str =
+    "Позицию утвержденной версии нельзя удалить: откройте её и отмените закупку с обоснованием.";
 
 /// Deletes a position that is not in the approved version; `Ok(Err(message))` when it is.
-pub async fn delete_position(state: &AppState, user: &User, l: &EditablePosition, row_version: i64) -> AppResult<Result<(), &'static str>> {
+pub async fn delete_position(
+    state: &AppState,
+    user: &User,
+    l: &EditablePosition,
+    row_version: i64,
+) -> AppResult<Result<(), &'static str>> {
     if l.in_base {
         return Ok(Err(DELETE_BASE));
     }
@@ -230,17 +264,29 @@ fn header_write(result: store::Result<()>) -> AppResult<Result<(), HeaderRefusal
 }
 
 /// Who places the plan in ЕИС: `CU` (the customer) or `OA` (its superior under an agreement).
-pub async fn set_owner_role(state: &AppState, user: &User, plan_id: i64, code: &str, row_version: i64) -> AppResult<Result<(), HeaderRefusal>> {
+pub async fn set_owner_role(
+    state: &AppState,
+    user: &User,
+    plan_id: i64,
+    code: &str,
+    row_version: i64,
+) -> AppResult<Result<(), HeaderRefusal>> {
     let (plan, owner) = match plan_for_edit(state, user, plan_id).await? {
         Ok(found) => found,
         Err(e) => return Ok(Err(HeaderRefusal::Plan(e))),
     };
-    let field = |message: &str| Ok(Err(HeaderRefusal::Fields(vec![FieldError { field: "owner_role", message: message.into() }])));
+    let field = |message: &str| {
+        Ok(Err(HeaderRefusal::Fields(vec![FieldError { field: "owner_role", message: message.into() }])))
+    };
     let Some(role) = plan::OwnerRole::from_code(code.trim()) else {
-        return field("Выберите, кто размещает план-график в ЕИС: CU (заказчик) или OA (вышестоящая организация по соглашению)");
+        return field(
+            "Выберите, кто размещает план-график в ЕИС: CU (заказчик) или OA (вышестоящая организация по соглашению)",
+        );
     };
     if role == plan::OwnerRole::Agent && owner.superior_id.is_none() {
-        return field("У организации нет вышестоящей организации, которая могла бы размещать план-график по соглашению");
+        return field(
+            "У организации нет вышестоящей организации, которая могла бы размещать план-график по соглашению",
+        );
     }
     header_write(state.store.set_owner_role(&plan, row_version, role, user.id).await)
 }

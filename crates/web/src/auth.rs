@@ -212,10 +212,15 @@ impl FromRequestParts<AppState> for ClientAddress {
 
 /// Outcome of checking a login and password, shared by the sign-in page and the token API.
 pub enum SignIn {
-    Ok { user: User, failed: store::users::FailedSignIns },
+    Ok {
+        user: User,
+        failed: store::users::FailedSignIns,
+    },
     Wrong,
     /// Too many failures: refused without checking the password.
-    Throttled { retry_after_secs: i64 },
+    Throttled {
+        retry_after_secs: i64,
+    },
     /// The password checkers stayed busy; nothing was counted.
     Busy,
 }
@@ -223,14 +228,22 @@ pub enum SignIn {
 /// Logins longer than this cannot exist; longer input is cut for the throttle keys.
 pub const MAX_LOGIN_CHARS: usize = 64;
 
-pub async fn sign_in(state: &AppState, login: &str, password: &str, client: std::net::IpAddr) -> Result<SignIn, AppError> {
+pub async fn sign_in(
+    state: &AppState,
+    login: &str,
+    password: &str,
+    client: std::net::IpAddr,
+) -> Result<SignIn, AppError> {
     let login: String = login.trim().chars().take(MAX_LOGIN_CHARS + 1).collect();
     let address = client.to_string();
     let now = store::now_ms();
-    if let store::users::Reservation::Throttled { retry_after_ms } = state.store.reserve_sign_in(&login, &address, now).await? {
+    if let store::users::Reservation::Throttled { retry_after_ms } =
+        state.store.reserve_sign_in(&login, &address, now).await?
+    {
         return Ok(SignIn::Throttled { retry_after_secs: (retry_after_ms + 999) / 1000 });
     }
-    let creds = if login.chars().count() > MAX_LOGIN_CHARS { None } else { state.store.user_credentials(&login).await? };
+    let creds =
+        if login.chars().count() > MAX_LOGIN_CHARS { None } else { state.store.user_credentials(&login).await? };
     let stored = creds.as_ref().filter(|c| !c.blocked).map(|c| c.password_hash.clone());
     match crate::passwords::verify(password.to_owned(), stored).await {
         Err(crate::passwords::Busy) => {
@@ -257,7 +270,9 @@ pub fn throttled_message(retry_after_secs: i64) -> String {
     } else {
         format!("{} с", retry_after_secs.max(1))
     };
-    format!("Слишком много неудачных попыток входа. Повторите вход через {wait}. Если пароль забыт, обратитесь к администратору.")
+    format!(
+        "Слишком много неудачных попыток входа. Повторите вход через {wait}. Если пароль забыт, обратитесь к администратору."
+    )
 }
 
 /// What the user is told on the first page after signing in, if someone failed to sign in

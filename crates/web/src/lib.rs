@@ -60,7 +60,9 @@ pub fn router(state: AppState) -> Router {
         .route("/settings/eis/check", post(settings::check))
         .route(
             "/reference",
-            get(reference::page).post(reference::upload).layer(DefaultBodyLimit::max(reference::MAX_UPLOAD_BYTES + 64 * 1024)),
+            get(reference::page)
+                .post(reference::upload)
+                .layer(DefaultBodyLimit::max(reference::MAX_UPLOAD_BYTES + 64 * 1024)),
         )
         .route("/reference/{catalog}", get(reference::search))
         .merge(api::router())

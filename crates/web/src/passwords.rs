@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::Duration;
 
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use tokio::sync::{Semaphore, oneshot};
 
 /// How long a sign-in waits for a free password checker before it is answered 503.
@@ -87,7 +87,11 @@ impl PasswordCheckers {
     }
 
     /// Runs `f` on a checker thread, waiting at most `wait` for one to be free.
-    pub async fn run<T: Send + 'static>(&self, wait: Duration, f: impl FnOnce() -> T + Send + 'static) -> Result<T, Busy> {
+    pub async fn run<T: Send + 'static>(
+        &self,
+        wait: Duration,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Busy> {
         let permit = tokio::time::timeout(wait, self.permits.acquire()).await.map_err(|_| Busy)?.map_err(|_| Busy)?;
         let (tx, rx) = oneshot::channel();
         let running = self.running.clone();
@@ -131,7 +135,8 @@ pub enum HashError {
 
 /// A hash nobody's password matches; an unknown login is checked against it, so that the
 /// answer takes the same time whether the login exists or not.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0BNwWcUQMo2RVZbtyNZB0A6XrZmWZxwsXHo2NNhw2m8";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0BNwWcUQMo2RVZbtyNZB0A6XrZmWZxwsXHo2NNhw2m8";
 
 /// Verifies against a stored PHC string (`None`: no such user; still costs one check).
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool, Busy> {

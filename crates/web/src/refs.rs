@@ -28,7 +28,9 @@ pub async fn special_purchases(state: &AppState) -> AppResult<Vec<(String, Strin
 
 /// The special purchase kind of `code`, if НСИ knows it as actual.
 pub async fn special_purchase(state: &AppState, code: &str) -> AppResult<Option<SpecialPurchase>> {
-    Ok(actual_name(state, Catalog::SpecialPurchase, code).await?.map(|name| SpecialPurchase { code: code.trim().to_owned(), name }))
+    Ok(actual_name(state, Catalog::SpecialPurchase, code)
+        .await?
+        .map(|name| SpecialPurchase { code: code.trim().to_owned(), name }))
 }
 
 /// The reasons of a position change, as `(code, name)`.

@@ -22,10 +22,10 @@ mod read;
 mod write;
 
 pub use problems::Problem;
-pub use read::{read_packet_index, read_plan_packet};
 pub(crate) use read::{read_index_el, read_plan_content};
-pub use write::{write_plan_packet, write_plan_packet_with};
+pub use read::{read_packet_index, read_plan_packet};
 pub(crate) use write::{Target, write_index, write_plan_content};
+pub use write::{write_plan_packet, write_plan_packet_with};
 
 /// `index/mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +61,12 @@ pub const OBJECT_TYPE_TP2020: &str = "TP2020";
 
 impl PacketIndex {
     /// A fresh index: a new UUID and the current Moscow time (to the second).
-    pub fn new(sender: impl Into<String>, receiver: impl Into<String>, object_type: impl Into<String>, mode: Mode) -> Self {
+    pub fn new(
+        sender: impl Into<String>,
+        receiver: impl Into<String>,
+        object_type: impl Into<String>,
+        mode: Mode,
+    ) -> Self {
         use chrono::Timelike;
         let now = chrono::Utc::now().with_timezone(&xml::moscow());
         let now = now.with_nanosecond(0).unwrap_or(now);

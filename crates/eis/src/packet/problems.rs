@@ -88,14 +88,34 @@ impl Checker {
             self.years(&format!("{kp}/{years}"), &t.years);
         }
     }
-    fn code_name(&mut self, path: &str, c: Option<&CodeName>, code_max: usize, name_element: &str, name_max: usize, what: &str) {
+    fn code_name(
+        &mut self,
+        path: &str,
+        c: Option<&CodeName>,
+        code_max: usize,
+        name_element: &str,
+        name_max: usize,
+        what: &str,
+    ) {
         let Some(c) = c else { return };
         self.len(&format!("{path}/code"), &c.code, 1, code_max, &format!("Код {what}"));
-        self.opt_len(&format!("{path}/{name_element}"), c.name.as_deref(), 1, name_max, &format!("Наименование {what}"));
+        self.opt_len(
+            &format!("{path}/{name_element}"),
+            c.name.as_deref(),
+            1,
+            name_max,
+            &format!("Наименование {what}"),
+        );
     }
     fn org(&mut self, path: &str, reg_num: &str, o: &OrgDetails, what: &str) {
         self.digits(&format!("{path}/regNum"), reg_num, 11, what);
-        self.opt_len(&format!("{path}/consRegistryNum"), o.cons_registry_num.as_deref(), 8, 8, "Код по Сводному реестру");
+        self.opt_len(
+            &format!("{path}/consRegistryNum"),
+            o.cons_registry_num.as_deref(),
+            8,
+            8,
+            "Код по Сводному реестру",
+        );
         self.opt_len(&format!("{path}/fullName"), o.full_name.as_deref(), 1, 2000, "Полное наименование организации");
         if let Some(inn) = &o.inn
             && !is_digits(inn, 10)
@@ -111,7 +131,13 @@ impl Checker {
         if let Some(a) = &o.control_authority {
             let ap = format!("{path}/controlAuthorityInfo");
             self.digits(&format!("{ap}/regNum"), &a.reg_num, 11, "Код органа контроля по СПЗ");
-            self.opt_len(&format!("{ap}/consRegistryNum"), a.cons_registry_num.as_deref(), 8, 8, "Код по Сводному реестру");
+            self.opt_len(
+                &format!("{ap}/consRegistryNum"),
+                a.cons_registry_num.as_deref(),
+                8,
+                8,
+                "Код по Сводному реестру",
+            );
             self.opt_len(&format!("{ap}/fullName"), a.full_name.as_deref(), 1, 2000, "Наименование органа контроля");
         }
     }
@@ -119,7 +145,13 @@ impl Checker {
         if !m.change_reason_code.is_empty() || reason_required {
             self.len(&format!("{path}/changeReason/code"), &m.change_reason_code, 1, 10, "Код основания изменения");
         }
-        self.len(&format!("{path}/changeReason/name"), &m.change_reason_name, 0, 2000, "Наименование основания изменения");
+        self.len(
+            &format!("{path}/changeReason/name"),
+            &m.change_reason_name,
+            0,
+            2000,
+            "Наименование основания изменения",
+        );
         self.len(&format!("{path}/description"), &m.description, 0, 2000, "Обоснование изменения");
     }
 }
@@ -141,10 +173,9 @@ impl PlanPacket {
         c.len("data/externalId", &d.external_id, 1, 40, "Внешний идентификатор документа");
         match (&d.plan_number, self.kind) {
             (Some(n), _) => c.len("data/planNumber", n, 18, 18, "Реестровый номер плана-графика"),
-            (None, PlanPacketKind::Change) => c.add(
-                "data/planNumber",
-                "Для изменения плана-графика обязателен реестровый номер плана-графика".into(),
-            ),
+            (None, PlanPacketKind::Change) => {
+                c.add("data/planNumber", "Для изменения плана-графика обязателен реестровый номер плана-графика".into())
+            }
             (None, PlanPacketKind::New) => {}
         }
         c.year("data/commonInfo/planYear", d.plan_year, "Год плана");
@@ -153,7 +184,14 @@ impl PlanPacket {
         c.org("data/commonInfo/customerInfo", &d.customer_reg_num, &d.customer.org, "Код заказчика по СПЗ");
         c.code_name("data/commonInfo/customerInfo/OKOPF", d.customer.okopf.as_ref(), 5, "singularName", 2000, "ОКОПФ");
         c.code_name("data/commonInfo/customerInfo/OKFS", d.customer.okfs.as_ref(), 2, "name", 2000, "ОКФС");
-        c.code_name("data/commonInfo/customerInfo/OKTMOPPO", d.customer.oktmo_ppo.as_ref(), 11, "name", 2000, "ОКТМО ППО");
+        c.code_name(
+            "data/commonInfo/customerInfo/OKTMOPPO",
+            d.customer.oktmo_ppo.as_ref(),
+            11,
+            "name",
+            2000,
+            "ОКТМО ППО",
+        );
         c.org("data/commonInfo/ownerInfo", &d.owner_reg_num, &d.owner, "Код владельца по СПЗ");
         if let Some(p) = &d.confirm_contact {
             let cp = "data/commonInfo/confirmContactInfo";
@@ -166,7 +204,11 @@ impl PlanPacket {
             check_position(&mut c, &format!("data/positions/position[{}]", n + 1), p);
         }
         for (n, p) in d.special_positions.iter().enumerate() {
-            check_special_position(&mut c, &format!("data/specialPurchasePositions/specialPurchasePosition[{}]", n + 1), p);
+            check_special_position(
+                &mut c,
+                &format!("data/specialPurchasePositions/specialPurchasePosition[{}]", n + 1),
+                p,
+            );
         }
         if let Some(o) = &d.outcome {
             let op = "data/outcomeIndicators";
@@ -174,7 +216,12 @@ impl PlanPacket {
                 c.years(&format!("{op}/totalsInfo"), t);
             }
             c.kbks(&format!("{op}/KBKsTotalsInfo"), "KBKTotalsInfo", "KBKTotalsYearsInfo", &o.kbk_totals);
-            c.targets(&format!("{op}/targetArticlesTotalsInfo"), "targetArticleTotalsInfo", "targetArticleTotalsYearsInfo", &o.target_article_totals);
+            c.targets(
+                &format!("{op}/targetArticlesTotalsInfo"),
+                "targetArticleTotalsInfo",
+                "targetArticleTotalsYearsInfo",
+                &o.target_article_totals,
+            );
             c.kvrs(&format!("{op}/KVRsTotalsInfo"), "KVRTotalsInfo", "KVRTotalsYearsInfo", &o.kvr_totals);
         }
         c.0

@@ -3,8 +3,8 @@
 
 use super::*;
 use crate::kept::Seen;
-use crate::{bounds, ns};
 use crate::xml::{El, Path};
+use crate::{bounds, ns};
 
 const NS_INT: Option<&str> = Some(ns::INTEGRATION);
 const NS_TP: Option<&str> = Some(ns::TP);
@@ -72,7 +72,12 @@ fn year(el: El<'_, '_>, name: &'static str, path: &Path) -> Result<i32, ReadErro
     xml::parse_num(&t, &path.join(name).0, "not a year")
 }
 
-fn opt_num<T: std::str::FromStr>(el: El<'_, '_>, name: &'static str, path: &Path, what: &str) -> Result<Option<T>, ReadError> {
+fn opt_num<T: std::str::FromStr>(
+    el: El<'_, '_>,
+    name: &'static str,
+    path: &Path,
+    what: &str,
+) -> Result<Option<T>, ReadError> {
     el.opt_text(NS_TP, name).map(|t| xml::parse_num(&t, &path.join(name).0, what)).transpose()
 }
 
@@ -198,7 +203,10 @@ fn read_code_name(
     path: &Path,
 ) -> Result<Option<CodeName>, ReadError> {
     let Some(el) = parent.child(NS_TP, element) else { return Ok(None) };
-    Ok(Some(CodeName { code: el.req_text(NS_BASE, "code", &path.join(element))?, name: el.opt_text(NS_BASE, name_element) }))
+    Ok(Some(CodeName {
+        code: el.req_text(NS_BASE, "code", &path.join(element))?,
+        name: el.opt_text(NS_BASE, name_element),
+    }))
 }
 
 fn read_years(el: El<'_, '_>, path: &Path) -> Result<YearAmounts, ReadError> {
@@ -227,13 +235,28 @@ fn read_list<T>(
     l.children(NS_TP, item).enumerate().map(|(i, k)| read(k, &lp.nth(item, i))).collect()
 }
 
-fn read_kbks(parent: El<'_, '_>, path: &Path, list: &'static str, item: &'static str, years: &'static str) -> Result<Vec<KbkAmounts>, ReadError> {
+fn read_kbks(
+    parent: El<'_, '_>,
+    path: &Path,
+    list: &'static str,
+    item: &'static str,
+    years: &'static str,
+) -> Result<Vec<KbkAmounts>, ReadError> {
     read_list(parent, path, list, item, |k, kp| {
-        Ok(KbkAmounts { kbk: k.req_text(NS_TP, "KBK", kp)?, years: read_years(k.req(NS_TP, years, kp)?, &kp.join(years))? })
+        Ok(KbkAmounts {
+            kbk: k.req_text(NS_TP, "KBK", kp)?,
+            years: read_years(k.req(NS_TP, years, kp)?, &kp.join(years))?,
+        })
     })
 }
 
-fn read_kvrs(parent: El<'_, '_>, path: &Path, list: &'static str, item: &'static str, years: &'static str) -> Result<Vec<KvrAmounts>, ReadError> {
+fn read_kvrs(
+    parent: El<'_, '_>,
+    path: &Path,
+    list: &'static str,
+    item: &'static str,
+    years: &'static str,
+) -> Result<Vec<KvrAmounts>, ReadError> {
     read_list(parent, path, list, item, |k, kp| {
         Ok(KvrAmounts {
             kvr: read_kvr_code(k.req(NS_TP, "KVR", kp)?, &kp.join("KVR"))?,
@@ -274,7 +297,9 @@ fn read_kvr_info(parent: El<'_, '_>, path: &Path) -> Result<Option<String>, Read
 
 fn read_modification(m: El<'_, '_>, mp: &Path) -> Result<Modification, ReadError> {
     let (code, name) = match m.child(NS_TP, "changeReason") {
-        Some(r) => (r.req_text(NS_TP, "code", &mp.join("changeReason"))?, r.opt_text(NS_TP, "name").unwrap_or_default()),
+        Some(r) => {
+            (r.req_text(NS_TP, "code", &mp.join("changeReason"))?, r.opt_text(NS_TP, "name").unwrap_or_default())
+        }
         None => (String::new(), String::new()),
     };
     let dec = m.req(NS_TP, "decision", mp)?;

@@ -213,8 +213,10 @@ const KBKS: Names = Names { list: tp!("KBKsInfo"), item: tp!("KBKInfo"), years: 
 const KVRS: Names = Names { list: tp!("KVRsInfo"), item: tp!("KVRInfo"), years: tp!("KVRYearsInfo") };
 const TARGETS: Names =
     Names { list: tp!("targetArticlesInfo"), item: tp!("targetArticleInfo"), years: tp!("targetArticleYearsInfo") };
-const KBK_TOTALS: Names = Names { list: tp!("KBKsTotalsInfo"), item: tp!("KBKTotalsInfo"), years: tp!("KBKTotalsYearsInfo") };
-const KVR_TOTALS: Names = Names { list: tp!("KVRsTotalsInfo"), item: tp!("KVRTotalsInfo"), years: tp!("KVRTotalsYearsInfo") };
+const KBK_TOTALS: Names =
+    Names { list: tp!("KBKsTotalsInfo"), item: tp!("KBKTotalsInfo"), years: tp!("KBKTotalsYearsInfo") };
+const KVR_TOTALS: Names =
+    Names { list: tp!("KVRsTotalsInfo"), item: tp!("KVRTotalsInfo"), years: tp!("KVRTotalsYearsInfo") };
 const TARGET_TOTALS: Names = Names {
     list: tp!("targetArticlesTotalsInfo"),
     item: tp!("targetArticleTotalsInfo"),

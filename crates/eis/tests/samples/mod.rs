@@ -14,7 +14,13 @@ pub fn dec(s: &str) -> Decimal {
 }
 
 pub fn years(cur: &str, first: &str, second: &str, subsec: &str) -> YearAmounts {
-    YearAmounts { total: None, current_year: dec(cur), first_year: dec(first), second_year: dec(second), subsec_years: dec(subsec) }
+    YearAmounts {
+        total: None,
+        current_year: dec(cur),
+        first_year: dec(first),
+        second_year: dec(second),
+        subsec_years: dec(subsec),
+    }
 }
 
 /// The ИКЗ of eis-protocol.md §4: year(2) + ИКУ(20) + purchase number(4) + 000 + OKPD2(4) + KVR(3).
@@ -107,7 +113,10 @@ pub fn special_small(purchase_number: &str) -> SpecialPosition {
         finance: years("680121.83", "0", "0", "0"),
         kbks: vec![],
         kvrs: vec![KvrAmounts { kvr: "244".into(), years: years("680121.83", "0", "0", "0") }],
-        target_articles: vec![TargetArticleAmounts { target_article: "026E120620".into(), years: years("11357.59", "0", "0", "0") }],
+        target_articles: vec![TargetArticleAmounts {
+            target_article: "026E120620".into(),
+            years: years("11357.59", "0", "0", "0"),
+        }],
         modification: None,
         modification_status: None,
         kept: Kept::default(),

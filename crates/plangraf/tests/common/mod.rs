@@ -287,8 +287,10 @@ pub async fn assert_not_in_database(database_url: &str, secrets: &[&str]) {
         assert!(tables.iter().any(|t| t == table), "no table {table} among {tables:?}");
     }
     for table in &tables {
-        let rows: Vec<String> =
-            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT t::text FROM {table} t"))).fetch_all(&pool).await.unwrap();
+        let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT t::text FROM {table} t")))
+            .fetch_all(&pool)
+            .await
+            .unwrap();
         assert!(!rows.is_empty() || !sealed_there.contains(&table.as_str()), "{table} has no rows to search");
         for secret in secrets {
             assert!(rows.iter().all(|r| !r.contains(secret)), "plaintext secret in the table {table}");

@@ -151,7 +151,9 @@ impl Authed {
     async fn own_plan(&self, state: &AppState, plan_id: i64) -> Result<PlanRow, Response> {
         match plans::plan_of_org(&state.db, &self.user.org_reg_num, plan_id).await {
             Ok(Some(p)) => Ok(p),
-            Ok(None) => Err(message(self.nav(), StatusCode::NOT_FOUND, "План-график не найден", "План-график не найден.")),
+            Ok(None) => {
+                Err(message(self.nav(), StatusCode::NOT_FOUND, "План-график не найден", "План-график не найден."))
+            }
             Err(e) => Err(internal(&e)),
         }
     }
@@ -165,7 +167,8 @@ async fn registry(State(state): State<AppState>, auth: Authed) -> Response {
         let mut views = Vec::new();
         for p in plans::plans_of_org(&state.db, &auth.user.org_reg_num).await? {
             let versions = plans::versions(&state.db, p.id).await?;
-            let latest_placed = versions.iter().filter(|v| v.state == VersionState::Placed).map(|v| v.version_number).max();
+            let latest_placed =
+                versions.iter().filter(|v| v.state == VersionState::Placed).map(|v| v.version_number).max();
             views.push(PlanView {
                 id: p.id,
                 plan_year: p.plan_year,
@@ -175,7 +178,8 @@ async fn registry(State(state): State<AppState>, auth: Authed) -> Response {
                 versions: versions
                     .into_iter()
                     .map(|v| VersionView {
-                        placeable: v.state == VersionState::Project && latest_placed.is_none_or(|l| l < v.version_number),
+                        placeable: v.state == VersionState::Project
+                            && latest_placed.is_none_or(|l| l < v.version_number),
                         version_number: v.version_number,
                         state: state_label(v.state),
                         external_id: v.external_id,
@@ -214,7 +218,13 @@ struct CreateForm {
     plan_year: String,
 }
 
-async fn create(State(state): State<AppState>, auth: Authed, headers: HeaderMap, uri: Uri, CabinetForm(form): CabinetForm<CreateForm>) -> Response {
+async fn create(
+    State(state): State<AppState>,
+    auth: Authed,
+    headers: HeaderMap,
+    uri: Uri,
+    CabinetForm(form): CabinetForm<CreateForm>,
+) -> Response {
     if let Some(refusal) = auth.refuse_forged(&headers, &uri, &form.csrf).or_else(|| auth.refuse_no_plan_rights()) {
         return refusal;
     }
@@ -226,9 +236,12 @@ async fn create(State(state): State<AppState>, auth: Authed, headers: HeaderMap,
             tracing::info!(login = %auth.user.login, year, "plan-schedule created in the cabinet");
             Redirect::to("/cabinet/plans").into_response()
         }
-        Err(SandboxError::Invalid(_)) => {
-            message(auth.nav(), StatusCode::BAD_REQUEST, "Неверный год", &format!("Год {year} недопустим для плана-графика."))
-        }
+        Err(SandboxError::Invalid(_)) => message(
+            auth.nav(),
+            StatusCode::BAD_REQUEST,
+            "Неверный год",
+            &format!("Год {year} недопустим для плана-графика."),
+        ),
         Err(SandboxError::Conflict(_)) => message(
             auth.nav(),
             StatusCode::CONFLICT,
@@ -242,7 +255,11 @@ async fn create(State(state): State<AppState>, auth: Authed, headers: HeaderMap,
     }
 }
 
-async fn version_page(State(state): State<AppState>, auth: Authed, CabinetPath((plan_id, version)): CabinetPath<(i64, i64)>) -> Response {
+async fn version_page(
+    State(state): State<AppState>,
+    auth: Authed,
+    CabinetPath((plan_id, version)): CabinetPath<(i64, i64)>,
+) -> Response {
     if let Some(refusal) = auth.refuse_no_plan_rights() {
         return refusal;
     }
@@ -261,7 +278,8 @@ async fn version_page(State(state): State<AppState>, auth: Authed, CabinetPath((
         Ok(c) => c,
         Err(e) => return internal(&e),
     };
-    let (positions, special_positions) = content.map(|c| (c.data.positions, c.data.special_positions)).unwrap_or_default();
+    let (positions, special_positions) =
+        content.map(|c| (c.data.positions, c.data.special_positions)).unwrap_or_default();
     let special_positions = special_positions
         .into_iter()
         .map(|p| SpecialPositionView {
@@ -363,7 +381,9 @@ async fn edit_position(
         Err(r) => return r,
     };
     match plan.source {
-        PlanSource::Ris => message(auth.nav(), StatusCode::FORBIDDEN, "Редактирование позиции невозможно", RIS_EDIT_REFUSAL),
+        PlanSource::Ris => {
+            message(auth.nav(), StatusCode::FORBIDDEN, "Редактирование позиции невозможно", RIS_EDIT_REFUSAL)
+        }
         PlanSource::Eis => message(
             auth.nav(),
             StatusCode::NOT_IMPLEMENTED,

@@ -101,7 +101,8 @@ async fn statuses(state: &AppState, user: &UserRecord, ids: &[String]) -> Result
         } else {
             None
         };
-        let published = match (row.try_get::<Option<String>, _>("state")?.as_deref(), row.try_get("published_doc_id")?) {
+        let published = match (row.try_get::<Option<String>, _>("state")?.as_deref(), row.try_get("published_doc_id")?)
+        {
             (Some("placed"), Some(doc_id)) => DocProjectState::Published { published_doc_id: doc_id },
             _ => DocProjectState::NotPublished,
         };

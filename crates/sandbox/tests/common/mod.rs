@@ -22,7 +22,12 @@ pub struct Env {
 }
 
 pub fn config(dir: &std::path::Path, delay: Duration) -> SandboxConfig {
-    SandboxConfig { listen: "127.0.0.1:0".parse().expect("addr"), data_dir: dir.to_owned(), processing_delay: delay, schemas: schemas() }
+    SandboxConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        data_dir: dir.to_owned(),
+        processing_delay: delay,
+        schemas: schemas(),
+    }
 }
 
 pub fn client_for(sandbox: &RunningSandbox) -> EisClient {
@@ -74,7 +79,10 @@ pub fn position(purchase_number: &str) -> Position {
         public_discussion: Some(false),
         finance: YearAmounts { current_year: dec("100000.00"), ..YearAmounts::default() },
         kbks: vec![],
-        kvrs: vec![KvrAmounts { kvr: "244".into(), years: YearAmounts { current_year: dec("100000.00"), ..YearAmounts::default() } }],
+        kvrs: vec![KvrAmounts {
+            kvr: "244".into(),
+            years: YearAmounts { current_year: dec("100000.00"), ..YearAmounts::default() },
+        }],
         is_energy_service_contract: false,
         modification: None,
         modification_status: None,
@@ -94,7 +102,10 @@ pub fn special(purchase_number: &str) -> SpecialPosition {
         kvr: Some("244".into()),
         purchase_number: purchase_number.into(),
         finance: YearAmounts { current_year: dec("600000.00"), ..YearAmounts::default() },
-        kvrs: vec![KvrAmounts { kvr: "244".into(), years: YearAmounts { current_year: dec("600000.00"), ..YearAmounts::default() } }],
+        kvrs: vec![KvrAmounts {
+            kvr: "244".into(),
+            years: YearAmounts { current_year: dec("600000.00"), ..YearAmounts::default() },
+        }],
         ..Default::default()
     }
 }
@@ -175,7 +186,8 @@ pub fn schemas() -> Option<std::sync::Arc<eis::validate::SchemaSet>> {
     static SET: std::sync::OnceLock<Option<std::sync::Arc<eis::validate::SchemaSet>>> = std::sync::OnceLock::new();
     SET.get_or_init(|| match eis::schemas::locate() {
         Some(dir) => Some(std::sync::Arc::new(
-            eis::validate::SchemaSet::compile(&dir, eis::validate::Root::Integration).expect("the official schemas compile"),
+            eis::validate::SchemaSet::compile(&dir, eis::validate::Root::Integration)
+                .expect("the official schemas compile"),
         )),
         None => {
             eprintln!("SKIPPED: the sandbox's schema validation of received packets (no ЕИС schemas)");

@@ -13,7 +13,6 @@ mod versions;
 
 use crate::AppState;
 use crate::auth::{API_TOKEN_TTL_MS, ApiUser, ClientAddress, SignIn, WRONG_LOGIN, sign_in, throttled_message};
-use axum::{Json, Router};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::handler::Handler;
@@ -21,6 +20,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter};
+use axum::{Json, Router};
 use domain::plan::{FieldError, PlanError};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -96,8 +96,11 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn method_not_allowed(allow: String) -> Response {
-    let mut resp = ApiError::new(StatusCode::METHOD_NOT_ALLOWED, format!("Метод не поддерживается по этому адресу; допустимые: {allow}"))
-        .into_response();
+    let mut resp = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("Метод не поддерживается по этому адресу; допустимые: {allow}"),
+    )
+    .into_response();
     if let Ok(v) = HeaderValue::from_str(&allow) {
         resp.headers_mut().insert(header::ALLOW, v);
     }
@@ -154,7 +157,10 @@ impl ApiError {
     }
     /// 422 with the field errors of the input.
     pub fn fields(detail: impl Into<String>, errors: Vec<FieldError>) -> ApiError {
-        let errors = errors.into_iter().map(|e| Problem { field: e.field.to_owned(), message: e.message, purchase_number: None }).collect();
+        let errors = errors
+            .into_iter()
+            .map(|e| Problem { field: e.field.to_owned(), message: e.message, purchase_number: None })
+            .collect();
         ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, detail: detail.into(), errors, retry_after: None }
     }
     /// Tells the client when to try again.
@@ -168,7 +174,10 @@ impl ApiError {
     }
     pub fn internal(e: impl std::fmt::Display) -> ApiError {
         tracing::error!(detail = %e, "api request failed");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Внутренняя ошибка сервера. Данные не изменены, повторите запрос позже.")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Внутренняя ошибка сервера. Данные не изменены, повторите запрос позже.",
+        )
     }
     pub fn detail(&self) -> &str {
         &self.detail
@@ -179,8 +188,7 @@ impl ApiError {
 }
 
 /// What a stale `row_version` (or any concurrent change) answers.
-pub const STALE: &str =
-    "План-график изменён другим пользователем после того, как вы его прочитали: получите его заново (GET) и повторите запрос с новым row_version. Изменения не сохранены.";
+pub const STALE: &str = "План-график изменён другим пользователем после того, как вы его прочитали: получите его заново (GET) и повторите запрос с новым row_version. Изменения не сохранены.";
 
 impl From<crate::error::AppError> for ApiError {
     fn from(e: crate::error::AppError) -> ApiError {
@@ -207,9 +215,10 @@ impl From<store::StoreError> for ApiError {
 /// current state forbids is 409, what is wrong with the content is 422.
 pub fn refusal(e: PlanError) -> ApiError {
     let status = match e {
-        PlanError::ForeignOrganization | PlanError::WrongRole { .. } | PlanError::NotSuperior | PlanError::OwnOrganization => {
-            StatusCode::FORBIDDEN
-        }
+        PlanError::ForeignOrganization
+        | PlanError::WrongRole { .. }
+        | PlanError::NotSuperior
+        | PlanError::OwnOrganization => StatusCode::FORBIDDEN,
         PlanError::WrongState { .. } => StatusCode::CONFLICT,
         PlanError::EmptyComment => {
             return ApiError::fields(e.to_string(), vec![FieldError { field: "comment", message: e.to_string() }]);
@@ -299,15 +308,19 @@ impl<T: DeserializeOwned + Serialize> FromRequest<AppState> for Body<T> {
 /// The first field of `input` that `kept` lacks, as `lines[0].code`.
 fn unknown_field(input: &serde_json::Value, kept: &serde_json::Value) -> Option<String> {
     use serde_json::Value::{Array, Object};
-    let nested = |head: String, rest: String| if rest.starts_with('[') { format!("{head}{rest}") } else { format!("{head}.{rest}") };
+    let nested = |head: String, rest: String| {
+        if rest.starts_with('[') { format!("{head}{rest}") } else { format!("{head}.{rest}") }
+    };
     match (input, kept) {
         (Object(input), Object(kept)) => input.iter().find_map(|(key, v)| match kept.get(key) {
             None => Some(key.clone()),
             Some(k) => unknown_field(v, k).map(|rest| nested(key.clone(), rest)),
         }),
-        (Array(input), Array(kept)) => {
-            input.iter().zip(kept).enumerate().find_map(|(i, (v, k))| unknown_field(v, k).map(|rest| nested(format!("[{i}]"), rest)))
-        }
+        (Array(input), Array(kept)) => input
+            .iter()
+            .zip(kept)
+            .enumerate()
+            .find_map(|(i, (v, k))| unknown_field(v, k).map(|rest| nested(format!("[{i}]"), rest))),
         _ => None,
     }
 }
@@ -419,7 +432,8 @@ pub async fn issue_token(
         }
         SignIn::Wrong => Err(ApiError::new(StatusCode::UNAUTHORIZED, WRONG_LOGIN)),
         SignIn::Throttled { retry_after_secs } => {
-            Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, throttled_message(retry_after_secs)).retry_after(u64::try_from(retry_after_secs).unwrap_or(1)))
+            Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, throttled_message(retry_after_secs))
+                .retry_after(u64::try_from(retry_after_secs).unwrap_or(1)))
         }
         SignIn::Busy => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, crate::passwords::BUSY_MESSAGE)
             .retry_after(crate::passwords::BUSY_RETRY_AFTER_SECS)),
@@ -427,7 +441,11 @@ pub async fn issue_token(
 }
 
 /// `DELETE /api/v1/auth/token`: the bearer token of this very request stops working.
-pub async fn revoke_token(State(state): State<AppState>, ApiUser(_): ApiUser, headers: header::HeaderMap) -> Result<StatusCode, ApiError> {
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    ApiUser(_): ApiUser,
+    headers: header::HeaderMap,
+) -> Result<StatusCode, ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -438,7 +456,8 @@ pub async fn revoke_token(State(state): State<AppState>, ApiUser(_): ApiUser, he
 }
 
 pub async fn me(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<serde_json::Value>, ApiError> {
-    let org = state.store.organization(user.org_id).await?.ok_or_else(|| ApiError::internal("user without organization"))?;
+    let org =
+        state.store.organization(user.org_id).await?.ok_or_else(|| ApiError::internal("user without organization"))?;
     Ok(Json(json!({
         "id": user.id,
         "login": user.login,
@@ -465,7 +484,8 @@ mod tests {
     fn the_document_lists_every_send_status() {
         let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).expect("openapi.json is JSON");
         let listed = &doc["components"]["schemas"]["VersionFields"]["properties"]["send_status"]["enum"];
-        let listed: Vec<&str> = listed.as_array().expect("send_status is an enum").iter().filter_map(|v| v.as_str()).collect();
+        let listed: Vec<&str> =
+            listed.as_array().expect("send_status is an enum").iter().filter_map(|v| v.as_str()).collect();
         let known: Vec<&str> = domain::SendStatus::ALL.iter().map(|s| s.code()).collect();
         assert_eq!(listed, known, "the document's send statuses and domain::SendStatus differ");
     }
@@ -480,7 +500,8 @@ mod tests {
             .iter()
             .flat_map(|(path, item)| item.as_object().unwrap().keys().map(move |m| (m.to_uppercase(), path.clone())))
             .collect();
-        let routed: BTreeSet<(String, String)> = super::endpoints().into_iter().map(|(m, p)| (m.to_string(), p.to_owned())).collect();
+        let routed: BTreeSet<(String, String)> =
+            super::endpoints().into_iter().map(|(m, p)| (m.to_string(), p.to_owned())).collect();
         assert_eq!(routed.len(), super::endpoints().len(), "a route is listed twice");
         assert_eq!(routed, documented);
     }

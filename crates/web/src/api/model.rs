@@ -212,7 +212,11 @@ impl PlanData {
             eis_plan_number: p.eis_plan_number.clone(),
             organization: OrgOut::of(&self.owner),
             owner_role: p.owner_role.code(),
-            agent: self.snapshot.agent.as_ref().map(|a| AgentOut { name: a.name.clone(), spz_code: a.spz_code.clone() }),
+            agent: self
+                .snapshot
+                .agent
+                .as_ref()
+                .map(|a| AgentOut { name: a.name.clone(), spz_code: a.spz_code.clone() }),
             responsible: p.responsible.clone(),
             permissions: Permissions {
                 edit: plan::check_edit(a, pref).is_ok(),

@@ -76,22 +76,42 @@ fn row_version(v: Option<i64>) -> ApiResult<i64> {
 }
 
 /// The plan for a change of its positions, or why the caller may not change it.
-async fn editable(state: &AppState, user: &User, plan_id: i64) -> ApiResult<(store::plans::Plan, store::orgs::Organization)> {
+async fn editable(
+    state: &AppState,
+    user: &User,
+    plan_id: i64,
+) -> ApiResult<(store::plans::Plan, store::orgs::Organization)> {
     actions::plan_for_edit(state, user, plan_id).await?.map_err(refusal)
 }
 
-async fn editable_position(state: &AppState, user: &User, plan_id: i64, position_id: i64) -> ApiResult<EditablePosition> {
+async fn editable_position(
+    state: &AppState,
+    user: &User,
+    plan_id: i64,
+    position_id: i64,
+) -> ApiResult<EditablePosition> {
     let (plan, owner) = editable(state, user, plan_id).await?;
     Ok(actions::position_of(state, plan, owner, position_id).await?)
 }
 
 /// Answers with the position as stored now and the plan's row version after the change (the
 /// change bumped the one the client sent by one).
-async fn position_result(state: &AppState, plan_id: i64, position_id: i64, row_version: i64, status: StatusCode) -> ApiResult {
+async fn position_result(
+    state: &AppState,
+    plan_id: i64,
+    position_id: i64,
+    row_version: i64,
+    status: StatusCode,
+) -> ApiResult {
     let plan = state.store.plan(plan_id).await?.ok_or_else(ApiError::not_found)?;
     let owner = state.store.organization(plan.org_id).await?.ok_or_else(ApiError::not_found)?;
-    let stored: StoredPosition =
-        state.store.positions(plan_id).await?.into_iter().find(|p| p.id == position_id).ok_or_else(ApiError::not_found)?;
+    let stored: StoredPosition = state
+        .store
+        .positions(plan_id)
+        .await?
+        .into_iter()
+        .find(|p| p.id == position_id)
+        .ok_or_else(ApiError::not_found)?;
     let base = state.store.versions(plan_id).await?.into_iter().next().map(|v| v.snapshot);
     let iku = crate::pages::plans::current_snapshot(state, &plan, &owner).await?.owner_iku().to_owned();
     let body = PositionResult { row_version, position: PositionOut::of(&stored, &iku, base.as_ref()) };
@@ -103,7 +123,9 @@ async fn position_result(state: &AppState, plan_id: i64, position_id: i64, row_v
 async fn header_refused(state: &AppState, user: &User, plan_id: i64, r: actions::HeaderRefusal) -> ApiError {
     match r {
         actions::HeaderRefusal::Plan(e) => refused(state, user, plan_id, e).await,
-        actions::HeaderRefusal::Fields(errors) => ApiError::fields("Заголовок плана-графика не изменён: исправьте отмеченные поля", errors),
+        actions::HeaderRefusal::Fields(errors) => {
+            ApiError::fields("Заголовок плана-графика не изменён: исправьте отмеченные поля", errors)
+        }
         actions::HeaderRefusal::Stale => ApiError::conflict(STALE),
     }
 }
@@ -117,7 +139,12 @@ pub struct OwnerRoleInput {
 }
 
 /// Who places the plan in ЕИС: `CU` or `OA`.
-pub async fn set_owner_role(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<i64>, Body(input): Body<OwnerRoleInput>) -> ApiResult {
+pub async fn set_owner_role(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Id(id): Id<i64>,
+    Body(input): Body<OwnerRoleInput>,
+) -> ApiResult {
     let expected = row_version(input.row_version)?;
     match actions::set_owner_role(&state, &user, id, &input.owner_role, expected).await? {
         Ok(()) => Ok(Json(detail(&state, &user, id).await?).into_response()),
@@ -134,7 +161,12 @@ pub struct ResponsibleInput {
 }
 
 /// «Ответственный исполнитель».
-pub async fn set_responsible(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<i64>, Body(input): Body<ResponsibleInput>) -> ApiResult {
+pub async fn set_responsible(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Id(id): Id<i64>,
+    Body(input): Body<ResponsibleInput>,
+) -> ApiResult {
     let expected = row_version(input.row_version)?;
     match actions::set_responsible(&state, &user, id, &input.person, expected).await? {
         Ok(()) => Ok(Json(detail(&state, &user, id).await?).into_response()),

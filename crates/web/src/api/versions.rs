@@ -3,7 +3,9 @@
 
 use crate::AppState;
 use crate::access::{readable_plan, readable_version};
-use crate::api::model::{FieldChangeOut, JournalEntry, PositionDiffOut, VersionDetail, VersionDiff, VersionRef, VersionSummary, time};
+use crate::api::model::{
+    FieldChangeOut, JournalEntry, PositionDiffOut, VersionDetail, VersionDiff, VersionRef, VersionSummary, time,
+};
 use crate::api::{ApiError, Id, query_i64};
 use crate::auth::ApiUser;
 use axum::Json;
@@ -16,7 +18,11 @@ use domain::plan::{PlanSnapshot, Position, YearAmounts};
 
 type ApiResult<T = Response> = Result<T, ApiError>;
 
-pub async fn list(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<i64>) -> ApiResult<Json<Vec<VersionSummary>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Id(id): Id<i64>,
+) -> ApiResult<Json<Vec<VersionSummary>>> {
     let (plan, _) = readable_plan(&state, &user, id).await?;
     let mut out = Vec::new();
     for v in state.store.versions(plan.id).await? {
@@ -25,7 +31,11 @@ pub async fn list(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id):
     Ok(Json(out))
 }
 
-pub async fn journal(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<i64>) -> ApiResult<Json<Vec<JournalEntry>>> {
+pub async fn journal(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Id(id): Id<i64>,
+) -> ApiResult<Json<Vec<JournalEntry>>> {
     let (plan, _) = readable_plan(&state, &user, id).await?;
     let entries = state.store.audit_for("plan", plan.id).await?;
     Ok(Json(
@@ -48,12 +58,22 @@ fn effective_total(p: Option<&Position>) -> Money {
 }
 
 fn minus(a: YearAmounts, b: YearAmounts) -> YearAmounts {
-    YearAmounts { current: a.current - b.current, first: a.first - b.first, second: a.second - b.second, subsequent: a.subsequent - b.subsequent }
+    YearAmounts {
+        current: a.current - b.current,
+        first: a.first - b.first,
+        second: a.second - b.second,
+        subsequent: a.subsequent - b.subsequent,
+    }
 }
 
 /// `GET /api/v1/versions/{id}/diff?with={other}`: what changed from version `with` (by default
 /// the previous one) to version `id`.
-pub async fn diff(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<i64>, RawQuery(query): RawQuery) -> ApiResult {
+pub async fn diff(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Id(id): Id<i64>,
+    RawQuery(query): RawQuery,
+) -> ApiResult {
     let (version, plan, _) = readable_version(&state, &user, id).await?;
     let other = match query_i64(query.as_deref(), "with")? {
         Some(with) => {
@@ -69,7 +89,9 @@ pub async fn diff(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id):
             .await?
             .into_iter()
             .find(|v| v.version_number == version.version_number - 1)
-            .ok_or_else(|| ApiError::bad_request("У версии 0 нет предыдущей версии: укажите версию для сравнения в параметре with"))?,
+            .ok_or_else(|| {
+                ApiError::bad_request("У версии 0 нет предыдущей версии: укажите версию для сравнения в параметре with")
+            })?,
     };
     let (before, after): (&PlanSnapshot, &PlanSnapshot) = (&other.snapshot, &version.snapshot);
     let positions = domain::diff::diff(before, after)
@@ -92,7 +114,8 @@ pub async fn diff(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id):
                 changes: Vec::new(),
             },
             PositionDiff::Changed { number, object, changes } => {
-                let find = |s: &PlanSnapshot| s.positions.iter().find(|p| p.purchase_number.padded() == number).cloned();
+                let find =
+                    |s: &PlanSnapshot| s.positions.iter().find(|p| p.purchase_number.padded() == number).cloned();
                 PositionDiffOut {
                     kind: "changed",
                     total_delta: effective_total(find(after).as_ref()) - effective_total(find(before).as_ref()),
@@ -124,5 +147,12 @@ pub async fn packet(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id
     let (version, plan, _) = readable_version(&state, &user, id).await?;
     let (xml, sent) = state.exchange.packet_xml(&plan, &version).await?;
     let kind = if sent { "sent" } else { "preview" };
-    Ok(([(header::CONTENT_TYPE, "application/xml; charset=utf-8"), (header::HeaderName::from_static("x-packet-kind"), kind)], xml).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/xml; charset=utf-8"),
+            (header::HeaderName::from_static("x-packet-kind"), kind),
+        ],
+        xml,
+    )
+        .into_response())
 }

@@ -2,17 +2,17 @@
 //! submission and the superior's decision.
 
 use crate::AppState;
-use crate::actions::{self, HeaderRefusal};
 use crate::access::{actor, plan_ref, readable_plan};
+use crate::actions::{self, HeaderRefusal};
 use crate::auth::{CurrentUser, Post};
 use crate::error::{AppError, AppResult};
+use crate::pages::position_form::{FormContext, field, messages};
 use crate::pages::{Chrome, fmt_time, html};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Datelike;
 use domain::org::{Inn, Kpp, iku};
-use crate::pages::position_form::{FormContext, field, messages};
 use domain::plan::{self, CustomerSnapshot, FieldError, OwnerRole, PlanSnapshot, PositionDraft, YearAmounts};
 use domain::{PlanStatus, SendStatus};
 use serde::Deserialize;
@@ -64,7 +64,9 @@ async fn plans_page_with(
         .into_iter()
         .map(|i| PlanRow {
             // The approver's queue: subordinates' plans on approval, never the own organization's.
-            awaits_me: session.user.role.approves_plans() && i.plan.status == PlanStatus::OnApproval && i.plan.org_id != session.user.org_id,
+            awaits_me: session.user.role.approves_plans()
+                && i.plan.status == PlanStatus::OnApproval
+                && i.plan.org_id != session.user.org_id,
             id: i.plan.id,
             org_name: i.org_name,
             year: i.plan.plan_year,
@@ -88,7 +90,8 @@ async fn plans_page_with(
         error,
         problems,
     };
-    let status = if page.error.is_some() { axum::http::StatusCode::UNPROCESSABLE_ENTITY } else { axum::http::StatusCode::OK };
+    let status =
+        if page.error.is_some() { axum::http::StatusCode::UNPROCESSABLE_ENTITY } else { axum::http::StatusCode::OK };
     Ok((status, html(&page)?).into_response())
 }
 
@@ -218,7 +221,13 @@ impl PlanPage {
 pub fn status_class(s: Option<SendStatus>) -> &'static str {
     match s {
         Some(SendStatus::Loaded | SendStatus::Published) => "ok",
-        Some(SendStatus::AuthError | SendStatus::Rejected | SendStatus::Conflict | SendStatus::RequestRefused | SendStatus::GaveUp) => "bad",
+        Some(
+            SendStatus::AuthError
+            | SendStatus::Rejected
+            | SendStatus::Conflict
+            | SendStatus::RequestRefused
+            | SendStatus::GaveUp,
+        ) => "bad",
         Some(SendStatus::Queued | SendStatus::Processing) => "wait",
         None => "",
     }
@@ -248,11 +257,9 @@ pub async fn base_snapshot(state: &AppState, plan: &Plan) -> AppResult<Option<Pl
 pub async fn current_snapshot(state: &AppState, plan: &Plan, owner: &Organization) -> AppResult<PlanSnapshot> {
     let positions = state.store.positions(plan.id).await?.into_iter().map(|p| p.position).collect();
     let agent = match (plan.owner_role, owner.superior_id) {
-        (OwnerRole::Agent, Some(superior)) => state
-            .store
-            .organization(superior)
-            .await?
-            .map(|o| domain::plan::AgentSnapshot { iku: customer_snapshot(&o).iku, name: o.name, spz_code: o.spz_code }),
+        (OwnerRole::Agent, Some(superior)) => state.store.organization(superior).await?.map(|o| {
+            domain::plan::AgentSnapshot { iku: customer_snapshot(&o).iku, name: o.name, spz_code: o.spz_code }
+        }),
         _ => None,
     };
     Ok(PlanSnapshot {
@@ -291,7 +298,11 @@ pub struct ResponsibleForm {
 const HEADER_STALE: &str = "План-график изменён другим пользователем: проверьте данные и сохраните ещё раз.";
 
 /// «Ответственный исполнитель» of the plan.
-pub async fn set_responsible(State(state): State<AppState>, Path(id): Path<i64>, post: Post<ResponsibleForm>) -> AppResult<Response> {
+pub async fn set_responsible(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    post: Post<ResponsibleForm>,
+) -> AppResult<Response> {
     let f = &post.form;
     let raw = domain::plan::ResponsiblePerson {
         last_name: f.responsible_last_name.clone(),
@@ -300,11 +311,17 @@ pub async fn set_responsible(State(state): State<AppState>, Path(id): Path<i64>,
         position: f.responsible_position.clone(),
         phone: f.responsible_phone.clone(),
     };
-    let expected: i64 = f.row_version.trim().parse().map_err(|_| AppError::BadRequest("Форма заполнена некорректно: нет версии документа".into()))?;
+    let expected: i64 = f
+        .row_version
+        .trim()
+        .parse()
+        .map_err(|_| AppError::BadRequest("Форма заполнена некорректно: нет версии документа".into()))?;
     let (error, field_errors) = match actions::set_responsible(&state, &post.session.user, id, &raw, expected).await? {
         Ok(()) => return Ok(redirect(id, "positions", "responsible")),
         Err(HeaderRefusal::Plan(e)) => return Err(AppError::Forbidden(e.to_string())),
-        Err(HeaderRefusal::Fields(errors)) => ("Ответственный исполнитель не сохранён: исправьте отмеченные поля", errors),
+        Err(HeaderRefusal::Fields(errors)) => {
+            ("Ответственный исполнитель не сохранён: исправьте отмеченные поля", errors)
+        }
         Err(HeaderRefusal::Stale) => (HEADER_STALE, vec![]),
     };
     let extra = Extra { notice: None, error: Some(error.into()), draft: None, field_errors, responsible: Some(raw) };
@@ -312,9 +329,17 @@ pub async fn set_responsible(State(state): State<AppState>, Path(id): Path<i64>,
 }
 
 /// Who places the plan in ЕИС: the customer (CU), or its superior under an agreement (OA).
-pub async fn set_owner(State(state): State<AppState>, Path(id): Path<i64>, post: Post<OwnerForm>) -> AppResult<Response> {
-    let expected: i64 =
-        post.form.row_version.trim().parse().map_err(|_| AppError::BadRequest("Форма заполнена некорректно: нет версии документа".into()))?;
+pub async fn set_owner(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    post: Post<OwnerForm>,
+) -> AppResult<Response> {
+    let expected: i64 = post
+        .form
+        .row_version
+        .trim()
+        .parse()
+        .map_err(|_| AppError::BadRequest("Форма заполнена некорректно: нет версии документа".into()))?;
     let error = match actions::set_owner_role(&state, &post.session.user, id, &post.form.owner_role, expected).await? {
         Ok(()) => return Ok(redirect(id, "positions", "owner")),
         Err(HeaderRefusal::Plan(e)) => return Err(AppError::Forbidden(e.to_string())),
@@ -326,7 +351,11 @@ pub async fn set_owner(State(state): State<AppState>, Path(id): Path<i64>, post:
 
 /// Every pre-flight finding of the working copy: the rules of `domain::checks`, and, once they
 /// pass and the official schemas are configured, the schema check of the packet it would go as.
-pub async fn findings(state: &AppState, plan: &Plan, owner: &Organization) -> AppResult<(PlanSnapshot, Vec<domain::Finding>)> {
+pub async fn findings(
+    state: &AppState,
+    plan: &Plan,
+    owner: &Organization,
+) -> AppResult<(PlanSnapshot, Vec<domain::Finding>)> {
     let snapshot = current_snapshot(state, plan, owner).await?;
     let base = base_snapshot(state, plan).await?;
     let mut found = domain::preflight(&snapshot, base.as_ref());
@@ -426,7 +455,11 @@ async fn render_plan(
                 mark: if p.is_canceled() { "Отменена" } else { p.mark(before).title() },
                 change: p.change.as_ref().map(|c| {
                     // The reason's name from НСИ, kept with the change; the bare code only if it had none.
-                    let reason = if c.reason_name.trim().is_empty() { format!("код {}", c.reason_code) } else { c.reason_name.clone() };
+                    let reason = if c.reason_name.trim().is_empty() {
+                        format!("код {}", c.reason_code)
+                    } else {
+                        c.reason_name.clone()
+                    };
                     format!("{}. Причина: {}. Обоснование: {}", c.decision.title(), reason, c.description)
                 }),
                 in_base: before.is_some(),
@@ -480,13 +513,19 @@ async fn render_plan(
             .audit_for("plan", plan.id)
             .await?
             .into_iter()
-            .map(|e| JournalRow { at: fmt_time(e.at), who: e.user_name.unwrap_or_default(), action: e.action, details: e.details })
+            .map(|e| JournalRow {
+                at: fmt_time(e.at),
+                who: e.user_name.unwrap_or_default(),
+                action: e.action,
+                details: e.details,
+            })
             .collect()
     } else {
         Vec::new()
     };
     let can_edit = plan::check_edit(a, pref).is_ok();
-    let draft = extra.draft.unwrap_or_else(|| PositionDraft { publish_year: plan.plan_year.to_string(), ..Default::default() });
+    let draft =
+        extra.draft.unwrap_or_else(|| PositionDraft { publish_year: plan.plan_year.to_string(), ..Default::default() });
     let next_number = plan::next_purchase_number(snapshot.positions.iter().map(|p| p.purchase_number))
         .unwrap_or_else(|_| domain::ikz::PurchaseNumber::new(9999).expect("in range"));
     let form = FormContext::new(state, owner.org_type, &iku, next_number, &draft).await?;
@@ -541,7 +580,13 @@ pub async fn view(
     Query(q): Query<ViewQuery>,
 ) -> AppResult<Response> {
     let tab = q.tab.as_deref().filter(|t| matches!(*t, "versions" | "journal")).unwrap_or("positions");
-    let extra = Extra { notice: q.notice.as_deref().and_then(notice_text), error: None, draft: None, field_errors: vec![], responsible: None };
+    let extra = Extra {
+        notice: q.notice.as_deref().and_then(notice_text),
+        error: None,
+        draft: None,
+        field_errors: vec![],
+        responsible: None,
+    };
     render_plan(&state, &session, id, tab, extra).await
 }
 
@@ -549,22 +594,47 @@ fn redirect(plan_id: i64, tab: &str, notice: &str) -> Response {
     Redirect::to(&format!("/plans/{plan_id}?tab={tab}&notice={notice}")).into_response()
 }
 
-async fn show_error(state: &AppState, session: &store::users::Session, plan_id: i64, tab: &str, e: String) -> AppResult<Response> {
-    render_plan(state, session, plan_id, tab, Extra { notice: None, error: Some(e), draft: None, field_errors: vec![], responsible: None }).await
+async fn show_error(
+    state: &AppState,
+    session: &store::users::Session,
+    plan_id: i64,
+    tab: &str,
+    e: String,
+) -> AppResult<Response> {
+    render_plan(
+        state,
+        session,
+        plan_id,
+        tab,
+        Extra { notice: None, error: Some(e), draft: None, field_errors: vec![], responsible: None },
+    )
+    .await
 }
 
-pub async fn add_position(State(state): State<AppState>, Path(id): Path<i64>, post: Post<Vec<(String, String)>>) -> AppResult<Response> {
+pub async fn add_position(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    post: Post<Vec<(String, String)>>,
+) -> AppResult<Response> {
     let user = &post.session.user;
     let (plan, owner) = actions::editable_plan(&state, user, id).await?;
     let draft = PositionDraft::from_form(&post.form);
-    let row_version: i64 =
-        field(&post.form, "row_version").trim().parse().map_err(|_| AppError::BadRequest("Форма заполнена некорректно: нет версии документа".into()))?;
+    let row_version: i64 = field(&post.form, "row_version")
+        .trim()
+        .parse()
+        .map_err(|_| AppError::BadRequest("Форма заполнена некорректно: нет версии документа".into()))?;
     match actions::new_position(&state, &plan, &owner, &draft).await? {
         Ok(position) => match state.store.add_position(&plan, row_version, &position, user.id).await {
             Ok(_) => Ok(redirect(plan.id, "positions", "added")),
             Err(store::StoreError::Conflict) => {
                 let e = "План-график изменён другим пользователем, пока вы заполняли форму. Введённые данные сохранены в форме: проверьте список позиций и нажмите «Добавить позицию» ещё раз.";
-                let extra = Extra { notice: None, error: Some(e.into()), draft: Some(draft), field_errors: vec![], responsible: None };
+                let extra = Extra {
+                    notice: None,
+                    error: Some(e.into()),
+                    draft: Some(draft),
+                    field_errors: vec![],
+                    responsible: None,
+                };
                 render_plan(&state, &post.session, plan.id, "positions", extra).await
             }
             Err(e) => Err(e.into()),
@@ -618,7 +688,11 @@ pub async fn approve(State(state): State<AppState>, Path(id): Path<i64>, post: P
 }
 
 /// «Внести изменения»
-pub async fn start_changes(State(state): State<AppState>, Path(id): Path<i64>, post: Post<NoFields>) -> AppResult<Response> {
+pub async fn start_changes(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    post: Post<NoFields>,
+) -> AppResult<Response> {
     match actions::start_changes(&state, &post.session.user, id).await? {
         Ok(()) => Ok(redirect(id, "positions", "changing")),
         Err(e) => show_error(&state, &post.session, id, "positions", e.to_string()).await,
@@ -665,7 +739,11 @@ pub struct ReturnForm {
     comment: String,
 }
 
-pub async fn return_for_revision(State(state): State<AppState>, Path(id): Path<i64>, post: Post<ReturnForm>) -> AppResult<Response> {
+pub async fn return_for_revision(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    post: Post<ReturnForm>,
+) -> AppResult<Response> {
     match actions::return_for_revision(&state, &post.session.user, id, &post.form.comment).await? {
         Ok(()) => Ok(redirect(id, "positions", "returned")),
         Err(e) => show_error(&state, &post.session, id, "positions", e.to_string()).await,

@@ -65,13 +65,16 @@ fn breakdowns(org_type: OrgType, draft: &PositionDraft) -> Vec<BreakdownTable> {
 }
 
 impl FormContext {
-    pub async fn new(state: &AppState, org_type: OrgType, iku: &str, number: PurchaseNumber, draft: &PositionDraft) -> AppResult<Self> {
+    pub async fn new(
+        state: &AppState,
+        org_type: OrgType,
+        iku: &str,
+        number: PurchaseNumber,
+        draft: &PositionDraft,
+    ) -> AppResult<Self> {
         let special = crate::refs::special_purchase(state, &draft.special_type).await?;
-        let ikz = draft
-            .parse(number, org_type, special)
-            .ok()
-            .and_then(|p| p.ikz(iku).ok())
-            .unwrap_or_else(|| "—".to_owned());
+        let ikz =
+            draft.parse(number, org_type, special).ok().and_then(|p| p.ikz(iku).ok()).unwrap_or_else(|| "—".to_owned());
         Ok(FormContext {
             iku: iku.to_owned(),
             number: number.padded(),

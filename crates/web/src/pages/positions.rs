@@ -5,11 +5,11 @@ use crate::AppState;
 use crate::actions::EditablePosition as Loaded;
 use crate::auth::{CurrentUser, Post};
 use crate::error::{AppError, AppResult};
+use crate::pages::position_form::{FormContext, field, messages};
 use crate::pages::{Chrome, html};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use crate::pages::position_form::{FormContext, field, messages};
 use domain::plan::{FieldError, PositionDraft};
 use serde::Deserialize;
 use store::users::Session;
@@ -67,7 +67,14 @@ async fn render(state: &AppState, session: &Session, l: &Loaded, input: Option<I
         error: None,
     });
     let snapshot = crate::pages::plans::current_snapshot(state, &l.plan, &l.owner).await?;
-    let form = FormContext::new(state, l.owner.org_type, snapshot.owner_iku(), l.stored.position.purchase_number, &input.draft).await?;
+    let form = FormContext::new(
+        state,
+        l.owner.org_type,
+        snapshot.owner_iku(),
+        l.stored.position.purchase_number,
+        &input.draft,
+    )
+    .await?;
     // Without typed input, the pre-flight findings of this position show on its fields.
     let field_errors = if input.error.is_none() && input.field_errors.is_empty() {
         let base = crate::pages::plans::base_snapshot(state, &l.plan).await?;
@@ -99,7 +106,8 @@ async fn render(state: &AppState, session: &Session, l: &Loaded, input: Option<I
         reason_code: input.reason_code,
         change_description: input.change_description,
     };
-    let status = if page.error.is_some() { axum::http::StatusCode::UNPROCESSABLE_ENTITY } else { axum::http::StatusCode::OK };
+    let status =
+        if page.error.is_some() { axum::http::StatusCode::UNPROCESSABLE_ENTITY } else { axum::http::StatusCode::OK };
     Ok((status, html(&page)?).into_response())
 }
 
@@ -152,12 +160,19 @@ pub async fn update(
         field_errors,
         error: Some(error.to_owned()),
     };
-    let position = match crate::actions::edited_position(&state, &l, &f.draft, &f.reason_code, &f.change_description).await? {
-        Ok(position) => position,
-        Err(field_errors) => {
-            return render(&state, &post.session, &l, Some(back(field_errors, "Позиция не сохранена: исправьте отмеченные поля"))).await;
-        }
-    };
+    let position =
+        match crate::actions::edited_position(&state, &l, &f.draft, &f.reason_code, &f.change_description).await? {
+            Ok(position) => position,
+            Err(field_errors) => {
+                return render(
+                    &state,
+                    &post.session,
+                    &l,
+                    Some(back(field_errors, "Позиция не сохранена: исправьте отмеченные поля")),
+                )
+                .await;
+            }
+        };
     match state.store.update_position(&l.plan, expected, l.stored.id, &position, post.session.user.id).await {
         Ok(()) => Ok(Redirect::to(&format!("/plans/{plan_id}?tab=positions&notice=updated")).into_response()),
         Err(store::StoreError::Conflict) => {
@@ -178,7 +193,11 @@ pub struct CancelForm {
     change_description: String,
 }
 
-pub async fn cancel(State(state): State<AppState>, Path((plan_id, position_id)): Path<(i64, i64)>, post: Post<CancelForm>) -> AppResult<Response> {
+pub async fn cancel(
+    State(state): State<AppState>,
+    Path((plan_id, position_id)): Path<(i64, i64)>,
+    post: Post<CancelForm>,
+) -> AppResult<Response> {
     let l = load(&state, &post.session, plan_id, position_id).await?;
     if !l.in_base {
         return Err(AppError::BadRequest(crate::actions::CANCEL_NEW.into()));
@@ -186,11 +205,13 @@ pub async fn cancel(State(state): State<AppState>, Path((plan_id, position_id)):
     let f = post.form;
     let expected = row_version(&f.row_version)?;
     match crate::actions::canceled_position(&state, &l, &f.reason_code, &f.change_description).await? {
-        Ok(position) => match state.store.update_position(&l.plan, expected, l.stored.id, &position, post.session.user.id).await {
-            Ok(()) => Ok(Redirect::to(&format!("/plans/{plan_id}?tab=positions&notice=canceled")).into_response()),
-            Err(store::StoreError::Conflict) => Err(AppError::Conflict(STALE.into())),
-            Err(e) => Err(e.into()),
-        },
+        Ok(position) => {
+            match state.store.update_position(&l.plan, expected, l.stored.id, &position, post.session.user.id).await {
+                Ok(()) => Ok(Redirect::to(&format!("/plans/{plan_id}?tab=positions&notice=canceled")).into_response()),
+                Err(store::StoreError::Conflict) => Err(AppError::Conflict(STALE.into())),
+                Err(e) => Err(e.into()),
+            }
+        }
         Err(field_errors) => {
             let input = Input {
                 draft: PositionDraft::of(&l.stored.position),

@@ -65,7 +65,12 @@ fn require_admin(user: &User) -> AppResult<()> {
     Ok(())
 }
 
-async fn render(state: &AppState, session: &Session, notice: Option<String>, error: Option<String>) -> AppResult<Response> {
+async fn render(
+    state: &AppState,
+    session: &Session,
+    notice: Option<String>,
+    error: Option<String>,
+) -> AppResult<Response> {
     render_with(state, session, notice, error, None).await
 }
 
@@ -86,7 +91,10 @@ async fn render_with(
             title: c.catalog.title(),
             actual: c.actual,
             total: c.total,
-            last_load: c.last_load.map(|(source, at)| format!("{} — {source}", fmt_time(at))).unwrap_or_else(|| "не загружался".into()),
+            last_load: c
+                .last_load
+                .map(|(source, at)| format!("{} — {source}", fmt_time(at)))
+                .unwrap_or_else(|| "не загружался".into()),
         })
         .collect();
     let page = ReferencePage {
@@ -116,7 +124,11 @@ pub struct LoadedQuery {
     retired: usize,
 }
 
-pub async fn page(State(state): State<AppState>, CurrentUser(session): CurrentUser, Query(q): Query<LoadedQuery>) -> AppResult<Response> {
+pub async fn page(
+    State(state): State<AppState>,
+    CurrentUser(session): CurrentUser,
+    Query(q): Query<LoadedQuery>,
+) -> AppResult<Response> {
     require_admin(&session.user)?;
     let notice = q.loaded.as_deref().and_then(Catalog::from_code).map(|c| {
         format!(
@@ -143,13 +155,20 @@ struct Upload {
 }
 
 async fn read_upload(mut multipart: Multipart) -> AppResult<Upload> {
-    let broken = || AppError::BadRequest(format!("Файл не получен полностью или больше {} МБ. Данные не изменены.", MAX_UPLOAD_BYTES / 1024 / 1024));
+    let broken = || {
+        AppError::BadRequest(format!(
+            "Файл не получен полностью или больше {} МБ. Данные не изменены.",
+            MAX_UPLOAD_BYTES / 1024 / 1024
+        ))
+    };
     let mut u = Upload::default();
     while let Some(field) = multipart.next_field().await.map_err(|_| broken())? {
         match field.name() {
             Some("csrf") => u.csrf = field.text().await.map_err(|_| broken())?,
             Some("partial") => u.partial = !field.text().await.map_err(|_| broken())?.is_empty(),
-            Some("confirm_retired") => u.confirm_retired = field.text().await.map_err(|_| broken())?.trim().parse().ok(),
+            Some("confirm_retired") => {
+                u.confirm_retired = field.text().await.map_err(|_| broken())?.trim().parse().ok()
+            }
             Some("file") => {
                 u.file_name = field.file_name().unwrap_or_default().chars().take(200).collect();
                 u.bytes = field.bytes().await.map_err(|_| broken())?.to_vec();
@@ -170,9 +189,12 @@ pub async fn upload(
 ) -> AppResult<Response> {
     check_same_origin(&headers)?;
     require_admin(&session.user)?;
-    let multipart = multipart.map_err(|_| AppError::BadRequest("Форма загрузки отправлена некорректно: ожидался файл. Данные не изменены.".into()))?;
+    let multipart = multipart.map_err(|_| {
+        AppError::BadRequest("Форма загрузки отправлена некорректно: ожидался файл. Данные не изменены.".into())
+    })?;
     let Ok(_loading) = LOADING.try_acquire() else {
-        let busy = "Сейчас загружается другой справочник. Дождитесь окончания и повторите загрузку. Данные не изменены.";
+        let busy =
+            "Сейчас загружается другой справочник. Дождитесь окончания и повторите загрузку. Данные не изменены.";
         return render(&state, &session, None, Some(busy.into())).await;
     };
     let upload = read_upload(multipart).await?;
@@ -182,7 +204,8 @@ pub async fn upload(
     }
     let Upload { bytes, file_name, partial, confirm_retired, .. } = upload;
     // Parsing tens of megabytes is CPU work: off the async threads.
-    let parsed = tokio::task::spawn_blocking(move || eis::nsi::read_nsi_bytes(&bytes)).await.map_err(AppError::internal)?;
+    let parsed =
+        tokio::task::spawn_blocking(move || eis::nsi::read_nsi_bytes(&bytes)).await.map_err(AppError::internal)?;
     let doc = match parsed {
         Ok(doc) => doc,
         Err(e) => {
@@ -190,13 +213,27 @@ pub async fn upload(
             return render(&state, &session, None, Some(message)).await;
         }
     };
-    let catalog = Catalog::from_code(doc.catalog.code()).ok_or_else(|| AppError::internal("catalog codes of eis and store differ"))?;
+    let catalog = Catalog::from_code(doc.catalog.code())
+        .ok_or_else(|| AppError::internal("catalog codes of eis and store differ"))?;
     let entries = to_store_entries(doc.entries);
     let source = if file_name.is_empty() { "файл без имени".to_owned() } else { file_name };
-    let opts = LoadOptions { source: &source, partial, user_id: Some(session.user.id), org_id: Some(session.user.org_id), dry_run: true };
+    let opts = LoadOptions {
+        source: &source,
+        partial,
+        user_id: Some(session.user.id),
+        org_id: Some(session.user.org_id),
+        dry_run: true,
+    };
     let preview = state.store.reference_load(catalog, &entries, opts).await?;
     if preview.retired > 0 && confirm_retired != Some(preview.retired) {
-        let actual = state.store.reference_catalogs().await?.into_iter().find(|c| c.catalog == catalog).map(|c| c.actual).unwrap_or(0);
+        let actual = state
+            .store
+            .reference_catalogs()
+            .await?
+            .into_iter()
+            .find(|c| c.catalog == catalog)
+            .map(|c| c.actual)
+            .unwrap_or(0);
         let confirm = Confirm {
             file_name: source,
             title: catalog.title(),
@@ -222,7 +259,10 @@ pub async fn upload(
 
 /// ЕИС's entries as the store takes them.
 pub fn to_store_entries(entries: Vec<eis::nsi::NsiEntry>) -> Vec<Entry> {
-    entries.into_iter().map(|e| Entry { code: e.code, name: e.name, parent_code: e.parent_code, actual: e.actual }).collect()
+    entries
+        .into_iter()
+        .map(|e| Entry { code: e.code, name: e.name, parent_code: e.parent_code, actual: e.actual })
+        .collect()
 }
 
 #[derive(Deserialize, Default)]
@@ -250,7 +290,9 @@ pub async fn search(
 ) -> Response {
     match user {
         Ok(_) => {}
-        Err(AuthRejection::SignIn) => return json_error(StatusCode::UNAUTHORIZED, "Войдите в plangraf, чтобы искать в справочниках"),
+        Err(AuthRejection::SignIn) => {
+            return json_error(StatusCode::UNAUTHORIZED, "Войдите в plangraf, чтобы искать в справочниках");
+        }
         Err(AuthRejection::Failed(e)) => return e.into_response(),
     }
     let Some(catalog) = Catalog::from_code(&catalog) else {

@@ -29,7 +29,13 @@ struct SendDialog {
     error: Option<String>,
 }
 
-async fn dialog(state: &AppState, session: &store::users::Session, version_id: i64, login: Option<String>, error: Option<String>) -> AppResult<Response> {
+async fn dialog(
+    state: &AppState,
+    session: &store::users::Session,
+    version_id: i64,
+    login: Option<String>,
+    error: Option<String>,
+) -> AppResult<Response> {
     let user = &session.user;
     let (version, plan, owner) = readable_version(state, user, version_id).await?;
     check_can_send(user, &plan, &owner)?;
@@ -49,11 +55,16 @@ async fn dialog(state: &AppState, session: &store::users::Session, version_id: i
         has_saved_password: saved.map(|s| s.has_password).unwrap_or(false),
         error,
     };
-    let status = if page.error.is_some() { axum::http::StatusCode::UNPROCESSABLE_ENTITY } else { axum::http::StatusCode::OK };
+    let status =
+        if page.error.is_some() { axum::http::StatusCode::UNPROCESSABLE_ENTITY } else { axum::http::StatusCode::OK };
     Ok((status, html(&page)?).into_response())
 }
 
-pub async fn send_dialog(State(state): State<AppState>, CurrentUser(session): CurrentUser, Path(id): Path<i64>) -> AppResult<Response> {
+pub async fn send_dialog(
+    State(state): State<AppState>,
+    CurrentUser(session): CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
     dialog(&state, &session, id, None, None).await
 }
 
@@ -65,7 +76,11 @@ pub struct SendForm {
     password: String,
 }
 
-pub async fn send_submit(State(state): State<AppState>, Path(id): Path<i64>, post: Post<SendForm>) -> AppResult<Response> {
+pub async fn send_submit(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    post: Post<SendForm>,
+) -> AppResult<Response> {
     let user = &post.session.user;
     let (version, plan, owner) = readable_version(&state, user, id).await?;
     check_can_send(user, &plan, &owner)?;
@@ -82,7 +97,9 @@ pub async fn send_submit(State(state): State<AppState>, Path(id): Path<i64>, pos
     let credentials = EisLogin { login: login.clone(), password };
     match state.exchange.request_send(user, &plan, &version, credentials).await {
         Ok(_) => Ok(Redirect::to(&format!("/versions/{}/status?notice=queued", version.id)).into_response()),
-        Err(exchange::RequestError::Refused(reason)) => dialog(&state, &post.session, id, Some(login), Some(reason)).await,
+        Err(exchange::RequestError::Refused(reason)) => {
+            dialog(&state, &post.session, id, Some(login), Some(reason)).await
+        }
         Err(exchange::RequestError::Store(e)) => Err(e.into()),
     }
 }
@@ -222,7 +239,8 @@ pub async fn send_status(
     let version = state.store.version(version.id).await?.ok_or(AppError::NotFound)?;
     let plan = state.store.plan(plan.id).await?.ok_or(AppError::NotFound)?;
     let status = send.as_ref().map(|s| s.status);
-    let violations = events.iter().rev().find_map(|e| e.raw_reply.as_deref().map(exchange::violations_in)).unwrap_or_default();
+    let violations =
+        events.iter().rev().find_map(|e| e.raw_reply.as_deref().map(exchange::violations_in)).unwrap_or_default();
     let (info, explanation) = status.map(explanation).unwrap_or((None, None));
     let published = status == Some(SendStatus::Published);
     let failing = send.as_ref().filter(|s| s.status.is_active() && s.consecutive_failures > 0);
@@ -233,13 +251,17 @@ pub async fn send_status(
         year: plan.plan_year,
         org_short: owner.short_name,
         version_number: version.version_number,
-        notice: (q.notice.as_deref() == Some("queued")).then(|| "Версия поставлена в очередь на отправку в ЕИС".to_owned()),
+        notice: (q.notice.as_deref() == Some("queued"))
+            .then(|| "Версия поставлена в очередь на отправку в ЕИС".to_owned()),
         status: status.map(SendStatus::title).unwrap_or(SendStatus::NOT_SENT_TITLE),
         status_class: status_class(status),
         active: status.is_some_and(SendStatus::is_active),
         last_error: send.as_ref().and_then(|s| s.last_error.clone()),
         next_attempt: failing.map(|s| {
-            store::to_datetime(s.next_attempt_at).with_timezone(&domain::format::moscow()).format("%H:%M:%S").to_string()
+            store::to_datetime(s.next_attempt_at)
+                .with_timezone(&domain::format::moscow())
+                .format("%H:%M:%S")
+                .to_string()
         }),
         gives_up_at: failing.and_then(|s| state.exchange.give_up_at(s)).map(crate::pages::fmt_time),
         reason: stopped.and_then(|s| s.last_error.clone()),
@@ -279,7 +301,8 @@ pub async fn raw_reply(
     let event = state.store.send_event(send_id, event_id).await?.ok_or(AppError::NotFound)?;
     let raw = event.raw_reply.ok_or(AppError::NotFound)?;
     let name = format!("attachment; filename=\"eis-reply-{send_id}-{event_id}.xml\"");
-    Ok(([(CONTENT_TYPE, "application/xml; charset=utf-8".to_owned()), (CONTENT_DISPOSITION, name)], raw).into_response())
+    Ok(([(CONTENT_TYPE, "application/xml; charset=utf-8".to_owned()), (CONTENT_DISPOSITION, name)], raw)
+        .into_response())
 }
 
 struct SendRow {
@@ -305,7 +328,12 @@ struct SendsPage {
     any_active: bool,
 }
 
-async fn sends_page(state: &AppState, session: &store::users::Session, notice: Option<String>, problems: Vec<String>) -> AppResult<Response> {
+async fn sends_page(
+    state: &AppState,
+    session: &store::users::Session,
+    notice: Option<String>,
+    problems: Vec<String>,
+) -> AppResult<Response> {
     let rows: Vec<SendRow> = state
         .store
         .sends_of_org(session.user.org_id)
@@ -351,7 +379,8 @@ pub async fn send_all(State(state): State<AppState>, post: Post<NoFields>) -> Ap
         return Err(AppError::Forbidden(domain::exchange::SendError::WrongRole.to_string()));
     }
     let Some(credentials) = state.store.eis_credentials(user.id).await? else {
-        let e = "Сохраните логин и пароль ЕИС в «Настройки» → «Регистрационные данные в ЕИС», затем повторите.".to_owned();
+        let e =
+            "Сохраните логин и пароль ЕИС в «Настройки» → «Регистрационные данные в ЕИС», затем повторите.".to_owned();
         return sends_page(&state, &post.session, None, vec![e]).await;
     };
     let mut queued = 0;
@@ -370,12 +399,19 @@ pub async fn send_all(State(state): State<AppState>, post: Post<NoFields>) -> Ap
             match state.exchange.request_send(user, &item.plan, &v, credentials.clone()).await {
                 Ok(_) => queued += 1,
                 Err(exchange::RequestError::Refused(reason)) => {
-                    problems.push(format!("{}, план-график {} год, версия {}: {reason}", owner.short_name, item.plan.plan_year, v.version_number));
+                    problems.push(format!(
+                        "{}, план-график {} год, версия {}: {reason}",
+                        owner.short_name, item.plan.plan_year, v.version_number
+                    ));
                 }
                 Err(exchange::RequestError::Store(e)) => return Err(e.into()),
             }
         }
     }
-    let notice = Some(if queued > 0 { format!("Поставлено в очередь на отправку версий: {queued}") } else { "Неотправленных версий, которые можно отправить сейчас, нет".to_owned() });
+    let notice = Some(if queued > 0 {
+        format!("Поставлено в очередь на отправку версий: {queued}")
+    } else {
+        "Неотправленных версий, которые можно отправить сейчас, нет".to_owned()
+    });
     sends_page(&state, &post.session, notice, problems).await
 }

@@ -2,8 +2,8 @@
 
 use crate::AppState;
 use crate::auth::{
-    ClientAddress, Post, SignIn, WRONG_LOGIN, check_same_origin, clear_session_cookie, failed_sign_ins_notice, session_cookie,
-    sign_in, throttled_message,
+    ClientAddress, Post, SignIn, WRONG_LOGIN, check_same_origin, clear_session_cookie, failed_sign_ins_notice,
+    session_cookie, sign_in, throttled_message,
 };
 use crate::error::AppResult;
 use crate::pages::{Chrome, html};
@@ -44,7 +44,9 @@ pub async fn login_submit(
     // No session exists yet, so the same-origin check is what stops login CSRF here.
     check_same_origin(&headers)?;
     let Ok(Form(f)) = form else {
-        return Err(crate::error::AppError::BadRequest("Форма входа заполнена некорректно: введите логин и пароль на странице входа.".into()));
+        return Err(crate::error::AppError::BadRequest(
+            "Форма входа заполнена некорректно: введите логин и пароль на странице входа.".into(),
+        ));
     };
     let fail = |status: StatusCode, error: String, retry_after: Option<i64>| -> AppResult<Response> {
         let page = LoginPage { chrome: None, login: f.login.clone(), error: Some(error) };

@@ -30,7 +30,13 @@ struct Typed {
     change_password: bool,
 }
 
-async fn render(state: &AppState, session: &store::users::Session, typed: Option<Typed>, notice: Option<String>, error: Option<String>) -> AppResult<Response> {
+async fn render(
+    state: &AppState,
+    session: &store::users::Session,
+    typed: Option<Typed>,
+    notice: Option<String>,
+    error: Option<String>,
+) -> AppResult<Response> {
     let info = state.store.eis_credentials_info(session.user.id).await?.unwrap_or_default();
     let page = SettingsPage {
         chrome: Some(Chrome::of(state, session).await?),
@@ -42,11 +48,14 @@ async fn render(state: &AppState, session: &store::users::Session, typed: Option
         has_password: info.has_password,
         updated_at: fmt_time(info.updated_at),
         last_ok: info.last_ok_at.map(fmt_time),
-        last_fail: info.last_fail_at.map(|t| format!("{} — {}", fmt_time(t), info.last_fail_message.clone().unwrap_or_default())),
+        last_fail: info
+            .last_fail_at
+            .map(|t| format!("{} — {}", fmt_time(t), info.last_fail_message.clone().unwrap_or_default())),
         notice,
         error,
     };
-    let status = if page.error.is_some() { axum::http::StatusCode::UNPROCESSABLE_ENTITY } else { axum::http::StatusCode::OK };
+    let status =
+        if page.error.is_some() { axum::http::StatusCode::UNPROCESSABLE_ENTITY } else { axum::http::StatusCode::OK };
     Ok((status, html(&page)?).into_response())
 }
 
@@ -56,7 +65,11 @@ pub struct SettingsQuery {
     saved: Option<String>,
 }
 
-pub async fn page(State(state): State<AppState>, CurrentUser(session): CurrentUser, Query(q): Query<SettingsQuery>) -> AppResult<Response> {
+pub async fn page(
+    State(state): State<AppState>,
+    CurrentUser(session): CurrentUser,
+    Query(q): Query<SettingsQuery>,
+) -> AppResult<Response> {
     let notice = q.saved.is_some().then(|| "Регистрационные данные в ЕИС сохранены".to_owned());
     render(&state, &session, None, notice, None).await
 }
@@ -89,12 +102,26 @@ pub async fn save(State(state): State<AppState>, post: Post<SettingsForm>) -> Ap
             return render(&state, &post.session, typed(&login), None, fail("Введите пароль ЕИС дважды")).await;
         }
         if f.password != f.password_confirm {
-            return render(&state, &post.session, typed(&login), None, fail("Пароли не совпадают. Введите один и тот же пароль дважды.")).await;
+            return render(
+                &state,
+                &post.session,
+                typed(&login),
+                None,
+                fail("Пароли не совпадают. Введите один и тот же пароль дважды."),
+            )
+            .await;
         }
         Some(f.password.as_str())
     } else if !f.password.is_empty() || !f.password_confirm.is_empty() {
         // A typed password without the box ticked would be silently dropped: say so instead.
-        return render(&state, &post.session, typed(&login), None, fail("Чтобы сменить пароль, отметьте «Сменить пароль:» и введите пароль дважды")).await;
+        return render(
+            &state,
+            &post.session,
+            typed(&login),
+            None,
+            fail("Чтобы сменить пароль, отметьте «Сменить пароль:» и введите пароль дважды"),
+        )
+        .await;
     } else {
         None
     };
@@ -119,7 +146,9 @@ pub async fn check(State(state): State<AppState>, post: Post<NoFields>) -> AppRe
             (Some("Подключение к ЕИС работает: логин и пароль приняты. Право работы с планом-графиком ЕИС проверяет при отправке.".to_owned()), None)
         }
         exchange::CredentialCheck::Rejected(m) => {
-            let msg = format!("ЕИС не приняла логин или пароль ({m}). Возможно, пароль был создан заново в личном кабинете ЕИС — введите новый.");
+            let msg = format!(
+                "ЕИС не приняла логин или пароль ({m}). Возможно, пароль был создан заново в личном кабинете ЕИС — введите новый."
+            );
             state.store.mark_eis_credentials(user.id, &creds.login, false, Some(&msg)).await?;
             (None, Some(msg))
         }
@@ -128,7 +157,9 @@ pub async fn check(State(state): State<AppState>, post: Post<NoFields>) -> AppRe
             state.store.mark_eis_credentials(user.id, &creds.login, false, Some(&msg)).await?;
             (None, Some(msg))
         }
-        exchange::CredentialCheck::Unreachable(m) => (None, Some(format!("Не удалось проверить подключение: {m}. Повторите позже."))),
+        exchange::CredentialCheck::Unreachable(m) => {
+            (None, Some(format!("Не удалось проверить подключение: {m}. Повторите позже.")))
+        }
     };
     render(&state, &post.session, None, notice, error).await
 }

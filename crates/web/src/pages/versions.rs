@@ -13,12 +13,18 @@ use axum::response::{IntoResponse, Response};
 use domain::diff::{PositionDiff, diff};
 use domain::plan::YearAmounts;
 
-pub async fn xml(State(state): State<AppState>, CurrentUser(session): CurrentUser, Path(id): Path<i64>) -> AppResult<Response> {
+pub async fn xml(
+    State(state): State<AppState>,
+    CurrentUser(session): CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
     let (version, plan, _) = readable_version(&state, &session.user, id).await?;
     let (xml, sent) = state.exchange.packet_xml(&plan, &version).await?;
     let kind = if sent { "sent" } else { "preview" };
-    let name = format!("attachment; filename=\"plan-{}-{}-v{}-{kind}.xml\"", plan.id, plan.plan_year, version.version_number);
-    Ok(([(CONTENT_TYPE, "application/xml; charset=utf-8".to_owned()), (CONTENT_DISPOSITION, name)], xml).into_response())
+    let name =
+        format!("attachment; filename=\"plan-{}-{}-v{}-{kind}.xml\"", plan.id, plan.plan_year, version.version_number);
+    Ok(([(CONTENT_TYPE, "application/xml; charset=utf-8".to_owned()), (CONTENT_DISPOSITION, name)], xml)
+        .into_response())
 }
 
 struct PrintRow {
@@ -53,7 +59,11 @@ struct PrintPage {
     totals: YearAmounts,
 }
 
-pub async fn print(State(state): State<AppState>, CurrentUser(session): CurrentUser, Path(id): Path<i64>) -> AppResult<Response> {
+pub async fn print(
+    State(state): State<AppState>,
+    CurrentUser(session): CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
     let (version, plan, _) = readable_version(&state, &session.user, id).await?;
     let s = &version.snapshot;
     let approver = state.store.user(version.approved_by).await?.map(|u| u.full_name).unwrap_or_default();
@@ -84,8 +94,14 @@ pub async fn print(State(state): State<AppState>, CurrentUser(session): CurrentU
                     .kbks
                     .iter()
                     .map(|l| (format!("в том числе КБК {}", l.code), l.amounts))
-                    .chain(p.kvr_breakdown(s.customer.org_type).into_iter().map(|l| (format!("в том числе КВР {}", l.code), l.amounts)))
-                    .chain(p.target_articles.iter().map(|l| (format!("в том числе целевая статья {}", l.code), l.amounts)))
+                    .chain(
+                        p.kvr_breakdown(s.customer.org_type)
+                            .into_iter()
+                            .map(|l| (format!("в том числе КВР {}", l.code), l.amounts)),
+                    )
+                    .chain(
+                        p.target_articles.iter().map(|l| (format!("в том числе целевая статья {}", l.code), l.amounts)),
+                    )
                     .collect(),
                 publish_year: p.publish_year,
                 amounts: p.amounts,
@@ -119,9 +135,15 @@ struct DiffPage {
     totals_after: YearAmounts,
 }
 
-pub async fn compare(State(state): State<AppState>, CurrentUser(session): CurrentUser, Path(id): Path<i64>) -> AppResult<Response> {
+pub async fn compare(
+    State(state): State<AppState>,
+    CurrentUser(session): CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
     let (version, plan, owner) = readable_version(&state, &session.user, id).await?;
-    let Some(previous) = state.store.versions(plan.id).await?.into_iter().find(|v| v.version_number == version.version_number - 1) else {
+    let Some(previous) =
+        state.store.versions(plan.id).await?.into_iter().find(|v| v.version_number == version.version_number - 1)
+    else {
         return Err(AppError::BadRequest("У версии 0 нет предыдущей версии для сравнения".into()));
     };
     let mut rows = Vec::new();
