@@ -163,6 +163,38 @@ pub fn can_read(actor: Actor, plan: PlanRef) -> bool {
     actor.org_id == plan.org_id || plan.superior_org_id == Some(actor.org_id)
 }
 
+/// What an actor may do with a plan-schedule in its current state, from the same rules as the
+/// transitions (the content checks aside: they come with the attempt). Pages show their buttons
+/// by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Permissions {
+    pub read: bool,
+    /// Change the working copy and its header.
+    pub edit: bool,
+    /// «Отправить на согласование».
+    pub submit: bool,
+    /// «Утвердить» and «Вернуть на доработку».
+    pub decide: bool,
+    /// «Внести изменения».
+    pub start_changes: bool,
+    /// Send its versions to ЕИС (see `domain::exchange::check_sender`).
+    pub send: bool,
+}
+
+impl Permissions {
+    pub fn of(actor: Actor, plan: PlanRef, owner_role: OwnerRole) -> Permissions {
+        let read = can_read(actor, plan);
+        Permissions {
+            read,
+            edit: read && check_edit(actor, plan).is_ok(),
+            submit: read && customer_action(actor, plan, ACTION_SUBMIT).is_ok(),
+            decide: read && approver_action(actor, plan, ACTION_APPROVE).is_ok(),
+            start_changes: read && start_changes(actor, plan).is_ok(),
+            send: read && crate::exchange::check_sender(actor, plan, owner_role).is_ok(),
+        }
+    }
+}
+
 /// Who places the plan-schedule in ЕИС (`commonInfo/ownerInfo/ownerRole`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum OwnerRole {
@@ -370,6 +402,29 @@ mod tests {
         assert_eq!(return_for_revision(approver(), plan(PlanStatus::OnApproval), "  "), Err(PlanError::EmptyComment));
         assert!(matches!(check_edit(approver(), plan(PlanStatus::Forming)), Err(PlanError::ForeignOrganization)));
         assert!(matches!(check_edit(specialist(), plan(PlanStatus::Approved)), Err(PlanError::WrongState { .. })));
+    }
+
+    #[test]
+    fn permissions_follow_the_transitions() {
+        let p = |actor, status, role| Permissions::of(actor, plan(status), role);
+        let forming = p(specialist(), PlanStatus::Forming, OwnerRole::Customer);
+        assert!(forming.read && forming.edit && forming.submit && forming.send);
+        assert!(!forming.decide && !forming.start_changes);
+        let deciding = p(approver(), PlanStatus::OnApproval, OwnerRole::Customer);
+        assert!(deciding.read && deciding.decide && !deciding.edit && !deciding.submit && !deciding.send);
+        assert!(!p(approver(), PlanStatus::Forming, OwnerRole::Customer).decide);
+        let approved = p(specialist(), PlanStatus::Approved, OwnerRole::Customer);
+        assert!(approved.start_changes && !approved.edit && !approved.submit);
+        // Under an agreement the superior's specialist sends; the customer no longer does.
+        assert!(!p(specialist(), PlanStatus::Approved, OwnerRole::Agent).send);
+        let superior_specialist = Actor { user_id: 6, org_id: SUPERIOR, role: Role::CustomerSpecialist };
+        assert!(p(superior_specialist, PlanStatus::Approved, OwnerRole::Agent).send);
+        let stranger =
+            p(Actor { user_id: 9, org_id: 55, role: Role::Approver }, PlanStatus::OnApproval, OwnerRole::Agent);
+        assert_eq!(
+            stranger,
+            Permissions { read: false, edit: false, submit: false, decide: false, start_changes: false, send: false }
+        );
     }
 
     #[test]

@@ -121,7 +121,7 @@ pub async fn load(store: &Store) -> anyhow::Result<()> {
             continue;
         }
         let org_id = store.organization_by_spz(org.spz_code).await?.context("demo organization")?.id;
-        let hash = web::auth::hash_password(u.password.to_owned()).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let hash = app::users::hash(u.password.to_owned()).await.map_err(|e| anyhow::anyhow!("{}", e.chain()))?;
         store.create_user(u.login, &hash, u.full_name, org_id, u.role).await?;
     }
     Ok(())

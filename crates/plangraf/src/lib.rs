@@ -65,8 +65,7 @@ pub async fn start(config: AppConfig, store: Store) -> anyhow::Result<RunningApp
     let exchange = exchange::Exchange::new(store.clone(), client, config.exchange.clone());
     let runner = exchange.spawn();
     let state = web::AppState {
-        store: store.clone(),
-        exchange: exchange.clone(),
+        app: app::Workflow::new(store.clone(), exchange.clone()),
         secure_cookies: config.secure_cookies,
         trusted_proxies: std::sync::Arc::new(config.trusted_proxies.clone()),
     };

@@ -330,56 +330,41 @@ fn read_new_password(password_stdin: bool) -> anyhow::Result<String> {
     }
 }
 
-async fn existing_user(store: &store::Store, login: &str) -> anyhow::Result<store::users::User> {
-    store.user_by_login(login.trim()).await?.with_context(|| format!("нет пользователя с логином {}", login.trim()))
+/// A refusal of the workflow as the command line reports it.
+fn refused(e: app::Error) -> anyhow::Error {
+    match e {
+        app::Error::Fields { errors, message } if !errors.is_empty() => {
+            anyhow::anyhow!("{}", errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; ")).context(message)
+        }
+        app::Error::Internal(_) => anyhow::anyhow!("{}", e.chain()),
+        other => anyhow::anyhow!("{other}"),
+    }
 }
 
 async fn user_command(common: &Common, command: UserCommand) -> anyhow::Result<()> {
-    let check = |r: Result<(), String>| r.map_err(|m| anyhow::anyhow!(m));
+    let admin = app::users::Administration::new(common.store().await?);
     match command {
         UserCommand::Add { login, password_stdin, full_name, org_spz, role } => {
-            let login = login.trim().to_owned();
-            check(domain::account::check_login(&login))?;
-            check(domain::account::check_full_name(&full_name))?;
             let role = domain::Role::from_code(&role).context("роль: customer, approver или admin")?;
             let password = read_new_password(password_stdin)?;
-            check(domain::account::check_new_password(&login, &password))?;
-            let store = common.store().await?;
-            let org = store
-                .organization_by_spz(&org_spz)
-                .await?
-                .with_context(|| format!("нет организации с кодом СПЗ {org_spz}"))?;
-            let hash = web::auth::hash_password(password).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            match store.create_user(&login, &hash, full_name.trim(), org.id, role).await? {
-                Some(u) => println!("Пользователь {} (id {}) добавлен в {}", u.login, u.id, org.short_name),
-                None => bail!("логин {login} уже занят"),
-            }
+            let (user, org) = admin.add_user(&login, password, &full_name, &org_spz, role).await.map_err(refused)?;
+            println!("Пользователь {} (id {}) добавлен в {}", user.login, user.id, org.short_name);
         }
         UserCommand::Passwd { login, password_stdin } => {
             let password = read_new_password(password_stdin)?;
-            check(domain::account::check_new_password(login.trim(), &password))?;
-            let store = common.store().await?;
-            let user = existing_user(&store, &login).await?;
-            let hash = web::auth::hash_password(password).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            store.set_password(user.id, &hash).await?;
+            let user = admin.set_password(&login, password).await.map_err(refused)?;
             println!("Пароль пользователя {} изменён; его сеансы завершены, API-токены отозваны.", user.login);
         }
         UserCommand::Unlock { login } => {
-            let store = common.store().await?;
-            let user = existing_user(&store, &login).await?;
-            let removed = store.unlock_sign_in(&user.login).await?;
+            let (user, removed) = admin.unlock_sign_in(&login).await.map_err(refused)?;
             println!("Задержки входа для {} сняты (записей: {removed}).", user.login);
         }
         UserCommand::Block { login } => {
-            let store = common.store().await?;
-            let user = existing_user(&store, &login).await?;
-            store.set_blocked(user.id, true).await?;
+            let user = admin.set_blocked(&login, true).await.map_err(refused)?;
             println!("Пользователь {} заблокирован; его сеансы завершены, API-токены отозваны.", user.login);
         }
         UserCommand::Unblock { login } => {
-            let store = common.store().await?;
-            let user = existing_user(&store, &login).await?;
-            store.set_blocked(user.id, false).await?;
+            let user = admin.set_blocked(&login, false).await.map_err(refused)?;
             println!("Пользователь {} разблокирован.", user.login);
         }
     }
@@ -396,40 +381,33 @@ async fn load_nsi(common: &Common, file: &Path, partial: bool, confirmed: bool) 
         );
     }
     let bytes = std::fs::read(file).with_context(|| format!("не удалось прочитать файл {}", file.display()))?;
-    let doc = eis::nsi::read_nsi_bytes(&bytes)
-        .map_err(|e| anyhow::anyhow!("файл {} не загружен: {}", file.display(), e.message_ru()))?;
-    let catalog = store::nsi::Catalog::from_code(doc.catalog.code()).context("неизвестный справочник")?;
-    let entries = web::pages::reference::to_store_entries(doc.entries);
     let store = common.store().await?;
+    let admin = app::users::Administration::new(store.clone());
     let source =
         file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| file.display().to_string());
-    let opts = store::nsi::LoadOptions { source: &source, partial, user_id: None, org_id: None, dry_run: true };
-    let preview = store.reference_load(catalog, &entries, opts).await?;
-    if preview.retired > 0 && !confirmed {
-        store.close().await;
-        bail!(
-            "файл {source} содержит {} записей справочника «{}»: загрузка добавит {}, изменит {} и снимет актуальность с {} записей, \
+    let confirmation = if confirmed { app::users::Confirmation::Any } else { app::users::Confirmation::None };
+    let outcome = admin.load_nsi(None, bytes, &source, partial, confirmation).await;
+    store.close().await;
+    match outcome.map_err(refused)? {
+        app::users::NsiLoad::NeedsConfirmation { catalog, entries, preview, .. } => bail!(
+            "файл {source} содержит {entries} записей справочника «{}»: загрузка добавит {}, изменит {} и снимет актуальность с {} записей, \
              которых нет в файле. Ничего не изменено. Если файл — часть справочника, добавьте --partial; \
              если это полный справочник, повторите команду с --yes.",
-            entries.len(),
             catalog.title(),
             preview.added,
             preview.updated,
             preview.retired
-        );
+        ),
+        app::users::NsiLoad::Loaded { catalog, entries, summary: s } => println!(
+            "Справочник «{}» загружен из {}: записей {entries}, добавлено {}, изменено {}, без изменений {}, снята актуальность {}.",
+            catalog.title(),
+            source,
+            s.added,
+            s.updated,
+            s.unchanged,
+            s.retired
+        ),
     }
-    let s = store.reference_load(catalog, &entries, store::nsi::LoadOptions { dry_run: false, ..opts }).await?;
-    println!(
-        "Справочник «{}» загружен из {}: записей {}, добавлено {}, изменено {}, без изменений {}, снята актуальность {}.",
-        catalog.title(),
-        source,
-        entries.len(),
-        s.added,
-        s.updated,
-        s.unchanged,
-        s.retired
-    );
-    store.close().await;
     Ok(())
 }
 

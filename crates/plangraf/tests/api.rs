@@ -636,7 +636,7 @@ async fn rules_of_access_and_state() {
 
     // Another organization (a sibling under the same superior) sees nothing: 404 everywhere.
     let district = h.app.store.organization_by_spz(plangraf::demo::DISTRICT.spz_code).await.unwrap().unwrap();
-    let hash = web::auth::hash_password("district1".into()).await.unwrap();
+    let hash = app::users::hash("district1".into()).await.unwrap();
     h.app
         .store
         .create_user("district", &hash, "Сидоров С. С.", district.id, domain::Role::CustomerSpecialist)
@@ -680,7 +680,7 @@ async fn rules_of_access_and_state() {
 
     // Self-approval: a plan of the superior organization itself cannot be approved by it.
     let committee = h.app.store.organization_by_spz(plangraf::demo::COMMITTEE.spz_code).await.unwrap().unwrap();
-    let hash = web::auth::hash_password("committee1".into()).await.unwrap();
+    let hash = app::users::hash("committee1".into()).await.unwrap();
     h.app
         .store
         .create_user("committee", &hash, "Кузнецова К. К.", committee.id, domain::Role::CustomerSpecialist)

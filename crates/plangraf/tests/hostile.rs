@@ -107,7 +107,7 @@ async fn a_flood_of_sign_ins_is_bounded_and_answered() {
             assert!(retry_after, "{status} without Retry-After");
         }
     }
-    let checkers = web::passwords::PasswordCheckers::shared();
+    let checkers = app::passwords::PasswordCheckers::shared();
     assert!(checkers.most_running() <= checkers.size(), "{} checks ran at once", checkers.most_running());
     // The server still answers.
     let mut c = h.client();
@@ -158,7 +158,7 @@ async fn blocking_and_a_new_password_end_sessions_and_tokens() {
     h.app.store.set_blocked(user.id, false).await.unwrap();
     let mut c = h.client();
     assert_eq!(c.login("zakazchik", "zakazchik").await.status, 200);
-    let hash = web::auth::hash_password("Новый-пароль-2026".into()).await.unwrap();
+    let hash = app::users::hash("Новый-пароль-2026".into()).await.unwrap();
     h.app.store.set_password(user.id, &hash).await.unwrap();
     assert!(c.get("/plans").await.url.ends_with("/login"), "a new password ends the old sessions");
     h.app.stop().await;
@@ -323,5 +323,5 @@ fn the_command_line_refuses_bad_accounts_in_every_build() {
     let (ok, out) = plangraf_cli(d, &["user", "block", "--login", "ivanova"], "");
     assert!(ok && out.contains("заблокирован"), "{out}");
     let (ok, out) = plangraf_cli(d, &["user", "block", "--login", "nobody"], "");
-    assert!(!ok && out.contains("нет пользователя с логином nobody"), "{out}");
+    assert!(!ok && out.contains("Нет пользователя с логином nobody"), "{out}");
 }

@@ -84,7 +84,7 @@ async fn other_organizations_see_nothing() {
 
     // A specialist of a sibling organization under the same superior.
     let district = h.app.store.organization_by_spz(plangraf::demo::DISTRICT.spz_code).await.unwrap().unwrap();
-    let hash = web::auth::hash_password("district1".into()).await.unwrap();
+    let hash = app::users::hash("district1".into()).await.unwrap();
     h.app
         .store
         .create_user("district", &hash, "Сидоров С. С.", district.id, domain::Role::CustomerSpecialist)

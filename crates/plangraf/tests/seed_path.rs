@@ -98,7 +98,8 @@ async fn plan_is_approved_sent_and_loaded_into_eis() {
     let mut form = POSITION.to_vec();
     form.push(("row_version", "1"));
     let p = customer.post(&format!("/plans/{plan}/positions"), &form).await;
-    assert_eq!(p.status, 403);
+    // The state forbids it (409, as the API answers), not the caller's rights.
+    assert_eq!(p.status, 409);
     assert!(p.has("недоступно в статусе «На согласовании»"), "{}", p.body);
 
     // The superior approves; version 0 appears on «Версии документов».

@@ -3,7 +3,7 @@
 //! JSON API, and throttling of repeated failed sign-ins.
 
 use crate::AppState;
-use crate::error::AppError;
+use crate::error::WebError;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN};
@@ -16,11 +16,6 @@ use store::users::{Session, User};
 pub const SESSION_COOKIE: &str = "plangraf_session";
 pub const SESSION_TTL_MS: i64 = 12 * 3600 * 1000;
 pub const API_TOKEN_TTL_MS: i64 = 24 * 3600 * 1000;
-
-/// Hashes a password with Argon2id on the bounded password checkers.
-pub async fn hash_password(password: String) -> Result<String, AppError> {
-    crate::passwords::hash(password).await.map_err(AppError::internal)
-}
 
 pub fn cookie_value(parts_headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
     parts_headers
@@ -48,7 +43,7 @@ pub struct CurrentUser(pub Session);
 
 pub enum AuthRejection {
     SignIn,
-    Failed(AppError),
+    Failed(WebError),
 }
 
 impl IntoResponse for AuthRejection {
@@ -63,7 +58,8 @@ impl IntoResponse for AuthRejection {
 async fn session_of(headers: &axum::http::HeaderMap, state: &AppState) -> Result<Session, AuthRejection> {
     let token = cookie_value(headers, SESSION_COOKIE).ok_or(AuthRejection::SignIn)?;
     state
-        .store
+        .app
+        .store()
         .session(&token, store::now_ms())
         .await
         .map_err(|e| AuthRejection::Failed(e.into()))?
@@ -80,8 +76,8 @@ impl FromRequestParts<AppState> for CurrentUser {
 
 /// Refuses a browser request that another site started: the `Origin` (when the browser sends
 /// one) must name this very host, and `Sec-Fetch-Site` must not say cross-site.
-pub fn check_same_origin(headers: &axum::http::HeaderMap) -> Result<(), AppError> {
-    let refuse = || AppError::Forbidden("Запрос отклонён: он отправлен с другого сайта (защита от CSRF).".into());
+pub fn check_same_origin(headers: &axum::http::HeaderMap) -> Result<(), WebError> {
+    let refuse = || WebError::forbidden("Запрос отклонён: он отправлен с другого сайта (защита от CSRF).");
     if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site") {
         return Err(refuse());
     }
@@ -117,41 +113,44 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Post<T> {
         let session = session_of(&parts.headers, state).await?;
         let bytes = axum::body::to_bytes(body, 1024 * 1024)
             .await
-            .map_err(|_| AuthRejection::Failed(AppError::BadRequest("Слишком большой или прерванный запрос".into())))?;
+            .map_err(|_| AuthRejection::Failed(WebError::bad_request("Слишком большой или прерванный запрос")))?;
         check_csrf(&bytes, &session.csrf_token).map_err(AuthRejection::Failed)?;
         check_form_text(&bytes).map_err(AuthRejection::Failed)?;
         let form = serde_urlencoded::from_bytes::<T>(&bytes)
-            .map_err(|_| AuthRejection::Failed(AppError::BadRequest("Форма заполнена некорректно".into())))?;
+            .map_err(|_| AuthRejection::Failed(WebError::bad_request("Форма заполнена некорректно")))?;
         Ok(Post { session, form })
     }
 }
 
 /// Refuses a form any of whose values holds a control character (see `domain::text`): nothing
 /// such is ever saved, whichever form it came through.
-fn check_form_text(body: &Bytes) -> Result<(), AppError> {
+fn check_form_text(body: &Bytes) -> Result<(), WebError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
     match pairs.iter().find_map(|(_, v)| domain::text::forbidden_char(v)) {
-        Some(c) => Err(AppError::Unprocessable(format!("{} Данные не сохранены.", domain::text::forbidden_message(c)))),
+        Some(c) => Err(WebError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            format!("{} Данные не сохранены.", domain::text::forbidden_message(c)),
+        )),
         None => Ok(()),
     }
 }
 
-fn check_csrf(body: &Bytes, expected: &str) -> Result<(), AppError> {
+fn check_csrf(body: &Bytes, expected: &str) -> Result<(), WebError> {
     let field: CsrfField = serde_urlencoded::from_bytes(body).unwrap_or(CsrfField { csrf: String::new() });
     check_csrf_token(&field.csrf, expected)
 }
 
 /// Compares a submitted CSRF token with the session's in constant time, so the token does not
 /// leak through timing. For forms that are not url-encoded (file uploads).
-pub fn check_csrf_token(given: &str, expected: &str) -> Result<(), AppError> {
+pub fn check_csrf_token(given: &str, expected: &str) -> Result<(), WebError> {
     let a = given.as_bytes();
     let b = expected.as_bytes();
     let same = a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
     if same {
         Ok(())
     } else {
-        Err(AppError::Forbidden(
-            "Форма устарела или отправлена не из plangraf (защита от CSRF). Обновите страницу и повторите.".into(),
+        Err(WebError::forbidden(
+            "Форма устарела или отправлена не из plangraf (защита от CSRF). Обновите страницу и повторите.",
         ))
     }
 }
@@ -160,7 +159,7 @@ pub fn check_csrf_token(given: &str, expected: &str) -> Result<(), AppError> {
 pub struct ApiUser(pub User);
 
 impl FromRequestParts<AppState> for ApiUser {
-    type Rejection = crate::api::ApiError;
+    type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = parts
@@ -168,11 +167,11 @@ impl FromRequestParts<AppState> for ApiUser {
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(crate::api::ApiError::unauthorized)?;
-        match state.store.api_token_user(token.trim(), store::now_ms()).await {
+            .ok_or_else(WebError::unauthorized)?;
+        match state.app.store().api_token_user(token.trim(), store::now_ms()).await {
             Ok(Some(user)) => Ok(ApiUser(user)),
-            Ok(None) => Err(crate::api::ApiError::unauthorized()),
-            Err(e) => Err(crate::api::ApiError::internal(e)),
+            Ok(None) => Err(WebError::unauthorized()),
+            Err(e) => Err(WebError::internal(e)),
         }
     }
 }
@@ -210,58 +209,6 @@ impl FromRequestParts<AppState> for ClientAddress {
     }
 }
 
-/// Outcome of checking a login and password, shared by the sign-in page and the token API.
-pub enum SignIn {
-    Ok {
-        user: User,
-        failed: store::users::FailedSignIns,
-    },
-    Wrong,
-    /// Too many failures: refused without checking the password.
-    Throttled {
-        retry_after_secs: i64,
-    },
-    /// The password checkers stayed busy; nothing was counted.
-    Busy,
-}
-
-/// Logins longer than this cannot exist; longer input is cut for the throttle keys.
-pub const MAX_LOGIN_CHARS: usize = 64;
-
-pub async fn sign_in(
-    state: &AppState,
-    login: &str,
-    password: &str,
-    client: std::net::IpAddr,
-) -> Result<SignIn, AppError> {
-    let login: String = login.trim().chars().take(MAX_LOGIN_CHARS + 1).collect();
-    let address = client.to_string();
-    let now = store::now_ms();
-    if let store::users::Reservation::Throttled { retry_after_ms } =
-        state.store.reserve_sign_in(&login, &address, now).await?
-    {
-        return Ok(SignIn::Throttled { retry_after_secs: (retry_after_ms + 999) / 1000 });
-    }
-    let creds =
-        if login.chars().count() > MAX_LOGIN_CHARS { None } else { state.store.user_credentials(&login).await? };
-    let stored = creds.as_ref().filter(|c| !c.blocked).map(|c| c.password_hash.clone());
-    match crate::passwords::verify(password.to_owned(), stored).await {
-        Err(crate::passwords::Busy) => {
-            state.store.sign_in_abandoned(&login, &address).await?;
-            Ok(SignIn::Busy)
-        }
-        Ok(true) => {
-            let user = creds.map(|c| c.user).ok_or_else(|| AppError::internal("verified user vanished"))?;
-            let failed = state.store.sign_in_succeeded(&login, &address, user.id).await?;
-            Ok(SignIn::Ok { user, failed })
-        }
-        Ok(false) => {
-            state.store.sign_in_failed(&login, now).await?;
-            Ok(SignIn::Wrong)
-        }
-    }
-}
-
 pub const WRONG_LOGIN: &str = "Неверный логин или пароль";
 
 pub fn throttled_message(retry_after_secs: i64) -> String {
@@ -281,7 +228,7 @@ pub fn failed_sign_ins_notice(failed: &store::users::FailedSignIns) -> Option<St
     if failed.count == 0 {
         return None;
     }
-    let last = failed.last_at.map(|t| format!(", последняя — {}", crate::pages::fmt_time(t))).unwrap_or_default();
+    let last = failed.last_at.map(|t| format!(", последняя — {}", crate::view::fmt_time(t))).unwrap_or_default();
     Some(format!(
         "С вашего последнего входа были неудачные попытки войти под вашим логином: {}{last}. Если это были не вы, сообщите администратору.",
         failed.count

@@ -1,16 +1,14 @@
 //! plangraf's web interface: Russian HTML pages for people and a JSON API for machines.
-//! Handlers stay thin: they load through [`access`], let `domain` decide, and let `store`
-//! persist; sending to ЕИС is handed to `exchange`.
+//! Handlers are thin adapters over the workflow layer (`app`): they translate a request into
+//! a use case call and its result into a page or a JSON document. Errors are rendered by
+//! [`error::render_errors`] for the route they occurred on.
 
-pub mod access;
-pub mod actions;
 pub mod api;
 pub mod auth;
 pub mod error;
 pub mod headers;
-pub mod pages;
-pub mod passwords;
-pub mod refs;
+mod pages;
+pub mod view;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -20,8 +18,8 @@ use axum::routing::{get, post};
 
 #[derive(Clone)]
 pub struct AppState {
-    pub store: store::Store,
-    pub exchange: exchange::Exchange,
+    /// The workflow layer; it owns the database and the exchange with ЕИС.
+    pub app: app::Workflow,
     /// Mark cookies `Secure` (when plangraf is served over HTTPS).
     pub secure_cookies: bool,
     /// Reverse proxies whose `X-Forwarded-For` names the real client (see [`auth::client_address`]).
@@ -71,7 +69,8 @@ pub fn router(state: AppState) -> Router {
         .route("/static/position.js", get(|| asset("text/javascript", include_str!("../static/position.js"))))
         .route("/static/page.js", get(|| asset("text/javascript", include_str!("../static/page.js"))))
         .route("/static/picker.js", get(reference::picker_script))
-        .fallback(|| async { error::AppError::NotFound })
+        .fallback(|| async { error::WebError::not_found() })
+        .layer(axum::middleware::from_fn(error::render_errors))
         .layer(axum::middleware::from_fn(headers::security_headers))
         .with_state(state)
 }

@@ -3,16 +3,19 @@
 //!
 //! Every call but the token request carries `Authorization: Bearer <token>`; session cookies do
 //! not authenticate here, so a browser page of another site cannot act through the API and the
-//! API needs no CSRF token. Handlers go through the same [`crate::access`] and
-//! [`crate::actions`] functions as the pages, so the rules are the same. Errors are RFC 9457
-//! problem documents with a Russian `detail`, and field errors listed in `errors`.
+//! API needs no CSRF token. Handlers call the same use cases of the workflow layer (`app`) as
+//! the pages, so the rules and the status codes are the same. Errors are RFC 9457 problem
+//! documents with a Russian `detail`, and field errors listed in `errors` (see
+//! [`crate::error`]).
 
 mod model;
 mod plans;
 mod versions;
 
 use crate::AppState;
-use crate::auth::{API_TOKEN_TTL_MS, ApiUser, ClientAddress, SignIn, WRONG_LOGIN, sign_in, throttled_message};
+use crate::auth::{API_TOKEN_TTL_MS, ApiUser, ClientAddress, WRONG_LOGIN, throttled_message};
+use crate::error::{Problem, WebError};
+use app::users::SignIn;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::handler::Handler;
@@ -21,7 +24,6 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter};
 use axum::{Json, Router};
-use domain::plan::{FieldError, PlanError};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -96,7 +98,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn method_not_allowed(allow: String) -> Response {
-    let mut resp = ApiError::new(
+    let mut resp = WebError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         format!("Метод не поддерживается по этому адресу; допустимые: {allow}"),
     )
@@ -112,158 +114,12 @@ pub fn endpoints() -> Vec<(Method, &'static str)> {
     routes().into_iter().map(|r| (r.method, r.path)).collect()
 }
 
-async fn not_found() -> ApiError {
-    ApiError::not_found()
+async fn not_found() -> WebError {
+    WebError::not_found()
 }
 
 async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "max-age=3600")], OPENAPI).into_response()
-}
-
-/// A problem document (RFC 9457).
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    detail: String,
-    errors: Vec<Problem>,
-    /// Seconds for a `Retry-After` header (429, 503).
-    retry_after: Option<u64>,
-}
-
-/// One thing wrong with the input: the field and, for pre-flight findings, the position.
-#[derive(Debug, Serialize)]
-pub struct Problem {
-    pub field: String,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub purchase_number: Option<u16>,
-}
-
-impl ApiError {
-    pub fn new(status: StatusCode, detail: impl Into<String>) -> ApiError {
-        ApiError { status, detail: detail.into(), errors: Vec::new(), retry_after: None }
-    }
-    pub fn unauthorized() -> ApiError {
-        ApiError::new(StatusCode::UNAUTHORIZED, "Требуется действующий токен: заголовок Authorization: Bearer <токен>")
-    }
-    pub fn not_found() -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "Не найдено: такого документа нет или он вам недоступен")
-    }
-    pub fn bad_request(detail: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, detail)
-    }
-    pub fn conflict(detail: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::CONFLICT, detail)
-    }
-    /// 422 with the field errors of the input.
-    pub fn fields(detail: impl Into<String>, errors: Vec<FieldError>) -> ApiError {
-        let errors = errors
-            .into_iter()
-            .map(|e| Problem { field: e.field.to_owned(), message: e.message, purchase_number: None })
-            .collect();
-        ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, detail: detail.into(), errors, retry_after: None }
-    }
-    /// Tells the client when to try again.
-    pub fn retry_after(mut self, seconds: u64) -> ApiError {
-        self.retry_after = Some(seconds.max(1));
-        self
-    }
-    pub fn with_problems(mut self, problems: Vec<Problem>) -> ApiError {
-        self.errors = problems;
-        self
-    }
-    pub fn internal(e: impl std::fmt::Display) -> ApiError {
-        tracing::error!(detail = %e, "api request failed");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Внутренняя ошибка сервера. Данные не изменены, повторите запрос позже.",
-        )
-    }
-    pub fn detail(&self) -> &str {
-        &self.detail
-    }
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
-}
-
-/// What a stale `row_version` (or any concurrent change) answers.
-pub const STALE: &str = "План-график изменён другим пользователем после того, как вы его прочитали: получите его заново (GET) и повторите запрос с новым row_version. Изменения не сохранены.";
-
-impl From<crate::error::AppError> for ApiError {
-    fn from(e: crate::error::AppError) -> ApiError {
-        use crate::error::AppError::*;
-        match e {
-            NotFound => ApiError::not_found(),
-            Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, m),
-            BadRequest(m) => ApiError::bad_request(m),
-            Unprocessable(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m),
-            // Within the API a conflict is always a concurrent change of the plan-schedule.
-            Conflict(_) => ApiError::conflict(STALE),
-            Internal(m) => ApiError::internal(m),
-        }
-    }
-}
-
-impl From<store::StoreError> for ApiError {
-    fn from(e: store::StoreError) -> ApiError {
-        crate::error::AppError::from(e).into()
-    }
-}
-
-/// How a refusal of the approval state machine answers: who may not act is 403, what the
-/// current state forbids is 409, what is wrong with the content is 422.
-pub fn refusal(e: PlanError) -> ApiError {
-    let status = match e {
-        PlanError::ForeignOrganization
-        | PlanError::WrongRole { .. }
-        | PlanError::NotSuperior
-        | PlanError::OwnOrganization => StatusCode::FORBIDDEN,
-        PlanError::WrongState { .. } => StatusCode::CONFLICT,
-        PlanError::EmptyComment => {
-            return ApiError::fields(e.to_string(), vec![FieldError { field: "comment", message: e.to_string() }]);
-        }
-        PlanError::ChecksFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
-    };
-    ApiError::new(status, e.to_string())
-}
-
-fn status_title(s: StatusCode) -> &'static str {
-    match s {
-        StatusCode::BAD_REQUEST => "Некорректный запрос",
-        StatusCode::UNAUTHORIZED => "Требуется вход",
-        StatusCode::FORBIDDEN => "Доступ запрещён",
-        StatusCode::NOT_FOUND => "Не найдено",
-        StatusCode::METHOD_NOT_ALLOWED => "Метод не поддерживается",
-        StatusCode::CONFLICT => "Конфликт",
-        StatusCode::UNPROCESSABLE_ENTITY => "Данные не прошли проверку",
-        StatusCode::TOO_MANY_REQUESTS => "Слишком много попыток",
-        StatusCode::SERVICE_UNAVAILABLE => "Сервис временно перегружен",
-        _ => "Ошибка",
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut body = json!({
-            "type": "about:blank",
-            "title": status_title(self.status),
-            "status": self.status.as_u16(),
-            "detail": self.detail,
-        });
-        if !self.errors.is_empty() {
-            body["errors"] = json!(self.errors);
-        }
-        let mut resp = (self.status, Json(body)).into_response();
-        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-        if let Some(seconds) = self.retry_after {
-            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        if self.status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        }
-        resp
-    }
 }
 
 /// A JSON request body. Whatever does not parse, or carries a field the schema does not have
@@ -272,12 +128,12 @@ impl IntoResponse for ApiError {
 pub struct Body<T>(pub T);
 
 impl<T: DeserializeOwned + Serialize> FromRequest<AppState> for Body<T> {
-    type Rejection = ApiError;
+    type Rejection = WebError;
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, WebError> {
         let bytes = Bytes::from_request(req, state)
             .await
-            .map_err(|_| ApiError::bad_request("Тело запроса слишком велико или передано не полностью"))?;
+            .map_err(|_| WebError::bad_request("Тело запроса слишком велико или передано не полностью"))?;
         if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) {
             check_json_text(&value, "")?;
         }
@@ -286,7 +142,7 @@ impl<T: DeserializeOwned + Serialize> FromRequest<AppState> for Body<T> {
                 serde_json::error::Category::Data => "не соответствует схеме запроса",
                 _ => "не является корректным JSON",
             };
-            ApiError::bad_request(format!(
+            WebError::bad_request(format!(
                 "Тело запроса {what} (строка {}, позиция {}). Схемы запросов — в /api/openapi.json",
                 e.line(),
                 e.column()
@@ -294,10 +150,10 @@ impl<T: DeserializeOwned + Serialize> FromRequest<AppState> for Body<T> {
         })?;
         // What the input type keeps, written back, has every field it knows; whatever else the
         // body has, deserializing dropped.
-        let input: serde_json::Value = serde_json::from_slice(&bytes).map_err(ApiError::internal)?;
-        let kept = serde_json::to_value(&parsed).map_err(ApiError::internal)?;
+        let input: serde_json::Value = serde_json::from_slice(&bytes).map_err(WebError::internal)?;
+        let kept = serde_json::to_value(&parsed).map_err(WebError::internal)?;
         if let Some(path) = unknown_field(&input, &kept) {
-            return Err(ApiError::bad_request(format!(
+            return Err(WebError::bad_request(format!(
                 "Поле «{path}» не предусмотрено схемой запроса: проверьте его написание. Схемы запросов — в /api/openapi.json"
             )));
         }
@@ -351,7 +207,7 @@ pub mod int64 {
 
 /// Refuses a control character anywhere in a JSON body's strings (see `domain::text`), naming
 /// the field. The walk is iterative: serde_json bounds the depth at 128 anyway.
-fn check_json_text(value: &serde_json::Value, root: &str) -> Result<(), ApiError> {
+fn check_json_text(value: &serde_json::Value, root: &str) -> Result<(), WebError> {
     let mut stack = vec![(root.to_owned(), value)];
     while let Some((path, v)) = stack.pop() {
         match v {
@@ -359,7 +215,7 @@ fn check_json_text(value: &serde_json::Value, root: &str) -> Result<(), ApiError
                 if let Some(c) = domain::text::forbidden_char(text) {
                     let message = domain::text::forbidden_message(c);
                     let problem = Problem { field: path.clone(), message: message.clone(), purchase_number: None };
-                    return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message).with_problems(vec![problem]));
+                    return Err(WebError::new(StatusCode::UNPROCESSABLE_ENTITY, message).with_problems(vec![problem]));
                 }
             }
             serde_json::Value::Array(items) => {
@@ -381,24 +237,24 @@ fn check_json_text(value: &serde_json::Value, root: &str) -> Result<(), ApiError
 pub struct Id<T>(pub T);
 
 impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for Id<T> {
-    type Rejection = ApiError;
+    type Rejection = WebError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        Path::<T>::from_request_parts(parts, state).await.map(|Path(v)| Id(v)).map_err(|_| ApiError::not_found())
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        Path::<T>::from_request_parts(parts, state).await.map(|Path(v)| Id(v)).map_err(|_| WebError::not_found())
     }
 }
 
 /// An integer query parameter; `None` when absent.
-pub fn query_i64(query: Option<&str>, name: &str) -> Result<Option<i64>, ApiError> {
+pub fn query_i64(query: Option<&str>, name: &str) -> Result<Option<i64>, WebError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
-        .map_err(|_| ApiError::bad_request("Строка запроса после «?» записана некорректно"))?;
+        .map_err(|_| WebError::bad_request("Строка запроса после «?» записана некорректно"))?;
     match pairs.into_iter().find(|(k, _)| k == name) {
         None => Ok(None),
         Some((_, v)) => v
             .trim()
             .parse()
             .map(Some)
-            .map_err(|_| ApiError::bad_request(format!("Параметр {name} должен быть целым числом, получено «{v}»"))),
+            .map_err(|_| WebError::bad_request(format!("Параметр {name} должен быть целым числом, получено «{v}»"))),
     }
 }
 
@@ -418,25 +274,25 @@ pub struct TokenResponse {
 pub async fn issue_token(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
-    body: Result<Body<TokenRequest>, ApiError>,
-) -> Result<Json<TokenResponse>, ApiError> {
+    body: Result<Body<TokenRequest>, WebError>,
+) -> Result<Json<TokenResponse>, WebError> {
     let Body(req) = body.map_err(|e| match e.status() {
         // A control character in the login or password: say so, with the sign-in's one status.
-        StatusCode::UNPROCESSABLE_ENTITY => ApiError::bad_request(e.detail()),
-        _ => ApiError::bad_request("Ожидается JSON вида {\"login\": \"…\", \"password\": \"…\"}"),
+        StatusCode::UNPROCESSABLE_ENTITY => WebError::bad_request(e.detail()),
+        _ => WebError::bad_request("Ожидается JSON вида {\"login\": \"…\", \"password\": \"…\"}"),
     })?;
-    match sign_in(&state, &req.login, &req.password, client).await? {
+    match state.app.sign_in(&req.login, &req.password, client).await? {
         SignIn::Ok { user, .. } => {
-            let token = state.store.create_api_token(user.id, API_TOKEN_TTL_MS).await?;
+            let token = state.app.issue_api_token(&user, API_TOKEN_TTL_MS).await?;
             Ok(Json(TokenResponse { token, token_type: "Bearer", expires_in: API_TOKEN_TTL_MS / 1000 }))
         }
-        SignIn::Wrong => Err(ApiError::new(StatusCode::UNAUTHORIZED, WRONG_LOGIN)),
+        SignIn::Wrong => Err(WebError::new(StatusCode::UNAUTHORIZED, WRONG_LOGIN)),
         SignIn::Throttled { retry_after_secs } => {
-            Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, throttled_message(retry_after_secs))
+            Err(WebError::new(StatusCode::TOO_MANY_REQUESTS, throttled_message(retry_after_secs))
                 .retry_after(u64::try_from(retry_after_secs).unwrap_or(1)))
         }
-        SignIn::Busy => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, crate::passwords::BUSY_MESSAGE)
-            .retry_after(crate::passwords::BUSY_RETRY_AFTER_SECS)),
+        SignIn::Busy => Err(WebError::new(StatusCode::SERVICE_UNAVAILABLE, app::passwords::BUSY_MESSAGE)
+            .retry_after(app::passwords::BUSY_RETRY_AFTER_SECS)),
     }
 }
 
@@ -445,19 +301,23 @@ pub async fn revoke_token(
     State(state): State<AppState>,
     ApiUser(_): ApiUser,
     headers: header::HeaderMap,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, WebError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(ApiError::unauthorized)?;
-    state.store.revoke_api_token(token.trim()).await?;
+        .ok_or_else(WebError::unauthorized)?;
+    state.app.revoke_api_token(token.trim()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn me(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<serde_json::Value>, ApiError> {
-    let org =
-        state.store.organization(user.org_id).await?.ok_or_else(|| ApiError::internal("user without organization"))?;
+pub async fn me(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result<Json<serde_json::Value>, WebError> {
+    let org = state
+        .app
+        .store()
+        .organization(user.org_id)
+        .await?
+        .ok_or_else(|| WebError::internal("user without organization"))?;
     Ok(Json(json!({
         "id": user.id,
         "login": user.login,

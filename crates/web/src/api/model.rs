@@ -2,8 +2,7 @@
 //! under the same name; the tests validate real answers against those schemas.
 
 use crate::AppState;
-use crate::access::{actor, plan_ref};
-use crate::api::ApiError;
+use crate::error::WebError;
 use domain::plan::{self, PlanSnapshot, Position, YearAmounts};
 use domain::{Money, SendStatus};
 use serde::Serialize;
@@ -79,7 +78,7 @@ impl OrgOut {
             inn: org.inn.clone(),
             kpp: org.kpp.clone(),
             org_type: org.org_type.code(),
-            iku: crate::pages::plans::customer_snapshot(org).iku,
+            iku: app::snapshot::customer_snapshot(org).iku,
         }
     }
 }
@@ -170,37 +169,22 @@ pub struct PlanDetail<'a> {
     pub version_count: usize,
 }
 
-/// Everything a plan's detail needs, loaded once.
+/// Everything a plan's detail needs, loaded once by the workflow.
 pub struct PlanData {
-    pub plan: Plan,
-    pub owner: Organization,
-    pub stored: Vec<StoredPosition>,
-    pub snapshot: PlanSnapshot,
-    pub base: Option<PlanSnapshot>,
-    pub version_count: usize,
-    findings: Vec<domain::Finding>,
+    view: app::plans::PlanView,
 }
 
 impl PlanData {
-    pub async fn load(state: &AppState, plan: Plan, owner: Organization) -> Result<PlanData, ApiError> {
-        let stored = state.store.positions(plan.id).await?;
-        let versions = state.store.versions(plan.id).await?;
-        let (snapshot, findings) = crate::pages::plans::findings(state, &plan, &owner).await?;
-        let version_count = versions.len();
-        let base = versions.into_iter().next().map(|v| v.snapshot);
-        Ok(PlanData { plan, owner, stored, snapshot, base, version_count, findings })
+    pub async fn load(state: &AppState, user: &User, plan_id: i64) -> Result<PlanData, WebError> {
+        Ok(PlanData { view: state.app.plan_view(user, plan_id).await? })
     }
 
-    /// The pre-flight findings, the schema check included.
-    pub fn findings(&self) -> Vec<domain::Finding> {
-        self.findings.clone()
-    }
-
-    pub fn detail(&self, user: &User) -> PlanDetail<'_> {
-        let a = actor(user);
-        let pref = plan_ref(&self.plan, &self.owner);
-        let iku = self.snapshot.owner_iku();
-        let p = &self.plan;
+    pub fn detail(&self) -> PlanDetail<'_> {
+        let v = &self.view;
+        let (p, owner) = (v.plan.plan(), v.plan.owner());
+        let snapshot = &v.checked.snapshot;
+        let iku = snapshot.owner_iku();
+        let may = v.plan.permissions();
         PlanDetail {
             id: p.id,
             plan_year: p.plan_year,
@@ -210,29 +194,26 @@ impl PlanData {
             updated_at: time(p.updated_at),
             return_comment: if p.status == domain::PlanStatus::Revision { p.return_comment.clone() } else { None },
             eis_plan_number: p.eis_plan_number.clone(),
-            organization: OrgOut::of(&self.owner),
+            organization: OrgOut::of(owner),
             owner_role: p.owner_role.code(),
-            agent: self
-                .snapshot
-                .agent
-                .as_ref()
-                .map(|a| AgentOut { name: a.name.clone(), spz_code: a.spz_code.clone() }),
+            agent: snapshot.agent.as_ref().map(|a| AgentOut { name: a.name.clone(), spz_code: a.spz_code.clone() }),
             responsible: p.responsible.clone(),
             permissions: Permissions {
-                edit: plan::check_edit(a, pref).is_ok(),
-                submit: plan::submit(a, pref, 0).is_ok(),
-                approve: plan::approve(a, pref, 0).is_ok(),
-                return_for_revision: plan::return_for_revision(a, pref, "-").is_ok(),
-                start_changes: plan::start_changes(a, pref).is_ok(),
+                edit: may.edit,
+                submit: may.submit,
+                approve: may.decide,
+                return_for_revision: may.decide,
+                start_changes: may.start_changes,
             },
-            totals: self.snapshot.totals(),
-            positions: self.stored.iter().map(|sp| PositionOut::of(sp, iku, self.base.as_ref())).collect(),
-            findings: self
-                .findings()
-                .into_iter()
-                .map(|f| FindingOut { purchase_number: f.purchase_number, field: f.field, message: f.message })
+            totals: snapshot.totals(),
+            positions: v.positions.iter().map(|sp| PositionOut::of(sp, iku, v.checked.base.as_ref())).collect(),
+            findings: v
+                .checked
+                .findings
+                .iter()
+                .map(|f| FindingOut { purchase_number: f.purchase_number, field: f.field, message: f.message.clone() })
                 .collect(),
-            version_count: self.version_count,
+            version_count: v.version_count,
         }
     }
 }
@@ -266,9 +247,9 @@ pub struct VersionSummary {
 }
 
 impl VersionSummary {
-    pub async fn of(state: &AppState, v: &Version) -> Result<VersionSummary, ApiError> {
-        let send: Option<SendStatus> = state.store.latest_send(v.id).await?.map(|s| s.status);
-        let approver = state.store.user(v.approved_by).await?.map(|u| u.full_name).unwrap_or_default();
+    pub async fn of(state: &AppState, v: &Version) -> Result<VersionSummary, WebError> {
+        let send: Option<SendStatus> = state.app.store().latest_send(v.id).await?.map(|s| s.status);
+        let approver = state.app.store().user(v.approved_by).await?.map(|u| u.full_name).unwrap_or_default();
         Ok(VersionSummary {
             id: v.id,
             plan_id: v.plan_id,

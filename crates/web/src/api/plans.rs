@@ -1,37 +1,40 @@
-//! Plan-schedules, their positions and the approval transitions.
+//! Plan-schedules, their positions and the approval transitions: each handler reads the
+//! request, calls one use case of the workflow layer and answers with the plan as it is now.
 
 use crate::AppState;
-use crate::access::readable_plan;
-use crate::actions::{self, CreateRefusal, EditablePosition};
 use crate::api::model::{PlanData, PlanSummary, PositionOut, PositionResult, VersionSummary};
-use crate::api::{ApiError, Body, Id, Problem, STALE, query_i64, refusal};
+use crate::api::{Body, Id, query_i64};
 use crate::auth::ApiUser;
+use crate::error::WebError;
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use domain::plan::{FieldError, PlanError, PositionDraft};
+use domain::plan::{FieldError, PositionDraft};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use store::plans::StoredPosition;
 use store::users::User;
 
-type ApiResult<T = Response> = Result<T, ApiError>;
+type ApiResult<T = Response> = Result<T, WebError>;
 
 pub async fn list(State(state): State<AppState>, ApiUser(user): ApiUser) -> ApiResult<Json<Vec<PlanSummary>>> {
-    let items = state.store.plans_visible_to(user.org_id).await?;
+    let items = state.app.visible_plans(&user).await?;
     Ok(Json(items.into_iter().map(|i| PlanSummary::of(i, &user)).collect()))
 }
 
 /// The plan's detail as the caller sees it now.
 async fn detail(state: &AppState, user: &User, plan_id: i64) -> ApiResult<serde_json::Value> {
-    let (plan, owner) = readable_plan(state, user, plan_id).await?;
-    let data = PlanData::load(state, plan, owner).await?;
-    serde_json::to_value(data.detail(user)).map_err(ApiError::internal)
+    let data = PlanData::load(state, user, plan_id).await?;
+    serde_json::to_value(data.detail()).map_err(WebError::internal)
+}
+
+/// Answers with the plan's detail after a change.
+async fn plan_now(state: &AppState, user: &User, plan_id: i64) -> ApiResult {
+    Ok(Json(detail(state, user, plan_id).await?).into_response())
 }
 
 pub async fn get(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<i64>) -> ApiResult {
-    Ok(Json(detail(&state, &user, id).await?).into_response())
+    plan_now(&state, &user, id).await
 }
 
 #[derive(Deserialize, Serialize)]
@@ -41,17 +44,10 @@ pub struct CreatePlan {
 }
 
 pub async fn create(State(state): State<AppState>, ApiUser(user): ApiUser, Body(req): Body<CreatePlan>) -> ApiResult {
-    match actions::create_plan(&state, &user, &req.plan_year.to_string()).await? {
-        Ok(plan) => {
-            let body = detail(&state, &user, plan.id).await?;
-            let location = format!("/api/v1/plans/{}", plan.id);
-            Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response())
-        }
-        Err(r @ CreateRefusal::Year) => {
-            Err(ApiError::fields(r.to_string(), vec![FieldError { field: "plan_year", message: r.to_string() }]))
-        }
-        Err(r @ CreateRefusal::Exists(_)) => Err(ApiError::conflict(r.to_string())),
-    }
+    let plan = state.app.create_plan(&user, &req.plan_year.to_string()).await?;
+    let body = detail(&state, &user, plan.id).await?;
+    let location = format!("/api/v1/plans/{}", plan.id);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response())
 }
 
 /// A position as typed, with the plan's `row_version` the client read and, for a position of
@@ -71,63 +67,26 @@ pub struct PositionInput {
 fn row_version(v: Option<i64>) -> ApiResult<i64> {
     v.ok_or_else(|| {
         let message = "Укажите row_version — версию плана-графика из последнего ответа GET /api/v1/plans/{id}";
-        ApiError::fields(message, vec![FieldError { field: "row_version", message: message.into() }])
+        WebError::fields(message, vec![FieldError { field: "row_version", message: message.into() }])
     })
-}
-
-/// The plan for a change of its positions, or why the caller may not change it.
-async fn editable(
-    state: &AppState,
-    user: &User,
-    plan_id: i64,
-) -> ApiResult<(store::plans::Plan, store::orgs::Organization)> {
-    actions::plan_for_edit(state, user, plan_id).await?.map_err(refusal)
-}
-
-async fn editable_position(
-    state: &AppState,
-    user: &User,
-    plan_id: i64,
-    position_id: i64,
-) -> ApiResult<EditablePosition> {
-    let (plan, owner) = editable(state, user, plan_id).await?;
-    Ok(actions::position_of(state, plan, owner, position_id).await?)
 }
 
 /// Answers with the position as stored now and the plan's row version after the change (the
 /// change bumped the one the client sent by one).
 async fn position_result(
     state: &AppState,
+    user: &User,
     plan_id: i64,
     position_id: i64,
     row_version: i64,
     status: StatusCode,
 ) -> ApiResult {
-    let plan = state.store.plan(plan_id).await?.ok_or_else(ApiError::not_found)?;
-    let owner = state.store.organization(plan.org_id).await?.ok_or_else(ApiError::not_found)?;
-    let stored: StoredPosition = state
-        .store
-        .positions(plan_id)
-        .await?
-        .into_iter()
-        .find(|p| p.id == position_id)
-        .ok_or_else(ApiError::not_found)?;
-    let base = state.store.versions(plan_id).await?.into_iter().next().map(|v| v.snapshot);
-    let iku = crate::pages::plans::current_snapshot(state, &plan, &owner).await?.owner_iku().to_owned();
-    let body = PositionResult { row_version, position: PositionOut::of(&stored, &iku, base.as_ref()) };
+    let view = state.app.plan_view(user, plan_id).await?;
+    let stored = view.positions.iter().find(|p| p.id == position_id).ok_or_else(WebError::not_found)?;
+    let iku = view.checked.snapshot.owner_iku();
+    let body = PositionResult { row_version, position: PositionOut::of(stored, iku, view.checked.base.as_ref()) };
     let location = format!("/api/v1/plans/{plan_id}/positions/{position_id}");
     Ok((status, [(header::LOCATION, location)], Json(body)).into_response())
-}
-
-/// A refused change of the header, as the API answers it.
-async fn header_refused(state: &AppState, user: &User, plan_id: i64, r: actions::HeaderRefusal) -> ApiError {
-    match r {
-        actions::HeaderRefusal::Plan(e) => refused(state, user, plan_id, e).await,
-        actions::HeaderRefusal::Fields(errors) => {
-            ApiError::fields("Заголовок плана-графика не изменён: исправьте отмеченные поля", errors)
-        }
-        actions::HeaderRefusal::Stale => ApiError::conflict(STALE),
-    }
 }
 
 #[derive(Deserialize, Serialize)]
@@ -146,10 +105,8 @@ pub async fn set_owner_role(
     Body(input): Body<OwnerRoleInput>,
 ) -> ApiResult {
     let expected = row_version(input.row_version)?;
-    match actions::set_owner_role(&state, &user, id, &input.owner_role, expected).await? {
-        Ok(()) => Ok(Json(detail(&state, &user, id).await?).into_response()),
-        Err(r) => Err(header_refused(&state, &user, id, r).await),
-    }
+    state.app.set_owner_role(&user, id, &input.owner_role, expected).await?;
+    plan_now(&state, &user, id).await
 }
 
 #[derive(Deserialize, Serialize)]
@@ -168,17 +125,8 @@ pub async fn set_responsible(
     Body(input): Body<ResponsibleInput>,
 ) -> ApiResult {
     let expected = row_version(input.row_version)?;
-    match actions::set_responsible(&state, &user, id, &input.person, expected).await? {
-        Ok(()) => Ok(Json(detail(&state, &user, id).await?).into_response()),
-        Err(r) => Err(header_refused(&state, &user, id, r).await),
-    }
-}
-
-fn stale(e: store::StoreError) -> ApiError {
-    match e {
-        store::StoreError::Conflict => ApiError::conflict(STALE),
-        e => e.into(),
-    }
+    state.app.set_responsible(&user, id, &input.person, expected).await?;
+    plan_now(&state, &user, id).await
 }
 
 pub async fn add_position(
@@ -187,13 +135,10 @@ pub async fn add_position(
     Id(id): Id<i64>,
     Body(input): Body<PositionInput>,
 ) -> ApiResult {
-    let (plan, owner) = editable(&state, &user, id).await?;
+    let plan = state.app.editable_plan(&user, id).await?;
     let expected = row_version(input.row_version)?;
-    let position = actions::new_position(&state, &plan, &owner, &input.draft)
-        .await?
-        .map_err(|e| ApiError::fields("Позиция не добавлена: исправьте поля, указанные в errors", e))?;
-    let position_id = state.store.add_position(&plan, expected, &position, user.id).await.map_err(stale)?;
-    position_result(&state, plan.id, position_id, expected + 1, StatusCode::CREATED).await
+    let position_id = state.app.add_position(&user, &plan, &input.draft, expected).await?;
+    position_result(&state, &user, id, position_id, expected + 1, StatusCode::CREATED).await
 }
 
 pub async fn update_position(
@@ -202,13 +147,10 @@ pub async fn update_position(
     Id((id, position_id)): Id<(i64, i64)>,
     Body(input): Body<PositionInput>,
 ) -> ApiResult {
-    let l = editable_position(&state, &user, id, position_id).await?;
+    let l = state.app.editable_position(&user, id, position_id).await?;
     let expected = row_version(input.row_version)?;
-    let position = actions::edited_position(&state, &l, &input.draft, &input.reason_code, &input.change_description)
-        .await?
-        .map_err(|e| ApiError::fields("Позиция не сохранена: исправьте поля, указанные в errors", e))?;
-    state.store.update_position(&l.plan, expected, l.stored.id, &position, user.id).await.map_err(stale)?;
-    position_result(&state, id, position_id, expected + 1, StatusCode::OK).await
+    state.app.update_position(&user, &l, &input.draft, &input.reason_code, &input.change_description, expected).await?;
+    position_result(&state, &user, id, position_id, expected + 1, StatusCode::OK).await
 }
 
 /// `DELETE …/positions/{position_id}?row_version=N`: a DELETE carries no body.
@@ -218,13 +160,10 @@ pub async fn delete_position(
     Id((id, position_id)): Id<(i64, i64)>,
     RawQuery(query): RawQuery,
 ) -> ApiResult {
-    let l = editable_position(&state, &user, id, position_id).await?;
+    let l = state.app.editable_position(&user, id, position_id).await?;
     let expected = row_version(query_i64(query.as_deref(), "row_version")?)?;
-    match actions::delete_position(&state, &user, &l, expected).await {
-        Ok(Ok(())) => Ok(Json(json!({ "row_version": expected + 1 })).into_response()),
-        Ok(Err(message)) => Err(ApiError::conflict(message)),
-        Err(e) => Err(e.into()),
-    }
+    state.app.delete_position(&user, &l, expected).await?;
+    Ok(Json(json!({ "row_version": expected + 1 })).into_response())
 }
 
 #[derive(Deserialize, Serialize)]
@@ -243,61 +182,25 @@ pub async fn cancel_position(
     Id((id, position_id)): Id<(i64, i64)>,
     Body(input): Body<CancelInput>,
 ) -> ApiResult {
-    let l = editable_position(&state, &user, id, position_id).await?;
+    let l = state.app.editable_position(&user, id, position_id).await?;
     if !l.in_base {
-        return Err(ApiError::conflict(actions::CANCEL_NEW));
+        return Err(app::Error::refused(app::Refusal::State, app::positions::CANCEL_NEW).into());
     }
     let expected = row_version(input.row_version)?;
-    let position = actions::canceled_position(&state, &l, &input.reason_code, &input.change_description)
-        .await?
-        .map_err(|e| ApiError::fields("Закупка не отменена: укажите причину и обоснование", e))?;
-    state.store.update_position(&l.plan, expected, l.stored.id, &position, user.id).await.map_err(stale)?;
-    position_result(&state, id, position_id, expected + 1, StatusCode::OK).await
-}
-
-/// A refused transition; when the pre-flight checks failed, their findings are listed.
-async fn refused(state: &AppState, user: &User, plan_id: i64, e: PlanError) -> ApiError {
-    let failed = matches!(e, PlanError::ChecksFailed(_));
-    let err = refusal(e);
-    if !failed {
-        return err;
-    }
-    let data = match readable_plan(state, user, plan_id).await {
-        Ok((plan, owner)) => PlanData::load(state, plan, owner).await,
-        Err(e) => Err(e.into()),
-    };
-    match data {
-        Ok(d) => err.with_problems(
-            d.findings()
-                .into_iter()
-                .map(|f| Problem { field: f.field.to_owned(), message: f.message, purchase_number: f.purchase_number })
-                .collect(),
-        ),
-        Err(e) => e,
-    }
-}
-
-async fn after_transition(state: &AppState, user: &User, plan_id: i64, outcome: Result<(), PlanError>) -> ApiResult {
-    match outcome {
-        Ok(()) => Ok(Json(detail(state, user, plan_id).await?).into_response()),
-        Err(e) => Err(refused(state, user, plan_id, e).await),
-    }
+    state.app.cancel_position(&user, &l, &input.reason_code, &input.change_description, expected).await?;
+    position_result(&state, &user, id, position_id, expected + 1, StatusCode::OK).await
 }
 
 pub async fn submit(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<i64>) -> ApiResult {
-    let outcome = actions::submit(&state, &user, id).await?;
-    after_transition(&state, &user, id, outcome).await
+    state.app.submit(&user, id).await?;
+    plan_now(&state, &user, id).await
 }
 
 pub async fn approve(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<i64>) -> ApiResult {
-    match actions::approve(&state, &user, id).await? {
-        Ok(version) => {
-            let plan = detail(&state, &user, id).await?;
-            let version = VersionSummary::of(&state, &version).await?;
-            Ok(Json(json!({ "plan": plan, "version": version })).into_response())
-        }
-        Err(e) => Err(refused(&state, &user, id, e).await),
-    }
+    let version = state.app.approve(&user, id).await?;
+    let plan = detail(&state, &user, id).await?;
+    let version = VersionSummary::of(&state, &version).await?;
+    Ok(Json(json!({ "plan": plan, "version": version })).into_response())
 }
 
 #[derive(Deserialize, Serialize)]
@@ -312,11 +215,11 @@ pub async fn return_for_revision(
     Id(id): Id<i64>,
     Body(input): Body<ReturnInput>,
 ) -> ApiResult {
-    let outcome = actions::return_for_revision(&state, &user, id, &input.comment).await?;
-    after_transition(&state, &user, id, outcome).await
+    state.app.return_for_revision(&user, id, &input.comment).await?;
+    plan_now(&state, &user, id).await
 }
 
 pub async fn start_changes(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<i64>) -> ApiResult {
-    let outcome = actions::start_changes(&state, &user, id).await?;
-    after_transition(&state, &user, id, outcome).await
+    state.app.start_changes(&user, id).await?;
+    plan_now(&state, &user, id).await
 }

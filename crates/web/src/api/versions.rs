@@ -2,12 +2,12 @@
 //! packet XML, and the plan's audit journal.
 
 use crate::AppState;
-use crate::access::{readable_plan, readable_version};
 use crate::api::model::{
     FieldChangeOut, JournalEntry, PositionDiffOut, VersionDetail, VersionDiff, VersionRef, VersionSummary, time,
 };
-use crate::api::{ApiError, Id, query_i64};
+use crate::api::{Id, query_i64};
 use crate::auth::ApiUser;
+use crate::error::WebError;
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::header;
@@ -16,16 +16,16 @@ use domain::Money;
 use domain::diff::PositionDiff;
 use domain::plan::{PlanSnapshot, Position, YearAmounts};
 
-type ApiResult<T = Response> = Result<T, ApiError>;
+type ApiResult<T = Response> = Result<T, WebError>;
 
 pub async fn list(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
     Id(id): Id<i64>,
 ) -> ApiResult<Json<Vec<VersionSummary>>> {
-    let (plan, _) = readable_plan(&state, &user, id).await?;
+    let plan = state.app.readable_plan(&user, id).await?.into_parts().0;
     let mut out = Vec::new();
-    for v in state.store.versions(plan.id).await? {
+    for v in state.app.store().versions(plan.id).await? {
         out.push(VersionSummary::of(&state, &v).await?);
     }
     Ok(Json(out))
@@ -36,8 +36,8 @@ pub async fn journal(
     ApiUser(user): ApiUser,
     Id(id): Id<i64>,
 ) -> ApiResult<Json<Vec<JournalEntry>>> {
-    let (plan, _) = readable_plan(&state, &user, id).await?;
-    let entries = state.store.audit_for("plan", plan.id).await?;
+    let plan = state.app.readable_plan(&user, id).await?.into_parts().0;
+    let entries = state.app.store().audit_for("plan", plan.id).await?;
     Ok(Json(
         entries
             .into_iter()
@@ -47,7 +47,7 @@ pub async fn journal(
 }
 
 pub async fn get(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<i64>) -> ApiResult {
-    let (version, plan, _) = readable_version(&state, &user, id).await?;
+    let (version, plan, _) = state.app.readable_version(&user, id).await?.into_parts();
     let summary = VersionSummary::of(&state, &version).await?;
     Ok(Json(VersionDetail::of(summary, &version, &plan)).into_response())
 }
@@ -74,23 +74,24 @@ pub async fn diff(
     Id(id): Id<i64>,
     RawQuery(query): RawQuery,
 ) -> ApiResult {
-    let (version, plan, _) = readable_version(&state, &user, id).await?;
+    let (version, plan, _) = state.app.readable_version(&user, id).await?.into_parts();
     let other = match query_i64(query.as_deref(), "with")? {
         Some(with) => {
-            let (other, other_plan, _) = readable_version(&state, &user, with).await?;
+            let (other, other_plan, _) = state.app.readable_version(&user, with).await?.into_parts();
             if other_plan.id != plan.id {
-                return Err(ApiError::bad_request("Сравнивать можно только версии одного плана-графика"));
+                return Err(WebError::bad_request("Сравнивать можно только версии одного плана-графика"));
             }
             other
         }
         None => state
-            .store
+            .app
+            .store()
             .versions(plan.id)
             .await?
             .into_iter()
             .find(|v| v.version_number == version.version_number - 1)
             .ok_or_else(|| {
-                ApiError::bad_request("У версии 0 нет предыдущей версии: укажите версию для сравнения в параметре with")
+                WebError::bad_request("У версии 0 нет предыдущей версии: укажите версию для сравнения в параметре with")
             })?,
     };
     let (before, after): (&PlanSnapshot, &PlanSnapshot) = (&other.snapshot, &version.snapshot);
@@ -144,8 +145,8 @@ pub async fn diff(
 /// The packet XML: the one sent to ЕИС if the version was sent, otherwise the one that would
 /// be sent now. `X-Packet-Kind` says which.
 pub async fn packet(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<i64>) -> ApiResult {
-    let (version, plan, _) = readable_version(&state, &user, id).await?;
-    let (xml, sent) = state.exchange.packet_xml(&plan, &version).await?;
+    let (version, plan, _) = state.app.readable_version(&user, id).await?.into_parts();
+    let (xml, sent) = state.app.exchange().packet_xml(&plan, &version).await?;
     let kind = if sent { "sent" } else { "preview" };
     Ok((
         [

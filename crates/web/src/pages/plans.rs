@@ -2,22 +2,19 @@
 //! submission and the superior's decision.
 
 use crate::AppState;
-use crate::access::{actor, plan_ref, readable_plan};
-use crate::actions::{self, HeaderRefusal};
+use crate::api::Id;
 use crate::auth::{CurrentUser, Post};
-use crate::error::{AppError, AppResult};
+use crate::error::{WebError, WebResult};
 use crate::pages::position_form::{FormContext, field, messages};
-use crate::pages::{Chrome, fmt_time, html};
+use crate::view::{Chrome, fmt_time, html};
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Datelike;
-use domain::org::{Inn, Kpp, iku};
-use domain::plan::{self, CustomerSnapshot, FieldError, OwnerRole, PlanSnapshot, PositionDraft, YearAmounts};
+use domain::plan::{self, FieldError, PositionDraft, YearAmounts};
 use domain::{PlanStatus, SendStatus};
 use serde::Deserialize;
-use store::orgs::Organization;
-use store::plans::Plan;
 
 #[derive(Clone)]
 struct PlanRow {
@@ -48,7 +45,7 @@ struct PlansPage {
     problems: Vec<String>,
 }
 
-async fn plans_page(state: &AppState, session: &store::users::Session, error: Option<String>) -> AppResult<Response> {
+async fn plans_page(state: &AppState, session: &store::users::Session, error: Option<WebError>) -> WebResult<Response> {
     plans_page_with(state, session, None, error, vec![]).await
 }
 
@@ -56,10 +53,10 @@ async fn plans_page_with(
     state: &AppState,
     session: &store::users::Session,
     notice: Option<String>,
-    error: Option<String>,
+    error: Option<WebError>,
     problems: Vec<String>,
-) -> AppResult<Response> {
-    let items = state.store.plans_visible_to(session.user.org_id).await?;
+) -> WebResult<Response> {
+    let items = state.app.visible_plans(&session.user).await?;
     let rows: Vec<PlanRow> = items
         .into_iter()
         .map(|i| PlanRow {
@@ -87,15 +84,14 @@ async fn plans_page_with(
         years: (this_year - 1..=this_year + 2).collect(),
         default_year: this_year + 1,
         notice,
-        error,
+        error: error.as_ref().map(|e| e.detail().to_owned()),
         problems,
     };
-    let status =
-        if page.error.is_some() { axum::http::StatusCode::UNPROCESSABLE_ENTITY } else { axum::http::StatusCode::OK };
+    let status = error.map(|e| e.status()).unwrap_or(axum::http::StatusCode::OK);
     Ok((status, html(&page)?).into_response())
 }
 
-pub async fn list(State(state): State<AppState>, CurrentUser(session): CurrentUser) -> AppResult<Response> {
+pub async fn list(State(state): State<AppState>, CurrentUser(session): CurrentUser) -> WebResult<Response> {
     plans_page(&state, &session, None).await
 }
 
@@ -105,10 +101,13 @@ pub struct CreatePlan {
     plan_year: String,
 }
 
-pub async fn create(State(state): State<AppState>, post: Post<CreatePlan>) -> AppResult<Response> {
-    match actions::create_plan(&state, &post.session.user, &post.form.plan_year).await? {
+pub async fn create(State(state): State<AppState>, post: Post<CreatePlan>) -> WebResult<Response> {
+    match state.app.create_plan(&post.session.user, &post.form.plan_year).await {
         Ok(plan) => Ok(Redirect::to(&format!("/plans/{}", plan.id)).into_response()),
-        Err(refusal) => plans_page(&state, &post.session, Some(refusal.to_string())).await,
+        Err(e @ (app::Error::Fields { .. } | app::Error::Refused { .. })) => {
+            plans_page(&state, &post.session, Some(e.into())).await
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -233,44 +232,6 @@ pub fn status_class(s: Option<SendStatus>) -> &'static str {
     }
 }
 
-/// The customer's identity as a version records it; the ИКУ is derived from INN and KPP.
-pub fn customer_snapshot(org: &Organization) -> CustomerSnapshot {
-    let iku = match (Inn::parse(&org.inn), Kpp::parse(&org.kpp)) {
-        (Ok(inn), Ok(kpp)) => iku(org.budget_level, &inn, &kpp).unwrap_or_default(),
-        _ => String::new(),
-    };
-    CustomerSnapshot {
-        name: org.name.clone(),
-        spz_code: org.spz_code.clone(),
-        inn: org.inn.clone(),
-        kpp: org.kpp.clone(),
-        org_type: org.org_type,
-        iku,
-    }
-}
-
-/// The latest approved version's content: what a change round is compared with.
-pub async fn base_snapshot(state: &AppState, plan: &Plan) -> AppResult<Option<PlanSnapshot>> {
-    Ok(state.store.versions(plan.id).await?.into_iter().next().map(|v| v.snapshot))
-}
-
-pub async fn current_snapshot(state: &AppState, plan: &Plan, owner: &Organization) -> AppResult<PlanSnapshot> {
-    let positions = state.store.positions(plan.id).await?.into_iter().map(|p| p.position).collect();
-    let agent = match (plan.owner_role, owner.superior_id) {
-        (OwnerRole::Agent, Some(superior)) => state.store.organization(superior).await?.map(|o| {
-            domain::plan::AgentSnapshot { iku: customer_snapshot(&o).iku, name: o.name, spz_code: o.spz_code }
-        }),
-        _ => None,
-    };
-    Ok(PlanSnapshot {
-        plan_year: plan.plan_year,
-        customer: customer_snapshot(owner),
-        agent,
-        responsible: plan.responsible.clone(),
-        positions,
-    })
-}
-
 #[derive(Deserialize)]
 pub struct OwnerForm {
     #[serde(default)]
@@ -300,9 +261,9 @@ const HEADER_STALE: &str = "План-график изменён другим п
 /// «Ответственный исполнитель» of the plan.
 pub async fn set_responsible(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Id(id): Id<i64>,
     post: Post<ResponsibleForm>,
-) -> AppResult<Response> {
+) -> WebResult<Response> {
     let f = &post.form;
     let raw = domain::plan::ResponsiblePerson {
         last_name: f.responsible_last_name.clone(),
@@ -315,56 +276,34 @@ pub async fn set_responsible(
         .row_version
         .trim()
         .parse()
-        .map_err(|_| AppError::BadRequest("Форма заполнена некорректно: нет версии документа".into()))?;
-    let (error, field_errors) = match actions::set_responsible(&state, &post.session.user, id, &raw, expected).await? {
+        .map_err(|_| WebError::bad_request("Форма заполнена некорректно: нет версии документа"))?;
+    let (error, field_errors) = match state.app.set_responsible(&post.session.user, id, &raw, expected).await {
         Ok(()) => return Ok(redirect(id, "positions", "responsible")),
-        Err(HeaderRefusal::Plan(e)) => return Err(AppError::Forbidden(e.to_string())),
-        Err(HeaderRefusal::Fields(errors)) => {
-            ("Ответственный исполнитель не сохранён: исправьте отмеченные поля", errors)
+        Err(app::Error::Fields { message, errors }) => {
+            (WebError::new(StatusCode::UNPROCESSABLE_ENTITY, message), errors)
         }
-        Err(HeaderRefusal::Stale) => (HEADER_STALE, vec![]),
+        Err(app::Error::Stale) => (WebError::conflict(HEADER_STALE), vec![]),
+        Err(e) => return Err(e.into()),
     };
-    let extra = Extra { notice: None, error: Some(error.into()), draft: None, field_errors, responsible: Some(raw) };
+    let extra = Extra { field_errors, responsible: Some(raw), ..Extra::error(error) };
     render_plan(&state, &post.session, id, "positions", extra).await
 }
 
 /// Who places the plan in ЕИС: the customer (CU), or its superior under an agreement (OA).
-pub async fn set_owner(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    post: Post<OwnerForm>,
-) -> AppResult<Response> {
+pub async fn set_owner(State(state): State<AppState>, Id(id): Id<i64>, post: Post<OwnerForm>) -> WebResult<Response> {
     let expected: i64 = post
         .form
         .row_version
         .trim()
         .parse()
-        .map_err(|_| AppError::BadRequest("Форма заполнена некорректно: нет версии документа".into()))?;
-    let error = match actions::set_owner_role(&state, &post.session.user, id, &post.form.owner_role, expected).await? {
+        .map_err(|_| WebError::bad_request("Форма заполнена некорректно: нет версии документа"))?;
+    let error = match state.app.set_owner_role(&post.session.user, id, &post.form.owner_role, expected).await {
         Ok(()) => return Ok(redirect(id, "positions", "owner")),
-        Err(HeaderRefusal::Plan(e)) => return Err(AppError::Forbidden(e.to_string())),
-        Err(HeaderRefusal::Fields(errors)) => errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; "),
-        Err(HeaderRefusal::Stale) => HEADER_STALE.to_owned(),
+        Err(e @ app::Error::Fields { .. }) => e.into(),
+        Err(app::Error::Stale) => WebError::conflict(HEADER_STALE),
+        Err(e) => return Err(e.into()),
     };
     show_error(&state, &post.session, id, "positions", error).await
-}
-
-/// Every pre-flight finding of the working copy: the rules of `domain::checks`, and, once they
-/// pass and the official schemas are configured, the schema check of the packet it would go as.
-pub async fn findings(
-    state: &AppState,
-    plan: &Plan,
-    owner: &Organization,
-) -> AppResult<(PlanSnapshot, Vec<domain::Finding>)> {
-    let snapshot = current_snapshot(state, plan, owner).await?;
-    let base = base_snapshot(state, plan).await?;
-    let mut found = domain::preflight(&snapshot, base.as_ref());
-    if found.is_empty() {
-        for message in state.exchange.schema_findings(plan, &snapshot).await? {
-            found.push(domain::Finding { purchase_number: None, field: "packet", message });
-        }
-    }
-    Ok((snapshot, found))
 }
 
 /// The pre-flight findings; while the plan can be edited, each one links to the field of its
@@ -420,13 +359,28 @@ fn notice_text(code: &str) -> Option<String> {
     )
 }
 
+#[derive(Default)]
 struct Extra {
     notice: Option<String>,
     error: Option<String>,
+    /// The status of the answer: the refusal's, or 200.
+    status: Option<StatusCode>,
     draft: Option<PositionDraft>,
     field_errors: Vec<FieldError>,
     /// The responsible person as typed, when the header form comes back with errors.
     responsible: Option<domain::plan::ResponsiblePerson>,
+}
+
+impl Extra {
+    /// The page again, saying why the action was not done, with the refusal's status.
+    fn error(e: WebError) -> Extra {
+        let mut message = e.detail().to_owned();
+        for p in e.problems() {
+            message.push_str("; ");
+            message.push_str(&p.message);
+        }
+        Extra { error: Some(message), status: Some(e.status()), ..Extra::default() }
+    }
 }
 
 async fn render_plan(
@@ -435,15 +389,14 @@ async fn render_plan(
     plan_id: i64,
     tab: &str,
     extra: Extra,
-) -> AppResult<Response> {
+) -> WebResult<Response> {
     let user = &session.user;
-    let (plan, owner) = readable_plan(state, user, plan_id).await?;
-    let a = actor(user);
-    let pref = plan_ref(&plan, &owner);
-    let (snapshot, found) = findings(state, &plan, &owner).await?;
-    let base = base_snapshot(state, &plan).await?;
+    let view = state.app.plan_view(user, plan_id).await?;
+    let may = view.plan.permissions();
+    let (plan, owner) = view.plan.into_parts();
+    let app::snapshot::Checked { snapshot, base, findings: found } = view.checked;
     let iku = snapshot.owner_iku().to_owned();
-    let stored = state.store.positions(plan.id).await?;
+    let stored = view.positions;
     let position_ids: Vec<(u16, i64)> = stored.iter().map(|sp| (sp.position.purchase_number.get(), sp.id)).collect();
     let positions: Vec<PositionRow> = stored
         .into_iter()
@@ -483,16 +436,12 @@ async fn render_plan(
             }
         })
         .collect();
-    let sender = domain::exchange::check_sender(a, pref, plan.owner_role);
     let mut versions = Vec::new();
     if tab == "versions" {
-        for v in state.store.versions(plan.id).await? {
-            let latest = state.store.latest_send(v.id).await?.map(|s| s.status);
-            let approver = state.store.user(v.approved_by).await?.map(|u| u.full_name).unwrap_or_default();
-            let blocked = match &sender {
-                Err(e) => Some(e.to_string()),
-                Ok(()) => exchange::send_blocked(&state.store, &plan, &v).await.map_err(AppError::internal)?,
-            };
+        for v in state.app.store().versions(plan.id).await? {
+            let latest = state.app.store().latest_send(v.id).await?.map(|s| s.status);
+            let approver = state.app.store().user(v.approved_by).await?.map(|u| u.full_name).unwrap_or_default();
+            let blocked = state.app.send_blocked(user, v.id).await?;
             versions.push(VersionRow {
                 id: v.id,
                 number: v.version_number,
@@ -509,7 +458,8 @@ async fn render_plan(
     }
     let journal = if tab == "journal" {
         state
-            .store
+            .app
+            .store()
             .audit_for("plan", plan.id)
             .await?
             .into_iter()
@@ -523,7 +473,7 @@ async fn render_plan(
     } else {
         Vec::new()
     };
-    let can_edit = plan::check_edit(a, pref).is_ok();
+    let can_edit = may.edit;
     let draft =
         extra.draft.unwrap_or_else(|| PositionDraft { publish_year: plan.plan_year.to_string(), ..Default::default() });
     let next_number = plan::next_purchase_number(snapshot.positions.iter().map(|p| p.purchase_number))
@@ -551,9 +501,9 @@ async fn render_plan(
         error: extra.error.clone(),
         tab: tab.to_owned(),
         can_edit,
-        can_submit: plan::check_edit(a, pref).is_ok(),
-        can_decide: plan::approve(a, pref, 0).is_ok(),
-        can_start_changes: plan::start_changes(a, pref).is_ok(),
+        can_submit: may.submit,
+        can_decide: may.decide,
+        can_start_changes: may.start_changes,
         has_base: base.is_some(),
         row_version: plan.row_version,
         totals: snapshot.totals(),
@@ -565,10 +515,10 @@ async fn render_plan(
         versions,
         journal,
     };
-    let status = if extra.error.is_some() || !page.field_errors.is_empty() {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        axum::http::StatusCode::OK
+    let status = match extra.status {
+        Some(status) => status,
+        None if extra.error.is_some() || !page.field_errors.is_empty() => StatusCode::UNPROCESSABLE_ENTITY,
+        None => StatusCode::OK,
     };
     Ok((status, html(&page)?).into_response())
 }
@@ -576,17 +526,11 @@ async fn render_plan(
 pub async fn view(
     State(state): State<AppState>,
     CurrentUser(session): CurrentUser,
-    Path(id): Path<i64>,
+    Id(id): Id<i64>,
     Query(q): Query<ViewQuery>,
-) -> AppResult<Response> {
+) -> WebResult<Response> {
     let tab = q.tab.as_deref().filter(|t| matches!(*t, "versions" | "journal")).unwrap_or("positions");
-    let extra = Extra {
-        notice: q.notice.as_deref().and_then(notice_text),
-        error: None,
-        draft: None,
-        field_errors: vec![],
-        responsible: None,
-    };
+    let extra = Extra { notice: q.notice.as_deref().and_then(notice_text), ..Extra::default() };
     render_plan(&state, &session, id, tab, extra).await
 }
 
@@ -599,57 +543,57 @@ async fn show_error(
     session: &store::users::Session,
     plan_id: i64,
     tab: &str,
-    e: String,
-) -> AppResult<Response> {
-    render_plan(
-        state,
-        session,
-        plan_id,
-        tab,
-        Extra { notice: None, error: Some(e), draft: None, field_errors: vec![], responsible: None },
-    )
-    .await
+    e: WebError,
+) -> WebResult<Response> {
+    render_plan(state, session, plan_id, tab, Extra::error(e)).await
+}
+
+/// After an action on the plan: to the tab that shows its outcome, or the plan page again
+/// saying why it was refused. A fault of plangraf, or a plan the caller may not read, is an
+/// error page.
+async fn after_action(
+    state: &AppState,
+    session: &store::users::Session,
+    plan_id: i64,
+    outcome: app::Result<()>,
+    done: (&str, &str),
+) -> WebResult<Response> {
+    match outcome {
+        Ok(()) => Ok(redirect(plan_id, done.0, done.1)),
+        Err(e @ (app::Error::Refused { .. } | app::Error::Fields { .. } | app::Error::Stale)) => {
+            show_error(state, session, plan_id, "positions", e.into()).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub async fn add_position(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Id(id): Id<i64>,
     post: Post<Vec<(String, String)>>,
-) -> AppResult<Response> {
+) -> WebResult<Response> {
     let user = &post.session.user;
-    let (plan, owner) = actions::editable_plan(&state, user, id).await?;
+    let plan = state.app.editable_plan(user, id).await?;
     let draft = PositionDraft::from_form(&post.form);
     let row_version: i64 = field(&post.form, "row_version")
         .trim()
         .parse()
-        .map_err(|_| AppError::BadRequest("Форма заполнена некорректно: нет версии документа".into()))?;
-    match actions::new_position(&state, &plan, &owner, &draft).await? {
-        Ok(position) => match state.store.add_position(&plan, row_version, &position, user.id).await {
-            Ok(_) => Ok(redirect(plan.id, "positions", "added")),
-            Err(store::StoreError::Conflict) => {
-                let e = "План-график изменён другим пользователем, пока вы заполняли форму. Введённые данные сохранены в форме: проверьте список позиций и нажмите «Добавить позицию» ещё раз.";
-                let extra = Extra {
-                    notice: None,
-                    error: Some(e.into()),
-                    draft: Some(draft),
-                    field_errors: vec![],
-                    responsible: None,
-                };
-                render_plan(&state, &post.session, plan.id, "positions", extra).await
-            }
-            Err(e) => Err(e.into()),
-        },
-        Err(field_errors) => {
-            let extra = Extra {
-                notice: None,
-                error: Some("Позиция не добавлена: исправьте отмеченные поля".into()),
-                draft: Some(draft),
-                field_errors,
-                responsible: None,
-            };
-            render_plan(&state, &post.session, plan.id, "positions", extra).await
+        .map_err(|_| WebError::bad_request("Форма заполнена некорректно: нет версии документа"))?;
+    let (error, field_errors) = match state.app.add_position(user, &plan, &draft, row_version).await {
+        Ok(_) => return Ok(redirect(id, "positions", "added")),
+        Err(app::Error::Stale) => (
+            WebError::conflict(
+                "План-график изменён другим пользователем, пока вы заполняли форму. Введённые данные сохранены в форме: проверьте список позиций и нажмите «Добавить позицию» ещё раз.",
+            ),
+            vec![],
+        ),
+        Err(app::Error::Fields { message, errors }) => {
+            (WebError::new(StatusCode::UNPROCESSABLE_ENTITY, message), errors)
         }
-    }
+        Err(e) => return Err(e.into()),
+    };
+    let extra = Extra { draft: Some(draft), field_errors, ..Extra::error(error) };
+    render_plan(&state, &post.session, id, "positions", extra).await
 }
 
 #[derive(Deserialize)]
@@ -660,77 +604,48 @@ pub struct RowVersion {
 
 pub async fn delete_position(
     State(state): State<AppState>,
-    Path((id, position_id)): Path<(i64, i64)>,
+    Id((id, position_id)): Id<(i64, i64)>,
     post: Post<RowVersion>,
-) -> AppResult<Response> {
-    let l = actions::editable_position(&state, &post.session.user, id, position_id).await?;
-    match actions::delete_position(&state, &post.session.user, &l, post.form.row_version).await? {
-        Ok(()) => Ok(redirect(id, "positions", "deleted")),
-        Err(e) => show_error(&state, &post.session, id, "positions", e.into()).await,
-    }
+) -> WebResult<Response> {
+    let user = &post.session.user;
+    let l = state.app.editable_position(user, id, position_id).await?;
+    let outcome = state.app.delete_position(user, &l, post.form.row_version).await;
+    after_action(&state, &post.session, id, outcome, ("positions", "deleted")).await
 }
 
 #[derive(Deserialize)]
 pub struct NoFields {}
 
-pub async fn submit(State(state): State<AppState>, Path(id): Path<i64>, post: Post<NoFields>) -> AppResult<Response> {
-    match actions::submit(&state, &post.session.user, id).await? {
-        Ok(()) => Ok(redirect(id, "positions", "submitted")),
-        Err(e) => show_error(&state, &post.session, id, "positions", e.to_string()).await,
-    }
+pub async fn submit(State(state): State<AppState>, Id(id): Id<i64>, post: Post<NoFields>) -> WebResult<Response> {
+    let outcome = state.app.submit(&post.session.user, id).await;
+    after_action(&state, &post.session, id, outcome, ("positions", "submitted")).await
 }
 
-pub async fn approve(State(state): State<AppState>, Path(id): Path<i64>, post: Post<NoFields>) -> AppResult<Response> {
-    match actions::approve(&state, &post.session.user, id).await? {
-        Ok(_) => Ok(redirect(id, "versions", "approved")),
-        Err(e) => show_error(&state, &post.session, id, "positions", e.to_string()).await,
-    }
+pub async fn approve(State(state): State<AppState>, Id(id): Id<i64>, post: Post<NoFields>) -> WebResult<Response> {
+    let outcome = state.app.approve(&post.session.user, id).await.map(|_| ());
+    after_action(&state, &post.session, id, outcome, ("versions", "approved")).await
 }
 
 /// «Внести изменения»
 pub async fn start_changes(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Id(id): Id<i64>,
     post: Post<NoFields>,
-) -> AppResult<Response> {
-    match actions::start_changes(&state, &post.session.user, id).await? {
-        Ok(()) => Ok(redirect(id, "positions", "changing")),
-        Err(e) => show_error(&state, &post.session, id, "positions", e.to_string()).await,
-    }
-}
-
-/// «Утвердить» of one plan-schedule, alone or from the list: the pre-flight checks (with the
-/// schemas), then the version with its packet. The error is the Russian reason.
-async fn approve_one(state: &AppState, user: &store::users::User, plan_id: i64) -> AppResult<Result<(), String>> {
-    let (plan, owner) = readable_plan(state, user, plan_id).await?;
-    let name = format!("{} на {} год", owner.short_name, plan.plan_year);
-    match actions::approve(state, user, plan.id).await {
-        Ok(Ok(_)) => Ok(Ok(())),
-        Ok(Err(e)) => Ok(Err(format!("{name}: {e}"))),
-        Err(AppError::Conflict(why)) => Ok(Err(format!("{name}: {why}"))),
-        Err(e) => Err(e),
-    }
+) -> WebResult<Response> {
+    let outcome = state.app.start_changes(&post.session.user, id).await;
+    after_action(&state, &post.session, id, outcome, ("positions", "changing")).await
 }
 
 /// «Утвердить выбранные» from the approver's list.
-pub async fn approve_bulk(State(state): State<AppState>, post: Post<Vec<(String, String)>>) -> AppResult<Response> {
-    let user = &post.session.user;
+pub async fn approve_bulk(State(state): State<AppState>, post: Post<Vec<(String, String)>>) -> WebResult<Response> {
     let ids: Vec<i64> = post.form.iter().filter(|(k, _)| k == "plan").filter_map(|(_, v)| v.parse().ok()).collect();
     if ids.is_empty() {
-        return plans_page(&state, &post.session, Some("Отметьте планы-графики, которые нужно утвердить".into())).await;
+        let none = WebError::new(StatusCode::UNPROCESSABLE_ENTITY, "Отметьте планы-графики, которые нужно утвердить");
+        return plans_page(&state, &post.session, Some(none)).await;
     }
-    let mut approved = 0;
-    let mut problems = Vec::new();
-    for id in ids {
-        match approve_one(&state, user, id).await {
-            Ok(Ok(())) => approved += 1,
-            Ok(Err(problem)) => problems.push(problem),
-            Err(AppError::NotFound) => problems.push(format!("План-график {id} не найден")),
-            Err(e) => return Err(e),
-        }
-    }
-    let notice = (approved > 0).then(|| format!("Утверждено планов-графиков: {approved}"));
-    plans_page_with(&state, &post.session, notice, None, problems).await
+    let outcome = state.app.approve_many(&post.session.user, &ids).await?;
+    let notice = (outcome.approved > 0).then(|| format!("Утверждено планов-графиков: {}", outcome.approved));
+    plans_page_with(&state, &post.session, notice, None, outcome.problems).await
 }
 
 #[derive(Deserialize)]
@@ -741,13 +656,11 @@ pub struct ReturnForm {
 
 pub async fn return_for_revision(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Id(id): Id<i64>,
     post: Post<ReturnForm>,
-) -> AppResult<Response> {
-    match actions::return_for_revision(&state, &post.session.user, id, &post.form.comment).await? {
-        Ok(()) => Ok(redirect(id, "positions", "returned")),
-        Err(e) => show_error(&state, &post.session, id, "positions", e.to_string()).await,
-    }
+) -> WebResult<Response> {
+    let outcome = state.app.return_for_revision(&post.session.user, id, &post.form.comment).await;
+    after_action(&state, &post.session, id, outcome, ("positions", "returned")).await
 }
 
 #[cfg(test)]

@@ -2,10 +2,10 @@
 //! ИКЗ, and the reference lists. Shared by the add form on the plan page and the edit page.
 
 use crate::AppState;
-use crate::error::AppResult;
+use crate::error::WebResult;
 use domain::OrgType;
 use domain::ikz::PurchaseNumber;
-use domain::plan::{FieldError, LineDraft, PositionDraft, SpecialPurchase};
+use domain::plan::{FieldError, LineDraft, PositionDraft};
 
 pub struct FormContext {
     pub iku: String,
@@ -71,8 +71,8 @@ impl FormContext {
         iku: &str,
         number: PurchaseNumber,
         draft: &PositionDraft,
-    ) -> AppResult<Self> {
-        let special = crate::refs::special_purchase(state, &draft.special_type).await?;
+    ) -> WebResult<Self> {
+        let special = state.app.special_purchase(&draft.special_type).await?;
         let ikz =
             draft.parse(number, org_type, special).ok().and_then(|p| p.ikz(iku).ok()).unwrap_or_else(|| "—".to_owned());
         Ok(FormContext {
@@ -81,20 +81,9 @@ impl FormContext {
             ikz,
             kvr_optional: !org_type.uses_kvr_breakdown(),
             breakdowns: breakdowns(org_type, draft),
-            special_kinds: crate::refs::special_purchases(state).await?,
+            special_kinds: state.app.special_purchases().await?,
         })
     }
-}
-
-/// Parses a draft with the special purchase kind looked up in НСИ.
-pub async fn parse_draft(
-    state: &AppState,
-    draft: &PositionDraft,
-    number: PurchaseNumber,
-    org_type: OrgType,
-) -> AppResult<Result<domain::plan::Position, Vec<FieldError>>> {
-    let special: Option<SpecialPurchase> = crate::refs::special_purchase(state, &draft.special_type).await?;
-    Ok(draft.parse(number, org_type, special))
 }
 
 /// A single text field of a form sent as pairs.

@@ -2,13 +2,14 @@
 //! is part of an approved version.
 
 use crate::AppState;
-use crate::actions::EditablePosition as Loaded;
+use crate::api::Id;
 use crate::auth::{CurrentUser, Post};
-use crate::error::{AppError, AppResult};
+use crate::error::{WebError, WebResult};
 use crate::pages::position_form::{FormContext, field, messages};
-use crate::pages::{Chrome, html};
+use crate::view::{Chrome, html};
+use app::positions::EditablePosition as Loaded;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::plan::{FieldError, PositionDraft};
 use serde::Deserialize;
@@ -45,8 +46,8 @@ impl EditPage {
     }
 }
 
-async fn load(state: &AppState, session: &Session, plan_id: i64, position_id: i64) -> AppResult<Loaded> {
-    crate::actions::editable_position(state, &session.user, plan_id, position_id).await
+async fn load(state: &AppState, session: &Session, plan_id: i64, position_id: i64) -> WebResult<Loaded> {
+    Ok(state.app.editable_position(&session.user, plan_id, position_id).await?)
 }
 
 struct Input {
@@ -57,7 +58,7 @@ struct Input {
     error: Option<String>,
 }
 
-async fn render(state: &AppState, session: &Session, l: &Loaded, input: Option<Input>) -> AppResult<Response> {
+async fn render(state: &AppState, session: &Session, l: &Loaded, input: Option<Input>) -> WebResult<Response> {
     let change = l.stored.position.change.as_ref();
     let input = input.unwrap_or_else(|| Input {
         draft: PositionDraft::of(&l.stored.position),
@@ -66,20 +67,20 @@ async fn render(state: &AppState, session: &Session, l: &Loaded, input: Option<I
         field_errors: vec![],
         error: None,
     });
-    let snapshot = crate::pages::plans::current_snapshot(state, &l.plan, &l.owner).await?;
+    let checked = state.app.check_rules(l.plan.readable()).await?;
     let form = FormContext::new(
         state,
-        l.owner.org_type,
-        snapshot.owner_iku(),
+        l.plan.owner().org_type,
+        checked.snapshot.owner_iku(),
         l.stored.position.purchase_number,
         &input.draft,
     )
     .await?;
     // Without typed input, the pre-flight findings of this position show on its fields.
     let field_errors = if input.error.is_none() && input.field_errors.is_empty() {
-        let base = crate::pages::plans::base_snapshot(state, &l.plan).await?;
         let n = l.stored.position.purchase_number.get();
-        domain::preflight(&snapshot, base.as_ref())
+        checked
+            .findings
             .into_iter()
             .filter(|f| f.purchase_number == Some(n))
             .map(|f| FieldError { field: f.field, message: f.message })
@@ -90,19 +91,19 @@ async fn render(state: &AppState, session: &Session, l: &Loaded, input: Option<I
     let page = EditPage {
         chrome: Some(Chrome::of(state, session).await?),
         csrf: session.csrf_token.clone(),
-        plan_id: l.plan.id,
+        plan_id: l.plan.plan().id,
         position_id: l.stored.id,
-        year: l.plan.plan_year,
-        org_short: l.owner.short_name.clone(),
+        year: l.plan.plan().plan_year,
+        org_short: l.plan.owner().short_name.clone(),
         number: l.stored.position.purchase_number.padded(),
-        row_version: l.plan.row_version,
+        row_version: l.plan.plan().row_version,
         draft: input.draft,
         form,
         field_errors,
         error: input.error,
         in_base: l.in_base,
         base_version: l.base_version,
-        reasons: crate::refs::change_reasons(state).await?,
+        reasons: state.app.change_reasons().await?,
         reason_code: input.reason_code,
         change_description: input.change_description,
     };
@@ -114,8 +115,8 @@ async fn render(state: &AppState, session: &Session, l: &Loaded, input: Option<I
 pub async fn edit_page(
     State(state): State<AppState>,
     CurrentUser(session): CurrentUser,
-    Path((plan_id, position_id)): Path<(i64, i64)>,
-) -> AppResult<Response> {
+    Id((plan_id, position_id)): Id<(i64, i64)>,
+) -> WebResult<Response> {
     let l = load(&state, &session, plan_id, position_id).await?;
     render(&state, &session, &l, None).await
 }
@@ -139,17 +140,17 @@ impl EditForm {
     }
 }
 
-fn row_version(raw: &str) -> AppResult<i64> {
-    raw.trim().parse().map_err(|_| AppError::BadRequest("Форма заполнена некорректно: нет версии документа".into()))
+fn row_version(raw: &str) -> WebResult<i64> {
+    raw.trim().parse().map_err(|_| WebError::bad_request("Форма заполнена некорректно: нет версии документа"))
 }
 
 const STALE: &str = "План-график изменён другим пользователем, пока вы заполняли форму. Введённые данные сохранены в форме: проверьте их и сохраните ещё раз.";
 
 pub async fn update(
     State(state): State<AppState>,
-    Path((plan_id, position_id)): Path<(i64, i64)>,
+    Id((plan_id, position_id)): Id<(i64, i64)>,
     post: Post<Vec<(String, String)>>,
-) -> AppResult<Response> {
+) -> WebResult<Response> {
     let l = load(&state, &post.session, plan_id, position_id).await?;
     let f = EditForm::of(&post.form);
     let expected = row_version(&f.row_version)?;
@@ -160,22 +161,16 @@ pub async fn update(
         field_errors,
         error: Some(error.to_owned()),
     };
-    let position =
-        match crate::actions::edited_position(&state, &l, &f.draft, &f.reason_code, &f.change_description).await? {
-            Ok(position) => position,
-            Err(field_errors) => {
-                return render(
-                    &state,
-                    &post.session,
-                    &l,
-                    Some(back(field_errors, "Позиция не сохранена: исправьте отмеченные поля")),
-                )
-                .await;
-            }
-        };
-    match state.store.update_position(&l.plan, expected, l.stored.id, &position, post.session.user.id).await {
+    match state
+        .app
+        .update_position(&post.session.user, &l, &f.draft, &f.reason_code, &f.change_description, expected)
+        .await
+    {
         Ok(()) => Ok(Redirect::to(&format!("/plans/{plan_id}?tab=positions&notice=updated")).into_response()),
-        Err(store::StoreError::Conflict) => {
+        Err(app::Error::Fields { message, errors }) => {
+            render(&state, &post.session, &l, Some(back(errors, &message))).await
+        }
+        Err(app::Error::Stale) => {
             let fresh = load(&state, &post.session, plan_id, position_id).await?;
             render(&state, &post.session, &fresh, Some(back(vec![], STALE))).await
         }
@@ -195,32 +190,25 @@ pub struct CancelForm {
 
 pub async fn cancel(
     State(state): State<AppState>,
-    Path((plan_id, position_id)): Path<(i64, i64)>,
+    Id((plan_id, position_id)): Id<(i64, i64)>,
     post: Post<CancelForm>,
-) -> AppResult<Response> {
+) -> WebResult<Response> {
     let l = load(&state, &post.session, plan_id, position_id).await?;
-    if !l.in_base {
-        return Err(AppError::BadRequest(crate::actions::CANCEL_NEW.into()));
-    }
     let f = post.form;
     let expected = row_version(&f.row_version)?;
-    match crate::actions::canceled_position(&state, &l, &f.reason_code, &f.change_description).await? {
-        Ok(position) => {
-            match state.store.update_position(&l.plan, expected, l.stored.id, &position, post.session.user.id).await {
-                Ok(()) => Ok(Redirect::to(&format!("/plans/{plan_id}?tab=positions&notice=canceled")).into_response()),
-                Err(store::StoreError::Conflict) => Err(AppError::Conflict(STALE.into())),
-                Err(e) => Err(e.into()),
-            }
-        }
-        Err(field_errors) => {
+    match state.app.cancel_position(&post.session.user, &l, &f.reason_code, &f.change_description, expected).await {
+        Ok(()) => Ok(Redirect::to(&format!("/plans/{plan_id}?tab=positions&notice=canceled")).into_response()),
+        Err(app::Error::Stale) => Err(WebError::conflict(STALE)),
+        Err(app::Error::Fields { message, errors: field_errors }) => {
             let input = Input {
                 draft: PositionDraft::of(&l.stored.position),
                 reason_code: f.reason_code,
                 change_description: f.change_description,
                 field_errors,
-                error: Some("Закупка не отменена: укажите причину и обоснование".into()),
+                error: Some(message),
             };
             render(&state, &post.session, &l, Some(input)).await
         }
+        Err(e) => Err(e.into()),
     }
 }

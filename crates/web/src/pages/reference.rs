@@ -3,18 +3,20 @@
 //! pickers of the editor call (`GET /reference/{catalog}?q=`, any signed-in user).
 
 use crate::AppState;
+use crate::api::Id;
 use crate::auth::{AuthRejection, CurrentUser, check_csrf_token, check_same_origin};
-use crate::error::{AppError, AppResult};
-use crate::pages::{Chrome, fmt_time, html};
+use crate::error::{WebError, WebResult};
+use crate::view::{Chrome, fmt_time, html};
+use app::users::{Confirmation, NsiLoad};
 use askama::Template;
 use axum::Json;
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
-use store::nsi::{Catalog, Entry, LoadOptions};
+use store::nsi::Catalog;
 use store::users::{Session, User};
 
 /// The largest NSI file accepted: the whole ОКПД2 export is some tens of megabytes. The
@@ -55,12 +57,9 @@ struct Confirm {
     actual: i64,
 }
 
-/// One НСИ load at a time: reading a big export takes several times its size in memory.
-static LOADING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
-
-fn require_admin(user: &User) -> AppResult<()> {
+fn require_admin(user: &User) -> WebResult<()> {
     if user.role != domain::Role::Admin {
-        return Err(AppError::Forbidden("Раздел «Справочники» доступен только администратору.".into()));
+        return Err(WebError::forbidden("Раздел «Справочники» доступен только администратору."));
     }
     Ok(())
 }
@@ -70,7 +69,7 @@ async fn render(
     session: &Session,
     notice: Option<String>,
     error: Option<String>,
-) -> AppResult<Response> {
+) -> WebResult<Response> {
     render_with(state, session, notice, error, None).await
 }
 
@@ -80,9 +79,10 @@ async fn render_with(
     notice: Option<String>,
     error: Option<String>,
     confirm: Option<Confirm>,
-) -> AppResult<Response> {
+) -> WebResult<Response> {
     let rows = state
-        .store
+        .app
+        .store()
         .reference_catalogs()
         .await?
         .into_iter()
@@ -128,7 +128,7 @@ pub async fn page(
     State(state): State<AppState>,
     CurrentUser(session): CurrentUser,
     Query(q): Query<LoadedQuery>,
-) -> AppResult<Response> {
+) -> WebResult<Response> {
     require_admin(&session.user)?;
     let notice = q.loaded.as_deref().and_then(Catalog::from_code).map(|c| {
         format!(
@@ -154,9 +154,9 @@ struct Upload {
     bytes: Vec<u8>,
 }
 
-async fn read_upload(mut multipart: Multipart) -> AppResult<Upload> {
+async fn read_upload(mut multipart: Multipart) -> WebResult<Upload> {
     let broken = || {
-        AppError::BadRequest(format!(
+        WebError::bad_request(format!(
             "Файл не получен полностью или больше {} МБ. Данные не изменены.",
             MAX_UPLOAD_BYTES / 1024 / 1024
         ))
@@ -186,83 +186,48 @@ pub async fn upload(
     CurrentUser(session): CurrentUser,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
-) -> AppResult<Response> {
+) -> WebResult<Response> {
     check_same_origin(&headers)?;
     require_admin(&session.user)?;
     let multipart = multipart.map_err(|_| {
-        AppError::BadRequest("Форма загрузки отправлена некорректно: ожидался файл. Данные не изменены.".into())
+        WebError::bad_request("Форма загрузки отправлена некорректно: ожидался файл. Данные не изменены.")
     })?;
-    let Ok(_loading) = LOADING.try_acquire() else {
-        let busy =
-            "Сейчас загружается другой справочник. Дождитесь окончания и повторите загрузку. Данные не изменены.";
-        return render(&state, &session, None, Some(busy.into())).await;
-    };
     let upload = read_upload(multipart).await?;
     check_csrf_token(&upload.csrf, &session.csrf_token)?;
     if upload.bytes.is_empty() {
         return render(&state, &session, None, Some("Выберите XML-файл выгрузки НСИ ЕИС.".into())).await;
     }
     let Upload { bytes, file_name, partial, confirm_retired, .. } = upload;
-    // Parsing tens of megabytes is CPU work: off the async threads.
-    let parsed =
-        tokio::task::spawn_blocking(move || eis::nsi::read_nsi_bytes(&bytes)).await.map_err(AppError::internal)?;
-    let doc = match parsed {
-        Ok(doc) => doc,
-        Err(e) => {
-            let message = format!("Файл «{file_name}» не загружен: {} Данные не изменены.", e.message_ru());
-            return render(&state, &session, None, Some(message)).await;
-        }
-    };
-    let catalog = Catalog::from_code(doc.catalog.code())
-        .ok_or_else(|| AppError::internal("catalog codes of eis and store differ"))?;
-    let entries = to_store_entries(doc.entries);
     let source = if file_name.is_empty() { "файл без имени".to_owned() } else { file_name };
-    let opts = LoadOptions {
-        source: &source,
-        partial,
-        user_id: Some(session.user.id),
-        org_id: Some(session.user.org_id),
-        dry_run: true,
-    };
-    let preview = state.store.reference_load(catalog, &entries, opts).await?;
-    if preview.retired > 0 && confirm_retired != Some(preview.retired) {
-        let actual = state
-            .store
-            .reference_catalogs()
-            .await?
-            .into_iter()
-            .find(|c| c.catalog == catalog)
-            .map(|c| c.actual)
-            .unwrap_or(0);
-        let confirm = Confirm {
-            file_name: source,
-            title: catalog.title(),
-            entries: entries.len(),
-            added: preview.added,
-            updated: preview.updated,
-            retired: preview.retired,
-            actual,
-        };
-        return render_with(&state, &session, None, None, Some(confirm)).await;
+    let confirmation = confirm_retired.map(Confirmation::Count).unwrap_or(Confirmation::None);
+    let admin = state.app.administration();
+    match admin.load_nsi(Some(&session.user), bytes, &source, partial, confirmation).await {
+        Ok(NsiLoad::Loaded { catalog, summary: s, .. }) => Ok(Redirect::to(&format!(
+            "/reference?loaded={}&added={}&updated={}&unchanged={}&retired={}",
+            catalog.code(),
+            s.added,
+            s.updated,
+            s.unchanged,
+            s.retired
+        ))
+        .into_response()),
+        Ok(NsiLoad::NeedsConfirmation { catalog, entries, preview, actual }) => {
+            let confirm = Confirm {
+                file_name: source,
+                title: catalog.title(),
+                entries,
+                added: preview.added,
+                updated: preview.updated,
+                retired: preview.retired,
+                actual,
+            };
+            render_with(&state, &session, None, None, Some(confirm)).await
+        }
+        Err(app::Error::Refused { refusal: app::Refusal::State | app::Refusal::Content, message, .. }) => {
+            render(&state, &session, None, Some(message)).await
+        }
+        Err(e) => Err(e.into()),
     }
-    let s = state.store.reference_load(catalog, &entries, LoadOptions { dry_run: false, ..opts }).await?;
-    Ok(Redirect::to(&format!(
-        "/reference?loaded={}&added={}&updated={}&unchanged={}&retired={}",
-        catalog.code(),
-        s.added,
-        s.updated,
-        s.unchanged,
-        s.retired
-    ))
-    .into_response())
-}
-
-/// ЕИС's entries as the store takes them.
-pub fn to_store_entries(entries: Vec<eis::nsi::NsiEntry>) -> Vec<Entry> {
-    entries
-        .into_iter()
-        .map(|e| Entry { code: e.code, name: e.name, parent_code: e.parent_code, actual: e.actual })
-        .collect()
 }
 
 #[derive(Deserialize, Default)]
@@ -285,7 +250,7 @@ fn json_error(status: StatusCode, message: &str) -> Response {
 pub async fn search(
     State(state): State<AppState>,
     user: Result<CurrentUser, AuthRejection>,
-    Path(catalog): Path<String>,
+    Id(catalog): Id<String>,
     Query(q): Query<SearchQuery>,
 ) -> Response {
     match user {
@@ -298,13 +263,12 @@ pub async fn search(
     let Some(catalog) = Catalog::from_code(&catalog) else {
         return json_error(StatusCode::NOT_FOUND, "Такого справочника нет");
     };
-    let query: String = q.q.chars().take(100).collect();
-    match state.store.reference_search(catalog, &query, SEARCH_LIMIT).await {
+    match state.app.search_reference(catalog, &q.q, SEARCH_LIMIT).await {
         Ok(items) => {
-            let found: Vec<Found> = items.into_iter().map(|i| Found { code: i.code, name: i.name }).collect();
+            let found: Vec<Found> = items.into_iter().map(|(code, name)| Found { code, name }).collect();
             ([(CACHE_CONTROL, "no-store")], Json(found)).into_response()
         }
-        Err(e) => AppError::from(e).into_response(),
+        Err(e) => WebError::from(e).into_response(),
     }
 }
 

@@ -1,18 +1,17 @@
 //! «Отправить на ООС» and «Посмотреть статус отправки» of a version.
 
 use crate::AppState;
-use crate::access::{check_can_send, readable_version};
+use crate::api::Id;
 use crate::auth::{CurrentUser, Post};
-use crate::error::{AppError, AppResult};
+use crate::error::{WebError, WebResult};
 use crate::pages::plans::status_class;
-use crate::pages::{Chrome, html};
+use crate::view::{Chrome, html};
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::SendStatus;
 use serde::Deserialize;
-use store::sends::EisLogin;
 
 #[derive(Template)]
 #[template(path = "send_dialog.html")]
@@ -35,14 +34,13 @@ async fn dialog(
     version_id: i64,
     login: Option<String>,
     error: Option<String>,
-) -> AppResult<Response> {
+) -> WebResult<Response> {
     let user = &session.user;
-    let (version, plan, owner) = readable_version(state, user, version_id).await?;
-    check_can_send(user, &plan, &owner)?;
-    if let Some(reason) = exchange::send_blocked(&state.store, &plan, &version).await.map_err(AppError::internal)? {
-        return Err(AppError::Conflict(reason));
+    let (version, plan, owner) = state.app.sendable_version(user, version_id).await?.into_parts();
+    if let Some(reason) = state.app.send_blocked(user, version_id).await? {
+        return Err(WebError::conflict(reason));
     }
-    let saved = state.store.eis_credentials_info(user.id).await?;
+    let saved = state.app.store().eis_credentials_info(user.id).await?;
     let page = SendDialog {
         chrome: Some(Chrome::of(state, session).await?),
         csrf: session.csrf_token.clone(),
@@ -63,8 +61,8 @@ async fn dialog(
 pub async fn send_dialog(
     State(state): State<AppState>,
     CurrentUser(session): CurrentUser,
-    Path(id): Path<i64>,
-) -> AppResult<Response> {
+    Id(id): Id<i64>,
+) -> WebResult<Response> {
     dialog(&state, &session, id, None, None).await
 }
 
@@ -76,31 +74,14 @@ pub struct SendForm {
     password: String,
 }
 
-pub async fn send_submit(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    post: Post<SendForm>,
-) -> AppResult<Response> {
+pub async fn send_submit(State(state): State<AppState>, Id(id): Id<i64>, post: Post<SendForm>) -> WebResult<Response> {
     let user = &post.session.user;
-    let (version, plan, owner) = readable_version(&state, user, id).await?;
-    check_can_send(user, &plan, &owner)?;
-    let login = post.form.login.trim().to_owned();
-    let password = if post.form.password.is_empty() {
-        state.store.eis_credentials(user.id).await?.map(|c| c.password)
-    } else {
-        Some(post.form.password.clone())
-    };
-    let (true, Some(password)) = (!login.is_empty(), password) else {
-        let e = domain::exchange::SendError::MissingCredentials.to_string();
-        return dialog(&state, &post.session, id, Some(login), Some(e)).await;
-    };
-    let credentials = EisLogin { login: login.clone(), password };
-    match state.exchange.request_send(user, &plan, &version, credentials).await {
-        Ok(_) => Ok(Redirect::to(&format!("/versions/{}/status?notice=queued", version.id)).into_response()),
-        Err(exchange::RequestError::Refused(reason)) => {
-            dialog(&state, &post.session, id, Some(login), Some(reason)).await
+    match state.app.request_send(user, id, &post.form.login, &post.form.password).await {
+        Ok(_) => Ok(Redirect::to(&format!("/versions/{id}/status?notice=queued")).into_response()),
+        Err(app::Error::SendRefused(reason)) => {
+            dialog(&state, &post.session, id, Some(post.form.login.trim().to_owned()), Some(reason)).await
         }
-        Err(exchange::RequestError::Store(e)) => Err(e.into()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -224,20 +205,20 @@ pub struct StatusQuery {
 pub async fn send_status(
     State(state): State<AppState>,
     CurrentUser(session): CurrentUser,
-    Path(id): Path<i64>,
+    Id(id): Id<i64>,
     Query(q): Query<StatusQuery>,
-) -> AppResult<Response> {
-    let (version, plan, owner) = readable_version(&state, &session.user, id).await?;
+) -> WebResult<Response> {
+    let (version, plan, owner) = state.app.readable_version(&session.user, id).await?.into_parts();
     // Each read below is at least as new as the one before it — the timeline, then the send's
     // state, then the version and plan (a placement commits state and numbers together) — so
     // the page never shows a state older than its timeline or numbers missing from a placement.
-    let events = match state.store.latest_send(version.id).await? {
-        Some(s) => state.store.send_events(s.id).await?,
+    let events = match state.app.store().latest_send(version.id).await? {
+        Some(s) => state.app.store().send_events(s.id).await?,
         None => vec![],
     };
-    let send = state.store.latest_send(version.id).await?;
-    let version = state.store.version(version.id).await?.ok_or(AppError::NotFound)?;
-    let plan = state.store.plan(plan.id).await?.ok_or(AppError::NotFound)?;
+    let send = state.app.store().latest_send(version.id).await?;
+    let version = state.app.store().version(version.id).await?.ok_or(WebError::not_found())?;
+    let plan = state.app.store().plan(plan.id).await?.ok_or(WebError::not_found())?;
     let status = send.as_ref().map(|s| s.status);
     let violations =
         events.iter().rev().find_map(|e| e.raw_reply.as_deref().map(exchange::violations_in)).unwrap_or_default();
@@ -263,7 +244,7 @@ pub async fn send_status(
                 .format("%H:%M:%S")
                 .to_string()
         }),
-        gives_up_at: failing.and_then(|s| state.exchange.give_up_at(s)).map(crate::pages::fmt_time),
+        gives_up_at: failing.and_then(|s| state.app.exchange().give_up_at(s)).map(crate::view::fmt_time),
         reason: stopped.and_then(|s| s.last_error.clone()),
         info,
         explanation,
@@ -294,12 +275,12 @@ pub async fn send_status(
 pub async fn raw_reply(
     State(state): State<AppState>,
     CurrentUser(session): CurrentUser,
-    Path((send_id, event_id)): Path<(i64, i64)>,
-) -> AppResult<Response> {
-    let send = state.store.send(send_id).await?.ok_or(AppError::NotFound)?;
-    readable_version(&state, &session.user, send.version_id).await?;
-    let event = state.store.send_event(send_id, event_id).await?.ok_or(AppError::NotFound)?;
-    let raw = event.raw_reply.ok_or(AppError::NotFound)?;
+    Id((send_id, event_id)): Id<(i64, i64)>,
+) -> WebResult<Response> {
+    let send = state.app.store().send(send_id).await?.ok_or(WebError::not_found())?;
+    state.app.readable_version(&session.user, send.version_id).await?.into_parts();
+    let event = state.app.store().send_event(send_id, event_id).await?.ok_or(WebError::not_found())?;
+    let raw = event.raw_reply.ok_or(WebError::not_found())?;
     let name = format!("attachment; filename=\"eis-reply-{send_id}-{event_id}.xml\"");
     Ok(([(CONTENT_TYPE, "application/xml; charset=utf-8".to_owned()), (CONTENT_DISPOSITION, name)], raw)
         .into_response())
@@ -333,9 +314,10 @@ async fn sends_page(
     session: &store::users::Session,
     notice: Option<String>,
     problems: Vec<String>,
-) -> AppResult<Response> {
+) -> WebResult<Response> {
     let rows: Vec<SendRow> = state
-        .store
+        .app
+        .store()
         .sends_of_org(session.user.org_id)
         .await?
         .into_iter()
@@ -348,7 +330,7 @@ async fn sends_page(
             status: o.send.status.title(),
             status_class: status_class(Some(o.send.status)),
             attempts: o.send.attempts,
-            updated: crate::pages::fmt_time(o.send.updated_at),
+            updated: crate::view::fmt_time(o.send.updated_at),
         })
         .collect();
     let page = SendsPage {
@@ -363,7 +345,7 @@ async fn sends_page(
 }
 
 /// «Отправки на ООС»: the organization's sends and how far each has come.
-pub async fn sends(State(state): State<AppState>, CurrentUser(session): CurrentUser) -> AppResult<Response> {
+pub async fn sends(State(state): State<AppState>, CurrentUser(session): CurrentUser) -> WebResult<Response> {
     sends_page(&state, &session, None, vec![]).await
 }
 
@@ -373,45 +355,18 @@ pub struct NoFields {}
 /// Sends every approved version that was never sent and may go now, with the saved ЕИС
 /// credentials: the organization's own plans placed by itself (CU), and its subordinates' plans
 /// it places for them under an agreement (OA).
-pub async fn send_all(State(state): State<AppState>, post: Post<NoFields>) -> AppResult<Response> {
-    let user = &post.session.user;
-    if !user.role.edits_plans() {
-        return Err(AppError::Forbidden(domain::exchange::SendError::WrongRole.to_string()));
-    }
-    let Some(credentials) = state.store.eis_credentials(user.id).await? else {
-        let e =
-            "Сохраните логин и пароль ЕИС в «Настройки» → «Регистрационные данные в ЕИС», затем повторите.".to_owned();
-        return sends_page(&state, &post.session, None, vec![e]).await;
+pub async fn send_all(State(state): State<AppState>, post: Post<NoFields>) -> WebResult<Response> {
+    let (notice, problems) = match state.app.send_all(&post.session.user).await {
+        Ok(outcome) => (
+            Some(if outcome.queued > 0 {
+                format!("Поставлено в очередь на отправку версий: {}", outcome.queued)
+            } else {
+                "Неотправленных версий, которые можно отправить сейчас, нет".to_owned()
+            }),
+            outcome.problems,
+        ),
+        Err(app::Error::SendRefused(why)) => (None, vec![why]),
+        Err(e) => return Err(e.into()),
     };
-    let mut queued = 0;
-    let mut problems = Vec::new();
-    for item in state.store.plans_visible_to(user.org_id).await? {
-        let owner = state.store.organization(item.plan.org_id).await?.ok_or(AppError::NotFound)?;
-        if check_can_send(user, &item.plan, &owner).is_err() {
-            continue;
-        }
-        let mut versions = state.store.versions(item.plan.id).await?;
-        versions.sort_by_key(|v| v.version_number);
-        for v in versions {
-            if state.store.latest_send(v.id).await?.is_some() {
-                continue;
-            }
-            match state.exchange.request_send(user, &item.plan, &v, credentials.clone()).await {
-                Ok(_) => queued += 1,
-                Err(exchange::RequestError::Refused(reason)) => {
-                    problems.push(format!(
-                        "{}, план-график {} год, версия {}: {reason}",
-                        owner.short_name, item.plan.plan_year, v.version_number
-                    ));
-                }
-                Err(exchange::RequestError::Store(e)) => return Err(e.into()),
-            }
-        }
-    }
-    let notice = Some(if queued > 0 {
-        format!("Поставлено в очередь на отправку версий: {queued}")
-    } else {
-        "Неотправленных версий, которые можно отправить сейчас, нет".to_owned()
-    });
     sends_page(&state, &post.session, notice, problems).await
 }

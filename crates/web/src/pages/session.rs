@@ -2,11 +2,12 @@
 
 use crate::AppState;
 use crate::auth::{
-    ClientAddress, Post, SignIn, WRONG_LOGIN, check_same_origin, clear_session_cookie, failed_sign_ins_notice,
-    session_cookie, sign_in, throttled_message,
+    ClientAddress, Post, WRONG_LOGIN, check_same_origin, clear_session_cookie, failed_sign_ins_notice, session_cookie,
+    throttled_message,
 };
-use crate::error::AppResult;
-use crate::pages::{Chrome, html};
+use crate::error::WebResult;
+use crate::view::{Chrome, html};
+use app::users::SignIn;
 use askama::Template;
 use axum::Form;
 use axum::extract::State;
@@ -23,7 +24,7 @@ struct LoginPage {
     error: Option<String>,
 }
 
-pub async fn login_page() -> AppResult<Response> {
+pub async fn login_page() -> WebResult<Response> {
     Ok(html(&LoginPage { chrome: None, login: String::new(), error: None })?.into_response())
 }
 
@@ -40,15 +41,15 @@ pub async fn login_submit(
     ClientAddress(client): ClientAddress,
     headers: HeaderMap,
     form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
-) -> AppResult<Response> {
+) -> WebResult<Response> {
     // No session exists yet, so the same-origin check is what stops login CSRF here.
     check_same_origin(&headers)?;
     let Ok(Form(f)) = form else {
-        return Err(crate::error::AppError::BadRequest(
-            "Форма входа заполнена некорректно: введите логин и пароль на странице входа.".into(),
+        return Err(crate::error::WebError::bad_request(
+            "Форма входа заполнена некорректно: введите логин и пароль на странице входа.",
         ));
     };
-    let fail = |status: StatusCode, error: String, retry_after: Option<i64>| -> AppResult<Response> {
+    let fail = |status: StatusCode, error: String, retry_after: Option<i64>| -> WebResult<Response> {
         let page = LoginPage { chrome: None, login: f.login.clone(), error: Some(error) };
         let mut response = (status, html(&page)?).into_response();
         if let Some(secs) = retry_after {
@@ -59,10 +60,10 @@ pub async fn login_submit(
     if f.login.trim().is_empty() || f.password.is_empty() {
         return fail(StatusCode::UNAUTHORIZED, "Введите логин и пароль".into(), None);
     }
-    match sign_in(&state, &f.login, &f.password, client).await? {
+    match state.app.sign_in(&f.login, &f.password, client).await? {
         SignIn::Ok { user, failed } => {
             let notice = failed_sign_ins_notice(&failed);
-            let token = state.store.create_session(user.id, crate::auth::SESSION_TTL_MS, notice.as_deref()).await?;
+            let token = state.app.open_session(&user, crate::auth::SESSION_TTL_MS, notice.as_deref()).await?;
             tracing::info!(login = %user.login, "signed in");
             Ok(([(SET_COOKIE, session_cookie(&token, state.secure_cookies))], Redirect::to("/plans")).into_response())
         }
@@ -72,8 +73,8 @@ pub async fn login_submit(
         }
         SignIn::Busy => fail(
             StatusCode::SERVICE_UNAVAILABLE,
-            crate::passwords::BUSY_MESSAGE.into(),
-            Some(crate::passwords::BUSY_RETRY_AFTER_SECS as i64),
+            app::passwords::BUSY_MESSAGE.into(),
+            Some(app::passwords::BUSY_RETRY_AFTER_SECS as i64),
         ),
     }
 }
@@ -81,9 +82,9 @@ pub async fn login_submit(
 #[derive(Deserialize)]
 pub struct Empty {}
 
-pub async fn logout(State(state): State<AppState>, headers: HeaderMap, _post: Post<Empty>) -> AppResult<Response> {
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap, _post: Post<Empty>) -> WebResult<Response> {
     if let Some(token) = crate::auth::cookie_value(&headers, crate::auth::SESSION_COOKIE) {
-        state.store.delete_session(&token).await?;
+        state.app.close_session(&token).await?;
     }
     Ok(([(SET_COOKIE, clear_session_cookie())], Redirect::to("/login")).into_response())
 }

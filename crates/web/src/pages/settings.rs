@@ -2,8 +2,8 @@
 
 use crate::AppState;
 use crate::auth::{CurrentUser, Post};
-use crate::error::AppResult;
-use crate::pages::{Chrome, fmt_time, html};
+use crate::error::WebResult;
+use crate::view::{Chrome, fmt_time, html};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -36,8 +36,8 @@ async fn render(
     typed: Option<Typed>,
     notice: Option<String>,
     error: Option<String>,
-) -> AppResult<Response> {
-    let info = state.store.eis_credentials_info(session.user.id).await?.unwrap_or_default();
+) -> WebResult<Response> {
+    let info = state.app.store().eis_credentials_info(session.user.id).await?.unwrap_or_default();
     let page = SettingsPage {
         chrome: Some(Chrome::of(state, session).await?),
         csrf: session.csrf_token.clone(),
@@ -69,7 +69,7 @@ pub async fn page(
     State(state): State<AppState>,
     CurrentUser(session): CurrentUser,
     Query(q): Query<SettingsQuery>,
-) -> AppResult<Response> {
+) -> WebResult<Response> {
     let notice = q.saved.is_some().then(|| "Регистрационные данные в ЕИС сохранены".to_owned());
     render(&state, &session, None, notice, None).await
 }
@@ -86,17 +86,11 @@ pub struct SettingsForm {
     password_confirm: String,
 }
 
-pub async fn save(State(state): State<AppState>, post: Post<SettingsForm>) -> AppResult<Response> {
+pub async fn save(State(state): State<AppState>, post: Post<SettingsForm>) -> WebResult<Response> {
     let f = post.form;
     let login = f.login.trim().to_owned();
     let fail = |e: &str| Some(e.to_owned());
     let typed = |login: &str| Some(Typed { login: login.to_owned(), change_password: f.change_password.is_some() });
-    if login.is_empty() {
-        return render(&state, &post.session, typed(&login), None, fail("Укажите логин пользователя в ЕИС")).await;
-    }
-    if login.chars().count() > 200 {
-        return render(&state, &post.session, typed(&login), None, fail("Логин ЕИС длиннее 200 символов")).await;
-    }
     let password = if f.change_password.is_some() {
         if f.password.is_empty() {
             return render(&state, &post.session, typed(&login), None, fail("Введите пароль ЕИС дважды")).await;
@@ -125,9 +119,13 @@ pub async fn save(State(state): State<AppState>, post: Post<SettingsForm>) -> Ap
     } else {
         None
     };
-    let user = &post.session.user;
-    state.store.save_eis_credentials(user.id, user.org_id, &login, password).await?;
-    Ok(Redirect::to("/settings/eis?saved=1").into_response())
+    match state.app.save_eis_credentials(&post.session.user, &login, password).await {
+        Ok(()) => Ok(Redirect::to("/settings/eis?saved=1").into_response()),
+        Err(app::Error::Fields { message, .. }) => {
+            render(&state, &post.session, typed(&login), None, fail(&message)).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -135,31 +133,17 @@ pub struct NoFields {}
 
 /// «Проверить подключение»: tries the saved login and password against ЕИС and remembers the
 /// outcome, so the page can say when they last worked or failed.
-pub async fn check(State(state): State<AppState>, post: Post<NoFields>) -> AppResult<Response> {
-    let user = &post.session.user;
-    let Some(creds) = state.store.eis_credentials(user.id).await? else {
-        return render(&state, &post.session, None, None, Some("Сначала сохраните логин и пароль ЕИС".into())).await;
-    };
-    let (notice, error) = match state.exchange.check_credentials(&creds).await {
-        exchange::CredentialCheck::Accepted => {
-            state.store.mark_eis_credentials(user.id, &creds.login, true, None).await?;
-            (Some("Подключение к ЕИС работает: логин и пароль приняты. Право работы с планом-графиком ЕИС проверяет при отправке.".to_owned()), None)
+pub async fn check(State(state): State<AppState>, post: Post<NoFields>) -> WebResult<Response> {
+    let (notice, error) = match state.app.check_eis_credentials(&post.session.user).await {
+        Ok(app::sending::CredentialsCheck::Works) => (
+            Some("Подключение к ЕИС работает: логин и пароль приняты. Право работы с планом-графиком ЕИС проверяет при отправке.".to_owned()),
+            None,
+        ),
+        Ok(app::sending::CredentialsCheck::Refused(why) | app::sending::CredentialsCheck::Unknown(why)) => {
+            (None, Some(why))
         }
-        exchange::CredentialCheck::Rejected(m) => {
-            let msg = format!(
-                "ЕИС не приняла логин или пароль ({m}). Возможно, пароль был создан заново в личном кабинете ЕИС — введите новый."
-            );
-            state.store.mark_eis_credentials(user.id, &creds.login, false, Some(&msg)).await?;
-            (None, Some(msg))
-        }
-        exchange::CredentialCheck::Forbidden(m) => {
-            let msg = format!("У пользователя ЕИС нет права работы с планом-графиком ({m})");
-            state.store.mark_eis_credentials(user.id, &creds.login, false, Some(&msg)).await?;
-            (None, Some(msg))
-        }
-        exchange::CredentialCheck::Unreachable(m) => {
-            (None, Some(format!("Не удалось проверить подключение: {m}. Повторите позже.")))
-        }
+        Err(app::Error::SendRefused(why)) => (None, Some(why)),
+        Err(e) => return Err(e.into()),
     };
     render(&state, &post.session, None, notice, error).await
 }

@@ -2,12 +2,12 @@
 //! «Сравнить с предыдущей».
 
 use crate::AppState;
-use crate::access::readable_version;
+use crate::api::Id;
 use crate::auth::CurrentUser;
-use crate::error::{AppError, AppResult};
-use crate::pages::{Chrome, fmt_time, html};
+use crate::error::{WebError, WebResult};
+use crate::view::{Chrome, fmt_time, html};
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use domain::diff::{PositionDiff, diff};
@@ -16,10 +16,10 @@ use domain::plan::YearAmounts;
 pub async fn xml(
     State(state): State<AppState>,
     CurrentUser(session): CurrentUser,
-    Path(id): Path<i64>,
-) -> AppResult<Response> {
-    let (version, plan, _) = readable_version(&state, &session.user, id).await?;
-    let (xml, sent) = state.exchange.packet_xml(&plan, &version).await?;
+    Id(id): Id<i64>,
+) -> WebResult<Response> {
+    let (version, plan, _) = state.app.readable_version(&session.user, id).await?.into_parts();
+    let (xml, sent) = state.app.exchange().packet_xml(&plan, &version).await?;
     let kind = if sent { "sent" } else { "preview" };
     let name =
         format!("attachment; filename=\"plan-{}-{}-v{}-{kind}.xml\"", plan.id, plan.plan_year, version.version_number);
@@ -62,11 +62,11 @@ struct PrintPage {
 pub async fn print(
     State(state): State<AppState>,
     CurrentUser(session): CurrentUser,
-    Path(id): Path<i64>,
-) -> AppResult<Response> {
-    let (version, plan, _) = readable_version(&state, &session.user, id).await?;
+    Id(id): Id<i64>,
+) -> WebResult<Response> {
+    let (version, plan, _) = state.app.readable_version(&session.user, id).await?.into_parts();
     let s = &version.snapshot;
-    let approver = state.store.user(version.approved_by).await?.map(|u| u.full_name).unwrap_or_default();
+    let approver = state.app.store().user(version.approved_by).await?.map(|u| u.full_name).unwrap_or_default();
     let page = PrintPage {
         plan_id: plan.id,
         year: plan.plan_year,
@@ -138,13 +138,13 @@ struct DiffPage {
 pub async fn compare(
     State(state): State<AppState>,
     CurrentUser(session): CurrentUser,
-    Path(id): Path<i64>,
-) -> AppResult<Response> {
-    let (version, plan, owner) = readable_version(&state, &session.user, id).await?;
+    Id(id): Id<i64>,
+) -> WebResult<Response> {
+    let (version, plan, owner) = state.app.readable_version(&session.user, id).await?.into_parts();
     let Some(previous) =
-        state.store.versions(plan.id).await?.into_iter().find(|v| v.version_number == version.version_number - 1)
+        state.app.store().versions(plan.id).await?.into_iter().find(|v| v.version_number == version.version_number - 1)
     else {
-        return Err(AppError::BadRequest("У версии 0 нет предыдущей версии для сравнения".into()));
+        return Err(WebError::bad_request("У версии 0 нет предыдущей версии для сравнения"));
     };
     let mut rows = Vec::new();
     for d in diff(&previous.snapshot, &version.snapshot) {

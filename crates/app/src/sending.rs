@@ -1,0 +1,155 @@
+//! Sending versions to ЕИС: one version from its dialog, every unsent version at once, and the
+//! user's saved ЕИС credentials with the connection check. The rules of sending itself live in
+//! `exchange`, next to the runner that carries them out.
+
+use crate::access::actor;
+use crate::{Error, Result, Workflow};
+use store::sends::EisLogin;
+use store::users::User;
+
+/// What «Отправить все» did.
+#[derive(Debug, Default)]
+pub struct BulkSend {
+    pub queued: usize,
+    /// One Russian line per version that could not go, naming it and why.
+    pub problems: Vec<String>,
+}
+
+/// What ЕИС said of the saved credentials.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CredentialsCheck {
+    Works,
+    Refused(String),
+    /// ЕИС did not answer anything about them; nothing was recorded.
+    Unknown(String),
+}
+
+pub const SAVE_CREDENTIALS_FIRST: &str =
+    "Сохраните логин и пароль ЕИС в «Настройки» → «Регистрационные данные в ЕИС», затем повторите.";
+
+impl Workflow {
+    /// «Отправить на ООС» of one version with the login typed in the dialog and the password
+    /// typed there or, when left empty, the saved one. Answers the send's id.
+    pub async fn request_send(&self, user: &User, version_id: i64, login: &str, password: &str) -> Result<i64> {
+        let found = self.sendable_version(user, version_id).await?;
+        let login = login.trim();
+        let password = if password.is_empty() {
+            self.store.eis_credentials(user.id).await?.map(|c| c.password)
+        } else {
+            Some(password.to_owned())
+        };
+        let (false, Some(password)) = (login.is_empty(), password) else {
+            return Err(Error::SendRefused(domain::exchange::SendError::MissingCredentials.to_string()));
+        };
+        let credentials = EisLogin { login: login.to_owned(), password };
+        self.queue(user, found.plan.plan(), &found.version, credentials).await
+    }
+
+    async fn queue(
+        &self,
+        user: &User,
+        plan: &store::plans::Plan,
+        version: &store::plans::Version,
+        credentials: EisLogin,
+    ) -> Result<i64> {
+        match self.exchange.request_send(user, plan, version, credentials).await {
+            Ok(id) => Ok(id),
+            Err(exchange::RequestError::Refused(reason)) => Err(Error::SendRefused(reason)),
+            Err(exchange::RequestError::Store(e)) => Err(e.into()),
+        }
+    }
+
+    /// Why the version cannot be sent now (`Ok(None)`: it can), for the dialog and the list.
+    pub async fn send_blocked(&self, user: &User, version_id: i64) -> Result<Option<String>> {
+        let found = self.readable_version(user, version_id).await?;
+        let plan = found.plan.plan();
+        if let Err(e) = domain::exchange::check_sender(
+            actor(user),
+            crate::access::plan_ref(plan, found.plan.owner()),
+            plan.owner_role,
+        ) {
+            return Ok(Some(e.to_string()));
+        }
+        exchange::send_blocked(&self.store, plan, &found.version).await.map_err(Error::from)
+    }
+
+    /// «Отправить все»: every approved version that was never sent and may go now, with the
+    /// saved ЕИС credentials — the organization's own plans placed by itself (CU), and its
+    /// subordinates' plans it places for them under an agreement (OA).
+    pub async fn send_all(&self, user: &User) -> Result<BulkSend> {
+        if !user.role.edits_plans() {
+            return Err(domain::exchange::SendError::WrongRole.into());
+        }
+        let Some(credentials) = self.store.eis_credentials(user.id).await? else {
+            return Err(Error::SendRefused(SAVE_CREDENTIALS_FIRST.into()));
+        };
+        let mut outcome = BulkSend::default();
+        for item in self.store.plans_visible_to(user.org_id).await? {
+            let found = match self.readable_plan(user, item.plan.id).await {
+                Ok(found) => found,
+                Err(Error::NotFound) => continue,
+                Err(e) => return Err(e),
+            };
+            if !found.permissions().send {
+                continue;
+            }
+            let mut versions = self.store.versions(item.plan.id).await?;
+            versions.sort_by_key(|v| v.version_number);
+            for v in versions {
+                if self.store.latest_send(v.id).await?.is_some() {
+                    continue;
+                }
+                match self.queue(user, found.plan(), &v, credentials.clone()).await {
+                    Ok(_) => outcome.queued += 1,
+                    Err(Error::SendRefused(reason)) => outcome.problems.push(format!(
+                        "{}, план-график {} год, версия {}: {reason}",
+                        found.owner().short_name,
+                        found.plan().plan_year,
+                        v.version_number
+                    )),
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Saves the user's ЕИС login and, when given, a new password (sealed at rest).
+    pub async fn save_eis_credentials(&self, user: &User, login: &str, password: Option<&str>) -> Result<()> {
+        let login = login.trim();
+        if login.is_empty() {
+            return Err(Error::field("login", "Укажите логин пользователя в ЕИС"));
+        }
+        if login.chars().count() > 200 {
+            return Err(Error::field("login", "Логин ЕИС длиннее 200 символов"));
+        }
+        Ok(self.store.save_eis_credentials(user.id, user.org_id, login, password).await?)
+    }
+
+    /// «Проверить подключение»: tries the saved login and password against ЕИС and remembers
+    /// the outcome, so the page can say when they last worked or failed.
+    pub async fn check_eis_credentials(&self, user: &User) -> Result<CredentialsCheck> {
+        let Some(creds) = self.store.eis_credentials(user.id).await? else {
+            return Err(Error::SendRefused("Сначала сохраните логин и пароль ЕИС".into()));
+        };
+        let refused = match self.exchange.check_credentials(&creds).await {
+            exchange::CredentialCheck::Accepted => {
+                self.store.mark_eis_credentials(user.id, &creds.login, true, None).await?;
+                return Ok(CredentialsCheck::Works);
+            }
+            exchange::CredentialCheck::Rejected(m) => format!(
+                "ЕИС не приняла логин или пароль ({m}). Возможно, пароль был создан заново в личном кабинете ЕИС — введите новый."
+            ),
+            exchange::CredentialCheck::Forbidden(m) => {
+                format!("У пользователя ЕИС нет права работы с планом-графиком ({m})")
+            }
+            exchange::CredentialCheck::Unreachable(m) => {
+                return Ok(CredentialsCheck::Unknown(format!(
+                    "Не удалось проверить подключение: {m}. Повторите позже."
+                )));
+            }
+        };
+        self.store.mark_eis_credentials(user.id, &creds.login, false, Some(&refused)).await?;
+        Ok(CredentialsCheck::Refused(refused))
+    }
+}

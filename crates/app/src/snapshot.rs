@@ -1,0 +1,86 @@
+//! The working copy as it would be approved, the latest approved version it is compared with,
+//! and the pre-flight findings of both together.
+
+use crate::{Readable, Result, Workflow};
+use domain::org::{Inn, Kpp, iku};
+use domain::plan::{AgentSnapshot, CustomerSnapshot, OwnerRole, PlanSnapshot};
+use store::orgs::Organization;
+use store::plans::Plan;
+
+/// The customer's identity as a version records it; the ИКУ is derived from INN and KPP.
+pub fn customer_snapshot(org: &Organization) -> CustomerSnapshot {
+    let iku = match (Inn::parse(&org.inn), Kpp::parse(&org.kpp)) {
+        (Ok(inn), Ok(kpp)) => iku(org.budget_level, &inn, &kpp).unwrap_or_default(),
+        _ => String::new(),
+    };
+    CustomerSnapshot {
+        name: org.name.clone(),
+        spz_code: org.spz_code.clone(),
+        inn: org.inn.clone(),
+        kpp: org.kpp.clone(),
+        org_type: org.org_type,
+        iku,
+    }
+}
+
+/// The working copy with its pre-flight findings.
+pub struct Checked {
+    pub snapshot: PlanSnapshot,
+    /// The latest approved version's content, if there is one.
+    pub base: Option<PlanSnapshot>,
+    pub findings: Vec<domain::Finding>,
+}
+
+impl Workflow {
+    /// The latest approved version's content: what a change round is compared with.
+    pub(crate) async fn base_snapshot(&self, plan: &Plan) -> Result<Option<PlanSnapshot>> {
+        Ok(self.store.versions(plan.id).await?.into_iter().next().map(|v| v.snapshot))
+    }
+
+    /// The working copy as a version would record it now.
+    pub(crate) async fn current_snapshot(&self, plan: &Plan, owner: &Organization) -> Result<PlanSnapshot> {
+        let positions = self.store.positions(plan.id).await?.into_iter().map(|p| p.position).collect();
+        let agent = match (plan.owner_role, owner.superior_id) {
+            (OwnerRole::Agent, Some(superior)) => self.store.organization(superior).await?.map(|o| AgentSnapshot {
+                iku: customer_snapshot(&o).iku,
+                name: o.name,
+                spz_code: o.spz_code,
+            }),
+            _ => None,
+        };
+        Ok(PlanSnapshot {
+            plan_year: plan.plan_year,
+            customer: customer_snapshot(owner),
+            agent,
+            responsible: plan.responsible.clone(),
+            positions,
+        })
+    }
+
+    /// The ИКУ that goes into the plan's ИКЗ: the customer's, or the agent's for an OA plan.
+    pub async fn owner_iku(&self, plan: &Readable) -> Result<String> {
+        Ok(self.current_snapshot(plan.plan(), plan.owner()).await?.owner_iku().to_owned())
+    }
+
+    /// Every pre-flight finding of the working copy: the rules of `domain::checks`, and, once
+    /// they pass and the official schemas are configured, the schema check of the packet it
+    /// would go as.
+    pub async fn check(&self, plan: &Readable) -> Result<Checked> {
+        let mut checked = self.check_rules(plan).await?;
+        if checked.findings.is_empty() {
+            for message in self.exchange.schema_findings(plan.plan(), &checked.snapshot).await? {
+                checked.findings.push(domain::Finding { purchase_number: None, field: "packet", message });
+            }
+        }
+        Ok(checked)
+    }
+
+    /// The findings of plangraf's own rules only, without the schema check (which concerns the
+    /// plan as a whole): what one position's form shows.
+    pub async fn check_rules(&self, plan: &Readable) -> Result<Checked> {
+        let snapshot = self.current_snapshot(plan.plan(), plan.owner()).await?;
+        let base = self.base_snapshot(plan.plan()).await?;
+        let findings = domain::preflight(&snapshot, base.as_ref());
+        Ok(Checked { snapshot, base, findings })
+    }
+}

@@ -1,0 +1,42 @@
+//! What every page shares: the header of a signed-in page, rendering a template, and times
+//! as people read them. Used by the pages and the error page.
+
+use askama::Template;
+use store::users::Session;
+
+/// What every signed-in page shows in its header.
+pub struct Chrome {
+    pub user_name: String,
+    pub role_title: &'static str,
+    pub org_name: String,
+    pub csrf: String,
+    /// Shows the administrator's menu («Справочники»).
+    pub is_admin: bool,
+    /// The session's one-time notice (failed sign-in attempts since the previous sign-in).
+    pub notice: Option<String>,
+}
+
+impl Chrome {
+    pub async fn of(state: &crate::AppState, session: &Session) -> crate::error::WebResult<Chrome> {
+        let org = state.app.store().organization(session.user.org_id).await?;
+        if session.notice.is_some() {
+            state.app.store().take_session_notice(session).await?;
+        }
+        Ok(Chrome {
+            user_name: session.user.full_name.clone(),
+            role_title: session.user.role.title(),
+            org_name: org.map(|o| o.short_name).unwrap_or_default(),
+            csrf: session.csrf_token.clone(),
+            is_admin: session.user.role == domain::Role::Admin,
+            notice: session.notice.clone(),
+        })
+    }
+}
+
+pub fn html(t: &impl Template) -> crate::error::WebResult<axum::response::Html<String>> {
+    Ok(axum::response::Html(t.render()?))
+}
+
+pub fn fmt_time(ms: i64) -> String {
+    domain::format::date_time_ru(store::to_datetime(ms))
+}
