@@ -3,9 +3,7 @@
 //! input and the name in the `data-nsi-name` element. Headless Chromium over chromedriver, as in
 //! `browser.rs`; without them the test says SKIPPED and passes, unless PLANGRAF_REQUIRE_BROWSER=1.
 
-mod common;
-
-use common::Harness;
+use crate::common::Harness;
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::path::{Path, PathBuf};

@@ -19,9 +19,7 @@
 //! passes, unless PLANGRAF_REQUIRE_BROWSER=1. The tests take turns, one browser at a time.
 //! Screenshots go to `target/browser-screenshots/` (a failure's to `FAILED-<test>.png`).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use fantoccini::elements::Element;
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
