@@ -4,6 +4,7 @@
 
 mod api;
 mod browser;
+mod chromium;
 mod common;
 mod hostile;
 mod logs;
