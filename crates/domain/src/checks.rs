@@ -188,43 +188,14 @@ pub fn preflight(plan: &PlanSnapshot, base: Option<&PlanSnapshot>) -> Vec<Findin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ikz::{KvrCode, Okpd2Code, PurchaseNumber};
+    use crate::ikz::KvrCode;
     use crate::money::Money;
-    use crate::plan::{BudgetLine, CustomerSnapshot, Position, SpecialPurchase, YearAmounts};
+    use crate::plan::{BudgetLine, Position, SpecialPurchase, YearAmounts};
+    use crate::testing::{self, plan};
 
+    /// The sample position with 100 ₽ in the current year.
     fn position(n: u32) -> Position {
-        Position {
-            purchase_number: PurchaseNumber::new(n).unwrap(),
-            publish_year: 2026,
-            special: None,
-            okpd2: vec![Okpd2Code::parse("38.11.21.000").unwrap()],
-            kvr: Some(KvrCode::parse("244").unwrap()),
-            object_info: "Вывоз ТКО".into(),
-            amounts: YearAmounts { current: Money::parse("100").unwrap(), ..Default::default() },
-            kbks: vec![],
-            kvrs: vec![],
-            target_articles: vec![],
-            public_discussion: false,
-            energy_service: false,
-            change: None,
-        }
-    }
-
-    fn plan(org_type: OrgType, positions: Vec<Position>) -> PlanSnapshot {
-        PlanSnapshot {
-            plan_year: 2026,
-            customer: CustomerSnapshot {
-                name: "ГБОУ «Школа № 1»".into(),
-                spz_code: "03722001684".into(),
-                inn: "7802139698".into(),
-                kpp: "780201001".into(),
-                org_type,
-                iku: "27802139698780201001".into(),
-            },
-            agent: None,
-            responsible: None,
-            positions,
-        }
+        testing::position(n, "100")
     }
 
     fn preflight_new(p: &PlanSnapshot) -> Vec<Finding> {

@@ -100,43 +100,11 @@ pub fn diff(before: &PlanSnapshot, after: &PlanSnapshot) -> Vec<PositionDiff> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ikz::{KvrCode, Okpd2Code, PurchaseNumber};
     use crate::org::OrgType;
-    use crate::plan::CustomerSnapshot;
-
-    fn position(n: u32, amount: &str) -> Position {
-        Position {
-            purchase_number: PurchaseNumber::new(n).unwrap(),
-            publish_year: 2026,
-            special: None,
-            okpd2: vec![Okpd2Code::parse("38.11.21.000").unwrap()],
-            kvr: Some(KvrCode::parse("244").unwrap()),
-            object_info: "Вывоз ТКО".into(),
-            amounts: YearAmounts { current: Money::parse(amount).unwrap(), ..Default::default() },
-            kbks: vec![],
-            kvrs: vec![],
-            target_articles: vec![],
-            public_discussion: false,
-            energy_service: false,
-            change: None,
-        }
-    }
+    use crate::testing::{self, position};
 
     fn plan(positions: Vec<Position>) -> PlanSnapshot {
-        PlanSnapshot {
-            plan_year: 2026,
-            customer: CustomerSnapshot {
-                name: "x".into(),
-                spz_code: "03722001001".into(),
-                inn: "7801000011".into(),
-                kpp: "780101001".into(),
-                org_type: OrgType::Budget,
-                iku: "27801000011780101001".into(),
-            },
-            agent: None,
-            responsible: None,
-            positions,
-        }
+        testing::plan(OrgType::Budget, positions)
     }
 
     #[test]

@@ -13,6 +13,10 @@ pub mod org;
 pub mod plan;
 pub mod position;
 pub mod role;
+// Always compiled (as `store::testing`): a feature only tests turn on would make `cargo build`
+// and `cargo test` build every crate above `domain` twice.
+#[doc(hidden)]
+pub mod testing;
 pub mod text;
 
 pub use checks::{Finding, preflight};

@@ -20,11 +20,13 @@ pub mod client;
 pub mod docproject;
 pub mod export;
 pub mod kept;
+#[allow(unsafe_code, reason = "bindings to libxml2, the schema validator")]
 mod libxml_ffi;
 pub mod nsi;
 pub mod packet;
 pub mod reply;
 pub mod schemas;
+#[allow(unsafe_code, reason = "calls into libxml2; every unsafe block says why it is sound")]
 pub mod validate;
 mod xml;
 

@@ -4,7 +4,12 @@
 //! public `xmlError` struct (unchanged since 2.6) and the exported `xmlFree` hook. Linking is
 //! set up by `build.rs` (`pkg-config libxml-2.0`, falling back to `-lxml2`).
 
-#![allow(non_camel_case_types, non_snake_case, non_upper_case_globals)]
+#![allow(
+    non_camel_case_types,
+    non_snake_case,
+    non_upper_case_globals,
+    reason = "the names are libxml2's, as its headers spell them"
+)]
 
 use std::ffi::{c_char, c_int, c_void};
 use std::marker::{PhantomData, PhantomPinned};

@@ -2,9 +2,9 @@
 //! moment of approval, kept with the version, and sent as it is. A packet the schemas reject
 //! stops the approval and changes nothing.
 
-use domain::ikz::{KvrCode, Okpd2Code, PurchaseNumber};
-use domain::plan::{CustomerSnapshot, PlanSnapshot, PlanStatus, Position, YearAmounts};
-use domain::{Money, OrgType, Role};
+use domain::plan::{PlanSnapshot, PlanStatus};
+use domain::testing;
+use domain::{OrgType, Role};
 use eis::client::{ClientConfig, EisClient};
 use exchange::{Exchange, ExchangeConfig, RequestError};
 use std::sync::Arc;
@@ -13,39 +13,11 @@ use store::orgs::NewOrganization;
 use store::plans::Plan;
 use store::testing::fresh_store;
 
-fn position(n: u32) -> Position {
-    Position {
-        purchase_number: PurchaseNumber::new(n).unwrap(),
-        publish_year: 2026,
-        special: None,
-        okpd2: vec![Okpd2Code::parse("38.11.21.000").unwrap()],
-        kvr: Some(KvrCode::parse("244").unwrap()),
-        object_info: "Вывоз ТКО".into(),
-        amounts: YearAmounts { current: Money::parse("1000").unwrap(), ..Default::default() },
-        kbks: vec![],
-        kvrs: vec![],
-        target_articles: vec![],
-        public_discussion: false,
-        energy_service: false,
-        change: None,
-    }
-}
-
+/// The sample plan with two positions of 1000 ₽, under the СПЗ code `spz`.
 fn snapshot(spz: &str) -> PlanSnapshot {
-    PlanSnapshot {
-        plan_year: 2026,
-        customer: CustomerSnapshot {
-            name: "ГБОУ «Школа № 1»".into(),
-            spz_code: spz.into(),
-            inn: "7802139698".into(),
-            kpp: "780201001".into(),
-            org_type: OrgType::Budget,
-            iku: "27802139698780201001".into(),
-        },
-        agent: None,
-        responsible: None,
-        positions: vec![position(1), position(2)],
-    }
+    let mut plan = testing::plan(OrgType::Budget, vec![testing::position(1, "1000"), testing::position(2, "1000")]);
+    plan.customer.spz_code = spz.into();
+    plan
 }
 
 struct Setup {

@@ -3,9 +3,9 @@
 //! at the retry ceiling, and before a version goes again under a new packet id, ЕИС is asked about
 //! the old packet, so a reply lost on the way never leads to a second draft.
 
-use domain::ikz::{KvrCode, Okpd2Code, PurchaseNumber};
-use domain::plan::{CustomerSnapshot, PlanSnapshot, PlanStatus, Position, YearAmounts};
-use domain::{Money, OrgType, Role, SendStatus};
+use domain::plan::{PlanSnapshot, PlanStatus};
+use domain::testing::{self, INN, KPP, SPZ};
+use domain::{OrgType, Role, SendStatus};
 use eis::client::{ClientConfig, EisClient};
 use exchange::{Exchange, ExchangeConfig, RequestError};
 use sandbox::Faults;
@@ -17,40 +17,9 @@ use store::sends::{EisLogin, Send};
 use store::testing::fresh_store;
 use store::users::User;
 
-const SPZ: &str = "03722001684";
-const INN: &str = "7802139698";
-const KPP: &str = "780201001";
-
+/// The sample plan with one position of 1000 ₽.
 fn snapshot() -> PlanSnapshot {
-    let position = Position {
-        purchase_number: PurchaseNumber::new(1).unwrap(),
-        publish_year: 2026,
-        special: None,
-        okpd2: vec![Okpd2Code::parse("38.11.21.000").unwrap()],
-        kvr: Some(KvrCode::parse("244").unwrap()),
-        object_info: "Вывоз ТКО".into(),
-        amounts: YearAmounts { current: Money::parse("1000").unwrap(), ..Default::default() },
-        kbks: vec![],
-        kvrs: vec![],
-        target_articles: vec![],
-        public_discussion: false,
-        energy_service: false,
-        change: None,
-    };
-    PlanSnapshot {
-        plan_year: 2026,
-        customer: CustomerSnapshot {
-            name: "ГБОУ «Школа № 1»".into(),
-            spz_code: SPZ.into(),
-            inn: INN.into(),
-            kpp: KPP.into(),
-            org_type: OrgType::Budget,
-            iku: format!("2{INN}{KPP}"),
-        },
-        agent: None,
-        responsible: None,
-        positions: vec![position],
-    }
+    testing::plan(OrgType::Budget, vec![testing::position(1, "1000")])
 }
 
 struct Setup {

@@ -116,6 +116,7 @@ pub fn install_crypto_provider() {
 /// memory flat whatever the number of sign-ins (docs/SECURITY.md, «Measured»).
 pub fn return_big_allocations_to_the_system() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[allow(unsafe_code, reason = "one call of glibc's mallopt, which has no safe wrapper")]
     {
         unsafe extern "C" {
             fn mallopt(param: std::ffi::c_int, value: std::ffi::c_int) -> std::ffi::c_int;

@@ -1,9 +1,9 @@
 //! The storage contract: one story suite, run on SQLite and, when PLANGRAF_TEST_DATABASE_URL is
 //! set, on PostgreSQL.
 
-use domain::ikz::{KvrCode, Okpd2Code, PurchaseNumber};
-use domain::plan::{CustomerSnapshot, PlanSnapshot, Position, YearAmounts};
-use domain::{Money, OrgType, PlanStatus, Role, SendStatus};
+use domain::plan::{PlanSnapshot, Position};
+use domain::testing;
+use domain::{OrgType, PlanStatus, Role, SendStatus};
 use store::orgs::NewOrganization;
 use store::plans::{Approval, FixedPacket};
 use store::sends::{EisLogin, EventNote, NewSend, Outcome};
@@ -33,39 +33,13 @@ async fn org(s: &Store, spz: &str, superior: Option<i64>) -> i64 {
     .id
 }
 
+/// The sample position with 1000,50 ₽ in the current year.
 fn position(n: u32) -> Position {
-    Position {
-        purchase_number: PurchaseNumber::new(n).unwrap(),
-        publish_year: 2026,
-        special: None,
-        okpd2: vec![Okpd2Code::parse("38.11.21.000").unwrap()],
-        kvr: Some(KvrCode::parse("244").unwrap()),
-        object_info: "Вывоз ТКО".into(),
-        amounts: YearAmounts { current: Money::parse("1000,50").unwrap(), ..Default::default() },
-        kbks: vec![],
-        kvrs: vec![],
-        target_articles: vec![],
-        energy_service: false,
-        public_discussion: false,
-        change: None,
-    }
+    testing::position(n, "1000,50")
 }
 
 fn snapshot(positions: Vec<Position>) -> PlanSnapshot {
-    PlanSnapshot {
-        plan_year: 2026,
-        customer: CustomerSnapshot {
-            name: "ГБОУ «Школа № 1»".into(),
-            spz_code: "03722001684".into(),
-            inn: "7802139698".into(),
-            kpp: "780201001".into(),
-            org_type: OrgType::Budget,
-            iku: "27802139698780201001".into(),
-        },
-        agent: None,
-        responsible: None,
-        positions,
-    }
+    testing::plan(OrgType::Budget, positions)
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
 //! Sample packets shared by the test files of this crate.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "shared by several test binaries; each uses a part")]
 
 use chrono::{DateTime, FixedOffset};
 use eis::packet::*;

@@ -1,6 +1,6 @@
 //! Shared setup of the sandbox tests: a sandbox on 127.0.0.1:0 in a temp dir, a seeded
 //! directory and packets consistent with it.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "shared by several test binaries; each uses a part")]
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,8 +1,6 @@
 //! Test harness: eis-sandbox and plangraf in-process on loopback port 0, on a fresh database
 //! (SQLite, or PostgreSQL when PLANGRAF_TEST_DATABASE_URL is set), with the demo data loaded.
 
-#![allow(dead_code)]
-
 use plangraf::{AppConfig, RunningApp, demo};
 use std::time::Duration;
 

@@ -7,9 +7,7 @@
 //! must hold the traces of that very exchange (the logins, the packet id), or the capture proved
 //! nothing.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};

@@ -2,9 +2,7 @@
 //! from plangraf to eis-sandbox: plan → approval → version 0 → «Отправить на ООС» →
 //! «Загрузка завершена успешно»; and the failures a customer meets on the way.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[tokio::test]
 async fn plan_is_approved_sent_and_loaded_into_eis() {

@@ -2,9 +2,7 @@
 //! up in the OpenAPI document the server publishes and validates the answer against the schema
 //! documented for its status code, so the API and its document cannot disagree unnoticed.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;

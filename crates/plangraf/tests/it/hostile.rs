@@ -2,9 +2,7 @@
 //! throttling per login and address, blocked users and changed passwords, security headers,
 //! control characters in text, file modes of the database, and the command line's rules.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 async fn token_request(

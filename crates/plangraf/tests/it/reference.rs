@@ -2,9 +2,7 @@
 //! 20), the «Справочники» page and its NSI upload (administrators only, CSRF-protected, nothing
 //! changed on error), and the picker script on every page.
 
-mod common;
-
-use common::Harness;
+use crate::common::Harness;
 use store::nsi::Catalog;
 
 const KVR_EXPORT: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -17,7 +15,7 @@ const KVR_EXPORT: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 </export>
 "#;
 
-async fn json(c: &common::Client, path: &str) -> (u16, serde_json::Value) {
+async fn json(c: &crate::common::Client, path: &str) -> (u16, serde_json::Value) {
     let r = c.http.get(format!("{}{path}", c.base)).send().await.unwrap();
     let status = r.status().as_u16();
     (status, r.json().await.unwrap())
@@ -29,25 +27,25 @@ fn codes(v: &serde_json::Value) -> Vec<String> {
 
 /// Posts the upload form as a browser does: multipart with the CSRF token and the file.
 async fn upload(
-    c: &common::Client,
+    c: &crate::common::Client,
     csrf: &str,
     name: &str,
     bytes: &[u8],
     partial: bool,
     origin: Option<&str>,
-) -> common::Page {
+) -> crate::common::Page {
     upload_with(c, csrf, name, bytes, partial, origin, None).await
 }
 
 async fn upload_with(
-    c: &common::Client,
+    c: &crate::common::Client,
     csrf: &str,
     name: &str,
     bytes: &[u8],
     partial: bool,
     origin: Option<&str>,
     confirm_retired: Option<&str>,
-) -> common::Page {
+) -> crate::common::Page {
     let mut form = reqwest::multipart::Form::new().text("csrf", csrf.to_owned()).part(
         "file",
         reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_owned()).mime_str("text/xml").unwrap(),
@@ -65,7 +63,7 @@ async fn upload_with(
     let r = req.send().await.unwrap();
     let status = r.status().as_u16();
     let url = r.url().to_string();
-    common::Page { status, url, body: r.text().await.unwrap() }
+    crate::common::Page { status, url, body: r.text().await.unwrap() }
 }
 
 #[tokio::test]
@@ -166,7 +164,7 @@ async fn an_administrator_loads_an_nsi_export() {
     let p = upload(&admin, &token, "nsiKVRList_all.xml", KVR_EXPORT.as_bytes(), false, None).await;
     assert_eq!(p.status, 200, "{}", p.body);
     assert!(p.has("Подтвердите полную загрузку"), "{}", p.body);
-    let retire = common::value_of(&p.body, "confirm_retired");
+    let retire = crate::common::value_of(&p.body, "confirm_retired");
     let actual_before = before.iter().find(|c| c.catalog == Catalog::Kvr).unwrap().actual;
     assert!(p.has(&format!("снимет актуальность с {retire} из {actual_before} актуальных записей")), "{}", p.body);
     assert_eq!(h.app.store.reference_catalogs().await.unwrap(), before, "nothing changed before the confirmation");

@@ -1,9 +1,7 @@
 //! The send status page while ЕИС fails and after the runner stops: when the next attempt is,
 //! when the attempts stop, and, for a request ЕИС will always refuse, what happened and what to do.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::time::{Duration, Instant};
 
 /// Polls the status page until it contains `text` (bounded: 30 s).

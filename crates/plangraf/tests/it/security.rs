@@ -1,8 +1,6 @@
 //! Sign-in, sessions, CSRF, organization boundaries and secrets.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[tokio::test]
 async fn sign_in_errors_and_throttling() {

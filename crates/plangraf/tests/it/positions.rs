@@ -2,9 +2,7 @@
 //! breakdown by year; each wrong input reported on its field, each pre-flight finding pinned to
 //! its position's field, and a plan with every kind approved and loaded into ЕИС.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn line<'a>(code: &'a str, current: &'a str) -> [(&'static str, &'a str); 5] {
     [("line_code", code), ("line_current", current), ("line_first", ""), ("line_second", ""), ("line_subsequent", "")]

@@ -1,0 +1,16 @@
+//! plangraf's integration tests, in one binary: one link instead of one per file, and one
+//! process in which the browser tests take turns. Each module is one former test file; the
+//! module path is the filter (`cargo test --workspace --test it browser::`).
+
+mod api;
+mod browser;
+mod chromium;
+mod common;
+mod hostile;
+mod logs;
+mod picker_browser;
+mod positions;
+mod reference;
+mod security;
+mod seed_path;
+mod send_retries;
