@@ -120,8 +120,37 @@ pub fn parse<'i>(xml: &'i str, limits: &Limits) -> Result<roxmltree::Document<'i
     let opts = roxmltree::ParsingOptions { allow_dtd: false, nodes_limit: limits.max_nodes, ..Default::default() };
     roxmltree::Document::parse_with_options(xml, opts).map_err(|e| match e {
         roxmltree::Error::NodesLimitReached => ReadError::TooManyNodes { limit: limits.max_nodes },
-        e => ReadError::Syntax(e.to_string()),
+        e => ReadError::Syntax(syntax_ru(&e)),
     })
+}
+
+/// What is wrong with the markup, in Russian, with its place: the parser's own messages are
+/// English and would reach the user.
+fn syntax_ru(e: &roxmltree::Error) -> String {
+    use roxmltree::Error as E;
+    let what = match e {
+        E::DtdDetected => {
+            return "документ содержит объявление DTD (<!DOCTYPE …>); в документах ЕИС его нет, и оно не допускается"
+                .into();
+        }
+        E::NoRootNode => return "в документе нет корневого элемента".into(),
+        E::UnclosedRootNode => "корневой элемент не закрыт: документ оборван".into(),
+        E::UnexpectedCloseTag(expected, actual, _) => {
+            format!("закрывающий тег </{actual}> не соответствует открытому <{expected}>")
+        }
+        E::UnknownNamespace(prefix, _) => format!("префикс пространства имён «{prefix}» не объявлен"),
+        E::DuplicatedNamespace(prefix, _) => format!("пространство имён «{prefix}» объявлено дважды"),
+        E::DuplicatedAttribute(name, _) => format!("атрибут «{name}» указан дважды"),
+        E::UnknownEntityReference(name, _) => format!("неизвестная ссылка на сущность «&{name};»"),
+        E::MalformedEntityReference(_) | E::EntityReferenceLoop(_) | E::UnexpectedEntityCloseTag(_) => {
+            "неверная ссылка на сущность".into()
+        }
+        E::InvalidAttributeValue(_) => "неверное значение атрибута".into(),
+        E::AttributesLimitReached | E::NamespacesLimitReached => "слишком много атрибутов или пространств имён".into(),
+        _ => "нарушена разметка XML".into(),
+    };
+    let pos = e.pos();
+    format!("{what} (строка {}, позиция {})", pos.row, pos.col)
 }
 
 fn find_byte(b: &[u8], from: usize, needle: u8) -> Option<usize> {
@@ -203,6 +232,21 @@ mod tests {
         assert_eq!(check("<!DOCTYPE a [<!ENTITY e \"<x>\">]><a><b/></a>", &SMALL), Ok(()));
         // A quoted `/` is not the end of an empty element.
         assert!(check("<a><b><c x=\"/\"><d/></c></b></a>", &SMALL).is_err());
+    }
+
+    #[test]
+    fn syntax_errors_are_told_in_russian() {
+        let said = |xml: &str| match parse(xml, &SMALL) {
+            Err(ReadError::Syntax(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        assert!(said("<!DOCTYPE a><a/>").contains("объявление DTD"));
+        assert!(said("<a><b></a>").contains("закрывающий тег </a> не соответствует открытому <b>"));
+        assert!(said("<a>\n<x:b/></a>").contains("префикс пространства имён «x» не объявлен (строка 2"));
+        for xml in ["<a", "<a x='1' x='2'/>", "<a>&nope;</a>", "", "<a/><b/>"] {
+            let m = said(xml);
+            assert!(m.chars().any(|c| ('а'..='я').contains(&c)) && !m.is_ascii(), "{xml}: {m}");
+        }
     }
 
     #[test]

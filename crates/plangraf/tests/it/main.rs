@@ -6,6 +6,7 @@ mod api;
 mod browser;
 mod chromium;
 mod common;
+mod errors;
 mod hostile;
 mod logs;
 mod picker_browser;
