@@ -1,5 +1,6 @@
 //! Server-rendered Russian pages.
 
+pub mod plan_page;
 pub mod plans;
 pub mod position_form;
 pub mod positions;

@@ -4,7 +4,7 @@ use crate::AppState;
 use crate::api::Id;
 use crate::auth::{CurrentUser, Post};
 use crate::error::{WebError, WebResult};
-use crate::pages::plans::status_class;
+use crate::pages::plan_page::status_class;
 use crate::view::{Chrome, html};
 use askama::Template;
 use axum::extract::{Query, State};

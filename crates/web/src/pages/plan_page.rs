@@ -1,0 +1,343 @@
+//! The plan page: the plan form with its tabs («Позиции», «Версии документов», «Журнал»),
+//! its header, the pre-flight findings linked to their fields and the position form, rendered
+//! from the workflow's plan view.
+
+use crate::AppState;
+use crate::error::{WebError, WebResult};
+use crate::pages::position_form::{FormContext, messages};
+use crate::view::{Chrome, fmt_time, html};
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use domain::plan::{self, FieldError, PositionDraft, YearAmounts};
+use domain::{PlanStatus, SendStatus};
+
+pub struct PositionRow {
+    id: i64,
+    mark: &'static str,
+    change: Option<String>,
+    in_base: bool,
+    number: String,
+    ikz: String,
+    object: String,
+    okpd2: String,
+    kvr: String,
+    /// Breakdown lines as «КБК … : сумма» for the table.
+    lines: Vec<String>,
+    energy_service: bool,
+    public_discussion: bool,
+    publish_year: i32,
+    amounts: YearAmounts,
+}
+
+pub struct FindingRow {
+    place: String,
+    message: String,
+    link: Option<String>,
+}
+
+pub struct VersionRow {
+    id: i64,
+    number: i64,
+    approved_at: String,
+    approved_by: String,
+    positions: usize,
+    total_current: domain::Money,
+    status: &'static str,
+    status_class: &'static str,
+    can_send: bool,
+    send_blocked: String,
+}
+
+pub struct JournalRow {
+    at: String,
+    who: String,
+    action: String,
+    details: String,
+}
+
+#[derive(Template)]
+#[template(path = "plan.html")]
+pub struct PlanPage {
+    chrome: Option<Chrome>,
+    csrf: String,
+    id: i64,
+    year: i32,
+    org_name: String,
+    org_short: String,
+    org_spz: String,
+    org_type: &'static str,
+    owner_role: &'static str,
+    owner_role_title: &'static str,
+    agent_name: Option<String>,
+    has_superior: bool,
+    responsible_text: Option<String>,
+    responsible: domain::plan::ResponsiblePerson,
+    status: &'static str,
+    eis_plan_number: Option<String>,
+    return_comment: Option<String>,
+    notice: Option<String>,
+    error: Option<String>,
+    tab: String,
+    can_edit: bool,
+    can_submit: bool,
+    can_decide: bool,
+    can_start_changes: bool,
+    has_base: bool,
+    row_version: i64,
+    positions: Vec<PositionRow>,
+    totals: YearAmounts,
+    findings: Vec<FindingRow>,
+    draft: PositionDraft,
+    form: FormContext,
+    field_errors: Vec<FieldError>,
+    versions: Vec<VersionRow>,
+    journal: Vec<JournalRow>,
+}
+
+impl PlanPage {
+    fn err(&self, field: &str) -> Option<&str> {
+        self.field_errors.iter().find(|e| e.field == field).map(|e| e.message.as_str())
+    }
+    fn errs(&self, field: &str) -> Vec<&str> {
+        messages(&self.field_errors, field)
+    }
+    fn responsible_has_errors(&self) -> bool {
+        self.field_errors.iter().any(|e| e.field.starts_with("responsible_"))
+    }
+    fn responsible_fields(&self) -> [(&'static str, &'static str, &str); 5] {
+        let r = &self.responsible;
+        [
+            ("responsible_last_name", "Фамилия", &r.last_name),
+            ("responsible_first_name", "Имя", &r.first_name),
+            ("responsible_middle_name", "Отчество", &r.middle_name),
+            ("responsible_position", "Должность", &r.position),
+            ("responsible_phone", "Телефон", &r.phone),
+        ]
+    }
+}
+
+/// CSS class of a send status on the page.
+pub fn status_class(s: Option<SendStatus>) -> &'static str {
+    match s {
+        Some(SendStatus::Loaded | SendStatus::Published) => "ok",
+        Some(
+            SendStatus::AuthError
+            | SendStatus::Rejected
+            | SendStatus::Conflict
+            | SendStatus::RequestRefused
+            | SendStatus::GaveUp,
+        ) => "bad",
+        Some(SendStatus::Queued | SendStatus::Processing) => "wait",
+        None => "",
+    }
+}
+
+/// The pre-flight findings; while the plan can be edited, each one links to the field of its
+/// position.
+fn finding_rows(found: Vec<domain::Finding>, editable: Option<(i64, &[(u16, i64)])>) -> Vec<FindingRow> {
+    found
+        .into_iter()
+        .map(|f| {
+            let link = match (editable, f.purchase_number) {
+                (Some((plan_id, ids)), Some(n)) => ids
+                    .iter()
+                    .find(|(number, _)| *number == n)
+                    .map(|(_, id)| format!("/plans/{plan_id}/positions/{id}/edit#{}", f.field)),
+                _ => None,
+            };
+            FindingRow {
+                place: match f.purchase_number {
+                    Some(n) => format!("Позиция {n:04}"),
+                    None => "План-график".into(),
+                },
+                message: f.message,
+                link,
+            }
+        })
+        .collect()
+}
+
+/// Messages shown after a redirect; only known codes are shown, so a link cannot inject text.
+pub(super) fn notice_text(code: &str) -> Option<String> {
+    Some(
+        match code {
+            "added" => "Позиция добавлена",
+            "deleted" => "Позиция удалена",
+            "submitted" => "План-график отправлен на согласование",
+            "approved" => "План-график утвержден, создана новая версия",
+            "returned" => "План-график возвращён на доработку",
+            "changing" => "Открыт новый цикл изменений: измените или отмените позиции с обоснованием, затем отправьте на согласование",
+            "updated" => "Позиция изменена",
+            "canceled" => "Закупка отменена",
+            "owner" => "Изменено, кто размещает план-график в ЕИС",
+            "responsible" => "Ответственный исполнитель сохранён",
+            _ => return None,
+        }
+        .to_owned(),
+    )
+}
+
+#[derive(Default)]
+pub(super) struct Extra {
+    pub(super) notice: Option<String>,
+    pub(super) error: Option<String>,
+    /// The status of the answer: the refusal's, or 200.
+    pub(super) status: Option<StatusCode>,
+    pub(super) draft: Option<PositionDraft>,
+    pub(super) field_errors: Vec<FieldError>,
+    /// The responsible person as typed, when the header form comes back with errors.
+    pub(super) responsible: Option<domain::plan::ResponsiblePerson>,
+}
+
+impl Extra {
+    /// The page again, saying why the action was not done, with the refusal's status.
+    pub(super) fn error(e: WebError) -> Extra {
+        let mut message = e.detail().to_owned();
+        for p in e.problems() {
+            message.push_str("; ");
+            message.push_str(&p.message);
+        }
+        Extra { error: Some(message), status: Some(e.status()), ..Extra::default() }
+    }
+}
+
+pub(super) async fn render_plan(
+    state: &AppState,
+    session: &store::users::Session,
+    plan_id: i64,
+    tab: &str,
+    extra: Extra,
+) -> WebResult<Response> {
+    let user = &session.user;
+    let view = state.app.plan_view(user, plan_id).await?;
+    let may = view.plan.permissions();
+    let (plan, owner) = view.plan.into_parts();
+    let app::snapshot::Checked { snapshot, base, findings: found } = view.checked;
+    let iku = snapshot.owner_iku().to_owned();
+    let stored = view.positions;
+    let position_ids: Vec<(u16, i64)> = stored.iter().map(|sp| (sp.position.purchase_number.get(), sp.id)).collect();
+    let positions: Vec<PositionRow> = stored
+        .into_iter()
+        .map(|sp| {
+            let p = sp.position;
+            let before = base.as_ref().and_then(|b| b.position(p.purchase_number));
+            PositionRow {
+                id: sp.id,
+                mark: if p.is_canceled() { "Отменена" } else { p.mark(before).title() },
+                change: p.change.as_ref().map(|c| {
+                    // The reason's name from НСИ, kept with the change; the bare code only if it had none.
+                    let reason = if c.reason_name.trim().is_empty() {
+                        format!("код {}", c.reason_code)
+                    } else {
+                        c.reason_name.clone()
+                    };
+                    format!("{}. Причина: {}. Обоснование: {}", c.decision.title(), reason, c.description)
+                }),
+                in_base: before.is_some(),
+                number: p.purchase_number.padded(),
+                ikz: p.ikz(&iku).unwrap_or_else(|_| "— (проверьте ИНН/КПП заказчика)".into()),
+                object: p.title(),
+                okpd2: if p.is_special() { "—".into() } else { p.okpd2_text() },
+                kvr: p.kvr_text().to_owned(),
+                lines: p
+                    .kbks
+                    .iter()
+                    .map(|l| ("КБК", l))
+                    .chain(p.kvrs.iter().map(|l| ("КВР", l)))
+                    .chain(p.target_articles.iter().map(|l| ("Целевая статья", l)))
+                    .map(|(name, l)| format!("{name} {}: {}", l.code, l.amounts.total()))
+                    .collect(),
+                energy_service: p.energy_service,
+                public_discussion: p.public_discussion,
+                publish_year: p.publish_year,
+                amounts: p.amounts,
+            }
+        })
+        .collect();
+    let mut versions = Vec::new();
+    if tab == "versions" {
+        for v in state.app.store().versions(plan.id).await? {
+            let latest = state.app.store().latest_send(v.id).await?.map(|s| s.status);
+            let approver = state.app.store().user(v.approved_by).await?.map(|u| u.full_name).unwrap_or_default();
+            let blocked = state.app.send_blocked(user, v.id).await?;
+            versions.push(VersionRow {
+                id: v.id,
+                number: v.version_number,
+                approved_at: fmt_time(v.approved_at),
+                approved_by: approver,
+                positions: v.snapshot.positions.len(),
+                total_current: v.snapshot.totals().current,
+                status: latest.map(SendStatus::title).unwrap_or(SendStatus::NOT_SENT_TITLE),
+                status_class: status_class(latest),
+                can_send: blocked.is_none(),
+                send_blocked: blocked.unwrap_or_default(),
+            });
+        }
+    }
+    let journal = if tab == "journal" {
+        state
+            .app
+            .store()
+            .audit_for("plan", plan.id)
+            .await?
+            .into_iter()
+            .map(|e| JournalRow {
+                at: fmt_time(e.at),
+                who: e.user_name.unwrap_or_default(),
+                action: e.action,
+                details: e.details,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let can_edit = may.edit;
+    let draft =
+        extra.draft.unwrap_or_else(|| PositionDraft { publish_year: plan.plan_year.to_string(), ..Default::default() });
+    let next_number = plan::next_purchase_number(snapshot.positions.iter().map(|p| p.purchase_number))
+        .unwrap_or_else(|_| domain::ikz::PurchaseNumber::new(9999).expect("in range"));
+    let form = FormContext::new(state, owner.org_type, &iku, next_number, &draft).await?;
+    let page = PlanPage {
+        chrome: Some(Chrome::of(state, session).await?),
+        csrf: session.csrf_token.clone(),
+        id: plan.id,
+        year: plan.plan_year,
+        org_name: owner.name.clone(),
+        org_short: owner.short_name.clone(),
+        org_spz: owner.spz_code.clone(),
+        org_type: owner.org_type.title(),
+        owner_role: plan.owner_role.code(),
+        owner_role_title: plan.owner_role.title(),
+        agent_name: snapshot.agent.as_ref().map(|a| a.name.clone()),
+        has_superior: owner.superior_id.is_some(),
+        responsible_text: plan.responsible.as_ref().map(domain::plan::ResponsiblePerson::display),
+        responsible: extra.responsible.or_else(|| plan.responsible.clone()).unwrap_or_default(),
+        status: plan.status.title(),
+        eis_plan_number: plan.eis_plan_number.clone(),
+        return_comment: if plan.status == PlanStatus::Revision { plan.return_comment.clone() } else { None },
+        notice: extra.notice,
+        error: extra.error.clone(),
+        tab: tab.to_owned(),
+        can_edit,
+        can_submit: may.submit,
+        can_decide: may.decide,
+        can_start_changes: may.start_changes,
+        has_base: base.is_some(),
+        row_version: plan.row_version,
+        totals: snapshot.totals(),
+        findings: finding_rows(found, can_edit.then_some((plan.id, &position_ids))),
+        positions,
+        form,
+        draft,
+        field_errors: extra.field_errors,
+        versions,
+        journal,
+    };
+    let status = match extra.status {
+        Some(status) => status,
+        None if extra.error.is_some() || !page.field_errors.is_empty() => StatusCode::UNPROCESSABLE_ENTITY,
+        None => StatusCode::OK,
+    };
+    Ok((status, html(&page)?).into_response())
+}
