@@ -215,11 +215,11 @@ mod tests {
             plan_year: 2026,
             customer: CustomerSnapshot {
                 name: "ГБОУ «Школа № 1»".into(),
-                spz_code: "03722001684".into(),
-                inn: "7802139698".into(),
-                kpp: "780201001".into(),
+                spz_code: crate::org::SpzCode::parse("03722001684").unwrap(),
+                inn: crate::org::Inn::parse("7802139698").unwrap(),
+                kpp: crate::org::Kpp::parse("780201001").unwrap(),
                 org_type,
-                iku: "27802139698780201001".into(),
+                iku: crate::ikz::Iku::parse("27802139698780201001").ok(),
             },
             agent: None,
             responsible: None,
@@ -292,7 +292,7 @@ mod tests {
     #[test]
     fn bad_iku_fails() {
         let mut pl = plan(OrgType::Budget, vec![position(1)]);
-        pl.customer.iku = "123".into();
+        pl.customer.iku = None;
         assert_eq!(fields(&preflight_new(&pl)), ["ikz"]);
     }
 

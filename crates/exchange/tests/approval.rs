@@ -36,11 +36,11 @@ fn snapshot(spz: &str) -> PlanSnapshot {
         plan_year: 2026,
         customer: CustomerSnapshot {
             name: "ГБОУ «Школа № 1»".into(),
-            spz_code: spz.into(),
-            inn: "7802139698".into(),
-            kpp: "780201001".into(),
+            spz_code: domain::SpzCode::parse(spz).unwrap(),
+            inn: domain::org::Inn::parse("7802139698").unwrap(),
+            kpp: domain::org::Kpp::parse("780201001").unwrap(),
             org_type: OrgType::Budget,
-            iku: "27802139698780201001".into(),
+            iku: domain::ikz::Iku::parse("27802139698780201001").ok(),
         },
         agent: None,
         responsible: None,
@@ -65,9 +65,9 @@ async fn setup() -> Setup {
         name: "Организация",
         short_name: "Организация",
         superior_id: superior,
-        spz_code: spz,
-        inn: "7802139698",
-        kpp: "780201001",
+        spz_code: domain::SpzCode::parse(spz).unwrap(),
+        inn: domain::org::Inn::parse("7802139698").unwrap(),
+        kpp: domain::org::Kpp::parse("780201001").unwrap(),
         org_type: OrgType::Budget,
         budget_level: 2,
         oktmo: "40307000",
@@ -138,8 +138,11 @@ async fn a_packet_the_schemas_reject_stops_approval() {
     if !s.schemas {
         return;
     }
-    // An СПЗ code of the wrong length passes plangraf's own rules but not the schema pattern.
-    let bad = snapshot("0372200168");
+    // An object description longer than the schema's 2000 characters passes the pre-flight
+    // checks (only the form limits it) but not the schema. (A malformed СПЗ code, used here
+    // before, can no longer be put into a snapshot.)
+    let mut bad = snapshot("03722001684");
+    bad.positions[0].object_info = "о".repeat(2001);
     assert!(domain::preflight(&bad, None).is_empty(), "the schema check is what catches it");
     let findings = s.exchange.schema_findings(&s.plan, &bad).await.unwrap();
     assert_eq!(findings.len(), 1);

@@ -113,8 +113,8 @@ async fn position_result(
         .find(|p| p.id == position_id)
         .ok_or_else(ApiError::not_found)?;
     let base = state.store.versions(plan_id).await?.into_iter().next().map(|v| v.snapshot);
-    let iku = crate::pages::plans::current_snapshot(state, &plan, &owner).await?.owner_iku().to_owned();
-    let body = PositionResult { row_version, position: PositionOut::of(&stored, &iku, base.as_ref()) };
+    let iku = crate::pages::plans::current_snapshot(state, &plan, &owner).await?.owner_iku().cloned();
+    let body = PositionResult { row_version, position: PositionOut::of(&stored, iku.as_ref(), base.as_ref()) };
     let location = format!("/api/v1/plans/{plan_id}/positions/{position_id}");
     Ok((status, [(header::LOCATION, location)], Json(body)).into_response())
 }

@@ -12,7 +12,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Datelike;
-use domain::org::{Inn, Kpp, iku};
+use domain::org::iku;
 use domain::plan::{self, CustomerSnapshot, FieldError, OwnerRole, PlanSnapshot, PositionDraft, YearAmounts};
 use domain::{PlanStatus, SendStatus};
 use serde::Deserialize;
@@ -235,10 +235,7 @@ pub fn status_class(s: Option<SendStatus>) -> &'static str {
 
 /// The customer's identity as a version records it; the ИКУ is derived from INN and KPP.
 pub fn customer_snapshot(org: &Organization) -> CustomerSnapshot {
-    let iku = match (Inn::parse(&org.inn), Kpp::parse(&org.kpp)) {
-        (Ok(inn), Ok(kpp)) => iku(org.budget_level, &inn, &kpp).unwrap_or_default(),
-        _ => String::new(),
-    };
+    let iku = iku(org.budget_level, &org.inn, &org.kpp).ok();
     CustomerSnapshot {
         name: org.name.clone(),
         spz_code: org.spz_code.clone(),
@@ -442,7 +439,7 @@ async fn render_plan(
     let pref = plan_ref(&plan, &owner);
     let (snapshot, found) = findings(state, &plan, &owner).await?;
     let base = base_snapshot(state, &plan).await?;
-    let iku = snapshot.owner_iku().to_owned();
+    let iku = snapshot.owner_iku().cloned();
     let stored = state.store.positions(plan.id).await?;
     let position_ids: Vec<(u16, i64)> = stored.iter().map(|sp| (sp.position.purchase_number.get(), sp.id)).collect();
     let positions: Vec<PositionRow> = stored
@@ -464,7 +461,7 @@ async fn render_plan(
                 }),
                 in_base: before.is_some(),
                 number: p.purchase_number.padded(),
-                ikz: p.ikz(&iku).unwrap_or_else(|_| "— (проверьте ИНН/КПП заказчика)".into()),
+                ikz: p.ikz(iku.as_ref()).map(String::from).unwrap_or_else(|_| "— (проверьте ИНН/КПП заказчика)".into()),
                 object: p.title(),
                 okpd2: if p.is_special() { "—".into() } else { p.okpd2_text() },
                 kvr: p.kvr_text().to_owned(),
@@ -528,7 +525,7 @@ async fn render_plan(
         extra.draft.unwrap_or_else(|| PositionDraft { publish_year: plan.plan_year.to_string(), ..Default::default() });
     let next_number = plan::next_purchase_number(snapshot.positions.iter().map(|p| p.purchase_number))
         .unwrap_or_else(|_| domain::ikz::PurchaseNumber::new(9999).expect("in range"));
-    let form = FormContext::new(state, owner.org_type, &iku, next_number, &draft).await?;
+    let form = FormContext::new(state, owner.org_type, iku.as_ref(), next_number, &draft).await?;
     let page = PlanPage {
         chrome: Some(Chrome::of(state, session).await?),
         csrf: session.csrf_token.clone(),
@@ -536,7 +533,7 @@ async fn render_plan(
         year: plan.plan_year,
         org_name: owner.name.clone(),
         org_short: owner.short_name.clone(),
-        org_spz: owner.spz_code.clone(),
+        org_spz: owner.spz_code.to_string(),
         org_type: owner.org_type.title(),
         owner_role: plan.owner_role.code(),
         owner_role_title: plan.owner_role.title(),
