@@ -13,6 +13,7 @@ pub mod org;
 pub mod plan;
 pub mod position;
 pub mod role;
+pub mod secret;
 pub mod text;
 
 pub use checks::{Finding, preflight};

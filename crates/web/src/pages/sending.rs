@@ -73,7 +73,7 @@ pub struct SendForm {
     #[serde(default)]
     login: String,
     #[serde(default)]
-    password: String,
+    password: domain::secret::Secret,
 }
 
 pub async fn send_submit(
