@@ -9,6 +9,7 @@ pub mod exchange;
 pub mod format;
 pub mod ikz;
 pub mod money;
+pub mod nsi;
 pub mod org;
 pub mod plan;
 pub mod position;

@@ -398,8 +398,7 @@ async fn load_nsi(common: &Common, file: &Path, partial: bool, confirmed: bool) 
     let bytes = std::fs::read(file).with_context(|| format!("не удалось прочитать файл {}", file.display()))?;
     let doc = eis::nsi::read_nsi_bytes(&bytes)
         .map_err(|e| anyhow::anyhow!("файл {} не загружен: {}", file.display(), e.message_ru()))?;
-    let catalog = store::nsi::Catalog::from_code(doc.catalog.code()).context("неизвестный справочник")?;
-    let entries = web::pages::reference::to_store_entries(doc.entries);
+    let (catalog, entries) = (doc.catalog, doc.entries);
     let store = common.store().await?;
     let source =
         file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| file.display().to_string());

@@ -14,7 +14,7 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
-use store::nsi::{Catalog, Entry, LoadOptions};
+use store::nsi::{Catalog, LoadOptions};
 use store::users::{Session, User};
 
 /// The largest NSI file accepted: the whole ОКПД2 export is some tens of megabytes. The
@@ -101,7 +101,7 @@ async fn render_with(
         chrome: Some(Chrome::of(state, session).await?),
         csrf: session.csrf_token.clone(),
         rows,
-        lists: eis::nsi::Catalog::ALL.map(|c| c.list_element()).join(", "),
+        lists: eis::nsi::Catalog::ALL.map(eis::nsi::list_element).join(", "),
         max_mb: MAX_UPLOAD_BYTES / 1024 / 1024,
         notice,
         error,
@@ -213,9 +213,7 @@ pub async fn upload(
             return render(&state, &session, None, Some(message)).await;
         }
     };
-    let catalog = Catalog::from_code(doc.catalog.code())
-        .ok_or_else(|| AppError::internal("catalog codes of eis and store differ"))?;
-    let entries = to_store_entries(doc.entries);
+    let (catalog, entries) = (doc.catalog, doc.entries);
     let source = if file_name.is_empty() { "файл без имени".to_owned() } else { file_name };
     let opts = LoadOptions {
         source: &source,
@@ -255,14 +253,6 @@ pub async fn upload(
         s.retired
     ))
     .into_response())
-}
-
-/// ЕИС's entries as the store takes them.
-pub fn to_store_entries(entries: Vec<eis::nsi::NsiEntry>) -> Vec<Entry> {
-    entries
-        .into_iter()
-        .map(|e| Entry { code: e.code, name: e.name, parent_code: e.parent_code, actual: e.actual })
-        .collect()
 }
 
 #[derive(Deserialize, Default)]
