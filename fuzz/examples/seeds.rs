@@ -13,7 +13,7 @@ extern crate libfuzzer_sys;
 use domain::Money;
 use eis::docproject::*;
 use eis::export::{ExportedPlan, write_export};
-use eis::nsi::{Catalog, NsiDocument, NsiEntry, kbk_name, write_nsi};
+use eis::nsi::{Catalog, NsiDocument, Entry, kbk_name, write_nsi};
 use eis::packet::{Mode, PacketIndex, write_plan_packet, write_plan_packet_with};
 use eis::reply::*;
 use eis::Layout;
@@ -28,8 +28,8 @@ fn put(dir: &Path, target: &str, seeds: &[String]) {
     }
 }
 
-fn entry(code: &str, name: &str, parent: Option<&str>) -> NsiEntry {
-    NsiEntry { code: code.into(), name: name.into(), parent_code: parent.map(Into::into), actual: true }
+fn entry(code: &str, name: &str, parent: Option<&str>) -> Entry {
+    Entry { code: code.into(), name: name.into(), parent_code: parent.map(Into::into), actual: true }
 }
 
 fn main() {

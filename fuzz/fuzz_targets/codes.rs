@@ -2,7 +2,7 @@
 //! ИКУ and ИКЗ built from them. Never panic. The input is split on newlines into the fields.
 #![no_main]
 
-use domain::ikz::{KvrCode, Okpd2Code, PurchaseNumber, compute};
+use domain::ikz::{Iku, Ikz, KvrCode, Okpd2Code, PurchaseNumber, compute};
 use domain::org::{Inn, Kpp, OrgType, SpzCode, iku};
 use domain::format::group_digits_ru;
 use libfuzzer_sys::fuzz_target;
@@ -19,6 +19,8 @@ fuzz_target!(|data: &[u8]| {
     let kvr = KvrCode::parse(b);
     let _ = SpzCode::parse(c);
     let _ = OrgType::parse(c);
+    let _ = Iku::parse(d);
+    let _ = Ikz::parse(a);
     let _ = group_digits_ru(g);
     if let (Ok(inn), Ok(kpp)) = (Inn::parse(d), Kpp::parse(e)) {
         for level in [0u8, 1, 2, 3, 9, u8::MAX] {
@@ -26,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
                 let year = g.trim().parse::<i32>().unwrap_or(2026);
                 let n = PurchaseNumber::new(u32::from(level) + 1).ok();
                 if let Some(n) = n {
-                    let _ = compute(year, &iku, n, okpd2.as_ref().ok(), kvr.as_ref().ok());
+                    let _ = compute(year, Some(&iku), n, okpd2.as_ref().ok(), kvr.as_ref().ok());
                 }
             }
         }

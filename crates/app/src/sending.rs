@@ -4,6 +4,7 @@
 
 use crate::access::actor;
 use crate::{Error, Result, Workflow};
+use domain::secret::Secret;
 use store::sends::EisLogin;
 use store::users::User;
 
@@ -30,13 +31,13 @@ pub const SAVE_CREDENTIALS_FIRST: &str =
 impl Workflow {
     /// «Отправить на ООС» of one version with the login typed in the dialog and the password
     /// typed there or, when left empty, the saved one. Answers the send's id.
-    pub async fn request_send(&self, user: &User, version_id: i64, login: &str, password: &str) -> Result<i64> {
+    pub async fn request_send(&self, user: &User, version_id: i64, login: &str, password: &Secret) -> Result<i64> {
         let found = self.sendable_version(user, version_id).await?;
         let login = login.trim();
         let password = if password.is_empty() {
             self.store.eis_credentials(user.id).await?.map(|c| c.password)
         } else {
-            Some(password.to_owned())
+            Some(password.clone())
         };
         let (false, Some(password)) = (login.is_empty(), password) else {
             return Err(Error::SendRefused(domain::exchange::SendError::MissingCredentials.to_string()));
@@ -115,7 +116,7 @@ impl Workflow {
     }
 
     /// Saves the user's ЕИС login and, when given, a new password (sealed at rest).
-    pub async fn save_eis_credentials(&self, user: &User, login: &str, password: Option<&str>) -> Result<()> {
+    pub async fn save_eis_credentials(&self, user: &User, login: &str, password: Option<&Secret>) -> Result<()> {
         let login = login.trim();
         if login.is_empty() {
             return Err(Error::field("login", "Укажите логин пользователя в ЕИС"));

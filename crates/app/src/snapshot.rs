@@ -2,17 +2,14 @@
 //! and the pre-flight findings of both together.
 
 use crate::{Readable, Result, Workflow};
-use domain::org::{Inn, Kpp, iku};
+use domain::org::iku;
 use domain::plan::{AgentSnapshot, CustomerSnapshot, OwnerRole, PlanSnapshot};
 use store::orgs::Organization;
 use store::plans::Plan;
 
 /// The customer's identity as a version records it; the ИКУ is derived from INN and KPP.
 pub fn customer_snapshot(org: &Organization) -> CustomerSnapshot {
-    let iku = match (Inn::parse(&org.inn), Kpp::parse(&org.kpp)) {
-        (Ok(inn), Ok(kpp)) => iku(org.budget_level, &inn, &kpp).unwrap_or_default(),
-        _ => String::new(),
-    };
+    let iku = iku(org.budget_level, &org.inn, &org.kpp).ok();
     CustomerSnapshot {
         name: org.name.clone(),
         spz_code: org.spz_code.clone(),
@@ -55,11 +52,6 @@ impl Workflow {
             responsible: plan.responsible.clone(),
             positions,
         })
-    }
-
-    /// The ИКУ that goes into the plan's ИКЗ: the customer's, or the agent's for an OA plan.
-    pub async fn owner_iku(&self, plan: &Readable) -> Result<String> {
-        Ok(self.current_snapshot(plan.plan(), plan.owner()).await?.owner_iku().to_owned())
     }
 
     /// Every pre-flight finding of the working copy: the rules of `domain::checks`, and, once

@@ -263,7 +263,7 @@ mod tests {
     #[test]
     fn bad_iku_fails() {
         let mut pl = plan(OrgType::Budget, vec![position(1)]);
-        pl.customer.iku = "123".into();
+        pl.customer.iku = None;
         assert_eq!(fields(&preflight_new(&pl)), ["ikz"]);
     }
 

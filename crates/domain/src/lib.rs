@@ -9,10 +9,12 @@ pub mod exchange;
 pub mod format;
 pub mod ikz;
 pub mod money;
+pub mod nsi;
 pub mod org;
 pub mod plan;
 pub mod position;
 pub mod role;
+pub mod secret;
 // Always compiled (as `store::testing`): a feature only tests turn on would make `cargo build`
 // and `cargo test` build every crate above `domain` twice.
 #[doc(hidden)]

@@ -19,9 +19,24 @@ pub enum MoneyError {
     TooLarge,
 }
 
+/// Serialized as its decimal string (`"1000.5"`, `"0"`, as `Decimal` writes it); read back
+/// only through [`Money::from_canonical`], so stored data gets the same checks as input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Money(#[serde(with = "rust_decimal::serde::str")] Decimal);
+#[serde(into = "String", try_from = "String")]
+pub struct Money(Decimal);
+
+impl From<Money> for String {
+    fn from(m: Money) -> String {
+        m.0.to_string()
+    }
+}
+
+impl TryFrom<String> for Money {
+    type Error = MoneyError;
+    fn try_from(s: String) -> Result<Money, MoneyError> {
+        Money::from_canonical(&s)
+    }
+}
 
 impl Money {
     pub const ZERO: Money = Money(Decimal::ZERO);
@@ -62,9 +77,25 @@ impl Money {
         Ok(Money(d.round_dp(2)))
     }
 
-    /// Reads the canonical form written by [`Money::canonical`] (storage, XML).
+    /// Reads the machine form written by [`Money::canonical`] and by serialization (storage,
+    /// XML): `-?\d{1,18}(\.\d{1,2})?`, nothing else — no spaces, no comma. Negative values
+    /// are accepted here because differences (deltas between versions) are money too; user
+    /// input goes through [`Money::parse`], which refuses them.
     pub fn from_canonical(s: &str) -> Result<Money, MoneyError> {
-        Money::parse(s)
+        let invalid = || MoneyError::Invalid(s.to_owned());
+        if s.is_empty() {
+            return Err(MoneyError::Empty);
+        }
+        let unsigned = s.strip_prefix('-').unwrap_or(s);
+        let (int, frac) = unsigned.split_once('.').map_or((unsigned, None), |(i, f)| (i, Some(f)));
+        let all_digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+        if !all_digits(int) || frac.is_some_and(|f| !all_digits(f) || f.len() > 2) {
+            return Err(invalid());
+        }
+        if int.trim_start_matches('0').len() > 18 {
+            return Err(MoneyError::TooLarge);
+        }
+        Decimal::from_str(s).map(Money).map_err(|_| invalid())
     }
 
     pub fn from_decimal(d: Decimal) -> Money {
@@ -142,6 +173,20 @@ mod tests {
     fn displays_russian() {
         assert_eq!(Money::parse("1234567.8").unwrap().to_string(), "1\u{a0}234\u{a0}567,80");
         assert_eq!(Money::parse("999").unwrap().to_string(), "999,00");
+    }
+
+    #[test]
+    fn deserializing_reads_the_stored_form_only() {
+        // What serialization wrote before and writes now: `Decimal`'s own string.
+        for stored in ["0", "10.5", "1000.50", "999999999999999999.99", "-5.00"] {
+            let m: Money = serde_json::from_str(&format!("\"{stored}\"")).unwrap();
+            assert_eq!(m.decimal(), Decimal::from_str(stored).unwrap());
+            assert_eq!(serde_json::to_string(&m).unwrap(), format!("\"{stored}\""));
+        }
+        for bad in ["", "1 000", "1,5", "1.005", "1e5", "abc", "1234567890123456789", "10."] {
+            assert!(serde_json::from_str::<Money>(&format!("\"{bad}\"")).is_err(), "{bad}");
+        }
+        assert!(serde_json::from_str::<Money>("10").is_err(), "a number was never stored");
     }
 
     proptest! {

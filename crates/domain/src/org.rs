@@ -1,6 +1,7 @@
 //! Organizations: their ЕИС identifiers and the organization type that decides which finance
 //! blocks a position carries.
 
+use crate::ikz::{Iku, string_code};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -24,6 +25,7 @@ fn all_digits(s: &str) -> bool {
 
 /// Код организации по Сводному перечню заказчиков (ЕИС `regNum`): exactly 11 digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct SpzCode(String);
 
 impl SpzCode {
@@ -36,7 +38,10 @@ impl SpzCode {
     }
 }
 
+string_code!(SpzCode, OrgFieldError);
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Inn(String);
 
 impl Inn {
@@ -49,7 +54,10 @@ impl Inn {
     }
 }
 
+string_code!(Inn, OrgFieldError);
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Kpp(String);
 
 impl Kpp {
@@ -63,6 +71,8 @@ impl Kpp {
         &self.0
     }
 }
+
+string_code!(Kpp, OrgFieldError);
 
 /// Organization type as ЕИС classifies customers; it decides which finance breakdown a
 /// position carries (eis-protocol.md §5, rule 4).
@@ -138,7 +148,7 @@ impl OrgType {
 }
 
 /// Идентификационный код заказчика: budget level digit + INN (10) + KPP (9) = 20 digits.
-pub fn iku(budget_level: u8, inn: &Inn, kpp: &Kpp) -> Result<String, OrgFieldError> {
+pub fn iku(budget_level: u8, inn: &Inn, kpp: &Kpp) -> Result<Iku, OrgFieldError> {
     if !(1..=3).contains(&budget_level) {
         return Err(OrgFieldError::BudgetLevel);
     }
@@ -146,7 +156,7 @@ pub fn iku(budget_level: u8, inn: &Inn, kpp: &Kpp) -> Result<String, OrgFieldErr
         // A 12-digit INN (individuals) or a lettered KPP cannot form the 20-digit ИКУ.
         return Err(OrgFieldError::Inn);
     }
-    Ok(format!("{budget_level}{}{}", inn.as_str(), kpp.as_str()))
+    Iku::parse(&format!("{budget_level}{}{}", inn.as_str(), kpp.as_str())).map_err(|_| OrgFieldError::Inn)
 }
 
 #[cfg(test)]
@@ -176,7 +186,7 @@ mod tests {
         // The real ЕИС export carries ИКУ 27802139698780201001.
         let inn = Inn::parse("7802139698").unwrap();
         let kpp = Kpp::parse("780201001").unwrap();
-        assert_eq!(iku(2, &inn, &kpp).unwrap(), "27802139698780201001");
+        assert_eq!(iku(2, &inn, &kpp).unwrap().as_str(), "27802139698780201001");
         assert_eq!(iku(4, &inn, &kpp), Err(OrgFieldError::BudgetLevel));
     }
 
@@ -186,5 +196,15 @@ mod tests {
         assert!(Inn::parse("78021396").is_err());
         assert!(Kpp::parse("7802AB001").is_ok());
         assert!(Kpp::parse("78020100").is_err());
+    }
+
+    #[test]
+    fn deserializing_goes_through_parse() {
+        assert_eq!(serde_json::from_str::<Inn>(r#""7802139698""#).unwrap(), Inn::parse("7802139698").unwrap());
+        assert!(serde_json::from_str::<Inn>(r#""78021396""#).is_err());
+        assert!(serde_json::from_str::<Kpp>(r#""78020100a""#).is_err());
+        assert!(serde_json::from_str::<SpzCode>(r#""0372200168""#).is_err());
+        let spz = SpzCode::parse("03722001684").unwrap();
+        assert_eq!(serde_json::to_string(&spz).unwrap(), r#""03722001684""#);
     }
 }

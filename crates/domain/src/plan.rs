@@ -1,7 +1,7 @@
 //! Plan-schedules: the approval state machine, positions and the immutable version snapshot.
 
-use crate::ikz::PurchaseNumber;
-use crate::org::OrgType;
+use crate::ikz::{Iku, PurchaseNumber};
+use crate::org::{Inn, Kpp, OrgType, SpzCode};
 pub use crate::position::{
     BudgetLine, ChangeDecision, ChangeMark, FieldError, LINE_FIELDS, LineDraft, Position, PositionChange,
     PositionDraft, SpecialPurchase, YearAmounts, next_purchase_number, parse_change,
@@ -231,9 +231,11 @@ impl OwnerRole {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentSnapshot {
     pub name: String,
-    pub spz_code: String,
+    pub spz_code: SpzCode,
     /// The agent's ИКУ: ЕИС takes the ИКУ in a position's ИКЗ from the owner of the version.
-    pub iku: String,
+    /// `None` (stored as `""`) when its INN and KPP cannot form one.
+    #[serde(with = "crate::ikz::iku_or_empty")]
+    pub iku: Option<Iku>,
 }
 
 /// The person responsible for the plan-schedule («ответственный исполнитель»), shown on the
@@ -306,11 +308,14 @@ impl ResponsiblePerson {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerSnapshot {
     pub name: String,
-    pub spz_code: String,
-    pub inn: String,
-    pub kpp: String,
+    pub spz_code: SpzCode,
+    pub inn: Inn,
+    pub kpp: Kpp,
     pub org_type: OrgType,
-    pub iku: String,
+    /// `None` (stored as `""`) when INN and KPP cannot form an ИКУ (a 12-digit INN, a KPP
+    /// with letters); the pre-flight checks then refuse the plan.
+    #[serde(with = "crate::ikz::iku_or_empty")]
+    pub iku: Option<Iku>,
 }
 
 /// The immutable content of an approved version.
@@ -329,8 +334,11 @@ pub struct PlanSnapshot {
 impl PlanSnapshot {
     /// The ИКУ that goes into every ИКЗ: the owner's of the version (the customer, or the
     /// agent for role OA), as ЕИС checks it.
-    pub fn owner_iku(&self) -> &str {
-        self.agent.as_ref().map(|a| a.iku.as_str()).unwrap_or(&self.customer.iku)
+    pub fn owner_iku(&self) -> Option<&Iku> {
+        match &self.agent {
+            Some(a) => a.iku.as_ref(),
+            None => self.customer.iku.as_ref(),
+        }
     }
 
     /// Totals by year over the positions that are not cancelled.

@@ -3,7 +3,7 @@
 //! by КБК (organization types 01, 02, 08) or by КВР (types 03, 10), and the justification of an
 //! edit in a change round.
 
-use crate::ikz::{self, CodeError, KvrCode, Okpd2Code, PurchaseNumber};
+use crate::ikz::{self, CodeError, Iku, Ikz, KvrCode, Okpd2Code, PurchaseNumber};
 use crate::money::{Money, MoneyError};
 use crate::org::OrgType;
 use serde::{Deserialize, Serialize};
@@ -296,7 +296,7 @@ impl Position {
         )
     }
 
-    pub fn ikz(&self, iku: &str) -> Result<String, CodeError> {
+    pub fn ikz(&self, iku: Option<&Iku>) -> Result<Ikz, CodeError> {
         ikz::compute(self.publish_year, iku, self.purchase_number, self.okpd2_single(), self.kvr.as_ref())
     }
 }
@@ -722,11 +722,15 @@ mod tests {
         })
     }
 
+    fn iku() -> Iku {
+        Iku::parse("27802139698780201001").unwrap()
+    }
+
     #[test]
     fn draft_parses() {
         let p = draft().parse(n(1), OrgType::Budget, None).unwrap();
         assert_eq!(p.amounts.total().canonical(), "100000.00");
-        assert_eq!(p.ikz("27802139698780201001").unwrap(), "262780213969878020100100010003811244");
+        assert_eq!(p.ikz(Some(&iku())).unwrap().as_str(), "262780213969878020100100010003811244");
         assert_eq!(p.kvr_breakdown(OrgType::Budget), vec![BudgetLine { code: "244".into(), amounts: p.amounts }]);
         assert!(p.kvr_breakdown(OrgType::Authority).is_empty());
     }
@@ -774,7 +778,7 @@ mod tests {
         let p = d.parse(n(7), OrgType::Budget, None).unwrap();
         assert_eq!(p.okpd2.len(), 2);
         assert_eq!(p.okpd2_single(), None);
-        assert_eq!(&p.ikz("27802139698780201001").unwrap()[29..33], "0000");
+        assert_eq!(&p.ikz(Some(&iku())).unwrap().as_str()[29..33], "0000");
         assert_eq!(PositionDraft::of(&p).okpd2, "38.11.21.000; 81.29.12");
     }
 
@@ -792,7 +796,7 @@ mod tests {
         // The real export's special position: 23 27802139698780201001 0006 000 0000 244.
         let mut real = p.clone();
         real.publish_year = 2023;
-        assert_eq!(real.ikz("27802139698780201001").unwrap(), "232780213969878020100100060000000244");
+        assert_eq!(real.ikz(Some(&iku())).unwrap().as_str(), "232780213969878020100100060000000244");
         // An ordinary purchase still needs its object.
         let mut plain = draft();
         plain.object_info = String::new();

@@ -2,9 +2,9 @@
 //! Saint Petersburg, and positions that pass every pre-flight check. Tests change what they are
 //! about on top of these.
 
-use crate::ikz::{KvrCode, Okpd2Code, PurchaseNumber};
+use crate::ikz::{Iku, KvrCode, Okpd2Code, PurchaseNumber};
 use crate::money::Money;
-use crate::org::OrgType;
+use crate::org::{Inn, Kpp, OrgType, SpzCode};
 use crate::plan::{CustomerSnapshot, PlanSnapshot, Position, YearAmounts};
 
 /// The sample customer's СПЗ code, ИНН and КПП.
@@ -16,11 +16,11 @@ pub const KPP: &str = "780201001";
 pub fn customer(org_type: OrgType) -> CustomerSnapshot {
     CustomerSnapshot {
         name: "ГБОУ «Школа № 1»".into(),
-        spz_code: SPZ.into(),
-        inn: INN.into(),
-        kpp: KPP.into(),
+        spz_code: SpzCode::parse(SPZ).expect("a valid СПЗ"),
+        inn: Inn::parse(INN).expect("a valid ИНН"),
+        kpp: Kpp::parse(KPP).expect("a valid КПП"),
         org_type,
-        iku: format!("2{INN}{KPP}"),
+        iku: Some(Iku::parse(&format!("2{INN}{KPP}")).expect("a valid ИКУ")),
     }
 }
 

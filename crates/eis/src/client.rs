@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use domain::secret::Secret;
+
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
@@ -43,17 +45,11 @@ impl ClientConfig {
     }
 }
 
-/// A ЕИС user's alternative-integration login and password.
-#[derive(Clone, PartialEq, Eq)]
+/// A ЕИС user's alternative-integration login and password; `Debug` shows no password.
+#[derive(Debug, Clone)]
 pub struct Credentials {
     pub login: String,
-    pub password: String,
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials").field("login", &self.login).field("password", &"<redacted>").finish()
-    }
+    pub password: Secret,
 }
 
 /// A reply that was understood, with what came over the wire.
@@ -117,7 +113,7 @@ fn upload_form(creds: &Credentials, xml: String) -> Result<reqwest::multipart::F
         .map_err(|e| ClientError::Config(e.to_string()))?;
     Ok(reqwest::multipart::Form::new()
         .text("login", creds.login.clone())
-        .text("password", creds.password.clone())
+        .text("password", creds.password.expose().to_owned())
         .part("document", document))
 }
 
@@ -233,7 +229,7 @@ impl EisClient {
 
     /// The current confirmation of the packet with `index/id` = `ref_id`.
     pub async fn status(&self, creds: &Credentials, ref_id: &str) -> Result<Reply<Confirmation>, ClientError> {
-        let form = [("login", creds.login.as_str()), ("password", creds.password.as_str()), ("refId", ref_id)];
+        let form = [("login", creds.login.as_str()), ("password", creds.password.expose()), ("refId", ref_id)];
         tracing::debug!(url = %self.status_url, ref_id, "asking ЕИС for a packet's status");
         let resp = self.http.post(self.status_url.clone()).form(&form).send().await.map_err(transport)?;
         finish(resp, Some(ref_id)).await
@@ -350,7 +346,7 @@ impl EisClient {
             .upload_url
             .join(EXPORT_PATH.rsplit('/').next().unwrap_or("export"))
             .map_err(|e| ClientError::Config(format!("export URL: {e}")))?;
-        let form = [("login", creds.login.as_str()), ("password", creds.password.as_str()), key];
+        let form = [("login", creds.login.as_str()), ("password", creds.password.expose()), key];
         tracing::debug!(%url, by = key.0, value = key.1, "asking ЕИС for an export");
         let resp = self.http.post(url).form(&form).send().await.map_err(transport)?;
         finish_with(resp, &crate::bounds::EXPORT, |raw| crate::export::read_export(raw).map_err(|e| e.to_string()))

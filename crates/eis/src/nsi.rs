@@ -1,5 +1,5 @@
 //! ЕИС reference data (НСИ) as ЕИС exports it (`fcsExport.xsd`, root `export`): the catalogs a
-//! plan-schedule refers to, read into one uniform [`NsiEntry`] per record.
+//! plan-schedule refers to, read into one uniform [`Entry`] per record.
 //!
 //! | catalog | list element | record type (`IntegrationTypes.xsd`) | name taken from |
 //! |---|---|---|---|
@@ -23,78 +23,39 @@ use crate::export::EXPORT_NS;
 use crate::xml::{self, XmlWriter};
 use crate::{bounds, ns};
 
-/// The catalogs plangraf keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Catalog {
-    Okpd2,
-    Kvr,
-    ChangeReason,
-    SpecialPurchase,
-    Kbk,
-}
+pub use domain::nsi::{Catalog, Entry};
 
-impl Catalog {
-    pub const ALL: [Catalog; 5] =
-        [Catalog::Okpd2, Catalog::Kvr, Catalog::ChangeReason, Catalog::SpecialPurchase, Catalog::Kbk];
-
-    /// plangraf's own short code (URLs, the database, `data-nsi` attributes).
-    pub fn code(self) -> &'static str {
-        match self {
-            Catalog::Okpd2 => "okpd2",
-            Catalog::Kvr => "kvr",
-            Catalog::ChangeReason => "change_reason",
-            Catalog::SpecialPurchase => "special_purchase",
-            Catalog::Kbk => "kbk",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Catalog> {
-        Catalog::ALL.into_iter().find(|c| c.code() == code)
-    }
-
-    /// The list element under `export`.
-    pub fn list_element(self) -> &'static str {
-        match self {
-            Catalog::Okpd2 => "nsiOKPD2List",
-            Catalog::Kvr => "nsiKVRList",
-            Catalog::ChangeReason => "nsiTenderPlan2020PositionChangeReasons",
-            Catalog::SpecialPurchase => "nsiSpecialPurchases2020",
-            Catalog::Kbk => "nsiKBKBudgetList",
-        }
-    }
-
-    /// The record element inside the list.
-    pub fn entry_element(self) -> &'static str {
-        match self {
-            Catalog::Okpd2 => "nsiOKPD2",
-            Catalog::Kvr => "nsiKVR",
-            Catalog::ChangeReason => "nsiTenderPlan2020PositionChangeReason",
-            Catalog::SpecialPurchase => "nsiSpecialPurchase2020",
-            Catalog::Kbk => "nsiKBKBudget",
-        }
-    }
-
-    fn from_list_element(name: &str) -> Option<Catalog> {
-        Catalog::ALL.into_iter().find(|c| c.list_element() == name)
+/// The list element of a catalog under `export`.
+pub fn list_element(catalog: Catalog) -> &'static str {
+    match catalog {
+        Catalog::Okpd2 => "nsiOKPD2List",
+        Catalog::Kvr => "nsiKVRList",
+        Catalog::ChangeReason => "nsiTenderPlan2020PositionChangeReasons",
+        Catalog::SpecialPurchase => "nsiSpecialPurchases2020",
+        Catalog::Kbk => "nsiKBKBudgetList",
     }
 }
 
-/// One record of a catalog.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NsiEntry {
-    pub code: String,
-    /// May be empty: a change reason's `shortName` is optional in ЕИС.
-    pub name: String,
-    pub parent_code: Option<String>,
-    /// ЕИС's `actual`: whether the record may be used in new documents.
-    pub actual: bool,
+/// The record element inside the list.
+pub fn entry_element(catalog: Catalog) -> &'static str {
+    match catalog {
+        Catalog::Okpd2 => "nsiOKPD2",
+        Catalog::Kvr => "nsiKVR",
+        Catalog::ChangeReason => "nsiTenderPlan2020PositionChangeReason",
+        Catalog::SpecialPurchase => "nsiSpecialPurchase2020",
+        Catalog::Kbk => "nsiKBKBudget",
+    }
+}
+
+fn catalog_of_list_element(name: &str) -> Option<Catalog> {
+    Catalog::ALL.into_iter().find(|c| list_element(*c) == name)
 }
 
 /// A whole catalog export.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NsiDocument {
     pub catalog: Catalog,
-    pub entries: Vec<NsiEntry>,
+    pub entries: Vec<Entry>,
 }
 
 /// Why an NSI file could not be read.
@@ -126,7 +87,7 @@ impl NsiError {
             NsiError::Read(e) => e.message_ru(),
             NsiError::UnknownCatalog { found } => format!(
                 "В файле нет справочника, который загружает plangraf (найден {found}). Поддерживаются: {}.",
-                Catalog::ALL.map(|c| c.list_element()).join(", ")
+                Catalog::ALL.map(list_element).join(", ")
             ),
             NsiError::Empty { list, entry } => format!("Справочник {list} в файле пуст: нет ни одной записи {entry}"),
         }
@@ -156,7 +117,7 @@ pub fn read_nsi(xml_text: &str) -> Result<NsiDocument, NsiError> {
         let list =
             root.children().find(Node::is_element).ok_or_else(|| ReadError::Missing("export/nsi…List".into()))?;
         (list, "export".to_owned())
-    } else if in_export_ns(root) && Catalog::from_list_element(root.tag_name().name()).is_some() {
+    } else if in_export_ns(root) && catalog_of_list_element(root.tag_name().name()).is_some() {
         (root, String::new())
     } else {
         return Err(ReadError::UnexpectedRoot {
@@ -165,25 +126,25 @@ pub fn read_nsi(xml_text: &str) -> Result<NsiDocument, NsiError> {
         }
         .into());
     };
-    let catalog = Catalog::from_list_element(list.tag_name().name())
+    let catalog = catalog_of_list_element(list.tag_name().name())
         .filter(|_| in_export_ns(list))
         .ok_or_else(|| NsiError::UnknownCatalog { found: xml::qualified_name(list) })?;
     let list_path =
-        if path.is_empty() { catalog.list_element().to_owned() } else { format!("{path}/{}", catalog.list_element()) };
+        if path.is_empty() { list_element(catalog).to_owned() } else { format!("{path}/{}", list_element(catalog)) };
     let mut entries = Vec::new();
     for (i, record) in list.children().filter(|n| n.is_element()).enumerate() {
         let record_path = format!("{list_path}/{}[{}]", record.tag_name().name(), i + 1);
-        if record.tag_name().name() != catalog.entry_element() {
+        if record.tag_name().name() != entry_element(catalog) {
             return Err(ReadError::Unsupported {
                 path: record_path,
-                what: format!("ожидался элемент {}", catalog.entry_element()),
+                what: format!("ожидался элемент {}", entry_element(catalog)),
             }
             .into());
         }
         entries.push(read_entry(catalog, record, &record_path)?);
     }
     if entries.is_empty() {
-        return Err(NsiError::Empty { list: catalog.list_element().into(), entry: catalog.entry_element().into() });
+        return Err(NsiError::Empty { list: list_element(catalog).into(), entry: entry_element(catalog).into() });
     }
     Ok(NsiDocument { catalog, entries: merge(catalog, entries) })
 }
@@ -205,23 +166,23 @@ fn required(record: Node<'_, '_>, name: &str, path: &str) -> Result<String, Read
     }
 }
 
-fn read_entry(catalog: Catalog, record: Node<'_, '_>, path: &str) -> Result<NsiEntry, ReadError> {
+fn read_entry(catalog: Catalog, record: Node<'_, '_>, path: &str) -> Result<Entry, ReadError> {
     let actual = xml::parse_bool(&required(record, "actual", path)?, &format!("{path}/actual"))?;
     let optional = |name: &str| field(record, name).filter(|v| !v.is_empty());
     let entry = match catalog {
-        Catalog::Okpd2 | Catalog::Kvr => NsiEntry {
+        Catalog::Okpd2 | Catalog::Kvr => Entry {
             code: required(record, "code", path)?,
             name: required(record, "name", path)?,
             parent_code: optional("parentCode"),
             actual,
         },
-        Catalog::ChangeReason => NsiEntry {
+        Catalog::ChangeReason => Entry {
             code: required(record, "code", path)?,
             name: optional("shortName").unwrap_or_default(),
             parent_code: None,
             actual,
         },
-        Catalog::SpecialPurchase => NsiEntry {
+        Catalog::SpecialPurchase => Entry {
             code: required(record, "code", path)?,
             name: required(record, "fullName", path)?,
             parent_code: None,
@@ -236,7 +197,7 @@ fn read_entry(catalog: Catalog, record: Node<'_, '_>, path: &str) -> Result<NsiE
             if budget.chars().count() > 8 {
                 return Err(ReadError::invalid(&format!("{path}/budget"), &budget, "код бюджета не длиннее 8 знаков"));
             }
-            NsiEntry { code: kbk, name: budget, parent_code: None, actual }
+            Entry { code: kbk, name: budget, parent_code: None, actual }
         }
     };
     Ok(entry)
@@ -244,9 +205,9 @@ fn read_entry(catalog: Catalog, record: Node<'_, '_>, path: &str) -> Result<NsiE
 
 /// One entry per code, in the order of first appearance. For КБК `name` holds the budget code
 /// of each record until here; the merged entry names them all.
-fn merge(catalog: Catalog, entries: Vec<NsiEntry>) -> Vec<NsiEntry> {
+fn merge(catalog: Catalog, entries: Vec<Entry>) -> Vec<Entry> {
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    let mut out: Vec<NsiEntry> = Vec::with_capacity(entries.len());
+    let mut out: Vec<Entry> = Vec::with_capacity(entries.len());
     let mut budgets: Vec<Vec<String>> = Vec::new();
     for e in entries {
         match index.get(&e.code) {
@@ -309,8 +270,8 @@ fn budget_of(name: &str) -> String {
 pub fn write_nsi(doc: &NsiDocument) -> String {
     let mut w = XmlWriter::new();
     w.open("exp:export", &[("xmlns:exp", EXPORT_NS), ("xmlns:oos", ns::TYPES)]);
-    let list = format!("exp:{}", doc.catalog.list_element());
-    let entry = format!("exp:{}", doc.catalog.entry_element());
+    let list = format!("exp:{}", list_element(doc.catalog));
+    let entry = format!("exp:{}", entry_element(doc.catalog));
     w.open(&list, &[]);
     for (i, e) in doc.entries.iter().enumerate() {
         let id = (i + 1).to_string();
@@ -364,14 +325,14 @@ mod tests {
     fn catalog_codes_round_trip() {
         for c in Catalog::ALL {
             assert_eq!(Catalog::from_code(c.code()), Some(c));
-            assert_eq!(Catalog::from_list_element(c.list_element()), Some(c));
+            assert_eq!(catalog_of_list_element(list_element(c)), Some(c));
         }
         assert_eq!(Catalog::from_code("okved2"), None);
     }
 
     #[test]
     fn kbk_records_merge_by_code() {
-        let e = |code: &str, budget: &str, actual| NsiEntry {
+        let e = |code: &str, budget: &str, actual| Entry {
             code: code.into(),
             name: budget.into(),
             parent_code: None,
@@ -387,7 +348,7 @@ mod tests {
 
     #[test]
     fn an_actual_record_wins_over_a_retired_one() {
-        let e = |name: &str, actual| NsiEntry { code: "9".into(), name: name.into(), parent_code: None, actual };
+        let e = |name: &str, actual| Entry { code: "9".into(), name: name.into(), parent_code: None, actual };
         let merged = merge(Catalog::ChangeReason, vec![e("новая", true), e("старая", false)]);
         assert_eq!(merged, vec![e("новая", true)]);
         let merged = merge(Catalog::ChangeReason, vec![e("старая", false), e("новая", true)]);

@@ -86,7 +86,7 @@ fn export_xml() -> String {
 fn nsi_xml() -> String {
     write_nsi(&NsiDocument {
         catalog: Catalog::Kvr,
-        entries: vec![NsiEntry {
+        entries: vec![Entry {
             code: "244".into(), name: "Прочая закупка".into(), parent_code: None, actual: true
         }],
     })

@@ -113,8 +113,8 @@ fn kbk_sample() -> String {
 </nsiKBKBudgetList>"#)
 }
 
-fn entry(code: &str, name: &str, parent: Option<&str>, actual: bool) -> NsiEntry {
-    NsiEntry { code: code.into(), name: name.into(), parent_code: parent.map(Into::into), actual }
+fn entry(code: &str, name: &str, parent: Option<&str>, actual: bool) -> Entry {
+    Entry { code: code.into(), name: name.into(), parent_code: parent.map(Into::into), actual }
 }
 
 #[test]
@@ -212,7 +212,7 @@ fn written_catalogs_validate_and_read_back() {
     ];
     for d in docs {
         let xml = write_nsi(&d);
-        schemas::assert_valid_or_skip(d.catalog.list_element(), EXPORT_XSD, &xml);
+        schemas::assert_valid_or_skip(eis::nsi::list_element(d.catalog), EXPORT_XSD, &xml);
         assert_eq!(read_nsi(&xml).unwrap(), d, "{xml}");
     }
 }
@@ -299,7 +299,7 @@ fn archives_and_other_encodings_are_refused() {
 /// A full-size ОКПД2 (40 000 records, about 9 MB) reads quickly enough for an upload.
 #[test]
 fn a_large_catalog_reads() {
-    let entries: Vec<NsiEntry> = (0..40_000)
+    let entries: Vec<Entry> = (0..40_000)
         .map(|i| {
             entry(
                 &format!("{:02}.{:02}.{:02}.{:03}", i % 99, i % 97, i % 89, i),

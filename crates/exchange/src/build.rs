@@ -75,9 +75,9 @@ fn special_position(
         type_name: kind.map(|k| k.name.clone()),
         position_number,
         ext_number: format!("plangraf-{plan_id}-{}", p.purchase_number.padded()),
-        ikz: p.ikz(snapshot.owner_iku()).unwrap_or_default(),
+        ikz: p.ikz(snapshot.owner_iku()).map(String::from).unwrap_or_default(),
         publish_year: p.publish_year,
-        iku: Some(snapshot.owner_iku().to_owned()),
+        iku: snapshot.owner_iku().map(ToString::to_string),
         kvr: p.kvr.as_ref().map(|k| k.as_str().to_owned()),
         purchase_number: p.purchase_number.padded(),
         finance: amounts(&p.amounts),
@@ -96,9 +96,9 @@ fn position(plan_id: i64, snapshot: &PlanSnapshot, p: &Position, base: Option<&B
     let (modification_status, modification, position_number) = marks(p, base);
     eis::packet::Position {
         ext_number: format!("plangraf-{plan_id}-{}", p.purchase_number.padded()),
-        ikz: p.ikz(snapshot.owner_iku()).unwrap_or_default(),
+        ikz: p.ikz(snapshot.owner_iku()).map(String::from).unwrap_or_default(),
         publish_year: p.publish_year,
-        iku: Some(snapshot.owner_iku().to_owned()),
+        iku: snapshot.owner_iku().map(ToString::to_string),
         purchase_number: p.purchase_number.padded(),
         okpd2: match p.okpd2_single() {
             Some(one) => Okpd2::Single(one.as_str().to_owned()),
@@ -167,8 +167,13 @@ pub fn plan_packet(
             plan_year: snapshot.plan_year,
             first_year: snapshot.plan_year + 1,
             second_year: snapshot.plan_year + 2,
-            customer_reg_num: snapshot.customer.spz_code.clone(),
-            owner_reg_num: snapshot.agent.as_ref().map(|a| &a.spz_code).unwrap_or(&snapshot.customer.spz_code).clone(),
+            customer_reg_num: snapshot.customer.spz_code.to_string(),
+            owner_reg_num: snapshot
+                .agent
+                .as_ref()
+                .map(|a| &a.spz_code)
+                .unwrap_or(&snapshot.customer.spz_code)
+                .to_string(),
             owner_role: if snapshot.agent.is_some() { OwnerRole::Oa } else { OwnerRole::Cu },
             positions: snapshot
                 .positions

@@ -16,7 +16,7 @@ use store::testing::fresh_store;
 /// The sample plan with two positions of 1000 ₽, under the СПЗ code `spz`.
 fn snapshot(spz: &str) -> PlanSnapshot {
     let mut plan = testing::plan(OrgType::Budget, vec![testing::position(1, "1000"), testing::position(2, "1000")]);
-    plan.customer.spz_code = spz.into();
+    plan.customer.spz_code = domain::SpzCode::parse(spz).unwrap();
     plan
 }
 
@@ -37,9 +37,9 @@ async fn setup() -> Setup {
         name: "Организация",
         short_name: "Организация",
         superior_id: superior,
-        spz_code: spz,
-        inn: "7802139698",
-        kpp: "780201001",
+        spz_code: domain::SpzCode::parse(spz).unwrap(),
+        inn: domain::org::Inn::parse("7802139698").unwrap(),
+        kpp: domain::org::Kpp::parse("780201001").unwrap(),
         org_type: OrgType::Budget,
         budget_level: 2,
         oktmo: "40307000",
@@ -110,8 +110,11 @@ async fn a_packet_the_schemas_reject_stops_approval() {
     if !s.schemas {
         return;
     }
-    // An СПЗ code of the wrong length passes plangraf's own rules but not the schema pattern.
-    let bad = snapshot("0372200168");
+    // An object description longer than the schema's 2000 characters passes the pre-flight
+    // checks (only the form limits it) but not the schema. (A malformed СПЗ code, used here
+    // before, can no longer be put into a snapshot.)
+    let mut bad = snapshot("03722001684");
+    bad.positions[0].object_info = "о".repeat(2001);
     assert!(domain::preflight(&bad, None).is_empty(), "the schema check is what catches it");
     let findings = s.exchange.schema_findings(&s.plan, &bad).await.unwrap();
     assert_eq!(findings.len(), 1);

@@ -113,17 +113,17 @@ fn plan(max_positions: usize) -> impl Strategy<Value = PlanSnapshot> {
             plan_year: year,
             customer: CustomerSnapshot {
                 name: "Заказчик".into(),
-                spz_code: "03722001001".into(),
-                inn: "7801000011".into(),
-                kpp: "780101001".into(),
+                spz_code: domain::SpzCode::parse("03722001001").unwrap(),
+                inn: domain::org::Inn::parse("7801000011").unwrap(),
+                kpp: domain::org::Kpp::parse("780101001").unwrap(),
                 org_type: org,
-                iku: "27801000011780101001".into(),
+                iku: domain::ikz::Iku::parse("27801000011780101001").ok(),
             },
             // Role OA: the superior places the plan, and its ИКУ goes into the ИКЗ.
             agent: by_agent.then(|| AgentSnapshot {
                 name: "Комитет".into(),
-                spz_code: "03722000010".into(),
-                iku: "27830000426784001001".into(),
+                spz_code: domain::SpzCode::parse("03722000010").unwrap(),
+                iku: domain::ikz::Iku::parse("27830000426784001001").ok(),
             }),
             responsible: None,
             positions,

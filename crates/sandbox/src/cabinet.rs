@@ -566,7 +566,7 @@ async fn integration(
                     user_id: user.id,
                     full_name: user.full_name.clone(),
                     login: creds.login,
-                    password: creds.password,
+                    password: creds.password.expose().to_owned(),
                 },
             )
         }

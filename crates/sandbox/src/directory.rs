@@ -289,7 +289,7 @@ impl Directory {
         .await?
         .ok_or_else(|| SandboxError::NotFound(format!("user {login}")))?;
         tracing::info!(login, "generated a new alternative-integration password");
-        Ok(Credentials { login: row.try_get("integration_login")?, password })
+        Ok(Credentials { login: row.try_get("integration_login")?, password: password.into() })
     }
 
     /// The user's alternative-integration login (fixed at creation).

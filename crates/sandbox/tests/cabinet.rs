@@ -147,15 +147,15 @@ async fn scenario_a_linking_a_user_to_eis() {
     let page = resp.text().await.expect("body");
     let shown = secrets(&page);
     assert_eq!(shown.len(), 2, "login and password are shown");
-    let first = Credentials { login: shown[0].clone(), password: shown[1].clone() };
+    let first = Credentials { login: shown[0].clone(), password: shown[1].clone().into() };
     assert_eq!(first.login, "int_spec");
     env.client.upload(&first, &write_plan_packet(&packet())).await.expect("the shown password works");
 
     // Every press makes a new password; the previous one stops working at once.
     let resp = b.post(&format!("/cabinet/admin/users/{id}/integration"), &[("csrf", &token)]).await;
     let shown = secrets(&resp.text().await.expect("body"));
-    let second = Credentials { login: shown[0].clone(), password: shown[1].clone() };
-    assert_ne!(second.password, first.password);
+    let second = Credentials { login: shown[0].clone(), password: shown[1].clone().into() };
+    assert_ne!(second.password.expose(), first.password.expose());
     assert!(matches!(
         env.client.upload(&first, &write_plan_packet(&packet())).await,
         Err(ClientError::Unauthorized { .. })
@@ -167,7 +167,10 @@ async fn scenario_a_linking_a_user_to_eis() {
     env.client.upload(&second, &write_plan_packet(&p)).await.expect("the new password works");
 
     let (_, reg) = b.get(&format!("/cabinet/admin/users/{id}/registration")).await;
-    assert!(reg.contains("сформирован ") && !reg.contains(&second.password), "the password is never shown again");
+    assert!(
+        reg.contains("сформирован ") && !reg.contains(second.password.expose()),
+        "the password is never shown again"
+    );
     env.sandbox.shutdown().await;
 }
 

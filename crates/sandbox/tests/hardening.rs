@@ -117,7 +117,7 @@ async fn guessing_an_integration_password_is_throttled() {
     let calls: Vec<_> = (0..60)
         .map(|i| {
             let (http, base, login) = (http.clone(), base.clone(), spec.login.clone());
-            let password = if i == 30 { spec.password.clone() } else { format!("wrong-{i}") };
+            let password = if i == 30 { spec.password.expose().to_owned() } else { format!("wrong-{i}") };
             tokio::spawn(async move { status_call(&http, &base, &login, &password).await })
         })
         .collect();
@@ -144,7 +144,7 @@ async fn guessing_an_integration_password_is_throttled() {
     assert!(throttled >= 55, "{throttled} attempts throttled");
 
     // Throttled now, even with the right password: it is not even checked.
-    let (status, _, body) = status_call(&http, &base, &spec.login, &spec.password).await;
+    let (status, _, body) = status_call(&http, &base, &spec.login, spec.password.expose()).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert_eq!(d.password_check_stats().completed - before, checks, "no check while throttled");
     // Through plangraf's client too: a 429 with the errorInfo.
@@ -155,7 +155,7 @@ async fn guessing_an_integration_password_is_throttled() {
 
     // Another login from the same address is not affected.
     let admin = creds(&env, "admin").await;
-    let (status, _, body) = status_call(&http, &base, &admin.login, &admin.password).await;
+    let (status, _, body) = status_call(&http, &base, &admin.login, admin.password.expose()).await;
     assert_eq!((status, code_of("404", &body)), (StatusCode::NOT_FOUND, 1006), "authenticated, an unknown packet");
     env.sandbox.shutdown().await;
 }
@@ -171,7 +171,7 @@ async fn a_success_forgives_the_failures_before_it() {
     for _ in 0..4 {
         assert_eq!(status_call(&http, &base, &spec.login, "wrong").await.0, StatusCode::UNAUTHORIZED);
     }
-    assert_eq!(status_call(&http, &base, &spec.login, &spec.password).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(status_call(&http, &base, &spec.login, spec.password.expose()).await.0, StatusCode::NOT_FOUND);
     // Four more failures are again free; the fifth in a row is the last before the wait.
     for _ in 0..5 {
         assert_eq!(status_call(&http, &base, &spec.login, "wrong").await.0, StatusCode::UNAUTHORIZED);
@@ -191,7 +191,7 @@ async fn guessing_many_logins_from_one_address_is_throttled() {
         assert_eq!(status_call(&http, &base, &format!("int_guess{i}"), "x").await.0, StatusCode::UNAUTHORIZED);
     }
     let spec = creds(&env, "spec").await;
-    let (status, _, body) = status_call(&http, &base, &spec.login, &spec.password).await;
+    let (status, _, body) = status_call(&http, &base, &spec.login, spec.password.expose()).await;
     assert_eq!((status, code_of("429", &body)), (StatusCode::TOO_MANY_REQUESTS, 1011));
     env.sandbox.shutdown().await;
 }
@@ -410,7 +410,7 @@ async fn an_oversized_upload_is_refused_in_russian() {
     let big = "x".repeat(65 * 1024 * 1024);
     let form = reqwest::multipart::Form::new()
         .text("login", spec.login.clone())
-        .text("password", spec.password.clone())
+        .text("password", spec.password.expose().to_owned())
         .text("document", big);
     let resp = browser(&env.sandbox).post(format!("{}{UPLOAD_URL}", env.sandbox.base_url)).multipart(form).send().await;
     // The sandbox may close the connection before the client finished sending: then the log

@@ -297,7 +297,7 @@ async fn a_draft_still_processing_has_no_confirmation_yet() {
     let bad = write_plan_packet(&p).replace("tenderPlan2020", "fcsDocProjectStatusRequest");
     let form = reqwest::multipart::Form::new()
         .text("login", creds.login.clone())
-        .text("password", creds.password.clone())
+        .text("password", creds.password.expose().to_owned())
         .text("document", bad);
     let resp = http
         .post(format!("{}/44fz/integration/upload", env.sandbox.base_url))
@@ -309,7 +309,7 @@ async fn a_draft_still_processing_has_no_confirmation_yet() {
     assert_eq!(eis::reply::read_error_info(&resp.text().await.expect("body")).expect("errorInfo").code, 1004);
     let resp = http
         .post(format!("{}/44fz/integration/export", env.sandbox.base_url))
-        .form(&[("login", creds.login.as_str()), ("password", creds.password.as_str())])
+        .form(&[("login", creds.login.as_str()), ("password", creds.password.expose())])
         .send()
         .await
         .expect("POST");

@@ -16,63 +16,17 @@ use sqlx::any::AnyRow;
 
 use crate::{Result, Store, StoreError, is_unique_violation, now_ms};
 
-/// The catalogs plangraf keeps. The codes are the same as `eis::nsi::Catalog::code`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Catalog {
-    Okpd2,
-    Kvr,
-    ChangeReason,
-    SpecialPurchase,
-    Kbk,
-}
+pub use domain::nsi::{Catalog, Entry};
 
-impl Catalog {
-    pub const ALL: [Catalog; 5] =
-        [Catalog::Okpd2, Catalog::Kvr, Catalog::ChangeReason, Catalog::SpecialPurchase, Catalog::Kbk];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Catalog::Okpd2 => "okpd2",
-            Catalog::Kvr => "kvr",
-            Catalog::ChangeReason => "change_reason",
-            Catalog::SpecialPurchase => "special_purchase",
-            Catalog::Kbk => "kbk",
-        }
+/// The starter set shipped with plangraf.
+fn starter_source(catalog: Catalog) -> &'static str {
+    match catalog {
+        Catalog::Okpd2 => include_str!("../nsi/okpd2.tsv"),
+        Catalog::Kvr => include_str!("../nsi/kvr.tsv"),
+        Catalog::ChangeReason => include_str!("../nsi/change_reason.tsv"),
+        Catalog::SpecialPurchase => include_str!("../nsi/special_purchase.tsv"),
+        Catalog::Kbk => include_str!("../nsi/kbk.tsv"),
     }
-
-    pub fn from_code(code: &str) -> Option<Catalog> {
-        Catalog::ALL.into_iter().find(|c| c.code() == code)
-    }
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Catalog::Okpd2 => "ОКПД2 — классификатор продукции по видам экономической деятельности",
-            Catalog::Kvr => "КВР — коды видов расходов",
-            Catalog::ChangeReason => "Причины внесения изменений в позиции плана-графика",
-            Catalog::SpecialPurchase => "Типы особых закупок",
-            Catalog::Kbk => "КБК — коды бюджетной классификации",
-        }
-    }
-
-    /// The starter set shipped with plangraf.
-    fn starter_source(self) -> &'static str {
-        match self {
-            Catalog::Okpd2 => include_str!("../nsi/okpd2.tsv"),
-            Catalog::Kvr => include_str!("../nsi/kvr.tsv"),
-            Catalog::ChangeReason => include_str!("../nsi/change_reason.tsv"),
-            Catalog::SpecialPurchase => include_str!("../nsi/special_purchase.tsv"),
-            Catalog::Kbk => include_str!("../nsi/kbk.tsv"),
-        }
-    }
-}
-
-/// One record to load.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    pub code: String,
-    pub name: String,
-    pub parent_code: Option<String>,
-    pub actual: bool,
 }
 
 /// A stored record.
@@ -174,7 +128,7 @@ pub fn parse_starter(text: &str) -> Result<Vec<Entry>> {
 
 /// The starter set of a catalog.
 pub fn starter_entries(catalog: Catalog) -> Result<Vec<Entry>> {
-    parse_starter(catalog.starter_source())
+    parse_starter(starter_source(catalog))
 }
 
 fn item_from_row(r: &AnyRow) -> Result<Item> {

@@ -2,6 +2,7 @@
 
 use crate::{Result, Store, StoreError, now_ms};
 use domain::OrgType;
+use domain::org::{Inn, Kpp, SpzCode};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -11,23 +12,24 @@ pub struct Organization {
     pub name: String,
     pub short_name: String,
     pub superior_id: Option<i64>,
-    pub spz_code: String,
-    pub inn: String,
-    pub kpp: String,
+    pub spz_code: SpzCode,
+    pub inn: Inn,
+    pub kpp: Kpp,
     pub org_type: OrgType,
     pub budget_level: u8,
     pub oktmo: String,
 }
 
-/// What an administrator (or the demo loader) supplies; validated by the caller.
+/// What an administrator (or the demo loader) supplies: the identifiers are parsed by the
+/// caller, so nothing unchecked is written.
 #[derive(Debug, Clone)]
 pub struct NewOrganization<'a> {
     pub name: &'a str,
     pub short_name: &'a str,
     pub superior_id: Option<i64>,
-    pub spz_code: &'a str,
-    pub inn: &'a str,
-    pub kpp: &'a str,
+    pub spz_code: SpzCode,
+    pub inn: Inn,
+    pub kpp: Kpp,
     pub org_type: OrgType,
     pub budget_level: u8,
     pub oktmo: &'a str,
@@ -39,6 +41,18 @@ macro_rules! org_columns {
     };
 }
 
+/// Reads an identifier column through its `parse`. A value that does not parse was not written
+/// by plangraf (every way in parses first), so it is reported as corrupt rather than shown.
+fn parsed<T, E: std::fmt::Display>(
+    r: &AnyRow,
+    column: &str,
+    parse: impl Fn(&str) -> std::result::Result<T, E>,
+) -> Result<T> {
+    let id: i64 = r.try_get("id")?;
+    let raw: String = r.try_get(column)?;
+    parse(&raw).map_err(|e| StoreError::Corrupt(format!("organization {id}, {column} «{raw}»: {e}")))
+}
+
 fn from_row(r: &AnyRow) -> Result<Organization> {
     let org_type: String = r.try_get("org_type")?;
     let level: i64 = r.try_get("budget_level")?;
@@ -47,9 +61,9 @@ fn from_row(r: &AnyRow) -> Result<Organization> {
         name: r.try_get("name")?,
         short_name: r.try_get("short_name")?,
         superior_id: r.try_get("superior_id")?,
-        spz_code: r.try_get("spz_code")?,
-        inn: r.try_get("inn")?,
-        kpp: r.try_get("kpp")?,
+        spz_code: parsed(r, "spz_code", SpzCode::parse)?,
+        inn: parsed(r, "inn", Inn::parse)?,
+        kpp: parsed(r, "kpp", Kpp::parse)?,
         org_type: OrgType::parse(&org_type).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         budget_level: u8::try_from(level).map_err(|_| StoreError::Corrupt("budget_level".into()))?,
         oktmo: r.try_get("oktmo")?,
@@ -59,7 +73,7 @@ fn from_row(r: &AnyRow) -> Result<Organization> {
 impl Store {
     /// Creates the organization, or returns the existing one with the same СПЗ code unchanged.
     pub async fn ensure_organization(&self, o: &NewOrganization<'_>) -> Result<Organization> {
-        if let Some(existing) = self.organization_by_spz(o.spz_code).await? {
+        if let Some(existing) = self.organization_by_spz(o.spz_code.as_str()).await? {
             return Ok(existing);
         }
         let id: i64 = sqlx::query_scalar(
@@ -69,9 +83,9 @@ impl Store {
         .bind(o.name)
         .bind(o.short_name)
         .bind(o.superior_id)
-        .bind(o.spz_code)
-        .bind(o.inn)
-        .bind(o.kpp)
+        .bind(o.spz_code.as_str())
+        .bind(o.inn.as_str())
+        .bind(o.kpp.as_str())
         .bind(o.org_type.code())
         .bind(i64::from(o.budget_level))
         .bind(o.oktmo)

@@ -11,6 +11,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::StoreError;
+use domain::secret::Secret;
 
 /// Version prefix of the sealed format, so that the key or algorithm can be rotated.
 const FORMAT: &str = "v1";
@@ -38,7 +39,8 @@ impl SecretBox {
     }
 
     /// `v1:<base64 nonce‖ciphertext>`
-    pub fn seal(&self, plaintext: &str, aad: &str) -> String {
+    pub fn seal(&self, secret: &Secret, aad: &str) -> String {
+        let plaintext = secret.expose();
         let mut nonce = [0u8; 12];
         rand::rng().fill_bytes(&mut nonce);
         let ct = self
@@ -50,7 +52,7 @@ impl SecretBox {
         format!("{FORMAT}:{}", B64.encode(out))
     }
 
-    pub fn open(&self, sealed: &str, aad: &str) -> Result<String, StoreError> {
+    pub fn open(&self, sealed: &str, aad: &str) -> Result<Secret, StoreError> {
         let body = sealed.strip_prefix("v1:").ok_or_else(|| StoreError::Secret("unknown format".into()))?;
         let raw = B64.decode(body).map_err(|_| StoreError::Secret("not base64".into()))?;
         if raw.len() < 12 + 16 {
@@ -61,7 +63,7 @@ impl SecretBox {
             .cipher
             .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: aad.as_bytes() })
             .map_err(|_| StoreError::Secret("wrong key or row".into()))?;
-        String::from_utf8(plain).map_err(|_| StoreError::Secret("not UTF-8".into()))
+        String::from_utf8(plain).map(Secret::new).map_err(|_| StoreError::Secret("not UTF-8".into()))
     }
 }
 
@@ -72,15 +74,15 @@ mod tests {
     #[test]
     fn seals_and_opens() {
         let b = SecretBox::new(SecretBox::generate_key());
-        let sealed = b.seal("p@ssw0rd", "eis_credentials.password:1");
+        let sealed = b.seal(&"p@ssw0rd".into(), "eis_credentials.password:1");
         assert!(!sealed.contains("p@ssw0rd"));
-        assert_eq!(b.open(&sealed, "eis_credentials.password:1").unwrap(), "p@ssw0rd");
+        assert_eq!(b.open(&sealed, "eis_credentials.password:1").unwrap().expose(), "p@ssw0rd");
     }
 
     #[test]
     fn refuses_other_row_and_other_key() {
         let b = SecretBox::new(SecretBox::generate_key());
-        let sealed = b.seal("secret", "row:1");
+        let sealed = b.seal(&"secret".into(), "row:1");
         assert!(b.open(&sealed, "row:2").is_err());
         let other = SecretBox::new(SecretBox::generate_key());
         assert!(other.open(&sealed, "row:1").is_err());
@@ -90,6 +92,6 @@ mod tests {
     #[test]
     fn nonces_differ() {
         let b = SecretBox::new(SecretBox::generate_key());
-        assert_ne!(b.seal("x", "a"), b.seal("x", "a"));
+        assert_ne!(b.seal(&"x".into(), "a"), b.seal(&"x".into(), "a"));
     }
 }

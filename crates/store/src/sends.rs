@@ -4,6 +4,7 @@
 use crate::audit::record;
 use crate::{Backend, Result, Store, StoreError, is_unique_violation, now_ms};
 use domain::SendStatus;
+use domain::secret::Secret;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -20,7 +21,7 @@ pub struct EisCredentialsInfo {
 #[derive(Clone)]
 pub struct EisLogin {
     pub login: String,
-    pub password: String,
+    pub password: Secret,
 }
 
 impl std::fmt::Debug for EisLogin {
@@ -148,7 +149,7 @@ impl Store {
         user_id: i64,
         org_id: i64,
         login: &str,
-        password: Option<&str>,
+        password: Option<&Secret>,
     ) -> Result<()> {
         let mut tx = self.write_tx().await?;
         let existing = sqlx::query("SELECT login, password_secret FROM eis_credentials WHERE user_id = $1")

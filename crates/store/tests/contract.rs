@@ -21,9 +21,9 @@ async fn org(s: &Store, spz: &str, superior: Option<i64>) -> i64 {
         name: "Государственное бюджетное общеобразовательное учреждение «Школа № 1»",
         short_name: "ГБОУ «Школа № 1»",
         superior_id: superior,
-        spz_code: spz,
-        inn: "7802139698",
-        kpp: "780201001",
+        spz_code: domain::SpzCode::parse(spz).unwrap(),
+        inn: domain::org::Inn::parse("7802139698").unwrap(),
+        kpp: domain::org::Kpp::parse("780201001").unwrap(),
         org_type: OrgType::Budget,
         budget_level: 2,
         oktmo: "40307000",
@@ -304,24 +304,24 @@ async fn approved_version(s: &Store) -> (i64, i64, i64) {
 async fn eis_credentials_are_sealed() {
     let (s, _d) = store().await;
     let (o, u, _) = approved_version(&s).await;
-    s.save_eis_credentials(u, o, "eis_user_int", Some("Sekr3t-Pa55")).await.unwrap();
+    s.save_eis_credentials(u, o, "eis_user_int", Some(&"Sekr3t-Pa55".into())).await.unwrap();
     let info = s.eis_credentials_info(u).await.unwrap().unwrap();
     assert!(info.has_password);
-    assert_eq!(s.eis_credentials(u).await.unwrap().unwrap().password, "Sekr3t-Pa55");
+    assert_eq!(s.eis_credentials(u).await.unwrap().unwrap().password.expose(), "Sekr3t-Pa55");
     let raw: String =
         sqlx::query_scalar("SELECT password_secret FROM eis_credentials").fetch_one(s.pool()).await.unwrap();
     assert!(!raw.contains("Sekr3t"));
     // Changing only the login keeps the password.
     s.save_eis_credentials(u, o, "eis_user_int2", None).await.unwrap();
     let c = s.eis_credentials(u).await.unwrap().unwrap();
-    assert_eq!((c.login.as_str(), c.password.as_str()), ("eis_user_int2", "Sekr3t-Pa55"));
+    assert_eq!((c.login.as_str(), c.password.expose()), ("eis_user_int2", "Sekr3t-Pa55"));
     s.mark_eis_credentials(u, "eis_user_int2", false, Some("Ошибка авторизации")).await.unwrap();
     let info = s.eis_credentials_info(u).await.unwrap().unwrap();
     assert!(info.last_fail_at.is_some() && info.last_ok_at.is_none());
     // Saving the same login again keeps what is known; a new password forgets it.
     s.save_eis_credentials(u, o, "eis_user_int2", None).await.unwrap();
     assert!(s.eis_credentials_info(u).await.unwrap().unwrap().last_fail_at.is_some());
-    s.save_eis_credentials(u, o, "eis_user_int2", Some("new")).await.unwrap();
+    s.save_eis_credentials(u, o, "eis_user_int2", Some(&"new".into())).await.unwrap();
     assert!(s.eis_credentials_info(u).await.unwrap().unwrap().last_fail_at.is_none());
 }
 
@@ -348,7 +348,7 @@ async fn send_queue_leases_and_uniqueness() {
     let now = now_ms();
     let claimed = s.claim_due_send("w1", now, 30_000).await.unwrap().unwrap();
     assert_eq!(claimed.send.id, id);
-    assert_eq!(claimed.credentials.password, "Пароль-ЕИС-7Kq9");
+    assert_eq!(claimed.credentials.password.expose(), "Пароль-ЕИС-7Kq9");
     assert!(s.claim_due_send("w2", now, 30_000).await.unwrap().is_none(), "leased");
     // After the lease expires another worker may take it, and the first one's late result is refused.
     let taken = s.claim_due_send("w2", now + 31_000, 30_000).await.unwrap().unwrap();
@@ -532,6 +532,6 @@ async fn failures_in_a_row_are_counted_and_reset_and_a_stopped_send_can_be_reope
     assert!(s.reopen_send(&reopen).await.unwrap());
     let c = s.claim_due_send("w", now + 7, 1_000).await.unwrap().unwrap();
     assert_eq!((c.send.id, c.send.status, c.send.consecutive_failures), (id, SendStatus::Processing, 0));
-    assert_eq!(c.credentials.password, "второй", "the credentials that reached ЕИС now");
+    assert_eq!(c.credentials.password.expose(), "второй", "the credentials that reached ЕИС now");
     assert_eq!(s.send_events(id).await.unwrap().last().unwrap().message, "ЕИС его получила");
 }

@@ -83,7 +83,7 @@ impl Harness {
     /// Gets a fresh integration password for a sandbox user, as the cabinet button does.
     pub async fn eis_credentials(&self, login: &str) -> (String, String) {
         let c = self.sandbox.directory().regenerate_integration_password(login).await.unwrap();
-        (c.login, c.password)
+        (c.login, c.password.expose().to_owned())
     }
 }
 

@@ -74,11 +74,11 @@ impl OrgOut {
             id: org.id,
             name: org.name.clone(),
             short_name: org.short_name.clone(),
-            spz_code: org.spz_code.clone(),
-            inn: org.inn.clone(),
-            kpp: org.kpp.clone(),
+            spz_code: org.spz_code.to_string(),
+            inn: org.inn.to_string(),
+            kpp: org.kpp.to_string(),
             org_type: org.org_type.code(),
-            iku: app::snapshot::customer_snapshot(org).iku,
+            iku: app::snapshot::customer_snapshot(org).iku.map(String::from).unwrap_or_default(),
         }
     }
 }
@@ -116,12 +116,12 @@ fn mark_code(m: plan::ChangeMark) -> &'static str {
 }
 
 impl<'a> PositionOut<'a> {
-    pub fn of(sp: &'a StoredPosition, iku: &str, base: Option<&PlanSnapshot>) -> PositionOut<'a> {
+    pub fn of(sp: &'a StoredPosition, iku: Option<&domain::ikz::Iku>, base: Option<&PlanSnapshot>) -> PositionOut<'a> {
         let before = base.and_then(|b| b.position(sp.position.purchase_number));
         let mark = sp.position.mark(before);
         PositionOut {
             id: sp.id,
-            ikz: sp.position.ikz(iku).ok(),
+            ikz: sp.position.ikz(iku).ok().map(String::from),
             mark: mark_code(mark),
             mark_title: mark.title(),
             in_base: before.is_some(),
@@ -196,7 +196,7 @@ impl PlanData {
             eis_plan_number: p.eis_plan_number.clone(),
             organization: OrgOut::of(owner),
             owner_role: p.owner_role.code(),
-            agent: snapshot.agent.as_ref().map(|a| AgentOut { name: a.name.clone(), spz_code: a.spz_code.clone() }),
+            agent: snapshot.agent.as_ref().map(|a| AgentOut { name: a.name.clone(), spz_code: a.spz_code.to_string() }),
             responsible: p.responsible.clone(),
             permissions: Permissions {
                 edit: may.edit,
@@ -306,17 +306,17 @@ impl<'a> VersionDetail<'a> {
             eis_plan_number: if placed { plan.eis_plan_number.clone() } else { None },
             customer: CustomerOut {
                 name: c.name.clone(),
-                spz_code: c.spz_code.clone(),
-                inn: c.inn.clone(),
-                kpp: c.kpp.clone(),
+                spz_code: c.spz_code.to_string(),
+                inn: c.inn.to_string(),
+                kpp: c.kpp.to_string(),
                 org_type: c.org_type.code(),
-                iku: c.iku.clone(),
+                iku: c.iku.as_ref().map(ToString::to_string).unwrap_or_default(),
             },
             positions: s
                 .positions
                 .iter()
                 .map(|p| VersionPosition {
-                    ikz: p.ikz(&c.iku).ok(),
+                    ikz: p.ikz(c.iku.as_ref()).ok().map(String::from),
                     eis_number: v.eis_position_numbers.get(&p.purchase_number.padded()).cloned(),
                     position: p,
                 })

@@ -236,7 +236,7 @@ pub(super) async fn render_plan(
                 }),
                 in_base: before.is_some(),
                 number: p.purchase_number.padded(),
-                ikz: p.ikz(&iku).unwrap_or_else(|_| "— (проверьте ИНН/КПП заказчика)".into()),
+                ikz: p.ikz(iku).map(|k| k.to_string()).unwrap_or_else(|_| "— (проверьте ИНН/КПП заказчика)".into()),
                 object: p.title(),
                 okpd2: if p.is_special() { "—".into() } else { p.okpd2_text() },
                 kvr: p.kvr_text().to_owned(),
@@ -297,7 +297,7 @@ pub(super) async fn render_plan(
         extra.draft.unwrap_or_else(|| PositionDraft { publish_year: plan.plan_year.to_string(), ..Default::default() });
     let next_number = plan::next_purchase_number(snapshot.positions.iter().map(|p| p.purchase_number))
         .unwrap_or_else(|_| domain::ikz::PurchaseNumber::new(9999).expect("in range"));
-    let form = FormContext::new(state, owner.org_type, &iku, next_number, &draft).await?;
+    let form = FormContext::new(state, owner.org_type, iku, next_number, &draft).await?;
     let page = PlanPage {
         chrome: Some(Chrome::of(state, session).await?),
         csrf: session.csrf_token.clone(),
@@ -305,7 +305,7 @@ pub(super) async fn render_plan(
         year: plan.plan_year,
         org_name: owner.name.clone(),
         org_short: owner.short_name.clone(),
-        org_spz: owner.spz_code.clone(),
+        org_spz: owner.spz_code.to_string(),
         org_type: owner.org_type.title(),
         owner_role: plan.owner_role.code(),
         owner_role_title: plan.owner_role.title(),

@@ -68,15 +68,19 @@ impl FormContext {
     pub async fn new(
         state: &AppState,
         org_type: OrgType,
-        iku: &str,
+        iku: Option<&domain::ikz::Iku>,
         number: PurchaseNumber,
         draft: &PositionDraft,
     ) -> WebResult<Self> {
         let special = state.app.special_purchase(&draft.special_type).await?;
-        let ikz =
-            draft.parse(number, org_type, special).ok().and_then(|p| p.ikz(iku).ok()).unwrap_or_else(|| "—".to_owned());
+        let ikz = draft
+            .parse(number, org_type, special)
+            .ok()
+            .and_then(|p| p.ikz(iku).ok())
+            .map(|k| k.to_string())
+            .unwrap_or_else(|| "—".to_owned());
         Ok(FormContext {
-            iku: iku.to_owned(),
+            iku: iku.map(ToString::to_string).unwrap_or_default(),
             number: number.padded(),
             ikz,
             kvr_optional: !org_type.uses_kvr_breakdown(),

@@ -101,7 +101,7 @@ async fn render_with(
         chrome: Some(Chrome::of(state, session).await?),
         csrf: session.csrf_token.clone(),
         rows,
-        lists: eis::nsi::Catalog::ALL.map(|c| c.list_element()).join(", "),
+        lists: eis::nsi::Catalog::ALL.map(eis::nsi::list_element).join(", "),
         max_mb: MAX_UPLOAD_BYTES / 1024 / 1024,
         notice,
         error,

@@ -71,7 +71,7 @@ pub struct SendForm {
     #[serde(default)]
     login: String,
     #[serde(default)]
-    password: String,
+    password: domain::secret::Secret,
 }
 
 pub async fn send_submit(State(state): State<AppState>, Id(id): Id<i64>, post: Post<SendForm>) -> WebResult<Response> {

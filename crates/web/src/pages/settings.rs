@@ -81,9 +81,9 @@ pub struct SettingsForm {
     #[serde(default)]
     change_password: Option<String>,
     #[serde(default)]
-    password: String,
+    password: domain::secret::Secret,
     #[serde(default)]
-    password_confirm: String,
+    password_confirm: domain::secret::Secret,
 }
 
 pub async fn save(State(state): State<AppState>, post: Post<SettingsForm>) -> WebResult<Response> {
@@ -95,7 +95,7 @@ pub async fn save(State(state): State<AppState>, post: Post<SettingsForm>) -> We
         if f.password.is_empty() {
             return render(&state, &post.session, typed(&login), None, fail("Введите пароль ЕИС дважды")).await;
         }
-        if f.password != f.password_confirm {
+        if f.password.expose() != f.password_confirm.expose() {
             return render(
                 &state,
                 &post.session,
@@ -105,7 +105,7 @@ pub async fn save(State(state): State<AppState>, post: Post<SettingsForm>) -> We
             )
             .await;
         }
-        Some(f.password.as_str())
+        Some(&f.password)
     } else if !f.password.is_empty() || !f.password_confirm.is_empty() {
         // A typed password without the box ticked would be silently dropped: say so instead.
         return render(

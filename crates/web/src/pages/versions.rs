@@ -73,9 +73,9 @@ pub async fn print(
         number: version.version_number,
         plan_number: (!version.eis_position_numbers.is_empty()).then(|| plan.eis_plan_number.clone()).flatten(),
         customer: s.customer.name.clone(),
-        inn: s.customer.inn.clone(),
-        kpp: s.customer.kpp.clone(),
-        spz: s.customer.spz_code.clone(),
+        inn: s.customer.inn.to_string(),
+        kpp: s.customer.kpp.to_string(),
+        spz: s.customer.spz_code.to_string(),
         org_type: s.customer.org_type.title(),
         approved_at: fmt_time(version.approved_at),
         approved_by: approver,
@@ -86,7 +86,7 @@ pub async fn print(
             .iter()
             .map(|p| PrintRow {
                 number: p.purchase_number.padded(),
-                ikz: p.ikz(s.owner_iku()).unwrap_or_default(),
+                ikz: p.ikz(s.owner_iku()).map(String::from).unwrap_or_default(),
                 object: p.title(),
                 okpd2: if p.is_special() { "—".into() } else { p.okpd2_text() },
                 kvr: p.kvr_text().to_owned(),
