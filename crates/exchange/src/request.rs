@@ -6,6 +6,7 @@ use crate::time::ms;
 use crate::violations::classify;
 use crate::{Exchange, build};
 use domain::SendStatus;
+pub use domain::exchange::PacketBasis as Basis;
 use domain::exchange::can_start_send;
 use eis::client::{ClientError, Credentials};
 use store::plans::{Plan, Version};
@@ -25,27 +26,6 @@ pub enum RequestError {
 /// A syntactically valid plan number that ЕИС never assigns, to check the structure of a
 /// change packet before the real number is known.
 const STAND_IN_PLAN_NUMBER: &str = "000000000000000000";
-
-/// What a version's packet is built against.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Basis {
-    /// The first version: `tenderPlan2020`.
-    New,
-    /// A change against the placed previous version: `tenderPlan2020Change`.
-    Change { plan_number: String, base_version: i64 },
-    /// A change whose previous version ЕИС has not placed yet: its packet is built when it is sent.
-    Pending { base_version: i64 },
-}
-
-impl Basis {
-    pub fn code(&self) -> String {
-        match self {
-            Basis::New => "new".into(),
-            Basis::Change { plan_number, base_version } => format!("change:{plan_number}:{base_version}"),
-            Basis::Pending { base_version } => format!("pending:{base_version}"),
-        }
-    }
-}
 
 /// What version `number` of `plan` goes against, as ЕИС stands now.
 async fn basis_of(store: &Store, plan: &Plan, number: i64) -> Result<Basis, StoreError> {
@@ -154,10 +134,7 @@ impl Exchange {
         // previous version got placed) or an earlier send of it ended: a new send needs a new
         // packet id, or ЕИС would answer with the earlier result. The content is the same.
         let first_send = latest.is_none();
-        let fixed = version
-            .packet
-            .as_ref()
-            .filter(|_| first_send && version.packet_basis.as_deref() == Some(basis.code().as_str()));
+        let fixed = version.packet.as_ref().filter(|_| first_send && version.packet_basis.as_ref() == Some(&basis));
         let (packet_id, xml, note) = match fixed {
             Some(p) => (p.id.clone(), p.xml.clone(), "Пакет — зафиксированный при утверждении версии.".to_owned()),
             None => {
@@ -378,11 +355,10 @@ impl Exchange {
             return Err(RequestError::Refused(format!("План-график не утверждён. {}", schema_message(&issues))));
         }
         let fixed = store::plans::FixedPacket { id: packet.index.id.clone(), xml };
-        let code = basis.code();
         let approval = store::plans::Approval {
             version_number: number,
             packet: (!matches!(basis, Basis::Pending { .. })).then_some(&fixed),
-            basis: &code,
+            basis: &basis,
         };
         Ok(self.inner.store.approve_plan(plan, snapshot, &approval, approver).await?)
     }

@@ -1,6 +1,7 @@
 //! The storage contract: one story suite, run on SQLite and, when PLANGRAF_TEST_DATABASE_URL is
 //! set, on PostgreSQL.
 
+use domain::exchange::PacketBasis;
 use domain::ikz::{KvrCode, Okpd2Code, PurchaseNumber};
 use domain::plan::{CustomerSnapshot, PlanSnapshot, Position, YearAmounts};
 use domain::{Money, OrgType, PlanStatus, Role, SendStatus};
@@ -269,13 +270,13 @@ async fn plans_positions_versions_and_locking() {
     ));
     let plan = s.plan(plan.id).await.unwrap().unwrap();
     let fixed = FixedPacket { id: "0f3c2a8e-5b1d-4c7e-9a2f-1d2e3f4a5b6c".into(), xml: "<packet/>".into() };
-    let wrong_number = Approval { version_number: 1, packet: Some(&fixed), basis: "new" };
+    let wrong_number = Approval { version_number: 1, packet: Some(&fixed), basis: &PacketBasis::New };
     assert!(
         matches!(s.approve_plan(&plan, &snapshot(vec![]), &wrong_number, a.id).await, Err(StoreError::Conflict)),
         "the packet was built for another version number"
     );
     assert_eq!(s.plan(plan.id).await.unwrap().unwrap().status, PlanStatus::OnApproval, "nothing changed");
-    let approval = Approval { version_number: 0, packet: Some(&fixed), basis: "new" };
+    let approval = Approval { version_number: 0, packet: Some(&fixed), basis: &PacketBasis::New };
     let v0 = s.approve_plan(&plan, &snapshot(vec![position(1), position(2)]), &approval, a.id).await.unwrap();
     assert_eq!(v0.version_number, 0);
     assert!(
@@ -285,7 +286,7 @@ async fn plans_positions_versions_and_locking() {
     let versions = s.versions(plan.id).await.unwrap();
     assert_eq!(versions.len(), 1);
     assert_eq!(versions[0].packet.as_ref(), Some(&fixed), "the exact packet is kept with the version");
-    assert_eq!(versions[0].packet_basis.as_deref(), Some("new"));
+    assert_eq!(versions[0].packet_basis, Some(PacketBasis::New));
     assert_eq!(versions[0].snapshot.positions.len(), 2);
     assert_eq!(s.plan(plan.id).await.unwrap().unwrap().status, PlanStatus::Approved);
     // «Внести изменения»: a new round on the same working copy; an edit is journaled.
@@ -318,12 +319,36 @@ async fn approved_version(s: &Store) -> (i64, i64, i64) {
         .approve_plan(
             &plan,
             &snapshot(vec![position(1)]),
-            &Approval { version_number: 0, packet: None, basis: "new" },
+            &Approval { version_number: 0, packet: None, basis: &PacketBasis::New },
             u.id,
         )
         .await
         .unwrap();
     (o, u.id, v.id)
+}
+
+#[tokio::test]
+async fn stored_packet_bases_load_as_written_and_an_unknown_one_is_an_error() {
+    async fn set(s: &Store, v: i64, text: &str) {
+        sqlx::query("UPDATE plan_versions SET packet_basis = $1 WHERE id = $2")
+            .bind(text)
+            .bind(v)
+            .execute(s.pool())
+            .await
+            .unwrap();
+    }
+    let (s, _d) = store().await;
+    let (_, _, v) = approved_version(&s).await;
+    set(&s, v, "change:202603722001684001:0").await;
+    let basis = s.version(v).await.unwrap().unwrap().packet_basis;
+    assert_eq!(basis, Some(PacketBasis::Change { plan_number: "202603722001684001".into(), base_version: 0 }));
+    set(&s, v, "pending:0").await;
+    assert_eq!(s.version(v).await.unwrap().unwrap().packet_basis, Some(PacketBasis::Pending { base_version: 0 }));
+    set(&s, v, "rebuild:0").await;
+    match s.version(v).await {
+        Err(StoreError::Corrupt(why)) => assert!(why.contains("rebuild:0"), "{why}"),
+        other => panic!("an unknown basis must not load: {other:?}"),
+    }
 }
 
 #[tokio::test]
