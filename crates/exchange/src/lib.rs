@@ -24,13 +24,14 @@ mod violations;
 
 use eis::client::EisClient;
 use std::sync::Arc;
+use std::time::Duration;
 use store::Store;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 pub use build::Envelope;
 pub use config::ExchangeConfig;
 pub use request::{Basis, CredentialCheck, RequestError, send_blocked};
-pub use runner::retry_delay;
+pub use runner::{DRAIN_ROUNDS, retry_delay};
 pub use violations::{PLAN_CREATED_IN_EIS, ViolationView, violations_in};
 
 /// The exchange with ЕИС of one plangraf instance: cheap to clone, shared by the web handlers
@@ -45,12 +46,15 @@ struct Inner {
     client: EisClient,
     config: ExchangeConfig,
     wake: Notify,
+    /// Set by [`Exchange::stop`]: the grace of the exchange in flight.
+    stop: watch::Sender<Option<Duration>>,
     worker_id: String,
 }
 
 impl Exchange {
     pub fn new(store: Store, client: EisClient, config: ExchangeConfig) -> Exchange {
         let worker_id = format!("worker-{}", uuid::Uuid::new_v4());
-        Exchange { inner: Arc::new(Inner { store, client, config, wake: Notify::new(), worker_id }) }
+        let stop = watch::Sender::new(None);
+        Exchange { inner: Arc::new(Inner { store, client, config, wake: Notify::new(), stop, worker_id }) }
     }
 }

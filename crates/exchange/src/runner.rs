@@ -23,6 +23,19 @@ pub fn retry_delay(base: Duration, max: Duration, failures: i64, sample: f64) ->
     cap / 2 + (cap / 2).mul_f64(sample)
 }
 
+/// The most sends [`Exchange::drain`] works in one call.
+pub const DRAIN_ROUNDS: usize = 1000;
+
+/// Completes `grace` after [`Exchange::stop`] was called; never before.
+async fn grace_after_stop(stop: &mut tokio::sync::watch::Receiver<Option<Duration>>) {
+    let grace = stop.wait_for(Option::is_some).await.map(|g| g.unwrap_or_default());
+    let Ok(grace) = grace else {
+        // The sender lives as long as the exchange: never, but never finish early either.
+        return std::future::pending().await;
+    };
+    tokio::time::sleep(grace).await;
+}
+
 impl Exchange {
     /// When the runner stops retrying a send that gets no usable answer (ms since the epoch);
     /// `None` before its first attempt and for sends not waiting on ЕИС's reply to the packet.
@@ -35,29 +48,61 @@ impl Exchange {
 
     /// Claims and works one due send. Returns whether there was one.
     pub async fn run_once(&self) -> Result<bool, StoreError> {
-        let lease = i64::try_from(self.inner.config.lease.as_millis()).unwrap_or(i64::MAX);
-        let Some(claimed) = self.inner.store.claim_due_send(&self.inner.worker_id, now_ms(), lease).await? else {
+        self.run_one_due_by(now_ms()).await
+    }
+
+    /// Claims and works one send due by `due_by` (ms since the epoch), as if that time had come.
+    async fn run_one_due_by(&self, due_by: i64) -> Result<bool, StoreError> {
+        let lease = ms(self.inner.config.lease);
+        let worker = &self.inner.worker_id;
+        let Some(claimed) = self.inner.store.claim_send_due_by(worker, now_ms(), due_by, lease).await? else {
             return Ok(false);
         };
         self.work(claimed).await?;
         Ok(true)
     }
 
-    /// Works due sends until none is due now.
+    /// Does the runner's work in the calling task until no send is due now, at most
+    /// [`DRAIN_ROUNDS`] sends (a send that ЕИС keeps failing comes back only after its delay, so
+    /// the bound is reached only by a queue that long). Returns how many sends were worked. For
+    /// tests and tools: they drive the queue instead of waiting for the runner.
     pub async fn drain(&self) -> Result<usize, StoreError> {
         let mut n = 0;
-        while self.run_once().await? {
+        while n < DRAIN_ROUNDS && self.run_once().await? {
             n += 1;
         }
         Ok(n)
     }
 
-    /// Runs the worker loop until the task is dropped or aborted.
+    /// Works the one send that falls due first within `ahead` from now, at once, as if its time
+    /// had come: a retry delay or a poll interval is skipped instead of waited out. Returns
+    /// whether there was one. For tests that follow a send step by step.
+    pub async fn run_next_within(&self, ahead: Duration) -> Result<bool, StoreError> {
+        self.run_one_due_by(now_ms().saturating_add(ms(ahead))).await
+    }
+
+    /// Runs the worker loop in a task until [`Exchange::stop`] (or until the task is aborted).
+    ///
+    /// After `stop` the runner claims nothing new; the send it is working on gets the grace
+    /// given to `stop` to finish its exchange with ЕИС, and is then abandoned. Before the task
+    /// ends, the leases this instance still holds are released, so another instance takes
+    /// those sends at once instead of after the lease.
     pub fn spawn(&self) -> tokio::task::JoinHandle<()> {
         let me = self.clone();
         tokio::spawn(async move {
+            let mut stop = me.inner.stop.subscribe();
             loop {
-                match me.run_once().await {
+                if stop.borrow().is_some() {
+                    break;
+                }
+                let worked = tokio::select! {
+                    r = me.run_once() => r,
+                    _ = grace_after_stop(&mut stop) => {
+                        tracing::warn!("exchange runner: the exchange in flight did not finish in time; abandoned");
+                        break;
+                    }
+                };
+                match worked {
                     Ok(true) => continue,
                     Ok(false) => {}
                     Err(e) => tracing::error!(error = %e, "exchange runner: storage failure"),
@@ -65,9 +110,20 @@ impl Exchange {
                 tokio::select! {
                     _ = me.inner.wake.notified() => {}
                     _ = tokio::time::sleep(me.inner.config.idle_interval) => {}
+                    _ = stop.changed() => {}
                 }
             }
+            match me.inner.store.release_leases(&me.inner.worker_id).await {
+                Ok(released) => tracing::info!(released, "exchange runner stopped"),
+                Err(e) => tracing::error!(error = %e, "exchange runner stopped; its leases run out on their own"),
+            }
         })
+    }
+
+    /// Tells the runner of [`Exchange::spawn`] to stop: claim nothing new, give the send in
+    /// flight `grace` to finish, release the leases, end. Await the task's handle to wait for it.
+    pub fn stop(&self, grace: Duration) {
+        self.inner.stop.send_replace(Some(grace));
     }
 
     /// The delay after `failures` failures in a row, with a fresh random jitter.

@@ -377,6 +377,46 @@ async fn eis_credentials_are_sealed() {
 }
 
 #[tokio::test]
+async fn released_leases_are_claimable_at_once_and_due_by_claims_ahead() {
+    let (s, _d) = store().await;
+    let (o, u, v) = approved_version(&s).await;
+    let login = EisLogin { login: "eis_user_int".into(), password: "Пароль-ЕИС-7Kq9".into() };
+    let new = NewSend {
+        version_id: v,
+        org_id: o,
+        requested_by: u,
+        packet_id: "0f3c2a8e-5b1d-4c7e-9a2f-1d2e3f4a5b6c",
+        packet_xml: "<x/>",
+        login: &login,
+        packet_note: "",
+    };
+    let id = s.enqueue_send(&new).await.unwrap();
+    let now = now_ms();
+    let claimed = s.claim_due_send("w1", now, 3_600_000).await.unwrap().unwrap();
+    assert_eq!(claimed.send.id, id);
+    assert!(s.claim_due_send("w2", now, 3_600_000).await.unwrap().is_none(), "leased for an hour");
+    assert_eq!(s.release_leases("w2").await.unwrap(), 0, "only the worker's own leases");
+    assert_eq!(s.release_leases("w1").await.unwrap(), 1);
+    let again = s.claim_due_send("w2", now, 3_600_000).await.unwrap().expect("claimable at once");
+    assert_eq!((again.send.id, again.send.status, again.send.attempts), (id, SendStatus::Queued, 0));
+
+    // A send due in a minute: not due now, but due by then; its first attempt counts from now.
+    let later = Outcome {
+        status: SendStatus::Queued,
+        next_attempt_at: Some(now + 60_000),
+        count_attempt: true,
+        failed: true,
+        last_error: Some("503"),
+        event: None,
+    };
+    assert!(s.record_outcome(id, "w2", &later).await.unwrap());
+    assert!(s.claim_due_send("w1", now_ms(), 1_000).await.unwrap().is_none());
+    let ahead = s.claim_send_due_by("w1", now_ms(), now + 60_000, 1_000).await.unwrap().expect("due by then");
+    assert_eq!(ahead.send.id, id);
+    assert!(ahead.send.first_attempt_at.is_some_and(|t| t <= now_ms()), "not moved into the future");
+}
+
+#[tokio::test]
 async fn send_queue_leases_and_uniqueness() {
     let (s, _d) = store().await;
     let (o, u, v) = approved_version(&s).await;
