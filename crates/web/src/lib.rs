@@ -11,6 +11,7 @@ pub mod headers;
 pub mod pages;
 pub mod passwords;
 pub mod refs;
+pub mod request_id;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -73,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .route("/static/picker.js", get(reference::picker_script))
         .fallback(|| async { error::AppError::NotFound })
         .layer(axum::middleware::from_fn(headers::security_headers))
+        .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
 }
 
