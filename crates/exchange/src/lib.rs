@@ -30,7 +30,9 @@ use tokio::sync::{Notify, watch};
 
 pub use build::Envelope;
 pub use config::ExchangeConfig;
-pub use request::{Basis, CredentialCheck, RequestError, send_blocked};
+/// What a version's packet is built against (the type lives in `domain`, next to the versions' other rules).
+pub use domain::exchange::PacketBasis as Basis;
+pub use request::{CredentialCheck, RequestError, send_blocked};
 pub use runner::{DRAIN_ROUNDS, retry_delay};
 pub use violations::{PLAN_CREATED_IN_EIS, ViolationView, violations_in};
 

@@ -4,9 +4,8 @@
 use crate::failures::failure_ru;
 use crate::time::ms;
 use crate::violations::classify;
-use crate::{Exchange, build};
+use crate::{Basis, Exchange, build};
 use domain::SendStatus;
-pub use domain::exchange::PacketBasis as Basis;
 use domain::exchange::can_start_send;
 use eis::client::{ClientError, Credentials};
 use store::plans::{Plan, Version};
