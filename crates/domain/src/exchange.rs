@@ -138,6 +138,71 @@ pub fn can_start_send(latest: Option<SendStatus>) -> Result<(), SendError> {
     }
 }
 
+/// What a version's packet is built against, stored with the version as text
+/// (`plan_versions.packet_basis`): `new`, `change:<plan number>:<base version>`, `pending:<base version>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PacketBasis {
+    /// The first version: `tenderPlan2020`.
+    New,
+    /// A change against the placed previous version: `tenderPlan2020Change`.
+    Change { plan_number: String, base_version: i64 },
+    /// A change whose previous version ЕИС has not placed yet: its packet is built when it is sent.
+    Pending { base_version: i64 },
+}
+
+/// A stored packet basis this build cannot read.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("unknown packet basis {0:?}")]
+pub struct UnknownBasis(pub String);
+
+impl PacketBasis {
+    /// The stored text.
+    pub fn code(&self) -> String {
+        self.to_string()
+    }
+
+    /// Reads the stored text; anything but the three forms `code` writes is an error.
+    pub fn parse(text: &str) -> Result<PacketBasis, UnknownBasis> {
+        let unknown = || UnknownBasis(text.to_owned());
+        // Only plain digits: `+1` or `01` would not be written back the same.
+        let version = |v: &str| match v.parse::<i64>() {
+            Ok(n) if n >= 0 && n.to_string() == v => Ok(n),
+            _ => Err(unknown()),
+        };
+        if text == "new" {
+            return Ok(PacketBasis::New);
+        }
+        if let Some(v) = text.strip_prefix("pending:") {
+            return Ok(PacketBasis::Pending { base_version: version(v)? });
+        }
+        if let Some(rest) = text.strip_prefix("change:") {
+            let (plan_number, v) = rest.rsplit_once(':').ok_or_else(unknown)?;
+            if plan_number.is_empty() {
+                return Err(unknown());
+            }
+            return Ok(PacketBasis::Change { plan_number: plan_number.to_owned(), base_version: version(v)? });
+        }
+        Err(unknown())
+    }
+}
+
+impl std::fmt::Display for PacketBasis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PacketBasis::New => f.write_str("new"),
+            PacketBasis::Change { plan_number, base_version } => write!(f, "change:{plan_number}:{base_version}"),
+            PacketBasis::Pending { base_version } => write!(f, "pending:{base_version}"),
+        }
+    }
+}
+
+impl std::str::FromStr for PacketBasis {
+    type Err = UnknownBasis;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        PacketBasis::parse(s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,5 +245,36 @@ mod tests {
         assert!(matches!(can_start_send(Some(SendStatus::Processing)), Err(SendError::InProgress(_))));
         assert!(matches!(can_start_send(Some(SendStatus::Loaded)), Err(SendError::AlreadyInEis(_))));
         assert!(matches!(can_start_send(Some(SendStatus::Published)), Err(SendError::AlreadyInEis(_))));
+    }
+
+    #[test]
+    fn packet_basis_reads_the_stored_text_and_writes_it_back() {
+        let change = PacketBasis::Change { plan_number: "202603722001684001".into(), base_version: 3 };
+        // The texts versions were stored with before the type existed.
+        assert_eq!(PacketBasis::parse("new"), Ok(PacketBasis::New));
+        assert_eq!(PacketBasis::parse("pending:0"), Ok(PacketBasis::Pending { base_version: 0 }));
+        assert_eq!(PacketBasis::parse("change:202603722001684001:3"), Ok(change.clone()));
+        for basis in [PacketBasis::New, PacketBasis::Pending { base_version: 12 }, change] {
+            assert_eq!(PacketBasis::parse(&basis.code()), Ok(basis.clone()), "{basis}");
+        }
+        assert_eq!(PacketBasis::Pending { base_version: 7 }.code(), "pending:7");
+        for bad in [
+            "",
+            "New",
+            "new ",
+            "pending",
+            "pending:",
+            "pending:x",
+            "pending:+1",
+            "pending:01",
+            "pending:-1",
+            "change:1",
+            "change::2",
+            "change:2026:",
+            "replace:1",
+            "pending:99999999999999999999",
+        ] {
+            assert_eq!(PacketBasis::parse(bad), Err(UnknownBasis(bad.to_owned())), "{bad:?}");
+        }
     }
 }

@@ -77,7 +77,7 @@ async fn approval_fixes_the_exact_packet() {
     let s = setup().await;
     let v = s.exchange.approve(&s.plan, &snapshot("03722001684"), s.approver).await.unwrap();
     let fixed = v.packet.clone().expect("the first version's packet is fixed at approval");
-    assert_eq!(v.packet_basis.as_deref(), Some("new"));
+    assert_eq!(v.packet_basis, Some(exchange::Basis::New));
     assert_eq!(fixed.id.len(), 36);
     assert!(fixed.xml.contains(&format!("<int:id>{}</int:id>", fixed.id)));
     assert!(fixed.xml.contains("<int:tenderPlan2020 "), "a first version goes as tenderPlan2020");
@@ -99,7 +99,7 @@ async fn approval_fixes_the_exact_packet() {
     let v1 = s.exchange.approve(&plan, &snapshot("03722001684"), s.approver).await.unwrap();
     assert_eq!(v1.version_number, 1);
     assert_eq!(v1.packet, None);
-    assert_eq!(v1.packet_basis.as_deref(), Some("pending:0"));
+    assert_eq!(v1.packet_basis, Some(exchange::Basis::Pending { base_version: 0 }));
     let blocked = exchange::send_blocked(&s.store, &plan, &v1).await.unwrap().expect("a change waits for its base");
     assert!(blocked.contains("не размещена"), "{blocked}");
 }

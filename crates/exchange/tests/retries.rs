@@ -9,7 +9,7 @@ use domain::{OrgType, Role, SendStatus};
 use eis::client::{ClientConfig, EisClient};
 use exchange::{Exchange, ExchangeConfig, RequestError};
 use sandbox::Faults;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use store::Store;
 use store::orgs::NewOrganization;
 use store::plans::{Plan, Version};
@@ -108,18 +108,19 @@ impl Setup {
         self.store.send(id).await.unwrap().unwrap()
     }
 
-    /// Works due sends, with short pauses while none is due, until `done` holds (bounded: 20 s).
+    /// Works the send falling due next, one at a time and without waiting out retry delays or
+    /// poll intervals, until `done` holds (bounded: 50 steps).
     async fn drive(&self, id: i64, done: impl Fn(&Send) -> bool) -> Send {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            self.exchange.drain().await.unwrap();
+        for _ in 0..50 {
             let s = self.send(id).await;
             if done(&s) {
                 return s;
             }
-            assert!(Instant::now() < deadline, "not reached; the send is {:?}: {:?}", s.status, s.last_error);
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            let worked = self.exchange.run_next_within(Duration::from_secs(3600)).await.unwrap();
+            assert!(worked, "nothing falls due; the send is {:?}: {:?}", s.status, s.last_error);
         }
+        let s = self.send(id).await;
+        panic!("not reached in 50 steps; the send is {:?}: {:?}", s.status, s.last_error);
     }
 
     async fn timeline(&self, id: i64) -> String {
@@ -261,4 +262,29 @@ async fn a_new_send_follows_the_old_packet_when_it_arrived() {
     // Held by ЕИС now: no further send.
     assert!(matches!(s.request().await, Err(RequestError::Refused(_))));
     s.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_stopped_runner_releases_the_send_it_could_not_finish() {
+    let s = setup(config(Duration::from_secs(3600))).await;
+    // ЕИС takes far longer to answer than the runner is given at shutdown.
+    s.sandbox.set_faults(Faults { latency: Duration::from_secs(600), ..Faults::default() });
+    let id = s.request().await.unwrap();
+    let runner = s.exchange.spawn();
+    // Wait (bounded: 20 s) until the runner has claimed the send and is waiting on ЕИС.
+    for _ in 0..2000 {
+        if s.send(id).await.first_attempt_at.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(s.send(id).await.first_attempt_at.is_some(), "the runner claimed the send");
+    assert!(s.store.claim_due_send("other", store::now_ms(), 1000).await.unwrap().is_none(), "leased");
+    s.exchange.stop(Duration::ZERO);
+    tokio::time::timeout(Duration::from_secs(30), runner).await.expect("the runner stops").unwrap();
+    let send = s.send(id).await;
+    assert_eq!(send.status, SendStatus::Queued, "the state is kept");
+    // Another instance takes it over at once, not after the 10 s lease.
+    let other = s.store.claim_due_send("other", store::now_ms(), 1000).await.unwrap();
+    assert_eq!(other.map(|c| c.send.id), Some(id));
 }

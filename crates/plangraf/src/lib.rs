@@ -7,6 +7,7 @@ pub mod keyfile;
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 use store::{SecretBox, Store};
 
 /// Everything `serve` needs.
@@ -21,10 +22,17 @@ pub struct AppConfig {
     pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
+/// How long requests in flight may take to finish after a shutdown began.
+pub const HTTP_GRACE: Duration = Duration::from_secs(10);
+/// How long the exchange with ЕИС in flight may take to finish after a shutdown began.
+pub const EIS_GRACE: Duration = Duration::from_secs(10);
+
 pub struct RunningApp {
     pub addr: SocketAddr,
     pub store: Store,
     pub exchange: exchange::Exchange,
+    /// Tells the web server to stop accepting connections and finish the requests in flight.
+    stop_accepting: tokio::sync::watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
     runner: tokio::task::JoinHandle<()>,
     housekeeping: tokio::task::JoinHandle<()>,
@@ -44,6 +52,35 @@ impl RunningApp {
         let _ = self.runner.await;
         let _ = self.server.await;
         self.store.close().await;
+    }
+
+    /// Stops in order, for SIGTERM and Ctrl+C: the web server accepts no more connections and
+    /// lets the requests in flight finish (up to [`HTTP_GRACE`]); the runner claims no new sends,
+    /// gives the exchange with ЕИС in flight up to [`EIS_GRACE`], and releases the leases of the
+    /// sends it did not finish, so that another instance takes them at once.
+    pub async fn shutdown(mut self) {
+        tracing::info!("shutting down: no new connections; finishing the requests and the exchange in flight");
+        self.stop_accepting.send_replace(true);
+        self.exchange.stop(EIS_GRACE);
+        // Both run meanwhile; each gets its own deadline, and a task past it is cut off.
+        let (server, runner) = tokio::join!(
+            tokio::time::timeout(HTTP_GRACE, &mut self.server),
+            tokio::time::timeout(EIS_GRACE + Duration::from_secs(5), &mut self.runner),
+        );
+        match server {
+            Ok(_) => tracing::info!("web server stopped"),
+            Err(_) => {
+                tracing::warn!(grace_s = HTTP_GRACE.as_secs(), "requests still in flight at the deadline; cut off");
+                self.server.abort();
+            }
+        }
+        if runner.is_err() {
+            tracing::warn!("the exchange runner did not stop in time; its leases run out on their own");
+            self.runner.abort();
+        }
+        self.housekeeping.abort();
+        self.store.close().await;
+        tracing::info!("plangraf stopped");
     }
 }
 
@@ -74,13 +111,17 @@ pub async fn start(config: AppConfig, store: Store) -> anyhow::Result<RunningApp
         .with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let (stop_accepting, mut stopping) = tokio::sync::watch::channel(false);
     let server = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+        let stopped = async move {
+            let _ = stopping.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stopped).await {
             tracing::error!(error = %e, "web server stopped");
         }
     });
     let housekeeping = tokio::spawn(housekeeping(store.clone()));
-    Ok(RunningApp { addr, store, exchange, server, runner, housekeeping })
+    Ok(RunningApp { addr, store, exchange, stop_accepting, server, runner, housekeeping })
 }
 
 /// How often expired sessions, tokens and forgotten sign-in failures are deleted.

@@ -252,7 +252,7 @@ async fn main() -> anyhow::Result<()> {
             let app = plangraf::start(config, store).await?;
             println!("plangraf: {}", app.url());
             wait_for_shutdown().await;
-            app.stop().await;
+            app.shutdown().await;
             Ok(())
         }
         Command::Migrate => {
@@ -470,7 +470,7 @@ async fn run_demo(
         common.data_dir.display()
     );
     wait_for_shutdown().await;
-    app.stop().await;
+    app.shutdown().await;
     sb.shutdown().await;
     Ok(())
 }

@@ -5,6 +5,7 @@
 use crate::audit::record;
 use crate::{Result, Store, StoreError, is_unique_violation, now_ms};
 use domain::PlanStatus;
+use domain::exchange::PacketBasis;
 use domain::plan::{OwnerRole, PlanSnapshot, Position, ResponsiblePerson};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -50,9 +51,8 @@ pub struct Version {
     pub eis_position_numbers: std::collections::BTreeMap<String, String>,
     /// The packet fixed at approval, if one could be.
     pub packet: Option<FixedPacket>,
-    /// What the packet was (or, without one, would have been) built against; see
-    /// `exchange::Basis`.
-    pub packet_basis: Option<String>,
+    /// What the packet was (or, without one, would have been) built against.
+    pub packet_basis: Option<PacketBasis>,
 }
 
 /// A version's packet as fixed at approval: the exact XML and its index id.
@@ -68,7 +68,7 @@ pub struct Approval<'a> {
     /// approval took it first.
     pub version_number: i64,
     pub packet: Option<&'a FixedPacket>,
-    pub basis: &'a str,
+    pub basis: &'a PacketBasis,
 }
 
 macro_rules! plan_columns {
@@ -123,7 +123,11 @@ fn version_from_row(r: &AnyRow) -> Result<Version> {
             (Some(id), Some(xml)) => Some(FixedPacket { id, xml }),
             _ => None,
         },
-        packet_basis: r.try_get("packet_basis")?,
+        packet_basis: r
+            .try_get::<Option<String>, _>("packet_basis")?
+            .map(|b| PacketBasis::parse(&b))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("version packet: {e}")))?,
     })
 }
 
@@ -511,7 +515,7 @@ impl Store {
         .bind(now)
         .bind(approval.packet.map(|p| p.id.as_str()))
         .bind(approval.packet.map(|p| p.xml.as_str()))
-        .bind(approval.basis)
+        .bind(approval.basis.code())
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
@@ -535,7 +539,7 @@ impl Store {
             approved_at: now,
             eis_position_numbers: Default::default(),
             packet: approval.packet.cloned(),
-            packet_basis: Some(approval.basis.to_owned()),
+            packet_basis: Some(approval.basis.clone()),
         })
     }
 

@@ -342,11 +342,24 @@ impl Store {
     /// Takes the lease of one due send. SQLite has a single writer, so the conditional UPDATE
     /// is enough; on PostgreSQL `SKIP LOCKED` lets concurrent instances pass each other.
     pub async fn claim_due_send(&self, worker: &str, now: i64, lease_ms: i64) -> Result<Option<ClaimedSend>> {
+        self.claim_send_due_by(worker, now, now, lease_ms).await
+    }
+
+    /// Takes the lease of one send due by `due_by` (≥ `now`), as if that time had come; leases,
+    /// and the first attempt's time, still count from `now`. Tests drive retries with it instead
+    /// of waiting out their delays.
+    pub async fn claim_send_due_by(
+        &self,
+        worker: &str,
+        now: i64,
+        due_by: i64,
+        lease_ms: i64,
+    ) -> Result<Option<ClaimedSend>> {
         macro_rules! claim {
             ($lock:literal) => {
                 concat!(
                     "UPDATE eis_sends SET locked_by = $1, locked_until = $2, first_attempt_at = COALESCE(first_attempt_at, $3) \
-                     WHERE id = (SELECT id FROM eis_sends WHERE status IN ('queued', 'processing', 'loaded') AND next_attempt_at <= $3 \
+                     WHERE id = (SELECT id FROM eis_sends WHERE status IN ('queued', 'processing', 'loaded') AND next_attempt_at <= $4 \
                      AND (locked_until IS NULL OR locked_until < $3) ORDER BY next_attempt_at, id LIMIT 1 ",
                     $lock,
                     ") AND (locked_until IS NULL OR locked_until < $3) RETURNING ",
@@ -359,13 +372,30 @@ impl Store {
             Backend::Postgres => claim!("FOR UPDATE SKIP LOCKED"),
             Backend::Sqlite => claim!(""),
         };
-        let row = sqlx::query(sql).bind(worker).bind(now + lease_ms).bind(now).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(sql)
+            .bind(worker)
+            .bind(now.saturating_add(lease_ms))
+            .bind(now)
+            .bind(due_by.max(now))
+            .fetch_optional(self.pool())
+            .await?;
         let Some(r) = row else { return Ok(None) };
         let send = send_from_row(&r)?;
         let sealed: String = r.try_get("eis_password_secret")?;
         let password = self.secrets().open(&sealed, &send_aad(&send.packet_id))?;
         let credentials = EisLogin { login: send.eis_login.clone(), password };
         Ok(Some(ClaimedSend { send, credentials }))
+    }
+
+    /// Gives up the leases `worker` holds on sends it claimed but did not finish (at shutdown),
+    /// so that another instance takes them at once instead of after the lease. Their state and
+    /// next attempt stay as they were. Returns how many were released.
+    pub async fn release_leases(&self, worker: &str) -> Result<u64> {
+        let done = sqlx::query("UPDATE eis_sends SET locked_by = NULL, locked_until = NULL WHERE locked_by = $1")
+            .bind(worker)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
     }
 
     /// Records what ЕИС answered and releases the lease, if this worker still holds it. Returns

@@ -1,6 +1,7 @@
 //! The storage contract: one story suite, run on SQLite and, when PLANGRAF_TEST_DATABASE_URL is
 //! set, on PostgreSQL.
 
+use domain::exchange::PacketBasis;
 use domain::plan::{PlanSnapshot, Position};
 use domain::testing;
 use domain::{OrgType, PlanStatus, Role, SendStatus};
@@ -243,13 +244,13 @@ async fn plans_positions_versions_and_locking() {
     ));
     let plan = s.plan(plan.id).await.unwrap().unwrap();
     let fixed = FixedPacket { id: "0f3c2a8e-5b1d-4c7e-9a2f-1d2e3f4a5b6c".into(), xml: "<packet/>".into() };
-    let wrong_number = Approval { version_number: 1, packet: Some(&fixed), basis: "new" };
+    let wrong_number = Approval { version_number: 1, packet: Some(&fixed), basis: &PacketBasis::New };
     assert!(
         matches!(s.approve_plan(&plan, &snapshot(vec![]), &wrong_number, a.id).await, Err(StoreError::Conflict)),
         "the packet was built for another version number"
     );
     assert_eq!(s.plan(plan.id).await.unwrap().unwrap().status, PlanStatus::OnApproval, "nothing changed");
-    let approval = Approval { version_number: 0, packet: Some(&fixed), basis: "new" };
+    let approval = Approval { version_number: 0, packet: Some(&fixed), basis: &PacketBasis::New };
     let v0 = s.approve_plan(&plan, &snapshot(vec![position(1), position(2)]), &approval, a.id).await.unwrap();
     assert_eq!(v0.version_number, 0);
     assert!(
@@ -259,7 +260,7 @@ async fn plans_positions_versions_and_locking() {
     let versions = s.versions(plan.id).await.unwrap();
     assert_eq!(versions.len(), 1);
     assert_eq!(versions[0].packet.as_ref(), Some(&fixed), "the exact packet is kept with the version");
-    assert_eq!(versions[0].packet_basis.as_deref(), Some("new"));
+    assert_eq!(versions[0].packet_basis, Some(PacketBasis::New));
     assert_eq!(versions[0].snapshot.positions.len(), 2);
     assert_eq!(s.plan(plan.id).await.unwrap().unwrap().status, PlanStatus::Approved);
     // «Внести изменения»: a new round on the same working copy; an edit is journaled.
@@ -292,12 +293,36 @@ async fn approved_version(s: &Store) -> (i64, i64, i64) {
         .approve_plan(
             &plan,
             &snapshot(vec![position(1)]),
-            &Approval { version_number: 0, packet: None, basis: "new" },
+            &Approval { version_number: 0, packet: None, basis: &PacketBasis::New },
             u.id,
         )
         .await
         .unwrap();
     (o, u.id, v.id)
+}
+
+#[tokio::test]
+async fn stored_packet_bases_load_as_written_and_an_unknown_one_is_an_error() {
+    async fn set(s: &Store, v: i64, text: &str) {
+        sqlx::query("UPDATE plan_versions SET packet_basis = $1 WHERE id = $2")
+            .bind(text)
+            .bind(v)
+            .execute(s.pool())
+            .await
+            .unwrap();
+    }
+    let (s, _d) = store().await;
+    let (_, _, v) = approved_version(&s).await;
+    set(&s, v, "change:202603722001684001:0").await;
+    let basis = s.version(v).await.unwrap().unwrap().packet_basis;
+    assert_eq!(basis, Some(PacketBasis::Change { plan_number: "202603722001684001".into(), base_version: 0 }));
+    set(&s, v, "pending:0").await;
+    assert_eq!(s.version(v).await.unwrap().unwrap().packet_basis, Some(PacketBasis::Pending { base_version: 0 }));
+    set(&s, v, "rebuild:0").await;
+    match s.version(v).await {
+        Err(StoreError::Corrupt(why)) => assert!(why.contains("rebuild:0"), "{why}"),
+        other => panic!("an unknown basis must not load: {other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -323,6 +348,46 @@ async fn eis_credentials_are_sealed() {
     assert!(s.eis_credentials_info(u).await.unwrap().unwrap().last_fail_at.is_some());
     s.save_eis_credentials(u, o, "eis_user_int2", Some(&"new".into())).await.unwrap();
     assert!(s.eis_credentials_info(u).await.unwrap().unwrap().last_fail_at.is_none());
+}
+
+#[tokio::test]
+async fn released_leases_are_claimable_at_once_and_due_by_claims_ahead() {
+    let (s, _d) = store().await;
+    let (o, u, v) = approved_version(&s).await;
+    let login = EisLogin { login: "eis_user_int".into(), password: "Пароль-ЕИС-7Kq9".into() };
+    let new = NewSend {
+        version_id: v,
+        org_id: o,
+        requested_by: u,
+        packet_id: "0f3c2a8e-5b1d-4c7e-9a2f-1d2e3f4a5b6c",
+        packet_xml: "<x/>",
+        login: &login,
+        packet_note: "",
+    };
+    let id = s.enqueue_send(&new).await.unwrap();
+    let now = now_ms();
+    let claimed = s.claim_due_send("w1", now, 3_600_000).await.unwrap().unwrap();
+    assert_eq!(claimed.send.id, id);
+    assert!(s.claim_due_send("w2", now, 3_600_000).await.unwrap().is_none(), "leased for an hour");
+    assert_eq!(s.release_leases("w2").await.unwrap(), 0, "only the worker's own leases");
+    assert_eq!(s.release_leases("w1").await.unwrap(), 1);
+    let again = s.claim_due_send("w2", now, 3_600_000).await.unwrap().expect("claimable at once");
+    assert_eq!((again.send.id, again.send.status, again.send.attempts), (id, SendStatus::Queued, 0));
+
+    // A send due in a minute: not due now, but due by then; its first attempt counts from now.
+    let later = Outcome {
+        status: SendStatus::Queued,
+        next_attempt_at: Some(now + 60_000),
+        count_attempt: true,
+        failed: true,
+        last_error: Some("503"),
+        event: None,
+    };
+    assert!(s.record_outcome(id, "w2", &later).await.unwrap());
+    assert!(s.claim_due_send("w1", now_ms(), 1_000).await.unwrap().is_none());
+    let ahead = s.claim_send_due_by("w1", now_ms(), now + 60_000, 1_000).await.unwrap().expect("due by then");
+    assert_eq!(ahead.send.id, id);
+    assert!(ahead.send.first_attempt_at.is_some_and(|t| t <= now_ms()), "not moved into the future");
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 //! that does not parse, a body of the wrong type or size, a method the path does not take).
 //! Internal details go to the log with the request id, never to the user.
 
+use crate::request_id::RequestId;
 use app::{Error, Refusal};
 use askama::Template;
 use axum::Json;
@@ -44,9 +45,6 @@ pub const STALE_PAGE: &str =
     "Документ был изменён другим пользователем. Обновите страницу и повторите действие — ваши изменения не сохранены.";
 /// What a stale `row_version` (or any concurrent change) answers in the API.
 pub const STALE_API: &str = "План-график изменён другим пользователем после того, как вы его прочитали: получите его заново (GET) и повторите запрос с новым row_version. Изменения не сохранены.";
-
-/// The header that names a request in the log (see `request_id`).
-const REQUEST_ID: &str = "x-request-id";
 
 const INTERNAL: &str = "Внутренняя ошибка сервера. Данные не изменены. Повторите действие позже.";
 
@@ -221,15 +219,8 @@ fn has_own_body(resp: &Response) -> bool {
 /// Russian body.
 pub async fn render_errors(req: Request, next: Next) -> Response {
     let api = req.uri().path().starts_with("/api/");
-    let asked_id = req.headers().get(REQUEST_ID).cloned();
+    let request_id = req.extensions().get::<RequestId>().map(|r| r.as_str().to_owned()).unwrap_or_default();
     let resp = next.run(req).await;
-    let request_id = resp
-        .headers()
-        .get(REQUEST_ID)
-        .or(asked_id.as_ref())
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
     let error = match resp.extensions().get::<Pending>() {
         Some(Pending(e)) => WebError::clone(e),
         None if (resp.status().is_client_error() || resp.status().is_server_error()) && !has_own_body(&resp) => {

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod error;
 pub mod headers;
 mod pages;
+pub mod request_id;
 pub mod view;
 
 use axum::Router;
@@ -72,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { error::WebError::not_found() })
         .layer(axum::middleware::from_fn(error::render_errors))
         .layer(axum::middleware::from_fn(headers::security_headers))
+        .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
 }
 

@@ -12,6 +12,8 @@ mod logs;
 mod picker_browser;
 mod positions;
 mod reference;
+mod request_ids;
 mod security;
 mod seed_path;
 mod send_retries;
+mod shutdown;

@@ -1,0 +1,46 @@
+//! How the exchange behaves: envelope, polling, retries, leases, schemas.
+
+use crate::Envelope;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct ExchangeConfig {
+    pub envelope: Envelope,
+    /// How soon to ask again about a packet ЕИС is still processing.
+    pub poll_interval: Duration,
+    /// How often to ask whether a loaded draft has been placed (published) in ЕИС.
+    pub publication_poll_interval: Duration,
+    /// Retry delay cap after the first failure of a run (transport, 5xx, unreadable reply);
+    /// doubled per failure in a row, up to `retry_max`. See [`crate::retry_delay`].
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    /// How long after its first attempt a send that gets no usable answer is given up.
+    pub retry_ceiling: Duration,
+    /// How long a worker holds a claimed send before another may take it over. It must exceed
+    /// one exchange (the client's connect plus read timeouts), or a slow reply would let a
+    /// second worker repeat the call; the repeat would be harmless (same packet id), but wasted.
+    pub lease: Duration,
+    /// How often an idle runner looks for due sends (it is also woken on every new send).
+    pub idle_interval: Duration,
+    /// The official ЕИС schemas, compiled once; when present, every packet is validated before
+    /// it is queued, so ЕИС never sees a packet its schemas reject.
+    pub schemas: Option<Arc<eis::validate::SchemaSet>>,
+}
+
+impl Default for ExchangeConfig {
+    fn default() -> Self {
+        ExchangeConfig {
+            envelope: Envelope { sender: "PLANGRAF".into(), receiver: "OOS".into(), mode: eis::packet::Mode::Prod },
+            poll_interval: Duration::from_secs(5),
+            publication_poll_interval: Duration::from_secs(60),
+            retry_base: Duration::from_secs(5),
+            // Short on purpose: once ЕИС heals, every waiting send tries again within a minute.
+            retry_max: Duration::from_secs(60),
+            retry_ceiling: Duration::from_secs(24 * 60 * 60),
+            lease: Duration::from_secs(90),
+            idle_interval: Duration::from_secs(2),
+            schemas: None,
+        }
+    }
+}

@@ -1,0 +1,378 @@
+//! Accepting work for ЕИС: approving a version with its packet fixed, and a request to send a
+//! version, which builds (or takes) its packet and writes the send to the queue in one transaction.
+
+use crate::failures::failure_ru;
+use crate::time::ms;
+use crate::violations::classify;
+use crate::{Basis, Exchange, build};
+use domain::SendStatus;
+use domain::exchange::can_start_send;
+use eis::client::{ClientError, Credentials};
+use store::plans::{Plan, Version};
+use store::sends::{EisLogin, EventNote, NewSend};
+use store::users::User;
+use store::{Store, StoreError, now_ms};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// The request is refused for a reason the user can act on (Russian text).
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A syntactically valid plan number that ЕИС never assigns, to check the structure of a
+/// change packet before the real number is known.
+const STAND_IN_PLAN_NUMBER: &str = "000000000000000000";
+
+/// What version `number` of `plan` goes against, as ЕИС stands now.
+async fn basis_of(store: &Store, plan: &Plan, number: i64) -> Result<Basis, StoreError> {
+    if number == 0 {
+        return Ok(Basis::New);
+    }
+    let base_version = number - 1;
+    let placed = match store.versions(plan.id).await?.into_iter().find(|v| v.version_number == base_version) {
+        Some(prev) => store.latest_send(prev.id).await?.is_some_and(|s| s.status == SendStatus::Published),
+        None => false,
+    };
+    Ok(match (&plan.eis_plan_number, placed) {
+        (Some(n), true) => Basis::Change { plan_number: n.clone(), base_version },
+        _ => Basis::Pending { base_version },
+    })
+}
+
+/// The schema issues as one Russian sentence, the first few in full.
+fn schema_message(issues: &[eis::validate::SchemaIssue]) -> String {
+    let shown: Vec<String> = issues.iter().take(5).map(|i| i.to_string_ru()).collect();
+    format!("Пакет не соответствует схемам ЕИС 14.1 (ошибок: {}): {}", issues.len(), shown.join("; "))
+}
+
+/// Why a version cannot be sent now, in Russian; `None` when it can.
+pub async fn send_blocked(store: &Store, plan: &Plan, version: &Version) -> Result<Option<String>, StoreError> {
+    let latest = store.latest_send(version.id).await?.map(|s| s.status);
+    if let Err(e) = can_start_send(latest) {
+        return Ok(Some(e.to_string()));
+    }
+    // A change goes as tenderPlan2020Change, which needs the plan number ЕИС assigns when the
+    // previous version is placed.
+    if let Basis::Pending { base_version } = basis_of(store, plan, version.version_number).await? {
+        return Ok(Some(format!(
+            "Изменения нельзя отправить, пока предыдущая версия ({base_version}) не размещена в ЕИС. Разместите её в личном кабинете ЕИС и дождитесь статуса «{}».",
+            SendStatus::Published.title()
+        )));
+    }
+    Ok(None)
+}
+
+async fn previous_version(store: &Store, plan: &Plan, version: &Version) -> Result<Option<Version>, StoreError> {
+    Ok(match version.version_number {
+        0 => None,
+        n => store.versions(plan.id).await?.into_iter().find(|v| v.version_number == n - 1),
+    })
+}
+
+/// What ЕИС said of a version's earlier packet when asked before it goes under a new one.
+enum OldPacket {
+    /// ЕИС does not know it (404): a new packet cannot make a second draft.
+    Unknown,
+    /// ЕИС knows it: the earlier send was reopened (its id), or ЕИС's verdict was recorded on it.
+    Followed(i64),
+}
+
+/// What ЕИС said of a login and password when asked directly («Проверить подключение»).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialCheck {
+    /// ЕИС accepted them (it checks the plan-schedule right only when a packet arrives).
+    Accepted,
+    /// 401: wrong login or password, or the password was regenerated, or the user is blocked.
+    Rejected(String),
+    /// 403: no right to work with plan-schedules.
+    Forbidden(String),
+    /// No answer that says anything about the credentials.
+    Unreachable(String),
+}
+
+impl Exchange {
+    /// «Отправить на ООС»: checks that the version may go now, builds its packet and writes the
+    /// send to the queue. The runner does the rest.
+    pub async fn request_send(
+        &self,
+        actor: &User,
+        plan: &Plan,
+        version: &Version,
+        credentials: EisLogin,
+    ) -> Result<i64, RequestError> {
+        let store = &self.inner.store;
+        if let Some(reason) = send_blocked(store, plan, version).await? {
+            return Err(RequestError::Refused(reason));
+        }
+        let previous = previous_version(store, plan, version).await?;
+        let findings = domain::preflight(&version.snapshot, previous.as_ref().map(|v| &v.snapshot));
+        if !findings.is_empty() {
+            return Err(RequestError::Refused(format!(
+                "Версия не прошла проверку перед отправкой: {}",
+                findings.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join("; ")
+            )));
+        }
+        let basis = basis_of(store, plan, version.version_number).await?;
+        let latest = store.latest_send(version.id).await?;
+        // An earlier send that ended without ЕИС's verdict on its packet may still have left a
+        // draft in ЕИС: ask about that packet before a new one goes.
+        let mut checked = String::new();
+        if let Some(old) = latest.as_ref().filter(|s| s.status.packet_fate_unknown()) {
+            match self.ask_about_old_packet(actor, old, &credentials).await? {
+                OldPacket::Followed(id) => return Ok(id),
+                OldPacket::Unknown => {
+                    checked =
+                        format!(" ЕИС подтвердила, что прежний пакет этой версии ({}) не получала.", old.packet_id);
+                }
+            }
+        }
+        // The packet fixed at approval goes as it is, unless ЕИС's view changed since (the
+        // previous version got placed) or an earlier send of it ended: a new send needs a new
+        // packet id, or ЕИС would answer with the earlier result. The content is the same.
+        let first_send = latest.is_none();
+        let fixed = version.packet.as_ref().filter(|_| first_send && version.packet_basis.as_ref() == Some(&basis));
+        let (packet_id, xml, note) = match fixed {
+            Some(p) => (p.id.clone(), p.xml.clone(), "Пакет — зафиксированный при утверждении версии.".to_owned()),
+            None => {
+                let packet = self.packet_for(plan, version, previous.as_ref());
+                let why = if version.packet.is_none() {
+                    "Пакет сформирован при отправке: при утверждении предыдущая версия ещё не была размещена в ЕИС."
+                } else if first_send {
+                    "Пакет сформирован заново: после утверждения ЕИС разместила предыдущую версию."
+                } else {
+                    "Пакет сформирован заново с новым идентификатором: предыдущая отправка этой версии завершилась отказом."
+                };
+                (packet.index.id.clone(), eis::packet::write_plan_packet(&packet), format!("{why}{checked}"))
+            }
+        };
+        if let Err(issues) = self.validate(&xml).await? {
+            tracing::warn!(version_id = version.id, issues = issues.len(), "packet rejected by the ЕИС schemas");
+            return Err(RequestError::Refused(format!("Пакет не отправлен. {}", schema_message(&issues))));
+        }
+        let new = NewSend {
+            version_id: version.id,
+            // The sending organization: the customer, or its superior for role OA.
+            org_id: actor.org_id,
+            requested_by: actor.id,
+            packet_id: &packet_id,
+            packet_xml: &xml,
+            login: &credentials,
+            packet_note: &note,
+        };
+        let id = match store.enqueue_send(&new).await {
+            Ok(id) => id,
+            Err(StoreError::Conflict) => {
+                return Err(RequestError::Refused(
+                    "Эта версия уже отправляется или загружена в ЕИС другим запросом.".into(),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        tracing::info!(send_id = id, version_id = version.id, packet_id = %packet_id, "send queued");
+        self.inner.wake.notify_one();
+        Ok(id)
+    }
+
+    /// Asks ЕИС about the packet of a version's earlier send, with the credentials of the new
+    /// request. ЕИС knows it: the earlier send is reopened with ЕИС's answer (processing or
+    /// loaded: the runner follows it; a refusal: its verdict is recorded and the new send is
+    /// refused, since the same content would be refused again). Not found: a new packet may go.
+    /// Anything else: refused, as a new packet might make a second draft.
+    async fn ask_about_old_packet(
+        &self,
+        actor: &User,
+        old: &store::sends::Send,
+        login: &EisLogin,
+    ) -> Result<OldPacket, RequestError> {
+        let creds = Credentials { login: login.login.clone(), password: login.password.clone() };
+        let reply = match self.inner.client.status(&creds, &old.packet_id).await {
+            Ok(reply) => reply,
+            Err(ClientError::Server { status: 404, .. }) => return Ok(OldPacket::Unknown),
+            Err(e) => {
+                tracing::warn!(send_id = old.id, error = %e, "could not learn whether ЕИС holds the earlier packet");
+                let hint = match &e {
+                    ClientError::Unauthorized { .. } | ClientError::Forbidden { .. } => {
+                        "Проверьте логин и пароль ЕИС и повторите отправку."
+                    }
+                    _ => "Повторите отправку позже.",
+                };
+                return Err(RequestError::Refused(format!(
+                    "Не удалось узнать у ЕИС, не получен ли уже прежний пакет этой версии ({}): {}. Новый пакет не отправлен, \
+                     чтобы в ЕИС не появился второй проект плана-графика. {hint}",
+                    old.packet_id,
+                    failure_ru(&e)
+                )));
+            }
+        };
+        let (status, message) = classify(&reply.value);
+        let next_attempt_at = match status {
+            SendStatus::Processing => Some(now_ms()),
+            SendStatus::Loaded => Some(now_ms() + ms(self.inner.config.publication_poll_interval)),
+            _ => None,
+        };
+        let text = format!(
+            "Перед новой отправкой plangraf спросил ЕИС о прежнем пакете этой версии: ЕИС его получила. {message}. \
+             Новый пакет не отправляется, чтобы в ЕИС не появился второй проект."
+        );
+        let reopen = store::sends::Reopen {
+            send_id: old.id,
+            from: old.status,
+            status,
+            next_attempt_at,
+            actor: actor.id,
+            login,
+            event: EventNote { message: &text, http_status: Some(reply.http_status), raw_reply: Some(&reply.raw) },
+        };
+        match self.inner.store.reopen_send(&reopen).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(RequestError::Refused(
+                    "Состояние отправки этой версии только что изменилось. Обновите страницу.".into(),
+                ));
+            }
+            Err(StoreError::Conflict) => {
+                return Err(RequestError::Refused(
+                    "Эта версия уже отправляется или загружена в ЕИС другим запросом.".into(),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(send_id = old.id, status = status.code(), "ЕИС holds the earlier packet; following it");
+        if next_attempt_at.is_some() {
+            self.inner.wake.notify_one();
+            return Ok(OldPacket::Followed(old.id));
+        }
+        Err(RequestError::Refused(format!(
+            "ЕИС уже рассмотрела прежний пакет этой версии: «{}». Новый пакет с тем же содержанием не отправлен. \
+             Посмотрите результат в «Посмотреть статус отправки».",
+            status.title()
+        )))
+    }
+
+    /// Asks ЕИС about a packet id that cannot exist: ЕИС checks the credentials first, so 401/403
+    /// judge them, and «packet not found» (404) means they were accepted. Nothing is sent.
+    pub async fn check_credentials(&self, credentials: &EisLogin) -> CredentialCheck {
+        let creds = Credentials { login: credentials.login.clone(), password: credentials.password.clone() };
+        let probe = uuid::Uuid::new_v4().to_string();
+        match self.inner.client.status(&creds, &probe).await {
+            Err(ClientError::Server { status: 404, .. }) | Ok(_) => CredentialCheck::Accepted,
+            Err(ClientError::Unauthorized { info, .. }) => CredentialCheck::Rejected(info.message),
+            Err(ClientError::Forbidden { info, .. }) => CredentialCheck::Forbidden(info.message),
+            Err(ClientError::Transport(t)) => CredentialCheck::Unreachable(format!("нет связи с ЕИС ({t})")),
+            Err(ClientError::Server { status, .. }) => {
+                CredentialCheck::Unreachable(format!("ЕИС ответила ошибкой HTTP {status}"))
+            }
+            Err(e) => CredentialCheck::Unreachable(e.to_string()),
+        }
+    }
+
+    /// The packet a version goes as now: against its placed previous version when there is one.
+    fn packet_for(&self, plan: &Plan, version: &Version, previous: Option<&Version>) -> eis::packet::PlanPacket {
+        self.build(plan, version.version_number, &version.snapshot, previous, plan.eis_plan_number.as_deref())
+    }
+
+    fn build(
+        &self,
+        plan: &Plan,
+        version_number: i64,
+        snapshot: &domain::plan::PlanSnapshot,
+        previous: Option<&Version>,
+        plan_number: Option<&str>,
+    ) -> eis::packet::PlanPacket {
+        let base = match (previous, plan_number) {
+            (Some(prev), Some(plan_number)) => Some(build::Base {
+                plan_number,
+                snapshot: &prev.snapshot,
+                position_numbers: &prev.eis_position_numbers,
+            }),
+            _ => None,
+        };
+        build::plan_packet(plan.id, version_number, snapshot, base.as_ref(), &self.inner.config.envelope)
+    }
+
+    /// Validates a packet against the official schemas when they are configured.
+    async fn validate(&self, xml: &str) -> Result<Result<(), Vec<eis::validate::SchemaIssue>>, StoreError> {
+        let Some(schemas) = self.inner.config.schemas.clone() else { return Ok(Ok(())) };
+        let doc = xml.to_owned();
+        tokio::task::spawn_blocking(move || schemas.validate(&doc))
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("schema validation task: {e}")))
+    }
+
+    /// The packet the working copy of `plan` would become if approved now, with what it is built
+    /// against. A change whose previous version ЕИС has not placed yet cannot be fixed; it is
+    /// built with a stand-in plan number so that its structure can still be checked.
+    async fn prospective(
+        &self,
+        plan: &Plan,
+        snapshot: &domain::plan::PlanSnapshot,
+    ) -> Result<(i64, Basis, eis::packet::PlanPacket), StoreError> {
+        let store = &self.inner.store;
+        let versions = store.versions(plan.id).await?;
+        let number = versions.first().map(|v| v.version_number + 1).unwrap_or(0);
+        let basis = basis_of(store, plan, number).await?;
+        let previous = versions.first();
+        let packet = match &basis {
+            Basis::New => self.build(plan, number, snapshot, None, None),
+            Basis::Change { plan_number, .. } => self.build(plan, number, snapshot, previous, Some(plan_number)),
+            Basis::Pending { .. } => self.build(plan, number, snapshot, previous, Some(STAND_IN_PLAN_NUMBER)),
+        };
+        Ok((number, basis, packet))
+    }
+
+    /// The schema check of the pre-flight checks: what the official schemas say of the packet
+    /// the working copy would go as. Empty when the schemas are not configured.
+    pub async fn schema_findings(
+        &self,
+        plan: &Plan,
+        snapshot: &domain::plan::PlanSnapshot,
+    ) -> Result<Vec<String>, StoreError> {
+        if self.inner.config.schemas.is_none() {
+            return Ok(Vec::new());
+        }
+        let (_, _, packet) = self.prospective(plan, snapshot).await?;
+        Ok(match self.validate(&eis::packet::write_plan_packet(&packet)).await? {
+            Ok(()) => Vec::new(),
+            Err(issues) => vec![schema_message(&issues)],
+        })
+    }
+
+    /// «Утвердить»: records the version together with its packet, fixed now and validated
+    /// against the official schemas when they are configured.
+    pub async fn approve(
+        &self,
+        plan: &Plan,
+        snapshot: &domain::plan::PlanSnapshot,
+        approver: i64,
+    ) -> Result<Version, RequestError> {
+        let (number, basis, packet) = self.prospective(plan, snapshot).await?;
+        let xml = eis::packet::write_plan_packet(&packet);
+        if let Err(issues) = self.validate(&xml).await? {
+            return Err(RequestError::Refused(format!("План-график не утверждён. {}", schema_message(&issues))));
+        }
+        let fixed = store::plans::FixedPacket { id: packet.index.id.clone(), xml };
+        let approval = store::plans::Approval {
+            version_number: number,
+            packet: (!matches!(basis, Basis::Pending { .. })).then_some(&fixed),
+            basis: &basis,
+        };
+        Ok(self.inner.store.approve_plan(plan, snapshot, &approval, approver).await?)
+    }
+
+    /// «Скачать XML»: the packet as last sent; for a version not sent yet, the packet fixed at
+    /// approval; for a change approved before its previous version was placed, the packet it
+    /// would go as now (with a fresh packet id, since none is fixed until it is queued).
+    pub async fn packet_xml(&self, plan: &Plan, version: &Version) -> Result<(String, bool), StoreError> {
+        if let Some(send) = self.inner.store.latest_send(version.id).await? {
+            return Ok((send.packet_xml, true));
+        }
+        if let Some(fixed) = &version.packet {
+            return Ok((fixed.xml.clone(), false));
+        }
+        let previous = previous_version(&self.inner.store, plan, version).await?;
+        Ok((eis::packet::write_plan_packet(&self.packet_for(plan, version, previous.as_ref())), false))
+    }
+}

@@ -1,0 +1,365 @@
+//! The runner: claims due sends, talks to ЕИС, records each reply, and retries what may heal
+//! with a backoff until the retry ceiling.
+
+use crate::Exchange;
+use crate::failures::{failure_ru, http_status_of, lasting_refusal, refusal_text};
+use crate::time::{ms, when_ru};
+use crate::violations::classify;
+use domain::SendStatus;
+use eis::client::{ClientError, Credentials};
+use eis::reply::Confirmation;
+use std::time::Duration;
+use store::sends::{ClaimedSend, EventNote, Outcome};
+use store::{StoreError, now_ms};
+
+/// The delay before the next try after `failures` (≥ 1) failures in a row: "equal jitter" over an
+/// exponential cap. With cap = min(`max`, `base` · 2^(failures − 1)), the delay is
+/// cap/2 + `sample` · cap/2, `sample` in [0, 1): never less than half the cap (ЕИС is not hammered
+/// during an outage), and spread, so sends that failed together do not come back together.
+pub fn retry_delay(base: Duration, max: Duration, failures: i64, sample: f64) -> Duration {
+    let doublings = u32::try_from(failures.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+    let cap = base.saturating_mul(2u32.saturating_pow(doublings)).min(max);
+    let sample = if sample.is_finite() { sample.clamp(0.0, 1.0) } else { 0.0 };
+    cap / 2 + (cap / 2).mul_f64(sample)
+}
+
+/// The most sends [`Exchange::drain`] works in one call.
+pub const DRAIN_ROUNDS: usize = 1000;
+
+/// Completes `grace` after [`Exchange::stop`] was called; never before.
+async fn grace_after_stop(stop: &mut tokio::sync::watch::Receiver<Option<Duration>>) {
+    let grace = stop.wait_for(Option::is_some).await.map(|g| g.unwrap_or_default());
+    let Ok(grace) = grace else {
+        // The sender lives as long as the exchange: never, but never finish early either.
+        return std::future::pending().await;
+    };
+    tokio::time::sleep(grace).await;
+}
+
+impl Exchange {
+    /// When the runner stops retrying a send that gets no usable answer (ms since the epoch);
+    /// `None` before its first attempt and for sends not waiting on ЕИС's reply to the packet.
+    pub fn give_up_at(&self, send: &store::sends::Send) -> Option<i64> {
+        if !send.status.is_active() {
+            return None;
+        }
+        send.first_attempt_at.map(|t| t.saturating_add(ms(self.inner.config.retry_ceiling)))
+    }
+
+    /// Claims and works one due send. Returns whether there was one.
+    pub async fn run_once(&self) -> Result<bool, StoreError> {
+        self.run_one_due_by(now_ms()).await
+    }
+
+    /// Claims and works one send due by `due_by` (ms since the epoch), as if that time had come.
+    async fn run_one_due_by(&self, due_by: i64) -> Result<bool, StoreError> {
+        let lease = ms(self.inner.config.lease);
+        let worker = &self.inner.worker_id;
+        let Some(claimed) = self.inner.store.claim_send_due_by(worker, now_ms(), due_by, lease).await? else {
+            return Ok(false);
+        };
+        self.work(claimed).await?;
+        Ok(true)
+    }
+
+    /// Does the runner's work in the calling task until no send is due now, at most
+    /// [`DRAIN_ROUNDS`] sends (a send that ЕИС keeps failing comes back only after its delay, so
+    /// the bound is reached only by a queue that long). Returns how many sends were worked. For
+    /// tests and tools: they drive the queue instead of waiting for the runner.
+    pub async fn drain(&self) -> Result<usize, StoreError> {
+        let mut n = 0;
+        while n < DRAIN_ROUNDS && self.run_once().await? {
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Works the one send that falls due first within `ahead` from now, at once, as if its time
+    /// had come: a retry delay or a poll interval is skipped instead of waited out. Returns
+    /// whether there was one. For tests that follow a send step by step.
+    pub async fn run_next_within(&self, ahead: Duration) -> Result<bool, StoreError> {
+        self.run_one_due_by(now_ms().saturating_add(ms(ahead))).await
+    }
+
+    /// Runs the worker loop in a task until [`Exchange::stop`] (or until the task is aborted).
+    ///
+    /// After `stop` the runner claims nothing new; the send it is working on gets the grace
+    /// given to `stop` to finish its exchange with ЕИС, and is then abandoned. Before the task
+    /// ends, the leases this instance still holds are released, so another instance takes
+    /// those sends at once instead of after the lease.
+    pub fn spawn(&self) -> tokio::task::JoinHandle<()> {
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut stop = me.inner.stop.subscribe();
+            loop {
+                if stop.borrow().is_some() {
+                    break;
+                }
+                let worked = tokio::select! {
+                    r = me.run_once() => r,
+                    _ = grace_after_stop(&mut stop) => {
+                        tracing::warn!("exchange runner: the exchange in flight did not finish in time; abandoned");
+                        break;
+                    }
+                };
+                match worked {
+                    Ok(true) => continue,
+                    Ok(false) => {}
+                    Err(e) => tracing::error!(error = %e, "exchange runner: storage failure"),
+                }
+                tokio::select! {
+                    _ = me.inner.wake.notified() => {}
+                    _ = tokio::time::sleep(me.inner.config.idle_interval) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+            match me.inner.store.release_leases(&me.inner.worker_id).await {
+                Ok(released) => tracing::info!(released, "exchange runner stopped"),
+                Err(e) => tracing::error!(error = %e, "exchange runner stopped; its leases run out on their own"),
+            }
+        })
+    }
+
+    /// Tells the runner of [`Exchange::spawn`] to stop: claim nothing new, give the send in
+    /// flight `grace` to finish, release the leases, end. Await the task's handle to wait for it.
+    pub fn stop(&self, grace: Duration) {
+        self.inner.stop.send_replace(Some(grace));
+    }
+
+    /// The delay after `failures` failures in a row, with a fresh random jitter.
+    pub(crate) fn backoff(&self, failures: i64) -> Duration {
+        let c = &self.inner.config;
+        retry_delay(c.retry_base, c.retry_max, failures, rand::random::<f64>())
+    }
+
+    async fn work(&self, claimed: ClaimedSend) -> Result<(), StoreError> {
+        if claimed.send.status == SendStatus::Loaded {
+            return self.follow_publication(claimed).await;
+        }
+        let send = &claimed.send;
+        let creds =
+            Credentials { login: claimed.credentials.login.clone(), password: claimed.credentials.password.clone() };
+        let client = &self.inner.client;
+        let uploading = send.status == SendStatus::Queued;
+        let result = if uploading {
+            client.upload(&creds, &send.packet_xml).await
+        } else {
+            client.status(&creds, &send.packet_id).await
+        };
+        match result {
+            Ok(reply) => {
+                // A poll that still says `processing` is not news, unless ЕИС was failing before.
+                let quiet = !uploading && send.consecutive_failures == 0;
+                self.record_reply(send, &reply, uploading, quiet, None).await
+            }
+            Err(ClientError::Unauthorized { info, raw } | ClientError::Forbidden { info, raw }) => {
+                let message = format!("ЕИС отказала в авторизации: {} (код {})", info.message, info.code);
+                let outcome = Outcome {
+                    status: SendStatus::AuthError,
+                    next_attempt_at: None,
+                    count_attempt: true,
+                    failed: true,
+                    last_error: Some(&message),
+                    event: Some(EventNote { message: &message, http_status: None, raw_reply: Some(&raw) }),
+                };
+                // The credentials' failure first: whoever sees the send's new state then finds it
+                // on the settings page too.
+                self.inner
+                    .store
+                    .mark_eis_credentials(send.requested_by, &send.eis_login, false, Some(&message))
+                    .await?;
+                self.inner.store.record_outcome(send.id, &self.inner.worker_id, &outcome).await?;
+                tracing::warn!(send_id = send.id, code = info.code, "ЕИС refused the credentials");
+                Ok(())
+            }
+            Err(e) => match lasting_refusal(&e) {
+                Some(status) => self.refused(send, &creds, uploading, status, &e).await,
+                None => self.failed(send, &creds, &e).await,
+            },
+        }
+    }
+
+    /// Records a confirmation of the send's packet. `quiet` skips the timeline line of a poll
+    /// that still says `processing`; `preface` opens the line (why ЕИС was asked).
+    async fn record_reply(
+        &self,
+        send: &store::sends::Send,
+        reply: &eis::client::Reply<Confirmation>,
+        count_attempt: bool,
+        quiet: bool,
+        preface: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let store = &self.inner.store;
+        let (status, message) = classify(&reply.value);
+        let message = match preface {
+            Some(p) => format!("{p} {message}"),
+            None => message,
+        };
+        let now = now_ms();
+        let next_attempt_at = match status {
+            SendStatus::Processing => Some(now + ms(self.inner.config.poll_interval)),
+            // Loaded: from now on, watch for the customer placing the draft in ЕИС.
+            SendStatus::Loaded => Some(now + ms(self.inner.config.publication_poll_interval)),
+            _ => None,
+        };
+        let silent = quiet && status == SendStatus::Processing;
+        let outcome = Outcome {
+            status,
+            next_attempt_at,
+            count_attempt,
+            failed: false,
+            last_error: None,
+            event: (!silent).then_some(EventNote {
+                message: &message,
+                http_status: Some(reply.http_status),
+                raw_reply: Some(&reply.raw),
+            }),
+        };
+        // Credentials first, as for a refusal: the settings page is never behind the send's state.
+        if status.is_in_eis() {
+            store.mark_eis_credentials(send.requested_by, &send.eis_login, true, None).await?;
+        }
+        store.record_outcome(send.id, &self.inner.worker_id, &outcome).await?;
+        tracing::info!(send_id = send.id, status = status.code(), "ЕИС replied");
+        Ok(())
+    }
+
+    /// Before a queued send ends without ЕИС's verdict, asks ЕИС about its packet: an earlier
+    /// upload may have arrived with its reply lost. Returns whether ЕИС knew it (and the reply
+    /// was recorded); otherwise says what ЕИС answered.
+    async fn known_after_all(
+        &self,
+        send: &store::sends::Send,
+        creds: &Credentials,
+        why: &str,
+    ) -> Result<Result<(), String>, StoreError> {
+        match self.inner.client.status(creds, &send.packet_id).await {
+            Ok(reply) => {
+                let preface = format!("{why} plangraf спросил ЕИС о пакете: ЕИС его получила.");
+                // The failed attempt that led here counts; the question itself does not.
+                self.record_reply(send, &reply, true, false, Some(&preface)).await?;
+                tracing::info!(send_id = send.id, "ЕИС knew the packet after all");
+                Ok(Ok(()))
+            }
+            Err(ClientError::Server { status: 404, .. }) => {
+                Ok(Err(format!("ЕИС подтвердила, что пакет {} не получала.", send.packet_id)))
+            }
+            Err(e) => Ok(Err(format!("Узнать у ЕИС, получен ли пакет, не удалось: {}.", failure_ru(&e)))),
+        }
+    }
+
+    /// A 4xx other than 401/403: the same request would be refused again, so the send ends.
+    async fn refused(
+        &self,
+        send: &store::sends::Send,
+        creds: &Credentials,
+        uploading: bool,
+        status: u16,
+        e: &ClientError,
+    ) -> Result<(), StoreError> {
+        let text = refusal_text(e.raw().unwrap_or_default());
+        // An earlier upload of this packet may have arrived (its reply lost), and ЕИС may refuse
+        // a second copy of a packet it holds: ask before ending.
+        let mut known = String::new();
+        if uploading && send.attempts > 0 {
+            match self
+                .known_after_all(send, creds, &format!("ЕИС ответила на повторную загрузку HTTP {status} {text}."))
+                .await?
+            {
+                Ok(()) => return Ok(()),
+                Err(what) => known = format!(" {what}"),
+            }
+        }
+        let message = format!(
+            "Отправка прекращена: ЕИС отклоняет запрос (HTTP {status}): {text}. Повторять тот же запрос бессмысленно — ответ не изменится.{known}"
+        );
+        let outcome = Outcome {
+            status: SendStatus::RequestRefused,
+            next_attempt_at: None,
+            count_attempt: true,
+            failed: true,
+            last_error: Some(&message),
+            event: Some(EventNote { message: &message, http_status: Some(status), raw_reply: e.raw() }),
+        };
+        self.inner.store.record_outcome(send.id, &self.inner.worker_id, &outcome).await?;
+        tracing::warn!(send_id = send.id, status, "ЕИС refused the request; not retrying");
+        Ok(())
+    }
+
+    /// Transport failures, 5xx and unreadable replies: the same packet goes again after a
+    /// backoff on the failures in a row, until the retry ceiling; there ЕИС is asked about the
+    /// packet once more, and the send gives up only if ЕИС does not know it.
+    async fn failed(&self, send: &store::sends::Send, creds: &Credentials, e: &ClientError) -> Result<(), StoreError> {
+        let store = &self.inner.store;
+        let worker = &self.inner.worker_id;
+        let what = failure_ru(e);
+        let now = now_ms();
+        if let Some(deadline) = self.give_up_at(send).filter(|d| now >= *d) {
+            let since = send.failing_since.unwrap_or(now);
+            let why = format!("{what}. Срок повторных попыток истёк {}.", when_ru(deadline));
+            let known = match self.known_after_all(send, creds, &why).await? {
+                Ok(()) => return Ok(()),
+                Err(what) => what,
+            };
+            let message = format!(
+                "ЕИС не отвечает с {}; попытки прекращены {} (срок истёк). Последняя ошибка: {what}. {known}",
+                when_ru(since),
+                when_ru(now)
+            );
+            let outcome = Outcome {
+                status: SendStatus::GaveUp,
+                next_attempt_at: None,
+                count_attempt: true,
+                failed: true,
+                last_error: Some(&message),
+                event: Some(EventNote { message: &message, http_status: http_status_of(e), raw_reply: e.raw() }),
+            };
+            store.record_outcome(send.id, worker, &outcome).await?;
+            tracing::warn!(send_id = send.id, error = %e, "retry ceiling reached; giving up");
+            return Ok(());
+        }
+        let delay = self.backoff(send.consecutive_failures + 1);
+        let message = format!("{what}. Повторная попытка через {} с.", delay.as_millis().div_ceil(1000));
+        let outcome = Outcome {
+            status: send.status,
+            next_attempt_at: Some(now + ms(delay)),
+            count_attempt: true,
+            failed: true,
+            last_error: Some(&message),
+            event: Some(EventNote { message: &message, http_status: http_status_of(e), raw_reply: e.raw() }),
+        };
+        store.record_outcome(send.id, worker, &outcome).await?;
+        tracing::warn!(send_id = send.id, error = %e, "ЕИС exchange failed; will retry");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delay_grows_with_failures_in_a_row_and_stays_within_its_jitter() {
+        use rand::{Rng, SeedableRng};
+        let (base, max) = (Duration::from_secs(5), Duration::from_secs(60));
+        let cap = |n: i64| Duration::from_secs(5 * 2u64.pow(u32::try_from(n - 1).unwrap())).min(max);
+        assert_eq!(retry_delay(base, max, 1, 0.0), Duration::from_millis(2500));
+        assert_eq!(retry_delay(base, max, 1, 1.0), Duration::from_secs(5));
+        assert_eq!(retry_delay(base, max, 3, 0.5), Duration::from_secs(15));
+        // The ceiling holds however long the run of failures, and for nonsense samples.
+        assert_eq!(retry_delay(base, max, 1_000_000, 1.0), max);
+        assert_eq!(retry_delay(base, max, 0, 0.0), Duration::from_millis(2500), "treated as the first failure");
+        assert_eq!(retry_delay(base, max, 2, f64::NAN), Duration::from_secs(5));
+        let mut rng = rand::rngs::StdRng::seed_from_u64(44);
+        for n in 1..=12 {
+            for _ in 0..200 {
+                let d = retry_delay(base, max, n, rng.random::<f64>());
+                assert!(d >= cap(n) / 2 && d <= cap(n), "failure {n}: {d:?} outside [{:?}, {:?}]", cap(n) / 2, cap(n));
+            }
+        }
+        // Jitter spreads: 50 samples of the same failure are not all alike.
+        let spread: std::collections::BTreeSet<Duration> =
+            (0..50).map(|_| retry_delay(base, max, 5, rng.random::<f64>())).collect();
+        assert!(spread.len() > 40);
+    }
+}
