@@ -6,19 +6,23 @@
 use domain::org::OrgType;
 use domain::plan::ResponsiblePerson;
 use domain::position::{ChangeDecision, PositionDraft, SpecialPurchase, parse_change};
-use domain::ikz::PurchaseNumber;
+use domain::ikz::{Iku, PurchaseNumber};
 use libfuzzer_sys::fuzz_target;
+
+// The web's reading of the form, compiled here on its own (it depends on `domain` only).
+#[path = "../../crates/web/src/pages/position_fields.rs"]
+mod position_fields;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(data) {
-        let draft = PositionDraft::from_form(&pairs);
-        let _ = draft.form_lines();
+        let draft = position_fields::draft_from_form(&pairs);
+        let iku = Iku::parse("27802139698780201001").expect("a valid ИКУ");
         let number = PurchaseNumber::new(1).expect("1 is a purchase number");
         let special = SpecialPurchase { code: draft.special_type.trim().to_owned(), name: "Особая закупка".into() };
         for org_type in OrgType::ALL {
             for special in [None, Some(special.clone())] {
                 if let Ok(p) = draft.parse(number, org_type, special) {
-                    let _ = (p.title(), p.summary(), p.kvr_breakdown(org_type), p.ikz("27802139698780201001"));
+                    let _ = (p.title(), p.summary(), p.kvr_breakdown(org_type), p.ikz(Some(&iku)), p.ikz(None));
                     let _ = PositionDraft::of(&p);
                 }
             }

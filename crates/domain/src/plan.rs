@@ -3,8 +3,8 @@
 use crate::ikz::{Iku, PurchaseNumber};
 use crate::org::{Inn, Kpp, OrgType, SpzCode};
 pub use crate::position::{
-    BudgetLine, ChangeDecision, ChangeMark, FieldError, LINE_FIELDS, LineDraft, Position, PositionChange,
-    PositionDraft, SpecialPurchase, YearAmounts, next_purchase_number, parse_change,
+    BudgetLine, ChangeDecision, ChangeMark, FieldError, LineDraft, Position, PositionChange, PositionDraft,
+    SpecialPurchase, YearAmounts, next_purchase_number, parse_change,
 };
 use crate::role::Role;
 use serde::{Deserialize, Serialize};

@@ -320,13 +320,14 @@ pub struct LineDraft {
 }
 
 impl LineDraft {
-    fn is_blank(&self) -> bool {
+    pub fn is_blank(&self) -> bool {
         [&self.code, &self.current, &self.first, &self.second, &self.subsequent].iter().all(|s| s.trim().is_empty())
     }
 }
 
-/// What the position form sends: raw strings, parsed all at once so that every wrong field is
-/// reported together.
+/// A position as typed (the form's fields, or the API's body): raw strings, parsed all at once
+/// so that every wrong field is reported together. How an HTML form's fields become a draft is
+/// the web's business (`web::pages::position_form`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PositionDraft {
@@ -349,50 +350,7 @@ pub struct PositionDraft {
     pub energy_service: bool,
 }
 
-/// Form field names of the breakdown rows; a row repeats them, so the order pairs them up.
-pub const LINE_FIELDS: [&str; 5] = ["line_code", "line_current", "line_first", "line_second", "line_subsequent"];
-/// The same for the rows of the target-article breakdown.
-pub const TARGET_LINE_FIELDS: [&str; 5] = ["ta_code", "ta_current", "ta_first", "ta_second", "ta_subsequent"];
-
-/// The non-blank rows of one breakdown table of a form sent as pairs.
-fn rows_of(pairs: &[(String, String)], names: [&str; 5]) -> Vec<LineDraft> {
-    let column = |name: &str| pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect::<Vec<_>>();
-    let [codes, current, first, second, subsequent] = names.map(column);
-    let at = |v: &Vec<String>, i: usize| v.get(i).cloned().unwrap_or_default();
-    (0..codes.len())
-        .map(|i| LineDraft {
-            code: at(&codes, i),
-            current: at(&current, i),
-            first: at(&first, i),
-            second: at(&second, i),
-            subsequent: at(&subsequent, i),
-        })
-        .filter(|l| !l.is_blank())
-        .collect()
-}
-
 impl PositionDraft {
-    /// Reads the draft from an HTML form's pairs: checkboxes are present or absent, and the
-    /// breakdown rows are repeated `line_*` fields.
-    pub fn from_form(pairs: &[(String, String)]) -> PositionDraft {
-        let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
-        PositionDraft {
-            special_type: get("special_type"),
-            publish_year: get("publish_year"),
-            okpd2: get("okpd2"),
-            kvr: get("kvr"),
-            object_info: get("object_info"),
-            amount_current: get("amount_current"),
-            amount_first: get("amount_first"),
-            amount_second: get("amount_second"),
-            amount_subsequent: get("amount_subsequent"),
-            lines: rows_of(pairs, LINE_FIELDS),
-            target_lines: rows_of(pairs, TARGET_LINE_FIELDS),
-            public_discussion: pairs.iter().any(|(k, _)| k == "public_discussion"),
-            energy_service: pairs.iter().any(|(k, _)| k == "energy_service"),
-        }
-    }
-
     /// The form's values for a stored position.
     pub fn of(p: &Position) -> PositionDraft {
         let money = |m: Money| if m.is_zero() { String::new() } else { m.to_string() };
@@ -424,20 +382,6 @@ impl PositionDraft {
             public_discussion: p.public_discussion,
             energy_service: p.energy_service,
         }
-    }
-
-    /// The rows the form shows: the lines typed so far and two empty ones to add more.
-    pub fn form_lines(&self) -> Vec<LineDraft> {
-        let mut v = self.lines.clone();
-        v.extend([LineDraft::default(), LineDraft::default()]);
-        v
-    }
-
-    /// The same for the target-article breakdown.
-    pub fn form_target_lines(&self) -> Vec<LineDraft> {
-        let mut v = self.target_lines.clone();
-        v.extend([LineDraft::default(), LineDraft::default()]);
-        v
     }
 
     /// Parses the draft for an organization of `org_type`; the purchase number is assigned by
@@ -824,44 +768,6 @@ mod tests {
     }
 
     #[test]
-    fn form_pairs_become_a_draft() {
-        let pairs: Vec<(String, String)> = [
-            ("okpd2", "38.11.21.000"),
-            ("publish_year", "2026"),
-            ("line_code", "244"),
-            ("line_current", "1"),
-            ("line_first", ""),
-            ("line_second", ""),
-            ("line_subsequent", ""),
-            ("line_code", ""),
-            ("line_current", ""),
-            ("line_first", ""),
-            ("line_second", ""),
-            ("line_subsequent", ""),
-            ("line_code", "247"),
-            ("line_current", "2"),
-            ("line_first", "3"),
-            ("line_second", ""),
-            ("line_subsequent", ""),
-            ("energy_service", "1"),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        let d = PositionDraft::from_form(&pairs);
-        assert_eq!(
-            d.lines,
-            vec![
-                line("244", "1"),
-                LineDraft { code: "247".into(), current: "2".into(), first: "3".into(), ..Default::default() }
-            ]
-        );
-        assert!(d.energy_service);
-        assert!(!d.public_discussion);
-        assert_eq!(d.form_lines().len(), 4);
-    }
-
-    #[test]
     fn old_stored_positions_still_read() {
         let old = r#"{"purchase_number":3,"publish_year":2026,"okpd2":"38.11.21.000","kvr":"244","object_info":"ТКО",
             "amounts":{"current":"10.00","first":"0","second":"0","subsequent":"0"},"kbk":"07507021234567890244","public_discussion":false}"#;
@@ -919,17 +825,5 @@ mod tests {
         assert_eq!(p.target_articles.len(), 2);
         assert_eq!(PositionDraft::of(&p).target_lines.len(), 2);
         assert_eq!(d.parse(n(1), OrgType::Authority, None).unwrap_err()[0].field, "target_lines", "not for type 01");
-        let pairs: Vec<(String, String)> = [
-            ("okpd2", "38.11"),
-            ("ta_code", "0110100590"),
-            ("ta_current", "5"),
-            ("ta_first", ""),
-            ("ta_second", ""),
-            ("ta_subsequent", ""),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        assert_eq!(PositionDraft::from_form(&pairs).target_lines, vec![line("0110100590", "5")]);
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod plan_page;
 pub mod plans;
+pub mod position_fields;
 pub mod position_form;
 pub mod positions;
 pub mod reference;

@@ -15,7 +15,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Datelike;
 use domain::PlanStatus;
-use domain::plan::PositionDraft;
 use serde::Deserialize;
 
 #[derive(Clone)]
@@ -246,7 +245,7 @@ pub async fn add_position(
 ) -> WebResult<Response> {
     let user = &post.session.user;
     let plan = state.app.editable_plan(user, id).await?;
-    let draft = PositionDraft::from_form(&post.form);
+    let draft = crate::pages::position_form::draft_from_form(&post.form);
     let row_version: i64 = field(&post.form, "row_version")
         .trim()
         .parse()
@@ -333,18 +332,4 @@ pub async fn return_for_revision(
 ) -> WebResult<Response> {
     let outcome = state.app.return_for_revision(&post.session.user, id, &post.form.comment).await;
     after_action(&state, &post.session, id, outcome, ("positions", "returned")).await
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn position_form_parses() {
-        // Fields left empty by the browser may be missing altogether.
-        let body = "object_info=x&publish_year=2026&okpd2=58.11&amount_current=1&row_version=3&csrf=abc";
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(body).unwrap();
-        let draft = domain::plan::PositionDraft::from_form(&pairs);
-        assert_eq!(super::field(&pairs, "row_version"), "3");
-        assert_eq!(draft.okpd2, "58.11");
-        assert!(draft.lines.is_empty() && !draft.public_discussion);
-    }
 }

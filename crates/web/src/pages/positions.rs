@@ -135,7 +135,7 @@ impl EditForm {
             row_version: field(pairs, "row_version"),
             reason_code: field(pairs, "reason_code"),
             change_description: field(pairs, "change_description"),
-            draft: PositionDraft::from_form(pairs),
+            draft: crate::pages::position_form::draft_from_form(pairs),
         }
     }
 }
