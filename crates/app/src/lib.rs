@@ -45,8 +45,4 @@ impl Workflow {
     pub fn store(&self) -> &Store {
         &self.store
     }
-
-    pub fn exchange(&self) -> &Exchange {
-        &self.exchange
-    }
 }

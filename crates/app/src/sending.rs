@@ -8,6 +8,17 @@ use domain::secret::Secret;
 use store::sends::EisLogin;
 use store::users::User;
 
+pub use exchange::{ViolationView, violations_in};
+
+/// «Скачать XML» of a version: the packet as last sent, or as fixed at approval.
+pub struct PacketXml {
+    pub xml: String,
+    /// The packet went to ЕИС (else it is the one that would go).
+    pub sent: bool,
+    pub version: store::plans::Version,
+    pub plan: store::plans::Plan,
+}
+
 /// What «Отправить все» did.
 #[derive(Debug, Default)]
 pub struct BulkSend {
@@ -58,6 +69,18 @@ impl Workflow {
             Err(exchange::RequestError::Refused(reason)) => Err(Error::SendRefused(reason)),
             Err(exchange::RequestError::Store(e)) => Err(e.into()),
         }
+    }
+
+    /// The packet of a version the caller may read (see `exchange::Exchange::packet_xml`).
+    pub async fn packet_xml(&self, user: &User, version_id: i64) -> Result<PacketXml> {
+        let (version, plan, _) = self.readable_version(user, version_id).await?.into_parts();
+        let (xml, sent) = self.exchange.packet_xml(&plan, &version).await?;
+        Ok(PacketXml { xml, sent, version, plan })
+    }
+
+    /// When the runner stops retrying a send that ЕИС keeps failing.
+    pub fn gives_up_at(&self, send: &store::sends::Send) -> Option<i64> {
+        self.exchange.give_up_at(send)
     }
 
     /// Why the version cannot be sent now (`Ok(None)`: it can), for the dialog and the list.

@@ -145,8 +145,7 @@ pub async fn diff(
 /// The packet XML: the one sent to ЕИС if the version was sent, otherwise the one that would
 /// be sent now. `X-Packet-Kind` says which.
 pub async fn packet(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<i64>) -> ApiResult {
-    let (version, plan, _) = state.app.readable_version(&user, id).await?.into_parts();
-    let (xml, sent) = state.app.exchange().packet_xml(&plan, &version).await?;
+    let app::sending::PacketXml { xml, sent, .. } = state.app.packet_xml(&user, id).await?;
     let kind = if sent { "sent" } else { "preview" };
     Ok((
         [

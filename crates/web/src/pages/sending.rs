@@ -130,7 +130,7 @@ struct StatusPage {
     packet_id: Option<String>,
     eis_login: String,
     attempts: i64,
-    violations: Vec<exchange::ViolationView>,
+    violations: Vec<app::sending::ViolationView>,
     events: Vec<EventRow>,
     plan_number: Option<String>,
     position_numbers: Vec<(String, String)>,
@@ -221,7 +221,7 @@ pub async fn send_status(
     let plan = state.app.store().plan(plan.id).await?.ok_or(WebError::not_found())?;
     let status = send.as_ref().map(|s| s.status);
     let violations =
-        events.iter().rev().find_map(|e| e.raw_reply.as_deref().map(exchange::violations_in)).unwrap_or_default();
+        events.iter().rev().find_map(|e| e.raw_reply.as_deref().map(app::sending::violations_in)).unwrap_or_default();
     let (info, explanation) = status.map(explanation).unwrap_or((None, None));
     let published = status == Some(SendStatus::Published);
     let failing = send.as_ref().filter(|s| s.status.is_active() && s.consecutive_failures > 0);
@@ -244,7 +244,7 @@ pub async fn send_status(
                 .format("%H:%M:%S")
                 .to_string()
         }),
-        gives_up_at: failing.and_then(|s| state.app.exchange().give_up_at(s)).map(crate::view::fmt_time),
+        gives_up_at: failing.and_then(|s| state.app.gives_up_at(s)).map(crate::view::fmt_time),
         reason: stopped.and_then(|s| s.last_error.clone()),
         info,
         explanation,

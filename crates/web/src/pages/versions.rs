@@ -18,8 +18,7 @@ pub async fn xml(
     CurrentUser(session): CurrentUser,
     Id(id): Id<i64>,
 ) -> WebResult<Response> {
-    let (version, plan, _) = state.app.readable_version(&session.user, id).await?.into_parts();
-    let (xml, sent) = state.app.exchange().packet_xml(&plan, &version).await?;
+    let app::sending::PacketXml { xml, sent, version, plan } = state.app.packet_xml(&session.user, id).await?;
     let kind = if sent { "sent" } else { "preview" };
     let name =
         format!("attachment; filename=\"plan-{}-{}-v{}-{kind}.xml\"", plan.id, plan.plan_year, version.version_number);
