@@ -114,3 +114,35 @@ async fn a_page_and_the_api_answer_a_refusal_alike() {
     assert_eq!(api.status(), 409);
     h.app.stop().await;
 }
+
+#[tokio::test]
+async fn a_fault_answers_a_russian_page_with_the_request_id_and_no_internals() {
+    let h = Harness::start().await;
+    let mut customer = h.client();
+    customer.login("zakazchik", "zakazchik").await;
+    // The database goes away under the running server: every page is a fault now.
+    h.app.store.close().await;
+    let r = customer
+        .http
+        .get(format!("{}/plans", h.app.url()))
+        .header("x-request-id", "support-case-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 500);
+    assert_eq!(r.headers()["x-request-id"], "support-case-42");
+    let body = r.text().await.unwrap();
+    assert!(body.contains("Внутренняя ошибка сервера") && russian(&body), "{body}");
+    assert!(body.contains("support-case-42"), "the page names the request for support: {body}");
+    assert!(!body.to_lowercase().contains("pool") && !body.contains("sqlx"), "no internals shown: {body}");
+    // The API says the same as a problem document.
+    let r = customer
+        .http
+        .get(format!("{}/api/v1/me", h.app.url()))
+        .bearer_auth("any-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 500);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+}
