@@ -136,13 +136,7 @@ async fn a_fault_answers_a_russian_page_with_the_request_id_and_no_internals() {
     assert!(body.contains("support-case-42"), "the page names the request for support: {body}");
     assert!(!body.to_lowercase().contains("pool") && !body.contains("sqlx"), "no internals shown: {body}");
     // The API says the same as a problem document.
-    let r = customer
-        .http
-        .get(format!("{}/api/v1/me", h.app.url()))
-        .bearer_auth("any-token")
-        .send()
-        .await
-        .unwrap();
+    let r = customer.http.get(format!("{}/api/v1/me", h.app.url())).bearer_auth("any-token").send().await.unwrap();
     assert_eq!(r.status(), 500);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
 }

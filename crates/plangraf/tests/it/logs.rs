@@ -8,17 +8,14 @@
 //! nothing.
 
 use crate::common::*;
-use std::io::Read;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use crate::demo_process::Demo;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eis_passwords_never_reach_the_logs() {
     plangraf::install_crypto_provider();
     let dir = tempfile::tempdir().unwrap();
     let database_url = store::testing::fresh_database_url(dir.path()).await.unwrap();
-    let mut demo = Demo::start(dir.path(), &database_url);
+    let mut demo = Demo::start(dir.path(), &database_url, "trace", &["--processing-delay-ms", "200"]);
     let (app, eis) = demo.addresses();
     let mut cabinet =
         Cabinet::sign_in(&eis, &dir.path().join("sandbox").join("sandbox-cert.pem"), "eis_admin", "eis_admin").await;
@@ -61,7 +58,7 @@ async fn eis_passwords_never_reach_the_logs() {
     cabinet.place_latest_draft().await;
     wait_for_status(&mut customer, version, "Размещена в ЕИС").await;
 
-    let log = strip_ansi(&demo.stop());
+    let log = strip_ansi(&demo.signal_and_wait("-TERM").1);
     eprintln!("captured {} lines of log output", log.lines().count());
     // The capture works, at the level asked for, and holds this very exchange.
     assert!(log.contains(" TRACE "), "no TRACE line: the filter PLANGRAF_LOG=trace did not take effect");
@@ -127,105 +124,6 @@ fn text_after(body: &str, start: &str, end: &str) -> String {
     let i = body.find(start).unwrap_or_else(|| panic!("no {start} in the page")) + start.len();
     let rest = &body[i..];
     rest[..rest.find(end).unwrap()].to_owned()
-}
-
-/// `plangraf demo` as a child process on ports of its choosing, its output collected.
-struct Demo {
-    child: Child,
-    output: Arc<Mutex<Vec<u8>>>,
-    readers: Vec<std::thread::JoinHandle<()>>,
-}
-
-impl Demo {
-    fn start(data_dir: &std::path::Path, database_url: &str) -> Demo {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_plangraf"))
-            .args([
-                "demo",
-                "--listen",
-                "127.0.0.1:0",
-                "--sandbox-listen",
-                "127.0.0.1:0",
-                "--processing-delay-ms",
-                "200",
-            ])
-            .env("PLANGRAF_LOG", "trace")
-            .env("PLANGRAF_DATA_DIR", data_dir)
-            .env("PLANGRAF_DATABASE_URL", database_url)
-            .env_remove("PLANGRAF_SECRET_KEY")
-            .env_remove("PLANGRAF_SECRET_KEY_FILE")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let output = Arc::new(Mutex::new(Vec::new()));
-        let mut readers = Vec::new();
-        let streams: [Box<dyn Read + Send>; 2] =
-            [Box::new(child.stdout.take().unwrap()), Box::new(child.stderr.take().unwrap())];
-        for mut stream in streams {
-            let output = output.clone();
-            readers.push(std::thread::spawn(move || {
-                let mut buf = [0u8; 8192];
-                while let Ok(n) = stream.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    output.lock().unwrap().extend_from_slice(&buf[..n]);
-                }
-            }));
-        }
-        Demo { child, output, readers }
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.output.lock().unwrap()).into_owned()
-    }
-
-    /// plangraf's and the cabinet's addresses, from the banner the demo prints once it is up.
-    fn addresses(&mut self) -> (String, String) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let text = self.text();
-            let address = |label: &str| {
-                text.lines()
-                    .find_map(|l| l.strip_prefix(label))
-                    .and_then(|rest| rest.split_whitespace().next())
-                    .map(str::to_owned)
-            };
-            if let (Some(app), Some(eis)) = (address("  plangraf: "), address("  eis-sandbox: ")) {
-                return (app, eis);
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("plangraf demo exited ({status}):\n{text}");
-            }
-            assert!(Instant::now() < deadline, "plangraf demo did not start within 60 s:\n{text}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Stops the demo as Ctrl+C would (SIGTERM, which it handles) and returns all it wrote.
-    fn stop(mut self) -> String {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while self.child.try_wait().unwrap().is_none() {
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("plangraf demo did not stop within 30 s of SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        for r in self.readers.drain(..) {
-            r.join().unwrap();
-        }
-        self.text()
-    }
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// The sandbox's personal cabinet over HTTPS, trusting exactly the sandbox's certificate.

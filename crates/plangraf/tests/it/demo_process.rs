@@ -1,0 +1,109 @@
+//! `plangraf demo` as a child process on loopback ports of its choosing, everything it writes
+//! collected: for the tests that need the real binary (logs, signals).
+
+use std::io::Read;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub struct Demo {
+    child: Child,
+    output: Arc<Mutex<Vec<u8>>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Demo {
+    /// Starts the demo on a fresh data directory and database, logging at `log` (a
+    /// `PLANGRAF_LOG` filter), with `extra` arguments after the listen addresses.
+    pub fn start(data_dir: &std::path::Path, database_url: &str, log: &str, extra: &[&str]) -> Demo {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_plangraf"))
+            .args(["demo", "--listen", "127.0.0.1:0", "--sandbox-listen", "127.0.0.1:0"])
+            .args(extra)
+            .env("PLANGRAF_LOG", log)
+            .env("NO_COLOR", "1")
+            .env("PLANGRAF_DATA_DIR", data_dir)
+            .env("PLANGRAF_DATABASE_URL", database_url)
+            .env_remove("PLANGRAF_SECRET_KEY")
+            .env_remove("PLANGRAF_SECRET_KEY_FILE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let streams: [Box<dyn Read + Send>; 2] =
+            [Box::new(child.stdout.take().unwrap()), Box::new(child.stderr.take().unwrap())];
+        let readers = streams
+            .into_iter()
+            .map(|mut stream| {
+                let output = output.clone();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 8192];
+                    while let Ok(n) = stream.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        output.lock().unwrap().extend_from_slice(&buf[..n]);
+                    }
+                })
+            })
+            .collect();
+        Demo { child, output, readers }
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.output.lock().unwrap()).into_owned()
+    }
+
+    /// plangraf's and the cabinet's addresses, from the banner the demo prints once it is up
+    /// (bounded: 60 s).
+    pub fn addresses(&mut self) -> (String, String) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let text = self.text();
+            let address = |label: &str| {
+                text.lines()
+                    .find_map(|l| l.strip_prefix(label))
+                    .and_then(|rest| rest.split_whitespace().next())
+                    .map(str::to_owned)
+            };
+            if let (Some(app), Some(eis)) = (address("  plangraf: "), address("  eis-sandbox: ")) {
+                return (app, eis);
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("plangraf demo exited ({status}):\n{text}");
+            }
+            assert!(Instant::now() < deadline, "plangraf demo did not start within 60 s:\n{text}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends `signal` (`-TERM`, `-INT`) and waits (bounded: 40 s, beyond the grace periods) for
+    /// the exit; answers the exit status and everything the demo wrote.
+    pub fn signal_and_wait(mut self, signal: &str) -> (ExitStatus, String) {
+        let sent = Command::new("kill").args([signal, &self.child.id().to_string()]).status().unwrap();
+        assert!(sent.success(), "kill {signal}");
+        let deadline = Instant::now() + Duration::from_secs(40);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("plangraf demo did not stop within 40 s of {signal}:\n{}", self.text());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        for r in self.readers.drain(..) {
+            r.join().unwrap();
+        }
+        (status, self.text())
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
