@@ -773,6 +773,15 @@ async fn plan_header_through_the_api() {
         "{}",
         journal.text
     );
+
+    // The approved version shows the ИКЗ as it is sent: with the committee's ИКУ.
+    let r = customer.call(Method::POST, "/api/v1/plans/{id}/submit", &[plan], None).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = approver.call(Method::POST, "/api/v1/plans/{id}/approve", &[plan], None).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let version = r.json["version"]["id"].as_i64().unwrap();
+    let r = customer.call(Method::GET, "/api/v1/versions/{id}", &[version], None).await;
+    assert_eq!(r.json["positions"][0]["ikz"], "272783000042678400100100010005811244", "{r:?}");
     h.app.stop().await;
 }
 

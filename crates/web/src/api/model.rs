@@ -316,7 +316,8 @@ impl<'a> VersionDetail<'a> {
                 .positions
                 .iter()
                 .map(|p| VersionPosition {
-                    ikz: p.ikz(c.iku.as_ref()).ok().map(String::from),
+                    // The ИКЗ as sent: with the agent's ИКУ for a plan the superior places (OA).
+                    ikz: p.ikz(s.owner_iku()).ok().map(String::from),
                     eis_number: v.eis_position_numbers.get(&p.purchase_number.padded()).cloned(),
                     position: p,
                 })
