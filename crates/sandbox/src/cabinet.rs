@@ -37,6 +37,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/cabinet", get(home))
+        .route("/cabinet/user", get(profile))
+        .route("/cabinet/user/integration", post(own_integration))
         .route("/cabinet/admin/users", get(users))
         .route("/cabinet/admin/users/{id}/registration", get(registration))
         .route("/cabinet/admin/users/{id}/integration", post(integration))
@@ -139,13 +141,20 @@ struct RegistrationPage {
     integration_login: String,
     password_at: Option<String>,
     csrf: String,
+    /// «Пользователь» (the user's own data) or an administrator's view of a user.
+    title: &'static str,
+    /// Where the integration button posts.
+    integration_action: String,
+    back_href: &'static str,
+    back_label: &'static str,
 }
 
 #[derive(Template)]
 #[template(path = "integration.html")]
 struct IntegrationPage {
     nav: Option<Nav>,
-    user_id: i64,
+    /// «Продолжить»: back to the page the button was on.
+    continue_href: String,
     full_name: String,
     login: String,
     password: String,
@@ -537,8 +546,64 @@ async fn registration(State(state): State<AppState>, auth: Authed, CabinetPath(i
             password_at: user.integration_password_at.map(format_ru),
             user: view(&user),
             csrf: auth.csrf.clone(),
+            title: "Регистрационные данные",
+            integration_action: format!("/cabinet/admin/users/{}/integration", user.id),
+            back_href: "/cabinet/admin/users",
+            back_label: "← Пользователи организации",
         },
     )
+}
+
+/// «Пользователь»: every user's own registration data and integration login (seed 004: the
+/// customer finds and changes them there). Viewing changes nothing.
+async fn profile(State(state): State<AppState>, auth: Authed) -> Response {
+    // Read afresh: the session's copy may predate the last regeneration.
+    let user = match state.directory.user_by_id(auth.user.id).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return internal(&SandboxError::NotFound("the signed-in user".into())),
+        Err(e) => return internal(&e),
+    };
+    render(
+        StatusCode::OK,
+        &RegistrationPage {
+            nav: auth.nav(),
+            integration_login: user.integration_login.clone(),
+            password_at: user.integration_password_at.map(format_ru),
+            user: view(&user),
+            csrf: auth.csrf.clone(),
+            title: "Пользователь",
+            integration_action: "/cabinet/user/integration".into(),
+            back_href: "/cabinet",
+            back_label: "← Личный кабинет",
+        },
+    )
+}
+
+/// The same button in «Пользователь», for the user's own integration password.
+async fn own_integration(
+    State(state): State<AppState>,
+    auth: Authed,
+    CabinetForm(form): CabinetForm<CsrfForm>,
+) -> Response {
+    if let Some(refusal) = auth.refuse_csrf(&form.csrf) {
+        return refusal;
+    }
+    match state.directory.regenerate_integration_password(&auth.user.login).await {
+        Ok(creds) => {
+            tracing::info!(user = %auth.user.login, "own integration password generated in the cabinet");
+            render(
+                StatusCode::OK,
+                &IntegrationPage {
+                    nav: auth.nav(),
+                    continue_href: "/cabinet/user".into(),
+                    full_name: auth.user.full_name.clone(),
+                    login: creds.login,
+                    password: creds.password.expose().to_owned(),
+                },
+            )
+        }
+        Err(e) => internal(&e),
+    }
 }
 
 /// The button «Данные пользователя для альтернативной интеграции (по протоколу HTTPS)»:
@@ -563,7 +628,7 @@ async fn integration(
                 StatusCode::OK,
                 &IntegrationPage {
                     nav: auth.nav(),
-                    user_id: user.id,
+                    continue_href: format!("/cabinet/admin/users/{}/registration", user.id),
                     full_name: user.full_name.clone(),
                     login: creds.login,
                     password: creds.password.expose().to_owned(),

@@ -174,6 +174,49 @@ async fn scenario_a_linking_a_user_to_eis() {
     env.sandbox.shutdown().await;
 }
 
+/// Seed 004: the customer's specialist (not an administrator) finds his integration login and
+/// password in «Пользователь» and makes a new one there; viewing the page changes nothing.
+#[tokio::test]
+async fn every_user_has_the_section_user_with_his_integration_credentials() {
+    let env = start(Duration::ZERO).await;
+    let mut b = Browser::new(&env);
+    b.sign_in("spec", "spec-pass").await;
+    let (status, home) = b.get("/cabinet").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(home.contains("href=\"/cabinet/user\">Пользователь</a>"), "the menu has «Пользователь»");
+    assert!(!home.contains("/cabinet/admin/users"), "no administration for a specialist");
+
+    let (status, profile) = b.get("/cabinet/user").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(profile.contains("<h1>Пользователь</h1>") && profile.contains("Петров Петр Петрович"));
+    assert!(profile.contains("int_spec") && profile.contains("не сформирован"));
+    assert!(profile.contains("Данные пользователя для альтернативной интеграции (по протоколу HTTPS)"));
+    let (_, again) = b.get("/cabinet/user").await;
+    assert!(again.contains("не сформирован"), "viewing the page makes no password");
+
+    let resp = b.post("/cabinet/user/integration", &[("csrf", "forged")]).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let token = csrf(&profile);
+    let page = b.post("/cabinet/user/integration", &[("csrf", &token)]).await.text().await.expect("body");
+    let shown = secrets(&page);
+    assert_eq!(shown.len(), 2, "login and password are shown");
+    assert!(page.contains("href=\"/cabinet/user\""), "«Продолжить» goes back to «Пользователь»");
+    let first = Credentials { login: shown[0].clone(), password: shown[1].clone().into() };
+    assert_eq!(first.login, "int_spec");
+    env.client.upload(&first, &write_plan_packet(&packet())).await.expect("the shown password works");
+
+    let page = b.post("/cabinet/user/integration", &[("csrf", &token)]).await.text().await.expect("body");
+    let second = secrets(&page);
+    assert_ne!(second[1], first.password.expose(), "each press makes a new password");
+    assert!(matches!(
+        env.client.upload(&first, &write_plan_packet(&packet())).await,
+        Err(ClientError::Unauthorized { .. })
+    ));
+    let (_, profile) = b.get("/cabinet/user").await;
+    assert!(profile.contains("сформирован ") && !profile.contains(&second[1]), "the password is never shown again");
+    env.sandbox.shutdown().await;
+}
+
 #[tokio::test]
 async fn rights_and_blocking_from_the_cabinet() {
     let env = start(Duration::ZERO).await;
