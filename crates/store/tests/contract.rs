@@ -459,6 +459,9 @@ async fn send_queue_leases_and_uniqueness() {
     };
     assert!(s.record_outcome(c.send.id, "w1", &quiet).await.unwrap());
     assert_eq!(s.send_events(id).await.unwrap().len(), 2);
+    let polled = s.send(id).await.unwrap().unwrap();
+    assert_eq!(polled.next_attempt_at, now + ms(3_000), "a time reads back as written");
+    assert!(polled.created_at <= polled.updated_at && polled.first_attempt_at.is_some());
     let fail = Outcome { status: SendStatus::AuthError, next_attempt_at: None, ..outcome };
     let c = s.claim_due_send("w1", now + ms(4_000), 30_000).await.unwrap().unwrap();
     assert!(s.record_outcome(c.send.id, "w1", &fail).await.unwrap());
@@ -466,6 +469,8 @@ async fn send_queue_leases_and_uniqueness() {
         s.claim_due_send("w1", now + ms(10_000_000), 30_000).await.unwrap().is_none(),
         "final sends are not claimed"
     );
+    let final_send = s.send(id).await.unwrap().unwrap();
+    assert_eq!(final_send.next_attempt_at, store::Time::MAX_UTC, "a final send's next attempt is never");
     // After a refusal a new send of the same version may start.
     s.enqueue_send(&second).await.unwrap();
     assert_eq!(s.latest_send(v).await.unwrap().unwrap().packet_id, second.packet_id);
