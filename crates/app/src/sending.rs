@@ -79,7 +79,7 @@ impl Workflow {
     }
 
     /// When the runner stops retrying a send that ЕИС keeps failing.
-    pub fn gives_up_at(&self, send: &store::sends::Send) -> Option<i64> {
+    pub fn gives_up_at(&self, send: &store::sends::Send) -> Option<store::Time> {
         self.exchange.give_up_at(send)
     }
 

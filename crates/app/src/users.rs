@@ -36,7 +36,7 @@ impl Workflow {
     pub async fn sign_in(&self, login: &str, password: &str, client: std::net::IpAddr) -> Result<SignIn> {
         let login: String = login.trim().chars().take(MAX_LOGIN_CHARS + 1).collect();
         let address = client.to_string();
-        let now = store::now_ms();
+        let now = store::now();
         if let Reservation::Throttled { retry_after_ms } = self.store.reserve_sign_in(&login, &address, now).await? {
             return Ok(SignIn::Throttled { retry_after_secs: (retry_after_ms + 999) / 1000 });
         }

@@ -2,11 +2,11 @@
 //! placed version's export for the plan number and the position numbers.
 
 use crate::Exchange;
-use crate::time::ms;
+use crate::time::after;
 use domain::SendStatus;
 use eis::client::{ClientError, Credentials};
 use store::sends::{ClaimedSend, EventNote, Outcome, Publication};
-use store::{StoreError, now_ms};
+use store::{StoreError, now};
 
 impl Exchange {
     /// After «Загрузка завершена успешно»: asks ЕИС whether the draft was placed; once it was,
@@ -41,7 +41,7 @@ impl Exchange {
                     None => {
                         let quiet = Outcome {
                             status: SendStatus::Loaded,
-                            next_attempt_at: Some(now_ms() + ms(config.publication_poll_interval)),
+                            next_attempt_at: Some(after(now(), config.publication_poll_interval)),
                             count_attempt: false,
                             failed: false,
                             last_error: None,
@@ -125,7 +125,7 @@ impl Exchange {
         let message = format!("{why}. Повторная попытка через {} с.", delay.as_millis().div_ceil(1000));
         let outcome = Outcome {
             status: SendStatus::Loaded,
-            next_attempt_at: Some(now_ms() + ms(delay)),
+            next_attempt_at: Some(after(now(), delay)),
             count_attempt: true,
             failed: true,
             last_error: Some(&message),

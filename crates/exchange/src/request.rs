@@ -2,7 +2,7 @@
 //! version, which builds (or takes) its packet and writes the send to the queue in one transaction.
 
 use crate::failures::failure_ru;
-use crate::time::ms;
+use crate::time::after;
 use crate::violations::classify;
 use crate::{Basis, Exchange, build};
 use domain::SendStatus;
@@ -11,7 +11,7 @@ use eis::client::{ClientError, Credentials};
 use store::plans::{Plan, Version};
 use store::sends::{EisLogin, EventNote, NewSend};
 use store::users::User;
-use store::{Store, StoreError, now_ms};
+use store::{Store, StoreError, now};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
@@ -209,8 +209,8 @@ impl Exchange {
         };
         let (status, message) = classify(&reply.value);
         let next_attempt_at = match status {
-            SendStatus::Processing => Some(now_ms()),
-            SendStatus::Loaded => Some(now_ms() + ms(self.inner.config.publication_poll_interval)),
+            SendStatus::Processing => Some(now()),
+            SendStatus::Loaded => Some(after(now(), self.inner.config.publication_poll_interval)),
             _ => None,
         };
         let text = format!(

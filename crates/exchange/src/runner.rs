@@ -3,14 +3,14 @@
 
 use crate::Exchange;
 use crate::failures::{failure_ru, http_status_of, lasting_refusal, refusal_text};
-use crate::time::{ms, when_ru};
+use crate::time::{after, ms, when_ru};
 use crate::violations::classify;
 use domain::SendStatus;
 use eis::client::{ClientError, Credentials};
 use eis::reply::Confirmation;
 use std::time::Duration;
 use store::sends::{ClaimedSend, EventNote, Outcome};
-use store::{StoreError, now_ms};
+use store::{StoreError, Time, now};
 
 /// The delay before the next try after `failures` (≥ 1) failures in a row: "equal jitter" over an
 /// exponential cap. With cap = min(`max`, `base` · 2^(failures − 1)), the delay is
@@ -37,25 +37,25 @@ async fn grace_after_stop(stop: &mut tokio::sync::watch::Receiver<Option<Duratio
 }
 
 impl Exchange {
-    /// When the runner stops retrying a send that gets no usable answer (ms since the epoch);
-    /// `None` before its first attempt and for sends not waiting on ЕИС's reply to the packet.
-    pub fn give_up_at(&self, send: &store::sends::Send) -> Option<i64> {
+    /// When the runner stops retrying a send that gets no usable answer; `None` before its
+    /// first attempt and for sends not waiting on ЕИС's reply to the packet.
+    pub fn give_up_at(&self, send: &store::sends::Send) -> Option<Time> {
         if !send.status.is_active() {
             return None;
         }
-        send.first_attempt_at.map(|t| t.saturating_add(ms(self.inner.config.retry_ceiling)))
+        send.first_attempt_at.map(|t| after(t, self.inner.config.retry_ceiling))
     }
 
     /// Claims and works one due send. Returns whether there was one.
     pub async fn run_once(&self) -> Result<bool, StoreError> {
-        self.run_one_due_by(now_ms()).await
+        self.run_one_due_by(now()).await
     }
 
-    /// Claims and works one send due by `due_by` (ms since the epoch), as if that time had come.
-    async fn run_one_due_by(&self, due_by: i64) -> Result<bool, StoreError> {
+    /// Claims and works one send due by `due_by`, as if that time had come.
+    async fn run_one_due_by(&self, due_by: Time) -> Result<bool, StoreError> {
         let lease = ms(self.inner.config.lease);
         let worker = &self.inner.worker_id;
-        let Some(claimed) = self.inner.store.claim_send_due_by(worker, now_ms(), due_by, lease).await? else {
+        let Some(claimed) = self.inner.store.claim_send_due_by(worker, now(), due_by, lease).await? else {
             return Ok(false);
         };
         self.work(claimed).await?;
@@ -78,7 +78,7 @@ impl Exchange {
     /// had come: a retry delay or a poll interval is skipped instead of waited out. Returns
     /// whether there was one. For tests that follow a send step by step.
     pub async fn run_next_within(&self, ahead: Duration) -> Result<bool, StoreError> {
-        self.run_one_due_by(now_ms().saturating_add(ms(ahead))).await
+        self.run_one_due_by(after(now(), ahead)).await
     }
 
     /// Runs the worker loop in a task until [`Exchange::stop`] (or until the task is aborted).
@@ -195,11 +195,11 @@ impl Exchange {
             Some(p) => format!("{p} {message}"),
             None => message,
         };
-        let now = now_ms();
+        let now = now();
         let next_attempt_at = match status {
-            SendStatus::Processing => Some(now + ms(self.inner.config.poll_interval)),
+            SendStatus::Processing => Some(after(now, self.inner.config.poll_interval)),
             // Loaded: from now on, watch for the customer placing the draft in ЕИС.
-            SendStatus::Loaded => Some(now + ms(self.inner.config.publication_poll_interval)),
+            SendStatus::Loaded => Some(after(now, self.inner.config.publication_poll_interval)),
             _ => None,
         };
         let silent = quiet && status == SendStatus::Processing;
@@ -293,7 +293,7 @@ impl Exchange {
         let store = &self.inner.store;
         let worker = &self.inner.worker_id;
         let what = failure_ru(e);
-        let now = now_ms();
+        let now = now();
         if let Some(deadline) = self.give_up_at(send).filter(|d| now >= *d) {
             let since = send.failing_since.unwrap_or(now);
             let why = format!("{what}. Срок повторных попыток истёк {}.", when_ru(deadline));
@@ -322,7 +322,7 @@ impl Exchange {
         let message = format!("{what}. Повторная попытка через {} с.", delay.as_millis().div_ceil(1000));
         let outcome = Outcome {
             status: send.status,
-            next_attempt_at: Some(now + ms(delay)),
+            next_attempt_at: Some(after(now, delay)),
             count_attempt: true,
             failed: true,
             last_error: Some(&message),

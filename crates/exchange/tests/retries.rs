@@ -147,7 +147,7 @@ async fn a_lasting_4xx_ends_the_send_after_one_attempt() {
     assert!(why.contains("HTTP 400") && why.contains("документ не может быть принят"), "{why}");
     assert!(why.starts_with("Отправка прекращена: ЕИС отклоняет запрос"), "{why}");
     assert!(
-        s.store.claim_due_send("probe", store::now_ms() + 86_400_000, 1000).await.unwrap().is_none(),
+        s.store.claim_due_send("probe", store::now() + chrono::TimeDelta::days(1), 1000).await.unwrap().is_none(),
         "never retried"
     );
     assert_eq!(s.exchange.give_up_at(&send), None);
@@ -167,10 +167,10 @@ async fn server_errors_heal_and_the_run_of_failures_resets() {
     let since = first.failing_since.expect("the run of failures has a start");
     assert!(since >= first.first_attempt_at.unwrap());
     let deadline = s.exchange.give_up_at(&first).expect("a deadline while waiting on ЕИС");
-    assert_eq!(deadline, first.first_attempt_at.unwrap() + 3_600_000);
+    assert_eq!(deadline, first.first_attempt_at.unwrap() + chrono::TimeDelta::hours(1));
     // The second failure in a row waits between half and all of min(max, base·2) = 40 ms
     // (measured from the write, a moment after the delay was drawn).
-    let wait = first.next_attempt_at - first.updated_at;
+    let wait = (first.next_attempt_at - first.updated_at).num_milliseconds();
     assert!((10..=40).contains(&wait), "{wait} ms");
 
     let done = s.drive(id, |x| x.status == SendStatus::Loaded).await;
@@ -219,7 +219,10 @@ async fn an_unknown_packet_gives_up_and_a_new_send_asks_about_it_first() {
     let why = send.last_error.clone().unwrap_or_default();
     assert!(why.starts_with("ЕИС не отвечает с ") && why.contains("попытки прекращены"), "{why}");
     assert!(why.contains("Узнать у ЕИС, получен ли пакет, не удалось"), "{why}");
-    assert!(s.store.claim_due_send("probe", store::now_ms() + 86_400_000, 1000).await.unwrap().is_none(), "final");
+    assert!(
+        s.store.claim_due_send("probe", store::now() + chrono::TimeDelta::days(1), 1000).await.unwrap().is_none(),
+        "final"
+    );
 
     // ЕИС is well again: a new send first asks about the old packet, which ЕИС never got.
     let again = s.request().await.unwrap();
@@ -279,12 +282,12 @@ async fn a_stopped_runner_releases_the_send_it_could_not_finish() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(s.send(id).await.first_attempt_at.is_some(), "the runner claimed the send");
-    assert!(s.store.claim_due_send("other", store::now_ms(), 1000).await.unwrap().is_none(), "leased");
+    assert!(s.store.claim_due_send("other", store::now(), 1000).await.unwrap().is_none(), "leased");
     s.exchange.stop(Duration::ZERO);
     tokio::time::timeout(Duration::from_secs(30), runner).await.expect("the runner stops").unwrap();
     let send = s.send(id).await;
     assert_eq!(send.status, SendStatus::Queued, "the state is kept");
     // Another instance takes it over at once, not after the 10 s lease.
-    let other = s.store.claim_due_send("other", store::now_ms(), 1000).await.unwrap();
+    let other = s.store.claim_due_send("other", store::now(), 1000).await.unwrap();
     assert_eq!(other.map(|c| c.send.id), Some(id));
 }

@@ -133,7 +133,7 @@ async fn housekeeping(store: Store) {
     let mut tick = tokio::time::interval(HOUSEKEEPING_INTERVAL);
     loop {
         tick.tick().await;
-        match store.purge_expired(store::now_ms()).await {
+        match store.purge_expired(store::now()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "expired sessions, tokens and sign-in entries removed"),
             Err(e) => tracing::warn!(error = %e, "housekeeping failed; will try again"),

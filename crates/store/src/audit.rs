@@ -1,11 +1,11 @@
 //! The audit journal: who did what, when, to which entity, with details (before/after).
 
-use crate::{Result, Store};
+use crate::{Result, Store, Time, time_at};
 use sqlx::{Any, Executor, Row};
 
 #[derive(Debug, Clone)]
 pub struct AuditEntry {
-    pub at: i64,
+    pub at: Time,
     pub user_id: Option<i64>,
     pub user_name: Option<String>,
     pub action: String,
@@ -51,7 +51,7 @@ impl Store {
         rows.iter()
             .map(|r| {
                 Ok(AuditEntry {
-                    at: r.try_get("at")?,
+                    at: time_at(r, "at")?,
                     user_id: r.try_get("user_id")?,
                     user_name: r.try_get("full_name")?,
                     action: r.try_get("action")?,

@@ -180,13 +180,40 @@ fn restrict_sqlite_files(url: &str) -> Result<()> {
     Ok(())
 }
 
+/// A moment as the store's API speaks of it. The database keeps UTC milliseconds (`BIGINT`);
+/// only this crate converts, where rows are read and parameters bound.
+pub type Time = chrono::DateTime<chrono::Utc>;
+
+/// The current time at the storage's precision (whole milliseconds), so that a time passed to
+/// the store compares equal to the same time read back.
+pub fn now() -> Time {
+    time(now_ms())
+}
+
 /// Current time in UTC milliseconds, the storage's time unit.
-pub fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-pub fn to_datetime(ms: i64) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+/// A time as the database keeps it.
+pub(crate) fn ms(t: Time) -> i64 {
+    t.timestamp_millis()
+}
+
+/// A stored time. A number beyond chrono's range (`i64::MAX`, a final send's "never") reads as
+/// the range's end, so it still compares as later than any real time.
+pub(crate) fn time(ms: i64) -> Time {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or(if ms > 0 { Time::MAX_UTC } else { Time::MIN_UTC })
+}
+
+/// The time in column `col` of a row.
+pub(crate) fn time_at(r: &sqlx::any::AnyRow, col: &str) -> Result<Time> {
+    Ok(time(r.try_get(col)?))
+}
+
+/// The time, if any, in column `col` of a row.
+pub(crate) fn time_opt(r: &sqlx::any::AnyRow, col: &str) -> Result<Option<Time>> {
+    Ok(r.try_get::<Option<i64>, _>(col)?.map(time))
 }
 
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {

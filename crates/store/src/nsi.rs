@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{Result, Store, StoreError, is_unique_violation, now_ms};
+use crate::{Result, Store, StoreError, Time, is_unique_violation, now_ms, time_at};
 
 pub use domain::nsi::{Catalog, Entry};
 
@@ -37,7 +37,7 @@ pub struct Item {
     pub parent_code: Option<String>,
     pub actual: bool,
     /// When the record was last added or changed.
-    pub loaded_at: i64,
+    pub loaded_at: Time,
 }
 
 /// What a load did.
@@ -73,7 +73,7 @@ pub struct CatalogInfo {
     pub total: i64,
     pub actual: i64,
     /// The last load: its source and time; `None` before the first.
-    pub last_load: Option<(String, i64)>,
+    pub last_load: Option<(String, Time)>,
 }
 
 /// The source recorded for the starter set.
@@ -137,7 +137,7 @@ fn item_from_row(r: &AnyRow) -> Result<Item> {
         name: r.try_get("name")?,
         parent_code: r.try_get("parent_code")?,
         actual: r.try_get::<i64, _>("actual")? != 0,
-        loaded_at: r.try_get("loaded_at")?,
+        loaded_at: time_at(r, "loaded_at")?,
     })
 }
 
@@ -399,7 +399,7 @@ impl Store {
             }
             for r in &loads {
                 if r.try_get::<String, _>("catalog")? == c.code() {
-                    info.last_load = Some((r.try_get("source")?, r.try_get("loaded_at")?));
+                    info.last_load = Some((r.try_get("source")?, time_at(r, "loaded_at")?));
                 }
             }
             out.push(info);

@@ -3,7 +3,7 @@
 //! and writes its audit entry in the same transaction.
 
 use crate::audit::record;
-use crate::{Result, Store, StoreError, is_unique_violation, now_ms};
+use crate::{Result, Store, StoreError, Time, is_unique_violation, now_ms, time, time_at};
 use domain::PlanStatus;
 use domain::exchange::PacketBasis;
 use domain::plan::{OwnerRole, PlanSnapshot, Position, ResponsiblePerson};
@@ -22,7 +22,7 @@ pub struct Plan {
     pub owner_role: OwnerRole,
     pub responsible: Option<ResponsiblePerson>,
     pub row_version: i64,
-    pub updated_at: i64,
+    pub updated_at: Time,
 }
 
 #[derive(Debug, Clone)]
@@ -46,7 +46,7 @@ pub struct Version {
     pub version_number: i64,
     pub snapshot: PlanSnapshot,
     pub approved_by: i64,
-    pub approved_at: i64,
+    pub approved_at: Time,
     /// Registry numbers of the positions by purchase number, once ЕИС has placed the version.
     pub eis_position_numbers: std::collections::BTreeMap<String, String>,
     /// The packet fixed at approval, if one could be.
@@ -100,7 +100,7 @@ fn plan_from_row(r: &AnyRow) -> Result<Plan> {
             }
         },
         row_version: r.try_get("row_version")?,
-        updated_at: r.try_get("updated_at")?,
+        updated_at: time_at(r, "updated_at")?,
     })
 }
 
@@ -117,7 +117,7 @@ fn version_from_row(r: &AnyRow) -> Result<Version> {
         version_number: r.try_get("version_number")?,
         snapshot: serde_json::from_str(&snapshot).map_err(|e| StoreError::Corrupt(format!("snapshot: {e}")))?,
         approved_by: r.try_get("approved_by")?,
-        approved_at: r.try_get("approved_at")?,
+        approved_at: time_at(r, "approved_at")?,
         eis_position_numbers,
         packet: match (r.try_get::<Option<String>, _>("packet_id")?, r.try_get::<Option<String>, _>("packet_xml")?) {
             (Some(id), Some(xml)) => Some(FixedPacket { id, xml }),
@@ -536,7 +536,7 @@ impl Store {
             version_number: next,
             snapshot: snapshot.clone(),
             approved_by: approver,
-            approved_at: now,
+            approved_at: time(now),
             eis_position_numbers: Default::default(),
             packet: approval.packet.cloned(),
             packet_basis: Some(approval.basis.clone()),

@@ -2,7 +2,7 @@
 //! (outbox) with leases, and each send's timeline of events with the raw ЕИС replies.
 
 use crate::audit::record;
-use crate::{Backend, Result, Store, StoreError, is_unique_violation, now_ms};
+use crate::{Backend, Result, Store, StoreError, Time, is_unique_violation, ms, now_ms, time_at, time_opt};
 use domain::SendStatus;
 use domain::secret::Secret;
 use sqlx::Row;
@@ -12,9 +12,9 @@ use sqlx::any::AnyRow;
 pub struct EisCredentialsInfo {
     pub login: String,
     pub has_password: bool,
-    pub updated_at: i64,
-    pub last_ok_at: Option<i64>,
-    pub last_fail_at: Option<i64>,
+    pub updated_at: Time,
+    pub last_ok_at: Option<Time>,
+    pub last_fail_at: Option<Time>,
     pub last_fail_message: Option<String>,
 }
 
@@ -41,22 +41,23 @@ pub struct Send {
     pub eis_login: String,
     pub status: SendStatus,
     pub attempts: i64,
-    pub next_attempt_at: i64,
+    /// When the runner takes the send next; [`Time::MAX_UTC`] for a final state.
+    pub next_attempt_at: Time,
     pub last_error: Option<String>,
-    pub created_at: i64,
-    pub updated_at: i64,
+    pub created_at: Time,
+    pub updated_at: Time,
     /// Failed exchanges in a row; any exchange ЕИС answers resets it. The backoff grows with it.
     pub consecutive_failures: i64,
     /// When the current run of failures began; `None` while ЕИС answers.
-    pub failing_since: Option<i64>,
+    pub failing_since: Option<Time>,
     /// When the runner first took the send; the retry ceiling counts from it.
-    pub first_attempt_at: Option<i64>,
+    pub first_attempt_at: Option<Time>,
 }
 
 #[derive(Debug, Clone)]
 pub struct SendEvent {
     pub id: i64,
-    pub at: i64,
+    pub at: Time,
     pub status: SendStatus,
     pub message: String,
     pub http_status: Option<i64>,
@@ -85,7 +86,7 @@ pub struct NewSend<'a> {
 pub struct Outcome<'a> {
     pub status: SendStatus,
     /// When to come back (retry or poll); `None` for a final state.
-    pub next_attempt_at: Option<i64>,
+    pub next_attempt_at: Option<Time>,
     pub count_attempt: bool,
     /// The exchange failed (no usable answer): the run of failures grows. Otherwise it ends.
     pub failed: bool,
@@ -123,13 +124,13 @@ fn send_from_row(r: &AnyRow) -> Result<Send> {
         eis_login: r.try_get("eis_login")?,
         status: status_of(r)?,
         attempts: r.try_get("attempts")?,
-        next_attempt_at: r.try_get("next_attempt_at")?,
+        next_attempt_at: time_at(r, "next_attempt_at")?,
         last_error: r.try_get("last_error")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
+        created_at: time_at(r, "created_at")?,
+        updated_at: time_at(r, "updated_at")?,
         consecutive_failures: r.try_get("consecutive_failures")?,
-        failing_since: r.try_get("failing_since")?,
-        first_attempt_at: r.try_get("first_attempt_at")?,
+        failing_since: time_opt(r, "failing_since")?,
+        first_attempt_at: time_opt(r, "first_attempt_at")?,
     })
 }
 
@@ -211,9 +212,9 @@ impl Store {
         Ok(Some(EisCredentialsInfo {
             login: r.try_get("login")?,
             has_password: secret.is_some(),
-            updated_at: r.try_get("updated_at")?,
-            last_ok_at: r.try_get("last_ok_at")?,
-            last_fail_at: r.try_get("last_fail_at")?,
+            updated_at: time_at(&r, "updated_at")?,
+            last_ok_at: time_opt(&r, "last_ok_at")?,
+            last_fail_at: time_opt(&r, "last_fail_at")?,
             last_fail_message: r.try_get("last_fail_message")?,
         }))
     }
@@ -325,7 +326,7 @@ impl Store {
             .map(|r| {
                 Ok(SendEvent {
                     id: r.try_get("id")?,
-                    at: r.try_get("at")?,
+                    at: time_at(r, "at")?,
                     status: status_of(r)?,
                     message: r.try_get("message")?,
                     http_status: r.try_get("http_status")?,
@@ -341,7 +342,7 @@ impl Store {
 
     /// Takes the lease of one due send. SQLite has a single writer, so the conditional UPDATE
     /// is enough; on PostgreSQL `SKIP LOCKED` lets concurrent instances pass each other.
-    pub async fn claim_due_send(&self, worker: &str, now: i64, lease_ms: i64) -> Result<Option<ClaimedSend>> {
+    pub async fn claim_due_send(&self, worker: &str, now: Time, lease_ms: i64) -> Result<Option<ClaimedSend>> {
         self.claim_send_due_by(worker, now, now, lease_ms).await
     }
 
@@ -351,8 +352,8 @@ impl Store {
     pub async fn claim_send_due_by(
         &self,
         worker: &str,
-        now: i64,
-        due_by: i64,
+        now: Time,
+        due_by: Time,
         lease_ms: i64,
     ) -> Result<Option<ClaimedSend>> {
         macro_rules! claim {
@@ -372,6 +373,7 @@ impl Store {
             Backend::Postgres => claim!("FOR UPDATE SKIP LOCKED"),
             Backend::Sqlite => claim!(""),
         };
+        let (now, due_by) = (ms(now), ms(due_by));
         let row = sqlx::query(sql)
             .bind(worker)
             .bind(now.saturating_add(lease_ms))
@@ -411,7 +413,7 @@ impl Store {
              WHERE id = $6 AND locked_by = $7",
         )
         .bind(o.status.code())
-        .bind(o.next_attempt_at.unwrap_or(i64::MAX))
+        .bind(o.next_attempt_at.map_or(i64::MAX, ms))
         .bind(i64::from(o.count_attempt))
         .bind(o.last_error)
         .bind(now)
@@ -535,7 +537,7 @@ pub struct Reopen<'a> {
     pub from: SendStatus,
     pub status: SendStatus,
     /// `None` keeps the send final (ЕИС's verdict on the packet is recorded, nothing more to do).
-    pub next_attempt_at: Option<i64>,
+    pub next_attempt_at: Option<Time>,
     pub actor: i64,
     /// The credentials that reached ЕИС now; they replace the send's (sealed the same way).
     pub login: &'a EisLogin,
@@ -565,7 +567,7 @@ impl Store {
              first_attempt_at = NULL, updated_at = $6 WHERE id = $7",
         )
         .bind(r.status.code())
-        .bind(r.next_attempt_at.unwrap_or(i64::MAX))
+        .bind(r.next_attempt_at.map_or(i64::MAX, ms))
         .bind(r.actor)
         .bind(&r.login.login)
         .bind(sealed)

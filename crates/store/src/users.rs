@@ -1,7 +1,7 @@
 //! Users, server-side sessions, API tokens and sign-in throttling.
 //! Tokens are random 256-bit values; only their SHA-256 is stored.
 
-use crate::{Result, Store, StoreError, is_unique_violation, now_ms};
+use crate::{Result, Store, StoreError, Time, is_unique_violation, ms, now_ms, time_at, time_opt};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use domain::Role;
@@ -32,7 +32,7 @@ pub struct UserCredentials {
 pub struct Session {
     pub user: User,
     pub csrf_token: String,
-    pub expires_at: i64,
+    pub expires_at: Time,
     /// Shown once, on the session's first page (see [`Store::take_session_notice`]).
     pub notice: Option<String>,
     /// The SHA-256 of the session's cookie token.
@@ -86,7 +86,7 @@ pub enum Reservation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FailedSignIns {
     pub count: i64,
-    pub last_at: Option<i64>,
+    pub last_at: Option<Time>,
 }
 
 /// The three keys of an attempt, sorted so that concurrent transactions lock them in one order.
@@ -198,7 +198,8 @@ impl Store {
     /// wait a delay that doubles with each further failure. A key inside its delay refuses the
     /// attempt without counting it, and the password is then not checked at all. A success
     /// gives the counted failure back ([`Store::sign_in_succeeded`]).
-    pub async fn reserve_sign_in(&self, login: &str, address: &str, now: i64) -> Result<Reservation> {
+    pub async fn reserve_sign_in(&self, login: &str, address: &str, now: Time) -> Result<Reservation> {
+        let now = ms(now);
         let keys = throttle_keys(login, address);
         let mut tx = self.write_tx().await?;
         for (key, _) in &keys {
@@ -266,8 +267,10 @@ impl Store {
             .bind(user_id)
             .fetch_one(&mut *tx)
             .await?;
-        let failed =
-            FailedSignIns { count: row.try_get("failed_sign_ins")?, last_at: row.try_get("last_failed_sign_in_at")? };
+        let failed = FailedSignIns {
+            count: row.try_get("failed_sign_ins")?,
+            last_at: time_opt(&row, "last_failed_sign_in_at")?,
+        };
         sqlx::query("UPDATE users SET failed_sign_ins = 0, last_failed_sign_in_at = NULL WHERE id = $1")
             .bind(user_id)
             .execute(&mut *tx)
@@ -292,11 +295,11 @@ impl Store {
 
     /// A reserved attempt failed: the throttle counted it already; the user (if the login
     /// exists) is told about it at the next sign-in.
-    pub async fn sign_in_failed(&self, login: &str, now: i64) -> Result<()> {
+    pub async fn sign_in_failed(&self, login: &str, now: Time) -> Result<()> {
         sqlx::query(
             "UPDATE users SET failed_sign_ins = failed_sign_ins + 1, last_failed_sign_in_at = $1 WHERE login = $2",
         )
-        .bind(now)
+        .bind(ms(now))
         .bind(login)
         .execute(self.pool())
         .await?;
@@ -320,7 +323,8 @@ impl Store {
 
     /// Whether `login` from `address` would be refused now, and for how long (for tests and
     /// the administrator's view).
-    pub async fn sign_in_delay(&self, login: &str, address: &str, now: i64) -> Result<Option<i64>> {
+    pub async fn sign_in_delay(&self, login: &str, address: &str, now: Time) -> Result<Option<i64>> {
+        let now = ms(now);
         let mut wait = 0;
         for (key, _) in throttle_keys(login, address) {
             let next: Option<i64> = sqlx::query_scalar("SELECT next_at FROM sign_in_throttle WHERE throttle_key = $1")
@@ -334,7 +338,8 @@ impl Store {
 
     /// Deletes expired sessions and API tokens and throttle entries that are neither
     /// delaying anyone nor remembered any more. Returns the number of rows removed.
-    pub async fn purge_expired(&self, now: i64) -> Result<u64> {
+    pub async fn purge_expired(&self, now: Time) -> Result<u64> {
+        let now = ms(now);
         let mut removed = 0;
         removed += sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(now)
@@ -448,20 +453,20 @@ impl Store {
         Ok(res.rows_affected() > 0)
     }
 
-    pub async fn session(&self, token: &str, now: i64) -> Result<Option<Session>> {
+    pub async fn session(&self, token: &str, now: Time) -> Result<Option<Session>> {
         let row = sqlx::query(
             "SELECT u.id, u.login, u.full_name, u.org_id, u.role, s.csrf_token, s.expires_at, s.notice, s.token_hash \
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.blocked = 0",
         )
         .bind(token_hash(token))
-        .bind(now)
+        .bind(ms(now))
         .fetch_optional(self.pool())
         .await?;
         match row {
             Some(r) => Ok(Some(Session {
                 user: user_from_row(&r)?,
                 csrf_token: r.try_get("csrf_token")?,
-                expires_at: r.try_get("expires_at")?,
+                expires_at: time_at(&r, "expires_at")?,
                 notice: r.try_get("notice")?,
                 token_hash: r.try_get("token_hash")?,
             })),
@@ -487,13 +492,13 @@ impl Store {
         Ok(token)
     }
 
-    pub async fn api_token_user(&self, token: &str, now: i64) -> Result<Option<User>> {
+    pub async fn api_token_user(&self, token: &str, now: Time) -> Result<Option<User>> {
         let row = sqlx::query(
             "SELECT u.id, u.login, u.full_name, u.org_id, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id \
              WHERE t.token_hash = $1 AND t.expires_at > $2 AND u.blocked = 0",
         )
         .bind(token_hash(token))
-        .bind(now)
+        .bind(ms(now))
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(user_from_row).transpose()

@@ -9,7 +9,7 @@ use store::orgs::NewOrganization;
 use store::plans::{Approval, FixedPacket};
 use store::sends::{EisLogin, EventNote, NewSend, Outcome};
 use store::testing::fresh_store;
-use store::{Store, StoreError, now_ms};
+use store::{Store, StoreError};
 
 async fn store() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -35,6 +35,11 @@ async fn org(s: &Store, spz: &str, superior: Option<i64>) -> i64 {
 }
 
 /// The sample position with 1000,50 ₽ in the current year.
+/// `n` milliseconds, the unit the throttle and the tests count in.
+fn ms(n: i64) -> chrono::TimeDelta {
+    chrono::TimeDelta::milliseconds(n)
+}
+
 fn position(n: u32) -> Position {
     testing::position(n, "1000,50")
 }
@@ -90,17 +95,17 @@ async fn users_sessions_and_tokens() {
     assert_eq!(s.user_credentials("zakazchik").await.unwrap().unwrap().user, u);
 
     let token = s.create_session(u.id, 60_000, None).await.unwrap();
-    let session = s.session(&token, now_ms()).await.unwrap().unwrap();
+    let session = s.session(&token, store::now()).await.unwrap().unwrap();
     assert_eq!(session.user.id, u.id);
     assert!(!session.csrf_token.is_empty());
-    assert!(s.session(&token, now_ms() + 120_000).await.unwrap().is_none(), "expired");
-    assert!(s.session("forged", now_ms()).await.unwrap().is_none());
+    assert!(s.session(&token, store::now() + ms(120_000)).await.unwrap().is_none(), "expired");
+    assert!(s.session("forged", store::now()).await.unwrap().is_none());
     s.delete_session(&token).await.unwrap();
-    assert!(s.session(&token, now_ms()).await.unwrap().is_none());
+    assert!(s.session(&token, store::now()).await.unwrap().is_none());
 
     let api = s.create_api_token(u.id, 60_000).await.unwrap();
-    assert_eq!(s.api_token_user(&api, now_ms()).await.unwrap().unwrap().id, u.id);
-    assert!(s.api_token_user(&api, now_ms() + 120_000).await.unwrap().is_none());
+    assert_eq!(s.api_token_user(&api, store::now()).await.unwrap().unwrap().id, u.id);
+    assert!(s.api_token_user(&api, store::now() + ms(120_000)).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -109,7 +114,7 @@ async fn sign_in_throttling_grows_delays_per_login_and_address() {
     let (s, _d) = store().await;
     let o = org(&s, "03722001684", None).await;
     let u = s.create_user("zakazchik", "hash", "Иванов И. И.", o, Role::CustomerSpecialist).await.unwrap().unwrap();
-    let now = now_ms();
+    let now = store::now();
     // Five free failures from one address, each reserved (and counted) before the check.
     for _ in 0..LOGIN_FROM_ADDRESS.free_failures {
         assert_eq!(s.reserve_sign_in("zakazchik", "10.0.0.1", now).await.unwrap(), Reservation::Granted);
@@ -122,13 +127,13 @@ async fn sign_in_throttling_grows_delays_per_login_and_address() {
     };
     assert_eq!(retry_after_ms, LOGIN_FROM_ADDRESS.first_delay_ms);
     assert!(matches!(
-        s.reserve_sign_in("zakazchik", "10.0.0.1", now + 10).await.unwrap(),
+        s.reserve_sign_in("zakazchik", "10.0.0.1", now + ms(10)).await.unwrap(),
         Reservation::Throttled { .. }
     ));
     // The same login from another address is not affected: nobody can lock the user out.
     assert_eq!(s.reserve_sign_in("zakazchik", "10.0.0.2", now).await.unwrap(), Reservation::Granted);
     // After the delay one more attempt; its failure doubles the delay.
-    let later = now + retry_after_ms;
+    let later = now + ms(retry_after_ms);
     assert_eq!(s.reserve_sign_in("zakazchik", "10.0.0.1", later).await.unwrap(), Reservation::Granted);
     assert_eq!(
         s.reserve_sign_in("zakazchik", "10.0.0.1", later).await.unwrap(),
@@ -150,15 +155,18 @@ async fn sign_in_throttling_grows_delays_per_login_and_address() {
     assert!(matches!(s.reserve_sign_in("another", "10.0.0.9", now).await.unwrap(), Reservation::Throttled { .. }));
 
     // Nothing is remembered for ever.
-    assert!(s.purge_expired(now + 2 * store::users::THROTTLE_MEMORY_MS).await.unwrap() > 0);
-    assert_eq!(s.sign_in_delay("another", "10.0.0.9", now + 2 * store::users::THROTTLE_MEMORY_MS).await.unwrap(), None);
+    assert!(s.purge_expired(now + ms(2 * store::users::THROTTLE_MEMORY_MS)).await.unwrap() > 0);
+    assert_eq!(
+        s.sign_in_delay("another", "10.0.0.9", now + ms(2 * store::users::THROTTLE_MEMORY_MS)).await.unwrap(),
+        None
+    );
 }
 
 #[tokio::test]
 async fn parallel_attempts_cannot_race_past_the_limit() {
     use store::users::{LOGIN_FROM_ADDRESS, Reservation};
     let (s, _d) = store().await;
-    let now = now_ms();
+    let now = store::now();
     let tasks: Vec<_> = (0..60)
         .map(|_| {
             let s = s.clone();
@@ -184,14 +192,14 @@ async fn blocking_and_password_changes_end_sessions_and_tokens() {
     let u = s.create_user("zakazchik", "hash", "Иванов И. И.", o, Role::CustomerSpecialist).await.unwrap().unwrap();
     let session = s.create_session(u.id, 60_000, Some("уведомление")).await.unwrap();
     let token = s.create_api_token(u.id, 60_000).await.unwrap();
-    let live = s.session(&session, now_ms()).await.unwrap().unwrap();
+    let live = s.session(&session, store::now()).await.unwrap().unwrap();
     assert_eq!(live.notice.as_deref(), Some("уведомление"));
     s.take_session_notice(&live).await.unwrap();
-    assert_eq!(s.session(&session, now_ms()).await.unwrap().unwrap().notice, None, "the notice is shown once");
+    assert_eq!(s.session(&session, store::now()).await.unwrap().unwrap().notice, None, "the notice is shown once");
 
     s.set_blocked(u.id, true).await.unwrap();
-    assert!(s.session(&session, now_ms()).await.unwrap().is_none());
-    assert!(s.api_token_user(&token, now_ms()).await.unwrap().is_none());
+    assert!(s.session(&session, store::now()).await.unwrap().is_none());
+    assert!(s.api_token_user(&token, store::now()).await.unwrap().is_none());
     assert!(s.user_credentials("zakazchik").await.unwrap().unwrap().blocked);
     s.set_blocked(u.id, false).await.unwrap();
     assert!(!s.user_credentials("zakazchik").await.unwrap().unwrap().blocked);
@@ -199,17 +207,17 @@ async fn blocking_and_password_changes_end_sessions_and_tokens() {
     let session = s.create_session(u.id, 60_000, None).await.unwrap();
     let token = s.create_api_token(u.id, 60_000).await.unwrap();
     s.set_password(u.id, "new hash").await.unwrap();
-    assert!(s.session(&session, now_ms()).await.unwrap().is_none());
-    assert!(s.api_token_user(&token, now_ms()).await.unwrap().is_none());
+    assert!(s.session(&session, store::now()).await.unwrap().is_none());
+    assert!(s.api_token_user(&token, store::now()).await.unwrap().is_none());
     assert_eq!(s.user_credentials("zakazchik").await.unwrap().unwrap().password_hash, "new hash");
 
     let token = s.create_api_token(u.id, 60_000).await.unwrap();
     assert!(s.revoke_api_token(&token).await.unwrap());
-    assert!(s.api_token_user(&token, now_ms()).await.unwrap().is_none());
+    assert!(s.api_token_user(&token, store::now()).await.unwrap().is_none());
     // Expired sessions and tokens are deleted by the clean-up.
     s.create_session(u.id, 1, None).await.unwrap();
     s.create_api_token(u.id, 1).await.unwrap();
-    assert_eq!(s.purge_expired(now_ms() + 10).await.unwrap(), 2);
+    assert_eq!(s.purge_expired(store::now() + ms(10)).await.unwrap(), 2);
 }
 
 #[tokio::test]
@@ -365,7 +373,7 @@ async fn released_leases_are_claimable_at_once_and_due_by_claims_ahead() {
         packet_note: "",
     };
     let id = s.enqueue_send(&new).await.unwrap();
-    let now = now_ms();
+    let now = store::now();
     let claimed = s.claim_due_send("w1", now, 3_600_000).await.unwrap().unwrap();
     assert_eq!(claimed.send.id, id);
     assert!(s.claim_due_send("w2", now, 3_600_000).await.unwrap().is_none(), "leased for an hour");
@@ -377,17 +385,17 @@ async fn released_leases_are_claimable_at_once_and_due_by_claims_ahead() {
     // A send due in a minute: not due now, but due by then; its first attempt counts from now.
     let later = Outcome {
         status: SendStatus::Queued,
-        next_attempt_at: Some(now + 60_000),
+        next_attempt_at: Some(now + ms(60_000)),
         count_attempt: true,
         failed: true,
         last_error: Some("503"),
         event: None,
     };
     assert!(s.record_outcome(id, "w2", &later).await.unwrap());
-    assert!(s.claim_due_send("w1", now_ms(), 1_000).await.unwrap().is_none());
-    let ahead = s.claim_send_due_by("w1", now_ms(), now + 60_000, 1_000).await.unwrap().expect("due by then");
+    assert!(s.claim_due_send("w1", store::now(), 1_000).await.unwrap().is_none());
+    let ahead = s.claim_send_due_by("w1", store::now(), now + ms(60_000), 1_000).await.unwrap().expect("due by then");
     assert_eq!(ahead.send.id, id);
-    assert!(ahead.send.first_attempt_at.is_some_and(|t| t <= now_ms()), "not moved into the future");
+    assert!(ahead.send.first_attempt_at.is_some_and(|t| t <= store::now()), "not moved into the future");
 }
 
 #[tokio::test]
@@ -410,17 +418,17 @@ async fn send_queue_leases_and_uniqueness() {
     let second = NewSend { packet_id: "1f3c2a8e-5b1d-4c7e-9a2f-1d2e3f4a5b6c", ..new };
     assert!(matches!(s.enqueue_send(&second).await, Err(StoreError::Conflict)), "one live send per version");
 
-    let now = now_ms();
+    let now = store::now();
     let claimed = s.claim_due_send("w1", now, 30_000).await.unwrap().unwrap();
     assert_eq!(claimed.send.id, id);
     assert_eq!(claimed.credentials.password.expose(), "Пароль-ЕИС-7Kq9");
     assert!(s.claim_due_send("w2", now, 30_000).await.unwrap().is_none(), "leased");
     // After the lease expires another worker may take it, and the first one's late result is refused.
-    let taken = s.claim_due_send("w2", now + 31_000, 30_000).await.unwrap().unwrap();
+    let taken = s.claim_due_send("w2", now + ms(31_000), 30_000).await.unwrap().unwrap();
     assert_eq!(taken.send.id, id);
     let outcome = Outcome {
         status: SendStatus::Processing,
-        next_attempt_at: Some(now + 1_000),
+        next_attempt_at: Some(now + ms(1_000)),
         count_attempt: true,
         failed: false,
         last_error: None,
@@ -440,10 +448,10 @@ async fn send_queue_leases_and_uniqueness() {
     assert!(s.claim_due_send("w1", now, 30_000).await.unwrap().is_none(), "not due yet");
 
     // A routine poll writes no timeline line.
-    let c = s.claim_due_send("w1", now + 2_000, 30_000).await.unwrap().unwrap();
+    let c = s.claim_due_send("w1", now + ms(2_000), 30_000).await.unwrap().unwrap();
     let quiet = Outcome {
         status: SendStatus::Processing,
-        next_attempt_at: Some(now + 3_000),
+        next_attempt_at: Some(now + ms(3_000)),
         count_attempt: false,
         failed: false,
         last_error: None,
@@ -451,10 +459,18 @@ async fn send_queue_leases_and_uniqueness() {
     };
     assert!(s.record_outcome(c.send.id, "w1", &quiet).await.unwrap());
     assert_eq!(s.send_events(id).await.unwrap().len(), 2);
+    let polled = s.send(id).await.unwrap().unwrap();
+    assert_eq!(polled.next_attempt_at, now + ms(3_000), "a time reads back as written");
+    assert!(polled.created_at <= polled.updated_at && polled.first_attempt_at.is_some());
     let fail = Outcome { status: SendStatus::AuthError, next_attempt_at: None, ..outcome };
-    let c = s.claim_due_send("w1", now + 4_000, 30_000).await.unwrap().unwrap();
+    let c = s.claim_due_send("w1", now + ms(4_000), 30_000).await.unwrap().unwrap();
     assert!(s.record_outcome(c.send.id, "w1", &fail).await.unwrap());
-    assert!(s.claim_due_send("w1", now + 10_000_000, 30_000).await.unwrap().is_none(), "final sends are not claimed");
+    assert!(
+        s.claim_due_send("w1", now + ms(10_000_000), 30_000).await.unwrap().is_none(),
+        "final sends are not claimed"
+    );
+    let final_send = s.send(id).await.unwrap().unwrap();
+    assert_eq!(final_send.next_attempt_at, store::Time::MAX_UTC, "a final send's next attempt is never");
     // After a refusal a new send of the same version may start.
     s.enqueue_send(&second).await.unwrap();
     assert_eq!(s.latest_send(v).await.unwrap().unwrap().packet_id, second.packet_id);
@@ -504,12 +520,12 @@ async fn publication_is_recorded_with_plan_and_position_numbers() {
         !s.record_publication(id, "w1", &publication, &outcome).await.unwrap(),
         "without the lease nothing is written"
     );
-    let c = s.claim_due_send("w1", now_ms(), 30_000).await.unwrap().unwrap();
+    let c = s.claim_due_send("w1", store::now(), 30_000).await.unwrap().unwrap();
     assert!(s.record_publication(c.send.id, "w1", &publication, &outcome).await.unwrap());
     assert_eq!(s.plan(plan_id).await.unwrap().unwrap().eis_plan_number.as_deref(), Some("202603722001001001"));
     assert_eq!(s.version(v).await.unwrap().unwrap().eis_position_numbers, numbers);
     assert_eq!(s.send(id).await.unwrap().unwrap().status, SendStatus::Published);
-    assert!(s.claim_due_send("w1", now_ms() + 1_000_000, 30_000).await.unwrap().is_none());
+    assert!(s.claim_due_send("w1", store::now() + ms(1_000_000), 30_000).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -528,10 +544,10 @@ async fn failures_in_a_row_are_counted_and_reset_and_a_stopped_send_can_be_reope
         packet_note: "",
     };
     let id = s.enqueue_send(&new).await.unwrap();
-    let now = now_ms();
+    let now = store::now();
     let outcome = |status, failed: bool| Outcome {
         status,
-        next_attempt_at: if status.is_active() { Some(0) } else { None },
+        next_attempt_at: if status.is_active() { Some(chrono::DateTime::UNIX_EPOCH) } else { None },
         count_attempt: true,
         failed,
         last_error: failed.then_some("503"),
@@ -539,25 +555,25 @@ async fn failures_in_a_row_are_counted_and_reset_and_a_stopped_send_can_be_reope
     };
     let fail = outcome(SendStatus::Queued, true);
     for n in 1..=2 {
-        let c = s.claim_due_send("w", now + n, 1_000).await.unwrap().unwrap();
-        assert_eq!(c.send.first_attempt_at, Some(now + 1), "the first claim is the first attempt");
+        let c = s.claim_due_send("w", now + ms(n), 1_000).await.unwrap().unwrap();
+        assert_eq!(c.send.first_attempt_at, Some(now + ms(1)), "the first claim is the first attempt");
         assert!(s.record_outcome(id, "w", &fail).await.unwrap());
         let send = s.send(id).await.unwrap().unwrap();
         assert_eq!(send.consecutive_failures, n);
         assert!(send.failing_since.is_some());
     }
     let since = s.send(id).await.unwrap().unwrap().failing_since;
-    s.claim_due_send("w", now + 3, 1_000).await.unwrap().unwrap();
+    s.claim_due_send("w", now + ms(3), 1_000).await.unwrap().unwrap();
     assert!(s.record_outcome(id, "w", &fail).await.unwrap());
     assert_eq!(s.send(id).await.unwrap().unwrap().failing_since, since, "the run keeps its start");
     let answered = outcome(SendStatus::Processing, false);
-    s.claim_due_send("w", now + 4, 1_000).await.unwrap().unwrap();
+    s.claim_due_send("w", now + ms(4), 1_000).await.unwrap().unwrap();
     assert!(s.record_outcome(id, "w", &answered).await.unwrap());
     let send = s.send(id).await.unwrap().unwrap();
     assert_eq!((send.consecutive_failures, send.failing_since, send.attempts), (0, None, 4));
 
     let gave_up = outcome(SendStatus::GaveUp, true);
-    s.claim_due_send("w", now + 5, 1_000).await.unwrap().unwrap();
+    s.claim_due_send("w", now + ms(5), 1_000).await.unwrap().unwrap();
     assert!(s.record_outcome(id, "w", &gave_up).await.unwrap());
     // Not live: another send of the version may be queued, and while it is, the old one cannot
     // come back to life (the unique index decides).
@@ -576,7 +592,7 @@ async fn failures_in_a_row_are_counted_and_reset_and_a_stopped_send_can_be_reope
         },
     };
     assert!(matches!(s.reopen_send(&reopen).await, Err(StoreError::Conflict)));
-    let c = s.claim_due_send("w", now_ms(), 1_000).await.unwrap().unwrap();
+    let c = s.claim_due_send("w", store::now(), 1_000).await.unwrap().unwrap();
     assert_eq!(c.send.id, second_id);
     assert!(s.record_outcome(second_id, "w", &outcome(SendStatus::RequestRefused, true)).await.unwrap());
     assert!(
@@ -595,7 +611,7 @@ async fn failures_in_a_row_are_counted_and_reset_and_a_stopped_send_can_be_reope
         },
     };
     assert!(s.reopen_send(&reopen).await.unwrap());
-    let c = s.claim_due_send("w", now + 7, 1_000).await.unwrap().unwrap();
+    let c = s.claim_due_send("w", now + ms(7), 1_000).await.unwrap().unwrap();
     assert_eq!((c.send.id, c.send.status, c.send.consecutive_failures), (id, SendStatus::Processing, 0));
     assert_eq!(c.credentials.password.expose(), "второй", "the credentials that reached ЕИС now");
     assert_eq!(s.send_events(id).await.unwrap().last().unwrap().message, "ЕИС его получила");

@@ -12,7 +12,7 @@
 use domain::Money;
 use domain::plan::OwnerRole;
 use store::testing::fresh_store;
-use store::{Store, StoreError, now_ms};
+use store::{Store, StoreError};
 
 async fn store() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -30,7 +30,7 @@ async fn exec(s: &Store, sql: &'static str, args: &[&str]) {
 
 /// An organization, a user and a plan, as earlier builds wrote them. Returns the plan id.
 async fn plan_rows(s: &Store, inn: &str) -> (i64, i64) {
-    let now = now_ms().to_string();
+    let now = chrono::Utc::now().timestamp_millis().to_string();
     exec(
         s,
         "INSERT INTO organizations (name, short_name, superior_id, spz_code, inn, kpp, org_type, budget_level, oktmo, created_at) \

@@ -60,7 +60,7 @@ async fn session_of(headers: &axum::http::HeaderMap, state: &AppState) -> Result
     state
         .app
         .store()
-        .session(&token, store::now_ms())
+        .session(&token, store::now())
         .await
         .map_err(|e| AuthRejection::Failed(e.into()))?
         .ok_or(AuthRejection::SignIn)
@@ -168,7 +168,7 @@ impl FromRequestParts<AppState> for ApiUser {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(WebError::unauthorized)?;
-        match state.app.store().api_token_user(token.trim(), store::now_ms()).await {
+        match state.app.store().api_token_user(token.trim(), store::now()).await {
             Ok(Some(user)) => Ok(ApiUser(user)),
             Ok(None) => Err(WebError::unauthorized()),
             Err(e) => Err(WebError::internal(e)),

@@ -37,6 +37,6 @@ pub fn html(t: &impl Template) -> crate::error::WebResult<axum::response::Html<S
     Ok(axum::response::Html(t.render()?))
 }
 
-pub fn fmt_time(ms: i64) -> String {
-    domain::format::date_time_ru(store::to_datetime(ms))
+pub fn fmt_time(at: store::Time) -> String {
+    domain::format::date_time_ru(at)
 }

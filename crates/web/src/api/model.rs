@@ -11,8 +11,8 @@ use store::plans::{Plan, StoredPosition, Version};
 use store::users::User;
 
 /// RFC 3339 in UTC with milliseconds.
-pub fn time(ms: i64) -> String {
-    store::to_datetime(ms).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+pub fn time(at: store::Time) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 #[derive(Serialize)]

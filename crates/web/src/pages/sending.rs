@@ -238,12 +238,8 @@ pub async fn send_status(
         status_class: status_class(status),
         active: status.is_some_and(SendStatus::is_active),
         last_error: send.as_ref().and_then(|s| s.last_error.clone()),
-        next_attempt: failing.map(|s| {
-            store::to_datetime(s.next_attempt_at)
-                .with_timezone(&domain::format::moscow())
-                .format("%H:%M:%S")
-                .to_string()
-        }),
+        next_attempt: failing
+            .map(|s| s.next_attempt_at.with_timezone(&domain::format::moscow()).format("%H:%M:%S").to_string()),
         gives_up_at: failing.and_then(|s| state.app.gives_up_at(s)).map(crate::view::fmt_time),
         reason: stopped.and_then(|s| s.last_error.clone()),
         info,
@@ -258,7 +254,7 @@ pub async fn send_status(
             .map(|e| EventRow {
                 id: e.id,
                 send_id: send.as_ref().map(|s| s.id).unwrap_or_default(),
-                at: domain::format::date_time_seconds_ru(store::to_datetime(e.at)),
+                at: domain::format::date_time_seconds_ru(e.at),
                 status: e.status.title(),
                 message: e.message,
                 reply: e.http_status.map(|h| (h, reply_in_words(h))),
