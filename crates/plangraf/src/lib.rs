@@ -20,6 +20,10 @@ pub struct AppConfig {
     pub secure_cookies: bool,
     /// Reverse proxies whose `X-Forwarded-For` names the client (for sign-in throttling).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Spawn the exchange runner (true in every real use). False leaves the queue to whoever
+    /// calls [`exchange::Exchange::drain`] or [`exchange::Exchange::run_next_within`] on
+    /// [`RunningApp::exchange`]: tests drive it step by step instead of waiting for the runner.
+    pub run_exchange: bool,
 }
 
 /// How long requests in flight may take to finish after a shutdown began.
@@ -34,7 +38,8 @@ pub struct RunningApp {
     /// Tells the web server to stop accepting connections and finish the requests in flight.
     stop_accepting: tokio::sync::watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
-    runner: tokio::task::JoinHandle<()>,
+    /// `None` when [`AppConfig::run_exchange`] is false.
+    runner: Option<tokio::task::JoinHandle<()>>,
     housekeeping: tokio::task::JoinHandle<()>,
 }
 
@@ -47,9 +52,13 @@ impl RunningApp {
     /// database.
     pub async fn stop(self) {
         self.housekeeping.abort();
-        self.runner.abort();
+        if let Some(runner) = &self.runner {
+            runner.abort();
+        }
         self.server.abort();
-        let _ = self.runner.await;
+        if let Some(runner) = self.runner {
+            let _ = runner.await;
+        }
         let _ = self.server.await;
         self.store.close().await;
     }
@@ -63,10 +72,13 @@ impl RunningApp {
         self.stop_accepting.send_replace(true);
         self.exchange.stop(EIS_GRACE);
         // Both run meanwhile; each gets its own deadline, and a task past it is cut off.
-        let (server, runner) = tokio::join!(
-            tokio::time::timeout(HTTP_GRACE, &mut self.server),
-            tokio::time::timeout(EIS_GRACE + Duration::from_secs(5), &mut self.runner),
-        );
+        let runner_stopped = async {
+            match &mut self.runner {
+                Some(runner) => tokio::time::timeout(EIS_GRACE + Duration::from_secs(5), runner).await.map(|_| ()),
+                None => Ok(()),
+            }
+        };
+        let (server, runner) = tokio::join!(tokio::time::timeout(HTTP_GRACE, &mut self.server), runner_stopped);
         match server {
             Ok(_) => tracing::info!("web server stopped"),
             Err(_) => {
@@ -76,7 +88,9 @@ impl RunningApp {
         }
         if runner.is_err() {
             tracing::warn!("the exchange runner did not stop in time; its leases run out on their own");
-            self.runner.abort();
+            if let Some(runner) = &self.runner {
+                runner.abort();
+            }
         }
         self.housekeeping.abort();
         self.store.close().await;
@@ -95,12 +109,13 @@ pub async fn open_store(database_url: &str, key: [u8; 32]) -> anyhow::Result<Sto
         .with_context(|| format!("opening the database {}", redact_url(database_url)))
 }
 
-/// Starts the web server and the exchange runner on an open store.
+/// Starts the web server and (unless [`AppConfig::run_exchange`] is false) the exchange runner
+/// on an open store.
 pub async fn start(config: AppConfig, store: Store) -> anyhow::Result<RunningApp> {
     install_crypto_provider();
     let client = eis::client::EisClient::new(config.eis.clone()).context("configuring the ЕИС client")?;
     let exchange = exchange::Exchange::new(store.clone(), client, config.exchange.clone());
-    let runner = exchange.spawn();
+    let runner = config.run_exchange.then(|| exchange.spawn());
     let state = web::AppState {
         app: app::Workflow::new(store.clone(), exchange.clone()),
         secure_cookies: config.secure_cookies,

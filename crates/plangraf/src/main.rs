@@ -248,6 +248,7 @@ async fn main() -> anyhow::Result<()> {
                 },
                 secure_cookies,
                 trusted_proxies,
+                run_exchange: true,
             };
             let app = plangraf::start(config, store).await?;
             println!("plangraf: {}", app.url());
@@ -453,6 +454,7 @@ async fn run_demo(
         },
         secure_cookies: false,
         trusted_proxies: Vec::new(),
+        run_exchange: true,
     };
     let app = plangraf::start(config, store).await?;
     println!(

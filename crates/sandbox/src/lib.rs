@@ -11,6 +11,8 @@
 //!   with the business checks documented in `docs/SANDBOX.md`;
 //! * faults on demand on the integration endpoints (latency, 503, dropped connections, stuck
 //!   processing), set through [`Directory::set_faults`] or `/_faults`;
+//! * an `X-Request-Id` on every response (the caller's, when sane) and in the log span of
+//!   every request, as plangraf's own server does;
 //! * its own SQLite storage in `data_dir` and its own self-signed certificate.
 //!
 //! Everything is served over HTTPS on a loopback address only.
@@ -23,6 +25,7 @@ mod exchange;
 mod faults;
 mod passwords;
 mod plans;
+mod request_id;
 mod signin;
 mod tls;
 
@@ -164,6 +167,7 @@ fn router(state: AppState) -> Router {
         .fallback(unknown_address)
         .method_not_allowed_fallback(wrong_method)
         .with_state(state)
+        .layer(axum::middleware::from_fn(request_id::layer))
 }
 
 /// An address the sandbox does not serve: Russian, as every refusal (axum's default is empty).

@@ -433,3 +433,40 @@ async fn an_oversized_upload_is_refused_in_russian() {
     assert_eq!(replies[0].0, 413);
     assert_eq!(code_of("413", &replies[0].1), 1013);
 }
+
+/// Every answer carries an `X-Request-Id`: the caller's when it is sane, otherwise a fresh one;
+/// on the cabinet, on the integration endpoints, on an injected fault and on an unknown address.
+#[tokio::test]
+async fn every_answer_carries_a_request_id_and_a_sane_incoming_one_is_echoed() {
+    let env = start(Duration::ZERO).await;
+    let http = browser(&env.sandbox);
+    let base = &env.sandbox.base_url;
+    let id_of = |r: &reqwest::Response| {
+        r.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned).unwrap_or_default()
+    };
+    let fresh = |id: &str| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
+
+    let r = http.get(format!("{base}/")).send().await.expect("cabinet");
+    assert!(fresh(&id_of(&r)), "{:?}", r.headers());
+    let r = http.get(format!("{base}/")).header("X-Request-Id", "plangraf:42/7").send().await.expect("cabinet");
+    assert_eq!(id_of(&r), "plangraf:42/7");
+    for bad in ["x".repeat(65), "a b".to_owned()] {
+        let r = http.get(format!("{base}/")).header("X-Request-Id", bad.as_str()).send().await.expect("cabinet");
+        assert!(fresh(&id_of(&r)), "{bad:?} replaced: {:?}", r.headers());
+    }
+    let r = http.get(format!("{base}/no/such/page")).header("X-Request-Id", "lost-1").send().await.expect("404");
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(id_of(&r), "lost-1");
+
+    // The integration endpoints: an ordinary answer and an injected 503.
+    let form = [("login", "spec"), ("password", "wrong"), ("refId", "00000000-0000-4000-8000-000000000000")];
+    let r = http.post(format!("{base}{STATUS_URL}")).header("X-Request-Id", "poll-1").form(&form).send().await;
+    let r = r.expect("status");
+    assert_eq!(id_of(&r), "poll-1", "{}", r.status());
+    env.sandbox.set_faults(sandbox::Faults { fail_next: 1, ..Default::default() });
+    let r = http.post(format!("{base}{STATUS_URL}")).header("X-Request-Id", "poll-2").form(&form).send().await;
+    let r = r.expect("status");
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(id_of(&r), "poll-2");
+    env.sandbox.shutdown().await;
+}

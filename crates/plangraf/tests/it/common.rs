@@ -1,5 +1,9 @@
 //! Test harness: eis-sandbox and plangraf in-process on loopback port 0, on a fresh database
 //! (SQLite, or PostgreSQL when PLANGRAF_TEST_DATABASE_URL is set), with the demo data loaded.
+//!
+//! [`Harness::start`] runs plangraf's exchange runner, for tests that watch it work.
+//! [`Harness::start_driven`] does not: such a test works the queue itself in its own task
+//! ([`drive_to_status`], [`drive_until`]), skipping retry and poll delays, so it waits on nothing.
 
 use plangraf::{AppConfig, RunningApp, demo};
 use std::time::Duration;
@@ -10,6 +14,8 @@ pub struct Harness {
     pub dir: tempfile::TempDir,
     pub database_url: String,
     pub key: [u8; 32],
+    /// No runner: the test drives the queue (see [`Harness::start_driven`]).
+    pub driven: bool,
 }
 
 /// The official schemas, compiled once for all tests of a binary; every packet the tests send
@@ -46,14 +52,26 @@ impl Harness {
         Harness::start_configured(|_| {}).await
     }
 
+    /// Like [`Harness::start`], but plangraf runs no exchange runner and the sandbox reveals a
+    /// packet's result at the first poll after its upload (still answering `processing` to the
+    /// upload itself, as ЕИС does). The test works the queue with [`drive_to_status`] or
+    /// [`drive_until`].
+    pub async fn start_driven() -> Harness {
+        Harness::launch(true, |_| {}).await
+    }
+
     /// Like [`Harness::start`], with plangraf's configuration adjusted by `tune`.
     pub async fn start_configured(tune: impl FnOnce(&mut AppConfig)) -> Harness {
+        Harness::launch(false, tune).await
+    }
+
+    async fn launch(driven: bool, tune: impl FnOnce(&mut AppConfig)) -> Harness {
         plangraf::install_crypto_provider();
         let dir = tempfile::tempdir().unwrap();
         let sandbox = sandbox::start(sandbox::SandboxConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().join("sandbox"),
-            processing_delay: Duration::from_millis(200),
+            processing_delay: if driven { Duration::ZERO } else { Duration::from_millis(200) },
             schemas: schemas(),
         })
         .await
@@ -63,17 +81,21 @@ impl Harness {
         let key = store::SecretBox::generate_key();
         let store = plangraf::open_store(&url, key).await.unwrap();
         demo::load(&store).await.unwrap();
-        let app = start_app_configured(&sandbox, url.clone(), store, tune).await;
-        Harness { app, sandbox, dir, database_url: url, key }
+        let app = start_app_configured(&sandbox, url.clone(), store, |c| {
+            c.run_exchange = !driven;
+            tune(c);
+        })
+        .await;
+        Harness { app, sandbox, dir, database_url: url, key, driven }
     }
 
     /// Stops plangraf abruptly and starts it again on the same database and key.
     pub async fn restart(self) -> Harness {
-        let Harness { app, sandbox, dir, database_url, key } = self;
+        let Harness { app, sandbox, dir, database_url, key, driven } = self;
         app.stop().await;
         let store = plangraf::open_store(&database_url, key).await.unwrap();
-        let app = start_app(&sandbox, database_url.clone(), store).await;
-        Harness { app, sandbox, dir, database_url, key }
+        let app = start_app_configured(&sandbox, database_url.clone(), store, |c| c.run_exchange = !driven).await;
+        Harness { app, sandbox, dir, database_url, key, driven }
     }
 
     pub fn client(&self) -> Client {
@@ -85,10 +107,6 @@ impl Harness {
         let c = self.sandbox.directory().regenerate_integration_password(login).await.unwrap();
         (c.login, c.password.expose().to_owned())
     }
-}
-
-pub async fn start_app(sandbox: &sandbox::RunningSandbox, database_url: String, store: store::Store) -> RunningApp {
-    start_app_configured(sandbox, database_url, store, |_| {}).await
 }
 
 pub async fn start_app_configured(
@@ -108,6 +126,7 @@ pub async fn start_app_configured(
         exchange: exchange_config(),
         secure_cookies: false,
         trusted_proxies: Vec::new(),
+        run_exchange: true,
     };
     tune(&mut config);
     plangraf::start(config, store).await.unwrap()
@@ -246,6 +265,45 @@ pub async fn wait_for_status(client: &mut Client, version: i64, text: &str) -> P
         assert!(std::time::Instant::now() < deadline, "status «{text}» not reached:\n{}", p.body);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// How far ahead [`drive_until`] takes a send as due: beyond every retry delay and poll interval
+/// of [`exchange_config`], so none is waited out.
+const DRIVE_AHEAD: Duration = Duration::from_secs(3600);
+/// The most sends [`drive_until`] works before it gives up: far more than any test needs (a
+/// send takes an upload, a poll and, until placed, one poll per step).
+const DRIVE_STEPS: usize = 50;
+
+/// Works the queue of a [`Harness::start_driven`] harness in this task, one send at a time, the
+/// next due first and at once, until the latest send of each of `versions` has the status titled
+/// `title`. Fails if the queue runs dry first, or after [`DRIVE_STEPS`] sends.
+pub async fn drive_until(h: &Harness, versions: &[i64], title: &str) {
+    assert!(h.driven, "drive_until needs Harness::start_driven (no runner of its own)");
+    for _ in 0..DRIVE_STEPS {
+        let mut reached = true;
+        let mut now = Vec::new();
+        for &version in versions {
+            let send = h.app.store.latest_send(version).await.unwrap();
+            let status = send.map(|s| s.status.title()).unwrap_or("no send");
+            reached &= status == title;
+            now.push(format!("{version}: {status}"));
+        }
+        if reached {
+            return;
+        }
+        let worked = h.app.exchange.run_next_within(DRIVE_AHEAD).await.unwrap();
+        assert!(worked, "nothing left to do in the queue, and «{title}» not reached: {now:?}");
+    }
+    panic!("«{title}» not reached after {DRIVE_STEPS} sends");
+}
+
+/// Drives the queue until the version's latest send has the status titled `text`
+/// ([`drive_until`]), then reads the status page once and checks that it shows that status.
+pub async fn drive_to_status(h: &Harness, client: &mut Client, version: i64, text: &str) -> Page {
+    drive_until(h, &[version], text).await;
+    let p = client.get(&format!("/versions/{version}/status")).await;
+    assert!(p.body.contains(&format!("id=\"send-status\">{text}<")), "status «{text}» not shown:\n{}", p.body);
+    p
 }
 
 /// Fails if any of `secrets` occurs in the bytes of a SQLite database file or of its `-wal` and

@@ -10,7 +10,7 @@ fn line<'a>(code: &'a str, current: &'a str) -> [(&'static str, &'a str); 5] {
 
 #[tokio::test]
 async fn positions_of_every_kind_are_checked_and_sent() {
-    let h = Harness::start().await;
+    let h = Harness::start_driven().await;
     let mut customer = h.client();
     customer.login("zakazchik", "zakazchik").await;
     let plan = customer.create_plan("2026").await;
@@ -139,7 +139,7 @@ async fn positions_of_every_kind_are_checked_and_sent() {
         .await;
     customer.get(&format!("/versions/{version}/send")).await;
     customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", "")]).await;
-    wait_for_status(&mut customer, version, "Загрузка завершена успешно").await;
+    drive_to_status(&h, &mut customer, version, "Загрузка завершена успешно").await;
     let sent = &h.app.store.sends_for_version(version).await.unwrap()[0].packet_xml;
     let packet = eis::packet::read_plan_packet(sent).unwrap();
     assert_eq!(packet.data.positions.len(), 2);
@@ -148,7 +148,7 @@ async fn positions_of_every_kind_are_checked_and_sent() {
     assert_eq!(packet.data.positions[1].target_articles.len(), 1);
     assert_eq!(packet.data.positions[1].target_articles[0].target_article, "0110100590");
     h.sandbox.directory().publish(plangraf::demo::SCHOOL.spz_code, 2026).await.unwrap();
-    wait_for_status(&mut customer, version, "Размещена в ЕИС").await;
+    drive_to_status(&h, &mut customer, version, "Размещена в ЕИС").await;
     let numbers = h.app.store.version(version).await.unwrap().unwrap().eis_position_numbers;
     assert_eq!(numbers.len(), 3, "special positions get registry numbers too: {numbers:?}");
     h.app.stop().await;

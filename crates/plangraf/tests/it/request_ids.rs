@@ -86,6 +86,7 @@ async fn every_response_carries_a_request_id_and_log_lines_carry_it_too() {
         exchange: exchange::ExchangeConfig::default(),
         secure_cookies: false,
         trusted_proxies: Vec::new(),
+        run_exchange: true,
     };
     let app = plangraf::start(config, store).await.unwrap();
     let addr = app.addr;

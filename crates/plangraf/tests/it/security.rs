@@ -75,7 +75,7 @@ async fn csrf_and_cross_site_posts_are_refused() {
 
 #[tokio::test]
 async fn other_organizations_see_nothing() {
-    let h = Harness::start().await;
+    let h = Harness::start_driven().await;
     let mut customer = h.client();
     customer.login("zakazchik", "zakazchik").await;
     let (plan, version) = approved_plan(&h, &mut customer, "2026").await;
@@ -138,7 +138,7 @@ async fn other_organizations_see_nothing() {
     let (login, password) = h.eis_credentials("eis_user").await;
     customer.get(&format!("/versions/{version}/send")).await;
     customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", &password)]).await;
-    wait_for_status(&mut customer, version, "Загрузка завершена успешно").await;
+    drive_to_status(&h, &mut customer, version, "Загрузка завершена успешно").await;
     let send = h.app.store.sends_for_version(version).await.unwrap()[0].id;
     let event = h.app.store.send_events(send).await.unwrap().last().unwrap().id;
     assert_eq!(other.get(&format!("/sends/{send}/events/{event}/raw")).await.status, 404);
@@ -150,7 +150,7 @@ async fn other_organizations_see_nothing() {
 /// shown in plaintext: not on a page, not in plangraf's database, not in the sandbox's.
 #[tokio::test]
 async fn eis_password_is_never_stored_or_shown_in_plaintext() {
-    let h = Harness::start().await;
+    let h = Harness::start_driven().await;
     let mut customer = h.client();
     customer.login("zakazchik", "zakazchik").await;
     let (_, version) = approved_plan(&h, &mut customer, "2026").await;
@@ -166,7 +166,7 @@ async fn eis_password_is_never_stored_or_shown_in_plaintext() {
     let (_, password) = h.eis_credentials("eis_user").await;
     customer.get(&format!("/versions/{version}/send")).await;
     customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", "")]).await;
-    let refused = wait_for_status(&mut customer, version, "Ошибка авторизации").await;
+    let refused = drive_to_status(&h, &mut customer, version, "Ошибка авторизации").await;
     customer.get("/settings/eis").await;
     customer
         .post(
@@ -176,7 +176,7 @@ async fn eis_password_is_never_stored_or_shown_in_plaintext() {
         .await;
     customer.get(&format!("/versions/{version}/send")).await;
     customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", "")]).await;
-    let status = wait_for_status(&mut customer, version, "Загрузка завершена успешно").await;
+    let status = drive_to_status(&h, &mut customer, version, "Загрузка завершена успешно").await;
     let settings = customer.get("/settings/eis").await;
     for secret in [&stale, &password] {
         for page in [&refused, &status, &settings] {

@@ -6,7 +6,7 @@ use crate::common::*;
 
 #[tokio::test]
 async fn plan_is_approved_sent_and_loaded_into_eis() {
-    let h = Harness::start().await;
+    let h = Harness::start_driven().await;
     let mut customer = h.client();
     customer.login("zakazchik", "zakazchik").await;
 
@@ -172,7 +172,7 @@ async fn plan_is_approved_sent_and_loaded_into_eis() {
     let p = customer.post(&format!("/versions/{version}/send"), &[("login", &eis_login), ("password", "")]).await;
     assert!(p.has("поставлена в очередь"), "{}", p.body);
 
-    let p = wait_for_status(&mut customer, version, "Загрузка завершена успешно").await;
+    let p = drive_to_status(&h, &mut customer, version, "Загрузка завершена успешно").await;
     assert!(p.has("Реестр планов-графиков"));
     assert!(p.has("Отправлена, обрабатывается в ЕИС"), "the timeline shows the processing step");
     // ЕИС's answers in words; the HTTP code is only a tooltip.
@@ -197,7 +197,7 @@ async fn plan_is_approved_sent_and_loaded_into_eis() {
     // The customer places the draft in ЕИС; plangraf learns of it and shows the numbers.
     let plan_number = h.sandbox.directory().publish(common_spz(), 2026).await.unwrap();
     assert_eq!(plan_number.len(), 18);
-    let p = wait_for_status(&mut customer, version, "Размещена в ЕИС").await;
+    let p = drive_to_status(&h, &mut customer, version, "Размещена в ЕИС").await;
     assert!(p.has(&plan_number), "{}", p.body);
     let numbers = h.app.store.version(version).await.unwrap().unwrap().eis_position_numbers;
     assert_eq!(numbers.len(), 1);
@@ -214,7 +214,7 @@ fn common_spz() -> &'static str {
 
 #[tokio::test]
 async fn regenerated_password_gives_authorization_error_then_success() {
-    let h = Harness::start().await;
+    let h = Harness::start_driven().await;
     let mut customer = h.client();
     customer.login("zakazchik", "zakazchik").await;
     let (_, version) = approved_plan(&h, &mut customer, "2026").await;
@@ -237,7 +237,7 @@ async fn regenerated_password_gives_authorization_error_then_success() {
 
     customer.get(&format!("/versions/{version}/send")).await;
     customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", "")]).await;
-    let p = wait_for_status(&mut customer, version, "Ошибка авторизации").await;
+    let p = drive_to_status(&h, &mut customer, version, "Ошибка авторизации").await;
     assert!(p.has("нет права работы с планом-графиком"), "both causes explained");
     assert!(p.has("создаёт новый пароль при каждом нажатии"));
     assert!(p.has("/settings/eis"));
@@ -262,7 +262,7 @@ async fn regenerated_password_gives_authorization_error_then_success() {
     assert!(p.has("Подключение к ЕИС работает"), "{}", p.body);
     customer.get(&format!("/versions/{version}/send")).await;
     customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", "")]).await;
-    wait_for_status(&mut customer, version, "Загрузка завершена успешно").await;
+    drive_to_status(&h, &mut customer, version, "Загрузка завершена успешно").await;
     let settings = customer.get("/settings/eis").await;
     assert!(settings.has("Последняя успешная работа с ЕИС"));
     h.app.stop().await;
@@ -270,7 +270,7 @@ async fn regenerated_password_gives_authorization_error_then_success() {
 
 #[tokio::test]
 async fn plan_created_directly_in_eis_blocks_sending() {
-    let h = Harness::start().await;
+    let h = Harness::start_driven().await;
     let mut customer = h.client();
     customer.login("zakazchik", "zakazchik").await;
     let (_, version) = approved_plan(&h, &mut customer, "2026").await;
@@ -278,7 +278,8 @@ async fn plan_created_directly_in_eis_blocks_sending() {
     let (login, password) = h.eis_credentials("eis_user").await;
     customer.get(&format!("/versions/{version}/send")).await;
     customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", &password)]).await;
-    let p = wait_for_status(
+    let p = drive_to_status(
+        &h,
         &mut customer,
         version,
         "Отправка невозможна: план-график на этот период создан в ЕИС не из РИС",
@@ -293,7 +294,7 @@ async fn plan_created_directly_in_eis_blocks_sending() {
 
 #[tokio::test]
 async fn user_without_plan_rights_gets_authorization_error() {
-    let h = Harness::start().await;
+    let h = Harness::start_driven().await;
     let mut customer = h.client();
     customer.login("zakazchik", "zakazchik").await;
     let (_, version) = approved_plan(&h, &mut customer, "2026").await;
@@ -301,24 +302,29 @@ async fn user_without_plan_rights_gets_authorization_error() {
     let (login, password) = h.eis_credentials("eis_user").await;
     customer.get(&format!("/versions/{version}/send")).await;
     customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", &password)]).await;
-    wait_for_status(&mut customer, version, "Ошибка авторизации").await;
+    drive_to_status(&h, &mut customer, version, "Ошибка авторизации").await;
     h.app.stop().await;
 }
 
 #[tokio::test]
 async fn send_survives_a_restart_of_plangraf() {
-    let h = Harness::start().await;
+    let h = Harness::start_driven().await;
     let mut customer = h.client();
     customer.login("zakazchik", "zakazchik").await;
     let (_, version) = approved_plan(&h, &mut customer, "2026").await;
     let (login, password) = h.eis_credentials("eis_user").await;
     customer.get(&format!("/versions/{version}/send")).await;
     customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", &password)]).await;
-    // Stop at once, wherever the runner is, and start again on the same database.
+    // Stop abruptly with the send queued, and again once ЕИС has taken the packet and answered
+    // `processing`; each time start again on the same database.
+    let h = h.restart().await;
+    assert!(h.app.exchange.run_next_within(std::time::Duration::ZERO).await.unwrap(), "the queued send is due");
+    let status = h.app.store.latest_send(version).await.unwrap().unwrap().status;
+    assert_eq!(status.title(), "Отправлена, обрабатывается в ЕИС");
     let h = h.restart().await;
     let mut customer = h.client();
     customer.login("zakazchik", "zakazchik").await;
-    wait_for_status(&mut customer, version, "Загрузка завершена успешно").await;
+    drive_to_status(&h, &mut customer, version, "Загрузка завершена успешно").await;
     // One send, one packet, one draft in ЕИС, whatever the moment of the restart.
     assert_eq!(h.app.store.sends_for_version(version).await.unwrap().len(), 1);
     assert_eq!(h.sandbox.directory().plans(common_spz()).await.unwrap().len(), 1);
@@ -327,7 +333,7 @@ async fn send_survives_a_restart_of_plangraf() {
 
 #[tokio::test]
 async fn server_errors_and_dropped_connections_are_retried_with_the_same_packet() {
-    let h = Harness::start().await;
+    let h = Harness::start_driven().await;
     let mut customer = h.client();
     customer.login("zakazchik", "zakazchik").await;
     let (_, version) = approved_plan(&h, &mut customer, "2026").await;
@@ -336,7 +342,7 @@ async fn server_errors_and_dropped_connections_are_retried_with_the_same_packet(
     h.sandbox.set_faults(sandbox::Faults { fail_next: 2, drop_next: 1, ..Default::default() });
     customer.get(&format!("/versions/{version}/send")).await;
     customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", &password)]).await;
-    let p = wait_for_status(&mut customer, version, "Загрузка завершена успешно").await;
+    let p = drive_to_status(&h, &mut customer, version, "Загрузка завершена успешно").await;
     assert!(p.has("ЕИС ответила ошибкой сервера HTTP 503"), "{}", p.body);
     assert!(p.has("Нет связи с ЕИС"), "the dropped connection is on the timeline: {}", p.body);
     assert!(p.has("Повторная попытка через"));
@@ -353,14 +359,14 @@ async fn server_errors_and_dropped_connections_are_retried_with_the_same_packet(
 /// and placed; the previous version is not annulled.
 #[tokio::test]
 async fn change_version_is_sent_and_placed() {
-    let h = Harness::start().await;
+    let h = Harness::start_driven().await;
     let mut customer = h.client();
     customer.login("zakazchik", "zakazchik").await;
     let (plan, v0) = approved_plan(&h, &mut customer, "2026").await;
     let (login, password) = h.eis_credentials("eis_user").await;
     customer.get(&format!("/versions/{v0}/send")).await;
     customer.post(&format!("/versions/{v0}/send"), &[("login", &login), ("password", &password)]).await;
-    wait_for_status(&mut customer, v0, "Загрузка завершена успешно").await;
+    drive_to_status(&h, &mut customer, v0, "Загрузка завершена успешно").await;
 
     // «Внести изменения» is possible, but the change cannot go before version 0 is placed.
     customer.get(&format!("/plans/{plan}")).await;
@@ -421,17 +427,17 @@ async fn change_version_is_sent_and_placed() {
     assert!(blocked.has("не размещена в ЕИС"), "{}", blocked.body);
 
     let plan_number = h.sandbox.directory().publish(common_spz(), 2026).await.unwrap();
-    wait_for_status(&mut customer, v0, "Размещена в ЕИС").await;
+    drive_to_status(&h, &mut customer, v0, "Размещена в ЕИС").await;
     customer.get(&format!("/versions/{}/send", v1.id)).await;
     let p = customer.post(&format!("/versions/{}/send", v1.id), &[("login", &login), ("password", &password)]).await;
     assert!(p.has("поставлена в очередь"), "{}", p.body);
-    wait_for_status(&mut customer, v1.id, "Загрузка завершена успешно").await;
+    drive_to_status(&h, &mut customer, v1.id, "Загрузка завершена успешно").await;
     let sent = &h.app.store.sends_for_version(v1.id).await.unwrap()[0].packet_xml;
     assert!(sent.contains("tenderPlan2020Change") && sent.contains(&plan_number), "a change of the placed plan");
     assert!(sent.contains(">E<") && sent.contains("Рост цен поставщиков"));
 
     h.sandbox.directory().publish_version(common_spz(), 2026, 1).await.unwrap();
-    let p = wait_for_status(&mut customer, v1.id, "Размещена в ЕИС").await;
+    let p = drive_to_status(&h, &mut customer, v1.id, "Размещена в ЕИС").await;
     let numbers = h.app.store.version(v1.id).await.unwrap().unwrap().eis_position_numbers;
     assert_eq!(numbers.len(), 2, "{numbers:?}");
     let v0_numbers = h.app.store.version(v0).await.unwrap().unwrap().eis_position_numbers;
@@ -448,7 +454,7 @@ async fn change_version_is_sent_and_placed() {
 /// ошибок». Each violation is shown with its position and field.
 #[tokio::test]
 async fn rejection_shows_violations_on_positions_and_fields() {
-    let h = Harness::start().await;
+    let h = Harness::start_driven().await;
     let mut customer = h.client();
     customer.login("zakazchik", "zakazchik").await;
     let (plan, version) = approved_plan(&h, &mut customer, "2026").await;
@@ -458,7 +464,7 @@ async fn rejection_shows_violations_on_positions_and_fields() {
     let (login, password) = h.eis_credentials("eis_user").await;
     customer.get(&format!("/versions/{version}/send")).await;
     customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", &password)]).await;
-    let p = wait_for_status(&mut customer, version, "Отклонена ЕИС").await;
+    let p = drive_to_status(&h, &mut customer, version, "Отклонена ЕИС").await;
     assert!(p.has("IKZ_IKU"), "{}", p.body);
     assert!(p.has(&format!("href=\"/plans/{plan}?tab=positions#pos-0001\"")), "linked to the position");
     assert!(p.has("<td>ИКЗ</td>"), "pinned to the field");
@@ -470,7 +476,7 @@ async fn rejection_shows_violations_on_positions_and_fields() {
 
 #[tokio::test]
 async fn bulk_approval_and_bulk_sending() {
-    let h = Harness::start().await;
+    let h = Harness::start_driven().await;
     let mut customer = h.client();
     customer.login("zakazchik", "zakazchik").await;
     let mut plans = Vec::new();
@@ -523,16 +529,14 @@ async fn bulk_approval_and_bulk_sending() {
     customer.get("/plans").await;
     let p = customer.post("/sends/bulk", &[]).await;
     assert!(p.has("Поставлено в очередь на отправку версий: 2"), "{}", p.body);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let p = customer.get("/sends").await;
-        if p.has("Готово 2 из 2") {
-            assert_eq!(p.body.matches(">Загрузка завершена успешно<").count(), 2, "{}", p.body);
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "{}", p.body);
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let mut versions = Vec::new();
+    for plan in &plans {
+        versions.push(h.app.store.versions(*plan).await.unwrap()[0].id);
     }
+    drive_until(&h, &versions, "Загрузка завершена успешно").await;
+    let p = customer.get("/sends").await;
+    assert!(p.has("Готово 2 из 2"), "{}", p.body);
+    assert_eq!(p.body.matches(">Загрузка завершена успешно<").count(), 2, "{}", p.body);
     // Nothing is sent twice: a second bulk send finds nothing to do.
     customer.get("/plans").await;
     assert!(customer.post("/sends/bulk", &[]).await.has("нет"));
@@ -544,7 +548,7 @@ async fn bulk_approval_and_bulk_sending() {
 /// names the superior as owner, and ЕИС accepts it only while the agreement is registered.
 #[tokio::test]
 async fn superior_sends_its_subordinates_plan_as_oa() {
-    let h = Harness::start().await;
+    let h = Harness::start_driven().await;
     let mut customer = h.client();
     customer.login("zakazchik", "zakazchik").await;
     let plan = customer.create_plan("2026").await;
@@ -591,7 +595,7 @@ async fn superior_sends_its_subordinates_plan_as_oa() {
     superior.get("/plans").await;
     let p = superior.post("/sends/bulk", &[]).await;
     assert!(p.has("Поставлено в очередь на отправку версий: 1"), "{}", p.body);
-    let p = wait_for_status(&mut superior, version.id, "Загрузка завершена успешно").await;
+    let p = drive_to_status(&h, &mut superior, version.id, "Загрузка завершена успешно").await;
     assert!(p.has("зафиксированный при утверждении"), "{}", p.body);
     let sends = h.app.store.sends_for_version(version.id).await.unwrap();
     assert_eq!(sends[0].packet_xml, fixed, "the packet fixed at approval went");
@@ -613,7 +617,7 @@ async fn superior_sends_its_subordinates_plan_as_oa() {
     h.sandbox.directory().revoke_powers(common_spz(), plangraf::demo::COMMITTEE.spz_code).await.unwrap();
     superior.get("/plans").await;
     assert!(superior.post("/sends/bulk", &[]).await.has("Поставлено в очередь на отправку версий: 1"));
-    let p = wait_for_status(&mut superior, v2, "Отклонена ЕИС").await;
+    let p = drive_to_status(&h, &mut superior, v2, "Отклонена ЕИС").await;
     assert!(p.has("ORG_POWERS") && p.has("не имеет полномочий"), "{}", p.body);
     h.app.stop().await;
 }

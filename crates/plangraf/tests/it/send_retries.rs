@@ -2,24 +2,10 @@
 //! when the attempts stop, and, for a request ЕИС will always refuse, what happened and what to do.
 
 use crate::common::*;
-use std::time::{Duration, Instant};
-
-/// Polls the status page until it contains `text` (bounded: 30 s).
-async fn wait_for_text(client: &mut Client, version: i64, text: &str) -> Page {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let p = client.get(&format!("/versions/{version}/status")).await;
-        if p.has(text) {
-            return p;
-        }
-        assert!(Instant::now() < deadline, "«{text}» not shown:\n{}", p.body);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 #[tokio::test]
 async fn the_status_page_shows_the_next_attempt_and_when_attempts_stop() {
-    let h = Harness::start().await;
+    let h = Harness::start_driven().await;
     let mut customer = h.client();
     customer.login("zakazchik", "zakazchik").await;
     let (_, version) = approved_plan(&h, &mut customer, "2026").await;
@@ -27,12 +13,16 @@ async fn the_status_page_shows_the_next_attempt_and_when_attempts_stop() {
     h.sandbox.set_faults(sandbox::Faults { error_percent: 100, ..Default::default() });
     customer.get(&format!("/versions/{version}/send")).await;
     customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", &password)]).await;
-    let p = wait_for_text(&mut customer, version, "Попытки прекратятся").await;
+    // One attempt, answered 503: the send waits for its next try.
+    assert!(h.app.exchange.run_next_within(std::time::Duration::ZERO).await.unwrap(), "the queued send is due");
+    assert_eq!(h.app.store.latest_send(version).await.unwrap().unwrap().consecutive_failures, 1);
+    let p = customer.get(&format!("/versions/{version}/status")).await;
+    assert!(p.has("Попытки прекратятся"), "{}", p.body);
     assert!(p.has("id=\"send-status\">В очереди<"), "{}", p.body);
     assert!(p.has("Следующая попытка в "), "{}", p.body);
     assert!(p.has(", если ЕИС не ответит."), "{}", p.body);
     h.sandbox.set_faults(sandbox::Faults::default());
-    let p = wait_for_status(&mut customer, version, "Загрузка завершена успешно").await;
+    let p = drive_to_status(&h, &mut customer, version, "Загрузка завершена успешно").await;
     assert!(!p.has("Попытки прекратятся"), "not shown once ЕИС answers");
     let send = h.app.store.latest_send(version).await.unwrap().unwrap();
     assert_eq!(send.consecutive_failures, 0);
@@ -41,7 +31,7 @@ async fn the_status_page_shows_the_next_attempt_and_when_attempts_stop() {
 
 #[tokio::test]
 async fn a_request_eis_always_refuses_ends_with_what_to_do() {
-    let h = Harness::start().await;
+    let h = Harness::start_driven().await;
     let mut customer = h.client();
     customer.login("zakazchik", "zakazchik").await;
     let (_, version) = approved_plan(&h, &mut customer, "2026").await;
@@ -50,7 +40,7 @@ async fn a_request_eis_always_refuses_ends_with_what_to_do() {
     let (login, password) = h.eis_credentials("eis_user").await;
     customer.get(&format!("/versions/{version}/send")).await;
     customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", &password)]).await;
-    let p = wait_for_status(&mut customer, version, "Отправка прекращена: ЕИС отклоняет запрос").await;
+    let p = drive_to_status(&h, &mut customer, version, "Отправка прекращена: ЕИС отклоняет запрос").await;
     assert!(p.has("id=\"stop-reason\""), "{}", p.body);
     assert!(p.has("HTTP 400"), "{}", p.body);
     assert!(p.has("документ не может быть принят"), "ЕИС's own words: {}", p.body);
