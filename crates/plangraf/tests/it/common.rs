@@ -231,7 +231,7 @@ pub async fn approved_plan(h: &Harness, customer: &mut Client, year: &str) -> (i
     approver.get(&format!("/plans/{plan}")).await;
     let p = approver.post(&format!("/plans/{plan}/approve"), &[]).await;
     assert!(p.has("План-график утвержден"), "{}", p.body);
-    let version = h.app.store.versions(plan).await.unwrap()[0].id;
+    let version = h.app.store.versions(domain::ids::PlanId(plan)).await.unwrap()[0].id.get();
     (plan, version)
 }
 

@@ -2,6 +2,7 @@
 //! when the attempts stop, and, for a request ЕИС will always refuse, what happened and what to do.
 
 use crate::common::*;
+use domain::ids::VersionId;
 use std::time::{Duration, Instant};
 
 /// Polls the status page until it contains `text` (bounded: 30 s).
@@ -34,7 +35,7 @@ async fn the_status_page_shows_the_next_attempt_and_when_attempts_stop() {
     h.sandbox.set_faults(sandbox::Faults::default());
     let p = wait_for_status(&mut customer, version, "Загрузка завершена успешно").await;
     assert!(!p.has("Попытки прекратятся"), "not shown once ЕИС answers");
-    let send = h.app.store.latest_send(version).await.unwrap().unwrap();
+    let send = h.app.store.latest_send(VersionId(version)).await.unwrap().unwrap();
     assert_eq!(send.consecutive_failures, 0);
     h.app.stop().await;
 }
@@ -55,7 +56,7 @@ async fn a_request_eis_always_refuses_ends_with_what_to_do() {
     assert!(p.has("HTTP 400"), "{}", p.body);
     assert!(p.has("документ не может быть принят"), "ЕИС's own words: {}", p.body);
     assert!(p.has("обратитесь в службу поддержки"), "{}", p.body);
-    assert_eq!(h.app.store.latest_send(version).await.unwrap().unwrap().attempts, 1);
+    assert_eq!(h.app.store.latest_send(VersionId(version)).await.unwrap().unwrap().attempts, 1);
     // A new send is offered (the state is final, not live).
     let dialog = customer.get(&format!("/versions/{version}/send")).await;
     assert_eq!(dialog.status, 200, "{}", dialog.body);
