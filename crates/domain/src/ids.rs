@@ -1,7 +1,7 @@
 //! Typed row ids. Each kind of row has its own id type, so passing a version id where a plan id
 //! is expected does not compile:
 //!
-//! ```compile_fail
+//! ```compile_fail,E0308
 //! use domain::ids::{PlanId, VersionId};
 //! fn plan(id: PlanId) -> i64 { id.get() }
 //! plan(VersionId(7));
