@@ -135,7 +135,8 @@ fn send_from_row(r: &AnyRow) -> Result<Send> {
 }
 
 fn credentials_aad(user_id: UserId) -> String {
-    format!("eis_credentials.password_secret:{user_id}")
+    // The stored number, spelled out: the sealed passwords already at rest depend on this text.
+    format!("eis_credentials.password_secret:{}", user_id.get())
 }
 
 fn send_aad(packet_id: &str) -> String {
