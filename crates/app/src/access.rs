@@ -6,6 +6,7 @@
 //! read is [`Error::NotFound`], so its existence does not leak.
 
 use crate::{Error, Result, Workflow};
+use domain::ids::{PlanId, VersionId};
 use domain::plan::{Actor, Permissions, PlanRef};
 use store::orgs::Organization;
 use store::plans::{Plan, Version};
@@ -75,7 +76,7 @@ impl ReadableVersion {
 
 impl Workflow {
     /// A plan-schedule the caller may read.
-    pub async fn readable_plan(&self, user: &User, plan_id: i64) -> Result<Readable> {
+    pub async fn readable_plan(&self, user: &User, plan_id: PlanId) -> Result<Readable> {
         let plan = self.store.plan(plan_id).await?.ok_or(Error::NotFound)?;
         let owner = self.store.organization(plan.org_id).await?.ok_or(Error::NotFound)?;
         let permissions = Permissions::of(actor(user), plan_ref(&plan, &owner), plan.owner_role);
@@ -86,14 +87,14 @@ impl Workflow {
     }
 
     /// A plan-schedule the caller may change now, or the rule that forbids it.
-    pub async fn editable_plan(&self, user: &User, plan_id: i64) -> Result<Editable> {
+    pub async fn editable_plan(&self, user: &User, plan_id: PlanId) -> Result<Editable> {
         let readable = self.readable_plan(user, plan_id).await?;
         domain::plan::check_edit(actor(user), plan_ref(&readable.plan, &readable.owner))?;
         Ok(Editable(readable))
     }
 
     /// A version the caller may read.
-    pub async fn readable_version(&self, user: &User, version_id: i64) -> Result<ReadableVersion> {
+    pub async fn readable_version(&self, user: &User, version_id: VersionId) -> Result<ReadableVersion> {
         let version = self.store.version(version_id).await?.ok_or(Error::NotFound)?;
         let plan = self.readable_plan(user, version.plan_id).await?;
         Ok(ReadableVersion { version, plan })
@@ -101,7 +102,7 @@ impl Workflow {
 
     /// A version the caller may send to ЕИС: the customer's specialists send its versions, or,
     /// for a plan placed by the superior organization under an agreement (OA), the superior's.
-    pub async fn sendable_version(&self, user: &User, version_id: i64) -> Result<ReadableVersion> {
+    pub async fn sendable_version(&self, user: &User, version_id: VersionId) -> Result<ReadableVersion> {
         let found = self.readable_version(user, version_id).await?;
         let plan = &found.plan;
         domain::exchange::check_sender(actor(user), plan_ref(&plan.plan, &plan.owner), plan.plan.owner_role)?;

@@ -3,6 +3,7 @@
 
 use crate::access::{actor, plan_ref};
 use crate::{Error, Readable, Refusal, Result, Workflow};
+use domain::ids::PlanId;
 use domain::plan::{self, PlanError, ResponsiblePerson};
 use store::plans::{Plan, Version};
 use store::users::User;
@@ -43,7 +44,7 @@ impl Workflow {
     }
 
     /// «Отправить на согласование».
-    pub async fn submit(&self, user: &User, plan_id: i64) -> Result<()> {
+    pub async fn submit(&self, user: &User, plan_id: PlanId) -> Result<()> {
         let found = self.readable_plan(user, plan_id).await?;
         let checked = self.check(&found).await?;
         let (plan, owner) = (found.plan(), found.owner());
@@ -55,7 +56,7 @@ impl Workflow {
 
     /// «Утвердить»: the plan becomes approved and its next version is recorded with its packet
     /// (see `exchange::Exchange::approve`). A packet the schemas reject creates no version.
-    pub async fn approve(&self, user: &User, plan_id: i64) -> Result<Version> {
+    pub async fn approve(&self, user: &User, plan_id: PlanId) -> Result<Version> {
         let found = self.readable_plan(user, plan_id).await?;
         let checked = self.check(&found).await?;
         let (plan, owner) = (found.plan(), found.owner());
@@ -70,7 +71,7 @@ impl Workflow {
 
     /// «Утвердить выбранные»: each plan-schedule on its own, so one refusal does not stop the
     /// others; a fault of plangraf does.
-    pub async fn approve_many(&self, user: &User, plan_ids: &[i64]) -> Result<BulkApproval> {
+    pub async fn approve_many(&self, user: &User, plan_ids: &[PlanId]) -> Result<BulkApproval> {
         let mut outcome = BulkApproval::default();
         for &id in plan_ids {
             let name = match self.readable_plan(user, id).await {
@@ -94,7 +95,7 @@ impl Workflow {
     }
 
     /// «Вернуть на доработку» with the comment the customer will see.
-    pub async fn return_for_revision(&self, user: &User, plan_id: i64, comment: &str) -> Result<()> {
+    pub async fn return_for_revision(&self, user: &User, plan_id: PlanId, comment: &str) -> Result<()> {
         let found = self.readable_plan(user, plan_id).await?;
         let (plan, owner) = (found.plan(), found.owner());
         let comment = comment.trim();
@@ -104,7 +105,7 @@ impl Workflow {
     }
 
     /// «Внести изменения».
-    pub async fn start_changes(&self, user: &User, plan_id: i64) -> Result<()> {
+    pub async fn start_changes(&self, user: &User, plan_id: PlanId) -> Result<()> {
         let found = self.readable_plan(user, plan_id).await?;
         plan::start_changes(actor(user), plan_ref(found.plan(), found.owner()))?;
         self.store.start_changes(found.plan(), user.id).await?;
@@ -113,7 +114,7 @@ impl Workflow {
 
     /// Who places the plan in ЕИС: `CU` (the customer) or `OA` (its superior under an
     /// agreement). `row_version` is the plan's version the caller read.
-    pub async fn set_owner_role(&self, user: &User, plan_id: i64, code: &str, row_version: i64) -> Result<()> {
+    pub async fn set_owner_role(&self, user: &User, plan_id: PlanId, code: &str, row_version: i64) -> Result<()> {
         let found = self.editable_plan(user, plan_id).await?;
         let Some(role) = plan::OwnerRole::from_code(code.trim()) else {
             return Err(Error::field(
@@ -134,7 +135,7 @@ impl Workflow {
     pub async fn set_responsible(
         &self,
         user: &User,
-        plan_id: i64,
+        plan_id: PlanId,
         raw: &ResponsiblePerson,
         row_version: i64,
     ) -> Result<()> {
@@ -151,7 +152,7 @@ impl Workflow {
     }
 
     /// The plan with its working copy checked: what the plan page and the API's plan show.
-    pub async fn plan_view(&self, user: &User, plan_id: i64) -> Result<PlanView> {
+    pub async fn plan_view(&self, user: &User, plan_id: PlanId) -> Result<PlanView> {
         let plan = self.readable_plan(user, plan_id).await?;
         let checked = self.check(&plan).await?;
         let positions = self.store.positions(plan_id).await?;

@@ -3,6 +3,7 @@
 //! and changes nothing.
 
 use crate::{Editable, Error, Refusal, Result, Workflow};
+use domain::ids::{PlanId, PositionId};
 use domain::ikz::PurchaseNumber;
 use domain::plan::{self, ChangeDecision, FieldError, Position, PositionDraft};
 use store::plans::StoredPosition;
@@ -24,7 +25,12 @@ pub const DELETE_BASE: &str =
     "Позицию утвержденной версии нельзя удалить: откройте её и отмените закупку с обоснованием.";
 
 impl Workflow {
-    pub async fn editable_position(&self, user: &User, plan_id: i64, position_id: i64) -> Result<EditablePosition> {
+    pub async fn editable_position(
+        &self,
+        user: &User,
+        plan_id: PlanId,
+        position_id: PositionId,
+    ) -> Result<EditablePosition> {
         let plan = self.editable_plan(user, plan_id).await?;
         let stored = self
             .store
@@ -57,7 +63,7 @@ impl Workflow {
         plan: &Editable,
         draft: &PositionDraft,
         row_version: i64,
-    ) -> Result<i64> {
+    ) -> Result<PositionId> {
         let used = self.store.positions(plan.plan().id).await?.into_iter().map(|p| p.position.purchase_number);
         let number = plan::next_purchase_number(used).map_err(|e| Error::refused(Refusal::State, e.to_string()))?;
         let position = self

@@ -4,6 +4,7 @@
 
 use crate::access::actor;
 use crate::{Error, Result, Workflow};
+use domain::ids::{SendId, VersionId};
 use domain::secret::Secret;
 use store::sends::EisLogin;
 use store::users::User;
@@ -42,7 +43,13 @@ pub const SAVE_CREDENTIALS_FIRST: &str =
 impl Workflow {
     /// «Отправить на ООС» of one version with the login typed in the dialog and the password
     /// typed there or, when left empty, the saved one. Answers the send's id.
-    pub async fn request_send(&self, user: &User, version_id: i64, login: &str, password: &Secret) -> Result<i64> {
+    pub async fn request_send(
+        &self,
+        user: &User,
+        version_id: VersionId,
+        login: &str,
+        password: &Secret,
+    ) -> Result<SendId> {
         let found = self.sendable_version(user, version_id).await?;
         let login = login.trim();
         let password = if password.is_empty() {
@@ -63,7 +70,7 @@ impl Workflow {
         plan: &store::plans::Plan,
         version: &store::plans::Version,
         credentials: EisLogin,
-    ) -> Result<i64> {
+    ) -> Result<SendId> {
         match self.exchange.request_send(user, plan, version, credentials).await {
             Ok(id) => Ok(id),
             Err(exchange::RequestError::Refused(reason)) => Err(Error::SendRefused(reason)),
@@ -72,7 +79,7 @@ impl Workflow {
     }
 
     /// The packet of a version the caller may read (see `exchange::Exchange::packet_xml`).
-    pub async fn packet_xml(&self, user: &User, version_id: i64) -> Result<PacketXml> {
+    pub async fn packet_xml(&self, user: &User, version_id: VersionId) -> Result<PacketXml> {
         let (version, plan, _) = self.readable_version(user, version_id).await?.into_parts();
         let (xml, sent) = self.exchange.packet_xml(&plan, &version).await?;
         Ok(PacketXml { xml, sent, version, plan })
@@ -84,7 +91,7 @@ impl Workflow {
     }
 
     /// Why the version cannot be sent now (`Ok(None)`: it can), for the dialog and the list.
-    pub async fn send_blocked(&self, user: &User, version_id: i64) -> Result<Option<String>> {
+    pub async fn send_blocked(&self, user: &User, version_id: VersionId) -> Result<Option<String>> {
         let found = self.readable_version(user, version_id).await?;
         let plan = found.plan.plan();
         if let Err(e) = domain::exchange::check_sender(

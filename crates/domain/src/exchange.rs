@@ -206,6 +206,7 @@ impl std::str::FromStr for PacketBasis {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::{OrgId, UserId};
 
     #[test]
     fn codes_round_trip() {
@@ -218,11 +219,11 @@ mod tests {
     fn who_sends() {
         use crate::plan::PlanStatus;
         use crate::role::Role;
-        let plan = PlanRef { org_id: 10, superior_org_id: Some(1), status: PlanStatus::Approved };
-        let customer = Actor { user_id: 1, org_id: 10, role: Role::CustomerSpecialist };
-        let superior = Actor { user_id: 2, org_id: 1, role: Role::CustomerSpecialist };
-        let approver = Actor { user_id: 3, org_id: 1, role: Role::Approver };
-        let stranger = Actor { user_id: 4, org_id: 77, role: Role::CustomerSpecialist };
+        let plan = PlanRef { org_id: OrgId(10), superior_org_id: Some(OrgId(1)), status: PlanStatus::Approved };
+        let customer = Actor { user_id: UserId(1), org_id: OrgId(10), role: Role::CustomerSpecialist };
+        let superior = Actor { user_id: UserId(2), org_id: OrgId(1), role: Role::CustomerSpecialist };
+        let approver = Actor { user_id: UserId(3), org_id: OrgId(1), role: Role::Approver };
+        let stranger = Actor { user_id: UserId(4), org_id: OrgId(77), role: Role::CustomerSpecialist };
         assert_eq!(check_sender(customer, plan, OwnerRole::Customer), Ok(()));
         assert_eq!(check_sender(superior, plan, OwnerRole::Customer), Err(SendError::WrongRole));
         assert_eq!(check_sender(superior, plan, OwnerRole::Agent), Ok(()));

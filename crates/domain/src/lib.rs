@@ -7,6 +7,7 @@ pub mod checks;
 pub mod diff;
 pub mod exchange;
 pub mod format;
+pub mod ids;
 pub mod ikz;
 pub mod money;
 pub mod nsi;

@@ -1,5 +1,6 @@
 //! Plan-schedules: the approval state machine, positions and the immutable version snapshot.
 
+use crate::ids::{OrgId, UserId};
 use crate::ikz::{Iku, PurchaseNumber};
 use crate::org::{Inn, Kpp, OrgType, SpzCode};
 pub use crate::position::{
@@ -54,16 +55,16 @@ impl PlanStatus {
 /// Who acts: the signed-in user's organization and role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Actor {
-    pub user_id: i64,
-    pub org_id: i64,
+    pub user_id: UserId,
+    pub org_id: OrgId,
     pub role: Role,
 }
 
 /// What the state machine needs to know about a plan-schedule and its owner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PlanRef {
-    pub org_id: i64,
-    pub superior_org_id: Option<i64>,
+    pub org_id: OrgId,
+    pub superior_org_id: Option<OrgId>,
     pub status: PlanStatus,
 }
 
@@ -368,18 +369,19 @@ pub fn start_changes(actor: Actor, plan: PlanRef) -> Result<PlanStatus, PlanErro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::{OrgId, UserId};
 
-    const CUSTOMER: i64 = 10;
-    const SUPERIOR: i64 = 1;
+    const CUSTOMER: OrgId = OrgId(10);
+    const SUPERIOR: OrgId = OrgId(1);
 
     fn plan(status: PlanStatus) -> PlanRef {
         PlanRef { org_id: CUSTOMER, superior_org_id: Some(SUPERIOR), status }
     }
     fn specialist() -> Actor {
-        Actor { user_id: 1, org_id: CUSTOMER, role: Role::CustomerSpecialist }
+        Actor { user_id: UserId(1), org_id: CUSTOMER, role: Role::CustomerSpecialist }
     }
     fn approver() -> Actor {
-        Actor { user_id: 2, org_id: SUPERIOR, role: Role::Approver }
+        Actor { user_id: UserId(2), org_id: SUPERIOR, role: Role::Approver }
     }
 
     #[test]
@@ -392,16 +394,16 @@ mod tests {
 
     #[test]
     fn forbidden_transitions() {
-        let stranger = Actor { user_id: 3, org_id: 99, role: Role::CustomerSpecialist };
+        let stranger = Actor { user_id: UserId(3), org_id: OrgId(99), role: Role::CustomerSpecialist };
         assert_eq!(submit(stranger, plan(PlanStatus::Forming), 0), Err(PlanError::ForeignOrganization));
         assert!(matches!(submit(specialist(), plan(PlanStatus::OnApproval), 0), Err(PlanError::WrongState { .. })));
         assert!(matches!(submit(specialist(), plan(PlanStatus::Approved), 0), Err(PlanError::WrongState { .. })));
         assert_eq!(submit(specialist(), plan(PlanStatus::Forming), 2), Err(PlanError::ChecksFailed(2)));
-        let own_approver = Actor { user_id: 4, org_id: CUSTOMER, role: Role::Approver };
+        let own_approver = Actor { user_id: UserId(4), org_id: CUSTOMER, role: Role::Approver };
         assert_eq!(approve(own_approver, plan(PlanStatus::OnApproval), 0), Err(PlanError::OwnOrganization));
-        let other_superior = Actor { user_id: 5, org_id: 77, role: Role::Approver };
+        let other_superior = Actor { user_id: UserId(5), org_id: OrgId(77), role: Role::Approver };
         assert_eq!(approve(other_superior, plan(PlanStatus::OnApproval), 0), Err(PlanError::NotSuperior));
-        let superior_specialist = Actor { user_id: 6, org_id: SUPERIOR, role: Role::CustomerSpecialist };
+        let superior_specialist = Actor { user_id: UserId(6), org_id: SUPERIOR, role: Role::CustomerSpecialist };
         assert!(matches!(
             approve(superior_specialist, plan(PlanStatus::OnApproval), 0),
             Err(PlanError::WrongRole { .. })
@@ -425,10 +427,13 @@ mod tests {
         assert!(approved.start_changes && !approved.edit && !approved.submit);
         // Under an agreement the superior's specialist sends; the customer no longer does.
         assert!(!p(specialist(), PlanStatus::Approved, OwnerRole::Agent).send);
-        let superior_specialist = Actor { user_id: 6, org_id: SUPERIOR, role: Role::CustomerSpecialist };
+        let superior_specialist = Actor { user_id: UserId(6), org_id: SUPERIOR, role: Role::CustomerSpecialist };
         assert!(p(superior_specialist, PlanStatus::Approved, OwnerRole::Agent).send);
-        let stranger =
-            p(Actor { user_id: 9, org_id: 55, role: Role::Approver }, PlanStatus::OnApproval, OwnerRole::Agent);
+        let stranger = p(
+            Actor { user_id: UserId(9), org_id: OrgId(55), role: Role::Approver },
+            PlanStatus::OnApproval,
+            OwnerRole::Agent,
+        );
         assert_eq!(
             stranger,
             Permissions { read: false, edit: false, submit: false, decide: false, start_changes: false, send: false }
@@ -439,7 +444,10 @@ mod tests {
     fn read_access() {
         assert!(can_read(specialist(), plan(PlanStatus::Forming)));
         assert!(can_read(approver(), plan(PlanStatus::Forming)));
-        assert!(!can_read(Actor { user_id: 9, org_id: 55, role: Role::Approver }, plan(PlanStatus::Forming)));
+        assert!(!can_read(
+            Actor { user_id: UserId(9), org_id: OrgId(55), role: Role::Approver },
+            plan(PlanStatus::Forming)
+        ));
     }
 
     #[test]

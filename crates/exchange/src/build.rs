@@ -1,5 +1,6 @@
 //! Builds the ЕИС packet of a version from its immutable snapshot.
 
+use domain::ids::PlanId;
 use domain::plan::{ChangeDecision, ChangeMark, PlanSnapshot, Position};
 use eis::packet::{
     Decision, KbkAmounts, KvrAmounts, Modification, ModificationStatus, Okpd2, OwnerRole, PacketIndex, PlanData,
@@ -62,7 +63,7 @@ fn breakdowns(snapshot: &PlanSnapshot, p: &Position) -> (Vec<KvrAmounts>, Vec<Kb
 
 /// A special purchase: its kind, КВР and financing; no ОКПД2, so its ИКЗ has `0000` there.
 fn special_position(
-    plan_id: i64,
+    plan_id: PlanId,
     snapshot: &PlanSnapshot,
     p: &Position,
     base: Option<&Base<'_>>,
@@ -90,7 +91,7 @@ fn special_position(
     }
 }
 
-fn position(plan_id: i64, snapshot: &PlanSnapshot, p: &Position, base: Option<&Base<'_>>) -> eis::packet::Position {
+fn position(plan_id: PlanId, snapshot: &PlanSnapshot, p: &Position, base: Option<&Base<'_>>) -> eis::packet::Position {
     let finance = amounts(&p.amounts);
     let (kvrs, kbks) = breakdowns(snapshot, p);
     let (modification_status, modification, position_number) = marks(p, base);
@@ -149,7 +150,7 @@ fn marks(p: &Position, base: Option<&Base<'_>>) -> (Option<ModificationStatus>, 
 /// The packet of one version: `tenderPlan2020` for a plan ЕИС has not placed yet, and
 /// `tenderPlan2020Change` against the placed `base` version.
 pub fn plan_packet(
-    plan_id: i64,
+    plan_id: PlanId,
     version_number: i64,
     snapshot: &PlanSnapshot,
     base: Option<&Base<'_>>,

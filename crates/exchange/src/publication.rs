@@ -96,7 +96,7 @@ impl Exchange {
                     position_numbers: &numbers,
                 };
                 store.record_publication(send.id, worker, &publication, &outcome).await?;
-                tracing::info!(send_id = send.id, %plan_number, "version placed in ЕИС");
+                tracing::info!(send_id = send.id.get(), %plan_number, "version placed in ЕИС");
                 Ok(())
             }
             Err(ClientError::Unauthorized { info, raw } | ClientError::Forbidden { info, raw }) => {

@@ -7,6 +7,7 @@ use crate::violations::classify;
 use crate::{Basis, Exchange, build};
 use domain::SendStatus;
 use domain::exchange::can_start_send;
+use domain::ids::{SendId, UserId};
 use eis::client::{ClientError, Credentials};
 use store::plans::{Plan, Version};
 use store::sends::{EisLogin, EventNote, NewSend};
@@ -77,7 +78,7 @@ enum OldPacket {
     /// ЕИС does not know it (404): a new packet cannot make a second draft.
     Unknown,
     /// ЕИС knows it: the earlier send was reopened (its id), or ЕИС's verdict was recorded on it.
-    Followed(i64),
+    Followed(SendId),
 }
 
 /// What ЕИС said of a login and password when asked directly («Проверить подключение»).
@@ -102,7 +103,7 @@ impl Exchange {
         plan: &Plan,
         version: &Version,
         credentials: EisLogin,
-    ) -> Result<i64, RequestError> {
+    ) -> Result<SendId, RequestError> {
         let store = &self.inner.store;
         if let Some(reason) = send_blocked(store, plan, version).await? {
             return Err(RequestError::Refused(reason));
@@ -149,7 +150,7 @@ impl Exchange {
             }
         };
         if let Err(issues) = self.validate(&xml).await? {
-            tracing::warn!(version_id = version.id, issues = issues.len(), "packet rejected by the ЕИС schemas");
+            tracing::warn!(version_id = version.id.get(), issues = issues.len(), "packet rejected by the ЕИС schemas");
             return Err(RequestError::Refused(format!("Пакет не отправлен. {}", schema_message(&issues))));
         }
         let new = NewSend {
@@ -171,7 +172,7 @@ impl Exchange {
             }
             Err(e) => return Err(e.into()),
         };
-        tracing::info!(send_id = id, version_id = version.id, packet_id = %packet_id, "send queued");
+        tracing::info!(send_id = id.get(), version_id = version.id.get(), packet_id = %packet_id, "send queued");
         self.inner.wake.notify_one();
         Ok(id)
     }
@@ -192,7 +193,7 @@ impl Exchange {
             Ok(reply) => reply,
             Err(ClientError::Server { status: 404, .. }) => return Ok(OldPacket::Unknown),
             Err(e) => {
-                tracing::warn!(send_id = old.id, error = %e, "could not learn whether ЕИС holds the earlier packet");
+                tracing::warn!(send_id = old.id.get(), error = %e, "could not learn whether ЕИС holds the earlier packet");
                 let hint = match &e {
                     ClientError::Unauthorized { .. } | ClientError::Forbidden { .. } => {
                         "Проверьте логин и пароль ЕИС и повторите отправку."
@@ -240,7 +241,7 @@ impl Exchange {
             }
             Err(e) => return Err(e.into()),
         }
-        tracing::info!(send_id = old.id, status = status.code(), "ЕИС holds the earlier packet; following it");
+        tracing::info!(send_id = old.id.get(), status = status.code(), "ЕИС holds the earlier packet; following it");
         if next_attempt_at.is_some() {
             self.inner.wake.notify_one();
             return Ok(OldPacket::Followed(old.id));
@@ -346,7 +347,7 @@ impl Exchange {
         &self,
         plan: &Plan,
         snapshot: &domain::plan::PlanSnapshot,
-        approver: i64,
+        approver: UserId,
     ) -> Result<Version, RequestError> {
         let (number, basis, packet) = self.prospective(plan, snapshot).await?;
         let xml = eis::packet::write_plan_packet(&packet);

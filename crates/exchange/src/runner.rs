@@ -169,7 +169,7 @@ impl Exchange {
                     .mark_eis_credentials(send.requested_by, &send.eis_login, false, Some(&message))
                     .await?;
                 self.inner.store.record_outcome(send.id, &self.inner.worker_id, &outcome).await?;
-                tracing::warn!(send_id = send.id, code = info.code, "ЕИС refused the credentials");
+                tracing::warn!(send_id = send.id.get(), code = info.code, "ЕИС refused the credentials");
                 Ok(())
             }
             Err(e) => match lasting_refusal(&e) {
@@ -220,7 +220,7 @@ impl Exchange {
             store.mark_eis_credentials(send.requested_by, &send.eis_login, true, None).await?;
         }
         store.record_outcome(send.id, &self.inner.worker_id, &outcome).await?;
-        tracing::info!(send_id = send.id, status = status.code(), "ЕИС replied");
+        tracing::info!(send_id = send.id.get(), status = status.code(), "ЕИС replied");
         Ok(())
     }
 
@@ -238,7 +238,7 @@ impl Exchange {
                 let preface = format!("{why} plangraf спросил ЕИС о пакете: ЕИС его получила.");
                 // The failed attempt that led here counts; the question itself does not.
                 self.record_reply(send, &reply, true, false, Some(&preface)).await?;
-                tracing::info!(send_id = send.id, "ЕИС knew the packet after all");
+                tracing::info!(send_id = send.id.get(), "ЕИС knew the packet after all");
                 Ok(Ok(()))
             }
             Err(ClientError::Server { status: 404, .. }) => {
@@ -282,7 +282,7 @@ impl Exchange {
             event: Some(EventNote { message: &message, http_status: Some(status), raw_reply: e.raw() }),
         };
         self.inner.store.record_outcome(send.id, &self.inner.worker_id, &outcome).await?;
-        tracing::warn!(send_id = send.id, status, "ЕИС refused the request; not retrying");
+        tracing::warn!(send_id = send.id.get(), status, "ЕИС refused the request; not retrying");
         Ok(())
     }
 
@@ -315,7 +315,7 @@ impl Exchange {
                 event: Some(EventNote { message: &message, http_status: http_status_of(e), raw_reply: e.raw() }),
             };
             store.record_outcome(send.id, worker, &outcome).await?;
-            tracing::warn!(send_id = send.id, error = %e, "retry ceiling reached; giving up");
+            tracing::warn!(send_id = send.id.get(), error = %e, "retry ceiling reached; giving up");
             return Ok(());
         }
         let delay = self.backoff(send.consecutive_failures + 1);
@@ -329,7 +329,7 @@ impl Exchange {
             event: Some(EventNote { message: &message, http_status: http_status_of(e), raw_reply: e.raw() }),
         };
         store.record_outcome(send.id, worker, &outcome).await?;
-        tracing::warn!(send_id = send.id, error = %e, "ЕИС exchange failed; will retry");
+        tracing::warn!(send_id = send.id.get(), error = %e, "ЕИС exchange failed; will retry");
         Ok(())
     }
 }

@@ -24,7 +24,7 @@ struct Setup {
     store: Store,
     exchange: Exchange,
     plan: Plan,
-    approver: i64,
+    approver: domain::ids::UserId,
     schemas: bool,
     _dir: tempfile::TempDir,
 }

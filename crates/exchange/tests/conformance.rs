@@ -3,6 +3,7 @@
 //! with special purchases among them — validate against the official ЕИС schemas 14.1. Without the schemas the test says so and
 //! passes without checking.
 
+use domain::ids::PlanId;
 use domain::ikz::{KvrCode, Okpd2Code, PurchaseNumber};
 use domain::plan::{
     AgentSnapshot, BudgetLine, ChangeDecision, CustomerSnapshot, PlanSnapshot, Position, PositionChange,
@@ -178,7 +179,7 @@ proptest! {
     fn new_and_change_packets_validate(snapshot in plan(40), seed in any::<u64>()) {
         // The generator makes versions plangraf would approve.
         prop_assert_eq!(domain::preflight(&snapshot, None), vec![]);
-        let packet = plan_packet(7, 0, &snapshot, None, &envelope());
+        let packet = plan_packet(PlanId(7), 0, &snapshot, None, &envelope());
         prop_assert!(packet.problems().is_empty(), "{:?}", packet.problems());
         assert_valid(&eis::packet::write_plan_packet(&packet))?;
 
@@ -189,7 +190,7 @@ proptest! {
             .collect();
         let base = Base { plan_number: "202603722001001001", snapshot: &snapshot, position_numbers: &numbers };
         let next = changed(&snapshot, seed);
-        let change = plan_packet(7, 1, &next, Some(&base), &envelope());
+        let change = plan_packet(PlanId(7), 1, &next, Some(&base), &envelope());
         prop_assert_eq!(change.kind, eis::packet::PlanPacketKind::Change);
         prop_assert!(change.problems().is_empty(), "{:?}", change.problems());
         let specials = next.positions.iter().filter(|p| p.is_special()).count();
@@ -205,7 +206,7 @@ proptest! {
     /// Large plans: up to 2,000 positions.
     #[test]
     fn large_packets_validate(snapshot in plan(2000)) {
-        let packet = plan_packet(7, 0, &snapshot, None, &envelope());
+        let packet = plan_packet(PlanId(7), 0, &snapshot, None, &envelope());
         assert_valid(&eis::packet::write_plan_packet(&packet))?;
     }
 }

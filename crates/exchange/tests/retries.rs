@@ -100,17 +100,17 @@ async fn setup(config: ExchangeConfig) -> Setup {
 }
 
 impl Setup {
-    async fn request(&self) -> Result<i64, RequestError> {
+    async fn request(&self) -> Result<domain::ids::SendId, RequestError> {
         self.exchange.request_send(&self.specialist, &self.plan, &self.version, self.login.clone()).await
     }
 
-    async fn send(&self, id: i64) -> Send {
+    async fn send(&self, id: domain::ids::SendId) -> Send {
         self.store.send(id).await.unwrap().unwrap()
     }
 
     /// Works the send falling due next, one at a time and without waiting out retry delays or
     /// poll intervals, until `done` holds (bounded: 50 steps).
-    async fn drive(&self, id: i64, done: impl Fn(&Send) -> bool) -> Send {
+    async fn drive(&self, id: domain::ids::SendId, done: impl Fn(&Send) -> bool) -> Send {
         for _ in 0..50 {
             let s = self.send(id).await;
             if done(&s) {
@@ -123,7 +123,7 @@ impl Setup {
         panic!("not reached in 50 steps; the send is {:?}: {:?}", s.status, s.last_error);
     }
 
-    async fn timeline(&self, id: i64) -> String {
+    async fn timeline(&self, id: domain::ids::SendId) -> String {
         let events = self.store.send_events(id).await.unwrap();
         events.iter().map(|e| format!("[{}] {}", e.status.code(), e.message)).collect::<Vec<_>>().join("\n")
     }

@@ -3,6 +3,7 @@
 //! organizations and users are kept as they are.
 
 use anyhow::Context;
+use domain::ids::OrgId;
 use domain::{OrgType, Role};
 use store::Store;
 use store::orgs::NewOrganization;
@@ -94,7 +95,7 @@ pub const SANDBOX_USERS: [(&DemoOrg, &str, &str, bool, bool, &str); 3] = [
     (&COMMITTEE, "eis_komitet", "eis_komitet", true, true, "Кузнецова Мария Игоревна"),
 ];
 
-async fn ensure_org(store: &Store, o: &DemoOrg, superior: Option<i64>) -> anyhow::Result<i64> {
+async fn ensure_org(store: &Store, o: &DemoOrg, superior: Option<OrgId>) -> anyhow::Result<OrgId> {
     Ok(store
         .ensure_organization(&NewOrganization {
             name: o.name,

@@ -59,8 +59,8 @@ pub struct LoadOptions<'a> {
     /// list are left as they are.
     pub partial: bool,
     /// Who loaded it, for the audit journal (none from the command line).
-    pub user_id: Option<i64>,
-    pub org_id: Option<i64>,
+    pub user_id: Option<domain::ids::UserId>,
+    pub org_id: Option<domain::ids::OrgId>,
     /// Only count what the load would do; change nothing. A full load that would retire
     /// records is previewed this way so that a person confirms the counts first.
     pub dry_run: bool,

@@ -2,16 +2,17 @@
 
 use crate::{Result, Store, StoreError, now_ms};
 use domain::OrgType;
+use domain::ids::OrgId;
 use domain::org::{Inn, Kpp, SpzCode};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Organization {
-    pub id: i64,
+    pub id: OrgId,
     pub name: String,
     pub short_name: String,
-    pub superior_id: Option<i64>,
+    pub superior_id: Option<OrgId>,
     pub spz_code: SpzCode,
     pub inn: Inn,
     pub kpp: Kpp,
@@ -26,7 +27,7 @@ pub struct Organization {
 pub struct NewOrganization<'a> {
     pub name: &'a str,
     pub short_name: &'a str,
-    pub superior_id: Option<i64>,
+    pub superior_id: Option<OrgId>,
     pub spz_code: SpzCode,
     pub inn: Inn,
     pub kpp: Kpp,
@@ -57,10 +58,10 @@ fn from_row(r: &AnyRow) -> Result<Organization> {
     let org_type: String = r.try_get("org_type")?;
     let level: i64 = r.try_get("budget_level")?;
     Ok(Organization {
-        id: r.try_get("id")?,
+        id: OrgId(r.try_get("id")?),
         name: r.try_get("name")?,
         short_name: r.try_get("short_name")?,
-        superior_id: r.try_get("superior_id")?,
+        superior_id: r.try_get::<Option<i64>, _>("superior_id")?.map(OrgId),
         spz_code: parsed(r, "spz_code", SpzCode::parse)?,
         inn: parsed(r, "inn", Inn::parse)?,
         kpp: parsed(r, "kpp", Kpp::parse)?,
@@ -82,7 +83,7 @@ impl Store {
         )
         .bind(o.name)
         .bind(o.short_name)
-        .bind(o.superior_id)
+        .bind(o.superior_id.map(OrgId::get))
         .bind(o.spz_code.as_str())
         .bind(o.inn.as_str())
         .bind(o.kpp.as_str())
@@ -92,12 +93,12 @@ impl Store {
         .bind(now_ms())
         .fetch_one(self.pool())
         .await?;
-        self.organization(id).await?.ok_or_else(|| StoreError::Corrupt("organization vanished".into()))
+        self.organization(OrgId(id)).await?.ok_or_else(|| StoreError::Corrupt("organization vanished".into()))
     }
 
-    pub async fn organization(&self, id: i64) -> Result<Option<Organization>> {
+    pub async fn organization(&self, id: OrgId) -> Result<Option<Organization>> {
         let row = sqlx::query(concat!("SELECT ", org_columns!(), " FROM organizations WHERE id = $1"))
-            .bind(id)
+            .bind(id.get())
             .fetch_optional(self.pool())
             .await?;
         row.as_ref().map(from_row).transpose()

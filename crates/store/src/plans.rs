@@ -6,14 +6,15 @@ use crate::audit::record;
 use crate::{Result, Store, StoreError, Time, is_unique_violation, now_ms, time, time_at};
 use domain::PlanStatus;
 use domain::exchange::PacketBasis;
+use domain::ids::{OrgId, PlanId, PositionId, UserId, VersionId};
 use domain::plan::{OwnerRole, PlanSnapshot, Position, ResponsiblePerson};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
-    pub id: i64,
-    pub org_id: i64,
+    pub id: PlanId,
+    pub org_id: OrgId,
     pub plan_year: i32,
     pub status: PlanStatus,
     pub return_comment: Option<String>,
@@ -35,17 +36,17 @@ pub struct PlanListItem {
 
 #[derive(Debug, Clone)]
 pub struct StoredPosition {
-    pub id: i64,
+    pub id: PositionId,
     pub position: Position,
 }
 
 #[derive(Debug, Clone)]
 pub struct Version {
-    pub id: i64,
-    pub plan_id: i64,
+    pub id: VersionId,
+    pub plan_id: PlanId,
     pub version_number: i64,
     pub snapshot: PlanSnapshot,
-    pub approved_by: i64,
+    pub approved_by: UserId,
     pub approved_at: Time,
     /// Registry numbers of the positions by purchase number, once ЕИС has placed the version.
     pub eis_position_numbers: std::collections::BTreeMap<String, String>,
@@ -81,8 +82,8 @@ fn plan_from_row(r: &AnyRow) -> Result<Plan> {
     let status: String = r.try_get("status")?;
     let year: i64 = r.try_get("plan_year")?;
     Ok(Plan {
-        id: r.try_get("id")?,
-        org_id: r.try_get("org_id")?,
+        id: PlanId(r.try_get("id")?),
+        org_id: OrgId(r.try_get("org_id")?),
         plan_year: i32::try_from(year).map_err(|_| StoreError::Corrupt("plan_year".into()))?,
         status: PlanStatus::from_code(&status).ok_or_else(|| StoreError::Corrupt(format!("plan status {status}")))?,
         return_comment: r.try_get("return_comment")?,
@@ -112,11 +113,11 @@ fn version_from_row(r: &AnyRow) -> Result<Version> {
         None => Default::default(),
     };
     Ok(Version {
-        id: r.try_get("id")?,
-        plan_id: r.try_get("plan_id")?,
+        id: VersionId(r.try_get("id")?),
+        plan_id: PlanId(r.try_get("plan_id")?),
         version_number: r.try_get("version_number")?,
         snapshot: serde_json::from_str(&snapshot).map_err(|e| StoreError::Corrupt(format!("snapshot: {e}")))?,
-        approved_by: r.try_get("approved_by")?,
+        approved_by: UserId(r.try_get("approved_by")?),
         approved_at: time_at(r, "approved_at")?,
         eis_position_numbers,
         packet: match (r.try_get::<Option<String>, _>("packet_id")?, r.try_get::<Option<String>, _>("packet_xml")?) {
@@ -132,12 +133,12 @@ fn version_from_row(r: &AnyRow) -> Result<Version> {
 }
 
 /// Bumps the plan's row version if it is still the one the writer read.
-async fn bump(tx: &mut sqlx::Transaction<'_, sqlx::Any>, plan_id: i64, expected: i64) -> Result<()> {
+async fn bump(tx: &mut sqlx::Transaction<'_, sqlx::Any>, plan_id: PlanId, expected: i64) -> Result<()> {
     let done = sqlx::query(
         "UPDATE plans SET row_version = row_version + 1, updated_at = $1 WHERE id = $2 AND row_version = $3",
     )
     .bind(now_ms())
-    .bind(plan_id)
+    .bind(plan_id.get())
     .bind(expected)
     .execute(&mut **tx)
     .await?;
@@ -154,12 +155,12 @@ async fn position_for_change(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     plan: &Plan,
     expected_row_version: i64,
-    position_id: i64,
+    position_id: PositionId,
 ) -> Result<Position> {
     bump(tx, plan.id, expected_row_version).await?;
     let data: Option<String> = sqlx::query_scalar("SELECT data FROM positions WHERE id = $1 AND plan_id = $2")
-        .bind(position_id)
-        .bind(plan.id)
+        .bind(position_id.get())
+        .bind(plan.id.get())
         .fetch_optional(&mut **tx)
         .await?;
     parse_position(&data.ok_or(StoreError::Conflict)?)
@@ -167,21 +168,21 @@ async fn position_for_change(
 
 impl Store {
     /// Creates a plan-schedule for the organization and year; `Ok(None)` if one exists already.
-    pub async fn create_plan(&self, org_id: i64, plan_year: i32, actor: i64) -> Result<Option<Plan>> {
+    pub async fn create_plan(&self, org_id: OrgId, plan_year: i32, actor: UserId) -> Result<Option<Plan>> {
         let mut tx = self.write_tx().await?;
         let now = now_ms();
         let res = sqlx::query_scalar::<_, i64>(
             "INSERT INTO plans (org_id, plan_year, status, row_version, created_at, updated_at) \
              VALUES ($1, $2, $3, 1, $4, $4) RETURNING id",
         )
-        .bind(org_id)
+        .bind(org_id.get())
         .bind(i64::from(plan_year))
         .bind(PlanStatus::Forming.code())
         .bind(now)
         .fetch_one(&mut *tx)
         .await;
         let id = match res {
-            Ok(id) => id,
+            Ok(id) => PlanId(id),
             Err(e) if is_unique_violation(&e) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
@@ -190,7 +191,7 @@ impl Store {
             Some(actor),
             Some(org_id),
             "plan",
-            Some(id),
+            Some(id.get()),
             "Создан план-график",
             &format!("Год: {plan_year}"),
         )
@@ -199,16 +200,16 @@ impl Store {
         self.plan(id).await
     }
 
-    pub async fn plan(&self, id: i64) -> Result<Option<Plan>> {
+    pub async fn plan(&self, id: PlanId) -> Result<Option<Plan>> {
         let row = sqlx::query(concat!("SELECT ", plan_columns!(), " FROM plans p WHERE p.id = $1"))
-            .bind(id)
+            .bind(id.get())
             .fetch_optional(self.pool())
             .await?;
         row.as_ref().map(plan_from_row).transpose()
     }
 
     /// Plans of the organization itself and of the organizations it is superior to.
-    pub async fn plans_visible_to(&self, org_id: i64) -> Result<Vec<PlanListItem>> {
+    pub async fn plans_visible_to(&self, org_id: OrgId) -> Result<Vec<PlanListItem>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             plan_columns!(),
@@ -218,7 +219,7 @@ impl Store {
              FROM plans p JOIN organizations o ON o.id = p.org_id \
              WHERE p.org_id = $1 OR o.superior_id = $1 ORDER BY p.plan_year DESC, o.short_name"
         ))
-        .bind(org_id)
+        .bind(org_id.get())
         .fetch_all(self.pool())
         .await?;
         rows.iter()
@@ -233,28 +234,34 @@ impl Store {
             .collect()
     }
 
-    pub async fn positions(&self, plan_id: i64) -> Result<Vec<StoredPosition>> {
+    pub async fn positions(&self, plan_id: PlanId) -> Result<Vec<StoredPosition>> {
         let rows = sqlx::query("SELECT id, data FROM positions WHERE plan_id = $1 ORDER BY purchase_number")
-            .bind(plan_id)
+            .bind(plan_id.get())
             .fetch_all(self.pool())
             .await?;
         rows.iter()
             .map(|r| {
                 let data: String = r.try_get("data")?;
-                Ok(StoredPosition { id: r.try_get("id")?, position: parse_position(&data)? })
+                Ok(StoredPosition { id: PositionId(r.try_get("id")?), position: parse_position(&data)? })
             })
             .collect()
     }
 
     /// Adds a position if the plan is still at `expected_row_version`.
-    pub async fn add_position(&self, plan: &Plan, expected_row_version: i64, p: &Position, actor: i64) -> Result<i64> {
+    pub async fn add_position(
+        &self,
+        plan: &Plan,
+        expected_row_version: i64,
+        p: &Position,
+        actor: UserId,
+    ) -> Result<PositionId> {
         let mut tx = self.write_tx().await?;
         bump(&mut tx, plan.id, expected_row_version).await?;
         let data = serde_json::to_string(p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO positions (plan_id, purchase_number, data) VALUES ($1, $2, $3) RETURNING id",
         )
-        .bind(plan.id)
+        .bind(plan.id.get())
         .bind(i64::from(p.purchase_number.get()))
         .bind(&data)
         .fetch_one(&mut *tx)
@@ -265,13 +272,13 @@ impl Store {
             Some(actor),
             Some(plan.org_id),
             "plan",
-            Some(plan.id),
+            Some(plan.id.get()),
             &format!("Добавлена позиция {}", p.purchase_number.padded()),
             &p.summary(),
         )
         .await?;
         tx.commit().await?;
-        Ok(id)
+        Ok(PositionId(id))
     }
 
     /// Replaces a position's content if the plan is still at `expected_row_version`.
@@ -279,16 +286,16 @@ impl Store {
         &self,
         plan: &Plan,
         expected_row_version: i64,
-        position_id: i64,
+        position_id: PositionId,
         p: &Position,
-        actor: i64,
+        actor: UserId,
     ) -> Result<()> {
         let mut tx = self.write_tx().await?;
         let before = position_for_change(&mut tx, plan, expected_row_version, position_id).await?;
         let data = serde_json::to_string(p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query("UPDATE positions SET data = $1 WHERE id = $2")
             .bind(&data)
-            .bind(position_id)
+            .bind(position_id.get())
             .execute(&mut *tx)
             .await?;
         let action = match &p.change {
@@ -307,14 +314,14 @@ impl Store {
             ),
             None => format!("Было: {}\nСтало: {}", before.summary(), p.summary()),
         };
-        record(&mut *tx, Some(actor), Some(plan.org_id), "plan", Some(plan.id), &action, &details).await?;
+        record(&mut *tx, Some(actor), Some(plan.org_id), "plan", Some(plan.id.get()), &action, &details).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// «Внести изменения»: reopens an approved plan for a new change round. The justifications
     /// of the previous round belong to the version already approved, so they are cleared.
-    pub async fn start_changes(&self, plan: &Plan, actor: i64) -> Result<()> {
+    pub async fn start_changes(&self, plan: &Plan, actor: UserId) -> Result<()> {
         let mut tx = self.write_tx().await?;
         let done = sqlx::query(
             "UPDATE plans SET status = $1, return_comment = NULL, row_version = row_version + 1, updated_at = $2 \
@@ -322,15 +329,17 @@ impl Store {
         )
         .bind(PlanStatus::Forming.code())
         .bind(now_ms())
-        .bind(plan.id)
+        .bind(plan.id.get())
         .bind(PlanStatus::Approved.code())
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() != 1 {
             return Err(StoreError::Conflict);
         }
-        let rows =
-            sqlx::query("SELECT id, data FROM positions WHERE plan_id = $1").bind(plan.id).fetch_all(&mut *tx).await?;
+        let rows = sqlx::query("SELECT id, data FROM positions WHERE plan_id = $1")
+            .bind(plan.id.get())
+            .fetch_all(&mut *tx)
+            .await?;
         for r in rows {
             let id: i64 = r.try_get("id")?;
             let data: String = r.try_get("data")?;
@@ -350,7 +359,7 @@ impl Store {
             Some(actor),
             Some(plan.org_id),
             "plan",
-            Some(plan.id),
+            Some(plan.id.get()),
             domain::plan::JOURNAL_CHANGES,
             &details,
         )
@@ -365,13 +374,13 @@ impl Store {
         plan: &Plan,
         expected_row_version: i64,
         role: OwnerRole,
-        actor: i64,
+        actor: UserId,
     ) -> Result<()> {
         let mut tx = self.write_tx().await?;
         bump(&mut tx, plan.id, expected_row_version).await?;
         sqlx::query("UPDATE plans SET owner_role = $1 WHERE id = $2")
             .bind(role.code())
-            .bind(plan.id)
+            .bind(plan.id.get())
             .execute(&mut *tx)
             .await?;
         let details = format!("{} → {}", plan.owner_role.title(), role.title());
@@ -380,7 +389,7 @@ impl Store {
             Some(actor),
             Some(plan.org_id),
             "plan",
-            Some(plan.id),
+            Some(plan.id.get()),
             "Изменено: кто размещает в ЕИС",
             &details,
         )
@@ -395,14 +404,14 @@ impl Store {
         plan: &Plan,
         expected_row_version: i64,
         person: &ResponsiblePerson,
-        actor: i64,
+        actor: UserId,
     ) -> Result<()> {
         let mut tx = self.write_tx().await?;
         bump(&mut tx, plan.id, expected_row_version).await?;
         let json = serde_json::to_string(person).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query("UPDATE plans SET responsible = $1 WHERE id = $2")
             .bind(json)
-            .bind(plan.id)
+            .bind(plan.id.get())
             .execute(&mut *tx)
             .await?;
         let before = plan.responsible.as_ref().map(ResponsiblePerson::display).unwrap_or_else(|| "не указан".into());
@@ -412,7 +421,7 @@ impl Store {
             Some(actor),
             Some(plan.org_id),
             "plan",
-            Some(plan.id),
+            Some(plan.id.get()),
             "Изменён ответственный исполнитель",
             &details,
         )
@@ -425,14 +434,15 @@ impl Store {
         &self,
         plan: &Plan,
         expected_row_version: i64,
-        position_id: i64,
-        actor: i64,
+        position_id: PositionId,
+        actor: UserId,
     ) -> Result<()> {
         let mut tx = self.write_tx().await?;
         let before = position_for_change(&mut tx, plan, expected_row_version, position_id).await?;
-        sqlx::query("DELETE FROM positions WHERE id = $1").bind(position_id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM positions WHERE id = $1").bind(position_id.get()).execute(&mut *tx).await?;
         let action = format!("Удалена позиция {}", before.purchase_number.padded());
-        record(&mut *tx, Some(actor), Some(plan.org_id), "plan", Some(plan.id), &action, &before.summary()).await?;
+        record(&mut *tx, Some(actor), Some(plan.org_id), "plan", Some(plan.id.get()), &action, &before.summary())
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -445,7 +455,7 @@ impl Store {
         from: PlanStatus,
         to: PlanStatus,
         comment: Option<&str>,
-        actor: i64,
+        actor: UserId,
         action: &str,
     ) -> Result<()> {
         let mut tx = self.write_tx().await?;
@@ -456,7 +466,7 @@ impl Store {
         .bind(to.code())
         .bind(comment)
         .bind(now_ms())
-        .bind(plan.id)
+        .bind(plan.id.get())
         .bind(from.code())
         .execute(&mut *tx)
         .await?;
@@ -465,7 +475,7 @@ impl Store {
         }
         let details =
             format!("{} → {}{}", from.title(), to.title(), comment.map(|c| format!(": {c}")).unwrap_or_default());
-        record(&mut *tx, Some(actor), Some(plan.org_id), "plan", Some(plan.id), action, &details).await?;
+        record(&mut *tx, Some(actor), Some(plan.org_id), "plan", Some(plan.id.get()), action, &details).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -477,7 +487,7 @@ impl Store {
         plan: &Plan,
         snapshot: &PlanSnapshot,
         approval: &Approval<'_>,
-        approver: i64,
+        approver: UserId,
     ) -> Result<Version> {
         let mut tx = self.write_tx().await?;
         let now = now_ms();
@@ -487,7 +497,7 @@ impl Store {
         )
         .bind(PlanStatus::Approved.code())
         .bind(now)
-        .bind(plan.id)
+        .bind(plan.id.get())
         .bind(PlanStatus::OnApproval.code())
         .bind(plan.row_version)
         .execute(&mut *tx)
@@ -497,7 +507,7 @@ impl Store {
         }
         let next: i64 =
             sqlx::query_scalar("SELECT COALESCE(MAX(version_number) + 1, 0) FROM plan_versions WHERE plan_id = $1")
-                .bind(plan.id)
+                .bind(plan.id.get())
                 .fetch_one(&mut *tx)
                 .await?;
         if next != approval.version_number {
@@ -508,10 +518,10 @@ impl Store {
             "INSERT INTO plan_versions (plan_id, version_number, snapshot, approved_by, approved_at, packet_id, packet_xml, packet_basis) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
-        .bind(plan.id)
+        .bind(plan.id.get())
         .bind(next)
         .bind(&json)
-        .bind(approver)
+        .bind(approver.get())
         .bind(now)
         .bind(approval.packet.map(|p| p.id.as_str()))
         .bind(approval.packet.map(|p| p.xml.as_str()))
@@ -524,14 +534,14 @@ impl Store {
             Some(approver),
             Some(plan.org_id),
             "plan",
-            Some(plan.id),
+            Some(plan.id.get()),
             "Утвержден",
             &format!("{} → {}; создана версия {next}", PlanStatus::OnApproval.title(), PlanStatus::Approved.title()),
         )
         .await?;
         tx.commit().await?;
         Ok(Version {
-            id,
+            id: VersionId(id),
             plan_id: plan.id,
             version_number: next,
             snapshot: snapshot.clone(),
@@ -543,23 +553,23 @@ impl Store {
         })
     }
 
-    pub async fn versions(&self, plan_id: i64) -> Result<Vec<Version>> {
+    pub async fn versions(&self, plan_id: PlanId) -> Result<Vec<Version>> {
         let rows = sqlx::query(
             "SELECT id, plan_id, version_number, snapshot, approved_by, approved_at, eis_position_numbers, packet_id, packet_xml, \
              packet_basis FROM plan_versions WHERE plan_id = $1 ORDER BY version_number DESC",
         )
-        .bind(plan_id)
+        .bind(plan_id.get())
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(version_from_row).collect()
     }
 
-    pub async fn version(&self, id: i64) -> Result<Option<Version>> {
+    pub async fn version(&self, id: VersionId) -> Result<Option<Version>> {
         let row = sqlx::query(
             "SELECT id, plan_id, version_number, snapshot, approved_by, approved_at, eis_position_numbers, packet_id, packet_xml, \
              packet_basis FROM plan_versions WHERE id = $1",
         )
-        .bind(id)
+        .bind(id.get())
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(version_from_row).transpose()

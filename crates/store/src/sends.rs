@@ -4,6 +4,7 @@
 use crate::audit::record;
 use crate::{Backend, Result, Store, StoreError, Time, is_unique_violation, ms, now_ms, time_at, time_opt};
 use domain::SendStatus;
+use domain::ids::{OrgId, PlanId, SendId, UserId, VersionId};
 use domain::secret::Secret;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -32,10 +33,10 @@ impl std::fmt::Debug for EisLogin {
 
 #[derive(Debug, Clone)]
 pub struct Send {
-    pub id: i64,
-    pub version_id: i64,
-    pub org_id: i64,
-    pub requested_by: i64,
+    pub id: SendId,
+    pub version_id: VersionId,
+    pub org_id: OrgId,
+    pub requested_by: UserId,
     pub packet_id: String,
     pub packet_xml: String,
     pub eis_login: String,
@@ -72,9 +73,9 @@ pub struct ClaimedSend {
 }
 
 pub struct NewSend<'a> {
-    pub version_id: i64,
-    pub org_id: i64,
-    pub requested_by: i64,
+    pub version_id: VersionId,
+    pub org_id: OrgId,
+    pub requested_by: UserId,
     pub packet_id: &'a str,
     pub packet_xml: &'a str,
     pub login: &'a EisLogin,
@@ -115,10 +116,10 @@ fn status_of(r: &AnyRow) -> Result<SendStatus> {
 
 fn send_from_row(r: &AnyRow) -> Result<Send> {
     Ok(Send {
-        id: r.try_get("id")?,
-        version_id: r.try_get("version_id")?,
-        org_id: r.try_get("org_id")?,
-        requested_by: r.try_get("requested_by")?,
+        id: SendId(r.try_get("id")?),
+        version_id: VersionId(r.try_get("version_id")?),
+        org_id: OrgId(r.try_get("org_id")?),
+        requested_by: UserId(r.try_get("requested_by")?),
         packet_id: r.try_get("packet_id")?,
         packet_xml: r.try_get("packet_xml")?,
         eis_login: r.try_get("eis_login")?,
@@ -134,8 +135,9 @@ fn send_from_row(r: &AnyRow) -> Result<Send> {
     })
 }
 
-fn credentials_aad(user_id: i64) -> String {
-    format!("eis_credentials.password_secret:{user_id}")
+fn credentials_aad(user_id: UserId) -> String {
+    // The stored number, spelled out: the sealed passwords already at rest depend on this text.
+    format!("eis_credentials.password_secret:{}", user_id.get())
 }
 
 fn send_aad(packet_id: &str) -> String {
@@ -147,14 +149,14 @@ impl Store {
     /// login or the password changes, what was known of the old ones working is forgotten.
     pub async fn save_eis_credentials(
         &self,
-        user_id: i64,
-        org_id: i64,
+        user_id: UserId,
+        org_id: OrgId,
         login: &str,
         password: Option<&Secret>,
     ) -> Result<()> {
         let mut tx = self.write_tx().await?;
         let existing = sqlx::query("SELECT login, password_secret FROM eis_credentials WHERE user_id = $1")
-            .bind(user_id)
+            .bind(user_id.get())
             .fetch_optional(&mut *tx)
             .await?;
         let now = now_ms();
@@ -173,14 +175,14 @@ impl Store {
                 } else {
                     "UPDATE eis_credentials SET login = $1, password_secret = $2, updated_at = $3 WHERE user_id = $4"
                 };
-                sqlx::query(sql).bind(login).bind(sealed).bind(now).bind(user_id).execute(&mut *tx).await?;
+                sqlx::query(sql).bind(login).bind(sealed).bind(now).bind(user_id.get()).execute(&mut *tx).await?;
             }
             None => {
                 let sealed = password.map(|p| self.secrets().seal(p, &credentials_aad(user_id)));
                 sqlx::query(
                     "INSERT INTO eis_credentials (user_id, login, password_secret, updated_at) VALUES ($1, $2, $3, $4)",
                 )
-                .bind(user_id)
+                .bind(user_id.get())
                 .bind(login)
                 .bind(sealed)
                 .bind(now)
@@ -193,18 +195,26 @@ impl Store {
         } else {
             "Изменён логин ЕИС"
         };
-        record(&mut *tx, Some(user_id), Some(org_id), "user", Some(user_id), what, &format!("Логин ЕИС: {login}"))
-            .await?;
+        record(
+            &mut *tx,
+            Some(user_id),
+            Some(org_id),
+            "user",
+            Some(user_id.get()),
+            what,
+            &format!("Логин ЕИС: {login}"),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    pub async fn eis_credentials_info(&self, user_id: i64) -> Result<Option<EisCredentialsInfo>> {
+    pub async fn eis_credentials_info(&self, user_id: UserId) -> Result<Option<EisCredentialsInfo>> {
         let row = sqlx::query(
             "SELECT login, password_secret, updated_at, last_ok_at, last_fail_at, last_fail_message \
              FROM eis_credentials WHERE user_id = $1",
         )
-        .bind(user_id)
+        .bind(user_id.get())
         .fetch_optional(self.pool())
         .await?;
         let Some(r) = row else { return Ok(None) };
@@ -220,9 +230,9 @@ impl Store {
     }
 
     /// The saved login and opened password, to pre-fill «Отправить на ООС» server-side.
-    pub async fn eis_credentials(&self, user_id: i64) -> Result<Option<EisLogin>> {
+    pub async fn eis_credentials(&self, user_id: UserId) -> Result<Option<EisLogin>> {
         let row = sqlx::query("SELECT login, password_secret FROM eis_credentials WHERE user_id = $1")
-            .bind(user_id)
+            .bind(user_id.get())
             .fetch_optional(self.pool())
             .await?;
         let Some(r) = row else { return Ok(None) };
@@ -233,13 +243,19 @@ impl Store {
     }
 
     /// Remembers whether the saved credentials last worked with ЕИС (only when the send used them).
-    pub async fn mark_eis_credentials(&self, user_id: i64, login: &str, ok: bool, message: Option<&str>) -> Result<()> {
+    pub async fn mark_eis_credentials(
+        &self,
+        user_id: UserId,
+        login: &str,
+        ok: bool,
+        message: Option<&str>,
+    ) -> Result<()> {
         let sql = if ok {
             "UPDATE eis_credentials SET last_ok_at = $1 WHERE user_id = $2 AND login = $3"
         } else {
             "UPDATE eis_credentials SET last_fail_at = $1, last_fail_message = $4 WHERE user_id = $2 AND login = $3"
         };
-        let mut q = sqlx::query(sql).bind(now_ms()).bind(user_id).bind(login);
+        let mut q = sqlx::query(sql).bind(now_ms()).bind(user_id.get()).bind(login);
         if !ok {
             q = q.bind(message);
         }
@@ -249,7 +265,7 @@ impl Store {
 
     /// Writes a send to the queue with its first event and audit entry, atomically. Fails with
     /// `Conflict` when the version already has a live send (the unique index decides).
-    pub async fn enqueue_send(&self, s: &NewSend<'_>) -> Result<i64> {
+    pub async fn enqueue_send(&self, s: &NewSend<'_>) -> Result<SendId> {
         let mut tx = self.write_tx().await?;
         let now = now_ms();
         let sealed = self.secrets().seal(&s.login.password, &send_aad(s.packet_id));
@@ -258,9 +274,9 @@ impl Store {
              status, attempts, next_attempt_at, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9, $9) RETURNING id",
         )
-        .bind(s.version_id)
-        .bind(s.org_id)
-        .bind(s.requested_by)
+        .bind(s.version_id.get())
+        .bind(s.org_id.get())
+        .bind(s.requested_by.get())
         .bind(s.packet_id)
         .bind(s.packet_xml)
         .bind(&s.login.login)
@@ -270,6 +286,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
+        let id = SendId(id);
         let message = format!("Пакет поставлен в очередь на отправку в ЕИС. {}", s.packet_note);
         insert_event(&mut tx, id, now, SendStatus::Queued, message.trim_end(), None, None).await?;
         record(
@@ -277,7 +294,7 @@ impl Store {
             Some(s.requested_by),
             Some(s.org_id),
             "version",
-            Some(s.version_id),
+            Some(s.version_id.get()),
             "Отправить на ООС",
             &format!("Пакет {}, логин ЕИС {}", s.packet_id, s.login.login),
         )
@@ -286,40 +303,40 @@ impl Store {
         Ok(id)
     }
 
-    pub async fn latest_send(&self, version_id: i64) -> Result<Option<Send>> {
+    pub async fn latest_send(&self, version_id: VersionId) -> Result<Option<Send>> {
         let row = sqlx::query(concat!(
             "SELECT ",
             send_columns!(),
             " FROM eis_sends WHERE version_id = $1 ORDER BY id DESC LIMIT 1"
         ))
-        .bind(version_id)
+        .bind(version_id.get())
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(send_from_row).transpose()
     }
 
-    pub async fn sends_for_version(&self, version_id: i64) -> Result<Vec<Send>> {
+    pub async fn sends_for_version(&self, version_id: VersionId) -> Result<Vec<Send>> {
         let rows =
             sqlx::query(concat!("SELECT ", send_columns!(), " FROM eis_sends WHERE version_id = $1 ORDER BY id DESC"))
-                .bind(version_id)
+                .bind(version_id.get())
                 .fetch_all(self.pool())
                 .await?;
         rows.iter().map(send_from_row).collect()
     }
 
-    pub async fn send(&self, id: i64) -> Result<Option<Send>> {
+    pub async fn send(&self, id: SendId) -> Result<Option<Send>> {
         let row = sqlx::query(concat!("SELECT ", send_columns!(), " FROM eis_sends WHERE id = $1"))
-            .bind(id)
+            .bind(id.get())
             .fetch_optional(self.pool())
             .await?;
         row.as_ref().map(send_from_row).transpose()
     }
 
-    pub async fn send_events(&self, send_id: i64) -> Result<Vec<SendEvent>> {
+    pub async fn send_events(&self, send_id: SendId) -> Result<Vec<SendEvent>> {
         let rows = sqlx::query(
             "SELECT id, at, status, message, http_status, raw_reply FROM eis_send_events WHERE send_id = $1 ORDER BY id",
         )
-        .bind(send_id)
+        .bind(send_id.get())
         .fetch_all(self.pool())
         .await?;
         rows.iter()
@@ -336,7 +353,7 @@ impl Store {
             .collect()
     }
 
-    pub async fn send_event(&self, send_id: i64, event_id: i64) -> Result<Option<SendEvent>> {
+    pub async fn send_event(&self, send_id: SendId, event_id: i64) -> Result<Option<SendEvent>> {
         Ok(self.send_events(send_id).await?.into_iter().find(|e| e.id == event_id))
     }
 
@@ -402,7 +419,7 @@ impl Store {
 
     /// Records what ЕИС answered and releases the lease, if this worker still holds it. Returns
     /// false when the lease was lost (another worker took over); nothing is then written.
-    pub async fn record_outcome(&self, send_id: i64, worker: &str, o: &Outcome<'_>) -> Result<bool> {
+    pub async fn record_outcome(&self, send_id: SendId, worker: &str, o: &Outcome<'_>) -> Result<bool> {
         let mut tx = self.write_tx().await?;
         let now = now_ms();
         let done = sqlx::query(
@@ -417,7 +434,7 @@ impl Store {
         .bind(i64::from(o.count_attempt))
         .bind(o.last_error)
         .bind(now)
-        .bind(send_id)
+        .bind(send_id.get())
         .bind(worker)
         .bind(i64::from(o.failed))
         .execute(&mut *tx)
@@ -437,7 +454,7 @@ impl Store {
 #[derive(Debug, Clone)]
 pub struct SendOverview {
     pub send: Send,
-    pub plan_id: i64,
+    pub plan_id: PlanId,
     pub plan_year: i32,
     pub version_number: i64,
     /// Short name of the customer whose plan it is.
@@ -446,7 +463,7 @@ pub struct SendOverview {
 
 impl Store {
     /// The latest send of every version the organization sent or whose plan it owns, newest first.
-    pub async fn sends_of_org(&self, org_id: i64) -> Result<Vec<SendOverview>> {
+    pub async fn sends_of_org(&self, org_id: OrgId) -> Result<Vec<SendOverview>> {
         let rows = sqlx::query(
             "SELECT s.id, s.version_id, s.org_id, s.requested_by, s.packet_id, s.packet_xml, s.eis_login, s.status, s.attempts, \
              s.next_attempt_at, s.last_error, s.created_at, s.updated_at, s.consecutive_failures, s.failing_since, s.first_attempt_at, \
@@ -456,7 +473,7 @@ impl Store {
              WHERE (s.org_id = $1 OR p.org_id = $1) AND s.id = (SELECT MAX(x.id) FROM eis_sends x WHERE x.version_id = s.version_id) \
              ORDER BY s.updated_at DESC, s.id DESC"
         )
-        .bind(org_id)
+        .bind(org_id.get())
         .fetch_all(self.pool())
         .await?;
         rows.iter()
@@ -464,7 +481,7 @@ impl Store {
                 let year: i64 = r.try_get("plan_year")?;
                 Ok(SendOverview {
                     send: send_from_row(r)?,
-                    plan_id: r.try_get("plan_id")?,
+                    plan_id: PlanId(r.try_get("plan_id")?),
                     plan_year: i32::try_from(year).map_err(|_| StoreError::Corrupt("plan_year".into()))?,
                     version_number: r.try_get("version_number")?,
                     customer: r.try_get("customer")?,
@@ -476,8 +493,8 @@ impl Store {
 
 /// What ЕИС assigned when it placed a version.
 pub struct Publication<'a> {
-    pub plan_id: i64,
-    pub version_id: i64,
+    pub plan_id: PlanId,
+    pub version_id: VersionId,
     pub plan_number: &'a str,
     pub position_numbers: &'a std::collections::BTreeMap<String, String>,
 }
@@ -488,7 +505,7 @@ impl Store {
     /// still holds the send's lease.
     pub async fn record_publication(
         &self,
-        send_id: i64,
+        send_id: SendId,
         worker: &str,
         p: &Publication<'_>,
         o: &Outcome<'_>,
@@ -502,7 +519,7 @@ impl Store {
         .bind(o.status.code())
         .bind(i64::MAX)
         .bind(now)
-        .bind(send_id)
+        .bind(send_id.get())
         .bind(worker)
         .execute(&mut *tx)
         .await?;
@@ -512,13 +529,13 @@ impl Store {
         sqlx::query("UPDATE plans SET eis_plan_number = $1, updated_at = $2 WHERE id = $3")
             .bind(p.plan_number)
             .bind(now)
-            .bind(p.plan_id)
+            .bind(p.plan_id.get())
             .execute(&mut *tx)
             .await?;
         let numbers = serde_json::to_string(p.position_numbers).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query("UPDATE plan_versions SET eis_position_numbers = $1 WHERE id = $2")
             .bind(numbers)
-            .bind(p.version_id)
+            .bind(p.version_id.get())
             .execute(&mut *tx)
             .await?;
         if let Some(e) = &o.event {
@@ -532,13 +549,13 @@ impl Store {
 /// A finished send taken up again because ЕИС, asked before the version went under a new packet
 /// id, knew its packet after all.
 pub struct Reopen<'a> {
-    pub send_id: i64,
+    pub send_id: SendId,
     /// The state the send is expected in; nothing is written if it changed meanwhile.
     pub from: SendStatus,
     pub status: SendStatus,
     /// `None` keeps the send final (ЕИС's verdict on the packet is recorded, nothing more to do).
     pub next_attempt_at: Option<Time>,
-    pub actor: i64,
+    pub actor: UserId,
     /// The credentials that reached ЕИС now; they replace the send's (sealed the same way).
     pub login: &'a EisLogin,
     pub event: EventNote<'a>,
@@ -552,14 +569,14 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let now = now_ms();
         let row = sqlx::query("SELECT packet_id, version_id, org_id FROM eis_sends WHERE id = $1 AND status = $2")
-            .bind(r.send_id)
+            .bind(r.send_id.get())
             .bind(r.from.code())
             .fetch_optional(&mut *tx)
             .await?;
         let Some(row) = row else { return Ok(false) };
         let packet_id: String = row.try_get("packet_id")?;
         let version_id: i64 = row.try_get("version_id")?;
-        let org_id: i64 = row.try_get("org_id")?;
+        let org_id = OrgId(row.try_get("org_id")?);
         let sealed = self.secrets().seal(&r.login.password, &send_aad(&packet_id));
         sqlx::query(
             "UPDATE eis_sends SET status = $1, next_attempt_at = $2, requested_by = $3, eis_login = $4, eis_password_secret = $5, \
@@ -568,11 +585,11 @@ impl Store {
         )
         .bind(r.status.code())
         .bind(r.next_attempt_at.map_or(i64::MAX, ms))
-        .bind(r.actor)
+        .bind(r.actor.get())
         .bind(&r.login.login)
         .bind(sealed)
         .bind(now)
-        .bind(r.send_id)
+        .bind(r.send_id.get())
         .execute(&mut *tx)
         .await
         .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
@@ -595,7 +612,7 @@ impl Store {
 
 async fn insert_event(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    send_id: i64,
+    send_id: SendId,
     at: i64,
     status: SendStatus,
     message: &str,
@@ -605,7 +622,7 @@ async fn insert_event(
     sqlx::query(
         "INSERT INTO eis_send_events (send_id, at, status, message, http_status, raw_reply) VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(send_id)
+    .bind(send_id.get())
     .bind(at)
     .bind(status.code())
     .bind(message)

@@ -5,6 +5,7 @@ use crate::{Result, Store, StoreError, Time, is_unique_violation, ms, now_ms, ti
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use domain::Role;
+use domain::ids::{OrgId, UserId};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -12,10 +13,10 @@ use sqlx::any::AnyRow;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
-    pub id: i64,
+    pub id: UserId,
     pub login: String,
     pub full_name: String,
-    pub org_id: i64,
+    pub org_id: OrgId,
     pub role: Role,
 }
 
@@ -120,10 +121,10 @@ pub fn token_hash(token: &str) -> String {
 fn user_from_row(r: &AnyRow) -> Result<User> {
     let role: String = r.try_get("role")?;
     Ok(User {
-        id: r.try_get("id")?,
+        id: UserId(r.try_get("id")?),
         login: r.try_get("login")?,
         full_name: r.try_get("full_name")?,
-        org_id: r.try_get("org_id")?,
+        org_id: OrgId(r.try_get("org_id")?),
         role: Role::from_code(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
     })
 }
@@ -135,7 +136,7 @@ impl Store {
         login: &str,
         password_hash: &str,
         full_name: &str,
-        org_id: i64,
+        org_id: OrgId,
         role: Role,
     ) -> Result<Option<User>> {
         let res = sqlx::query_scalar::<_, i64>(
@@ -145,21 +146,21 @@ impl Store {
         .bind(login)
         .bind(password_hash)
         .bind(full_name)
-        .bind(org_id)
+        .bind(org_id.get())
         .bind(role.code())
         .bind(now_ms())
         .fetch_one(self.pool())
         .await;
         match res {
-            Ok(id) => Ok(Some(User { id, login: login.into(), full_name: full_name.into(), org_id, role })),
+            Ok(id) => Ok(Some(User { id: UserId(id), login: login.into(), full_name: full_name.into(), org_id, role })),
             Err(e) if is_unique_violation(&e) => Ok(None),
             Err(e) => Err(e.into()),
         }
     }
 
-    pub async fn user(&self, id: i64) -> Result<Option<User>> {
+    pub async fn user(&self, id: UserId) -> Result<Option<User>> {
         let row = sqlx::query("SELECT id, login, full_name, org_id, role FROM users WHERE id = $1")
-            .bind(id)
+            .bind(id.get())
             .fetch_optional(self.pool())
             .await?;
         row.as_ref().map(user_from_row).transpose()
@@ -182,9 +183,9 @@ impl Store {
         }
     }
 
-    pub async fn users_of_org(&self, org_id: i64) -> Result<Vec<User>> {
+    pub async fn users_of_org(&self, org_id: OrgId) -> Result<Vec<User>> {
         let rows = sqlx::query("SELECT id, login, full_name, org_id, role FROM users WHERE org_id = $1 ORDER BY login")
-            .bind(org_id)
+            .bind(org_id.get())
             .fetch_all(self.pool())
             .await?;
         rows.iter().map(user_from_row).collect()
@@ -251,7 +252,7 @@ impl Store {
     /// The reserved attempt succeeded: the login's counters start afresh, the address gets its
     /// counted failure back, and the failed attempts since the user's previous sign-in are
     /// returned (and forgotten) so that the user can be told about them.
-    pub async fn sign_in_succeeded(&self, login: &str, address: &str, user_id: i64) -> Result<FailedSignIns> {
+    pub async fn sign_in_succeeded(&self, login: &str, address: &str, user_id: UserId) -> Result<FailedSignIns> {
         let keys = throttle_keys(login, address);
         let mut tx = self.write_tx().await?;
         for (key, _) in keys.iter().filter(|(k, _)| !k.starts_with("a:")) {
@@ -264,7 +265,7 @@ impl Store {
                 .await?;
         }
         let row = sqlx::query("SELECT failed_sign_ins, last_failed_sign_in_at FROM users WHERE id = $1")
-            .bind(user_id)
+            .bind(user_id.get())
             .fetch_one(&mut *tx)
             .await?;
         let failed = FailedSignIns {
@@ -272,7 +273,7 @@ impl Store {
             last_at: time_opt(&row, "last_failed_sign_in_at")?,
         };
         sqlx::query("UPDATE users SET failed_sign_ins = 0, last_failed_sign_in_at = NULL WHERE id = $1")
-            .bind(user_id)
+            .bind(user_id.get())
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -362,15 +363,15 @@ impl Store {
 
     /// Ends every session and revokes every API token of a user: after a password change,
     /// a block, or on request. Returns how many were ended.
-    pub async fn end_all_sessions(&self, user_id: i64) -> Result<u64> {
+    pub async fn end_all_sessions(&self, user_id: UserId) -> Result<u64> {
         let mut tx = self.write_tx().await?;
         let a = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(user_id)
+            .bind(user_id.get())
             .execute(&mut *tx)
             .await?
             .rows_affected();
         let b = sqlx::query("DELETE FROM api_tokens WHERE user_id = $1")
-            .bind(user_id)
+            .bind(user_id.get())
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -379,30 +380,30 @@ impl Store {
     }
 
     /// Sets a new password hash and ends the user's sessions and tokens in one transaction.
-    pub async fn set_password(&self, user_id: i64, password_hash: &str) -> Result<()> {
+    pub async fn set_password(&self, user_id: UserId, password_hash: &str) -> Result<()> {
         let mut tx = self.write_tx().await?;
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(password_hash)
-            .bind(user_id)
+            .bind(user_id.get())
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM api_tokens WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id.get()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM api_tokens WHERE user_id = $1").bind(user_id.get()).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Blocks or unblocks a user. Blocking ends their sessions and tokens in the same transaction.
-    pub async fn set_blocked(&self, user_id: i64, blocked: bool) -> Result<()> {
+    pub async fn set_blocked(&self, user_id: UserId, blocked: bool) -> Result<()> {
         let mut tx = self.write_tx().await?;
         sqlx::query("UPDATE users SET blocked = $1 WHERE id = $2")
             .bind(i64::from(blocked))
-            .bind(user_id)
+            .bind(user_id.get())
             .execute(&mut *tx)
             .await?;
         if blocked {
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM api_tokens WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id.get()).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM api_tokens WHERE user_id = $1").bind(user_id.get()).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -418,14 +419,14 @@ impl Store {
 
     /// Starts a session; returns the cookie token (shown once, stored hashed). `notice` is
     /// shown on the session's first page.
-    pub async fn create_session(&self, user_id: i64, ttl_ms: i64, notice: Option<&str>) -> Result<String> {
+    pub async fn create_session(&self, user_id: UserId, ttl_ms: i64, notice: Option<&str>) -> Result<String> {
         let token = random_token();
         let now = now_ms();
         sqlx::query(
             "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at, notice) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(token_hash(&token))
-        .bind(user_id)
+        .bind(user_id.get())
         .bind(random_token())
         .bind(now)
         .bind(now + ttl_ms)
@@ -479,12 +480,12 @@ impl Store {
         Ok(())
     }
 
-    pub async fn create_api_token(&self, user_id: i64, ttl_ms: i64) -> Result<String> {
+    pub async fn create_api_token(&self, user_id: UserId, ttl_ms: i64) -> Result<String> {
         let token = random_token();
         let now = now_ms();
         sqlx::query("INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(token_hash(&token))
-            .bind(user_id)
+            .bind(user_id.get())
             .bind(now)
             .bind(now + ttl_ms)
             .execute(self.pool())

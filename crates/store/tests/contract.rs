@@ -2,6 +2,7 @@
 //! set, on PostgreSQL.
 
 use domain::exchange::PacketBasis;
+use domain::ids::{OrgId, UserId, VersionId};
 use domain::plan::{PlanSnapshot, Position};
 use domain::testing;
 use domain::{OrgType, PlanStatus, Role, SendStatus};
@@ -17,7 +18,7 @@ async fn store() -> (Store, tempfile::TempDir) {
     (s, dir)
 }
 
-async fn org(s: &Store, spz: &str, superior: Option<i64>) -> i64 {
+async fn org(s: &Store, spz: &str, superior: Option<OrgId>) -> OrgId {
     s.ensure_organization(&NewOrganization {
         name: "Государственное бюджетное общеобразовательное учреждение «Школа № 1»",
         short_name: "ГБОУ «Школа № 1»",
@@ -283,14 +284,14 @@ async fn plans_positions_versions_and_locking() {
     s.update_position(&plan, plan.row_version, pid, &edited, u.id).await.unwrap();
     assert!(matches!(s.update_position(&plan, plan.row_version, pid, &edited, u.id).await, Err(StoreError::Conflict)));
     assert_eq!(s.positions(plan.id).await.unwrap()[1].position.object_info, "Вывоз ТКО и КГО");
-    let journal = s.audit_for("plan", plan.id).await.unwrap();
+    let journal = s.audit_for("plan", plan.id.get()).await.unwrap();
     assert!(journal.iter().any(|e| e.action == "Изменена позиция 0002" && e.details.contains("КГО")));
     assert!(journal.iter().any(|e| e.action == "Утвержден" && e.user_name.as_deref() == Some("А")));
     assert!(journal.iter().any(|e| e.action == "Создан план-график" && e.details == "Год: 2026"));
     assert!(journal.len() >= 5);
 }
 
-async fn approved_version(s: &Store) -> (i64, i64, i64) {
+async fn approved_version(s: &Store) -> (OrgId, UserId, VersionId) {
     let sup = org(s, "03722001600", None).await;
     let o = org(s, "03722001684", Some(sup)).await;
     let u = s.create_user("z", "h", "З", o, Role::CustomerSpecialist).await.unwrap().unwrap();
@@ -311,10 +312,10 @@ async fn approved_version(s: &Store) -> (i64, i64, i64) {
 
 #[tokio::test]
 async fn stored_packet_bases_load_as_written_and_an_unknown_one_is_an_error() {
-    async fn set(s: &Store, v: i64, text: &str) {
+    async fn set(s: &Store, v: VersionId, text: &str) {
         sqlx::query("UPDATE plan_versions SET packet_basis = $1 WHERE id = $2")
             .bind(text)
-            .bind(v)
+            .bind(v.get())
             .execute(s.pool())
             .await
             .unwrap();
@@ -475,7 +476,7 @@ async fn send_queue_leases_and_uniqueness() {
     s.enqueue_send(&second).await.unwrap();
     assert_eq!(s.latest_send(v).await.unwrap().unwrap().packet_id, second.packet_id);
     let raw: String = sqlx::query_scalar("SELECT eis_password_secret FROM eis_sends WHERE id = $1")
-        .bind(id)
+        .bind(id.get())
         .fetch_one(s.pool())
         .await
         .unwrap();

@@ -223,7 +223,7 @@ async fn a_load_by_a_user_is_journaled() {
         .await
         .unwrap();
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE entity = 'reference' AND user_id = $1")
-        .bind(user.id)
+        .bind(user.id.get())
         .fetch_one(s.pool())
         .await
         .unwrap();

@@ -10,6 +10,7 @@
 //! row is reported as corrupt instead of being shown with a wrong value.
 
 use domain::Money;
+use domain::ids::PlanId;
 use domain::plan::OwnerRole;
 use store::testing::fresh_store;
 use store::{Store, StoreError};
@@ -109,9 +110,9 @@ async fn versions_and_positions_stored_by_earlier_builds_load() {
 
     let org = s.organizations().await.unwrap().remove(0);
     assert_eq!((org.spz_code.as_str(), org.inn.as_str(), org.kpp.as_str()), ("03722001684", "7802139698", "780201001"));
-    assert_eq!(s.plan(plan).await.unwrap().unwrap().owner_role, OwnerRole::Customer);
+    assert_eq!(s.plan(PlanId(plan)).await.unwrap().unwrap().owner_role, OwnerRole::Customer);
 
-    let positions = s.positions(plan).await.unwrap();
+    let positions = s.positions(PlanId(plan)).await.unwrap();
     assert_eq!(positions.len(), 2);
     let current = &positions[0].position;
     assert_eq!(current.okpd2_text(), "38.11.21.000; 81.29.12");
@@ -127,7 +128,7 @@ async fn versions_and_positions_stored_by_earlier_builds_load() {
     assert_eq!(old.kbks[0].code, "07507021234567890244");
     assert_eq!(old.kbks[0].amounts.current, Money::parse("10").unwrap(), "the one КБК carries the whole financing");
 
-    let version = s.versions(plan).await.unwrap().remove(0);
+    let version = s.versions(PlanId(plan)).await.unwrap().remove(0);
     let snap = &version.snapshot;
     assert_eq!(snap.customer.name, "ГБОУ \u{7}«Школа № 1»");
     assert_eq!(snap.customer.inn.as_str(), "7802139698");
@@ -152,17 +153,17 @@ async fn a_stored_value_that_does_not_parse_is_reported_as_corrupt() {
     let (plan, _) = plan_rows(&s, "7802139698").await;
     let bad_code = OLD_POSITION.replace("\"58.11.1\"", "\"58..11\"");
     position_row(&s, plan, "2", &bad_code).await;
-    assert!(matches!(s.positions(plan).await, Err(StoreError::Corrupt(m)) if m.contains("position")));
+    assert!(matches!(s.positions(PlanId(plan)).await, Err(StoreError::Corrupt(m)) if m.contains("position")));
 
     exec(&s, "DELETE FROM positions", &[]).await;
     let bad_money = OLD_POSITION.replace("\"10.00\"", "\"10.005\"");
     position_row(&s, plan, "2", &bad_money).await;
-    assert!(matches!(s.positions(plan).await, Err(StoreError::Corrupt(_))));
+    assert!(matches!(s.positions(PlanId(plan)).await, Err(StoreError::Corrupt(_))));
 
     exec(&s, "DELETE FROM positions", &[]).await;
     let bad_number = OLD_POSITION.replace("\"purchase_number\":2", "\"purchase_number\":0");
     position_row(&s, plan, "2", &bad_number).await;
-    assert!(matches!(s.positions(plan).await, Err(StoreError::Corrupt(_))));
+    assert!(matches!(s.positions(PlanId(plan)).await, Err(StoreError::Corrupt(_))));
 }
 
 #[tokio::test]

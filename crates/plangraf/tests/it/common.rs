@@ -5,6 +5,7 @@
 //! [`Harness::start_driven`] does not: such a test works the queue itself in its own task
 //! ([`drive_to_status`], [`drive_until`]), skipping retry and poll delays, so it waits on nothing.
 
+use domain::ids::VersionId;
 use plangraf::{AppConfig, RunningApp, demo};
 use std::time::Duration;
 
@@ -250,7 +251,7 @@ pub async fn approved_plan(h: &Harness, customer: &mut Client, year: &str) -> (i
     approver.get(&format!("/plans/{plan}")).await;
     let p = approver.post(&format!("/plans/{plan}/approve"), &[]).await;
     assert!(p.has("План-график утвержден"), "{}", p.body);
-    let version = h.app.store.versions(plan).await.unwrap()[0].id;
+    let version = h.app.store.versions(domain::ids::PlanId(plan)).await.unwrap()[0].id.get();
     (plan, version)
 }
 
@@ -277,7 +278,7 @@ const DRIVE_STEPS: usize = 50;
 /// Works the queue of a [`Harness::start_driven`] harness in this task, one send at a time, the
 /// next due first and at once, until the latest send of each of `versions` has the status titled
 /// `title`. Fails if the queue runs dry first, or after [`DRIVE_STEPS`] sends.
-pub async fn drive_until(h: &Harness, versions: &[i64], title: &str) {
+pub async fn drive_until(h: &Harness, versions: &[VersionId], title: &str) {
     assert!(h.driven, "drive_until needs Harness::start_driven (no runner of its own)");
     for _ in 0..DRIVE_STEPS {
         let mut reached = true;
@@ -300,7 +301,7 @@ pub async fn drive_until(h: &Harness, versions: &[i64], title: &str) {
 /// Drives the queue until the version's latest send has the status titled `text`
 /// ([`drive_until`]), then reads the status page once and checks that it shows that status.
 pub async fn drive_to_status(h: &Harness, client: &mut Client, version: i64, text: &str) -> Page {
-    drive_until(h, &[version], text).await;
+    drive_until(h, &[VersionId(version)], text).await;
     let p = client.get(&format!("/versions/{version}/status")).await;
     assert!(p.body.contains(&format!("id=\"send-status\">{text}<")), "status «{text}» not shown:\n{}", p.body);
     p

@@ -3,6 +3,7 @@
 //! control characters in text, file modes of the database, and the command line's rules.
 
 use crate::common::*;
+use domain::ids::PlanId;
 use serde_json::json;
 
 async fn token_request(
@@ -208,7 +209,7 @@ async fn control_characters_are_refused_and_nothing_is_saved() {
     let p = c.add_position(plan, &fields).await;
     assert_eq!(p.status, 422, "{}", p.body);
     assert!(p.has("управляющий символ (код U+0000)"), "{}", p.body);
-    let plans = h.app.store.plan(plan).await.unwrap().unwrap();
+    let plans = h.app.store.plan(PlanId(plan)).await.unwrap().unwrap();
     assert!(h.app.store.positions(plans.id).await.unwrap().is_empty(), "nothing saved");
 
     let http = reqwest::Client::new();
@@ -226,7 +227,7 @@ async fn control_characters_are_refused_and_nothing_is_saved() {
     assert_eq!(r.status().as_u16(), 422);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["errors"][0]["field"], "object_info", "{body}");
-    assert!(h.app.store.positions(plan).await.unwrap().is_empty(), "nothing saved");
+    assert!(h.app.store.positions(PlanId(plan)).await.unwrap().is_empty(), "nothing saved");
     h.app.stop().await;
 }
 

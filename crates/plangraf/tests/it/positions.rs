@@ -3,6 +3,7 @@
 //! its position's field, and a plan with every kind approved and loaded into ЕИС.
 
 use crate::common::*;
+use domain::ids::{PlanId, VersionId};
 
 fn line<'a>(code: &'a str, current: &'a str) -> [(&'static str, &'a str); 5] {
     [("line_code", code), ("line_current", current), ("line_first", ""), ("line_second", ""), ("line_subsequent", "")]
@@ -71,7 +72,7 @@ async fn positions_of_every_kind_are_checked_and_sent() {
     assert_eq!(p.status, 422);
     assert!(p.has("Строка 1: код КВР должен состоять из 3 цифр"), "{}", p.body);
     assert!(p.has("value=\"247\""), "typed rows are kept");
-    assert_eq!(h.app.store.positions(plan).await.unwrap().len(), 2);
+    assert_eq!(h.app.store.positions(PlanId(plan)).await.unwrap().len(), 2);
     // Rows that do not add up are stored, and the pre-flight check pins the difference.
     form.truncate(5);
     form.extend(line("244", "100 000"));
@@ -79,7 +80,7 @@ async fn positions_of_every_kind_are_checked_and_sent() {
     let p = customer.add_position(plan, &form).await;
     assert!(p.has("Позиция добавлена"), "{}", p.body);
     assert!(p.has("Сумма распределения по КВР не равна финансовому обеспечению позиции: 2026 год: 140\u{a0}000,00 вместо 150\u{a0}000,00"));
-    let stored = h.app.store.positions(plan).await.unwrap();
+    let stored = h.app.store.positions(PlanId(plan)).await.unwrap();
     let third = stored.iter().find(|s| s.position.purchase_number.get() == 3).unwrap();
     let link = format!("/plans/{plan}/positions/{}/edit#lines", third.id);
     assert!(p.has(&link), "the finding links to the field");
@@ -120,7 +121,7 @@ async fn positions_of_every_kind_are_checked_and_sent() {
     approver.login("soglasovatel", "soglasovatel").await;
     approver.get(&format!("/plans/{plan}")).await;
     assert!(approver.post(&format!("/plans/{plan}/approve"), &[]).await.has("План-график утвержден"));
-    let version = h.app.store.versions(plan).await.unwrap()[0].id;
+    let version = h.app.store.versions(PlanId(plan)).await.unwrap()[0].id.get();
     let print = customer.get(&format!("/versions/{version}/print")).await;
     assert!(
         print.has("в том числе КВР 247")
@@ -140,7 +141,7 @@ async fn positions_of_every_kind_are_checked_and_sent() {
     customer.get(&format!("/versions/{version}/send")).await;
     customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", "")]).await;
     drive_to_status(&h, &mut customer, version, "Загрузка завершена успешно").await;
-    let sent = &h.app.store.sends_for_version(version).await.unwrap()[0].packet_xml;
+    let sent = &h.app.store.sends_for_version(VersionId(version)).await.unwrap()[0].packet_xml;
     let packet = eis::packet::read_plan_packet(sent).unwrap();
     assert_eq!(packet.data.positions.len(), 2);
     assert_eq!(packet.data.special_positions.len(), 1);
@@ -149,7 +150,7 @@ async fn positions_of_every_kind_are_checked_and_sent() {
     assert_eq!(packet.data.positions[1].target_articles[0].target_article, "0110100590");
     h.sandbox.directory().publish(plangraf::demo::SCHOOL.spz_code, 2026).await.unwrap();
     drive_to_status(&h, &mut customer, version, "Размещена в ЕИС").await;
-    let numbers = h.app.store.version(version).await.unwrap().unwrap().eis_position_numbers;
+    let numbers = h.app.store.version(VersionId(version)).await.unwrap().unwrap().eis_position_numbers;
     assert_eq!(numbers.len(), 3, "special positions get registry numbers too: {numbers:?}");
     h.app.stop().await;
 }

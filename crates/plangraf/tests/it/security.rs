@@ -1,6 +1,7 @@
 //! Sign-in, sessions, CSRF, organization boundaries and secrets.
 
 use crate::common::*;
+use domain::ids::{OrgId, PlanId, VersionId};
 
 #[tokio::test]
 async fn sign_in_errors_and_throttling() {
@@ -41,7 +42,7 @@ async fn csrf_and_cross_site_posts_are_refused() {
     let p =
         c.post_raw("/login", &[("login", "zakazchik"), ("password", "zakazchik")], Some("http://evil.example")).await;
     assert_eq!(p.status, 403, "login CSRF");
-    assert!(h.app.store.plans_visible_to(1).await.unwrap().is_empty(), "nothing was created");
+    assert!(h.app.store.plans_visible_to(OrgId(1)).await.unwrap().is_empty(), "nothing was created");
     // Every state-changing route refuses a post without the token, before doing anything.
     for path in [
         "/plans",
@@ -91,7 +92,7 @@ async fn other_organizations_see_nothing() {
     let mut other = h.client();
     other.login("district", "district1").await;
     assert!(!other.get("/plans").await.has("Школа"));
-    let position = h.app.store.positions(plan).await.unwrap()[0].id;
+    let position = h.app.store.positions(PlanId(plan)).await.unwrap()[0].id;
     let reads = [
         format!("/plans/{plan}"),
         format!("/plans/{plan}?tab=versions"),
@@ -133,13 +134,13 @@ async fn other_organizations_see_nothing() {
     let p = other.post("/plans/approve", &[("plan", &plan.to_string())]).await;
     assert!(p.has("не найден"), "{}", p.body);
     other.post("/sends/bulk", &[]).await;
-    assert!(h.app.store.sends_for_version(version).await.unwrap().is_empty());
+    assert!(h.app.store.sends_for_version(VersionId(version)).await.unwrap().is_empty());
     // The raw reply of a send is the owner's business only.
     let (login, password) = h.eis_credentials("eis_user").await;
     customer.get(&format!("/versions/{version}/send")).await;
     customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", &password)]).await;
     drive_to_status(&h, &mut customer, version, "Загрузка завершена успешно").await;
-    let send = h.app.store.sends_for_version(version).await.unwrap()[0].id;
+    let send = h.app.store.sends_for_version(VersionId(version)).await.unwrap()[0].id;
     let event = h.app.store.send_events(send).await.unwrap().last().unwrap().id;
     assert_eq!(other.get(&format!("/sends/{send}/events/{event}/raw")).await.status, 404);
     assert_eq!(customer.get(&format!("/sends/{send}/events/{event}/raw")).await.status, 200);

@@ -3,6 +3,7 @@
 //! «Загрузка завершена успешно»; and the failures a customer meets on the way.
 
 use crate::common::*;
+use domain::ids::{PlanId, VersionId};
 
 #[tokio::test]
 async fn plan_is_approved_sent_and_loaded_into_eis() {
@@ -60,7 +61,7 @@ async fn plan_is_approved_sent_and_loaded_into_eis() {
     assert!(p.has("Код ОКПД2 «58» некорректен"));
     assert!(p.has("«сто» не является суммой"));
     assert!(p.has(">Учебники</textarea>"), "typed text kept");
-    assert!(h.app.store.positions(plan).await.unwrap().is_empty(), "nothing stored");
+    assert!(h.app.store.positions(PlanId(plan)).await.unwrap().is_empty(), "nothing stored");
 
     let p = customer.add_position(plan, &POSITION).await;
     assert!(p.has("Позиция добавлена"));
@@ -109,10 +110,10 @@ async fn plan_is_approved_sent_and_loaded_into_eis() {
     let p = approver.post(&format!("/plans/{plan}/approve"), &[]).await;
     assert!(p.has("План-график утвержден"));
     assert!(p.has("Версии документов"));
-    let versions = h.app.store.versions(plan).await.unwrap();
+    let versions = h.app.store.versions(PlanId(plan)).await.unwrap();
     assert_eq!(versions.len(), 1);
     assert_eq!(versions[0].version_number, 0);
-    let version = versions[0].id;
+    let version = versions[0].id.get();
     // The approver may not send the customer's version.
     assert_eq!(approver.get(&format!("/versions/{version}/send")).await.status, 403);
 
@@ -185,7 +186,7 @@ async fn plan_is_approved_sent_and_loaded_into_eis() {
     let again = customer.get(&format!("/versions/{version}/send")).await;
     assert_eq!(again.status, 409);
     assert!(again.has("повторно не отправляется"));
-    let sends = h.app.store.sends_for_version(version).await.unwrap();
+    let sends = h.app.store.sends_for_version(VersionId(version)).await.unwrap();
     assert_eq!(sends.len(), 1);
     // The packet sent is a tenderPlan2020 in the official namespace.
     assert!(
@@ -199,7 +200,7 @@ async fn plan_is_approved_sent_and_loaded_into_eis() {
     assert_eq!(plan_number.len(), 18);
     let p = drive_to_status(&h, &mut customer, version, "Размещена в ЕИС").await;
     assert!(p.has(&plan_number), "{}", p.body);
-    let numbers = h.app.store.version(version).await.unwrap().unwrap().eis_position_numbers;
+    let numbers = h.app.store.version(VersionId(version)).await.unwrap().unwrap().eis_position_numbers;
     assert_eq!(numbers.len(), 1);
     let position_number = &numbers["0001"];
     assert!(position_number.starts_with(&plan_number) && position_number.len() == 24);
@@ -319,14 +320,14 @@ async fn send_survives_a_restart_of_plangraf() {
     // `processing`; each time start again on the same database.
     let h = h.restart().await;
     assert!(h.app.exchange.run_next_within(std::time::Duration::ZERO).await.unwrap(), "the queued send is due");
-    let status = h.app.store.latest_send(version).await.unwrap().unwrap().status;
+    let status = h.app.store.latest_send(VersionId(version)).await.unwrap().unwrap().status;
     assert_eq!(status.title(), "Отправлена, обрабатывается в ЕИС");
     let h = h.restart().await;
     let mut customer = h.client();
     customer.login("zakazchik", "zakazchik").await;
     drive_to_status(&h, &mut customer, version, "Загрузка завершена успешно").await;
     // One send, one packet, one draft in ЕИС, whatever the moment of the restart.
-    assert_eq!(h.app.store.sends_for_version(version).await.unwrap().len(), 1);
+    assert_eq!(h.app.store.sends_for_version(VersionId(version)).await.unwrap().len(), 1);
     assert_eq!(h.sandbox.directory().plans(common_spz()).await.unwrap().len(), 1);
     h.app.stop().await;
 }
@@ -346,7 +347,7 @@ async fn server_errors_and_dropped_connections_are_retried_with_the_same_packet(
     assert!(p.has("ЕИС ответила ошибкой сервера HTTP 503"), "{}", p.body);
     assert!(p.has("Нет связи с ЕИС"), "the dropped connection is on the timeline: {}", p.body);
     assert!(p.has("Повторная попытка через"));
-    let sends = h.app.store.sends_for_version(version).await.unwrap();
+    let sends = h.app.store.sends_for_version(VersionId(version)).await.unwrap();
     assert_eq!(sends.len(), 1, "one send, whatever the number of attempts");
     assert!(sends[0].attempts >= 3, "attempts: {}", sends[0].attempts);
     // ЕИС saw one packet id and holds one draft.
@@ -372,7 +373,7 @@ async fn change_version_is_sent_and_placed() {
     customer.get(&format!("/plans/{plan}")).await;
     let p = customer.post(&format!("/plans/{plan}/changes"), &[]).await;
     assert!(p.has("Открыт новый цикл изменений"), "{}", p.body);
-    let position_id = h.app.store.positions(plan).await.unwrap()[0].id;
+    let position_id = h.app.store.positions(PlanId(plan)).await.unwrap()[0].id;
     let edit = format!("/plans/{plan}/positions/{position_id}");
 
     // Deleting a position of the approved version is refused; it can only be cancelled.
@@ -405,7 +406,7 @@ async fn change_version_is_sent_and_placed() {
     approver.login("soglasovatel", "soglasovatel").await;
     approver.get(&format!("/plans/{plan}")).await;
     approver.post(&format!("/plans/{plan}/approve"), &[]).await;
-    let v1 = h.app.store.versions(plan).await.unwrap()[0].clone();
+    let v1 = h.app.store.versions(PlanId(plan)).await.unwrap()[0].clone();
     assert_eq!(v1.version_number, 1);
 
     // «Сравнить с предыдущей»: the edited amount with its delta, the new purchase.
@@ -431,16 +432,16 @@ async fn change_version_is_sent_and_placed() {
     customer.get(&format!("/versions/{}/send", v1.id)).await;
     let p = customer.post(&format!("/versions/{}/send", v1.id), &[("login", &login), ("password", &password)]).await;
     assert!(p.has("поставлена в очередь"), "{}", p.body);
-    drive_to_status(&h, &mut customer, v1.id, "Загрузка завершена успешно").await;
+    drive_to_status(&h, &mut customer, v1.id.get(), "Загрузка завершена успешно").await;
     let sent = &h.app.store.sends_for_version(v1.id).await.unwrap()[0].packet_xml;
     assert!(sent.contains("tenderPlan2020Change") && sent.contains(&plan_number), "a change of the placed plan");
     assert!(sent.contains(">E<") && sent.contains("Рост цен поставщиков"));
 
     h.sandbox.directory().publish_version(common_spz(), 2026, 1).await.unwrap();
-    let p = drive_to_status(&h, &mut customer, v1.id, "Размещена в ЕИС").await;
+    let p = drive_to_status(&h, &mut customer, v1.id.get(), "Размещена в ЕИС").await;
     let numbers = h.app.store.version(v1.id).await.unwrap().unwrap().eis_position_numbers;
     assert_eq!(numbers.len(), 2, "{numbers:?}");
-    let v0_numbers = h.app.store.version(v0).await.unwrap().unwrap().eis_position_numbers;
+    let v0_numbers = h.app.store.version(VersionId(v0)).await.unwrap().unwrap().eis_position_numbers;
     assert_eq!(numbers["0001"], v0_numbers["0001"], "a placed position keeps its registry number");
     assert!(p.has(&numbers["0002"]));
     // «Скачать XML» now gives exactly the packet that was sent.
@@ -511,7 +512,7 @@ async fn bulk_approval_and_bulk_sending() {
     assert!(p.has("Утверждено планов-графиков: 2"), "{}", p.body);
     assert!(p.has("План-график 999999 не найден"));
     for plan in &plans {
-        assert_eq!(h.app.store.versions(*plan).await.unwrap().len(), 1);
+        assert_eq!(h.app.store.versions(PlanId(*plan)).await.unwrap().len(), 1);
     }
 
     // Without saved credentials, bulk sending says what to do and sends nothing.
@@ -531,7 +532,7 @@ async fn bulk_approval_and_bulk_sending() {
     assert!(p.has("Поставлено в очередь на отправку версий: 2"), "{}", p.body);
     let mut versions = Vec::new();
     for plan in &plans {
-        versions.push(h.app.store.versions(*plan).await.unwrap()[0].id);
+        versions.push(h.app.store.versions(PlanId(*plan)).await.unwrap()[0].id);
     }
     drive_until(&h, &versions, "Загрузка завершена успешно").await;
     let p = customer.get("/sends").await;
@@ -555,7 +556,7 @@ async fn superior_sends_its_subordinates_plan_as_oa() {
     // Who places the plan is said once: by the choice itself, not again as text beside it.
     let p = customer.get(&format!("/plans/{plan}")).await;
     assert_eq!(p.body.matches("Заказчик (CU)").count(), 1, "{}", p.body);
-    let row_version = h.app.store.plan(plan).await.unwrap().unwrap().row_version.to_string();
+    let row_version = h.app.store.plan(PlanId(plan)).await.unwrap().unwrap().row_version.to_string();
     let p =
         customer.post(&format!("/plans/{plan}/owner"), &[("owner_role", "OA"), ("row_version", &row_version)]).await;
     assert!(p.has("<option value=\"OA\" selected>Вышестоящая организация по соглашению (OA)</option>"), "{}", p.body);
@@ -568,7 +569,7 @@ async fn superior_sends_its_subordinates_plan_as_oa() {
     approver.login("soglasovatel", "soglasovatel").await;
     approver.get(&format!("/plans/{plan}")).await;
     assert!(approver.post(&format!("/plans/{plan}/approve"), &[]).await.has("План-график утвержден"));
-    let version = h.app.store.versions(plan).await.unwrap()[0].clone();
+    let version = h.app.store.versions(PlanId(plan)).await.unwrap()[0].clone();
     let fixed = version.packet.clone().expect("fixed at approval").xml;
     let packet = eis::packet::read_plan_packet(&fixed).unwrap();
     assert_eq!(packet.data.owner_role, eis::packet::OwnerRole::Oa);
@@ -595,7 +596,7 @@ async fn superior_sends_its_subordinates_plan_as_oa() {
     superior.get("/plans").await;
     let p = superior.post("/sends/bulk", &[]).await;
     assert!(p.has("Поставлено в очередь на отправку версий: 1"), "{}", p.body);
-    let p = drive_to_status(&h, &mut superior, version.id, "Загрузка завершена успешно").await;
+    let p = drive_to_status(&h, &mut superior, version.id.get(), "Загрузка завершена успешно").await;
     assert!(p.has("зафиксированный при утверждении"), "{}", p.body);
     let sends = h.app.store.sends_for_version(version.id).await.unwrap();
     assert_eq!(sends[0].packet_xml, fixed, "the packet fixed at approval went");
@@ -605,7 +606,7 @@ async fn superior_sends_its_subordinates_plan_as_oa() {
 
     // Without a registered agreement ЕИС refuses the superior's packet.
     let plan2 = customer.create_plan("2027").await;
-    let row_version = h.app.store.plan(plan2).await.unwrap().unwrap().row_version.to_string();
+    let row_version = h.app.store.plan(PlanId(plan2)).await.unwrap().unwrap().row_version.to_string();
     customer.post(&format!("/plans/{plan2}/owner"), &[("owner_role", "OA"), ("row_version", &row_version)]).await;
     let mut position = POSITION;
     position[1] = ("publish_year", "2027");
@@ -613,7 +614,7 @@ async fn superior_sends_its_subordinates_plan_as_oa() {
     customer.post(&format!("/plans/{plan2}/submit"), &[]).await;
     approver.get(&format!("/plans/{plan2}")).await;
     approver.post(&format!("/plans/{plan2}/approve"), &[]).await;
-    let v2 = h.app.store.versions(plan2).await.unwrap()[0].id;
+    let v2 = h.app.store.versions(PlanId(plan2)).await.unwrap()[0].id.get();
     h.sandbox.directory().revoke_powers(common_spz(), plangraf::demo::COMMITTEE.spz_code).await.unwrap();
     superior.get("/plans").await;
     assert!(superior.post("/sends/bulk", &[]).await.has("Поставлено в очередь на отправку версий: 1"));

@@ -2,6 +2,7 @@
 //! when the attempts stop, and, for a request ЕИС will always refuse, what happened and what to do.
 
 use crate::common::*;
+use domain::ids::VersionId;
 
 #[tokio::test]
 async fn the_status_page_shows_the_next_attempt_and_when_attempts_stop() {
@@ -15,7 +16,7 @@ async fn the_status_page_shows_the_next_attempt_and_when_attempts_stop() {
     customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", &password)]).await;
     // One attempt, answered 503: the send waits for its next try.
     assert!(h.app.exchange.run_next_within(std::time::Duration::ZERO).await.unwrap(), "the queued send is due");
-    assert_eq!(h.app.store.latest_send(version).await.unwrap().unwrap().consecutive_failures, 1);
+    assert_eq!(h.app.store.latest_send(VersionId(version)).await.unwrap().unwrap().consecutive_failures, 1);
     let p = customer.get(&format!("/versions/{version}/status")).await;
     assert!(p.has("Попытки прекратятся"), "{}", p.body);
     assert!(p.has("id=\"send-status\">В очереди<"), "{}", p.body);
@@ -24,7 +25,7 @@ async fn the_status_page_shows_the_next_attempt_and_when_attempts_stop() {
     h.sandbox.set_faults(sandbox::Faults::default());
     let p = drive_to_status(&h, &mut customer, version, "Загрузка завершена успешно").await;
     assert!(!p.has("Попытки прекратятся"), "not shown once ЕИС answers");
-    let send = h.app.store.latest_send(version).await.unwrap().unwrap();
+    let send = h.app.store.latest_send(VersionId(version)).await.unwrap().unwrap();
     assert_eq!(send.consecutive_failures, 0);
     h.app.stop().await;
 }
@@ -45,7 +46,7 @@ async fn a_request_eis_always_refuses_ends_with_what_to_do() {
     assert!(p.has("HTTP 400"), "{}", p.body);
     assert!(p.has("документ не может быть принят"), "ЕИС's own words: {}", p.body);
     assert!(p.has("обратитесь в службу поддержки"), "{}", p.body);
-    assert_eq!(h.app.store.latest_send(version).await.unwrap().unwrap().attempts, 1);
+    assert_eq!(h.app.store.latest_send(VersionId(version)).await.unwrap().unwrap().attempts, 1);
     // A new send is offered (the state is final, not live).
     let dialog = customer.get(&format!("/versions/{version}/send")).await;
     assert_eq!(dialog.status, 200, "{}", dialog.body);

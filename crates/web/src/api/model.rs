@@ -3,6 +3,7 @@
 
 use crate::AppState;
 use crate::error::WebError;
+use domain::ids::{OrgId, PlanId, PositionId, UserId, VersionId};
 use domain::plan::{self, PlanSnapshot, Position, YearAmounts};
 use domain::{Money, SendStatus};
 use serde::Serialize;
@@ -17,14 +18,14 @@ pub fn time(at: store::Time) -> String {
 
 #[derive(Serialize)]
 pub struct OrgRef {
-    pub id: i64,
+    pub id: OrgId,
     pub short_name: String,
 }
 
 /// `PlanSummary`
 #[derive(Serialize)]
 pub struct PlanSummary {
-    pub id: i64,
+    pub id: PlanId,
     pub plan_year: i32,
     pub status: &'static str,
     pub status_title: &'static str,
@@ -58,7 +59,7 @@ impl PlanSummary {
 /// `Organization`: the customer with its ЕИС identifiers.
 #[derive(Serialize)]
 pub struct OrgOut {
-    pub id: i64,
+    pub id: OrgId,
     pub name: String,
     pub short_name: String,
     pub spz_code: String,
@@ -97,7 +98,7 @@ pub struct Permissions {
 /// `Position`: a position of the working copy.
 #[derive(Serialize)]
 pub struct PositionOut<'a> {
-    pub id: i64,
+    pub id: PositionId,
     /// `None` while the customer's ИНН or КПП cannot give an ИКУ.
     pub ikz: Option<String>,
     pub mark: &'static str,
@@ -148,7 +149,7 @@ pub struct AgentOut {
 /// `PlanDetail`
 #[derive(Serialize)]
 pub struct PlanDetail<'a> {
-    pub id: i64,
+    pub id: PlanId,
     pub plan_year: i32,
     pub status: &'static str,
     pub status_title: &'static str,
@@ -175,7 +176,7 @@ pub struct PlanData {
 }
 
 impl PlanData {
-    pub async fn load(state: &AppState, user: &User, plan_id: i64) -> Result<PlanData, WebError> {
+    pub async fn load(state: &AppState, user: &User, plan_id: PlanId) -> Result<PlanData, WebError> {
         Ok(PlanData { view: state.app.plan_view(user, plan_id).await? })
     }
 
@@ -227,15 +228,15 @@ pub struct PositionResult<'a> {
 
 #[derive(Serialize)]
 pub struct UserRef {
-    pub id: i64,
+    pub id: UserId,
     pub full_name: String,
 }
 
 /// `VersionSummary`
 #[derive(Serialize)]
 pub struct VersionSummary {
-    pub id: i64,
-    pub plan_id: i64,
+    pub id: VersionId,
+    pub plan_id: PlanId,
     pub version_number: i64,
     pub approved_at: String,
     pub approved_by: UserRef,
@@ -328,7 +329,7 @@ impl<'a> VersionDetail<'a> {
 
 #[derive(Serialize)]
 pub struct VersionRef {
-    pub id: i64,
+    pub id: VersionId,
     pub version_number: i64,
 }
 

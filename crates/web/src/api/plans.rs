@@ -10,6 +10,7 @@ use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use domain::ids::{PlanId, PositionId};
 use domain::plan::{FieldError, PositionDraft};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -23,17 +24,17 @@ pub async fn list(State(state): State<AppState>, ApiUser(user): ApiUser) -> ApiR
 }
 
 /// The plan's detail as the caller sees it now.
-async fn detail(state: &AppState, user: &User, plan_id: i64) -> ApiResult<serde_json::Value> {
+async fn detail(state: &AppState, user: &User, plan_id: PlanId) -> ApiResult<serde_json::Value> {
     let data = PlanData::load(state, user, plan_id).await?;
     serde_json::to_value(data.detail()).map_err(WebError::internal)
 }
 
 /// Answers with the plan's detail after a change.
-async fn plan_now(state: &AppState, user: &User, plan_id: i64) -> ApiResult {
+async fn plan_now(state: &AppState, user: &User, plan_id: PlanId) -> ApiResult {
     Ok(Json(detail(state, user, plan_id).await?).into_response())
 }
 
-pub async fn get(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<i64>) -> ApiResult {
+pub async fn get(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<PlanId>) -> ApiResult {
     plan_now(&state, &user, id).await
 }
 
@@ -76,8 +77,8 @@ fn row_version(v: Option<i64>) -> ApiResult<i64> {
 async fn position_result(
     state: &AppState,
     user: &User,
-    plan_id: i64,
-    position_id: i64,
+    plan_id: PlanId,
+    position_id: PositionId,
     row_version: i64,
     status: StatusCode,
 ) -> ApiResult {
@@ -101,7 +102,7 @@ pub struct OwnerRoleInput {
 pub async fn set_owner_role(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Id(id): Id<i64>,
+    Id(id): Id<PlanId>,
     Body(input): Body<OwnerRoleInput>,
 ) -> ApiResult {
     let expected = row_version(input.row_version)?;
@@ -121,7 +122,7 @@ pub struct ResponsibleInput {
 pub async fn set_responsible(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Id(id): Id<i64>,
+    Id(id): Id<PlanId>,
     Body(input): Body<ResponsibleInput>,
 ) -> ApiResult {
     let expected = row_version(input.row_version)?;
@@ -132,7 +133,7 @@ pub async fn set_responsible(
 pub async fn add_position(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Id(id): Id<i64>,
+    Id(id): Id<PlanId>,
     Body(input): Body<PositionInput>,
 ) -> ApiResult {
     let plan = state.app.editable_plan(&user, id).await?;
@@ -144,7 +145,7 @@ pub async fn add_position(
 pub async fn update_position(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Id((id, position_id)): Id<(i64, i64)>,
+    Id((id, position_id)): Id<(PlanId, PositionId)>,
     Body(input): Body<PositionInput>,
 ) -> ApiResult {
     let l = state.app.editable_position(&user, id, position_id).await?;
@@ -157,7 +158,7 @@ pub async fn update_position(
 pub async fn delete_position(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Id((id, position_id)): Id<(i64, i64)>,
+    Id((id, position_id)): Id<(PlanId, PositionId)>,
     RawQuery(query): RawQuery,
 ) -> ApiResult {
     let l = state.app.editable_position(&user, id, position_id).await?;
@@ -179,7 +180,7 @@ pub struct CancelInput {
 pub async fn cancel_position(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Id((id, position_id)): Id<(i64, i64)>,
+    Id((id, position_id)): Id<(PlanId, PositionId)>,
     Body(input): Body<CancelInput>,
 ) -> ApiResult {
     let l = state.app.editable_position(&user, id, position_id).await?;
@@ -191,12 +192,12 @@ pub async fn cancel_position(
     position_result(&state, &user, id, position_id, expected + 1, StatusCode::OK).await
 }
 
-pub async fn submit(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<i64>) -> ApiResult {
+pub async fn submit(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<PlanId>) -> ApiResult {
     state.app.submit(&user, id).await?;
     plan_now(&state, &user, id).await
 }
 
-pub async fn approve(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<i64>) -> ApiResult {
+pub async fn approve(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<PlanId>) -> ApiResult {
     let version = state.app.approve(&user, id).await?;
     let plan = detail(&state, &user, id).await?;
     let version = VersionSummary::of(&state, &version).await?;
@@ -212,14 +213,14 @@ pub struct ReturnInput {
 pub async fn return_for_revision(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Id(id): Id<i64>,
+    Id(id): Id<PlanId>,
     Body(input): Body<ReturnInput>,
 ) -> ApiResult {
     state.app.return_for_revision(&user, id, &input.comment).await?;
     plan_now(&state, &user, id).await
 }
 
-pub async fn start_changes(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<i64>) -> ApiResult {
+pub async fn start_changes(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<PlanId>) -> ApiResult {
     state.app.start_changes(&user, id).await?;
     plan_now(&state, &user, id).await
 }

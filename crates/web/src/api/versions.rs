@@ -14,6 +14,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use domain::Money;
 use domain::diff::PositionDiff;
+use domain::ids::{PlanId, VersionId};
 use domain::plan::{PlanSnapshot, Position, YearAmounts};
 
 type ApiResult<T = Response> = Result<T, WebError>;
@@ -21,7 +22,7 @@ type ApiResult<T = Response> = Result<T, WebError>;
 pub async fn list(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Id(id): Id<i64>,
+    Id(id): Id<PlanId>,
 ) -> ApiResult<Json<Vec<VersionSummary>>> {
     let plan = state.app.readable_plan(&user, id).await?.into_parts().0;
     let mut out = Vec::new();
@@ -34,10 +35,10 @@ pub async fn list(
 pub async fn journal(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Id(id): Id<i64>,
+    Id(id): Id<PlanId>,
 ) -> ApiResult<Json<Vec<JournalEntry>>> {
     let plan = state.app.readable_plan(&user, id).await?.into_parts().0;
-    let entries = state.app.store().audit_for("plan", plan.id).await?;
+    let entries = state.app.store().audit_for("plan", plan.id.get()).await?;
     Ok(Json(
         entries
             .into_iter()
@@ -46,7 +47,7 @@ pub async fn journal(
     ))
 }
 
-pub async fn get(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<i64>) -> ApiResult {
+pub async fn get(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<VersionId>) -> ApiResult {
     let (version, plan, _) = state.app.readable_version(&user, id).await?.into_parts();
     let summary = VersionSummary::of(&state, &version).await?;
     Ok(Json(VersionDetail::of(summary, &version, &plan)).into_response())
@@ -71,13 +72,13 @@ fn minus(a: YearAmounts, b: YearAmounts) -> YearAmounts {
 pub async fn diff(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Id(id): Id<i64>,
+    Id(id): Id<VersionId>,
     RawQuery(query): RawQuery,
 ) -> ApiResult {
     let (version, plan, _) = state.app.readable_version(&user, id).await?.into_parts();
     let other = match query_i64(query.as_deref(), "with")? {
         Some(with) => {
-            let (other, other_plan, _) = state.app.readable_version(&user, with).await?.into_parts();
+            let (other, other_plan, _) = state.app.readable_version(&user, VersionId(with)).await?.into_parts();
             if other_plan.id != plan.id {
                 return Err(WebError::bad_request("Сравнивать можно только версии одного плана-графика"));
             }
@@ -144,7 +145,7 @@ pub async fn diff(
 
 /// The packet XML: the one sent to ЕИС if the version was sent, otherwise the one that would
 /// be sent now. `X-Packet-Kind` says which.
-pub async fn packet(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<i64>) -> ApiResult {
+pub async fn packet(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<VersionId>) -> ApiResult {
     let app::sending::PacketXml { xml, sent, .. } = state.app.packet_xml(&user, id).await?;
     let kind = if sent { "sent" } else { "preview" };
     Ok((

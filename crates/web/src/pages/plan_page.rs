@@ -9,11 +9,12 @@ use crate::view::{Chrome, fmt_time, html};
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use domain::ids::{PlanId, PositionId, VersionId};
 use domain::plan::{self, FieldError, PositionDraft, YearAmounts};
 use domain::{PlanStatus, SendStatus};
 
 pub struct PositionRow {
-    id: i64,
+    id: PositionId,
     mark: &'static str,
     change: Option<String>,
     in_base: bool,
@@ -37,7 +38,7 @@ pub struct FindingRow {
 }
 
 pub struct VersionRow {
-    id: i64,
+    id: VersionId,
     number: i64,
     approved_at: String,
     approved_by: String,
@@ -61,7 +62,7 @@ pub struct JournalRow {
 pub struct PlanPage {
     chrome: Option<Chrome>,
     csrf: String,
-    id: i64,
+    id: PlanId,
     year: i32,
     org_name: String,
     org_short: String,
@@ -135,7 +136,7 @@ pub fn status_class(s: Option<SendStatus>) -> &'static str {
 
 /// The pre-flight findings; while the plan can be edited, each one links to the field of its
 /// position.
-fn finding_rows(found: Vec<domain::Finding>, editable: Option<(i64, &[(u16, i64)])>) -> Vec<FindingRow> {
+fn finding_rows(found: Vec<domain::Finding>, editable: Option<(PlanId, &[(u16, PositionId)])>) -> Vec<FindingRow> {
     found
         .into_iter()
         .map(|f| {
@@ -205,7 +206,7 @@ impl Extra {
 pub(super) async fn render_plan(
     state: &AppState,
     session: &store::users::Session,
-    plan_id: i64,
+    plan_id: PlanId,
     tab: &str,
     extra: Extra,
 ) -> WebResult<Response> {
@@ -216,7 +217,8 @@ pub(super) async fn render_plan(
     let app::snapshot::Checked { snapshot, base, findings: found } = view.checked;
     let iku = snapshot.owner_iku().to_owned();
     let stored = view.positions;
-    let position_ids: Vec<(u16, i64)> = stored.iter().map(|sp| (sp.position.purchase_number.get(), sp.id)).collect();
+    let position_ids: Vec<(u16, PositionId)> =
+        stored.iter().map(|sp| (sp.position.purchase_number.get(), sp.id)).collect();
     let positions: Vec<PositionRow> = stored
         .into_iter()
         .map(|sp| {
@@ -279,7 +281,7 @@ pub(super) async fn render_plan(
         state
             .app
             .store()
-            .audit_for("plan", plan.id)
+            .audit_for("plan", plan.id.get())
             .await?
             .into_iter()
             .map(|e| JournalRow {

@@ -15,11 +15,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Datelike;
 use domain::PlanStatus;
+use domain::ids::{PlanId, PositionId};
 use serde::Deserialize;
 
 #[derive(Clone)]
 struct PlanRow {
-    id: i64,
+    id: PlanId,
     /// On approval at the signed-in approver's organization.
     awaits_me: bool,
     org_name: String,
@@ -141,7 +142,7 @@ const HEADER_STALE: &str = "План-график изменён другим п
 /// «Ответственный исполнитель» of the plan.
 pub async fn set_responsible(
     State(state): State<AppState>,
-    Id(id): Id<i64>,
+    Id(id): Id<PlanId>,
     post: Post<ResponsibleForm>,
 ) -> WebResult<Response> {
     let f = &post.form;
@@ -170,7 +171,11 @@ pub async fn set_responsible(
 }
 
 /// Who places the plan in ЕИС: the customer (CU), or its superior under an agreement (OA).
-pub async fn set_owner(State(state): State<AppState>, Id(id): Id<i64>, post: Post<OwnerForm>) -> WebResult<Response> {
+pub async fn set_owner(
+    State(state): State<AppState>,
+    Id(id): Id<PlanId>,
+    post: Post<OwnerForm>,
+) -> WebResult<Response> {
     let expected: i64 = post
         .form
         .row_version
@@ -197,7 +202,7 @@ pub struct ViewQuery {
 pub async fn view(
     State(state): State<AppState>,
     CurrentUser(session): CurrentUser,
-    Id(id): Id<i64>,
+    Id(id): Id<PlanId>,
     Query(q): Query<ViewQuery>,
 ) -> WebResult<Response> {
     let tab = q.tab.as_deref().filter(|t| matches!(*t, "versions" | "journal")).unwrap_or("positions");
@@ -205,14 +210,14 @@ pub async fn view(
     render_plan(&state, &session, id, tab, extra).await
 }
 
-fn redirect(plan_id: i64, tab: &str, notice: &str) -> Response {
+fn redirect(plan_id: PlanId, tab: &str, notice: &str) -> Response {
     Redirect::to(&format!("/plans/{plan_id}?tab={tab}&notice={notice}")).into_response()
 }
 
 async fn show_error(
     state: &AppState,
     session: &store::users::Session,
-    plan_id: i64,
+    plan_id: PlanId,
     tab: &str,
     e: WebError,
 ) -> WebResult<Response> {
@@ -225,7 +230,7 @@ async fn show_error(
 async fn after_action(
     state: &AppState,
     session: &store::users::Session,
-    plan_id: i64,
+    plan_id: PlanId,
     outcome: app::Result<()>,
     done: (&str, &str),
 ) -> WebResult<Response> {
@@ -240,7 +245,7 @@ async fn after_action(
 
 pub async fn add_position(
     State(state): State<AppState>,
-    Id(id): Id<i64>,
+    Id(id): Id<PlanId>,
     post: Post<Vec<(String, String)>>,
 ) -> WebResult<Response> {
     let user = &post.session.user;
@@ -275,7 +280,7 @@ pub struct RowVersion {
 
 pub async fn delete_position(
     State(state): State<AppState>,
-    Id((id, position_id)): Id<(i64, i64)>,
+    Id((id, position_id)): Id<(PlanId, PositionId)>,
     post: Post<RowVersion>,
 ) -> WebResult<Response> {
     let user = &post.session.user;
@@ -287,12 +292,12 @@ pub async fn delete_position(
 #[derive(Deserialize)]
 pub struct NoFields {}
 
-pub async fn submit(State(state): State<AppState>, Id(id): Id<i64>, post: Post<NoFields>) -> WebResult<Response> {
+pub async fn submit(State(state): State<AppState>, Id(id): Id<PlanId>, post: Post<NoFields>) -> WebResult<Response> {
     let outcome = state.app.submit(&post.session.user, id).await;
     after_action(&state, &post.session, id, outcome, ("positions", "submitted")).await
 }
 
-pub async fn approve(State(state): State<AppState>, Id(id): Id<i64>, post: Post<NoFields>) -> WebResult<Response> {
+pub async fn approve(State(state): State<AppState>, Id(id): Id<PlanId>, post: Post<NoFields>) -> WebResult<Response> {
     let outcome = state.app.approve(&post.session.user, id).await.map(|_| ());
     after_action(&state, &post.session, id, outcome, ("versions", "approved")).await
 }
@@ -300,7 +305,7 @@ pub async fn approve(State(state): State<AppState>, Id(id): Id<i64>, post: Post<
 /// «Внести изменения»
 pub async fn start_changes(
     State(state): State<AppState>,
-    Id(id): Id<i64>,
+    Id(id): Id<PlanId>,
     post: Post<NoFields>,
 ) -> WebResult<Response> {
     let outcome = state.app.start_changes(&post.session.user, id).await;
@@ -309,7 +314,8 @@ pub async fn start_changes(
 
 /// «Утвердить выбранные» from the approver's list.
 pub async fn approve_bulk(State(state): State<AppState>, post: Post<Vec<(String, String)>>) -> WebResult<Response> {
-    let ids: Vec<i64> = post.form.iter().filter(|(k, _)| k == "plan").filter_map(|(_, v)| v.parse().ok()).collect();
+    let ids: Vec<PlanId> =
+        post.form.iter().filter(|(k, _)| k == "plan").filter_map(|(_, v)| v.parse().ok().map(PlanId)).collect();
     if ids.is_empty() {
         let none = WebError::new(StatusCode::UNPROCESSABLE_ENTITY, "Отметьте планы-графики, которые нужно утвердить");
         return plans_page(&state, &post.session, Some(none)).await;
@@ -327,7 +333,7 @@ pub struct ReturnForm {
 
 pub async fn return_for_revision(
     State(state): State<AppState>,
-    Id(id): Id<i64>,
+    Id(id): Id<PlanId>,
     post: Post<ReturnForm>,
 ) -> WebResult<Response> {
     let outcome = state.app.return_for_revision(&post.session.user, id, &post.form.comment).await;

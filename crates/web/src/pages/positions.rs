@@ -11,6 +11,7 @@ use app::positions::EditablePosition as Loaded;
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
+use domain::ids::{PlanId, PositionId};
 use domain::plan::{FieldError, PositionDraft};
 use serde::Deserialize;
 use store::users::Session;
@@ -20,8 +21,8 @@ use store::users::Session;
 struct EditPage {
     chrome: Option<Chrome>,
     csrf: String,
-    plan_id: i64,
-    position_id: i64,
+    plan_id: PlanId,
+    position_id: PositionId,
     year: i32,
     org_short: String,
     number: String,
@@ -46,7 +47,7 @@ impl EditPage {
     }
 }
 
-async fn load(state: &AppState, session: &Session, plan_id: i64, position_id: i64) -> WebResult<Loaded> {
+async fn load(state: &AppState, session: &Session, plan_id: PlanId, position_id: PositionId) -> WebResult<Loaded> {
     Ok(state.app.editable_position(&session.user, plan_id, position_id).await?)
 }
 
@@ -115,7 +116,7 @@ async fn render(state: &AppState, session: &Session, l: &Loaded, input: Option<I
 pub async fn edit_page(
     State(state): State<AppState>,
     CurrentUser(session): CurrentUser,
-    Id((plan_id, position_id)): Id<(i64, i64)>,
+    Id((plan_id, position_id)): Id<(PlanId, PositionId)>,
 ) -> WebResult<Response> {
     let l = load(&state, &session, plan_id, position_id).await?;
     render(&state, &session, &l, None).await
@@ -148,7 +149,7 @@ const STALE: &str = "План-график изменён другим поль�
 
 pub async fn update(
     State(state): State<AppState>,
-    Id((plan_id, position_id)): Id<(i64, i64)>,
+    Id((plan_id, position_id)): Id<(PlanId, PositionId)>,
     post: Post<Vec<(String, String)>>,
 ) -> WebResult<Response> {
     let l = load(&state, &post.session, plan_id, position_id).await?;
@@ -190,7 +191,7 @@ pub struct CancelForm {
 
 pub async fn cancel(
     State(state): State<AppState>,
-    Id((plan_id, position_id)): Id<(i64, i64)>,
+    Id((plan_id, position_id)): Id<(PlanId, PositionId)>,
     post: Post<CancelForm>,
 ) -> WebResult<Response> {
     let l = load(&state, &post.session, plan_id, position_id).await?;

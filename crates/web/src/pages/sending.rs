@@ -11,6 +11,7 @@ use axum::extract::{Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::SendStatus;
+use domain::ids::{PlanId, SendId, VersionId};
 use serde::Deserialize;
 
 #[derive(Template)]
@@ -18,10 +19,10 @@ use serde::Deserialize;
 struct SendDialog {
     chrome: Option<Chrome>,
     csrf: String,
-    plan_id: i64,
+    plan_id: PlanId,
     year: i32,
     org_short: String,
-    version_id: i64,
+    version_id: VersionId,
     version_number: i64,
     login: String,
     has_saved_password: bool,
@@ -31,7 +32,7 @@ struct SendDialog {
 async fn dialog(
     state: &AppState,
     session: &store::users::Session,
-    version_id: i64,
+    version_id: VersionId,
     login: Option<String>,
     error: Option<String>,
 ) -> WebResult<Response> {
@@ -61,7 +62,7 @@ async fn dialog(
 pub async fn send_dialog(
     State(state): State<AppState>,
     CurrentUser(session): CurrentUser,
-    Id(id): Id<i64>,
+    Id(id): Id<VersionId>,
 ) -> WebResult<Response> {
     dialog(&state, &session, id, None, None).await
 }
@@ -74,7 +75,11 @@ pub struct SendForm {
     password: domain::secret::Secret,
 }
 
-pub async fn send_submit(State(state): State<AppState>, Id(id): Id<i64>, post: Post<SendForm>) -> WebResult<Response> {
+pub async fn send_submit(
+    State(state): State<AppState>,
+    Id(id): Id<VersionId>,
+    post: Post<SendForm>,
+) -> WebResult<Response> {
     let user = &post.session.user;
     match state.app.request_send(user, id, &post.form.login, &post.form.password).await {
         Ok(_) => Ok(Redirect::to(&format!("/versions/{id}/status?notice=queued")).into_response()),
@@ -87,7 +92,7 @@ pub async fn send_submit(State(state): State<AppState>, Id(id): Id<i64>, post: P
 
 struct EventRow {
     id: i64,
-    send_id: i64,
+    send_id: SendId,
     at: String,
     status: &'static str,
     message: String,
@@ -111,7 +116,7 @@ fn reply_in_words(status: i64) -> &'static str {
 #[template(path = "send_status.html")]
 struct StatusPage {
     chrome: Option<Chrome>,
-    plan_id: i64,
+    plan_id: PlanId,
     year: i32,
     org_short: String,
     version_number: i64,
@@ -205,16 +210,16 @@ pub struct StatusQuery {
 pub async fn send_status(
     State(state): State<AppState>,
     CurrentUser(session): CurrentUser,
-    Id(id): Id<i64>,
+    Id(id): Id<VersionId>,
     Query(q): Query<StatusQuery>,
 ) -> WebResult<Response> {
     let (version, plan, owner) = state.app.readable_version(&session.user, id).await?.into_parts();
     // Each read below is at least as new as the one before it — the timeline, then the send's
     // state, then the version and plan (a placement commits state and numbers together) — so
     // the page never shows a state older than its timeline or numbers missing from a placement.
-    let events = match state.app.store().latest_send(version.id).await? {
-        Some(s) => state.app.store().send_events(s.id).await?,
-        None => vec![],
+    let (timeline_of, events) = match state.app.store().latest_send(version.id).await? {
+        Some(s) => (Some(s.id), state.app.store().send_events(s.id).await?),
+        None => (None, vec![]),
     };
     let send = state.app.store().latest_send(version.id).await?;
     let version = state.app.store().version(version.id).await?.ok_or(WebError::not_found())?;
@@ -248,17 +253,20 @@ pub async fn send_status(
         eis_login: send.as_ref().map(|s| s.eis_login.clone()).unwrap_or_default(),
         attempts: send.as_ref().map(|s| s.attempts).unwrap_or(0),
         violations,
+        // The events are those of the send read first (a newer one may have started since).
         events: events
             .into_iter()
             .rev()
-            .map(|e| EventRow {
-                id: e.id,
-                send_id: send.as_ref().map(|s| s.id).unwrap_or_default(),
-                at: domain::format::date_time_seconds_ru(e.at),
-                status: e.status.title(),
-                message: e.message,
-                reply: e.http_status.map(|h| (h, reply_in_words(h))),
-                has_raw: e.raw_reply.is_some(),
+            .filter_map(|e| {
+                Some(EventRow {
+                    id: e.id,
+                    send_id: timeline_of?,
+                    at: domain::format::date_time_seconds_ru(e.at),
+                    status: e.status.title(),
+                    message: e.message,
+                    reply: e.http_status.map(|h| (h, reply_in_words(h))),
+                    has_raw: e.raw_reply.is_some(),
+                })
             })
             .collect(),
         plan_number: if published { plan.eis_plan_number.clone() } else { None },
@@ -271,7 +279,7 @@ pub async fn send_status(
 pub async fn raw_reply(
     State(state): State<AppState>,
     CurrentUser(session): CurrentUser,
-    Id((send_id, event_id)): Id<(i64, i64)>,
+    Id((send_id, event_id)): Id<(SendId, i64)>,
 ) -> WebResult<Response> {
     let send = state.app.store().send(send_id).await?.ok_or(WebError::not_found())?;
     state.app.readable_version(&session.user, send.version_id).await?.into_parts();
@@ -284,10 +292,10 @@ pub async fn raw_reply(
 
 struct SendRow {
     customer: String,
-    plan_id: i64,
+    plan_id: PlanId,
     plan_year: i32,
     version_number: i64,
-    version_id: i64,
+    version_id: VersionId,
     status: &'static str,
     status_class: &'static str,
     attempts: i64,

@@ -11,12 +11,13 @@ use axum::extract::State;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use domain::diff::{PositionDiff, diff};
+use domain::ids::{PlanId, VersionId};
 use domain::plan::YearAmounts;
 
 pub async fn xml(
     State(state): State<AppState>,
     CurrentUser(session): CurrentUser,
-    Id(id): Id<i64>,
+    Id(id): Id<VersionId>,
 ) -> WebResult<Response> {
     let app::sending::PacketXml { xml, sent, version, plan } = state.app.packet_xml(&session.user, id).await?;
     let kind = if sent { "sent" } else { "preview" };
@@ -41,7 +42,7 @@ struct PrintRow {
 #[derive(Template)]
 #[template(path = "version_print.html")]
 struct PrintPage {
-    plan_id: i64,
+    plan_id: PlanId,
     year: i32,
     number: i64,
     plan_number: Option<String>,
@@ -61,7 +62,7 @@ struct PrintPage {
 pub async fn print(
     State(state): State<AppState>,
     CurrentUser(session): CurrentUser,
-    Id(id): Id<i64>,
+    Id(id): Id<VersionId>,
 ) -> WebResult<Response> {
     let (version, plan, _) = state.app.readable_version(&session.user, id).await?.into_parts();
     let s = &version.snapshot;
@@ -124,7 +125,7 @@ struct DiffRow {
 #[template(path = "version_diff.html")]
 struct DiffPage {
     chrome: Option<Chrome>,
-    plan_id: i64,
+    plan_id: PlanId,
     year: i32,
     org_short: String,
     before: i64,
@@ -137,7 +138,7 @@ struct DiffPage {
 pub async fn compare(
     State(state): State<AppState>,
     CurrentUser(session): CurrentUser,
-    Id(id): Id<i64>,
+    Id(id): Id<VersionId>,
 ) -> WebResult<Response> {
     let (version, plan, owner) = state.app.readable_version(&session.user, id).await?.into_parts();
     let Some(previous) =
