@@ -74,6 +74,17 @@ impl SendStatus {
         }
     }
 
+    /// The title of a timeline entry for a failed attempt that kept this state: the state's own
+    /// title would say the opposite of what happened (a loaded send whose placement could not be
+    /// checked is not news of a successful load).
+    pub fn failed_attempt_title(self) -> &'static str {
+        match self {
+            SendStatus::Loaded => "Проверка размещения в ЕИС не удалась",
+            SendStatus::Queued | SendStatus::Processing => "Обмен с ЕИС не удался",
+            other => other.title(),
+        }
+    }
+
     /// The exchange runner still has work to do for this send.
     pub fn is_active(self) -> bool {
         matches!(self, SendStatus::Queued | SendStatus::Processing)

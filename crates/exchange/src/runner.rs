@@ -152,26 +152,8 @@ impl Exchange {
                 let quiet = !uploading && send.consecutive_failures == 0;
                 self.record_reply(send, &reply, uploading, quiet, None).await
             }
-            Err(ClientError::Unauthorized { info, raw } | ClientError::Forbidden { info, raw }) => {
-                let message = format!("ЕИС отказала в авторизации: {} (код {})", info.message, info.code);
-                let outcome = Outcome {
-                    status: SendStatus::AuthError,
-                    next_attempt_at: None,
-                    count_attempt: true,
-                    failed: true,
-                    last_error: Some(&message),
-                    event: Some(EventNote { message: &message, http_status: None, raw_reply: Some(&raw) }),
-                };
-                // The credentials' failure first: whoever sees the send's new state then finds it
-                // on the settings page too.
-                self.inner
-                    .store
-                    .mark_eis_credentials(send.requested_by, &send.eis_login, false, Some(&message))
-                    .await?;
-                self.inner.store.record_outcome(send.id, &self.inner.worker_id, &outcome).await?;
-                tracing::warn!(send_id = send.id.get(), code = info.code, "ЕИС refused the credentials");
-                Ok(())
-            }
+            Err(ClientError::Unauthorized { info, raw }) => self.credentials_refused(send, &info, &raw, 401).await,
+            Err(ClientError::Forbidden { info, raw }) => self.credentials_refused(send, &info, &raw, 403).await,
             Err(e) => match lasting_refusal(&e) {
                 Some(status) => self.refused(send, &creds, uploading, status, &e).await,
                 None => self.failed(send, &creds, &e).await,
@@ -249,6 +231,33 @@ impl Exchange {
     }
 
     /// A 4xx other than 401/403: the same request would be refused again, so the send ends.
+    /// ЕИС refused the credentials: 401 (login or password) or 403 (no right to work with
+    /// plan-schedules). Different causes with different remedies, so the timeline keeps the
+    /// HTTP status and the status page explains each.
+    async fn credentials_refused(
+        &self,
+        send: &store::sends::Send,
+        info: &eis::reply::ErrorInfo,
+        raw: &str,
+        http_status: u16,
+    ) -> Result<(), StoreError> {
+        let message = format!("ЕИС отказала в авторизации: {} (код {})", info.message, info.code);
+        let outcome = Outcome {
+            status: SendStatus::AuthError,
+            next_attempt_at: None,
+            count_attempt: true,
+            failed: true,
+            last_error: Some(&message),
+            event: Some(EventNote { message: &message, http_status: Some(http_status), raw_reply: Some(raw) }),
+        };
+        // The credentials' failure first: whoever sees the send's new state then finds it on the
+        // settings page too.
+        self.inner.store.mark_eis_credentials(send.requested_by, &send.eis_login, false, Some(&message)).await?;
+        self.inner.store.record_outcome(send.id, &self.inner.worker_id, &outcome).await?;
+        tracing::warn!(send_id = send.id.get(), code = info.code, http_status, "ЕИС refused the credentials");
+        Ok(())
+    }
+
     async fn refused(
         &self,
         send: &store::sends::Send,

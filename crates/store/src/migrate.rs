@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "version_packet", include_str!("../migrations/0004_version_packet.sql")),
     (5, "send_retries", include_str!("../migrations/0005_send_retries.sql")),
     (6, "sign_in_throttle", include_str!("../migrations/0006_sign_in_throttle.sql")),
+    (7, "event_failed", include_str!("../migrations/0007_event_failed.sql")),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -63,6 +63,8 @@ pub struct SendEvent {
     pub message: String,
     pub http_status: Option<i64>,
     pub raw_reply: Option<String>,
+    /// A failed attempt that left the send's state as it was (see migration 0007).
+    pub failed: bool,
 }
 
 /// A send a worker holds the lease of, with the credentials opened for the call.
@@ -288,7 +290,8 @@ impl Store {
         .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
         let id = SendId(id);
         let message = format!("Пакет поставлен в очередь на отправку в ЕИС. {}", s.packet_note);
-        insert_event(&mut tx, id, now, SendStatus::Queued, message.trim_end(), None, None).await?;
+        let note = EventNote { message: message.trim_end(), http_status: None, raw_reply: None };
+        insert_event(&mut tx, id, now, SendStatus::Queued, &note, false).await?;
         record(
             &mut *tx,
             Some(s.requested_by),
@@ -334,7 +337,7 @@ impl Store {
 
     pub async fn send_events(&self, send_id: SendId) -> Result<Vec<SendEvent>> {
         let rows = sqlx::query(
-            "SELECT id, at, status, message, http_status, raw_reply FROM eis_send_events WHERE send_id = $1 ORDER BY id",
+            "SELECT id, at, status, message, http_status, raw_reply, failed FROM eis_send_events WHERE send_id = $1 ORDER BY id",
         )
         .bind(send_id.get())
         .fetch_all(self.pool())
@@ -348,6 +351,7 @@ impl Store {
                     message: r.try_get("message")?,
                     http_status: r.try_get("http_status")?,
                     raw_reply: r.try_get("raw_reply")?,
+                    failed: r.try_get::<i64, _>("failed")? != 0,
                 })
             })
             .collect()
@@ -443,7 +447,7 @@ impl Store {
             return Ok(false);
         }
         if let Some(e) = &o.event {
-            insert_event(&mut tx, send_id, now, o.status, e.message, e.http_status, e.raw_reply).await?;
+            insert_event(&mut tx, send_id, now, o.status, e, o.failed).await?;
         }
         tx.commit().await?;
         Ok(true)
@@ -539,7 +543,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if let Some(e) = &o.event {
-            insert_event(&mut tx, send_id, now, o.status, e.message, e.http_status, e.raw_reply).await?;
+            insert_event(&mut tx, send_id, now, o.status, e, o.failed).await?;
         }
         tx.commit().await?;
         Ok(true)
@@ -593,8 +597,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
-        insert_event(&mut tx, r.send_id, now, r.status, r.event.message, r.event.http_status, r.event.raw_reply)
-            .await?;
+        insert_event(&mut tx, r.send_id, now, r.status, &r.event, false).await?;
         record(
             &mut *tx,
             Some(r.actor),
@@ -615,19 +618,20 @@ async fn insert_event(
     send_id: SendId,
     at: i64,
     status: SendStatus,
-    message: &str,
-    http_status: Option<u16>,
-    raw_reply: Option<&str>,
+    note: &EventNote<'_>,
+    failed: bool,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO eis_send_events (send_id, at, status, message, http_status, raw_reply) VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO eis_send_events (send_id, at, status, message, http_status, raw_reply, failed) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(send_id.get())
     .bind(at)
     .bind(status.code())
-    .bind(message)
-    .bind(http_status.map(i64::from))
-    .bind(raw_reply)
+    .bind(note.message)
+    .bind(note.http_status.map(i64::from))
+    .bind(note.raw_reply)
+    .bind(i64::from(failed && (status.is_active() || status == SendStatus::Loaded)))
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -239,8 +239,10 @@ async fn regenerated_password_gives_authorization_error_then_success() {
     customer.get(&format!("/versions/{version}/send")).await;
     customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", "")]).await;
     let p = drive_to_status(&h, &mut customer, version, "Ошибка авторизации").await;
-    assert!(p.has("нет права работы с планом-графиком"), "both causes explained");
+    // A wrong password (401) gets the password's advice, not the missing right's.
+    assert!(p.has("ЕИС не приняла логин или пароль"), "{}", p.body);
     assert!(p.has("создаёт новый пароль при каждом нажатии"));
+    assert!(!p.has("нет права «Работа с планом-графиком»"), "{}", p.body);
     assert!(p.has("/settings/eis"));
     let settings = customer.get("/settings/eis").await;
     assert!(settings.has("Последний отказ ЕИС"));
@@ -303,7 +305,12 @@ async fn user_without_plan_rights_gets_authorization_error() {
     let (login, password) = h.eis_credentials("eis_user").await;
     customer.get(&format!("/versions/{version}/send")).await;
     customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", &password)]).await;
-    drive_to_status(&h, &mut customer, version, "Ошибка авторизации").await;
+    let p = drive_to_status(&h, &mut customer, version, "Ошибка авторизации").await;
+    // A missing right (403, code 1003) gets its own advice, naming the place in the cabinet.
+    assert!(p.has("нет права «Работа с планом-графиком» (код ЕИС 1003)"), "{}", p.body);
+    assert!(p.has("«Администрирование» → «Пользователи организации»") && p.has("«Права доступа"), "{}", p.body);
+    assert!(p.has("Пароль менять не нужно"), "{}", p.body);
+    assert!(!p.has("создаёт новый пароль при каждом нажатии"), "not the password's advice: {}", p.body);
     h.app.stop().await;
 }
 

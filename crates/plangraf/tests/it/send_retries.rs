@@ -52,3 +52,31 @@ async fn a_request_eis_always_refuses_ends_with_what_to_do() {
     assert_eq!(dialog.status, 200, "{}", dialog.body);
     h.app.stop().await;
 }
+
+/// A loaded send whose placement check ЕИС refuses (the password was made anew in the cabinet)
+/// stays loaded, and its timeline says the check failed: the entry is not titled «Загрузка
+/// завершена успешно» over a refusal.
+#[tokio::test]
+async fn a_refused_placement_check_is_titled_as_what_happened() {
+    let h = Harness::start_driven().await;
+    let mut customer = h.client();
+    customer.login("zakazchik", "zakazchik").await;
+    let (_, version) = approved_plan(&h, &mut customer, "2026").await;
+    let (login, password) = h.eis_credentials("eis_user").await;
+    customer.get(&format!("/versions/{version}/send")).await;
+    customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", &password)]).await;
+    drive_to_status(&h, &mut customer, version, "Загрузка завершена успешно").await;
+    // The password is made anew in the cabinet; the next placement check is refused.
+    h.eis_credentials("eis_user").await;
+    assert!(h.app.exchange.run_next_within(std::time::Duration::from_secs(3600)).await.unwrap());
+    let send = h.app.store.latest_send(VersionId(version)).await.unwrap().unwrap();
+    assert_eq!(send.status, domain::SendStatus::Loaded, "the version stays loaded in ЕИС");
+    let p = customer.get(&format!("/versions/{version}/status")).await;
+    assert!(
+        p.has("<b>Проверка размещения в ЕИС не удалась</b> — Не удалось узнать, размещён ли план-график"),
+        "{}",
+        p.body
+    );
+    assert!(!p.has("<b>Загрузка завершена успешно</b> — Не удалось узнать"), "{}", p.body);
+    h.app.stop().await;
+}

@@ -141,17 +141,30 @@ struct StatusPage {
     position_numbers: Vec<(String, String)>,
 }
 
-/// What a final state means for the customer, in the words of the operating instructions.
-fn explanation(status: SendStatus) -> (Option<String>, Option<String>) {
+/// What a final state means for the customer, in the words of the operating instructions; for a
+/// refused authorization, `refused_with` is
+/// the HTTP status ЕИС refused with (401: login or password, 403: no right).
+fn explanation(status: SendStatus, refused_with: Option<i64>) -> (Option<String>, Option<String>) {
     match status {
+        // 403: the login and password are right, the right to work with plan-schedules is missing.
+        SendStatus::AuthError if refused_with == Some(403) => (
+            None,
+            Some(
+                "ЕИС приняла логин и пароль, но у этого пользователя ЕИС нет права «Работа с планом-графиком» (код ЕИС 1003). \
+                 Пароль менять не нужно. Попросите администратора вашей организации в ЕИС выдать право: личный кабинет \
+                 ЕИС → «Администрирование» → «Пользователи организации» → в строке пользователя «Права доступа \
+                 пользователя» → отметить «Работа с планом-графиком» и сохранить. Затем нажмите «Отправить на ООС» снова."
+                    .into(),
+            ),
+        ),
         SendStatus::AuthError => (
             None,
             Some(
-                "ЕИС отклонила авторизацию. Это означает, что логин или пароль пользователя ЕИС указаны неверно, \
-                 либо у этого пользователя нет права работы с планом-графиком на Официальном сайте. \
-                 Учтите: ЕИС создаёт новый пароль при каждом нажатии «Данные пользователя для альтернативной интеграции \
-                 (по протоколу HTTPS)», и прежний пароль сразу перестаёт действовать. Получите пароль в ЕИС, введите его в \
-                 <a href=\"/settings/eis\">«Настройки» → «Регистрационные данные в ЕИС»</a> и отправьте версию снова."
+                "ЕИС не приняла логин или пароль пользователя ЕИС. Чаще всего пароль был создан заново: ЕИС создаёт новый \
+                 пароль при каждом нажатии «Данные пользователя для альтернативной интеграции (по протоколу HTTPS)», и \
+                 прежний пароль сразу перестаёт действовать. Получите пароль в ЕИС (раздел «Пользователь» личного \
+                 кабинета), введите его в <a href=\"/settings/eis\">«Настройки» → «Регистрационные данные в ЕИС»</a> \
+                 и отправьте версию снова. Если пользователь ЕИС заблокирован, обратитесь к администратору организации в ЕИС."
                     .into(),
             ),
         ),
@@ -227,7 +240,8 @@ pub async fn send_status(
     let status = send.as_ref().map(|s| s.status);
     let violations =
         events.iter().rev().find_map(|e| e.raw_reply.as_deref().map(app::sending::violations_in)).unwrap_or_default();
-    let (info, explanation) = status.map(explanation).unwrap_or((None, None));
+    let refused_with = events.iter().rev().find(|e| e.status == SendStatus::AuthError).and_then(|e| e.http_status);
+    let (info, explanation) = status.map(|s| explanation(s, refused_with)).unwrap_or((None, None));
     let published = status == Some(SendStatus::Published);
     let failing = send.as_ref().filter(|s| s.status.is_active() && s.consecutive_failures > 0);
     let stopped = send.as_ref().filter(|s| matches!(s.status, SendStatus::RequestRefused | SendStatus::GaveUp));
@@ -262,7 +276,7 @@ pub async fn send_status(
                     id: e.id,
                     send_id: timeline_of?,
                     at: domain::format::date_time_seconds_ru(e.at),
-                    status: e.status.title(),
+                    status: if e.failed { e.status.failed_attempt_title() } else { e.status.title() },
                     message: e.message,
                     reply: e.http_status.map(|h| (h, reply_in_words(h))),
                     has_raw: e.raw_reply.is_some(),
