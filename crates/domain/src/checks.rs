@@ -39,7 +39,7 @@ pub fn preflight(plan: &PlanSnapshot, base: Option<&PlanSnapshot>) -> Vec<Findin
                     purchase_number: Some(old.purchase_number.get()),
                     field: "positions",
                     message: format!(
-                        "Позиция {} утверждённой версии удалена: размещённую закупку можно только отменить",
+                        "Позиция {} утвержденной версии удалена: размещённую закупку можно только отменить",
                         old.purchase_number.padded()
                     ),
                 });

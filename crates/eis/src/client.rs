@@ -282,7 +282,8 @@ fn error_info(raw: &str, status: u16) -> ErrorInfo {
     read_error_info(raw).unwrap_or_else(|e| {
         tracing::warn!(status, error = %e, "ЕИС error reply without a readable errorInfo");
         ErrorInfo {
-            code: i32::from(status), message: format!("Ответ ЕИС без сведений об ошибке (HTTP {status})")
+            code: i32::from(status),
+            message: format!("Ответ ЕИС без сведений об ошибке (код ответа {status})"),
         }
     })
 }

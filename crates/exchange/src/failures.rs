@@ -34,8 +34,12 @@ pub(crate) fn refusal_text(raw: &str) -> String {
 pub(crate) fn failure_ru(e: &ClientError) -> String {
     match e {
         ClientError::Transport(t) => format!("Нет связи с ЕИС ({t})"),
-        ClientError::Server { status, .. } if *status >= 500 => format!("ЕИС ответила ошибкой сервера HTTP {status}"),
-        ClientError::Server { status, raw } => format!("ЕИС ответила HTTP {status}: {}", refusal_text(raw)),
+        ClientError::Server { status, .. } if *status >= 500 => {
+            format!("ЕИС ответила ошибкой сервера (код ответа {status})")
+        }
+        ClientError::Server { status, raw } => {
+            format!("ЕИС ответила неожиданно (код ответа {status}): {}", refusal_text(raw))
+        }
         ClientError::Malformed { reason, .. } => format!("Ответ ЕИС не распознан ({reason})"),
         ClientError::Unauthorized { info, .. } | ClientError::Forbidden { info, .. } => {
             format!("ЕИС отказала в авторизации: {} (код {})", info.message, info.code)

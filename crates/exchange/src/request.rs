@@ -264,7 +264,7 @@ impl Exchange {
             Err(ClientError::Forbidden { info, .. }) => CredentialCheck::Forbidden(info.message),
             Err(ClientError::Transport(t)) => CredentialCheck::Unreachable(format!("нет связи с ЕИС ({t})")),
             Err(ClientError::Server { status, .. }) => {
-                CredentialCheck::Unreachable(format!("ЕИС ответила ошибкой HTTP {status}"))
+                CredentialCheck::Unreachable(format!("ЕИС ответила ошибкой (код ответа {status})"))
             }
             Err(e) => CredentialCheck::Unreachable(e.to_string()),
         }

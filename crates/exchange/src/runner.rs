@@ -272,7 +272,11 @@ impl Exchange {
         let mut known = String::new();
         if uploading && send.attempts > 0 {
             match self
-                .known_after_all(send, creds, &format!("ЕИС ответила на повторную загрузку HTTP {status} {text}."))
+                .known_after_all(
+                    send,
+                    creds,
+                    &format!("ЕИС отклонила повторную загрузку (код ответа {status}): {text}."),
+                )
                 .await?
             {
                 Ok(()) => return Ok(()),
@@ -280,7 +284,7 @@ impl Exchange {
             }
         }
         let message = format!(
-            "Отправка прекращена: ЕИС отклоняет запрос (HTTP {status}): {text}. Повторять тот же запрос бессмысленно — ответ не изменится.{known}"
+            "Отправка прекращена: ЕИС отклоняет запрос (код ответа {status}): {text}. Повторять тот же запрос бессмысленно — ответ не изменится.{known}"
         );
         let outcome = Outcome {
             status: SendStatus::RequestRefused,

@@ -144,7 +144,7 @@ async fn a_lasting_4xx_ends_the_send_after_one_attempt() {
     assert_eq!(send.status, SendStatus::RequestRefused, "{:?}", send.last_error);
     assert_eq!(send.attempts, 1);
     let why = send.last_error.clone().unwrap_or_default();
-    assert!(why.contains("HTTP 400") && why.contains("документ не может быть принят"), "{why}");
+    assert!(why.contains("код ответа 400") && why.contains("документ не может быть принят"), "{why}");
     assert!(why.starts_with("Отправка прекращена: ЕИС отклоняет запрос"), "{why}");
     assert!(
         s.store.claim_due_send("probe", store::now() + chrono::TimeDelta::days(1), 1000).await.unwrap().is_none(),
@@ -178,7 +178,7 @@ async fn server_errors_heal_and_the_run_of_failures_resets() {
     assert_eq!(done.attempts, 3);
     assert_eq!(s.drafts().await, 1);
     let timeline = s.timeline(id).await;
-    assert_eq!(timeline.matches("ЕИС ответила ошибкой сервера HTTP 503").count(), 2, "{timeline}");
+    assert_eq!(timeline.matches("ЕИС ответила ошибкой сервера (код ответа 503)").count(), 2, "{timeline}");
     s.sandbox.shutdown().await;
 }
 

@@ -351,7 +351,7 @@ async fn server_errors_and_dropped_connections_are_retried_with_the_same_packet(
     customer.get(&format!("/versions/{version}/send")).await;
     customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", &password)]).await;
     let p = drive_to_status(&h, &mut customer, version, "Загрузка завершена успешно").await;
-    assert!(p.has("ЕИС ответила ошибкой сервера HTTP 503"), "{}", p.body);
+    assert!(p.has("ЕИС ответила ошибкой сервера (код ответа 503)"), "{}", p.body);
     assert!(p.has("Нет связи с ЕИС"), "the dropped connection is on the timeline: {}", p.body);
     assert!(p.has("Повторная попытка через"));
     let sends = h.app.store.sends_for_version(VersionId(version)).await.unwrap();

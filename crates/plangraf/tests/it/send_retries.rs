@@ -43,7 +43,7 @@ async fn a_request_eis_always_refuses_ends_with_what_to_do() {
     customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", &password)]).await;
     let p = drive_to_status(&h, &mut customer, version, "Отправка прекращена: ЕИС отклоняет запрос").await;
     assert!(p.has("id=\"stop-reason\""), "{}", p.body);
-    assert!(p.has("HTTP 400"), "{}", p.body);
+    assert!(p.has("код ответа 400"), "{}", p.body);
     assert!(p.has("документ не может быть принят"), "ЕИС's own words: {}", p.body);
     assert!(p.has("обратитесь в службу поддержки"), "{}", p.body);
     assert_eq!(h.app.store.latest_send(VersionId(version)).await.unwrap().unwrap().attempts, 1);
