@@ -533,70 +533,63 @@ async fn users(State(state): State<AppState>, auth: Authed) -> Response {
     }
 }
 
-async fn registration(State(state): State<AppState>, auth: Authed, CabinetPath(id): CabinetPath<i64>) -> Response {
-    let user = match auth.managed_user(&state, id).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    render(
-        StatusCode::OK,
-        &RegistrationPage {
-            nav: auth.nav(),
-            integration_login: user.integration_login.clone(),
-            password_at: user.integration_password_at.map(format_ru),
-            user: view(&user),
-            csrf: auth.csrf.clone(),
-            title: "Регистрационные данные",
-            integration_action: format!("/cabinet/admin/users/{}/integration", user.id),
-            back_href: "/cabinet/admin/users",
-            back_label: "← Пользователи организации",
-        },
-    )
+/// Whose registration data a page shows: the user's own («Пользователь»), or another user's
+/// to the organization's administrator.
+#[derive(Clone, Copy)]
+enum Whose {
+    Own,
+    Managed(i64),
 }
 
-/// «Пользователь»: every user's own registration data and integration login (seed 004: the
-/// customer finds and changes them there). Viewing changes nothing.
-async fn profile(State(state): State<AppState>, auth: Authed) -> Response {
-    // Read afresh: the session's copy may predate the last regeneration.
-    let user = match state.directory.user_by_id(auth.user.id).await {
-        Ok(Some(u)) => u,
-        Ok(None) => return internal(&SandboxError::NotFound("the signed-in user".into())),
-        Err(e) => return internal(&e),
-    };
-    render(
-        StatusCode::OK,
-        &RegistrationPage {
-            nav: auth.nav(),
-            integration_login: user.integration_login.clone(),
-            password_at: user.integration_password_at.map(format_ru),
-            user: view(&user),
-            csrf: auth.csrf.clone(),
-            title: "Пользователь",
-            integration_action: "/cabinet/user/integration".into(),
-            back_href: "/cabinet",
-            back_label: "← Личный кабинет",
-        },
-    )
-}
-
-/// The same button in «Пользователь», for the user's own integration password.
-async fn own_integration(
-    State(state): State<AppState>,
-    auth: Authed,
-    CabinetForm(form): CabinetForm<CsrfForm>,
-) -> Response {
-    if let Some(refusal) = auth.refuse_csrf(&form.csrf) {
-        return refusal;
+impl Whose {
+    fn page(self) -> String {
+        match self {
+            Whose::Own => "/cabinet/user".into(),
+            Whose::Managed(id) => format!("/cabinet/admin/users/{id}/registration"),
+        }
     }
-    match state.directory.regenerate_integration_password(&auth.user.login).await {
+
+    fn integration(self) -> String {
+        match self {
+            Whose::Own => "/cabinet/user/integration".into(),
+            Whose::Managed(id) => format!("/cabinet/admin/users/{id}/integration"),
+        }
+    }
+}
+
+fn registration_page(auth: &Authed, user: &UserRecord, whose: Whose) -> Response {
+    let (title, back_href, back_label) = match whose {
+        Whose::Own => ("Пользователь", "/cabinet", "← Личный кабинет"),
+        Whose::Managed(_) => ("Регистрационные данные", "/cabinet/admin/users", "← Пользователи организации"),
+    };
+    render(
+        StatusCode::OK,
+        &RegistrationPage {
+            nav: auth.nav(),
+            integration_login: user.integration_login.clone(),
+            password_at: user.integration_password_at.map(format_ru),
+            user: view(user),
+            csrf: auth.csrf.clone(),
+            title,
+            integration_action: whose.integration(),
+            back_href,
+            back_label,
+        },
+    )
+}
+
+/// The button «Данные пользователя для альтернативной интеграции (по протоколу HTTPS)»: every
+/// press makes a new password and shows it once.
+async fn new_integration_password(state: &AppState, auth: &Authed, user: &UserRecord, whose: Whose) -> Response {
+    match state.directory.regenerate_integration_password(&user.login).await {
         Ok(creds) => {
-            tracing::info!(user = %auth.user.login, "own integration password generated in the cabinet");
+            tracing::info!(by = %auth.user.login, user = %user.login, "integration password generated in the cabinet");
             render(
                 StatusCode::OK,
                 &IntegrationPage {
                     nav: auth.nav(),
-                    continue_href: "/cabinet/user".into(),
-                    full_name: auth.user.full_name.clone(),
+                    continue_href: whose.page(),
+                    full_name: user.full_name.clone(),
                     login: creds.login,
                     password: creds.password.expose().to_owned(),
                 },
@@ -606,8 +599,47 @@ async fn own_integration(
     }
 }
 
-/// The button «Данные пользователя для альтернативной интеграции (по протоколу HTTPS)»:
-/// every press makes a new password and shows it once.
+async fn registration(State(state): State<AppState>, auth: Authed, CabinetPath(id): CabinetPath<i64>) -> Response {
+    match auth.managed_user(&state, id).await {
+        Ok(user) => registration_page(&auth, &user, Whose::Managed(id)),
+        Err(r) => r,
+    }
+}
+
+/// The signed-in user as stored now: the session's copy may predate the last regeneration.
+async fn signed_in_user(state: &AppState, auth: &Authed) -> Result<UserRecord, Response> {
+    match state.directory.user_by_id(auth.user.id).await {
+        Ok(Some(u)) => Ok(u),
+        Ok(None) => Err(internal(&SandboxError::NotFound("the signed-in user".into()))),
+        Err(e) => Err(internal(&e)),
+    }
+}
+
+/// «Пользователь»: every user's own registration data and integration login (seed 004: the
+/// customer finds and changes them there). Viewing changes nothing.
+async fn profile(State(state): State<AppState>, auth: Authed) -> Response {
+    match signed_in_user(&state, &auth).await {
+        Ok(user) => registration_page(&auth, &user, Whose::Own),
+        Err(r) => r,
+    }
+}
+
+/// The button in «Пользователь», for the user's own integration password.
+async fn own_integration(
+    State(state): State<AppState>,
+    auth: Authed,
+    CabinetForm(form): CabinetForm<CsrfForm>,
+) -> Response {
+    if let Some(refusal) = auth.refuse_csrf(&form.csrf) {
+        return refusal;
+    }
+    match signed_in_user(&state, &auth).await {
+        Ok(user) => new_integration_password(&state, &auth, &user, Whose::Own).await,
+        Err(r) => r,
+    }
+}
+
+/// The button on a user's «Регистрационные данные», for the organization's administrator.
 async fn integration(
     State(state): State<AppState>,
     auth: Authed,
@@ -617,25 +649,9 @@ async fn integration(
     if let Some(refusal) = auth.refuse_csrf(&form.csrf) {
         return refusal;
     }
-    let user = match auth.managed_user(&state, id).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    match state.directory.regenerate_integration_password(&user.login).await {
-        Ok(creds) => {
-            tracing::info!(admin = %auth.user.login, user = %user.login, "integration password generated in the cabinet");
-            render(
-                StatusCode::OK,
-                &IntegrationPage {
-                    nav: auth.nav(),
-                    continue_href: format!("/cabinet/admin/users/{}/registration", user.id),
-                    full_name: user.full_name.clone(),
-                    login: creds.login,
-                    password: creds.password.expose().to_owned(),
-                },
-            )
-        }
-        Err(e) => internal(&e),
+    match auth.managed_user(&state, id).await {
+        Ok(user) => new_integration_password(&state, &auth, &user, Whose::Managed(id)).await,
+        Err(r) => r,
     }
 }
 
