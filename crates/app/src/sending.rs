@@ -90,18 +90,19 @@ impl Workflow {
         self.exchange.give_up_at(send)
     }
 
-    /// Why the version cannot be sent now (`Ok(None)`: it can), for the dialog and the list.
-    pub async fn send_blocked(&self, user: &User, version_id: VersionId) -> Result<Option<String>> {
-        let found = self.readable_version(user, version_id).await?;
-        let plan = found.plan.plan();
-        if let Err(e) = domain::exchange::check_sender(
-            actor(user),
-            crate::access::plan_ref(plan, found.plan.owner()),
-            plan.owner_role,
-        ) {
+    /// Why the caller cannot send this version of a plan already loaded now (`Ok(None)`: it
+    /// can), for the dialog and the list of versions.
+    pub async fn send_blocked(
+        &self,
+        user: &User,
+        plan: &crate::Readable,
+        version: &store::plans::Version,
+    ) -> Result<Option<String>> {
+        let sender = crate::access::plan_ref(plan.plan(), plan.owner());
+        if let Err(e) = domain::exchange::check_sender(actor(user), sender, plan.plan().owner_role) {
             return Ok(Some(e.to_string()));
         }
-        exchange::send_blocked(&self.store, plan, &found.version).await.map_err(Error::from)
+        exchange::send_blocked(&self.store, plan.plan(), version).await.map_err(Error::from)
     }
 
     /// «Отправить все»: every approved version that was never sent and may go now, with the

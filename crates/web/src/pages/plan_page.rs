@@ -212,8 +212,9 @@ pub(super) async fn render_plan(
 ) -> WebResult<Response> {
     let user = &session.user;
     let view = state.app.plan_view(user, plan_id).await?;
-    let may = view.plan.permissions();
-    let (plan, owner) = view.plan.into_parts();
+    let readable = view.plan;
+    let may = readable.permissions();
+    let (plan, owner) = (readable.plan(), readable.owner());
     let app::snapshot::Checked { snapshot, base, findings: found } = view.checked;
     let iku = snapshot.owner_iku().to_owned();
     let stored = view.positions;
@@ -262,7 +263,7 @@ pub(super) async fn render_plan(
         for v in state.app.store().versions(plan.id).await? {
             let latest = state.app.store().latest_send(v.id).await?.map(|s| s.status);
             let approver = state.app.store().user(v.approved_by).await?.map(|u| u.full_name).unwrap_or_default();
-            let blocked = state.app.send_blocked(user, v.id).await?;
+            let blocked = state.app.send_blocked(user, &readable, &v).await?;
             versions.push(VersionRow {
                 id: v.id,
                 number: v.version_number,

@@ -37,10 +37,11 @@ async fn dialog(
     error: Option<String>,
 ) -> WebResult<Response> {
     let user = &session.user;
-    let (version, plan, owner) = state.app.sendable_version(user, version_id).await?.into_parts();
-    if let Some(reason) = state.app.send_blocked(user, version_id).await? {
+    let found = state.app.sendable_version(user, version_id).await?;
+    if let Some(reason) = state.app.send_blocked(user, &found.plan, &found.version).await? {
         return Err(WebError::conflict(reason));
     }
+    let (version, plan, owner) = found.into_parts();
     let saved = state.app.store().eis_credentials_info(user.id).await?;
     let page = SendDialog {
         chrome: Some(Chrome::of(state, session).await?),
