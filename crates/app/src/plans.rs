@@ -58,7 +58,11 @@ impl Workflow {
     /// (see `exchange::Exchange::approve`). A packet the schemas reject creates no version.
     pub async fn approve(&self, user: &User, plan_id: PlanId) -> Result<Version> {
         let found = self.readable_plan(user, plan_id).await?;
-        let checked = self.check(&found).await?;
+        self.approve_readable(user, &found).await
+    }
+
+    async fn approve_readable(&self, user: &User, found: &Readable) -> Result<Version> {
+        let checked = self.check(found).await?;
         let (plan, owner) = (found.plan(), found.owner());
         plan::approve(actor(user), plan_ref(plan, owner), checked.findings.len())
             .map_err(|e| refused(e, checked.findings))?;
@@ -74,15 +78,16 @@ impl Workflow {
     pub async fn approve_many(&self, user: &User, plan_ids: &[PlanId]) -> Result<BulkApproval> {
         let mut outcome = BulkApproval::default();
         for &id in plan_ids {
-            let name = match self.readable_plan(user, id).await {
-                Ok(found) => format!("{} на {} год", found.owner().short_name, found.plan().plan_year),
+            let found = match self.readable_plan(user, id).await {
+                Ok(found) => found,
                 Err(Error::NotFound) => {
                     outcome.problems.push(format!("План-график {id} не найден"));
                     continue;
                 }
                 Err(e) => return Err(e),
             };
-            match self.approve(user, id).await {
+            let name = format!("{} на {} год", found.owner().short_name, found.plan().plan_year);
+            match self.approve_readable(user, &found).await {
                 Ok(_) => outcome.approved += 1,
                 Err(Error::Internal(e)) => return Err(Error::Internal(e)),
                 Err(Error::Stale) => outcome
