@@ -8,7 +8,7 @@
 //! nothing.
 
 use crate::common::*;
-use crate::demo_process::Demo;
+use crate::demo_process::{Demo, strip_ansi};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eis_passwords_never_reach_the_logs() {
@@ -92,25 +92,6 @@ async fn save_credentials(customer: &mut Client, login: &str, password: &str) {
         )
         .await;
     assert!(p.has("Регистрационные данные в ЕИС сохранены"), "{}", p.body);
-}
-
-/// The text without terminal colour sequences (`ESC [ … letter`), which the log has.
-fn strip_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            // Up to and including the final letter of the sequence.
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// The digits right after the first `marker` in `body`.

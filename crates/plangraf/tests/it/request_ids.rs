@@ -2,31 +2,12 @@
 //! another is replaced, and the log lines written while a request is handled carry its id and
 //! its path without the query string.
 //!
-//! The runtime is single-threaded so that the handlers run on the test's thread, where the
-//! capturing subscriber is the default.
+//! The log is that of the real binary (`plangraf demo` as a child process): a subscriber set
+//! inside this test process would share tracing's process-wide callsite cache with every other
+//! test running at the same time, and could miss lines.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use crate::demo_process::{Demo, strip_ansi};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
 
 struct Reply {
     status: u16,
@@ -62,34 +43,14 @@ fn generated(id: &Option<String>) -> bool {
     id.as_deref().is_some_and(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-#[tokio::test(flavor = "current_thread")]
+#[tokio::test]
 async fn every_response_carries_a_request_id_and_log_lines_carry_it_too() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    plangraf::install_crypto_provider();
     let dir = tempfile::tempdir().unwrap();
     let database_url = store::testing::fresh_database_url(dir.path()).await.unwrap();
-    let store = plangraf::open_store(&database_url, [7; 32]).await.unwrap();
-    plangraf::demo::load(&store).await.unwrap();
-    let config = plangraf::AppConfig {
-        database_url,
-        listen: "127.0.0.1:0".parse().unwrap(),
-        // Nothing is sent to ЕИС here.
-        eis: eis::client::ClientConfig::new("https://127.0.0.1:9"),
-        exchange: exchange::ExchangeConfig::default(),
-        secure_cookies: false,
-        trusted_proxies: Vec::new(),
-        run_exchange: true,
-    };
-    let app = plangraf::start(config, store).await.unwrap();
-    let addr = app.addr;
+    let mut demo = Demo::start(dir.path(), &database_url, "info,sqlx=warn", &[]);
+    let (app, _) = demo.addresses();
+    let addr: std::net::SocketAddr =
+        app.strip_prefix("http://").expect("plangraf listens on http").parse().expect("an address");
 
     // None given: a new one, on a page, on a 404 and on a refused request alike.
     let page = call(addr, "GET", "/login", &[], "").await;
@@ -128,8 +89,8 @@ async fn every_response_carries_a_request_id_and_log_lines_carry_it_too() {
     .await;
     assert_eq!(signed_in.status, 303);
     assert_eq!(signed_in.request_id.as_deref(), Some("signin-7"));
-    app.stop().await;
-    let log = captured.text();
+    let (_, log) = demo.signal_and_wait("-TERM");
+    let log = strip_ansi(&log);
     let line = log.lines().find(|l| l.contains("signed in")).unwrap_or_else(|| panic!("no sign-in line:\n{log}"));
     assert!(line.contains("request_id=signin-7"), "{line}");
     assert!(line.contains("method=POST") && line.contains("path=/login"), "{line}");
