@@ -23,6 +23,10 @@ pub struct ExchangeConfig {
     pub lease: Duration,
     /// How often an idle runner looks for due sends (it is also woken on every new send).
     pub idle_interval: Duration,
+    /// How many sends the runner of [`crate::Exchange::spawn`] works at once, each under its own
+    /// lease. ЕИС may take a second or more per call: with one at a time, a queue of thousands
+    /// would take hours.
+    pub concurrency: usize,
     /// The official ЕИС schemas, compiled once; when present, every packet is validated before
     /// it is queued, so ЕИС never sees a packet its schemas reject.
     pub schemas: Option<Arc<eis::validate::SchemaSet>>,
@@ -40,6 +44,7 @@ impl Default for ExchangeConfig {
             retry_ceiling: Duration::from_secs(24 * 60 * 60),
             lease: Duration::from_secs(90),
             idle_interval: Duration::from_secs(2),
+            concurrency: 8,
             schemas: None,
         }
     }
