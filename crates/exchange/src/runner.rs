@@ -55,8 +55,32 @@ impl Exchange {
         let Some(claimed) = self.claim_due_by(due_by).await? else {
             return Ok(false);
         };
-        self.work(claimed).await?;
+        tokio::select! {
+            r = self.work(claimed) => r?,
+            never = self.keep_leases() => match never {},
+        }
         Ok(true)
+    }
+
+    /// How often the leases of the sends in flight are renewed: as configured, but at most a
+    /// third of the lease.
+    fn renewal_interval(&self) -> Duration {
+        let c = &self.inner.config;
+        c.lease_renewal.min(c.lease / 3).max(Duration::from_millis(1))
+    }
+
+    /// Renews this worker's leases every [`Self::renewal_interval`], forever: run it beside the
+    /// work and drop it with the work. A failed renewal is logged and tried again next time.
+    async fn keep_leases(&self) -> std::convert::Infallible {
+        let lease = ms(self.inner.config.lease);
+        let every = self.renewal_interval();
+        loop {
+            tokio::time::sleep(every).await;
+            match self.inner.store.renew_leases(&self.inner.worker_id, now(), lease).await {
+                Ok(n) => tracing::trace!(renewed = n, "exchange runner: leases renewed"),
+                Err(e) => tracing::error!(error = %e, "exchange runner: renewing the leases failed"),
+            }
+        }
     }
 
     /// Takes the lease of one send due by `due_by`, for this instance's worker.
@@ -102,8 +126,15 @@ impl Exchange {
         tokio::spawn(async move {
             let mut stop = me.inner.stop.subscribe();
             let limit = me.inner.config.concurrency.max(1);
-            // Owned by this task: aborting the runner drops the set, which aborts every send in it.
+            // Owned by this task: aborting the runner drops the set, which aborts every send in it
+            // and the renewal of their leases.
             let mut in_flight = tokio::task::JoinSet::new();
+            let mut renewal = tokio::task::JoinSet::new();
+            let renewing = me.clone();
+            renewal.spawn(async move {
+                let never = renewing.keep_leases().await;
+                match never {}
+            });
             loop {
                 if stop.borrow().is_some() {
                     break;
@@ -150,6 +181,7 @@ impl Exchange {
                     in_flight.shutdown().await;
                 }
             }
+            renewal.shutdown().await;
             match me.inner.store.release_leases(&me.inner.worker_id).await {
                 Ok(released) => tracing::info!(released, "exchange runner stopped"),
                 Err(e) => tracing::error!(error = %e, "exchange runner stopped; its leases run out on their own"),

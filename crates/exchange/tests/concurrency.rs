@@ -205,3 +205,70 @@ async fn a_stopped_runner_gives_every_send_in_flight_the_grace_then_releases_the
     assert_eq!(taken, ids.iter().copied().collect());
     f.sandbox.shutdown().await;
 }
+
+/// Lease 600 ms, renewed every 150 ms.
+fn short_lease() -> ExchangeConfig {
+    ExchangeConfig { lease: Duration::from_millis(600), lease_renewal: Duration::from_millis(150), ..config() }
+}
+
+#[tokio::test]
+async fn a_slow_reply_keeps_the_send_with_its_worker_while_it_renews_the_lease() {
+    let f = fleet(1).await;
+    // ЕИС takes more than three leases to answer the upload.
+    f.sandbox.set_faults(Faults { latency: Duration::from_secs(2), ..Faults::default() });
+    let a = f.instance(short_lease()).await;
+    let b = f.instance(short_lease()).await;
+    let ids = f.request_all(&a).await;
+    let runner_a = a.spawn();
+    let worker_a = a.worker_id().to_owned();
+    until("A leased the send", Duration::from_secs(20), || async {
+        leases_of(&f.store.leases().await.unwrap(), &worker_a, store::now()) == 1
+    })
+    .await;
+    let runner_b = b.spawn();
+    let mut holders = BTreeSet::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while f.answered(&ids).await < 1 {
+        assert!(tokio::time::Instant::now() < deadline, "the upload not answered within 30 s");
+        holders.extend(f.store.leases().await.unwrap().into_iter().map(|l| l.worker));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(holders, BTreeSet::from([worker_a.clone()]), "B never took the send over");
+    let send = f.store.send(ids[0]).await.unwrap().unwrap();
+    assert_eq!(send.attempts, 1, "one upload: {:?}", send.last_error);
+    a.stop(Duration::from_secs(5));
+    b.stop(Duration::from_secs(5));
+    for r in [runner_a, runner_b] {
+        tokio::time::timeout(Duration::from_secs(30), r).await.expect("the runner stops").unwrap();
+    }
+    f.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_killed_instance_loses_its_send_after_one_lease() {
+    let f = fleet(1).await;
+    f.sandbox.set_faults(Faults { latency: Duration::from_secs(600), ..Faults::default() });
+    let a = f.instance(short_lease()).await;
+    let b = f.instance(short_lease()).await;
+    let ids = f.request_all(&a).await;
+    let runner_a = a.spawn();
+    let worker_a = a.worker_id().to_owned();
+    until("A leased the send", Duration::from_secs(20), || async {
+        leases_of(&f.store.leases().await.unwrap(), &worker_a, store::now()) == 1
+    })
+    .await;
+    // Killed: the task and its sends end without releasing anything.
+    runner_a.abort();
+    assert!(runner_a.await.unwrap_err().is_cancelled());
+    let killed_at = store::now();
+    assert_eq!(f.store.leases().await.unwrap()[0].worker, worker_a, "the lease stays A's");
+    f.sandbox.set_faults(Faults::default());
+    let runner_b = b.spawn();
+    until("B finished the send", Duration::from_secs(30), || async { f.answered(&ids).await == 1 }).await;
+    let send = f.store.send(ids[0]).await.unwrap().unwrap();
+    assert!(send.updated_at >= killed_at, "B answered after A was killed");
+    assert!(f.store.leases().await.unwrap().is_empty());
+    b.stop(Duration::from_secs(5));
+    tokio::time::timeout(Duration::from_secs(30), runner_b).await.expect("the runner stops").unwrap();
+    f.sandbox.shutdown().await;
+}

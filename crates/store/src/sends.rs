@@ -429,6 +429,21 @@ impl Store {
         Ok(done.rows_affected())
     }
 
+    /// Extends, in one statement, every lease `worker` still holds (not run out at `now`) to
+    /// `now + lease_ms`: its sends stay its own while their exchanges with ЕИС are in flight. A
+    /// lease that ran out is not revived: another worker may be taking it over. Returns how many
+    /// were renewed.
+    pub async fn renew_leases(&self, worker: &str, now: Time, lease_ms: i64) -> Result<u64> {
+        let now = ms(now);
+        let done = sqlx::query("UPDATE eis_sends SET locked_until = $1 WHERE locked_by = $2 AND locked_until >= $3")
+            .bind(now.saturating_add(lease_ms))
+            .bind(worker)
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     /// The leases taken and not yet released (some may have run out), by send.
     pub async fn leases(&self) -> Result<Vec<Lease>> {
         let rows = sqlx::query(
