@@ -378,6 +378,12 @@ impl Store {
     /// Takes the lease of one send due by `due_by` (≥ `now`), as if that time had come; leases,
     /// and the first attempt's time, still count from `now`. Tests drive retries with it instead
     /// of waiting out their delays.
+    ///
+    /// Organizations take turns: the send comes from the organization with the fewest sends in
+    /// flight (live leases), then the one served least recently (the latest `updated_at` of its
+    /// active sends: a send's row is updated whenever an exchange of it is recorded), and only
+    /// then by due time. So one organization with thousands of due sends does not hold back the
+    /// others, whether the sends are worked one at a time or many at once.
     pub async fn claim_send_due_by(
         &self,
         worker: &str,
@@ -389,8 +395,12 @@ impl Store {
             ($lock:literal) => {
                 concat!(
                     "UPDATE eis_sends SET locked_by = $1, locked_until = $2, first_attempt_at = COALESCE(first_attempt_at, $3) \
-                     WHERE id = (SELECT id FROM eis_sends WHERE status IN ('queued', 'processing', 'loaded') AND next_attempt_at <= $4 \
-                     AND (locked_until IS NULL OR locked_until < $3) ORDER BY next_attempt_at, id LIMIT 1 ",
+                     WHERE id = (SELECT s.id FROM eis_sends s JOIN (SELECT org_id, \
+                     SUM(CASE WHEN locked_until >= $3 THEN 1 ELSE 0 END) AS in_flight, MAX(updated_at) AS last_served \
+                     FROM eis_sends WHERE status IN ('queued', 'processing', 'loaded') GROUP BY org_id) o ON o.org_id = s.org_id \
+                     WHERE s.status IN ('queued', 'processing', 'loaded') AND s.next_attempt_at <= $4 \
+                     AND (s.locked_until IS NULL OR s.locked_until < $3) \
+                     ORDER BY o.in_flight, o.last_served, s.next_attempt_at, s.id LIMIT 1 ",
                     $lock,
                     ") AND (locked_until IS NULL OR locked_until < $3) RETURNING ",
                     send_columns!(),
@@ -399,7 +409,7 @@ impl Store {
             };
         }
         let sql = match self.backend() {
-            Backend::Postgres => claim!("FOR UPDATE SKIP LOCKED"),
+            Backend::Postgres => claim!("FOR UPDATE OF s SKIP LOCKED"),
             Backend::Sqlite => claim!(""),
         };
         let (now, due_by) = (ms(now), ms(due_by));

@@ -444,6 +444,75 @@ async fn a_renewed_lease_keeps_the_send_and_one_not_renewed_is_taken_over() {
     assert_eq!(s.renew_leases("w3", now + ms(6_001), 1_000).await.unwrap(), 0);
 }
 
+/// `n` approved versions of the organization `spz` (plans for years 2000, 2001, …), each queued
+/// for sending.
+async fn queued_sends(s: &Store, spz: &str, superior: OrgId, n: i32) -> Vec<domain::ids::SendId> {
+    let o = org(s, spz, Some(superior)).await;
+    let u = s.create_user(&format!("z{spz}"), "h", "З", o, Role::CustomerSpecialist).await.unwrap().unwrap();
+    let login = EisLogin { login: format!("eis_{spz}"), password: "Пароль-ЕИС-7Kq9".into() };
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let plan = s.create_plan(o, 2000 + i, u.id).await.unwrap().unwrap();
+        s.change_plan_status(&plan, PlanStatus::Forming, PlanStatus::OnApproval, None, u.id, "x").await.unwrap();
+        let plan = s.plan(plan.id).await.unwrap().unwrap();
+        let approval = Approval { version_number: 0, packet: None, basis: &PacketBasis::New };
+        let v = s.approve_plan(&plan, &snapshot(vec![position(1)]), &approval, u.id).await.unwrap();
+        let packet_id = format!("{spz}-{i:04}");
+        let new = NewSend {
+            version_id: v.id,
+            org_id: o,
+            requested_by: u.id,
+            packet_id: &packet_id,
+            packet_xml: "<x/>",
+            login: &login,
+            packet_note: "",
+        };
+        ids.push(s.enqueue_send(&new).await.unwrap());
+    }
+    ids
+}
+
+#[tokio::test]
+async fn claims_take_turns_across_organizations() {
+    let (s, _d) = store().await;
+    let sup = org(&s, "03722001600", None).await;
+    // A queued 200 sends before B queued its 3: by due time alone, B would wait for all of A's.
+    let a = queued_sends(&s, "03722001684", sup, 200).await;
+    let b = queued_sends(&s, "03722001685", sup, 3).await;
+    let of_b = |ids: &[domain::ids::SendId]| ids.iter().filter(|id| b.contains(id)).count();
+
+    // One at a time, each finished before the next claim (a runner with concurrency 1): B's
+    // sends come back due at once, A's an hour later.
+    let mut first = Vec::new();
+    for _ in 0..6 {
+        let c = s.claim_due_send("w1", store::now(), 30_000).await.unwrap().unwrap();
+        let later = if b.contains(&c.send.id) { 0 } else { 3_600_000 };
+        let o = Outcome {
+            status: SendStatus::Processing,
+            next_attempt_at: Some(store::now() + ms(later)),
+            count_attempt: true,
+            failed: false,
+            last_error: None,
+            event: None,
+        };
+        assert!(s.record_outcome(c.send.id, "w1", &o).await.unwrap());
+        first.push(c.send.id);
+    }
+    assert_eq!(of_b(&first), 3, "B's three sends are among the first six claims: {first:?}");
+    assert_eq!(first.iter().filter(|id| a.contains(id)).count(), 3);
+
+    // Many at once (leases held, as by concurrent workers or instances): B's three, due again,
+    // are again among the first six.
+    let mut held = Vec::new();
+    for w in 0..6 {
+        held.push(s.claim_due_send(&format!("w{w}"), store::now(), 30_000).await.unwrap().unwrap().send.id);
+    }
+    assert_eq!(of_b(&held), 3, "{held:?}");
+    // The rest are A's, in due order.
+    let next = s.claim_due_send("w9", store::now(), 30_000).await.unwrap().unwrap();
+    assert!(a.contains(&next.send.id));
+}
+
 #[tokio::test]
 async fn send_queue_leases_and_uniqueness() {
     let (s, _d) = store().await;
