@@ -23,6 +23,19 @@ pub fn retry_delay(base: Duration, max: Duration, failures: i64, sample: f64) ->
     cap / 2 + (cap / 2).mul_f64(sample)
 }
 
+/// When the next try comes after `failures` failures in a row, in words: the window
+/// [`retry_delay`] draws from (whole seconds), not the drawn delay, so that failures answered
+/// alike read alike and collapse into one timeline line (the exact time is on the status page).
+pub(crate) fn retry_window_ru(base: Duration, max: Duration, failures: i64, floor: Duration) -> String {
+    let secs = |d: Duration| d.max(floor).as_millis().div_ceil(1000);
+    let (lo, hi) = (secs(retry_delay(base, max, failures, 0.0)), secs(retry_delay(base, max, failures, 1.0)));
+    if lo == hi {
+        format!("Повторная попытка через {hi} с.")
+    } else {
+        format!("Повторная попытка через {lo}–{hi} с.")
+    }
+}
+
 /// The most sends [`Exchange::drain`] works in one call.
 pub const DRAIN_ROUNDS: usize = 1000;
 
@@ -199,6 +212,12 @@ impl Exchange {
     pub(crate) fn backoff(&self, failures: i64) -> Duration {
         let c = &self.inner.config;
         retry_delay(c.retry_base, c.retry_max, failures, rand::random::<f64>())
+    }
+
+    /// The window of [`Self::backoff`] in words, each end at least `floor`.
+    pub(crate) fn backoff_ru(&self, failures: i64, floor: Duration) -> String {
+        let c = &self.inner.config;
+        retry_window_ru(c.retry_base, c.retry_max, failures, floor)
     }
 
     async fn work(&self, claimed: ClaimedSend) -> Result<(), StoreError> {
@@ -401,7 +420,7 @@ impl Exchange {
             return Ok(());
         }
         let delay = self.backoff(send.consecutive_failures + 1);
-        let message = format!("{what}. Повторная попытка через {} с.", delay.as_millis().div_ceil(1000));
+        let message = format!("{what}. {}", self.backoff_ru(send.consecutive_failures + 1, Duration::ZERO));
         let outcome = Outcome {
             status: send.status,
             next_attempt_at: Some(after(now, delay)),
@@ -443,5 +462,15 @@ mod tests {
         let spread: std::collections::BTreeSet<Duration> =
             (0..50).map(|_| retry_delay(base, max, 5, rng.random::<f64>())).collect();
         assert!(spread.len() > 40);
+    }
+
+    #[test]
+    fn the_retry_window_in_words_is_the_same_for_every_draw() {
+        let (base, max) = (Duration::from_secs(5), Duration::from_secs(60));
+        assert_eq!(retry_window_ru(base, max, 1, Duration::ZERO), "Повторная попытка через 3–5 с.");
+        assert_eq!(retry_window_ru(base, max, 10, Duration::ZERO), "Повторная попытка через 30–60 с.");
+        assert_eq!(retry_window_ru(base, max, 10, Duration::from_secs(60)), "Повторная попытка через 60 с.");
+        let tiny = Duration::from_millis(20);
+        assert_eq!(retry_window_ru(tiny, tiny, 3, Duration::ZERO), "Повторная попытка через 1 с.");
     }
 }

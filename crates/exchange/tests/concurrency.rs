@@ -272,3 +272,59 @@ async fn a_killed_instance_loses_its_send_after_one_lease() {
     tokio::time::timeout(Duration::from_secs(30), runner_b).await.expect("the runner stops").unwrap();
     f.sandbox.shutdown().await;
 }
+
+/// Works the send falling due next without waiting out delays, until `done` holds (bounded).
+async fn drive(f: &Fleet, exchange: &Exchange, id: domain::ids::SendId, done: impl Fn(SendStatus) -> bool) {
+    for _ in 0..100 {
+        if done(f.store.send(id).await.unwrap().unwrap().status) {
+            return;
+        }
+        assert!(exchange.run_next_within(Duration::from_secs(3600)).await.unwrap(), "nothing falls due");
+    }
+    panic!("not reached in 100 steps");
+}
+
+#[tokio::test]
+async fn an_outage_answered_alike_again_and_again_keeps_one_timeline_line() {
+    let f = fleet(1).await;
+    let exchange =
+        f.instance(ExchangeConfig { publication_poll_interval: Duration::from_millis(50), ..config() }).await;
+    // ЕИС is down for 20 attempts in a row, each answered with the same 503.
+    f.sandbox.set_faults(Faults { fail_next: 20, ..Faults::default() });
+    let id = f.request_all(&exchange).await[0];
+    drive(&f, &exchange, id, |s| s == SendStatus::Loaded).await;
+    f.sandbox.directory().publish(SPZ, FIRST_YEAR).await.unwrap();
+    drive(&f, &exchange, id, |s| s == SendStatus::Published).await;
+    let send = f.store.send(id).await.unwrap().unwrap();
+    assert_eq!(send.attempts, 21, "20 failures and the upload that went through");
+    let events = f.store.send_events(id).await.unwrap();
+    let bytes: usize = events.iter().map(|e| e.message.len() + e.raw_reply.as_ref().map_or(0, String::len)).sum();
+    eprintln!("timeline: {} events, {bytes} bytes of messages and raw replies", events.len());
+    let failures: Vec<_> = events.iter().filter(|e| e.http_status == Some(503)).collect();
+    assert_eq!(failures.len(), 1, "{events:#?}");
+    assert_eq!(failures[0].repeats, 19, "counted, not lost");
+    assert!(failures[0].last_at.is_some_and(|t| t > failures[0].at));
+    assert!(events.len() <= 6, "{events:#?}");
+    f.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_healthy_send_has_a_line_per_change_of_state() {
+    let f = fleet(1).await;
+    let exchange =
+        f.instance(ExchangeConfig { publication_poll_interval: Duration::from_millis(50), ..config() }).await;
+    let id = f.request_all(&exchange).await[0];
+    drive(&f, &exchange, id, |s| s == SendStatus::Loaded).await;
+    f.sandbox.directory().publish(SPZ, FIRST_YEAR).await.unwrap();
+    drive(&f, &exchange, id, |s| s == SendStatus::Published).await;
+    let events = f.store.send_events(id).await.unwrap();
+    let bytes: usize = events.iter().map(|e| e.message.len() + e.raw_reply.as_ref().map_or(0, String::len)).sum();
+    eprintln!("timeline: {} events, {bytes} bytes of messages and raw replies", events.len());
+    let states: Vec<_> = events.iter().map(|e| e.status).collect();
+    assert_eq!(
+        states,
+        [SendStatus::Queued, SendStatus::Processing, SendStatus::Loaded, SendStatus::Published],
+        "{events:#?}"
+    );
+    f.sandbox.shutdown().await;
+}

@@ -65,6 +65,10 @@ pub struct SendEvent {
     pub raw_reply: Option<String>,
     /// A failed attempt that left the send's state as it was (see migration 0007).
     pub failed: bool,
+    /// How many times the same event recurred right after itself (see migration 0008), and when
+    /// it last did.
+    pub repeats: i64,
+    pub last_at: Option<Time>,
 }
 
 /// Who holds a send's lease, and until when.
@@ -345,7 +349,8 @@ impl Store {
 
     pub async fn send_events(&self, send_id: SendId) -> Result<Vec<SendEvent>> {
         let rows = sqlx::query(
-            "SELECT id, at, status, message, http_status, raw_reply, failed FROM eis_send_events WHERE send_id = $1 ORDER BY id",
+            "SELECT id, at, status, message, http_status, raw_reply, failed, repeats, last_at FROM eis_send_events \
+             WHERE send_id = $1 ORDER BY id",
         )
         .bind(send_id.get())
         .fetch_all(self.pool())
@@ -360,6 +365,8 @@ impl Store {
                     http_status: r.try_get("http_status")?,
                     raw_reply: r.try_get("raw_reply")?,
                     failed: r.try_get::<i64, _>("failed")? != 0,
+                    repeats: r.try_get("repeats")?,
+                    last_at: time_opt(r, "last_at")?,
                 })
             })
             .collect()
@@ -664,6 +671,11 @@ impl Store {
     }
 }
 
+/// Adds a line to the send's timeline, or, when it is identical to the send's latest line (same
+/// state, message, HTTP status, raw reply and failure mark), counts it on that line instead: a
+/// send that ЕИС answers the same way again and again keeps one line, and nothing ЕИС replied
+/// is lost, since a reply that differs is a new line. Runs in the caller's transaction, which
+/// holds the send's row, so two writers cannot interleave here.
 async fn insert_event(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     send_id: SendId,
@@ -672,6 +684,30 @@ async fn insert_event(
     note: &EventNote<'_>,
     failed: bool,
 ) -> Result<()> {
+    let failed = i64::from(failed && (status.is_active() || status == SendStatus::Loaded));
+    let http_status = note.http_status.map(i64::from);
+    let last = sqlx::query(
+        "SELECT id, status, message, http_status, raw_reply, failed FROM eis_send_events WHERE send_id = $1 \
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(send_id.get())
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(r) = last {
+        let same = r.try_get::<String, _>("status")? == status.code()
+            && r.try_get::<String, _>("message")? == note.message
+            && r.try_get::<Option<i64>, _>("http_status")? == http_status
+            && r.try_get::<Option<String>, _>("raw_reply")?.as_deref() == note.raw_reply
+            && r.try_get::<i64, _>("failed")? == failed;
+        if same {
+            sqlx::query("UPDATE eis_send_events SET repeats = repeats + 1, last_at = $1 WHERE id = $2")
+                .bind(at)
+                .bind(r.try_get::<i64, _>("id")?)
+                .execute(&mut **tx)
+                .await?;
+            return Ok(());
+        }
+    }
     sqlx::query(
         "INSERT INTO eis_send_events (send_id, at, status, message, http_status, raw_reply, failed) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -680,9 +716,9 @@ async fn insert_event(
     .bind(at)
     .bind(status.code())
     .bind(note.message)
-    .bind(note.http_status.map(i64::from))
+    .bind(http_status)
     .bind(note.raw_reply)
-    .bind(i64::from(failed && (status.is_active() || status == SendStatus::Loaded)))
+    .bind(failed)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -514,6 +514,65 @@ async fn claims_take_turns_across_organizations() {
 }
 
 #[tokio::test]
+async fn an_event_identical_to_the_previous_one_is_counted_on_it_and_a_different_reply_is_kept() {
+    let (s, _d) = store().await;
+    let (o, u, v) = approved_version(&s).await;
+    let login = EisLogin { login: "eis_user_int".into(), password: "Пароль-ЕИС-7Kq9".into() };
+    let new = NewSend {
+        version_id: v,
+        org_id: o,
+        requested_by: u,
+        packet_id: "9b0c3d4e-1f2a-4b5c-8d6e-7f8091a2b3c4",
+        packet_xml: "<x/>",
+        login: &login,
+        packet_note: "",
+    };
+    let id = s.enqueue_send(&new).await.unwrap();
+    let record = |raw: &'static str, status: u16| {
+        let s = s.clone();
+        async move {
+            let c = s.claim_due_send("w", store::now(), 30_000).await.unwrap().unwrap();
+            let o = Outcome {
+                status: SendStatus::Queued,
+                next_attempt_at: Some(store::now()),
+                count_attempt: true,
+                failed: true,
+                last_error: Some("503"),
+                event: Some(EventNote {
+                    message: "ЕИС недоступна", http_status: Some(status), raw_reply: Some(raw)
+                }),
+            };
+            assert!(s.record_outcome(c.send.id, "w", &o).await.unwrap());
+        }
+    };
+    for _ in 0..5 {
+        record("<errorInfo>1</errorInfo>", 503).await;
+    }
+    let events = s.send_events(id).await.unwrap();
+    assert_eq!(events.len(), 2, "the queue line and one line for five alike: {events:#?}");
+    let first = &events[1];
+    assert_eq!((first.repeats, first.raw_reply.as_deref()), (4, Some("<errorInfo>1</errorInfo>")));
+    assert!(first.last_at.is_some_and(|t| t >= first.at));
+    assert_eq!(events[0].repeats, 0);
+    assert_eq!(events[0].last_at, None);
+    // A reply that differs in any part is a line of its own; the earlier one stays as it was.
+    record("<errorInfo>2</errorInfo>", 503).await;
+    record("<errorInfo>2</errorInfo>", 502).await;
+    record("<errorInfo>1</errorInfo>", 503).await;
+    let events = s.send_events(id).await.unwrap();
+    let lines: Vec<_> = events[1..].iter().map(|e| (e.raw_reply.clone().unwrap(), e.http_status, e.repeats)).collect();
+    assert_eq!(
+        lines,
+        vec![
+            ("<errorInfo>1</errorInfo>".to_owned(), Some(503), 4),
+            ("<errorInfo>2</errorInfo>".to_owned(), Some(503), 0),
+            ("<errorInfo>2</errorInfo>".to_owned(), Some(502), 0),
+            ("<errorInfo>1</errorInfo>".to_owned(), Some(503), 0),
+        ]
+    );
+}
+
+#[tokio::test]
 async fn send_queue_leases_and_uniqueness() {
     let (s, _d) = store().await;
     let (o, u, v) = approved_version(&s).await;
