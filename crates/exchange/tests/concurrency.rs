@@ -328,3 +328,91 @@ async fn a_healthy_send_has_a_line_per_change_of_state() {
     );
     f.sandbox.shutdown().await;
 }
+
+/// Two instances on one queue (PostgreSQL when PLANGRAF_TEST_DATABASE_URL is set, else one
+/// SQLite file), ЕИС slow and failing 1 call in 10; one instance is killed mid-way.
+#[tokio::test]
+async fn two_instances_share_the_queue_and_one_finishes_what_the_killed_one_held() {
+    const N: usize = 60;
+    let f = fleet(i32::try_from(N).unwrap()).await;
+    f.sandbox.set_faults(Faults { latency: Duration::from_millis(100), error_percent: 10, ..Faults::default() });
+    let fast =
+        ExchangeConfig { publication_poll_interval: Duration::from_millis(100), concurrency: 6, ..short_lease() };
+    let a = f.instance(fast.clone()).await;
+    let b = f.instance(fast).await;
+    assert_ne!(a.worker_id(), b.worker_id());
+    let ids = f.request_all(&a).await;
+    let (runner_a, runner_b) = (a.spawn(), b.spawn());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+
+    // Kill A once a quarter of the uploads are answered, at a moment it holds leases.
+    let worker_a = a.worker_id().to_owned();
+    let held_by_a = loop {
+        assert!(tokio::time::Instant::now() < deadline, "A never held a lease after a quarter was answered");
+        if f.answered(&ids).await >= N / 4 {
+            let now = store::now();
+            let held: BTreeSet<_> = f
+                .store
+                .leases()
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|l| l.worker == worker_a && l.until > now)
+                .map(|l| l.send_id)
+                .collect();
+            if !held.is_empty() {
+                runner_a.abort();
+                break held;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    assert!(runner_a.await.unwrap_err().is_cancelled());
+    let killed_at = store::now();
+
+    // B carries on alone; the customer places each draft as it loads.
+    let mut placed = BTreeSet::new();
+    loop {
+        assert!(tokio::time::Instant::now() < deadline, "not every version was placed within 120 s");
+        let mut published = 0;
+        for (i, id) in ids.iter().enumerate() {
+            match f.store.send(*id).await.unwrap().unwrap().status {
+                SendStatus::Published => published += 1,
+                SendStatus::Loaded if placed.insert(i) => {
+                    f.sandbox.directory().publish(SPZ, FIRST_YEAR + i32::try_from(i).unwrap()).await.unwrap();
+                }
+                SendStatus::Queued | SendStatus::Processing | SendStatus::Loaded => {}
+                other => panic!("send {i} ended {other:?}"),
+            }
+        }
+        if published == N {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    b.stop(Duration::from_secs(5));
+    tokio::time::timeout(Duration::from_secs(30), runner_b).await.expect("B stops").unwrap();
+
+    // What A held when it was killed, B finished.
+    for id in &held_by_a {
+        let send = f.store.send(*id).await.unwrap().unwrap();
+        assert_eq!(send.status, SendStatus::Published);
+        assert!(send.updated_at >= killed_at, "send {id:?} last written before A was killed");
+    }
+    assert!(f.store.leases().await.unwrap().is_empty(), "no lease left behind");
+    // ЕИС holds exactly one draft per version, each the upload of that version's one packet id.
+    let mut packets = Vec::new();
+    for id in &ids {
+        let sends = f.store.sends_for_version(f.store.send(*id).await.unwrap().unwrap().version_id).await.unwrap();
+        assert_eq!(sends.len(), 1, "one send per version");
+        packets.push(sends[0].packet_id.clone());
+    }
+    let plans = f.sandbox.directory().plans(SPZ).await.unwrap();
+    assert_eq!(plans.len(), N, "one plan-schedule per year");
+    for (i, plan) in plans.iter().enumerate() {
+        assert_eq!(plan.plan_year, FIRST_YEAR + i32::try_from(i).unwrap());
+        let drafts: Vec<_> = plan.versions.iter().map(|v| v.packet_id.clone()).collect();
+        assert_eq!(drafts, vec![Some(packets[i].clone())], "plan {}: one draft, from its packet", plan.plan_year);
+    }
+    f.sandbox.shutdown().await;
+}
