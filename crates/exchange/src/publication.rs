@@ -121,8 +121,9 @@ impl Exchange {
         why: &str,
         raw: Option<&str>,
     ) -> Result<(), StoreError> {
-        let delay = self.backoff(send.consecutive_failures + 1).max(self.inner.config.publication_poll_interval);
-        let message = format!("{why}. Повторная попытка через {} с.", delay.as_millis().div_ceil(1000));
+        let floor = self.inner.config.publication_poll_interval;
+        let delay = self.backoff(send.consecutive_failures + 1).max(floor);
+        let message = format!("{why}. {}", self.backoff_ru(send.consecutive_failures + 1, floor));
         let outcome = Outcome {
             status: SendStatus::Loaded,
             next_attempt_at: Some(after(now(), delay)),

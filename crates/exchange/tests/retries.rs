@@ -125,7 +125,15 @@ impl Setup {
 
     async fn timeline(&self, id: domain::ids::SendId) -> String {
         let events = self.store.send_events(id).await.unwrap();
-        events.iter().map(|e| format!("[{}] {}", e.status.code(), e.message)).collect::<Vec<_>>().join("\n")
+        // An event that recurred identically is one line with a count: spelled out once per occurrence.
+        events
+            .iter()
+            .flat_map(|e| {
+                let line = format!("[{}] {}", e.status.code(), e.message);
+                std::iter::repeat_n(line, usize::try_from(e.repeats).unwrap() + 1)
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     async fn drafts(&self) -> usize {

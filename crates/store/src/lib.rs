@@ -2,7 +2,7 @@
 //!
 //! Every query is written once: the schema uses only portable column types (BIGINT, TEXT), so
 //! sqlx's `Any` driver runs the same SQL on both backends. Only the auto-increment key in the
-//! migrations and the outbox claim (`FOR UPDATE SKIP LOCKED` on PostgreSQL) differ.
+//! migrations and the outbox claim (`FOR UPDATE OF s SKIP LOCKED` on PostgreSQL) differ.
 
 pub mod audit;
 mod migrate;

@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "send_retries", include_str!("../migrations/0005_send_retries.sql")),
     (6, "sign_in_throttle", include_str!("../migrations/0006_sign_in_throttle.sql")),
     (7, "event_failed", include_str!("../migrations/0007_event_failed.sql")),
+    (8, "event_repeats", include_str!("../migrations/0008_event_repeats.sql")),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -65,6 +65,18 @@ pub struct SendEvent {
     pub raw_reply: Option<String>,
     /// A failed attempt that left the send's state as it was (see migration 0007).
     pub failed: bool,
+    /// How many times the same event recurred right after itself (see migration 0008), and when
+    /// it last did.
+    pub repeats: i64,
+    pub last_at: Option<Time>,
+}
+
+/// Who holds a send's lease, and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub send_id: SendId,
+    pub worker: String,
+    pub until: Time,
 }
 
 /// A send a worker holds the lease of, with the credentials opened for the call.
@@ -337,7 +349,8 @@ impl Store {
 
     pub async fn send_events(&self, send_id: SendId) -> Result<Vec<SendEvent>> {
         let rows = sqlx::query(
-            "SELECT id, at, status, message, http_status, raw_reply, failed FROM eis_send_events WHERE send_id = $1 ORDER BY id",
+            "SELECT id, at, status, message, http_status, raw_reply, failed, repeats, last_at FROM eis_send_events \
+             WHERE send_id = $1 ORDER BY id",
         )
         .bind(send_id.get())
         .fetch_all(self.pool())
@@ -352,6 +365,8 @@ impl Store {
                     http_status: r.try_get("http_status")?,
                     raw_reply: r.try_get("raw_reply")?,
                     failed: r.try_get::<i64, _>("failed")? != 0,
+                    repeats: r.try_get("repeats")?,
+                    last_at: time_opt(r, "last_at")?,
                 })
             })
             .collect()
@@ -370,6 +385,12 @@ impl Store {
     /// Takes the lease of one send due by `due_by` (≥ `now`), as if that time had come; leases,
     /// and the first attempt's time, still count from `now`. Tests drive retries with it instead
     /// of waiting out their delays.
+    ///
+    /// Organizations take turns: the send comes from the organization with the fewest sends in
+    /// flight (live leases), then the one served least recently (the latest `updated_at` of its
+    /// active sends: a send's row is updated whenever an exchange of it is recorded), and only
+    /// then by due time. So one organization with thousands of due sends does not hold back the
+    /// others, whether the sends are worked one at a time or many at once.
     pub async fn claim_send_due_by(
         &self,
         worker: &str,
@@ -381,8 +402,12 @@ impl Store {
             ($lock:literal) => {
                 concat!(
                     "UPDATE eis_sends SET locked_by = $1, locked_until = $2, first_attempt_at = COALESCE(first_attempt_at, $3) \
-                     WHERE id = (SELECT id FROM eis_sends WHERE status IN ('queued', 'processing', 'loaded') AND next_attempt_at <= $4 \
-                     AND (locked_until IS NULL OR locked_until < $3) ORDER BY next_attempt_at, id LIMIT 1 ",
+                     WHERE id = (SELECT s.id FROM eis_sends s JOIN (SELECT org_id, \
+                     SUM(CASE WHEN locked_until >= $3 THEN 1 ELSE 0 END) AS in_flight, MAX(updated_at) AS last_served \
+                     FROM eis_sends WHERE status IN ('queued', 'processing', 'loaded') GROUP BY org_id) o ON o.org_id = s.org_id \
+                     WHERE s.status IN ('queued', 'processing', 'loaded') AND s.next_attempt_at <= $4 \
+                     AND (s.locked_until IS NULL OR s.locked_until < $3) \
+                     ORDER BY o.in_flight, o.last_served, s.next_attempt_at, s.id LIMIT 1 ",
                     $lock,
                     ") AND (locked_until IS NULL OR locked_until < $3) RETURNING ",
                     send_columns!(),
@@ -391,7 +416,7 @@ impl Store {
             };
         }
         let sql = match self.backend() {
-            Backend::Postgres => claim!("FOR UPDATE SKIP LOCKED"),
+            Backend::Postgres => claim!("FOR UPDATE OF s SKIP LOCKED"),
             Backend::Sqlite => claim!(""),
         };
         let (now, due_by) = (ms(now), ms(due_by));
@@ -419,6 +444,39 @@ impl Store {
             .execute(self.pool())
             .await?;
         Ok(done.rows_affected())
+    }
+
+    /// Extends, in one statement, every lease `worker` still holds (not run out at `now`) to
+    /// `now + lease_ms`: its sends stay its own while their exchanges with ЕИС are in flight. A
+    /// lease that ran out is not revived: another worker may be taking it over. Returns how many
+    /// were renewed.
+    pub async fn renew_leases(&self, worker: &str, now: Time, lease_ms: i64) -> Result<u64> {
+        let now = ms(now);
+        let done = sqlx::query("UPDATE eis_sends SET locked_until = $1 WHERE locked_by = $2 AND locked_until >= $3")
+            .bind(now.saturating_add(lease_ms))
+            .bind(worker)
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// The leases taken and not yet released (some may have run out), by send.
+    pub async fn leases(&self) -> Result<Vec<Lease>> {
+        let rows = sqlx::query(
+            "SELECT id, locked_by, locked_until FROM eis_sends WHERE locked_by IS NOT NULL AND locked_until IS NOT NULL ORDER BY id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Lease {
+                    send_id: SendId(r.try_get("id")?),
+                    worker: r.try_get("locked_by")?,
+                    until: time_at(r, "locked_until")?,
+                })
+            })
+            .collect()
     }
 
     /// Records what ЕИС answered and releases the lease, if this worker still holds it. Returns
@@ -613,6 +671,11 @@ impl Store {
     }
 }
 
+/// Adds a line to the send's timeline, or, when it is identical to the send's latest line (same
+/// state, message, HTTP status, raw reply and failure mark), counts it on that line instead: a
+/// send that ЕИС answers the same way again and again keeps one line, and nothing ЕИС replied
+/// is lost, since a reply that differs is a new line. Runs in the caller's transaction, which
+/// holds the send's row, so two writers cannot interleave here.
 async fn insert_event(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     send_id: SendId,
@@ -621,6 +684,30 @@ async fn insert_event(
     note: &EventNote<'_>,
     failed: bool,
 ) -> Result<()> {
+    let failed = i64::from(failed && (status.is_active() || status == SendStatus::Loaded));
+    let http_status = note.http_status.map(i64::from);
+    let last = sqlx::query(
+        "SELECT id, status, message, http_status, raw_reply, failed FROM eis_send_events WHERE send_id = $1 \
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(send_id.get())
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(r) = last {
+        let same = r.try_get::<String, _>("status")? == status.code()
+            && r.try_get::<String, _>("message")? == note.message
+            && r.try_get::<Option<i64>, _>("http_status")? == http_status
+            && r.try_get::<Option<String>, _>("raw_reply")?.as_deref() == note.raw_reply
+            && r.try_get::<i64, _>("failed")? == failed;
+        if same {
+            sqlx::query("UPDATE eis_send_events SET repeats = repeats + 1, last_at = $1 WHERE id = $2")
+                .bind(at)
+                .bind(r.try_get::<i64, _>("id")?)
+                .execute(&mut **tx)
+                .await?;
+            return Ok(());
+        }
+    }
     sqlx::query(
         "INSERT INTO eis_send_events (send_id, at, status, message, http_status, raw_reply, failed) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -629,9 +716,9 @@ async fn insert_event(
     .bind(at)
     .bind(status.code())
     .bind(note.message)
-    .bind(note.http_status.map(i64::from))
+    .bind(http_status)
     .bind(note.raw_reply)
-    .bind(i64::from(failed && (status.is_active() || status == SendStatus::Loaded)))
+    .bind(failed)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -400,6 +400,179 @@ async fn released_leases_are_claimable_at_once_and_due_by_claims_ahead() {
 }
 
 #[tokio::test]
+async fn a_renewed_lease_keeps_the_send_and_one_not_renewed_is_taken_over() {
+    let (s, _d) = store().await;
+    let (o, u, v) = approved_version(&s).await;
+    let login = EisLogin { login: "eis_user_int".into(), password: "Пароль-ЕИС-7Kq9".into() };
+    let new = NewSend {
+        version_id: v,
+        org_id: o,
+        requested_by: u,
+        packet_id: "6a1d7c52-3e0b-4f11-8d8e-0c5b7a9e2f41",
+        packet_xml: "<x/>",
+        login: &login,
+        packet_note: "",
+    };
+    let id = s.enqueue_send(&new).await.unwrap();
+    let now = store::now();
+    s.claim_due_send("w1", now, 1_000).await.unwrap().unwrap();
+    // w1 renews before its lease runs out: at 1,5 s, past the first lease, the send is still w1's.
+    assert_eq!(s.renew_leases("w1", now + ms(800), 1_000).await.unwrap(), 1);
+    assert_eq!(s.renew_leases("w2", now + ms(800), 1_000).await.unwrap(), 0, "only the worker's own leases");
+    assert!(s.claim_due_send("w2", now + ms(1_500), 1_000).await.unwrap().is_none(), "renewed until 1,8 s");
+    let lease = s.leases().await.unwrap();
+    assert_eq!(lease.iter().map(|l| (l.send_id, l.worker.as_str())).collect::<Vec<_>>(), vec![(id, "w1")]);
+    assert_eq!(lease[0].until, now + ms(1_800));
+    // Then w1 stops renewing (killed): after its lease w2 takes the send over, and a late renewal
+    // of w1 neither revives its lease nor touches w2's.
+    let taken = s.claim_due_send("w2", now + ms(1_900), 1_000).await.unwrap().expect("taken over after the lease");
+    assert_eq!(taken.send.id, id);
+    assert_eq!(s.renew_leases("w1", now + ms(2_000), 60_000).await.unwrap(), 0);
+    let done = Outcome {
+        status: SendStatus::Processing,
+        next_attempt_at: Some(now + ms(5_000)),
+        count_attempt: true,
+        failed: false,
+        last_error: None,
+        event: None,
+    };
+    assert!(!s.record_outcome(id, "w1", &done).await.unwrap(), "w1 lost the lease");
+    assert!(s.record_outcome(id, "w2", &done).await.unwrap());
+    assert!(s.leases().await.unwrap().is_empty());
+    // A lease that ran out and was not taken over is not revived either.
+    s.claim_due_send("w3", now + ms(5_000), 1_000).await.unwrap().unwrap();
+    assert_eq!(s.renew_leases("w3", now + ms(6_001), 1_000).await.unwrap(), 0);
+}
+
+/// `n` approved versions of the organization `spz` (plans for years 2000, 2001, …), each queued
+/// for sending.
+async fn queued_sends(s: &Store, spz: &str, superior: OrgId, n: i32) -> Vec<domain::ids::SendId> {
+    let o = org(s, spz, Some(superior)).await;
+    let u = s.create_user(&format!("z{spz}"), "h", "З", o, Role::CustomerSpecialist).await.unwrap().unwrap();
+    let login = EisLogin { login: format!("eis_{spz}"), password: "Пароль-ЕИС-7Kq9".into() };
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let plan = s.create_plan(o, 2000 + i, u.id).await.unwrap().unwrap();
+        s.change_plan_status(&plan, PlanStatus::Forming, PlanStatus::OnApproval, None, u.id, "x").await.unwrap();
+        let plan = s.plan(plan.id).await.unwrap().unwrap();
+        let approval = Approval { version_number: 0, packet: None, basis: &PacketBasis::New };
+        let v = s.approve_plan(&plan, &snapshot(vec![position(1)]), &approval, u.id).await.unwrap();
+        let packet_id = format!("{spz}-{i:04}");
+        let new = NewSend {
+            version_id: v.id,
+            org_id: o,
+            requested_by: u.id,
+            packet_id: &packet_id,
+            packet_xml: "<x/>",
+            login: &login,
+            packet_note: "",
+        };
+        ids.push(s.enqueue_send(&new).await.unwrap());
+    }
+    ids
+}
+
+#[tokio::test]
+async fn claims_take_turns_across_organizations() {
+    let (s, _d) = store().await;
+    let sup = org(&s, "03722001600", None).await;
+    // A queued 200 sends before B queued its 3: by due time alone, B would wait for all of A's.
+    let a = queued_sends(&s, "03722001684", sup, 200).await;
+    let b = queued_sends(&s, "03722001685", sup, 3).await;
+    let of_b = |ids: &[domain::ids::SendId]| ids.iter().filter(|id| b.contains(id)).count();
+
+    // One at a time, each finished before the next claim (a runner with concurrency 1): B's
+    // sends come back due at once, A's an hour later.
+    let mut first = Vec::new();
+    for _ in 0..6 {
+        let c = s.claim_due_send("w1", store::now(), 30_000).await.unwrap().unwrap();
+        let later = if b.contains(&c.send.id) { 0 } else { 3_600_000 };
+        let o = Outcome {
+            status: SendStatus::Processing,
+            next_attempt_at: Some(store::now() + ms(later)),
+            count_attempt: true,
+            failed: false,
+            last_error: None,
+            event: None,
+        };
+        assert!(s.record_outcome(c.send.id, "w1", &o).await.unwrap());
+        first.push(c.send.id);
+    }
+    assert_eq!(of_b(&first), 3, "B's three sends are among the first six claims: {first:?}");
+    assert_eq!(first.iter().filter(|id| a.contains(id)).count(), 3);
+
+    // Many at once (leases held, as by concurrent workers or instances): B's three, due again,
+    // are again among the first six.
+    let mut held = Vec::new();
+    for w in 0..6 {
+        held.push(s.claim_due_send(&format!("w{w}"), store::now(), 30_000).await.unwrap().unwrap().send.id);
+    }
+    assert_eq!(of_b(&held), 3, "{held:?}");
+    // The rest are A's, in due order.
+    let next = s.claim_due_send("w9", store::now(), 30_000).await.unwrap().unwrap();
+    assert!(a.contains(&next.send.id));
+}
+
+#[tokio::test]
+async fn an_event_identical_to_the_previous_one_is_counted_on_it_and_a_different_reply_is_kept() {
+    let (s, _d) = store().await;
+    let (o, u, v) = approved_version(&s).await;
+    let login = EisLogin { login: "eis_user_int".into(), password: "Пароль-ЕИС-7Kq9".into() };
+    let new = NewSend {
+        version_id: v,
+        org_id: o,
+        requested_by: u,
+        packet_id: "9b0c3d4e-1f2a-4b5c-8d6e-7f8091a2b3c4",
+        packet_xml: "<x/>",
+        login: &login,
+        packet_note: "",
+    };
+    let id = s.enqueue_send(&new).await.unwrap();
+    let record = |raw: &'static str, status: u16| {
+        let s = s.clone();
+        async move {
+            let c = s.claim_due_send("w", store::now(), 30_000).await.unwrap().unwrap();
+            let o = Outcome {
+                status: SendStatus::Queued,
+                next_attempt_at: Some(store::now()),
+                count_attempt: true,
+                failed: true,
+                last_error: Some("503"),
+                event: Some(EventNote {
+                    message: "ЕИС недоступна", http_status: Some(status), raw_reply: Some(raw)
+                }),
+            };
+            assert!(s.record_outcome(c.send.id, "w", &o).await.unwrap());
+        }
+    };
+    for _ in 0..5 {
+        record("<errorInfo>1</errorInfo>", 503).await;
+    }
+    let events = s.send_events(id).await.unwrap();
+    assert_eq!(events.len(), 2, "the queue line and one line for five alike: {events:#?}");
+    let first = &events[1];
+    assert_eq!((first.repeats, first.raw_reply.as_deref()), (4, Some("<errorInfo>1</errorInfo>")));
+    assert!(first.last_at.is_some_and(|t| t >= first.at));
+    assert_eq!(events[0].repeats, 0);
+    assert_eq!(events[0].last_at, None);
+    // A reply that differs in any part is a line of its own; the earlier one stays as it was.
+    record("<errorInfo>2</errorInfo>", 503).await;
+    record("<errorInfo>2</errorInfo>", 502).await;
+    record("<errorInfo>1</errorInfo>", 503).await;
+    let events = s.send_events(id).await.unwrap();
+    let lines: Vec<_> = events[1..].iter().map(|e| (e.raw_reply.clone().unwrap(), e.http_status, e.repeats)).collect();
+    assert_eq!(
+        lines,
+        vec![
+            ("<errorInfo>1</errorInfo>".to_owned(), Some(503), 4),
+            ("<errorInfo>2</errorInfo>".to_owned(), Some(503), 0),
+            ("<errorInfo>2</errorInfo>".to_owned(), Some(502), 0),
+            ("<errorInfo>1</errorInfo>".to_owned(), Some(503), 0),
+        ]
+    );
+}
+
+#[tokio::test]
 async fn send_queue_leases_and_uniqueness() {
     let (s, _d) = store().await;
     let (o, u, v) = approved_version(&s).await;
