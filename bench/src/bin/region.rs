@@ -185,9 +185,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let queueing = t.elapsed();
     println!("«Отправить все»: {queued} customers queued their plans in {}", secs(queueing));
     let mut last_report = Instant::now();
+    // When all but the slowest 1 % were final: the tail is told apart from the bulk.
+    let mut bulk_done: Option<Duration> = None;
     let counts = loop {
         let counts = send_counts(&store).await?;
         let open: i64 = counts.iter().filter(|(s, _)| s == "queued" || s == "processing").map(|(_, n)| n).sum();
+        if bulk_done.is_none() && usize::try_from(open)? <= args.orgs / 100 {
+            bulk_done = Some(t.elapsed());
+        }
         if open == 0 {
             break counts;
         }
@@ -211,10 +216,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
     println!("  approval ({} superiors at once, Workflow::approve_many): {}", args.superiors, secs(approval));
     println!("  «Отправить все» pressed by every customer ({} at once): {}", args.clients, secs(queueing));
     println!(
-        "  sending until every send is final (runner concurrency {concurrency}, sandbox processing {} ms): {}",
+        "  from the first press until every send is final (runner concurrency {concurrency}, sandbox processing {} ms): {}",
         args.processing_delay_ms,
         secs(sending)
     );
+    if let Some(d) = bulk_done {
+        println!("    of which until 99 % were final: {}", secs(d));
+    }
     println!("  total measured: {}   (goal ≤ 600 s)", secs(total));
     println!("  peak RSS while measuring (VmHWM, plangraf + sandbox in one process): {peak} MB   (goal ≤ 500 MB)");
     println!("  seeding (not measured): {}; whole run {}", secs(seeding), secs(started.elapsed()));
@@ -357,7 +365,7 @@ fn draft(i: usize) -> PositionDraft {
         kvr: "244".to_owned(),
         object_info: format!("Закупка № {i}: поставка товаров для нужд учреждения"),
         amount_current: format!("{}", 10_000 + i * 7),
-        amount_first: if i % 3 == 0 { "5000".to_owned() } else { String::new() },
+        amount_first: if i.is_multiple_of(3) { "5000".to_owned() } else { String::new() },
         ..Default::default()
     }
 }
