@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "send_retries", include_str!("../migrations/0005_send_retries.sql")),
     (6, "sign_in_throttle", include_str!("../migrations/0006_sign_in_throttle.sql")),
     (7, "event_failed", include_str!("../migrations/0007_event_failed.sql")),
+    (9, "position_versions", include_str!("../migrations/0009_position_versions.sql")),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {
@@ -50,6 +51,11 @@ impl Store {
             }
             let rendered = render(sql, self.backend());
             sqlx::raw_sql(sqlx::AssertSqlSafe(rendered)).execute(&mut *tx).await?;
+            if *version == 9 {
+                // The positions of the latest approved versions: only the snapshots (JSON) know
+                // them, and the SQL is the same text on both backends, so Rust reads them.
+                crate::plans::mark_base_positions_of_all_plans(&mut tx).await?;
+            }
             sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
                 .bind(*version)
                 .bind(*name)

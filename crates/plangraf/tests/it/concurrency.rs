@@ -61,46 +61,33 @@ impl Caller {
         Answer { status, json }
     }
 
-    /// The plan's row version from the plan list (cheap: no checks run).
-    async fn plan_version(&self, plan: i64) -> i64 {
-        let list = self.call(Method::GET, "/api/v1/plans", None).await.json;
-        list.as_array().unwrap().iter().find(|p| p["id"] == plan).unwrap()["row_version"].as_i64().unwrap()
-    }
-
-    /// The version to name when changing a position: the position's own, where the API has one,
-    /// else the plan's.
+    /// The position's row version as the plan's detail shows it now.
     async fn position_version(&self, plan: i64, position: i64) -> i64 {
         let detail = self.call(Method::GET, &format!("/api/v1/plans/{plan}"), None).await.json;
         let p = detail["positions"].as_array().unwrap().iter().find(|p| p["id"] == position).unwrap().clone();
-        p["row_version"].as_i64().unwrap_or_else(|| detail["row_version"].as_i64().unwrap())
+        p["row_version"].as_i64().unwrap()
     }
 }
 
-fn position(object_info: &str, amount: u64, row_version: i64) -> Value {
-    json!({
+/// A position's fields; `row_version` names the position's version when it is changed.
+fn position(object_info: &str, amount: u64, row_version: Option<i64>) -> Value {
+    let mut p = json!({
         "object_info": object_info,
         "publish_year": "2026",
         "okpd2": "58.11.19.000",
         "kvr": "244",
         "amount_current": amount.to_string(),
-        "row_version": row_version,
-    })
-}
-
-/// The version a write answered that the next change of the same position must name, and
-/// whether it is the position's own (else the plan's).
-fn written_version(r: &Answer) -> (i64, bool) {
-    match r.json["position"]["row_version"].as_i64() {
-        Some(v) => (v, true),
-        None => (r.json["row_version"].as_i64().unwrap(), false),
+    });
+    if let Some(v) = row_version {
+        p["row_version"] = json!(v);
     }
+    p
 }
 
 /// One editor: adds its positions, then edits the first of them, retrying each write on 409.
 /// Answers the content of every position it added as last confirmed: id → (object_info, amount).
 async fn editor(caller: Caller, plan: i64, who: usize, counts: Arc<Counts>) -> BTreeMap<i64, (String, u64)> {
-    let mut mine: BTreeMap<i64, (String, u64, (i64, bool))> = BTreeMap::new();
-    let mut known = caller.plan_version(plan).await;
+    let mut mine: BTreeMap<i64, (String, u64, i64)> = BTreeMap::new();
     let positions = format!("/api/v1/plans/{plan}/positions");
     for k in 0..ADDS {
         let info = format!("Закупка специалиста {who}, позиция {k}");
@@ -110,40 +97,35 @@ async fn editor(caller: Caller, plan: i64, who: usize, counts: Arc<Counts>) -> B
             attempts += 1;
             assert!(attempts <= MAX_ATTEMPTS, "editor {who} could not add a position in {MAX_ATTEMPTS} attempts");
             counts.attempts.fetch_add(1, Ordering::Relaxed);
-            let r = caller.call(Method::POST, &positions, Some(position(&info, amount, known))).await;
+            let r = caller.call(Method::POST, &positions, Some(position(&info, amount, None))).await;
             if r.status == 201 {
                 let id = r.json["position"]["id"].as_i64().unwrap();
                 assert_eq!(r.json["position"]["object_info"], info.as_str());
-                let written = written_version(&r);
-                if !written.1 {
-                    known = written.0;
-                }
-                mine.insert(id, (info.clone(), amount, written));
+                mine.insert(id, (info.clone(), amount, r.json["position"]["row_version"].as_i64().unwrap()));
                 break;
             }
             counts.refusals.fetch_add(1, Ordering::Relaxed);
-            known = caller.plan_version(plan).await;
         }
     }
     let ids: Vec<i64> = mine.keys().copied().take(EDITS).collect();
     for (e, id) in ids.into_iter().enumerate() {
         let info = format!("Закупка специалиста {who}, позиция {e}, правка");
         let amount = 50_000 + (who * 10 + e) as u64;
-        let (mut version, own) = mine[&id].2;
+        let mut version = mine[&id].2;
         let mut attempts = 0;
         loop {
             attempts += 1;
             assert!(attempts <= MAX_ATTEMPTS, "editor {who} could not edit a position in {MAX_ATTEMPTS} attempts");
             counts.attempts.fetch_add(1, Ordering::Relaxed);
-            let r =
-                caller.call(Method::PUT, &format!("{positions}/{id}"), Some(position(&info, amount, version))).await;
+            let body = position(&info, amount, Some(version));
+            let r = caller.call(Method::PUT, &format!("{positions}/{id}"), Some(body)).await;
             if r.status == 200 {
                 assert_eq!(r.json["position"]["object_info"], info.as_str());
-                mine.insert(id, (info.clone(), amount, written_version(&r)));
+                mine.insert(id, (info.clone(), amount, r.json["position"]["row_version"].as_i64().unwrap()));
                 break;
             }
             counts.refusals.fetch_add(1, Ordering::Relaxed);
-            version = if own { caller.position_version(plan, id).await } else { caller.plan_version(plan).await };
+            version = caller.position_version(plan, id).await;
         }
     }
     mine.into_iter().map(|(id, (info, amount, _))| (id, (info, amount))).collect()
@@ -156,8 +138,7 @@ async fn approvals(customer: Caller, approver: Caller, years: std::ops::Range<i6
         let r = customer.call(Method::POST, "/api/v1/plans", Some(json!({"plan_year": year}))).await;
         assert_eq!(r.status, 201, "{:?}", r.json);
         let plan = r.json["id"].as_i64().unwrap();
-        let rv = r.json["row_version"].as_i64().unwrap();
-        let mut p = position("Поставка учебников", 10_000, rv);
+        let mut p = position("Поставка учебников", 10_000, None);
         p["publish_year"] = json!(year.to_string());
         let r = customer.call(Method::POST, &format!("/api/v1/plans/{plan}/positions"), Some(p)).await;
         assert_eq!(r.status, 201, "{:?}", r.json);
