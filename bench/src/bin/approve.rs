@@ -142,7 +142,7 @@ fn draft(year: i32, i: usize) -> PositionDraft {
         kvr: "244".to_owned(),
         object_info: format!("Закупка № {i}: поставка товаров для нужд учреждения"),
         amount_current: format!("{}", 10_000 + i * 7),
-        amount_first: if i % 3 == 0 { "5000".to_owned() } else { String::new() },
+        amount_first: if i.is_multiple_of(3) { "5000".to_owned() } else { String::new() },
         ..Default::default()
     }
 }
