@@ -15,6 +15,10 @@ use std::time::Duration;
 const EDITORS: usize = 50;
 const ADDS: usize = 3;
 const EDITS: usize = 2;
+/// Editors that also raise the amount of one shared position by one rouble each, reading it
+/// and naming the version they read: they refuse each other, and no raise may be lost.
+const RAISERS: usize = 10;
+const SHARED_AMOUNT: u64 = 100_000;
 /// Attempts one operation may take before the test gives up on it.
 const MAX_ATTEMPTS: usize = 2_000;
 const DEADLINE: Duration = Duration::from_secs(300);
@@ -23,6 +27,8 @@ const DEADLINE: Duration = Duration::from_secs(300);
 struct Counts {
     attempts: AtomicU64,
     refusals: AtomicU64,
+    /// Refusals of the raises of the shared position.
+    shared_refusals: AtomicU64,
 }
 
 struct Caller {
@@ -86,7 +92,13 @@ fn position(object_info: &str, amount: u64, row_version: Option<i64>) -> Value {
 
 /// One editor: adds its positions, then edits the first of them, retrying each write on 409.
 /// Answers the content of every position it added as last confirmed: id → (object_info, amount).
-async fn editor(caller: Caller, plan: i64, who: usize, counts: Arc<Counts>) -> BTreeMap<i64, (String, u64)> {
+async fn editor(
+    caller: Caller,
+    plan: i64,
+    who: usize,
+    shared: i64,
+    counts: Arc<Counts>,
+) -> BTreeMap<i64, (String, u64)> {
     let mut mine: BTreeMap<i64, (String, u64, i64)> = BTreeMap::new();
     let positions = format!("/api/v1/plans/{plan}/positions");
     for k in 0..ADDS {
@@ -128,6 +140,25 @@ async fn editor(caller: Caller, plan: i64, who: usize, counts: Arc<Counts>) -> B
             version = caller.position_version(plan, id).await;
         }
     }
+    if who < RAISERS {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            assert!(attempts <= MAX_ATTEMPTS, "editor {who} could not raise the shared amount");
+            let detail = caller.call(Method::GET, &format!("/api/v1/plans/{plan}"), None).await.json;
+            let p = detail["positions"].as_array().unwrap().iter().find(|p| p["id"] == shared).unwrap().clone();
+            let amount: rust_decimal::Decimal = p["amounts"]["current"].as_str().unwrap().parse().unwrap();
+            let amount: u64 = amount.try_into().unwrap();
+            let body = position("Общая закупка", amount + 1, Some(p["row_version"].as_i64().unwrap()));
+            counts.attempts.fetch_add(1, Ordering::Relaxed);
+            let r = caller.call(Method::PUT, &format!("{positions}/{shared}"), Some(body)).await;
+            if r.status == 200 {
+                break;
+            }
+            counts.refusals.fetch_add(1, Ordering::Relaxed);
+            counts.shared_refusals.fetch_add(1, Ordering::Relaxed);
+        }
+    }
     mine.into_iter().map(|(id, (info, amount, _))| (id, (info, amount))).collect()
 }
 
@@ -166,6 +197,10 @@ async fn fifty_editors_of_one_plan_lose_nothing() {
     let r = customer.call(Method::POST, "/api/v1/plans", Some(json!({"plan_year": 2026}))).await;
     assert_eq!(r.status, 201);
     let plan = r.json["id"].as_i64().unwrap();
+    let shared_position = position("Общая закупка", SHARED_AMOUNT, None);
+    let r = customer.call(Method::POST, &format!("/api/v1/plans/{plan}/positions"), Some(shared_position)).await;
+    assert_eq!(r.status, 201);
+    let shared = r.json["position"]["id"].as_i64().unwrap();
 
     let hash = app::users::hash("specialist1".into()).await.unwrap();
     let counts = Arc::new(Counts::default());
@@ -177,7 +212,7 @@ async fn fifty_editors_of_one_plan_lose_nothing() {
             .unwrap()
             .unwrap();
         let c = caller(token_of(user.id).await.unwrap());
-        editors.push(tokio::spawn(editor(c, plan, who, counts.clone())));
+        editors.push(tokio::spawn(editor(c, plan, who, shared, counts.clone())));
     }
     let other = tokio::spawn(approvals(customer, approver, 2027..2031));
 
@@ -195,9 +230,11 @@ async fn fifty_editors_of_one_plan_lose_nothing() {
 
     let attempts = counts.attempts.load(Ordering::Relaxed);
     let refusals = counts.refusals.load(Ordering::Relaxed);
+    let shared_refusals = counts.shared_refusals.load(Ordering::Relaxed);
     println!(
-        "concurrency: {EDITORS} editors, {} writes, {attempts} attempts, {refusals} refusals (409), refusal rate {:.3}",
-        EDITORS * (ADDS + EDITS),
+        "concurrency: {EDITORS} editors, {} writes, {attempts} attempts, {refusals} refusals (409), refusal rate {:.3}; \
+         of them {shared_refusals} on the one position {RAISERS} editors raise together",
+        EDITORS * (ADDS + EDITS) + RAISERS,
         refusals as f64 / attempts as f64
     );
 
@@ -213,12 +250,15 @@ async fn fifty_editors_of_one_plan_lose_nothing() {
             (p["id"].as_i64().unwrap(), (p["object_info"].as_str().unwrap().to_owned(), amount.try_into().unwrap()))
         })
         .collect();
+    let mut stored = stored;
+    let raised = stored.remove(&shared).expect("the shared position");
+    assert_eq!(raised.1, SHARED_AMOUNT + RAISERS as u64, "every confirmed raise is there: none lost");
     assert_eq!(written.len(), EDITORS * ADDS);
     assert_eq!(stored, written, "the stored positions are exactly the confirmed writes");
     // Purchase numbers: unique, from 1 without gaps.
     let mut numbers: Vec<u64> =
         detail["positions"].as_array().unwrap().iter().map(|p| p["purchase_number"].as_u64().unwrap()).collect();
     numbers.sort_unstable();
-    assert_eq!(numbers, (1..=(EDITORS * ADDS) as u64).collect::<Vec<_>>());
+    assert_eq!(numbers, (1..=(EDITORS * ADDS + 1) as u64).collect::<Vec<_>>());
     h.app.stop().await;
 }
