@@ -124,6 +124,10 @@ async fn run(dir: &std::path::Path, runs: usize, positions: usize) -> anyhow::Re
             ms(fill[r]),
         );
     }
+    // Each run's approval and its reference ran back to back under the same load.
+    let mut ratios: Vec<f64> = approve.iter().zip(&reference).map(|(a, b)| a.as_secs_f64() / b.as_secs_f64()).collect();
+    ratios.sort_by(f64::total_cmp);
+    let per_run = ratios.get(ratios.len() / 2).copied().unwrap_or_default();
     let (a, b) = (median(&mut approve), median(&mut reference));
     println!("approve (Workflow::approve, end to end): median {}", ms(a));
     println!("reference (eis write_plan_packet + SchemaSet::validate): median {}", ms(b));
@@ -131,7 +135,10 @@ async fn run(dir: &std::path::Path, runs: usize, positions: usize) -> anyhow::Re
         "adding one position (Workflow::add_position): median {:.2} ms",
         median(&mut fill).as_secs_f64() * 1000.0 / positions as f64
     );
-    println!("ratio approve/reference: {:.2}  (goal <= 2.00)", a.as_secs_f64() / b.as_secs_f64());
+    println!(
+        "ratio approve/reference: {:.2} of the medians, {per_run:.2} median of the runs' ratios  (goal <= 2.00)",
+        a.as_secs_f64() / b.as_secs_f64()
+    );
     Ok(())
 }
 
