@@ -657,3 +657,42 @@ async fn failures_in_a_row_are_counted_and_reset_and_a_stopped_send_can_be_reope
     assert_eq!(c.credentials.password.expose(), "второй", "the credentials that reached ЕИС now");
     assert_eq!(s.send_events(id).await.unwrap().last().unwrap().message, "ЕИС его получила");
 }
+
+/// Migration 0009 on a database that already has plans: the positions of each plan's latest
+/// approved version are marked with their approved content, later ones are not.
+#[tokio::test]
+async fn migration_0009_marks_the_positions_of_the_latest_versions() {
+    let (s, _d) = store().await;
+    let sup = org(&s, "03722001600", None).await;
+    let o = org(&s, "03722001684", Some(sup)).await;
+    let u = s.create_user("z", "h", "З", o, Role::CustomerSpecialist).await.unwrap().unwrap();
+    let a = s.create_user("a", "h", "А", sup, Role::Approver).await.unwrap().unwrap();
+    let plan = s.create_plan(o, 2026, u.id).await.unwrap().unwrap();
+    let approved = s.add_position(&plan, &position(1), u.id).await.unwrap().unwrap();
+    s.change_plan_status(&plan, PlanStatus::Forming, PlanStatus::OnApproval, None, u.id, "x").await.unwrap();
+    let plan = s.plan(plan.id).await.unwrap().unwrap();
+    let approval = Approval { version_number: 0, packet: None, basis: &PacketBasis::New };
+    s.approve_plan(&plan, &snapshot(vec![approved.position.clone()]), &approval, a.id).await.unwrap();
+    let plan = s.plan(plan.id).await.unwrap().unwrap();
+    s.start_changes(&plan, u.id).await.unwrap();
+    let later = s.add_position(&plan, &position(2), u.id).await.unwrap().unwrap();
+
+    // The database as it was before the step: its columns gone, the step not applied.
+    for sql in [
+        "ALTER TABLE positions DROP COLUMN row_version",
+        "ALTER TABLE positions DROP COLUMN in_base",
+        "ALTER TABLE positions DROP COLUMN base_data",
+        "ALTER TABLE plans DROP COLUMN content_version",
+        "DELETE FROM schema_migrations WHERE version = 9",
+    ] {
+        sqlx::query(sql).execute(s.pool()).await.unwrap();
+    }
+    s.migrate().await.unwrap();
+    let (old, base) = s.position_with_base(plan.id, approved.id).await.unwrap().unwrap();
+    assert!(old.in_base && old.row_version == 1);
+    assert_eq!(base, Some(approved.position));
+    let (new, base) = s.position_with_base(plan.id, later.id).await.unwrap().unwrap();
+    assert!(!new.in_base && base.is_none());
+    let after = s.plan(plan.id).await.unwrap().unwrap();
+    assert_eq!(after.content_version, after.row_version, "content versions start at the row version");
+}
