@@ -307,14 +307,16 @@ async fn seed(
     // then copied to every other plan in one statement.
     let t = Instant::now();
     let first = &customers[0];
-    let mut plan = store.plan(first.plan).await?.context("first plan")?;
+    let plan = store.plan(first.plan).await?.context("first plan")?;
     for n in 1..=args.positions {
         let number = domain::ikz::PurchaseNumber::new(n)?;
         let position = draft(n as usize)
             .parse(number, OrgType::Budget, None)
             .map_err(|e| anyhow::anyhow!("position {n}: {e:?}"))?;
-        store.add_position(&plan, plan.row_version, &position, first.user.id).await?;
-        plan = store.plan(first.plan).await?.context("first plan")?;
+        store
+            .add_position(&plan, &position, first.user.id)
+            .await?
+            .map_err(|refused| anyhow::anyhow!("position {n} refused: {refused:?}"))?;
     }
     sqlx::query(
         "INSERT INTO positions (plan_id, purchase_number, data) \

@@ -62,13 +62,19 @@ impl Workflow {
     }
 
     async fn approve_readable(&self, user: &User, found: &Readable) -> Result<Version> {
-        let checked = self.check(found).await?;
+        // plangraf's own rules here; the schema check is the validation of the packet that
+        // approval fixes (`exchange::Exchange::approve`), so the packet is written and validated
+        // once, not twice.
+        let checked = self.check_rules(found).await?;
         let (plan, owner) = (found.plan(), found.owner());
         plan::approve(actor(user), plan_ref(plan, owner), checked.findings.len())
             .map_err(|e| refused(e, checked.findings))?;
         match self.exchange.approve(plan, &checked.snapshot, user.id).await {
             Ok(version) => Ok(version),
-            Err(exchange::RequestError::Refused(why)) => Err(Error::refused(Refusal::Content, why)),
+            Err(exchange::RequestError::Refused(why)) => {
+                let finding = domain::Finding { purchase_number: None, field: "packet", message: why.clone() };
+                Err(Error::Refused { refusal: Refusal::Content, message: why, findings: vec![finding] })
+            }
             Err(exchange::RequestError::Store(e)) => Err(e.into()),
         }
     }

@@ -37,6 +37,17 @@ impl Workflow {
     /// The working copy as a version would record it now.
     pub(crate) async fn current_snapshot(&self, plan: &Plan, owner: &Organization) -> Result<PlanSnapshot> {
         let positions = self.store.positions(plan.id).await?.into_iter().map(|p| p.position).collect();
+        self.snapshot_with(plan, owner, positions).await
+    }
+
+    /// The plan's header (customer, agent, responsible person) as a version would record it,
+    /// with the given positions.
+    pub(crate) async fn snapshot_with(
+        &self,
+        plan: &Plan,
+        owner: &Organization,
+        positions: Vec<domain::plan::Position>,
+    ) -> Result<PlanSnapshot> {
         let agent = match (plan.owner_role, owner.superior_id) {
             (OwnerRole::Agent, Some(superior)) => self.store.organization(superior).await?.map(|o| AgentSnapshot {
                 iku: customer_snapshot(&o).iku,

@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "sign_in_throttle", include_str!("../migrations/0006_sign_in_throttle.sql")),
     (7, "event_failed", include_str!("../migrations/0007_event_failed.sql")),
     (8, "event_repeats", include_str!("../migrations/0008_event_repeats.sql")),
+    (9, "position_versions", include_str!("../migrations/0009_position_versions.sql")),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {
@@ -51,6 +52,11 @@ impl Store {
             }
             let rendered = render(sql, self.backend());
             sqlx::raw_sql(sqlx::AssertSqlSafe(rendered)).execute(&mut *tx).await?;
+            if *version == 9 {
+                // The positions of the latest approved versions: only the snapshots (JSON) know
+                // them, and the SQL is the same text on both backends, so Rust reads them.
+                crate::plans::mark_base_positions_of_all_plans(&mut tx).await?;
+            }
             sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
                 .bind(*version)
                 .bind(*name)

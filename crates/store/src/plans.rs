@@ -1,12 +1,19 @@
 //! Plan-schedules, their positions and their immutable versions.
-//! Every change bumps `row_version` and checks the one the writer read (optimistic locking),
-//! and writes its audit entry in the same transaction.
+//!
+//! Optimistic locking has two levels. A position's `row_version` guards its edit, cancellation
+//! and deletion; the plan's `row_version` guards its header (owner role, responsible person) and
+//! its transitions. A position write also moves the plan's `content_version` forward, guarded by
+//! an editable status, in the same transaction: on PostgreSQL that takes the plan row's lock,
+//! so position writes of one plan and its transitions (approval above all) serialize, and a write
+//! to a plan that is no longer editable is refused. Every write records its audit entry in the
+//! same transaction.
 
 use crate::audit::record;
 use crate::{Result, Store, StoreError, Time, is_unique_violation, now_ms, time, time_at};
 use domain::PlanStatus;
 use domain::exchange::PacketBasis;
 use domain::ids::{OrgId, PlanId, PositionId, UserId, VersionId};
+use domain::ikz::PurchaseNumber;
 use domain::plan::{OwnerRole, PlanSnapshot, Position, ResponsiblePerson};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -23,6 +30,9 @@ pub struct Plan {
     pub owner_role: OwnerRole,
     pub responsible: Option<ResponsiblePerson>,
     pub row_version: i64,
+    /// Increases with every change of the working copy (header or any position), and at
+    /// approval and «Внести изменения»: (plan id, content_version) names one content to check.
+    pub content_version: i64,
     pub updated_at: Time,
 }
 
@@ -38,7 +48,26 @@ pub struct PlanListItem {
 pub struct StoredPosition {
     pub id: PositionId,
     pub position: Position,
+    /// This position's optimistic lock: its edit, cancellation and deletion name it.
+    pub row_version: i64,
+    /// Whether its purchase number is in the latest approved version.
+    pub in_base: bool,
 }
+
+/// Why a position write changed nothing (besides a fault).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PositionRefusal {
+    /// The plan's status does not allow changing its working copy (it was submitted or
+    /// approved meanwhile).
+    PlanNotEditable,
+    /// The position changed since the writer read it, or is gone.
+    Stale,
+    /// The plan has used every purchase number.
+    NumbersExhausted,
+}
+
+/// The outcome of a position write: the position as stored now, or why nothing changed.
+pub type PositionWrite = std::result::Result<StoredPosition, PositionRefusal>;
 
 #[derive(Debug, Clone)]
 pub struct Version {
@@ -74,7 +103,7 @@ pub struct Approval<'a> {
 
 macro_rules! plan_columns {
     () => {
-        "p.id, p.org_id, p.plan_year, p.status, p.return_comment, p.eis_plan_number, p.owner_role, p.responsible, p.row_version, p.updated_at"
+        "p.id, p.org_id, p.plan_year, p.status, p.return_comment, p.eis_plan_number, p.owner_role, p.responsible, p.row_version, p.content_version, p.updated_at"
     };
 }
 
@@ -101,6 +130,7 @@ fn plan_from_row(r: &AnyRow) -> Result<Plan> {
             }
         },
         row_version: r.try_get("row_version")?,
+        content_version: r.try_get("content_version")?,
         updated_at: time_at(r, "updated_at")?,
     })
 }
@@ -132,10 +162,12 @@ fn version_from_row(r: &AnyRow) -> Result<Version> {
     })
 }
 
-/// Bumps the plan's row version if it is still the one the writer read.
+/// Bumps the plan's row version (and content version: the header is content) if it is still
+/// the one the writer read.
 async fn bump(tx: &mut sqlx::Transaction<'_, sqlx::Any>, plan_id: PlanId, expected: i64) -> Result<()> {
     let done = sqlx::query(
-        "UPDATE plans SET row_version = row_version + 1, updated_at = $1 WHERE id = $2 AND row_version = $3",
+        "UPDATE plans SET row_version = row_version + 1, content_version = content_version + 1, updated_at = $1 \
+         WHERE id = $2 AND row_version = $3",
     )
     .bind(now_ms())
     .bind(plan_id.get())
@@ -149,21 +181,85 @@ fn parse_position(data: &str) -> Result<Position> {
     serde_json::from_str(data).map_err(|e| StoreError::Corrupt(format!("position: {e}")))
 }
 
-/// Inside a write transaction: bumps the plan's row version (optimistic lock) and reads the
-/// position about to change. A position that is gone counts as a conflict.
+fn stored_position(r: &AnyRow) -> Result<StoredPosition> {
+    let data: String = r.try_get("data")?;
+    Ok(StoredPosition {
+        id: PositionId(r.try_get("id")?),
+        position: parse_position(&data)?,
+        row_version: r.try_get("row_version")?,
+        in_base: r.try_get::<i64, _>("in_base")? != 0,
+    })
+}
+
+macro_rules! position_columns {
+    () => {
+        "id, data, row_version, in_base"
+    };
+}
+
+/// Inside a write transaction, first: moves the plan's content version forward if its status
+/// still allows changing the working copy. On PostgreSQL this takes the plan row's lock, so the
+/// position writes of one plan and its transitions serialize; `false` when the plan is not
+/// editable (nothing was changed).
+async fn lock_editable(tx: &mut sqlx::Transaction<'_, sqlx::Any>, plan_id: PlanId) -> Result<bool> {
+    let editable: Vec<&str> = PlanStatus::ALL.iter().filter(|s| s.editable()).map(|s| s.code()).collect();
+    let [first, second] = editable[..] else {
+        return Err(StoreError::Corrupt("expected two editable plan statuses".into()));
+    };
+    let done = sqlx::query(
+        "UPDATE plans SET content_version = content_version + 1, updated_at = $1 WHERE id = $2 AND status IN ($3, $4)",
+    )
+    .bind(now_ms())
+    .bind(plan_id.get())
+    .bind(first)
+    .bind(second)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Inside a write transaction, after [`lock_editable`]: the position about to change, if it is
+/// still at the row version the writer read (a position that is gone is stale too).
 async fn position_for_change(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    plan: &Plan,
-    expected_row_version: i64,
+    plan_id: PlanId,
     position_id: PositionId,
-) -> Result<Position> {
-    bump(tx, plan.id, expected_row_version).await?;
-    let data: Option<String> = sqlx::query_scalar("SELECT data FROM positions WHERE id = $1 AND plan_id = $2")
+    expected_row_version: i64,
+) -> Result<Option<StoredPosition>> {
+    let row = sqlx::query(concat!("SELECT ", position_columns!(), " FROM positions WHERE id = $1 AND plan_id = $2"))
         .bind(position_id.get())
-        .bind(plan.id.get())
+        .bind(plan_id.get())
         .fetch_optional(&mut **tx)
         .await?;
-    parse_position(&data.ok_or(StoreError::Conflict)?)
+    let Some(stored) = row.as_ref().map(stored_position).transpose()? else { return Ok(None) };
+    Ok((stored.row_version == expected_row_version).then_some(stored))
+}
+
+/// Marks the positions of each plan's latest approved version (migration 0009, for the rows
+/// that existed before it): only the snapshots know them.
+pub(crate) async fn mark_base_positions_of_all_plans(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<()> {
+    let latest = sqlx::query(
+        "SELECT v.plan_id, v.snapshot FROM plan_versions v WHERE v.version_number = \
+         (SELECT MAX(w.version_number) FROM plan_versions w WHERE w.plan_id = v.plan_id)",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    for r in latest {
+        let plan_id: i64 = r.try_get("plan_id")?;
+        let snapshot: String = r.try_get("snapshot")?;
+        let snapshot: PlanSnapshot =
+            serde_json::from_str(&snapshot).map_err(|e| StoreError::Corrupt(format!("snapshot: {e}")))?;
+        for p in &snapshot.positions {
+            let data = serde_json::to_string(p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            sqlx::query("UPDATE positions SET in_base = 1, base_data = $1 WHERE plan_id = $2 AND purchase_number = $3")
+                .bind(data)
+                .bind(plan_id)
+                .bind(i64::from(p.purchase_number.get()))
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 impl Store {
@@ -235,65 +331,117 @@ impl Store {
     }
 
     pub async fn positions(&self, plan_id: PlanId) -> Result<Vec<StoredPosition>> {
-        let rows = sqlx::query("SELECT id, data FROM positions WHERE plan_id = $1 ORDER BY purchase_number")
-            .bind(plan_id.get())
-            .fetch_all(self.pool())
-            .await?;
-        rows.iter()
-            .map(|r| {
-                let data: String = r.try_get("data")?;
-                Ok(StoredPosition { id: PositionId(r.try_get("id")?), position: parse_position(&data)? })
-            })
-            .collect()
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            position_columns!(),
+            " FROM positions WHERE plan_id = $1 ORDER BY purchase_number"
+        ))
+        .bind(plan_id.get())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(stored_position).collect()
     }
 
-    /// Adds a position if the plan is still at `expected_row_version`.
-    pub async fn add_position(
+    /// One position of the plan with its content in the latest approved version (`None` for a
+    /// position added since), without reading the other positions or any snapshot.
+    pub async fn position_with_base(
         &self,
-        plan: &Plan,
-        expected_row_version: i64,
-        p: &Position,
-        actor: UserId,
-    ) -> Result<PositionId> {
+        plan_id: PlanId,
+        position_id: PositionId,
+    ) -> Result<Option<(StoredPosition, Option<Position>)>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            position_columns!(),
+            ", base_data FROM positions WHERE id = $1 AND plan_id = $2"
+        ))
+        .bind(position_id.get())
+        .bind(plan_id.get())
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let base = r.try_get::<Option<String>, _>("base_data")?.map(|d| parse_position(&d)).transpose()?;
+        Ok(Some((stored_position(&r)?, base)))
+    }
+
+    /// The number of the plan's latest approved version, without reading any snapshot.
+    pub async fn latest_version_number(&self, plan_id: PlanId) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar("SELECT MAX(version_number) FROM plan_versions WHERE plan_id = $1")
+            .bind(plan_id.get())
+            .fetch_one(self.pool())
+            .await?)
+    }
+
+    /// Adds a position under the plan's next purchase number (one above the highest in use,
+    /// read through the `(plan_id, purchase_number)` index), if the plan is editable. The
+    /// purchase number `p` carries is replaced by the one allocated.
+    pub async fn add_position(&self, plan: &Plan, p: &Position, actor: UserId) -> Result<PositionWrite> {
         let mut tx = self.write_tx().await?;
-        bump(&mut tx, plan.id, expected_row_version).await?;
-        let data = serde_json::to_string(p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        if !lock_editable(&mut tx, plan.id).await? {
+            return Ok(Err(PositionRefusal::PlanNotEditable));
+        }
+        // The plan row is locked from here on, so no other writer of this plan allocates
+        // meanwhile, and on PostgreSQL this statement sees every number committed before.
+        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(purchase_number) FROM positions WHERE plan_id = $1")
+            .bind(plan.id.get())
+            .fetch_one(&mut *tx)
+            .await?;
+        let used = match max {
+            None => None,
+            Some(n) => Some(
+                u32::try_from(n)
+                    .ok()
+                    .and_then(|n| PurchaseNumber::new(n).ok())
+                    .ok_or_else(|| StoreError::Corrupt(format!("purchase number {n}")))?,
+            ),
+        };
+        let Ok(number) = domain::plan::next_purchase_number(used) else {
+            return Ok(Err(PositionRefusal::NumbersExhausted));
+        };
+        let mut position = p.clone();
+        position.purchase_number = number;
+        let data = serde_json::to_string(&position).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO positions (plan_id, purchase_number, data) VALUES ($1, $2, $3) RETURNING id",
+            "INSERT INTO positions (plan_id, purchase_number, data, row_version, in_base) VALUES ($1, $2, $3, 1, 0) \
+             RETURNING id",
         )
         .bind(plan.id.get())
-        .bind(i64::from(p.purchase_number.get()))
+        .bind(i64::from(number.get()))
         .bind(&data)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
+        .await?;
         record(
             &mut *tx,
             Some(actor),
             Some(plan.org_id),
             "plan",
             Some(plan.id.get()),
-            &format!("Добавлена позиция {}", p.purchase_number.padded()),
-            &p.summary(),
+            &format!("Добавлена позиция {}", number.padded()),
+            &position.summary(),
         )
         .await?;
         tx.commit().await?;
-        Ok(PositionId(id))
+        Ok(Ok(StoredPosition { id: PositionId(id), position, row_version: 1, in_base: false }))
     }
 
-    /// Replaces a position's content if the plan is still at `expected_row_version`.
+    /// Replaces a position's content if the position is still at `expected_row_version` and the
+    /// plan is editable.
     pub async fn update_position(
         &self,
         plan: &Plan,
-        expected_row_version: i64,
         position_id: PositionId,
+        expected_row_version: i64,
         p: &Position,
         actor: UserId,
-    ) -> Result<()> {
+    ) -> Result<PositionWrite> {
         let mut tx = self.write_tx().await?;
-        let before = position_for_change(&mut tx, plan, expected_row_version, position_id).await?;
+        if !lock_editable(&mut tx, plan.id).await? {
+            return Ok(Err(PositionRefusal::PlanNotEditable));
+        }
+        let Some(before) = position_for_change(&mut tx, plan.id, position_id, expected_row_version).await? else {
+            return Ok(Err(PositionRefusal::Stale));
+        };
         let data = serde_json::to_string(p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        sqlx::query("UPDATE positions SET data = $1 WHERE id = $2")
+        sqlx::query("UPDATE positions SET data = $1, row_version = row_version + 1 WHERE id = $2")
             .bind(&data)
             .bind(position_id.get())
             .execute(&mut *tx)
@@ -307,16 +455,16 @@ impl Store {
         let details = match &p.change {
             Some(c) => format!(
                 "Было: {}\nСтало: {}\nПричина: {} — {}",
-                before.summary(),
+                before.position.summary(),
                 p.summary(),
                 c.reason_code,
                 c.description
             ),
-            None => format!("Было: {}\nСтало: {}", before.summary(), p.summary()),
+            None => format!("Было: {}\nСтало: {}", before.position.summary(), p.summary()),
         };
         record(&mut *tx, Some(actor), Some(plan.org_id), "plan", Some(plan.id.get()), &action, &details).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(Ok(StoredPosition { position: p.clone(), row_version: before.row_version + 1, ..before }))
     }
 
     /// «Внести изменения»: reopens an approved plan for a new change round. The justifications
@@ -324,8 +472,8 @@ impl Store {
     pub async fn start_changes(&self, plan: &Plan, actor: UserId) -> Result<()> {
         let mut tx = self.write_tx().await?;
         let done = sqlx::query(
-            "UPDATE plans SET status = $1, return_comment = NULL, row_version = row_version + 1, updated_at = $2 \
-             WHERE id = $3 AND status = $4",
+            "UPDATE plans SET status = $1, return_comment = NULL, row_version = row_version + 1, \
+             content_version = content_version + 1, updated_at = $2 WHERE id = $3 AND status = $4",
         )
         .bind(PlanStatus::Forming.code())
         .bind(now_ms())
@@ -346,7 +494,7 @@ impl Store {
             let mut p = parse_position(&data)?;
             if p.change.take().is_some() {
                 let data = serde_json::to_string(&p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                sqlx::query("UPDATE positions SET data = $1 WHERE id = $2")
+                sqlx::query("UPDATE positions SET data = $1, row_version = row_version + 1 WHERE id = $2")
                     .bind(data)
                     .bind(id)
                     .execute(&mut *tx)
@@ -430,21 +578,36 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes a position if it is still at `expected_row_version` and the plan is editable.
+    /// Answers the position as it was.
     pub async fn delete_position(
         &self,
         plan: &Plan,
-        expected_row_version: i64,
         position_id: PositionId,
+        expected_row_version: i64,
         actor: UserId,
-    ) -> Result<()> {
+    ) -> Result<PositionWrite> {
         let mut tx = self.write_tx().await?;
-        let before = position_for_change(&mut tx, plan, expected_row_version, position_id).await?;
+        if !lock_editable(&mut tx, plan.id).await? {
+            return Ok(Err(PositionRefusal::PlanNotEditable));
+        }
+        let Some(before) = position_for_change(&mut tx, plan.id, position_id, expected_row_version).await? else {
+            return Ok(Err(PositionRefusal::Stale));
+        };
         sqlx::query("DELETE FROM positions WHERE id = $1").bind(position_id.get()).execute(&mut *tx).await?;
-        let action = format!("Удалена позиция {}", before.purchase_number.padded());
-        record(&mut *tx, Some(actor), Some(plan.org_id), "plan", Some(plan.id.get()), &action, &before.summary())
-            .await?;
+        let action = format!("Удалена позиция {}", before.position.purchase_number.padded());
+        record(
+            &mut *tx,
+            Some(actor),
+            Some(plan.org_id),
+            "plan",
+            Some(plan.id.get()),
+            &action,
+            &before.position.summary(),
+        )
+        .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(Ok(before))
     }
 
     /// Moves the plan from `from` to `to` (submit, return); fails with `Conflict` if someone
@@ -492,8 +655,8 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let now = now_ms();
         let done = sqlx::query(
-            "UPDATE plans SET status = $1, return_comment = NULL, row_version = row_version + 1, updated_at = $2 \
-             WHERE id = $3 AND status = $4 AND row_version = $5",
+            "UPDATE plans SET status = $1, return_comment = NULL, row_version = row_version + 1, \
+             content_version = content_version + 1, updated_at = $2 WHERE id = $3 AND status = $4 AND row_version = $5",
         )
         .bind(PlanStatus::Approved.code())
         .bind(now)
@@ -529,6 +692,12 @@ impl Store {
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
+        // The working copy cannot change while on approval, so its positions are the
+        // snapshot's: all of them are now in the latest approved version, with this content.
+        sqlx::query("UPDATE positions SET in_base = 1, base_data = data WHERE plan_id = $1")
+            .bind(plan.id.get())
+            .execute(&mut *tx)
+            .await?;
         record(
             &mut *tx,
             Some(approver),

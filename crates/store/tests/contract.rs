@@ -7,7 +7,7 @@ use domain::plan::{PlanSnapshot, Position};
 use domain::testing;
 use domain::{OrgType, PlanStatus, Role, SendStatus};
 use store::orgs::NewOrganization;
-use store::plans::{Approval, FixedPacket};
+use store::plans::{Approval, FixedPacket, PositionRefusal};
 use store::sends::{EisLogin, EventNote, NewSend, Outcome};
 use store::testing::fresh_store;
 use store::{Store, StoreError};
@@ -233,15 +233,34 @@ async fn plans_positions_versions_and_locking() {
     assert_eq!(s.plans_visible_to(sup).await.unwrap().len(), 1, "superior sees subordinate plans");
     assert_eq!(s.plans_visible_to(o).await.unwrap().len(), 1);
 
-    s.add_position(&plan, plan.row_version, &position(1), u.id).await.unwrap();
-    // A second writer who read the same row version loses, with a conflict and no change.
-    let stale = s.add_position(&plan, plan.row_version, &position(2), u.id).await;
-    assert!(matches!(stale, Err(StoreError::Conflict)));
-    let plan = s.plan(plan.id).await.unwrap().unwrap();
-    s.add_position(&plan, plan.row_version, &position(2), u.id).await.unwrap();
+    // Adding names no version: two writers who read the same plan both add, and the store
+    // gives each the next purchase number, whatever number the position came with.
+    let first = s.add_position(&plan, &position(7), u.id).await.unwrap().unwrap();
+    assert_eq!((first.position.purchase_number.get(), first.row_version, first.in_base), (1, 1, false));
+    let second = s.add_position(&plan, &position(1), u.id).await.unwrap().unwrap();
+    assert_eq!(second.position.purchase_number.get(), 2);
     let stored = s.positions(plan.id).await.unwrap();
     assert_eq!(stored.len(), 2);
     assert_eq!(stored[0].position, position(1));
+    let after_adds = s.plan(plan.id).await.unwrap().unwrap();
+    assert_eq!(after_adds.row_version, plan.row_version, "positions leave the plan's own lock alone");
+    assert_eq!(after_adds.content_version, plan.content_version + 2, "every change of the content counts");
+    // Each position has its own lock: an edit naming an old version of it is stale.
+    let mut edited = position(2);
+    edited.object_info = "Вывоз ТКО (уточнено)".into();
+    let done = s.update_position(&plan, second.id, 1, &edited, u.id).await.unwrap().unwrap();
+    assert_eq!(done.row_version, 2);
+    let again = s.update_position(&plan, second.id, 1, &edited, u.id).await.unwrap();
+    assert_eq!(again.unwrap_err(), PositionRefusal::Stale);
+    assert_eq!(s.update_position(&plan, first.id, 1, &position(1), u.id).await.unwrap().unwrap().row_version, 2);
+    // Deleting the highest number gives it back, as before (the next is one above the highest).
+    let third = s.add_position(&plan, &position(3), u.id).await.unwrap().unwrap();
+    assert_eq!(s.delete_position(&plan, third.id, 2, u.id).await.unwrap().unwrap_err(), PositionRefusal::Stale);
+    s.delete_position(&plan, third.id, 1, u.id).await.unwrap().unwrap();
+    let fourth = s.add_position(&plan, &position(3), u.id).await.unwrap().unwrap();
+    assert_eq!(fourth.position.purchase_number.get(), 3);
+    s.delete_position(&plan, fourth.id, 1, u.id).await.unwrap().unwrap();
+    let plan = s.plan(plan.id).await.unwrap().unwrap();
 
     let plan = s.plan(plan.id).await.unwrap().unwrap();
     s.change_plan_status(&plan, PlanStatus::Forming, PlanStatus::OnApproval, None, u.id, "Отправить на согласование")
@@ -252,6 +271,15 @@ async fn plans_positions_versions_and_locking() {
         Err(StoreError::Conflict)
     ));
     let plan = s.plan(plan.id).await.unwrap().unwrap();
+    // On approval, the working copy is closed to position writes, checked in their transaction.
+    assert_eq!(s.add_position(&plan, &position(3), u.id).await.unwrap().unwrap_err(), PositionRefusal::PlanNotEditable);
+    let refused = s.update_position(&plan, first.id, 2, &position(1), u.id).await.unwrap();
+    assert_eq!(refused.unwrap_err(), PositionRefusal::PlanNotEditable);
+    assert_eq!(
+        s.delete_position(&plan, first.id, 2, u.id).await.unwrap().unwrap_err(),
+        PositionRefusal::PlanNotEditable
+    );
+    assert_eq!(s.positions(plan.id).await.unwrap().len(), 2, "nothing changed");
     let fixed = FixedPacket { id: "0f3c2a8e-5b1d-4c7e-9a2f-1d2e3f4a5b6c".into(), xml: "<packet/>".into() };
     let wrong_number = Approval { version_number: 1, packet: Some(&fixed), basis: &PacketBasis::New };
     assert!(
@@ -272,6 +300,11 @@ async fn plans_positions_versions_and_locking() {
     assert_eq!(versions[0].packet_basis, Some(PacketBasis::New));
     assert_eq!(versions[0].snapshot.positions.len(), 2);
     assert_eq!(s.plan(plan.id).await.unwrap().unwrap().status, PlanStatus::Approved);
+    // Every position is now in the latest approved version, with its content as approved.
+    let (approved, base) = s.position_with_base(plan.id, second.id).await.unwrap().unwrap();
+    assert!(approved.in_base);
+    assert_eq!(base.as_ref(), Some(&approved.position));
+    assert_eq!(s.latest_version_number(plan.id).await.unwrap(), Some(0));
     // «Внести изменения»: a new round on the same working copy; an edit is journaled.
     let plan = s.plan(plan.id).await.unwrap().unwrap();
     s.start_changes(&plan, u.id).await.unwrap();
@@ -281,9 +314,16 @@ async fn plans_positions_versions_and_locking() {
     let mut edited = position(2);
     edited.object_info = "Вывоз ТКО и КГО".into();
     let pid = s.positions(plan.id).await.unwrap()[1].id;
-    s.update_position(&plan, plan.row_version, pid, &edited, u.id).await.unwrap();
-    assert!(matches!(s.update_position(&plan, plan.row_version, pid, &edited, u.id).await, Err(StoreError::Conflict)));
+    let rv = s.positions(plan.id).await.unwrap()[1].row_version;
+    s.update_position(&plan, pid, rv, &edited, u.id).await.unwrap().unwrap();
+    assert_eq!(s.update_position(&plan, pid, rv, &edited, u.id).await.unwrap().unwrap_err(), PositionRefusal::Stale);
     assert_eq!(s.positions(plan.id).await.unwrap()[1].position.object_info, "Вывоз ТКО и КГО");
+    // The base content stays what was approved; a new position is not in the base.
+    let (now, base) = s.position_with_base(plan.id, pid).await.unwrap().unwrap();
+    assert!(now.in_base && base.is_some_and(|b| b.object_info != "Вывоз ТКО и КГО"));
+    let added = s.add_position(&plan, &position(9), u.id).await.unwrap().unwrap();
+    assert_eq!(added.position.purchase_number.get(), 3);
+    assert_eq!(s.position_with_base(plan.id, added.id).await.unwrap().unwrap().1, None);
     let journal = s.audit_for("plan", plan.id.get()).await.unwrap();
     assert!(journal.iter().any(|e| e.action == "Изменена позиция 0002" && e.details.contains("КГО")));
     assert!(journal.iter().any(|e| e.action == "Утвержден" && e.user_name.as_deref() == Some("А")));
@@ -789,4 +829,43 @@ async fn failures_in_a_row_are_counted_and_reset_and_a_stopped_send_can_be_reope
     assert_eq!((c.send.id, c.send.status, c.send.consecutive_failures), (id, SendStatus::Processing, 0));
     assert_eq!(c.credentials.password.expose(), "второй", "the credentials that reached ЕИС now");
     assert_eq!(s.send_events(id).await.unwrap().last().unwrap().message, "ЕИС его получила");
+}
+
+/// Migration 0009 on a database that already has plans: the positions of each plan's latest
+/// approved version are marked with their approved content, later ones are not.
+#[tokio::test]
+async fn migration_0009_marks_the_positions_of_the_latest_versions() {
+    let (s, _d) = store().await;
+    let sup = org(&s, "03722001600", None).await;
+    let o = org(&s, "03722001684", Some(sup)).await;
+    let u = s.create_user("z", "h", "З", o, Role::CustomerSpecialist).await.unwrap().unwrap();
+    let a = s.create_user("a", "h", "А", sup, Role::Approver).await.unwrap().unwrap();
+    let plan = s.create_plan(o, 2026, u.id).await.unwrap().unwrap();
+    let approved = s.add_position(&plan, &position(1), u.id).await.unwrap().unwrap();
+    s.change_plan_status(&plan, PlanStatus::Forming, PlanStatus::OnApproval, None, u.id, "x").await.unwrap();
+    let plan = s.plan(plan.id).await.unwrap().unwrap();
+    let approval = Approval { version_number: 0, packet: None, basis: &PacketBasis::New };
+    s.approve_plan(&plan, &snapshot(vec![approved.position.clone()]), &approval, a.id).await.unwrap();
+    let plan = s.plan(plan.id).await.unwrap().unwrap();
+    s.start_changes(&plan, u.id).await.unwrap();
+    let later = s.add_position(&plan, &position(2), u.id).await.unwrap().unwrap();
+
+    // The database as it was before the step: its columns gone, the step not applied.
+    for sql in [
+        "ALTER TABLE positions DROP COLUMN row_version",
+        "ALTER TABLE positions DROP COLUMN in_base",
+        "ALTER TABLE positions DROP COLUMN base_data",
+        "ALTER TABLE plans DROP COLUMN content_version",
+        "DELETE FROM schema_migrations WHERE version = 9",
+    ] {
+        sqlx::query(sql).execute(s.pool()).await.unwrap();
+    }
+    s.migrate().await.unwrap();
+    let (old, base) = s.position_with_base(plan.id, approved.id).await.unwrap().unwrap();
+    assert!(old.in_base && old.row_version == 1);
+    assert_eq!(base, Some(approved.position));
+    let (new, base) = s.position_with_base(plan.id, later.id).await.unwrap().unwrap();
+    assert!(!new.in_base && base.is_none());
+    let after = s.plan(plan.id).await.unwrap().unwrap();
+    assert_eq!(after.content_version, after.row_version, "content versions start at the row version");
 }

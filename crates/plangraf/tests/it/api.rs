@@ -213,6 +213,19 @@ fn ordinary(row_version: i64) -> Value {
     })
 }
 
+/// A new position: its fields only, adding names no version.
+fn new_position() -> Value {
+    let mut p = ordinary(0);
+    p.as_object_mut().unwrap().remove("row_version");
+    p
+}
+
+/// The row version of a position in a plan's detail.
+fn version_of(detail: &Value, position: i64) -> i64 {
+    let p = detail["positions"].as_array().unwrap().iter().find(|p| p["id"] == position).expect("the position");
+    p["row_version"].as_i64().unwrap()
+}
+
 fn money(v: &Value) -> rust_decimal::Decimal {
     v.as_str().unwrap_or_else(|| panic!("money as a string: {v}")).parse().unwrap()
 }
@@ -303,10 +316,11 @@ async fn full_flow_through_the_api() {
     let mut rv = customer.call(Method::GET, PLAN, &[plan], None).await.json["row_version"].as_i64().unwrap();
 
     // An ordinary position: the ИКЗ is computed, the money is exact.
-    let r = customer.call(Method::POST, POSITIONS, &[plan], Some(ordinary(rv))).await;
+    let r = customer.call(Method::POST, POSITIONS, &[plan], Some(new_position())).await;
     assert_eq!(r.status, 201, "{r:?}");
-    assert_eq!(r.json["row_version"], rv + 1);
-    rv += 1;
+    // The answer carries the new position's own version, which its changes name.
+    assert_eq!(r.json["row_version"], 1);
+    assert_eq!(r.json["position"]["row_version"], 1);
     let p1 = r.json["position"]["id"].as_i64().unwrap();
     assert_eq!(r.json["position"]["ikz"], "262780100001178010100100010005811244");
     assert_eq!(money(&r.json["position"]["amounts"]["current"]), "1250000.50".parse().unwrap());
@@ -321,11 +335,9 @@ async fn full_flow_through_the_api() {
         "kvr": "244",
         "amount_current": "300000",
         "amount_first": "200000",
-        "row_version": rv,
     });
     let r = customer.call(Method::POST, POSITIONS, &[plan], Some(several)).await;
     assert_eq!(r.status, 201, "{r:?}");
-    rv += 1;
     let p2 = r.json["position"]["id"].as_i64().unwrap();
     assert_eq!(r.json["position"]["okpd2"].as_array().unwrap().len(), 2);
     assert_eq!(&r.json["position"]["ikz"].as_str().unwrap()[29..33], "0000");
@@ -337,11 +349,9 @@ async fn full_flow_through_the_api() {
         "okpd2": "43.39.19.190",
         "amount_current": "100 000",
         "lines": [{"code": "244", "current": "60 000"}, {"code": "247", "current": "40 000,00"}],
-        "row_version": rv,
     });
     let r = customer.call(Method::POST, POSITIONS, &[plan], Some(breakdown)).await;
     assert_eq!(r.status, 201, "{r:?}");
-    rv += 1;
     let p3 = r.json["position"]["id"].as_i64().unwrap();
     assert_eq!(r.json["position"]["kvr"], Value::Null);
     let kvrs: Vec<&str> =
@@ -349,7 +359,7 @@ async fn full_flow_through_the_api() {
     assert_eq!(kvrs, ["244", "247"]);
 
     let detail = customer.call(Method::GET, PLAN, &[plan], None).await.json;
-    assert_eq!(detail["row_version"], rv);
+    assert_eq!(detail["row_version"], rv, "adding positions leaves the plan's own version alone");
     assert_eq!(detail["positions"].as_array().unwrap().len(), 3);
     assert_eq!(detail["findings"], json!([]), "a clean plan");
     assert_eq!(money(&detail["totals"]["current"]), "1650000.50".parse().unwrap());
@@ -366,13 +376,14 @@ async fn full_flow_through_the_api() {
     assert!(r.detail().contains("не является корректным JSON"));
     let r = customer.call_with(Method::POST, POSITIONS, &[plan], "", Some((json!({"okpd2": 58}), false))).await;
     assert_eq!(r.status, 400, "a number where the document says string");
-    let r = customer.call_with(Method::POST, POSITIONS, &[plan], "", Some((json!({"object_info": "x"}), false))).await;
+    let r =
+        customer.call_with(Method::PUT, POSITION, &[plan, p1], "", Some((json!({"object_info": "x"}), false))).await;
     assert_eq!(r.status, 422);
     assert_eq!(r.error_fields(), ["row_version"]);
-    // A stale row version: 409, nothing stored.
-    let r = customer.call(Method::POST, POSITIONS, &[plan], Some(ordinary(rv - 1))).await;
+    // A stale row version of the position: 409, nothing stored.
+    let r = customer.call(Method::PUT, POSITION, &[plan, p1], Some(ordinary(0))).await;
     assert_eq!(r.status, 409);
-    assert!(r.detail().contains("row_version"));
+    assert!(r.detail().contains("Позицию изменил") && r.detail().contains("row_version"), "{}", r.detail());
     let after = customer.call(Method::GET, PLAN, &[plan], None).await.json;
     assert_eq!(after["row_version"], rv, "nothing changed");
     assert_eq!(after["positions"], detail["positions"]);
@@ -382,8 +393,7 @@ async fn full_flow_through_the_api() {
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.json["status"], "on_approval");
     assert_eq!(r.json["permissions"]["edit"], false);
-    rv = r.json["row_version"].as_i64().unwrap();
-    let r = customer.call(Method::POST, POSITIONS, &[plan], Some(ordinary(rv))).await;
+    let r = customer.call(Method::POST, POSITIONS, &[plan], Some(new_position())).await;
     assert_eq!(r.status, 409, "wrong state");
     assert!(r.detail().contains("«На согласовании»"), "{}", r.detail());
 
@@ -400,10 +410,9 @@ async fn full_flow_through_the_api() {
     assert_eq!(r.json["status"], "revision");
     let detail = customer.call(Method::GET, PLAN, &[plan], None).await.json;
     assert_eq!(detail["return_comment"], "Уточните сумму учебников");
-    rv = detail["row_version"].as_i64().unwrap();
 
     // The customer fixes the position (not approved yet: no justification needed) and submits.
-    let mut fixed = ordinary(rv);
+    let mut fixed = ordinary(version_of(&detail, p1));
     fixed["amount_current"] = json!("1 200 000");
     let r = customer.call(Method::PUT, POSITION, &[plan, p1], Some(fixed)).await;
     assert_eq!(r.status, 200, "{r:?}");
@@ -431,8 +440,8 @@ async fn full_flow_through_the_api() {
     let r = customer.call(Method::POST, "/api/v1/plans/{id}/changes", &[plan], None).await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.json["status"], "forming");
-    rv = r.json["row_version"].as_i64().unwrap();
-    let mut edit = ordinary(rv);
+    let plan_rv = r.json["row_version"].as_i64().unwrap();
+    let mut edit = ordinary(version_of(&r.json, p1));
     edit["amount_current"] = json!("1 000 000");
     let r = customer.call(Method::PUT, POSITION, &[plan, p1], Some(edit.clone())).await;
     assert_eq!(r.status, 422);
@@ -444,35 +453,41 @@ async fn full_flow_through_the_api() {
     assert_eq!(r.json["position"]["mark"], "edited");
     assert_eq!(r.json["position"]["change"]["decision"], "Changed");
     rv = r.json["row_version"].as_i64().unwrap();
+    assert_eq!(r.json["position"]["row_version"], rv);
     // The same edit again with the row version it was read at: stale.
     edit["row_version"] = json!(rv - 1);
     let r = customer.call(Method::PUT, POSITION, &[plan, p1], Some(edit)).await;
     assert_eq!(r.status, 409);
 
     // An approved position is cancelled, never deleted; a new one can be deleted.
-    let r = customer.call_with(Method::DELETE, POSITION, &[plan, p3], &format!("?row_version={rv}"), None).await;
+    let detail = customer.call(Method::GET, PLAN, &[plan], None).await.json;
+    let r = customer
+        .call_with(Method::DELETE, POSITION, &[plan, p3], &format!("?row_version={}", version_of(&detail, p3)), None)
+        .await;
     assert_eq!(r.status, 409);
     assert!(r.detail().contains("нельзя удалить"));
+    // Another position's edit (p1 above) did not make p2's version stale.
     let r = customer
         .call(
             Method::POST,
             "/api/v1/plans/{id}/positions/{position_id}/cancel",
             &[plan, p2],
-            Some(json!({"row_version": rv, "reason_code": "9", "change_description": "Потребность отпала"})),
+            Some(json!({"row_version": version_of(&detail, p2), "reason_code": "9", "change_description": "Потребность отпала"})),
         )
         .await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.json["position"]["change"]["decision"], "Canceled");
-    rv = r.json["row_version"].as_i64().unwrap();
-    let r = customer.call(Method::POST, POSITIONS, &[plan], Some(ordinary(rv))).await;
+    let r = customer.call(Method::POST, POSITIONS, &[plan], Some(new_position())).await;
     assert_eq!(r.status, 201);
     let p4 = r.json["position"]["id"].as_i64().unwrap();
     rv = r.json["row_version"].as_i64().unwrap();
     let r = customer.call_with(Method::DELETE, POSITION, &[plan, p4], "", None).await;
     assert_eq!(r.status, 422, "row_version is required");
+    let r = customer.call_with(Method::DELETE, POSITION, &[plan, p4], &format!("?row_version={}", rv + 1), None).await;
+    assert_eq!(r.status, 409, "a version the position does not have");
     let r = customer.call_with(Method::DELETE, POSITION, &[plan, p4], &format!("?row_version={rv}"), None).await;
     assert_eq!(r.status, 200, "{r:?}");
-    assert_eq!(r.json["row_version"], rv + 1);
+    assert_eq!(r.json["row_version"], plan_rv, "the plan's own version, unchanged by position changes");
 
     // Version 1.
     assert_eq!(customer.call(Method::POST, "/api/v1/plans/{id}/submit", &[plan], None).await.status, 200);
@@ -592,11 +607,10 @@ async fn rules_of_access_and_state() {
     assert_eq!(r.status, 422);
     assert_eq!(r.error_fields(), ["positions"]);
     assert!(r.json["errors"][0]["message"].as_str().unwrap().contains("не содержит ни одной позиции"));
-    let rv = customer.call(Method::GET, PLAN, &[plan], None).await.json["row_version"].as_i64().unwrap();
-    let r = customer.call(Method::POST, POSITIONS, &[plan], Some(ordinary(rv))).await;
+    let r = customer.call(Method::POST, POSITIONS, &[plan], Some(new_position())).await;
     let position = r.json["position"]["id"].as_i64().unwrap();
     // A special purchase: its kind is looked up in НСИ, as on the pages.
-    let special = json!({"special_type": "P4_1_93", "publish_year": "2026", "kvr": "244", "amount_current": "50 000", "row_version": rv + 1});
+    let special = json!({"special_type": "P4_1_93", "publish_year": "2026", "kvr": "244", "amount_current": "50 000"});
     let mut unknown = special.clone();
     unknown["special_type"] = json!("P9_9_99");
     let r = customer.call(Method::POST, POSITIONS, &[plan], Some(unknown)).await;
@@ -616,7 +630,7 @@ async fn rules_of_access_and_state() {
     let r = approver.call(Method::GET, PLAN, &[plan], None).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json["permissions"]["edit"], false);
-    let r = approver.call(Method::POST, POSITIONS, &[plan], Some(ordinary(rv + 1))).await;
+    let r = approver.call(Method::POST, POSITIONS, &[plan], Some(new_position())).await;
     assert_eq!(r.status, 403);
     let r = approver.call(Method::POST, "/api/v1/plans/{id}/submit", &[plan], None).await;
     assert_eq!(r.status, 403);
@@ -687,8 +701,7 @@ async fn rules_of_access_and_state() {
     let own = Api::signed_in(&h, "committee", "committee1").await;
     let r = own.call(Method::POST, "/api/v1/plans", &[], Some(json!({"plan_year": 2026}))).await;
     let own_plan = r.json["id"].as_i64().unwrap();
-    let rv = r.json["row_version"].as_i64().unwrap();
-    let mut p = ordinary(rv);
+    let mut p = new_position();
     p["kvr"] = json!("244");
     p["lines"] = json!([{"code": "07507021234567890244", "current": "1 250 000,50"}]);
     let r = own.call(Method::POST, POSITIONS, &[own_plan], Some(p)).await;
@@ -748,12 +761,11 @@ async fn plan_header_through_the_api() {
     let rv = r.json["row_version"].as_i64().unwrap();
 
     // For role OA the ИКЗ carries the committee's ИКУ: 2 + its ИНН + КПП.
-    let mut position = ordinary(rv);
+    let mut position = new_position();
     position["publish_year"] = json!("2027");
     let r = customer.call(Method::POST, POSITIONS, &[plan], Some(position)).await;
     assert_eq!(r.status, 201, "{r:?}");
     assert_eq!(r.json["position"]["ikz"], "272783000042678400100100010005811244");
-    let rv = r.json["row_version"].as_i64().unwrap();
 
     let person =
         json!({"row_version": rv, "last_name": "Петрова", "first_name": "Анна", "position": " ", "phone": "звонить"});
@@ -835,6 +847,8 @@ fn the_document_states_the_input_rules() {
     let mut special = ordinary(1);
     special.as_object_mut().unwrap().remove("publish_year");
     assert!(!conforms(&doc, "PositionInput", &special), "publish_year is required");
+    assert!(conforms(&doc, "NewPositionInput", &new_position()));
+    assert!(conforms(&doc, "NewPositionInput", &ordinary(1)), "a version sent by an older client is accepted");
     let person = |field: &str, v: Value| {
         let mut p = json!({"row_version": 1, "last_name": "Петрова", "first_name": "Анна", "position": "контрактный управляющий"});
         p[field] = v;
@@ -880,7 +894,7 @@ async fn what_the_document_allows_the_server_accepts() {
     assert_eq!(r.status, 201, "{r:?}");
     assert_eq!(money(&r.json["position"]["amounts"]["current"]), "1000000.50".parse().unwrap());
     assert_eq!(money(&r.json["position"]["amounts"]["second"]), "0".parse().unwrap());
-    let person = json!({"row_version": rv + 1, "last_name": "Петрова", "first_name": "Анна", "position": "контрактный управляющий", "phone": "+7 (812) 123-45-67"});
+    let person = json!({"row_version": rv, "last_name": "Петрова", "first_name": "Анна", "position": "контрактный управляющий", "phone": "+7 (812) 123-45-67"});
     let r = customer.call(Method::PUT, "/api/v1/plans/{id}/responsible", &[plan], Some(person)).await;
     assert_eq!(r.status, 200, "{r:?}");
     let r = customer

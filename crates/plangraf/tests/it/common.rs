@@ -213,11 +213,9 @@ impl Client {
     }
 
     pub async fn add_position(&mut self, plan: i64, fields: &[(&str, &str)]) -> Page {
-        let page = self.get(&format!("/plans/{plan}")).await;
-        let row_version = value_of(&page.body, "row_version");
-        let mut f = fields.to_vec();
-        f.push(("row_version", &row_version));
-        self.post(&format!("/plans/{plan}/positions"), &f).await
+        // Read the page for its CSRF token; adding names no version.
+        self.get(&format!("/plans/{plan}")).await;
+        self.post(&format!("/plans/{plan}/positions"), fields).await
     }
 }
 

@@ -6,6 +6,7 @@ mod api;
 mod browser;
 mod chromium;
 mod common;
+mod concurrency;
 mod demo_process;
 mod errors;
 mod hostile;

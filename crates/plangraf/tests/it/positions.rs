@@ -154,3 +154,117 @@ async fn positions_of_every_kind_are_checked_and_sent() {
     assert_eq!(numbers.len(), 3, "special positions get registry numbers too: {numbers:?}");
     h.app.stop().await;
 }
+
+async fn approve(h: &Harness, plan: i64) {
+    let mut approver = h.client();
+    approver.login("soglasovatel", "soglasovatel").await;
+    approver.get(&format!("/plans/{plan}")).await;
+    assert!(approver.post(&format!("/plans/{plan}/approve"), &[]).await.has("План-график утвержден"));
+}
+
+/// Whether the store marks the position as one of the latest approved version.
+async fn in_base(h: &Harness, plan: i64, id: domain::ids::PositionId) -> bool {
+    h.app.store.position_with_base(PlanId(plan), id).await.unwrap().unwrap().0.in_base
+}
+
+/// The position form of `fields` with the version the edit page carried.
+fn with_version<'a>(fields: &[(&'a str, &'a str)], row_version: &'a str) -> Vec<(&'a str, &'a str)> {
+    let mut f = fields.to_vec();
+    f.push(("row_version", row_version));
+    f
+}
+
+/// Two specialists edit positions of one plan: each position has its own version, so editing
+/// one does not refuse an edit of another, while a stale edit of the same position is refused
+/// with a message about that position and a link to open it afresh. Then change rounds keep
+/// track of which positions are in the latest approved version (approved in version 0,
+/// cancelled in version 1, added later).
+#[tokio::test]
+async fn positions_are_locked_one_by_one_and_rounds_keep_the_base() {
+    let h = Harness::start_driven().await;
+    let school = h.app.store.organization_by_spz(plangraf::demo::SCHOOL.spz_code).await.unwrap().unwrap();
+    let hash = app::users::hash("kollega-pass".into()).await.unwrap();
+    h.app
+        .store
+        .create_user("kollega", &hash, "Сидорова О. П.", school.id, domain::Role::CustomerSpecialist)
+        .await
+        .unwrap();
+    let mut a = h.client();
+    a.login("zakazchik", "zakazchik").await;
+    let mut b = h.client();
+    b.login("kollega", "kollega-pass").await;
+    let plan = a.create_plan("2026").await;
+    assert!(a.add_position(plan, &POSITION).await.has("Позиция добавлена"));
+    assert!(b.add_position(plan, &POSITION).await.has("Позиция добавлена"));
+    let stored = h.app.store.positions(PlanId(plan)).await.unwrap();
+    let (p1, p2) = (stored[0].id, stored[1].id);
+    let edit = |id| format!("/plans/{plan}/positions/{id}");
+
+    // A opens position 1; B changes position 2 and then position 1.
+    let a_rv = value_of(&a.get(&format!("{}/edit", edit(p1))).await.body, "row_version");
+    let b_page = b.get(&format!("{}/edit", edit(p2))).await;
+    let mut mine = POSITION.to_vec();
+    mine[0] = ("object_info", "Учебники, уточнено коллегой");
+    let p = b.post(&edit(p2), &with_version(&mine, &value_of(&b_page.body, "row_version"))).await;
+    assert!(p.has("Позиция изменена"), "{}", p.body);
+    // Another position's change does not make A's form stale.
+    let mut theirs = POSITION.to_vec();
+    theirs[0] = ("object_info", "Учебники для 5-х и 6-х классов");
+    let p = a.post(&edit(p1), &with_version(&theirs, &a_rv)).await;
+    assert!(p.has("Позиция изменена"), "{}", p.body);
+    // B's form of position 1 was read before A saved it: refused, typed values kept, a link
+    // to open the position afresh, and the form now carries the position's new version.
+    let b_rv = a_rv.clone();
+    let p = b.post(&edit(p1), &with_version(&mine, &b_rv)).await;
+    assert_eq!(p.status, 409, "{}", p.body);
+    assert!(p.has("Эту позицию изменил другой пользователь"), "{}", p.body);
+    assert!(p.has(&format!("href=\"{}/edit\"", edit(p1))) && p.has("Открыть позицию заново"), "{}", p.body);
+    assert!(p.has("Учебники, уточнено коллегой"), "typed values are kept");
+    let fresh = value_of(&p.body, "row_version");
+    assert_ne!(fresh, b_rv);
+    let stored = h.app.store.positions(PlanId(plan)).await.unwrap();
+    assert_eq!(stored[0].position.object_info, "Учебники для 5-х и 6-х классов", "A's edit is not lost");
+    assert!(b.post(&edit(p1), &with_version(&mine, &fresh)).await.has("Позиция изменена"));
+
+    // Deleting names the position's version too: a stale one is refused.
+    a.get(&format!("/plans/{plan}")).await;
+    let p = a.post(&format!("{}/delete", edit(p2)), &[("row_version", "1")]).await;
+    assert_eq!(p.status, 409, "{}", p.body);
+    assert!(p.has("Эту позицию изменил другой пользователь"), "{}", p.body);
+    assert_eq!(h.app.store.positions(PlanId(plan)).await.unwrap().len(), 2);
+
+    // Round 0: both positions approved.
+    assert!(a.post(&format!("/plans/{plan}/submit"), &[]).await.has("На согласовании"));
+    approve(&h, plan).await;
+    assert!(in_base(&h, plan, p1).await && in_base(&h, plan, p2).await);
+
+    // Round 1: position 2 cancelled, a new position 3 added (deletable, no justification).
+    assert!(a.post(&format!("/plans/{plan}/changes"), &[]).await.has("Открыт новый цикл изменений"));
+    let page = a.get(&format!("{}/edit", edit(p2))).await;
+    assert!(page.has("Позиция есть в утвержденной версии 0"), "{}", page.body);
+    let rv = value_of(&page.body, "row_version");
+    let cancel = [("row_version", rv.as_str()), ("reason_code", "9"), ("change_description", "Потребность отпала")];
+    assert!(a.post(&format!("{}/cancel", edit(p2)), &cancel).await.has("Закупка отменена"));
+    assert!(a.add_position(plan, &POSITION).await.has("Позиция добавлена"));
+    let p3 = h.app.store.positions(PlanId(plan)).await.unwrap()[2].id;
+    assert!(!in_base(&h, plan, p3).await);
+    let page = a.get(&format!("{}/edit", edit(p3))).await;
+    assert!(!page.has("Позиция есть в утвержденной версии"), "a new position needs no justification");
+    assert!(a.post(&format!("/plans/{plan}/submit"), &[]).await.has("На согласовании"));
+    approve(&h, plan).await;
+
+    // Round 2: the cancelled position and position 3 are in version 1; a new one is not.
+    assert!(a.post(&format!("/plans/{plan}/changes"), &[]).await.has("Открыт новый цикл изменений"));
+    assert!(in_base(&h, plan, p2).await && in_base(&h, plan, p3).await);
+    let page = a.get(&format!("{}/edit", edit(p3))).await;
+    assert!(page.has("Позиция есть в утвержденной версии 1"), "{}", page.body);
+    let p = a.post(&format!("{}/delete", edit(p3)), &[("row_version", &value_of(&page.body, "row_version"))]).await;
+    assert!(p.has("нельзя удалить"), "{}", p.body);
+    assert!(a.add_position(plan, &POSITION).await.has("Позиция добавлена"));
+    let p4 = h.app.store.positions(PlanId(plan)).await.unwrap()[3].id;
+    assert!(!in_base(&h, plan, p4).await);
+    let p = a.get(&format!("/plans/{plan}")).await;
+    assert!(p.has(&format!("action=\"{}/delete\"", edit(p4))), "the new position can be deleted");
+    assert!(!p.has(&format!("action=\"{}/delete\"", edit(p3))), "the approved one cannot");
+    h.app.stop().await;
+}

@@ -104,6 +104,8 @@ pub struct PositionOut<'a> {
     pub mark: &'static str,
     pub mark_title: &'static str,
     pub in_base: bool,
+    /// The position's own optimistic lock: its edit, cancellation and deletion name it.
+    pub row_version: i64,
     #[serde(flatten)]
     pub position: &'a Position,
 }
@@ -118,7 +120,15 @@ fn mark_code(m: plan::ChangeMark) -> &'static str {
 
 impl<'a> PositionOut<'a> {
     pub fn of(sp: &'a StoredPosition, iku: Option<&domain::ikz::Iku>, base: Option<&PlanSnapshot>) -> PositionOut<'a> {
-        let before = base.and_then(|b| b.position(sp.position.purchase_number));
+        PositionOut::against(sp, iku, base.and_then(|b| b.position(sp.position.purchase_number)))
+    }
+
+    /// The position compared with its content in the latest approved version (`before`).
+    pub fn against(
+        sp: &'a StoredPosition,
+        iku: Option<&domain::ikz::Iku>,
+        before: Option<&Position>,
+    ) -> PositionOut<'a> {
         let mark = sp.position.mark(before);
         PositionOut {
             id: sp.id,
@@ -126,6 +136,7 @@ impl<'a> PositionOut<'a> {
             mark: mark_code(mark),
             mark_title: mark.title(),
             in_base: before.is_some(),
+            row_version: sp.row_version,
             position: &sp.position,
         }
     }
@@ -219,7 +230,8 @@ impl PlanData {
     }
 }
 
-/// `PositionResult`: a changed position and the plan's row version after the change.
+/// `PositionResult`: a changed position and its row version after the change (also in the
+/// position), to name in its next change.
 #[derive(Serialize)]
 pub struct PositionResult<'a> {
     pub row_version: i64,

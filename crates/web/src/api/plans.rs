@@ -51,8 +51,9 @@ pub async fn create(State(state): State<AppState>, ApiUser(user): ApiUser, Body(
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response())
 }
 
-/// A position as typed, with the plan's `row_version` the client read and, for a position of
-/// the approved version, the justification of the change.
+/// A position as typed, with the position's `row_version` the client read (when changing one;
+/// adding names none) and, for a position of the approved version, the justification of the
+/// change.
 #[derive(Deserialize, Serialize)]
 pub struct PositionInput {
     #[serde(default, deserialize_with = "crate::api::int64::option")]
@@ -72,21 +73,38 @@ fn row_version(v: Option<i64>) -> ApiResult<i64> {
     })
 }
 
-/// Answers with the position as stored now and the plan's row version after the change (the
-/// change bumped the one the client sent by one).
+/// The `row_version` of the position being changed.
+fn position_version(v: Option<i64>) -> ApiResult<i64> {
+    v.ok_or_else(|| {
+        let message = "Укажите row_version — версию позиции из последнего ответа (её поле row_version в GET /api/v1/plans/{id} или в ответе на её изменение)";
+        WebError::fields(message, vec![FieldError { field: "row_version", message: message.into() }])
+    })
+}
+
+const POSITION_STALE: &str = "Позицию изменил или удалил другой пользователь после того, как вы её прочитали: получите план-график заново (GET /api/v1/plans/{id}) и повторите запрос с новым row_version позиции. Изменения не сохранены.";
+
+/// A stale position's refusal names the position, not the plan.
+fn position_refusal(e: app::Error) -> WebError {
+    match e {
+        app::Error::Stale => WebError::conflict(POSITION_STALE),
+        other => other.into(),
+    }
+}
+
+/// Answers with the position as stored now; its row version is the one to name next.
 async fn position_result(
     state: &AppState,
-    user: &User,
-    plan_id: PlanId,
-    position_id: PositionId,
-    row_version: i64,
+    plan: &app::Editable,
+    stored: &store::plans::StoredPosition,
+    before: Option<&domain::plan::Position>,
     status: StatusCode,
 ) -> ApiResult {
-    let view = state.app.plan_view(user, plan_id).await?;
-    let stored = view.positions.iter().find(|p| p.id == position_id).ok_or_else(WebError::not_found)?;
-    let iku = view.checked.snapshot.owner_iku();
-    let body = PositionResult { row_version, position: PositionOut::of(stored, iku, view.checked.base.as_ref()) };
-    let location = format!("/api/v1/plans/{plan_id}/positions/{position_id}");
+    let iku = state.app.owner_iku(plan).await?;
+    let body = PositionResult {
+        row_version: stored.row_version,
+        position: PositionOut::against(stored, iku.as_ref(), before),
+    };
+    let location = format!("/api/v1/plans/{}/positions/{}", plan.plan().id, stored.id);
     Ok((status, [(header::LOCATION, location)], Json(body)).into_response())
 }
 
@@ -137,9 +155,8 @@ pub async fn add_position(
     Body(input): Body<PositionInput>,
 ) -> ApiResult {
     let plan = state.app.editable_plan(&user, id).await?;
-    let expected = row_version(input.row_version)?;
-    let position_id = state.app.add_position(&user, &plan, &input.draft, expected).await?;
-    position_result(&state, &user, id, position_id, expected + 1, StatusCode::CREATED).await
+    let stored = state.app.add_position(&user, &plan, &input.draft).await?;
+    position_result(&state, &plan, &stored, None, StatusCode::CREATED).await
 }
 
 pub async fn update_position(
@@ -149,12 +166,17 @@ pub async fn update_position(
     Body(input): Body<PositionInput>,
 ) -> ApiResult {
     let l = state.app.editable_position(&user, id, position_id).await?;
-    let expected = row_version(input.row_version)?;
-    state.app.update_position(&user, &l, &input.draft, &input.reason_code, &input.change_description, expected).await?;
-    position_result(&state, &user, id, position_id, expected + 1, StatusCode::OK).await
+    let expected = position_version(input.row_version)?;
+    let stored = state
+        .app
+        .update_position(&user, &l, &input.draft, &input.reason_code, &input.change_description, expected)
+        .await
+        .map_err(position_refusal)?;
+    position_result(&state, &l.plan, &stored, l.base.as_ref(), StatusCode::OK).await
 }
 
-/// `DELETE …/positions/{position_id}?row_version=N`: a DELETE carries no body.
+/// `DELETE …/positions/{position_id}?row_version=N` with the position's row version: a DELETE
+/// carries no body. Answers the plan's row version, which a position's deletion leaves as it is.
 pub async fn delete_position(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -162,9 +184,9 @@ pub async fn delete_position(
     RawQuery(query): RawQuery,
 ) -> ApiResult {
     let l = state.app.editable_position(&user, id, position_id).await?;
-    let expected = row_version(query_i64(query.as_deref(), "row_version")?)?;
-    state.app.delete_position(&user, &l, expected).await?;
-    Ok(Json(json!({ "row_version": expected + 1 })).into_response())
+    let expected = position_version(query_i64(query.as_deref(), "row_version")?)?;
+    state.app.delete_position(&user, &l, expected).await.map_err(position_refusal)?;
+    Ok(Json(json!({ "row_version": l.plan.plan().row_version })).into_response())
 }
 
 #[derive(Deserialize, Serialize)]
@@ -187,9 +209,13 @@ pub async fn cancel_position(
     if !l.in_base {
         return Err(app::Error::refused(app::Refusal::State, app::positions::CANCEL_NEW).into());
     }
-    let expected = row_version(input.row_version)?;
-    state.app.cancel_position(&user, &l, &input.reason_code, &input.change_description, expected).await?;
-    position_result(&state, &user, id, position_id, expected + 1, StatusCode::OK).await
+    let expected = position_version(input.row_version)?;
+    let stored = state
+        .app
+        .cancel_position(&user, &l, &input.reason_code, &input.change_description, expected)
+        .await
+        .map_err(position_refusal)?;
+    position_result(&state, &l.plan, &stored, l.base.as_ref(), StatusCode::OK).await
 }
 
 pub async fn submit(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<PlanId>) -> ApiResult {

@@ -18,6 +18,8 @@ pub struct PositionRow {
     mark: &'static str,
     change: Option<String>,
     in_base: bool,
+    /// The position's own row version, which its delete form names.
+    row_version: i64,
     number: String,
     ikz: String,
     object: String,
@@ -238,6 +240,7 @@ pub(super) async fn render_plan(
                     format!("{}. Причина: {}. Обоснование: {}", c.decision.title(), reason, c.description)
                 }),
                 in_base: before.is_some(),
+                row_version: sp.row_version,
                 number: p.purchase_number.padded(),
                 ikz: p.ikz(iku).map(|k| k.to_string()).unwrap_or_else(|_| "— (проверьте ИНН/КПП заказчика)".into()),
                 object: p.title(),

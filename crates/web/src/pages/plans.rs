@@ -7,7 +7,6 @@ use crate::api::Id;
 use crate::auth::{CurrentUser, Post};
 use crate::error::{WebError, WebResult};
 use crate::pages::plan_page::{Extra, notice_text, render_plan};
-use crate::pages::position_form::field;
 use crate::view::{Chrome, fmt_time, html};
 use askama::Template;
 use axum::extract::{Query, State};
@@ -251,18 +250,9 @@ pub async fn add_position(
     let user = &post.session.user;
     let plan = state.app.editable_plan(user, id).await?;
     let draft = crate::pages::position_form::draft_from_form(&post.form);
-    let row_version: i64 = field(&post.form, "row_version")
-        .trim()
-        .parse()
-        .map_err(|_| WebError::bad_request("Форма заполнена некорректно: нет версии документа"))?;
-    let (error, field_errors) = match state.app.add_position(user, &plan, &draft, row_version).await {
+    // Adding checks only that the plan is still editable: no version to name.
+    let (error, field_errors) = match state.app.add_position(user, &plan, &draft).await {
         Ok(_) => return Ok(redirect(id, "positions", "added")),
-        Err(app::Error::Stale) => (
-            WebError::conflict(
-                "План-график изменён другим пользователем, пока вы заполняли форму. Введённые данные сохранены в форме: проверьте список позиций и нажмите «Добавить позицию» ещё раз.",
-            ),
-            vec![],
-        ),
         Err(app::Error::Fields { message, errors }) => {
             (WebError::new(StatusCode::UNPROCESSABLE_ENTITY, message), errors)
         }
@@ -285,7 +275,14 @@ pub async fn delete_position(
 ) -> WebResult<Response> {
     let user = &post.session.user;
     let l = state.app.editable_position(user, id, position_id).await?;
+    // The row version is the position's: another user's change of this position refuses it.
     let outcome = state.app.delete_position(user, &l, post.form.row_version).await;
+    if let Err(app::Error::Stale) = outcome {
+        let e = WebError::conflict(
+            "Эту позицию изменил другой пользователь, пока вы смотрели список. Позиция не удалена: список обновлён — проверьте её и удалите ещё раз, если нужно.",
+        );
+        return show_error(&state, &post.session, id, "positions", e).await;
+    }
     after_action(&state, &post.session, id, outcome, ("positions", "deleted")).await
 }
 

@@ -31,6 +31,8 @@ struct EditPage {
     form: FormContext,
     field_errors: Vec<FieldError>,
     error: Option<String>,
+    /// Another user changed this position meanwhile: the page offers to open it afresh.
+    stale: bool,
     in_base: bool,
     base_version: i64,
     reasons: Vec<(String, String)>,
@@ -57,6 +59,7 @@ struct Input {
     change_description: String,
     field_errors: Vec<FieldError>,
     error: Option<String>,
+    stale: bool,
 }
 
 async fn render(state: &AppState, session: &Session, l: &Loaded, input: Option<Input>) -> WebResult<Response> {
@@ -67,25 +70,15 @@ async fn render(state: &AppState, session: &Session, l: &Loaded, input: Option<I
         change_description: change.map(|c| c.description.clone()).unwrap_or_default(),
         field_errors: vec![],
         error: None,
+        stale: false,
     });
-    let checked = state.app.check_rules(l.plan.readable()).await?;
-    let form = FormContext::new(
-        state,
-        l.plan.owner().org_type,
-        checked.snapshot.owner_iku(),
-        l.stored.position.purchase_number,
-        &input.draft,
-    )
-    .await?;
+    let (iku, findings) = state.app.position_findings(l).await?;
+    let form =
+        FormContext::new(state, l.plan.owner().org_type, iku.as_ref(), l.stored.position.purchase_number, &input.draft)
+            .await?;
     // Without typed input, the pre-flight findings of this position show on its fields.
     let field_errors = if input.error.is_none() && input.field_errors.is_empty() {
-        let n = l.stored.position.purchase_number.get();
-        checked
-            .findings
-            .into_iter()
-            .filter(|f| f.purchase_number == Some(n))
-            .map(|f| FieldError { field: f.field, message: f.message })
-            .collect()
+        findings.into_iter().map(|f| FieldError { field: f.field, message: f.message }).collect()
     } else {
         input.field_errors
     };
@@ -97,19 +90,23 @@ async fn render(state: &AppState, session: &Session, l: &Loaded, input: Option<I
         year: l.plan.plan().plan_year,
         org_short: l.plan.owner().short_name.clone(),
         number: l.stored.position.purchase_number.padded(),
-        row_version: l.plan.plan().row_version,
+        row_version: l.stored.row_version,
         draft: input.draft,
         form,
         field_errors,
         error: input.error,
+        stale: input.stale,
         in_base: l.in_base,
         base_version: l.base_version,
         reasons: state.app.change_reasons().await?,
         reason_code: input.reason_code,
         change_description: input.change_description,
     };
-    let status =
-        if page.error.is_some() { axum::http::StatusCode::UNPROCESSABLE_ENTITY } else { axum::http::StatusCode::OK };
+    let status = match (page.stale, page.error.is_some()) {
+        (true, _) => axum::http::StatusCode::CONFLICT,
+        (false, true) => axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        (false, false) => axum::http::StatusCode::OK,
+    };
     Ok((status, html(&page)?).into_response())
 }
 
@@ -122,7 +119,7 @@ pub async fn edit_page(
     render(&state, &session, &l, None).await
 }
 
-/// The edit form: the position's fields, the plan's row version and the justification.
+/// The edit form: the position's fields, the position's row version and the justification.
 struct EditForm {
     row_version: String,
     reason_code: String,
@@ -145,7 +142,11 @@ fn row_version(raw: &str) -> WebResult<i64> {
     raw.trim().parse().map_err(|_| WebError::bad_request("Форма заполнена некорректно: нет версии документа"))
 }
 
-const STALE: &str = "План-график изменён другим пользователем, пока вы заполняли форму. Введённые данные сохранены в форме: проверьте их и сохраните ещё раз.";
+/// The edit form shown again after another user changed this position: what was typed stays,
+/// the form now carries the position's new row version.
+const STALE: &str = "Эту позицию изменил другой пользователь, пока вы заполняли форму. Введённые вами данные сохранены в форме: проверьте их и сохраните ещё раз.";
+
+const STALE_CANCEL: &str = "Эту позицию изменил другой пользователь, пока вы заполняли форму. Закупка не отменена: проверьте позицию и повторите отмену.";
 
 pub async fn update(
     State(state): State<AppState>,
@@ -161,19 +162,20 @@ pub async fn update(
         change_description: f.change_description.clone(),
         field_errors,
         error: Some(error.to_owned()),
+        stale: false,
     };
     match state
         .app
         .update_position(&post.session.user, &l, &f.draft, &f.reason_code, &f.change_description, expected)
         .await
     {
-        Ok(()) => Ok(Redirect::to(&format!("/plans/{plan_id}?tab=positions&notice=updated")).into_response()),
+        Ok(_) => Ok(Redirect::to(&format!("/plans/{plan_id}?tab=positions&notice=updated")).into_response()),
         Err(app::Error::Fields { message, errors }) => {
             render(&state, &post.session, &l, Some(back(errors, &message))).await
         }
         Err(app::Error::Stale) => {
             let fresh = load(&state, &post.session, plan_id, position_id).await?;
-            render(&state, &post.session, &fresh, Some(back(vec![], STALE))).await
+            render(&state, &post.session, &fresh, Some(Input { stale: true, ..back(vec![], STALE) })).await
         }
         Err(e) => Err(e.into()),
     }
@@ -198,8 +200,19 @@ pub async fn cancel(
     let f = post.form;
     let expected = row_version(&f.row_version)?;
     match state.app.cancel_position(&post.session.user, &l, &f.reason_code, &f.change_description, expected).await {
-        Ok(()) => Ok(Redirect::to(&format!("/plans/{plan_id}?tab=positions&notice=canceled")).into_response()),
-        Err(app::Error::Stale) => Err(WebError::conflict(STALE)),
+        Ok(_) => Ok(Redirect::to(&format!("/plans/{plan_id}?tab=positions&notice=canceled")).into_response()),
+        Err(app::Error::Stale) => {
+            let fresh = load(&state, &post.session, plan_id, position_id).await?;
+            let input = Input {
+                draft: PositionDraft::of(&fresh.stored.position),
+                reason_code: f.reason_code,
+                change_description: f.change_description,
+                field_errors: vec![],
+                error: Some(STALE_CANCEL.to_owned()),
+                stale: true,
+            };
+            render(&state, &post.session, &fresh, Some(input)).await
+        }
         Err(app::Error::Fields { message, errors: field_errors }) => {
             let input = Input {
                 draft: PositionDraft::of(&l.stored.position),
@@ -207,6 +220,7 @@ pub async fn cancel(
                 change_description: f.change_description,
                 field_errors,
                 error: Some(message),
+                stale: false,
             };
             render(&state, &post.session, &l, Some(input)).await
         }

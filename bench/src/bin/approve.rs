@@ -1,0 +1,168 @@
+//! Approval of a 5,000-position plan-schedule end to end, through `app::Workflow::approve` on
+//! SQLite: the pre-flight checks (with the schema check of the packet), the snapshot, the
+//! packet fixed and validated, the version stored. The reference, in the same run: `eis`'s own
+//! write + validate of the same packet (what approval cannot do without).
+//!
+//! `cargo run --release --bin approve` from the workspace root. Needs the official schemas
+//! (`PLANGRAF_EIS_SCHEMAS` or `../shared/fixtures/eis/xsd/14_1`); says SKIPPED without them.
+//! `BENCH_RUNS` (default 5) plans are approved, one per run; `BENCH_POSITIONS` (default 5000)
+//! positions each. Results: docs/PERFORMANCE.md, «Approval of a 5,000-position plan».
+
+use anyhow::Context;
+use domain::ids::PlanId;
+use domain::plan::PositionDraft;
+use domain::{OrgType, Role};
+use std::time::{Duration, Instant};
+use store::orgs::NewOrganization;
+use store::{SecretBox, Store};
+
+const OKPD2: [&str; 4] = ["58.11.19.000", "17.12.14.110", "26.20.11.110", "43.21.10.140"];
+
+fn main() -> anyhow::Result<()> {
+    let Some(dir) = eis::schemas::locate() else {
+        println!(
+            "SKIPPED: approve benchmark: ЕИС schemas not found (set {} to the 14_1 directory)",
+            eis::schemas::ENV_VAR
+        );
+        return Ok(());
+    };
+    let runs = env_usize("BENCH_RUNS", 5).max(1);
+    let positions = env_usize("BENCH_POSITIONS", 5000).clamp(1, 9999);
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(run(&dir, runs, positions))
+}
+
+async fn run(dir: &std::path::Path, runs: usize, positions: usize) -> anyhow::Result<()> {
+    let schemas = std::sync::Arc::new(
+        eis::validate::SchemaSet::compile(dir, eis::validate::Root::Integration).context("compiling the schemas")?,
+    );
+    let tmp = tempfile::tempdir()?;
+    let url = format!("sqlite://{}", tmp.path().join("bench.sqlite").display());
+    let store = Store::open(&url, SecretBox::new(SecretBox::generate_key())).await?;
+    let org = |name: &'static str, spz: &str, inn: &str, kpp: &str, org_type, superior| -> anyhow::Result<_> {
+        Ok(NewOrganization {
+            name,
+            short_name: name,
+            superior_id: superior,
+            spz_code: domain::SpzCode::parse(spz)?,
+            inn: domain::org::Inn::parse(inn)?,
+            kpp: domain::org::Kpp::parse(kpp)?,
+            org_type,
+            budget_level: 2,
+            oktmo: "40911000",
+        })
+    };
+    let committee = store
+        .ensure_organization(&org(
+            "Комитет по образованию",
+            "03722000010",
+            "7830000426",
+            "784001001",
+            OrgType::Authority,
+            None,
+        )?)
+        .await?;
+    let school = store
+        .ensure_organization(&org(
+            "Школа № 1",
+            "03722001001",
+            "7801000011",
+            "780101001",
+            OrgType::Budget,
+            Some(committee.id),
+        )?)
+        .await?;
+    let customer = store
+        .create_user("zakazchik", "-", "Петрова А. С.", school.id, Role::CustomerSpecialist)
+        .await?
+        .context("customer")?;
+    let approver = store
+        .create_user("soglasovatel", "-", "Иванов И. И.", committee.id, Role::Approver)
+        .await?
+        .context("approver")?;
+    let config = exchange::ExchangeConfig { schemas: Some(schemas.clone()), ..Default::default() };
+    // Never contacted: approval talks to no one.
+    let client = eis::client::EisClient::new(eis::client::ClientConfig::new("https://127.0.0.1:9"))?;
+    let exchange = exchange::Exchange::new(store.clone(), client, config.clone());
+    let app = app::Workflow::new(store.clone(), exchange);
+
+    println!(
+        "approve benchmark: {positions} positions per plan, {runs} runs (one plan each), SQLite, cores: {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let (mut approve, mut reference, mut fill) = (Vec::new(), Vec::new(), Vec::new());
+    for r in 0..runs {
+        let year = 2026 + i32::try_from(r)?;
+        let plan = app.create_plan(&customer, &year.to_string()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let editable = app.editable_plan(&customer, plan.id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let t0 = Instant::now();
+        for i in 0..positions {
+            app.add_position(&customer, &editable, &draft(year, i)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        fill.push(t0.elapsed());
+        app.submit(&customer, plan.id).await.map_err(|e| anyhow::anyhow!("submit: {e}"))?;
+
+        let t0 = Instant::now();
+        let version = app.approve(&approver, plan.id).await.map_err(|e| anyhow::anyhow!("approve: {e}"))?;
+        approve.push(t0.elapsed());
+
+        // The reference: the same packet written and validated by eis alone.
+        let packet = exchange::build::plan_packet(PlanId(plan.id.get()), 0, &version.snapshot, None, &config.envelope);
+        let t0 = Instant::now();
+        let xml = eis::packet::write_plan_packet(&packet);
+        let valid = schemas.validate(&xml).is_ok();
+        reference.push(t0.elapsed());
+        anyhow::ensure!(valid, "the approved packet validates");
+        let fixed = version.packet.as_ref().context("a packet fixed at approval")?;
+        anyhow::ensure!(fixed.xml.len().abs_diff(xml.len()) < 64, "the reference is the same packet");
+        println!(
+            "run {r}: approve {}  reference write+validate {}  ({:.2} MB packet; adding the positions took {})",
+            ms(approve[r]),
+            ms(reference[r]),
+            xml.len() as f64 / (1024.0 * 1024.0),
+            ms(fill[r]),
+        );
+    }
+    // Each run's approval and its reference ran back to back under the same load.
+    let mut ratios: Vec<f64> = approve.iter().zip(&reference).map(|(a, b)| a.as_secs_f64() / b.as_secs_f64()).collect();
+    ratios.sort_by(f64::total_cmp);
+    let per_run = ratios.get(ratios.len() / 2).copied().unwrap_or_default();
+    let (a, b) = (median(&mut approve), median(&mut reference));
+    println!("approve (Workflow::approve, end to end): median {}", ms(a));
+    println!("reference (eis write_plan_packet + SchemaSet::validate): median {}", ms(b));
+    println!(
+        "adding one position (Workflow::add_position): median {:.2} ms",
+        median(&mut fill).as_secs_f64() * 1000.0 / positions as f64
+    );
+    println!(
+        "ratio approve/reference: {:.2} of the medians, {per_run:.2} median of the runs' ratios  (goal <= 2.00)",
+        a.as_secs_f64() / b.as_secs_f64()
+    );
+    Ok(())
+}
+
+fn draft(year: i32, i: usize) -> PositionDraft {
+    PositionDraft {
+        publish_year: year.to_string(),
+        okpd2: OKPD2[i % OKPD2.len()].to_owned(),
+        kvr: "244".to_owned(),
+        object_info: format!("Закупка № {i}: поставка товаров для нужд учреждения"),
+        amount_current: format!("{}", 10_000 + i * 7),
+        amount_first: if i.is_multiple_of(3) { "5000".to_owned() } else { String::new() },
+        ..Default::default()
+    }
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn median(v: &mut [Duration]) -> Duration {
+    v.sort();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
