@@ -537,6 +537,9 @@ async fn claims_take_turns_across_organizations() {
         };
         assert!(s.record_outcome(c.send.id, "w1", &o).await.unwrap());
         first.push(c.send.id);
+        // «Served last» is a time in milliseconds; an exchange with ЕИС takes far longer than
+        // one, but these claims without one could fall into the same millisecond and tie.
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
     }
     assert_eq!(of_b(&first), 3, "B's three sends are among the first six claims: {first:?}");
     assert_eq!(first.iter().filter(|id| a.contains(id)).count(), 3);
