@@ -17,12 +17,21 @@ pub struct ExchangeConfig {
     pub retry_max: Duration,
     /// How long after its first attempt a send that gets no usable answer is given up.
     pub retry_ceiling: Duration,
-    /// How long a worker holds a claimed send before another may take it over. It must exceed
-    /// one exchange (the client's connect plus read timeouts), or a slow reply would let a
-    /// second worker repeat the call; the repeat would be harmless (same packet id), but wasted.
+    /// How long a claimed send stays with its worker without a renewal; after it another
+    /// instance may take the send over. While a send is in flight its worker renews the lease
+    /// every `lease_renewal`, so a slow ЕИС reply (up to the client's read timeout) never lets a
+    /// second worker repeat the call, and a killed instance's sends are taken over within about
+    /// one lease.
     pub lease: Duration,
+    /// How often a worker renews the leases of its sends in flight; well under `lease` (at most a
+    /// third of it is used), so one late renewal does not lose a send.
+    pub lease_renewal: Duration,
     /// How often an idle runner looks for due sends (it is also woken on every new send).
     pub idle_interval: Duration,
+    /// How many sends the runner of [`crate::Exchange::spawn`] works at once, each under its own
+    /// lease. ЕИС may take a second or more per call: with one at a time, a queue of thousands
+    /// would take hours.
+    pub concurrency: usize,
     /// The official ЕИС schemas, compiled once; when present, every packet is validated before
     /// it is queued, so ЕИС never sees a packet its schemas reject.
     pub schemas: Option<Arc<eis::validate::SchemaSet>>,
@@ -38,8 +47,10 @@ impl Default for ExchangeConfig {
             // Short on purpose: once ЕИС heals, every waiting send tries again within a minute.
             retry_max: Duration::from_secs(60),
             retry_ceiling: Duration::from_secs(24 * 60 * 60),
-            lease: Duration::from_secs(90),
+            lease: Duration::from_secs(30),
+            lease_renewal: Duration::from_secs(10),
             idle_interval: Duration::from_secs(2),
+            concurrency: 8,
             schemas: None,
         }
     }

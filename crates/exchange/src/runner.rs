@@ -26,14 +26,13 @@ pub fn retry_delay(base: Duration, max: Duration, failures: i64, sample: f64) ->
 /// The most sends [`Exchange::drain`] works in one call.
 pub const DRAIN_ROUNDS: usize = 1000;
 
-/// Completes `grace` after [`Exchange::stop`] was called; never before.
-async fn grace_after_stop(stop: &mut tokio::sync::watch::Receiver<Option<Duration>>) {
-    let grace = stop.wait_for(Option::is_some).await.map(|g| g.unwrap_or_default());
-    let Ok(grace) = grace else {
-        // The sender lives as long as the exchange: never, but never finish early either.
-        return std::future::pending().await;
-    };
-    tokio::time::sleep(grace).await;
+/// Logs a send's task that ended other than normally (a panic; an abort is the runner's own doing).
+fn log_task_end(done: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = done
+        && e.is_panic()
+    {
+        tracing::error!(error = %e, "exchange runner: a send's task panicked");
+    }
 }
 
 impl Exchange {
@@ -53,13 +52,46 @@ impl Exchange {
 
     /// Claims and works one send due by `due_by`, as if that time had come.
     async fn run_one_due_by(&self, due_by: Time) -> Result<bool, StoreError> {
-        let lease = ms(self.inner.config.lease);
-        let worker = &self.inner.worker_id;
-        let Some(claimed) = self.inner.store.claim_send_due_by(worker, now(), due_by, lease).await? else {
+        let Some(claimed) = self.claim_due_by(due_by).await? else {
             return Ok(false);
         };
-        self.work(claimed).await?;
+        tokio::select! {
+            r = self.work(claimed) => r?,
+            never = self.keep_leases() => match never {},
+        }
         Ok(true)
+    }
+
+    /// How often the leases of the sends in flight are renewed: as configured, but at most a
+    /// third of the lease.
+    fn renewal_interval(&self) -> Duration {
+        let c = &self.inner.config;
+        c.lease_renewal.min(c.lease / 3).max(Duration::from_millis(1))
+    }
+
+    /// Renews this worker's leases every [`Self::renewal_interval`], forever: run it beside the
+    /// work and drop it with the work. A failed renewal is logged and tried again next time.
+    async fn keep_leases(&self) -> std::convert::Infallible {
+        let lease = ms(self.inner.config.lease);
+        let every = self.renewal_interval();
+        loop {
+            tokio::time::sleep(every).await;
+            match self.inner.store.renew_leases(&self.inner.worker_id, now(), lease).await {
+                Ok(n) => tracing::trace!(renewed = n, "exchange runner: leases renewed"),
+                Err(e) => tracing::error!(error = %e, "exchange runner: renewing the leases failed"),
+            }
+        }
+    }
+
+    /// Takes the lease of one send due by `due_by`, for this instance's worker.
+    async fn claim_due_by(&self, due_by: Time) -> Result<Option<ClaimedSend>, StoreError> {
+        let lease = ms(self.inner.config.lease);
+        self.inner.store.claim_send_due_by(&self.inner.worker_id, now(), due_by, lease).await
+    }
+
+    /// The name this instance's runner holds its leases under.
+    pub fn worker_id(&self) -> &str {
+        &self.inner.worker_id
     }
 
     /// Does the runner's work in the calling task until no send is due now, at most
@@ -81,38 +113,75 @@ impl Exchange {
         self.run_one_due_by(after(now(), ahead)).await
     }
 
-    /// Runs the worker loop in a task until [`Exchange::stop`] (or until the task is aborted).
+    /// Runs the worker loop in a task until [`Exchange::stop`] (or until the task is aborted,
+    /// which aborts the sends in flight with it and leaves their leases to run out).
     ///
-    /// After `stop` the runner claims nothing new; the send it is working on gets the grace
-    /// given to `stop` to finish its exchange with ЕИС, and is then abandoned. Before the task
-    /// ends, the leases this instance still holds are released, so another instance takes
-    /// those sends at once instead of after the lease.
+    /// Up to [`ExchangeConfig::concurrency`](crate::ExchangeConfig) sends are worked at once, each
+    /// claimed with its own lease. After `stop` the runner claims nothing new; the sends in flight
+    /// get the grace given to `stop` to finish their exchange with ЕИС, and are then abandoned.
+    /// Before the task ends, the leases this instance still holds are released, so another
+    /// instance takes those sends at once instead of after the lease.
     pub fn spawn(&self) -> tokio::task::JoinHandle<()> {
         let me = self.clone();
         tokio::spawn(async move {
             let mut stop = me.inner.stop.subscribe();
+            let limit = me.inner.config.concurrency.max(1);
+            // Owned by this task: aborting the runner drops the set, which aborts every send in it
+            // and the renewal of their leases.
+            let mut in_flight = tokio::task::JoinSet::new();
+            let mut renewal = tokio::task::JoinSet::new();
+            let renewing = me.clone();
+            renewal.spawn(async move {
+                let never = renewing.keep_leases().await;
+                match never {}
+            });
             loop {
                 if stop.borrow().is_some() {
                     break;
                 }
-                let worked = tokio::select! {
-                    r = me.run_once() => r,
-                    _ = grace_after_stop(&mut stop) => {
-                        tracing::warn!("exchange runner: the exchange in flight did not finish in time; abandoned");
-                        break;
-                    }
-                };
-                match worked {
-                    Ok(true) => continue,
-                    Ok(false) => {}
-                    Err(e) => tracing::error!(error = %e, "exchange runner: storage failure"),
+                while let Some(done) = in_flight.try_join_next() {
+                    log_task_end(done);
                 }
+                if in_flight.len() < limit {
+                    match me.claim_due_by(now()).await {
+                        Ok(Some(claimed)) => {
+                            let worker = me.clone();
+                            in_flight.spawn(async move {
+                                if let Err(e) = worker.work(claimed).await {
+                                    tracing::error!(error = %e, "exchange runner: storage failure");
+                                }
+                            });
+                            // Fill the free slots before waiting.
+                            continue;
+                        }
+                        Ok(None) => {}
+                        Err(e) => tracing::error!(error = %e, "exchange runner: storage failure"),
+                    }
+                }
+                let room = in_flight.len() < limit;
                 tokio::select! {
-                    _ = me.inner.wake.notified() => {}
-                    _ = tokio::time::sleep(me.inner.config.idle_interval) => {}
+                    Some(done) = in_flight.join_next(), if !in_flight.is_empty() => log_task_end(done),
+                    _ = me.inner.wake.notified(), if room => {}
+                    _ = tokio::time::sleep(me.inner.config.idle_interval), if room => {}
                     _ = stop.changed() => {}
                 }
             }
+            let grace = (*stop.borrow()).unwrap_or_default();
+            if !in_flight.is_empty() {
+                let finish = async {
+                    while let Some(done) = in_flight.join_next().await {
+                        log_task_end(done);
+                    }
+                };
+                if tokio::time::timeout(grace, finish).await.is_err() {
+                    tracing::warn!(
+                        abandoned = in_flight.len(),
+                        "exchange runner: exchanges in flight did not finish in time; abandoned"
+                    );
+                    in_flight.shutdown().await;
+                }
+            }
+            renewal.shutdown().await;
             match me.inner.store.release_leases(&me.inner.worker_id).await {
                 Ok(released) => tracing::info!(released, "exchange runner stopped"),
                 Err(e) => tracing::error!(error = %e, "exchange runner stopped; its leases run out on their own"),
@@ -120,7 +189,7 @@ impl Exchange {
         })
     }
 
-    /// Tells the runner of [`Exchange::spawn`] to stop: claim nothing new, give the send in
+    /// Tells the runner of [`Exchange::spawn`] to stop: claim nothing new, give the sends in
     /// flight `grace` to finish, release the leases, end. Await the task's handle to wait for it.
     pub fn stop(&self, grace: Duration) {
         self.inner.stop.send_replace(Some(grace));

@@ -73,6 +73,44 @@ impl Common {
     }
 }
 
+/// How the exchange with ЕИС runs, for `serve` and `demo`; unset values keep the defaults of
+/// `exchange::ExchangeConfig` and `eis::client::ClientConfig`.
+#[derive(Args, Debug, Clone, Default)]
+struct ExchangeKnobs {
+    /// How many sends the exchange runner works at once (default 8).
+    #[arg(long, env = "PLANGRAF_EIS_CONCURRENCY", value_parser = clap::value_parser!(u16).range(1..=256))]
+    eis_concurrency: Option<u16>,
+    /// How long a send claimed by an instance stays its own without renewal, in milliseconds
+    /// (default 30000); renewed every third of it while the send is in flight. A killed
+    /// instance's sends are taken over after it.
+    #[arg(long, env = "PLANGRAF_EIS_LEASE_MS", value_parser = clap::value_parser!(u64).range(300..=3_600_000))]
+    eis_lease_ms: Option<u64>,
+    /// The ЕИС client's longest pause between two reads of a reply, in milliseconds (default 60000).
+    #[arg(long, env = "PLANGRAF_EIS_READ_TIMEOUT_MS", hide = true, value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    eis_read_timeout_ms: Option<u64>,
+    /// The ЕИС client's connect timeout, in milliseconds (default 10000).
+    #[arg(long, env = "PLANGRAF_EIS_CONNECT_TIMEOUT_MS", hide = true, value_parser = clap::value_parser!(u64).range(100..=120_000))]
+    eis_connect_timeout_ms: Option<u64>,
+}
+
+impl ExchangeKnobs {
+    fn apply(&self, eis: &mut eis::client::ClientConfig, exchange: &mut exchange::ExchangeConfig) {
+        if let Some(n) = self.eis_concurrency {
+            exchange.concurrency = usize::from(n);
+        }
+        if let Some(ms) = self.eis_lease_ms {
+            exchange.lease = Duration::from_millis(ms);
+            exchange.lease_renewal = exchange.lease / 3;
+        }
+        if let Some(ms) = self.eis_read_timeout_ms {
+            eis.read_timeout = Duration::from_millis(ms);
+        }
+        if let Some(ms) = self.eis_connect_timeout_ms {
+            eis.connect_timeout = Duration::from_millis(ms);
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Runs plangraf with eis-sandbox and demo data on the embedded database.
@@ -88,6 +126,8 @@ enum Command {
         /// its result is due, as the customer would in the cabinet (for measurements). Off by default.
         #[arg(long)]
         sandbox_auto_place_ms: Option<u64>,
+        #[command(flatten)]
+        knobs: ExchangeKnobs,
     },
     /// Runs the plangraf server and its exchange runner.
     Serve {
@@ -109,6 +149,8 @@ enum Command {
         /// Hours after its first attempt that a send ЕИС gives no usable answer to is given up.
         #[arg(long, env = "PLANGRAF_EIS_RETRY_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=720))]
         eis_retry_hours: u64,
+        #[command(flatten)]
+        knobs: ExchangeKnobs,
     },
     /// Applies pending database migrations and exits.
     Migrate,
@@ -242,22 +284,24 @@ async fn main() -> anyhow::Result<()> {
     plangraf::return_big_allocations_to_the_system();
     let cli = Cli::parse();
     match cli.command {
-        Command::Demo { listen, sandbox_listen, processing_delay_ms, sandbox_auto_place_ms } => {
-            run_demo(&cli.common, listen, sandbox_listen, processing_delay_ms, sandbox_auto_place_ms).await
+        Command::Demo { listen, sandbox_listen, processing_delay_ms, sandbox_auto_place_ms, knobs } => {
+            run_demo(&cli.common, listen, sandbox_listen, processing_delay_ms, sandbox_auto_place_ms, &knobs).await
         }
-        Command::Serve { listen, eis_url, eis_ca_file, secure_cookies, trusted_proxies, eis_retry_hours } => {
+        Command::Serve { listen, eis_url, eis_ca_file, secure_cookies, trusted_proxies, eis_retry_hours, knobs } => {
             let store = cli.common.store().await?;
             let mut eis = eis::client::ClientConfig::new(eis_url);
             eis.ca_file = eis_ca_file;
+            let mut exchange = exchange::ExchangeConfig {
+                schemas: cli.common.schemas(false)?,
+                retry_ceiling: Duration::from_secs(eis_retry_hours * 3600),
+                ..Default::default()
+            };
+            knobs.apply(&mut eis, &mut exchange);
             let config = AppConfig {
                 database_url: cli.common.database_url(),
                 listen,
                 eis,
-                exchange: exchange::ExchangeConfig {
-                    schemas: cli.common.schemas(false)?,
-                    retry_ceiling: Duration::from_secs(eis_retry_hours * 3600),
-                    ..Default::default()
-                },
+                exchange,
                 secure_cookies,
                 trusted_proxies,
                 run_exchange: true,
@@ -448,6 +492,7 @@ async fn run_demo(
     sandbox_listen: SocketAddr,
     delay_ms: u64,
     auto_place_ms: Option<u64>,
+    knobs: &ExchangeKnobs,
 ) -> anyhow::Result<()> {
     // One compiled schema set serves both sides.
     let schemas = common.schemas(true)?;
@@ -458,16 +503,18 @@ async fn run_demo(
     demo::load(&store).await?;
     let mut eis = eis::client::ClientConfig::new(sb.base_url.clone());
     eis.ca_file = Some(sb.ca_cert_path.clone());
+    let mut exchange = exchange::ExchangeConfig {
+        poll_interval: Duration::from_secs(2),
+        publication_poll_interval: Duration::from_secs(3),
+        schemas,
+        ..Default::default()
+    };
+    knobs.apply(&mut eis, &mut exchange);
     let config = AppConfig {
         database_url: common.database_url(),
         listen,
         eis,
-        exchange: exchange::ExchangeConfig {
-            poll_interval: Duration::from_secs(2),
-            publication_poll_interval: Duration::from_secs(3),
-            schemas,
-            ..Default::default()
-        },
+        exchange,
         secure_cookies: false,
         trusted_proxies: Vec::new(),
         run_exchange: true,
@@ -511,4 +558,62 @@ async fn wait_for_shutdown() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Fault tests and operators start the binary with these variables: their names are a contract.
+    #[test]
+    fn serve_and_demo_take_the_exchange_knobs_from_these_variables() {
+        let cli = Cli::command();
+        for sub in ["serve", "demo"] {
+            let cmd = cli.find_subcommand(sub).unwrap();
+            let envs: Vec<String> =
+                cmd.get_arguments().filter_map(|a| a.get_env()).map(|e| e.to_string_lossy().into_owned()).collect();
+            for name in [
+                "PLANGRAF_EIS_CONCURRENCY",
+                "PLANGRAF_EIS_LEASE_MS",
+                "PLANGRAF_EIS_READ_TIMEOUT_MS",
+                "PLANGRAF_EIS_CONNECT_TIMEOUT_MS",
+            ] {
+                assert!(envs.iter().any(|e| e == name), "{sub} lacks {name}: {envs:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn exchange_knobs_set_what_they_name_and_leave_the_defaults_otherwise() {
+        let knobs = |args: &[&str]| match Cli::try_parse_from([&["plangraf", "serve"], args].concat()) {
+            Ok(Cli { command: Command::Serve { knobs, .. }, .. }) => Ok(knobs),
+            Ok(_) => panic!("not serve"),
+            Err(e) => Err(e.kind()),
+        };
+        let (mut eis, mut ex) = (eis::client::ClientConfig::new("https://x"), exchange::ExchangeConfig::default());
+        knobs(&[]).unwrap().apply(&mut eis, &mut ex);
+        assert_eq!((ex.concurrency, ex.lease, ex.lease_renewal), (8, Duration::from_secs(30), Duration::from_secs(10)));
+        assert_eq!((eis.connect_timeout, eis.read_timeout), (Duration::from_secs(10), Duration::from_secs(60)));
+        let set = knobs(&[
+            "--eis-concurrency",
+            "32",
+            "--eis-lease-ms",
+            "1500",
+            "--eis-read-timeout-ms",
+            "2000",
+            "--eis-connect-timeout-ms",
+            "700",
+        ])
+        .unwrap();
+        set.apply(&mut eis, &mut ex);
+        assert_eq!(
+            (ex.concurrency, ex.lease, ex.lease_renewal),
+            (32, Duration::from_millis(1500), Duration::from_millis(500))
+        );
+        assert_eq!((eis.connect_timeout, eis.read_timeout), (Duration::from_millis(700), Duration::from_millis(2000)));
+        for wrong in [["--eis-concurrency", "0"], ["--eis-lease-ms", "10"], ["--eis-read-timeout-ms", "0"]] {
+            assert_eq!(knobs(&wrong).unwrap_err(), clap::error::ErrorKind::ValueValidation, "{wrong:?}");
+        }
+    }
 }

@@ -67,6 +67,14 @@ pub struct SendEvent {
     pub failed: bool,
 }
 
+/// Who holds a send's lease, and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub send_id: SendId,
+    pub worker: String,
+    pub until: Time,
+}
+
 /// A send a worker holds the lease of, with the credentials opened for the call.
 #[derive(Debug, Clone)]
 pub struct ClaimedSend {
@@ -419,6 +427,39 @@ impl Store {
             .execute(self.pool())
             .await?;
         Ok(done.rows_affected())
+    }
+
+    /// Extends, in one statement, every lease `worker` still holds (not run out at `now`) to
+    /// `now + lease_ms`: its sends stay its own while their exchanges with ЕИС are in flight. A
+    /// lease that ran out is not revived: another worker may be taking it over. Returns how many
+    /// were renewed.
+    pub async fn renew_leases(&self, worker: &str, now: Time, lease_ms: i64) -> Result<u64> {
+        let now = ms(now);
+        let done = sqlx::query("UPDATE eis_sends SET locked_until = $1 WHERE locked_by = $2 AND locked_until >= $3")
+            .bind(now.saturating_add(lease_ms))
+            .bind(worker)
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// The leases taken and not yet released (some may have run out), by send.
+    pub async fn leases(&self) -> Result<Vec<Lease>> {
+        let rows = sqlx::query(
+            "SELECT id, locked_by, locked_until FROM eis_sends WHERE locked_by IS NOT NULL AND locked_until IS NOT NULL ORDER BY id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Lease {
+                    send_id: SendId(r.try_get("id")?),
+                    worker: r.try_get("locked_by")?,
+                    until: time_at(r, "locked_until")?,
+                })
+            })
+            .collect()
     }
 
     /// Records what ЕИС answered and releases the lease, if this worker still holds it. Returns

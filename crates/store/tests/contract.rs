@@ -400,6 +400,51 @@ async fn released_leases_are_claimable_at_once_and_due_by_claims_ahead() {
 }
 
 #[tokio::test]
+async fn a_renewed_lease_keeps_the_send_and_one_not_renewed_is_taken_over() {
+    let (s, _d) = store().await;
+    let (o, u, v) = approved_version(&s).await;
+    let login = EisLogin { login: "eis_user_int".into(), password: "Пароль-ЕИС-7Kq9".into() };
+    let new = NewSend {
+        version_id: v,
+        org_id: o,
+        requested_by: u,
+        packet_id: "6a1d7c52-3e0b-4f11-8d8e-0c5b7a9e2f41",
+        packet_xml: "<x/>",
+        login: &login,
+        packet_note: "",
+    };
+    let id = s.enqueue_send(&new).await.unwrap();
+    let now = store::now();
+    s.claim_due_send("w1", now, 1_000).await.unwrap().unwrap();
+    // w1 renews before its lease runs out: at 1,5 s, past the first lease, the send is still w1's.
+    assert_eq!(s.renew_leases("w1", now + ms(800), 1_000).await.unwrap(), 1);
+    assert_eq!(s.renew_leases("w2", now + ms(800), 1_000).await.unwrap(), 0, "only the worker's own leases");
+    assert!(s.claim_due_send("w2", now + ms(1_500), 1_000).await.unwrap().is_none(), "renewed until 1,8 s");
+    let lease = s.leases().await.unwrap();
+    assert_eq!(lease.iter().map(|l| (l.send_id, l.worker.as_str())).collect::<Vec<_>>(), vec![(id, "w1")]);
+    assert_eq!(lease[0].until, now + ms(1_800));
+    // Then w1 stops renewing (killed): after its lease w2 takes the send over, and a late renewal
+    // of w1 neither revives its lease nor touches w2's.
+    let taken = s.claim_due_send("w2", now + ms(1_900), 1_000).await.unwrap().expect("taken over after the lease");
+    assert_eq!(taken.send.id, id);
+    assert_eq!(s.renew_leases("w1", now + ms(2_000), 60_000).await.unwrap(), 0);
+    let done = Outcome {
+        status: SendStatus::Processing,
+        next_attempt_at: Some(now + ms(5_000)),
+        count_attempt: true,
+        failed: false,
+        last_error: None,
+        event: None,
+    };
+    assert!(!s.record_outcome(id, "w1", &done).await.unwrap(), "w1 lost the lease");
+    assert!(s.record_outcome(id, "w2", &done).await.unwrap());
+    assert!(s.leases().await.unwrap().is_empty());
+    // A lease that ran out and was not taken over is not revived either.
+    s.claim_due_send("w3", now + ms(5_000), 1_000).await.unwrap().unwrap();
+    assert_eq!(s.renew_leases("w3", now + ms(6_001), 1_000).await.unwrap(), 0);
+}
+
+#[tokio::test]
 async fn send_queue_leases_and_uniqueness() {
     let (s, _d) = store().await;
     let (o, u, v) = approved_version(&s).await;
