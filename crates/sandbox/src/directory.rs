@@ -178,6 +178,34 @@ impl Directory {
         self.guard.credential_cache()
     }
 
+    /// The `index/id` of every packet the organization's users uploaded and the sandbox
+    /// received (stored), in the order received: each id once, however often it was uploaded.
+    pub async fn received_packet_ids(&self, org_reg_num: &str) -> Result<Vec<String>, SandboxError> {
+        Ok(sqlx::query_scalar("SELECT ref_id FROM packets WHERE org_reg_num = ?1 ORDER BY received_at, ref_id")
+            .bind(org_reg_num)
+            .fetch_all(&self.db)
+            .await?)
+    }
+
+    /// How many integration replies the exchange log holds per endpoint and HTTP status
+    /// (injected faults are not logged), sorted by endpoint and status.
+    pub async fn exchange_log_counts(&self) -> Result<Vec<(String, u16, u64)>, SandboxError> {
+        let rows = sqlx::query(
+            "SELECT endpoint, http_status, COUNT(*) AS n FROM exchange_log GROUP BY endpoint, http_status \
+             ORDER BY endpoint, http_status",
+        )
+        .fetch_all(&self.db)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let status: i64 = r.try_get("http_status")?;
+                let n: i64 = r.try_get("n")?;
+                Ok((r.try_get("endpoint")?, u16::try_from(status).unwrap_or(0), u64::try_from(n).unwrap_or(0)))
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(SandboxError::from)
+    }
+
     /// Lets the packets received under `stuck_processing` reach their final result now.
     /// Returns how many were released.
     pub async fn release_stuck(&self) -> Result<u64, SandboxError> {

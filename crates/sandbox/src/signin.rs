@@ -307,7 +307,28 @@ impl Guard {
     /// Checks `password` against `stored` (`None`: no such user or no password yet, which
     /// still costs a verification) for `login` from `addr`: reserved first, then verified in
     /// the gate. `Ok(true)` only for a match.
+    ///
+    /// The check runs to its end in a task of its own: a client that hangs up meanwhile (hyper
+    /// then drops the request's handler) must not leave its reserved attempt counted as a
+    /// failure, or a client whose connections break would throttle itself with a right password.
     pub(crate) async fn check(
+        &self,
+        db: &SqlitePool,
+        kind: LoginKind,
+        login: &str,
+        addr: IpAddr,
+        password: &str,
+        stored: Option<String>,
+    ) -> Result<bool, Refused> {
+        let (me, db, login, password) = (self.clone(), db.clone(), login.to_owned(), password.to_owned());
+        let task = tokio::spawn(async move { me.check_to_the_end(&db, kind, &login, addr, &password, stored).await });
+        match task.await {
+            Ok(r) => r,
+            Err(e) => Err(Refused::Storage(SandboxError::Password(format!("the password check failed: {e}")))),
+        }
+    }
+
+    async fn check_to_the_end(
         &self,
         db: &SqlitePool,
         kind: LoginKind,

@@ -180,3 +180,45 @@ async fn shares_of_drops_and_slow_replies_are_set_over_http() {
     assert!(r.text().await.expect("body").contains("slow_percent: допустимы значения от 0 до 100"));
     env.sandbox.shutdown().await;
 }
+
+/// A client that hangs up while its (right) password is being checked is not counted as a
+/// failed attempt: the broken connections of a busy client must not throttle it.
+#[tokio::test]
+async fn a_client_hanging_up_during_the_password_check_is_not_throttled() {
+    let env = start(Duration::ZERO).await;
+    let d = env.sandbox.directory();
+    let creds = creds(&env, "spec").await;
+    let unknown = "0f3c2a8e-0000-0000-0000-000000000000";
+    // Argon2 takes longer than this client waits for a reply.
+    let impatient = EisClient::new(ClientConfig {
+        base_url: env.sandbox.base_url.clone(),
+        ca_file: Some(env.sandbox.ca_cert_path.clone()),
+        connect_timeout: Duration::from_secs(5),
+        read_timeout: Duration::from_millis(5),
+    })
+    .expect("client");
+    let mut hung_up = 0;
+    let checks_before = d.password_check_stats().completed;
+    for _ in 0..12 {
+        match impatient.status(&creds, unknown).await {
+            Err(ClientError::Transport(_)) => hung_up += 1,
+            Err(ClientError::Server { status: 404, .. }) => {}
+            other => panic!("unexpected: {other:?}"),
+        }
+        // Whatever the client left behind finishes before the next attempt.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let t = Instant::now();
+        while d.password_check_stats().running > 0 {
+            assert!(t.elapsed() < Duration::from_secs(20), "a password check never finished");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    let checks = d.password_check_stats().completed - checks_before;
+    assert!(hung_up > 5 && checks > 5, "{hung_up} hang-ups, {checks} checks: too few to test this");
+    // More hang-ups than the 5 failures a login may have, yet the right password still works.
+    match env.client.status(&creds, unknown).await {
+        Err(ClientError::Server { status: 404, .. }) => {}
+        other => panic!("a right password after hang-ups: {other:?}"),
+    }
+    env.sandbox.shutdown().await;
+}
