@@ -18,3 +18,4 @@ mod security;
 mod seed_path;
 mod send_retries;
 mod shutdown;
+mod year_end_faults;
