@@ -112,8 +112,8 @@ fn client_for(sb: &sandbox::RunningSandbox) -> anyhow::Result<EisClient> {
     Ok(EisClient::new(cfg)?)
 }
 
-/// Organizations, customers and 50 plans each, approved; the customers with their
-/// organization's index.
+/// Organizations, customers and 50 plans each, approved; answers the customers in the order of
+/// the organizations (the index of [`spz`]).
 async fn seed(workflow: &app::Workflow, store: &store::Store, args: &Args) -> anyhow::Result<Vec<store::users::User>> {
     plangraf::demo::load(store).await?;
     let committee = store.organization_by_spz(plangraf::demo::COMMITTEE.spz_code).await?.context("committee")?;
