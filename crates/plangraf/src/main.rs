@@ -122,6 +122,10 @@ enum Command {
         /// How long the sandbox keeps a packet `processing`, in milliseconds.
         #[arg(long, default_value_t = 3000)]
         processing_delay_ms: u64,
+        /// Place every loaded draft in the sandbox automatically this many milliseconds after
+        /// its result is due, as the customer would in the cabinet (for measurements). Off by default.
+        #[arg(long)]
+        sandbox_auto_place_ms: Option<u64>,
         #[command(flatten)]
         knobs: ExchangeKnobs,
     },
@@ -159,6 +163,14 @@ enum Command {
         /// Also create the demo organizations and users in the sandbox.
         #[arg(long)]
         demo: bool,
+        /// Place every loaded draft automatically this many milliseconds after its result is
+        /// due, as the customer would in the cabinet (for benchmarks and tests). Off by default.
+        #[arg(long, env = "PLANGRAF_SANDBOX_AUTO_PLACE_MS")]
+        auto_place_ms: Option<u64>,
+        /// Remember a verified integration password this many milliseconds, so repeated calls
+        /// skip Argon2 (for benchmarks). Off by default: every call is verified.
+        #[arg(long, env = "PLANGRAF_SANDBOX_CREDENTIAL_CACHE_MS")]
+        credential_cache_ms: Option<u64>,
     },
     /// Organizations.
     #[command(subcommand)]
@@ -272,8 +284,8 @@ async fn main() -> anyhow::Result<()> {
     plangraf::return_big_allocations_to_the_system();
     let cli = Cli::parse();
     match cli.command {
-        Command::Demo { listen, sandbox_listen, processing_delay_ms, knobs } => {
-            run_demo(&cli.common, listen, sandbox_listen, processing_delay_ms, &knobs).await
+        Command::Demo { listen, sandbox_listen, processing_delay_ms, sandbox_auto_place_ms, knobs } => {
+            run_demo(&cli.common, listen, sandbox_listen, processing_delay_ms, sandbox_auto_place_ms, &knobs).await
         }
         Command::Serve { listen, eis_url, eis_ca_file, secure_cookies, trusted_proxies, eis_retry_hours, knobs } => {
             let store = cli.common.store().await?;
@@ -306,9 +318,11 @@ async fn main() -> anyhow::Result<()> {
             store.close().await;
             Ok(())
         }
-        Command::EisSandbox { listen, processing_delay_ms, demo: with_demo } => {
+        Command::EisSandbox { listen, processing_delay_ms, demo: with_demo, auto_place_ms, credential_cache_ms } => {
             let sb =
                 start_sandbox(&cli.common.data_dir, listen, processing_delay_ms, cli.common.schemas(true)?).await?;
+            sb.set_auto_place(auto_place_ms.map(Duration::from_millis));
+            sb.directory().set_credential_cache(credential_cache_ms.map(Duration::from_millis));
             if with_demo {
                 demo::load_sandbox(&sb.directory()).await?;
             }
@@ -477,11 +491,13 @@ async fn run_demo(
     listen: SocketAddr,
     sandbox_listen: SocketAddr,
     delay_ms: u64,
+    auto_place_ms: Option<u64>,
     knobs: &ExchangeKnobs,
 ) -> anyhow::Result<()> {
     // One compiled schema set serves both sides.
     let schemas = common.schemas(true)?;
     let sb = start_sandbox(&common.data_dir, sandbox_listen, delay_ms, schemas.clone()).await?;
+    sb.set_auto_place(auto_place_ms.map(Duration::from_millis));
     demo::load_sandbox(&sb.directory()).await?;
     let store = common.store().await?;
     demo::load(&store).await?;

@@ -2,9 +2,11 @@
 //! administration plangraf's demo loader and the tests use. Every `ensure_*` is idempotent.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::{Row, SqlitePool};
 
+use crate::auto_place::AutoPlace;
 use crate::db::now_ms;
 use crate::faults::{FaultState, Faults};
 use crate::signin::{Guard, PasswordCheckStats, ThrottlePolicy};
@@ -15,6 +17,7 @@ pub struct Directory {
     db: SqlitePool,
     faults: Arc<FaultState>,
     guard: Guard,
+    auto_place: Arc<AutoPlace>,
 }
 
 impl std::fmt::Debug for Directory {
@@ -119,8 +122,8 @@ fn is_digits(s: &str, n: usize) -> bool {
 }
 
 impl Directory {
-    pub(crate) fn new(db: SqlitePool, faults: Arc<FaultState>) -> Self {
-        Directory { db, faults, guard: Guard::new() }
+    pub(crate) fn new(db: SqlitePool, faults: Arc<FaultState>, auto_place: Arc<AutoPlace>) -> Self {
+        Directory { db, faults, guard: Guard::new(), auto_place }
     }
 
     pub(crate) fn guard(&self) -> &Guard {
@@ -152,6 +155,55 @@ impl Directory {
     /// The faults in force, with what is left of the "next N" counters.
     pub fn faults(&self) -> Faults {
         self.faults.get()
+    }
+
+    /// Automatic placement for benchmarks and tests: every draft received from a packet is
+    /// placed `after` its packet's result became due (`None`, the default: only by hand).
+    /// Kept in memory; see docs/SANDBOX.md.
+    pub fn set_auto_place(&self, after: Option<Duration>) {
+        self.auto_place.set(after);
+    }
+
+    pub fn auto_place(&self) -> Option<Duration> {
+        self.auto_place.get()
+    }
+
+    /// Caches verified integration credentials for `ttl` each (`None`, the default: every
+    /// integration call verifies its password with Argon2). For benchmarks; see docs/SANDBOX.md.
+    pub fn set_credential_cache(&self, ttl: Option<Duration>) {
+        self.guard.set_credential_cache(ttl);
+    }
+
+    pub fn credential_cache(&self) -> Option<Duration> {
+        self.guard.credential_cache()
+    }
+
+    /// The `index/id` of every packet the organization's users uploaded and the sandbox
+    /// received (stored), in the order received: each id once, however often it was uploaded.
+    pub async fn received_packet_ids(&self, org_reg_num: &str) -> Result<Vec<String>, SandboxError> {
+        Ok(sqlx::query_scalar("SELECT ref_id FROM packets WHERE org_reg_num = ?1 ORDER BY received_at, ref_id")
+            .bind(org_reg_num)
+            .fetch_all(&self.db)
+            .await?)
+    }
+
+    /// How many integration replies the exchange log holds per endpoint and HTTP status
+    /// (injected faults are not logged), sorted by endpoint and status.
+    pub async fn exchange_log_counts(&self) -> Result<Vec<(String, u16, u64)>, SandboxError> {
+        let rows = sqlx::query(
+            "SELECT endpoint, http_status, COUNT(*) AS n FROM exchange_log GROUP BY endpoint, http_status \
+             ORDER BY endpoint, http_status",
+        )
+        .fetch_all(&self.db)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let status: i64 = r.try_get("http_status")?;
+                let n: i64 = r.try_get("n")?;
+                Ok((r.try_get("endpoint")?, u16::try_from(status).unwrap_or(0), u64::try_from(n).unwrap_or(0)))
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(SandboxError::from)
     }
 
     /// Lets the packets received under `stuck_processing` reach their final result now.

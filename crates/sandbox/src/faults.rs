@@ -54,6 +54,15 @@ pub struct Faults {
     /// Packets received while this is on stay `processing` (until
     /// [`crate::Directory::release_stuck`]).
     pub stuck_processing: bool,
+    /// Share (0–100) of the integration requests not answered `503` by `error_percent` whose
+    /// connection is closed without a reply, spread evenly like `error_percent`.
+    pub drop_percent: u8,
+    /// Share (0–100) of the integration requests neither failed nor dropped by the shares above
+    /// that are served and then answered only after `slow_latency`: past a client's read
+    /// timeout, the request took effect but the client never learns.
+    pub slow_percent: u8,
+    /// How long a slow reply (`slow_percent`) is held after the request was served.
+    pub slow_latency: Duration,
 }
 
 /// The `errorInfo/code` of an injected 503.
@@ -66,6 +75,10 @@ struct Inner {
     faults: Faults,
     /// Requests seen since the faults were set, for the even spread of `error_percent`.
     seen: u64,
+    /// Requests not failed by the share, for the even spread of `drop_percent`.
+    seen_unfailed: u64,
+    /// Requests neither failed nor dropped by the shares, for `slow_percent`.
+    seen_undropped: u64,
 }
 
 /// What happens to one integration request.
@@ -76,6 +89,8 @@ enum Fate {
     Drop,
     LoseReply,
     Refuse,
+    /// Served, then the reply is held this long.
+    Slow(Duration),
 }
 
 /// The faults shared by the handlers, the directory and the connections.
@@ -93,7 +108,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl FaultState {
     pub(crate) fn set(&self, faults: Faults) {
         tracing::info!(?faults, "eis-sandbox faults set");
-        *lock(&self.inner) = Inner { faults, seen: 0 };
+        *lock(&self.inner) = Inner { faults, ..Inner::default() };
     }
 
     pub(crate) fn get(&self) -> Faults {
@@ -124,12 +139,19 @@ impl FaultState {
             g.faults.fail_next -= 1;
             return (latency, Fate::Fail);
         }
-        let p = u64::from(g.faults.error_percent.min(100));
         g.seen += 1;
-        let k = g.seen;
-        // Request k fails when it carries the running count of failures past a whole number.
-        let fate = if k * p / 100 > (k - 1) * p / 100 { Fate::Fail } else { Fate::Serve };
-        (latency, fate)
+        if hits(g.seen, g.faults.error_percent) {
+            return (latency, Fate::Fail);
+        }
+        g.seen_unfailed += 1;
+        if hits(g.seen_unfailed, g.faults.drop_percent) {
+            return (latency, Fate::Drop);
+        }
+        g.seen_undropped += 1;
+        if hits(g.seen_undropped, g.faults.slow_percent) {
+            return (latency, Fate::Slow(g.faults.slow_latency));
+        }
+        (latency, Fate::Serve)
     }
 
     fn kill(&self, peer: SocketAddr) -> bool {
@@ -141,6 +163,14 @@ impl FaultState {
             None => false,
         }
     }
+}
+
+/// Whether request `k` (counted from 1) of an evenly spread share of `percent` gets the fault:
+/// when it carries the running count of faults past a whole number, so exactly `percent` of
+/// every 100 consecutive requests do.
+fn hits(k: u64, percent: u8) -> bool {
+    let p = u64::from(percent.min(100));
+    k * p / 100 > (k - 1) * p / 100
 }
 
 /// Middleware of the integration endpoints.
@@ -171,6 +201,20 @@ pub(crate) async fn inject(
                 message: "Неверный запрос: документ не может быть принят (отказ, заданный в песочнице)".into(),
             });
             (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response()
+        }
+        Fate::Slow(hold) => {
+            // In its own task, so the request takes effect even when the client gives up first
+            // (hyper drops the handler of a closed connection).
+            let served = match tokio::spawn(next.run(req)).await {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(error = %e, "serving a slow request failed");
+                    return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                }
+            };
+            tracing::info!(%peer, status = %served.status(), hold_ms = hold.as_millis(), "request served; injected slow reply");
+            tokio::time::sleep(hold).await;
+            served
         }
         Fate::LoseReply => {
             let served = next.run(req).await;
@@ -209,14 +253,18 @@ fn text(status: StatusCode, body: String) -> Response {
 
 fn describe(f: &Faults) -> String {
     format!(
-        "latency_ms={}\nerror_percent={}\nfail_next={}\ndrop_next={}\nlose_reply_next={}\nrefuse_next={}\nstuck_processing={}\n",
+        "latency_ms={}\nerror_percent={}\nfail_next={}\ndrop_next={}\nlose_reply_next={}\nrefuse_next={}\nstuck_processing={}\n\
+         drop_percent={}\nslow_percent={}\nslow_ms={}\n",
         f.latency.as_millis(),
         f.error_percent,
         f.fail_next,
         f.drop_next,
         f.lose_reply_next,
         f.refuse_next,
-        f.stuck_processing
+        f.stuck_processing,
+        f.drop_percent,
+        f.slow_percent,
+        f.slow_latency.as_millis()
     )
 }
 
@@ -253,6 +301,9 @@ struct FaultsForm {
     lose_reply_next: Option<String>,
     refuse_next: Option<String>,
     stuck_processing: Option<String>,
+    drop_percent: Option<String>,
+    slow_percent: Option<String>,
+    slow_ms: Option<String>,
 }
 
 fn parse<T: std::str::FromStr + Default>(name: &str, v: Option<&String>) -> Result<T, String> {
@@ -276,10 +327,16 @@ async fn set(
         return text(StatusCode::BAD_REQUEST, "Ожидается форма application/x-www-form-urlencoded\n".into());
     };
     let parsed = (|| {
-        let error_percent: u8 = parse("error_percent", form.error_percent.as_ref())?;
-        if error_percent > 100 {
-            return Err("error_percent: допустимы значения от 0 до 100\n".to_owned());
-        }
+        let percent = |name: &str, v: Option<&String>| -> Result<u8, String> {
+            let p: u8 = parse(name, v)?;
+            if p > 100 {
+                return Err(format!("{name}: допустимы значения от 0 до 100\n"));
+            }
+            Ok(p)
+        };
+        let error_percent = percent("error_percent", form.error_percent.as_ref())?;
+        let drop_percent = percent("drop_percent", form.drop_percent.as_ref())?;
+        let slow_percent = percent("slow_percent", form.slow_percent.as_ref())?;
         let stuck = match form.stuck_processing.as_deref().map(str::trim) {
             None | Some("" | "0" | "false") => false,
             Some("1" | "true" | "on") => true,
@@ -293,6 +350,9 @@ async fn set(
             lose_reply_next: parse("lose_reply_next", form.lose_reply_next.as_ref())?,
             refuse_next: parse("refuse_next", form.refuse_next.as_ref())?,
             stuck_processing: stuck,
+            drop_percent,
+            slow_percent,
+            slow_latency: Duration::from_millis(parse("slow_ms", form.slow_ms.as_ref())?),
         })
     })();
     match parsed {
@@ -433,6 +493,25 @@ mod tests {
         let fates: Vec<Fate> = (0..6).map(|_| s.next().1).collect();
         assert_eq!(fates, [Fate::Drop, Fate::LoseReply, Fate::Fail, Fate::Fail, Fate::Serve, Fate::Serve]);
         assert_eq!(s.get(), Faults::default(), "counters are used up");
+    }
+
+    #[test]
+    fn the_shares_of_drops_and_slow_replies_follow_the_share_of_503s() {
+        let s = FaultState::default();
+        let hold = Duration::from_secs(3);
+        s.set(Faults {
+            error_percent: 50,
+            drop_percent: 50,
+            slow_percent: 50,
+            slow_latency: hold,
+            ..Faults::default()
+        });
+        let fates: Vec<Fate> = (0..16).map(|_| s.next().1).collect();
+        let count = |f: Fate| fates.iter().filter(|x| **x == f).count();
+        // Half of all fail; half of the rest drop; half of what is left is slow.
+        assert_eq!((count(Fate::Fail), count(Fate::Drop), count(Fate::Slow(hold)), count(Fate::Serve)), (8, 4, 2, 2));
+        s.set(Faults { slow_percent: 100, slow_latency: hold, ..Faults::default() });
+        assert!((0..5).all(|_| s.next().1 == Fate::Slow(hold)));
     }
 
     #[test]

@@ -9,14 +9,18 @@
 //! * the exchange of PRODUCT.md §7 (`/44fz/integration/upload`, `/44fz/integration/status`,
 //!   `fcsDocProjectStatusRequest`, `/44fz/integration/export`), asynchronous and restart-safe,
 //!   with the business checks documented in `docs/SANDBOX.md`;
-//! * faults on demand on the integration endpoints (latency, 503, dropped connections, stuck
-//!   processing), set through [`Directory::set_faults`] or `/_faults`;
+//! * faults on demand on the integration endpoints (latency, 503, dropped connections, slow
+//!   replies, stuck processing), set through [`Directory::set_faults`] or `/_faults`;
+//! * for benchmarks and tests: automatic placement of received drafts after a delay
+//!   ([`Directory::set_auto_place`]) and a cache of verified integration credentials
+//!   ([`Directory::set_credential_cache`]), both off by default;
 //! * an `X-Request-Id` on every response (the caller's, when sane) and in the log span of
 //!   every request, as plangraf's own server does;
 //! * its own SQLite storage in `data_dir` and its own self-signed certificate.
 //!
 //! Everything is served over HTTPS on a loopback address only.
 
+mod auto_place;
 mod cabinet;
 mod checks;
 mod db;
@@ -99,6 +103,7 @@ pub struct RunningSandbox {
     pub ca_cert_path: PathBuf,
     handle: axum_server::Handle<SocketAddr>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    placer: tokio::task::JoinHandle<()>,
     state: AppState,
 }
 
@@ -135,13 +140,15 @@ pub async fn start(cfg: SandboxConfig) -> Result<RunningSandbox, SandboxError> {
     };
 
     let fault_state = Arc::new(faults::FaultState::default());
+    let auto_place = Arc::new(auto_place::AutoPlace::default());
     let state = AppState {
         db: db.clone(),
         processing_delay: cfg.processing_delay,
         schemas: cfg.schemas.clone(),
-        directory: Directory::new(db.clone(), fault_state.clone()),
+        directory: Directory::new(db.clone(), fault_state.clone(), auto_place.clone()),
         faults: fault_state.clone(),
     };
+    let placer = tokio::spawn(auto_place::run(db.clone(), auto_place));
     let app = router(state.clone());
     let handle = axum_server::Handle::new();
     // Each TCP connection under TLS can be dropped by a fault (see `faults`).
@@ -155,7 +162,7 @@ pub async fn start(cfg: SandboxConfig) -> Result<RunningSandbox, SandboxError> {
         .handle(handle.clone());
     let task = tokio::spawn(async move { server.serve(app.into_make_service_with_connect_info::<SocketAddr>()).await });
     tracing::info!(%base_url, data_dir = %cfg.data_dir.display(), "eis-sandbox started");
-    Ok(RunningSandbox { addr, base_url, ca_cert_path: tls.cert_path, handle, task, state })
+    Ok(RunningSandbox { addr, base_url, ca_cert_path: tls.cert_path, handle, task, placer, state })
 }
 
 fn router(state: AppState) -> Router {
@@ -207,9 +214,16 @@ impl RunningSandbox {
         self.state.faults.set(faults);
     }
 
+    /// Automatic placement of received drafts `after` their result is due; the same as
+    /// [`Directory::set_auto_place`].
+    pub fn set_auto_place(&self, after: Option<Duration>) {
+        self.state.directory.set_auto_place(after);
+    }
+
     /// Stops accepting connections, lets running requests finish (up to 5 s), closes storage.
     pub async fn shutdown(self) {
         self.handle.graceful_shutdown(Some(Duration::from_secs(5)));
+        self.placer.abort();
         match self.task.await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "eis-sandbox server ended with an error"),

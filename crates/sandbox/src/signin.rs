@@ -11,10 +11,13 @@
 //!   before the slow check, so parallel attempts cannot race past the limit; a success
 //!   forgives the failures before it.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
 
 use sqlx::{Row, SqlitePool};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -206,16 +209,91 @@ impl From<sqlx::Error> for Refused {
     }
 }
 
+/// Integration credentials that passed Argon2 lately, so that a benchmark's thousands of calls
+/// with one login do not each pay the 19 MiB hash (off by default: every call is verified).
+/// An entry holds a keyed SHA-256 of the password (the key is random per process, nothing is
+/// written anywhere) and the stored Argon2 hash it matched: a regenerated password changes the
+/// stored hash, so the entry stops matching at once.
+#[derive(Default)]
+struct CredentialCache {
+    ttl: Option<Duration>,
+    key: [u8; 32],
+    entries: HashMap<String, CachedCredential>,
+}
+
+struct CachedCredential {
+    stored: String,
+    digest: [u8; 32],
+    until: Instant,
+}
+
+/// The most entries kept; beyond it the cache is emptied (a benchmark has a handful of logins).
+const CACHE_MAX_ENTRIES: usize = 10_000;
+
+impl CredentialCache {
+    fn digest(&self, password: &str) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(self.key);
+        h.update(password.as_bytes());
+        h.finalize().into()
+    }
+
+    fn hit(&self, login: &str, password: &str, stored: &str) -> bool {
+        let Some(e) = self.entries.get(login) else { return false };
+        let digest = self.digest(password);
+        e.until > Instant::now()
+            && e.stored == stored
+            && crate::passwords::constant_time_eq(&hex(&e.digest), &hex(&digest))
+    }
+
+    fn remember(&mut self, login: &str, password: &str, stored: &str) {
+        let Some(ttl) = self.ttl else { return };
+        if self.entries.len() >= CACHE_MAX_ENTRIES {
+            self.entries.clear();
+        }
+        let digest = self.digest(password);
+        self.entries.insert(
+            login.to_owned(),
+            CachedCredential { stored: stored.to_owned(), digest, until: Instant::now() + ttl },
+        );
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The gate and the throttle, shared by the directory, the cabinet and the exchange.
 #[derive(Clone)]
 pub(crate) struct Guard {
     pub(crate) gate: Gate,
     policy: Arc<Mutex<ThrottlePolicy>>,
+    cache: Arc<Mutex<CredentialCache>>,
 }
 
 impl Guard {
     pub(crate) fn new() -> Self {
-        Guard { gate: Gate::new(), policy: Arc::new(Mutex::new(ThrottlePolicy::default())) }
+        Guard {
+            gate: Gate::new(),
+            policy: Arc::new(Mutex::new(ThrottlePolicy::default())),
+            cache: Arc::new(Mutex::new(CredentialCache::default())),
+        }
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, CredentialCache> {
+        self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Turns the cache of verified integration credentials on for `ttl` per entry, or off
+    /// (`None`, the default); either way it starts empty.
+    pub(crate) fn set_credential_cache(&self, ttl: Option<Duration>) {
+        let mut key = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
+        *self.cache() = CredentialCache { ttl: ttl.filter(|t| !t.is_zero()), key, entries: HashMap::new() };
+    }
+
+    pub(crate) fn credential_cache(&self) -> Option<Duration> {
+        self.cache().ttl
     }
 
     pub(crate) fn policy(&self) -> ThrottlePolicy {
@@ -229,6 +307,10 @@ impl Guard {
     /// Checks `password` against `stored` (`None`: no such user or no password yet, which
     /// still costs a verification) for `login` from `addr`: reserved first, then verified in
     /// the gate. `Ok(true)` only for a match.
+    ///
+    /// The check runs to its end in a task of its own: a client that hangs up meanwhile (hyper
+    /// then drops the request's handler) must not leave its reserved attempt counted as a
+    /// failure, or a client whose connections break would throttle itself with a right password.
     pub(crate) async fn check(
         &self,
         db: &SqlitePool,
@@ -238,9 +320,37 @@ impl Guard {
         password: &str,
         stored: Option<String>,
     ) -> Result<bool, Refused> {
+        let (me, db, login, password) = (self.clone(), db.clone(), login.to_owned(), password.to_owned());
+        let task = tokio::spawn(async move { me.check_to_the_end(&db, kind, &login, addr, &password, stored).await });
+        match task.await {
+            Ok(r) => r,
+            Err(e) => Err(Refused::Storage(SandboxError::Password(format!("the password check failed: {e}")))),
+        }
+    }
+
+    async fn check_to_the_end(
+        &self,
+        db: &SqlitePool,
+        kind: LoginKind,
+        login: &str,
+        addr: IpAddr,
+        password: &str,
+        stored: Option<String>,
+    ) -> Result<bool, Refused> {
         let reservation = self.reserve(db, kind, login, addr).await?;
+        // Only integration logins are cached; throttling above applies to a cached login too.
+        let cacheable = matches!(kind, LoginKind::Integration) && self.cache().ttl.is_some();
+        let hit = cacheable && stored.as_deref().is_some_and(|s| self.cache().hit(login, password, s));
+        if hit {
+            self.forgive(db, &reservation).await?;
+            return Ok(true);
+        }
+        let remember = if cacheable { stored.clone() } else { None };
         match crate::passwords::verify(&self.gate, password.to_owned(), stored).await {
             Ok(true) => {
+                if let Some(s) = remember {
+                    self.cache().remember(login, password, &s);
+                }
                 self.forgive(db, &reservation).await?;
                 Ok(true)
             }

@@ -19,3 +19,4 @@ mod security;
 mod seed_path;
 mod send_retries;
 mod shutdown;
+mod year_end_faults;
