@@ -156,13 +156,19 @@ impl Workflow {
         Ok(self.store.plans_visible_to(user.org_id).await?)
     }
 
-    /// The plan with its working copy checked: what the plan page and the API's plan show.
+    /// The plan with its working copy and its findings: what the plan page and the API's plan
+    /// show. The findings come from the cache of this content stamp; the schema check is never
+    /// awaited here (see `app::checks`).
     pub async fn plan_view(&self, user: &User, plan_id: PlanId) -> Result<PlanView> {
         let plan = self.readable_plan(user, plan_id).await?;
-        let checked = self.check(&plan).await?;
         let positions = self.store.positions(plan_id).await?;
-        let version_count = self.store.versions(plan_id).await?.len();
-        Ok(PlanView { plan, checked, positions, version_count })
+        let snapshot =
+            self.snapshot_of(plan.plan(), plan.owner(), positions.iter().map(|p| p.position.clone()).collect()).await?;
+        let base = self.base_snapshot(plan.plan()).await?;
+        let found = self.findings_from(&plan, || domain::preflight(&snapshot, base.as_ref())).await?;
+        let version_count = usize::try_from(self.store.version_count(plan_id).await?).unwrap_or(0);
+        let checked = crate::snapshot::Checked { snapshot, base, findings: found.findings.as_ref().clone() };
+        Ok(PlanView { plan, checked, schema: found.schema, positions, version_count })
     }
 }
 
@@ -171,6 +177,8 @@ impl Workflow {
 pub struct PlanView {
     pub plan: Readable,
     pub checked: crate::snapshot::Checked,
+    /// Whether the schema check of this content is done, under way or not run.
+    pub schema: crate::checks::SchemaCheck,
     pub positions: Vec<store::plans::StoredPosition>,
     pub version_count: usize,
 }

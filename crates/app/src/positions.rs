@@ -39,8 +39,8 @@ impl Workflow {
             .into_iter()
             .find(|p| p.id == position_id)
             .ok_or(Error::NotFound)?;
-        let versions = self.store.versions(plan.plan().id).await?;
-        let base = versions.first();
+        let base = self.store.latest_version(plan.plan().id).await?;
+        let base = base.as_ref();
         let in_base = base.and_then(|b| b.snapshot.position(stored.position.purchase_number)).is_some();
         Ok(EditablePosition { plan, stored, in_base, base_version: base.map(|b| b.version_number).unwrap_or(0) })
     }

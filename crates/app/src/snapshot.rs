@@ -31,12 +31,22 @@ pub struct Checked {
 impl Workflow {
     /// The latest approved version's content: what a change round is compared with.
     pub(crate) async fn base_snapshot(&self, plan: &Plan) -> Result<Option<PlanSnapshot>> {
-        Ok(self.store.versions(plan.id).await?.into_iter().next().map(|v| v.snapshot))
+        Ok(self.store.latest_version(plan.id).await?.map(|v| v.snapshot))
     }
 
     /// The working copy as a version would record it now.
     pub(crate) async fn current_snapshot(&self, plan: &Plan, owner: &Organization) -> Result<PlanSnapshot> {
         let positions = self.store.positions(plan.id).await?.into_iter().map(|p| p.position).collect();
+        self.snapshot_of(plan, owner, positions).await
+    }
+
+    /// The working copy as a version would record it, from positions already read.
+    pub(crate) async fn snapshot_of(
+        &self,
+        plan: &Plan,
+        owner: &Organization,
+        positions: Vec<domain::plan::Position>,
+    ) -> Result<PlanSnapshot> {
         let agent = match (plan.owner_role, owner.superior_id) {
             (OwnerRole::Agent, Some(superior)) => self.store.organization(superior).await?.map(|o| AgentSnapshot {
                 iku: customer_snapshot(&o).iku,

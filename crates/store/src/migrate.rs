@@ -12,6 +12,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "send_retries", include_str!("../migrations/0005_send_retries.sql")),
     (6, "sign_in_throttle", include_str!("../migrations/0006_sign_in_throttle.sql")),
     (7, "event_failed", include_str!("../migrations/0007_event_failed.sql")),
+    (10, "plan_checks", include_str!("../migrations/0010_plan_checks.sql")),
+    (11, "position_columns", include_str!("../migrations/0011_position_columns.sql")),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

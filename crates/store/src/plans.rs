@@ -515,8 +515,8 @@ impl Store {
         }
         let json = serde_json::to_string(snapshot).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO plan_versions (plan_id, version_number, snapshot, approved_by, approved_at, packet_id, packet_xml, packet_basis) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            "INSERT INTO plan_versions (plan_id, version_number, snapshot, approved_by, approved_at, packet_id, packet_xml, packet_basis, \
+             position_count, totals) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         )
         .bind(plan.id.get())
         .bind(next)
@@ -526,6 +526,8 @@ impl Store {
         .bind(approval.packet.map(|p| p.id.as_str()))
         .bind(approval.packet.map(|p| p.xml.as_str()))
         .bind(approval.basis.code())
+        .bind(summary_count(snapshot))
+        .bind(summary_totals(snapshot)?)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
@@ -573,5 +575,125 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(version_from_row).transpose()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Read paths that do not grow with what they do not show: version summaries without the
+// snapshot and the packet XML, one version by its number.
+
+/// A version as the lists show it: no snapshot, no packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionSummary {
+    pub id: VersionId,
+    pub plan_id: PlanId,
+    pub version_number: i64,
+    pub approved_by: UserId,
+    /// The approver's full name (empty if the user is gone).
+    pub approved_by_name: String,
+    pub approved_at: Time,
+    pub position_count: i64,
+    /// Totals by year over the positions that are not cancelled.
+    pub totals: domain::plan::YearAmounts,
+}
+
+/// The number of positions a version records (what `position_count` holds).
+fn summary_count(snapshot: &PlanSnapshot) -> i64 {
+    i64::try_from(snapshot.positions.len()).unwrap_or(i64::MAX)
+}
+
+/// The version's totals as stored in `totals` (JSON of the money strings).
+fn summary_totals(snapshot: &PlanSnapshot) -> Result<String> {
+    serde_json::to_string(&snapshot.totals()).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+const VERSION_COLUMNS: &str = "id, plan_id, version_number, snapshot, approved_by, approved_at, eis_position_numbers, \
+     packet_id, packet_xml, packet_basis";
+
+impl Store {
+    /// The plan's versions, newest first, as summaries: one query, no snapshot or XML read.
+    pub async fn version_summaries(&self, plan_id: PlanId) -> Result<Vec<VersionSummary>> {
+        let rows = sqlx::query(
+            "SELECT v.id, v.plan_id, v.version_number, v.approved_by, v.approved_at, v.position_count, v.totals, \
+             u.full_name FROM plan_versions v LEFT JOIN users u ON u.id = v.approved_by \
+             WHERE v.plan_id = $1 ORDER BY v.version_number DESC",
+        )
+        .bind(plan_id.get())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let totals: Option<String> = r.try_get("totals")?;
+                let (Some(count), Some(totals)) = (r.try_get::<Option<i64>, _>("position_count")?, totals) else {
+                    // Filled at approval and by the backfill at start; absent only if a row
+                    // was written around both.
+                    return Err(StoreError::Corrupt("version summary not filled in".into()));
+                };
+                Ok(VersionSummary {
+                    id: VersionId(r.try_get("id")?),
+                    plan_id: PlanId(r.try_get("plan_id")?),
+                    version_number: r.try_get("version_number")?,
+                    approved_by: UserId(r.try_get("approved_by")?),
+                    approved_by_name: r.try_get::<Option<String>, _>("full_name")?.unwrap_or_default(),
+                    approved_at: time_at(r, "approved_at")?,
+                    position_count: count,
+                    totals: serde_json::from_str(&totals)
+                        .map_err(|e| StoreError::Corrupt(format!("version totals: {e}")))?,
+                })
+            })
+            .collect()
+    }
+
+    /// How many versions the plan has.
+    pub async fn version_count(&self, plan_id: PlanId) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM plan_versions WHERE plan_id = $1")
+            .bind(plan_id.get())
+            .fetch_one(self.pool())
+            .await?)
+    }
+
+    /// One version of the plan by its number, in full.
+    pub async fn version_by_number(&self, plan_id: PlanId, number: i64) -> Result<Option<Version>> {
+        let sql = format!("SELECT {VERSION_COLUMNS} FROM plan_versions WHERE plan_id = $1 AND version_number = $2");
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(plan_id.get()).bind(number).fetch_optional(self.pool()).await?;
+        row.as_ref().map(version_from_row).transpose()
+    }
+
+    /// The plan's latest approved version in full: what a change round is compared with.
+    pub async fn latest_version(&self, plan_id: PlanId) -> Result<Option<Version>> {
+        let sql = format!(
+            "SELECT {VERSION_COLUMNS} FROM plan_versions WHERE plan_id = $1 ORDER BY version_number DESC LIMIT 1"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(plan_id.get()).fetch_optional(self.pool()).await?;
+        row.as_ref().map(version_from_row).transpose()
+    }
+
+    /// Fills the derived columns of rows written before they existed (run at start, after the
+    /// migrations; a no-op once done). In Rust, because the JSON functions of SQLite and
+    /// PostgreSQL differ.
+    pub async fn backfill_derived_columns(&self) -> Result<()> {
+        loop {
+            let rows = sqlx::query("SELECT id, snapshot FROM plan_versions WHERE position_count IS NULL LIMIT 100")
+                .fetch_all(self.pool())
+                .await?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let mut tx = self.write_tx().await?;
+            for r in &rows {
+                let id: i64 = r.try_get("id")?;
+                let snapshot: String = r.try_get("snapshot")?;
+                let snapshot: PlanSnapshot =
+                    serde_json::from_str(&snapshot).map_err(|e| StoreError::Corrupt(format!("snapshot: {e}")))?;
+                sqlx::query("UPDATE plan_versions SET position_count = $1, totals = $2 WHERE id = $3")
+                    .bind(summary_count(&snapshot))
+                    .bind(summary_totals(&snapshot)?)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        }
     }
 }

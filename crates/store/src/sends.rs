@@ -636,3 +636,50 @@ async fn insert_event(
     .await?;
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------------
+// Batched reads for the lists: the latest send of many versions in one query, without the
+// packet XML.
+
+/// The latest send of a version, as the lists show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LatestSend {
+    pub id: SendId,
+    pub version_id: VersionId,
+    pub status: SendStatus,
+    pub updated_at: Time,
+}
+
+impl Store {
+    /// The latest send of each of the versions that has one, in one query.
+    pub async fn latest_sends(
+        &self,
+        versions: &[VersionId],
+    ) -> Result<std::collections::HashMap<VersionId, LatestSend>> {
+        let mut out = std::collections::HashMap::new();
+        // Bounded statements: a plan has few versions, a bulk caller many.
+        for chunk in versions.chunks(500) {
+            let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT s.id, s.version_id, s.status, s.updated_at FROM eis_sends s \
+                 WHERE s.version_id IN ({}) \
+                 AND s.id = (SELECT MAX(x.id) FROM eis_sends x WHERE x.version_id = s.version_id)",
+                params.join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for v in chunk {
+                query = query.bind(v.get());
+            }
+            for r in query.fetch_all(self.pool()).await? {
+                let send = LatestSend {
+                    id: SendId(r.try_get("id")?),
+                    version_id: VersionId(r.try_get("version_id")?),
+                    status: status_of(&r)?,
+                    updated_at: time_at(&r, "updated_at")?,
+                };
+                out.insert(send.version_id, send);
+            }
+        }
+        Ok(out)
+    }
+}

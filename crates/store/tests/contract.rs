@@ -62,6 +62,7 @@ async fn schema_has_every_table() {
             "eis_send_events",
             "eis_sends",
             "organizations",
+            "plan_checks",
             "plan_versions",
             "plans",
             "positions",
@@ -616,4 +617,56 @@ async fn failures_in_a_row_are_counted_and_reset_and_a_stopped_send_can_be_reope
     assert_eq!((c.send.id, c.send.status, c.send.consecutive_failures), (id, SendStatus::Processing, 0));
     assert_eq!(c.credentials.password.expose(), "второй", "the credentials that reached ЕИС now");
     assert_eq!(s.send_events(id).await.unwrap().last().unwrap().message, "ЕИС его получила");
+}
+
+#[tokio::test]
+async fn version_summaries_and_latest_sends_read_without_snapshots() {
+    let (s, _d) = store().await;
+    let (o, u, v) = approved_version(&s).await;
+    let full = s.version(v).await.unwrap().unwrap();
+    let summaries = s.version_summaries(full.plan_id).await.unwrap();
+    assert_eq!(summaries.len(), 1);
+    assert_eq!(summaries[0].id, v);
+    assert_eq!(summaries[0].approved_by_name, "З");
+    assert_eq!(summaries[0].position_count, 1);
+    assert_eq!(summaries[0].totals, full.snapshot.totals(), "the totals fixed at approval");
+    assert_eq!(s.version_count(full.plan_id).await.unwrap(), 1);
+    assert_eq!(s.version_by_number(full.plan_id, 0).await.unwrap().map(|x| x.id), Some(v));
+    assert!(s.version_by_number(full.plan_id, 1).await.unwrap().is_none());
+    assert_eq!(s.latest_version(full.plan_id).await.unwrap().map(|x| x.id), Some(v));
+
+    // A row approved before the summary columns existed is filled in from its snapshot.
+    sqlx::query("UPDATE plan_versions SET position_count = NULL, totals = NULL").execute(s.pool()).await.unwrap();
+    assert!(s.version_summaries(full.plan_id).await.is_err(), "an unfilled summary is not shown as zero");
+    s.backfill_derived_columns().await.unwrap();
+    assert_eq!(s.version_summaries(full.plan_id).await.unwrap(), summaries);
+
+    assert!(s.latest_sends(&[v]).await.unwrap().is_empty(), "never sent");
+    let login = EisLogin { login: "eis_user_int".into(), password: "Пароль-ЕИС-7Kq9".into() };
+    let first = NewSend {
+        version_id: v,
+        org_id: o,
+        requested_by: u,
+        packet_id: "0f3c2a8e-5b1d-4c7e-9a2f-1d2e3f4a5b6c",
+        packet_xml: "<x/>",
+        login: &login,
+        packet_note: "",
+    };
+    let first_id = s.enqueue_send(&first).await.unwrap();
+    let c = s.claim_due_send("w1", store::now(), 30_000).await.unwrap().unwrap();
+    let refused = Outcome {
+        status: SendStatus::AuthError,
+        next_attempt_at: None,
+        count_attempt: true,
+        failed: false,
+        last_error: None,
+        event: None,
+    };
+    assert!(s.record_outcome(c.send.id, "w1", &refused).await.unwrap());
+    let second = NewSend { packet_id: "1f3c2a8e-5b1d-4c7e-9a2f-1d2e3f4a5b6c", ..first };
+    let second_id = s.enqueue_send(&second).await.unwrap();
+    assert_ne!(first_id, second_id);
+    let latest = s.latest_sends(&[v, VersionId(v.get() + 1000)]).await.unwrap();
+    assert_eq!(latest.len(), 1, "only versions with a send");
+    assert_eq!((latest[&v].id, latest[&v].status), (second_id, SendStatus::Queued), "the newest send");
 }

@@ -167,6 +167,8 @@ pub struct PlanDetail<'a> {
     pub totals: YearAmounts,
     pub positions: Vec<PositionOut<'a>>,
     pub findings: Vec<FindingOut>,
+    /// `done`, `pending` or `not_run` (see `app::checks::SchemaCheck`).
+    pub schema_check: &'static str,
     pub version_count: usize,
 }
 
@@ -214,6 +216,11 @@ impl PlanData {
                 .iter()
                 .map(|f| FindingOut { purchase_number: f.purchase_number, field: f.field, message: f.message.clone() })
                 .collect(),
+            schema_check: match v.schema {
+                app::checks::SchemaCheck::Done => "done",
+                app::checks::SchemaCheck::Pending => "pending",
+                app::checks::SchemaCheck::NotRun => "not_run",
+            },
             version_count: v.version_count,
         }
     }
@@ -248,6 +255,22 @@ pub struct VersionSummary {
 }
 
 impl VersionSummary {
+    /// A version of a list: its stored summary and its latest send's state.
+    pub fn from_summary(v: store::plans::VersionSummary, send: Option<SendStatus>) -> VersionSummary {
+        VersionSummary {
+            id: v.id,
+            plan_id: v.plan_id,
+            version_number: v.version_number,
+            approved_at: time(v.approved_at),
+            approved_by: UserRef { id: v.approved_by, full_name: v.approved_by_name },
+            position_count: usize::try_from(v.position_count).unwrap_or(0),
+            totals: v.totals,
+            send_status: send.map(SendStatus::code),
+            send_status_title: send.map(SendStatus::title).unwrap_or(SendStatus::NOT_SENT_TITLE),
+        }
+    }
+
+    /// One version read in full (its detail).
     pub async fn of(state: &AppState, v: &Version) -> Result<VersionSummary, WebError> {
         let send: Option<SendStatus> = state.app.store().latest_send(v.id).await?.map(|s| s.status);
         let approver = state.app.store().user(v.approved_by).await?.map(|u| u.full_name).unwrap_or_default();

@@ -42,7 +42,7 @@ pub struct VersionRow {
     number: i64,
     approved_at: String,
     approved_by: String,
-    positions: usize,
+    positions: i64,
     total_current: domain::Money,
     status: &'static str,
     status_class: &'static str,
@@ -89,6 +89,8 @@ pub struct PlanPage {
     positions: Vec<PositionRow>,
     totals: YearAmounts,
     findings: Vec<FindingRow>,
+    /// The schema check of this content is still running.
+    schema_pending: bool,
     draft: PositionDraft,
     form: FormContext,
     field_errors: Vec<FieldError>,
@@ -260,21 +262,19 @@ pub(super) async fn render_plan(
         .collect();
     let mut versions = Vec::new();
     if tab == "versions" {
-        for v in state.app.store().versions(plan.id).await? {
-            let latest = state.app.store().latest_send(v.id).await?.map(|s| s.status);
-            let approver = state.app.store().user(v.approved_by).await?.map(|u| u.full_name).unwrap_or_default();
-            let blocked = state.app.send_blocked(user, &readable, &v).await?;
+        for item in state.app.version_list(user, &readable).await? {
+            let (v, latest) = (item.summary, item.latest.map(|s| s.status));
             versions.push(VersionRow {
                 id: v.id,
                 number: v.version_number,
                 approved_at: fmt_time(v.approved_at),
-                approved_by: approver,
-                positions: v.snapshot.positions.len(),
-                total_current: v.snapshot.totals().current,
+                approved_by: v.approved_by_name,
+                positions: v.position_count,
+                total_current: v.totals.current,
                 status: latest.map(SendStatus::title).unwrap_or(SendStatus::NOT_SENT_TITLE),
                 status_class: status_class(latest),
-                can_send: blocked.is_none(),
-                send_blocked: blocked.unwrap_or_default(),
+                can_send: item.blocked.is_none(),
+                send_blocked: item.blocked.unwrap_or_default(),
             });
         }
     }
@@ -330,6 +330,7 @@ pub(super) async fn render_plan(
         row_version: plan.row_version,
         totals: snapshot.totals(),
         findings: finding_rows(found, can_edit.then_some((plan.id, &position_ids))),
+        schema_pending: view.schema == app::checks::SchemaCheck::Pending,
         positions,
         form,
         draft,
