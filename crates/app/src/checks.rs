@@ -13,6 +13,7 @@
 use crate::{Readable, Result, Workflow};
 use domain::Finding;
 use domain::ids::PlanId;
+use domain::plan::{ChangeMark, PlanSnapshot};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use store::plans::Plan;
@@ -40,16 +41,57 @@ pub enum SchemaCheck {
     NotRun,
 }
 
+/// How a position of the working copy compares with the latest approved version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    pub mark: ChangeMark,
+    /// The purchase is in the latest approved version.
+    pub in_base: bool,
+    pub canceled: bool,
+}
+
+/// What plangraf's own rules say of one content stamp: the findings and each position's mark
+/// (the page filters by both).
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    pub findings: Arc<Vec<Finding>>,
+    /// By purchase number.
+    pub marks: HashMap<u16, Mark>,
+}
+
+impl Rules {
+    pub fn of(snapshot: &PlanSnapshot, base: Option<&PlanSnapshot>) -> Rules {
+        let marks = snapshot
+            .positions
+            .iter()
+            .map(|p| {
+                let before = base.and_then(|b| b.position(p.purchase_number));
+                let mark = Mark { mark: p.mark(before), in_base: before.is_some(), canceled: p.is_canceled() };
+                (p.purchase_number.get(), mark)
+            })
+            .collect();
+        Rules { findings: Arc::new(domain::preflight(snapshot, base)), marks }
+    }
+
+    /// The mark of a purchase number (new when unknown).
+    pub fn mark(&self, number: u16) -> Mark {
+        self.marks.get(&number).copied().unwrap_or(Mark { mark: ChangeMark::New, in_base: false, canceled: false })
+    }
+}
+
 /// The findings of the working copy at one content stamp.
 #[derive(Debug, Clone)]
 pub struct Findings {
     pub stamp: i64,
+    /// The rules' findings and marks of this stamp.
+    pub rules: Arc<Rules>,
+    /// What to show: the rules' findings, or once they pass, the schema check's.
     pub findings: Arc<Vec<Finding>>,
     pub schema: SchemaCheck,
 }
 
 /// A plan's rules findings and the stamp they were computed at.
-type KeptRules = (i64, Arc<Vec<Finding>>);
+type KeptRules = (i64, Arc<Rules>);
 
 /// The in-memory part: the rules findings by plan, and the schema check queue.
 pub(crate) struct Checks {
@@ -90,31 +132,18 @@ impl Workflow {
         let rules = match self.cached_rules(plan.plan().id, stamp) {
             Some(rules) => rules,
             None => {
-                let checked = self.check_rules(plan).await?;
-                self.keep_rules(plan.plan().id, stamp, checked.findings)
+                let snapshot = self.current_snapshot(plan.plan(), plan.owner()).await?;
+                let base = self.base_snapshot(plan.plan()).await?;
+                self.keep_rules(plan.plan().id, stamp, Rules::of(&snapshot, base.as_ref()))
             }
         };
         self.with_schema_state(plan.plan().id, stamp, rules).await
     }
 
-    /// Like [`Workflow::findings`] for a caller that already computed the rules findings of
-    /// this stamp (the plan page, which loads the working copy anyway).
-    pub(crate) async fn findings_from(
-        &self,
-        plan: &Readable,
-        rules: impl FnOnce() -> Vec<Finding>,
-    ) -> Result<Findings> {
-        let stamp = content_stamp(plan.plan());
-        let rules = match self.cached_rules(plan.plan().id, stamp) {
-            Some(rules) => rules,
-            None => self.keep_rules(plan.plan().id, stamp, rules()),
-        };
-        self.with_schema_state(plan.plan().id, stamp, rules).await
-    }
-
-    async fn with_schema_state(&self, plan_id: PlanId, stamp: i64, rules: Arc<Vec<Finding>>) -> Result<Findings> {
-        if !rules.is_empty() || !self.checks.schemas {
-            return Ok(Findings { stamp, findings: rules, schema: SchemaCheck::NotRun });
+    async fn with_schema_state(&self, plan_id: PlanId, stamp: i64, rules: Arc<Rules>) -> Result<Findings> {
+        let own = rules.findings.clone();
+        if !rules.findings.is_empty() || !self.checks.schemas {
+            return Ok(Findings { stamp, rules, findings: own, schema: SchemaCheck::NotRun });
         }
         match self.store.plan_check(plan_id).await? {
             Some(done) if done.stamp == stamp => {
@@ -123,21 +152,21 @@ impl Workflow {
                     .into_iter()
                     .map(|message| Finding { purchase_number: None, field: "packet", message })
                     .collect();
-                Ok(Findings { stamp, findings: Arc::new(findings), schema: SchemaCheck::Done })
+                Ok(Findings { stamp, rules, findings: Arc::new(findings), schema: SchemaCheck::Done })
             }
             _ => {
                 self.queue_check(plan_id);
-                Ok(Findings { stamp, findings: rules, schema: SchemaCheck::Pending })
+                Ok(Findings { stamp, rules, findings: own, schema: SchemaCheck::Pending })
             }
         }
     }
 
-    fn cached_rules(&self, plan_id: PlanId, stamp: i64) -> Option<Arc<Vec<Finding>>> {
-        lock(&self.checks.rules).get(&plan_id).filter(|(s, _)| *s == stamp).map(|(_, f)| f.clone())
+    fn cached_rules(&self, plan_id: PlanId, stamp: i64) -> Option<Arc<Rules>> {
+        lock(&self.checks.rules).get(&plan_id).filter(|(s, _)| *s == stamp).map(|(_, r)| r.clone())
     }
 
-    fn keep_rules(&self, plan_id: PlanId, stamp: i64, findings: Vec<Finding>) -> Arc<Vec<Finding>> {
-        let findings = Arc::new(findings);
+    fn keep_rules(&self, plan_id: PlanId, stamp: i64, computed: Rules) -> Arc<Rules> {
+        let computed = Arc::new(computed);
         let mut rules = lock(&self.checks.rules);
         if rules.len() >= KEPT && !rules.contains_key(&plan_id) {
             // Crude but bounded: forget everything; each plan is computed again on its next view.
@@ -145,9 +174,9 @@ impl Workflow {
         }
         let newer_kept = rules.get(&plan_id).is_some_and(|(s, _)| *s > stamp);
         if !newer_kept {
-            rules.insert(plan_id, (stamp, findings.clone()));
+            rules.insert(plan_id, (stamp, computed.clone()));
         }
-        findings
+        computed
     }
 
     /// Queues the plan's schema check unless it is queued already; starts the worker on first use.
@@ -199,9 +228,8 @@ impl Workflow {
             Some(now) if content_stamp(&now) == stamp => {}
             _ => return Ok(()),
         }
-        let rules = domain::preflight(&snapshot, base.as_ref());
-        self.keep_rules(plan_id, stamp, rules.clone());
-        if !rules.is_empty() {
+        let rules = self.keep_rules(plan_id, stamp, Rules::of(&snapshot, base.as_ref()));
+        if !rules.findings.is_empty() {
             // The page shows the rules' findings; the packet of such content is not checked.
             return Ok(());
         }

@@ -40,6 +40,18 @@ impl Workflow {
         self.snapshot_of(plan, owner, positions).await
     }
 
+    /// The superior organization that places the plan under an agreement (role OA).
+    pub(crate) async fn agent_of(&self, plan: &Plan, owner: &Organization) -> Result<Option<AgentSnapshot>> {
+        Ok(match (plan.owner_role, owner.superior_id) {
+            (OwnerRole::Agent, Some(superior)) => self.store.organization(superior).await?.map(|o| AgentSnapshot {
+                iku: customer_snapshot(&o).iku,
+                name: o.name,
+                spz_code: o.spz_code,
+            }),
+            _ => None,
+        })
+    }
+
     /// The working copy as a version would record it, from positions already read.
     pub(crate) async fn snapshot_of(
         &self,
@@ -47,14 +59,7 @@ impl Workflow {
         owner: &Organization,
         positions: Vec<domain::plan::Position>,
     ) -> Result<PlanSnapshot> {
-        let agent = match (plan.owner_role, owner.superior_id) {
-            (OwnerRole::Agent, Some(superior)) => self.store.organization(superior).await?.map(|o| AgentSnapshot {
-                iku: customer_snapshot(&o).iku,
-                name: o.name,
-                spz_code: o.spz_code,
-            }),
-            _ => None,
-        };
+        let agent = self.agent_of(plan, owner).await?;
         Ok(PlanSnapshot {
             plan_year: plan.plan_year,
             customer: customer_snapshot(owner),

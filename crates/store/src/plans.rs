@@ -267,6 +267,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
+        write_position_columns(&mut tx, id, p).await?;
         record(
             &mut *tx,
             Some(actor),
@@ -298,6 +299,7 @@ impl Store {
             .bind(position_id.get())
             .execute(&mut *tx)
             .await?;
+        write_position_columns(&mut tx, position_id.get(), p).await?;
         let action = match &p.change {
             Some(c) if c.decision == domain::plan::ChangeDecision::Canceled => {
                 format!("Отменена позиция {}", p.purchase_number.padded())
@@ -351,6 +353,7 @@ impl Store {
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
+                write_position_columns(&mut tx, id, &p).await?;
             }
         }
         let details = format!("{} → {}", PlanStatus::Approved.title(), PlanStatus::Forming.title());
@@ -678,7 +681,7 @@ impl Store {
                 .fetch_all(self.pool())
                 .await?;
             if rows.is_empty() {
-                return Ok(());
+                break;
             }
             let mut tx = self.write_tx().await?;
             for r in &rows {
@@ -695,5 +698,275 @@ impl Store {
             }
             tx.commit().await?;
         }
+        loop {
+            let rows = sqlx::query("SELECT id, data FROM positions WHERE canceled IS NULL LIMIT 500")
+                .fetch_all(self.pool())
+                .await?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let mut tx = self.write_tx().await?;
+            for r in &rows {
+                let data: String = r.try_get("data")?;
+                write_position_columns(&mut tx, r.try_get("id")?, &parse_position(&data)?).await?;
+            }
+            tx.commit().await?;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The working copy's positions a page at a time, filtered and summed in the database.
+
+/// The columns derived from a position that the page filters and sums by (migration 0011).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PositionColumns {
+    /// The title, lowercased, for search.
+    pub search: String,
+    /// The ОКПД2 codes between spaces (` 38.11.21.000 01.11 `), for prefix matching.
+    pub okpd2: String,
+    pub kvr: String,
+    pub canceled: bool,
+    /// Financing by year in kopecks.
+    pub kopecks: [i64; 4],
+}
+
+fn kopecks(m: domain::Money) -> Result<i64> {
+    let d = m.decimal();
+    let scale = d.scale();
+    if scale > 2 {
+        return Err(StoreError::Corrupt(format!("money with {scale} decimals")));
+    }
+    let k = d.mantissa() * 10i128.pow(2 - scale);
+    i64::try_from(k).map_err(|_| StoreError::Corrupt("money out of range".into()))
+}
+
+fn money_of_kopecks(k: i64) -> Result<domain::Money> {
+    let sign = if k < 0 { "-" } else { "" };
+    let a = k.unsigned_abs();
+    domain::Money::from_canonical(&format!("{sign}{}.{:02}", a / 100, a % 100))
+        .map_err(|e| StoreError::Corrupt(format!("sum: {e}")))
+}
+
+/// What the page filters and sums by, derived from the position: the one helper every write of
+/// a position calls.
+pub fn position_columns(p: &Position) -> Result<PositionColumns> {
+    let a = p.amounts;
+    Ok(PositionColumns {
+        search: p.title().to_lowercase(),
+        okpd2: format!(" {} ", p.okpd2.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(" ")),
+        kvr: p.kvr.as_ref().map(|k| k.as_str().to_owned()).unwrap_or_default(),
+        canceled: p.is_canceled(),
+        kopecks: [kopecks(a.current)?, kopecks(a.first)?, kopecks(a.second)?, kopecks(a.subsequent)?],
+    })
+}
+
+/// Writes the derived columns of one position, inside the write's transaction.
+async fn write_position_columns(tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: i64, p: &Position) -> Result<()> {
+    let c = position_columns(p)?;
+    sqlx::query(
+        "UPDATE positions SET search = $1, okpd2 = $2, kvr = $3, canceled = $4, kop_current = $5, kop_first = $6, \
+         kop_second = $7, kop_subsequent = $8 WHERE id = $9",
+    )
+    .bind(c.search)
+    .bind(c.okpd2)
+    .bind(c.kvr)
+    .bind(i64::from(c.canceled))
+    .bind(c.kopecks[0])
+    .bind(c.kopecks[1])
+    .bind(c.kopecks[2])
+    .bind(c.kopecks[3])
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Which positions of the working copy a page shows. Empty fields do not filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PositionFilter {
+    /// Part of the object's name, or the beginning of an ОКПД2 code.
+    pub search: String,
+    /// The beginning of an ОКПД2 code.
+    pub okpd2_prefix: String,
+    /// The КВР exactly.
+    pub kvr: String,
+    /// Only cancelled (`Some(true)`) or only not cancelled (`Some(false)`) positions.
+    pub canceled: Option<bool>,
+    /// Only these purchase numbers (from the findings or the change marks the caller keeps).
+    pub numbers: Option<Vec<u16>>,
+}
+
+/// Escapes `%`, `_` and `\` for `LIKE … ESCAPE '\'`.
+fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl PositionFilter {
+    /// The WHERE conditions after `plan_id = $1`, binding from `$2` on; the values in order.
+    fn sql(&self) -> (String, Vec<String>) {
+        let mut sql = String::new();
+        let mut binds: Vec<String> = Vec::new();
+        let param = |binds: &mut Vec<String>, v: String| {
+            binds.push(v);
+            format!("${}", binds.len() + 1)
+        };
+        let search = self.search.trim();
+        if !search.is_empty() {
+            let name = param(&mut binds, format!("%{}%", like_escape(&search.to_lowercase())));
+            let code = param(&mut binds, format!("% {}%", like_escape(search)));
+            sql.push_str(&format!(" AND (search LIKE {name} ESCAPE '\\' OR okpd2 LIKE {code} ESCAPE '\\')"));
+        }
+        let prefix = self.okpd2_prefix.trim();
+        if !prefix.is_empty() {
+            let code = param(&mut binds, format!("% {}%", like_escape(prefix)));
+            sql.push_str(&format!(" AND okpd2 LIKE {code} ESCAPE '\\'"));
+        }
+        let kvr = self.kvr.trim();
+        if !kvr.is_empty() {
+            let p = param(&mut binds, kvr.to_owned());
+            sql.push_str(&format!(" AND kvr = {p}"));
+        }
+        match self.canceled {
+            Some(true) => sql.push_str(" AND canceled = 1"),
+            Some(false) => sql.push_str(" AND canceled = 0"),
+            None => {}
+        }
+        if let Some(numbers) = &self.numbers {
+            // Numbers the caller computed, not text from outside: written inline, bounded by
+            // the plan's size.
+            if numbers.is_empty() {
+                sql.push_str(" AND 1 = 0");
+            } else {
+                let list: Vec<String> = numbers.iter().map(u16::to_string).collect();
+                sql.push_str(&format!(" AND purchase_number IN ({})", list.join(", ")));
+            }
+        }
+        (sql, binds)
+    }
+}
+
+/// The count and sums of the positions a filter selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PositionTotals {
+    pub count: i64,
+    /// Over the selected positions that are not cancelled.
+    pub amounts: domain::plan::YearAmounts,
+}
+
+impl Store {
+    /// Up to `limit` positions of the working copy that the filter selects, by purchase number,
+    /// after the purchase number `after` (keyset) or skipping `offset` of them.
+    pub async fn position_page(
+        &self,
+        plan_id: PlanId,
+        filter: &PositionFilter,
+        after: Option<u16>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredPosition>> {
+        let (conditions, binds) = filter.sql();
+        let n = binds.len();
+        let sql = format!(
+            "SELECT id, data FROM positions WHERE plan_id = $1{conditions} AND purchase_number > ${} \
+             ORDER BY purchase_number LIMIT ${} OFFSET ${}",
+            n + 2,
+            n + 3,
+            n + 4
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(plan_id.get());
+        for b in binds {
+            q = q.bind(b);
+        }
+        let rows = q
+            .bind(after.map(i64::from).unwrap_or(0))
+            .bind(limit.max(0))
+            .bind(offset.max(0))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let data: String = r.try_get("data")?;
+                Ok(StoredPosition { id: PositionId(r.try_get("id")?), position: parse_position(&data)? })
+            })
+            .collect()
+    }
+
+    /// How many positions the filter selects and their sums (cancelled ones not summed).
+    pub async fn position_totals(&self, plan_id: PlanId, filter: &PositionFilter) -> Result<PositionTotals> {
+        let (conditions, binds) = filter.sql();
+        let sql = format!(
+            "SELECT COUNT(*) AS n, \
+             CAST(COALESCE(SUM(CASE WHEN canceled = 0 THEN kop_current ELSE 0 END), 0) AS BIGINT) AS c, \
+             CAST(COALESCE(SUM(CASE WHEN canceled = 0 THEN kop_first ELSE 0 END), 0) AS BIGINT) AS f, \
+             CAST(COALESCE(SUM(CASE WHEN canceled = 0 THEN kop_second ELSE 0 END), 0) AS BIGINT) AS s, \
+             CAST(COALESCE(SUM(CASE WHEN canceled = 0 THEN kop_subsequent ELSE 0 END), 0) AS BIGINT) AS l \
+             FROM positions WHERE plan_id = $1{conditions}"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(plan_id.get());
+        for b in binds {
+            q = q.bind(b);
+        }
+        let r = q.fetch_one(self.pool()).await?;
+        Ok(PositionTotals {
+            count: r.try_get("n")?,
+            amounts: domain::plan::YearAmounts {
+                current: money_of_kopecks(r.try_get("c")?)?,
+                first: money_of_kopecks(r.try_get("f")?)?,
+                second: money_of_kopecks(r.try_get("s")?)?,
+                subsequent: money_of_kopecks(r.try_get("l")?)?,
+            },
+        })
+    }
+
+    /// The ids of the plan's positions by purchase number, for these numbers only.
+    pub async fn position_ids(&self, plan_id: PlanId, numbers: &[u16]) -> Result<Vec<(u16, PositionId)>> {
+        if numbers.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Numbers the caller computed, written inline.
+        let list: Vec<String> = numbers.iter().map(u16::to_string).collect();
+        let sql = format!(
+            "SELECT id, purchase_number FROM positions WHERE plan_id = $1 AND purchase_number IN ({})",
+            list.join(", ")
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(plan_id.get()).fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                let n: i64 = r.try_get("purchase_number")?;
+                let n = u16::try_from(n).map_err(|_| StoreError::Corrupt(format!("purchase number {n}")))?;
+                Ok((n, PositionId(r.try_get("id")?)))
+            })
+            .collect()
+    }
+
+    /// The highest purchase number of the working copy (0 without positions).
+    pub async fn max_purchase_number(&self, plan_id: PlanId) -> Result<i64> {
+        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(purchase_number) FROM positions WHERE plan_id = $1")
+            .bind(plan_id.get())
+            .fetch_one(self.pool())
+            .await?;
+        Ok(max.unwrap_or(0))
+    }
+
+    /// One position of the working copy.
+    pub async fn position(&self, plan_id: PlanId, id: PositionId) -> Result<Option<StoredPosition>> {
+        let row = sqlx::query("SELECT id, data FROM positions WHERE id = $1 AND plan_id = $2")
+            .bind(id.get())
+            .bind(plan_id.get())
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| {
+            let data: String = r.try_get("data")?;
+            Ok(StoredPosition { id: PositionId(r.try_get("id")?), position: parse_position(&data)? })
+        })
+        .transpose()
     }
 }

@@ -670,3 +670,35 @@ async fn version_summaries_and_latest_sends_read_without_snapshots() {
     assert_eq!(latest.len(), 1, "only versions with a send");
     assert_eq!((latest[&v].id, latest[&v].status), (second_id, SendStatus::Queued), "the newest send");
 }
+
+#[tokio::test]
+async fn position_columns_are_written_with_each_position_and_backfilled() {
+    use store::plans::PositionFilter;
+    let (s, _d) = store().await;
+    let o = org(&s, "03722001684", None).await;
+    let u = s.create_user("z", "h", "З", o, Role::CustomerSpecialist).await.unwrap().unwrap();
+    let plan = s.create_plan(o, 2026, u.id).await.unwrap().unwrap();
+    for (n, amount) in [(1, "100.10"), (2, "200.20"), (3, "300.30")] {
+        let plan = s.plan(plan.id).await.unwrap().unwrap();
+        s.add_position(&plan, plan.row_version, &testing::position(n, amount), u.id).await.unwrap();
+    }
+    let all = PositionFilter::default();
+    let totals = s.position_totals(plan.id, &all).await.unwrap();
+    assert_eq!(totals.count, 3);
+    assert_eq!(totals.amounts.current.to_string(), domain::Money::parse("600.60").unwrap().to_string());
+    let third = PositionFilter { numbers: Some(vec![3]), ..Default::default() };
+    assert_eq!(s.position_totals(plan.id, &third).await.unwrap().count, 1);
+    let page = s.position_page(plan.id, &all, Some(1), 0, 1).await.unwrap();
+    assert_eq!(page.iter().map(|p| p.position.purchase_number.get()).collect::<Vec<_>>(), [2], "keyset after 1");
+
+    // Rows written before the columns existed are filled in from their JSON.
+    sqlx::query("UPDATE positions SET search = NULL, okpd2 = NULL, kvr = NULL, canceled = NULL, kop_current = NULL")
+        .execute(s.pool())
+        .await
+        .unwrap();
+    assert_eq!(s.position_totals(plan.id, &all).await.unwrap().amounts.current, domain::Money::ZERO);
+    s.backfill_derived_columns().await.unwrap();
+    assert_eq!(s.position_totals(plan.id, &all).await.unwrap(), totals);
+    let by_code = PositionFilter { okpd2_prefix: "38.11".into(), ..Default::default() };
+    assert_eq!(s.position_totals(plan.id, &by_code).await.unwrap().count, 3);
+}

@@ -197,6 +197,8 @@ pub struct ViewQuery {
     tab: Option<String>,
     #[serde(default)]
     notice: Option<String>,
+    #[serde(flatten)]
+    positions: crate::pages::plan_page::PositionsQuery,
 }
 
 pub async fn view(
@@ -206,7 +208,8 @@ pub async fn view(
     Query(q): Query<ViewQuery>,
 ) -> WebResult<Response> {
     let tab = q.tab.as_deref().filter(|t| matches!(*t, "versions" | "journal")).unwrap_or("positions");
-    let extra = Extra { notice: q.notice.as_deref().and_then(notice_text), ..Extra::default() };
+    let extra =
+        Extra { notice: q.notice.as_deref().and_then(notice_text), query: Some(q.positions), ..Extra::default() };
     render_plan(&state, &session, id, tab, extra).await
 }
 
