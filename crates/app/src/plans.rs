@@ -156,6 +156,18 @@ impl Workflow {
         Ok(self.store.plans_visible_to(user.org_id).await?)
     }
 
+    /// One page (from 1) of the plan-schedules the caller sees, and how many there are.
+    pub async fn visible_plans_page(
+        &self,
+        user: &User,
+        kind: store::plans::PlanListKind,
+        page: i64,
+        per_page: i64,
+    ) -> Result<(Vec<store::plans::PlanListItem>, i64)> {
+        let offset = page.saturating_sub(1).saturating_mul(per_page);
+        Ok(self.store.plans_visible_page(user.org_id, kind, offset, per_page).await?)
+    }
+
     /// The plan with a page of its working copy, the totals and its findings: what the plan page
     /// and the API's plan show. Reads the page it shows; the totals come from the database and
     /// the findings and marks from the cache of this content stamp, so nothing here grows with

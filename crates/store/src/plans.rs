@@ -970,3 +970,67 @@ impl Store {
         .transpose()
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The list of plan-schedules a page at a time.
+
+/// Which of the visible plan-schedules a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanListKind {
+    /// The organization's own and its subordinates'.
+    All,
+    /// The subordinates' plans on approval: the approver's queue.
+    AwaitingApproval,
+}
+
+impl PlanListKind {
+    fn condition(self) -> &'static str {
+        match self {
+            PlanListKind::All => "(p.org_id = $1 OR o.superior_id = $1)",
+            PlanListKind::AwaitingApproval => "o.superior_id = $1 AND p.org_id <> $1 AND p.status = 'on_approval'",
+        }
+    }
+}
+
+impl Store {
+    /// One page of the plans an organization sees, in the list's order, and how many there are.
+    pub async fn plans_visible_page(
+        &self,
+        org_id: OrgId,
+        kind: PlanListKind,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<PlanListItem>, i64)> {
+        let count_sql =
+            format!("SELECT COUNT(*) FROM plans p JOIN organizations o ON o.id = p.org_id WHERE {}", kind.condition());
+        let total: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)).bind(org_id.get()).fetch_one(self.pool()).await?;
+        let sql = format!(
+            "SELECT {}, o.short_name AS org_name, \
+             (SELECT COUNT(*) FROM positions x WHERE x.plan_id = p.id) AS position_count, \
+             (SELECT COUNT(*) FROM plan_versions v WHERE v.plan_id = p.id) AS version_count \
+             FROM plans p JOIN organizations o ON o.id = p.org_id \
+             WHERE {} ORDER BY p.plan_year DESC, o.short_name, p.id LIMIT $2 OFFSET $3",
+            plan_columns!(),
+            kind.condition()
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(org_id.get())
+            .bind(limit.max(0))
+            .bind(offset.max(0))
+            .fetch_all(self.pool())
+            .await?;
+        let items = rows
+            .iter()
+            .map(|r| {
+                Ok(PlanListItem {
+                    plan: plan_from_row(r)?,
+                    org_name: r.try_get("org_name")?,
+                    position_count: r.try_get("position_count")?,
+                    version_count: r.try_get("version_count")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((items, total))
+    }
+}
