@@ -155,7 +155,9 @@ async fn seed(store: &Store, positions: u32, plans: u32) -> anyhow::Result<PlanI
 }
 
 /// Signs in through the form; answers the session cookie as a header.
-async fn sign_in(http: &reqwest::Client, base: &str, login: &str) -> anyhow::Result<(String, String)> {
+async fn sign_in(base: &str, login: &str) -> anyhow::Result<(String, String)> {
+    // The cookie comes with the redirect after sign-in: do not follow it.
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
     let r = http
         .post(format!("{base}/login"))
         .header("origin", base)
@@ -215,8 +217,8 @@ async fn main() -> anyhow::Result<()> {
     let app = plangraf::start(config, store).await?;
     let base = app.url();
     let http = reqwest::Client::builder().pool_max_idle_per_host(args.connections).build()?;
-    let customer = sign_in(&http, &base, "zakazchik").await?;
-    let approver = sign_in(&http, &base, "soglasovatel").await?;
+    let customer = sign_in(&base, "zakazchik").await?;
+    let approver = sign_in(&base, "soglasovatel").await?;
     let api = token(&http, &base, "zakazchik").await?;
     let api_approver = token(&http, &base, "soglasovatel").await?;
     let none = ("x-bench".to_owned(), "1".to_owned());

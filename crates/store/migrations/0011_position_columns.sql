@@ -18,3 +18,5 @@ ALTER TABLE positions ADD COLUMN kop_current BIGINT;
 ALTER TABLE positions ADD COLUMN kop_first BIGINT;
 ALTER TABLE positions ADD COLUMN kop_second BIGINT;
 ALTER TABLE positions ADD COLUMN kop_subsequent BIGINT;
+-- The count and sums of a plan read this index alone, not the rows with their JSON.
+CREATE INDEX positions_sums ON positions (plan_id, canceled, kop_current, kop_first, kop_second, kop_subsequent);
