@@ -319,8 +319,10 @@ async fn seed(
             .map_err(|refused| anyhow::anyhow!("position {n} refused: {refused:?}"))?;
     }
     sqlx::query(
-        "INSERT INTO positions (plan_id, purchase_number, data) \
-         SELECT p.id, x.purchase_number, x.data FROM plans p CROSS JOIN positions x \
+        "INSERT INTO positions (plan_id, purchase_number, data, search, okpd2, kvr, canceled, \
+         kop_current, kop_first, kop_second, kop_subsequent) \
+         SELECT p.id, x.purchase_number, x.data, x.search, x.okpd2, x.kvr, x.canceled, \
+         x.kop_current, x.kop_first, x.kop_second, x.kop_subsequent FROM plans p CROSS JOIN positions x \
          WHERE x.plan_id = $1 AND p.id <> $1",
     )
     .bind(first.plan.get())

@@ -12,6 +12,7 @@
 //! Every refusal is one [`Error`].
 
 pub mod access;
+pub mod checks;
 pub mod error;
 pub mod nsi;
 pub mod passwords;
@@ -33,11 +34,14 @@ use store::Store;
 pub struct Workflow {
     store: Store,
     exchange: Exchange,
+    /// The findings kept per content stamp and the background schema check (`checks`).
+    checks: std::sync::Arc<checks::Checks>,
 }
 
 impl Workflow {
+    /// A workflow that assumes the official schemas are configured; see [`Workflow::with_schemas`].
     pub fn new(store: Store, exchange: Exchange) -> Workflow {
-        Workflow { store, exchange }
+        Workflow { store, exchange, checks: std::sync::Arc::new(checks::Checks::new(true)) }
     }
 
     /// For reads that only present stored data (lists, the timeline, the journal). Every write

@@ -162,21 +162,179 @@ impl Workflow {
         Ok(self.store.plans_visible_to(user.org_id).await?)
     }
 
-    /// The plan with its working copy checked: what the plan page and the API's plan show.
-    pub async fn plan_view(&self, user: &User, plan_id: PlanId) -> Result<PlanView> {
+    /// One page (from 1) of the plan-schedules the caller sees, and how many there are.
+    pub async fn visible_plans_page(
+        &self,
+        user: &User,
+        kind: store::plans::PlanListKind,
+        page: i64,
+        per_page: i64,
+    ) -> Result<(Vec<store::plans::PlanListItem>, i64)> {
+        let offset = page.saturating_sub(1).saturating_mul(per_page);
+        Ok(self.store.plans_visible_page(user.org_id, kind, offset, per_page).await?)
+    }
+
+    /// The plan with a page of its working copy, the totals and its findings: what the plan page
+    /// and the API's plan show. Reads the page it shows; the totals come from the database and
+    /// the findings and marks from the cache of this content stamp, so nothing here grows with
+    /// the plan's size once the stamp was seen; the schema check is never awaited (`app::checks`).
+    pub async fn plan_view(&self, user: &User, plan_id: PlanId, query: &PositionQuery) -> Result<PlanView> {
         let plan = self.readable_plan(user, plan_id).await?;
-        let checked = self.check(&plan).await?;
-        let positions = self.store.positions(plan_id).await?;
-        let version_count = self.store.versions(plan_id).await?.len();
-        Ok(PlanView { plan, checked, positions, version_count })
+        let found = self.findings(&plan).await?;
+        let mut filter = query.filter.clone();
+        let mut numbers: Option<Vec<u16>> = None;
+        match query.mark {
+            Some(MarkFilter::Canceled) => filter.canceled = Some(true),
+            Some(MarkFilter::New) => {
+                numbers = Some(marked(&found.rules, |m| m.mark == domain::plan::ChangeMark::New));
+            }
+            Some(MarkFilter::Changed) => {
+                filter.canceled = Some(false);
+                numbers = Some(marked(&found.rules, |m| m.mark == domain::plan::ChangeMark::Edited));
+            }
+            None => {}
+        }
+        if query.findings_only {
+            let mut with: Vec<u16> = found.findings.iter().filter_map(|f| f.purchase_number).collect();
+            with.sort_unstable();
+            with.dedup();
+            numbers = Some(match numbers {
+                Some(n) => n.into_iter().filter(|x| with.binary_search(x).is_ok()).collect(),
+                None => with,
+            });
+        }
+        filter.numbers = numbers;
+        let limit = query.limit.clamp(1, MAX_PAGE);
+        let mut page = self.store.position_page(plan_id, &filter, query.after, query.offset, limit + 1).await?;
+        let more = page.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+        page.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        let matching = if filter == store::plans::PositionFilter::default() {
+            None
+        } else {
+            Some(self.store.position_totals(plan_id, &filter).await?)
+        };
+        let totals = self.store.position_totals(plan_id, &store::plans::PositionFilter::default()).await?;
+        let version_count = usize::try_from(self.store.version_count(plan_id).await?).unwrap_or(0);
+        let next_number = u32::try_from(self.store.max_purchase_number(plan_id).await? + 1).unwrap_or(u32::MAX);
+        let agent = self.agent_of(plan.plan(), plan.owner()).await?;
+        Ok(PlanView {
+            iku: owner_iku(&plan, agent.as_ref()),
+            plan,
+            findings: found,
+            page,
+            more,
+            matching: matching.unwrap_or(totals),
+            totals,
+            version_count,
+            next_number,
+            agent,
+        })
+    }
+
+    /// One position of the working copy with its mark, after a change (the API's answer).
+    pub async fn plan_position(
+        &self,
+        user: &User,
+        plan_id: PlanId,
+        position_id: domain::ids::PositionId,
+    ) -> Result<(store::plans::StoredPosition, crate::checks::Mark, Option<domain::ikz::Iku>)> {
+        let plan = self.readable_plan(user, plan_id).await?;
+        let stored = self.store.position(plan_id, position_id).await?.ok_or(Error::NotFound)?;
+        let found = self.findings(&plan).await?;
+        let mark = found.rules.mark(stored.position.purchase_number.get());
+        let agent = self.agent_of(plan.plan(), plan.owner()).await?;
+        Ok((stored, mark, owner_iku(&plan, agent.as_ref())))
     }
 }
 
-/// A readable plan-schedule, its working copy's positions as stored and its pre-flight
-/// findings.
+/// The ИКУ the ИКЗ carries: the agent's for role OA, else the customer's.
+fn owner_iku(plan: &Readable, agent: Option<&domain::plan::AgentSnapshot>) -> Option<domain::ikz::Iku> {
+    match agent {
+        Some(a) => a.iku.clone(),
+        None => crate::snapshot::customer_snapshot(plan.owner()).iku,
+    }
+}
+
+fn marked(rules: &crate::checks::Rules, keep: impl Fn(&crate::checks::Mark) -> bool) -> Vec<u16> {
+    let mut n: Vec<u16> = rules.marks.iter().filter(|(_, m)| keep(m)).map(|(n, _)| *n).collect();
+    n.sort_unstable();
+    n
+}
+
+/// The largest page of positions one request reads.
+pub const MAX_PAGE: i64 = 500;
+
+/// Which change marks to show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MarkFilter {
+    /// Edited since the latest approved version (not cancelled).
+    Changed,
+    Canceled,
+    /// Not in the latest approved version.
+    New,
+}
+
+impl MarkFilter {
+    pub fn from_code(code: &str) -> Option<MarkFilter> {
+        match code {
+            "changed" => Some(MarkFilter::Changed),
+            "canceled" => Some(MarkFilter::Canceled),
+            "new" => Some(MarkFilter::New),
+            _ => None,
+        }
+    }
+    pub fn code(self) -> &'static str {
+        match self {
+            MarkFilter::Changed => "changed",
+            MarkFilter::Canceled => "canceled",
+            MarkFilter::New => "new",
+        }
+    }
+}
+
+/// Which page of which positions a view shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PositionQuery {
+    pub filter: store::plans::PositionFilter,
+    pub mark: Option<MarkFilter>,
+    /// Only positions with a finding.
+    pub findings_only: bool,
+    /// Keyset: after this purchase number.
+    pub after: Option<u16>,
+    /// Or skip this many (the page's numbered links).
+    pub offset: i64,
+    pub limit: i64,
+}
+
+impl Default for PositionQuery {
+    fn default() -> PositionQuery {
+        PositionQuery {
+            filter: Default::default(),
+            mark: None,
+            findings_only: false,
+            after: None,
+            offset: 0,
+            limit: 50,
+        }
+    }
+}
+
+/// A readable plan-schedule with one page of its working copy, the totals and the findings.
 pub struct PlanView {
     pub plan: Readable,
-    pub checked: crate::snapshot::Checked,
-    pub positions: Vec<store::plans::StoredPosition>,
+    pub findings: crate::checks::Findings,
+    /// The positions of the page, by purchase number.
+    pub page: Vec<store::plans::StoredPosition>,
+    /// More positions match after this page.
+    pub more: bool,
+    /// The count and sums of the positions the filters select.
+    pub matching: store::plans::PositionTotals,
+    /// The count and sums of the whole working copy.
+    pub totals: store::plans::PositionTotals,
     pub version_count: usize,
+    /// The purchase number a new position gets.
+    pub next_number: u32,
+    pub iku: Option<domain::ikz::Iku>,
+    /// The superior organization that places the plan (role OA).
+    pub agent: Option<domain::plan::AgentSnapshot>,
 }

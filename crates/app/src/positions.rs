@@ -64,7 +64,7 @@ impl Workflow {
     /// position's form shows.
     pub async fn position_findings(&self, l: &EditablePosition) -> Result<(Option<Iku>, Vec<Finding>)> {
         let (plan, owner) = (l.plan.plan(), l.plan.owner());
-        let snapshot = self.snapshot_with(plan, owner, vec![l.stored.position.clone()]).await?;
+        let snapshot = self.snapshot_of(plan, owner, vec![l.stored.position.clone()]).await?;
         let base = l.base.as_ref().map(|b| PlanSnapshot { positions: vec![b.clone()], ..snapshot.clone() });
         let n = l.stored.position.purchase_number.get();
         let findings =
@@ -74,7 +74,7 @@ impl Workflow {
 
     /// The ИКУ that goes into the ИКЗ of the plan's positions.
     pub async fn owner_iku(&self, plan: &Editable) -> Result<Option<Iku>> {
-        let snapshot = self.snapshot_with(plan.plan(), plan.owner(), Vec::new()).await?;
+        let snapshot = self.snapshot_of(plan.plan(), plan.owner(), Vec::new()).await?;
         Ok(snapshot.owner_iku().cloned())
     }
 

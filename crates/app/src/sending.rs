@@ -37,6 +37,41 @@ pub enum CredentialsCheck {
     Unknown(String),
 }
 
+/// A version in a list: its summary, its latest send, and why the caller cannot send it now.
+#[derive(Debug, Clone)]
+pub struct VersionListItem {
+    pub summary: store::plans::VersionSummary,
+    pub latest: Option<store::sends::LatestSend>,
+    /// `None`: the caller may send it now.
+    pub blocked: Option<String>,
+}
+
+/// Why a version cannot be sent now, from the statuses of the latest sends: the same rules as
+/// `exchange::send_blocked` (which reads one version at a time for the send dialog), applied
+/// to summaries. `status_of(n)` is the latest send status of version `n`.
+fn version_blocked(
+    plan: &store::plans::Plan,
+    number: i64,
+    latest: Option<domain::SendStatus>,
+    status_of: impl Fn(i64) -> Option<domain::SendStatus>,
+) -> Option<String> {
+    if let Err(e) = domain::exchange::can_start_send(latest) {
+        return Some(e.to_string());
+    }
+    if number == 0 {
+        return None;
+    }
+    let base_version = number - 1;
+    let placed = status_of(base_version) == Some(domain::SendStatus::Published);
+    if plan.eis_plan_number.is_some() && placed {
+        return None;
+    }
+    Some(format!(
+        "Изменения нельзя отправить, пока предыдущая версия ({base_version}) не размещена в ЕИС. Разместите её в личном кабинете ЕИС и дождитесь статуса «{}».",
+        domain::SendStatus::Published.title()
+    ))
+}
+
 pub const SAVE_CREDENTIALS_FIRST: &str =
     "Сохраните логин и пароль ЕИС в «Настройки» → «Регистрационные данные в ЕИС», затем повторите.";
 
@@ -105,6 +140,36 @@ impl Workflow {
         exchange::send_blocked(&self.store, plan.plan(), version).await.map_err(Error::from)
     }
 
+    /// The plan's versions, newest first, as the lists show them: summaries, each version's
+    /// latest send, and why the caller cannot send it now — from one read of the summaries and
+    /// one of the latest sends, whatever the number of versions.
+    pub async fn version_list(&self, user: &User, plan: &crate::Readable) -> Result<Vec<VersionListItem>> {
+        let summaries = self.store.version_summaries(plan.plan().id).await?;
+        let ids: Vec<VersionId> = summaries.iter().map(|v| v.id).collect();
+        let mut latest = self.store.latest_sends(&ids).await?;
+        let sender = crate::access::plan_ref(plan.plan(), plan.owner());
+        let sender_refused =
+            domain::exchange::check_sender(actor(user), sender, plan.plan().owner_role).err().map(|e| e.to_string());
+        let status_of = |number: i64| {
+            let id = summaries.iter().find(|v| v.version_number == number).map(|v| v.id)?;
+            latest.get(&id).map(|s| s.status)
+        };
+        let mut blocked = Vec::with_capacity(summaries.len());
+        for v in &summaries {
+            blocked.push(match &sender_refused {
+                Some(why) => Some(why.clone()),
+                None => version_blocked(plan.plan(), v.version_number, latest.get(&v.id).map(|s| s.status), |n| {
+                    status_of(n)
+                }),
+            });
+        }
+        Ok(summaries
+            .into_iter()
+            .zip(blocked)
+            .map(|(summary, blocked)| VersionListItem { latest: latest.remove(&summary.id), summary, blocked })
+            .collect())
+    }
+
     /// «Отправить все»: every approved version that was never sent and may go now, with the
     /// saved ЕИС credentials — the organization's own plans placed by itself (CU), and its
     /// subordinates' plans it places for them under an agreement (OA).
@@ -125,12 +190,13 @@ impl Workflow {
             if !found.permissions().send {
                 continue;
             }
-            let mut versions = self.store.versions(item.plan.id).await?;
+            let mut versions = self.store.version_summaries(item.plan.id).await?;
             versions.sort_by_key(|v| v.version_number);
-            for v in versions {
-                if self.store.latest_send(v.id).await?.is_some() {
-                    continue;
-                }
+            let ids: Vec<VersionId> = versions.iter().map(|v| v.id).collect();
+            let sent = self.store.latest_sends(&ids).await?;
+            for summary in versions.iter().filter(|v| !sent.contains_key(&v.id)) {
+                // Only a version about to go is read in full (its snapshot and packet).
+                let Some(v) = self.store.version(summary.id).await? else { continue };
                 match self.queue(user, found.plan(), &v, credentials.clone()).await {
                     Ok(_) => outcome.queued += 1,
                     Err(Error::SendRefused(reason)) => outcome.problems.push(format!(

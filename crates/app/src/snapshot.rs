@@ -31,31 +31,35 @@ pub struct Checked {
 impl Workflow {
     /// The latest approved version's content: what a change round is compared with.
     pub(crate) async fn base_snapshot(&self, plan: &Plan) -> Result<Option<PlanSnapshot>> {
-        Ok(self.store.versions(plan.id).await?.into_iter().next().map(|v| v.snapshot))
+        Ok(self.store.latest_version(plan.id).await?.map(|v| v.snapshot))
     }
 
     /// The working copy as a version would record it now.
     pub(crate) async fn current_snapshot(&self, plan: &Plan, owner: &Organization) -> Result<PlanSnapshot> {
         let positions = self.store.positions(plan.id).await?.into_iter().map(|p| p.position).collect();
-        self.snapshot_with(plan, owner, positions).await
+        self.snapshot_of(plan, owner, positions).await
     }
 
-    /// The plan's header (customer, agent, responsible person) as a version would record it,
-    /// with the given positions.
-    pub(crate) async fn snapshot_with(
-        &self,
-        plan: &Plan,
-        owner: &Organization,
-        positions: Vec<domain::plan::Position>,
-    ) -> Result<PlanSnapshot> {
-        let agent = match (plan.owner_role, owner.superior_id) {
+    /// The superior organization that places the plan under an agreement (role OA).
+    pub(crate) async fn agent_of(&self, plan: &Plan, owner: &Organization) -> Result<Option<AgentSnapshot>> {
+        Ok(match (plan.owner_role, owner.superior_id) {
             (OwnerRole::Agent, Some(superior)) => self.store.organization(superior).await?.map(|o| AgentSnapshot {
                 iku: customer_snapshot(&o).iku,
                 name: o.name,
                 spz_code: o.spz_code,
             }),
             _ => None,
-        };
+        })
+    }
+
+    /// The working copy as a version would record it, from positions already read.
+    pub(crate) async fn snapshot_of(
+        &self,
+        plan: &Plan,
+        owner: &Organization,
+        positions: Vec<domain::plan::Position>,
+    ) -> Result<PlanSnapshot> {
+        let agent = self.agent_of(plan, owner).await?;
         Ok(PlanSnapshot {
             plan_year: plan.plan_year,
             customer: customer_snapshot(owner),

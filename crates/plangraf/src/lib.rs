@@ -117,7 +117,7 @@ pub async fn start(config: AppConfig, store: Store) -> anyhow::Result<RunningApp
     let exchange = exchange::Exchange::new(store.clone(), client, config.exchange.clone());
     let runner = config.run_exchange.then(|| exchange.spawn());
     let state = web::AppState {
-        app: app::Workflow::new(store.clone(), exchange.clone()),
+        app: app::Workflow::new(store.clone(), exchange.clone()).with_schemas(config.exchange.schemas.is_some()),
         secure_cookies: config.secure_cookies,
         trusted_proxies: std::sync::Arc::new(config.trusted_proxies.clone()),
     };

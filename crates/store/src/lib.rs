@@ -5,6 +5,7 @@
 //! migrations and the outbox claim (`FOR UPDATE OF s SKIP LOCKED` on PostgreSQL) differ.
 
 pub mod audit;
+pub mod checks;
 mod migrate;
 pub mod nsi;
 pub mod orgs;
@@ -103,6 +104,7 @@ impl Store {
     pub async fn open(url: &str, secrets: SecretBox) -> Result<Store> {
         let store = Store::connect(url, secrets).await?;
         store.migrate().await?;
+        store.backfill_derived_columns().await?;
         store.ensure_starter_reference_data().await?;
         Ok(store)
     }

@@ -14,6 +14,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "event_failed", include_str!("../migrations/0007_event_failed.sql")),
     (8, "event_repeats", include_str!("../migrations/0008_event_repeats.sql")),
     (9, "position_versions", include_str!("../migrations/0009_position_versions.sql")),
+    (10, "plan_checks", include_str!("../migrations/0010_plan_checks.sql")),
+    (11, "position_columns", include_str!("../migrations/0011_position_columns.sql")),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -409,6 +409,7 @@ impl Store {
         .bind(&data)
         .fetch_one(&mut *tx)
         .await?;
+        write_position_columns(&mut tx, id, &position).await?;
         record(
             &mut *tx,
             Some(actor),
@@ -446,6 +447,7 @@ impl Store {
             .bind(position_id.get())
             .execute(&mut *tx)
             .await?;
+        write_position_columns(&mut tx, position_id.get(), p).await?;
         let action = match &p.change {
             Some(c) if c.decision == domain::plan::ChangeDecision::Canceled => {
                 format!("Отменена позиция {}", p.purchase_number.padded())
@@ -499,6 +501,7 @@ impl Store {
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
+                write_position_columns(&mut tx, id, &p).await?;
             }
         }
         let details = format!("{} → {}", PlanStatus::Approved.title(), PlanStatus::Forming.title());
@@ -678,8 +681,8 @@ impl Store {
         }
         let json = serde_json::to_string(snapshot).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO plan_versions (plan_id, version_number, snapshot, approved_by, approved_at, packet_id, packet_xml, packet_basis) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            "INSERT INTO plan_versions (plan_id, version_number, snapshot, approved_by, approved_at, packet_id, packet_xml, packet_basis, \
+             position_count, totals) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         )
         .bind(plan.id.get())
         .bind(next)
@@ -689,6 +692,8 @@ impl Store {
         .bind(approval.packet.map(|p| p.id.as_str()))
         .bind(approval.packet.map(|p| p.xml.as_str()))
         .bind(approval.basis.code())
+        .bind(summary_count(snapshot))
+        .bind(summary_totals(snapshot)?)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
@@ -742,5 +747,451 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(version_from_row).transpose()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Read paths that do not grow with what they do not show: version summaries without the
+// snapshot and the packet XML, one version by its number.
+
+/// A version as the lists show it: no snapshot, no packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionSummary {
+    pub id: VersionId,
+    pub plan_id: PlanId,
+    pub version_number: i64,
+    pub approved_by: UserId,
+    /// The approver's full name (empty if the user is gone).
+    pub approved_by_name: String,
+    pub approved_at: Time,
+    pub position_count: i64,
+    /// Totals by year over the positions that are not cancelled.
+    pub totals: domain::plan::YearAmounts,
+}
+
+/// The number of positions a version records (what `position_count` holds).
+fn summary_count(snapshot: &PlanSnapshot) -> i64 {
+    i64::try_from(snapshot.positions.len()).unwrap_or(i64::MAX)
+}
+
+/// The version's totals as stored in `totals` (JSON of the money strings).
+fn summary_totals(snapshot: &PlanSnapshot) -> Result<String> {
+    serde_json::to_string(&snapshot.totals()).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+const VERSION_COLUMNS: &str = "id, plan_id, version_number, snapshot, approved_by, approved_at, eis_position_numbers, \
+     packet_id, packet_xml, packet_basis";
+
+impl Store {
+    /// The plan's versions, newest first, as summaries: one query, no snapshot or XML read.
+    pub async fn version_summaries(&self, plan_id: PlanId) -> Result<Vec<VersionSummary>> {
+        let rows = sqlx::query(
+            "SELECT v.id, v.plan_id, v.version_number, v.approved_by, v.approved_at, v.position_count, v.totals, \
+             u.full_name FROM plan_versions v LEFT JOIN users u ON u.id = v.approved_by \
+             WHERE v.plan_id = $1 ORDER BY v.version_number DESC",
+        )
+        .bind(plan_id.get())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let totals: Option<String> = r.try_get("totals")?;
+                let (Some(count), Some(totals)) = (r.try_get::<Option<i64>, _>("position_count")?, totals) else {
+                    // Filled at approval and by the backfill at start; absent only if a row
+                    // was written around both.
+                    return Err(StoreError::Corrupt("version summary not filled in".into()));
+                };
+                Ok(VersionSummary {
+                    id: VersionId(r.try_get("id")?),
+                    plan_id: PlanId(r.try_get("plan_id")?),
+                    version_number: r.try_get("version_number")?,
+                    approved_by: UserId(r.try_get("approved_by")?),
+                    approved_by_name: r.try_get::<Option<String>, _>("full_name")?.unwrap_or_default(),
+                    approved_at: time_at(r, "approved_at")?,
+                    position_count: count,
+                    totals: serde_json::from_str(&totals)
+                        .map_err(|e| StoreError::Corrupt(format!("version totals: {e}")))?,
+                })
+            })
+            .collect()
+    }
+
+    /// How many versions the plan has.
+    pub async fn version_count(&self, plan_id: PlanId) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM plan_versions WHERE plan_id = $1")
+            .bind(plan_id.get())
+            .fetch_one(self.pool())
+            .await?)
+    }
+
+    /// One version of the plan by its number, in full.
+    pub async fn version_by_number(&self, plan_id: PlanId, number: i64) -> Result<Option<Version>> {
+        let sql = format!("SELECT {VERSION_COLUMNS} FROM plan_versions WHERE plan_id = $1 AND version_number = $2");
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(plan_id.get()).bind(number).fetch_optional(self.pool()).await?;
+        row.as_ref().map(version_from_row).transpose()
+    }
+
+    /// The plan's latest approved version in full: what a change round is compared with.
+    pub async fn latest_version(&self, plan_id: PlanId) -> Result<Option<Version>> {
+        let sql = format!(
+            "SELECT {VERSION_COLUMNS} FROM plan_versions WHERE plan_id = $1 ORDER BY version_number DESC LIMIT 1"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(plan_id.get()).fetch_optional(self.pool()).await?;
+        row.as_ref().map(version_from_row).transpose()
+    }
+
+    /// Fills the derived columns of rows written before they existed (run at start, after the
+    /// migrations; a no-op once done). In Rust, because the JSON functions of SQLite and
+    /// PostgreSQL differ.
+    pub async fn backfill_derived_columns(&self) -> Result<()> {
+        loop {
+            let rows = sqlx::query("SELECT id, snapshot FROM plan_versions WHERE position_count IS NULL LIMIT 100")
+                .fetch_all(self.pool())
+                .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut tx = self.write_tx().await?;
+            for r in &rows {
+                let id: i64 = r.try_get("id")?;
+                let snapshot: String = r.try_get("snapshot")?;
+                let snapshot: PlanSnapshot =
+                    serde_json::from_str(&snapshot).map_err(|e| StoreError::Corrupt(format!("snapshot: {e}")))?;
+                sqlx::query("UPDATE plan_versions SET position_count = $1, totals = $2 WHERE id = $3")
+                    .bind(summary_count(&snapshot))
+                    .bind(summary_totals(&snapshot)?)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        }
+        loop {
+            let rows = sqlx::query("SELECT id, data FROM positions WHERE canceled IS NULL LIMIT 500")
+                .fetch_all(self.pool())
+                .await?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let mut tx = self.write_tx().await?;
+            for r in &rows {
+                let data: String = r.try_get("data")?;
+                write_position_columns(&mut tx, r.try_get("id")?, &parse_position(&data)?).await?;
+            }
+            tx.commit().await?;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The working copy's positions a page at a time, filtered and summed in the database.
+
+/// The columns derived from a position that the page filters and sums by (migration 0011).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PositionColumns {
+    /// The title, lowercased, for search.
+    pub search: String,
+    /// The ОКПД2 codes between spaces (` 38.11.21.000 01.11 `), for prefix matching.
+    pub okpd2: String,
+    pub kvr: String,
+    pub canceled: bool,
+    /// Financing by year in kopecks.
+    pub kopecks: [i64; 4],
+}
+
+fn kopecks(m: domain::Money) -> Result<i64> {
+    let d = m.decimal();
+    let scale = d.scale();
+    if scale > 2 {
+        return Err(StoreError::Corrupt(format!("money with {scale} decimals")));
+    }
+    let k = d.mantissa() * 10i128.pow(2 - scale);
+    i64::try_from(k).map_err(|_| StoreError::Corrupt("money out of range".into()))
+}
+
+fn money_of_kopecks(k: i64) -> Result<domain::Money> {
+    let sign = if k < 0 { "-" } else { "" };
+    let a = k.unsigned_abs();
+    domain::Money::from_canonical(&format!("{sign}{}.{:02}", a / 100, a % 100))
+        .map_err(|e| StoreError::Corrupt(format!("sum: {e}")))
+}
+
+/// What the page filters and sums by, derived from the position: the one helper every write of
+/// a position calls.
+pub fn position_columns(p: &Position) -> Result<PositionColumns> {
+    let a = p.amounts;
+    Ok(PositionColumns {
+        search: p.title().to_lowercase(),
+        okpd2: format!(" {} ", p.okpd2.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(" ")),
+        kvr: p.kvr.as_ref().map(|k| k.as_str().to_owned()).unwrap_or_default(),
+        canceled: p.is_canceled(),
+        kopecks: [kopecks(a.current)?, kopecks(a.first)?, kopecks(a.second)?, kopecks(a.subsequent)?],
+    })
+}
+
+/// Writes the derived columns of one position, inside the write's transaction.
+async fn write_position_columns(tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: i64, p: &Position) -> Result<()> {
+    let c = position_columns(p)?;
+    sqlx::query(
+        "UPDATE positions SET search = $1, okpd2 = $2, kvr = $3, canceled = $4, kop_current = $5, kop_first = $6, \
+         kop_second = $7, kop_subsequent = $8 WHERE id = $9",
+    )
+    .bind(c.search)
+    .bind(c.okpd2)
+    .bind(c.kvr)
+    .bind(i64::from(c.canceled))
+    .bind(c.kopecks[0])
+    .bind(c.kopecks[1])
+    .bind(c.kopecks[2])
+    .bind(c.kopecks[3])
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Which positions of the working copy a page shows. Empty fields do not filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PositionFilter {
+    /// Part of the object's name, or the beginning of an ОКПД2 code.
+    pub search: String,
+    /// The beginning of an ОКПД2 code.
+    pub okpd2_prefix: String,
+    /// The КВР exactly.
+    pub kvr: String,
+    /// Only cancelled (`Some(true)`) or only not cancelled (`Some(false)`) positions.
+    pub canceled: Option<bool>,
+    /// Only these purchase numbers (from the findings or the change marks the caller keeps).
+    pub numbers: Option<Vec<u16>>,
+}
+
+/// Escapes `%`, `_` and `\` for `LIKE … ESCAPE '\'`.
+fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl PositionFilter {
+    /// The WHERE conditions after `plan_id = $1`, binding from `$2` on; the values in order.
+    fn sql(&self) -> (String, Vec<String>) {
+        let mut sql = String::new();
+        let mut binds: Vec<String> = Vec::new();
+        let param = |binds: &mut Vec<String>, v: String| {
+            binds.push(v);
+            format!("${}", binds.len() + 1)
+        };
+        let search = self.search.trim();
+        if !search.is_empty() {
+            let name = param(&mut binds, format!("%{}%", like_escape(&search.to_lowercase())));
+            let code = param(&mut binds, format!("% {}%", like_escape(search)));
+            sql.push_str(&format!(" AND (search LIKE {name} ESCAPE '\\' OR okpd2 LIKE {code} ESCAPE '\\')"));
+        }
+        let prefix = self.okpd2_prefix.trim();
+        if !prefix.is_empty() {
+            let code = param(&mut binds, format!("% {}%", like_escape(prefix)));
+            sql.push_str(&format!(" AND okpd2 LIKE {code} ESCAPE '\\'"));
+        }
+        let kvr = self.kvr.trim();
+        if !kvr.is_empty() {
+            let p = param(&mut binds, kvr.to_owned());
+            sql.push_str(&format!(" AND kvr = {p}"));
+        }
+        match self.canceled {
+            Some(true) => sql.push_str(" AND canceled = 1"),
+            Some(false) => sql.push_str(" AND canceled = 0"),
+            None => {}
+        }
+        if let Some(numbers) = &self.numbers {
+            // Numbers the caller computed, not text from outside: written inline, bounded by
+            // the plan's size.
+            if numbers.is_empty() {
+                sql.push_str(" AND 1 = 0");
+            } else {
+                let list: Vec<String> = numbers.iter().map(u16::to_string).collect();
+                sql.push_str(&format!(" AND purchase_number IN ({})", list.join(", ")));
+            }
+        }
+        (sql, binds)
+    }
+}
+
+/// The count and sums of the positions a filter selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PositionTotals {
+    pub count: i64,
+    /// Over the selected positions that are not cancelled.
+    pub amounts: domain::plan::YearAmounts,
+}
+
+impl Store {
+    /// Up to `limit` positions of the working copy that the filter selects, by purchase number,
+    /// after the purchase number `after` (keyset) or skipping `offset` of them.
+    pub async fn position_page(
+        &self,
+        plan_id: PlanId,
+        filter: &PositionFilter,
+        after: Option<u16>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredPosition>> {
+        let (conditions, binds) = filter.sql();
+        let n = binds.len();
+        let sql = format!(
+            "SELECT {} FROM positions WHERE plan_id = $1{conditions} AND purchase_number > ${} \
+             ORDER BY purchase_number LIMIT ${} OFFSET ${}",
+            position_columns!(),
+            n + 2,
+            n + 3,
+            n + 4
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(plan_id.get());
+        for b in binds {
+            q = q.bind(b);
+        }
+        let rows = q
+            .bind(after.map(i64::from).unwrap_or(0))
+            .bind(limit.max(0))
+            .bind(offset.max(0))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(stored_position).collect()
+    }
+
+    /// How many positions the filter selects and their sums (cancelled ones not summed).
+    pub async fn position_totals(&self, plan_id: PlanId, filter: &PositionFilter) -> Result<PositionTotals> {
+        let (conditions, binds) = filter.sql();
+        let sql = format!(
+            "SELECT COUNT(*) AS n, \
+             CAST(COALESCE(SUM(CASE WHEN canceled = 0 THEN kop_current ELSE 0 END), 0) AS BIGINT) AS c, \
+             CAST(COALESCE(SUM(CASE WHEN canceled = 0 THEN kop_first ELSE 0 END), 0) AS BIGINT) AS f, \
+             CAST(COALESCE(SUM(CASE WHEN canceled = 0 THEN kop_second ELSE 0 END), 0) AS BIGINT) AS s, \
+             CAST(COALESCE(SUM(CASE WHEN canceled = 0 THEN kop_subsequent ELSE 0 END), 0) AS BIGINT) AS l \
+             FROM positions WHERE plan_id = $1{conditions}"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(plan_id.get());
+        for b in binds {
+            q = q.bind(b);
+        }
+        let r = q.fetch_one(self.pool()).await?;
+        Ok(PositionTotals {
+            count: r.try_get("n")?,
+            amounts: domain::plan::YearAmounts {
+                current: money_of_kopecks(r.try_get("c")?)?,
+                first: money_of_kopecks(r.try_get("f")?)?,
+                second: money_of_kopecks(r.try_get("s")?)?,
+                subsequent: money_of_kopecks(r.try_get("l")?)?,
+            },
+        })
+    }
+
+    /// The ids of the plan's positions by purchase number, for these numbers only.
+    pub async fn position_ids(&self, plan_id: PlanId, numbers: &[u16]) -> Result<Vec<(u16, PositionId)>> {
+        if numbers.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Numbers the caller computed, written inline.
+        let list: Vec<String> = numbers.iter().map(u16::to_string).collect();
+        let sql = format!(
+            "SELECT id, purchase_number FROM positions WHERE plan_id = $1 AND purchase_number IN ({})",
+            list.join(", ")
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(plan_id.get()).fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                let n: i64 = r.try_get("purchase_number")?;
+                let n = u16::try_from(n).map_err(|_| StoreError::Corrupt(format!("purchase number {n}")))?;
+                Ok((n, PositionId(r.try_get("id")?)))
+            })
+            .collect()
+    }
+
+    /// The highest purchase number of the working copy (0 without positions).
+    pub async fn max_purchase_number(&self, plan_id: PlanId) -> Result<i64> {
+        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(purchase_number) FROM positions WHERE plan_id = $1")
+            .bind(plan_id.get())
+            .fetch_one(self.pool())
+            .await?;
+        Ok(max.unwrap_or(0))
+    }
+
+    /// One position of the working copy.
+    pub async fn position(&self, plan_id: PlanId, id: PositionId) -> Result<Option<StoredPosition>> {
+        let row = sqlx::query(concat!("SELECT ", position_columns!(), " FROM positions WHERE id = $1 AND plan_id = $2"))
+            .bind(id.get())
+            .bind(plan_id.get())
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(stored_position).transpose()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The list of plan-schedules a page at a time.
+
+/// Which of the visible plan-schedules a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanListKind {
+    /// The organization's own and its subordinates'.
+    All,
+    /// The subordinates' plans on approval: the approver's queue.
+    AwaitingApproval,
+}
+
+impl PlanListKind {
+    fn condition(self) -> &'static str {
+        match self {
+            PlanListKind::All => "(p.org_id = $1 OR o.superior_id = $1)",
+            PlanListKind::AwaitingApproval => "o.superior_id = $1 AND p.org_id <> $1 AND p.status = 'on_approval'",
+        }
+    }
+}
+
+impl Store {
+    /// One page of the plans an organization sees, in the list's order, and how many there are.
+    pub async fn plans_visible_page(
+        &self,
+        org_id: OrgId,
+        kind: PlanListKind,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<PlanListItem>, i64)> {
+        let count_sql =
+            format!("SELECT COUNT(*) FROM plans p JOIN organizations o ON o.id = p.org_id WHERE {}", kind.condition());
+        let total: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)).bind(org_id.get()).fetch_one(self.pool()).await?;
+        let sql = format!(
+            "SELECT {}, o.short_name AS org_name, \
+             (SELECT COUNT(*) FROM positions x WHERE x.plan_id = p.id) AS position_count, \
+             (SELECT COUNT(*) FROM plan_versions v WHERE v.plan_id = p.id) AS version_count \
+             FROM plans p JOIN organizations o ON o.id = p.org_id \
+             WHERE {} ORDER BY p.plan_year DESC, o.short_name, p.id LIMIT $2 OFFSET $3",
+            plan_columns!(),
+            kind.condition()
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(org_id.get())
+            .bind(limit.max(0))
+            .bind(offset.max(0))
+            .fetch_all(self.pool())
+            .await?;
+        let items = rows
+            .iter()
+            .map(|r| {
+                Ok(PlanListItem {
+                    plan: plan_from_row(r)?,
+                    org_name: r.try_get("org_name")?,
+                    position_count: r.try_get("position_count")?,
+                    version_count: r.try_get("version_count")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((items, total))
     }
 }

@@ -723,3 +723,97 @@ async fn insert_event(
     .await?;
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------------
+// Batched reads for the lists: the latest send of many versions in one query, without the
+// packet XML.
+
+/// The latest send of a version, as the lists show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LatestSend {
+    pub id: SendId,
+    pub version_id: VersionId,
+    pub status: SendStatus,
+    pub updated_at: Time,
+}
+
+impl Store {
+    /// The latest send of each of the versions that has one, in one query.
+    pub async fn latest_sends(
+        &self,
+        versions: &[VersionId],
+    ) -> Result<std::collections::HashMap<VersionId, LatestSend>> {
+        let mut out = std::collections::HashMap::new();
+        // Bounded statements: a plan has few versions, a bulk caller many.
+        for chunk in versions.chunks(500) {
+            let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT s.id, s.version_id, s.status, s.updated_at FROM eis_sends s \
+                 WHERE s.version_id IN ({}) \
+                 AND s.id = (SELECT MAX(x.id) FROM eis_sends x WHERE x.version_id = s.version_id)",
+                params.join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for v in chunk {
+                query = query.bind(v.get());
+            }
+            for r in query.fetch_all(self.pool()).await? {
+                let send = LatestSend {
+                    id: SendId(r.try_get("id")?),
+                    version_id: VersionId(r.try_get("version_id")?),
+                    status: status_of(&r)?,
+                    updated_at: time_at(&r, "updated_at")?,
+                };
+                out.insert(send.version_id, send);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A line of «Отправки на ООС»: a version's latest send, without its packet.
+#[derive(Debug, Clone)]
+pub struct SendListItem {
+    pub send: LatestSend,
+    pub attempts: i64,
+    pub plan_id: PlanId,
+    pub plan_year: i32,
+    pub version_number: i64,
+    pub customer: String,
+}
+
+impl Store {
+    /// The latest send of each version the organization sent or owns, newest first — what
+    /// `sends_of_org` answers, without the packet XML and the credentials.
+    pub async fn send_list_of_org(&self, org_id: OrgId) -> Result<Vec<SendListItem>> {
+        let rows = sqlx::query(
+            "SELECT s.id, s.version_id, s.status, s.attempts, s.updated_at, \
+             p.id AS plan_id, p.plan_year, v.version_number, o.short_name AS customer \
+             FROM eis_sends s JOIN plan_versions v ON v.id = s.version_id JOIN plans p ON p.id = v.plan_id \
+             JOIN organizations o ON o.id = p.org_id \
+             WHERE (s.org_id = $1 OR p.org_id = $1) AND s.id = (SELECT MAX(x.id) FROM eis_sends x WHERE x.version_id = s.version_id) \
+             ORDER BY s.updated_at DESC, s.id DESC",
+        )
+        .bind(org_id.get())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let year: i64 = r.try_get("plan_year")?;
+                Ok(SendListItem {
+                    send: LatestSend {
+                        id: SendId(r.try_get("id")?),
+                        version_id: VersionId(r.try_get("version_id")?),
+                        status: status_of(r)?,
+                        updated_at: time_at(r, "updated_at")?,
+                    },
+                    attempts: r.try_get("attempts")?,
+                    plan_id: PlanId(r.try_get("plan_id")?),
+                    plan_year: i32::try_from(year).map_err(|_| StoreError::Corrupt("plan_year".into()))?,
+                    version_number: r.try_get("version_number")?,
+                    customer: r.try_get("customer")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -62,6 +62,7 @@ async fn schema_has_every_table() {
             "eis_send_events",
             "eis_sends",
             "organizations",
+            "plan_checks",
             "plan_versions",
             "plans",
             "positions",
@@ -871,4 +872,87 @@ async fn migration_0009_marks_the_positions_of_the_latest_versions() {
     assert!(!new.in_base && base.is_none());
     let after = s.plan(plan.id).await.unwrap().unwrap();
     assert_eq!(after.content_version, after.row_version, "content versions start at the row version");
+}
+
+#[tokio::test]
+async fn version_summaries_and_latest_sends_read_without_snapshots() {
+    let (s, _d) = store().await;
+    let (o, u, v) = approved_version(&s).await;
+    let full = s.version(v).await.unwrap().unwrap();
+    let summaries = s.version_summaries(full.plan_id).await.unwrap();
+    assert_eq!(summaries.len(), 1);
+    assert_eq!(summaries[0].id, v);
+    assert_eq!(summaries[0].approved_by_name, "З");
+    assert_eq!(summaries[0].position_count, 1);
+    assert_eq!(summaries[0].totals, full.snapshot.totals(), "the totals fixed at approval");
+    assert_eq!(s.version_count(full.plan_id).await.unwrap(), 1);
+    assert_eq!(s.version_by_number(full.plan_id, 0).await.unwrap().map(|x| x.id), Some(v));
+    assert!(s.version_by_number(full.plan_id, 1).await.unwrap().is_none());
+    assert_eq!(s.latest_version(full.plan_id).await.unwrap().map(|x| x.id), Some(v));
+
+    // A row approved before the summary columns existed is filled in from its snapshot.
+    sqlx::query("UPDATE plan_versions SET position_count = NULL, totals = NULL").execute(s.pool()).await.unwrap();
+    assert!(s.version_summaries(full.plan_id).await.is_err(), "an unfilled summary is not shown as zero");
+    s.backfill_derived_columns().await.unwrap();
+    assert_eq!(s.version_summaries(full.plan_id).await.unwrap(), summaries);
+
+    assert!(s.latest_sends(&[v]).await.unwrap().is_empty(), "never sent");
+    let login = EisLogin { login: "eis_user_int".into(), password: "Пароль-ЕИС-7Kq9".into() };
+    let first = NewSend {
+        version_id: v,
+        org_id: o,
+        requested_by: u,
+        packet_id: "0f3c2a8e-5b1d-4c7e-9a2f-1d2e3f4a5b6c",
+        packet_xml: "<x/>",
+        login: &login,
+        packet_note: "",
+    };
+    let first_id = s.enqueue_send(&first).await.unwrap();
+    let c = s.claim_due_send("w1", store::now(), 30_000).await.unwrap().unwrap();
+    let refused = Outcome {
+        status: SendStatus::AuthError,
+        next_attempt_at: None,
+        count_attempt: true,
+        failed: false,
+        last_error: None,
+        event: None,
+    };
+    assert!(s.record_outcome(c.send.id, "w1", &refused).await.unwrap());
+    let second = NewSend { packet_id: "1f3c2a8e-5b1d-4c7e-9a2f-1d2e3f4a5b6c", ..first };
+    let second_id = s.enqueue_send(&second).await.unwrap();
+    assert_ne!(first_id, second_id);
+    let latest = s.latest_sends(&[v, VersionId(v.get() + 1000)]).await.unwrap();
+    assert_eq!(latest.len(), 1, "only versions with a send");
+    assert_eq!((latest[&v].id, latest[&v].status), (second_id, SendStatus::Queued), "the newest send");
+}
+
+#[tokio::test]
+async fn position_columns_are_written_with_each_position_and_backfilled() {
+    use store::plans::PositionFilter;
+    let (s, _d) = store().await;
+    let o = org(&s, "03722001684", None).await;
+    let u = s.create_user("z", "h", "З", o, Role::CustomerSpecialist).await.unwrap().unwrap();
+    let plan = s.create_plan(o, 2026, u.id).await.unwrap().unwrap();
+    for (n, amount) in [(1, "100.10"), (2, "200.20"), (3, "300.30")] {
+        s.add_position(&plan, &testing::position(n, amount), u.id).await.unwrap().unwrap();
+    }
+    let all = PositionFilter::default();
+    let totals = s.position_totals(plan.id, &all).await.unwrap();
+    assert_eq!(totals.count, 3);
+    assert_eq!(totals.amounts.current.to_string(), domain::Money::parse("600.60").unwrap().to_string());
+    let third = PositionFilter { numbers: Some(vec![3]), ..Default::default() };
+    assert_eq!(s.position_totals(plan.id, &third).await.unwrap().count, 1);
+    let page = s.position_page(plan.id, &all, Some(1), 0, 1).await.unwrap();
+    assert_eq!(page.iter().map(|p| p.position.purchase_number.get()).collect::<Vec<_>>(), [2], "keyset after 1");
+
+    // Rows written before the columns existed are filled in from their JSON.
+    sqlx::query("UPDATE positions SET search = NULL, okpd2 = NULL, kvr = NULL, canceled = NULL, kop_current = NULL")
+        .execute(s.pool())
+        .await
+        .unwrap();
+    assert_eq!(s.position_totals(plan.id, &all).await.unwrap().amounts.current, domain::Money::ZERO);
+    s.backfill_derived_columns().await.unwrap();
+    assert_eq!(s.position_totals(plan.id, &all).await.unwrap(), totals);
+    let by_code = PositionFilter { okpd2_prefix: "38.11".into(), ..Default::default() };
+    assert_eq!(s.position_totals(plan.id, &by_code).await.unwrap().count, 3);
 }

@@ -975,3 +975,79 @@ async fn tokens_are_revoked_and_sign_in_is_throttled() {
     assert_eq!(statuses, [401, 401, 401, 401, 401, 429], "five free failures, then a delay");
     h.app.stop().await;
 }
+
+#[tokio::test]
+async fn positions_page_by_page_with_filters_and_totals() {
+    let h = Harness::start().await;
+    let customer = Api::signed_in(&h, "zakazchik", "zakazchik").await;
+    let r = customer.call(Method::POST, "/api/v1/plans", &[], Some(json!({"plan_year": 2026}))).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let plan = r.json["id"].as_i64().unwrap();
+    let rv = r.json["row_version"].as_i64().unwrap();
+    let items = [
+        ("Поставка учебников для 5-х классов", "58.11.19.000", "244", "100"),
+        ("Вывоз твёрдых коммунальных отходов", "38.11.21.000", "244", "200"),
+        ("Поставка Учебников для 6-х классов", "58.11.19.000", "244", "300"),
+        ("Уборка помещений", "81.29.12", "244", "400"),
+        ("Ремонт кровли", "43.91.19.110", "243", "500"),
+    ];
+    for (rv, (object, okpd2, kvr, amount)) in (rv..).zip(items) {
+        let body = json!({"object_info": object, "publish_year": "2026", "okpd2": okpd2, "kvr": kvr,
+            "amount_current": amount, "row_version": rv});
+        let r = customer.call(Method::POST, POSITIONS, &[plan], Some(body)).await;
+        assert_eq!(r.status, 201, "{r:?}");
+    }
+    let detail = customer.call(Method::GET, PLAN, &[plan], None).await;
+    assert_eq!(detail.json["position_count"], 5);
+    assert_eq!(detail.json["positions"].as_array().unwrap().len(), 5, "all five fit the first page");
+    assert!(detail.json["positions_next"].is_null());
+    assert_eq!(money(&detail.json["totals"]["current"]), "1500".parse().unwrap(), "summed in the database");
+
+    // Page by page with the cursor, in purchase-number order.
+    let mut seen = Vec::new();
+    let mut query = "?limit=2".to_owned();
+    for expected in [2, 2, 1] {
+        let r = customer.call_with(Method::GET, POSITIONS, &[plan], &query, None).await;
+        assert_eq!(r.status, 200, "{r:?}");
+        assert_eq!(r.json["count"], 5);
+        let page = r.json["items"].as_array().unwrap();
+        assert_eq!(page.len(), expected);
+        seen.extend(page.iter().map(|p| p["purchase_number"].as_i64().unwrap()));
+        match r.json["next_cursor"].as_str() {
+            Some(c) => query = format!("?limit=2&cursor={c}"),
+            None => assert_eq!(expected, 1, "the last page has no cursor"),
+        }
+    }
+    assert_eq!(seen, [1, 2, 3, 4, 5]);
+
+    // Search by object name (any case) or ОКПД2 code, ОКПД2 prefix, КВР; totals of what is selected.
+    let r = customer
+        .call_with(Method::GET, POSITIONS, &[plan], "?q=%D1%83%D1%87%D0%B5%D0%B1%D0%BD%D0%B8%D0%BA", None)
+        .await;
+    let numbers: Vec<i64> =
+        r.json["items"].as_array().unwrap().iter().map(|p| p["purchase_number"].as_i64().unwrap()).collect();
+    assert_eq!(numbers, [1, 3], "«учебник» in either case");
+    assert_eq!(money(&r.json["totals"]["current"]), "400".parse().unwrap());
+    let r = customer.call_with(Method::GET, POSITIONS, &[plan], "?q=38.11", None).await;
+    assert_eq!(r.json["count"], 1);
+    let r = customer.call_with(Method::GET, POSITIONS, &[plan], "?okpd2=58", None).await;
+    assert_eq!(r.json["count"], 2);
+    let r = customer.call_with(Method::GET, POSITIONS, &[plan], "?okpd2=11", None).await;
+    assert_eq!(r.json["count"], 0, "a prefix, not any part of the code");
+    let r = customer.call_with(Method::GET, POSITIONS, &[plan], "?kvr=243", None).await;
+    assert_eq!(r.json["items"][0]["purchase_number"], 5);
+    let r = customer.call_with(Method::GET, POSITIONS, &[plan], "?mark=new", None).await;
+    assert_eq!(r.json["count"], 5, "without an approved version every position is new");
+    let r = customer.call_with(Method::GET, POSITIONS, &[plan], "?mark=canceled", None).await;
+    assert_eq!(r.json["count"], 0);
+    let r = customer.call_with(Method::GET, POSITIONS, &[plan], "?q=%25", None).await;
+    assert_eq!(r.json["count"], 0, "a LIKE wildcard is searched as text");
+
+    // What the server does not understand is a Russian 400.
+    let r = customer.call_with(Method::GET, POSITIONS, &[plan], "?cursor=zzz", None).await;
+    assert_eq!(r.status, 400);
+    let r = customer.call_with(Method::GET, POSITIONS, &[plan], "?limit=0", None).await;
+    assert_eq!(r.status, 400);
+    let r = customer.call_with(Method::GET, POSITIONS, &[plan], "?mark=odd", None).await;
+    assert_eq!(r.status, 400);
+}

@@ -268,3 +268,38 @@ async fn positions_are_locked_one_by_one_and_rounds_keep_the_base() {
     assert!(!p.has(&format!("action=\"{}/delete\"", edit(p3))), "the approved one cannot");
     h.app.stop().await;
 }
+
+#[tokio::test]
+async fn the_plan_page_shows_a_page_of_positions_with_filters_and_totals_of_all() {
+    let h = Harness::start_driven().await;
+    let mut customer = h.client();
+    customer.login("zakazchik", "zakazchik").await;
+    let plan = customer.create_plan("2026").await;
+    let store = &h.app.store;
+    let author = store.user_by_login("zakazchik").await.unwrap().unwrap().id;
+    for n in 1..=60u32 {
+        let stored = store.plan(PlanId(plan)).await.unwrap().unwrap();
+        let mut p = domain::testing::position(n, "100");
+        p.object_info =
+            if n == 57 { "Поставка глобусов".into() } else { format!("Закупка номер {n}") };
+        store.add_position(&stored, &p, author).await.unwrap().unwrap();
+    }
+    let page = customer.get(&format!("/plans/{plan}")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.has("Позиций: 60"), "{}", page.body);
+    assert_eq!(page.body.matches("<tr id=\"pos-").count(), 50, "one page of 50");
+    assert!(page.has("id=\"pos-0050\"") && !page.has("id=\"pos-0051\""));
+    let compact = page.body.replace(['\u{a0}', '\u{202f}', ' '], "");
+    assert!(compact.contains("<tdclass=\"num\">6000,00</td>"), "the total of all 60 positions: {}", page.body);
+    assert!(page.has(&format!("href=\"/plans/{plan}?page=2\"")), "a link to page 2");
+
+    let second = customer.get(&format!("/plans/{plan}?page=2")).await;
+    assert_eq!(second.body.matches("<tr id=\"pos-").count(), 10);
+    assert!(second.has("id=\"pos-0051\"") && second.has("id=\"pos-0060\""));
+
+    let found = customer.get(&format!("/plans/{plan}?q=%D0%93%D0%9B%D0%9E%D0%91")).await;
+    assert!(found.has("Отобрано позиций: 1 из 60"), "{}", found.body);
+    assert!(found.has("id=\"pos-0057\"") && found.has("Итого по отобранным позициям"));
+    let none = customer.get(&format!("/plans/{plan}?okpd2=99")).await;
+    assert!(none.has("Нет позиций, отвечающих условиям отбора"), "{}", none.body);
+}

@@ -60,6 +60,7 @@ pub fn routes() -> Vec<ApiRoute> {
         route(M::GET, "/api/v1/plans/{id}", plans::get),
         route(M::PUT, "/api/v1/plans/{id}/owner-role", plans::set_owner_role),
         route(M::PUT, "/api/v1/plans/{id}/responsible", plans::set_responsible),
+        route(M::GET, "/api/v1/plans/{id}/positions", plans::positions),
         route(M::POST, "/api/v1/plans/{id}/positions", plans::add_position),
         route(M::PUT, "/api/v1/plans/{id}/positions/{position_id}", plans::update_position),
         route(M::DELETE, "/api/v1/plans/{id}/positions/{position_id}", plans::delete_position),

@@ -4,7 +4,7 @@
 use crate::AppState;
 use crate::error::WebError;
 use domain::ids::{OrgId, PlanId, PositionId, UserId, VersionId};
-use domain::plan::{self, PlanSnapshot, Position, YearAmounts};
+use domain::plan::{self, Position, YearAmounts};
 use domain::{Money, SendStatus};
 use serde::Serialize;
 use store::orgs::Organization;
@@ -119,8 +119,17 @@ fn mark_code(m: plan::ChangeMark) -> &'static str {
 }
 
 impl<'a> PositionOut<'a> {
-    pub fn of(sp: &'a StoredPosition, iku: Option<&domain::ikz::Iku>, base: Option<&PlanSnapshot>) -> PositionOut<'a> {
-        PositionOut::against(sp, iku, base.and_then(|b| b.position(sp.position.purchase_number)))
+    /// A position with its mark against the latest approved version (from the findings cache).
+    pub fn of(sp: &'a StoredPosition, iku: Option<&domain::ikz::Iku>, mark: app::checks::Mark) -> PositionOut<'a> {
+        PositionOut {
+            id: sp.id,
+            ikz: sp.position.ikz(iku).ok().map(String::from),
+            mark: mark_code(mark.mark),
+            mark_title: mark.mark.title(),
+            in_base: mark.in_base,
+            row_version: sp.row_version,
+            position: &sp.position,
+        }
     }
 
     /// The position compared with its content in the latest approved version (`before`).
@@ -140,6 +149,28 @@ impl<'a> PositionOut<'a> {
             position: &sp.position,
         }
     }
+}
+
+/// `PositionPage`: a page of the working copy's positions.
+#[derive(Serialize)]
+pub struct PositionPage<'a> {
+    pub items: Vec<PositionOut<'a>>,
+    /// Pass as `cursor` for the next page; `None` on the last one.
+    pub next_cursor: Option<String>,
+    /// How many positions the filters select, and their totals (cancelled ones not summed).
+    pub count: i64,
+    pub totals: YearAmounts,
+}
+
+/// The opaque cursor of the page after the given purchase number.
+pub fn cursor_after(number: u16) -> String {
+    format!("p{:04x}", u32::from(number) ^ 0x5a5a)
+}
+
+/// The purchase number a cursor continues after; `None` if it is not one this server gave.
+pub fn cursor_number(cursor: &str) -> Option<u16> {
+    let hex = cursor.strip_prefix('p').filter(|h| h.len() == 4)?;
+    u16::try_from(u32::from_str_radix(hex, 16).ok()? ^ 0x5a5a).ok()
 }
 
 /// `Finding`: a pre-flight finding, pinned to its position (by purchase number) and field.
@@ -176,10 +207,20 @@ pub struct PlanDetail<'a> {
     pub responsible: Option<domain::plan::ResponsiblePerson>,
     pub permissions: Permissions,
     pub totals: YearAmounts,
+    /// Positions in the working copy.
+    pub position_count: i64,
+    /// The first page of positions; the rest from `positions_next`.
     pub positions: Vec<PositionOut<'a>>,
+    /// The URL of the next page of positions (`GET /api/v1/plans/{id}/positions`), if any.
+    pub positions_next: Option<String>,
     pub findings: Vec<FindingOut>,
+    /// `done`, `pending` or `not_run` (see `app::checks::SchemaCheck`).
+    pub schema_check: &'static str,
     pub version_count: usize,
 }
+
+/// Positions in a plan's detail; the rest are read a page at a time.
+pub const FIRST_PAGE: i64 = 100;
 
 /// Everything a plan's detail needs, loaded once by the workflow.
 pub struct PlanData {
@@ -188,14 +229,14 @@ pub struct PlanData {
 
 impl PlanData {
     pub async fn load(state: &AppState, user: &User, plan_id: PlanId) -> Result<PlanData, WebError> {
-        Ok(PlanData { view: state.app.plan_view(user, plan_id).await? })
+        let query = app::plans::PositionQuery { limit: FIRST_PAGE, ..Default::default() };
+        Ok(PlanData { view: state.app.plan_view(user, plan_id, &query).await? })
     }
 
     pub fn detail(&self) -> PlanDetail<'_> {
         let v = &self.view;
         let (p, owner) = (v.plan.plan(), v.plan.owner());
-        let snapshot = &v.checked.snapshot;
-        let iku = snapshot.owner_iku();
+        let iku = v.iku.as_ref();
         let may = v.plan.permissions();
         PlanDetail {
             id: p.id,
@@ -208,7 +249,7 @@ impl PlanData {
             eis_plan_number: p.eis_plan_number.clone(),
             organization: OrgOut::of(owner),
             owner_role: p.owner_role.code(),
-            agent: snapshot.agent.as_ref().map(|a| AgentOut { name: a.name.clone(), spz_code: a.spz_code.to_string() }),
+            agent: v.agent.as_ref().map(|a| AgentOut { name: a.name.clone(), spz_code: a.spz_code.to_string() }),
             responsible: p.responsible.clone(),
             permissions: Permissions {
                 edit: may.edit,
@@ -217,14 +258,32 @@ impl PlanData {
                 return_for_revision: may.decide,
                 start_changes: may.start_changes,
             },
-            totals: snapshot.totals(),
-            positions: v.positions.iter().map(|sp| PositionOut::of(sp, iku, v.checked.base.as_ref())).collect(),
+            totals: v.totals.amounts,
+            position_count: v.totals.count,
+            positions: v
+                .page
+                .iter()
+                .map(|sp| PositionOut::of(sp, iku, v.findings.rules.mark(sp.position.purchase_number.get())))
+                .collect(),
+            positions_next: match (v.more, v.page.last()) {
+                (true, Some(last)) => Some(format!(
+                    "/api/v1/plans/{}/positions?limit={FIRST_PAGE}&cursor={}",
+                    p.id,
+                    cursor_after(last.position.purchase_number.get())
+                )),
+                _ => None,
+            },
             findings: v
-                .checked
+                .findings
                 .findings
                 .iter()
                 .map(|f| FindingOut { purchase_number: f.purchase_number, field: f.field, message: f.message.clone() })
                 .collect(),
+            schema_check: match v.findings.schema {
+                app::checks::SchemaCheck::Done => "done",
+                app::checks::SchemaCheck::Pending => "pending",
+                app::checks::SchemaCheck::NotRun => "not_run",
+            },
             version_count: v.version_count,
         }
     }
@@ -260,6 +319,22 @@ pub struct VersionSummary {
 }
 
 impl VersionSummary {
+    /// A version of a list: its stored summary and its latest send's state.
+    pub fn from_summary(v: store::plans::VersionSummary, send: Option<SendStatus>) -> VersionSummary {
+        VersionSummary {
+            id: v.id,
+            plan_id: v.plan_id,
+            version_number: v.version_number,
+            approved_at: time(v.approved_at),
+            approved_by: UserRef { id: v.approved_by, full_name: v.approved_by_name },
+            position_count: usize::try_from(v.position_count).unwrap_or(0),
+            totals: v.totals,
+            send_status: send.map(SendStatus::code),
+            send_status_title: send.map(SendStatus::title).unwrap_or(SendStatus::NOT_SENT_TITLE),
+        }
+    }
+
+    /// One version read in full (its detail).
     pub async fn of(state: &AppState, v: &Version) -> Result<VersionSummary, WebError> {
         let send: Option<SendStatus> = state.app.store().latest_send(v.id).await?.map(|s| s.status);
         let approver = state.app.store().user(v.approved_by).await?.map(|u| u.full_name).unwrap_or_default();

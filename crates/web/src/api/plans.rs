@@ -2,7 +2,10 @@
 //! request, calls one use case of the workflow layer and answers with the plan as it is now.
 
 use crate::AppState;
-use crate::api::model::{PlanData, PlanSummary, PositionOut, PositionResult, VersionSummary};
+use crate::api::model::{
+    FIRST_PAGE, PlanData, PlanSummary, PositionOut, PositionPage, PositionResult, VersionSummary, cursor_after,
+    cursor_number,
+};
 use crate::api::{Body, Id, query_i64};
 use crate::auth::ApiUser;
 use crate::error::WebError;
@@ -36,6 +39,81 @@ async fn plan_now(state: &AppState, user: &User, plan_id: PlanId) -> ApiResult {
 
 pub async fn get(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<PlanId>) -> ApiResult {
     plan_now(&state, &user, id).await
+}
+
+/// A query string parameter as text; `None` when absent.
+fn query_text(pairs: &[(String, String)], name: &str) -> Option<String> {
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned())
+}
+
+/// `GET /api/v1/plans/{id}/positions`: a page of the working copy's positions by purchase
+/// number, filtered, with an opaque cursor for the next page.
+pub async fn positions(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Id(id): Id<PlanId>,
+    RawQuery(query): RawQuery,
+) -> ApiResult {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
+        .map_err(|_| WebError::bad_request("Строка запроса после «?» записана некорректно"))?;
+    let limit = query_i64(query.as_deref(), "limit")?.unwrap_or(FIRST_PAGE);
+    if !(1..=app::plans::MAX_PAGE).contains(&limit) {
+        return Err(WebError::bad_request(format!(
+            "Параметр limit должен быть от 1 до {}, получено {limit}",
+            app::plans::MAX_PAGE
+        )));
+    }
+    let after = match query_text(&pairs, "cursor").filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => Some(cursor_number(&c).ok_or_else(|| {
+            WebError::bad_request("Параметр cursor не распознан: возьмите его из next_cursor предыдущего ответа")
+        })?),
+    };
+    let mark = match query_text(&pairs, "mark").filter(|m| !m.is_empty()) {
+        None => None,
+        Some(m) => Some(app::plans::MarkFilter::from_code(&m).ok_or_else(|| {
+            WebError::bad_request(format!("Параметр mark может быть changed, canceled или new, получено «{m}»"))
+        })?),
+    };
+    let findings_only = match query_text(&pairs, "findings").as_deref() {
+        None | Some("" | "false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(WebError::bad_request(format!(
+                "Параметр findings может быть true или false, получено «{other}»"
+            )));
+        }
+    };
+    let text = |name: &str, max: usize| query_text(&pairs, name).unwrap_or_default().chars().take(max).collect();
+    let q = app::plans::PositionQuery {
+        filter: store::plans::PositionFilter {
+            search: text("q", 200),
+            okpd2_prefix: text("okpd2", 20),
+            kvr: text("kvr", 10),
+            ..Default::default()
+        },
+        mark,
+        findings_only,
+        after,
+        offset: 0,
+        limit,
+    };
+    let view = state.app.plan_view(&user, id, &q).await?;
+    let iku = view.iku.as_ref();
+    let page = PositionPage {
+        items: view
+            .page
+            .iter()
+            .map(|sp| PositionOut::of(sp, iku, view.findings.rules.mark(sp.position.purchase_number.get())))
+            .collect(),
+        next_cursor: match (view.more, view.page.last()) {
+            (true, Some(last)) => Some(cursor_after(last.position.purchase_number.get())),
+            _ => None,
+        },
+        count: view.matching.count,
+        totals: view.matching.amounts,
+    };
+    Ok(Json(page).into_response())
 }
 
 #[derive(Deserialize, Serialize)]

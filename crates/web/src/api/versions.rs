@@ -24,12 +24,9 @@ pub async fn list(
     ApiUser(user): ApiUser,
     Id(id): Id<PlanId>,
 ) -> ApiResult<Json<Vec<VersionSummary>>> {
-    let plan = state.app.readable_plan(&user, id).await?.into_parts().0;
-    let mut out = Vec::new();
-    for v in state.app.store().versions(plan.id).await? {
-        out.push(VersionSummary::of(&state, &v).await?);
-    }
-    Ok(Json(out))
+    let plan = state.app.readable_plan(&user, id).await?;
+    let items = state.app.version_list(&user, &plan).await?;
+    Ok(Json(items.into_iter().map(|i| VersionSummary::from_summary(i.summary, i.latest.map(|s| s.status))).collect()))
 }
 
 pub async fn journal(
@@ -84,16 +81,9 @@ pub async fn diff(
             }
             other
         }
-        None => state
-            .app
-            .store()
-            .versions(plan.id)
-            .await?
-            .into_iter()
-            .find(|v| v.version_number == version.version_number - 1)
-            .ok_or_else(|| {
-                WebError::bad_request("У версии 0 нет предыдущей версии: укажите версию для сравнения в параметре with")
-            })?,
+        None => state.app.store().version_by_number(plan.id, version.version_number - 1).await?.ok_or_else(|| {
+            WebError::bad_request("У версии 0 нет предыдущей версии: укажите версию для сравнения в параметре with")
+        })?,
     };
     let (before, after): (&PlanSnapshot, &PlanSnapshot) = (&other.snapshot, &version.snapshot);
     let positions = domain::diff::diff(before, after)

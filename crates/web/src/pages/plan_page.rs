@@ -10,7 +10,7 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use domain::ids::{PlanId, PositionId, VersionId};
-use domain::plan::{self, FieldError, PositionDraft, YearAmounts};
+use domain::plan::{FieldError, PositionDraft, YearAmounts};
 use domain::{PlanStatus, SendStatus};
 
 pub struct PositionRow {
@@ -44,7 +44,7 @@ pub struct VersionRow {
     number: i64,
     approved_at: String,
     approved_by: String,
-    positions: usize,
+    positions: i64,
     total_current: domain::Money,
     status: &'static str,
     status_class: &'static str,
@@ -89,8 +89,21 @@ pub struct PlanPage {
     has_base: bool,
     row_version: i64,
     positions: Vec<PositionRow>,
+    /// The sums of the positions shown by the filters (all of them without filters).
     totals: YearAmounts,
+    /// Positions in the working copy.
+    position_count: i64,
+    /// Positions the filters select.
+    matching_count: i64,
+    filtered: bool,
+    /// Numbered links to the pages of the selected positions.
+    pages: Vec<PageLink>,
+    query: PositionsQuery,
+    /// Findings beyond those listed.
+    hidden_findings: usize,
     findings: Vec<FindingRow>,
+    /// The schema check of this content is still running.
+    schema_pending: bool,
     draft: PositionDraft,
     form: FormContext,
     field_errors: Vec<FieldError>,
@@ -191,6 +204,111 @@ pub(super) struct Extra {
     pub(super) field_errors: Vec<FieldError>,
     /// The responsible person as typed, when the header form comes back with errors.
     pub(super) responsible: Option<domain::plan::ResponsiblePerson>,
+    /// The page and filters of the positions.
+    pub(super) query: Option<PositionsQuery>,
+}
+
+/// Positions shown on one page of the plan.
+const PAGE: i64 = 50;
+
+/// The plan page's position list: page number, search and filters, as in its query string.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct PositionsQuery {
+    #[serde(default)]
+    pub page: Option<String>,
+    /// Object name or ОКПД2 code.
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub okpd2: String,
+    #[serde(default)]
+    pub kvr: String,
+    /// `changed`, `canceled` or `new`.
+    #[serde(default)]
+    pub mark: String,
+    /// «только с замечаниями»: present when checked.
+    #[serde(default)]
+    pub findings: Option<String>,
+}
+
+pub struct PageLink {
+    number: i64,
+    href: String,
+    current: bool,
+}
+
+impl PositionsQuery {
+    fn page(&self) -> i64 {
+        self.page.as_deref().and_then(|p| p.trim().parse::<i64>().ok()).filter(|p| *p >= 1).unwrap_or(1)
+    }
+
+    fn findings_only(&self) -> bool {
+        self.findings.as_deref().is_some_and(|v| !v.is_empty())
+    }
+
+    fn is_filtered(&self) -> bool {
+        !self.q.trim().is_empty()
+            || !self.okpd2.trim().is_empty()
+            || !self.kvr.trim().is_empty()
+            || app::plans::MarkFilter::from_code(self.mark.trim()).is_some()
+            || self.findings_only()
+    }
+
+    fn to_app(&self) -> app::plans::PositionQuery {
+        app::plans::PositionQuery {
+            filter: store::plans::PositionFilter {
+                search: self.q.chars().take(200).collect(),
+                okpd2_prefix: self.okpd2.chars().take(20).collect(),
+                kvr: self.kvr.chars().take(10).collect(),
+                ..Default::default()
+            },
+            mark: app::plans::MarkFilter::from_code(self.mark.trim()),
+            findings_only: self.findings_only(),
+            after: None,
+            offset: (self.page().saturating_sub(1)).saturating_mul(PAGE).min(1_000_000),
+            limit: PAGE,
+        }
+    }
+
+    /// The query string of another page with the same filters.
+    fn href(&self, page: i64) -> String {
+        let mut pairs = vec![("page", page.to_string())];
+        for (name, value) in [("q", &self.q), ("okpd2", &self.okpd2), ("kvr", &self.kvr), ("mark", &self.mark)] {
+            if !value.trim().is_empty() {
+                pairs.push((name, value.trim().to_owned()));
+            }
+        }
+        if self.findings_only() {
+            pairs.push(("findings", "1".to_owned()));
+        }
+        let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect();
+        format!("?{}", query.join("&"))
+    }
+}
+
+/// Percent-encodes a query string value.
+fn encode(v: &str) -> String {
+    let mut out = String::new();
+    for b in v.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(char::from(b)),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Numbered page links: the first, the last and those around the current page.
+fn page_links(query: &PositionsQuery, matching: i64) -> Vec<PageLink> {
+    let last = ((matching + PAGE - 1) / PAGE).max(1);
+    let current = query.page().min(last);
+    if last == 1 {
+        return Vec::new();
+    }
+    (1..=last)
+        .filter(|n| *n == 1 || *n == last || (n - current).abs() <= 3)
+        .map(|n| PageLink { number: n, href: query.href(n), current: n == current })
+        .collect()
 }
 
 impl Extra {
@@ -205,6 +323,9 @@ impl Extra {
     }
 }
 
+/// Shown findings at most; the rest are counted, and «только с замечаниями» lists their positions.
+const SHOWN_FINDINGS: usize = 100;
+
 pub(super) async fn render_plan(
     state: &AppState,
     session: &store::users::Session,
@@ -213,23 +334,30 @@ pub(super) async fn render_plan(
     extra: Extra,
 ) -> WebResult<Response> {
     let user = &session.user;
-    let view = state.app.plan_view(user, plan_id).await?;
+    let query = extra.query.clone().unwrap_or_default();
+    let view = state.app.plan_view(user, plan_id, &query.to_app()).await?;
     let readable = view.plan;
     let may = readable.permissions();
     let (plan, owner) = (readable.plan(), readable.owner());
-    let app::snapshot::Checked { snapshot, base, findings: found } = view.checked;
-    let iku = snapshot.owner_iku().to_owned();
-    let stored = view.positions;
-    let position_ids: Vec<(u16, PositionId)> =
-        stored.iter().map(|sp| (sp.position.purchase_number.get(), sp.id)).collect();
-    let positions: Vec<PositionRow> = stored
+    let rules = view.findings.rules.clone();
+    let all_findings = view.findings.findings.as_ref();
+    let hidden_findings = all_findings.len().saturating_sub(SHOWN_FINDINGS);
+    let found: Vec<domain::Finding> = all_findings.iter().take(SHOWN_FINDINGS).cloned().collect();
+    let iku = view.iku.clone();
+    let mut numbers: Vec<u16> = found.iter().filter_map(|f| f.purchase_number).collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    let position_ids = if may.edit { state.app.store().position_ids(plan.id, &numbers).await? } else { Vec::new() };
+    let has_base = view.version_count > 0;
+    let positions: Vec<PositionRow> = view
+        .page
         .into_iter()
         .map(|sp| {
             let p = sp.position;
-            let before = base.as_ref().and_then(|b| b.position(p.purchase_number));
+            let mark = rules.mark(p.purchase_number.get());
             PositionRow {
                 id: sp.id,
-                mark: if p.is_canceled() { "Отменена" } else { p.mark(before).title() },
+                mark: if p.is_canceled() { "Отменена" } else { mark.mark.title() },
                 change: p.change.as_ref().map(|c| {
                     // The reason's name from НСИ, kept with the change; the bare code only if it had none.
                     let reason = if c.reason_name.trim().is_empty() {
@@ -239,10 +367,13 @@ pub(super) async fn render_plan(
                     };
                     format!("{}. Причина: {}. Обоснование: {}", c.decision.title(), reason, c.description)
                 }),
-                in_base: before.is_some(),
+                in_base: mark.in_base,
                 row_version: sp.row_version,
                 number: p.purchase_number.padded(),
-                ikz: p.ikz(iku).map(|k| k.to_string()).unwrap_or_else(|_| "— (проверьте ИНН/КПП заказчика)".into()),
+                ikz: p
+                    .ikz(iku.as_ref())
+                    .map(|k| k.to_string())
+                    .unwrap_or_else(|_| "— (проверьте ИНН/КПП заказчика)".into()),
                 object: p.title(),
                 okpd2: if p.is_special() { "—".into() } else { p.okpd2_text() },
                 kvr: p.kvr_text().to_owned(),
@@ -263,21 +394,19 @@ pub(super) async fn render_plan(
         .collect();
     let mut versions = Vec::new();
     if tab == "versions" {
-        for v in state.app.store().versions(plan.id).await? {
-            let latest = state.app.store().latest_send(v.id).await?.map(|s| s.status);
-            let approver = state.app.store().user(v.approved_by).await?.map(|u| u.full_name).unwrap_or_default();
-            let blocked = state.app.send_blocked(user, &readable, &v).await?;
+        for item in state.app.version_list(user, &readable).await? {
+            let (v, latest) = (item.summary, item.latest.map(|s| s.status));
             versions.push(VersionRow {
                 id: v.id,
                 number: v.version_number,
                 approved_at: fmt_time(v.approved_at),
-                approved_by: approver,
-                positions: v.snapshot.positions.len(),
-                total_current: v.snapshot.totals().current,
+                approved_by: v.approved_by_name,
+                positions: v.position_count,
+                total_current: v.totals.current,
                 status: latest.map(SendStatus::title).unwrap_or(SendStatus::NOT_SENT_TITLE),
                 status_class: status_class(latest),
-                can_send: blocked.is_none(),
-                send_blocked: blocked.unwrap_or_default(),
+                can_send: item.blocked.is_none(),
+                send_blocked: item.blocked.unwrap_or_default(),
             });
         }
     }
@@ -301,9 +430,10 @@ pub(super) async fn render_plan(
     let can_edit = may.edit;
     let draft =
         extra.draft.unwrap_or_else(|| PositionDraft { publish_year: plan.plan_year.to_string(), ..Default::default() });
-    let next_number = plan::next_purchase_number(snapshot.positions.iter().map(|p| p.purchase_number))
+    let next_number = domain::ikz::PurchaseNumber::new(view.next_number)
         .unwrap_or_else(|_| domain::ikz::PurchaseNumber::new(9999).expect("in range"));
-    let form = FormContext::new(state, owner.org_type, iku, next_number, &draft).await?;
+    let form = FormContext::new(state, owner.org_type, iku.as_ref(), next_number, &draft).await?;
+    let pages = page_links(&query, view.matching.count);
     let page = PlanPage {
         chrome: Some(Chrome::of(state, session).await?),
         csrf: session.csrf_token.clone(),
@@ -315,7 +445,7 @@ pub(super) async fn render_plan(
         org_type: owner.org_type.title(),
         owner_role: plan.owner_role.code(),
         owner_role_title: plan.owner_role.title(),
-        agent_name: snapshot.agent.as_ref().map(|a| a.name.clone()),
+        agent_name: view.agent.as_ref().map(|a| a.name.clone()),
         has_superior: owner.superior_id.is_some(),
         responsible_text: plan.responsible.as_ref().map(domain::plan::ResponsiblePerson::display),
         responsible: extra.responsible.or_else(|| plan.responsible.clone()).unwrap_or_default(),
@@ -329,10 +459,17 @@ pub(super) async fn render_plan(
         can_submit: may.submit,
         can_decide: may.decide,
         can_start_changes: may.start_changes,
-        has_base: base.is_some(),
+        has_base,
         row_version: plan.row_version,
-        totals: snapshot.totals(),
+        totals: view.matching.amounts,
+        position_count: view.totals.count,
+        matching_count: view.matching.count,
+        filtered: query.is_filtered(),
+        pages,
+        query,
+        hidden_findings,
         findings: finding_rows(found, can_edit.then_some((plan.id, &position_ids))),
+        schema_pending: view.findings.schema == app::checks::SchemaCheck::Pending,
         positions,
         form,
         draft,

@@ -13,15 +13,12 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Datelike;
-use domain::PlanStatus;
 use domain::ids::{PlanId, PositionId};
 use serde::Deserialize;
 
 #[derive(Clone)]
 struct PlanRow {
     id: PlanId,
-    /// On approval at the signed-in approver's organization.
-    awaits_me: bool,
     org_name: String,
     year: i32,
     status: &'static str,
@@ -37,6 +34,11 @@ struct PlansPage {
     csrf: String,
     queue: Vec<PlanRow>,
     rows: Vec<PlanRow>,
+    /// Rows of each table in all its pages, and the links to those pages.
+    total: i64,
+    queue_total: i64,
+    pages: Vec<(i64, String, bool)>,
+    queue_pages: Vec<(i64, String, bool)>,
     can_create: bool,
     can_bulk_approve: bool,
     years: Vec<i32>,
@@ -47,41 +49,82 @@ struct PlansPage {
 }
 
 async fn plans_page(state: &AppState, session: &store::users::Session, error: Option<WebError>) -> WebResult<Response> {
-    plans_page_with(state, session, None, error, vec![]).await
+    plans_page_with(state, session, &ListQuery::default(), None, error, vec![]).await
+}
+
+/// Rows per table of the list.
+const LIST_PAGE: i64 = 100;
+
+/// The pages of the two tables: all plans, and the approver's queue.
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    page: Option<String>,
+    #[serde(default)]
+    queue_page: Option<String>,
+}
+
+fn page_number(raw: Option<&str>) -> i64 {
+    raw.and_then(|p| p.trim().parse::<i64>().ok()).filter(|p| (1..=100_000).contains(p)).unwrap_or(1)
+}
+
+/// Links to the pages of a table of `total` rows; empty when one page holds them.
+fn list_links(total: i64, current: i64, href: impl Fn(i64) -> String) -> Vec<(i64, String, bool)> {
+    let last = ((total + LIST_PAGE - 1) / LIST_PAGE).max(1);
+    if last == 1 {
+        return Vec::new();
+    }
+    (1..=last)
+        .filter(|n| *n == 1 || *n == last || (n - current).abs() <= 3)
+        .map(|n| (n, href(n), n == current))
+        .collect()
+}
+
+fn plan_row(i: store::plans::PlanListItem) -> PlanRow {
+    PlanRow {
+        id: i.plan.id,
+        org_name: i.org_name,
+        year: i.plan.plan_year,
+        status: i.plan.status.title(),
+        positions: i.position_count,
+        versions: i.version_count,
+        updated: fmt_time(i.plan.updated_at),
+    }
 }
 
 async fn plans_page_with(
     state: &AppState,
     session: &store::users::Session,
+    query: &ListQuery,
     notice: Option<String>,
     error: Option<WebError>,
     problems: Vec<String>,
 ) -> WebResult<Response> {
-    let items = state.app.visible_plans(&session.user).await?;
-    let rows: Vec<PlanRow> = items
-        .into_iter()
-        .map(|i| PlanRow {
-            // The approver's queue: subordinates' plans on approval, never the own organization's.
-            awaits_me: session.user.role.approves_plans()
-                && i.plan.status == PlanStatus::OnApproval
-                && i.plan.org_id != session.user.org_id,
-            id: i.plan.id,
-            org_name: i.org_name,
-            year: i.plan.plan_year,
-            status: i.plan.status.title(),
-            positions: i.position_count,
-            versions: i.version_count,
-            updated: fmt_time(i.plan.updated_at),
-        })
-        .collect();
+    let user = &session.user;
+    let (page, queue_page) = (page_number(query.page.as_deref()), page_number(query.queue_page.as_deref()));
+    let (items, total) = state.app.visible_plans_page(user, store::plans::PlanListKind::All, page, LIST_PAGE).await?;
+    let rows: Vec<PlanRow> = items.into_iter().map(plan_row).collect();
+    let (queue, queue_total) = if user.role.approves_plans() {
+        let (items, total) = state
+            .app
+            .visible_plans_page(user, store::plans::PlanListKind::AwaitingApproval, queue_page, LIST_PAGE)
+            .await?;
+        (items.into_iter().map(plan_row).collect(), total)
+    } else {
+        (Vec::new(), 0)
+    };
     let this_year = chrono::Utc::now().with_timezone(&domain::format::moscow()).year();
     let page = PlansPage {
         chrome: Some(Chrome::of(state, session).await?),
         csrf: session.csrf_token.clone(),
-        queue: rows.iter().filter(|r| r.awaits_me).cloned().collect(),
+        queue,
         rows,
-        can_create: session.user.role.edits_plans(),
-        can_bulk_approve: session.user.role.approves_plans(),
+        total,
+        queue_total,
+        pages: list_links(total, page, |n| format!("/plans?page={n}&queue_page={queue_page}")),
+        queue_pages: list_links(queue_total, queue_page, |n| format!("/plans?page={page}&queue_page={n}")),
+        can_create: user.role.edits_plans(),
+        can_bulk_approve: user.role.approves_plans(),
         years: (this_year - 1..=this_year + 2).collect(),
         default_year: this_year + 1,
         notice,
@@ -92,8 +135,12 @@ async fn plans_page_with(
     Ok((status, html(&page)?).into_response())
 }
 
-pub async fn list(State(state): State<AppState>, CurrentUser(session): CurrentUser) -> WebResult<Response> {
-    plans_page(&state, &session, None).await
+pub async fn list(
+    State(state): State<AppState>,
+    CurrentUser(session): CurrentUser,
+    Query(q): Query<ListQuery>,
+) -> WebResult<Response> {
+    plans_page_with(&state, &session, &q, None, None, vec![]).await
 }
 
 #[derive(Deserialize)]
@@ -196,6 +243,8 @@ pub struct ViewQuery {
     tab: Option<String>,
     #[serde(default)]
     notice: Option<String>,
+    #[serde(flatten)]
+    positions: crate::pages::plan_page::PositionsQuery,
 }
 
 pub async fn view(
@@ -205,7 +254,8 @@ pub async fn view(
     Query(q): Query<ViewQuery>,
 ) -> WebResult<Response> {
     let tab = q.tab.as_deref().filter(|t| matches!(*t, "versions" | "journal")).unwrap_or("positions");
-    let extra = Extra { notice: q.notice.as_deref().and_then(notice_text), ..Extra::default() };
+    let extra =
+        Extra { notice: q.notice.as_deref().and_then(notice_text), query: Some(q.positions), ..Extra::default() };
     render_plan(&state, &session, id, tab, extra).await
 }
 
@@ -319,7 +369,7 @@ pub async fn approve_bulk(State(state): State<AppState>, post: Post<Vec<(String,
     }
     let outcome = state.app.approve_many(&post.session.user, &ids).await?;
     let notice = (outcome.approved > 0).then(|| format!("Утверждено планов-графиков: {}", outcome.approved));
-    plans_page_with(&state, &post.session, notice, None, outcome.problems).await
+    plans_page_with(&state, &post.session, &ListQuery::default(), notice, None, outcome.problems).await
 }
 
 #[derive(Deserialize)]

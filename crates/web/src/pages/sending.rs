@@ -354,7 +354,7 @@ async fn sends_page(
     let rows: Vec<SendRow> = state
         .app
         .store()
-        .sends_of_org(session.user.org_id)
+        .send_list_of_org(session.user.org_id)
         .await?
         .into_iter()
         .map(|o| SendRow {
@@ -365,7 +365,7 @@ async fn sends_page(
             version_id: o.send.version_id,
             status: o.send.status.title(),
             status_class: status_class(Some(o.send.status)),
-            attempts: o.send.attempts,
+            attempts: o.attempts,
             updated: crate::view::fmt_time(o.send.updated_at),
         })
         .collect();

@@ -141,9 +141,7 @@ pub async fn compare(
     Id(id): Id<VersionId>,
 ) -> WebResult<Response> {
     let (version, plan, owner) = state.app.readable_version(&session.user, id).await?.into_parts();
-    let Some(previous) =
-        state.app.store().versions(plan.id).await?.into_iter().find(|v| v.version_number == version.version_number - 1)
-    else {
+    let Some(previous) = state.app.store().version_by_number(plan.id, version.version_number - 1).await? else {
         return Err(WebError::bad_request("У версии 0 нет предыдущей версии для сравнения"));
     };
     let mut rows = Vec::new();

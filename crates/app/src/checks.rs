@@ -1,0 +1,241 @@
+//! The pre-flight findings of a working copy, computed once per content stamp.
+//!
+//! plangraf's own rules (`domain::checks`) are computed on the request that first needs them
+//! and kept in memory for that stamp. The schema check of the whole packet (tens of
+//! milliseconds for a large plan) runs in the background: a view that finds no stored result
+//! for the current stamp queues the plan and says the check is under way. One worker checks one
+//! plan at a time; a plan queued again while waiting keeps one place in the queue and is checked
+//! at the content it has when its turn comes, so the newest stamp wins; the queue is bounded and
+//! a plan that finds it full is queued again by its next view. Results go to the database
+//! (`plan_checks`), so every instance sees them. Approval, submission and sending never use
+//! these results: they check the content they act on, synchronously.
+
+use crate::{Readable, Result, Workflow};
+use domain::Finding;
+use domain::ids::PlanId;
+use domain::plan::{ChangeMark, PlanSnapshot};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use store::plans::Plan;
+use tokio::sync::mpsc;
+
+/// The stamp of a working copy's content: every change of the working copy (a position or the
+/// header) moves `plans.content_version` forward, while a transition that leaves the content
+/// alone (submit, return) keeps the findings already computed.
+pub fn content_stamp(plan: &Plan) -> i64 {
+    plan.content_version
+}
+
+/// Plans waiting for the schema check at most; beyond that a view queues its plan again later.
+const QUEUE: usize = 256;
+/// Plans whose rules findings are kept in memory.
+const KEPT: usize = 512;
+
+/// Where the schema check of the current content stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemaCheck {
+    /// Done for this content; its findings (if any) are among the findings.
+    Done,
+    /// Queued or running: «Проверка по схемам ЕИС выполняется…».
+    Pending,
+    /// Not run: plangraf's own rules failed first, or no schemas are configured.
+    NotRun,
+}
+
+/// How a position of the working copy compares with the latest approved version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    pub mark: ChangeMark,
+    /// The purchase is in the latest approved version.
+    pub in_base: bool,
+    pub canceled: bool,
+}
+
+/// What plangraf's own rules say of one content stamp: the findings and each position's mark
+/// (the page filters by both).
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    pub findings: Arc<Vec<Finding>>,
+    /// By purchase number.
+    pub marks: HashMap<u16, Mark>,
+}
+
+impl Rules {
+    pub fn of(snapshot: &PlanSnapshot, base: Option<&PlanSnapshot>) -> Rules {
+        let marks = snapshot
+            .positions
+            .iter()
+            .map(|p| {
+                let before = base.and_then(|b| b.position(p.purchase_number));
+                let mark = Mark { mark: p.mark(before), in_base: before.is_some(), canceled: p.is_canceled() };
+                (p.purchase_number.get(), mark)
+            })
+            .collect();
+        Rules { findings: Arc::new(domain::preflight(snapshot, base)), marks }
+    }
+
+    /// The mark of a purchase number (new when unknown).
+    pub fn mark(&self, number: u16) -> Mark {
+        self.marks.get(&number).copied().unwrap_or(Mark { mark: ChangeMark::New, in_base: false, canceled: false })
+    }
+}
+
+/// The findings of the working copy at one content stamp.
+#[derive(Debug, Clone)]
+pub struct Findings {
+    pub stamp: i64,
+    /// The rules' findings and marks of this stamp.
+    pub rules: Arc<Rules>,
+    /// What to show: the rules' findings, or once they pass, the schema check's.
+    pub findings: Arc<Vec<Finding>>,
+    pub schema: SchemaCheck,
+}
+
+/// A plan's rules findings and the stamp they were computed at.
+type KeptRules = (i64, Arc<Rules>);
+
+/// The in-memory part: the rules findings by plan, and the schema check queue.
+pub(crate) struct Checks {
+    schemas: bool,
+    rules: Mutex<HashMap<PlanId, KeptRules>>,
+    queued: Mutex<HashSet<PlanId>>,
+    sender: Mutex<Option<mpsc::Sender<PlanId>>>,
+}
+
+impl Checks {
+    pub(crate) fn new(schemas: bool) -> Checks {
+        Checks {
+            schemas,
+            rules: Mutex::new(HashMap::new()),
+            queued: Mutex::new(HashSet::new()),
+            sender: Mutex::new(None),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding one of these locks leaves a plain map behind: still usable.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Workflow {
+    /// Tells whether the official schemas are configured (the exchange holds them); without
+    /// them no schema check is queued or awaited.
+    pub fn with_schemas(mut self, configured: bool) -> Workflow {
+        self.checks = Arc::new(Checks::new(configured));
+        self
+    }
+
+    /// The findings of the working copy now: the rules (computed once per stamp) and, once they
+    /// pass, the stored schema check of this very stamp — or `Pending`, with the check queued.
+    pub async fn findings(&self, plan: &Readable) -> Result<Findings> {
+        let stamp = content_stamp(plan.plan());
+        let rules = match self.cached_rules(plan.plan().id, stamp) {
+            Some(rules) => rules,
+            None => {
+                let snapshot = self.current_snapshot(plan.plan(), plan.owner()).await?;
+                let base = self.base_snapshot(plan.plan()).await?;
+                self.keep_rules(plan.plan().id, stamp, Rules::of(&snapshot, base.as_ref()))
+            }
+        };
+        self.with_schema_state(plan.plan().id, stamp, rules).await
+    }
+
+    async fn with_schema_state(&self, plan_id: PlanId, stamp: i64, rules: Arc<Rules>) -> Result<Findings> {
+        let own = rules.findings.clone();
+        if !rules.findings.is_empty() || !self.checks.schemas {
+            return Ok(Findings { stamp, rules, findings: own, schema: SchemaCheck::NotRun });
+        }
+        match self.store.plan_check(plan_id).await? {
+            Some(done) if done.stamp == stamp => {
+                let findings = done
+                    .messages
+                    .into_iter()
+                    .map(|message| Finding { purchase_number: None, field: "packet", message })
+                    .collect();
+                Ok(Findings { stamp, rules, findings: Arc::new(findings), schema: SchemaCheck::Done })
+            }
+            _ => {
+                self.queue_check(plan_id);
+                Ok(Findings { stamp, rules, findings: own, schema: SchemaCheck::Pending })
+            }
+        }
+    }
+
+    fn cached_rules(&self, plan_id: PlanId, stamp: i64) -> Option<Arc<Rules>> {
+        lock(&self.checks.rules).get(&plan_id).filter(|(s, _)| *s == stamp).map(|(_, r)| r.clone())
+    }
+
+    fn keep_rules(&self, plan_id: PlanId, stamp: i64, computed: Rules) -> Arc<Rules> {
+        let computed = Arc::new(computed);
+        let mut rules = lock(&self.checks.rules);
+        if rules.len() >= KEPT && !rules.contains_key(&plan_id) {
+            // Crude but bounded: forget everything; each plan is computed again on its next view.
+            rules.clear();
+        }
+        let newer_kept = rules.get(&plan_id).is_some_and(|(s, _)| *s > stamp);
+        if !newer_kept {
+            rules.insert(plan_id, (stamp, computed.clone()));
+        }
+        computed
+    }
+
+    /// Queues the plan's schema check unless it is queued already; starts the worker on first use.
+    fn queue_check(&self, plan_id: PlanId) {
+        if !lock(&self.checks.queued).insert(plan_id) {
+            return;
+        }
+        let sender = {
+            let mut sender = lock(&self.checks.sender);
+            match &*sender {
+                Some(s) if !s.is_closed() => s.clone(),
+                _ => {
+                    let (tx, rx) = mpsc::channel(QUEUE);
+                    tokio::spawn(self.clone().check_worker(rx));
+                    *sender = Some(tx.clone());
+                    tx
+                }
+            }
+        };
+        if sender.try_send(plan_id).is_err() {
+            // Full: the plan's next view queues it again.
+            lock(&self.checks.queued).remove(&plan_id);
+        }
+    }
+
+    async fn check_worker(self, mut rx: mpsc::Receiver<PlanId>) {
+        while let Some(plan_id) = rx.recv().await {
+            // From here on a new view queues the plan again, so an edit during the check is
+            // checked after it.
+            lock(&self.checks.queued).remove(&plan_id);
+            if let Err(e) = self.schema_check(plan_id).await {
+                tracing::warn!(plan_id = plan_id.get(), error = %e.chain(), "background schema check failed");
+            }
+        }
+    }
+
+    /// Checks the plan's current content against the schemas and stores the result for its
+    /// stamp. Content that changes while it is read is not checked: its next view queues it.
+    pub(crate) async fn schema_check(&self, plan_id: PlanId) -> Result<()> {
+        let Some(plan) = self.store.plan(plan_id).await? else { return Ok(()) };
+        let stamp = content_stamp(&plan);
+        if self.store.plan_check(plan_id).await?.is_some_and(|c| c.stamp >= stamp) {
+            return Ok(());
+        }
+        let Some(owner) = self.store.organization(plan.org_id).await? else { return Ok(()) };
+        let snapshot = self.current_snapshot(&plan, &owner).await?;
+        let base = self.base_snapshot(&plan).await?;
+        match self.store.plan(plan_id).await? {
+            Some(now) if content_stamp(&now) == stamp => {}
+            _ => return Ok(()),
+        }
+        let rules = self.keep_rules(plan_id, stamp, Rules::of(&snapshot, base.as_ref()));
+        if !rules.findings.is_empty() {
+            // The page shows the rules' findings; the packet of such content is not checked.
+            return Ok(());
+        }
+        let messages = self.exchange.schema_findings(&plan, &snapshot).await?;
+        self.store.save_plan_check(plan_id, stamp, &messages).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,155 @@
+//! The findings of a working copy are kept per content stamp and the schema check runs in the
+//! background; approval still checks the packet itself.
+
+use app::Workflow;
+use app::checks::SchemaCheck;
+use domain::ids::PlanId;
+use domain::plan::PlanStatus;
+use domain::{OrgType, Role, testing};
+use eis::client::{ClientConfig, EisClient};
+use exchange::{Exchange, ExchangeConfig};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use store::Store;
+use store::orgs::NewOrganization;
+use store::testing::fresh_store;
+use store::users::User;
+
+struct Setup {
+    store: Store,
+    app: Workflow,
+    plan: PlanId,
+    specialist: User,
+    approver: User,
+    _dir: tempfile::TempDir,
+}
+
+/// A plan with one position of 1000 ₽, or `None` (the test skips) without the ЕИС schemas.
+async fn setup() -> Option<Setup> {
+    let Some(dir) = eis::schemas::locate() else {
+        eprintln!("SKIPPED: the background schema check test (no ЕИС schemas; set PLANGRAF_EIS_SCHEMAS)");
+        return None;
+    };
+    let schemas = Arc::new(
+        eis::validate::SchemaSet::compile(&dir, eis::validate::Root::Integration)
+            .expect("the official schemas compile"),
+    );
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let tmp = tempfile::tempdir().unwrap();
+    let store = fresh_store(tmp.path()).await.unwrap();
+    let org = |spz: &'static str, superior| NewOrganization {
+        name: "Организация",
+        short_name: "Организация",
+        superior_id: superior,
+        spz_code: domain::SpzCode::parse(spz).unwrap(),
+        inn: domain::org::Inn::parse("7802139698").unwrap(),
+        kpp: domain::org::Kpp::parse("780201001").unwrap(),
+        org_type: OrgType::Budget,
+        budget_level: 2,
+        oktmo: "40307000",
+    };
+    let sup = store.ensure_organization(&org("03722000010", None)).await.unwrap().id;
+    let customer = store.ensure_organization(&org("03722001684", Some(sup))).await.unwrap().id;
+    let specialist =
+        store.create_user("z", "h", "Заказчик", customer, Role::CustomerSpecialist).await.unwrap().unwrap();
+    let approver = store.create_user("a", "h", "Согласующий", sup, Role::Approver).await.unwrap().unwrap();
+    let plan = store.create_plan(customer, 2026, specialist.id).await.unwrap().unwrap();
+    store.add_position(&plan, &testing::position(1, "1000"), specialist.id).await.unwrap().unwrap();
+    // Nothing is sent in this test: the client only has to exist.
+    let client = EisClient::new(ClientConfig::new("https://127.0.0.1:9")).unwrap();
+    let exchange =
+        Exchange::new(store.clone(), client, ExchangeConfig { schemas: Some(schemas), ..ExchangeConfig::default() });
+    let app = Workflow::new(store.clone(), exchange).with_schemas(true);
+    Some(Setup { store, app, plan: plan.id, specialist, approver, _dir: tmp })
+}
+
+/// An object description longer than the schema's 2000 characters: the pre-flight rules pass
+/// it (only the form limits it), the schemas do not.
+fn too_long(n: u32) -> domain::plan::Position {
+    let mut p = testing::position(n, "1000");
+    p.object_info = "о".repeat(2001);
+    p
+}
+
+impl Setup {
+    async fn findings(&self) -> app::checks::Findings {
+        let plan = self.app.readable_plan(&self.specialist, self.plan).await.unwrap();
+        self.app.findings(&plan).await.unwrap()
+    }
+
+    /// The findings once the background check of the current content is done (bounded wait).
+    async fn settled(&self) -> app::checks::Findings {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let f = self.findings().await;
+            if f.schema != SchemaCheck::Pending {
+                return f;
+            }
+            assert!(Instant::now() < deadline, "the background schema check did not finish");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn plan(&self) -> store::plans::Plan {
+        self.store.plan(self.plan).await.unwrap().unwrap()
+    }
+}
+
+#[tokio::test]
+async fn schema_findings_appear_after_an_edit_once_the_check_finished() {
+    let Some(s) = setup().await else { return };
+    let first = s.findings().await;
+    assert_eq!(first.schema, SchemaCheck::Pending, "the view does not wait for the schema check");
+    assert!(first.findings.is_empty());
+    let done = s.settled().await;
+    assert_eq!((done.schema, done.findings.len()), (SchemaCheck::Done, 0), "{:?}", done.findings);
+
+    let plan = s.plan().await;
+    s.store.add_position(&plan, &too_long(2), s.specialist.id).await.unwrap().unwrap();
+    let after_edit = s.findings().await;
+    assert_ne!(after_edit.stamp, done.stamp);
+    assert_eq!(after_edit.schema, SchemaCheck::Pending, "the check of the old content is not shown as current");
+    assert!(after_edit.findings.is_empty());
+    let found = s.settled().await;
+    assert_eq!(found.schema, SchemaCheck::Done);
+    assert_eq!(found.stamp, after_edit.stamp);
+    assert_eq!(found.findings.len(), 1, "{:?}", found.findings);
+    assert!(found.findings[0].message.contains("схемам ЕИС"), "{}", found.findings[0].message);
+    let stored = s.store.plan_check(s.plan).await.unwrap().unwrap();
+    assert_eq!(stored.stamp, found.stamp, "the result is stored for the stamp it was computed at");
+}
+
+#[tokio::test]
+async fn approval_checks_the_packet_itself_and_a_result_of_another_stamp_is_not_current() {
+    let Some(s) = setup().await else { return };
+    let plan = s.plan().await;
+    s.store.add_position(&plan, &too_long(2), s.specialist.id).await.unwrap().unwrap();
+    let plan = s.plan().await;
+    // A wrong passing result stored for this very content: the page would show it…
+    s.store.save_plan_check(s.plan, plan.row_version, &[]).await.unwrap();
+    let shown = s.findings().await;
+    assert_eq!((shown.schema, shown.findings.len()), (SchemaCheck::Done, 0));
+    // …but approval validates the packet itself and refuses it.
+    s.store
+        .change_plan_status(&plan, PlanStatus::Forming, PlanStatus::OnApproval, None, s.specialist.id, "x")
+        .await
+        .unwrap();
+    match s.app.approve(&s.approver, s.plan).await {
+        Err(app::Error::Refused { refusal: app::Refusal::Content, findings, .. }) => {
+            assert!(findings.iter().any(|f| f.message.contains("схемам ЕИС")), "{findings:?}")
+        }
+        other => panic!("approval must be refused: {:?}", other.map(|v| v.version_number)),
+    }
+    assert!(s.store.version_summaries(s.plan).await.unwrap().is_empty(), "no version");
+    let plan = s.plan().await;
+    assert_eq!(plan.status, PlanStatus::OnApproval, "nothing changed");
+
+    // A result of an older stamp finishing late does not replace a newer one, and neither is
+    // shown for content of another stamp.
+    s.store.save_plan_check(s.plan, plan.row_version + 10, &["новее".to_owned()]).await.unwrap();
+    s.store.save_plan_check(s.plan, plan.row_version, &[]).await.unwrap();
+    assert_eq!(s.store.plan_check(s.plan).await.unwrap().unwrap().stamp, plan.row_version + 10, "the newest wins");
+    let f = s.findings().await;
+    assert_eq!(f.schema, SchemaCheck::Pending, "a result of another stamp is not current");
+    assert!(f.findings.is_empty());
+}
