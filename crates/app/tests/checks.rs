@@ -126,7 +126,7 @@ async fn approval_checks_the_packet_itself_and_a_result_of_another_stamp_is_not_
     s.store.add_position(&plan, &too_long(2), s.specialist.id).await.unwrap().unwrap();
     let plan = s.plan().await;
     // A wrong passing result stored for this very content: the page would show it…
-    s.store.save_plan_check(s.plan, plan.row_version, &[]).await.unwrap();
+    s.store.save_plan_check(s.plan, app::checks::content_stamp(&plan), &[]).await.unwrap();
     let shown = s.findings().await;
     assert_eq!((shown.schema, shown.findings.len()), (SchemaCheck::Done, 0));
     // …but approval validates the packet itself and refuses it.
@@ -146,9 +146,13 @@ async fn approval_checks_the_packet_itself_and_a_result_of_another_stamp_is_not_
 
     // A result of an older stamp finishing late does not replace a newer one, and neither is
     // shown for content of another stamp.
-    s.store.save_plan_check(s.plan, plan.row_version + 10, &["новее".to_owned()]).await.unwrap();
-    s.store.save_plan_check(s.plan, plan.row_version, &[]).await.unwrap();
-    assert_eq!(s.store.plan_check(s.plan).await.unwrap().unwrap().stamp, plan.row_version + 10, "the newest wins");
+    s.store.save_plan_check(s.plan, app::checks::content_stamp(&plan) + 10, &["новее".to_owned()]).await.unwrap();
+    s.store.save_plan_check(s.plan, app::checks::content_stamp(&plan), &[]).await.unwrap();
+    assert_eq!(
+        s.store.plan_check(s.plan).await.unwrap().unwrap().stamp,
+        app::checks::content_stamp(&plan) + 10,
+        "the newest wins"
+    );
     let f = s.findings().await;
     assert_eq!(f.schema, SchemaCheck::Pending, "a result of another stamp is not current");
     assert!(f.findings.is_empty());

@@ -1123,11 +1123,12 @@ impl Store {
 
     /// One position of the working copy.
     pub async fn position(&self, plan_id: PlanId, id: PositionId) -> Result<Option<StoredPosition>> {
-        let row = sqlx::query(concat!("SELECT ", position_columns!(), " FROM positions WHERE id = $1 AND plan_id = $2"))
-            .bind(id.get())
-            .bind(plan_id.get())
-            .fetch_optional(self.pool())
-            .await?;
+        let row =
+            sqlx::query(concat!("SELECT ", position_columns!(), " FROM positions WHERE id = $1 AND plan_id = $2"))
+                .bind(id.get())
+                .bind(plan_id.get())
+                .fetch_optional(self.pool())
+                .await?;
         row.as_ref().map(stored_position).transpose()
     }
 }

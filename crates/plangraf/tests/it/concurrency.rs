@@ -241,9 +241,15 @@ async fn fifty_editors_of_one_plan_lose_nothing() {
     // Every write answered 2xx is there with its content, and nothing else is.
     let last = caller(token_of(zakazchik.id).await.unwrap());
     let detail = last.call(Method::GET, &format!("/api/v1/plans/{plan}"), None).await.json;
-    let stored: BTreeMap<i64, (String, u64)> = detail["positions"]
-        .as_array()
-        .unwrap()
+    // The plan answers its first page of positions; the rest page by page after it.
+    let mut positions: Vec<Value> = detail["positions"].as_array().unwrap().clone();
+    let mut next = detail["positions_next"].as_str().map(String::from);
+    while let Some(path) = next {
+        let page = last.call(Method::GET, &path, None).await.json;
+        positions.extend(page["items"].as_array().unwrap().iter().cloned());
+        next = page["next_cursor"].as_str().map(|c| format!("/api/v1/plans/{plan}/positions?limit=100&cursor={c}"));
+    }
+    let stored: BTreeMap<i64, (String, u64)> = positions
         .iter()
         .map(|p| {
             let amount: rust_decimal::Decimal = p["amounts"]["current"].as_str().unwrap().parse().unwrap();
@@ -256,8 +262,7 @@ async fn fifty_editors_of_one_plan_lose_nothing() {
     assert_eq!(written.len(), EDITORS * ADDS);
     assert_eq!(stored, written, "the stored positions are exactly the confirmed writes");
     // Purchase numbers: unique, from 1 without gaps.
-    let mut numbers: Vec<u64> =
-        detail["positions"].as_array().unwrap().iter().map(|p| p["purchase_number"].as_u64().unwrap()).collect();
+    let mut numbers: Vec<u64> = positions.iter().map(|p| p["purchase_number"].as_u64().unwrap()).collect();
     numbers.sort_unstable();
     assert_eq!(numbers, (1..=(EDITORS * ADDS + 1) as u64).collect::<Vec<_>>());
     h.app.stop().await;
