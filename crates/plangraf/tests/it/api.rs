@@ -1050,4 +1050,13 @@ async fn positions_page_by_page_with_filters_and_totals() {
     assert_eq!(r.status, 400);
     let r = customer.call_with(Method::GET, POSITIONS, &[plan], "?mark=odd", None).await;
     assert_eq!(r.status, 400);
+    // Beyond what the OpenAPI document allows is refused too, not cut short or taken as absent.
+    let long = format!("?q={}", "0".repeat(201));
+    let r = customer.call_with(Method::GET, POSITIONS, &[plan], &long, None).await;
+    assert_eq!(r.status, 400);
+    assert!(r.json["detail"].as_str().unwrap().contains("длиннее 200 символов"), "{}", r.json);
+    for empty in ["?cursor=", "?mark=", "?findings="] {
+        let r = customer.call_with(Method::GET, POSITIONS, &[plan], empty, None).await;
+        assert_eq!(r.status, 400, "{empty}");
+    }
 }

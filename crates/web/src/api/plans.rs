@@ -63,20 +63,21 @@ pub async fn positions(
             app::plans::MAX_PAGE
         )));
     }
-    let after = match query_text(&pairs, "cursor").filter(|c| !c.is_empty()) {
+    // What the OpenAPI document allows and nothing else: an empty value is not an absent one.
+    let after = match query_text(&pairs, "cursor") {
         None => None,
         Some(c) => Some(cursor_number(&c).ok_or_else(|| {
             WebError::bad_request("Параметр cursor не распознан: возьмите его из next_cursor предыдущего ответа")
         })?),
     };
-    let mark = match query_text(&pairs, "mark").filter(|m| !m.is_empty()) {
+    let mark = match query_text(&pairs, "mark") {
         None => None,
         Some(m) => Some(app::plans::MarkFilter::from_code(&m).ok_or_else(|| {
             WebError::bad_request(format!("Параметр mark может быть changed, canceled или new, получено «{m}»"))
         })?),
     };
     let findings_only = match query_text(&pairs, "findings").as_deref() {
-        None | Some("" | "false") => false,
+        None | Some("false") => false,
         Some("true") => true,
         Some(other) => {
             return Err(WebError::bad_request(format!(
@@ -84,12 +85,18 @@ pub async fn positions(
             )));
         }
     };
-    let text = |name: &str, max: usize| query_text(&pairs, name).unwrap_or_default().chars().take(max).collect();
+    let text = |name: &str, max: usize| -> ApiResult<String> {
+        let value = query_text(&pairs, name).unwrap_or_default();
+        if value.chars().count() > max {
+            return Err(WebError::bad_request(format!("Параметр {name} длиннее {max} символов: сократите его")));
+        }
+        Ok(value)
+    };
     let q = app::plans::PositionQuery {
         filter: store::plans::PositionFilter {
-            search: text("q", 200),
-            okpd2_prefix: text("okpd2", 20),
-            kvr: text("kvr", 10),
+            search: text("q", 200)?,
+            okpd2_prefix: text("okpd2", 20)?,
+            kvr: text("kvr", 10)?,
             ..Default::default()
         },
         mark,
