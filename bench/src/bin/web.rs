@@ -34,6 +34,9 @@ struct Args {
     /// Plans waiting for the approver.
     #[arg(long, default_value_t = 5000)]
     plans: u32,
+    /// Measure only the targets whose name contains this text (the reference is always measured).
+    #[arg(long)]
+    only: Option<String>,
 }
 
 struct Figures {
@@ -240,11 +243,15 @@ async fn main() -> anyhow::Result<()> {
         ("API: a page of 50 positions", format!("{base}/api/v1/plans/{plan}/positions?limit=50"), &api),
         ("API: plan (header, first page)", format!("{base}/api/v1/plans/{plan}"), &api),
         ("plan list + approver queue (/plans)", format!("{base}/plans"), &approver),
-        ("API: plan list (approver)", format!("{base}/api/v1/plans"), &api_approver),
+        ("API: plan list (approver, first page of 100)", format!("{base}/api/v1/plans"), &api_approver),
+        ("API: approver queue (first page of 100)", format!("{base}/api/v1/plans?awaiting=true"), &api_approver),
         ("sends page (/sends)", format!("{base}/sends"), &approver),
     ];
     let mut results = Vec::new();
-    for (name, url, auth) in &targets {
+    for (i, (name, url, auth)) in targets.iter().enumerate() {
+        if i > 0 && args.only.as_ref().is_some_and(|only| !name.contains(only.as_str())) {
+            continue;
+        }
         let f = load(&http, name, url, auth, n, time).await?;
         eprintln!("{name}: p50 {:?} p99 {:?}", f.p50, f.p99);
         results.push(f);

@@ -91,13 +91,53 @@ pub struct Findings {
     pub schema: SchemaCheck,
 }
 
-/// A plan's rules findings and the stamp they were computed at.
-type KeptRules = (i64, Arc<Rules>);
+/// Values computed from one content stamp of a plan, kept in memory by plan: a view of the same
+/// stamp reads them instead of the database. A newer stamp replaces an older one, never the
+/// other way round; past `KEPT` plans the map is forgotten whole (crude but bounded).
+pub(crate) struct StampCache<T> {
+    kept: Mutex<HashMap<PlanId, (i64, Arc<T>)>>,
+}
 
-/// The in-memory part: the rules findings by plan, and the schema check queue.
+impl<T> StampCache<T> {
+    fn new() -> StampCache<T> {
+        StampCache { kept: Mutex::new(HashMap::new()) }
+    }
+
+    pub(crate) fn get(&self, plan_id: PlanId, stamp: i64) -> Option<Arc<T>> {
+        lock(&self.kept).get(&plan_id).filter(|(s, _)| *s == stamp).map(|(_, v)| v.clone())
+    }
+
+    pub(crate) fn keep(&self, plan_id: PlanId, stamp: i64, value: T) -> Arc<T> {
+        let value = Arc::new(value);
+        let mut kept = lock(&self.kept);
+        if kept.len() >= KEPT && !kept.contains_key(&plan_id) {
+            kept.clear();
+        }
+        if kept.get(&plan_id).is_none_or(|(s, _)| *s <= stamp) {
+            kept.insert(plan_id, (stamp, value.clone()));
+        }
+        value
+    }
+}
+
+/// What the plan page says of the whole working copy besides the findings, at one content
+/// stamp (approval moves the stamp too, so the count of versions belongs here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanFacts {
+    /// The count and sums of all positions.
+    pub totals: store::plans::PositionTotals,
+    pub version_count: i64,
+    /// The largest purchase number in use (0 when none).
+    pub max_number: i64,
+}
+
+/// The in-memory part: per content stamp the rules findings, the facts and the stored schema
+/// check's findings (final for their stamp); and the schema check queue.
 pub(crate) struct Checks {
     schemas: bool,
-    rules: Mutex<HashMap<PlanId, KeptRules>>,
+    rules: StampCache<Rules>,
+    pub(crate) facts: StampCache<PlanFacts>,
+    schema_done: StampCache<Vec<Finding>>,
     queued: Mutex<HashSet<PlanId>>,
     sender: Mutex<Option<mpsc::Sender<PlanId>>>,
 }
@@ -106,7 +146,9 @@ impl Checks {
     pub(crate) fn new(schemas: bool) -> Checks {
         Checks {
             schemas,
-            rules: Mutex::new(HashMap::new()),
+            rules: StampCache::new(),
+            facts: StampCache::new(),
+            schema_done: StampCache::new(),
             queued: Mutex::new(HashSet::new()),
             sender: Mutex::new(None),
         }
@@ -130,12 +172,12 @@ impl Workflow {
     /// pass, the stored schema check of this very stamp — or `Pending`, with the check queued.
     pub async fn findings(&self, plan: &Readable) -> Result<Findings> {
         let stamp = content_stamp(plan.plan());
-        let rules = match self.cached_rules(plan.plan().id, stamp) {
+        let rules = match self.checks.rules.get(plan.plan().id, stamp) {
             Some(rules) => rules,
             None => {
                 let snapshot = self.current_snapshot(plan.plan(), plan.owner()).await?;
                 let base = self.base_snapshot(plan.plan()).await?;
-                self.keep_rules(plan.plan().id, stamp, Rules::of(&snapshot, base.as_ref()))
+                self.checks.rules.keep(plan.plan().id, stamp, Rules::of(&snapshot, base.as_ref()))
             }
         };
         self.with_schema_state(plan.plan().id, stamp, rules).await
@@ -146,6 +188,9 @@ impl Workflow {
         if !rules.findings.is_empty() || !self.checks.schemas {
             return Ok(Findings { stamp, rules, findings: own, schema: SchemaCheck::NotRun });
         }
+        if let Some(findings) = self.checks.schema_done.get(plan_id, stamp) {
+            return Ok(Findings { stamp, rules, findings, schema: SchemaCheck::Done });
+        }
         match self.store.plan_check(plan_id).await? {
             Some(done) if done.stamp == stamp => {
                 let findings = done
@@ -153,31 +198,14 @@ impl Workflow {
                     .into_iter()
                     .map(|message| Finding { purchase_number: None, field: "packet", message })
                     .collect();
-                Ok(Findings { stamp, rules, findings: Arc::new(findings), schema: SchemaCheck::Done })
+                let findings = self.checks.schema_done.keep(plan_id, stamp, findings);
+                Ok(Findings { stamp, rules, findings, schema: SchemaCheck::Done })
             }
             _ => {
                 self.queue_check(plan_id);
                 Ok(Findings { stamp, rules, findings: own, schema: SchemaCheck::Pending })
             }
         }
-    }
-
-    fn cached_rules(&self, plan_id: PlanId, stamp: i64) -> Option<Arc<Rules>> {
-        lock(&self.checks.rules).get(&plan_id).filter(|(s, _)| *s == stamp).map(|(_, r)| r.clone())
-    }
-
-    fn keep_rules(&self, plan_id: PlanId, stamp: i64, computed: Rules) -> Arc<Rules> {
-        let computed = Arc::new(computed);
-        let mut rules = lock(&self.checks.rules);
-        if rules.len() >= KEPT && !rules.contains_key(&plan_id) {
-            // Crude but bounded: forget everything; each plan is computed again on its next view.
-            rules.clear();
-        }
-        let newer_kept = rules.get(&plan_id).is_some_and(|(s, _)| *s > stamp);
-        if !newer_kept {
-            rules.insert(plan_id, (stamp, computed.clone()));
-        }
-        computed
     }
 
     /// Queues the plan's schema check unless it is queued already; starts the worker on first use.
@@ -229,7 +257,7 @@ impl Workflow {
             Some(now) if content_stamp(&now) == stamp => {}
             _ => return Ok(()),
         }
-        let rules = self.keep_rules(plan_id, stamp, Rules::of(&snapshot, base.as_ref()));
+        let rules = self.checks.rules.keep(plan_id, stamp, Rules::of(&snapshot, base.as_ref()));
         if !rules.findings.is_empty() {
             // The page shows the rules' findings; the packet of such content is not checked.
             return Ok(());

@@ -157,21 +157,34 @@ impl Workflow {
         Ok(self.store.set_responsible(found.plan(), row_version, &person, user.id).await?)
     }
 
-    /// The plan-schedules the caller sees: its organization's and its subordinates'.
-    pub async fn visible_plans(&self, user: &User) -> Result<Vec<store::plans::PlanListItem>> {
-        Ok(self.store.plans_visible_to(user.org_id).await?)
+    /// How many plan-schedules the caller sees: its own, its subordinates', those awaiting it.
+    pub async fn plan_counts(&self, user: &User) -> Result<store::plans::PlanCounts> {
+        Ok(self.store.plan_counts(user.org_id).await?)
     }
 
-    /// One page (from 1) of the plan-schedules the caller sees, and how many there are.
+    /// One page (from 1) of the plan-schedules the caller sees; `counts` from [`Self::plan_counts`].
     pub async fn visible_plans_page(
         &self,
         user: &User,
         kind: store::plans::PlanListKind,
+        counts: &store::plans::PlanCounts,
         page: i64,
         per_page: i64,
-    ) -> Result<(Vec<store::plans::PlanListItem>, i64)> {
+    ) -> Result<Vec<store::plans::PlanListItem>> {
         let offset = page.saturating_sub(1).saturating_mul(per_page);
-        Ok(self.store.plans_visible_page(user.org_id, kind, offset, per_page).await?)
+        Ok(self.store.plans_visible_page(user.org_id, kind, counts, offset, per_page).await?)
+    }
+
+    /// Up to `limit` (at most one more than a page) plan-schedules the caller sees, by id after
+    /// `after` (the API's pages).
+    pub async fn visible_plans_after(
+        &self,
+        user: &User,
+        kind: store::plans::PlanListKind,
+        after: Option<PlanId>,
+        limit: i64,
+    ) -> Result<Vec<store::plans::PlanListItem>> {
+        Ok(self.store.plans_visible_after(user.org_id, kind, after, limit.clamp(1, MAX_PAGE + 1)).await?)
     }
 
     /// The plan with a page of its working copy, the totals and its findings: what the plan page
@@ -213,9 +226,10 @@ impl Workflow {
         } else {
             Some(self.store.position_totals(plan_id, &filter).await?)
         };
-        let totals = self.store.position_totals(plan_id, &store::plans::PositionFilter::default()).await?;
-        let version_count = usize::try_from(self.store.version_count(plan_id).await?).unwrap_or(0);
-        let next_number = u32::try_from(self.store.max_purchase_number(plan_id).await? + 1).unwrap_or(u32::MAX);
+        let facts = self.plan_facts(plan.plan(), found.stamp).await?;
+        let totals = facts.totals;
+        let version_count = usize::try_from(facts.version_count).unwrap_or(0);
+        let next_number = u32::try_from(facts.max_number + 1).unwrap_or(u32::MAX);
         let agent = self.agent_of(plan.plan(), plan.owner()).await?;
         Ok(PlanView {
             iku: owner_iku(&plan, agent.as_ref()),
@@ -229,6 +243,21 @@ impl Workflow {
             next_number,
             agent,
         })
+    }
+
+    /// The totals, the count of versions and the largest purchase number at `stamp`, read once
+    /// per stamp. They are read after the plan row that carries the stamp, so what is kept is
+    /// never older than the stamp it is kept under.
+    async fn plan_facts(&self, plan: &store::plans::Plan, stamp: i64) -> Result<crate::checks::PlanFacts> {
+        if let Some(facts) = self.checks.facts.get(plan.id, stamp) {
+            return Ok(*facts);
+        }
+        let facts = crate::checks::PlanFacts {
+            totals: self.store.position_totals(plan.id, &store::plans::PositionFilter::default()).await?,
+            version_count: self.store.version_count(plan.id).await?,
+            max_number: self.store.max_purchase_number(plan.id).await?,
+        };
+        Ok(*self.checks.facts.keep(plan.id, stamp, facts))
     }
 
     /// One position of the working copy with its mark, after a change (the API's answer).

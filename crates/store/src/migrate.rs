@@ -16,6 +16,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (9, "position_versions", include_str!("../migrations/0009_position_versions.sql")),
     (10, "plan_checks", include_str!("../migrations/0010_plan_checks.sql")),
     (11, "position_columns", include_str!("../migrations/0011_position_columns.sql")),
+    (12, "plan_lists", include_str!("../migrations/0012_plan_lists.sql")),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

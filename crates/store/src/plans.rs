@@ -262,6 +262,36 @@ pub(crate) async fn mark_base_positions_of_all_plans(tx: &mut sqlx::Transaction<
     Ok(())
 }
 
+/// Inside the transaction that changes a plan's status: moves the plan in its superior's tally
+/// (`plan_tallies`, migration 0012) from `from` (none for a new plan) to `to`. The two rows are
+/// touched in the order of their status codes, so that two transitions of one superior's
+/// plans always lock them in the same order.
+async fn move_tally(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    org_id: OrgId,
+    from: Option<PlanStatus>,
+    to: PlanStatus,
+) -> Result<()> {
+    let mut steps = vec![(to.code(), 1_i64)];
+    if let Some(from) = from {
+        steps.push((from.code(), -1));
+    }
+    steps.sort_unstable();
+    for (status, delta) in steps {
+        sqlx::query(
+            "INSERT INTO plan_tallies (superior_id, status, n) \
+             SELECT superior_id, $2, CAST($3 AS BIGINT) FROM organizations WHERE id = $1 AND superior_id IS NOT NULL \
+             ON CONFLICT (superior_id, status) DO UPDATE SET n = plan_tallies.n + $3",
+        )
+        .bind(org_id.get())
+        .bind(status)
+        .bind(delta)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Creates a plan-schedule for the organization and year; `Ok(None)` if one exists already.
     pub async fn create_plan(&self, org_id: OrgId, plan_year: i32, actor: UserId) -> Result<Option<Plan>> {
@@ -282,6 +312,7 @@ impl Store {
             Err(e) if is_unique_violation(&e) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
+        move_tally(&mut tx, org_id, None, PlanStatus::Forming).await?;
         record(
             &mut *tx,
             Some(actor),
@@ -318,16 +349,7 @@ impl Store {
         .bind(org_id.get())
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(PlanListItem {
-                    plan: plan_from_row(r)?,
-                    org_name: r.try_get("org_name")?,
-                    position_count: r.try_get("position_count")?,
-                    version_count: r.try_get("version_count")?,
-                })
-            })
-            .collect()
+        plan_list_items(&rows)
     }
 
     pub async fn positions(&self, plan_id: PlanId) -> Result<Vec<StoredPosition>> {
@@ -486,6 +508,7 @@ impl Store {
         if done.rows_affected() != 1 {
             return Err(StoreError::Conflict);
         }
+        move_tally(&mut tx, plan.org_id, Some(PlanStatus::Approved), PlanStatus::Forming).await?;
         let rows = sqlx::query("SELECT id, data FROM positions WHERE plan_id = $1")
             .bind(plan.id.get())
             .fetch_all(&mut *tx)
@@ -639,6 +662,7 @@ impl Store {
         if done.rows_affected() != 1 {
             return Err(StoreError::Conflict);
         }
+        move_tally(&mut tx, plan.org_id, Some(from), to).await?;
         let details =
             format!("{} → {}{}", from.title(), to.title(), comment.map(|c| format!(": {c}")).unwrap_or_default());
         record(&mut *tx, Some(actor), Some(plan.org_id), "plan", Some(plan.id.get()), action, &details).await?;
@@ -671,6 +695,7 @@ impl Store {
         if done.rows_affected() != 1 {
             return Err(StoreError::Conflict);
         }
+        move_tally(&mut tx, plan.org_id, Some(PlanStatus::OnApproval), PlanStatus::Approved).await?;
         let next: i64 =
             sqlx::query_scalar("SELECT COALESCE(MAX(version_number) + 1, 0) FROM plan_versions WHERE plan_id = $1")
                 .bind(plan.id.get())
@@ -1135,6 +1160,11 @@ impl Store {
 
 // ---------------------------------------------------------------------------------------------
 // The list of plan-schedules a page at a time.
+//
+// The pages read their ids through the indexes in the order shown (own plans first, newest
+// year first; then the subordinates' by organization name, newest year first), so a page stops
+// after its rows instead of sorting every visible plan; the counts come from one scan of the
+// subordinates' plans. Per-row figures are computed for the page's rows only.
 
 /// Which of the visible plan-schedules a list shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1145,54 +1175,167 @@ pub enum PlanListKind {
     AwaitingApproval,
 }
 
-impl PlanListKind {
-    fn condition(self) -> &'static str {
-        match self {
-            PlanListKind::All => "(p.org_id = $1 OR o.superior_id = $1)",
-            PlanListKind::AwaitingApproval => "o.superior_id = $1 AND p.org_id <> $1 AND p.status = 'on_approval'",
+/// How many plan-schedules an organization sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PlanCounts {
+    pub own: i64,
+    pub subordinates: i64,
+    /// The subordinates' plans on approval.
+    pub awaiting: i64,
+}
+
+impl PlanCounts {
+    pub fn of(&self, kind: PlanListKind) -> i64 {
+        match kind {
+            PlanListKind::All => self.own + self.subordinates,
+            PlanListKind::AwaitingApproval => self.awaiting,
         }
     }
 }
 
+/// The subordinates' plans in the list's order; `$1` the superior, `$2`/`$3` limit and offset.
+const SUBORDINATE_PLAN_IDS: &str = "SELECT p.id FROM organizations s JOIN plans p ON p.org_id = s.id \
+     WHERE s.superior_id = $1 ORDER BY s.short_name, s.id, p.plan_year DESC, p.id LIMIT $2 OFFSET $3";
+const AWAITING_PLAN_IDS: &str = "SELECT p.id FROM organizations s JOIN plans p ON p.org_id = s.id \
+     WHERE s.superior_id = $1 AND p.status = $4 ORDER BY s.short_name, s.id, p.plan_year DESC, p.id LIMIT $2 OFFSET $3";
+const OWN_PLAN_IDS: &str = "SELECT id FROM plans WHERE org_id = $1 ORDER BY plan_year DESC, id LIMIT $2 OFFSET $3";
+const SUBORDINATE_ORDER: &str = "o.short_name, o.id, p.plan_year DESC, p.id";
+
+/// The list rows of the plans `ids` selects (a query of plan ids, bound by the caller), in
+/// `order`: one round trip, with the per-row figures computed for those rows only.
+fn plan_list_sql(ids: &str, order: &str) -> String {
+    format!(
+        "WITH page AS ({ids}) SELECT {}, o.short_name AS org_name, \
+         (SELECT COUNT(*) FROM positions x WHERE x.plan_id = p.id) AS position_count, \
+         (SELECT COUNT(*) FROM plan_versions v WHERE v.plan_id = p.id) AS version_count \
+         FROM page JOIN plans p ON p.id = page.id JOIN organizations o ON o.id = p.org_id ORDER BY {order}",
+        plan_columns!()
+    )
+}
+
+fn plan_list_items(rows: &[AnyRow]) -> Result<Vec<PlanListItem>> {
+    rows.iter()
+        .map(|r| {
+            Ok(PlanListItem {
+                plan: plan_from_row(r)?,
+                org_name: r.try_get("org_name")?,
+                position_count: r.try_get("position_count")?,
+                version_count: r.try_get("version_count")?,
+            })
+        })
+        .collect()
+}
+
 impl Store {
-    /// One page of the plans an organization sees, in the list's order, and how many there are.
+    /// The counts from the superior's tally: constant work however many plans it sees.
+    pub async fn plan_counts(&self, org_id: OrgId) -> Result<PlanCounts> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM plans WHERE org_id = $1) AS own, \
+             CAST(COALESCE((SELECT SUM(n) FROM plan_tallies WHERE superior_id = $1), 0) AS BIGINT) AS subordinates, \
+             CAST(COALESCE((SELECT n FROM plan_tallies WHERE superior_id = $1 AND status = $2), 0) AS BIGINT) AS awaiting",
+        )
+        .bind(org_id.get())
+        .bind(PlanStatus::OnApproval.code())
+        .fetch_one(self.pool())
+        .await?;
+        Ok(PlanCounts {
+            own: row.try_get("own")?,
+            subordinates: row.try_get("subordinates")?,
+            awaiting: row.try_get("awaiting")?,
+        })
+    }
+
+    /// The same counts from the plans themselves: what the tallies must always equal.
+    pub async fn plan_counts_counted(&self, org_id: OrgId) -> Result<PlanCounts> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM plans WHERE org_id = $1) AS own, COUNT(p.id) AS subordinates, \
+             COALESCE(SUM(CASE WHEN p.status = $2 THEN 1 ELSE 0 END), 0) AS awaiting \
+             FROM organizations s JOIN plans p ON p.org_id = s.id WHERE s.superior_id = $1",
+        )
+        .bind(org_id.get())
+        .bind(PlanStatus::OnApproval.code())
+        .fetch_one(self.pool())
+        .await?;
+        Ok(PlanCounts {
+            own: row.try_get("own")?,
+            subordinates: row.try_get("subordinates")?,
+            awaiting: row.try_get("awaiting")?,
+        })
+    }
+
+    /// One page of the plans an organization sees, in the list's order; `counts` are the
+    /// organization's, read just before (they say where its own plans end).
     pub async fn plans_visible_page(
         &self,
         org_id: OrgId,
         kind: PlanListKind,
+        counts: &PlanCounts,
         offset: i64,
         limit: i64,
-    ) -> Result<(Vec<PlanListItem>, i64)> {
-        let count_sql =
-            format!("SELECT COUNT(*) FROM plans p JOIN organizations o ON o.id = p.org_id WHERE {}", kind.condition());
-        let total: i64 =
-            sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)).bind(org_id.get()).fetch_one(self.pool()).await?;
-        let sql = format!(
-            "SELECT {}, o.short_name AS org_name, \
-             (SELECT COUNT(*) FROM positions x WHERE x.plan_id = p.id) AS position_count, \
-             (SELECT COUNT(*) FROM plan_versions v WHERE v.plan_id = p.id) AS version_count \
-             FROM plans p JOIN organizations o ON o.id = p.org_id \
-             WHERE {} ORDER BY p.plan_year DESC, o.short_name, p.id LIMIT $2 OFFSET $3",
-            plan_columns!(),
-            kind.condition()
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+    ) -> Result<Vec<PlanListItem>> {
+        let (offset, limit) = (offset.max(0), limit.max(0));
+        let mut items = Vec::new();
+        if kind == PlanListKind::All && offset < counts.own {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(plan_list_sql(OWN_PLAN_IDS, "p.plan_year DESC, p.id")))
+                .bind(org_id.get())
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(self.pool())
+                .await?;
+            items = plan_list_items(&rows)?;
+        }
+        let rest = limit - i64::try_from(items.len()).unwrap_or(limit);
+        if rest == 0 {
+            return Ok(items);
+        }
+        let rows = match kind {
+            PlanListKind::All => {
+                sqlx::query(sqlx::AssertSqlSafe(plan_list_sql(SUBORDINATE_PLAN_IDS, SUBORDINATE_ORDER)))
+                    .bind(org_id.get())
+                    .bind(rest)
+                    .bind((offset - counts.own).max(0))
+                    .fetch_all(self.pool())
+                    .await?
+            }
+            PlanListKind::AwaitingApproval => {
+                sqlx::query(sqlx::AssertSqlSafe(plan_list_sql(AWAITING_PLAN_IDS, SUBORDINATE_ORDER)))
+                    .bind(org_id.get())
+                    .bind(rest)
+                    .bind(offset)
+                    .bind(PlanStatus::OnApproval.code())
+                    .fetch_all(self.pool())
+                    .await?
+            }
+        };
+        items.extend(plan_list_items(&rows)?);
+        Ok(items)
+    }
+
+    /// Up to `limit` plans an organization sees (or only those awaiting its decision) with ids
+    /// after `after`, by id: the API's keyset pages, stable while plans are added.
+    pub async fn plans_visible_after(
+        &self,
+        org_id: OrgId,
+        kind: PlanListKind,
+        after: Option<PlanId>,
+        limit: i64,
+    ) -> Result<Vec<PlanListItem>> {
+        let condition = match kind {
+            PlanListKind::All => {
+                "p.org_id IN (SELECT CAST($1 AS BIGINT) UNION ALL SELECT s.id FROM organizations s WHERE s.superior_id = $1)"
+            }
+            PlanListKind::AwaitingApproval => {
+                "p.status = $4 AND p.org_id IN (SELECT s.id FROM organizations s WHERE s.superior_id = $1)"
+            }
+        };
+        let ids = format!("SELECT p.id FROM plans p WHERE {condition} AND p.id > $2 ORDER BY p.id LIMIT $3");
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(plan_list_sql(&ids, "p.id")))
             .bind(org_id.get())
-            .bind(limit.max(0))
-            .bind(offset.max(0))
-            .fetch_all(self.pool())
-            .await?;
-        let items = rows
-            .iter()
-            .map(|r| {
-                Ok(PlanListItem {
-                    plan: plan_from_row(r)?,
-                    org_name: r.try_get("org_name")?,
-                    position_count: r.try_get("position_count")?,
-                    version_count: r.try_get("version_count")?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok((items, total))
+            .bind(after.map_or(0, PlanId::get))
+            .bind(limit.max(0));
+        if kind == PlanListKind::AwaitingApproval {
+            query = query.bind(PlanStatus::OnApproval.code());
+        }
+        plan_list_items(&query.fetch_all(self.pool()).await?)
     }
 }

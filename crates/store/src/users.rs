@@ -38,6 +38,8 @@ pub struct Session {
     pub notice: Option<String>,
     /// The SHA-256 of the session's cookie token.
     pub token_hash: String,
+    /// The short name of the user's organization, for the header of every page.
+    pub org_short_name: String,
 }
 
 /// One kind of throttle key: how many failures are free, and the delay after each further one,
@@ -456,8 +458,9 @@ impl Store {
 
     pub async fn session(&self, token: &str, now: Time) -> Result<Option<Session>> {
         let row = sqlx::query(
-            "SELECT u.id, u.login, u.full_name, u.org_id, u.role, s.csrf_token, s.expires_at, s.notice, s.token_hash \
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.blocked = 0",
+            "SELECT u.id, u.login, u.full_name, u.org_id, u.role, s.csrf_token, s.expires_at, s.notice, s.token_hash, \
+             o.short_name AS org_short_name FROM sessions s JOIN users u ON u.id = s.user_id \
+             JOIN organizations o ON o.id = u.org_id WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.blocked = 0",
         )
         .bind(token_hash(token))
         .bind(ms(now))
@@ -470,6 +473,7 @@ impl Store {
                 expires_at: time_at(&r, "expires_at")?,
                 notice: r.try_get("notice")?,
                 token_hash: r.try_get("token_hash")?,
+                org_short_name: r.try_get("org_short_name")?,
             })),
             None => Ok(None),
         }

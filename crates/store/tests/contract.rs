@@ -18,10 +18,10 @@ async fn store() -> (Store, tempfile::TempDir) {
     (s, dir)
 }
 
-async fn org(s: &Store, spz: &str, superior: Option<OrgId>) -> OrgId {
-    s.ensure_organization(&NewOrganization {
+fn new_org<'a>(short_name: &'a str, spz: &str, superior: Option<OrgId>) -> NewOrganization<'a> {
+    NewOrganization {
         name: "Государственное бюджетное общеобразовательное учреждение «Школа № 1»",
-        short_name: "ГБОУ «Школа № 1»",
+        short_name,
         superior_id: superior,
         spz_code: domain::SpzCode::parse(spz).unwrap(),
         inn: domain::org::Inn::parse("7802139698").unwrap(),
@@ -29,18 +29,19 @@ async fn org(s: &Store, spz: &str, superior: Option<OrgId>) -> OrgId {
         org_type: OrgType::Budget,
         budget_level: 2,
         oktmo: "40307000",
-    })
-    .await
-    .unwrap()
-    .id
+    }
 }
 
-/// The sample position with 1000,50 ₽ in the current year.
+async fn org(s: &Store, spz: &str, superior: Option<OrgId>) -> OrgId {
+    s.ensure_organization(&new_org("ГБОУ «Школа № 1»", spz, superior)).await.unwrap().id
+}
+
 /// `n` milliseconds, the unit the throttle and the tests count in.
 fn ms(n: i64) -> chrono::TimeDelta {
     chrono::TimeDelta::milliseconds(n)
 }
 
+/// The sample position with 1000,50 ₽ in the current year.
 fn position(n: u32) -> Position {
     testing::position(n, "1000,50")
 }
@@ -63,6 +64,7 @@ async fn schema_has_every_table() {
             "eis_sends",
             "organizations",
             "plan_checks",
+            "plan_tallies",
             "plan_versions",
             "plans",
             "positions",
@@ -955,4 +957,112 @@ async fn position_columns_are_written_with_each_position_and_backfilled() {
     assert_eq!(s.position_totals(plan.id, &all).await.unwrap(), totals);
     let by_code = PositionFilter { okpd2_prefix: "38.11".into(), ..Default::default() };
     assert_eq!(s.position_totals(plan.id, &by_code).await.unwrap().count, 3);
+}
+
+#[tokio::test]
+async fn plan_lists_page_through_indexes_in_order_with_counts() {
+    use store::plans::PlanListKind::{All, AwaitingApproval};
+    let (s, _d) = store().await;
+    let sup = org(&s, "03722001600", None).await;
+    // Named so that the id order differs from the name order.
+    let b = s.ensure_organization(&new_org("Б-учреждение", "03722001601", Some(sup))).await.unwrap().id;
+    let a = s.ensure_organization(&new_org("А-учреждение", "03722001602", Some(sup))).await.unwrap().id;
+    let stranger = org(&s, "03722001603", None).await;
+    let u = s.create_user("z", "h", "З", sup, Role::CustomerSpecialist).await.unwrap().unwrap();
+    let mut on_approval = Vec::new();
+    for (o, years) in [(sup, 2025..2027), (b, 2024..2027), (a, 2025..2027), (stranger, 2026..2027)] {
+        for year in years {
+            let p = s.create_plan(o, year, u.id).await.unwrap().unwrap();
+            if o != stranger && year == 2026 {
+                s.change_plan_status(&p, PlanStatus::Forming, PlanStatus::OnApproval, None, u.id, "x").await.unwrap();
+                on_approval.push(p.id);
+            }
+        }
+    }
+    let counts = s.plan_counts(sup).await.unwrap();
+    assert_eq!(
+        (counts.own, counts.subordinates, counts.awaiting),
+        (2, 5, 2),
+        "the own plan on approval awaits another"
+    );
+    // Own plans first, newest year first; then the subordinates' by name, newest year first.
+    let expected: Vec<(OrgId, i32)> =
+        vec![(sup, 2026), (sup, 2025), (a, 2026), (a, 2025), (b, 2026), (b, 2025), (b, 2024)];
+    for size in 1..=8 {
+        let mut seen = Vec::new();
+        for page in 0..8 {
+            let items = s.plans_visible_page(sup, All, &counts, page * size, size).await.unwrap();
+            seen.extend(items.iter().map(|i| (i.plan.org_id, i.plan.plan_year)));
+        }
+        assert_eq!(seen, expected, "pages of {size}");
+    }
+    let queue = s.plans_visible_page(sup, AwaitingApproval, &counts, 0, 10).await.unwrap();
+    let queue: Vec<OrgId> = queue.iter().map(|i| i.plan.org_id).collect();
+    assert_eq!(queue, [a, b], "the subordinates' plans on approval, by name; not the own one");
+    // The API's keyset pages: by id, every visible plan once, nothing of the stranger's.
+    let mut after = None;
+    let mut ids = Vec::new();
+    loop {
+        let page = s.plans_visible_after(sup, All, after, 3).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.plan.id);
+        ids.extend(page.iter().map(|i| i.plan.id));
+    }
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!((ids.len(), ids == sorted), (7, true));
+    let awaiting: Vec<_> = s.plans_visible_after(sup, AwaitingApproval, None, 10).await.unwrap();
+    assert_eq!(awaiting.len(), 2);
+    assert!(awaiting.iter().all(|i| on_approval.contains(&i.plan.id) && i.plan.org_id != sup));
+    assert_eq!(
+        s.plan_counts(stranger).await.unwrap(),
+        store::plans::PlanCounts { own: 1, subordinates: 0, awaiting: 0 }
+    );
+    // Every transition moves the tally with it: return, resubmit, approve, start changes.
+    let plan = s.plan(on_approval[1]).await.unwrap().unwrap();
+    s.change_plan_status(&plan, PlanStatus::OnApproval, PlanStatus::Revision, Some("нет"), u.id, "x").await.unwrap();
+    assert_eq!(s.plan_counts(sup).await.unwrap().awaiting, 1);
+    let plan = s.plan(plan.id).await.unwrap().unwrap();
+    s.change_plan_status(&plan, PlanStatus::Revision, PlanStatus::OnApproval, None, u.id, "x").await.unwrap();
+    let plan = s.plan(plan.id).await.unwrap().unwrap();
+    let snap = snapshot(vec![position(1)]);
+    let approval = Approval { version_number: 0, packet: None, basis: &PacketBasis::New };
+    s.approve_plan(&plan, &snap, &approval, u.id).await.unwrap();
+    assert_eq!(s.plan_counts(sup).await.unwrap().awaiting, 1);
+    let plan = s.plan(plan.id).await.unwrap().unwrap();
+    s.start_changes(&plan, u.id).await.unwrap();
+    // A transition refused for a stale plan leaves the tally alone.
+    assert!(s.change_plan_status(&plan, PlanStatus::Approved, PlanStatus::Forming, None, u.id, "x").await.is_err());
+    let counts = s.plan_counts(sup).await.unwrap();
+    assert_eq!(counts, s.plan_counts_counted(sup).await.unwrap(), "the tally is what counting finds");
+    assert_eq!((counts.own, counts.subordinates, counts.awaiting), (2, 5, 1));
+    for o in [a, b, stranger] {
+        assert_eq!(s.plan_counts(o).await.unwrap(), s.plan_counts_counted(o).await.unwrap());
+    }
+    assert_eq!(s.plans_visible_page(a, All, &s.plan_counts(a).await.unwrap(), 0, 10).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn migration_0012_tallies_the_plans_already_there() {
+    let (s, _d) = store().await;
+    let sup = org(&s, "03722001600", None).await;
+    let o = org(&s, "03722001684", Some(sup)).await;
+    let u = s.create_user("z", "h", "З", o, Role::CustomerSpecialist).await.unwrap().unwrap();
+    for year in 2024..2027 {
+        let plan = s.create_plan(o, year, u.id).await.unwrap().unwrap();
+        if year == 2026 {
+            s.change_plan_status(&plan, PlanStatus::Forming, PlanStatus::OnApproval, None, u.id, "x").await.unwrap();
+        }
+    }
+    for sql in [
+        "DROP TABLE plan_tallies",
+        "DROP INDEX organizations_superior",
+        "DELETE FROM schema_migrations WHERE version = 12",
+    ] {
+        sqlx::query(sql).execute(s.pool()).await.unwrap();
+    }
+    s.migrate().await.unwrap();
+    let counts = s.plan_counts(sup).await.unwrap();
+    assert_eq!((counts.subordinates, counts.awaiting), (3, 1));
+    assert_eq!(counts, s.plan_counts_counted(sup).await.unwrap());
 }

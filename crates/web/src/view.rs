@@ -18,14 +18,13 @@ pub struct Chrome {
 
 impl Chrome {
     pub async fn of(state: &crate::AppState, session: &Session) -> crate::error::WebResult<Chrome> {
-        let org = state.app.store().organization(session.user.org_id).await?;
         if session.notice.is_some() {
             state.app.store().take_session_notice(session).await?;
         }
         Ok(Chrome {
             user_name: session.user.full_name.clone(),
             role_title: session.user.role.title(),
-            org_name: org.map(|o| o.short_name).unwrap_or_default(),
+            org_name: session.org_short_name.clone(),
             csrf: session.csrf_token.clone(),
             is_admin: session.user.role == domain::Role::Admin,
             notice: session.notice.clone(),

@@ -593,7 +593,7 @@ async fn rules_of_access_and_state() {
         assert_eq!(r.status(), 401, "{path} with a session cookie");
     }
     let r = customer.call(Method::GET, "/api/v1/plans", &[], None).await;
-    assert_eq!(r.json, json!([]), "nothing was created");
+    assert_eq!(r.json, json!({"items": [], "next_cursor": null, "count": 0}), "nothing was created");
 
     // Only a customer specialist creates plans.
     let r = approver.call(Method::POST, "/api/v1/plans", &[], Some(json!({"plan_year": 2026}))).await;
@@ -634,7 +634,10 @@ async fn rules_of_access_and_state() {
     assert_eq!(r.status, 403);
     let r = approver.call(Method::POST, "/api/v1/plans/{id}/submit", &[plan], None).await;
     assert_eq!(r.status, 403);
-    assert_eq!(customer.call(Method::GET, "/api/v1/plans", &[], None).await.json[0]["awaits_my_decision"], false);
+    assert_eq!(
+        customer.call(Method::GET, "/api/v1/plans", &[], None).await.json["items"][0]["awaits_my_decision"],
+        false
+    );
     assert_eq!(customer.call(Method::POST, "/api/v1/plans/{id}/submit", &[plan], None).await.status, 200);
     // The customer may not decide on its own plan.
     let r = customer.call(Method::POST, "/api/v1/plans/{id}/approve", &[plan], None).await;
@@ -643,8 +646,8 @@ async fn rules_of_access_and_state() {
         customer.call(Method::POST, "/api/v1/plans/{id}/return", &[plan], Some(json!({"comment": "сам себе"}))).await;
     assert_eq!(r.status, 403);
     let list = approver.call(Method::GET, "/api/v1/plans", &[], None).await;
-    assert_eq!(list.json[0]["awaits_my_decision"], true);
-    assert_eq!(list.json[0]["organization"]["short_name"], plangraf::demo::SCHOOL.short_name);
+    assert_eq!(list.json["items"][0]["awaits_my_decision"], true);
+    assert_eq!(list.json["items"][0]["organization"]["short_name"], plangraf::demo::SCHOOL.short_name);
 
     // Another organization (a sibling under the same superior) sees nothing: 404 everywhere.
     let district = h.app.store.organization_by_spz(plangraf::demo::DISTRICT.spz_code).await.unwrap().unwrap();
@@ -655,7 +658,7 @@ async fn rules_of_access_and_state() {
         .await
         .unwrap();
     let other = Api::signed_in(&h, "district", "district1").await;
-    assert_eq!(other.call(Method::GET, "/api/v1/plans", &[], None).await.json, json!([]));
+    assert_eq!(other.call(Method::GET, "/api/v1/plans", &[], None).await.json["count"], 0);
     let r = approver.call(Method::POST, "/api/v1/plans/{id}/approve", &[plan], None).await;
     assert_eq!(r.status, 200);
     let version = r.json["version"]["id"].as_i64().unwrap();
@@ -1059,4 +1062,71 @@ async fn positions_page_by_page_with_filters_and_totals() {
         let r = customer.call_with(Method::GET, POSITIONS, &[plan], empty, None).await;
         assert_eq!(r.status, 400, "{empty}");
     }
+}
+
+#[tokio::test]
+async fn plan_list_pages_by_cursor_and_filters_what_awaits_the_caller() {
+    let h = Harness::start().await;
+    let store = &h.app.store;
+    let school = store.organization_by_spz(plangraf::demo::SCHOOL.spz_code).await.unwrap().unwrap();
+    let district = store.organization_by_spz(plangraf::demo::DISTRICT.spz_code).await.unwrap().unwrap();
+    let author = store.user_by_login("zakazchik").await.unwrap().unwrap().id;
+    let mut awaiting = Vec::new();
+    for (org, years) in [(school.id, 2020..2027), (district.id, 2023..2026)] {
+        for year in years {
+            let p = store.create_plan(org, year, author).await.unwrap().unwrap();
+            if year % 2 == 0 {
+                store
+                    .change_plan_status(
+                        &p,
+                        domain::PlanStatus::Forming,
+                        domain::PlanStatus::OnApproval,
+                        None,
+                        author,
+                        "x",
+                    )
+                    .await
+                    .unwrap();
+                awaiting.push(p.id.get());
+            }
+        }
+    }
+    let approver = Api::signed_in(&h, "soglasovatel", "soglasovatel").await;
+    let customer = Api::signed_in(&h, "zakazchik", "zakazchik").await;
+    for (who, query, expected) in
+        [(&approver, "", 10), (&approver, "&awaiting=true", awaiting.len()), (&customer, "", 7)]
+    {
+        let mut ids = Vec::new();
+        let mut next = format!("?limit=3{query}");
+        loop {
+            let r = who.call_with(Method::GET, "/api/v1/plans", &[], &next, None).await;
+            assert_eq!(r.status, 200, "{r:?}");
+            assert_eq!(r.json["count"], expected, "{query}");
+            let items = r.json["items"].as_array().unwrap();
+            assert!(items.len() <= 3);
+            ids.extend(items.iter().map(|i| i["id"].as_i64().unwrap()));
+            if !query.is_empty() {
+                assert!(items.iter().all(|i| i["awaits_my_decision"] == true));
+            }
+            match r.json["next_cursor"].as_str() {
+                Some(c) => next = format!("?limit=3{query}&cursor={c}"),
+                None => break,
+            }
+        }
+        let mut sorted = ids.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!((ids.len(), &ids), (expected, &sorted), "every plan once, by id ({query})");
+        if !query.is_empty() {
+            let mut want = awaiting.clone();
+            want.sort_unstable();
+            assert_eq!(ids, want);
+        }
+    }
+    for bad in ["?cursor=zzz", "?cursor=", "?cursor=c", "?awaiting=yes", "?awaiting=", "?limit=0", "?limit=501"] {
+        let r = approver.call_with(Method::GET, "/api/v1/plans", &[], bad, None).await;
+        assert_eq!(r.status, 400, "{bad}");
+        assert!(r.json["detail"].as_str().unwrap().contains("Параметр"), "{bad}: {}", r.json);
+    }
+    h.app.stop().await;
 }

@@ -10,6 +10,7 @@ mod concurrency;
 mod demo_process;
 mod errors;
 mod hostile;
+mod lists;
 mod logs;
 mod picker_browser;
 mod positions;

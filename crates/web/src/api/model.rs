@@ -162,6 +162,30 @@ pub struct PositionPage<'a> {
     pub totals: YearAmounts,
 }
 
+/// `PlanList`: a page of the plan-schedules the caller sees, by id.
+#[derive(Serialize)]
+pub struct PlanList {
+    pub items: Vec<PlanSummary>,
+    /// Pass as `cursor` for the next page; `None` on the last one.
+    pub next_cursor: Option<String>,
+    /// How many plans the list has in all (with `awaiting=true`, those awaiting the caller).
+    pub count: i64,
+}
+
+/// The cursor of the plan list's page after the given plan.
+pub fn plan_cursor_after(id: PlanId) -> String {
+    format!("c{:x}", id.get())
+}
+
+/// The plan id a plan list cursor continues after; `None` if it is not one this server gives.
+pub fn plan_cursor_id(cursor: &str) -> Option<PlanId> {
+    let hex = cursor.strip_prefix('c').filter(|h| (1..=16).contains(&h.len()))?;
+    if !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return None;
+    }
+    i64::try_from(u64::from_str_radix(hex, 16).ok()?).ok().filter(|id| *id > 0).map(PlanId)
+}
+
 /// The opaque cursor of the page after the given purchase number.
 pub fn cursor_after(number: u16) -> String {
     format!("p{:04x}", u32::from(number) ^ 0x5a5a)

@@ -3,8 +3,8 @@
 
 use crate::AppState;
 use crate::api::model::{
-    FIRST_PAGE, PlanData, PlanSummary, PositionOut, PositionPage, PositionResult, VersionSummary, cursor_after,
-    cursor_number,
+    FIRST_PAGE, PlanData, PlanList, PlanSummary, PositionOut, PositionPage, PositionResult, VersionSummary,
+    cursor_after, cursor_number, plan_cursor_after, plan_cursor_id,
 };
 use crate::api::{Body, Id, query_i64};
 use crate::auth::ApiUser;
@@ -21,9 +21,66 @@ use store::users::User;
 
 type ApiResult<T = Response> = Result<T, WebError>;
 
-pub async fn list(State(state): State<AppState>, ApiUser(user): ApiUser) -> ApiResult<Json<Vec<PlanSummary>>> {
-    let items = state.app.visible_plans(&user).await?;
-    Ok(Json(items.into_iter().map(|i| PlanSummary::of(i, &user)).collect()))
+/// `GET /api/v1/plans`: a page of the plans the caller sees, by id, with a cursor for the next.
+pub async fn list(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<PlanList>> {
+    let pairs = query_pairs(query.as_deref())?;
+    let limit = page_limit(query.as_deref())?;
+    let after = match query_text(&pairs, "cursor") {
+        None => None,
+        Some(c) => Some(plan_cursor_id(&c).ok_or_else(|| {
+            WebError::bad_request("Параметр cursor не распознан: возьмите его из next_cursor предыдущего ответа")
+        })?),
+    };
+    let kind = match flag(&pairs, "awaiting")? {
+        true => store::plans::PlanListKind::AwaitingApproval,
+        false => store::plans::PlanListKind::All,
+    };
+    let counts = state.app.plan_counts(&user).await?;
+    let mut items = state.app.visible_plans_after(&user, kind, after, limit + 1).await?;
+    let more = items.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+    items.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let next_cursor = match (more, items.last()) {
+        (true, Some(last)) => Some(plan_cursor_after(last.plan.id)),
+        _ => None,
+    };
+    Ok(Json(PlanList {
+        items: items.into_iter().map(|i| PlanSummary::of(i, &user)).collect(),
+        next_cursor,
+        count: counts.of(kind),
+    }))
+}
+
+/// The query string's pairs; a malformed one is refused.
+fn query_pairs(query: Option<&str>) -> ApiResult<Vec<(String, String)>> {
+    serde_urlencoded::from_str(query.unwrap_or(""))
+        .map_err(|_| WebError::bad_request("Строка запроса после «?» записана некорректно"))
+}
+
+/// `limit`: from 1 to the largest page, `FIRST_PAGE` when absent.
+fn page_limit(query: Option<&str>) -> ApiResult<i64> {
+    let limit = query_i64(query, "limit")?.unwrap_or(FIRST_PAGE);
+    if !(1..=app::plans::MAX_PAGE).contains(&limit) {
+        return Err(WebError::bad_request(format!(
+            "Параметр limit должен быть от 1 до {}, получено {limit}",
+            app::plans::MAX_PAGE
+        )));
+    }
+    Ok(limit)
+}
+
+/// A `true`/`false` parameter; absent is `false`, anything else is refused.
+fn flag(pairs: &[(String, String)], name: &str) -> ApiResult<bool> {
+    match query_text(pairs, name).as_deref() {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => {
+            Err(WebError::bad_request(format!("Параметр {name} может быть true или false, получено «{other}»")))
+        }
+    }
 }
 
 /// The plan's detail as the caller sees it now.
@@ -54,15 +111,8 @@ pub async fn positions(
     Id(id): Id<PlanId>,
     RawQuery(query): RawQuery,
 ) -> ApiResult {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
-        .map_err(|_| WebError::bad_request("Строка запроса после «?» записана некорректно"))?;
-    let limit = query_i64(query.as_deref(), "limit")?.unwrap_or(FIRST_PAGE);
-    if !(1..=app::plans::MAX_PAGE).contains(&limit) {
-        return Err(WebError::bad_request(format!(
-            "Параметр limit должен быть от 1 до {}, получено {limit}",
-            app::plans::MAX_PAGE
-        )));
-    }
+    let pairs = query_pairs(query.as_deref())?;
+    let limit = page_limit(query.as_deref())?;
     // What the OpenAPI document allows and nothing else: an empty value is not an absent one.
     let after = match query_text(&pairs, "cursor") {
         None => None,
@@ -76,15 +126,7 @@ pub async fn positions(
             WebError::bad_request(format!("Параметр mark может быть changed, canceled или new, получено «{m}»"))
         })?),
     };
-    let findings_only = match query_text(&pairs, "findings").as_deref() {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(other) => {
-            return Err(WebError::bad_request(format!(
-                "Параметр findings может быть true или false, получено «{other}»"
-            )));
-        }
-    };
+    let findings_only = flag(&pairs, "findings")?;
     let text = |name: &str, max: usize| -> ApiResult<String> {
         let value = query_text(&pairs, name).unwrap_or_default();
         if value.chars().count() > max {

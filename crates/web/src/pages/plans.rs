@@ -53,7 +53,7 @@ async fn plans_page(state: &AppState, session: &store::users::Session, error: Op
 }
 
 /// Rows per table of the list.
-const LIST_PAGE: i64 = 100;
+const LIST_PAGE: i64 = 50;
 
 /// The pages of the two tables: all plans, and the approver's queue.
 #[derive(Deserialize, Default)]
@@ -102,14 +102,14 @@ async fn plans_page_with(
 ) -> WebResult<Response> {
     let user = &session.user;
     let (page, queue_page) = (page_number(query.page.as_deref()), page_number(query.queue_page.as_deref()));
-    let (items, total) = state.app.visible_plans_page(user, store::plans::PlanListKind::All, page, LIST_PAGE).await?;
+    use store::plans::PlanListKind::{All, AwaitingApproval};
+    let counts = state.app.plan_counts(user).await?;
+    let total = counts.of(All);
+    let items = state.app.visible_plans_page(user, All, &counts, page, LIST_PAGE).await?;
     let rows: Vec<PlanRow> = items.into_iter().map(plan_row).collect();
     let (queue, queue_total) = if user.role.approves_plans() {
-        let (items, total) = state
-            .app
-            .visible_plans_page(user, store::plans::PlanListKind::AwaitingApproval, queue_page, LIST_PAGE)
-            .await?;
-        (items.into_iter().map(plan_row).collect(), total)
+        let items = state.app.visible_plans_page(user, AwaitingApproval, &counts, queue_page, LIST_PAGE).await?;
+        (items.into_iter().map(plan_row).collect(), counts.of(AwaitingApproval))
     } else {
         (Vec::new(), 0)
     };
