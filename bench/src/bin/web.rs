@@ -34,6 +34,10 @@ struct Args {
     /// Plans waiting for the approver.
     #[arg(long, default_value_t = 5000)]
     plans: u32,
+    /// While measuring, a specialist saves one position of the big plan every this many
+    /// milliseconds (0: nobody edits), so that its content stamp keeps moving.
+    #[arg(long, default_value_t = 0)]
+    edit_every_ms: u64,
     /// Measure only the targets whose name contains this text (the reference is always measured).
     #[arg(long)]
     only: Option<String>,
@@ -157,6 +161,23 @@ async fn seed(store: &Store, positions: u32, plans: u32) -> anyhow::Result<PlanI
     Ok(plan.id)
 }
 
+/// Saves the plan's positions one after another, each with a new object name, every `every`.
+async fn edit_forever(store: &Store, plan_id: PlanId, every: Duration) -> anyhow::Result<()> {
+    let ids: Vec<_> = store.positions(plan_id).await?.into_iter().map(|p| p.id).collect();
+    let actor = store.user_by_login("zakazchik").await?.context("demo specialist")?.id;
+    for (n, id) in ids.iter().cycle().enumerate() {
+        tokio::time::sleep(every).await;
+        let plan = store.plan(plan_id).await?.context("the plan")?;
+        let mut stored = store.position(plan_id, *id).await?.context("the position")?;
+        stored.position.object_info = format!("Поставка товаров для нужд учреждения, правка {n}");
+        store
+            .update_position(&plan, *id, stored.row_version, &stored.position, actor)
+            .await?
+            .map_err(|refused| anyhow::anyhow!("edit refused: {refused:?}"))?;
+    }
+    Ok(())
+}
+
 /// Signs in through the form; answers the session cookie as a header.
 async fn sign_in(base: &str, login: &str) -> anyhow::Result<(String, String)> {
     // The cookie comes with the redirect after sign-in: do not follow it.
@@ -217,7 +238,7 @@ async fn main() -> anyhow::Result<()> {
         trusted_proxies: Vec::new(),
         run_exchange: false,
     };
-    let app = plangraf::start(config, store).await?;
+    let app = plangraf::start(config, store.clone()).await?;
     let base = app.url();
     let http = reqwest::Client::builder().pool_max_idle_per_host(args.connections).build()?;
     let customer = sign_in(&base, "zakazchik").await?;
@@ -237,6 +258,10 @@ async fn main() -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let editor = (args.edit_every_ms > 0).then(|| {
+        let (store, every) = (store.clone(), Duration::from_millis(args.edit_every_ms));
+        tokio::spawn(async move { edit_forever(&store, plan, every).await })
+    });
     let targets: Vec<(&str, String, &(String, String))> = vec![
         ("reference: GET /static/app.css", format!("{base}/static/app.css"), &none),
         ("plan page (5,000 positions)", format!("{base}/plans/{plan}"), &customer),
@@ -256,9 +281,19 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("{name}: p50 {:?} p99 {:?}", f.p50, f.p99);
         results.push(f);
     }
+    let edits = match editor {
+        Some(task) => {
+            task.abort();
+            match task.await {
+                Ok(Err(e)) => return Err(e),
+                _ => format!("one position saved every {} ms while measuring", args.edit_every_ms),
+            }
+        }
+        None => "nobody edits while measuring".to_owned(),
+    };
     let floor = results[0].p50.as_secs_f64().max(1e-6);
     println!("backend: {}", if url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" });
-    println!("{n} connections, {} s per target", args.seconds);
+    println!("{n} connections, {} s per target; {edits}", args.seconds);
     println!("| target | p50 ms | p99 ms | req/s | body KB | p50 / reference | errors |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for f in &results {

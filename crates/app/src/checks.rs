@@ -138,6 +138,10 @@ pub(crate) struct Checks {
     rules: StampCache<Rules>,
     pub(crate) facts: StampCache<PlanFacts>,
     schema_done: StampCache<Vec<Finding>>,
+    /// How many times a view computed rules (the tests count them).
+    computed: std::sync::atomic::AtomicU64,
+    /// Per plan, the turn to compute its rules (see [`Workflow::findings`]).
+    gates: Mutex<HashMap<PlanId, Arc<tokio::sync::Mutex<()>>>>,
     queued: Mutex<HashSet<PlanId>>,
     sender: Mutex<Option<mpsc::Sender<PlanId>>>,
 }
@@ -149,9 +153,22 @@ impl Checks {
             rules: StampCache::new(),
             facts: StampCache::new(),
             schema_done: StampCache::new(),
+            computed: std::sync::atomic::AtomicU64::new(0),
+            gates: Mutex::new(HashMap::new()),
             queued: Mutex::new(HashSet::new()),
             sender: Mutex::new(None),
         }
+    }
+}
+
+impl Checks {
+    fn gate(&self, plan_id: PlanId) -> Arc<tokio::sync::Mutex<()>> {
+        let mut gates = lock(&self.gates);
+        if gates.len() >= KEPT && !gates.contains_key(&plan_id) {
+            // Forgetting a gate someone holds costs at most one computation twice.
+            gates.clear();
+        }
+        gates.entry(plan_id).or_default().clone()
     }
 }
 
@@ -168,16 +185,32 @@ impl Workflow {
         self
     }
 
+    /// How many times views have computed plangraf's own rules since start.
+    pub fn rules_computed(&self) -> u64 {
+        self.checks.computed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The findings of the working copy now: the rules (computed once per stamp) and, once they
     /// pass, the stored schema check of this very stamp — or `Pending`, with the check queued.
     pub async fn findings(&self, plan: &Readable) -> Result<Findings> {
         let stamp = content_stamp(plan.plan());
-        let rules = match self.checks.rules.get(plan.plan().id, stamp) {
+        let plan_id = plan.plan().id;
+        let rules = match self.checks.rules.get(plan_id, stamp) {
             Some(rules) => rules,
             None => {
-                let snapshot = self.current_snapshot(plan.plan(), plan.owner()).await?;
-                let base = self.base_snapshot(plan.plan()).await?;
-                self.checks.rules.keep(plan.plan().id, stamp, Rules::of(&snapshot, base.as_ref()))
+                // One view computes a new stamp; the views that arrive meanwhile (after an edit,
+                // every open page at once) wait for it instead of reading the whole plan too.
+                let gate = self.checks.gate(plan_id);
+                let _turn = gate.lock().await;
+                match self.checks.rules.get(plan_id, stamp) {
+                    Some(rules) => rules,
+                    None => {
+                        let snapshot = self.current_snapshot(plan.plan(), plan.owner()).await?;
+                        let base = self.base_snapshot(plan.plan()).await?;
+                        self.checks.computed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        self.checks.rules.keep(plan_id, stamp, Rules::of(&snapshot, base.as_ref()))
+                    }
+                }
             }
         };
         self.with_schema_state(plan.plan().id, stamp, rules).await
@@ -257,7 +290,10 @@ impl Workflow {
             Some(now) if content_stamp(&now) == stamp => {}
             _ => return Ok(()),
         }
-        let rules = self.checks.rules.keep(plan_id, stamp, Rules::of(&snapshot, base.as_ref()));
+        let rules = match self.checks.rules.get(plan_id, stamp) {
+            Some(rules) => rules,
+            None => self.checks.rules.keep(plan_id, stamp, Rules::of(&snapshot, base.as_ref())),
+        };
         if !rules.findings.is_empty() {
             // The page shows the rules' findings; the packet of such content is not checked.
             return Ok(());

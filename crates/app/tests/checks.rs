@@ -153,7 +153,32 @@ async fn approval_checks_the_packet_itself_and_a_result_of_another_stamp_is_not_
         app::checks::content_stamp(&plan) + 10,
         "the newest wins"
     );
-    let f = s.findings().await;
+    // This instance keeps the result it saw for this stamp (a stamp's result is final); another
+    // instance, which never saw it, finds only the newer stamp's result and does not take it.
+    let other = s.app.clone().with_schemas(true);
+    let readable = other.readable_plan(&s.specialist, s.plan).await.unwrap();
+    let f = other.findings(&readable).await.unwrap();
     assert_eq!(f.schema, SchemaCheck::Pending, "a result of another stamp is not current");
     assert!(f.findings.is_empty());
+}
+
+#[tokio::test]
+async fn views_arriving_together_after_an_edit_compute_the_rules_once() {
+    let Some(s) = setup().await else { return };
+    let before = s.findings().await.stamp;
+    let plan = s.store.plan(s.plan).await.unwrap().unwrap();
+    s.store.add_position(&plan, &testing::position(2, "500"), s.specialist.id).await.unwrap().unwrap();
+    let computed = s.app.rules_computed();
+    let mut views = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let (app, user, plan) = (s.app.clone(), s.specialist.clone(), s.plan);
+        views.spawn(async move {
+            let plan = app.readable_plan(&user, plan).await.unwrap();
+            app.findings(&plan).await.unwrap().stamp
+        });
+    }
+    while let Some(stamp) = views.join_next().await {
+        assert!(stamp.unwrap() > before, "every view sees the new content");
+    }
+    assert_eq!(s.app.rules_computed() - computed, 1, "one view computed, the others waited for it");
 }
