@@ -166,6 +166,12 @@ async fn seed(workflow: &app::Workflow, store: &store::Store, args: &Args) -> an
                         .execute(&mut *tx)
                         .await?;
                 }
+                // Written past `Store::add_position`, which keeps the plan's count of positions.
+                sqlx::query("UPDATE plans SET position_count = $1 WHERE id = $2")
+                    .bind(i64::from(positions))
+                    .bind(plan.id.get())
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await?;
                 workflow.submit(&user, plan.id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
                 ids.push(plan.id);

@@ -337,6 +337,8 @@ async fn seed(
     .bind(first.plan.get())
     .execute(store.pool())
     .await?;
+    // The copies bypass `Store::add_position`, which keeps each plan's count of positions.
+    sqlx::query("UPDATE plans SET position_count = $1").bind(i64::from(args.positions)).execute(store.pool()).await?;
     sqlx::query("ANALYZE").execute(store.pool()).await?;
     println!("  positions: {}", secs(t.elapsed()));
 

@@ -15,3 +15,8 @@ CREATE TABLE plan_tallies (
 INSERT INTO plan_tallies (superior_id, status, n)
     SELECT o.superior_id, p.status, COUNT(*) FROM plans p JOIN organizations o ON o.id = p.org_id
     WHERE o.superior_id IS NOT NULL GROUP BY o.superior_id, p.status;
+
+-- The count of each plan's positions, moved in the transaction of every add and delete
+-- (store::plans::count_positions): the lists show it without counting a large plan's rows.
+ALTER TABLE plans ADD COLUMN position_count BIGINT NOT NULL DEFAULT 0;
+UPDATE plans SET position_count = (SELECT COUNT(*) FROM positions x WHERE x.plan_id = plans.id);

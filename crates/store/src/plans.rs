@@ -262,6 +262,17 @@ pub(crate) async fn mark_base_positions_of_all_plans(tx: &mut sqlx::Transaction<
     Ok(())
 }
 
+/// Inside the transaction that adds (`delta` 1) or deletes (-1) a position: the plan's count
+/// of positions, which the lists show without counting (migration 0012).
+async fn count_positions(tx: &mut sqlx::Transaction<'_, sqlx::Any>, plan_id: PlanId, delta: i64) -> Result<()> {
+    sqlx::query("UPDATE plans SET position_count = position_count + $1 WHERE id = $2")
+        .bind(delta)
+        .bind(plan_id.get())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// Inside the transaction that changes a plan's status: moves the plan in its superior's tally
 /// (`plan_tallies`, migration 0012) from `from` (none for a new plan) to `to`. The two rows are
 /// touched in the order of their status codes, so that two transitions of one superior's
@@ -341,7 +352,7 @@ impl Store {
             "SELECT ",
             plan_columns!(),
             ", o.short_name AS org_name, \
-             (SELECT COUNT(*) FROM positions x WHERE x.plan_id = p.id) AS position_count, \
+             p.position_count AS position_count, \
              (SELECT COUNT(*) FROM plan_versions v WHERE v.plan_id = p.id) AS version_count \
              FROM plans p JOIN organizations o ON o.id = p.org_id \
              WHERE p.org_id = $1 OR o.superior_id = $1 ORDER BY p.plan_year DESC, o.short_name"
@@ -432,6 +443,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         write_position_columns(&mut tx, id, &position).await?;
+        count_positions(&mut tx, plan.id, 1).await?;
         record(
             &mut *tx,
             Some(actor),
@@ -621,6 +633,7 @@ impl Store {
             return Ok(Err(PositionRefusal::Stale));
         };
         sqlx::query("DELETE FROM positions WHERE id = $1").bind(position_id.get()).execute(&mut *tx).await?;
+        count_positions(&mut tx, plan.id, -1).await?;
         let action = format!("Удалена позиция {}", before.position.purchase_number.padded());
         record(
             &mut *tx,
@@ -1193,22 +1206,26 @@ impl PlanCounts {
     }
 }
 
-/// The subordinates' plans in the list's order; `$1` the superior, `$2`/`$3` limit and offset.
-const SUBORDINATE_PLAN_IDS: &str = "SELECT p.id FROM organizations s JOIN plans p ON p.org_id = s.id \
-     WHERE s.superior_id = $1 ORDER BY s.short_name, s.id, p.plan_year DESC, p.id LIMIT $2 OFFSET $3";
-const AWAITING_PLAN_IDS: &str = "SELECT p.id FROM organizations s JOIN plans p ON p.org_id = s.id \
-     WHERE s.superior_id = $1 AND p.status = $4 ORDER BY s.short_name, s.id, p.plan_year DESC, p.id LIMIT $2 OFFSET $3";
-const OWN_PLAN_IDS: &str = "SELECT id FROM plans WHERE org_id = $1 ORDER BY plan_year DESC, id LIMIT $2 OFFSET $3";
-const SUBORDINATE_ORDER: &str = "o.short_name, o.id, p.plan_year DESC, p.id";
+/// The subordinates' plans in the list's order, read in that order through the indexes (no sort
+/// of every plan): `$1` the superior, `$2`/`$3` limit and offset.
+const SUBORDINATE_PLANS: &str = "organizations o JOIN plans p ON p.org_id = o.id WHERE o.superior_id = $1 \
+     ORDER BY o.short_name, o.id, p.plan_year DESC, p.id LIMIT $2 OFFSET $3";
+/// The same, only those with status `$4`.
+const AWAITING_PLANS: &str = "organizations o JOIN plans p ON p.org_id = o.id WHERE o.superior_id = $1 \
+     AND p.status = $4 ORDER BY o.short_name, o.id, p.plan_year DESC, p.id LIMIT $2 OFFSET $3";
+const OWN_PLANS: &str = "plans p JOIN organizations o ON o.id = p.org_id WHERE p.org_id = $1 \
+     ORDER BY p.plan_year DESC, p.id LIMIT $2 OFFSET $3";
 
-/// The list rows of the plans `ids` selects (a query of plan ids, bound by the caller), in
-/// `order`: one round trip, with the per-row figures computed for those rows only.
-fn plan_list_sql(ids: &str, order: &str) -> String {
+/// The list rows `from` selects (the FROM clause on, with `p` the plans and `o` their
+/// organizations). The count of positions is kept on the plan (`count_positions`), so that a
+/// row never counts a large plan's positions; the count of versions is computed for the rows
+/// returned only (both backends evaluate it after the limit when the order comes from an index,
+/// and PostgreSQL postpones expensive output columns past a sort).
+fn plan_list_sql(from: &str) -> String {
     format!(
-        "WITH page AS ({ids}) SELECT {}, o.short_name AS org_name, \
-         (SELECT COUNT(*) FROM positions x WHERE x.plan_id = p.id) AS position_count, \
-         (SELECT COUNT(*) FROM plan_versions v WHERE v.plan_id = p.id) AS version_count \
-         FROM page JOIN plans p ON p.id = page.id JOIN organizations o ON o.id = p.org_id ORDER BY {order}",
+        "SELECT {}, o.short_name AS org_name, \
+         p.position_count AS position_count, \
+         (SELECT COUNT(*) FROM plan_versions v WHERE v.plan_id = p.id) AS version_count FROM {from}",
         plan_columns!()
     )
 }
@@ -1276,7 +1293,7 @@ impl Store {
         let (offset, limit) = (offset.max(0), limit.max(0));
         let mut items = Vec::new();
         if kind == PlanListKind::All && offset < counts.own {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(plan_list_sql(OWN_PLAN_IDS, "p.plan_year DESC, p.id")))
+            let rows = sqlx::query(sqlx::AssertSqlSafe(plan_list_sql(OWN_PLANS)))
                 .bind(org_id.get())
                 .bind(limit)
                 .bind(offset)
@@ -1290,7 +1307,7 @@ impl Store {
         }
         let rows = match kind {
             PlanListKind::All => {
-                sqlx::query(sqlx::AssertSqlSafe(plan_list_sql(SUBORDINATE_PLAN_IDS, SUBORDINATE_ORDER)))
+                sqlx::query(sqlx::AssertSqlSafe(plan_list_sql(SUBORDINATE_PLANS)))
                     .bind(org_id.get())
                     .bind(rest)
                     .bind((offset - counts.own).max(0))
@@ -1298,7 +1315,7 @@ impl Store {
                     .await?
             }
             PlanListKind::AwaitingApproval => {
-                sqlx::query(sqlx::AssertSqlSafe(plan_list_sql(AWAITING_PLAN_IDS, SUBORDINATE_ORDER)))
+                sqlx::query(sqlx::AssertSqlSafe(plan_list_sql(AWAITING_PLANS)))
                     .bind(org_id.get())
                     .bind(rest)
                     .bind(offset)
@@ -1320,16 +1337,28 @@ impl Store {
         after: Option<PlanId>,
         limit: i64,
     ) -> Result<Vec<PlanListItem>> {
+        // The page walks the primary key in order and stops after `limit` visible plans.
+        // PostgreSQL does so by itself; SQLite would rather read every visible plan through the
+        // organization index and sort them, unless the unary plus keeps it off that index.
+        let org = match self.backend() {
+            crate::Backend::Sqlite => "+p.org_id",
+            crate::Backend::Postgres => "p.org_id",
+        };
         let condition = match kind {
-            PlanListKind::All => {
-                "p.org_id IN (SELECT CAST($1 AS BIGINT) UNION ALL SELECT s.id FROM organizations s WHERE s.superior_id = $1)"
-            }
+            PlanListKind::All => format!(
+                "{org} IN (SELECT CAST($1 AS BIGINT) UNION ALL SELECT s.id FROM organizations s WHERE s.superior_id = $1)"
+            ),
             PlanListKind::AwaitingApproval => {
-                "p.status = $4 AND p.org_id IN (SELECT s.id FROM organizations s WHERE s.superior_id = $1)"
+                format!("p.status = $4 AND {org} IN (SELECT s.id FROM organizations s WHERE s.superior_id = $1)")
             }
         };
-        let ids = format!("SELECT p.id FROM plans p WHERE {condition} AND p.id > $2 ORDER BY p.id LIMIT $3");
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(plan_list_sql(&ids, "p.id")))
+        // The page's ids first: sorting every visible plan by id must not compute the per-row
+        // counts of each.
+        let from = format!(
+            "plans p JOIN organizations o ON o.id = p.org_id WHERE p.id IN \
+             (SELECT p.id FROM plans p WHERE {condition} AND p.id > $2 ORDER BY p.id LIMIT $3) ORDER BY p.id"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(plan_list_sql(&from)))
             .bind(org_id.get())
             .bind(after.map_or(0, PlanId::get))
             .bind(limit.max(0));

@@ -996,6 +996,15 @@ async fn plan_lists_page_through_indexes_in_order_with_counts() {
         }
         assert_eq!(seen, expected, "pages of {size}");
     }
+    // Each row's count of positions is the plan's, kept with every add and delete.
+    let first = s.plans_visible_page(sup, All, &counts, 1, 1).await.unwrap().remove(0).plan;
+    let added = s.add_position(&first, &position(1), u.id).await.unwrap().unwrap();
+    let first = s.plan(first.id).await.unwrap().unwrap();
+    s.add_position(&first, &position(2), u.id).await.unwrap().unwrap();
+    let first = s.plan(first.id).await.unwrap().unwrap();
+    assert!(s.delete_position(&first, added.id, added.row_version, u.id).await.unwrap().is_ok());
+    let row = s.plans_visible_page(sup, All, &counts, 1, 1).await.unwrap().remove(0);
+    assert_eq!((row.plan.id, row.position_count), (first.id, 1));
     let queue = s.plans_visible_page(sup, AwaitingApproval, &counts, 0, 10).await.unwrap();
     let queue: Vec<OrgId> = queue.iter().map(|i| i.plan.org_id).collect();
     assert_eq!(queue, [a, b], "the subordinates' plans on approval, by name; not the own one");
@@ -1052,11 +1061,14 @@ async fn migration_0012_tallies_the_plans_already_there() {
         let plan = s.create_plan(o, year, u.id).await.unwrap().unwrap();
         if year == 2026 {
             s.change_plan_status(&plan, PlanStatus::Forming, PlanStatus::OnApproval, None, u.id, "x").await.unwrap();
+        } else {
+            s.add_position(&plan, &position(1), u.id).await.unwrap().unwrap();
         }
     }
     for sql in [
         "DROP TABLE plan_tallies",
         "DROP INDEX organizations_superior",
+        "ALTER TABLE plans DROP COLUMN position_count",
         "DELETE FROM schema_migrations WHERE version = 12",
     ] {
         sqlx::query(sql).execute(s.pool()).await.unwrap();
@@ -1064,5 +1076,8 @@ async fn migration_0012_tallies_the_plans_already_there() {
     s.migrate().await.unwrap();
     let counts = s.plan_counts(sup).await.unwrap();
     assert_eq!((counts.subordinates, counts.awaiting), (3, 1));
+    let rows = s.plans_visible_page(sup, store::plans::PlanListKind::All, &counts, 0, 10).await.unwrap();
+    let counted: Vec<(i32, i64)> = rows.iter().map(|r| (r.plan.plan_year, r.position_count)).collect();
+    assert_eq!(counted, [(2026, 0), (2025, 1), (2024, 1)], "the positions already there are counted");
     assert_eq!(counts, s.plan_counts_counted(sup).await.unwrap());
 }
