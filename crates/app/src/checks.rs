@@ -12,8 +12,8 @@
 
 use crate::{Readable, Result, Workflow};
 use domain::Finding;
-use domain::ids::PlanId;
-use domain::plan::{ChangeMark, PlanSnapshot};
+use domain::ids::{PlanId, PositionId};
+use domain::plan::{ChangeMark, PlanSnapshot, Position};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use store::plans::Plan;
@@ -30,6 +30,19 @@ pub fn content_stamp(plan: &Plan) -> i64 {
 const QUEUE: usize = 256;
 /// Plans whose rules findings are kept in memory.
 const KEPT: usize = 512;
+/// Plans whose latest approved content is kept parsed (a large one is megabytes).
+const KEPT_BASES: usize = 32;
+/// Parsed working-copy positions kept, over all plans (about a kilobyte each).
+const KEPT_POSITIONS: usize = 50_000;
+
+/// One plan's parsed positions: by id, the `row_version` read and the content.
+type Parsed = HashMap<PositionId, (i64, Arc<Position>)>;
+
+#[derive(Default)]
+struct ParsedPositions {
+    by_plan: HashMap<PlanId, Arc<Parsed>>,
+    total: usize,
+}
 
 /// Where the schema check of the current content stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,14 +106,19 @@ pub struct Findings {
 
 /// Values computed from one content stamp of a plan, kept in memory by plan: a view of the same
 /// stamp reads them instead of the database. A newer stamp replaces an older one, never the
-/// other way round; past `KEPT` plans the map is forgotten whole (crude but bounded).
+/// other way round; past `capacity` plans the map is forgotten whole (crude but bounded).
 pub(crate) struct StampCache<T> {
     kept: Mutex<HashMap<PlanId, (i64, Arc<T>)>>,
+    capacity: usize,
 }
 
 impl<T> StampCache<T> {
     fn new() -> StampCache<T> {
-        StampCache { kept: Mutex::new(HashMap::new()) }
+        StampCache::with_capacity(KEPT)
+    }
+
+    fn with_capacity(capacity: usize) -> StampCache<T> {
+        StampCache { kept: Mutex::new(HashMap::new()), capacity }
     }
 
     pub(crate) fn get(&self, plan_id: PlanId, stamp: i64) -> Option<Arc<T>> {
@@ -110,7 +128,7 @@ impl<T> StampCache<T> {
     pub(crate) fn keep(&self, plan_id: PlanId, stamp: i64, value: T) -> Arc<T> {
         let value = Arc::new(value);
         let mut kept = lock(&self.kept);
-        if kept.len() >= KEPT && !kept.contains_key(&plan_id) {
+        if kept.len() >= self.capacity && !kept.contains_key(&plan_id) {
             kept.clear();
         }
         if kept.get(&plan_id).is_none_or(|(s, _)| *s <= stamp) {
@@ -138,6 +156,11 @@ pub(crate) struct Checks {
     rules: StampCache<Rules>,
     pub(crate) facts: StampCache<PlanFacts>,
     schema_done: StampCache<Vec<Finding>>,
+    /// The latest approved version's content per plan, stamped with its version number.
+    bases: StampCache<Option<PlanSnapshot>>,
+    /// Parsed positions of working copies by id with their `row_version` (see
+    /// [`Workflow::view_snapshot`]).
+    parsed: Mutex<ParsedPositions>,
     /// How many times a view computed rules (the tests count them).
     computed: std::sync::atomic::AtomicU64,
     /// Per plan, the turn to compute its rules (see [`Workflow::findings`]).
@@ -153,6 +176,8 @@ impl Checks {
             rules: StampCache::new(),
             facts: StampCache::new(),
             schema_done: StampCache::new(),
+            bases: StampCache::with_capacity(KEPT_BASES),
+            parsed: Mutex::new(ParsedPositions::default()),
             computed: std::sync::atomic::AtomicU64::new(0),
             gates: Mutex::new(HashMap::new()),
             queued: Mutex::new(HashSet::new()),
@@ -162,6 +187,23 @@ impl Checks {
 }
 
 impl Checks {
+    /// Keeps a plan's parsed positions, within `KEPT_POSITIONS` over all plans (crude but
+    /// bounded: past it everything is forgotten and read again).
+    fn keep_parsed(&self, plan_id: PlanId, parsed: Parsed) {
+        let mut cache = lock(&self.parsed);
+        let before = cache.by_plan.get(&plan_id).map_or(0, |p| p.len());
+        if cache.total - before + parsed.len() > KEPT_POSITIONS {
+            cache.by_plan.clear();
+            cache.total = 0;
+        } else {
+            cache.total -= before;
+        }
+        if parsed.len() <= KEPT_POSITIONS {
+            cache.total += parsed.len();
+            cache.by_plan.insert(plan_id, Arc::new(parsed));
+        }
+    }
+
     fn gate(&self, plan_id: PlanId) -> Arc<tokio::sync::Mutex<()>> {
         let mut gates = lock(&self.gates);
         if gates.len() >= KEPT && !gates.contains_key(&plan_id) {
@@ -205,10 +247,10 @@ impl Workflow {
                 match self.checks.rules.get(plan_id, stamp) {
                     Some(rules) => rules,
                     None => {
-                        let snapshot = self.current_snapshot(plan.plan(), plan.owner()).await?;
-                        let base = self.base_snapshot(plan.plan()).await?;
+                        let snapshot = self.view_snapshot(plan.plan(), plan.owner()).await?;
+                        let base = self.view_base(plan.plan()).await?;
                         self.checks.computed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        self.checks.rules.keep(plan_id, stamp, Rules::of(&snapshot, base.as_ref()))
+                        self.checks.rules.keep(plan_id, stamp, Rules::of(&snapshot, base.as_ref().as_ref()))
                     }
                 }
             }
@@ -239,6 +281,44 @@ impl Workflow {
                 Ok(Findings { stamp, rules, findings: own, schema: SchemaCheck::Pending })
             }
         }
+    }
+
+    /// The working copy for a view's rules, reading only the positions whose `row_version` moved
+    /// since the plan's last view: after one position is saved, the next view reads the list of
+    /// (id, row_version) and that one position, not every position's content. Approval,
+    /// submission and sending never use it; they read the whole working copy
+    /// (`current_snapshot`).
+    async fn view_snapshot(&self, plan: &Plan, owner: &store::orgs::Organization) -> Result<PlanSnapshot> {
+        let versions = self.store.position_versions(plan.id).await?;
+        let kept = lock(&self.checks.parsed).by_plan.get(&plan.id).cloned().unwrap_or_default();
+        let same = |id: &PositionId, v: i64| kept.get(id).is_some_and(|(k, _)| *k == v);
+        let stale: Vec<PositionId> = versions.iter().filter(|(id, v)| !same(id, *v)).map(|(id, _)| *id).collect();
+        let mut parsed: Parsed = HashMap::with_capacity(versions.len());
+        for (id, v) in &versions {
+            if let Some(entry) = kept.get(id).filter(|(k, _)| k == v) {
+                parsed.insert(*id, entry.clone());
+            }
+        }
+        for fresh in self.store.positions_by_ids(plan.id, &stale).await? {
+            parsed.insert(fresh.id, (fresh.row_version, Arc::new(fresh.position)));
+        }
+        // In purchase-number order; a position deleted between the two reads is left out.
+        let positions = versions.iter().filter_map(|(id, _)| parsed.get(id)).map(|(_, p)| (**p).clone()).collect();
+        self.checks.keep_parsed(plan.id, parsed);
+        self.snapshot_of(plan, owner, positions).await
+    }
+
+    /// The latest approved version's content for a view, read again only when a new version
+    /// was approved.
+    async fn view_base(&self, plan: &Plan) -> Result<Arc<Option<PlanSnapshot>>> {
+        let Some(number) = self.store.latest_version_number(plan.id).await? else {
+            return Ok(Arc::new(None));
+        };
+        if let Some(base) = self.checks.bases.get(plan.id, number) {
+            return Ok(base);
+        }
+        let base = self.store.latest_version(plan.id).await?.filter(|v| v.version_number == number);
+        Ok(self.checks.bases.keep(plan.id, number, base.map(|v| v.snapshot)))
     }
 
     /// Queues the plan's schema check unless it is queued already; starts the worker on first use.

@@ -182,3 +182,57 @@ async fn views_arriving_together_after_an_edit_compute_the_rules_once() {
     }
     assert_eq!(s.app.rules_computed() - computed, 1, "one view computed, the others waited for it");
 }
+
+#[tokio::test]
+async fn a_view_after_edits_deletes_and_an_approval_sees_the_content_as_it_is() {
+    use domain::plan::ChangeMark::{Edited, New, Unchanged};
+    let Some(s) = setup().await else { return };
+    let marks = |f: &app::checks::Findings, n: u16| f.rules.mark(n).mark;
+    let plan = s.plan().await;
+    let second = s.store.add_position(&plan, &testing::position(2, "500"), s.specialist.id).await.unwrap().unwrap();
+    let plan = s.plan().await;
+    let third = s.store.add_position(&plan, &testing::position(3, "700"), s.specialist.id).await.unwrap().unwrap();
+    let f = s.findings().await;
+    assert_eq!((marks(&f, 1), marks(&f, 2), marks(&f, 3)), (New, New, New));
+    // Approved: the next round compares with this version.
+    let plan = s.plan().await;
+    s.store
+        .change_plan_status(&plan, PlanStatus::Forming, PlanStatus::OnApproval, None, s.specialist.id, "x")
+        .await
+        .unwrap();
+    s.app.approve(&s.approver, s.plan).await.unwrap();
+    s.store.start_changes(&s.plan().await, s.specialist.id).await.unwrap();
+    let f = s.findings().await;
+    assert_eq!((marks(&f, 1), marks(&f, 2), marks(&f, 3)), (Unchanged, Unchanged, Unchanged));
+    // One position saved: only it is read again, and its mark follows its new content.
+    let stored = s.store.position(s.plan, second.id).await.unwrap().unwrap();
+    let mut changed = stored.position.clone();
+    changed.object_info = "Поставка бумаги".into();
+    let plan = s.plan().await;
+    s.store.update_position(&plan, second.id, stored.row_version, &changed, s.specialist.id).await.unwrap().unwrap();
+    let f = s.findings().await;
+    assert_eq!((marks(&f, 1), marks(&f, 2), marks(&f, 3)), (Unchanged, Edited, Unchanged));
+    // Saved back as it was: unchanged again.
+    let stored = s.store.position(s.plan, second.id).await.unwrap().unwrap();
+    let plan = s.plan().await;
+    s.store
+        .update_position(&plan, second.id, stored.row_version, &second.position, s.specialist.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let f = s.findings().await;
+    assert_eq!(marks(&f, 2), Unchanged);
+    // A position added and one deleted: the view has the one, not the other.
+    let plan = s.plan().await;
+    s.store.add_position(&plan, &testing::position(4, "900"), s.specialist.id).await.unwrap().unwrap();
+    let stored = s.store.position(s.plan, third.id).await.unwrap().unwrap();
+    let plan = s.plan().await;
+    let _ = s.store.delete_position(&plan, third.id, stored.row_version, s.specialist.id).await.unwrap();
+    let f = s.findings().await;
+    assert_eq!(marks(&f, 4), New);
+    assert_eq!(f.rules.marks.len(), s.store.positions(s.plan).await.unwrap().len(), "exactly the positions there are");
+    // What the view computed is what reading the whole working copy computes.
+    let readable = s.app.readable_plan(&s.specialist, s.plan).await.unwrap();
+    let whole = s.app.check_rules(&readable).await.unwrap();
+    assert_eq!(*f.rules.findings, whole.findings);
+}

@@ -375,6 +375,39 @@ impl Store {
         rows.iter().map(stored_position).collect()
     }
 
+    /// The working copy's positions as (id, row_version), by purchase number: what a reader
+    /// that keeps parsed positions needs to tell which of them changed.
+    pub async fn position_versions(&self, plan_id: PlanId) -> Result<Vec<(PositionId, i64)>> {
+        let rows: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT id, row_version FROM positions WHERE plan_id = $1 ORDER BY purchase_number")
+                .bind(plan_id.get())
+                .fetch_all(self.pool())
+                .await?;
+        Ok(rows.into_iter().map(|(id, v)| (PositionId(id), v)).collect())
+    }
+
+    /// These positions of the plan (those that exist), in no particular order.
+    pub async fn positions_by_ids(&self, plan_id: PlanId, ids: &[PositionId]) -> Result<Vec<StoredPosition>> {
+        let mut found = Vec::with_capacity(ids.len());
+        // Bounded statements: a few hundred binds each.
+        for chunk in ids.chunks(500) {
+            let placeholders: Vec<String> = (2..=chunk.len() + 1).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "SELECT {} FROM positions WHERE plan_id = $1 AND id IN ({})",
+                position_columns!(),
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(plan_id.get());
+            for id in chunk {
+                query = query.bind(id.get());
+            }
+            for r in query.fetch_all(self.pool()).await? {
+                found.push(stored_position(&r)?);
+            }
+        }
+        Ok(found)
+    }
+
     /// One position of the plan with its content in the latest approved version (`None` for a
     /// position added since), without reading the other positions or any snapshot.
     pub async fn position_with_base(
@@ -1230,6 +1263,14 @@ fn plan_list_sql(from: &str) -> String {
     )
 }
 
+fn counts_of(row: &AnyRow) -> Result<PlanCounts> {
+    Ok(PlanCounts {
+        own: row.try_get("own")?,
+        subordinates: row.try_get("subordinates")?,
+        awaiting: row.try_get("awaiting")?,
+    })
+}
+
 fn plan_list_items(rows: &[AnyRow]) -> Result<Vec<PlanListItem>> {
     rows.iter()
         .map(|r| {
@@ -1255,11 +1296,7 @@ impl Store {
         .bind(PlanStatus::OnApproval.code())
         .fetch_one(self.pool())
         .await?;
-        Ok(PlanCounts {
-            own: row.try_get("own")?,
-            subordinates: row.try_get("subordinates")?,
-            awaiting: row.try_get("awaiting")?,
-        })
+        counts_of(&row)
     }
 
     /// The same counts from the plans themselves: what the tallies must always equal.
@@ -1273,11 +1310,7 @@ impl Store {
         .bind(PlanStatus::OnApproval.code())
         .fetch_one(self.pool())
         .await?;
-        Ok(PlanCounts {
-            own: row.try_get("own")?,
-            subordinates: row.try_get("subordinates")?,
-            awaiting: row.try_get("awaiting")?,
-        })
+        counts_of(&row)
     }
 
     /// One page of the plans an organization sees, in the list's order; `counts` are the

@@ -29,12 +29,7 @@ pub async fn list(
 ) -> ApiResult<Json<PlanList>> {
     let pairs = query_pairs(query.as_deref())?;
     let limit = page_limit(query.as_deref())?;
-    let after = match query_text(&pairs, "cursor") {
-        None => None,
-        Some(c) => Some(plan_cursor_id(&c).ok_or_else(|| {
-            WebError::bad_request("Параметр cursor не распознан: возьмите его из next_cursor предыдущего ответа")
-        })?),
-    };
+    let after = cursor(&pairs, plan_cursor_id)?;
     let kind = match flag(&pairs, "awaiting")? {
         true => store::plans::PlanListKind::AwaitingApproval,
         false => store::plans::PlanListKind::All,
@@ -58,6 +53,16 @@ pub async fn list(
 fn query_pairs(query: Option<&str>) -> ApiResult<Vec<(String, String)>> {
     serde_urlencoded::from_str(query.unwrap_or(""))
         .map_err(|_| WebError::bad_request("Строка запроса после «?» записана некорректно"))
+}
+
+/// `cursor`, read by `read`; absent is `None`, one this server did not give is refused.
+fn cursor<T>(pairs: &[(String, String)], read: impl Fn(&str) -> Option<T>) -> ApiResult<Option<T>> {
+    match query_text(pairs, "cursor") {
+        None => Ok(None),
+        Some(c) => read(&c).map(Some).ok_or_else(|| {
+            WebError::bad_request("Параметр cursor не распознан: возьмите его из next_cursor предыдущего ответа")
+        }),
+    }
 }
 
 /// `limit`: from 1 to the largest page, `FIRST_PAGE` when absent.
@@ -114,12 +119,7 @@ pub async fn positions(
     let pairs = query_pairs(query.as_deref())?;
     let limit = page_limit(query.as_deref())?;
     // What the OpenAPI document allows and nothing else: an empty value is not an absent one.
-    let after = match query_text(&pairs, "cursor") {
-        None => None,
-        Some(c) => Some(cursor_number(&c).ok_or_else(|| {
-            WebError::bad_request("Параметр cursor не распознан: возьмите его из next_cursor предыдущего ответа")
-        })?),
-    };
+    let after = cursor(&pairs, cursor_number)?;
     let mark = match query_text(&pairs, "mark") {
         None => None,
         Some(m) => Some(app::plans::MarkFilter::from_code(&m).ok_or_else(|| {
