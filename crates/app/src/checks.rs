@@ -204,7 +204,7 @@ impl Checks {
         }
     }
 
-    fn gate(&self, plan_id: PlanId) -> Arc<tokio::sync::Mutex<()>> {
+    pub(crate) fn gate(&self, plan_id: PlanId) -> Arc<tokio::sync::Mutex<()>> {
         let mut gates = lock(&self.gates);
         if gates.len() >= KEPT && !gates.contains_key(&plan_id) {
             // Forgetting a gate someone holds costs at most one computation twice.

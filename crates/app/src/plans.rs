@@ -252,6 +252,12 @@ impl Workflow {
         if let Some(facts) = self.checks.facts.get(plan.id, stamp) {
             return Ok(*facts);
         }
+        // As with the rules: one view of a new stamp reads them, the others wait for it.
+        let gate = self.checks.gate(plan.id);
+        let _turn = gate.lock().await;
+        if let Some(facts) = self.checks.facts.get(plan.id, stamp) {
+            return Ok(*facts);
+        }
         let facts = crate::checks::PlanFacts {
             totals: self.store.position_totals(plan.id, &store::plans::PositionFilter::default()).await?,
             version_count: self.store.version_count(plan.id).await?,

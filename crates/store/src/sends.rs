@@ -512,47 +512,6 @@ impl Store {
     }
 }
 
-/// One line of an organization's sending overview.
-#[derive(Debug, Clone)]
-pub struct SendOverview {
-    pub send: Send,
-    pub plan_id: PlanId,
-    pub plan_year: i32,
-    pub version_number: i64,
-    /// Short name of the customer whose plan it is.
-    pub customer: String,
-}
-
-impl Store {
-    /// The latest send of every version the organization sent or whose plan it owns, newest first.
-    pub async fn sends_of_org(&self, org_id: OrgId) -> Result<Vec<SendOverview>> {
-        let rows = sqlx::query(
-            "SELECT s.id, s.version_id, s.org_id, s.requested_by, s.packet_id, s.packet_xml, s.eis_login, s.status, s.attempts, \
-             s.next_attempt_at, s.last_error, s.created_at, s.updated_at, s.consecutive_failures, s.failing_since, s.first_attempt_at, \
-             p.id AS plan_id, p.plan_year, v.version_number, o.short_name AS customer \
-             FROM eis_sends s JOIN plan_versions v ON v.id = s.version_id JOIN plans p ON p.id = v.plan_id \
-             JOIN organizations o ON o.id = p.org_id \
-             WHERE (s.org_id = $1 OR p.org_id = $1) AND s.id = (SELECT MAX(x.id) FROM eis_sends x WHERE x.version_id = s.version_id) \
-             ORDER BY s.updated_at DESC, s.id DESC"
-        )
-        .bind(org_id.get())
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let year: i64 = r.try_get("plan_year")?;
-                Ok(SendOverview {
-                    send: send_from_row(r)?,
-                    plan_id: PlanId(r.try_get("plan_id")?),
-                    plan_year: i32::try_from(year).map_err(|_| StoreError::Corrupt("plan_year".into()))?,
-                    version_number: r.try_get("version_number")?,
-                    customer: r.try_get("customer")?,
-                })
-            })
-            .collect()
-    }
-}
-
 /// What ЕИС assigned when it placed a version.
 pub struct Publication<'a> {
     pub plan_id: PlanId,
@@ -783,8 +742,8 @@ pub struct SendListItem {
 }
 
 impl Store {
-    /// The latest send of each version the organization sent or owns, newest first — what
-    /// `sends_of_org` answers, without the packet XML and the credentials.
+    /// The latest send of each version the organization sent or owns, newest first, without
+    /// the packet XML and the credentials.
     pub async fn send_list_of_org(&self, org_id: OrgId) -> Result<Vec<SendListItem>> {
         let rows = sqlx::query(
             "SELECT s.id, s.version_id, s.status, s.attempts, s.updated_at, \
