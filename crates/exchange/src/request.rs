@@ -33,8 +33,10 @@ async fn basis_of(store: &Store, plan: &Plan, number: i64) -> Result<Basis, Stor
         return Ok(Basis::New);
     }
     let base_version = number - 1;
-    let placed = match store.versions(plan.id).await?.into_iter().find(|v| v.version_number == base_version) {
-        Some(prev) => store.latest_send(prev.id).await?.is_some_and(|s| s.status == SendStatus::Published),
+    // Read by number: a plan with many versions (each a snapshot and a packet of megabytes) is
+    // not read whole to find one.
+    let placed = match store.version_id_by_number(plan.id, base_version).await? {
+        Some(prev) => store.latest_send(prev).await?.is_some_and(|s| s.status == SendStatus::Published),
         None => false,
     };
     Ok(match (&plan.eis_plan_number, placed) {
@@ -69,7 +71,7 @@ pub async fn send_blocked(store: &Store, plan: &Plan, version: &Version) -> Resu
 async fn previous_version(store: &Store, plan: &Plan, version: &Version) -> Result<Option<Version>, StoreError> {
     Ok(match version.version_number {
         0 => None,
-        n => store.versions(plan.id).await?.into_iter().find(|v| v.version_number == n - 1),
+        n => store.version_by_number(plan.id, n - 1).await?,
     })
 }
 
@@ -312,10 +314,10 @@ impl Exchange {
         snapshot: &domain::plan::PlanSnapshot,
     ) -> Result<(i64, Basis, eis::packet::PlanPacket), StoreError> {
         let store = &self.inner.store;
-        let versions = store.versions(plan.id).await?;
-        let number = versions.first().map(|v| v.version_number + 1).unwrap_or(0);
+        let latest = store.latest_version(plan.id).await?;
+        let number = latest.as_ref().map(|v| v.version_number + 1).unwrap_or(0);
         let basis = basis_of(store, plan, number).await?;
-        let previous = versions.first();
+        let previous = latest.as_ref();
         let packet = match &basis {
             Basis::New => self.build(plan, number, snapshot, None, None),
             Basis::Change { plan_number, .. } => self.build(plan, number, snapshot, previous, Some(plan_number)),

@@ -895,6 +895,17 @@ impl Store {
             .await?)
     }
 
+    /// The id of the plan's version with this number, without reading the version.
+    pub async fn version_id_by_number(&self, plan_id: PlanId, number: i64) -> Result<Option<VersionId>> {
+        let id: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM plan_versions WHERE plan_id = $1 AND version_number = $2")
+                .bind(plan_id.get())
+                .bind(number)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(id.map(VersionId))
+    }
+
     /// One version of the plan by its number, in full.
     pub async fn version_by_number(&self, plan_id: PlanId, number: i64) -> Result<Option<Version>> {
         let sql = format!("SELECT {VERSION_COLUMNS} FROM plan_versions WHERE plan_id = $1 AND version_number = $2");

@@ -1123,7 +1123,14 @@ async fn plan_list_pages_by_cursor_and_filters_what_awaits_the_caller() {
             assert_eq!(ids, want);
         }
     }
-    for bad in ["?cursor=zzz", "?cursor=", "?cursor=c", "?awaiting=yes", "?awaiting=", "?limit=0", "?limit=501"] {
+    // Any cursor of the documented form is taken: from the start, or past the end.
+    let r = approver.call_with(Method::GET, "/api/v1/plans", &[], "?cursor=c0", None).await;
+    assert_eq!((r.status, r.json["items"].as_array().unwrap().len()), (200, 10));
+    let r = approver.call_with(Method::GET, "/api/v1/plans", &[], "?cursor=cffffffffffffffff", None).await;
+    assert_eq!((r.status, r.json["items"].as_array().unwrap().len(), r.json["count"].as_i64()), (200, 0, Some(10)));
+    for bad in
+        ["?cursor=zzz", "?cursor=", "?cursor=c", "?cursor=cA", "?awaiting=yes", "?awaiting=", "?limit=0", "?limit=501"]
+    {
         let r = approver.call_with(Method::GET, "/api/v1/plans", &[], bad, None).await;
         assert_eq!(r.status, 400, "{bad}");
         assert!(r.json["detail"].as_str().unwrap().contains("Параметр"), "{bad}: {}", r.json);

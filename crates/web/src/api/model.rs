@@ -177,13 +177,15 @@ pub fn plan_cursor_after(id: PlanId) -> String {
     format!("c{:x}", id.get())
 }
 
-/// The plan id a plan list cursor continues after; `None` if it is not one this server gives.
+/// The plan id a plan list cursor continues after; `None` if it does not have the documented
+/// form. Every cursor of that form is taken: one past the last plan gives an empty page.
 pub fn plan_cursor_id(cursor: &str) -> Option<PlanId> {
     let hex = cursor.strip_prefix('c').filter(|h| (1..=16).contains(&h.len()))?;
     if !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
         return None;
     }
-    i64::try_from(u64::from_str_radix(hex, 16).ok()?).ok().filter(|id| *id > 0).map(PlanId)
+    let id = u64::from_str_radix(hex, 16).ok()?;
+    Some(PlanId(i64::try_from(id).unwrap_or(i64::MAX)))
 }
 
 /// The opaque cursor of the page after the given purchase number.
