@@ -159,7 +159,7 @@ pub(crate) struct Checks {
     /// The latest approved version's content per plan, stamped with its version number.
     bases: StampCache<Option<PlanSnapshot>>,
     /// Parsed positions of working copies by id with their `row_version` (see
-    /// [`Workflow::view_snapshot`]).
+    /// [`Workflow::working_copy`]).
     parsed: Mutex<ParsedPositions>,
     /// How many times a view computed rules (the tests count them).
     computed: std::sync::atomic::AtomicU64,
@@ -247,8 +247,8 @@ impl Workflow {
                 match self.checks.rules.get(plan_id, stamp) {
                     Some(rules) => rules,
                     None => {
-                        let snapshot = self.view_snapshot(plan.plan(), plan.owner()).await?;
-                        let base = self.view_base(plan.plan()).await?;
+                        let snapshot = self.working_copy(plan.plan(), plan.owner()).await?;
+                        let base = self.latest_base(plan.plan()).await?;
                         self.checks.computed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         self.checks.rules.keep(plan_id, stamp, Rules::of(&snapshot, base.as_ref().as_ref()))
                     }
@@ -283,23 +283,34 @@ impl Workflow {
         }
     }
 
-    /// The working copy for a view's rules, reading only the positions whose `row_version` moved
-    /// since the plan's last view: after one position is saved, the next view reads the list of
-    /// (id, row_version) and that one position, not every position's content. Approval,
-    /// submission and sending never use it; they read the whole working copy
-    /// (`current_snapshot`).
-    async fn view_snapshot(&self, plan: &Plan, owner: &store::orgs::Organization) -> Result<PlanSnapshot> {
+    /// The working copy as a version would record it now, reading only the positions whose
+    /// `row_version` moved since the plan was last read: after one position is saved, the next
+    /// read is the list of (id, row_version) and that one position, not every position's
+    /// content. Every change of a position's content moves its `row_version`, so a kept
+    /// position with the same one is the stored content. Views, the schema check, submission
+    /// and approval all read through here; the content approval fixes cannot change while the
+    /// plan is on approval (edits are refused in that state).
+    pub(crate) async fn working_copy(&self, plan: &Plan, owner: &store::orgs::Organization) -> Result<PlanSnapshot> {
         let versions = self.store.position_versions(plan.id).await?;
         let kept = lock(&self.checks.parsed).by_plan.get(&plan.id).cloned().unwrap_or_default();
-        let same = |id: &PositionId, v: i64| kept.get(id).is_some_and(|(k, _)| *k == v);
-        let stale: Vec<PositionId> = versions.iter().filter(|(id, v)| !same(id, *v)).map(|(id, _)| *id).collect();
         let mut parsed: Parsed = HashMap::with_capacity(versions.len());
+        let mut stale = Vec::new();
         for (id, v) in &versions {
-            if let Some(entry) = kept.get(id).filter(|(k, _)| k == v) {
-                parsed.insert(*id, entry.clone());
+            match kept.get(id).filter(|(k, _)| k == v) {
+                Some(entry) => {
+                    parsed.insert(*id, entry.clone());
+                }
+                None => stale.push(*id),
             }
         }
-        for fresh in self.store.positions_by_ids(plan.id, &stale).await? {
+        // Nothing kept (a plan not read since start): one read of every position is cheaper
+        // than asking for thousands by id.
+        let fresh = if stale.len() > versions.len() / 2 {
+            self.store.positions(plan.id).await?
+        } else {
+            self.store.positions_by_ids(plan.id, &stale).await?
+        };
+        for fresh in fresh {
             parsed.insert(fresh.id, (fresh.row_version, Arc::new(fresh.position)));
         }
         // In purchase-number order; a position deleted between the two reads is left out.
@@ -308,9 +319,9 @@ impl Workflow {
         self.snapshot_of(plan, owner, positions).await
     }
 
-    /// The latest approved version's content for a view, read again only when a new version
-    /// was approved.
-    async fn view_base(&self, plan: &Plan) -> Result<Arc<Option<PlanSnapshot>>> {
+    /// The latest approved version's content, what a change round is compared with; read
+    /// again only when a new version was approved.
+    pub(crate) async fn latest_base(&self, plan: &Plan) -> Result<Arc<Option<PlanSnapshot>>> {
         let Some(number) = self.store.latest_version_number(plan.id).await? else {
             return Ok(Arc::new(None));
         };
@@ -364,15 +375,15 @@ impl Workflow {
             return Ok(());
         }
         let Some(owner) = self.store.organization(plan.org_id).await? else { return Ok(()) };
-        let snapshot = self.current_snapshot(&plan, &owner).await?;
-        let base = self.base_snapshot(&plan).await?;
+        let snapshot = self.working_copy(&plan, &owner).await?;
+        let base = self.latest_base(&plan).await?;
         match self.store.plan(plan_id).await? {
             Some(now) if content_stamp(&now) == stamp => {}
             _ => return Ok(()),
         }
         let rules = match self.checks.rules.get(plan_id, stamp) {
             Some(rules) => rules,
-            None => self.checks.rules.keep(plan_id, stamp, Rules::of(&snapshot, base.as_ref())),
+            None => self.checks.rules.keep(plan_id, stamp, Rules::of(&snapshot, base.as_ref().as_ref())),
         };
         if !rules.findings.is_empty() {
             // The page shows the rules' findings; the packet of such content is not checked.

@@ -24,22 +24,11 @@ pub fn customer_snapshot(org: &Organization) -> CustomerSnapshot {
 pub struct Checked {
     pub snapshot: PlanSnapshot,
     /// The latest approved version's content, if there is one.
-    pub base: Option<PlanSnapshot>,
+    pub base: std::sync::Arc<Option<PlanSnapshot>>,
     pub findings: Vec<domain::Finding>,
 }
 
 impl Workflow {
-    /// The latest approved version's content: what a change round is compared with.
-    pub(crate) async fn base_snapshot(&self, plan: &Plan) -> Result<Option<PlanSnapshot>> {
-        Ok(self.store.latest_version(plan.id).await?.map(|v| v.snapshot))
-    }
-
-    /// The working copy as a version would record it now.
-    pub(crate) async fn current_snapshot(&self, plan: &Plan, owner: &Organization) -> Result<PlanSnapshot> {
-        let positions = self.store.positions(plan.id).await?.into_iter().map(|p| p.position).collect();
-        self.snapshot_of(plan, owner, positions).await
-    }
-
     /// The superior organization that places the plan under an agreement (role OA).
     pub(crate) async fn agent_of(&self, plan: &Plan, owner: &Organization) -> Result<Option<AgentSnapshot>> {
         Ok(match (plan.owner_role, owner.superior_id) {
@@ -85,9 +74,9 @@ impl Workflow {
     /// The findings of plangraf's own rules only, without the schema check (which concerns the
     /// plan as a whole): what one position's form shows.
     pub async fn check_rules(&self, plan: &Readable) -> Result<Checked> {
-        let snapshot = self.current_snapshot(plan.plan(), plan.owner()).await?;
-        let base = self.base_snapshot(plan.plan()).await?;
-        let findings = domain::preflight(&snapshot, base.as_ref());
+        let snapshot = self.working_copy(plan.plan(), plan.owner()).await?;
+        let base = self.latest_base(plan.plan()).await?;
+        let findings = domain::preflight(&snapshot, base.as_ref().as_ref());
         Ok(Checked { snapshot, base, findings })
     }
 }

@@ -21,6 +21,7 @@ struct Setup {
     plan: PlanId,
     specialist: User,
     approver: User,
+    schemas: Arc<eis::validate::SchemaSet>,
     _dir: tempfile::TempDir,
 }
 
@@ -57,10 +58,13 @@ async fn setup() -> Option<Setup> {
     store.add_position(&plan, &testing::position(1, "1000"), specialist.id).await.unwrap().unwrap();
     // Nothing is sent in this test: the client only has to exist.
     let client = EisClient::new(ClientConfig::new("https://127.0.0.1:9")).unwrap();
-    let exchange =
-        Exchange::new(store.clone(), client, ExchangeConfig { schemas: Some(schemas), ..ExchangeConfig::default() });
+    let exchange = Exchange::new(
+        store.clone(),
+        client,
+        ExchangeConfig { schemas: Some(schemas.clone()), ..ExchangeConfig::default() },
+    );
     let app = Workflow::new(store.clone(), exchange).with_schemas(true);
-    Some(Setup { store, app, plan: plan.id, specialist, approver, _dir: tmp })
+    Some(Setup { store, app, plan: plan.id, specialist, approver, schemas, _dir: tmp })
 }
 
 /// An object description longer than the schema's 2000 characters: the pre-flight rules pass
@@ -72,6 +76,19 @@ fn too_long(n: u32) -> domain::plan::Position {
 }
 
 impl Setup {
+    /// Another instance on the same database, which has read nothing yet.
+    fn fresh_instance(&self) -> Workflow {
+        let client = EisClient::new(ClientConfig::new("https://127.0.0.1:9")).unwrap();
+        let config = ExchangeConfig { schemas: Some(self.schemas.clone()), ..ExchangeConfig::default() };
+        let exchange = Exchange::new(self.store.clone(), client, config);
+        Workflow::new(self.store.clone(), exchange).with_schemas(true)
+    }
+
+    /// The working copy's positions as stored, in purchase-number order.
+    async fn stored_positions(&self) -> Vec<domain::plan::Position> {
+        self.store.positions(self.plan).await.unwrap().into_iter().map(|p| p.position).collect()
+    }
+
     async fn findings(&self) -> app::checks::Findings {
         let plan = self.app.readable_plan(&self.specialist, self.plan).await.unwrap();
         self.app.findings(&plan).await.unwrap()
@@ -231,8 +248,37 @@ async fn a_view_after_edits_deletes_and_an_approval_sees_the_content_as_it_is() 
     let f = s.findings().await;
     assert_eq!(marks(&f, 4), New);
     assert_eq!(f.rules.marks.len(), s.store.positions(s.plan).await.unwrap().len(), "exactly the positions there are");
-    // What the view computed is what reading the whole working copy computes.
-    let readable = s.app.readable_plan(&s.specialist, s.plan).await.unwrap();
-    let whole = s.app.check_rules(&readable).await.unwrap();
+    // What the view computed is what the whole working copy, read afresh, gives.
+    let fresh = s.fresh_instance();
+    let readable = fresh.readable_plan(&s.specialist, s.plan).await.unwrap();
+    let whole = fresh.check_rules(&readable).await.unwrap();
     assert_eq!(*f.rules.findings, whole.findings);
+    assert_eq!(whole.snapshot.positions, s.stored_positions().await);
+}
+
+#[tokio::test]
+async fn an_approval_fixes_the_content_as_stored_though_the_positions_read_before_moved() {
+    let Some(s) = setup().await else { return };
+    let plan = s.plan().await;
+    let second = s.store.add_position(&plan, &testing::position(2, "500"), s.specialist.id).await.unwrap().unwrap();
+    // Read (and kept) at these row versions.
+    assert!(s.findings().await.findings.is_empty());
+    let mut changed = second.position.clone();
+    changed.object_info = "Поставка бумаги офисной".into();
+    let plan = s.plan().await;
+    s.store.update_position(&plan, second.id, second.row_version, &changed, s.specialist.id).await.unwrap().unwrap();
+    let plan = s.plan().await;
+    s.store.add_position(&plan, &testing::position(3, "700"), s.specialist.id).await.unwrap().unwrap();
+    let plan = s.plan().await;
+    s.store
+        .change_plan_status(&plan, PlanStatus::Forming, PlanStatus::OnApproval, None, s.specialist.id, "x")
+        .await
+        .unwrap();
+    let version = s.app.approve(&s.approver, s.plan).await.unwrap();
+    assert_eq!(version.snapshot.positions, s.stored_positions().await);
+    assert_eq!(version.snapshot.positions[1].object_info, "Поставка бумаги офисной");
+    // The version as stored says the same, and its packet carries the new description.
+    let stored = s.store.versions(s.plan).await.unwrap().pop().unwrap();
+    assert_eq!(stored.snapshot.positions, version.snapshot.positions);
+    assert!(stored.packet.unwrap().xml.contains("Поставка бумаги офисной"));
 }

@@ -352,17 +352,24 @@ impl Exchange {
         approver: UserId,
     ) -> Result<Version, RequestError> {
         let (number, basis, packet) = self.prospective(plan, snapshot).await?;
-        let xml = eis::packet::write_plan_packet(&packet);
-        if let Err(issues) = self.validate(&xml).await? {
-            return Err(RequestError::Refused(format!("План-график не утверждён. {}", schema_message(&issues))));
-        }
-        let fixed = store::plans::FixedPacket { id: packet.index.id.clone(), xml };
+        let fixed =
+            store::plans::FixedPacket { id: packet.index.id.clone(), xml: eis::packet::write_plan_packet(&packet) };
         let approval = store::plans::Approval {
             version_number: number,
             packet: (!matches!(basis, Basis::Pending { .. })).then_some(&fixed),
             basis: &basis,
         };
-        Ok(self.inner.store.approve_plan(plan, snapshot, &approval, approver).await?)
+        // The version is written while the packet is validated on another thread, and
+        // committed only if it is valid: both take tens of milliseconds for a large plan.
+        let (valid, pending) = tokio::join!(
+            self.validate(&fixed.xml),
+            self.inner.store.prepare_approval(plan, snapshot, &approval, approver)
+        );
+        if let Err(issues) = valid? {
+            // Dropping the pending approval rolls it back.
+            return Err(RequestError::Refused(format!("План-график не утверждён. {}", schema_message(&issues))));
+        }
+        Ok(pending?.commit().await?)
     }
 
     /// «Скачать XML»: the packet as last sent; for a version not sent yet, the packet fixed at

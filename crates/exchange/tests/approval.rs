@@ -126,4 +126,9 @@ async fn a_packet_the_schemas_reject_stops_approval() {
     assert!(s.store.versions(s.plan.id).await.unwrap().is_empty(), "no version");
     assert_eq!(s.store.plan(s.plan.id).await.unwrap().unwrap().status, PlanStatus::OnApproval, "nothing changed");
     assert!(s.exchange.schema_findings(&s.plan, &snapshot("03722001684")).await.unwrap().is_empty());
+    // The refused approval's writes were rolled back and its lock released: valid content is
+    // approved as version 0.
+    let v0 = s.exchange.approve(&s.plan, &snapshot("03722001684"), s.approver).await.unwrap();
+    assert_eq!(v0.version_number, 0);
+    assert_eq!(s.store.versions(s.plan.id).await.unwrap().len(), 1);
 }

@@ -13,9 +13,11 @@ pub mod plans;
 pub mod secret;
 pub mod sends;
 pub mod users;
+mod wal;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Row};
+use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
 
@@ -63,6 +65,8 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     secrets: SecretBox,
+    /// SQLite only: the background checkpoints of the write-ahead log (see `wal`).
+    _checkpointer: Option<Arc<wal::Checkpointer>>,
 }
 
 impl Store {
@@ -90,13 +94,20 @@ impl Store {
                         sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
                         sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
                         sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+                        // The log is checkpointed in the background (`wal`); commits only past
+                        // the backstop.
+                        let backstop = format!("PRAGMA wal_autocheckpoint = {}", wal::BACKSTOP_PAGES);
+                        sqlx::query(sqlx::AssertSqlSafe(backstop)).execute(&mut *conn).await?;
+                        let limit = format!("PRAGMA journal_size_limit = {}", wal::LOG_LIMIT_BYTES);
+                        sqlx::query(sqlx::AssertSqlSafe(limit)).execute(&mut *conn).await?;
                     }
                     Ok(())
                 })
             })
             .connect(&url)
             .await?;
-        Ok(Store { pool, backend, secrets })
+        let checkpointer = (backend == Backend::Sqlite).then(|| Arc::new(wal::Checkpointer::start(pool.clone())));
+        Ok(Store { pool, backend, secrets, _checkpointer: checkpointer })
     }
 
     /// Connects, applies pending migrations and loads the starter reference data into

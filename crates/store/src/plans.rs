@@ -101,6 +101,20 @@ pub struct Approval<'a> {
     pub basis: &'a PacketBasis,
 }
 
+/// An approval written and not yet committed (see [`Store::prepare_approval`]).
+pub struct PendingApproval {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    version: Version,
+}
+
+impl PendingApproval {
+    /// Makes the approval stand and returns the version it recorded.
+    pub async fn commit(self) -> Result<Version> {
+        self.tx.commit().await?;
+        Ok(self.version)
+    }
+}
+
 macro_rules! plan_columns {
     () => {
         "p.id, p.org_id, p.plan_year, p.status, p.return_comment, p.eis_plan_number, p.owner_role, p.responsible, p.row_version, p.content_version, p.updated_at"
@@ -725,6 +739,20 @@ impl Store {
         approval: &Approval<'_>,
         approver: UserId,
     ) -> Result<Version> {
+        self.prepare_approval(plan, snapshot, approval, approver).await?.commit().await
+    }
+
+    /// Writes everything [`Store::approve_plan`] records without committing it, so that the
+    /// caller can finish a check that decides whether it stands (the packet's schema
+    /// validation) meanwhile. Until it is committed the write lock is held (SQLite) or the
+    /// plan's rows are locked (PostgreSQL); dropping it rolls everything back.
+    pub async fn prepare_approval(
+        &self,
+        plan: &Plan,
+        snapshot: &PlanSnapshot,
+        approval: &Approval<'_>,
+        approver: UserId,
+    ) -> Result<PendingApproval> {
         let mut tx = self.write_tx().await?;
         let now = now_ms();
         let done = sqlx::query(
@@ -784,8 +812,7 @@ impl Store {
             &format!("{} → {}; создана версия {next}", PlanStatus::OnApproval.title(), PlanStatus::Approved.title()),
         )
         .await?;
-        tx.commit().await?;
-        Ok(Version {
+        let version = Version {
             id: VersionId(id),
             plan_id: plan.id,
             version_number: next,
@@ -795,7 +822,8 @@ impl Store {
             eis_position_numbers: Default::default(),
             packet: approval.packet.cloned(),
             packet_basis: Some(approval.basis.clone()),
-        })
+        };
+        Ok(PendingApproval { tx, version })
     }
 
     pub async fn versions(&self, plan_id: PlanId) -> Result<Vec<Version>> {

@@ -291,8 +291,16 @@ async fn plans_positions_versions_and_locking() {
     );
     assert_eq!(s.plan(plan.id).await.unwrap().unwrap().status, PlanStatus::OnApproval, "nothing changed");
     let approval = Approval { version_number: 0, packet: Some(&fixed), basis: &PacketBasis::New };
+    // Written, then dropped uncommitted (its packet found invalid meanwhile): nothing stays,
+    // and the next approval is not held up by it.
+    let pending = s.prepare_approval(&plan, &snapshot(vec![position(1), position(2)]), &approval, a.id).await.unwrap();
+    drop(pending);
+    assert_eq!(s.plan(plan.id).await.unwrap().unwrap().status, PlanStatus::OnApproval, "rolled back");
+    assert!(s.versions(plan.id).await.unwrap().is_empty(), "no version");
+    assert!(s.positions(plan.id).await.unwrap().iter().all(|p| !p.in_base), "no position marked approved");
     let v0 = s.approve_plan(&plan, &snapshot(vec![position(1), position(2)]), &approval, a.id).await.unwrap();
     assert_eq!(v0.version_number, 0);
+    assert!(s.positions(plan.id).await.unwrap().iter().all(|p| p.in_base));
     assert!(
         matches!(s.approve_plan(&plan, &snapshot(vec![]), &approval, a.id).await, Err(StoreError::Conflict)),
         "approved once"
