@@ -94,9 +94,11 @@ async fn detail(state: &AppState, user: &User, plan_id: PlanId) -> ApiResult<ser
     serde_json::to_value(data.detail()).map_err(WebError::internal)
 }
 
-/// Answers with the plan's detail after a change.
+/// Answers with the plan's detail (after a change, or when asked), serialized once, straight
+/// from the view.
 async fn plan_now(state: &AppState, user: &User, plan_id: PlanId) -> ApiResult {
-    Ok(Json(detail(state, user, plan_id).await?).into_response())
+    let data = PlanData::load(state, user, plan_id).await?;
+    Ok(Json(data.detail()).into_response())
 }
 
 pub async fn get(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<PlanId>) -> ApiResult {
