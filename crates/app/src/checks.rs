@@ -38,9 +38,16 @@ const KEPT_POSITIONS: usize = 50_000;
 /// One plan's parsed positions: by id, the `row_version` read and the content.
 type Parsed = HashMap<PositionId, (i64, Arc<Position>)>;
 
+/// A working copy as read at a content stamp: every position written at or before `stamp`
+/// is here as written.
+struct KeptCopy {
+    stamp: i64,
+    positions: Parsed,
+}
+
 #[derive(Default)]
 struct ParsedPositions {
-    by_plan: HashMap<PlanId, Arc<Parsed>>,
+    by_plan: HashMap<PlanId, Arc<KeptCopy>>,
     total: usize,
 }
 
@@ -163,6 +170,9 @@ pub(crate) struct Checks {
     parsed: Mutex<ParsedPositions>,
     /// How many times a view computed rules (the tests count them).
     computed: std::sync::atomic::AtomicU64,
+    /// How many times the working copy was read by listing every position's version rather
+    /// than only what was written since the kept copy (the tests count them).
+    listed: std::sync::atomic::AtomicU64,
     /// Per plan, the turn to compute its rules (see [`Workflow::findings`]).
     gates: Mutex<HashMap<PlanId, Arc<tokio::sync::Mutex<()>>>>,
     queued: Mutex<HashSet<PlanId>>,
@@ -179,6 +189,7 @@ impl Checks {
             bases: StampCache::with_capacity(KEPT_BASES),
             parsed: Mutex::new(ParsedPositions::default()),
             computed: std::sync::atomic::AtomicU64::new(0),
+            listed: std::sync::atomic::AtomicU64::new(0),
             gates: Mutex::new(HashMap::new()),
             queued: Mutex::new(HashSet::new()),
             sender: Mutex::new(None),
@@ -189,9 +200,9 @@ impl Checks {
 impl Checks {
     /// Keeps a plan's parsed positions, within `KEPT_POSITIONS` over all plans (crude but
     /// bounded: past it everything is forgotten and read again).
-    fn keep_parsed(&self, plan_id: PlanId, parsed: Parsed) {
+    fn keep_parsed(&self, plan_id: PlanId, stamp: i64, parsed: Parsed) {
         let mut cache = lock(&self.parsed);
-        let before = cache.by_plan.get(&plan_id).map_or(0, |p| p.len());
+        let before = cache.by_plan.get(&plan_id).map_or(0, |p| p.positions.len());
         if cache.total - before + parsed.len() > KEPT_POSITIONS {
             cache.by_plan.clear();
             cache.total = 0;
@@ -200,8 +211,12 @@ impl Checks {
         }
         if parsed.len() <= KEPT_POSITIONS {
             cache.total += parsed.len();
-            cache.by_plan.insert(plan_id, Arc::new(parsed));
+            cache.by_plan.insert(plan_id, Arc::new(KeptCopy { stamp, positions: parsed }));
         }
+    }
+
+    fn kept_copy(&self, plan_id: PlanId) -> Option<Arc<KeptCopy>> {
+        lock(&self.parsed).by_plan.get(&plan_id).cloned()
     }
 
     pub(crate) fn gate(&self, plan_id: PlanId) -> Arc<tokio::sync::Mutex<()>> {
@@ -232,6 +247,12 @@ impl Workflow {
         self.checks.computed.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// How many times a working copy was read by listing every position's version (nothing
+    /// kept, or a position deleted since) since start.
+    pub fn working_copies_listed(&self) -> u64 {
+        self.checks.listed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The findings of the working copy now: the rules (computed once per stamp) and, once they
     /// pass, the stored schema check of this very stamp — or `Pending`, with the check queued.
     pub async fn findings(&self, plan: &Readable) -> Result<Findings> {
@@ -250,6 +271,20 @@ impl Workflow {
                         let snapshot = self.working_copy(plan.plan(), plan.owner()).await?;
                         let base = self.latest_base(plan.plan()).await?;
                         self.checks.computed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        // The page's facts come from the same content, not from summing rows.
+                        if self.checks.facts.get(plan_id, stamp).is_none() {
+                            let facts = PlanFacts {
+                                totals: store::plans::PositionTotals::of(&snapshot.positions)?,
+                                version_count: self.store.version_count(plan_id).await?,
+                                max_number: snapshot
+                                    .positions
+                                    .iter()
+                                    .map(|p| i64::from(p.purchase_number.get()))
+                                    .max()
+                                    .unwrap_or(0),
+                            };
+                            self.checks.facts.keep(plan_id, stamp, facts);
+                        }
                         self.checks.rules.keep(plan_id, stamp, Rules::of(&snapshot, base.as_ref().as_ref()))
                     }
                 }
@@ -283,40 +318,72 @@ impl Workflow {
         }
     }
 
-    /// The working copy as a version would record it now, reading only the positions whose
-    /// `row_version` moved since the plan was last read: after one position is saved, the next
-    /// read is the list of (id, row_version) and that one position, not every position's
-    /// content. Every change of a position's content moves its `row_version`, so a kept
-    /// position with the same one is the stored content. Views, the schema check, submission
-    /// and approval all read through here; the content approval fixes cannot change while the
-    /// plan is on approval (edits are refused in that state).
+    /// The working copy as a version would record it now, reading only what changed since this
+    /// instance last read the plan. Each position row records the content stamp of the write
+    /// that last changed it, so after one position is saved the next read is that one row
+    /// and the plan's count of positions, in one statement; a count that does not match means
+    /// a position was deleted, and then the list of (id, `row_version`) of every position
+    /// tells which kept ones still stand. An instance that kept nothing reads every position
+    /// in one query. Views, the schema check, submission and approval all read through here;
+    /// the content approval fixes cannot change while the plan is on approval (edits are
+    /// refused in that state).
     pub(crate) async fn working_copy(&self, plan: &Plan, owner: &store::orgs::Organization) -> Result<PlanSnapshot> {
+        let kept = self.checks.kept_copy(plan.id);
+        let (stamp, parsed) = match &kept {
+            Some(kept) => match self.written_since(plan.id, kept).await? {
+                Some(found) => found,
+                None => self.read_by_versions(plan, Some(kept)).await?,
+            },
+            None => self.read_by_versions(plan, None).await?,
+        };
+        let mut positions: Vec<Position> = parsed.values().map(|(_, p)| (**p).clone()).collect();
+        positions.sort_by_key(|p| p.purchase_number);
+        self.checks.keep_parsed(plan.id, stamp, parsed);
+        self.snapshot_of(plan, owner, positions).await
+    }
+
+    /// The kept copy with the positions written since its stamp, unless one was deleted (or
+    /// the plan is gone): the stamp read and every position by id.
+    async fn written_since(&self, plan_id: PlanId, kept: &KeptCopy) -> Result<Option<(i64, Parsed)>> {
+        let Some(written) = self.store.positions_written_after(plan_id, kept.stamp).await? else {
+            return Ok(None);
+        };
+        let mut parsed = kept.positions.clone();
+        for fresh in written.positions {
+            parsed.insert(fresh.id, (fresh.row_version, Arc::new(fresh.position)));
+        }
+        // Every position there is, is here; a kept one deleted since would make one more.
+        Ok((i64::try_from(parsed.len()).ok() == Some(written.count)).then_some((written.stamp, parsed)))
+    }
+
+    /// Every position's id and `row_version`, and the content of those not kept at that
+    /// version. The stamp returned is the plan's as the request read it, before these reads:
+    /// every write up to it is in what they return.
+    async fn read_by_versions(&self, plan: &Plan, kept: Option<&KeptCopy>) -> Result<(i64, Parsed)> {
+        let stamp = content_stamp(plan);
+        self.checks.listed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let versions = self.store.position_versions(plan.id).await?;
-        let kept = lock(&self.checks.parsed).by_plan.get(&plan.id).cloned().unwrap_or_default();
         let mut parsed: Parsed = HashMap::with_capacity(versions.len());
         let mut stale = Vec::new();
         for (id, v) in &versions {
-            match kept.get(id).filter(|(k, _)| k == v) {
+            match kept.and_then(|k| k.positions.get(id)).filter(|(k, _)| k == v) {
                 Some(entry) => {
                     parsed.insert(*id, entry.clone());
                 }
                 None => stale.push(*id),
             }
         }
-        // Nothing kept (a plan not read since start): one read of every position is cheaper
-        // than asking for thousands by id.
+        // Nothing kept: one read of every position is cheaper than asking for thousands by id.
         let fresh = if stale.len() > versions.len() / 2 {
             self.store.positions(plan.id).await?
         } else {
             self.store.positions_by_ids(plan.id, &stale).await?
         };
-        for fresh in fresh {
+        let listed: HashSet<PositionId> = versions.iter().map(|(id, _)| *id).collect();
+        for fresh in fresh.into_iter().filter(|p| listed.contains(&p.id)) {
             parsed.insert(fresh.id, (fresh.row_version, Arc::new(fresh.position)));
         }
-        // In purchase-number order; a position deleted between the two reads is left out.
-        let positions = versions.iter().filter_map(|(id, _)| parsed.get(id)).map(|(_, p)| (**p).clone()).collect();
-        self.checks.keep_parsed(plan.id, parsed);
-        self.snapshot_of(plan, owner, positions).await
+        Ok((stamp, parsed))
     }
 
     /// The latest approved version's content, what a change round is compared with; read

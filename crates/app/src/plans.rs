@@ -245,9 +245,11 @@ impl Workflow {
         })
     }
 
-    /// The totals, the count of versions and the largest purchase number at `stamp`, read once
-    /// per stamp. They are read after the plan row that carries the stamp, so what is kept is
-    /// never older than the stamp it is kept under.
+    /// The totals, the count of versions and the largest purchase number at `stamp`: kept by
+    /// the computation of the stamp's rules (`Workflow::findings`, from the working copy it
+    /// read), or else read from the database once per stamp. Either is read after the plan
+    /// row that carries the stamp, so what is kept is never older than the stamp it is kept
+    /// under.
     async fn plan_facts(&self, plan: &store::plans::Plan, stamp: i64) -> Result<crate::checks::PlanFacts> {
         if let Some(facts) = self.checks.facts.get(plan.id, stamp) {
             return Ok(*facts);

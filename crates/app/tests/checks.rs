@@ -221,14 +221,17 @@ async fn a_view_after_edits_deletes_and_an_approval_sees_the_content_as_it_is() 
     s.store.start_changes(&s.plan().await, s.specialist.id).await.unwrap();
     let f = s.findings().await;
     assert_eq!((marks(&f, 1), marks(&f, 2), marks(&f, 3)), (Unchanged, Unchanged, Unchanged));
-    // One position saved: only it is read again, and its mark follows its new content.
+    // One position saved: only it is read again (no list of every position's version), and
+    // its mark follows its new content.
     let stored = s.store.position(s.plan, second.id).await.unwrap().unwrap();
     let mut changed = stored.position.clone();
     changed.object_info = "Поставка бумаги".into();
     let plan = s.plan().await;
     s.store.update_position(&plan, second.id, stored.row_version, &changed, s.specialist.id).await.unwrap().unwrap();
+    let listed = s.app.working_copies_listed();
     let f = s.findings().await;
     assert_eq!((marks(&f, 1), marks(&f, 2), marks(&f, 3)), (Unchanged, Edited, Unchanged));
+    assert_eq!(s.app.working_copies_listed(), listed, "read what was written since, not every version");
     // Saved back as it was: unchanged again.
     let stored = s.store.position(s.plan, second.id).await.unwrap().unwrap();
     let plan = s.plan().await;
@@ -245,8 +248,19 @@ async fn a_view_after_edits_deletes_and_an_approval_sees_the_content_as_it_is() 
     let stored = s.store.position(s.plan, third.id).await.unwrap().unwrap();
     let plan = s.plan().await;
     let _ = s.store.delete_position(&plan, third.id, stored.row_version, s.specialist.id).await.unwrap();
+    let listed = s.app.working_copies_listed();
     let f = s.findings().await;
+    // (The background check may list too, so at least once.)
+    assert!(s.app.working_copies_listed() > listed, "a deletion (the count alone unchanged) is noticed");
     assert_eq!(marks(&f, 4), New);
+    assert!(f.rules.marks.get(&3).is_none(), "the deleted position is gone");
+    // The page's totals and next number, kept from the same content, are the database's.
+    let view = s.app.plan_view(&s.specialist, s.plan, &app::plans::PositionQuery::default()).await.unwrap();
+    let counted = s.store.position_totals(s.plan, &store::plans::PositionFilter::default()).await.unwrap();
+    assert_eq!(view.totals, counted);
+    let max = s.store.max_purchase_number(s.plan).await.unwrap();
+    assert_eq!(i64::from(view.next_number), max + 1);
+    assert_eq!(view.version_count, 1);
     assert_eq!(f.rules.marks.len(), s.store.positions(s.plan).await.unwrap().len(), "exactly the positions there are");
     // What the view computed is what the whole working copy, read afresh, gives.
     let fresh = s.fresh_instance();

@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (10, "plan_checks", include_str!("../migrations/0010_plan_checks.sql")),
     (11, "position_columns", include_str!("../migrations/0011_position_columns.sql")),
     (12, "plan_lists", include_str!("../migrations/0012_plan_lists.sql")),
+    (13, "position_stamps", include_str!("../migrations/0013_position_stamps.sql")),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

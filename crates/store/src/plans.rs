@@ -54,6 +54,18 @@ pub struct StoredPosition {
     pub in_base: bool,
 }
 
+/// What changed in a working copy since a content stamp (see
+/// [`Store::positions_written_after`]).
+#[derive(Debug, Clone)]
+pub struct WrittenAfter {
+    /// The plan's content stamp as read.
+    pub stamp: i64,
+    /// The plan's positions as read.
+    pub count: i64,
+    /// The positions written after the stamp asked for.
+    pub positions: Vec<StoredPosition>,
+}
+
 /// Why a position write changed nothing (besides a fault).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PositionRefusal {
@@ -398,6 +410,34 @@ impl Store {
                 .fetch_all(self.pool())
                 .await?;
         Ok(rows.into_iter().map(|(id, v)| (PositionId(id), v)).collect())
+    }
+
+    /// The positions of the plan written after content stamp `after`, with the plan's stamp
+    /// and count of positions now, all read by one statement (one snapshot on both backends).
+    /// `None` when the plan does not exist.
+    pub async fn positions_written_after(&self, plan_id: PlanId, after: i64) -> Result<Option<WrittenAfter>> {
+        let rows = sqlx::query(
+            "SELECT p.content_version AS stamp, (SELECT COUNT(*) FROM positions c WHERE c.plan_id = p.id) AS total, \
+             x.id AS id, x.data AS data, x.row_version AS row_version, x.in_base AS in_base \
+             FROM plans p LEFT JOIN positions x ON x.plan_id = p.id AND x.written_stamp > $2 WHERE p.id = $1",
+        )
+        .bind(plan_id.get())
+        .bind(after)
+        .fetch_all(self.pool())
+        .await?;
+        let Some(first) = rows.first() else { return Ok(None) };
+        let mut written = WrittenAfter {
+            stamp: first.try_get("stamp")?,
+            count: first.try_get("total")?,
+            positions: Vec::with_capacity(rows.len()),
+        };
+        for r in &rows {
+            // The left join's one row without a position when nothing was written.
+            if r.try_get::<Option<i64>, _>("id")?.is_some() {
+                written.positions.push(stored_position(r)?);
+            }
+        }
+        Ok(Some(written))
     }
 
     /// These positions of the plan (those that exist), in no particular order.
@@ -1043,9 +1083,12 @@ pub fn position_columns(p: &Position) -> Result<PositionColumns> {
 /// Writes the derived columns of one position, inside the write's transaction.
 async fn write_position_columns(tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: i64, p: &Position) -> Result<()> {
     let c = position_columns(p)?;
+    // Every write of a position's content passes here after moving the plan's stamp, so the
+    // row records the stamp that wrote it (migration 0013).
     sqlx::query(
         "UPDATE positions SET search = $1, okpd2 = $2, kvr = $3, canceled = $4, kop_current = $5, kop_first = $6, \
-         kop_second = $7, kop_subsequent = $8 WHERE id = $9",
+         kop_second = $7, kop_subsequent = $8, \
+         written_stamp = (SELECT content_version FROM plans WHERE plans.id = positions.plan_id) WHERE id = $9",
     )
     .bind(c.search)
     .bind(c.okpd2)
@@ -1138,6 +1181,31 @@ pub struct PositionTotals {
     pub count: i64,
     /// Over the selected positions that are not cancelled.
     pub amounts: domain::plan::YearAmounts,
+}
+
+impl PositionTotals {
+    /// The totals of positions already read, summed as [`Store::position_totals`] sums the
+    /// stored columns (in kopecks, cancelled positions counted but not summed).
+    pub fn of(positions: &[Position]) -> Result<PositionTotals> {
+        let mut sums = [0i64; 4];
+        for p in positions {
+            let c = position_columns(p)?;
+            if !c.canceled {
+                for (sum, k) in sums.iter_mut().zip(c.kopecks) {
+                    *sum = sum.checked_add(k).ok_or_else(|| StoreError::Corrupt("sum out of range".into()))?;
+                }
+            }
+        }
+        Ok(PositionTotals {
+            count: i64::try_from(positions.len()).unwrap_or(i64::MAX),
+            amounts: domain::plan::YearAmounts {
+                current: money_of_kopecks(sums[0])?,
+                first: money_of_kopecks(sums[1])?,
+                second: money_of_kopecks(sums[2])?,
+                subsequent: money_of_kopecks(sums[3])?,
+            },
+        })
+    }
 }
 
 impl Store {

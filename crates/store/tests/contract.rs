@@ -950,6 +950,23 @@ async fn position_columns_are_written_with_each_position_and_backfilled() {
     let totals = s.position_totals(plan.id, &all).await.unwrap();
     assert_eq!(totals.count, 3);
     assert_eq!(totals.amounts.current.to_string(), domain::Money::parse("600.60").unwrap().to_string());
+    // A cancelled one is counted, not summed; in memory as in the database.
+    let mut canceled = testing::position(4, "400.40");
+    canceled.amounts.first = domain::Money::parse("50.05").unwrap();
+    canceled.change = Some(domain::plan::PositionChange {
+        reason_code: "9".into(),
+        reason_name: "Отмена".into(),
+        decision: domain::plan::ChangeDecision::Canceled,
+        description: "Не нужна".into(),
+    });
+    let plan_now = s.plan(plan.id).await.unwrap().unwrap();
+    let added = s.add_position(&plan_now, &canceled, u.id).await.unwrap().unwrap();
+    let with_canceled = s.position_totals(plan.id, &all).await.unwrap();
+    assert_eq!((with_canceled.count, with_canceled.amounts), (4, totals.amounts));
+    let read: Vec<Position> = s.positions(plan.id).await.unwrap().into_iter().map(|p| p.position).collect();
+    assert_eq!(store::plans::PositionTotals::of(&read).unwrap(), with_canceled, "summed in memory as in the database");
+    let plan_now = s.plan(plan.id).await.unwrap().unwrap();
+    s.delete_position(&plan_now, added.id, 1, u.id).await.unwrap().unwrap();
     let third = PositionFilter { numbers: Some(vec![3]), ..Default::default() };
     assert_eq!(s.position_totals(plan.id, &third).await.unwrap().count, 1);
     let page = s.position_page(plan.id, &all, Some(1), 0, 1).await.unwrap();
@@ -965,6 +982,86 @@ async fn position_columns_are_written_with_each_position_and_backfilled() {
     assert_eq!(s.position_totals(plan.id, &all).await.unwrap(), totals);
     let by_code = PositionFilter { okpd2_prefix: "38.11".into(), ..Default::default() };
     assert_eq!(s.position_totals(plan.id, &by_code).await.unwrap().count, 3);
+}
+
+#[tokio::test]
+async fn positions_record_the_stamp_that_wrote_them() {
+    let (s, _d) = store().await;
+    let o = org(&s, "03722001684", None).await;
+    let sup = org(&s, "03722000010", None).await;
+    let u = s.create_user("z", "h", "З", o, Role::CustomerSpecialist).await.unwrap().unwrap();
+    let a = s.create_user("a", "h", "А", sup, Role::Approver).await.unwrap().unwrap();
+    let plan = s.create_plan(o, 2026, u.id).await.unwrap().unwrap();
+    let numbers = |w: &store::plans::WrittenAfter| {
+        let mut n: Vec<u16> = w.positions.iter().map(|p| p.position.purchase_number.get()).collect();
+        n.sort_unstable();
+        n
+    };
+    let empty = s.positions_written_after(plan.id, 0).await.unwrap().unwrap();
+    assert_eq!((empty.count, empty.positions.len()), (0, 0), "a plan without positions is one row, no position");
+    for n in 1..=3 {
+        let plan = s.plan(plan.id).await.unwrap().unwrap();
+        s.add_position(&plan, &position(n), u.id).await.unwrap().unwrap();
+    }
+    let all = s.positions_written_after(plan.id, 0).await.unwrap().unwrap();
+    assert_eq!((all.count, numbers(&all)), (3, vec![1, 2, 3]));
+    assert_eq!(all.stamp, s.plan(plan.id).await.unwrap().unwrap().content_version);
+    let none = s.positions_written_after(plan.id, all.stamp).await.unwrap().unwrap();
+    assert_eq!((none.stamp, none.count, none.positions.len()), (all.stamp, 3, 0));
+
+    // An edit: that position only, at its new version.
+    let second = s.positions(plan.id).await.unwrap().into_iter().find(|p| p.position.purchase_number.get() == 2);
+    let second = second.unwrap();
+    let plan_now = s.plan(plan.id).await.unwrap().unwrap();
+    let mut changed = second.position.clone();
+    changed.object_info = "Поставка мела".into();
+    s.update_position(&plan_now, second.id, second.row_version, &changed, u.id).await.unwrap().unwrap();
+    let edited = s.positions_written_after(plan.id, all.stamp).await.unwrap().unwrap();
+    assert_eq!((edited.count, numbers(&edited)), (3, vec![2]));
+    assert_eq!(edited.positions[0].position.object_info, "Поставка мела");
+    assert!(edited.stamp > all.stamp);
+
+    // A deletion writes no row: the count tells.
+    let plan_now = s.plan(plan.id).await.unwrap().unwrap();
+    let third = s.positions(plan.id).await.unwrap().into_iter().find(|p| p.position.purchase_number.get() == 3);
+    s.delete_position(&plan_now, third.unwrap().id, 1, u.id).await.unwrap().unwrap();
+    let deleted = s.positions_written_after(plan.id, edited.stamp).await.unwrap().unwrap();
+    assert_eq!((deleted.count, deleted.positions.len()), (2, 0));
+    assert!(deleted.stamp > edited.stamp);
+
+    // Approval and «Внести изменения» move the stamp; clearing a justification writes the row.
+    let plan_now = s.plan(plan.id).await.unwrap().unwrap();
+    s.change_plan_status(&plan_now, PlanStatus::Forming, PlanStatus::OnApproval, None, u.id, "x").await.unwrap();
+    let plan_now = s.plan(plan.id).await.unwrap().unwrap();
+    let content: Vec<Position> = s.positions(plan.id).await.unwrap().into_iter().map(|p| p.position).collect();
+    let fixed = FixedPacket { id: "1f3c2a8e-5b1d-4c7e-9a2f-1d2e3f4a5b6c".into(), xml: "<packet/>".into() };
+    let approval = Approval { version_number: 0, packet: Some(&fixed), basis: &PacketBasis::New };
+    s.approve_plan(&plan_now, &snapshot(content), &approval, a.id).await.unwrap();
+    let approved = s.positions_written_after(plan.id, deleted.stamp).await.unwrap().unwrap();
+    assert!(approved.stamp > deleted.stamp && approved.positions.is_empty(), "approval changes no content");
+    s.start_changes(&s.plan(plan.id).await.unwrap().unwrap(), u.id).await.unwrap();
+    let plan_now = s.plan(plan.id).await.unwrap().unwrap();
+    let first = s.positions(plan.id).await.unwrap().into_iter().next().unwrap();
+    let mut justified = first.position.clone();
+    justified.change = Some(domain::plan::PositionChange {
+        reason_code: "9".into(),
+        reason_name: "Изменение цены".into(),
+        decision: domain::plan::ChangeDecision::Changed,
+        description: "Уточнение цены".into(),
+    });
+    s.update_position(&plan_now, first.id, first.row_version, &justified, u.id).await.unwrap().unwrap();
+    let before_round = s.plan(plan.id).await.unwrap().unwrap().content_version;
+    let plan_now = s.plan(plan.id).await.unwrap().unwrap();
+    s.change_plan_status(&plan_now, PlanStatus::Forming, PlanStatus::OnApproval, None, u.id, "x").await.unwrap();
+    let plan_now = s.plan(plan.id).await.unwrap().unwrap();
+    let content: Vec<Position> = s.positions(plan.id).await.unwrap().into_iter().map(|p| p.position).collect();
+    let approval = Approval { version_number: 1, packet: Some(&fixed), basis: &PacketBasis::New };
+    s.approve_plan(&plan_now, &snapshot(content), &approval, a.id).await.unwrap();
+    s.start_changes(&s.plan(plan.id).await.unwrap().unwrap(), u.id).await.unwrap();
+    let cleared = s.positions_written_after(plan.id, before_round).await.unwrap().unwrap();
+    assert_eq!(numbers(&cleared), vec![1], "the position whose justification was cleared");
+    assert!(cleared.positions[0].position.change.is_none());
+    assert!(s.positions_written_after(domain::ids::PlanId(plan.id.get() + 1000), 0).await.unwrap().is_none());
 }
 
 #[tokio::test]
