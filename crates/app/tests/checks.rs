@@ -253,7 +253,7 @@ async fn a_view_after_edits_deletes_and_an_approval_sees_the_content_as_it_is() 
     // (The background check may list too, so at least once.)
     assert!(s.app.working_copies_listed() > listed, "a deletion (the count alone unchanged) is noticed");
     assert_eq!(marks(&f, 4), New);
-    assert!(f.rules.marks.get(&3).is_none(), "the deleted position is gone");
+    assert!(!f.rules.marks.contains_key(&3), "the deleted position is gone");
     // The page's totals and next number, kept from the same content, are the database's.
     let view = s.app.plan_view(&s.specialist, s.plan, &app::plans::PositionQuery::default()).await.unwrap();
     let counted = s.store.position_totals(s.plan, &store::plans::PositionFilter::default()).await.unwrap();
