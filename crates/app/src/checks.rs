@@ -219,7 +219,30 @@ impl Checks {
         lock(&self.parsed).by_plan.get(&plan_id).cloned()
     }
 
-    pub(crate) fn gate(&self, plan_id: PlanId) -> Arc<tokio::sync::Mutex<()>> {
+    /// The value `cache` keeps for the plan at `stamp`, or computed by one caller while the
+    /// others wait at the plan's gate and then read what it kept.
+    pub(crate) async fn once_per_stamp<T, Fut>(
+        &self,
+        cache: &StampCache<T>,
+        plan_id: PlanId,
+        stamp: i64,
+        compute: impl FnOnce() -> Fut,
+    ) -> Result<Arc<T>>
+    where
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        if let Some(kept) = cache.get(plan_id, stamp) {
+            return Ok(kept);
+        }
+        let gate = self.gate(plan_id);
+        let _turn = gate.lock().await;
+        if let Some(kept) = cache.get(plan_id, stamp) {
+            return Ok(kept);
+        }
+        Ok(cache.keep(plan_id, stamp, compute().await?))
+    }
+
+    fn gate(&self, plan_id: PlanId) -> Arc<tokio::sync::Mutex<()>> {
         let mut gates = lock(&self.gates);
         if gates.len() >= KEPT && !gates.contains_key(&plan_id) {
             // Forgetting a gate someone holds costs at most one computation twice.
@@ -258,38 +281,31 @@ impl Workflow {
     pub async fn findings(&self, plan: &Readable) -> Result<Findings> {
         let stamp = content_stamp(plan.plan());
         let plan_id = plan.plan().id;
-        let rules = match self.checks.rules.get(plan_id, stamp) {
-            Some(rules) => rules,
-            None => {
-                // One view computes a new stamp; the views that arrive meanwhile (after an edit,
-                // every open page at once) wait for it instead of reading the whole plan too.
-                let gate = self.checks.gate(plan_id);
-                let _turn = gate.lock().await;
-                match self.checks.rules.get(plan_id, stamp) {
-                    Some(rules) => rules,
-                    None => {
-                        let snapshot = self.working_copy(plan.plan(), plan.owner()).await?;
-                        let base = self.latest_base(plan.plan()).await?;
-                        self.checks.computed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        // The page's facts come from the same content, not from summing rows.
-                        if self.checks.facts.get(plan_id, stamp).is_none() {
-                            let facts = PlanFacts {
-                                totals: store::plans::PositionTotals::of(&snapshot.positions)?,
-                                version_count: self.store.version_count(plan_id).await?,
-                                max_number: snapshot
-                                    .positions
-                                    .iter()
-                                    .map(|p| i64::from(p.purchase_number.get()))
-                                    .max()
-                                    .unwrap_or(0),
-                            };
-                            self.checks.facts.keep(plan_id, stamp, facts);
-                        }
-                        self.checks.rules.keep(plan_id, stamp, Rules::of(&snapshot, base.as_ref().as_ref()))
-                    }
+        // One view computes a new stamp; the views that arrive meanwhile (after an edit, every
+        // open page at once) wait for it instead of reading the whole plan too.
+        let rules = self
+            .checks
+            .once_per_stamp(&self.checks.rules, plan_id, stamp, || async {
+                let snapshot = self.working_copy(plan.plan(), plan.owner()).await?;
+                let base = self.latest_base(plan.plan()).await?;
+                self.checks.computed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                // The page's facts come from the same content, not from summing rows.
+                if self.checks.facts.get(plan_id, stamp).is_none() {
+                    let facts = PlanFacts {
+                        totals: store::plans::PositionTotals::of(&snapshot.positions)?,
+                        version_count: self.store.version_count(plan_id).await?,
+                        max_number: snapshot
+                            .positions
+                            .iter()
+                            .map(|p| i64::from(p.purchase_number.get()))
+                            .max()
+                            .unwrap_or(0),
+                    };
+                    self.checks.facts.keep(plan_id, stamp, facts);
                 }
-            }
-        };
+                Ok(Rules::of(&snapshot, base.as_ref().as_ref()))
+            })
+            .await?;
         self.with_schema_state(plan.plan().id, stamp, rules).await
     }
 

@@ -251,21 +251,17 @@ impl Workflow {
     /// row that carries the stamp, so what is kept is never older than the stamp it is kept
     /// under.
     async fn plan_facts(&self, plan: &store::plans::Plan, stamp: i64) -> Result<crate::checks::PlanFacts> {
-        if let Some(facts) = self.checks.facts.get(plan.id, stamp) {
-            return Ok(*facts);
-        }
-        // As with the rules: one view of a new stamp reads them, the others wait for it.
-        let gate = self.checks.gate(plan.id);
-        let _turn = gate.lock().await;
-        if let Some(facts) = self.checks.facts.get(plan.id, stamp) {
-            return Ok(*facts);
-        }
-        let facts = crate::checks::PlanFacts {
-            totals: self.store.position_totals(plan.id, &store::plans::PositionFilter::default()).await?,
-            version_count: self.store.version_count(plan.id).await?,
-            max_number: self.store.max_purchase_number(plan.id).await?,
-        };
-        Ok(*self.checks.facts.keep(plan.id, stamp, facts))
+        let facts = self
+            .checks
+            .once_per_stamp(&self.checks.facts, plan.id, stamp, || async {
+                Ok(crate::checks::PlanFacts {
+                    totals: self.store.position_totals(plan.id, &store::plans::PositionFilter::default()).await?,
+                    version_count: self.store.version_count(plan.id).await?,
+                    max_number: self.store.max_purchase_number(plan.id).await?,
+                })
+            })
+            .await?;
+        Ok(*facts)
     }
 
     /// One position of the working copy with its mark, after a change (the API's answer).
