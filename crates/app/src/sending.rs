@@ -46,7 +46,7 @@ pub struct VersionListItem {
     pub blocked: Option<String>,
 }
 
-/// Why a version cannot be sent now, from the statuses of the latest sends: the same rules as
+/// Why a version cannot be sent now, from the statuses of the latest sends: the rule of
 /// `exchange::send_blocked` (which reads one version at a time for the send dialog), applied
 /// to summaries. `status_of(n)` is the latest send status of version `n`.
 fn version_blocked(
@@ -55,21 +55,8 @@ fn version_blocked(
     latest: Option<domain::SendStatus>,
     status_of: impl Fn(i64) -> Option<domain::SendStatus>,
 ) -> Option<String> {
-    if let Err(e) = domain::exchange::can_start_send(latest) {
-        return Some(e.to_string());
-    }
-    if number == 0 {
-        return None;
-    }
-    let base_version = number - 1;
-    let placed = status_of(base_version) == Some(domain::SendStatus::Published);
-    if plan.eis_plan_number.is_some() && placed {
-        return None;
-    }
-    Some(format!(
-        "Изменения нельзя отправить, пока предыдущая версия ({base_version}) не размещена в ЕИС. Разместите её в личном кабинете ЕИС и дождитесь статуса «{}».",
-        domain::SendStatus::Published.title()
-    ))
+    let placed = plan.eis_plan_number.is_some() && status_of(number - 1) == Some(domain::SendStatus::Published);
+    domain::exchange::send_refusal(latest, number, placed)
 }
 
 pub const SAVE_CREDENTIALS_FIRST: &str =

@@ -149,6 +149,24 @@ pub fn can_start_send(latest: Option<SendStatus>) -> Result<(), SendError> {
     }
 }
 
+/// Why version `number` cannot be sent now, in Russian; `None` when it can. `latest` is its
+/// latest send's status; `previous_placed` whether ЕИС has placed the version before it and
+/// given the plan its number (a change goes as `tenderPlan2020Change`, which needs that
+/// number). The one rule behind the send dialog and the versions table.
+pub fn send_refusal(latest: Option<SendStatus>, number: i64, previous_placed: bool) -> Option<String> {
+    if let Err(e) = can_start_send(latest) {
+        return Some(e.to_string());
+    }
+    if number == 0 || previous_placed {
+        return None;
+    }
+    Some(format!(
+        "Изменения нельзя отправить, пока предыдущая версия ({}) не размещена в ЕИС. Разместите её в личном кабинете ЕИС и дождитесь статуса «{}».",
+        number - 1,
+        SendStatus::Published.title()
+    ))
+}
+
 /// What a version's packet is built against, stored with the version as text
 /// (`plan_versions.packet_basis`): `new`, `change:<plan number>:<base version>`, `pending:<base version>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,6 +236,18 @@ impl std::str::FromStr for PacketBasis {
 mod tests {
     use super::*;
     use crate::ids::{OrgId, UserId};
+
+    #[test]
+    fn a_send_is_refused_while_one_is_under_way_or_the_previous_version_is_not_placed() {
+        assert_eq!(send_refusal(None, 0, false), None, "the first version needs nothing placed");
+        assert_eq!(send_refusal(Some(SendStatus::Rejected), 2, true), None, "a refusal may be retried");
+        let waiting = send_refusal(None, 2, false).expect("a change waits for its base");
+        assert!(waiting.contains("предыдущая версия (1) не размещена"), "{waiting}");
+        for (status, number, placed) in [(SendStatus::Queued, 0, false), (SendStatus::Loaded, 3, true)] {
+            let why = send_refusal(Some(status), number, placed).expect("never sent twice");
+            assert!(why.contains(status.title()), "{why}");
+        }
+    }
 
     #[test]
     fn codes_round_trip() {

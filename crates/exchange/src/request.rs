@@ -54,18 +54,12 @@ fn schema_message(issues: &[eis::validate::SchemaIssue]) -> String {
 /// Why a version cannot be sent now, in Russian; `None` when it can.
 pub async fn send_blocked(store: &Store, plan: &Plan, version: &Version) -> Result<Option<String>, StoreError> {
     let latest = store.latest_send(version.id).await?.map(|s| s.status);
-    if let Err(e) = can_start_send(latest) {
-        return Ok(Some(e.to_string()));
+    if can_start_send(latest).is_err() {
+        return Ok(domain::exchange::send_refusal(latest, version.version_number, false));
     }
-    // A change goes as tenderPlan2020Change, which needs the plan number ЕИС assigns when the
-    // previous version is placed.
-    if let Basis::Pending { base_version } = basis_of(store, plan, version.version_number).await? {
-        return Ok(Some(format!(
-            "Изменения нельзя отправить, пока предыдущая версия ({base_version}) не размещена в ЕИС. Разместите её в личном кабинете ЕИС и дождитесь статуса «{}».",
-            SendStatus::Published.title()
-        )));
-    }
-    Ok(None)
+    let basis = basis_of(store, plan, version.version_number).await?;
+    let placed = !matches!(basis, Basis::Pending { .. });
+    Ok(domain::exchange::send_refusal(latest, version.version_number, placed))
 }
 
 async fn previous_version(store: &Store, plan: &Plan, version: &Version) -> Result<Option<Version>, StoreError> {
