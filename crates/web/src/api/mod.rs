@@ -10,6 +10,7 @@
 
 mod model;
 mod plans;
+pub mod query;
 mod versions;
 
 use crate::AppState;
@@ -242,20 +243,6 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for Id<T> {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
         Path::<T>::from_request_parts(parts, state).await.map(|Path(v)| Id(v)).map_err(|_| WebError::not_found())
-    }
-}
-
-/// An integer query parameter; `None` when absent.
-pub fn query_i64(query: Option<&str>, name: &str) -> Result<Option<i64>, WebError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
-        .map_err(|_| WebError::bad_request("Строка запроса после «?» записана некорректно"))?;
-    match pairs.into_iter().find(|(k, _)| k == name) {
-        None => Ok(None),
-        Some((_, v)) => v
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| WebError::bad_request(format!("Параметр {name} должен быть целым числом, получено «{v}»"))),
     }
 }
 

@@ -172,33 +172,6 @@ pub struct PlanList {
     pub count: i64,
 }
 
-/// The cursor of the plan list's page after the given plan.
-pub fn plan_cursor_after(id: PlanId) -> String {
-    format!("c{:x}", id.get())
-}
-
-/// The plan id a plan list cursor continues after; `None` if it does not have the documented
-/// form. Every cursor of that form is taken: one past the last plan gives an empty page.
-pub fn plan_cursor_id(cursor: &str) -> Option<PlanId> {
-    let hex = cursor.strip_prefix('c').filter(|h| (1..=16).contains(&h.len()))?;
-    if !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-        return None;
-    }
-    let id = u64::from_str_radix(hex, 16).ok()?;
-    Some(PlanId(i64::try_from(id).unwrap_or(i64::MAX)))
-}
-
-/// The opaque cursor of the page after the given purchase number.
-pub fn cursor_after(number: u16) -> String {
-    format!("p{:04x}", u32::from(number) ^ 0x5a5a)
-}
-
-/// The purchase number a cursor continues after; `None` if it is not one this server gave.
-pub fn cursor_number(cursor: &str) -> Option<u16> {
-    let hex = cursor.strip_prefix('p').filter(|h| h.len() == 4)?;
-    u16::try_from(u32::from_str_radix(hex, 16).ok()? ^ 0x5a5a).ok()
-}
-
 /// `Finding`: a pre-flight finding, pinned to its position (by purchase number) and field.
 #[derive(Serialize)]
 pub struct FindingOut {
@@ -295,7 +268,7 @@ impl PlanData {
                 (true, Some(last)) => Some(format!(
                     "/api/v1/plans/{}/positions?limit={FIRST_PAGE}&cursor={}",
                     p.id,
-                    cursor_after(last.position.purchase_number.get())
+                    crate::api::query::position_cursor_after(last.position.purchase_number.get())
                 )),
                 _ => None,
             },

@@ -4,9 +4,9 @@
 use crate::AppState;
 use crate::api::model::{
     FIRST_PAGE, PlanData, PlanList, PlanSummary, PositionOut, PositionPage, PositionResult, VersionSummary,
-    cursor_after, cursor_number, plan_cursor_after, plan_cursor_id,
 };
-use crate::api::{Body, Id, query_i64};
+use crate::api::query::{Query, plan_cursor_after, plan_cursor_id, position_cursor_after, position_cursor_number};
+use crate::api::{Body, Id};
 use crate::auth::ApiUser;
 use crate::error::WebError;
 use axum::Json;
@@ -27,10 +27,10 @@ pub async fn list(
     ApiUser(user): ApiUser,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<PlanList>> {
-    let pairs = query_pairs(query.as_deref())?;
-    let limit = page_limit(query.as_deref())?;
-    let after = cursor(&pairs, plan_cursor_id)?;
-    let kind = match flag(&pairs, "awaiting")? {
+    let query = Query::parse(query.as_deref()).map_err(WebError::bad_request)?;
+    let limit = query.limit(FIRST_PAGE, app::plans::MAX_PAGE).map_err(WebError::bad_request)?;
+    let after = query.cursor(plan_cursor_id).map_err(WebError::bad_request)?;
+    let kind = match query.flag("awaiting").map_err(WebError::bad_request)? {
         true => store::plans::PlanListKind::AwaitingApproval,
         false => store::plans::PlanListKind::All,
     };
@@ -47,45 +47,6 @@ pub async fn list(
         next_cursor,
         count: counts.of(kind),
     }))
-}
-
-/// The query string's pairs; a malformed one is refused.
-fn query_pairs(query: Option<&str>) -> ApiResult<Vec<(String, String)>> {
-    serde_urlencoded::from_str(query.unwrap_or(""))
-        .map_err(|_| WebError::bad_request("Строка запроса после «?» записана некорректно"))
-}
-
-/// `cursor`, read by `read`; absent is `None`, one this server did not give is refused.
-fn cursor<T>(pairs: &[(String, String)], read: impl Fn(&str) -> Option<T>) -> ApiResult<Option<T>> {
-    match query_text(pairs, "cursor") {
-        None => Ok(None),
-        Some(c) => read(&c).map(Some).ok_or_else(|| {
-            WebError::bad_request("Параметр cursor не распознан: возьмите его из next_cursor предыдущего ответа")
-        }),
-    }
-}
-
-/// `limit`: from 1 to the largest page, `FIRST_PAGE` when absent.
-fn page_limit(query: Option<&str>) -> ApiResult<i64> {
-    let limit = query_i64(query, "limit")?.unwrap_or(FIRST_PAGE);
-    if !(1..=app::plans::MAX_PAGE).contains(&limit) {
-        return Err(WebError::bad_request(format!(
-            "Параметр limit должен быть от 1 до {}, получено {limit}",
-            app::plans::MAX_PAGE
-        )));
-    }
-    Ok(limit)
-}
-
-/// A `true`/`false` parameter; absent is `false`, anything else is refused.
-fn flag(pairs: &[(String, String)], name: &str) -> ApiResult<bool> {
-    match query_text(pairs, name).as_deref() {
-        None | Some("false") => Ok(false),
-        Some("true") => Ok(true),
-        Some(other) => {
-            Err(WebError::bad_request(format!("Параметр {name} может быть true или false, получено «{other}»")))
-        }
-    }
 }
 
 /// The plan's detail as the caller sees it now.
@@ -105,11 +66,6 @@ pub async fn get(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): 
     plan_now(&state, &user, id).await
 }
 
-/// A query string parameter as text; `None` when absent.
-fn query_text(pairs: &[(String, String)], name: &str) -> Option<String> {
-    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned())
-}
-
 /// `GET /api/v1/plans/{id}/positions`: a page of the working copy's positions by purchase
 /// number, filtered, with an opaque cursor for the next page.
 pub async fn positions(
@@ -118,24 +74,18 @@ pub async fn positions(
     Id(id): Id<PlanId>,
     RawQuery(query): RawQuery,
 ) -> ApiResult {
-    let pairs = query_pairs(query.as_deref())?;
-    let limit = page_limit(query.as_deref())?;
+    let query = Query::parse(query.as_deref()).map_err(WebError::bad_request)?;
+    let limit = query.limit(FIRST_PAGE, app::plans::MAX_PAGE).map_err(WebError::bad_request)?;
     // What the OpenAPI document allows and nothing else: an empty value is not an absent one.
-    let after = cursor(&pairs, cursor_number)?;
-    let mark = match query_text(&pairs, "mark") {
+    let after = query.cursor(position_cursor_number).map_err(WebError::bad_request)?;
+    let mark = match query.text("mark") {
         None => None,
         Some(m) => Some(app::plans::MarkFilter::from_code(&m).ok_or_else(|| {
             WebError::bad_request(format!("Параметр mark может быть changed, canceled или new, получено «{m}»"))
         })?),
     };
-    let findings_only = flag(&pairs, "findings")?;
-    let text = |name: &str, max: usize| -> ApiResult<String> {
-        let value = query_text(&pairs, name).unwrap_or_default();
-        if value.chars().count() > max {
-            return Err(WebError::bad_request(format!("Параметр {name} длиннее {max} символов: сократите его")));
-        }
-        Ok(value)
-    };
+    let findings_only = query.flag("findings").map_err(WebError::bad_request)?;
+    let text = |name: &str, max: usize| query.bounded_text(name, max).map_err(WebError::bad_request);
     let q = app::plans::PositionQuery {
         filter: store::plans::PositionFilter {
             search: text("q", 200)?,
@@ -158,7 +108,7 @@ pub async fn positions(
             .map(|sp| PositionOut::of(sp, iku, view.findings.rules.mark(sp.position.purchase_number.get())))
             .collect(),
         next_cursor: match (view.more, view.page.last()) {
-            (true, Some(last)) => Some(cursor_after(last.position.purchase_number.get())),
+            (true, Some(last)) => Some(position_cursor_after(last.position.purchase_number.get())),
             _ => None,
         },
         count: view.matching.count,
@@ -313,7 +263,9 @@ pub async fn delete_position(
     RawQuery(query): RawQuery,
 ) -> ApiResult {
     let l = state.app.editable_position(&user, id, position_id).await?;
-    let expected = position_version(query_i64(query.as_deref(), "row_version")?)?;
+    let expected = position_version(
+        Query::parse(query.as_deref()).and_then(|q| q.int("row_version")).map_err(WebError::bad_request)?,
+    )?;
     state.app.delete_position(&user, &l, expected).await.map_err(position_refusal)?;
     Ok(Json(json!({ "row_version": l.plan.plan().row_version })).into_response())
 }

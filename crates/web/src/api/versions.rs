@@ -2,10 +2,11 @@
 //! packet XML, and the plan's audit journal.
 
 use crate::AppState;
+use crate::api::Id;
 use crate::api::model::{
     FieldChangeOut, JournalEntry, PositionDiffOut, VersionDetail, VersionDiff, VersionRef, VersionSummary, time,
 };
-use crate::api::{Id, query_i64};
+use crate::api::query::Query;
 use crate::auth::ApiUser;
 use crate::error::WebError;
 use axum::Json;
@@ -73,7 +74,7 @@ pub async fn diff(
     RawQuery(query): RawQuery,
 ) -> ApiResult {
     let (version, plan, _) = state.app.readable_version(&user, id).await?.into_parts();
-    let other = match query_i64(query.as_deref(), "with")? {
+    let other = match Query::parse(query.as_deref()).and_then(|q| q.int("with")).map_err(WebError::bad_request)? {
         Some(with) => {
             let (other, other_plan, _) = state.app.readable_version(&user, VersionId(with)).await?.into_parts();
             if other_plan.id != plan.id {
