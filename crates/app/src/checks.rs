@@ -156,6 +156,17 @@ pub struct PlanFacts {
     pub max_number: i64,
 }
 
+impl PlanFacts {
+    /// The facts of a working copy already read.
+    fn of(snapshot: &PlanSnapshot, version_count: i64) -> Result<PlanFacts> {
+        Ok(PlanFacts {
+            totals: store::plans::PositionTotals::of(&snapshot.positions)?,
+            version_count,
+            max_number: snapshot.positions.iter().map(|p| i64::from(p.purchase_number.get())).max().unwrap_or(0),
+        })
+    }
+}
+
 /// The in-memory part: per content stamp the rules findings, the facts and the stored schema
 /// check's findings (final for their stamp); and the schema check queue.
 pub(crate) struct Checks {
@@ -291,16 +302,7 @@ impl Workflow {
                 self.checks.computed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 // The page's facts come from the same content, not from summing rows.
                 if self.checks.facts.get(plan_id, stamp).is_none() {
-                    let facts = PlanFacts {
-                        totals: store::plans::PositionTotals::of(&snapshot.positions)?,
-                        version_count: self.store.version_count(plan_id).await?,
-                        max_number: snapshot
-                            .positions
-                            .iter()
-                            .map(|p| i64::from(p.purchase_number.get()))
-                            .max()
-                            .unwrap_or(0),
-                    };
+                    let facts = PlanFacts::of(&snapshot, self.store.version_count(plan_id).await?)?;
                     self.checks.facts.keep(plan_id, stamp, facts);
                 }
                 Ok(Rules::of(&snapshot, base.as_ref().as_ref()))
@@ -389,14 +391,15 @@ impl Workflow {
                 None => stale.push(*id),
             }
         }
-        // Nothing kept: one read of every position is cheaper than asking for thousands by id.
+        // Nothing kept: one read of every position is cheaper than asking for thousands by id
+        // (leaving out those added since the list was read).
         let fresh = if stale.len() > versions.len() / 2 {
-            self.store.positions(plan.id).await?
+            let listed: HashSet<PositionId> = versions.iter().map(|(id, _)| *id).collect();
+            self.store.positions(plan.id).await?.into_iter().filter(|p| listed.contains(&p.id)).collect()
         } else {
             self.store.positions_by_ids(plan.id, &stale).await?
         };
-        let listed: HashSet<PositionId> = versions.iter().map(|(id, _)| *id).collect();
-        for fresh in fresh.into_iter().filter(|p| listed.contains(&p.id)) {
+        for fresh in fresh {
             parsed.insert(fresh.id, (fresh.row_version, Arc::new(fresh.position)));
         }
         Ok((stamp, parsed))

@@ -54,11 +54,9 @@ fn schema_message(issues: &[eis::validate::SchemaIssue]) -> String {
 /// Why a version cannot be sent now, in Russian; `None` when it can.
 pub async fn send_blocked(store: &Store, plan: &Plan, version: &Version) -> Result<Option<String>, StoreError> {
     let latest = store.latest_send(version.id).await?.map(|s| s.status);
-    if can_start_send(latest).is_err() {
-        return Ok(domain::exchange::send_refusal(latest, version.version_number, false));
-    }
-    let basis = basis_of(store, plan, version.version_number).await?;
-    let placed = !matches!(basis, Basis::Pending { .. });
+    // The previous version matters only to a send that may start at all.
+    let placed = can_start_send(latest).is_ok()
+        && !matches!(basis_of(store, plan, version.version_number).await?, Basis::Pending { .. });
     Ok(domain::exchange::send_refusal(latest, version.version_number, placed))
 }
 
