@@ -82,11 +82,12 @@ pub struct Rules {
 
 impl Rules {
     pub fn of(snapshot: &PlanSnapshot, base: Option<&PlanSnapshot>) -> Rules {
+        let base_index = base.map(PlanSnapshot::index);
         let marks = snapshot
             .positions
             .iter()
             .map(|p| {
-                let before = base.and_then(|b| b.position(p.purchase_number));
+                let before = base_index.as_ref().and_then(|b| b.get(p.purchase_number));
                 let mark = Mark { mark: p.mark(before), in_base: before.is_some(), canceled: p.is_canceled() };
                 (p.purchase_number.get(), mark)
             })

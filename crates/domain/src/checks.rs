@@ -32,9 +32,11 @@ pub fn preflight(plan: &PlanSnapshot, base: Option<&PlanSnapshot>) -> Vec<Findin
             message: "План-график не содержит ни одной позиции".into(),
         });
     }
+    let base_index = base.map(PlanSnapshot::index);
     if let Some(b) = base {
+        let now = plan.index();
         for old in &b.positions {
-            if plan.position(old.purchase_number).is_none() {
+            if !now.contains(old.purchase_number) {
                 out.push(Finding {
                     purchase_number: Some(old.purchase_number.get()),
                     field: "positions",
@@ -177,7 +179,7 @@ pub fn preflight(plan: &PlanSnapshot, base: Option<&PlanSnapshot>) -> Vec<Findin
         if p.amounts.total().is_zero() {
             find("amount_current", "Не указан объём финансового обеспечения".into());
         }
-        let before = base.and_then(|b| b.position(p.purchase_number));
+        let before = base_index.as_ref().and_then(|b| b.get(p.purchase_number));
         if p.mark(before) == ChangeMark::Edited && p.change.is_none() {
             find("change", "Позиция изменена: укажите причину изменения, решение и обоснование".into());
         }

@@ -78,8 +78,9 @@ fn compare(a: &Position, b: &Position) -> Vec<FieldChange> {
 /// What changed from `before` to `after`, by purchase number.
 pub fn diff(before: &PlanSnapshot, after: &PlanSnapshot) -> Vec<PositionDiff> {
     let mut out = Vec::new();
+    let (before_index, after_index) = (before.index(), after.index());
     for b in &after.positions {
-        match before.position(b.purchase_number) {
+        match before_index.get(b.purchase_number) {
             None => out.push(PositionDiff::Added(b.clone())),
             Some(a) => {
                 let changes = compare(a, b);
@@ -90,7 +91,7 @@ pub fn diff(before: &PlanSnapshot, after: &PlanSnapshot) -> Vec<PositionDiff> {
         }
     }
     for a in &before.positions {
-        if after.position(a.purchase_number).is_none() {
+        if !after_index.contains(a.purchase_number) {
             out.push(PositionDiff::Removed(a.clone()));
         }
     }

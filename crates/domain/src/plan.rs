@@ -347,8 +347,24 @@ impl PlanSnapshot {
         self.positions.iter().filter(|p| !p.is_canceled()).fold(YearAmounts::default(), |acc, p| acc + p.amounts)
     }
 
-    pub fn position(&self, n: PurchaseNumber) -> Option<&Position> {
-        self.positions.iter().find(|p| p.purchase_number == n)
+    /// The positions by purchase number: one pass, so that comparing two versions of
+    /// thousands of positions stays linear rather than scanning one list per position.
+    pub fn index(&self) -> PositionIndex<'_> {
+        PositionIndex(self.positions.iter().rev().map(|p| (p.purchase_number, p)).collect())
+    }
+}
+
+/// A snapshot's positions by purchase number (see [`PlanSnapshot::index`]). Should a number
+/// repeat, which the pre-flight rules refuse, the first position holding it answers.
+pub struct PositionIndex<'a>(std::collections::HashMap<PurchaseNumber, &'a Position>);
+
+impl<'a> PositionIndex<'a> {
+    pub fn get(&self, n: PurchaseNumber) -> Option<&'a Position> {
+        self.0.get(&n).copied()
+    }
+
+    pub fn contains(&self, n: PurchaseNumber) -> bool {
+        self.0.contains_key(&n)
     }
 }
 
@@ -379,6 +395,23 @@ mod tests {
     }
     fn specialist() -> Actor {
         Actor { user_id: UserId(1), org_id: CUSTOMER, role: Role::CustomerSpecialist }
+    }
+
+    #[test]
+    fn the_index_finds_each_number_and_the_first_of_a_repeated_one() {
+        let mut repeated = crate::testing::position(2, "300");
+        repeated.object_info = "повтор".into();
+        let snapshot = crate::testing::plan(
+            crate::org::OrgType::Budget,
+            vec![crate::testing::position(1, "100"), crate::testing::position(2, "200"), repeated],
+        );
+        let index = snapshot.index();
+        let number = |n: u32| PurchaseNumber::try_from(n).expect("valid");
+        assert_eq!(index.get(number(1)), Some(&snapshot.positions[0]));
+        assert_eq!(index.get(number(2)), Some(&snapshot.positions[1]));
+        assert!(index.contains(number(2)));
+        assert_eq!(index.get(number(3)), None);
+        assert!(!index.contains(number(3)));
     }
     fn approver() -> Actor {
         Actor { user_id: UserId(2), org_id: SUPERIOR, role: Role::Approver }

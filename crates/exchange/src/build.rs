@@ -1,7 +1,7 @@
 //! Builds the ЕИС packet of a version from its immutable snapshot.
 
 use domain::ids::PlanId;
-use domain::plan::{ChangeDecision, ChangeMark, PlanSnapshot, Position};
+use domain::plan::{ChangeDecision, ChangeMark, PlanSnapshot, Position, PositionIndex};
 use eis::packet::{
     Decision, KbkAmounts, KvrAmounts, Modification, ModificationStatus, Okpd2, OwnerRole, PacketIndex, PlanData,
     PlanPacket, PlanPacketKind, TargetArticleAmounts, YearAmounts,
@@ -14,6 +14,12 @@ pub struct Base<'a> {
     pub plan_number: &'a str,
     pub snapshot: &'a PlanSnapshot,
     pub position_numbers: &'a BTreeMap<String, String>,
+}
+
+/// The base with its positions indexed by purchase number, built once per packet.
+struct Against<'a> {
+    base: &'a Base<'a>,
+    index: PositionIndex<'a>,
 }
 
 /// Where the packet goes and who sends it.
@@ -66,7 +72,7 @@ fn special_position(
     plan_id: PlanId,
     snapshot: &PlanSnapshot,
     p: &Position,
-    base: Option<&Base<'_>>,
+    base: Option<&Against<'_>>,
 ) -> eis::packet::SpecialPosition {
     let (kvrs, kbks) = breakdowns(snapshot, p);
     let kind = p.special.as_ref();
@@ -91,7 +97,12 @@ fn special_position(
     }
 }
 
-fn position(plan_id: PlanId, snapshot: &PlanSnapshot, p: &Position, base: Option<&Base<'_>>) -> eis::packet::Position {
+fn position(
+    plan_id: PlanId,
+    snapshot: &PlanSnapshot,
+    p: &Position,
+    base: Option<&Against<'_>>,
+) -> eis::packet::Position {
     let finance = amounts(&p.amounts);
     let (kvrs, kbks) = breakdowns(snapshot, p);
     let (modification_status, modification, position_number) = marks(p, base);
@@ -123,9 +134,12 @@ fn position(plan_id: PlanId, snapshot: &PlanSnapshot, p: &Position, base: Option
 
 /// In a change packet: N or E with the justification, and the registry number of a placed
 /// position. New positions go without either, as ЕИС takes them as sent.
-fn marks(p: &Position, base: Option<&Base<'_>>) -> (Option<ModificationStatus>, Option<Modification>, Option<String>) {
-    let Some(base) = base else { return (None, None, None) };
-    let before = base.snapshot.position(p.purchase_number);
+fn marks(
+    p: &Position,
+    base: Option<&Against<'_>>,
+) -> (Option<ModificationStatus>, Option<Modification>, Option<String>) {
+    let Some(Against { base, index }) = base else { return (None, None, None) };
+    let before = index.get(p.purchase_number);
     let (status, modification) = match p.mark(before) {
         ChangeMark::New => (None, None),
         ChangeMark::Unchanged => (Some(ModificationStatus::N), None),
@@ -158,6 +172,8 @@ pub fn plan_packet(
 ) -> PlanPacket {
     let kind = if base.is_some() { PlanPacketKind::Change } else { PlanPacketKind::New };
     let plan_number = base.map(|b| b.plan_number);
+    let base = base.map(|base| Against { base, index: base.snapshot.index() });
+    let base = base.as_ref();
     PlanPacket {
         kind,
         index: PacketIndex::new(&envelope.sender, &envelope.receiver, eis::packet::OBJECT_TYPE_TP2020, envelope.mode),
