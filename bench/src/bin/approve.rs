@@ -91,7 +91,8 @@ async fn run(dir: &std::path::Path, runs: usize, positions: usize) -> anyhow::Re
         "approve benchmark: {positions} positions per plan, {runs} runs (one plan each), SQLite, cores: {}",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    let (mut warm, mut cold, mut reference, mut fill) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut warm, mut cold, mut change, mut reference, mut fill) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for r in 0..runs {
         let year = 2026 + 2 * i32::try_from(r)?;
         // Approved by the instance that submitted it: the positions it read then are kept.
@@ -99,6 +100,12 @@ async fn run(dir: &std::path::Path, runs: usize, positions: usize) -> anyhow::Re
         let t0 = Instant::now();
         app.approve(&approver, plan).await.map_err(|e| anyhow::anyhow!("approve: {e}"))?;
         warm.push(t0.elapsed());
+        // The same plan's change round, as at year-end: every position compared with the
+        // approved version, one in a hundred edited with its reason.
+        changed_plan(&app, &customer, plan, year).await?;
+        let t0 = Instant::now();
+        app.approve(&approver, plan).await.map_err(|e| anyhow::anyhow!("approve the change round: {e}"))?;
+        change.push(t0.elapsed());
         // Approved by an instance that has not read the plan (another instance, or after a
         // restart): it reads and parses every position.
         let plan = filled_plan(&app, &customer, year + 1, positions, &mut fill).await?;
@@ -118,18 +125,21 @@ async fn run(dir: &std::path::Path, runs: usize, positions: usize) -> anyhow::Re
         let fixed = version.packet.as_ref().context("a packet fixed at approval")?;
         anyhow::ensure!(fixed.xml.len().abs_diff(xml.len()) < 64, "the reference is the same packet");
         println!(
-            "run {r}: approve after submit {}  approve on a fresh instance {}  reference write+validate {}  ({:.2} MB packet)",
+            "run {r}: approve after submit {}  approve on a fresh instance {}  approve a change round {}  reference write+validate {}  ({:.2} MB packet)",
             ms(warm[r]),
             ms(cold[r]),
+            ms(change[r]),
             ms(reference[r]),
             xml.len() as f64 / (1024.0 * 1024.0),
         );
     }
     let b = median(&mut reference.clone());
     println!("reference (eis write_plan_packet + SchemaSet::validate): median {}", ms(b));
-    for (name, times) in
-        [("approve after submit, same instance", &mut warm), ("approve on a fresh instance", &mut cold)]
-    {
+    for (name, times) in [
+        ("approve after submit, same instance", &mut warm),
+        ("approve on a fresh instance", &mut cold),
+        ("approve a change round, same instance", &mut change),
+    ] {
         // Each approval and its run's reference ran under the same load.
         let mut ratios: Vec<f64> =
             times.iter().zip(&reference).map(|(a, b)| a.as_secs_f64() / b.as_secs_f64()).collect();
@@ -166,6 +176,28 @@ async fn filled_plan(
     fill.push(t0.elapsed());
     app.submit(customer, plan.id).await.map_err(|e| anyhow::anyhow!("submit: {e}"))?;
     Ok(plan.id)
+}
+
+/// «Внести изменения» on an approved plan, one position in a hundred edited with a change
+/// reason, submitted again.
+async fn changed_plan(
+    app: &app::Workflow,
+    customer: &store::users::User,
+    plan: domain::ids::PlanId,
+    year: i32,
+) -> anyhow::Result<()> {
+    app.start_changes(customer, plan).await.map_err(|e| anyhow::anyhow!("start changes: {e}"))?;
+    let positions = app.store().positions(plan).await?;
+    for (i, stored) in positions.iter().enumerate().step_by(100) {
+        let editable = app.editable_position(customer, plan, stored.id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut edited = draft(year, i);
+        edited.amount_current = format!("{}", 20_000 + i * 7);
+        app.update_position(customer, &editable, &edited, "9", "Изменение потребности", stored.row_version)
+            .await
+            .map_err(|e| anyhow::anyhow!("edit: {e}"))?;
+    }
+    app.submit(customer, plan).await.map_err(|e| anyhow::anyhow!("submit the change round: {e}"))?;
+    Ok(())
 }
 
 fn draft(year: i32, i: usize) -> PositionDraft {
