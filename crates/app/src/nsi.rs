@@ -2,12 +2,14 @@
 //! reasons; only actual records can be chosen) and the pickers' search. Loading a catalog from
 //! an ЕИС file is administration (`users::Administration::load_nsi`).
 
-use crate::{Result, Workflow};
+use crate::{Error, Result, Workflow};
 use domain::plan::SpecialPurchase;
 use store::nsi::Catalog;
 
 /// More than any of the small catalogs holds, so that the lists are whole.
 const WHOLE_LIST: u32 = 1000;
+/// The longest text the pickers' search takes, in characters.
+pub const MAX_REFERENCE_QUERY: usize = 100;
 
 impl Workflow {
     async fn nsi_list(&self, catalog: Catalog) -> Result<Vec<(String, String)>> {
@@ -46,8 +48,14 @@ impl Workflow {
 
     /// The pickers' search: up to `limit` actual records whose code starts with the query or
     /// whose name has every word of it.
+    /// A query longer than [`MAX_REFERENCE_QUERY`] characters is refused, not cut.
     pub async fn search_reference(&self, catalog: Catalog, query: &str, limit: u32) -> Result<Vec<(String, String)>> {
-        let query: String = query.chars().take(100).collect();
-        Ok(self.store.reference_search(catalog, &query, limit).await?.into_iter().map(|i| (i.code, i.name)).collect())
+        if query.chars().count() > MAX_REFERENCE_QUERY {
+            return Err(Error::field(
+                "q",
+                format!("Строка поиска — не более {MAX_REFERENCE_QUERY} символов: сократите её"),
+            ));
+        }
+        Ok(self.store.reference_search(catalog, query, limit).await?.into_iter().map(|i| (i.code, i.name)).collect())
     }
 }

@@ -1119,6 +1119,14 @@ pub struct PositionFilter {
     pub numbers: Option<Vec<u16>>,
 }
 
+impl PositionFilter {
+    /// The longest search text, ОКПД2 prefix and КВР a caller may filter by (in characters):
+    /// longer ones are refused, never cut, on the page and in the API alike.
+    pub const MAX_SEARCH: usize = 200;
+    pub const MAX_OKPD2: usize = 20;
+    pub const MAX_KVR: usize = 10;
+}
+
 /// Escapes `%`, `_` and `\` for `LIKE … ESCAPE '\'`.
 fn like_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

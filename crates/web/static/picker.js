@@ -175,6 +175,7 @@
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) {
         if (r.status === 401) throw new Error("Сеанс завершён: войдите в plangraf заново");
+        if (r.status === 400) return r.json().then(function (b) { throw new Error(b.error || "Запрос не принят"); });
         if (!r.ok) throw new Error("Справочник сейчас недоступен");
         return r.json();
       })

@@ -86,8 +86,13 @@ async fn plans_and_the_queue_are_paged_with_counts_own_plans_first() {
     let p = customer.get("/plans?page=2").await;
     assert!(p.has("Всего планов-графиков: 60"));
     assert_eq!(plan_ids(&p.body).len(), 10);
-    // A page past the end shows no rows, not an error; a malformed number is the first page.
+    // A page past the end shows no rows, not an error; a malformed number is refused in
+    // words, on either table, rather than read as the first page.
     assert_eq!(plan_ids(&customer.get("/plans?page=99").await.body).len(), 0);
-    assert_eq!(plan_ids(&customer.get("/plans?page=x").await.body).len(), 50);
+    for query in ["page=x", "queue_page=-1", "page=0"] {
+        let refused = customer.get(&format!("/plans?{query}")).await;
+        assert_eq!(refused.status, 400, "{query}");
+        assert!(refused.has("Номер страницы должен быть целым числом от 1"), "{query}: {}", refused.body);
+    }
     h.app.stop().await;
 }

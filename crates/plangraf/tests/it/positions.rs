@@ -302,4 +302,22 @@ async fn the_plan_page_shows_a_page_of_positions_with_filters_and_totals_of_all(
     assert!(found.has("id=\"pos-0057\"") && found.has("Итого по отобранным позициям"));
     let none = customer.get(&format!("/plans/{plan}?okpd2=99")).await;
     assert!(none.has("Нет позиций, отвечающих условиям отбора"), "{}", none.body);
+
+    // What the form cannot produce is refused in words, never cut to fit: a filter applied
+    // to a cut text would show a selection the user did not ask for.
+    let longest = "г".repeat(200);
+    let fits = customer.get(&format!("/plans/{plan}?q={longest}")).await;
+    assert_eq!(fits.status, 200, "{}", fits.body);
+    for (query, says) in [
+        (format!("q={longest}г"), "Строка поиска — не более 200 символов"),
+        (format!("okpd2={}", "1".repeat(21)), "Начало кода ОКПД2 — не более 20 символов"),
+        (format!("kvr={}", "2".repeat(11)), "Код КВР — не более 10 символов"),
+        ("page=abc".to_owned(), "Номер страницы должен быть целым числом от 1, получено «abc»"),
+        ("page=0".to_owned(), "Номер страницы должен быть целым числом от 1"),
+        ("mark=everything".to_owned(), "Неизвестный отбор по отметке «everything»"),
+    ] {
+        let refused = customer.get(&format!("/plans/{plan}?{query}")).await;
+        assert_eq!(refused.status, 400, "{query}: {}", refused.body);
+        assert!(refused.has(says), "{query}: {}", refused.body);
+    }
 }

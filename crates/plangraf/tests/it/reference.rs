@@ -90,6 +90,12 @@ async fn search_is_for_signed_in_users_only() {
     let (status, body) = json(&c, "/reference/okved2?q=85").await;
     assert_eq!(status, 404);
     assert!(body["error"].as_str().is_some());
+    // A query longer than the search takes is refused in words, not cut to fit.
+    let (status, body) = json(&c, &format!("/reference/okpd2?q={}", "1".repeat(100))).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = json(&c, &format!("/reference/okpd2?q={}", "1".repeat(101))).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "Строка поиска — не более 100 символов: сократите её", "{body}");
     h.app.stop().await;
 }
 

@@ -17,6 +17,7 @@ use domain::ids::{PlanId, PositionId};
 use domain::plan::{FieldError, PositionDraft};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use store::plans::PositionFilter;
 use store::users::User;
 
 type ApiResult<T = Response> = Result<T, WebError>;
@@ -87,10 +88,10 @@ pub async fn positions(
     let findings_only = query.flag("findings").map_err(WebError::bad_request)?;
     let text = |name: &str, max: usize| query.bounded_text(name, max).map_err(WebError::bad_request);
     let q = app::plans::PositionQuery {
-        filter: store::plans::PositionFilter {
-            search: text("q", 200)?,
-            okpd2_prefix: text("okpd2", 20)?,
-            kvr: text("kvr", 10)?,
+        filter: PositionFilter {
+            search: text("q", PositionFilter::MAX_SEARCH)?,
+            okpd2_prefix: text("okpd2", PositionFilter::MAX_OKPD2)?,
+            kvr: text("kvr", PositionFilter::MAX_KVR)?,
             ..Default::default()
         },
         mark,

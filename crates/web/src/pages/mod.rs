@@ -10,3 +10,23 @@ pub mod sending;
 pub mod session;
 pub mod settings;
 pub mod versions;
+
+/// The page of a paged table the query string asks for: 1 when absent. Anything but a whole
+/// number from 1 is refused in words rather than read as page 1; a number past the last page
+/// shows the last one.
+pub(crate) fn page_number(raw: Option<&str>) -> Result<i64, String> {
+    let Some(raw) = raw.map(str::trim).filter(|p| !p.is_empty()) else { return Ok(1) };
+    match raw.parse::<i64>() {
+        Ok(n) if n >= 1 => Ok(n.min(MAX_PAGE)),
+        _ => {
+            let mut quoted: String = raw.chars().take(40).collect();
+            if raw.chars().count() > 40 {
+                quoted.push('…');
+            }
+            Err(format!("Номер страницы должен быть целым числом от 1, получено «{quoted}»"))
+        }
+    }
+}
+
+/// Beyond any table plangraf pages (50 rows a page).
+const MAX_PAGE: i64 = 1_000_000;

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use domain::ids::{PlanId, PositionId, VersionId};
 use domain::plan::{FieldError, PositionDraft, YearAmounts};
 use domain::{PlanStatus, SendStatus};
+use store::plans::PositionFilter;
 
 pub struct PositionRow {
     id: PositionId,
@@ -238,8 +239,32 @@ pub struct PageLink {
 }
 
 impl PositionsQuery {
+    /// The page asked for ([`Self::refusal`] has refused one that is not a number).
     fn page(&self) -> i64 {
-        self.page.as_deref().and_then(|p| p.trim().parse::<i64>().ok()).filter(|p| *p >= 1).unwrap_or(1)
+        super::page_number(self.page.as_deref()).unwrap_or(1)
+    }
+
+    /// Refuses what the filter form cannot produce: a page that is not a number from 1, an
+    /// unknown mark, a text longer than the store's filter takes. Nothing is cut silently.
+    fn refusal(&self) -> Option<String> {
+        if let Err(why) = super::page_number(self.page.as_deref()) {
+            return Some(why);
+        }
+        let mark = self.mark.trim();
+        if !mark.is_empty() && app::plans::MarkFilter::from_code(mark).is_none() {
+            return Some(format!(
+                "Неизвестный отбор по отметке «{}»: выберите его из списка",
+                mark.chars().take(40).collect::<String>()
+            ));
+        }
+        [
+            ("Строка поиска", &self.q, PositionFilter::MAX_SEARCH),
+            ("Начало кода ОКПД2", &self.okpd2, PositionFilter::MAX_OKPD2),
+            ("Код КВР", &self.kvr, PositionFilter::MAX_KVR),
+        ]
+        .into_iter()
+        .find(|(_, value, max)| value.trim().chars().count() > *max)
+        .map(|(name, _, max)| format!("{name} — не более {max} символов: сократите и повторите отбор"))
     }
 
     fn findings_only(&self) -> bool {
@@ -254,20 +279,23 @@ impl PositionsQuery {
             || self.findings_only()
     }
 
-    fn to_app(&self) -> app::plans::PositionQuery {
-        app::plans::PositionQuery {
-            filter: store::plans::PositionFilter {
-                search: self.q.chars().take(200).collect(),
-                okpd2_prefix: self.okpd2.chars().take(20).collect(),
-                kvr: self.kvr.chars().take(10).collect(),
+    fn to_app(&self) -> Result<app::plans::PositionQuery, WebError> {
+        if let Some(why) = self.refusal() {
+            return Err(WebError::bad_request(why));
+        }
+        Ok(app::plans::PositionQuery {
+            filter: PositionFilter {
+                search: self.q.trim().to_owned(),
+                okpd2_prefix: self.okpd2.trim().to_owned(),
+                kvr: self.kvr.trim().to_owned(),
                 ..Default::default()
             },
             mark: app::plans::MarkFilter::from_code(self.mark.trim()),
             findings_only: self.findings_only(),
             after: None,
-            offset: (self.page().saturating_sub(1)).saturating_mul(PAGE).min(1_000_000),
+            offset: (self.page() - 1).saturating_mul(PAGE),
             limit: PAGE,
-        }
+        })
     }
 
     /// The query string of another page with the same filters.
@@ -335,7 +363,7 @@ pub(super) async fn render_plan(
 ) -> WebResult<Response> {
     let user = &session.user;
     let query = extra.query.clone().unwrap_or_default();
-    let view = state.app.plan_view(user, plan_id, &query.to_app()).await?;
+    let view = state.app.plan_view(user, plan_id, &query.to_app()?).await?;
     let readable = view.plan;
     let may = readable.permissions();
     let (plan, owner) = (readable.plan(), readable.owner());

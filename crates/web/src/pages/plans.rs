@@ -64,10 +64,6 @@ pub struct ListQuery {
     queue_page: Option<String>,
 }
 
-fn page_number(raw: Option<&str>) -> i64 {
-    raw.and_then(|p| p.trim().parse::<i64>().ok()).filter(|p| (1..=100_000).contains(p)).unwrap_or(1)
-}
-
 /// Links to the pages of a table of `total` rows; empty when one page holds them.
 fn list_links(total: i64, current: i64, href: impl Fn(i64) -> String) -> Vec<(i64, String, bool)> {
     let last = ((total + LIST_PAGE - 1) / LIST_PAGE).max(1);
@@ -101,7 +97,8 @@ async fn plans_page_with(
     problems: Vec<String>,
 ) -> WebResult<Response> {
     let user = &session.user;
-    let (page, queue_page) = (page_number(query.page.as_deref()), page_number(query.queue_page.as_deref()));
+    let page_of = |raw: &Option<String>| super::page_number(raw.as_deref()).map_err(WebError::bad_request);
+    let (page, queue_page) = (page_of(&query.page)?, page_of(&query.queue_page)?);
     use store::plans::PlanListKind::{All, AwaitingApproval};
     let counts = state.app.plan_counts(user).await?;
     let total = counts.of(All);

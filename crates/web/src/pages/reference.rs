@@ -268,6 +268,8 @@ pub async fn search(
             let found: Vec<Found> = items.into_iter().map(|(code, name)| Found { code, name }).collect();
             ([(CACHE_CONTROL, "no-store")], Json(found)).into_response()
         }
+        // The script shows this text under the field.
+        Err(app::Error::Fields { message, .. }) => json_error(StatusCode::BAD_REQUEST, &message),
         Err(e) => WebError::from(e).into_response(),
     }
 }
