@@ -351,9 +351,9 @@ impl Workflow {
         let (stamp, parsed) = match &kept {
             Some(kept) => match self.written_since(plan.id, kept).await? {
                 Some(found) => found,
-                None => self.read_by_versions(plan, Some(kept)).await?,
+                None => self.read_by_versions(plan, kept).await?,
             },
-            None => self.read_by_versions(plan, None).await?,
+            None => self.read_all(plan).await?,
         };
         let mut positions: Vec<Position> = parsed.values().map(|(_, p)| (**p).clone()).collect();
         positions.sort_by_key(|p| p.purchase_number);
@@ -375,25 +375,34 @@ impl Workflow {
         Ok((i64::try_from(parsed.len()).ok() == Some(written.count)).then_some((written.stamp, parsed)))
     }
 
+    /// Every position, read in one query when nothing is kept. The stamp returned is the
+    /// plan's as the request read it, before this read: every write up to it is in it.
+    async fn read_all(&self, plan: &Plan) -> Result<(i64, Parsed)> {
+        let stamp = content_stamp(plan);
+        self.checks.listed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let all = self.store.positions(plan.id).await?;
+        Ok((stamp, all.into_iter().map(|p| (p.id, (p.row_version, Arc::new(p.position)))).collect()))
+    }
+
     /// Every position's id and `row_version`, and the content of those not kept at that
     /// version. The stamp returned is the plan's as the request read it, before these reads:
     /// every write up to it is in what they return.
-    async fn read_by_versions(&self, plan: &Plan, kept: Option<&KeptCopy>) -> Result<(i64, Parsed)> {
+    async fn read_by_versions(&self, plan: &Plan, kept: &KeptCopy) -> Result<(i64, Parsed)> {
         let stamp = content_stamp(plan);
         self.checks.listed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let versions = self.store.position_versions(plan.id).await?;
         let mut parsed: Parsed = HashMap::with_capacity(versions.len());
         let mut stale = Vec::new();
         for (id, v) in &versions {
-            match kept.and_then(|k| k.positions.get(id)).filter(|(k, _)| k == v) {
+            match kept.positions.get(id).filter(|(k, _)| k == v) {
                 Some(entry) => {
                     parsed.insert(*id, entry.clone());
                 }
                 None => stale.push(*id),
             }
         }
-        // Nothing kept: one read of every position is cheaper than asking for thousands by id
-        // (leaving out those added since the list was read).
+        // Most of them changed: one read of every position is cheaper than asking for
+        // thousands by id (leaving out those added since the list was read).
         let fresh = if stale.len() > versions.len() / 2 {
             let listed: HashSet<PositionId> = versions.iter().map(|(id, _)| *id).collect();
             self.store.positions(plan.id).await?.into_iter().filter(|p| listed.contains(&p.id)).collect()
