@@ -9,7 +9,7 @@ use crate::{Error, Result, Workflow};
 use domain::ids::{PlanId, VersionId};
 use domain::plan::{Actor, Permissions, PlanRef};
 use store::orgs::Organization;
-use store::plans::{Plan, Version};
+use store::plans::{Plan, Version, VersionHead};
 use store::users::User;
 
 pub fn actor(user: &User) -> Actor {
@@ -91,6 +91,14 @@ impl Workflow {
         let readable = self.readable_plan(user, plan_id).await?;
         domain::plan::check_edit(actor(user), plan_ref(&readable.plan, &readable.owner))?;
         Ok(Editable(readable))
+    }
+
+    /// A version the caller may read, without its snapshot and packet: for pages about its
+    /// exchange, which should not read megabytes to show a state.
+    pub async fn readable_version_head(&self, user: &User, version_id: VersionId) -> Result<(VersionHead, Readable)> {
+        let version = self.store.version_head(version_id).await?.ok_or(Error::NotFound)?;
+        let plan = self.readable_plan(user, version.plan_id).await?;
+        Ok((version, plan))
     }
 
     /// A version the caller may read.

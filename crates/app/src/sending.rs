@@ -108,7 +108,7 @@ impl Workflow {
     }
 
     /// When the runner stops retrying a send that ЕИС keeps failing.
-    pub fn gives_up_at(&self, send: &store::sends::Send) -> Option<store::Time> {
+    pub fn gives_up_at(&self, send: &store::sends::SendHead) -> Option<store::Time> {
         self.exchange.give_up_at(send)
     }
 

@@ -66,7 +66,7 @@ impl Exchange {
                         )
                         .await;
                 };
-                let Some(version) = store.version(send.version_id).await? else {
+                let Some(version) = store.version_head(send.version_id).await? else {
                     return Err(StoreError::Corrupt(format!("send {} without its version", send.id)));
                 };
                 let prefix = format!("plangraf-{}-", version.plan_id);

@@ -36,7 +36,7 @@ async fn basis_of(store: &Store, plan: &Plan, number: i64) -> Result<Basis, Stor
     // Read by number: a plan with many versions (each a snapshot and a packet of megabytes) is
     // not read whole to find one.
     let placed = match store.version_id_by_number(plan.id, base_version).await? {
-        Some(prev) => store.latest_send(prev).await?.is_some_and(|s| s.status == SendStatus::Published),
+        Some(prev) => store.latest_send_head(prev).await?.is_some_and(|s| s.status == SendStatus::Published),
         None => false,
     };
     Ok(match (&plan.eis_plan_number, placed) {
@@ -53,7 +53,7 @@ fn schema_message(issues: &[eis::validate::SchemaIssue]) -> String {
 
 /// Why a version cannot be sent now, in Russian; `None` when it can.
 pub async fn send_blocked(store: &Store, plan: &Plan, version: &Version) -> Result<Option<String>, StoreError> {
-    let latest = store.latest_send(version.id).await?.map(|s| s.status);
+    let latest = store.latest_send_head(version.id).await?.map(|s| s.status);
     // The previous version matters only to a send that may start at all.
     let placed = can_start_send(latest).is_ok()
         && !matches!(basis_of(store, plan, version.version_number).await?, Basis::Pending { .. });
@@ -111,7 +111,7 @@ impl Exchange {
             )));
         }
         let basis = basis_of(store, plan, version.version_number).await?;
-        let latest = store.latest_send(version.id).await?;
+        let latest = store.latest_send_head(version.id).await?;
         // An earlier send that ended without ЕИС's verdict on its packet may still have left a
         // draft in ЕИС: ask about that packet before a new one goes.
         let mut checked = String::new();
@@ -179,7 +179,7 @@ impl Exchange {
     async fn ask_about_old_packet(
         &self,
         actor: &User,
-        old: &store::sends::Send,
+        old: &store::sends::SendHead,
         login: &EisLogin,
     ) -> Result<OldPacket, RequestError> {
         let creds = Credentials { login: login.login.clone(), password: login.password.clone() };

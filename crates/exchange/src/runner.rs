@@ -51,7 +51,7 @@ fn log_task_end(done: Result<(), tokio::task::JoinError>) {
 impl Exchange {
     /// When the runner stops retrying a send that gets no usable answer; `None` before its
     /// first attempt and for sends not waiting on ЕИС's reply to the packet.
-    pub fn give_up_at(&self, send: &store::sends::Send) -> Option<Time> {
+    pub fn give_up_at(&self, send: &store::sends::SendHead) -> Option<Time> {
         if !send.status.is_active() {
             return None;
         }

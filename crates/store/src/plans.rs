@@ -81,18 +81,34 @@ pub enum PositionRefusal {
 /// The outcome of a position write: the position as stored now, or why nothing changed.
 pub type PositionWrite = std::result::Result<StoredPosition, PositionRefusal>;
 
+/// A version with its content and packet; its other fields are its head's
+/// (`version.version_number` reads `version.head.version_number`).
 #[derive(Debug, Clone)]
 pub struct Version {
+    pub head: VersionHead,
+    pub snapshot: PlanSnapshot,
+    /// The packet fixed at approval, if one could be.
+    pub packet: Option<FixedPacket>,
+}
+
+impl std::ops::Deref for Version {
+    type Target = VersionHead;
+    fn deref(&self) -> &VersionHead {
+        &self.head
+    }
+}
+
+/// A version without its snapshot and packet (megabytes each for a large plan): what a page
+/// about the version's exchange reads.
+#[derive(Debug, Clone)]
+pub struct VersionHead {
     pub id: VersionId,
     pub plan_id: PlanId,
     pub version_number: i64,
-    pub snapshot: PlanSnapshot,
     pub approved_by: UserId,
     pub approved_at: Time,
     /// Registry numbers of the positions by purchase number, once ЕИС has placed the version.
     pub eis_position_numbers: std::collections::BTreeMap<String, String>,
-    /// The packet fixed at approval, if one could be.
-    pub packet: Option<FixedPacket>,
     /// What the packet was (or, without one, would have been) built against.
     pub packet_basis: Option<PacketBasis>,
 }
@@ -163,23 +179,29 @@ fn plan_from_row(r: &AnyRow) -> Result<Plan> {
 
 fn version_from_row(r: &AnyRow) -> Result<Version> {
     let snapshot: String = r.try_get("snapshot")?;
+    Ok(Version {
+        head: version_head_from_row(r)?,
+        snapshot: serde_json::from_str(&snapshot).map_err(|e| StoreError::Corrupt(format!("snapshot: {e}")))?,
+        packet: match (r.try_get::<Option<String>, _>("packet_id")?, r.try_get::<Option<String>, _>("packet_xml")?) {
+            (Some(id), Some(xml)) => Some(FixedPacket { id, xml }),
+            _ => None,
+        },
+    })
+}
+
+fn version_head_from_row(r: &AnyRow) -> Result<VersionHead> {
     let numbers: Option<String> = r.try_get("eis_position_numbers")?;
     let eis_position_numbers = match numbers {
         Some(n) => serde_json::from_str(&n).map_err(|e| StoreError::Corrupt(format!("position numbers: {e}")))?,
         None => Default::default(),
     };
-    Ok(Version {
+    Ok(VersionHead {
         id: VersionId(r.try_get("id")?),
         plan_id: PlanId(r.try_get("plan_id")?),
         version_number: r.try_get("version_number")?,
-        snapshot: serde_json::from_str(&snapshot).map_err(|e| StoreError::Corrupt(format!("snapshot: {e}")))?,
         approved_by: UserId(r.try_get("approved_by")?),
         approved_at: time_at(r, "approved_at")?,
         eis_position_numbers,
-        packet: match (r.try_get::<Option<String>, _>("packet_id")?, r.try_get::<Option<String>, _>("packet_xml")?) {
-            (Some(id), Some(xml)) => Some(FixedPacket { id, xml }),
-            _ => None,
-        },
         packet_basis: r
             .try_get::<Option<String>, _>("packet_basis")?
             .map(|b| PacketBasis::parse(&b))
@@ -853,15 +875,17 @@ impl Store {
         )
         .await?;
         let version = Version {
-            id: VersionId(id),
-            plan_id: plan.id,
-            version_number: next,
+            head: VersionHead {
+                id: VersionId(id),
+                plan_id: plan.id,
+                version_number: next,
+                approved_by: approver,
+                approved_at: time(now),
+                eis_position_numbers: Default::default(),
+                packet_basis: Some(approval.basis.clone()),
+            },
             snapshot: snapshot.clone(),
-            approved_by: approver,
-            approved_at: time(now),
-            eis_position_numbers: Default::default(),
             packet: approval.packet.cloned(),
-            packet_basis: Some(approval.basis.clone()),
         };
         Ok(PendingApproval { tx, version })
     }
@@ -875,6 +899,18 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(version_from_row).collect()
+    }
+
+    /// A version without its snapshot and packet.
+    pub async fn version_head(&self, id: VersionId) -> Result<Option<VersionHead>> {
+        let row = sqlx::query(
+            "SELECT id, plan_id, version_number, approved_by, approved_at, eis_position_numbers, packet_basis \
+             FROM plan_versions WHERE id = $1",
+        )
+        .bind(id.get())
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(version_head_from_row).transpose()
     }
 
     pub async fn version(&self, id: VersionId) -> Result<Option<Version>> {

@@ -31,14 +31,30 @@ impl std::fmt::Debug for EisLogin {
     }
 }
 
+/// A send with the exact packet it sends; its other fields are its head's (`send.status`
+/// reads `send.head.status`).
 #[derive(Debug, Clone)]
 pub struct Send {
+    pub head: SendHead,
+    pub packet_xml: String,
+}
+
+impl std::ops::Deref for Send {
+    type Target = SendHead;
+    fn deref(&self) -> &SendHead {
+        &self.head
+    }
+}
+
+/// A send without its packet: what pages and state checks read (the packet of a large plan
+/// is megabytes).
+#[derive(Debug, Clone)]
+pub struct SendHead {
     pub id: SendId,
     pub version_id: VersionId,
     pub org_id: OrgId,
     pub requested_by: UserId,
     pub packet_id: String,
-    pub packet_xml: String,
     pub eis_login: String,
     pub status: SendStatus,
     pub attempts: i64,
@@ -62,7 +78,10 @@ pub struct SendEvent {
     pub status: SendStatus,
     pub message: String,
     pub http_status: Option<i64>,
+    /// ЕИС's reply as received: read by [`Store::send_events`] and [`Store::send_event`], left
+    /// out (`None`) by [`Store::send_timeline`]; `has_raw` tells whether one is kept.
     pub raw_reply: Option<String>,
+    pub has_raw: bool,
     /// A failed attempt that left the send's state as it was (see migration 0007).
     pub failed: bool,
     /// How many times the same event recurred right after itself (see migration 0008), and when
@@ -116,10 +135,16 @@ pub struct EventNote<'a> {
     pub raw_reply: Option<&'a str>,
 }
 
+macro_rules! send_head_columns {
+    () => {
+        "id, version_id, org_id, requested_by, packet_id, eis_login, status, attempts, \
+     next_attempt_at, last_error, created_at, updated_at, consecutive_failures, failing_since, first_attempt_at"
+    };
+}
+
 macro_rules! send_columns {
     () => {
-        "id, version_id, org_id, requested_by, packet_id, packet_xml, eis_login, status, attempts, \
-     next_attempt_at, last_error, created_at, updated_at, consecutive_failures, failing_since, first_attempt_at"
+        concat!(send_head_columns!(), ", packet_xml")
     };
 }
 
@@ -129,13 +154,16 @@ fn status_of(r: &AnyRow) -> Result<SendStatus> {
 }
 
 fn send_from_row(r: &AnyRow) -> Result<Send> {
-    Ok(Send {
+    Ok(Send { head: send_head_from_row(r)?, packet_xml: r.try_get("packet_xml")? })
+}
+
+fn send_head_from_row(r: &AnyRow) -> Result<SendHead> {
+    Ok(SendHead {
         id: SendId(r.try_get("id")?),
         version_id: VersionId(r.try_get("version_id")?),
         org_id: OrgId(r.try_get("org_id")?),
         requested_by: UserId(r.try_get("requested_by")?),
         packet_id: r.try_get("packet_id")?,
-        packet_xml: r.try_get("packet_xml")?,
         eis_login: r.try_get("eis_login")?,
         status: status_of(r)?,
         attempts: r.try_get("attempts")?,
@@ -146,6 +174,28 @@ fn send_from_row(r: &AnyRow) -> Result<Send> {
         consecutive_failures: r.try_get("consecutive_failures")?,
         failing_since: time_opt(r, "failing_since")?,
         first_attempt_at: time_opt(r, "first_attempt_at")?,
+    })
+}
+
+macro_rules! event_columns {
+    () => {
+        "id, at, status, message, http_status, CAST(CASE WHEN raw_reply IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_raw, \
+         failed, repeats, last_at"
+    };
+}
+
+fn event_from_row(r: &AnyRow, with_raw: bool) -> Result<SendEvent> {
+    Ok(SendEvent {
+        id: r.try_get("id")?,
+        at: time_at(r, "at")?,
+        status: status_of(r)?,
+        message: r.try_get("message")?,
+        http_status: r.try_get("http_status")?,
+        raw_reply: if with_raw { r.try_get("raw_reply")? } else { None },
+        has_raw: r.try_get::<i64, _>("has_raw")? != 0,
+        failed: r.try_get::<i64, _>("failed")? != 0,
+        repeats: r.try_get("repeats")?,
+        last_at: time_opt(r, "last_at")?,
     })
 }
 
@@ -330,6 +380,28 @@ impl Store {
         row.as_ref().map(send_from_row).transpose()
     }
 
+    /// The latest send of a version without its packet.
+    pub async fn latest_send_head(&self, version_id: VersionId) -> Result<Option<SendHead>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            send_head_columns!(),
+            " FROM eis_sends WHERE version_id = $1 ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(version_id.get())
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(send_head_from_row).transpose()
+    }
+
+    /// One send without its packet.
+    pub async fn send_head(&self, id: SendId) -> Result<Option<SendHead>> {
+        let row = sqlx::query(concat!("SELECT ", send_head_columns!(), " FROM eis_sends WHERE id = $1"))
+            .bind(id.get())
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(send_head_from_row).transpose()
+    }
+
     pub async fn sends_for_version(&self, version_id: VersionId) -> Result<Vec<Send>> {
         let rows =
             sqlx::query(concat!("SELECT ", send_columns!(), " FROM eis_sends WHERE version_id = $1 ORDER BY id DESC"))
@@ -347,33 +419,28 @@ impl Store {
         row.as_ref().map(send_from_row).transpose()
     }
 
+    /// A send's timeline with the raw replies, oldest first.
     pub async fn send_events(&self, send_id: SendId) -> Result<Vec<SendEvent>> {
-        let rows = sqlx::query(
-            "SELECT id, at, status, message, http_status, raw_reply, failed, repeats, last_at FROM eis_send_events \
-             WHERE send_id = $1 ORDER BY id",
-        )
-        .bind(send_id.get())
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(SendEvent {
-                    id: r.try_get("id")?,
-                    at: time_at(r, "at")?,
-                    status: status_of(r)?,
-                    message: r.try_get("message")?,
-                    http_status: r.try_get("http_status")?,
-                    raw_reply: r.try_get("raw_reply")?,
-                    failed: r.try_get::<i64, _>("failed")? != 0,
-                    repeats: r.try_get("repeats")?,
-                    last_at: time_opt(r, "last_at")?,
-                })
-            })
-            .collect()
+        let sql =
+            concat!("SELECT ", event_columns!(), ", raw_reply FROM eis_send_events WHERE send_id = $1 ORDER BY id");
+        let rows = sqlx::query(sql).bind(send_id.get()).fetch_all(self.pool()).await?;
+        rows.iter().map(|r| event_from_row(r, true)).collect()
     }
 
+    /// A send's timeline without the raw replies (a placed plan's export is megabytes), oldest
+    /// first: what the status page shows.
+    pub async fn send_timeline(&self, send_id: SendId) -> Result<Vec<SendEvent>> {
+        let sql = concat!("SELECT ", event_columns!(), " FROM eis_send_events WHERE send_id = $1 ORDER BY id");
+        let rows = sqlx::query(sql).bind(send_id.get()).fetch_all(self.pool()).await?;
+        rows.iter().map(|r| event_from_row(r, false)).collect()
+    }
+
+    /// One event of a send with its raw reply.
     pub async fn send_event(&self, send_id: SendId, event_id: i64) -> Result<Option<SendEvent>> {
-        Ok(self.send_events(send_id).await?.into_iter().find(|e| e.id == event_id))
+        let sql =
+            concat!("SELECT ", event_columns!(), ", raw_reply FROM eis_send_events WHERE send_id = $1 AND id = $2");
+        let row = sqlx::query(sql).bind(send_id.get()).bind(event_id).fetch_optional(self.pool()).await?;
+        row.as_ref().map(|r| event_from_row(r, true)).transpose()
     }
 
     /// Takes the lease of one due send. SQLite has a single writer, so the conditional UPDATE

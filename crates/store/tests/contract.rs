@@ -374,7 +374,7 @@ async fn stored_packet_bases_load_as_written_and_an_unknown_one_is_an_error() {
     let (s, _d) = store().await;
     let (_, _, v) = approved_version(&s).await;
     set(&s, v, "change:202603722001684001:0").await;
-    let basis = s.version(v).await.unwrap().unwrap().packet_basis;
+    let basis = s.version_head(v).await.unwrap().unwrap().packet_basis;
     assert_eq!(basis, Some(PacketBasis::Change { plan_number: "202603722001684001".into(), base_version: 0 }));
     set(&s, v, "pending:0").await;
     assert_eq!(s.version(v).await.unwrap().unwrap().packet_basis, Some(PacketBasis::Pending { base_version: 0 }));

@@ -150,7 +150,7 @@ async fn positions_of_every_kind_are_checked_and_sent() {
     assert_eq!(packet.data.positions[1].target_articles[0].target_article, "0110100590");
     h.sandbox.directory().publish(plangraf::demo::SCHOOL.spz_code, 2026).await.unwrap();
     drive_to_status(&h, &mut customer, version, "Размещена в ЕИС").await;
-    let numbers = h.app.store.version(VersionId(version)).await.unwrap().unwrap().eis_position_numbers;
+    let numbers = h.app.store.version_head(VersionId(version)).await.unwrap().unwrap().eis_position_numbers;
     assert_eq!(numbers.len(), 3, "special positions get registry numbers too: {numbers:?}");
     h.app.stop().await;
 }

@@ -200,7 +200,7 @@ async fn plan_is_approved_sent_and_loaded_into_eis() {
     assert_eq!(plan_number.len(), 18);
     let p = drive_to_status(&h, &mut customer, version, "Размещена в ЕИС").await;
     assert!(p.has(&plan_number), "{}", p.body);
-    let numbers = h.app.store.version(VersionId(version)).await.unwrap().unwrap().eis_position_numbers;
+    let numbers = h.app.store.version_head(VersionId(version)).await.unwrap().unwrap().eis_position_numbers;
     assert_eq!(numbers.len(), 1);
     let position_number = &numbers["0001"];
     assert!(position_number.starts_with(&plan_number) && position_number.len() == 24);
@@ -446,9 +446,9 @@ async fn change_version_is_sent_and_placed() {
 
     h.sandbox.directory().publish_version(common_spz(), 2026, 1).await.unwrap();
     let p = drive_to_status(&h, &mut customer, v1.id.get(), "Размещена в ЕИС").await;
-    let numbers = h.app.store.version(v1.id).await.unwrap().unwrap().eis_position_numbers;
+    let numbers = h.app.store.version_head(v1.id).await.unwrap().unwrap().eis_position_numbers;
     assert_eq!(numbers.len(), 2, "{numbers:?}");
-    let v0_numbers = h.app.store.version(VersionId(v0)).await.unwrap().unwrap().eis_position_numbers;
+    let v0_numbers = h.app.store.version_head(VersionId(v0)).await.unwrap().unwrap().eis_position_numbers;
     assert_eq!(numbers["0001"], v0_numbers["0001"], "a placed position keeps its registry number");
     assert!(p.has(&numbers["0002"]));
     // «Скачать XML» now gives exactly the packet that was sent.

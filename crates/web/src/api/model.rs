@@ -335,7 +335,7 @@ impl VersionSummary {
 
     /// One version read in full (its detail).
     pub async fn of(state: &AppState, v: &Version) -> Result<VersionSummary, WebError> {
-        let send: Option<SendStatus> = state.app.store().latest_send(v.id).await?.map(|s| s.status);
+        let send: Option<SendStatus> = state.app.store().latest_send_head(v.id).await?.map(|s| s.status);
         let approver = state.app.store().user(v.approved_by).await?.map(|u| u.full_name).unwrap_or_default();
         Ok(VersionSummary {
             id: v.id,

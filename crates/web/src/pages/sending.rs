@@ -243,20 +243,31 @@ pub async fn send_status(
     Id(id): Id<VersionId>,
     Query(q): Query<StatusQuery>,
 ) -> WebResult<Response> {
-    let (version, plan, owner) = state.app.readable_version(&session.user, id).await?.into_parts();
+    let (version, readable) = state.app.readable_version_head(&session.user, id).await?;
+    let (plan, owner) = (readable.plan(), readable.owner().clone());
     // Each read below is at least as new as the one before it — the timeline, then the send's
     // state, then the version and plan (a placement commits state and numbers together) — so
     // the page never shows a state older than its timeline or numbers missing from a placement.
-    let (timeline_of, events) = match state.app.store().latest_send(version.id).await? {
-        Some(s) => (Some(s.id), state.app.store().send_events(s.id).await?),
+    // None of them reads a packet or a raw reply in full but the one whose violations it lists.
+    let store = state.app.store();
+    let (timeline_of, events) = match store.latest_send_head(version.id).await? {
+        Some(s) => (Some(s.id), store.send_timeline(s.id).await?),
         None => (None, vec![]),
     };
-    let send = state.app.store().latest_send(version.id).await?;
-    let version = state.app.store().version(version.id).await?.ok_or(WebError::not_found())?;
-    let plan = state.app.store().plan(plan.id).await?.ok_or(WebError::not_found())?;
+    let send = store.latest_send_head(version.id).await?;
+    let version = store.version_head(version.id).await?.ok_or(WebError::not_found())?;
+    let plan = store.plan(plan.id).await?.ok_or(WebError::not_found())?;
     let status = send.as_ref().map(|s| s.status);
-    let violations =
-        events.iter().rev().find_map(|e| e.raw_reply.as_deref().map(app::sending::violations_in)).unwrap_or_default();
+    // ЕИС's violations are in its latest reply; a placement's reply (the export) has none.
+    let violations = match (timeline_of, events.iter().rev().find(|e| e.has_raw)) {
+        (Some(send_id), Some(last)) if last.status != SendStatus::Published => store
+            .send_event(send_id, last.id)
+            .await?
+            .and_then(|e| e.raw_reply)
+            .map(|raw| app::sending::violations_in(&raw))
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
     let refused_with = events.iter().rev().find(|e| e.status == SendStatus::AuthError).and_then(|e| e.http_status);
     let (info, explanation) = status.map(|s| explanation(s, refused_with)).unwrap_or((None, None));
     let published = status == Some(SendStatus::Published);
@@ -296,7 +307,7 @@ pub async fn send_status(
                     status: if e.failed { e.status.failed_attempt_title() } else { e.status.title() },
                     message: e.message,
                     reply: e.http_status.map(|h| (h, reply_in_words(h))),
-                    has_raw: e.raw_reply.is_some(),
+                    has_raw: e.has_raw,
                     repeated: repeated_ru(e.repeats, e.last_at),
                 })
             })
@@ -313,8 +324,8 @@ pub async fn raw_reply(
     CurrentUser(session): CurrentUser,
     Id((send_id, event_id)): Id<(SendId, i64)>,
 ) -> WebResult<Response> {
-    let send = state.app.store().send(send_id).await?.ok_or(WebError::not_found())?;
-    state.app.readable_version(&session.user, send.version_id).await?.into_parts();
+    let send = state.app.store().send_head(send_id).await?.ok_or(WebError::not_found())?;
+    state.app.readable_version_head(&session.user, send.version_id).await?;
     let event = state.app.store().send_event(send_id, event_id).await?.ok_or(WebError::not_found())?;
     let raw = event.raw_reply.ok_or(WebError::not_found())?;
     let name = format!("attachment; filename=\"eis-reply-{send_id}-{event_id}.xml\"");
