@@ -125,6 +125,8 @@ struct StatusPage {
     info: Option<String>,
     explanation: Option<String>,
     packet_id: Option<String>,
+    /// The send shown, for «Доказательства отправки».
+    send_id: Option<SendId>,
     eis_login: String,
     attempts: i64,
     violations: Vec<app::sending::ViolationView>,
@@ -256,6 +258,7 @@ pub async fn send_status(
         info,
         explanation,
         packet_id: send.as_ref().map(|s| s.packet_id.clone()),
+        send_id: send.as_ref().map(|s| s.id),
         eis_login: send.as_ref().map(|s| s.eis_login.clone()).unwrap_or_default(),
         attempts: send.as_ref().map(|s| s.attempts).unwrap_or(0),
         violations,
@@ -295,6 +298,18 @@ pub async fn raw_reply(
     let name = format!("attachment; filename=\"eis-reply-{send_id}-{event_id}.xml\"");
     Ok(([(CONTENT_TYPE, "application/xml; charset=utf-8".to_owned()), (CONTENT_DISPOSITION, name)], raw)
         .into_response())
+}
+
+/// «Доказательства отправки»: the send's evidence pack as one ZIP, like the other downloads a
+/// GET that reads; making it is journaled by the use case.
+pub async fn evidence(
+    State(state): State<AppState>,
+    CurrentUser(session): CurrentUser,
+    Id(send_id): Id<SendId>,
+) -> WebResult<Response> {
+    let pack = state.app.evidence_pack(&session.user, send_id).await?;
+    let name = format!("attachment; filename=\"{}\"", pack.file_name);
+    Ok(([(CONTENT_TYPE, "application/zip".to_owned()), (CONTENT_DISPOSITION, name)], pack.zip).into_response())
 }
 
 struct SendRow {
