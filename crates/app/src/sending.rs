@@ -59,6 +59,38 @@ fn version_blocked(
     domain::exchange::send_refusal(latest, number, placed)
 }
 
+/// The title of a timeline line: what happened then. A failed attempt that kept the send's state
+/// is titled as a failure, not by the state it kept. The status page and the evidence pack both
+/// use it, so they tell the same story.
+pub fn event_title(event: &store::sends::SendEvent) -> &'static str {
+    if event.failed { event.status.failed_attempt_title() } else { event.status.title() }
+}
+
+/// What an HTTP status of ЕИС's answer means, for a person.
+pub fn reply_in_words(status: i64) -> &'static str {
+    match status {
+        200..=299 => "ЕИС приняла запрос",
+        401 | 403 => "ЕИС отказала в доступе",
+        400..=499 => "ЕИС отклонила запрос",
+        500..=599 => "сбой на стороне ЕИС",
+        _ => "ЕИС ответила",
+    }
+}
+
+/// «повторялось N раз, последний раз …» for a timeline line counted `repeats` more times.
+pub fn repeated_ru(repeats: i64, last_at: Option<store::Time>) -> Option<String> {
+    if repeats <= 0 {
+        return None;
+    }
+    let word = match (repeats % 10, repeats % 100) {
+        (2..=4, r) if !(12..=14).contains(&r) => "раза",
+        _ => "раз",
+    };
+    let last =
+        last_at.map(|t| format!(", последний раз {}", domain::format::date_time_seconds_ru(t))).unwrap_or_default();
+    Some(format!("повторялось {repeats} {word}{last}"))
+}
+
 pub const SAVE_CREDENTIALS_FIRST: &str =
     "Сохраните логин и пароль ЕИС в «Настройки» → «Регистрационные данные в ЕИС», затем повторите.";
 
@@ -236,5 +268,29 @@ impl Workflow {
         };
         self.store.mark_eis_credentials(user.id, &creds.login, false, Some(&refused)).await?;
         Ok(CredentialsCheck::Refused(refused))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::repeated_ru;
+
+    #[test]
+    fn a_recurring_event_says_how_often_and_when_last() {
+        let at = chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap(); // 2026-01-01 00:00 UTC
+        assert_eq!(repeated_ru(0, None), None);
+        assert_eq!(repeated_ru(1, Some(at)).unwrap(), "повторялось 1 раз, последний раз 01.01.2026 03:00:00");
+        let words: Vec<String> = [2, 5, 12, 21, 22, 111].iter().map(|n| repeated_ru(*n, None).unwrap()).collect();
+        assert_eq!(
+            words,
+            [
+                "повторялось 2 раза",
+                "повторялось 5 раз",
+                "повторялось 12 раз",
+                "повторялось 21 раз",
+                "повторялось 22 раза",
+                "повторялось 111 раз"
+            ]
+        );
     }
 }

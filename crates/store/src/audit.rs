@@ -41,6 +41,20 @@ pub async fn record<'e, E: Executor<'e, Database = Any>>(
 }
 
 impl Store {
+    /// Appends an entry on its own, for a use case that records what it did without changing
+    /// anything else (making an evidence pack of a send).
+    pub async fn record_audit(
+        &self,
+        user_id: Option<UserId>,
+        org_id: Option<OrgId>,
+        entity: &str,
+        entity_id: Option<i64>,
+        action: &str,
+        details: &str,
+    ) -> Result<()> {
+        record(self.pool(), user_id, org_id, entity, entity_id, action, details).await
+    }
+
     /// `entity_id` is the id of the kind `entity` names (see [`record`]).
     pub async fn audit_for(&self, entity: &str, entity_id: i64) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(

@@ -55,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .route("/versions/{id}/print", get(versions::print))
         .route("/versions/{id}/diff", get(versions::compare))
         .route("/sends/{send_id}/events/{event_id}/raw", get(sending::raw_reply))
+        .route("/sends/{send_id}/evidence", get(sending::evidence))
         .route("/settings/eis", get(settings::page).post(settings::save))
         .route("/settings/eis/check", post(settings::check))
         .route(

@@ -9,6 +9,7 @@ mod common;
 mod concurrency;
 mod demo_process;
 mod errors;
+mod evidence;
 mod hostile;
 mod lists;
 mod logs;

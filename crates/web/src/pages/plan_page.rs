@@ -51,6 +51,8 @@ pub struct VersionRow {
     status_class: &'static str,
     can_send: bool,
     send_blocked: String,
+    /// The latest send, for «Доказательства отправки».
+    latest_send: Option<domain::ids::SendId>,
 }
 
 pub struct JournalRow {
@@ -423,7 +425,8 @@ pub(super) async fn render_plan(
     let mut versions = Vec::new();
     if tab == "versions" {
         for item in state.app.version_list(user, &readable).await? {
-            let (v, latest) = (item.summary, item.latest.map(|s| s.status));
+            let (v, latest_send, latest) =
+                (item.summary, item.latest.as_ref().map(|s| s.id), item.latest.map(|s| s.status));
             versions.push(VersionRow {
                 id: v.id,
                 number: v.version_number,
@@ -435,6 +438,7 @@ pub(super) async fn render_plan(
                 status_class: status_class(latest),
                 can_send: item.blocked.is_none(),
                 send_blocked: item.blocked.unwrap_or_default(),
+                latest_send,
             });
         }
     }

@@ -104,31 +104,6 @@ struct EventRow {
     repeated: Option<String>,
 }
 
-/// «повторялось N раз, последний раз …» for an event counted `repeats` more times.
-fn repeated_ru(repeats: i64, last_at: Option<store::Time>) -> Option<String> {
-    if repeats <= 0 {
-        return None;
-    }
-    let word = match (repeats % 10, repeats % 100) {
-        (2..=4, r) if !(12..=14).contains(&r) => "раза",
-        _ => "раз",
-    };
-    let last =
-        last_at.map(|t| format!(", последний раз {}", domain::format::date_time_seconds_ru(t))).unwrap_or_default();
-    Some(format!("повторялось {repeats} {word}{last}"))
-}
-
-/// What an HTTP status of ЕИС's answer means, for a person.
-fn reply_in_words(status: i64) -> &'static str {
-    match status {
-        200..=299 => "ЕИС приняла запрос",
-        401 | 403 => "ЕИС отказала в доступе",
-        400..=499 => "ЕИС отклонила запрос",
-        500..=599 => "сбой на стороне ЕИС",
-        _ => "ЕИС ответила",
-    }
-}
-
 #[derive(Template)]
 #[template(path = "send_status.html")]
 struct StatusPage {
@@ -150,6 +125,8 @@ struct StatusPage {
     info: Option<String>,
     explanation: Option<String>,
     packet_id: Option<String>,
+    /// The send shown, for «Доказательства отправки».
+    send_id: Option<SendId>,
     eis_login: String,
     attempts: i64,
     violations: Vec<app::sending::ViolationView>,
@@ -292,6 +269,7 @@ pub async fn send_status(
         info,
         explanation,
         packet_id: send.as_ref().map(|s| s.packet_id.clone()),
+        send_id: send.as_ref().map(|s| s.id),
         eis_login: send.as_ref().map(|s| s.eis_login.clone()).unwrap_or_default(),
         attempts: send.as_ref().map(|s| s.attempts).unwrap_or(0),
         violations,
@@ -304,11 +282,11 @@ pub async fn send_status(
                     id: e.id,
                     send_id: timeline_of?,
                     at: domain::format::date_time_seconds_ru(e.at),
-                    status: if e.failed { e.status.failed_attempt_title() } else { e.status.title() },
+                    status: app::sending::event_title(&e),
                     message: e.message,
-                    reply: e.http_status.map(|h| (h, reply_in_words(h))),
+                    reply: e.http_status.map(|h| (h, app::sending::reply_in_words(h))),
                     has_raw: e.has_raw,
-                    repeated: repeated_ru(e.repeats, e.last_at),
+                    repeated: app::sending::repeated_ru(e.repeats, e.last_at),
                 })
             })
             .collect(),
@@ -331,6 +309,18 @@ pub async fn raw_reply(
     let name = format!("attachment; filename=\"eis-reply-{send_id}-{event_id}.xml\"");
     Ok(([(CONTENT_TYPE, "application/xml; charset=utf-8".to_owned()), (CONTENT_DISPOSITION, name)], raw)
         .into_response())
+}
+
+/// «Доказательства отправки»: the send's evidence pack as one ZIP, like the other downloads a
+/// GET that reads; making it is journaled by the use case.
+pub async fn evidence(
+    State(state): State<AppState>,
+    CurrentUser(session): CurrentUser,
+    Id(send_id): Id<SendId>,
+) -> WebResult<Response> {
+    let pack = state.app.evidence_pack(&session.user, send_id).await?;
+    let name = format!("attachment; filename=\"{}\"", pack.file_name);
+    Ok(([(CONTENT_TYPE, "application/zip".to_owned()), (CONTENT_DISPOSITION, name)], pack.zip).into_response())
 }
 
 struct SendRow {
@@ -416,28 +406,4 @@ pub async fn send_all(State(state): State<AppState>, post: Post<NoFields>) -> We
         Err(e) => return Err(e.into()),
     };
     sends_page(&state, &post.session, notice, problems).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::repeated_ru;
-
-    #[test]
-    fn a_recurring_event_says_how_often_and_when_last() {
-        let at = chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap(); // 2026-01-01 00:00 UTC
-        assert_eq!(repeated_ru(0, None), None);
-        assert_eq!(repeated_ru(1, Some(at)).unwrap(), "повторялось 1 раз, последний раз 01.01.2026 03:00:00");
-        let words: Vec<String> = [2, 5, 12, 21, 22, 111].iter().map(|n| repeated_ru(*n, None).unwrap()).collect();
-        assert_eq!(
-            words,
-            [
-                "повторялось 2 раза",
-                "повторялось 5 раз",
-                "повторялось 12 раз",
-                "повторялось 21 раз",
-                "повторялось 22 раза",
-                "повторялось 111 раз"
-            ]
-        );
-    }
 }
