@@ -30,8 +30,6 @@ pub fn content_stamp(plan: &Plan) -> i64 {
 const QUEUE: usize = 256;
 /// Plans whose rules findings are kept in memory.
 const KEPT: usize = 512;
-/// Plans whose latest approved content is kept parsed (a large one is megabytes).
-const KEPT_BASES: usize = 32;
 /// Parsed working-copy positions kept, over all plans (about a kilobyte each).
 const KEPT_POSITIONS: usize = 50_000;
 
@@ -175,8 +173,6 @@ pub(crate) struct Checks {
     rules: StampCache<Rules>,
     pub(crate) facts: StampCache<PlanFacts>,
     schema_done: StampCache<Vec<Finding>>,
-    /// The latest approved version's content per plan, stamped with its version number.
-    bases: StampCache<Option<PlanSnapshot>>,
     /// Parsed positions of working copies by id with their `row_version` (see
     /// [`Workflow::working_copy`]).
     parsed: Mutex<ParsedPositions>,
@@ -198,7 +194,6 @@ impl Checks {
             rules: StampCache::new(),
             facts: StampCache::new(),
             schema_done: StampCache::new(),
-            bases: StampCache::with_capacity(KEPT_BASES),
             parsed: Mutex::new(ParsedPositions::default()),
             computed: std::sync::atomic::AtomicU64::new(0),
             listed: std::sync::atomic::AtomicU64::new(0),
@@ -306,7 +301,7 @@ impl Workflow {
                     let facts = PlanFacts::of(&snapshot, self.store.version_count(plan_id).await?)?;
                     self.checks.facts.keep(plan_id, stamp, facts);
                 }
-                Ok(Rules::of(&snapshot, base.as_ref().as_ref()))
+                Ok(Rules::of(&snapshot, base.as_deref()))
             })
             .await?;
         self.with_schema_state(plan.plan().id, stamp, rules).await
@@ -415,17 +410,13 @@ impl Workflow {
         Ok((stamp, parsed))
     }
 
-    /// The latest approved version's content, what a change round is compared with; read
-    /// again only when a new version was approved.
-    pub(crate) async fn latest_base(&self, plan: &Plan) -> Result<Arc<Option<PlanSnapshot>>> {
-        let Some(number) = self.store.latest_version_number(plan.id).await? else {
-            return Ok(Arc::new(None));
-        };
-        if let Some(base) = self.checks.bases.get(plan.id, number) {
-            return Ok(base);
+    /// The latest approved version's content, what a change round is compared with: kept by
+    /// the exchange, which builds change packets against the same one.
+    pub(crate) async fn latest_base(&self, plan: &Plan) -> Result<Option<Arc<PlanSnapshot>>> {
+        match self.store.latest_version_id(plan.id).await? {
+            Some(id) => Ok(Some(self.exchange.version_content(id).await?)),
+            None => Ok(None),
         }
-        let base = self.store.latest_version(plan.id).await?.filter(|v| v.version_number == number);
-        Ok(self.checks.bases.keep(plan.id, number, base.map(|v| v.snapshot)))
     }
 
     /// Queues the plan's schema check unless it is queued already; starts the worker on first use.
@@ -479,7 +470,7 @@ impl Workflow {
         }
         let rules = match self.checks.rules.get(plan_id, stamp) {
             Some(rules) => rules,
-            None => self.checks.rules.keep(plan_id, stamp, Rules::of(&snapshot, base.as_ref().as_ref())),
+            None => self.checks.rules.keep(plan_id, stamp, Rules::of(&snapshot, base.as_deref())),
         };
         if !rules.findings.is_empty() {
             // The page shows the rules' findings; the packet of such content is not checked.

@@ -24,7 +24,7 @@ pub fn customer_snapshot(org: &Organization) -> CustomerSnapshot {
 pub struct Checked {
     pub snapshot: PlanSnapshot,
     /// The latest approved version's content, if there is one.
-    pub base: std::sync::Arc<Option<PlanSnapshot>>,
+    pub base: Option<std::sync::Arc<PlanSnapshot>>,
     pub findings: Vec<domain::Finding>,
 }
 
@@ -76,7 +76,7 @@ impl Workflow {
     pub async fn check_rules(&self, plan: &Readable) -> Result<Checked> {
         let snapshot = self.working_copy(plan.plan(), plan.owner()).await?;
         let base = self.latest_base(plan.plan()).await?;
-        let findings = domain::preflight(&snapshot, base.as_ref().as_ref());
+        let findings = domain::preflight(&snapshot, base.as_deref());
         Ok(Checked { snapshot, base, findings })
     }
 }

@@ -51,12 +51,27 @@ struct Inner {
     /// Set by [`Exchange::stop`]: the grace of the exchange in flight.
     stop: watch::Sender<Option<Duration>>,
     worker_id: String,
+    /// Snapshots of versions read to build change packets against (immutable once approved).
+    contents: std::sync::Mutex<std::collections::HashMap<domain::ids::VersionId, Arc<domain::plan::PlanSnapshot>>>,
 }
+
+/// Version snapshots kept at most (a large plan's is megabytes); past it they are forgotten.
+const KEPT_CONTENTS: usize = 16;
 
 impl Exchange {
     pub fn new(store: Store, client: EisClient, config: ExchangeConfig) -> Exchange {
         let worker_id = format!("worker-{}", uuid::Uuid::new_v4());
         let stop = watch::Sender::new(None);
-        Exchange { inner: Arc::new(Inner { store, client, config, wake: Notify::new(), stop, worker_id }) }
+        Exchange {
+            inner: Arc::new(Inner {
+                store,
+                client,
+                config,
+                wake: Notify::new(),
+                stop,
+                worker_id,
+                contents: Default::default(),
+            }),
+        }
     }
 }

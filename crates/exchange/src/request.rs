@@ -7,9 +7,11 @@ use crate::violations::classify;
 use crate::{Basis, Exchange, build};
 use domain::SendStatus;
 use domain::exchange::can_start_send;
-use domain::ids::{SendId, UserId};
+use domain::ids::{SendId, UserId, VersionId};
+use domain::plan::PlanSnapshot;
 use eis::client::{ClientError, Credentials};
-use store::plans::{Plan, Version};
+use std::sync::{Arc, PoisonError};
+use store::plans::{Plan, Version, VersionHead};
 use store::sends::{EisLogin, EventNote, NewSend};
 use store::users::User;
 use store::{Store, StoreError, now};
@@ -266,6 +268,7 @@ impl Exchange {
 
     /// The packet a version goes as now: against its placed previous version when there is one.
     fn packet_for(&self, plan: &Plan, version: &Version, previous: Option<&Version>) -> eis::packet::PlanPacket {
+        let previous = previous.map(|v| (&v.head, &v.snapshot));
         self.build(plan, version.version_number, &version.snapshot, previous, plan.eis_plan_number.as_deref())
     }
 
@@ -273,16 +276,14 @@ impl Exchange {
         &self,
         plan: &Plan,
         version_number: i64,
-        snapshot: &domain::plan::PlanSnapshot,
-        previous: Option<&Version>,
+        snapshot: &PlanSnapshot,
+        previous: Option<(&VersionHead, &PlanSnapshot)>,
         plan_number: Option<&str>,
     ) -> eis::packet::PlanPacket {
         let base = match (previous, plan_number) {
-            (Some(prev), Some(plan_number)) => Some(build::Base {
-                plan_number,
-                snapshot: &prev.snapshot,
-                position_numbers: &prev.eis_position_numbers,
-            }),
+            (Some((head, content)), Some(plan_number)) => {
+                Some(build::Base { plan_number, snapshot: content, position_numbers: &head.eis_position_numbers })
+            }
             _ => None,
         };
         build::plan_packet(plan.id, version_number, snapshot, base.as_ref(), &self.inner.config.envelope)
@@ -306,16 +307,42 @@ impl Exchange {
         snapshot: &domain::plan::PlanSnapshot,
     ) -> Result<(i64, Basis, eis::packet::PlanPacket), StoreError> {
         let store = &self.inner.store;
-        let latest = store.latest_version(plan.id).await?;
+        // The head now (the registry numbers change when ЕИС places it), the content as kept.
+        let latest = store.latest_version_head(plan.id).await?;
         let number = latest.as_ref().map(|v| v.version_number + 1).unwrap_or(0);
         let basis = basis_of(store, plan, number).await?;
-        let previous = latest.as_ref();
+        let content = match &latest {
+            Some(head) => Some(self.version_content(head.id).await?),
+            None => None,
+        };
+        let previous = latest.as_ref().zip(content.as_deref());
         let packet = match &basis {
             Basis::New => self.build(plan, number, snapshot, None, None),
             Basis::Change { plan_number, .. } => self.build(plan, number, snapshot, previous, Some(plan_number)),
             Basis::Pending { .. } => self.build(plan, number, snapshot, previous, Some(STAND_IN_PLAN_NUMBER)),
         };
         Ok((number, basis, packet))
+    }
+
+    /// A version's snapshot, kept after the first read: a change round's every schema check
+    /// and its approval build against the same one, megabytes for a large plan.
+    pub async fn version_content(&self, id: VersionId) -> Result<Arc<PlanSnapshot>, StoreError> {
+        if let Some(kept) = self.inner.contents.lock().unwrap_or_else(PoisonError::into_inner).get(&id) {
+            return Ok(kept.clone());
+        }
+        let content = Arc::new(
+            self.inner
+                .store
+                .version_snapshot(id)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt(format!("version {id} without its snapshot")))?,
+        );
+        let mut kept = self.inner.contents.lock().unwrap_or_else(PoisonError::into_inner);
+        if kept.len() >= crate::KEPT_CONTENTS {
+            kept.clear();
+        }
+        kept.insert(id, content.clone());
+        Ok(content)
     }
 
     /// The schema check of the pre-flight checks: what the official schemas say of the packet

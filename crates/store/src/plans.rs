@@ -901,6 +901,39 @@ impl Store {
         rows.iter().map(version_from_row).collect()
     }
 
+    /// The id of the plan's latest version.
+    pub async fn latest_version_id(&self, plan_id: PlanId) -> Result<Option<VersionId>> {
+        let id: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM plan_versions WHERE plan_id = $1 ORDER BY version_number DESC LIMIT 1")
+                .bind(plan_id.get())
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(id.map(VersionId))
+    }
+
+    /// The plan's latest version without its snapshot and packet.
+    pub async fn latest_version_head(&self, plan_id: PlanId) -> Result<Option<VersionHead>> {
+        let row = sqlx::query(
+            "SELECT id, plan_id, version_number, approved_by, approved_at, eis_position_numbers, packet_basis \
+             FROM plan_versions WHERE plan_id = $1 ORDER BY version_number DESC LIMIT 1",
+        )
+        .bind(plan_id.get())
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(version_head_from_row).transpose()
+    }
+
+    /// A version's content alone (immutable once approved, so a reader may keep it).
+    pub async fn version_snapshot(&self, id: VersionId) -> Result<Option<PlanSnapshot>> {
+        let snapshot: Option<String> = sqlx::query_scalar("SELECT snapshot FROM plan_versions WHERE id = $1")
+            .bind(id.get())
+            .fetch_optional(self.pool())
+            .await?;
+        snapshot
+            .map(|s| serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(format!("snapshot: {e}"))))
+            .transpose()
+    }
+
     /// A version without its snapshot and packet.
     pub async fn version_head(&self, id: VersionId) -> Result<Option<VersionHead>> {
         let row = sqlx::query(

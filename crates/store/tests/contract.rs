@@ -2,7 +2,7 @@
 //! set, on PostgreSQL.
 
 use domain::exchange::PacketBasis;
-use domain::ids::{OrgId, UserId, VersionId};
+use domain::ids::{OrgId, SendId, UserId, VersionId};
 use domain::plan::{PlanSnapshot, Position};
 use domain::testing;
 use domain::{OrgType, PlanStatus, Role, SendStatus};
@@ -624,6 +624,31 @@ async fn an_event_identical_to_the_previous_one_is_counted_on_it_and_a_different
             ("<errorInfo>1</errorInfo>".to_owned(), Some(503), 0),
         ]
     );
+
+    // The timeline without the replies says which lines keep one; one event reads alone.
+    let timeline = s.send_timeline(id).await.unwrap();
+    let shape = |e: &store::sends::SendEvent| (e.id, e.status, e.message.clone(), e.http_status, e.repeats, e.has_raw);
+    assert_eq!(timeline.iter().map(shape).collect::<Vec<_>>(), events.iter().map(shape).collect::<Vec<_>>());
+    assert!(timeline.iter().all(|e| e.raw_reply.is_none()), "no reply read");
+    assert_eq!(timeline.iter().map(|e| e.has_raw).collect::<Vec<_>>(), [false, true, true, true, true]);
+    let one = s.send_event(id, events[2].id).await.unwrap().unwrap();
+    assert_eq!((one.raw_reply.as_deref(), one.has_raw), (Some("<errorInfo>2</errorInfo>"), true));
+    assert!(s.send_event(id, events[4].id + 1).await.unwrap().is_none());
+    assert!(s.send_event(SendId(id.get() + 1), events[2].id).await.unwrap().is_none(), "another send's event");
+
+    // The heads of the send and of its version are what the full reads say, without content.
+    let full = s.send(id).await.unwrap().unwrap();
+    let head = s.send_head(id).await.unwrap().unwrap();
+    assert_eq!(format!("{:?}", head), format!("{:?}", full.head));
+    assert_eq!(format!("{:?}", s.latest_send_head(v).await.unwrap().unwrap()), format!("{:?}", full.head));
+    assert!(s.latest_send_head(VersionId(v.get() + 1000)).await.unwrap().is_none());
+    let version = s.version(v).await.unwrap().unwrap();
+    assert_eq!(format!("{:?}", s.version_head(v).await.unwrap().unwrap()), format!("{:?}", version.head));
+    let latest = s.latest_version_head(version.plan_id).await.unwrap().unwrap();
+    assert_eq!(format!("{latest:?}"), format!("{:?}", version.head));
+    assert_eq!(s.latest_version_id(version.plan_id).await.unwrap(), Some(v));
+    assert_eq!(s.version_snapshot(v).await.unwrap(), Some(version.snapshot));
+    assert!(s.version_snapshot(VersionId(v.get() + 1000)).await.unwrap().is_none());
 }
 
 #[tokio::test]
