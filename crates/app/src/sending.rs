@@ -200,8 +200,9 @@ impl Workflow {
             return Err(Error::SendRefused(SAVE_CREDENTIALS_FIRST.into()));
         };
         let mut outcome = BulkSend::default();
-        for item in self.store.plans_visible_to(user.org_id).await? {
-            let found = match self.readable_plan(user, item.plan.id).await {
+        let unsent = self.store.unsent_versions_visible_to(user.org_id).await?;
+        for versions in unsent.chunk_by(|a, b| a.0 == b.0) {
+            let found = match self.readable_plan(user, versions[0].0).await {
                 Ok(found) => found,
                 Err(Error::NotFound) => continue,
                 Err(e) => return Err(e),
@@ -209,13 +210,9 @@ impl Workflow {
             if !found.permissions().send {
                 continue;
             }
-            let mut versions = self.store.version_summaries(item.plan.id).await?;
-            versions.sort_by_key(|v| v.version_number);
-            let ids: Vec<VersionId> = versions.iter().map(|v| v.id).collect();
-            let sent = self.store.latest_sends(&ids).await?;
-            for summary in versions.iter().filter(|v| !sent.contains_key(&v.id)) {
+            for &(_, version_id) in versions {
                 // Only a version about to go is read in full (its snapshot and packet).
-                let Some(v) = self.store.version(summary.id).await? else { continue };
+                let Some(v) = self.store.version(version_id).await? else { continue };
                 match self.queue(user, found.plan(), &v, credentials.clone()).await {
                     Ok(_) => outcome.queued += 1,
                     Err(Error::SendRefused(reason)) => outcome.problems.push(format!(

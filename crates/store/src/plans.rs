@@ -411,6 +411,23 @@ impl Store {
         plan_list_items(&rows)
     }
 
+    /// The approved versions never sent, of the organization's own plans and its
+    /// subordinates', by plan and version number: what «Отправить все» looks at, without
+    /// reading the plans that have nothing to send.
+    pub async fn unsent_versions_visible_to(&self, org_id: OrgId) -> Result<Vec<(PlanId, VersionId)>> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT v.plan_id, v.id FROM plan_versions v JOIN plans p ON p.id = v.plan_id \
+             JOIN organizations o ON o.id = p.org_id \
+             WHERE (p.org_id = $1 OR o.superior_id = $1) \
+             AND NOT EXISTS (SELECT 1 FROM eis_sends s WHERE s.version_id = v.id) \
+             ORDER BY v.plan_id, v.version_number",
+        )
+        .bind(org_id.get())
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(|(plan, version)| (PlanId(plan), VersionId(version))).collect())
+    }
+
     pub async fn positions(&self, plan_id: PlanId) -> Result<Vec<StoredPosition>> {
         let rows = sqlx::query(concat!(
             "SELECT ",

@@ -932,6 +932,11 @@ async fn version_summaries_and_latest_sends_read_without_snapshots() {
     assert_eq!(s.version_summaries(full.plan_id).await.unwrap(), summaries);
 
     assert!(s.latest_sends(&[v]).await.unwrap().is_empty(), "never sent");
+    // «Отправить все» finds it from the customer and from its superior, and no one else.
+    let superior = s.organization(o).await.unwrap().unwrap().superior_id.unwrap();
+    assert_eq!(s.unsent_versions_visible_to(o).await.unwrap(), [(full.plan_id, v)]);
+    assert_eq!(s.unsent_versions_visible_to(superior).await.unwrap(), [(full.plan_id, v)]);
+    assert!(s.unsent_versions_visible_to(OrgId(o.get() + 1000)).await.unwrap().is_empty());
     let login = EisLogin { login: "eis_user_int".into(), password: "Пароль-ЕИС-7Kq9".into() };
     let first = NewSend {
         version_id: v,
@@ -959,6 +964,7 @@ async fn version_summaries_and_latest_sends_read_without_snapshots() {
     let latest = s.latest_sends(&[v, VersionId(v.get() + 1000)]).await.unwrap();
     assert_eq!(latest.len(), 1, "only versions with a send");
     assert_eq!((latest[&v].id, latest[&v].status), (second_id, SendStatus::Queued), "the newest send");
+    assert!(s.unsent_versions_visible_to(o).await.unwrap().is_empty(), "a version sent once is not unsent");
 }
 
 #[tokio::test]
