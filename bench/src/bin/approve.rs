@@ -10,13 +10,10 @@
 
 use anyhow::Context;
 use domain::ids::PlanId;
-use domain::plan::PositionDraft;
 use domain::{OrgType, Role};
 use std::time::{Duration, Instant};
 use store::orgs::NewOrganization;
 use store::{SecretBox, Store};
-
-const OKPD2: [&str; 4] = ["58.11.19.000", "17.12.14.110", "26.20.11.110", "43.21.10.140"];
 
 fn main() -> anyhow::Result<()> {
     let Some(dir) = eis::schemas::locate() else {
@@ -171,7 +168,9 @@ async fn filled_plan(
     let editable = app.editable_plan(customer, plan.id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let t0 = Instant::now();
     for i in 0..positions {
-        app.add_position(customer, &editable, &draft(year, i)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        app.add_position(customer, &editable, &bench::position_draft(year, i))
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     fill.push(t0.elapsed());
     app.submit(customer, plan.id).await.map_err(|e| anyhow::anyhow!("submit: {e}"))?;
@@ -190,7 +189,7 @@ async fn changed_plan(
     let positions = app.store().positions(plan).await?;
     for (i, stored) in positions.iter().enumerate().step_by(100) {
         let editable = app.editable_position(customer, plan, stored.id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        let mut edited = draft(year, i);
+        let mut edited = bench::position_draft(year, i);
         edited.amount_current = format!("{}", 20_000 + i * 7);
         app.update_position(customer, &editable, &edited, "9", "Изменение потребности", stored.row_version)
             .await
@@ -198,18 +197,6 @@ async fn changed_plan(
     }
     app.submit(customer, plan).await.map_err(|e| anyhow::anyhow!("submit the change round: {e}"))?;
     Ok(())
-}
-
-fn draft(year: i32, i: usize) -> PositionDraft {
-    PositionDraft {
-        publish_year: year.to_string(),
-        okpd2: OKPD2[i % OKPD2.len()].to_owned(),
-        kvr: "244".to_owned(),
-        object_info: format!("Закупка № {i}: поставка товаров для нужд учреждения"),
-        amount_current: format!("{}", 10_000 + i * 7),
-        amount_first: if i.is_multiple_of(3) { "5000".to_owned() } else { String::new() },
-        ..Default::default()
-    }
 }
 
 fn env_usize(name: &str, default: usize) -> usize {

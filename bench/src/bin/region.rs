@@ -20,7 +20,6 @@
 use anyhow::{Context, bail};
 use clap::Parser;
 use domain::ids::{OrgId, PlanId};
-use domain::plan::PositionDraft;
 use domain::secret::Secret;
 use domain::{OrgType, Role};
 use std::sync::Arc;
@@ -61,7 +60,6 @@ struct Args {
 }
 
 const PLAN_YEAR: i32 = 2027;
-const OKPD2: [&str; 4] = ["58.11.19.000", "17.12.14.110", "26.20.11.110", "43.21.10.140"];
 /// Seeding work in flight at once (database round trips, Argon2 hashes in the sandbox).
 const SEED_PARALLEL: usize = 8;
 
@@ -319,7 +317,7 @@ async fn seed(
     let plan = store.plan(first.plan).await?.context("first plan")?;
     for n in 1..=args.positions {
         let number = domain::ikz::PurchaseNumber::new(n)?;
-        let position = draft(n as usize)
+        let position = bench::position_draft(PLAN_YEAR, n as usize)
             .parse(number, OrgType::Budget, None)
             .map_err(|e| anyhow::anyhow!("position {n}: {e:?}"))?;
         store
@@ -371,18 +369,6 @@ fn organization<'a>(
         budget_level: 2,
         oktmo: "40911000",
     })
-}
-
-fn draft(i: usize) -> PositionDraft {
-    PositionDraft {
-        publish_year: PLAN_YEAR.to_string(),
-        okpd2: OKPD2[i % OKPD2.len()].to_owned(),
-        kvr: "244".to_owned(),
-        object_info: format!("Закупка № {i}: поставка товаров для нужд учреждения"),
-        amount_current: format!("{}", 10_000 + i * 7),
-        amount_first: if i.is_multiple_of(3) { "5000".to_owned() } else { String::new() },
-        ..Default::default()
-    }
 }
 
 /// Runs `job(0..n)` with at most [`SEED_PARALLEL`] at once; answers the results in any order.
