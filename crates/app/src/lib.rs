@@ -14,6 +14,7 @@
 pub mod access;
 pub mod checks;
 pub mod error;
+pub mod excel;
 pub mod nsi;
 pub mod passwords;
 pub mod plans;

@@ -9,6 +9,7 @@ mod common;
 mod concurrency;
 mod demo_process;
 mod errors;
+mod excel;
 mod hostile;
 mod lists;
 mod logs;
