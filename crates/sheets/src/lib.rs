@@ -6,8 +6,10 @@
 
 pub mod columns;
 pub mod export;
+pub mod import;
 
 pub use export::{plan_workbook, template_workbook};
+pub use import::{CellError, Limits, ReadError, SheetRow, read};
 
 /// Why a workbook could not be written or read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

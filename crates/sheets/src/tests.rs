@@ -161,3 +161,185 @@ fn money_numbers_are_exact_to_the_kopeck() {
     }
     let _: &[Position] = &sample().positions;
 }
+
+mod import {
+    use super::{money, sample};
+    use crate::columns::{Col, SHEET};
+    use crate::{CellError, Limits, ReadError, SheetRow, plan_workbook, read};
+    use domain::OrgType;
+    use domain::ikz::PurchaseNumber;
+    use domain::plan::{Position, SpecialPurchase};
+    use rust_xlsxwriter::Workbook;
+
+    /// What a cell gets in a hand-made file.
+    enum In {
+        T(&'static str),
+        N(f64),
+        B(bool),
+    }
+
+    /// A file with the column titles of 2026 on its first row and these rows below.
+    fn file(rows: &[Vec<(Col, In)>]) -> Vec<u8> {
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.set_name(SHEET).unwrap();
+        for col in Col::ALL {
+            ws.write_string(0, col.index(), col.title(2026)).unwrap();
+        }
+        for (i, cells) in rows.iter().enumerate() {
+            let r = i as u32 + 1;
+            for (col, v) in cells {
+                match v {
+                    In::T(s) => ws.write_string(r, col.index(), *s).unwrap(),
+                    In::N(n) => ws.write_number(r, col.index(), *n).unwrap(),
+                    In::B(b) => ws.write_boolean(r, col.index(), *b).unwrap(),
+                };
+            }
+        }
+        wb.save_to_buffer().unwrap()
+    }
+
+    fn p4() -> Option<SpecialPurchase> {
+        Some(SpecialPurchase { code: "P4_1_93".into(), name: "п. 4 ч. 1 ст. 93".into() })
+    }
+
+    /// Parses a row as the workflow does, with the special purchase kind «found in НСИ».
+    fn parsed(row: &SheetRow, org_type: OrgType) -> Result<Position, Vec<domain::plan::FieldError>> {
+        let number = PurchaseNumber::new(row.number.parse().unwrap_or(1)).unwrap();
+        let special = (row.draft.special_type == "P4_1_93").then(p4).flatten();
+        row.draft.parse(number, org_type, special)
+    }
+
+    #[test]
+    fn an_exported_plan_imports_as_the_same_positions() {
+        let plan = sample();
+        let bytes = plan_workbook(&plan, None, "Версия 1").unwrap();
+        let rows = read(&bytes, plan.plan_year, plan.customer.org_type, &Limits::DEFAULT).unwrap();
+        assert_eq!(rows.len(), plan.positions.len());
+        for (row, p) in rows.iter().zip(&plan.positions) {
+            assert!(row.errors.is_empty(), "{:?}", row.errors);
+            assert_eq!(row.number, p.purchase_number.padded());
+            let mut back = parsed(row, plan.customer.org_type).unwrap();
+            back.special = back.special.map(|s| SpecialPurchase { name: p.special.clone().unwrap().name, ..s });
+            assert_eq!(back, Position { change: None, ..p.clone() });
+            if let Some(c) = &p.change {
+                assert_eq!(
+                    (row.reason_code.as_str(), row.change_description.as_str()),
+                    (c.reason_code.as_str(), c.description.as_str())
+                );
+            }
+        }
+        assert_eq!(rows[0].line_rows.len(), 2, "the КВР lines");
+        assert_eq!(rows[0].target_rows.len(), 1);
+    }
+
+    #[test]
+    fn bad_cells_get_russian_messages_on_their_cells() {
+        use In::*;
+        let bytes = file(&[
+            // Row 2: a wrong year, a wrong ОКПД2, an amount in words, a yes/no in Latin.
+            vec![
+                (Col::Okpd2, T("38.11.21.0000")),
+                (Col::Kvr, N(244.0)),
+                (Col::Object, T("Вывоз ТКО")),
+                (Col::PublishYear, N(26.0)),
+                (Col::Current, T("сто рублей")),
+                (Col::First, N(10.001)),
+                (Col::EnergyService, T("yes")),
+                (Col::PublicDiscussion, B(true)),
+            ],
+            // Row 3: its КВР line with a two-digit code; row 4 a line of a kind the type does not take.
+            vec![(Col::Kind, T("КВР")), (Col::LineCode, T("24")), (Col::Current, N(1.0))],
+            vec![(Col::Kind, T("КБК")), (Col::LineCode, T("07507021234567890244")), (Col::Current, N(1.0))],
+            // Row 5: an unknown kind; row 6 a correct position.
+            vec![(Col::Kind, T("Позиция!"))],
+            vec![
+                (Col::Okpd2, T("38.11.21.000")),
+                (Col::Kvr, T("244")),
+                (Col::Object, T("Вывоз ТКО")),
+                (Col::PublishYear, T("2026")),
+                (Col::Current, T("1 000,50")),
+            ],
+        ]);
+        let mut rows = read(&bytes, 2026, OrgType::Budget, &Limits::DEFAULT).unwrap();
+        assert_eq!(rows.len(), 3);
+        assert!(rows[0].draft.public_discussion, "a true cell is «да»");
+        let field_errors = parsed(&rows[0], OrgType::Budget).unwrap_err();
+        rows[0].place(&field_errors);
+        let at = |errors: &[CellError], row: u32, col: Col| -> Vec<String> {
+            errors.iter().filter(|e| e.row == row && e.column == col.title(2026)).map(|e| e.message.clone()).collect()
+        };
+        let e = &rows[0].errors;
+        assert!(at(e, 2, Col::PublishYear)[0].contains("четырьмя цифрами"), "{e:?}");
+        assert!(at(e, 2, Col::Okpd2)[0].contains("ОКПД2"), "{e:?}");
+        assert!(at(e, 2, Col::Current)[0].contains("сто рублей"), "{e:?}");
+        assert_eq!(at(e, 2, Col::First).len(), 1, "more than two decimals: {e:?}");
+        assert!(at(e, 2, Col::EnergyService)[0].contains("«да» или «нет»"), "{e:?}");
+        assert!(at(e, 3, Col::LineCode)[0].starts_with("Код КВР должен состоять из 3 цифр"), "{e:?}");
+        assert!(at(e, 4, Col::Kind)[0].contains("типа 03"), "{e:?}");
+        assert!(!rows[1].position && at(&rows[1].errors, 5, Col::Kind)[0].contains("Неизвестный вид строки"));
+        assert!(rows[2].errors.is_empty() && rows[2].position);
+        let good = parsed(&rows[2], OrgType::Budget).unwrap();
+        assert_eq!(good.amounts.current, money("1000,50"));
+    }
+
+    #[test]
+    fn a_file_of_another_year_or_shape_is_refused_whole() {
+        let bytes = plan_workbook(&sample(), None, "Версия 1").unwrap();
+        assert_eq!(
+            read(&bytes, 2027, OrgType::Budget, &Limits::DEFAULT),
+            Err(ReadError::MissingColumn(Col::Second.title(2027))),
+            "the 2026 file has the 2027 and 2028 columns, not 2029's"
+        );
+        assert_eq!(read(b"not a zip", 2026, OrgType::Budget, &Limits::DEFAULT), Err(ReadError::NotXlsx));
+        let empty = file(&[]);
+        assert_eq!(read(&empty, 2026, OrgType::Budget, &Limits::DEFAULT), Err(ReadError::Empty));
+    }
+
+    #[test]
+    fn sizes_and_rows_are_bounded() {
+        let bytes = plan_workbook(&sample(), None, "Версия 1").unwrap();
+        let limits = Limits::DEFAULT;
+        let small = |l: Limits| read(&bytes, 2026, OrgType::Budget, &l);
+        assert!(matches!(small(Limits { file_bytes: bytes.len() - 1, ..limits }), Err(ReadError::TooLarge(_))));
+        assert!(small(Limits { file_bytes: bytes.len(), ..limits }).is_ok());
+        assert!(matches!(small(Limits { unpacked_bytes: 10_000, ..limits }), Err(ReadError::TooLargeUnpacked(_))));
+        assert!(matches!(small(Limits { entries: 3, ..limits }), Err(ReadError::TooLargeUnpacked(_))));
+        // Six rows below the titles: positions, lines and the totals row.
+        assert_eq!(small(Limits { rows: 5, ..limits }), Err(ReadError::TooManyRows(5)));
+        assert!(small(Limits { rows: 7, ..limits }).is_ok());
+        let long = small(Limits { cell_chars: 5, ..limits }).unwrap();
+        assert!(
+            long[0].errors.iter().any(|e| e.message.starts_with("Текст длиннее 5 символов")),
+            "{:?}",
+            long[0].errors
+        );
+    }
+
+    /// A ZIP whose directory understates an entry's unpacked size (the trick of a ZIP bomb that
+    /// passes a check of declared sizes) fails while unpacking, at the declared size.
+    #[test]
+    fn an_entry_larger_than_declared_is_not_unpacked() {
+        let mut bytes = plan_workbook(&sample(), None, "Версия 1").unwrap();
+        let name = b"xl/worksheets/sheet1.xml";
+        let u32_at = |b: &[u8], i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let mut patched = 0;
+        for i in 0..bytes.len().saturating_sub(46) {
+            let (size_at, name_len_at, name_at) = match u32_at(&bytes, i) {
+                0x0201_4b50 => (i + 24, i + 28, i + 46),
+                0x0403_4b50 => (i + 22, i + 26, i + 30),
+                _ => continue,
+            };
+            let len = usize::from(u16::from_le_bytes([bytes[name_len_at], bytes[name_len_at + 1]]));
+            if bytes.get(name_at..name_at + len) == Some(&name[..]) && u32_at(&bytes, size_at) > 0 {
+                bytes[size_at..size_at + 4].copy_from_slice(&100u32.to_le_bytes());
+                patched += 1;
+            }
+        }
+        assert!(patched >= 1, "the sheet's entry found");
+        match read(&bytes, 2026, OrgType::Budget, &Limits::DEFAULT) {
+            Err(ReadError::Unreadable(_)) => {}
+            other => panic!("an entry past its declared size must fail: {other:?}"),
+        }
+    }
+}
