@@ -287,7 +287,13 @@ pub fn read(bytes: &[u8], plan_year: i32, org_type: OrgType, limits: &Limits) ->
         let get = |row: &mut SheetRow, col: Col| -> String {
             match at(col) {
                 None => String::new(),
-                Some(Value::Text(s)) => s.clone(),
+                Some(Value::Text(s)) => match domain::text::check(s) {
+                    Ok(()) => s.clone(),
+                    Err(message) => {
+                        row.error(col, message);
+                        String::new()
+                    }
+                },
                 Some(Value::Number(f)) => number_text(*f),
                 Some(Value::Bool(b)) => (if *b { YES } else { NO }).to_owned(),
                 Some(Value::TooLong(n)) => {

@@ -241,7 +241,7 @@ mod import {
             vec![
                 (Col::Okpd2, T("38.11.21.0000")),
                 (Col::Kvr, N(244.0)),
-                (Col::Object, T("Вывоз ТКО")),
+                (Col::Object, T("Вывоз\u{1b}ТКО")),
                 (Col::PublishYear, N(26.0)),
                 (Col::Current, T("сто рублей")),
                 (Col::First, N(10.001)),
@@ -275,6 +275,7 @@ mod import {
         assert!(at(e, 2, Col::Current)[0].contains("сто рублей"), "{e:?}");
         assert_eq!(at(e, 2, Col::First).len(), 1, "more than two decimals: {e:?}");
         assert!(at(e, 2, Col::EnergyService)[0].contains("«да» или «нет»"), "{e:?}");
+        assert!(at(e, 2, Col::Object)[0].contains("U+001B"), "{e:?}");
         assert!(at(e, 3, Col::LineCode)[0].starts_with("Код КВР должен состоять из 3 цифр"), "{e:?}");
         assert!(at(e, 4, Col::Kind)[0].contains("типа 03"), "{e:?}");
         assert!(!rows[1].position && at(&rows[1].errors, 5, Col::Kind)[0].contains("Неизвестный вид строки"));

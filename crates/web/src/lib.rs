@@ -40,6 +40,14 @@ pub fn router(state: AppState) -> Router {
         .route("/plans/{id}", get(plans::view))
         .route("/plans/{id}/xlsx", get(excel::plan_xlsx))
         .route("/plans/{id}/import/template", get(excel::template))
+        .route(
+            "/plans/{id}/import",
+            get(excel::page).post(excel::check).layer(DefaultBodyLimit::max(excel::MAX_IMPORT_REQUEST)),
+        )
+        .route(
+            "/plans/{id}/import/confirm",
+            post(excel::confirm).layer(DefaultBodyLimit::max(excel::MAX_IMPORT_REQUEST)),
+        )
         .route("/plans/{id}/positions", post(plans::add_position))
         .route("/plans/{id}/positions/{position_id}/delete", post(plans::delete_position))
         .route("/plans/{id}/positions/{position_id}/edit", get(positions::edit_page))
