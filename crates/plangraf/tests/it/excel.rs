@@ -365,3 +365,39 @@ async fn only_the_customers_specialists_import() {
     assert!(h.app.store.positions(PlanId(plan)).await.unwrap().is_empty());
     h.app.stop().await;
 }
+
+/// 5,000 rows, checked and saved in one transaction (timings in docs/PERFORMANCE.md).
+#[tokio::test]
+async fn five_thousand_rows_import_at_once() {
+    use sheets::columns::Col;
+    let h = Harness::start_driven().await;
+    let mut customer = h.client();
+    customer.login("zakazchik", "zakazchik").await;
+    let plan = customer.create_plan("2026").await;
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for col in Col::ALL {
+        ws.write_string(0, col.index(), col.title(2026)).unwrap();
+    }
+    for r in 1..=5000u32 {
+        ws.write_string(r, Col::Okpd2.index(), "58.11.19.000").unwrap();
+        ws.write_string(r, Col::Kvr.index(), "244").unwrap();
+        ws.write_string(r, Col::Object.index(), format!("Поставка учебников, партия {r}")).unwrap();
+        ws.write_number(r, Col::PublishYear.index(), 2026.0).unwrap();
+        ws.write_number(r, Col::Current.index(), f64::from(r) + 0.25).unwrap();
+    }
+    let file = wb.save_to_buffer().unwrap();
+    let started = std::time::Instant::now();
+    let checked = check_file(&mut customer, plan, file).await;
+    let check_took = started.elapsed();
+    assert!(checked.has("Будет добавлено позиций: 5000"), "{}", &checked.body[..checked.body.len().min(2000)]);
+    let started = std::time::Instant::now();
+    assert_eq!(confirm(&mut customer, plan, &checked).await.status, 200);
+    let save_took = started.elapsed();
+    eprintln!("5,000 rows: checked in {check_took:?}, saved in {save_took:?}");
+    let stored = h.app.store.positions(PlanId(plan)).await.unwrap();
+    assert_eq!(stored.len(), 5000);
+    assert_eq!(stored[4999].position.purchase_number.get(), 5000);
+    assert_eq!(stored[4999].position.amounts.current.canonical(), "5000.25");
+    h.app.stop().await;
+}
