@@ -28,6 +28,38 @@ fn put(dir: &Path, target: &str, seeds: &[String]) {
     }
 }
 
+fn put_bytes(dir: &Path, target: &str, seeds: &[Vec<u8>]) {
+    let at = dir.join(target);
+    std::fs::create_dir_all(&at).unwrap_or_else(|e| panic!("{}: {e}", at.display()));
+    for (i, seed) in seeds.iter().enumerate() {
+        let file = at.join(format!("seed-{i:02}"));
+        std::fs::write(&file, seed).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    }
+}
+
+/// Import files: an exported plan of each breakdown kind (positions, КБК or КВР and target
+/// article lines, a special purchase) and an empty template.
+fn sheets_seeds() -> Vec<Vec<u8>> {
+    use domain::plan::{BudgetLine, SpecialPurchase};
+    use domain::OrgType;
+    let line = |code: &str, p: &domain::plan::Position| BudgetLine { code: code.into(), amounts: p.amounts };
+    let mut kvr = domain::testing::position(1, "1 234,56");
+    kvr.kvrs = vec![line("244", &kvr)];
+    kvr.target_articles = vec![line("01101S0590", &kvr)];
+    let mut special = domain::testing::position(2, "300 000");
+    special.special = Some(SpecialPurchase { code: "P4_1_93".into(), name: "п. 4 ч. 1 ст. 93".into() });
+    special.okpd2 = vec![];
+    let budget = domain::testing::plan(OrgType::Budget, vec![kvr, special]);
+    let mut kbk = domain::testing::position(1, "10");
+    kbk.kbks = vec![line("07507021234567890244", &kbk)];
+    let authority = domain::testing::plan(OrgType::Authority, vec![kbk]);
+    vec![
+        sheets::plan_workbook(&budget, None, "Версия 1").expect("a workbook"),
+        sheets::plan_workbook(&authority, Some(&authority), "Рабочая копия").expect("a workbook"),
+        sheets::template_workbook(2026, &budget.customer).expect("a workbook"),
+    ]
+}
+
 fn entry(code: &str, name: &str, parent: Option<&str>) -> Entry {
     Entry { code: code.into(), name: name.into(), parent_code: parent.map(Into::into), actual: true }
 }
@@ -42,6 +74,7 @@ fn main() {
         "<x:note xmlns:x=\"urn:example\" xml:lang=\"ru\" x:kind=\"a\">текст<x:part n=\"1\"/></x:note></int:data>",
         1,
     );
+    put_bytes(dir, "sheets", &sheets_seeds());
     put(dir, "packet", &[new.clone(), write_plan_packet(&change_packet()), write_plan_packet_with(&new_packet(), Layout::Pretty), kept]);
 
     let confirmation = |result, violations| Confirmation {

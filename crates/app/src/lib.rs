@@ -15,6 +15,7 @@ pub mod access;
 pub mod checks;
 pub mod error;
 pub mod evidence;
+pub mod excel;
 pub mod nsi;
 pub mod passwords;
 pub mod plans;

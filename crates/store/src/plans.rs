@@ -78,6 +78,16 @@ pub enum PositionRefusal {
     NumbersExhausted,
 }
 
+/// A position changed by an import: its id and the `row_version` read, its content before
+/// (for the journal) and after.
+#[derive(Debug, Clone)]
+pub struct ImportedChange {
+    pub id: PositionId,
+    pub row_version: i64,
+    pub before_summary: String,
+    pub position: Position,
+}
+
 /// The outcome of a position write: the position as stored now, or why nothing changed.
 pub type PositionWrite = std::result::Result<StoredPosition, PositionRefusal>;
 
@@ -582,6 +592,102 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(Ok(StoredPosition { id: PositionId(id), position, row_version: 1, in_base: false }))
+    }
+
+    /// An import from a file, in one transaction: the changed positions (each still at the
+    /// `row_version` read) and the new ones under the next purchase numbers, if the plan is
+    /// editable and its content stamp is still `expected_stamp` (nothing changed since the file
+    /// was checked). All or nothing: a refusal changes nothing. Answers the numbers given to
+    /// the new positions.
+    pub async fn import_positions(
+        &self,
+        plan: &Plan,
+        expected_stamp: i64,
+        updates: &[ImportedChange],
+        adds: &[Position],
+        actor: UserId,
+    ) -> Result<std::result::Result<Vec<PurchaseNumber>, PositionRefusal>> {
+        let mut tx = self.write_tx().await?;
+        let editable: Vec<&str> = PlanStatus::ALL.iter().filter(|s| s.editable()).map(|s| s.code()).collect();
+        let [first, second] = editable[..] else {
+            return Err(StoreError::Corrupt("expected two editable plan statuses".into()));
+        };
+        let moved = sqlx::query(
+            "UPDATE plans SET content_version = content_version + 1, updated_at = $1 \
+             WHERE id = $2 AND status IN ($3, $4) AND content_version = $5",
+        )
+        .bind(now_ms())
+        .bind(plan.id.get())
+        .bind(first)
+        .bind(second)
+        .bind(expected_stamp)
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() != 1 {
+            let status: Option<String> = sqlx::query_scalar("SELECT status FROM plans WHERE id = $1")
+                .bind(plan.id.get())
+                .fetch_optional(&mut *tx)
+                .await?;
+            let editable = status.as_deref().and_then(PlanStatus::from_code).is_some_and(PlanStatus::editable);
+            return Ok(Err(if editable { PositionRefusal::Stale } else { PositionRefusal::PlanNotEditable }));
+        }
+        let source = "загрузка из Excel";
+        for u in updates {
+            let data = serde_json::to_string(&u.position).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let done = sqlx::query(
+                "UPDATE positions SET data = $1, row_version = row_version + 1 WHERE id = $2 AND plan_id = $3 \
+                 AND row_version = $4",
+            )
+            .bind(&data)
+            .bind(u.id.get())
+            .bind(plan.id.get())
+            .bind(u.row_version)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Ok(Err(PositionRefusal::Stale));
+            }
+            write_position_columns(&mut tx, u.id.get(), &u.position).await?;
+            let mut details = format!("Было: {}\nСтало: {}", u.before_summary, u.position.summary());
+            if let Some(c) = &u.position.change {
+                details.push_str(&format!("\nПричина: {} — {}", c.reason_code, c.description));
+            }
+            let action = format!("Изменена позиция {} ({source})", u.position.purchase_number.padded());
+            record(&mut *tx, Some(actor), Some(plan.org_id), "plan", Some(plan.id.get()), &action, &details).await?;
+        }
+        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(purchase_number) FROM positions WHERE plan_id = $1")
+            .bind(plan.id.get())
+            .fetch_one(&mut *tx)
+            .await?;
+        let mut next =
+            u32::try_from(max.unwrap_or(0)).map_err(|_| StoreError::Corrupt(format!("purchase number {max:?}")))?;
+        let mut numbers = Vec::with_capacity(adds.len());
+        for p in adds {
+            next += 1;
+            let Ok(number) = PurchaseNumber::new(next) else {
+                return Ok(Err(PositionRefusal::NumbersExhausted));
+            };
+            let mut position = p.clone();
+            position.purchase_number = number;
+            let data = serde_json::to_string(&position).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO positions (plan_id, purchase_number, data, row_version, in_base) \
+                 VALUES ($1, $2, $3, 1, 0) RETURNING id",
+            )
+            .bind(plan.id.get())
+            .bind(i64::from(number.get()))
+            .bind(&data)
+            .fetch_one(&mut *tx)
+            .await?;
+            write_position_columns(&mut tx, id, &position).await?;
+            let action = format!("Добавлена позиция {} ({source})", number.padded());
+            record(&mut *tx, Some(actor), Some(plan.org_id), "plan", Some(plan.id.get()), &action, &position.summary())
+                .await?;
+            numbers.push(number);
+        }
+        count_positions(&mut tx, plan.id, i64::try_from(adds.len()).unwrap_or(i64::MAX)).await?;
+        tx.commit().await?;
+        Ok(Ok(numbers))
     }
 
     /// Replaces a position's content if the position is still at `expected_row_version` and the

@@ -28,7 +28,7 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    use pages::{plans, positions, reference, sending, session, settings, versions};
+    use pages::{excel, plans, positions, reference, sending, session, settings, versions};
     Router::new()
         .route("/", get(|| async { Redirect::to("/plans") }))
         .route("/login", get(session::login_page).post(session::login_submit))
@@ -38,6 +38,16 @@ pub fn router(state: AppState) -> Router {
         .route("/sends", get(sending::sends))
         .route("/sends/bulk", post(sending::send_all))
         .route("/plans/{id}", get(plans::view))
+        .route("/plans/{id}/xlsx", get(excel::plan_xlsx))
+        .route("/plans/{id}/import/template", get(excel::template))
+        .route(
+            "/plans/{id}/import",
+            get(excel::page).post(excel::check).layer(DefaultBodyLimit::max(excel::MAX_IMPORT_REQUEST)),
+        )
+        .route(
+            "/plans/{id}/import/confirm",
+            post(excel::confirm).layer(DefaultBodyLimit::max(excel::MAX_IMPORT_REQUEST)),
+        )
         .route("/plans/{id}/positions", post(plans::add_position))
         .route("/plans/{id}/positions/{position_id}/delete", post(plans::delete_position))
         .route("/plans/{id}/positions/{position_id}/edit", get(positions::edit_page))
@@ -52,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/versions/{id}/send", get(sending::send_dialog).post(sending::send_submit))
         .route("/versions/{id}/status", get(sending::send_status))
         .route("/versions/{id}/xml", get(versions::xml))
+        .route("/versions/{id}/xlsx", get(versions::xlsx))
         .route("/versions/{id}/print", get(versions::print))
         .route("/versions/{id}/diff", get(versions::compare))
         .route("/sends/{send_id}/events/{event_id}/raw", get(sending::raw_reply))

@@ -570,7 +570,7 @@ mod tests {
                 let mut f = archive.by_index(i).unwrap();
                 let mut content = Vec::new();
                 f.read_to_end(&mut content).unwrap();
-                (f.name().to_owned(), content)
+                (f.name().expect("a UTF-8 name").into_owned(), content)
             })
             .collect()
     }

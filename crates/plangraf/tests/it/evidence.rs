@@ -43,7 +43,7 @@ fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
             let mut file = archive.by_index(i).unwrap();
             let mut content = Vec::new();
             file.read_to_end(&mut content).unwrap();
-            (file.name().to_owned(), content)
+            (file.name().expect("a UTF-8 name").into_owned(), content)
         })
         .collect()
 }

@@ -10,6 +10,7 @@ mod concurrency;
 mod demo_process;
 mod errors;
 mod evidence;
+mod excel;
 mod hostile;
 mod lists;
 mod logs;

@@ -1,5 +1,6 @@
 //! Server-rendered Russian pages.
 
+pub mod excel;
 pub mod plan_page;
 pub mod plans;
 pub mod position_fields;

@@ -191,6 +191,7 @@ pub(super) fn notice_text(code: &str) -> Option<String> {
             "canceled" => "Закупка отменена",
             "owner" => "Изменено, кто размещает план-график в ЕИС",
             "responsible" => "Ответственный исполнитель сохранён",
+            "imported" => "Позиции загружены из Excel",
             _ => return None,
         }
         .to_owned(),

@@ -1,5 +1,5 @@
-//! A version's action menu «»» beyond sending: «Скачать XML», «Печатная форма» and
-//! «Сравнить с предыдущей».
+//! A version's action menu «»» beyond sending: «Скачать XML», «Скачать в Excel», «Печатная
+//! форма» and «Сравнить с предыдущей».
 
 use crate::AppState;
 use crate::api::Id;
@@ -25,6 +25,21 @@ pub async fn xml(
         format!("attachment; filename=\"plan-{}-{}-v{}-{kind}.xml\"", plan.id, plan.plan_year, version.version_number);
     Ok(([(CONTENT_TYPE, "application/xml; charset=utf-8".to_owned()), (CONTENT_DISPOSITION, name)], xml)
         .into_response())
+}
+
+/// «Скачать в Excel»: the version's positions as .xlsx.
+pub async fn xlsx(
+    State(state): State<AppState>,
+    CurrentUser(session): CurrentUser,
+    Id(id): Id<VersionId>,
+) -> WebResult<Response> {
+    Ok(download(state.app.version_xlsx(&session.user, id).await?))
+}
+
+/// A workbook to save.
+pub fn download(d: app::excel::Download) -> Response {
+    let name = format!("attachment; filename=\"{}\"", d.file_name);
+    ([(CONTENT_TYPE, app::excel::XLSX_MIME.to_owned()), (CONTENT_DISPOSITION, name)], d.bytes).into_response()
 }
 
 struct PrintRow {
