@@ -12,7 +12,8 @@
 //! and a change version sent and placed after it; a rejection with each violation linked to its
 //! position; a plan-schedule created in the cabinet that makes sending impossible. Issue 3: a
 //! plan-schedule built in the position form (reference picker, live ИКЗ and breakdown sums),
-//! returned, fixed, approved, changed, and its versions compared and printed.
+//! returned, fixed, approved, changed, and its versions compared and printed. Issue 13: positions
+//! imported from an Excel file (errors first, then a correct file) and the plan exported back.
 //!
 //! The browser, chromedriver and the waits are in [`crate::chromium`]: without Chromium each test
 //! says SKIPPED and passes, unless PLANGRAF_REQUIRE_BROWSER=1. The tests take turns, one browser
@@ -905,6 +906,106 @@ async fn plan_schedule_from_positions_to_the_compared_versions_in_a_real_browser
         .await;
     }
     b.screenshot("plan-schedule-print").await;
+    s.finish().await;
+}
+
+/// Issue 13 part B in the browser: «Загрузить из Excel» with a file that has errors (each shown
+/// by row and column, nothing saved), then a correct one checked and confirmed; «Скачать в
+/// Excel» of the plan, downloaded with the browser's session and opened with calamine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn positions_from_excel_and_back_in_a_real_browser() {
+    use crate::excel::{In, cell, import_file_for, positions_sheet, rows_of};
+    use sheets::columns::Col;
+    let Some(s) = Scene::start("excel").await else { return };
+    let (b, app) = (&s.b, s.app.as_str());
+    b.sign_in(app, "zakazchik", "zakazchik").await;
+    let year = b.create_plan().await;
+    let url = b.c.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+    let plan_id: i64 = match url.rsplit('/').next().and_then(|id| id.split('?').next()).and_then(|id| id.parse().ok()) {
+        Some(id) => id,
+        None => b.fail(&format!("no plan id in {url}")).await,
+    };
+    let plan = domain::ids::PlanId(plan_id);
+    b.click_link("Загрузить из Excel").await;
+    b.wait_for_heading("Загрузка позиций из Excel").await;
+    let dir = tempfile::tempdir().unwrap();
+    let upload = |name: &str, bytes: Vec<u8>| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path.to_string_lossy().into_owned()
+    };
+    let y = f64::from(year);
+    let textbooks = || {
+        vec![
+            (Col::Okpd2, In::T("58.11.19.000")),
+            (Col::Kvr, In::T("244")),
+            (Col::Object, In::T("Поставка учебников")),
+            (Col::PublishYear, In::N(y)),
+            (Col::Current, In::N(1500.5)),
+        ]
+    };
+
+    // A wrong year and an amount in words: each error on its row and column, nothing saved.
+    let mut wrong_year = textbooks();
+    wrong_year[3] = (Col::PublishYear, In::T("26"));
+    let mut in_words = textbooks();
+    in_words[4] = (Col::Current, In::T("тысяча"));
+    let bad = upload("with-errors.xlsx", import_file_for(year, &[wrong_year, in_words]));
+    b.find(Locator::Css("#import-file"), "the file field").await.send_keys(&bad).await.unwrap();
+    b.press("Проверить файл").await;
+    b.wait_for_text("Исправьте ячейки в файле и загрузите его ещё раз.").await;
+    let errors = b.table_rows("//table[@id='import-errors']/tbody/tr").await;
+    let shown = |row: &str, col: Col, part: &str| {
+        errors.iter().any(|e| e.len() == 3 && e[0] == row && e[1] == col.title(year) && e[2].contains(part))
+    };
+    b.ensure(
+        shown("2", Col::PublishYear, "четырьмя цифрами") && shown("3", Col::Current, "тысяча"),
+        || format!("the wrong year on row 2 and the amount in words on row 3 expected: {errors:?}"),
+    )
+    .await;
+    b.screenshot("excel-import-errors").await;
+    let saved = s.h.app.store.positions(plan).await.unwrap().len();
+    b.ensure(saved == 0, || format!("nothing saved while the file has errors, {saved} positions found")).await;
+
+    // The file fixed: checked, then «Загрузить позиции».
+    let furniture = vec![
+        (Col::Okpd2, In::T("26.20.11.110")),
+        (Col::Kvr, In::T("244")),
+        (Col::Object, In::T("Поставка мебели")),
+        (Col::PublishYear, In::N(y)),
+        (Col::Current, In::N(2000.0)),
+    ];
+    let good = upload("fixed.xlsx", import_file_for(year, &[textbooks(), furniture]));
+    b.find(Locator::Css("#import-file"), "the file field").await.send_keys(&good).await.unwrap();
+    b.press("Проверить файл").await;
+    b.wait_for_text("Будет добавлено позиций: 2, изменено: 0, без изменений: 0.").await;
+    b.press("Загрузить позиции").await;
+    b.wait_for_text("Позиции загружены из Excel").await;
+    b.wait_for_text("Поставка мебели").await;
+    b.wait_for_text("Поставка учебников").await;
+    b.screenshot("excel-imported").await;
+
+    // «Скачать в Excel» as the browser would fetch it: the link on the page, the session's cookie.
+    let link = b
+        .find(Locator::XPath("//p[@id='excel-links']/a[normalize-space()='Скачать в Excel']"), "«Скачать в Excel»")
+        .await;
+    let href = link.attr("href").await.ok().flatten().unwrap_or_default();
+    let cookies = b.c.get_all_cookies().await.unwrap();
+    let cookie = cookies.iter().map(|c| format!("{}={}", c.name(), c.value())).collect::<Vec<_>>().join("; ");
+    let r = reqwest::Client::new().get(format!("{app}{href}")).header("Cookie", cookie).send().await.unwrap();
+    b.ensure(r.status() == 200, || format!("«Скачать в Excel» answered {}", r.status())).await;
+    let sheet = positions_sheet(&r.bytes().await.unwrap());
+    let rows = rows_of(&sheet, "Позиция");
+    let objects: Vec<String> = rows.iter().map(|&row| cell(&sheet, row, Col::Object).to_string()).collect();
+    let amounts: Vec<_> = rows.iter().map(|&row| cell(&sheet, row, Col::Current)).collect();
+    let total = rows_of(&sheet, "Итого").first().map(|&row| cell(&sheet, row, Col::Current));
+    b.ensure(
+        objects == ["Поставка учебников", "Поставка мебели"]
+            && amounts == [calamine::Data::Float(1500.5), calamine::Data::Float(2000.0)]
+            && total == Some(calamine::Data::Float(3500.5)),
+        || format!("the export holds the imported positions as numbers: {objects:?} {amounts:?} {total:?}"),
+    )
+    .await;
     s.finish().await;
 }
 

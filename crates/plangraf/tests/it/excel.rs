@@ -113,12 +113,17 @@ pub enum In {
 
 /// An import file for a plan of 2026: the column titles on the first row, these rows below.
 pub fn import_file(rows: &[Vec<(sheets::columns::Col, In)>]) -> Vec<u8> {
+    import_file_for(2026, rows)
+}
+
+/// An import file for a plan of `year`.
+pub fn import_file_for(year: i32, rows: &[Vec<(sheets::columns::Col, In)>]) -> Vec<u8> {
     use sheets::columns::Col;
     let mut wb = rust_xlsxwriter::Workbook::new();
     let ws = wb.add_worksheet();
     ws.set_name(sheets::columns::SHEET).unwrap();
     for col in Col::ALL {
-        ws.write_string(0, col.index(), col.title(2026)).unwrap();
+        ws.write_string(0, col.index(), col.title(year)).unwrap();
     }
     for (i, cells) in rows.iter().enumerate() {
         for (col, v) in cells {
