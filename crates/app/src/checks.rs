@@ -205,6 +205,11 @@ impl Checks {
 }
 
 impl Checks {
+    /// The official schemas are configured (the background check runs).
+    pub(crate) fn schemas_configured(&self) -> bool {
+        self.schemas
+    }
+
     /// Keeps a plan's parsed positions, within `KEPT_POSITIONS` over all plans (crude but
     /// bounded: past it everything is forgotten and read again).
     fn keep_parsed(&self, plan_id: PlanId, stamp: i64, parsed: Parsed) {

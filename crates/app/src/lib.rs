@@ -16,6 +16,7 @@ pub mod checks;
 pub mod error;
 pub mod evidence;
 pub mod excel;
+pub mod health;
 pub mod nsi;
 pub mod passwords;
 pub mod plans;

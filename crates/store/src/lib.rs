@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
 
+pub use migrate::latest_version as latest_schema_version;
 pub use secret::SecretBox;
 
 #[derive(Debug, Error)]

@@ -34,6 +34,13 @@ pub fn latest_version() -> i64 {
 }
 
 impl Store {
+    /// The newest schema version applied to the database (0 before the first migration).
+    pub async fn schema_version(&self) -> Result<i64> {
+        let newest: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations").fetch_one(self.pool()).await?;
+        Ok(newest.unwrap_or(0))
+    }
+
     /// Applies pending migrations, each in its own transaction. On PostgreSQL the migrations
     /// table is locked for the duration, so instances starting together apply each step once.
     pub async fn migrate(&self) -> Result<()> {

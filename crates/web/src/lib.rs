@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod headers;
+pub mod health;
 mod pages;
 pub mod request_id;
 pub mod view;
@@ -31,6 +32,8 @@ pub fn router(state: AppState) -> Router {
     use pages::{excel, plans, positions, reference, sending, session, settings, versions};
     Router::new()
         .route("/", get(|| async { Redirect::to("/plans") }))
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
         .route("/login", get(session::login_page).post(session::login_submit))
         .route("/logout", post(session::logout))
         .route("/plans", get(plans::list).post(plans::create))

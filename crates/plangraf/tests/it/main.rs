@@ -11,6 +11,7 @@ mod demo_process;
 mod errors;
 mod evidence;
 mod excel;
+mod health;
 mod hostile;
 mod lists;
 mod logs;
