@@ -27,6 +27,10 @@ pub enum Error {
     /// ЕИС sending refused for a reason the user can act on (credentials, state of the version).
     #[error("{0}")]
     SendRefused(String),
+    /// ЕИС did not give what was asked: it refused, failed, or is busy; the message says what
+    /// to do.
+    #[error("{0}")]
+    Eis(String),
     /// Absent, or not readable by the caller (which must not learn that it exists).
     #[error("Не найдено")]
     NotFound,

@@ -1,7 +1,8 @@
 //! The workflow layer: every use case of plangraf is a method of [`Workflow`] — creating a
 //! plan-schedule, editing and cancelling positions, submitting, approving (one or many),
 //! returning, starting changes, changing the header, the plan view with its findings,
-//! requesting a send (one or many), the ЕИС credentials, the evidence pack of a send, loading
+//! requesting a send (one or many), the ЕИС credentials, ЕИС's copy of a plan (taken in or
+//! reconciled), the evidence pack of a send, loading
 //! НСИ, signing in and managing users and passwords.
 //!
 //! Pages, the JSON API and the CLI call it and only translate HTTP or command lines to calls and
@@ -13,6 +14,7 @@
 
 pub mod access;
 pub mod checks;
+pub mod eis_copy;
 pub mod error;
 pub mod evidence;
 pub mod excel;

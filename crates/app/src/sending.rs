@@ -56,7 +56,7 @@ fn version_blocked(
     status_of: impl Fn(i64) -> Option<domain::SendStatus>,
 ) -> Option<String> {
     let placed = plan.eis_plan_number.is_some() && status_of(number - 1) == Some(domain::SendStatus::Published);
-    domain::exchange::send_refusal(latest, number, placed)
+    domain::exchange::send_refusal(plan.status, latest, number, placed)
 }
 
 /// The title of a timeline line: what happened then. A failed attempt that kept the send's state

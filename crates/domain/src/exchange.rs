@@ -119,6 +119,10 @@ pub enum SendError {
     AgentSends,
     #[error("Укажите логин и пароль ЕИС")]
     MissingCredentials,
+    #[error(
+        "План-график на этот период ведётся в ЕИС: он создан в личном кабинете ЕИС, и ЕИС не примет на этот период версию из plangraf. Изменения вносятся в ЕИС."
+    )]
+    KeptInEis,
 }
 
 /// Who may send a plan-schedule's versions: for role CU, specialists of the customer; for OA,
@@ -152,8 +156,17 @@ pub fn can_start_send(latest: Option<SendStatus>) -> Result<(), SendError> {
 /// Why version `number` cannot be sent now, in Russian; `None` when it can. `latest` is its
 /// latest send's status; `previous_placed` whether ЕИС has placed the version before it and
 /// given the plan its number (a change goes as `tenderPlan2020Change`, which needs that
-/// number). The one rule behind the send dialog and the versions table.
-pub fn send_refusal(latest: Option<SendStatus>, number: i64, previous_placed: bool) -> Option<String> {
+/// number). A plan kept in ЕИС sends nothing. The one rule behind the send dialog and the
+/// versions table.
+pub fn send_refusal(
+    plan_status: crate::PlanStatus,
+    latest: Option<SendStatus>,
+    number: i64,
+    previous_placed: bool,
+) -> Option<String> {
+    if plan_status == crate::PlanStatus::KeptInEis {
+        return Some(SendError::KeptInEis.to_string());
+    }
     if let Err(e) = can_start_send(latest) {
         return Some(e.to_string());
     }
@@ -239,12 +252,15 @@ mod tests {
 
     #[test]
     fn a_send_is_refused_while_one_is_under_way_or_the_previous_version_is_not_placed() {
-        assert_eq!(send_refusal(None, 0, false), None, "the first version needs nothing placed");
-        assert_eq!(send_refusal(Some(SendStatus::Rejected), 2, true), None, "a refusal may be retried");
-        let waiting = send_refusal(None, 2, false).expect("a change waits for its base");
+        let approved = crate::PlanStatus::Approved;
+        assert_eq!(send_refusal(approved, None, 0, false), None, "the first version needs nothing placed");
+        assert_eq!(send_refusal(approved, Some(SendStatus::Rejected), 2, true), None, "a refusal may be retried");
+        let kept = send_refusal(crate::PlanStatus::KeptInEis, Some(SendStatus::Conflict), 0, false);
+        assert!(kept.is_some_and(|why| why.contains("ведётся в ЕИС")), "a plan kept in ЕИС sends nothing");
+        let waiting = send_refusal(approved, None, 2, false).expect("a change waits for its base");
         assert!(waiting.contains("предыдущая версия (1) не размещена"), "{waiting}");
         for (status, number, placed) in [(SendStatus::Queued, 0, false), (SendStatus::Loaded, 3, true)] {
-            let why = send_refusal(Some(status), number, placed).expect("never sent twice");
+            let why = send_refusal(approved, Some(status), number, placed).expect("never sent twice");
             assert!(why.contains(status.title()), "{why}");
         }
     }

@@ -18,11 +18,19 @@ pub enum PlanStatus {
     OnApproval,
     Approved,
     Revision,
+    /// Created in ЕИС, not from plangraf, and brought in by «Загрузить из ЕИС»: read-only, as
+    /// ЕИС accepts no plan from a regional system for that period (seed 004).
+    KeptInEis,
 }
 
 impl PlanStatus {
-    pub const ALL: [PlanStatus; 4] =
-        [PlanStatus::Forming, PlanStatus::OnApproval, PlanStatus::Approved, PlanStatus::Revision];
+    pub const ALL: [PlanStatus; 5] = [
+        PlanStatus::Forming,
+        PlanStatus::OnApproval,
+        PlanStatus::Approved,
+        PlanStatus::Revision,
+        PlanStatus::KeptInEis,
+    ];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -30,6 +38,7 @@ impl PlanStatus {
             PlanStatus::OnApproval => "on_approval",
             PlanStatus::Approved => "approved",
             PlanStatus::Revision => "revision",
+            PlanStatus::KeptInEis => "kept_in_eis",
         }
     }
 
@@ -43,6 +52,7 @@ impl PlanStatus {
             PlanStatus::OnApproval => "На согласовании",
             PlanStatus::Approved => "Утвержден",
             PlanStatus::Revision => "На доработке",
+            PlanStatus::KeptInEis => "Ведётся в ЕИС",
         }
     }
 
@@ -91,6 +101,7 @@ pub const ACTION_SUBMIT: &str = "Отправить на согласовани�
 pub const ACTION_APPROVE: &str = "Утвердить";
 pub const ACTION_RETURN: &str = "Вернуть на доработку";
 pub const ACTION_CHANGE: &str = "Внести изменения";
+pub const ACTION_TAKE_FROM_EIS: &str = "Загрузить из ЕИС";
 
 /// How the journal records each action (past tense).
 pub const JOURNAL_SUBMITTED: &str = "Отправлен на согласование";
@@ -369,6 +380,26 @@ impl<'a> PositionIndex<'a> {
 }
 
 /// «Внести изменения»: the customer reopens an approved plan-schedule for a change round.
+/// «Загрузить из ЕИС» into the organization's plan for a period (`None`: there is none yet).
+/// Allowed to the customer's specialists while the working copy holds nothing that is not in
+/// an approved version: no plan yet, an approved one, one already kept in ЕИС (a refresh), or
+/// one being formed that has no positions. The caller checks the positions.
+pub fn take_from_eis(actor: Actor, plan: Option<PlanRef>) -> Result<(), PlanError> {
+    if !actor.role.edits_plans() {
+        return Err(PlanError::WrongRole { action: ACTION_TAKE_FROM_EIS, role: actor.role.title() });
+    }
+    let Some(plan) = plan else { return Ok(()) };
+    if actor.org_id != plan.org_id {
+        return Err(PlanError::ForeignOrganization);
+    }
+    match plan.status {
+        PlanStatus::OnApproval => {
+            Err(PlanError::WrongState { action: ACTION_TAKE_FROM_EIS, status: plan.status.title() })
+        }
+        _ => Ok(()),
+    }
+}
+
 pub fn start_changes(actor: Actor, plan: PlanRef) -> Result<PlanStatus, PlanError> {
     if actor.org_id != plan.org_id {
         return Err(PlanError::ForeignOrganization);

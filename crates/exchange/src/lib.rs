@@ -11,10 +11,12 @@
 //! queue), `runner` (claiming due sends, attempts, retries with backoff, the ceiling),
 //! `publication` (after loading: placement, the export, the position numbers), `violations`
 //! (ЕИС's confirmations into send states, violations for the status page), `failures` (what a
-//! failed exchange means), `build` (the packet from a version's snapshot).
+//! failed exchange means), `build` (the packet from a version's snapshot), `eis_copy` (ЕИС's
+//! copy of a plan read back from its export, for import and reconciliation).
 
 pub mod build;
 mod config;
+pub mod eis_copy;
 mod failures;
 mod publication;
 mod request;
@@ -26,7 +28,7 @@ use eis::client::EisClient;
 use std::sync::Arc;
 use std::time::Duration;
 use store::Store;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 
 pub use build::Envelope;
 pub use config::ExchangeConfig;
@@ -53,6 +55,8 @@ struct Inner {
     worker_id: String,
     /// Snapshots of versions read to build change packets against (immutable once approved).
     contents: std::sync::Mutex<std::collections::HashMap<domain::ids::VersionId, Arc<domain::plan::PlanSnapshot>>>,
+    /// Bounds the reads of ЕИС's copies of plans under way at once (`eis_copy`).
+    copy_reads: Arc<Semaphore>,
 }
 
 /// Version snapshots kept at most (a large plan's is megabytes); past it they are forgotten.
@@ -71,6 +75,7 @@ impl Exchange {
                 stop,
                 worker_id,
                 contents: Default::default(),
+                copy_reads: Arc::new(Semaphore::new(eis_copy::COPY_READS_AT_ONCE)),
             }),
         }
     }

@@ -59,7 +59,7 @@ pub async fn send_blocked(store: &Store, plan: &Plan, version: &Version) -> Resu
     // The previous version matters only to a send that may start at all.
     let placed = can_start_send(latest).is_ok()
         && !matches!(basis_of(store, plan, version.version_number).await?, Basis::Pending { .. });
-    Ok(domain::exchange::send_refusal(latest, version.version_number, placed))
+    Ok(domain::exchange::send_refusal(plan.status, latest, version.version_number, placed))
 }
 
 async fn previous_version(store: &Store, plan: &Plan, version: &Version) -> Result<Option<Version>, StoreError> {

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod checks;
+pub mod eis_copies;
 mod migrate;
 pub mod nsi;
 pub mod orgs;

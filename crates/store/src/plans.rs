@@ -322,7 +322,11 @@ pub(crate) async fn mark_base_positions_of_all_plans(tx: &mut sqlx::Transaction<
 
 /// Inside the transaction that adds (`delta` 1) or deletes (-1) a position: the plan's count
 /// of positions, which the lists show without counting (migration 0012).
-async fn count_positions(tx: &mut sqlx::Transaction<'_, sqlx::Any>, plan_id: PlanId, delta: i64) -> Result<()> {
+pub(crate) async fn count_positions(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    plan_id: PlanId,
+    delta: i64,
+) -> Result<()> {
     sqlx::query("UPDATE plans SET position_count = position_count + $1 WHERE id = $2")
         .bind(delta)
         .bind(plan_id.get())
@@ -335,7 +339,7 @@ async fn count_positions(tx: &mut sqlx::Transaction<'_, sqlx::Any>, plan_id: Pla
 /// (`plan_tallies`, migration 0012) from `from` (none for a new plan) to `to`. The two rows are
 /// touched in the order of their status codes, so that two transitions of one superior's
 /// plans always lock them in the same order.
-async fn move_tally(
+pub(crate) async fn move_tally(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     org_id: OrgId,
     from: Option<PlanStatus>,
@@ -394,6 +398,17 @@ impl Store {
         .await?;
         tx.commit().await?;
         self.plan(id).await
+    }
+
+    /// The organization's plan-schedule for a year, if there is one.
+    pub async fn plan_for_year(&self, org_id: OrgId, plan_year: i32) -> Result<Option<Plan>> {
+        let row =
+            sqlx::query(concat!("SELECT ", plan_columns!(), " FROM plans p WHERE p.org_id = $1 AND p.plan_year = $2"))
+                .bind(org_id.get())
+                .bind(i64::from(plan_year))
+                .fetch_optional(self.pool())
+                .await?;
+        row.as_ref().map(plan_from_row).transpose()
     }
 
     pub async fn plan(&self, id: PlanId) -> Result<Option<Plan>> {
@@ -1035,6 +1050,18 @@ impl Store {
     }
 
     /// The plan's latest version without its snapshot and packet.
+    /// The latest version ЕИС is known to have placed (its publication was recorded).
+    pub async fn latest_placed_version_id(&self, plan_id: PlanId) -> Result<Option<VersionId>> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM plan_versions WHERE plan_id = $1 AND eis_position_numbers IS NOT NULL \
+             ORDER BY version_number DESC LIMIT 1",
+        )
+        .bind(plan_id.get())
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(id.map(VersionId))
+    }
+
     pub async fn latest_version_head(&self, plan_id: PlanId) -> Result<Option<VersionHead>> {
         let row = sqlx::query(
             "SELECT id, plan_id, version_number, approved_by, approved_at, eis_position_numbers, packet_basis \
@@ -1273,7 +1300,11 @@ pub fn position_columns(p: &Position) -> Result<PositionColumns> {
 }
 
 /// Writes the derived columns of one position, inside the write's transaction.
-async fn write_position_columns(tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: i64, p: &Position) -> Result<()> {
+pub(crate) async fn write_position_columns(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: i64,
+    p: &Position,
+) -> Result<()> {
     let c = position_columns(p)?;
     // Every write of a position's content passes here after moving the plan's stamp, so the
     // row records the stamp that wrote it (migration 0013).

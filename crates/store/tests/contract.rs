@@ -59,6 +59,7 @@ async fn schema_has_every_table() {
         [
             "api_tokens",
             "audit_log",
+            "eis_copies",
             "eis_credentials",
             "eis_send_events",
             "eis_sends",

@@ -112,6 +112,7 @@ pub fn status_of(e: &Error) -> StatusCode {
         Error::Refused { refusal: Refusal::NotAllowed, .. } => StatusCode::FORBIDDEN,
         Error::Refused { refusal: Refusal::State, .. } | Error::Stale | Error::SendRefused(_) => StatusCode::CONFLICT,
         Error::Refused { refusal: Refusal::Content, .. } | Error::Fields { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::Eis(_) => StatusCode::BAD_GATEWAY,
         Error::NotFound => StatusCode::NOT_FOUND,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -133,7 +134,7 @@ impl From<Error> for WebError {
             ),
             Error::Fields { message, errors } => WebError::fields(message, errors),
             Error::Stale => WebError::stale(),
-            Error::SendRefused(message) => WebError::new(status, message),
+            Error::SendRefused(message) | Error::Eis(message) => WebError::new(status, message),
             Error::NotFound => WebError::not_found(),
             e @ Error::Internal(_) => WebError::internal(e.chain()),
         }

@@ -29,7 +29,7 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    use pages::{excel, plans, positions, reference, sending, session, settings, versions};
+    use pages::{eis_copy, excel, plans, positions, reference, sending, session, settings, versions};
     Router::new()
         .route("/", get(|| async { Redirect::to("/plans") }))
         .route("/health", get(health::health))
@@ -38,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .route("/logout", post(session::logout))
         .route("/plans", get(plans::list).post(plans::create))
         .route("/plans/approve", post(plans::approve_bulk))
+        .route("/plans/eis-import", post(eis_copy::take_from_eis))
         .route("/sends", get(sending::sends))
         .route("/sends/bulk", post(sending::send_all))
         .route("/plans/{id}", get(plans::view))
@@ -62,6 +63,8 @@ pub fn router(state: AppState) -> Router {
         .route("/plans/{id}/submit", post(plans::submit))
         .route("/plans/{id}/approve", post(plans::approve))
         .route("/plans/{id}/return", post(plans::return_for_revision))
+        .route("/plans/{id}/reconcile", post(eis_copy::reconcile))
+        .route("/plans/{id}/eis-copies/{copy_id}/export", get(eis_copy::copy_export))
         .route("/versions/{id}/send", get(sending::send_dialog).post(sending::send_submit))
         .route("/versions/{id}/status", get(sending::send_status))
         .route("/versions/{id}/xml", get(versions::xml))

@@ -650,13 +650,7 @@ async fn rules_of_access_and_state() {
     assert_eq!(list.json["items"][0]["organization"]["short_name"], plangraf::demo::SCHOOL.short_name);
 
     // Another organization (a sibling under the same superior) sees nothing: 404 everywhere.
-    let district = h.app.store.organization_by_spz(plangraf::demo::DISTRICT.spz_code).await.unwrap().unwrap();
-    let hash = app::users::hash("district1".into()).await.unwrap();
-    h.app
-        .store
-        .create_user("district", &hash, "Сидоров С. С.", district.id, domain::Role::CustomerSpecialist)
-        .await
-        .unwrap();
+    create_other_specialist(&h).await;
     let other = Api::signed_in(&h, "district", "district1").await;
     assert_eq!(other.call(Method::GET, "/api/v1/plans", &[], None).await.json["count"], 0);
     let r = approver.call(Method::POST, "/api/v1/plans/{id}/approve", &[plan], None).await;

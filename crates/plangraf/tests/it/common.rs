@@ -358,3 +358,23 @@ pub async fn assert_not_in_database(database_url: &str, secrets: &[&str]) {
 pub fn official_schemas() -> Option<std::sync::Arc<eis::validate::SchemaSet>> {
     schemas()
 }
+
+/// Creates a specialist of a sibling organization of the school (the district's, under the same
+/// superior) with login `district`, password `district1`.
+pub async fn create_other_specialist(h: &Harness) {
+    let district = h.app.store.organization_by_spz(plangraf::demo::DISTRICT.spz_code).await.unwrap().unwrap();
+    let hash = app::users::hash("district1".into()).await.unwrap();
+    h.app
+        .store
+        .create_user("district", &hash, "Сидоров С. С.", district.id, domain::Role::CustomerSpecialist)
+        .await
+        .unwrap();
+}
+
+/// That specialist, signed in.
+pub async fn other_organization(h: &Harness) -> Client {
+    create_other_specialist(h).await;
+    let mut other = h.client();
+    other.login("district", "district1").await;
+    other
+}

@@ -193,15 +193,7 @@ async fn only_those_who_may_read_the_send_get_its_pack() {
     };
 
     // A specialist of a sibling organization under the same superior: as if the send did not exist.
-    let district = h.app.store.organization_by_spz(plangraf::demo::DISTRICT.spz_code).await.unwrap().unwrap();
-    let hash = app::users::hash("district1".into()).await.unwrap();
-    h.app
-        .store
-        .create_user("district", &hash, "Сидоров С. С.", district.id, domain::Role::CustomerSpecialist)
-        .await
-        .unwrap();
-    let mut other = h.client();
-    other.login("district", "district1").await;
+    let other = other_organization(&h).await;
     let refused = download(&other, &path).await;
     assert_eq!(refused.status, 404);
     assert!(!refused.content_type.contains("zip"), "{}", refused.content_type);

@@ -91,20 +91,6 @@ async fn a_version_and_the_working_copy_export_to_xlsx() {
     h.app.stop().await;
 }
 
-/// A signed-in specialist of a sibling organization under the same superior.
-pub async fn other_organization(h: &Harness) -> Client {
-    let district = h.app.store.organization_by_spz(plangraf::demo::DISTRICT.spz_code).await.unwrap().unwrap();
-    let hash = app::users::hash("district1".into()).await.unwrap();
-    h.app
-        .store
-        .create_user("district", &hash, "Сидоров С. С.", district.id, domain::Role::CustomerSpecialist)
-        .await
-        .unwrap();
-    let mut other = h.client();
-    other.login("district", "district1").await;
-    other
-}
-
 /// What a cell of a hand-made import file holds.
 pub enum In {
     T(&'static str),

@@ -8,6 +8,7 @@ mod chromium;
 mod common;
 mod concurrency;
 mod demo_process;
+mod eis_copy;
 mod errors;
 mod evidence;
 mod excel;

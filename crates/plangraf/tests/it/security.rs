@@ -82,15 +82,7 @@ async fn other_organizations_see_nothing() {
     let (plan, version) = approved_plan(&h, &mut customer, "2026").await;
 
     // A specialist of a sibling organization under the same superior.
-    let district = h.app.store.organization_by_spz(plangraf::demo::DISTRICT.spz_code).await.unwrap().unwrap();
-    let hash = app::users::hash("district1".into()).await.unwrap();
-    h.app
-        .store
-        .create_user("district", &hash, "Сидоров С. С.", district.id, domain::Role::CustomerSpecialist)
-        .await
-        .unwrap();
-    let mut other = h.client();
-    other.login("district", "district1").await;
+    let mut other = other_organization(&h).await;
     assert!(!other.get("/plans").await.has("Школа"));
     let position = h.app.store.positions(PlanId(plan)).await.unwrap()[0].id;
     let reads = [

@@ -1,5 +1,6 @@
 //! Server-rendered Russian pages.
 
+pub mod eis_copy;
 pub mod excel;
 pub mod plan_page;
 pub mod plans;

@@ -62,6 +62,13 @@ pub struct JournalRow {
     details: String,
 }
 
+/// What the banner of a plan kept in ЕИС says of its last import.
+pub struct KeptInEis {
+    plan_number: String,
+    version: String,
+    taken_at: String,
+}
+
 #[derive(Template)]
 #[template(path = "plan.html")]
 pub struct PlanPage {
@@ -81,6 +88,10 @@ pub struct PlanPage {
     responsible: domain::plan::ResponsiblePerson,
     status: &'static str,
     eis_plan_number: Option<String>,
+    /// Created in ЕИС and taken in: read-only here; what was taken in, and when.
+    kept_in_eis: Option<KeptInEis>,
+    /// «Сверить с ЕИС»: placed in ЕИС, and the caller sends its versions.
+    can_reconcile: bool,
     return_comment: Option<String>,
     notice: Option<String>,
     error: Option<String>,
@@ -192,6 +203,7 @@ pub(super) fn notice_text(code: &str) -> Option<String> {
             "owner" => "Изменено, кто размещает план-график в ЕИС",
             "responsible" => "Ответственный исполнитель сохранён",
             "imported" => "Позиции загружены из Excel",
+            "taken_from_eis" => "План-график загружен из ЕИС. Он ведётся в ЕИС: изменения вносятся в личном кабинете ЕИС",
             _ => return None,
         }
         .to_owned(),
@@ -371,7 +383,9 @@ pub(super) async fn render_plan(
     let may = readable.permissions();
     let (plan, owner) = (readable.plan(), readable.owner());
     let rules = view.findings.rules.clone();
-    let all_findings = view.findings.findings.as_ref();
+    // A plan kept in ЕИС is not sent from here: plangraf's pre-flight findings do not concern it.
+    let kept = plan.status == PlanStatus::KeptInEis;
+    let all_findings: &[domain::Finding] = if kept { &[] } else { view.findings.findings.as_ref() };
     let hidden_findings = all_findings.len().saturating_sub(SHOWN_FINDINGS);
     let found: Vec<domain::Finding> = all_findings.iter().take(SHOWN_FINDINGS).cloned().collect();
     let iku = view.iku.clone();
@@ -467,6 +481,16 @@ pub(super) async fn render_plan(
         .unwrap_or_else(|_| domain::ikz::PurchaseNumber::new(9999).expect("in range"));
     let form = FormContext::new(state, owner.org_type, iku.as_ref(), next_number, &draft).await?;
     let pages = page_links(&query, view.matching.count);
+    let kept_in_eis = match kept {
+        true => state.app.store().latest_eis_copy(plan.id, store::eis_copies::CopyPurpose::Import).await?.map(|c| {
+            KeptInEis {
+                plan_number: c.plan_number,
+                version: c.version_number.map(|v| v.to_string()).unwrap_or_else(|| "не указана".into()),
+                taken_at: fmt_time(c.fetched_at),
+            }
+        }),
+        false => None,
+    };
     let page = PlanPage {
         chrome: Some(Chrome::of(state, session).await?),
         csrf: session.csrf_token.clone(),
@@ -484,6 +508,8 @@ pub(super) async fn render_plan(
         responsible: extra.responsible.or_else(|| plan.responsible.clone()).unwrap_or_default(),
         status: plan.status.title(),
         eis_plan_number: plan.eis_plan_number.clone(),
+        kept_in_eis,
+        can_reconcile: may.send && plan.eis_plan_number.is_some(),
         return_comment: if plan.status == PlanStatus::Revision { plan.return_comment.clone() } else { None },
         notice: extra.notice,
         error: extra.error.clone(),
@@ -502,7 +528,7 @@ pub(super) async fn render_plan(
         query,
         hidden_findings,
         findings: finding_rows(found, can_edit.then_some((plan.id, &position_ids))),
-        schema_pending: view.findings.schema == app::checks::SchemaCheck::Pending,
+        schema_pending: !kept && view.findings.schema == app::checks::SchemaCheck::Pending,
         positions,
         form,
         draft,

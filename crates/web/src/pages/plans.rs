@@ -27,6 +27,13 @@ struct PlanRow {
     updated: String,
 }
 
+/// The «Загрузить из ЕИС» form's fields as typed.
+#[derive(Default)]
+pub(super) struct TypedTake {
+    pub(super) year: String,
+    pub(super) number: String,
+}
+
 #[derive(Template)]
 #[template(path = "plans.html")]
 struct PlansPage {
@@ -43,13 +50,15 @@ struct PlansPage {
     can_bulk_approve: bool,
     years: Vec<i32>,
     default_year: i32,
+    /// «Загрузить из ЕИС» as typed, when it comes back refused.
+    take: TypedTake,
     notice: Option<String>,
     error: Option<String>,
     problems: Vec<String>,
 }
 
 async fn plans_page(state: &AppState, session: &store::users::Session, error: Option<WebError>) -> WebResult<Response> {
-    plans_page_with(state, session, &ListQuery::default(), None, error, vec![]).await
+    plans_page_with(state, session, &ListQuery::default(), None, error, vec![], None).await
 }
 
 /// Rows per table of the list.
@@ -88,13 +97,14 @@ fn plan_row(i: store::plans::PlanListItem) -> PlanRow {
     }
 }
 
-async fn plans_page_with(
+pub(super) async fn plans_page_with(
     state: &AppState,
     session: &store::users::Session,
     query: &ListQuery,
     notice: Option<String>,
     error: Option<WebError>,
     problems: Vec<String>,
+    take: Option<TypedTake>,
 ) -> WebResult<Response> {
     let user = &session.user;
     let page_of = |raw: &Option<String>| super::page_number(raw.as_deref()).map_err(WebError::bad_request);
@@ -124,6 +134,7 @@ async fn plans_page_with(
         can_bulk_approve: user.role.approves_plans(),
         years: (this_year - 1..=this_year + 2).collect(),
         default_year: this_year + 1,
+        take: take.unwrap_or_default(),
         notice,
         error: error.as_ref().map(|e| e.detail().to_owned()),
         problems,
@@ -137,7 +148,7 @@ pub async fn list(
     CurrentUser(session): CurrentUser,
     Query(q): Query<ListQuery>,
 ) -> WebResult<Response> {
-    plans_page_with(&state, &session, &q, None, None, vec![]).await
+    plans_page_with(&state, &session, &q, None, None, vec![], None).await
 }
 
 #[derive(Deserialize)]
@@ -260,7 +271,7 @@ fn redirect(plan_id: PlanId, tab: &str, notice: &str) -> Response {
     Redirect::to(&format!("/plans/{plan_id}?tab={tab}&notice={notice}")).into_response()
 }
 
-async fn show_error(
+pub(super) async fn show_error(
     state: &AppState,
     session: &store::users::Session,
     plan_id: PlanId,
@@ -366,7 +377,7 @@ pub async fn approve_bulk(State(state): State<AppState>, post: Post<Vec<(String,
     }
     let outcome = state.app.approve_many(&post.session.user, &ids).await?;
     let notice = (outcome.approved > 0).then(|| format!("Утверждено планов-графиков: {}", outcome.approved));
-    plans_page_with(&state, &post.session, &ListQuery::default(), notice, None, outcome.problems).await
+    plans_page_with(&state, &post.session, &ListQuery::default(), notice, None, outcome.problems, None).await
 }
 
 #[derive(Deserialize)]

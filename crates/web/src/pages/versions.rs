@@ -128,12 +128,48 @@ pub async fn print(
     Ok(html(&page)?.into_response())
 }
 
-struct DiffRow {
-    position: String,
-    what: String,
-    before: String,
-    after: String,
-    delta: String,
+pub(super) struct DiffRow {
+    pub(super) position: String,
+    pub(super) what: String,
+    pub(super) before: String,
+    pub(super) after: String,
+    pub(super) delta: String,
+}
+
+/// One row per changed field, and one per position only one side has (`added`: only the
+/// second side, `removed`: only the first), with the money delta from the first side.
+pub(super) fn diff_rows(diffs: Vec<PositionDiff>, added: &str, removed: &str) -> Vec<DiffRow> {
+    let mut rows = Vec::new();
+    for d in diffs {
+        match d {
+            PositionDiff::Added(p) => rows.push(DiffRow {
+                position: format!("{} «{}»", p.purchase_number.padded(), p.title()),
+                what: added.to_owned(),
+                before: String::new(),
+                after: p.summary(),
+                delta: p.amounts.total().to_string(),
+            }),
+            PositionDiff::Removed(p) => rows.push(DiffRow {
+                position: format!("{} «{}»", p.purchase_number.padded(), p.title()),
+                what: removed.to_owned(),
+                before: p.summary(),
+                after: String::new(),
+                delta: (domain::Money::ZERO - p.amounts.total()).to_string(),
+            }),
+            PositionDiff::Changed { number, object, changes } => {
+                for c in changes {
+                    rows.push(DiffRow {
+                        position: format!("{number} «{object}»"),
+                        what: c.field,
+                        before: c.before,
+                        after: c.after,
+                        delta: c.delta.map(|d| d.to_string()).unwrap_or_default(),
+                    });
+                }
+            }
+        }
+    }
+    rows
 }
 
 #[derive(Template)]
@@ -159,36 +195,7 @@ pub async fn compare(
     let Some(previous) = state.app.store().version_by_number(plan.id, version.version_number - 1).await? else {
         return Err(WebError::bad_request("У версии 0 нет предыдущей версии для сравнения"));
     };
-    let mut rows = Vec::new();
-    for d in diff(&previous.snapshot, &version.snapshot) {
-        match d {
-            PositionDiff::Added(p) => rows.push(DiffRow {
-                position: format!("{} «{}»", p.purchase_number.padded(), p.object_info),
-                what: "Добавлена".into(),
-                before: String::new(),
-                after: p.summary(),
-                delta: p.amounts.total().to_string(),
-            }),
-            PositionDiff::Removed(p) => rows.push(DiffRow {
-                position: format!("{} «{}»", p.purchase_number.padded(), p.object_info),
-                what: "Удалена".into(),
-                before: p.summary(),
-                after: String::new(),
-                delta: (domain::Money::ZERO - p.amounts.total()).to_string(),
-            }),
-            PositionDiff::Changed { number, object, changes } => {
-                for c in changes {
-                    rows.push(DiffRow {
-                        position: format!("{number} «{object}»"),
-                        what: c.field.to_owned(),
-                        before: c.before,
-                        after: c.after,
-                        delta: c.delta.map(|d| d.to_string()).unwrap_or_default(),
-                    });
-                }
-            }
-        }
-    }
+    let rows = diff_rows(diff(&previous.snapshot, &version.snapshot), "Добавлена", "Удалена");
     let page = DiffPage {
         chrome: Some(Chrome::of(&state, &session).await?),
         plan_id: plan.id,
