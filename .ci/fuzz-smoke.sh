@@ -11,7 +11,11 @@ seconds=${FUZZ_SECONDS:-20}
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "== installing cargo-fuzz"
-  cargo install cargo-fuzz --locked
+  for attempt in 1 2 3; do
+    cargo install cargo-fuzz --locked && break
+    [ "$attempt" -lt 3 ] || exit 1
+    echo "== attempt $attempt of 3 to install cargo-fuzz failed"; sleep $((attempt * 10))
+  done
 fi
 
 if cargo +nightly --version >/dev/null 2>&1; then
