@@ -22,6 +22,8 @@ pub struct PositionRow {
     /// The position's own row version, which its delete form names.
     row_version: i64,
     number: String,
+    /// ЕИС's registry number, for a plan kept in ЕИС.
+    eis_number: Option<String>,
     ikz: String,
     object: String,
     okpd2: String,
@@ -394,6 +396,11 @@ pub(super) async fn render_plan(
     numbers.dedup();
     let position_ids = if may.edit { state.app.store().position_ids(plan.id, &numbers).await? } else { Vec::new() };
     let has_base = view.version_count > 0;
+    // What was taken in from ЕИС, with ЕИС's registry number of each position.
+    let taken = match kept {
+        true => state.app.store().latest_eis_copy(plan.id, store::eis_copies::CopyPurpose::Import).await?,
+        false => None,
+    };
     let positions: Vec<PositionRow> = view
         .page
         .into_iter()
@@ -414,6 +421,7 @@ pub(super) async fn render_plan(
                 }),
                 in_base: mark.in_base,
                 row_version: sp.row_version,
+                eis_number: taken.as_ref().and_then(|c| c.position_numbers.get(&p.purchase_number.padded()).cloned()),
                 number: p.purchase_number.padded(),
                 ikz: p
                     .ikz(iku.as_ref())
@@ -481,16 +489,11 @@ pub(super) async fn render_plan(
         .unwrap_or_else(|_| domain::ikz::PurchaseNumber::new(9999).expect("in range"));
     let form = FormContext::new(state, owner.org_type, iku.as_ref(), next_number, &draft).await?;
     let pages = page_links(&query, view.matching.count);
-    let kept_in_eis = match kept {
-        true => state.app.store().latest_eis_copy(plan.id, store::eis_copies::CopyPurpose::Import).await?.map(|c| {
-            KeptInEis {
-                plan_number: c.plan_number,
-                version: c.version_number.map(|v| v.to_string()).unwrap_or_else(|| "не указана".into()),
-                taken_at: fmt_time(c.fetched_at),
-            }
-        }),
-        false => None,
-    };
+    let kept_in_eis = taken.map(|c| KeptInEis {
+        plan_number: c.plan_number,
+        version: c.version_number.map(|v| v.to_string()).unwrap_or_else(|| "не указана".into()),
+        taken_at: fmt_time(c.fetched_at),
+    });
     let page = PlanPage {
         chrome: Some(Chrome::of(state, session).await?),
         csrf: session.csrf_token.clone(),
