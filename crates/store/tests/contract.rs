@@ -1218,3 +1218,72 @@ async fn migration_0012_tallies_the_plans_already_there() {
     assert_eq!(counted, [(2026, 0), (2025, 1), (2024, 1)], "the positions already there are counted");
     assert_eq!(counts, s.plan_counts_counted(sup).await.unwrap());
 }
+
+#[tokio::test]
+async fn an_eis_copy_taken_in_replaces_the_working_copy_and_moves_the_tallies() {
+    use store::eis_copies::{CopyPurpose, Reconciled, TakeRefusal, Taken};
+    let (s, _d) = store().await;
+    let sup = org(&s, "03722001600", None).await;
+    let o = org(&s, "03722001684", Some(sup)).await;
+    let u = s.create_user("z", "h", "З", o, Role::CustomerSpecialist).await.unwrap().unwrap();
+    let numbers: std::collections::BTreeMap<String, String> =
+        [("0003".to_owned(), "202703722001684001000001".to_owned())].into();
+    let positions = [position(3)];
+    let taken = |year, number| Taken {
+        plan_year: year,
+        plan_number: number,
+        version_number: Some(2),
+        positions: &positions,
+        position_numbers: &numbers,
+        raw: "<export/>",
+    };
+    // No plan for 2027 yet: one is created, kept in ЕИС, with ЕИС's positions.
+    let id = s.take_eis_copy(o, &taken(2027, "202703722001684001"), u.id).await.unwrap().unwrap();
+    let plan = s.plan(id).await.unwrap().unwrap();
+    assert_eq!((plan.status, plan.eis_plan_number.as_deref()), (PlanStatus::KeptInEis, Some("202703722001684001")));
+    let stored: Vec<u16> = s.positions(id).await.unwrap().iter().map(|p| p.position.purchase_number.get()).collect();
+    assert_eq!(stored, [3]);
+    let copy = s.latest_eis_copy(id, CopyPurpose::Import).await.unwrap().unwrap();
+    assert_eq!((copy.version_number, &copy.position_numbers), (Some(2), &numbers));
+    assert_eq!(s.eis_copy(id, copy.id).await.unwrap().unwrap().1, "<export/>");
+    // A refresh replaces the positions again, and only the plan's own readings are found.
+    let again = s.take_eis_copy(o, &taken(2027, "202703722001684001"), u.id).await.unwrap().unwrap();
+    assert_eq!((again, s.positions(id).await.unwrap().len()), (id, 1));
+    assert!(s.eis_copy(domain::ids::PlanId(id.get() + 1000), copy.id).await.unwrap().is_none());
+
+    // A plan being formed with positions, and one on approval, are not replaced.
+    let forming = s.create_plan(o, 2028, u.id).await.unwrap().unwrap();
+    s.add_position(&forming, &position(1), u.id).await.unwrap().unwrap();
+    let refused = s.take_eis_copy(o, &taken(2028, "202803722001684001"), u.id).await.unwrap();
+    assert_eq!(refused, Err(TakeRefusal::UnapprovedPositions(1)));
+    let on_approval = s.create_plan(o, 2029, u.id).await.unwrap().unwrap();
+    s.change_plan_status(&on_approval, PlanStatus::Forming, PlanStatus::OnApproval, None, u.id, "x").await.unwrap();
+    let refused = s.take_eis_copy(o, &taken(2029, "202903722001684001"), u.id).await.unwrap();
+    assert_eq!(refused, Err(TakeRefusal::OnApproval));
+    assert_eq!(s.plan(forming.id).await.unwrap().unwrap().status, PlanStatus::Forming);
+    assert_eq!(s.positions(forming.id).await.unwrap()[0].position.purchase_number.get(), 1);
+    // An empty plan being formed is taken over; the superior's tallies follow every move.
+    let empty = s.create_plan(o, 2030, u.id).await.unwrap().unwrap();
+    s.take_eis_copy(o, &taken(2030, "203003722001684001"), u.id).await.unwrap().unwrap();
+    assert_eq!(s.plan(empty.id).await.unwrap().unwrap().status, PlanStatus::KeptInEis);
+    assert_eq!(s.plan_counts(sup).await.unwrap(), s.plan_counts_counted(sup).await.unwrap());
+
+    // A reconciliation is recorded with its count and journaled.
+    let r = Reconciled {
+        plan_id: id,
+        org_id: o,
+        plan_number: "202703722001684001",
+        version_number: Some(3),
+        position_numbers: &numbers,
+        differences: 2,
+        compared_with: None,
+        raw: "<export v=\"3\"/>",
+    };
+    s.record_reconciliation(&r, u.id).await.unwrap();
+    let found = s.latest_eis_copy(id, CopyPurpose::Reconciliation).await.unwrap().unwrap();
+    assert_eq!((found.differences, found.version_number, found.compared_with), (Some(2), Some(3), None));
+    let journal = s.audit_for("plan", id.get()).await.unwrap();
+    let actions: Vec<&str> = journal.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions.iter().filter(|a| **a == "Загружен из ЕИС").count(), 2, "{actions:?}");
+    assert!(journal.iter().any(|e| e.action == "Сверка с ЕИС" && e.details.contains("расхождениями: 2")));
+}
