@@ -11,10 +11,9 @@
 //! queue), `runner` (claiming due sends, attempts, retries with backoff, the ceiling),
 //! `publication` (after loading: placement, the export, the position numbers), `violations`
 //! (ЕИС's confirmations into send states, violations for the status page), `failures` (what a
-//! failed exchange means), `build` (the packet from a version's snapshot), `eis_copy` (ЕИС's
-//! copy of a plan read back from its export, for import and reconciliation).
+//! failed exchange means), `eis_copy` (asking ЕИС for its copy of a plan, for import and
+//! reconciliation). The packet of a version is built by `plan_packets::build`.
 
-pub mod build;
 mod config;
 pub mod eis_copy;
 mod failures;
@@ -30,10 +29,12 @@ use std::time::Duration;
 use store::Store;
 use tokio::sync::{Notify, Semaphore, watch};
 
-pub use build::Envelope;
 pub use config::ExchangeConfig;
 /// What a version's packet is built against (the type lives in `domain`, next to the versions' other rules).
 pub use domain::exchange::PacketBasis as Basis;
+/// The packet of a version from its snapshot lives in `plan_packets`; named here as before.
+pub use plan_packets::build;
+pub use plan_packets::build::Envelope;
 pub use request::{CredentialCheck, RequestError, send_blocked};
 pub use runner::{DRAIN_ROUNDS, retry_delay};
 pub use violations::{PLAN_CREATED_IN_EIS, ViolationView, violations_in};
