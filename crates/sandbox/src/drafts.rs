@@ -313,6 +313,11 @@ pub(crate) async fn apply(
     plan_year: i32,
     action: Action,
 ) -> Result<String, SandboxError> {
+    if let Action::Edit { purchase_number: n, .. } | Action::Cancel { purchase_number: n, .. } = &action
+        && !is_purchase_number(n)
+    {
+        return Err(not_found(n));
+    }
     let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
     let plan = plans::plan_by_year_in(&mut tx, org_reg_num, plan_year)
         .await?
@@ -392,10 +397,20 @@ pub(crate) async fn apply(
 }
 
 fn position_index(data: &PlanData, purchase_number: &str) -> Result<usize, SandboxError> {
-    data.positions
-        .iter()
-        .position(|p| p.purchase_number == purchase_number)
-        .ok_or_else(|| SandboxError::NotFound(format!("Позиция с номером закупки {purchase_number} не найдена")))
+    data.positions.iter().position(|p| p.purchase_number == purchase_number).ok_or_else(|| not_found(purchase_number))
+}
+
+/// «не найдена», naming the number only when it is one (a form may post anything).
+pub(crate) fn not_found(purchase_number: &str) -> SandboxError {
+    if is_purchase_number(purchase_number) {
+        SandboxError::NotFound(format!("Позиция с номером закупки {purchase_number} не найдена."))
+    } else {
+        SandboxError::NotFound("Позиция не найдена: номер закупки состоит из 4 цифр.".into())
+    }
+}
+
+pub(crate) fn is_purchase_number(s: &str) -> bool {
+    s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn refuse_canceled(placed: &Position) -> Result<(), SandboxError> {

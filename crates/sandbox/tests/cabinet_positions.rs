@@ -451,6 +451,15 @@ async fn the_position_pages_refuse_bad_input_foreign_plans_and_users_without_the
     // An unknown purchase number is not found.
     let (status, _) = b.get(&format!("/cabinet/plans/{eis_plan}/positions/0042/edit")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    let junk = "<b>".repeat(5000);
+    let resp = b
+        .post(
+            &format!("/cabinet/plans/{eis_plan}/positions/cancel"),
+            &[("csrf", &token), ("purchase_number", &junk), ("change_reason", "9"), ("change_description", "x")],
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert!(!resp.text().await.expect("body").contains("&lt;b&gt;"), "a junk number is not echoed");
     assert_eq!(versions(&env, 2026).await, before);
     env.sandbox.shutdown().await;
 }

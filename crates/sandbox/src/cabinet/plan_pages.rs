@@ -600,12 +600,13 @@ async fn current_position(
             let placed = p.position_number.is_some();
             Ok((p, placed))
         }
-        None => Err(message(
-            auth.nav(),
-            StatusCode::NOT_FOUND,
-            "Позиция не найдена",
-            &format!("Позиция с номером закупки {purchase_number} не найдена."),
-        )),
+        None => {
+            let text = match drafts::not_found(purchase_number) {
+                SandboxError::NotFound(t) => t,
+                e => e.to_string(),
+            };
+            Err(message(auth.nav(), StatusCode::NOT_FOUND, "Позиция не найдена", &text))
+        }
     }
 }
 
