@@ -122,6 +122,21 @@ pub(crate) struct OrgIds {
     pub(crate) kpp: String,
 }
 
+/// The first digit of the ИКУ that ЕИС gives the organizations of its directory. The sandbox's
+/// directory has no budget level, and the ИКУ checks compare only the INN and KPP that follow;
+/// `2` (a subject of the Federation) is the level of the demo region and of the real samples.
+pub(crate) const IKU_LEVEL: char = '2';
+
+impl OrgIds {
+    /// The ИКУ (20 digits: level · INN · KPP) that ЕИС puts into the ИКЗ of a position made in
+    /// its cabinet. `None` when the INN is not 10 digits or the KPP not 9 digits (the layout
+    /// the ИКУ checks know).
+    pub(crate) fn iku(&self) -> Option<String> {
+        let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+        (digits(&self.inn, 10) && digits(&self.kpp, 9)).then(|| format!("{IKU_LEVEL}{}{}", self.inn, self.kpp))
+    }
+}
+
 pub(crate) struct Context<'a> {
     /// СПЗ code of the uploading user's organization.
     pub(crate) user_org: &'a str,
@@ -272,20 +287,7 @@ pub(crate) fn check(packet: &PlanPacket, ctx: &Context<'_>) -> Vec<Violation> {
         check_okpd2_length(p, &mut out);
         // ЕИС ignores the ИКЗ of an edited position and keeps the previous one.
         if p.modification_status != Some(ModificationStatus::E) {
-            let okpd4 = match &p.okpd2 {
-                Okpd2::Single(code) => okpd2_digits(code).chars().take(4).collect::<String>(),
-                Okpd2::Undefined(_) => "0000".to_owned(),
-            };
-            let subject = IkzSubject {
-                label: label(p),
-                ikz: &p.ikz,
-                publish_year: p.publish_year,
-                iku: p.iku.as_deref(),
-                purchase_number: &p.purchase_number,
-                okpd4: Okpd4::Code(okpd4),
-                kvr: p.kvr.as_deref(),
-            };
-            check_ikz(&subject, ctx.owner.as_ref(), &mut out);
+            check_position_ikz(p, ctx.owner.as_ref(), &mut out);
         }
     }
     for p in &d.special_positions {
@@ -303,6 +305,24 @@ pub(crate) fn check(packet: &PlanPacket, ctx: &Context<'_>) -> Vec<Violation> {
         }
     }
     out
+}
+
+/// The ИКЗ checks of one position against its fields and the owner organization.
+pub(crate) fn check_position_ikz(p: &Position, owner: Option<&OrgIds>, out: &mut Vec<Violation>) {
+    let okpd4 = match &p.okpd2 {
+        Okpd2::Single(code) => okpd2_digits(code).chars().take(4).collect::<String>(),
+        Okpd2::Undefined(_) => "0000".to_owned(),
+    };
+    let subject = IkzSubject {
+        label: label(p),
+        ikz: &p.ikz,
+        publish_year: p.publish_year,
+        iku: p.iku.as_deref(),
+        purchase_number: &p.purchase_number,
+        okpd4: Okpd4::Code(okpd4),
+        kvr: p.kvr.as_deref(),
+    };
+    check_ikz(&subject, owner, out);
 }
 
 /// IKZ digits 30–33.

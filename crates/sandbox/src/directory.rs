@@ -10,7 +10,7 @@ use crate::auto_place::AutoPlace;
 use crate::db::now_ms;
 use crate::faults::{FaultState, Faults};
 use crate::signin::{Guard, PasswordCheckStats, ThrottlePolicy};
-use crate::{Credentials, SandboxError, passwords, plans};
+use crate::{Credentials, SandboxError, drafts, passwords, plans};
 
 #[derive(Clone)]
 pub struct Directory {
@@ -520,6 +520,57 @@ impl Directory {
             .ok_or_else(|| SandboxError::NotFound(format!("plan-schedule of {org_reg_num} for {plan_year}")))?;
         let content = plans::version_content(&self.db, plan.id, i64::from(version_number)).await?;
         Ok(content.map(|p| p.data.positions).unwrap_or_default())
+    }
+
+    /// «Добавить позицию» to the organization's plan-schedule created in ЕИС for `plan_year`,
+    /// as the customer does in the cabinet (the cabinet's page calls this). The position goes
+    /// into the plan's draft: the draft before the first placement, else the «проект
+    /// изменений» over the latest placed version (made on the first change). ЕИС gives it the
+    /// plan's next purchase number, returned (4 digits), the ИКУ of the organization and the
+    /// ИКЗ built from them. `Invalid` with a Russian text for a field that fails its check
+    /// (nothing is changed), `Refused` for a plan integrated from a РИС, `NotFound` without a
+    /// plan for that year. Placed with [`Directory::publish`].
+    pub async fn cabinet_add_position(
+        &self,
+        org_reg_num: &str,
+        plan_year: i32,
+        position: crate::CabinetPosition,
+    ) -> Result<String, SandboxError> {
+        drafts::apply(&self.db, org_reg_num, plan_year, drafts::Action::Add(position)).await
+    }
+
+    /// «Изменить» the position with `purchase_number` (4 digits) of the plan's draft: its
+    /// fields are replaced; the purchase number, the ИКУ and, once the position has been
+    /// placed, the ИКЗ and the registry number are kept. A placed position is changed in the
+    /// «проект изменений» with status `E` and `change` as its justification (required then;
+    /// not asked for a position not placed yet). `Conflict` for a cancelled purchase, `NotFound`
+    /// for an unknown purchase number; otherwise as [`Directory::cabinet_add_position`].
+    pub async fn cabinet_edit_position(
+        &self,
+        org_reg_num: &str,
+        plan_year: i32,
+        purchase_number: &str,
+        position: crate::CabinetPosition,
+        change: Option<crate::CabinetChange>,
+    ) -> Result<(), SandboxError> {
+        let action = drafts::Action::Edit { purchase_number: purchase_number.to_owned(), position, change };
+        drafts::apply(&self.db, org_reg_num, plan_year, action).await.map(|_| ())
+    }
+
+    /// «Отменить закупку»: the placed position with `purchase_number` is cancelled in the
+    /// «проект изменений» (status `E`, `decision/purchaseCanceled`, `change` as the
+    /// justification); once placed, the export carries `positionCanceled` = true. `Conflict`
+    /// for a position not placed yet or already cancelled; otherwise as
+    /// [`Directory::cabinet_edit_position`].
+    pub async fn cabinet_cancel_position(
+        &self,
+        org_reg_num: &str,
+        plan_year: i32,
+        purchase_number: &str,
+        change: crate::CabinetChange,
+    ) -> Result<(), SandboxError> {
+        let action = drafts::Action::Cancel { purchase_number: purchase_number.to_owned(), change };
+        drafts::apply(&self.db, org_reg_num, plan_year, action).await.map(|_| ())
     }
 
     // --- for the cabinet and the exchange -------------------------------------------------

@@ -5,7 +5,9 @@
 //!   «Администрирование» → «Пользователи организации», the user's registration data and the
 //!   generation of the alternative-integration password;
 //! * «Реестр планов-графиков»: placement («Разместить») with plan and position numbers,
-//!   «Создать план-график», and the refusal to edit positions of an integrated plan;
+//!   «Создать план-график», positions of a plan created in ЕИС added, changed and cancelled in
+//!   the cabinet ([`Directory::cabinet_add_position`] and the like), and the refusal to edit
+//!   positions of an integrated plan;
 //! * the exchange of PRODUCT.md §7 (`/44fz/integration/upload`, `/44fz/integration/status`,
 //!   `fcsDocProjectStatusRequest`, `/44fz/integration/export`), asynchronous and restart-safe,
 //!   with the business checks documented in `docs/SANDBOX.md`;
@@ -25,6 +27,7 @@ mod cabinet;
 mod checks;
 mod db;
 mod directory;
+mod drafts;
 mod exchange;
 mod faults;
 mod passwords;
@@ -43,6 +46,7 @@ use axum::Router;
 use sqlx::SqlitePool;
 
 pub use directory::{Directory, PlanInfo, PlanSource, PlanVersionInfo, VersionState};
+pub use drafts::{CHANGE_REASONS, CabinetChange, CabinetPosition};
 pub use eis::client::Credentials;
 pub use faults::{ADMIN_HEADER as FAULTS_ADMIN_HEADER, Faults};
 pub use signin::{PasswordCheckStats, ThrottlePolicy};
@@ -79,6 +83,10 @@ pub enum SandboxError {
     NotFound(String),
     #[error("conflict: {0}")]
     Conflict(String),
+    /// Not allowed for this object: a position of a plan-schedule integrated from a РИС is
+    /// created and changed only in the РИС.
+    #[error("refused: {0}")]
+    Refused(String),
     #[error("password hashing: {0}")]
     Password(String),
 }

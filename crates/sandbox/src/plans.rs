@@ -30,7 +30,6 @@ pub(crate) struct VersionRow {
     pub(crate) id: i64,
     pub(crate) version_number: i64,
     pub(crate) state: VersionState,
-    pub(crate) packet_id: Option<String>,
     pub(crate) external_id: Option<String>,
     pub(crate) position_count: i64,
     pub(crate) created_at: i64,
@@ -58,7 +57,6 @@ fn version_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<VersionRow, sqlx::Err
         id: r.try_get("id")?,
         version_number: r.try_get("version_number")?,
         state: if state == "placed" { VersionState::Placed } else { VersionState::Project },
-        packet_id: r.try_get("packet_id")?,
         external_id: r.try_get("external_id")?,
         position_count: r.try_get("position_count")?,
         created_at: r.try_get("created_at")?,
@@ -68,7 +66,7 @@ fn version_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<VersionRow, sqlx::Err
 }
 
 const PLAN_COLUMNS: &str = "SELECT id, org_reg_num, plan_year, source, plan_number FROM plans";
-const VERSION_COLUMNS: &str = "SELECT id, version_number, state, packet_id, external_id, position_count, created_at, \
+const VERSION_COLUMNS: &str = "SELECT id, version_number, state, external_id, position_count, created_at, \
      published_at, published_doc_id FROM plan_versions";
 
 /// The plans an organization's cabinet works with: its own, and those it placed for a customer
@@ -105,6 +103,20 @@ pub(crate) async fn plan_by_year(db: &SqlitePool, org: &str, year: i32) -> Resul
     Ok(row.as_ref().map(plan_from_row).transpose()?)
 }
 
+/// The same inside a write transaction.
+pub(crate) async fn plan_by_year_in(
+    tx: &mut Transaction<'static, Sqlite>,
+    org: &str,
+    year: i32,
+) -> Result<Option<PlanRow>, SandboxError> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{PLAN_COLUMNS} WHERE org_reg_num = ?1 AND plan_year = ?2")))
+        .bind(org)
+        .bind(year)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(row.as_ref().map(plan_from_row).transpose()?)
+}
+
 pub(crate) async fn versions(db: &SqlitePool, plan_id: i64) -> Result<Vec<VersionRow>, SandboxError> {
     let rows =
         sqlx::query(sqlx::AssertSqlSafe(format!("{VERSION_COLUMNS} WHERE plan_id = ?1 ORDER BY version_number")))
@@ -119,15 +131,16 @@ fn unreadable(what: &str, e: &eis::ReadError) -> SandboxError {
 }
 
 /// What a version holds: the placed content for a placed version (with registry numbers),
-/// else the draft's packet. `None` for a plan created in ЕИС that was never placed.
+/// else the draft: the received packet, or the cabinet's draft of a plan created in ЕИС.
+/// `None` for such a plan's draft before its first position.
 pub(crate) async fn version_content(
     db: &SqlitePool,
     plan_id: i64,
     version_number: i64,
 ) -> Result<Option<PlanPacket>, SandboxError> {
     let row = sqlx::query(
-        "SELECT v.placed_document, p.document FROM plan_versions v LEFT JOIN packets p ON p.packet_id = v.packet_id \
-         WHERE v.plan_id = ?1 AND v.version_number = ?2",
+        "SELECT v.placed_document, COALESCE(p.document, v.draft_document) AS document FROM plan_versions v \
+         LEFT JOIN packets p ON p.packet_id = v.packet_id WHERE v.plan_id = ?1 AND v.version_number = ?2",
     )
     .bind(plan_id)
     .bind(version_number)
@@ -183,14 +196,16 @@ pub(crate) async fn place(db: &SqlitePool, plan_id: i64, version_number: i64) ->
         )));
     }
 
-    let draft = match &version.packet_id {
-        Some(packet_id) => {
-            let doc: String = sqlx::query_scalar("SELECT document FROM packets WHERE packet_id = ?1")
-                .bind(packet_id)
-                .fetch_one(&mut *tx)
-                .await?;
-            read_plan_packet(&doc).map_err(|e| unreadable("packet", &e))?
-        }
+    // A received packet, or the cabinet's draft (`drafts`): read alike, placed alike.
+    let doc: Option<String> = sqlx::query_scalar(
+        "SELECT COALESCE(p.document, v.draft_document) FROM plan_versions v \
+         LEFT JOIN packets p ON p.packet_id = v.packet_id WHERE v.id = ?1",
+    )
+    .bind(version.id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let draft = match doc {
+        Some(doc) => read_plan_packet(&doc).map_err(|e| unreadable("draft", &e))?,
         None => created_in_eis(&plan),
     };
     let previous = match latest_placed {
@@ -282,8 +297,9 @@ fn stamp_modifications(data: &mut PlanData, version: Option<u32>) {
     }
 }
 
-/// A plan created in ЕИС directly has no packet: its content is the bare plan.
-fn created_in_eis(plan: &PlanRow) -> PlanPacket {
+/// A plan created in ЕИС directly has no packet: before its first position its content is the
+/// bare plan.
+pub(crate) fn created_in_eis(plan: &PlanRow) -> PlanPacket {
     PlanPacket {
         kind: PlanPacketKind::New,
         index: PacketIndex::new(EIS_SENDER, EIS_SENDER, OBJECT_TYPE_TP2020, Mode::Prod),

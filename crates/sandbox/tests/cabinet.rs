@@ -10,50 +10,6 @@ use eis::client::{ClientError, Credentials};
 use eis::packet::write_plan_packet;
 use reqwest::StatusCode;
 
-struct Browser {
-    http: reqwest::Client,
-    base: String,
-    cookie: Option<String>,
-}
-
-impl Browser {
-    fn new(env: &Env) -> Self {
-        Browser { http: browser(&env.sandbox), base: env.sandbox.base_url.clone(), cookie: None }
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, String) {
-        let mut req = self.http.get(format!("{}{path}", self.base));
-        if let Some(c) = &self.cookie {
-            req = req.header("cookie", c);
-        }
-        let resp = req.send().await.expect("GET");
-        let status = resp.status();
-        (status, resp.text().await.expect("body"))
-    }
-
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        let mut req = self.http.post(format!("{}{path}", self.base)).header("origin", &self.base).form(form);
-        if let Some(c) = &self.cookie {
-            req = req.header("cookie", c);
-        }
-        req.send().await.expect("POST")
-    }
-
-    async fn sign_in(&mut self, login: &str, password: &str) -> reqwest::Response {
-        let resp = self.post("/login", &[("login", login), ("password", password)]).await;
-        if let Some(set) = resp.headers().get("set-cookie").and_then(|v| v.to_str().ok()) {
-            self.cookie = set.split(';').next().map(str::to_owned);
-        }
-        resp
-    }
-}
-
-/// The value of the first hidden `csrf` field of a page.
-fn csrf(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("csrf field") + "name=\"csrf\" value=\"".len();
-    html[at..].split('"').next().unwrap_or_default().to_owned()
-}
-
 /// The id in the first link to a user's page for the row of `login`.
 fn user_id(users_html: &str, login: &str) -> String {
     let row = users_html.find(&format!("<td>{login}</td>")).expect("user row");
@@ -292,16 +248,6 @@ async fn only_the_org_admin_manages_his_organization() {
     let (status, _) = anonymous.get(&format!("/cabinet/admin/users/{spec_id}/registration")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     env.sandbox.shutdown().await;
-}
-
-/// The first `action` of a form in the page that ends with `suffix`.
-fn form_action(html: &str, suffix: &str) -> String {
-    html.split("action=\"")
-        .skip(1)
-        .filter_map(|s| s.split('"').next())
-        .find(|a| a.ends_with(suffix))
-        .unwrap_or_else(|| panic!("no form ending with {suffix}"))
-        .to_owned()
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use eis::client::{ClientConfig, Credentials, EisClient};
 use eis::packet::*;
+use reqwest::StatusCode;
 use rust_decimal::Decimal;
 use sandbox::{RunningSandbox, SandboxConfig};
 
@@ -195,4 +196,60 @@ pub fn schemas() -> Option<std::sync::Arc<eis::validate::SchemaSet>> {
         }
     })
     .clone()
+}
+
+/// A browser of the cabinet: one session cookie once signed in, the sandbox's own Origin on every
+/// POST, redirects not followed.
+pub struct Browser {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub cookie: Option<String>,
+}
+
+impl Browser {
+    pub fn new(env: &Env) -> Self {
+        Browser { http: browser(&env.sandbox), base: env.sandbox.base_url.clone(), cookie: None }
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, String) {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(c) = &self.cookie {
+            req = req.header("cookie", c);
+        }
+        let resp = req.send().await.expect("GET");
+        let status = resp.status();
+        (status, resp.text().await.expect("body"))
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let mut req = self.http.post(format!("{}{path}", self.base)).header("origin", &self.base).form(form);
+        if let Some(c) = &self.cookie {
+            req = req.header("cookie", c);
+        }
+        req.send().await.expect("POST")
+    }
+
+    pub async fn sign_in(&mut self, login: &str, password: &str) -> reqwest::Response {
+        let resp = self.post("/login", &[("login", login), ("password", password)]).await;
+        if let Some(set) = resp.headers().get("set-cookie").and_then(|v| v.to_str().ok()) {
+            self.cookie = set.split(';').next().map(str::to_owned);
+        }
+        resp
+    }
+}
+
+/// The value of the first hidden `csrf` field of a page.
+pub fn csrf(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("csrf field") + "name=\"csrf\" value=\"".len();
+    html[at..].split('"').next().unwrap_or_default().to_owned()
+}
+
+/// The first `action` of a form in the page that ends with `suffix`.
+pub fn form_action(html: &str, suffix: &str) -> String {
+    html.split("action=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .find(|a| a.ends_with(suffix))
+        .unwrap_or_else(|| panic!("no form ending with {suffix}"))
+        .to_owned()
 }
