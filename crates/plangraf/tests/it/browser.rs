@@ -10,7 +10,8 @@
 //! «Версии документов» → «»» → «Отправить на ООС» → «Посмотреть статус отправки»; then, each in
 //! its own test: «Разместить» in the cabinet and «Размещена в ЕИС» with the registry numbers,
 //! and a change version sent and placed after it; a rejection with each violation linked to its
-//! position; a plan-schedule created in the cabinet that makes sending impossible. Issue 3: a
+//! position; a plan-schedule created in the cabinet that makes sending impossible, taken in by
+//! «Загрузить из ЕИС» read-only, and a drift made in the cabinet found by «Сверить с ЕИС». Issue 3: a
 //! plan-schedule built in the position form (reference picker, live ИКЗ and breakdown sums),
 //! returned, fixed, approved, changed, and its versions compared and printed. Issue 13: positions
 //! imported from an Excel file (errors first, then a correct file) and the plan exported back.
@@ -493,7 +494,9 @@ async fn rejection_shows_each_violation_on_its_position_in_a_real_browser() {
 /// Seed 004: «Если в личном кабинете заказчика на Официальном сайте уже создан План-график на
 /// текущий период, который не был интегрирован из АИС МЗ, то отправка Плана-графика … будет
 /// невозможна!» The plan for the period is made in the cabinet («Создать план-график»), then
-/// plangraf sends its version.
+/// plangraf sends its version. Issue 13 C: a purchase made in the cabinet, the plan taken in by
+/// «Загрузить из ЕИС» (read-only, «Ведётся в ЕИС»), «Сверить с ЕИС» agreeing, then a drift made
+/// in the cabinet and found.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_created_in_the_cabinet_blocks_sending_in_a_real_browser() {
     let Some(s) = Scene::start("conflict").await else { return };
@@ -523,7 +526,8 @@ async fn plan_created_in_the_cabinet_blocks_sending_in_a_real_browser() {
     b.wait_for_send_status(CONFLICT).await;
     b.wait_for_text(
         "В личном кабинете заказчика на Официальном сайте уже создан план-график на этот период, который не был \
-         интегрирован из plangraf. Отправка плана-графика из plangraf на Официальный сайт невозможна.",
+         интегрирован из plangraf. Отправка плана-графика из plangraf на Официальный сайт невозможна: изменения \
+         на этот период вносятся в ЕИС.",
     )
     .await;
     let rows = b.table_rows("//table[@id='violations']/tbody/tr").await;
@@ -546,6 +550,84 @@ async fn plan_created_in_the_cabinet_blocks_sending_in_a_real_browser() {
     b.ensure(cards == 1, || format!("one plan for {year} expected in the cabinet, {cards} shown")).await;
     b.wait_for_element_text(Locator::XPath(&card), "ЕИС (создан в личном кабинете)").await;
     b.expect_cell(&registry_row(year, 0), 4, "0").await;
+
+    // The plan is kept in ЕИС: a purchase is made there and the plan placed.
+    let v0 = registry_row(year, 0);
+    b.click(Locator::XPath(&format!("{v0}//a[normalize-space()='Позиции']")), "«Позиции» of version 0").await;
+    b.wait_for_heading(&format!("План-график на {year} год, версия 0")).await;
+    b.click_link("Добавить позицию").await;
+    b.wait_for_heading("Добавить позицию").await;
+    b.fill("#object_info", "Поставка мела").await;
+    b.fill("#okpd2", "23.99.19.000").await;
+    b.fill("#kvr", "244").await;
+    b.fill("#current_year", "1000").await;
+    b.press("Сохранить").await;
+    b.wait_for_text("Поставка мела").await;
+    b.press("Разместить").await;
+    b.wait_for_element_text(Locator::XPath(&format!("{v0}/td[2]")), "Размещен").await;
+    let number_xpath = format!("{card}//dt[normalize-space()='Реестровый номер']/following-sibling::dd[1]");
+    let plan_number = b.visible_text_of(Locator::XPath(&number_xpath), "the registry number").await.trim().to_owned();
+
+    // plangraf: from the refusal's advice to «Загрузить из ЕИС» on the list, by that number.
+    b.goto(app).await;
+    b.open_plan(year).await;
+    b.open_send_status(0).await;
+    b.click_link("«Загрузить из ЕИС»").await;
+    b.wait_for_heading("Планы-графики размещения заказов").await;
+    b.select_value("#eis_year", &year.to_string()).await;
+    b.fill("#eis_plan_number", &plan_number).await;
+    b.press("Загрузить из ЕИС").await;
+    b.wait_for_text("План-график загружен из ЕИС").await;
+    b.expect_text(Locator::Id("plan-status"), "Ведётся в ЕИС").await;
+    b.wait_for_element_text(Locator::Id("kept-in-eis"), &plan_number).await;
+    b.wait_for_text("Поставка мела").await;
+    b.wait_for_text(&format!("№ в ЕИС {plan_number}000001")).await;
+    let body = b.body_text().await;
+    b.ensure(!body.contains("Поставка учебников"), || "the plan's positions are ЕИС's now".into()).await;
+    // Read-only: no position form, nothing to submit or change.
+    for button in ["Добавить позицию", "Отправить на согласование", "Внести изменения"]
+    {
+        let xpath = format!("//button[normalize-space()='{button}']");
+        let shown = b.c.find_all(Locator::XPath(&xpath)).await.map(|e| e.len()).unwrap_or(0);
+        b.ensure(shown == 0, || format!("«{button}» is offered on a plan kept in ЕИС")).await;
+    }
+    b.screenshot("plan-kept-in-eis").await;
+    b.press("Сверить с ЕИС").await;
+    b.wait_for_heading("Сверка с ЕИС").await;
+    b.wait_for_element_text(Locator::Id("reconciliation-agrees"), "расхождений нет").await;
+
+    // A drift: the purchase's money changed in the cabinet and placed there as version 1.
+    b.cabinet_registry(eis).await;
+    b.click(Locator::XPath(&format!("{v0}//a[normalize-space()='Позиции']")), "«Позиции» of version 0").await;
+    b.wait_for_heading(&format!("План-график на {year} год, версия 0")).await;
+    b.click(
+        Locator::XPath(&format!("{}//a[normalize-space()='Изменить']", cabinet_position_row("0001"))),
+        "«Изменить»",
+    )
+    .await;
+    b.fill("#current_year", "1200").await;
+    b.fill("#change_description", "Уточнение цены").await;
+    b.press("Сохранить").await;
+    b.wait_for_heading(&format!("План-график на {year} год, версия 1")).await;
+    b.press("Разместить").await;
+    b.wait_for_element_text(Locator::XPath(&format!("{}/td[2]", registry_row(year, 1))), "Размещен").await;
+
+    b.goto(app).await;
+    b.open_plan(year).await;
+    b.press("Сверить с ЕИС").await;
+    b.wait_for_heading("Сверка с ЕИС").await;
+    b.wait_for_element_text(Locator::Id("reconciliation-differs"), "позиций с расхождениями — 1").await;
+    let rows = b.table_rows("//table[@id='reconciliation']/tbody/tr").await;
+    // As the browser's text shows it: the group separator (a no-break space) as a space.
+    let money = |text: &str| domain::Money::parse(text).unwrap().to_string().replace('\u{a0}', " ");
+    let drift = rows.len() == 1
+        && rows[0][0] == "0001 «Поставка мела»"
+        && rows[0][1] == "Сумма, текущий год"
+        && rows[0][2] == money("1000")
+        && rows[0][3] == money("1200")
+        && rows[0][4] == money("200");
+    b.ensure(drift, || format!("the one drift expected: {rows:?}")).await;
+    b.screenshot("reconciliation-drift").await;
     s.finish().await;
 }
 

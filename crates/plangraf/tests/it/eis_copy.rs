@@ -171,6 +171,7 @@ async fn a_plan_created_in_eis_is_taken_in_read_only_and_a_drift_made_in_the_cab
     assert!(p.has("id=\"kept-in-eis\"") && p.has("Ведётся в ЕИС") && p.has(&number), "{}", p.body);
     assert!(p.has("Поставка мела") && p.has("Ремонт кровли") && !p.has("Поставка учебников"), "{}", p.body);
     assert!(p.has(&format!("№ в ЕИС {number}000001")), "the registry numbers are shown: {}", p.body);
+    assert!(!p.has("Изменена") && !p.has("Новая"), "no change marks against plangraf's own version: {}", p.body);
     let stored = h.app.store.plan(PlanId(plan)).await.unwrap().unwrap();
     assert_eq!((stored.status, stored.eis_plan_number.as_deref()), (domain::PlanStatus::KeptInEis, Some(&*number)));
     // The approved version is kept, and can no longer go to ЕИС.

@@ -409,7 +409,12 @@ pub(super) async fn render_plan(
             let mark = rules.mark(p.purchase_number.get());
             PositionRow {
                 id: sp.id,
-                mark: if p.is_canceled() { "Отменена" } else { mark.mark.title() },
+                // A plan kept in ЕИС has no change round here: its positions are ЕИС's as taken in.
+                mark: match (p.is_canceled(), kept) {
+                    (true, _) => "Отменена",
+                    (false, true) => "—",
+                    (false, false) => mark.mark.title(),
+                },
                 change: p.change.as_ref().map(|c| {
                     // The reason's name from НСИ, kept with the change; the bare code only if it had none.
                     let reason = if c.reason_name.trim().is_empty() {
