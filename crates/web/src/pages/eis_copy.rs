@@ -29,7 +29,9 @@ pub async fn take_from_eis(State(state): State<AppState>, post: Post<TakeFromEis
     match state.app.take_from_eis(&post.session.user, &form.plan_year, &form.plan_number).await {
         Ok(id) => Ok(Redirect::to(&format!("/plans/{id}?notice=taken_from_eis")).into_response()),
         Err(e @ (app::Error::Fields { .. } | app::Error::Refused { .. } | app::Error::Eis(_))) => {
-            let typed = super::plans::TypedTake { year: form.plan_year.clone(), number: form.plan_number.clone() };
+            // What was typed comes back, within what the field can hold (a hostile body is not echoed).
+            let keep = |s: &str| s.chars().take(40).collect::<String>();
+            let typed = super::plans::TypedTake { year: keep(&form.plan_year), number: keep(&form.plan_number) };
             plans_page_with(&state, &post.session, &ListQuery::default(), None, Some(e.into()), vec![], Some(typed))
                 .await
         }
