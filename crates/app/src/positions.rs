@@ -23,6 +23,9 @@ pub struct EditablePosition {
     pub base_version: i64,
 }
 
+pub const CANCELED_EARLIER: &str =
+    "Закупка отменена в утвержденной версии: ЕИС хранит ее отмененной, изменить или отменить ее еще раз нельзя";
+
 pub const CANCEL_NEW: &str = "Отменить можно только закупку из утвержденной версии; новую позицию просто удалите";
 
 pub const DELETE_BASE: &str =
@@ -112,6 +115,9 @@ impl Workflow {
         change_description: &str,
         row_version: i64,
     ) -> Result<StoredPosition> {
+        if l.base.as_ref().is_some_and(Position::is_canceled) {
+            return Err(Error::refused(Refusal::State, CANCELED_EARLIER));
+        }
         let parsed = self.parse_draft(draft, l.stored.position.purchase_number, l.plan.owner().org_type).await?;
         let change = if l.in_base {
             let reason = self.change_reason_name(reason_code).await?;
@@ -144,6 +150,9 @@ impl Workflow {
     ) -> Result<StoredPosition> {
         if !l.in_base {
             return Err(Error::refused(Refusal::State, CANCEL_NEW));
+        }
+        if l.base.as_ref().is_some_and(Position::is_canceled) {
+            return Err(Error::refused(Refusal::State, CANCELED_EARLIER));
         }
         let reason = self.change_reason_name(reason_code).await?;
         let change = plan::parse_change(reason_code, reason.as_deref(), ChangeDecision::Canceled, change_description)

@@ -203,14 +203,15 @@ impl From<StoredPosition> for Position {
 
 impl Position {
     /// Compares with the same purchase in the base version: content differences, or a
-    /// cancellation, make the position edited. The justification itself is not content.
+    /// cancellation made in this round, make the position edited. The justification itself is
+    /// not content, and a purchase cancelled in an earlier round stays cancelled unchanged (ЕИС
+    /// keeps it cancelled in every later version).
     pub fn mark(&self, base: Option<&Position>) -> ChangeMark {
         match base {
             None => ChangeMark::New,
             Some(b) => {
                 let same = Position { change: None, ..self.clone() } == Position { change: None, ..b.clone() };
-                let canceled = self.change.as_ref().is_some_and(|c| c.decision == ChangeDecision::Canceled);
-                if same && !canceled { ChangeMark::Unchanged } else { ChangeMark::Edited }
+                if same && self.is_canceled() == b.is_canceled() { ChangeMark::Unchanged } else { ChangeMark::Edited }
             }
         }
     }
@@ -796,6 +797,9 @@ mod tests {
         canceled.change = Some(parse_change("9", REASON_9, ChangeDecision::Canceled, "Закупка не нужна").unwrap());
         assert_eq!(canceled.mark(Some(&base)), ChangeMark::Edited);
         assert!(canceled.is_canceled());
+        // Cancelled in an earlier round: unchanged while it stays cancelled.
+        assert_eq!(canceled.mark(Some(&canceled)), ChangeMark::Unchanged);
+        assert_eq!(base.mark(Some(&canceled)), ChangeMark::Edited, "no longer cancelled is a change");
     }
 
     #[test]

@@ -776,7 +776,10 @@ impl Store {
             let id: i64 = r.try_get("id")?;
             let data: String = r.try_get("data")?;
             let mut p = parse_position(&data)?;
-            if p.change.take().is_some() {
+            // A new round starts without justifications, but a cancelled purchase stays
+            // cancelled: ЕИС keeps it so in every later version.
+            if p.change.as_ref().is_some_and(|c| c.decision != domain::plan::ChangeDecision::Canceled) {
+                p.change = None;
                 let data = serde_json::to_string(&p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 sqlx::query("UPDATE positions SET data = $1, row_version = row_version + 1 WHERE id = $2")
                     .bind(data)

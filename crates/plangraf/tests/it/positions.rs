@@ -266,6 +266,37 @@ async fn positions_are_locked_one_by_one_and_rounds_keep_the_base() {
     let p = a.get(&format!("/plans/{plan}")).await;
     assert!(p.has(&format!("action=\"{}/delete\"", edit(p4))), "the new position can be deleted");
     assert!(!p.has(&format!("action=\"{}/delete\"", edit(p3))), "the approved one cannot");
+
+    // The purchase cancelled in round 1 stays cancelled in round 2, as ЕИС keeps it: counted
+    // in no total, unchanged (N) against version 1, and it cannot be changed or cancelled again.
+    let stored = h.app.store.positions(PlanId(plan)).await.unwrap();
+    let cancelled = stored.iter().find(|s| s.id == p2).unwrap();
+    assert!(cancelled.position.is_canceled(), "{:?}", cancelled.position);
+    let page = a.get(&format!("{}/edit", edit(p2))).await;
+    let rv = value_of(&page.body, "row_version");
+    let p = a.post(&edit(p2), &with_version(&theirs, &rv)).await;
+    assert_eq!(p.status, 409, "{}", p.body);
+    assert!(p.has("Закупка отменена в утвержденной версии"), "{}", p.body);
+    let cancel = [("row_version", rv.as_str()), ("reason_code", "9"), ("change_description", "Ещё раз")];
+    assert_eq!(a.post(&format!("{}/cancel", edit(p2)), &cancel).await.status, 409);
+    let page = a.get(&format!("/plans/{plan}/positions/{p4}/edit")).await;
+    let p = a
+        .post(&format!("/plans/{plan}/positions/{p4}/delete"), &[("row_version", &value_of(&page.body, "row_version"))])
+        .await;
+    assert!(p.has("Позиция удалена"), "{}", p.body);
+    assert!(a.post(&format!("/plans/{plan}/submit"), &[]).await.has("На согласовании"));
+    approve(&h, plan).await;
+    let versions = h.app.store.versions(PlanId(plan)).await.unwrap();
+    let (v1, v2) = (
+        &versions.iter().find(|v| v.version_number == 1).unwrap().snapshot,
+        &versions.iter().find(|v| v.version_number == 2).unwrap().snapshot,
+    );
+    assert_eq!(v2.totals(), v1.totals(), "the cancelled purchase is counted in neither");
+    let base = v1.index();
+    for p in &v2.positions {
+        assert_eq!(p.mark(base.get(p.purchase_number)), domain::plan::ChangeMark::Unchanged, "{p:?}");
+    }
+    assert!(v2.positions.iter().any(|p| p.is_canceled()), "still cancelled in version 2");
     h.app.stop().await;
 }
 
