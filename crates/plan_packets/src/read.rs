@@ -41,7 +41,16 @@ pub fn copy_of(export: &ExportedPlan, org_type: OrgType) -> Result<EisCopy, Vec<
 pub fn as_eis_holds(snapshot: &PlanSnapshot, org_type: OrgType) -> Result<Vec<Position>, Vec<String>> {
     let envelope = Envelope { sender: String::new(), receiver: String::new(), mode: eis::packet::Mode::Prod };
     let packet = build::plan_packet(domain::ids::PlanId(0), 0, snapshot, None, &envelope);
-    positions_of(&packet.data, org_type).map(|(positions, _)| positions)
+    let (mut positions, _) = positions_of(&packet.data, org_type)?;
+    // A packet without a base carries no cancellation, but ЕИС keeps a cancelled purchase
+    // cancelled (`positionCanceled`) in every version it publishes: so does this side.
+    let index = snapshot.index();
+    for p in &mut positions {
+        if let Some(ours) = index.get(p.purchase_number).filter(|ours| ours.is_canceled()) {
+            p.change = ours.change.clone();
+        }
+    }
+    Ok(positions)
 }
 
 type Positions = (Vec<Position>, BTreeMap<String, String>);
@@ -248,6 +257,29 @@ mod tests {
         assert!(!held[0].public_discussion);
         // The one КВР line a budget institution's position travels with is its own КВР again.
         assert!(held[0].kvrs.is_empty());
+    }
+
+    #[test]
+    fn a_cancelled_purchase_is_cancelled_on_both_sides() {
+        let mut cancelled = position(2, "200");
+        cancelled.change = Some(domain::plan::PositionChange {
+            reason_code: "9".into(),
+            reason_name: String::new(),
+            decision: ChangeDecision::Canceled,
+            description: "Не нужна".into(),
+        });
+        let snapshot = plan(OrgType::Budget, vec![position(1, "100"), cancelled]);
+        let held = as_eis_holds(&snapshot, OrgType::Budget).unwrap();
+        assert_eq!(held.iter().map(Position::is_canceled).collect::<Vec<_>>(), [false, true]);
+        // As ЕИС publishes it in a later version: `positionCanceled`, no justification.
+        let mut export = published(&snapshot);
+        export.data.positions[1].canceled = Some(true);
+        let theirs = copy_of(&export, OrgType::Budget).unwrap().positions;
+        let differences = domain::diff::diff(
+            &PlanSnapshot { positions: held, ..snapshot.clone() },
+            &PlanSnapshot { positions: theirs, ..snapshot },
+        );
+        assert!(differences.is_empty(), "{differences:?}");
     }
 
     #[test]
