@@ -272,6 +272,8 @@ async fn positions_are_locked_one_by_one_and_rounds_keep_the_base() {
     let stored = h.app.store.positions(PlanId(plan)).await.unwrap();
     let cancelled = stored.iter().find(|s| s.id == p2).unwrap();
     assert!(cancelled.position.is_canceled(), "{:?}", cancelled.position);
+    let plan_page = a.get(&format!("/plans/{plan}")).await;
+    assert!(!plan_page.has(&format!("href=\"{}/edit\"", edit(p2))), "no «Изменить» for it: {}", plan_page.body);
     let page = a.get(&format!("{}/edit", edit(p2))).await;
     let rv = value_of(&page.body, "row_version");
     let p = a.post(&edit(p2), &with_version(&theirs, &rv)).await;

@@ -24,6 +24,8 @@ pub struct PositionRow {
     number: String,
     /// ЕИС's registry number, for a plan kept in ЕИС.
     eis_number: Option<String>,
+    /// Cancelled in an earlier change round: not editable.
+    cancelled_earlier: bool,
     ikz: String,
     object: String,
     okpd2: String,
@@ -409,6 +411,8 @@ pub(super) async fn render_plan(
             let mark = rules.mark(p.purchase_number.get());
             PositionRow {
                 id: sp.id,
+                // Cancelled in an earlier round: ЕИС keeps it cancelled, nothing to edit.
+                cancelled_earlier: p.is_canceled() && mark.mark == domain::plan::ChangeMark::Unchanged,
                 // A plan kept in ЕИС has no change round here: its positions are ЕИС's as taken in.
                 mark: match (p.is_canceled(), kept) {
                     (true, _) => "Отменена",
