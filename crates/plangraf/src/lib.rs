@@ -1,6 +1,7 @@
 //! Wiring of plangraf: opening the store, the ЕИС client and exchange runner, the web server,
 //! and the demo data. The binary's subcommands and the integration tests share it.
 
+pub mod backups;
 pub mod demo;
 pub mod keyfile;
 
@@ -103,10 +104,58 @@ pub fn default_database_url(data_dir: &Path) -> String {
     format!("sqlite://{}", data_dir.join("plangraf.sqlite").display())
 }
 
+/// Opens and migrates the store with a key handed over by the caller; see [`open_store_with`].
 pub async fn open_store(database_url: &str, key: [u8; 32]) -> anyhow::Result<Store> {
-    Store::open(database_url, SecretBox::new(key))
+    open_store_with(database_url, &keyfile::SecretKey::given(key)).await
+}
+
+/// Opens and migrates the store, and refuses it when the key does not open the ЕИС passwords
+/// sealed in it (`Store::check_sealed_secrets`): a database restored without its key, or the
+/// wrong `PLANGRAF_SECRET_KEY`, stops every command that opens the store here, before anything
+/// runs. A new key file is written only after that check passed.
+pub async fn open_store_with(database_url: &str, key: &keyfile::SecretKey) -> anyhow::Result<Store> {
+    let store = Store::open(database_url, SecretBox::new(key.bytes))
         .await
-        .with_context(|| format!("opening the database {}", redact_url(database_url)))
+        .with_context(|| format!("opening the database {}", redact_url(database_url)))?;
+    let checked = store.check_sealed_secrets().await;
+    match checked {
+        Ok(store::sends::SealedSecrets::None | store::sends::SealedSecrets::Open) => {}
+        Ok(store::sends::SealedSecrets::WrongKey) => {
+            store.close().await;
+            anyhow::bail!("{}", key_mismatch_message(key));
+        }
+        Err(e) => {
+            store.close().await;
+            return Err(anyhow::Error::new(e).context("checking the key against the saved ЕИС passwords"));
+        }
+    }
+    if let Err(e) = key.persist() {
+        store.close().await;
+        return Err(e);
+    }
+    Ok(store)
+}
+
+/// What the operator is told when the key does not open the database's sealed passwords.
+fn key_mismatch_message(key: &keyfile::SecretKey) -> String {
+    let what = match &key.origin {
+        keyfile::KeyOrigin::NewFile(path) => format!(
+            "Файл ключа {} не найден, а в базе данных есть пароли ЕИС, запечатанные ключом: без него их не открыть. \
+             Новый ключ не создан.",
+            path.display()
+        ),
+        _ => format!(
+            "Ключ не подходит к этой базе данных: {} не открывает сохранённые в ней пароли ЕИС.",
+            key.describe()
+        ),
+    };
+    format!(
+        "{what} Вероятно, база восстановлена из резервной копии без своего файла ключа или задан не тот \
+         PLANGRAF_SECRET_KEY. Верните ключ, с которым работала эта база: положите сохранённый файл ключа на место \
+         (--secret-key-file, PLANGRAF_SECRET_KEY_FILE, по умолчанию DATA_DIR/secret.key) или задайте верный \
+         PLANGRAF_SECRET_KEY, и запустите снова. Если ключ утрачен, сохранённые пароли ЕИС не восстановить: \
+         см. docs/OPERATIONS.md, «The key does not match the database». Команда не выполнена."
+    )
 }
 
 /// Starts the web server and (unless [`AppConfig::run_exchange`] is false) the exchange runner

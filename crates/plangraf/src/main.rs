@@ -2,7 +2,7 @@
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use plangraf::{AppConfig, default_database_url, demo, keyfile, open_store, redact_url, sandbox_dir};
+use plangraf::{AppConfig, default_database_url, demo, keyfile, open_store_with, redact_url, sandbox_dir};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -39,12 +39,24 @@ impl Common {
         self.database_url.clone().unwrap_or_else(|| default_database_url(&self.data_dir))
     }
 
-    fn key(&self) -> anyhow::Result<[u8; 32]> {
-        if let Ok(hex) = std::env::var("PLANGRAF_SECRET_KEY") {
-            return keyfile::parse_hex_key(&hex).context("PLANGRAF_SECRET_KEY");
+    fn key_file(&self) -> PathBuf {
+        self.secret_key_file.clone().unwrap_or_else(|| self.data_dir.join("secret.key"))
+    }
+
+    /// The key: `PLANGRAF_SECRET_KEY`, else the key file, else a new key that
+    /// [`plangraf::open_store_with`] writes to the key file once the database accepts it.
+    fn key(&self) -> anyhow::Result<keyfile::SecretKey> {
+        let env = std::env::var("PLANGRAF_SECRET_KEY").ok();
+        keyfile::SecretKey::resolve(env.as_deref(), &self.key_file())
+    }
+
+    /// Where the key is, for the reminders of `backup` and `restore` (never the key itself).
+    fn key_hint(&self) -> String {
+        if std::env::var_os("PLANGRAF_SECRET_KEY").is_some() {
+            "значение PLANGRAF_SECRET_KEY".to_owned()
+        } else {
+            format!("файл ключа {}", self.key_file().display())
         }
-        let path = self.secret_key_file.clone().unwrap_or_else(|| self.data_dir.join("secret.key"));
-        keyfile::load_or_create(&path)
     }
 
     /// The schemas to validate packets with: the configured directory, or for the demo the set
@@ -69,7 +81,7 @@ impl Common {
 
     async fn store(&self) -> anyhow::Result<store::Store> {
         std::fs::create_dir_all(&self.data_dir).with_context(|| format!("creating {}", self.data_dir.display()))?;
-        open_store(&self.database_url(), self.key()?).await
+        open_store_with(&self.database_url(), &self.key()?).await
     }
 }
 
@@ -154,6 +166,18 @@ enum Command {
     },
     /// Applies pending database migrations and exits.
     Migrate,
+    /// Writes a consistent copy of the embedded database (SQLite) to FILE, also while plangraf
+    /// is running. The key file is not in it: back it up separately. PostgreSQL: pg_dump.
+    Backup {
+        /// The copy to write; it must not exist.
+        file: PathBuf,
+    },
+    /// Replaces the embedded database (SQLite) with the backup FILE; only while no plangraf
+    /// has it open. The current database is kept aside under a name with the time.
+    Restore {
+        /// A copy written by `plangraf backup`.
+        file: PathBuf,
+    },
     /// Runs eis-sandbox, the local ЕИС, over HTTPS.
     EisSandbox {
         #[arg(long, env = "PLANGRAF_SANDBOX_LISTEN", default_value = "127.0.0.1:8443")]
@@ -316,6 +340,16 @@ async fn main() -> anyhow::Result<()> {
             let store = cli.common.store().await?;
             println!("Миграции применены: {}", redact_url(&cli.common.database_url()));
             store.close().await;
+            Ok(())
+        }
+        Command::Backup { file } => {
+            let report = plangraf::backups::backup(&cli.common.database_url(), &file, &cli.common.key_hint()).await?;
+            println!("{report}");
+            Ok(())
+        }
+        Command::Restore { file } => {
+            let report = plangraf::backups::restore(&cli.common.database_url(), &file, &cli.common.key_hint()).await?;
+            println!("{report}");
             Ok(())
         }
         Command::EisSandbox { listen, processing_delay_ms, demo: with_demo, auto_place_ms, credential_cache_ms } => {

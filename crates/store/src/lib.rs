@@ -5,6 +5,7 @@
 //! migrations and the outbox claim (`FOR UPDATE OF s SKIP LOCKED` on PostgreSQL) differ.
 
 pub mod audit;
+pub mod backup;
 pub mod checks;
 pub mod eis_copies;
 mod migrate;
@@ -69,6 +70,9 @@ pub struct Store {
     secrets: SecretBox,
     /// SQLite only: the background checkpoints of the write-ahead log (see `wal`).
     _checkpointer: Option<Arc<wal::Checkpointer>>,
+    /// SQLite files only: the shared lock that tells a restore this database is open (see
+    /// `backup`); released by [`Store::close`] or when the last clone is dropped.
+    file_lock: Arc<std::sync::Mutex<Option<std::fs::File>>>,
 }
 
 impl Store {
@@ -76,7 +80,11 @@ impl Store {
     pub async fn connect(url: &str, secrets: SecretBox) -> Result<Store> {
         install_default_drivers();
         let backend = Backend::from_url(url).ok_or(StoreError::UnsupportedUrl)?;
+        let mut file_lock = None;
         if backend == Backend::Sqlite {
+            if let Some(path) = sqlite_path(url) {
+                file_lock = Some(backup::lock_shared(&path)?);
+            }
             restrict_sqlite_files(url)?;
         }
         let url = match backend {
@@ -109,7 +117,13 @@ impl Store {
             .connect(&url)
             .await?;
         let checkpointer = (backend == Backend::Sqlite).then(|| Arc::new(wal::Checkpointer::start(pool.clone())));
-        Ok(Store { pool, backend, secrets, _checkpointer: checkpointer })
+        Ok(Store {
+            pool,
+            backend,
+            secrets,
+            _checkpointer: checkpointer,
+            file_lock: Arc::new(std::sync::Mutex::new(file_lock)),
+        })
     }
 
     /// Connects, applies pending migrations and loads the starter reference data into
@@ -163,6 +177,9 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+        if let Ok(mut lock) = self.file_lock.lock() {
+            lock.take();
+        }
     }
 }
 

@@ -208,7 +208,47 @@ fn send_aad(packet_id: &str) -> String {
     format!("eis_sends.eis_password_secret:{packet_id}")
 }
 
+/// Whether the store's key opens the ЕИС passwords sealed in the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealedSecrets {
+    /// Nothing is sealed: any key will do.
+    None,
+    /// The key opens the first one found.
+    Open,
+    /// The key does not open it: the database was sealed with another key.
+    WrongKey,
+}
+
 impl Store {
+    /// Tries the key on one saved ЕИС password, or, when none is saved, on the password of one
+    /// send still in the queue: one row each, whatever the size of the tables. Called at start,
+    /// so that a database restored without its key, or a wrong key, stops plangraf at once
+    /// instead of failing every send later.
+    pub async fn check_sealed_secrets(&self) -> Result<SealedSecrets> {
+        let saved = sqlx::query(
+            "SELECT user_id, password_secret FROM eis_credentials WHERE password_secret IS NOT NULL ORDER BY user_id LIMIT 1",
+        )
+        .fetch_optional(self.pool())
+        .await?;
+        let (sealed, aad) = match saved {
+            Some(r) => (r.try_get::<String, _>("password_secret")?, credentials_aad(UserId(r.try_get("user_id")?))),
+            None => {
+                let queued = sqlx::query(
+                    "SELECT packet_id, eis_password_secret FROM eis_sends \
+                     WHERE status IN ('queued', 'processing', 'loaded') LIMIT 1",
+                )
+                .fetch_optional(self.pool())
+                .await?;
+                let Some(r) = queued else { return Ok(SealedSecrets::None) };
+                (r.try_get::<String, _>("eis_password_secret")?, send_aad(&r.try_get::<String, _>("packet_id")?))
+            }
+        };
+        Ok(match self.secrets().open(&sealed, &aad) {
+            Ok(_) => SealedSecrets::Open,
+            Err(_) => SealedSecrets::WrongKey,
+        })
+    }
+
     /// Saves the user's ЕИС login and, when given, a new password (sealed at rest). When the
     /// login or the password changes, what was known of the old ones working is forgotten.
     pub async fn save_eis_credentials(

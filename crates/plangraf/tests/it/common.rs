@@ -58,15 +58,21 @@ impl Harness {
     /// upload itself, as ЕИС does). The test works the queue with [`drive_to_status`] or
     /// [`drive_until`].
     pub async fn start_driven() -> Harness {
-        Harness::launch(true, |_| {}).await
+        Harness::launch(true, false, |_| {}).await
+    }
+
+    /// Like [`Harness::start_driven`], on SQLite whatever the test backend: for what only the
+    /// embedded database has (its backup and restore).
+    pub async fn start_on_sqlite() -> Harness {
+        Harness::launch(true, true, |_| {}).await
     }
 
     /// Like [`Harness::start`], with plangraf's configuration adjusted by `tune`.
     pub async fn start_configured(tune: impl FnOnce(&mut AppConfig)) -> Harness {
-        Harness::launch(false, tune).await
+        Harness::launch(false, false, tune).await
     }
 
-    async fn launch(driven: bool, tune: impl FnOnce(&mut AppConfig)) -> Harness {
+    async fn launch(driven: bool, sqlite: bool, tune: impl FnOnce(&mut AppConfig)) -> Harness {
         plangraf::install_crypto_provider();
         let dir = tempfile::tempdir().unwrap();
         let sandbox = sandbox::start(sandbox::SandboxConfig {
@@ -78,7 +84,11 @@ impl Harness {
         .await
         .unwrap();
         demo::load_sandbox(&sandbox.directory()).await.unwrap();
-        let url = store::testing::fresh_database_url(dir.path()).await.unwrap();
+        let url = if sqlite {
+            plangraf::default_database_url(dir.path())
+        } else {
+            store::testing::fresh_database_url(dir.path()).await.unwrap()
+        };
         let key = store::SecretBox::generate_key();
         let store = plangraf::open_store(&url, key).await.unwrap();
         demo::load(&store).await.unwrap();

@@ -3,6 +3,7 @@
 //! module path is the filter (`cargo test --workspace --test it browser::`).
 
 mod api;
+mod backups;
 mod browser;
 mod chromium;
 mod common;
