@@ -116,8 +116,13 @@ fn the_export_reads_back_with_numbers_as_numbers_and_codes_as_text() {
 
 #[test]
 fn the_export_marks_changes_against_the_base() {
-    let base = sample();
-    let mut now = base.clone();
+    let now_cancelled = sample();
+    // The base has purchase 0003 not yet cancelled: it is cancelled in this round.
+    let mut base = now_cancelled.clone();
+    for p in base.positions.iter_mut().filter(|p| p.purchase_number.get() == 3) {
+        p.change = None;
+    }
+    let mut now = now_cancelled;
     now.positions[1].amounts.current = money("60 000");
     now.positions.push(domain::testing::position(4, "1"));
     let r = open(&plan_workbook(&now, Some(&base), "Рабочая копия").unwrap());
@@ -129,6 +134,10 @@ fn the_export_marks_changes_against_the_base() {
     assert_eq!(mark_of("0002"), "Изменена");
     assert_eq!(mark_of("0003"), "Изменена", "cancelled");
     assert_eq!(mark_of("0004"), "Новая");
+    // Cancelled in an earlier round and still cancelled: unchanged, as ЕИС keeps it.
+    let r = open(&plan_workbook(&now, Some(&now), "Рабочая копия").unwrap());
+    let row = (TITLE_ROW + 1..TITLE_ROW + 20).find(|&row| text(&r, row, Col::Number) == "0003").unwrap();
+    assert_eq!(text(&r, row, Col::Mark), "Без изменений");
     let without_base = open(&plan_workbook(&now, None, "Рабочая копия").unwrap());
     assert_eq!(text(&without_base, TITLE_ROW + 1, Col::Mark), "");
 }
