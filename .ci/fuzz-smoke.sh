@@ -46,8 +46,10 @@ for t in $targets; do
   if ! "${fuzz[@]}" run "${flags[@]}" "$t" "$work/$t" -- \
       -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 >"$work/$t.log" 2>&1; then
     crashes=$((crashes + 1))
-    echo "CRASH in fuzz target $t; the input is under fuzz/artifacts/$t/. Last lines of its log:"
-    tail -n 40 "$work/$t.log"
+    echo "CRASH in fuzz target $t; the input is under fuzz/artifacts/$t/. What failed, and the end of its log:"
+    # The panic or libFuzzer's verdict first; lines are cut, as the log repeats the whole input.
+    grep -E -m 8 "panicked at|ERROR: libFuzzer|SUMMARY|deadly signal|out-of-memory|timeout after" "$work/$t.log" | cut -c1-400 || true
+    tail -n 30 "$work/$t.log" | cut -c1-400
   else
     grep -E '^stat::number_of_executed_units' "$work/$t.log" | sed "s/^/  /" || true
   fi

@@ -219,6 +219,19 @@ mod import {
         row.draft.parse(number, org_type, special)
     }
 
+    /// A file the fuzzer made: a cell reference of many letters overflowed calamine's column
+    /// arithmetic. It is refused or read, never a panic.
+    #[test]
+    fn a_cell_reference_past_every_column_is_not_a_panic() {
+        let bytes = include_bytes!("../testdata/cell-reference-overflow.xlsx");
+        for org_type in [OrgType::Budget, OrgType::Authority] {
+            match read(bytes, 2026, org_type, &Limits::DEFAULT) {
+                Ok(rows) => assert!(rows.len() <= Limits::DEFAULT.rows as usize),
+                Err(e) => assert!(!e.to_string().is_empty()),
+            }
+        }
+    }
+
     #[test]
     fn an_exported_plan_imports_as_the_same_positions() {
         let plan = sample();
