@@ -12,7 +12,6 @@ use anyhow::Context;
 use domain::ids::PlanId;
 use domain::{OrgType, Role};
 use std::time::{Duration, Instant};
-use store::orgs::NewOrganization;
 use store::{SecretBox, Store};
 
 fn main() -> anyhow::Result<()> {
@@ -37,21 +36,8 @@ async fn run(dir: &std::path::Path, runs: usize, positions: usize) -> anyhow::Re
     let tmp = tempfile::tempdir()?;
     let url = format!("sqlite://{}", tmp.path().join("bench.sqlite").display());
     let store = Store::open(&url, SecretBox::new(SecretBox::generate_key())).await?;
-    let org = |name: &'static str, spz: &str, inn: &str, kpp: &str, org_type, superior| -> anyhow::Result<_> {
-        Ok(NewOrganization {
-            name,
-            short_name: name,
-            superior_id: superior,
-            spz_code: domain::SpzCode::parse(spz)?,
-            inn: domain::org::Inn::parse(inn)?,
-            kpp: domain::org::Kpp::parse(kpp)?,
-            org_type,
-            budget_level: 2,
-            oktmo: "40911000",
-        })
-    };
     let committee = store
-        .ensure_organization(&org(
+        .ensure_organization(&bench::organization(
             "Комитет по образованию",
             "03722000010",
             "7830000426",
@@ -61,7 +47,7 @@ async fn run(dir: &std::path::Path, runs: usize, positions: usize) -> anyhow::Re
         )?)
         .await?;
     let school = store
-        .ensure_organization(&org(
+        .ensure_organization(&bench::organization(
             "Школа № 1",
             "03722001001",
             "7801000011",

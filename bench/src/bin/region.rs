@@ -352,23 +352,17 @@ async fn seed(
     Ok((approvers, customers))
 }
 
+/// A seeded superior (an authority) or a customer (a budget institution) under it.
 fn organization<'a>(
     name: &'a str,
     spz: &str,
     inn: &str,
     superior: Option<OrgId>,
 ) -> anyhow::Result<NewOrganization<'a>> {
-    Ok(NewOrganization {
-        name,
-        short_name: name,
-        superior_id: superior,
-        spz_code: domain::SpzCode::parse(spz)?,
-        inn: domain::org::Inn::parse(inn)?,
-        kpp: domain::org::Kpp::parse(if superior.is_some() { "770101001" } else { "784001001" })?,
-        org_type: if superior.is_some() { OrgType::Budget } else { OrgType::Authority },
-        budget_level: 2,
-        oktmo: "40911000",
-    })
+    match superior {
+        Some(_) => bench::organization(name, spz, inn, "770101001", OrgType::Budget, superior),
+        None => bench::organization(name, spz, inn, "784001001", OrgType::Authority, None),
+    }
 }
 
 /// Runs `job(0..n)` with at most [`SEED_PARALLEL`] at once; answers the results in any order.
