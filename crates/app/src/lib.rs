@@ -19,6 +19,7 @@ pub mod error;
 pub mod evidence;
 pub mod excel;
 pub mod health;
+pub mod jobs;
 pub mod nsi;
 pub mod passwords;
 pub mod plans;
@@ -41,12 +42,14 @@ pub struct Workflow {
     exchange: Exchange,
     /// The findings kept per content stamp and the background schema check (`checks`).
     checks: std::sync::Arc<checks::Checks>,
+    /// The turns of the jobs this instance runs (`jobs`).
+    jobs: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl Workflow {
     /// A workflow that assumes the official schemas are configured; see [`Workflow::with_schemas`].
     pub fn new(store: Store, exchange: Exchange) -> Workflow {
-        Workflow { store, exchange, checks: std::sync::Arc::new(checks::Checks::new(true)) }
+        Workflow { store, exchange, checks: std::sync::Arc::new(checks::Checks::new(true)), jobs: jobs::turns() }
     }
 
     /// For reads that only present stored data (lists, the timeline, the journal). Every write

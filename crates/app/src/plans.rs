@@ -2,6 +2,7 @@
 //! plan or many) and change rounds.
 
 use crate::access::{actor, plan_ref};
+use crate::jobs::Tracker;
 use crate::{Error, Readable, Refusal, Result, Workflow};
 use domain::ids::PlanId;
 use domain::plan::{self, PlanError, ResponsiblePerson};
@@ -82,25 +83,44 @@ impl Workflow {
     /// «Утвердить выбранные»: each plan-schedule on its own, so one refusal does not stop the
     /// others; a fault of plangraf does.
     pub async fn approve_many(&self, user: &User, plan_ids: &[PlanId]) -> Result<BulkApproval> {
+        self.approve_many_tracked(user, plan_ids, &mut Tracker::untracked()).await
+    }
+
+    /// [`Self::approve_many`], each plan counted on `tracker` as it goes.
+    pub async fn approve_many_tracked(
+        &self,
+        user: &User,
+        plan_ids: &[PlanId],
+        tracker: &mut Tracker,
+    ) -> Result<BulkApproval> {
         let mut outcome = BulkApproval::default();
+        tracker.set_total(plan_ids.len()).await?;
         for &id in plan_ids {
             let found = match self.readable_plan(user, id).await {
                 Ok(found) => found,
                 Err(Error::NotFound) => {
-                    outcome.problems.push(format!("План-график {id} не найден"));
+                    let line = format!("План-график {id} не найден");
+                    outcome.problems.push(line.clone());
+                    tracker.refused(line).await?;
                     continue;
                 }
                 Err(e) => return Err(e),
             };
             let name = format!("{} на {} год", found.owner().short_name, found.plan().plan_year);
-            match self.approve_readable(user, &found).await {
-                Ok(_) => outcome.approved += 1,
+            let line = match self.approve_readable(user, &found).await {
+                Ok(_) => {
+                    outcome.approved += 1;
+                    tracker.succeeded().await?;
+                    continue;
+                }
                 Err(Error::Internal(e)) => return Err(Error::Internal(e)),
-                Err(Error::Stale) => outcome
-                    .problems
-                    .push(format!("{name}: план-график изменён другим пользователем, откройте его и проверьте")),
-                Err(e) => outcome.problems.push(format!("{name}: {e}")),
-            }
+                Err(Error::Stale) => {
+                    format!("{name}: план-график изменён другим пользователем, откройте его и проверьте")
+                }
+                Err(e) => format!("{name}: {e}"),
+            };
+            outcome.problems.push(line.clone());
+            tracker.refused(line).await?;
         }
         Ok(outcome)
     }

@@ -3,6 +3,7 @@
 //! `exchange`, next to the runner that carries them out.
 
 use crate::access::actor;
+use crate::jobs::Tracker;
 use crate::{Error, Result, Workflow};
 use domain::ids::{SendId, VersionId};
 use domain::secret::Secret;
@@ -193,34 +194,55 @@ impl Workflow {
     /// saved ЕИС credentials — the organization's own plans placed by itself (CU), and its
     /// subordinates' plans it places for them under an agreement (OA).
     pub async fn send_all(&self, user: &User) -> Result<BulkSend> {
+        self.send_all_tracked(user, &mut Tracker::untracked()).await
+    }
+
+    /// Refuses «Отправить все» to a caller who cannot send at all; answers the saved credentials.
+    pub(crate) async fn may_send_all(&self, user: &User) -> Result<EisLogin> {
         if !user.role.edits_plans() {
             return Err(domain::exchange::SendError::WrongRole.into());
         }
-        let Some(credentials) = self.store.eis_credentials(user.id).await? else {
-            return Err(Error::SendRefused(SAVE_CREDENTIALS_FIRST.into()));
-        };
+        self.store.eis_credentials(user.id).await?.ok_or_else(|| Error::SendRefused(SAVE_CREDENTIALS_FIRST.into()))
+    }
+
+    /// [`Self::send_all`], each version counted on `tracker` as it goes.
+    pub async fn send_all_tracked(&self, user: &User, tracker: &mut Tracker) -> Result<BulkSend> {
+        let credentials = self.may_send_all(user).await?;
         let mut outcome = BulkSend::default();
         let unsent = self.store.unsent_versions_visible_to(user.org_id).await?;
+        tracker.set_total(unsent.len()).await?;
         for versions in unsent.chunk_by(|a, b| a.0 == b.0) {
             let found = match self.readable_plan(user, versions[0].0).await {
-                Ok(found) => found,
-                Err(Error::NotFound) => continue,
+                Ok(found) if found.permissions().send => found,
+                Ok(_) | Err(Error::NotFound) => {
+                    for _ in versions {
+                        tracker.skipped().await?;
+                    }
+                    continue;
+                }
                 Err(e) => return Err(e),
             };
-            if !found.permissions().send {
-                continue;
-            }
             for &(_, version_id) in versions {
                 // Only a version about to go is read in full (its snapshot and packet).
-                let Some(v) = self.store.version(version_id).await? else { continue };
+                let Some(v) = self.store.version(version_id).await? else {
+                    tracker.skipped().await?;
+                    continue;
+                };
                 match self.queue(user, found.plan(), &v, credentials.clone()).await {
-                    Ok(_) => outcome.queued += 1,
-                    Err(Error::SendRefused(reason)) => outcome.problems.push(format!(
-                        "{}, план-график {} год, версия {}: {reason}",
-                        found.owner().short_name,
-                        found.plan().plan_year,
-                        v.version_number
-                    )),
+                    Ok(_) => {
+                        outcome.queued += 1;
+                        tracker.succeeded().await?;
+                    }
+                    Err(Error::SendRefused(reason)) => {
+                        let line = format!(
+                            "{}, план-график {} год, версия {}: {reason}",
+                            found.owner().short_name,
+                            found.plan().plan_year,
+                            v.version_number
+                        );
+                        outcome.problems.push(line.clone());
+                        tracker.refused(line).await?;
+                    }
                     Err(e) => return Err(e),
                 }
             }

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod backup;
 pub mod checks;
 pub mod eis_copies;
+pub mod jobs;
 mod migrate;
 pub mod nsi;
 pub mod orgs;

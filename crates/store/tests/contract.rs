@@ -63,6 +63,7 @@ async fn schema_has_every_table() {
             "eis_credentials",
             "eis_send_events",
             "eis_sends",
+            "jobs",
             "organizations",
             "plan_checks",
             "plan_tallies",
@@ -1286,4 +1287,42 @@ async fn an_eis_copy_taken_in_replaces_the_working_copy_and_moves_the_tallies() 
     let actions: Vec<&str> = journal.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions.iter().filter(|a| **a == "Загружен из ЕИС").count(), 2, "{actions:?}");
     assert!(journal.iter().any(|e| e.action == "Сверка с ЕИС" && e.details.contains("расхождениями: 2")));
+}
+
+#[tokio::test]
+async fn a_job_records_its_progress_until_it_ends_and_not_after() {
+    use store::jobs::{JobKind, JobProgress, JobStatus};
+    let (s, _d) = store().await;
+    let o = org(&s, "03722001001", None).await;
+    let u = s.create_user("zakazchik", "hash", "Иванов И. И.", o, Role::CustomerSpecialist).await.unwrap().unwrap();
+    let id = s.create_job(JobKind::SendAll, u.id).await.unwrap();
+    let fresh = s.job(id).await.unwrap().unwrap();
+    assert_eq!((fresh.kind, fresh.user_id, fresh.status), (JobKind::SendAll, u.id, JobStatus::Running));
+    assert_eq!(fresh.progress, JobProgress::default());
+    assert_eq!(fresh.finished_at, None);
+    assert_eq!(s.running_jobs(u.id, JobKind::SendAll, 5).await.unwrap().len(), 1);
+    assert!(s.running_jobs(u.id, JobKind::ApproveMany, 5).await.unwrap().is_empty());
+
+    let halfway = JobProgress {
+        total: 4, done: 2, succeeded: 1, problems: vec!["Школа, версия 2: отказ".into()]
+    };
+    s.save_job_progress(id, &halfway).await.unwrap();
+    assert_eq!(s.job(id).await.unwrap().unwrap().progress, halfway);
+    let before = s.job(id).await.unwrap().unwrap().heartbeat_at;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    s.job_heartbeat(id).await.unwrap();
+    assert!(s.job(id).await.unwrap().unwrap().heartbeat_at > before, "the heartbeat moves");
+
+    let end = JobProgress { done: 4, succeeded: 3, ..halfway.clone() };
+    s.finish_job(id, JobStatus::Done, &end, "Поставлено в очередь на отправку версий: 3").await.unwrap();
+    let done = s.job(id).await.unwrap().unwrap();
+    assert_eq!((done.status, &done.progress), (JobStatus::Done, &end));
+    assert_eq!(done.message.as_deref(), Some("Поставлено в очередь на отправку версий: 3"));
+    assert!(done.finished_at.is_some());
+    assert!(s.running_jobs(u.id, JobKind::SendAll, 5).await.unwrap().is_empty());
+    // A late step or a second ending of a finished job changes nothing.
+    s.save_job_progress(id, &halfway).await.unwrap();
+    s.finish_job(id, JobStatus::Failed, &halfway, "другое").await.unwrap();
+    assert_eq!(s.job(id).await.unwrap().unwrap(), done);
+    assert_eq!(s.job(id + 1).await.unwrap(), None);
 }

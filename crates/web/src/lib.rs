@@ -29,7 +29,7 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    use pages::{eis_copy, excel, plans, positions, reference, sending, session, settings, versions};
+    use pages::{eis_copy, excel, jobs, plans, positions, reference, sending, session, settings, versions};
     Router::new()
         .route("/", get(|| async { Redirect::to("/plans") }))
         .route("/health", get(health::health))
@@ -41,6 +41,8 @@ pub fn router(state: AppState) -> Router {
         .route("/plans/eis-import", post(eis_copy::take_from_eis))
         .route("/sends", get(sending::sends))
         .route("/sends/bulk", post(sending::send_all))
+        .route("/jobs/{id}", get(jobs::job))
+        .route("/jobs/{id}/progress", get(jobs::progress))
         .route("/plans/{id}", get(plans::view))
         .route("/plans/{id}/xlsx", get(excel::plan_xlsx))
         .route("/plans/{id}/import/template", get(excel::template))
@@ -87,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .route("/static/print.css", get(|| asset("text/css", include_str!("../static/print.css"))))
         .route("/static/position.js", get(|| asset("text/javascript", include_str!("../static/position.js"))))
         .route("/static/page.js", get(|| asset("text/javascript", include_str!("../static/page.js"))))
+        .route("/static/job.js", get(|| asset("text/javascript", include_str!("../static/job.js"))))
         .route("/static/picker.js", get(reference::picker_script))
         .fallback(|| async { error::WebError::not_found() })
         .layer(axum::middleware::from_fn(error::render_errors))

@@ -207,6 +207,27 @@ impl Client {
         Page { status, url, body }
     }
 
+    /// The page of the job a bulk action led to, read again until the job has ended (it runs
+    /// on its own task; a bounded wait).
+    pub async fn job_outcome(&mut self, started: Page) -> Page {
+        assert!(
+            started.url.contains("/jobs/"),
+            "the action did not lead to a job's page: {} {}",
+            started.url,
+            started.body
+        );
+        let path = started.url[started.url.find("/jobs/").unwrap()..].to_owned();
+        let mut page = started;
+        for _ in 0..300 {
+            if !page.has("data-running=\"true\"") {
+                return page;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            page = self.get(&path).await;
+        }
+        panic!("the job at {path} did not end: {}", page.body);
+    }
+
     pub async fn login(&mut self, login: &str, password: &str) -> Page {
         let p = self.post_raw("/login", &[("login", login), ("password", password)], None).await;
         assert_eq!(p.status, 200, "sign-in of {login} failed: {}", p.body);

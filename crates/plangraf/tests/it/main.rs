@@ -15,6 +15,8 @@ mod evidence;
 mod excel;
 mod health;
 mod hostile;
+mod jobs;
+mod jobs_browser;
 mod lists;
 mod logs;
 mod picker_browser;

@@ -515,9 +515,12 @@ async fn bulk_approval_and_bulk_sending() {
     let p = approver.post("/plans/approve", &[]).await;
     assert!(p.has("Отметьте планы-графики"));
     let (a, b) = (plans[0].to_string(), plans[1].to_string());
-    let p = approver.post("/plans/approve", &[("plan", &a), ("plan", &b), ("plan", "999999")]).await;
+    let started = approver.post("/plans/approve", &[("plan", &a), ("plan", &b), ("plan", "999999")]).await;
+    let p = approver.job_outcome(started).await;
     assert!(p.has("Утверждено планов-графиков: 2"), "{}", p.body);
     assert!(p.has("План-график 999999 не найден"));
+    assert!(p.has("Обработано 3 из 3, успешно 2, отказов 1"), "{}", p.body);
+    assert!(p.has("Завершено, есть отказы"), "{}", p.body);
     for plan in &plans {
         assert_eq!(h.app.store.versions(PlanId(*plan)).await.unwrap().len(), 1);
     }
@@ -535,8 +538,10 @@ async fn bulk_approval_and_bulk_sending() {
         )
         .await;
     customer.get("/plans").await;
-    let p = customer.post("/sends/bulk", &[]).await;
+    let started = customer.post("/sends/bulk", &[]).await;
+    let p = customer.job_outcome(started).await;
     assert!(p.has("Поставлено в очередь на отправку версий: 2"), "{}", p.body);
+    assert!(p.has("Обработано 2 из 2, успешно 2, отказов 0") && p.has(">Завершено<"), "{}", p.body);
     let mut versions = Vec::new();
     for plan in &plans {
         versions.push(h.app.store.versions(PlanId(*plan)).await.unwrap()[0].id);
@@ -547,7 +552,8 @@ async fn bulk_approval_and_bulk_sending() {
     assert_eq!(p.body.matches(">Загрузка завершена успешно<").count(), 2, "{}", p.body);
     // Nothing is sent twice: a second bulk send finds nothing to do.
     customer.get("/plans").await;
-    assert!(customer.post("/sends/bulk", &[]).await.has("нет"));
+    let started = customer.post("/sends/bulk", &[]).await;
+    assert!(customer.job_outcome(started).await.has("Неотправленных версий, которые можно отправить сейчас, нет"));
     h.app.stop().await;
 }
 
@@ -601,7 +607,8 @@ async fn superior_sends_its_subordinates_plan_as_oa() {
         )
         .await;
     superior.get("/plans").await;
-    let p = superior.post("/sends/bulk", &[]).await;
+    let started = superior.post("/sends/bulk", &[]).await;
+    let p = superior.job_outcome(started).await;
     assert!(p.has("Поставлено в очередь на отправку версий: 1"), "{}", p.body);
     let p = drive_to_status(&h, &mut superior, version.id.get(), "Загрузка завершена успешно").await;
     assert!(p.has("зафиксированный при утверждении"), "{}", p.body);
@@ -624,7 +631,8 @@ async fn superior_sends_its_subordinates_plan_as_oa() {
     let v2 = h.app.store.versions(PlanId(plan2)).await.unwrap()[0].id.get();
     h.sandbox.directory().revoke_powers(common_spz(), plangraf::demo::COMMITTEE.spz_code).await.unwrap();
     superior.get("/plans").await;
-    assert!(superior.post("/sends/bulk", &[]).await.has("Поставлено в очередь на отправку версий: 1"));
+    let started = superior.post("/sends/bulk", &[]).await;
+    assert!(superior.job_outcome(started).await.has("Поставлено в очередь на отправку версий: 1"));
     let p = drive_to_status(&h, &mut superior, v2, "Отклонена ЕИС").await;
     assert!(p.has("ORG_POWERS") && p.has("не имеет полномочий"), "{}", p.body);
     h.app.stop().await;

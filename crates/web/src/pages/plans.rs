@@ -367,7 +367,8 @@ pub async fn start_changes(
     after_action(&state, &post.session, id, outcome, ("positions", "changing")).await
 }
 
-/// «Утвердить выбранные» from the approver's list.
+/// «Утвердить выбранные» from the approver's list: approved one by one by a job whose page
+/// shows the progress.
 pub async fn approve_bulk(State(state): State<AppState>, post: Post<Vec<(String, String)>>) -> WebResult<Response> {
     let ids: Vec<PlanId> =
         post.form.iter().filter(|(k, _)| k == "plan").filter_map(|(_, v)| v.parse().ok().map(PlanId)).collect();
@@ -375,9 +376,7 @@ pub async fn approve_bulk(State(state): State<AppState>, post: Post<Vec<(String,
         let none = WebError::new(StatusCode::UNPROCESSABLE_ENTITY, "Отметьте планы-графики, которые нужно утвердить");
         return plans_page(&state, &post.session, Some(none)).await;
     }
-    let outcome = state.app.approve_many(&post.session.user, &ids).await?;
-    let notice = (outcome.approved > 0).then(|| format!("Утверждено планов-графиков: {}", outcome.approved));
-    plans_page_with(&state, &post.session, &ListQuery::default(), notice, None, outcome.problems, None).await
+    Ok(crate::pages::jobs::to_job(state.app.start_approve_many(&post.session.user, ids).await?))
 }
 
 #[derive(Deserialize)]

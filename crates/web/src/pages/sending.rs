@@ -392,21 +392,14 @@ pub async fn sends(State(state): State<AppState>, CurrentUser(session): CurrentU
 #[derive(Deserialize)]
 pub struct NoFields {}
 
-/// Sends every approved version that was never sent and may go now, with the saved ЕИС
-/// credentials: the organization's own plans placed by itself (CU), and its subordinates' plans
-/// it places for them under an agreement (OA).
+/// «Отправить все»: every approved version that was never sent and may go now, with the saved
+/// ЕИС credentials (the organization's own plans placed by itself, CU, and its subordinates'
+/// plans it places for them under an agreement, OA), queued by a job whose page shows the
+/// progress. A caller who cannot send at all is told so here, and no job starts.
 pub async fn send_all(State(state): State<AppState>, post: Post<NoFields>) -> WebResult<Response> {
-    let (notice, problems) = match state.app.send_all(&post.session.user).await {
-        Ok(outcome) => (
-            Some(if outcome.queued > 0 {
-                format!("Поставлено в очередь на отправку версий: {}", outcome.queued)
-            } else {
-                "Неотправленных версий, которые можно отправить сейчас, нет".to_owned()
-            }),
-            outcome.problems,
-        ),
-        Err(app::Error::SendRefused(why)) => (None, vec![why]),
-        Err(e) => return Err(e.into()),
-    };
-    sends_page(&state, &post.session, notice, problems).await
+    match state.app.start_send_all(&post.session.user).await {
+        Ok(job) => Ok(crate::pages::jobs::to_job(job)),
+        Err(app::Error::SendRefused(why)) => sends_page(&state, &post.session, None, vec![why]).await,
+        Err(e) => Err(e.into()),
+    }
 }
