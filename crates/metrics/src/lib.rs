@@ -318,7 +318,12 @@ impl Metrics {
                 "Sends the exchange still works on, by state (queued, processing in ЕИС, loaded and awaiting placement).",
             );
             for state in QUEUE_STATES {
-                sample(&mut out, "plangraf_send_queue_depth", &[("state", state.code())], of(state).map_or(0, |q| q.count));
+                sample(
+                    &mut out,
+                    "plangraf_send_queue_depth",
+                    &[("state", state.code())],
+                    of(state).map_or(0, |q| q.count),
+                );
             }
             family(
                 &mut out,
@@ -436,7 +441,10 @@ mod tests {
         m.send_ended(SendStatus::Loaded);
         m.send_ended(SendStatus::Processing);
         let text = m.render(Some(&[]));
-        assert_eq!(line(&text, "plangraf_sign_in_failures_total{reason=\"wrong_password\"}"), "plangraf_sign_in_failures_total{reason=\"wrong_password\"} 2");
+        assert_eq!(
+            line(&text, "plangraf_sign_in_failures_total{reason=\"wrong_password\"}"),
+            "plangraf_sign_in_failures_total{reason=\"wrong_password\"} 2"
+        );
         assert!(text.contains("plangraf_sign_in_failures_total{reason=\"throttled\"} 1\n"));
         assert!(text.contains("plangraf_notifications_sent_total{channel=\"email\"} 1\n"));
         assert!(text.contains("plangraf_notifications_sent_total{channel=\"in_app\"} 0\n"));

@@ -239,7 +239,17 @@ mod tests {
         assert!(net("::1").contains(ip("::1")));
         assert!(net("fd00::/8").contains(ip("fd12::5")));
         assert!(net("127.0.0.0/8").contains(ip("::ffff:127.0.0.1")), "IPv4-mapped counts as IPv4");
-        for bad in ["", "/8", "10.0.0.0/", "10.0.0.0/33", "::1/129", "10.0.0.0/+8", "10.0.0.0/8/8", "localhost", "10.0.0.0/0008"] {
+        for bad in [
+            "",
+            "/8",
+            "10.0.0.0/",
+            "10.0.0.0/33",
+            "::1/129",
+            "10.0.0.0/+8",
+            "10.0.0.0/8/8",
+            "localhost",
+            "10.0.0.0/0008",
+        ] {
             assert!(bad.parse::<IpNet>().is_err(), "{bad:?}");
         }
     }
@@ -270,7 +280,8 @@ mod tests {
 
     #[test]
     fn the_peer_decides_and_forwarded_requests_need_a_trusted_proxy() {
-        let access = Access::new(vec![net("127.0.0.0/8"), net("10.1.0.0/16")], Some("secret-token-0123456789")).unwrap();
+        let access =
+            Access::new(vec![net("127.0.0.0/8"), net("10.1.0.0/16")], Some("secret-token-0123456789")).unwrap();
         let proxy = [ip("127.0.0.1")];
         assert!(access.admits(&parts("127.0.0.1", &[]), &[]));
         assert!(access.admits(&parts("10.1.2.3", &[]), &[]));
