@@ -6,6 +6,9 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// What a stream of the child wrote, collected by a reader thread.
+type Buffer = Arc<Mutex<Vec<u8>>>;
+
 pub struct Demo {
     child: Child,
     output: Arc<Mutex<Vec<u8>>>,
@@ -46,7 +49,7 @@ impl Demo {
             .unwrap();
         let output = Arc::new(Mutex::new(Vec::new()));
         let errors = Arc::new(Mutex::new(Vec::new()));
-        let streams: [(Box<dyn Read + Send>, Option<Arc<Mutex<Vec<u8>>>>); 2] = [
+        let streams: [(Box<dyn Read + Send>, Option<Buffer>); 2] = [
             (Box::new(child.stdout.take().unwrap()), None),
             (Box::new(child.stderr.take().unwrap()), Some(errors.clone())),
         ];
