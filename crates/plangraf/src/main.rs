@@ -683,6 +683,36 @@ mod tests {
     }
 
     #[test]
+    fn metrics_access_and_the_log_format_are_read_from_these_variables() {
+        let cli = Cli::command();
+        let envs = |cmd: &clap::Command| -> Vec<String> {
+            cmd.get_arguments().filter_map(|a| a.get_env()).map(|e| e.to_string_lossy().into_owned()).collect()
+        };
+        for sub in ["serve", "demo"] {
+            let names = envs(cli.find_subcommand(sub).unwrap());
+            assert!(names.iter().any(|e| e == "PLANGRAF_METRICS_ALLOW"), "{sub}: {names:?}");
+        }
+        assert!(envs(&cli).iter().any(|e| e == "PLANGRAF_LOG_FORMAT"));
+        let parsed = |args: &[&str]| Cli::try_parse_from([&["plangraf"], args].concat());
+        let Ok(Cli { common, command: Command::Serve { metrics, .. } }) =
+            parsed(&["--log-format", "json", "serve", "--metrics-allow", "10.0.0.0/8,::1"])
+        else {
+            panic!("serve with metrics flags")
+        };
+        assert_eq!(common.log_format, LogFormat::Json);
+        assert_eq!(metrics.metrics_allow, ["10.0.0.0/8", "::1"]);
+        assert!(metrics.access().is_ok());
+        assert!(parsed(&["--log-format", "xml", "serve"]).is_err());
+        let Ok(Cli { command: Command::Serve { metrics, .. }, .. }) =
+            parsed(&["serve", "--metrics-allow", "localhost"])
+        else {
+            panic!("serve")
+        };
+        let refused = metrics.access().unwrap_err().to_string();
+        assert!(refused.contains("PLANGRAF_METRICS_ALLOW") && refused.contains("localhost"), "{refused}");
+    }
+
+    #[test]
     fn exchange_knobs_set_what_they_name_and_leave_the_defaults_otherwise() {
         let knobs = |args: &[&str]| match Cli::try_parse_from([&["plangraf", "serve"], args].concat()) {
             Ok(Cli { command: Command::Serve { knobs, .. }, .. }) => Ok(knobs),
