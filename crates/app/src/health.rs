@@ -4,7 +4,7 @@ use crate::Workflow;
 use std::time::Duration;
 
 /// How long the database may take to answer the probe before the instance counts as not ready.
-const DATABASE_WAIT: Duration = Duration::from_secs(2);
+pub(crate) const DATABASE_WAIT: Duration = Duration::from_secs(2);
 
 /// What the readiness probe found.
 #[derive(Debug, Clone, PartialEq, Eq)]

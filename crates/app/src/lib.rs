@@ -24,6 +24,12 @@ pub mod nsi;
 pub mod passwords;
 pub mod plans;
 pub mod positions;
+/// The instance's metrics (`Workflow::metrics`): what is counted and how it is rendered for
+/// `/metrics`. Code that delivers a notification calls
+/// `workflow.metrics().notification_sent(metrics::Channel::…)`.
+pub mod metrics {
+    pub use ::metrics::*;
+}
 pub mod sending;
 pub mod snapshot;
 pub mod users;
@@ -56,5 +62,37 @@ impl Workflow {
     /// goes through a use case of this crate.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The metrics of this instance, shared with its exchange (`ExchangeConfig::metrics`).
+    pub fn metrics(&self) -> &metrics::Metrics {
+        self.exchange.metrics()
+    }
+
+    /// The send queue by state for `/metrics`: one grouped query, bounded in time like the
+    /// readiness probe; `None` when the database did not answer (the cause goes to the log).
+    pub async fn queue_depth(&self) -> Option<Vec<metrics::QueueDepth>> {
+        match tokio::time::timeout(health::DATABASE_WAIT, self.store.send_queue_depth(&metrics::QUEUE_STATES)).await {
+            Ok(Ok(rows)) => {
+                let now = store::now();
+                Some(
+                    rows.into_iter()
+                        .map(|r| metrics::QueueDepth {
+                            state: r.status,
+                            count: r.count,
+                            oldest: r.oldest_created_at.map(|t| (now - t).to_std().unwrap_or_default()),
+                        })
+                        .collect(),
+                )
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "metrics: the send queue could not be read");
+                None
+            }
+            Err(_) => {
+                tracing::warn!("metrics: the send queue could not be read in time");
+                None
+            }
+        }
     }
 }

@@ -38,6 +38,7 @@ impl Workflow {
         let address = client.to_string();
         let now = store::now();
         if let Reservation::Throttled { retry_after_ms } = self.store.reserve_sign_in(&login, &address, now).await? {
+            self.metrics().sign_in_failed(crate::metrics::SignInFailure::Throttled);
             return Ok(SignIn::Throttled { retry_after_secs: (retry_after_ms + 999) / 1000 });
         }
         let creds =
@@ -55,6 +56,7 @@ impl Workflow {
             }
             Ok(false) => {
                 self.store.sign_in_failed(&login, now).await?;
+                self.metrics().sign_in_failed(crate::metrics::SignInFailure::WrongPassword);
                 Ok(SignIn::Wrong)
             }
         }

@@ -123,6 +123,8 @@ pub struct EisClient {
     http: reqwest::Client,
     upload_url: reqwest::Url,
     status_url: reqwest::Url,
+    /// Where each call's round trip is observed ([`EisClient::with_metrics`]).
+    metrics: Option<metrics::Metrics>,
 }
 
 impl fmt::Debug for EisClient {
@@ -212,7 +214,24 @@ impl EisClient {
             .user_agent(concat!("plangraf-eis/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ClientError::Config(chain(&e)))?;
-        Ok(EisClient { http, upload_url: join(UPLOAD_PATH)?, status_url: join(STATUS_PATH)? })
+        Ok(EisClient { http, upload_url: join(UPLOAD_PATH)?, status_url: join(STATUS_PATH)?, metrics: None })
+    }
+
+    /// The same client, observing the round trip of every call — from sending the request to
+    /// the end of the reply or the failure — in `metrics`, by operation.
+    pub fn with_metrics(mut self, metrics: metrics::Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Runs one call and observes how long it took.
+    async fn timed<T>(&self, operation: metrics::EisOperation, call: impl Future<Output = T>) -> T {
+        let started = std::time::Instant::now();
+        let out = call.await;
+        if let Some(m) = &self.metrics {
+            m.eis_call(operation, started.elapsed());
+        }
+        out
     }
 
     /// Sends one packet. The reply is a `confirmation` whose `refId` is the packet's id
@@ -223,16 +242,22 @@ impl EisClient {
         let packet_id = read_packet_index(packet_xml).ok().map(|i| i.id);
         let form = upload_form(creds, packet_xml.to_owned())?;
         tracing::debug!(url = %self.upload_url, packet_id = packet_id.as_deref().unwrap_or("?"), bytes = packet_xml.len(), "uploading a packet to ЕИС");
-        let resp = self.http.post(self.upload_url.clone()).multipart(form).send().await.map_err(transport)?;
-        finish(resp, packet_id.as_deref()).await
+        self.timed(metrics::EisOperation::Upload, async {
+            let resp = self.http.post(self.upload_url.clone()).multipart(form).send().await.map_err(transport)?;
+            finish(resp, packet_id.as_deref()).await
+        })
+        .await
     }
 
     /// The current confirmation of the packet with `index/id` = `ref_id`.
     pub async fn status(&self, creds: &Credentials, ref_id: &str) -> Result<Reply<Confirmation>, ClientError> {
         let form = [("login", creds.login.as_str()), ("password", creds.password.expose()), ("refId", ref_id)];
         tracing::debug!(url = %self.status_url, ref_id, "asking ЕИС for a packet's status");
-        let resp = self.http.post(self.status_url.clone()).form(&form).send().await.map_err(transport)?;
-        finish(resp, Some(ref_id)).await
+        self.timed(metrics::EisOperation::Status, async {
+            let resp = self.http.post(self.status_url.clone()).form(&form).send().await.map_err(transport)?;
+            finish(resp, Some(ref_id)).await
+        })
+        .await
     }
 }
 
@@ -307,14 +332,20 @@ impl EisClient {
         let xml = crate::docproject::write_doc_project_status_request(request);
         let form = upload_form(creds, xml)?;
         tracing::debug!(url = %self.upload_url, request_id = %request.index.id, ids = request.doc_project_ids.len(), "asking ЕИС for draft statuses");
-        let resp = self.http.post(self.upload_url.clone()).multipart(form).send().await.map_err(transport)?;
         let expected = request.index.id.clone();
-        finish_with(resp, &crate::bounds::REPLY, |raw| {
-            let value = crate::docproject::read_doc_project_status_response(raw).map_err(|e| e.to_string())?;
-            if value.request_id != expected {
-                return Err(format!("response requestId {:?} is not the request's id {expected:?}", value.request_id));
-            }
-            Ok(value)
+        self.timed(metrics::EisOperation::DocProjectStatus, async {
+            let resp = self.http.post(self.upload_url.clone()).multipart(form).send().await.map_err(transport)?;
+            finish_with(resp, &crate::bounds::REPLY, |raw| {
+                let value = crate::docproject::read_doc_project_status_response(raw).map_err(|e| e.to_string())?;
+                if value.request_id != expected {
+                    return Err(format!(
+                        "response requestId {:?} is not the request's id {expected:?}",
+                        value.request_id
+                    ));
+                }
+                Ok(value)
+            })
+            .await
         })
         .await
     }
@@ -349,9 +380,12 @@ impl EisClient {
             .map_err(|e| ClientError::Config(format!("export URL: {e}")))?;
         let form = [("login", creds.login.as_str()), ("password", creds.password.expose()), key];
         tracing::debug!(%url, by = key.0, value = key.1, "asking ЕИС for an export");
-        let resp = self.http.post(url).form(&form).send().await.map_err(transport)?;
-        finish_with(resp, &crate::bounds::EXPORT, |raw| crate::export::read_export(raw).map_err(|e| e.to_string()))
-            .await
+        self.timed(metrics::EisOperation::Export, async {
+            let resp = self.http.post(url).form(&form).send().await.map_err(transport)?;
+            finish_with(resp, &crate::bounds::EXPORT, |raw| crate::export::read_export(raw).map_err(|e| e.to_string()))
+                .await
+        })
+        .await
     }
 }
 

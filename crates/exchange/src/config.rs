@@ -35,6 +35,10 @@ pub struct ExchangeConfig {
     /// The official ЕИС schemas, compiled once; when present, every packet is validated before
     /// it is queued, so ЕИС never sees a packet its schemas reject.
     pub schemas: Option<Arc<eis::validate::SchemaSet>>,
+    /// Where the exchange counts: the final states sends reach, and (through its ЕИС client)
+    /// the round trip of every call to ЕИС. Share it with the web layer that serves `/metrics`;
+    /// the default is a registry of its own.
+    pub metrics: metrics::Metrics,
 }
 
 impl Default for ExchangeConfig {
@@ -52,6 +56,7 @@ impl Default for ExchangeConfig {
             idle_interval: Duration::from_secs(2),
             concurrency: 8,
             schemas: None,
+            metrics: metrics::Metrics::new(),
         }
     }
 }

@@ -70,7 +70,7 @@ impl Exchange {
         Exchange {
             inner: Arc::new(Inner {
                 store,
-                client,
+                client: client.with_metrics(config.metrics.clone()),
                 config,
                 wake: Notify::new(),
                 stop,
@@ -79,5 +79,10 @@ impl Exchange {
                 copy_reads: Arc::new(Semaphore::new(eis_copy::COPY_READS_AT_ONCE)),
             }),
         }
+    }
+
+    /// The metrics this exchange counts into ([`ExchangeConfig::metrics`]).
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.inner.config.metrics
     }
 }

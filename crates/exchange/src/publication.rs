@@ -47,7 +47,7 @@ impl Exchange {
                             last_error: None,
                             event: None,
                         };
-                        store.record_outcome(send.id, worker, &quiet).await?;
+                        self.record(send.id, &quiet).await?;
                         return Ok(());
                     }
                     Some(doc_id) => self.inner.client.export_by_doc(&creds, &doc_id).await,
@@ -95,7 +95,9 @@ impl Exchange {
                     plan_number: &plan_number,
                     position_numbers: &numbers,
                 };
-                store.record_publication(send.id, worker, &publication, &outcome).await?;
+                if store.record_publication(send.id, worker, &publication, &outcome).await? {
+                    config.metrics.send_ended(outcome.status);
+                }
                 tracing::info!(send_id = send.id.get(), %plan_number, "version placed in ЕИС");
                 Ok(())
             }
@@ -132,7 +134,7 @@ impl Exchange {
             last_error: Some(&message),
             event: Some(EventNote { message: &message, http_status: None, raw_reply: raw }),
         };
-        self.inner.store.record_outcome(send.id, &self.inner.worker_id, &outcome).await?;
+        self.record(send.id, &outcome).await?;
         Ok(())
     }
 }

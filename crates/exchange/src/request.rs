@@ -224,7 +224,8 @@ impl Exchange {
             event: EventNote { message: &text, http_status: Some(reply.http_status), raw_reply: Some(&reply.raw) },
         };
         match self.inner.store.reopen_send(&reopen).await {
-            Ok(true) => {}
+            // ЕИС's verdict on the old packet may end it at once (a refusal): an outcome like any other.
+            Ok(true) => self.inner.config.metrics.send_ended(status),
             Ok(false) => {
                 return Err(RequestError::Refused(
                     "Состояние отправки этой версии только что изменилось. Обновите страницу.".into(),

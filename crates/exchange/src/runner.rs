@@ -220,6 +220,16 @@ impl Exchange {
         retry_window_ru(c.retry_base, c.retry_max, failures, floor)
     }
 
+    /// Records the outcome of an exchange on the send this worker holds, and counts a final
+    /// state in the metrics once it is recorded. Answers whether the lease was still held.
+    pub(crate) async fn record(&self, send: domain::ids::SendId, outcome: &Outcome<'_>) -> Result<bool, StoreError> {
+        let recorded = self.inner.store.record_outcome(send, &self.inner.worker_id, outcome).await?;
+        if recorded {
+            self.inner.config.metrics.send_ended(outcome.status);
+        }
+        Ok(recorded)
+    }
+
     async fn work(&self, claimed: ClaimedSend) -> Result<(), StoreError> {
         if claimed.send.status == SendStatus::Loaded {
             return self.follow_publication(claimed).await;
@@ -289,7 +299,7 @@ impl Exchange {
         if status.is_in_eis() {
             store.mark_eis_credentials(send.requested_by, &send.eis_login, true, None).await?;
         }
-        store.record_outcome(send.id, &self.inner.worker_id, &outcome).await?;
+        self.record(send.id, &outcome).await?;
         tracing::info!(send_id = send.id.get(), status = status.code(), "ЕИС replied");
         Ok(())
     }
@@ -341,7 +351,7 @@ impl Exchange {
         // The credentials' failure first: whoever sees the send's new state then finds it on the
         // settings page too.
         self.inner.store.mark_eis_credentials(send.requested_by, &send.eis_login, false, Some(&message)).await?;
-        self.inner.store.record_outcome(send.id, &self.inner.worker_id, &outcome).await?;
+        self.record(send.id, &outcome).await?;
         tracing::warn!(send_id = send.id.get(), code = info.code, http_status, "ЕИС refused the credentials");
         Ok(())
     }
@@ -382,7 +392,7 @@ impl Exchange {
             last_error: Some(&message),
             event: Some(EventNote { message: &message, http_status: Some(status), raw_reply: e.raw() }),
         };
-        self.inner.store.record_outcome(send.id, &self.inner.worker_id, &outcome).await?;
+        self.record(send.id, &outcome).await?;
         tracing::warn!(send_id = send.id.get(), status, "ЕИС refused the request; not retrying");
         Ok(())
     }
@@ -391,8 +401,6 @@ impl Exchange {
     /// backoff on the failures in a row, until the retry ceiling; there ЕИС is asked about the
     /// packet once more, and the send gives up only if ЕИС does not know it.
     async fn failed(&self, send: &store::sends::Send, creds: &Credentials, e: &ClientError) -> Result<(), StoreError> {
-        let store = &self.inner.store;
-        let worker = &self.inner.worker_id;
         let what = failure_ru(e);
         let now = now();
         if let Some(deadline) = self.give_up_at(send).filter(|d| now >= *d) {
@@ -415,7 +423,7 @@ impl Exchange {
                 last_error: Some(&message),
                 event: Some(EventNote { message: &message, http_status: http_status_of(e), raw_reply: e.raw() }),
             };
-            store.record_outcome(send.id, worker, &outcome).await?;
+            self.record(send.id, &outcome).await?;
             tracing::warn!(send_id = send.id.get(), error = %e, "retry ceiling reached; giving up");
             return Ok(());
         }
@@ -429,7 +437,7 @@ impl Exchange {
             last_error: Some(&message),
             event: Some(EventNote { message: &message, http_status: http_status_of(e), raw_reply: e.raw() }),
         };
-        store.record_outcome(send.id, worker, &outcome).await?;
+        self.record(send.id, &outcome).await?;
         tracing::warn!(send_id = send.id.get(), error = %e, "ЕИС exchange failed; will retry");
         Ok(())
     }

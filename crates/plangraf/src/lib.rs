@@ -10,6 +10,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use store::{SecretBox, Store};
+/// Who may read `/metrics` (`AppConfig::metrics`).
+pub use web::metrics::Access as MetricsAccess;
 
 /// Everything `serve` needs.
 #[derive(Debug, Clone)]
@@ -25,6 +27,8 @@ pub struct AppConfig {
     /// calls [`exchange::Exchange::drain`] or [`exchange::Exchange::run_next_within`] on
     /// [`RunningApp::exchange`]: tests drive it step by step instead of waiting for the runner.
     pub run_exchange: bool,
+    /// Who may read `/metrics`: addresses and networks, or the bearer token.
+    pub metrics: web::metrics::Access,
 }
 
 /// How long requests in flight may take to finish after a shutdown began.
@@ -169,6 +173,7 @@ pub async fn start(config: AppConfig, store: Store) -> anyhow::Result<RunningApp
         app: app::Workflow::new(store.clone(), exchange.clone()).with_schemas(config.exchange.schemas.is_some()),
         secure_cookies: config.secure_cookies,
         trusted_proxies: std::sync::Arc::new(config.trusted_proxies.clone()),
+        metrics_access: std::sync::Arc::new(config.metrics.clone()),
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -32,6 +32,55 @@ struct Common {
     /// packet is validated before it is queued. Optional.
     #[arg(long, env = "PLANGRAF_EIS_SCHEMAS", global = true)]
     eis_schemas: Option<PathBuf>,
+    /// Log format: `text` (human-readable, on standard output) or `json` (one JSON object a
+    /// line, with the request's span fields, on standard error). The filter is PLANGRAF_LOG.
+    #[arg(long, env = "PLANGRAF_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Sets up logging: the filter from PLANGRAF_LOG (default `info,sqlx=warn`), in `format`.
+fn init_logging(format: LogFormat) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("PLANGRAF_LOG").unwrap_or_else(|_| "info,sqlx=warn".into());
+    match format {
+        LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).init(),
+        // Standard error, so that every line there is JSON while a command's own output (the
+        // address banner, a report) stays on standard output. The current span's fields
+        // (`request_id`, `method`, `path` of `web::request_id`) are in `span`, all open spans
+        // in `spans`.
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_current_span(true)
+            .with_span_list(true)
+            .with_writer(std::io::stderr)
+            .init(),
+    }
+}
+
+/// Who may read `/metrics`, for `serve` and `demo`. The bearer token is read from
+/// PLANGRAF_METRICS_TOKEN only (not a flag: a flag shows in the process list).
+#[derive(Args, Debug, Clone, Default)]
+struct MetricsKnobs {
+    /// Addresses and networks (comma-separated, e.g. 127.0.0.1,10.0.0.0/8) that may read
+    /// /metrics without the token; `none` for none. Default: loopback (127.0.0.0/8, ::1).
+    #[arg(long = "metrics-allow", env = "PLANGRAF_METRICS_ALLOW", value_delimiter = ',')]
+    metrics_allow: Vec<String>,
+}
+
+impl MetricsKnobs {
+    fn access(&self) -> anyhow::Result<web::metrics::Access> {
+        let allow = web::metrics::Access::parse_allow(&self.metrics_allow)
+            .map_err(|e| anyhow::anyhow!("PLANGRAF_METRICS_ALLOW: {e}"))?;
+        let token = std::env::var("PLANGRAF_METRICS_TOKEN").ok().filter(|t| !t.is_empty());
+        web::metrics::Access::new(allow, token.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))
+    }
 }
 
 impl Common {
@@ -140,6 +189,8 @@ enum Command {
         sandbox_auto_place_ms: Option<u64>,
         #[command(flatten)]
         knobs: ExchangeKnobs,
+        #[command(flatten)]
+        metrics: MetricsKnobs,
     },
     /// Runs the plangraf server and its exchange runner.
     Serve {
@@ -163,6 +214,8 @@ enum Command {
         eis_retry_hours: u64,
         #[command(flatten)]
         knobs: ExchangeKnobs,
+        #[command(flatten)]
+        metrics: MetricsKnobs,
     },
     /// Applies pending database migrations and exits.
     Migrate,
@@ -299,19 +352,27 @@ enum UserCommand {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PLANGRAF_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .init();
+    let cli = Cli::parse();
+    init_logging(cli.common.log_format);
     plangraf::install_crypto_provider();
     plangraf::return_big_allocations_to_the_system();
-    let cli = Cli::parse();
     match cli.command {
-        Command::Demo { listen, sandbox_listen, processing_delay_ms, sandbox_auto_place_ms, knobs } => {
-            run_demo(&cli.common, listen, sandbox_listen, processing_delay_ms, sandbox_auto_place_ms, &knobs).await
+        Command::Demo { listen, sandbox_listen, processing_delay_ms, sandbox_auto_place_ms, knobs, metrics } => {
+            let access = metrics.access()?;
+            run_demo(&cli.common, listen, sandbox_listen, processing_delay_ms, sandbox_auto_place_ms, &knobs, access)
+                .await
         }
-        Command::Serve { listen, eis_url, eis_ca_file, secure_cookies, trusted_proxies, eis_retry_hours, knobs } => {
+        Command::Serve {
+            listen,
+            eis_url,
+            eis_ca_file,
+            secure_cookies,
+            trusted_proxies,
+            eis_retry_hours,
+            knobs,
+            metrics,
+        } => {
+            let access = metrics.access()?;
             let store = cli.common.store().await?;
             let mut eis = eis::client::ClientConfig::new(eis_url);
             eis.ca_file = eis_ca_file;
@@ -329,6 +390,7 @@ async fn main() -> anyhow::Result<()> {
                 secure_cookies,
                 trusted_proxies,
                 run_exchange: true,
+                metrics: access,
             };
             let app = plangraf::start(config, store).await?;
             println!("plangraf: {}", app.url());
@@ -527,6 +589,7 @@ async fn run_demo(
     delay_ms: u64,
     auto_place_ms: Option<u64>,
     knobs: &ExchangeKnobs,
+    metrics: web::metrics::Access,
 ) -> anyhow::Result<()> {
     // One compiled schema set serves both sides.
     let schemas = common.schemas(true)?;
@@ -552,6 +615,7 @@ async fn run_demo(
         secure_cookies: false,
         trusted_proxies: Vec::new(),
         run_exchange: true,
+        metrics,
     };
     let app = plangraf::start(config, store).await?;
     println!(
@@ -616,6 +680,36 @@ mod tests {
                 assert!(envs.iter().any(|e| e == name), "{sub} lacks {name}: {envs:?}");
             }
         }
+    }
+
+    #[test]
+    fn metrics_access_and_the_log_format_are_read_from_these_variables() {
+        let cli = Cli::command();
+        let envs = |cmd: &clap::Command| -> Vec<String> {
+            cmd.get_arguments().filter_map(|a| a.get_env()).map(|e| e.to_string_lossy().into_owned()).collect()
+        };
+        for sub in ["serve", "demo"] {
+            let names = envs(cli.find_subcommand(sub).unwrap());
+            assert!(names.iter().any(|e| e == "PLANGRAF_METRICS_ALLOW"), "{sub}: {names:?}");
+        }
+        assert!(envs(&cli).iter().any(|e| e == "PLANGRAF_LOG_FORMAT"));
+        let parsed = |args: &[&str]| Cli::try_parse_from([&["plangraf"], args].concat());
+        let Ok(Cli { common, command: Command::Serve { metrics, .. } }) =
+            parsed(&["--log-format", "json", "serve", "--metrics-allow", "10.0.0.0/8,::1"])
+        else {
+            panic!("serve with metrics flags")
+        };
+        assert_eq!(common.log_format, LogFormat::Json);
+        assert_eq!(metrics.metrics_allow, ["10.0.0.0/8", "::1"]);
+        assert!(metrics.access().is_ok());
+        assert!(parsed(&["--log-format", "xml", "serve"]).is_err());
+        let Ok(Cli { command: Command::Serve { metrics, .. }, .. }) =
+            parsed(&["serve", "--metrics-allow", "localhost"])
+        else {
+            panic!("serve")
+        };
+        let refused = metrics.access().unwrap_err().to_string();
+        assert!(refused.contains("PLANGRAF_METRICS_ALLOW") && refused.contains("localhost"), "{refused}");
     }
 
     #[test]

@@ -148,6 +148,47 @@ macro_rules! send_columns {
     };
 }
 
+/// The sends in one state, for the metrics of the queue ([`Store::send_queue_depth`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueState {
+    pub status: SendStatus,
+    pub count: u64,
+    /// When the oldest of them was requested.
+    pub oldest_created_at: Option<Time>,
+}
+
+impl Store {
+    /// How many sends are in each of `states`, and when the oldest of each was requested: one
+    /// grouped query over the index on (status, next attempt), so it reads the sends in those
+    /// states only, never the finished history. States without sends are absent.
+    pub async fn send_queue_depth(&self, states: &[SendStatus]) -> Result<Vec<QueueState>> {
+        if states.is_empty() {
+            return Ok(Vec::new());
+        }
+        let params: Vec<String> = (1..=states.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT status, COUNT(*) AS n, MIN(created_at) AS oldest FROM eis_sends WHERE status IN ({}) GROUP BY status",
+            params.join(", ")
+        );
+        // Only placeholders are formatted into the text; the states are bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for s in states {
+            query = query.bind(s.code());
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                let n: i64 = r.try_get("n")?;
+                Ok(QueueState {
+                    status: status_of(r)?,
+                    count: u64::try_from(n).unwrap_or(0),
+                    oldest_created_at: time_opt(r, "oldest")?,
+                })
+            })
+            .collect()
+    }
+}
+
 fn status_of(r: &AnyRow) -> Result<SendStatus> {
     let s: String = r.try_get("status")?;
     SendStatus::from_code(&s).ok_or_else(|| StoreError::Corrupt(format!("send status {s}")))

@@ -1289,6 +1289,7 @@ async fn an_eis_copy_taken_in_replaces_the_working_copy_and_moves_the_tallies() 
     assert!(journal.iter().any(|e| e.action == "Сверка с ЕИС" && e.details.contains("расхождениями: 2")));
 }
 
+<<<<<<< HEAD
 #[tokio::test]
 async fn a_job_records_its_progress_until_it_ends_and_not_after() {
     use store::jobs::{JobKind, JobProgress, JobStatus};
@@ -1325,4 +1326,42 @@ async fn a_job_records_its_progress_until_it_ends_and_not_after() {
     s.finish_job(id, JobStatus::Failed, &halfway, "другое").await.unwrap();
     assert_eq!(s.job(id).await.unwrap().unwrap(), done);
     assert_eq!(s.job(id + 1).await.unwrap(), None);
+=======
+/// The queue's depth for `/metrics`: sends per state asked for, with the oldest's request time;
+/// states without sends and states not asked for are absent.
+#[tokio::test]
+async fn the_queue_depth_counts_sends_per_state_with_the_oldest() {
+    let (s, _d) = store().await;
+    let states = [SendStatus::Queued, SendStatus::Processing, SendStatus::Loaded];
+    assert!(s.send_queue_depth(&states).await.unwrap().is_empty());
+    let sup = org(&s, "03722001600", None).await;
+    let started = store::now();
+    let ids = queued_sends(&s, "03722001684", sup, 4).await;
+    // One to processing, one to a final state: the queue keeps two queued.
+    for (status, n) in [(SendStatus::Processing, 1), (SendStatus::Rejected, 1)] {
+        for _ in 0..n {
+            let c = s.claim_due_send("w1", store::now(), 30_000).await.unwrap().unwrap();
+            let o = Outcome {
+                status,
+                next_attempt_at: None,
+                count_attempt: true,
+                failed: false,
+                last_error: None,
+                event: None,
+            };
+            assert!(s.record_outcome(c.send.id, "w1", &o).await.unwrap());
+        }
+    }
+    let depth = s.send_queue_depth(&states).await.unwrap();
+    let of = |st: SendStatus| depth.iter().find(|d| d.status == st).map(|d| d.count);
+    assert_eq!((of(SendStatus::Queued), of(SendStatus::Processing), of(SendStatus::Loaded)), (Some(2), Some(1), None));
+    assert_eq!(depth.len(), 2, "{depth:?}");
+    let oldest = depth.iter().find(|d| d.status == SendStatus::Queued).unwrap().oldest_created_at.unwrap();
+    assert!(oldest >= started - chrono::Duration::milliseconds(1) && oldest <= store::now(), "{oldest}");
+    // Final states are counted only when asked for.
+    let final_ones = s.send_queue_depth(&[SendStatus::Rejected]).await.unwrap();
+    assert_eq!(final_ones.len(), 1);
+    assert_eq!(final_ones[0].count, 1);
+    assert_eq!(ids.len(), 4);
+>>>>>>> metrics
 }

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod error;
 pub mod headers;
 pub mod health;
+pub mod metrics;
 mod pages;
 pub mod request_id;
 pub mod view;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Reverse proxies whose `X-Forwarded-For` names the real client (see [`auth::client_address`]).
     pub trusted_proxies: std::sync::Arc<Vec<std::net::IpAddr>>,
+    /// Who may read `/metrics` ([`metrics::Access`]).
+    pub metrics_access: std::sync::Arc<metrics::Access>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -34,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(|| async { Redirect::to("/plans") }))
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
+        .route("/metrics", get(metrics::scrape))
         .route("/login", get(session::login_page).post(session::login_submit))
         .route("/logout", post(session::logout))
         .route("/plans", get(plans::list).post(plans::create))
@@ -95,6 +99,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(error::render_errors))
         .layer(axum::middleware::from_fn(headers::security_headers))
         .layer(axum::middleware::from_fn(request_id::layer))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::layer))
         .with_state(state)
 }
 

@@ -138,6 +138,7 @@ pub async fn start_app_configured(
         secure_cookies: false,
         trusted_proxies: Vec::new(),
         run_exchange: true,
+        metrics: plangraf::MetricsAccess::default(),
     };
     tune(&mut config);
     plangraf::start(config, store).await.unwrap()

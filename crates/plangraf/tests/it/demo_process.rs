@@ -6,9 +6,14 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// What a stream of the child wrote, collected by a reader thread.
+type Buffer = Arc<Mutex<Vec<u8>>>;
+
 pub struct Demo {
     child: Child,
     output: Arc<Mutex<Vec<u8>>>,
+    /// What it wrote to standard error alone.
+    errors: Arc<Mutex<Vec<u8>>>,
     readers: Vec<std::thread::JoinHandle<()>>,
 }
 
@@ -16,6 +21,17 @@ impl Demo {
     /// Starts the demo on a fresh data directory and database, logging at `log` (a
     /// `PLANGRAF_LOG` filter), with `extra` arguments after the listen addresses.
     pub fn start(data_dir: &std::path::Path, database_url: &str, log: &str, extra: &[&str]) -> Demo {
+        Demo::start_with_env(data_dir, database_url, log, extra, &[])
+    }
+
+    /// Like [`Demo::start`], with `env` added to the environment.
+    pub fn start_with_env(
+        data_dir: &std::path::Path,
+        database_url: &str,
+        log: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Demo {
         let mut child = Command::new(env!("CARGO_BIN_EXE_plangraf"))
             .args(["demo", "--listen", "127.0.0.1:0", "--sandbox-listen", "127.0.0.1:0"])
             .args(extra)
@@ -25,17 +41,21 @@ impl Demo {
             .env("PLANGRAF_DATABASE_URL", database_url)
             .env_remove("PLANGRAF_SECRET_KEY")
             .env_remove("PLANGRAF_SECRET_KEY_FILE")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let output = Arc::new(Mutex::new(Vec::new()));
-        let streams: [Box<dyn Read + Send>; 2] =
-            [Box::new(child.stdout.take().unwrap()), Box::new(child.stderr.take().unwrap())];
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let streams: [(Box<dyn Read + Send>, Option<Buffer>); 2] = [
+            (Box::new(child.stdout.take().unwrap()), None),
+            (Box::new(child.stderr.take().unwrap()), Some(errors.clone())),
+        ];
         let readers = streams
             .into_iter()
-            .map(|mut stream| {
+            .map(|(mut stream, alone)| {
                 let output = output.clone();
                 std::thread::spawn(move || {
                     let mut buf = [0u8; 8192];
@@ -44,11 +64,19 @@ impl Demo {
                             break;
                         }
                         output.lock().unwrap().extend_from_slice(&buf[..n]);
+                        if let Some(alone) = &alone {
+                            alone.lock().unwrap().extend_from_slice(&buf[..n]);
+                        }
                     }
                 })
             })
             .collect();
-        Demo { child, output, readers }
+        Demo { child, output, errors, readers }
+    }
+
+    /// What the demo has written to standard error alone; complete once it has exited.
+    pub fn stderr(&self) -> Arc<Mutex<Vec<u8>>> {
+        self.errors.clone()
     }
 
     pub fn text(&self) -> String {

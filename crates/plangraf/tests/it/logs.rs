@@ -83,7 +83,7 @@ async fn eis_passwords_never_reach_the_logs() {
     assert_not_in_sqlite_files(&dir.path().join("sandbox").join("sandbox.sqlite"), &[&stale, &password]);
 }
 
-async fn save_credentials(customer: &mut Client, login: &str, password: &str) {
+pub(crate) async fn save_credentials(customer: &mut Client, login: &str, password: &str) {
     customer.get("/settings/eis").await;
     let p = customer
         .post(
@@ -95,27 +95,27 @@ async fn save_credentials(customer: &mut Client, login: &str, password: &str) {
 }
 
 /// The digits right after the first `marker` in `body`.
-fn number_after(body: &str, marker: &str) -> i64 {
+pub(crate) fn number_after(body: &str, marker: &str) -> i64 {
     let i = body.find(marker).unwrap_or_else(|| panic!("no {marker} in the page")) + marker.len();
     body[i..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap()
 }
 
 /// The text between `start` and the next `end` in `body`.
-fn text_after(body: &str, start: &str, end: &str) -> String {
+pub(crate) fn text_after(body: &str, start: &str, end: &str) -> String {
     let i = body.find(start).unwrap_or_else(|| panic!("no {start} in the page")) + start.len();
     let rest = &body[i..];
     rest[..rest.find(end).unwrap()].to_owned()
 }
 
 /// The sandbox's personal cabinet over HTTPS, trusting exactly the sandbox's certificate.
-struct Cabinet {
+pub(crate) struct Cabinet {
     base: String,
     http: reqwest::Client,
     csrf: String,
 }
 
 impl Cabinet {
-    async fn sign_in(base: &str, cert: &std::path::Path, login: &str, password: &str) -> Cabinet {
+    pub(crate) async fn sign_in(base: &str, cert: &std::path::Path, login: &str, password: &str) -> Cabinet {
         let cert = reqwest::Certificate::from_pem(&std::fs::read(cert).unwrap()).unwrap();
         let http = reqwest::Client::builder().cookie_store(true).tls_certs_only([cert]).build().unwrap();
         let mut cabinet = Cabinet { base: base.to_owned(), http, csrf: String::new() };
@@ -156,7 +156,7 @@ impl Cabinet {
 
     /// «Пользователи организации» → the user's «Регистрационные данные» → the button: the login
     /// and the new password it shows.
-    async fn integration_password(&mut self, user: &str) -> (String, String) {
+    pub(crate) async fn integration_password(&mut self, user: &str) -> (String, String) {
         let users = self.get("/cabinet/admin/users").await;
         let row = &users[users.find(&format!("<td>{user}</td>")).unwrap_or_else(|| panic!("no {user}: {users}"))..];
         let id = number_after(row, "/cabinet/admin/users/");
@@ -169,7 +169,7 @@ impl Cabinet {
     }
 
     /// «Реестр планов-графиков» → «Разместить» of the one draft there is.
-    async fn place_latest_draft(&mut self) {
+    pub(crate) async fn place_latest_draft(&mut self) {
         let registry = self.get("/cabinet/plans").await;
         let end =
             registry.find("/publish\"").unwrap_or_else(|| panic!("no draft to place: {registry}")) + "/publish".len();

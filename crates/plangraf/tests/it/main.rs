@@ -19,6 +19,7 @@ mod jobs;
 mod jobs_browser;
 mod lists;
 mod logs;
+mod metrics;
 mod picker_browser;
 mod positions;
 mod reference;
