@@ -1289,7 +1289,6 @@ async fn an_eis_copy_taken_in_replaces_the_working_copy_and_moves_the_tallies() 
     assert!(journal.iter().any(|e| e.action == "Сверка с ЕИС" && e.details.contains("расхождениями: 2")));
 }
 
-<<<<<<< HEAD
 #[tokio::test]
 async fn a_job_records_its_progress_until_it_ends_and_not_after() {
     use store::jobs::{JobKind, JobProgress, JobStatus};
@@ -1326,7 +1325,8 @@ async fn a_job_records_its_progress_until_it_ends_and_not_after() {
     s.finish_job(id, JobStatus::Failed, &halfway, "другое").await.unwrap();
     assert_eq!(s.job(id).await.unwrap().unwrap(), done);
     assert_eq!(s.job(id + 1).await.unwrap(), None);
-=======
+}
+
 /// The queue's depth for `/metrics`: sends per state asked for, with the oldest's request time;
 /// states without sends and states not asked for are absent.
 #[tokio::test]
@@ -1363,5 +1363,4 @@ async fn the_queue_depth_counts_sends_per_state_with_the_oldest() {
     assert_eq!(final_ones.len(), 1);
     assert_eq!(final_ones[0].count, 1);
     assert_eq!(ids.len(), 4);
->>>>>>> metrics
 }
