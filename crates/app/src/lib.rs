@@ -20,6 +20,7 @@ pub mod evidence;
 pub mod excel;
 pub mod health;
 pub mod jobs;
+pub mod journal;
 pub mod nsi;
 pub mod passwords;
 pub mod plans;

@@ -78,3 +78,125 @@ impl Store {
             .collect()
     }
 }
+
+/// What «Журнал действий» asks for: the entries of an organization and its subordinates,
+/// newest first, narrowed by the filters given.
+#[derive(Debug, Clone, Default)]
+pub struct JournalQuery<'a> {
+    /// The administrator's organization: its entries and its subordinates'.
+    pub org: Option<OrgId>,
+    /// Also the entries of no organization (the operator's commands).
+    pub with_operator: bool,
+    /// From this time on (inclusive).
+    pub from: Option<Time>,
+    /// Before this time (exclusive).
+    pub to: Option<Time>,
+    /// The login of who did it, exactly.
+    pub login: Option<&'a str>,
+    /// Text the action contains, as typed or with its first letter capital (case as written:
+    /// the same on both databases).
+    pub action: Option<&'a str>,
+    /// The kind of object (`plan`, `version`, `user`, `reference`).
+    pub entity: Option<&'a str>,
+    /// Entries older than this id (the next page).
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
+/// One line of «Журнал действий».
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalEntry {
+    pub id: i64,
+    pub at: Time,
+    pub login: Option<String>,
+    pub user_name: Option<String>,
+    pub org_name: Option<String>,
+    pub entity: String,
+    pub entity_id: Option<i64>,
+    pub action: String,
+    pub details: String,
+}
+
+impl Store {
+    /// The journal's entries for `q`, newest first, at most `q.limit`.
+    pub async fn journal(&self, q: &JournalQuery<'_>) -> Result<Vec<JournalEntry>> {
+        enum Bind {
+            Int(i64),
+            Text(String),
+        }
+        fn param(b: Bind, binds: &mut Vec<Bind>) -> String {
+            binds.push(b);
+            format!("${}", binds.len())
+        }
+        let mut binds: Vec<Bind> = Vec::new();
+        let mut filters: Vec<String> = Vec::new();
+        let mut scope = Vec::new();
+        if let Some(org) = q.org {
+            let p = param(Bind::Int(org.get()), &mut binds);
+            scope.push(format!("a.org_id IN (SELECT id FROM organizations WHERE id = {p} OR superior_id = {p})"));
+        }
+        if q.with_operator {
+            scope.push("a.org_id IS NULL".to_owned());
+        }
+        if scope.is_empty() {
+            return Ok(Vec::new());
+        }
+        filters.push(format!("({})", scope.join(" OR ")));
+        if let Some(from) = q.from {
+            filters.push(format!("a.at >= {}", param(Bind::Int(crate::ms(from)), &mut binds)));
+        }
+        if let Some(to) = q.to {
+            filters.push(format!("a.at < {}", param(Bind::Int(crate::ms(to)), &mut binds)));
+        }
+        if let Some(login) = q.login {
+            filters.push(format!("u.login = {}", param(Bind::Text(login.to_owned()), &mut binds)));
+        }
+        if let Some(entity) = q.entity {
+            filters.push(format!("a.entity = {}", param(Bind::Text(entity.to_owned()), &mut binds)));
+        }
+        if let Some(before) = q.before {
+            filters.push(format!("a.id < {}", param(Bind::Int(before), &mut binds)));
+        }
+        if let Some(action) = q.action {
+            let contains = match self.backend() {
+                crate::Backend::Sqlite => |p: &str| format!("instr(a.action, {p}) > 0"),
+                crate::Backend::Postgres => |p: &str| format!("strpos(a.action, {p}) > 0"),
+            };
+            let mut chars = action.chars();
+            let capital: String = chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default();
+            let typed = param(Bind::Text(action.to_owned()), &mut binds);
+            let capital = param(Bind::Text(capital), &mut binds);
+            filters.push(format!("({} OR {})", contains(&typed), contains(&capital)));
+        }
+        let limit = param(Bind::Int(q.limit.clamp(1, 500)), &mut binds);
+        let sql = format!(
+            "SELECT a.id, a.at, u.login, u.full_name, o.short_name, a.entity, a.entity_id, a.action, a.details \
+             FROM audit_log a LEFT JOIN users u ON u.id = a.user_id LEFT JOIN organizations o ON o.id = a.org_id \
+             WHERE {} ORDER BY a.id DESC LIMIT {limit}",
+            filters.join(" AND ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for b in binds {
+            query = match b {
+                Bind::Int(v) => query.bind(v),
+                Bind::Text(v) => query.bind(v),
+            };
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(JournalEntry {
+                    id: r.try_get("id")?,
+                    at: time_at(r, "at")?,
+                    login: r.try_get("login")?,
+                    user_name: r.try_get("full_name")?,
+                    org_name: r.try_get("short_name")?,
+                    entity: r.try_get("entity")?,
+                    entity_id: r.try_get("entity_id")?,
+                    action: r.try_get("action")?,
+                    details: r.try_get("details")?,
+                })
+            })
+            .collect()
+    }
+}

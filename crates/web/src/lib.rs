@@ -32,7 +32,7 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    use pages::{eis_copy, excel, jobs, plans, positions, reference, sending, session, settings, versions};
+    use pages::{eis_copy, excel, jobs, journal, plans, positions, reference, sending, session, settings, versions};
     Router::new()
         .route("/", get(|| async { Redirect::to("/plans") }))
         .route("/health", get(health::health))
@@ -45,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route("/plans/eis-import", post(eis_copy::take_from_eis))
         .route("/sends", get(sending::sends))
         .route("/sends/bulk", post(sending::send_all))
+        .route("/admin/journal", get(journal::journal))
         .route("/jobs/{id}", get(jobs::job))
         .route("/jobs/{id}/progress", get(jobs::progress))
         .route("/plans/{id}", get(plans::view))

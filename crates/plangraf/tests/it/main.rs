@@ -17,6 +17,7 @@ mod health;
 mod hostile;
 mod jobs;
 mod jobs_browser;
+mod journal;
 mod lists;
 mod logs;
 mod metrics;

@@ -334,7 +334,7 @@ impl PositionsQuery {
 }
 
 /// Percent-encodes a query string value.
-fn encode(v: &str) -> String {
+pub(super) fn encode(v: &str) -> String {
     let mut out = String::new();
     for b in v.bytes() {
         match b {
