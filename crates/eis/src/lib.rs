@@ -23,6 +23,7 @@ pub mod kept;
 #[allow(unsafe_code, reason = "bindings to libxml2, the schema validator")]
 mod libxml_ffi;
 pub mod nsi;
+pub mod nsi_organizations;
 pub mod packet;
 pub mod reply;
 pub mod schemas;
