@@ -163,7 +163,7 @@ fn read_record(record: Node<'_, '_>, position: usize, path: &str) -> Result<NsiO
         .filter(|c| c.is_element() && c.tag_name().name() == "IKUInfo")
         .filter(|info| child(*info, "dateEndIKU").is_none_or(|end| text_of(end).is_empty()))
         .filter_map(|info| field(info, "IKU"))
-        .last();
+        .next_back();
     let actual = match field(record, "actual") {
         Some(v) => Some(xml::parse_bool(&v, &format!("{path}/actual"))?),
         None => None,
