@@ -22,6 +22,7 @@ pub mod health;
 pub mod jobs;
 pub mod journal;
 pub mod nsi;
+pub mod onboarding;
 pub mod passwords;
 pub mod plans;
 pub mod positions;

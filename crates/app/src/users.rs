@@ -123,7 +123,7 @@ static LOADING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
 /// Users and reference data. Built on the database alone.
 #[derive(Clone)]
 pub struct Administration {
-    store: Store,
+    pub(crate) store: Store,
 }
 
 impl Administration {

@@ -303,6 +303,15 @@ enum OrgCommand {
         #[arg(long)]
         superior_spz: Option<String>,
     },
+    /// Checks ЕИС's «Сводный перечень заказчиков» (an nsiOrganizationList export XML) and, with
+    /// --yes and no error in it, creates or updates its organizations by СПЗ code.
+    Load {
+        /// The export file.
+        file: PathBuf,
+        /// Load it (without: only check and say what loading would do).
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -469,6 +478,7 @@ async fn main() -> anyhow::Result<()> {
             println!("Организация {} (id {})", org.short_name, org.id);
             Ok(())
         }
+        Command::Org(OrgCommand::Load { file, yes }) => load_organizations(&cli.common, &file, yes).await,
         Command::Nsi(NsiCommand::Load { file, partial, yes }) => load_nsi(&cli.common, &file, partial, yes).await,
         Command::User(command) => user_command(&cli.common, command).await,
     }
@@ -562,6 +572,59 @@ async fn load_nsi(common: &Common, file: &Path, partial: bool, confirmed: bool) 
             s.unchanged,
             s.retired
         ),
+    }
+    Ok(())
+}
+
+/// `plangraf org load`: the check of a «Сводный перечень заказчиков», then the load with --yes.
+async fn load_organizations(common: &Common, file: &Path, confirmed: bool) -> anyhow::Result<()> {
+    let size = std::fs::metadata(file).with_context(|| format!("не удалось прочитать файл {}", file.display()))?.len();
+    if size > eis::bounds::NSI.max_bytes as u64 {
+        bail!("файл {} больше {} МБ", file.display(), eis::bounds::NSI.max_bytes / 1024 / 1024);
+    }
+    let bytes = std::fs::read(file).with_context(|| format!("не удалось прочитать файл {}", file.display()))?;
+    let store = common.store().await?;
+    let admin = app::users::Administration::new(store.clone());
+    let outcome = if confirmed {
+        admin.load_organization_list(None, bytes).await
+    } else {
+        admin.check_organization_list(None, bytes).await.map(Err)
+    };
+    store.close().await;
+    let check = match outcome.map_err(refused)? {
+        Ok(loaded) => {
+            println!(
+                "Организации загружены: создано {}, обновлено {}, без изменений {}.",
+                loaded.created, loaded.updated, loaded.unchanged
+            );
+            return Ok(());
+        }
+        Err(check) => check,
+    };
+    println!(
+        "В файле организаций: новых {}, с изменениями {}, без изменений {}, неактуальных (пропускаются) {}, \
+         иностранных (пропускаются) {}, с ошибками {}.",
+        check.new_count(),
+        check.changed_count(),
+        check.unchanged_count(),
+        check.not_actual_count(),
+        check.foreign,
+        check.refused_count()
+    );
+    for (row, errors) in check.refused().take(100) {
+        println!("  запись {} (СПЗ {}, {}):", row.position, row.spz, row.name.chars().take(80).collect::<String>());
+        for e in errors {
+            println!("    — {e}");
+        }
+    }
+    if check.refused_count() > 100 {
+        println!("  … и ещё {} записей с ошибками", check.refused_count() - 100);
+    }
+    if check.refused_count() > 0 {
+        bail!("в файле есть ошибки: исправьте их и повторите. Ничего не изменено.");
+    }
+    if !confirmed {
+        println!("Ничего не изменено. Чтобы загрузить, повторите команду с --yes.");
     }
     Ok(())
 }

@@ -17,7 +17,7 @@ fn hex(key: &[u8; 32]) -> String {
 
 /// Runs `plangraf ARGS` on the data directory `data` (its embedded database, its key file unless
 /// `env` names a key) and answers whether it succeeded and everything it wrote.
-async fn plangraf(data: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+pub(crate) async fn plangraf(data: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_plangraf"))
         .args(args)
         .env("PLANGRAF_DATA_DIR", data)

@@ -19,6 +19,7 @@ mod jobs;
 mod jobs_browser;
 mod journal;
 mod lists;
+mod onboarding;
 mod logs;
 mod metrics;
 mod picker_browser;

@@ -1,0 +1,347 @@
+//! Onboarding a region's organizations from ЕИС's «Сводный перечень заказчиков»
+//! (`nsiOrganizationList`, read by `eis::nsi_organizations`): every record checked first, with
+//! what is wrong said per record and field in Russian and nothing saved; then, once the list
+//! has no error, loaded in one transaction (`Store::load_organizations`), matched by СПЗ code,
+//! so that loading it again updates and never duplicates.
+//!
+//! - Records marked not actual are left out and listed as such; foreign organizations are
+//!   counted and left out.
+//! - A record needs a valid СПЗ code, ИНН, КПП, an organization type plangraf knows, its level
+//!   (`subordinationType`, else the first digit of its ИКУ), an ОКТМО of 8 or 11 digits; its ИКУ,
+//!   when given, must be the level, ИНН and КПП together, as plangraf builds it.
+//! - Its superior (`headAgency`) must be in the list (and correct) or already in plangraf; a
+//!   loop of superiors is refused.
+//! - An administrator (from the pages) loads only their own organization and the organizations
+//!   whose superiors lead to it; the operator (the command line) loads any.
+
+use crate::users::Administration;
+use crate::{Error, Refusal, Result};
+use domain::OrgType;
+use domain::org::{Inn, Kpp, SpzCode};
+use eis::nsi_organizations::{NsiOrganization, read_organization_list_bytes};
+use std::collections::{HashMap, HashSet};
+use store::orgs::{ListLoaded, ListedOrganization, Organization, changes};
+use store::users::User;
+
+/// One at a time: a region's list can be tens of megabytes.
+static LOADING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
+/// What loading a record would do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowOutcome {
+    New,
+    /// The fields that would change.
+    Changed(Vec<&'static str>),
+    Unchanged,
+    /// Marked not actual in ЕИС: left out.
+    NotActual,
+    /// What is wrong with it; nothing of the list is loaded while any record has one.
+    Refused(Vec<String>),
+}
+
+/// One record of the list as checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedRow {
+    /// Its place in the list, from 1.
+    pub position: usize,
+    pub spz: String,
+    pub name: String,
+    pub outcome: RowOutcome,
+}
+
+/// The list checked: every record with its outcome, and what would be loaded.
+#[derive(Debug, Clone, Default)]
+pub struct ListCheck {
+    pub rows: Vec<ListedRow>,
+    pub foreign: usize,
+    /// The records to load, superiors first.
+    ordered: Vec<ListedOrganization>,
+}
+
+impl ListCheck {
+    fn count(&self, pick: impl Fn(&RowOutcome) -> bool) -> usize {
+        self.rows.iter().filter(|r| pick(&r.outcome)).count()
+    }
+
+    pub fn new_count(&self) -> usize {
+        self.count(|o| matches!(o, RowOutcome::New))
+    }
+
+    pub fn changed_count(&self) -> usize {
+        self.count(|o| matches!(o, RowOutcome::Changed(_)))
+    }
+
+    pub fn unchanged_count(&self) -> usize {
+        self.count(|o| matches!(o, RowOutcome::Unchanged))
+    }
+
+    pub fn not_actual_count(&self) -> usize {
+        self.count(|o| matches!(o, RowOutcome::NotActual))
+    }
+
+    pub fn refused_count(&self) -> usize {
+        self.count(|o| matches!(o, RowOutcome::Refused(_)))
+    }
+
+    /// The records with errors, each with its messages.
+    pub fn refused(&self) -> impl Iterator<Item = (&ListedRow, &[String])> {
+        self.rows.iter().filter_map(|r| match &r.outcome {
+            RowOutcome::Refused(why) => Some((r, why.as_slice())),
+            _ => None,
+        })
+    }
+}
+
+/// A record checked on its own: the organization it describes, or what is wrong.
+fn check_record(r: &NsiOrganization) -> std::result::Result<ListedOrganization, Vec<String>> {
+    let mut errors = Vec::new();
+    let mut note = |field: &str, value: &str, why: &str| {
+        let value: String = value.chars().take(60).collect();
+        errors.push(if value.is_empty() { format!("{field}: {why}") } else { format!("{field} «{value}»: {why}") });
+    };
+    let spz = SpzCode::parse(&r.reg_number).map_err(|_| note("СПЗ", &r.reg_number, "нужно 11 цифр")).ok();
+    let inn = Inn::parse(&r.inn).map_err(|_| note("ИНН", &r.inn, "нужно 10 цифр")).ok();
+    let kpp =
+        Kpp::parse(&r.kpp).map_err(|_| note("КПП", &r.kpp, "нужно 9 символов: цифры и заглавные латинские буквы")).ok();
+    let org_type = match OrgType::parse(&r.org_type) {
+        Ok(t) => Some(t),
+        Err(_) => {
+            let known: Vec<&str> = OrgType::ALL.iter().map(|t| t.code()).collect();
+            note("Тип организации", &r.org_type, &format!("plangraf работает с типами {}", known.join(", ")));
+            None
+        }
+    };
+    let level_typed = r.level.clone().or_else(|| r.iku.as_ref().and_then(|i| i.get(..1)).map(str::to_owned));
+    let level = match level_typed.as_deref().and_then(|l| l.parse::<u8>().ok()).filter(|l| (1..=3).contains(l)) {
+        Some(l) => Some(l),
+        None => {
+            note(
+                "Уровень (subordinationType)",
+                level_typed.as_deref().unwrap_or(""),
+                "нужен 1 (федеральный), 2 (субъекта РФ) или 3 (муниципальный)",
+            );
+            None
+        }
+    };
+    let oktmo = r.oktmo.clone().unwrap_or_default();
+    if !(matches!(oktmo.len(), 8 | 11) && oktmo.bytes().all(|b| b.is_ascii_digit())) {
+        note("ОКТМО", &oktmo, if oktmo.is_empty() { "не указан" } else { "нужно 8 или 11 цифр" });
+    }
+    if r.full_name.trim().is_empty() {
+        note("Полное наименование", "", "не указано");
+    }
+    if let (Some(level), Some(inn), Some(kpp)) = (level, &inn, &kpp) {
+        match (domain::org::iku(level, inn, kpp), &r.iku) {
+            (Err(_), _) => {
+                note("ИКУ", "", "не может быть составлен из уровня, ИНН и КПП: у организации ИНН из 10 цифр")
+            }
+            (Ok(built), Some(iku)) if built.as_str() != iku => {
+                note("ИКУ", iku, "не совпадает с уровнем, ИНН и КПП организации")
+            }
+            _ => {}
+        }
+    }
+    let superior = match &r.head_agency {
+        Some(head) => match SpzCode::parse(head) {
+            Ok(s) if Some(&s) == spz.as_ref() => {
+                note("Вышестоящая организация", head, "организация не может быть вышестоящей сама себе");
+                None
+            }
+            Ok(s) => Some(s),
+            Err(_) => {
+                note("Вышестоящая организация (headAgency)", head, "нужен код СПЗ из 11 цифр");
+                None
+            }
+        },
+        None => None,
+    };
+    match (spz, inn, kpp, org_type, level) {
+        (Some(spz_code), Some(inn), Some(kpp), Some(org_type), Some(budget_level)) if errors.is_empty() => {
+            let name = r.full_name.trim().to_owned();
+            Ok(ListedOrganization {
+                short_name: r.short_name.clone().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| name.clone()),
+                name,
+                superior_spz: superior,
+                spz_code,
+                inn,
+                kpp,
+                org_type,
+                budget_level,
+                oktmo,
+            })
+        }
+        _ => Err(errors),
+    }
+}
+
+impl Administration {
+    /// Checks a «Сводный перечень заказчиков» file without saving anything. `by` is the
+    /// administrator (`None`: the operator, who may load any organization).
+    pub async fn check_organization_list(&self, by: Option<&User>, bytes: Vec<u8>) -> Result<ListCheck> {
+        if by.is_some_and(|u| u.role != domain::Role::Admin) {
+            return Err(Error::not_allowed("Загружать организации может только администратор"));
+        }
+        let parsed =
+            tokio::task::spawn_blocking(move || read_organization_list_bytes(&bytes)).await.map_err(Error::internal)?;
+        let list = parsed.map_err(|e| {
+            Error::refused(Refusal::Content, format!("Файл не загружен: {} Данные не изменены.", e.message_ru()))
+        })?;
+        let existing: HashMap<String, Organization> =
+            self.store.organizations().await?.into_iter().map(|o| (o.spz_code.as_str().to_owned(), o)).collect();
+        let by_id: HashMap<domain::ids::OrgId, String> =
+            existing.values().map(|o| (o.id, o.spz_code.as_str().to_owned())).collect();
+        let mut check = ListCheck { foreign: list.foreign, ..ListCheck::default() };
+        let mut valid: Vec<(usize, ListedOrganization)> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        for r in &list.organizations {
+            let name =
+                if r.full_name.is_empty() { r.short_name.clone().unwrap_or_default() } else { r.full_name.clone() };
+            let row =
+                |outcome| ListedRow { position: r.position, spz: r.reg_number.clone(), name: name.clone(), outcome };
+            if r.actual == Some(false) {
+                check.rows.push(row(RowOutcome::NotActual));
+                continue;
+            }
+            if !seen.insert(r.reg_number.clone()) {
+                check.rows.push(row(RowOutcome::Refused(vec![format!(
+                    "СПЗ «{}»: организация с этим кодом уже есть выше в файле",
+                    r.reg_number
+                )])));
+                continue;
+            }
+            match check_record(r) {
+                Ok(o) => {
+                    valid.push((check.rows.len(), o));
+                    check.rows.push(row(RowOutcome::New));
+                }
+                Err(errors) => check.rows.push(row(RowOutcome::Refused(errors))),
+            }
+        }
+        // Superiors: in the list (and correct) or already here; no loops; within the caller's reach.
+        let in_list: HashMap<String, usize> =
+            valid.iter().enumerate().map(|(i, (_, o))| (o.spz_code.as_str().to_owned(), i)).collect();
+        let refused_in_list: HashSet<&str> =
+            check.rows.iter().filter(|r| matches!(r.outcome, RowOutcome::Refused(_))).map(|r| r.spz.as_str()).collect();
+        let superior_of = |spz: &str| -> Option<String> {
+            match in_list.get(spz) {
+                Some(&i) => valid[i].1.superior_spz.as_ref().map(|s| s.as_str().to_owned()),
+                None => existing.get(spz).and_then(|o| o.superior_id).and_then(|id| by_id.get(&id).cloned()),
+            }
+        };
+        let reach = match by {
+            Some(u) => Some(by_id.get(&u.org_id).cloned().ok_or(Error::NotFound)?),
+            None => None,
+        };
+        let mut problems: Vec<(usize, String)> = Vec::new();
+        for (row, o) in &valid {
+            if let Some(sup) = &o.superior_spz
+                && !in_list.contains_key(sup.as_str())
+                && !existing.contains_key(sup.as_str())
+            {
+                let why = if refused_in_list.contains(sup.as_str()) {
+                    "вышестоящая организация в файле с ошибками: исправьте её запись"
+                } else {
+                    "вышестоящей организации нет ни в файле, ни в plangraf"
+                };
+                problems.push((*row, format!("Вышестоящая организация «{}»: {why}", sup.as_str())));
+                continue;
+            }
+            // Up the chain: a loop, and whether the caller's organization is on it.
+            let mut at = o.spz_code.as_str().to_owned();
+            let mut steps = 0;
+            let mut reached = reach.as_deref() == Some(at.as_str());
+            while let Some(up) = superior_of(&at) {
+                steps += 1;
+                if up == o.spz_code.as_str() || steps > 64 {
+                    problems.push((*row, "Вышестоящие организации образуют замкнутый круг".to_owned()));
+                    break;
+                }
+                reached |= reach.as_deref() == Some(up.as_str());
+                at = up;
+            }
+            if reach.is_some() && !reached {
+                problems.push((
+                    *row,
+                    "Организация не подчинена вашей организации: загрузить её может оператор или администратор \
+                     вышестоящей организации"
+                        .to_owned(),
+                ));
+            }
+        }
+        for (row, why) in problems {
+            match &mut check.rows[row].outcome {
+                RowOutcome::Refused(errors) => errors.push(why),
+                outcome => *outcome = RowOutcome::Refused(vec![why]),
+            }
+        }
+        // What each would do, and the order of loading: superiors first.
+        let mut placed: HashSet<String> = HashSet::new();
+        let mut pending: Vec<&(usize, ListedOrganization)> =
+            valid.iter().filter(|(row, _)| !matches!(check.rows[*row].outcome, RowOutcome::Refused(_))).collect();
+        while !pending.is_empty() {
+            let before = pending.len();
+            pending.retain(|(_, o)| {
+                let ready = o.superior_spz.as_ref().is_none_or(|s| {
+                    placed.contains(s.as_str())
+                        || (!in_list.contains_key(s.as_str()) && existing.contains_key(s.as_str()))
+                });
+                if ready {
+                    placed.insert(o.spz_code.as_str().to_owned());
+                    check.ordered.push(o.clone());
+                }
+                !ready
+            });
+            if pending.len() == before {
+                // Only records under a refused superior remain; they were refused above.
+                break;
+            }
+        }
+        for (row, o) in &valid {
+            if let (RowOutcome::New, Some(e)) = (&check.rows[*row].outcome, existing.get(o.spz_code.as_str())) {
+                let superior_id = o.superior_spz.as_ref().and_then(|s| existing.get(s.as_str())).map(|s| s.id);
+                let wanted = Organization {
+                    id: e.id,
+                    name: o.name.clone(),
+                    short_name: o.short_name.clone(),
+                    // A superior new in this list differs from whatever is there now.
+                    superior_id: if o.superior_spz.is_some() && superior_id.is_none() {
+                        Some(domain::ids::OrgId(-1))
+                    } else {
+                        superior_id
+                    },
+                    spz_code: o.spz_code.clone(),
+                    inn: o.inn.clone(),
+                    kpp: o.kpp.clone(),
+                    org_type: o.org_type,
+                    budget_level: o.budget_level,
+                    oktmo: o.oktmo.clone(),
+                };
+                let changed = changes(e, &wanted);
+                check.rows[*row].outcome =
+                    if changed.is_empty() { RowOutcome::Unchanged } else { RowOutcome::Changed(changed) };
+            }
+        }
+        Ok(check)
+    }
+
+    /// Checks the file again and, when no record has an error, loads it in one transaction.
+    /// A list with errors changes nothing: the check says what to fix.
+    pub async fn load_organization_list(
+        &self,
+        by: Option<&User>,
+        bytes: Vec<u8>,
+    ) -> Result<std::result::Result<ListLoaded, ListCheck>> {
+        let Ok(_loading) = LOADING.try_acquire() else {
+            return Err(Error::refused(
+                Refusal::State,
+                "Сейчас загружается другой перечень организаций. Дождитесь окончания и повторите. Данные не изменены.",
+            ));
+        };
+        let check = self.check_organization_list(by, bytes).await?;
+        if check.refused_count() > 0 {
+            return Ok(Err(check));
+        }
+        let loaded = self.store.load_organizations(&check.ordered, by.map(|u| u.id), by.map(|u| u.org_id)).await?;
+        Ok(Ok(loaded))
+    }
+}
