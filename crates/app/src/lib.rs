@@ -19,6 +19,7 @@ pub mod error;
 pub mod evidence;
 pub mod excel;
 pub mod health;
+pub mod notifications;
 pub mod nsi;
 pub mod passwords;
 pub mod plans;

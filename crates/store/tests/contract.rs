@@ -59,10 +59,13 @@ async fn schema_has_every_table() {
         [
             "api_tokens",
             "audit_log",
+            "eis_availability",
             "eis_copies",
             "eis_credentials",
             "eis_send_events",
             "eis_sends",
+            "notification_preferences",
+            "notifications",
             "organizations",
             "plan_checks",
             "plan_tallies",
@@ -437,6 +440,7 @@ async fn released_leases_are_claimable_at_once_and_due_by_claims_ahead() {
 
     // A send due in a minute: not due now, but due by then; its first attempt counts from now.
     let later = Outcome {
+        violations: 0,
         status: SendStatus::Queued,
         next_attempt_at: Some(now + ms(60_000)),
         count_attempt: true,
@@ -481,6 +485,7 @@ async fn a_renewed_lease_keeps_the_send_and_one_not_renewed_is_taken_over() {
     assert_eq!(taken.send.id, id);
     assert_eq!(s.renew_leases("w1", now + ms(2_000), 60_000).await.unwrap(), 0);
     let done = Outcome {
+        violations: 0,
         status: SendStatus::Processing,
         next_attempt_at: Some(now + ms(5_000)),
         count_attempt: true,
@@ -540,6 +545,7 @@ async fn claims_take_turns_across_organizations() {
         let c = s.claim_due_send("w1", store::now(), 30_000).await.unwrap().unwrap();
         let later = if b.contains(&c.send.id) { 0 } else { 3_600_000 };
         let o = Outcome {
+            violations: 0,
             status: SendStatus::Processing,
             next_attempt_at: Some(store::now() + ms(later)),
             count_attempt: true,
@@ -588,6 +594,7 @@ async fn an_event_identical_to_the_previous_one_is_counted_on_it_and_a_different
         async move {
             let c = s.claim_due_send("w", store::now(), 30_000).await.unwrap().unwrap();
             let o = Outcome {
+                violations: 0,
                 status: SendStatus::Queued,
                 next_attempt_at: Some(store::now()),
                 count_attempt: true,
@@ -681,6 +688,7 @@ async fn send_queue_leases_and_uniqueness() {
     let taken = s.claim_due_send("w2", now + ms(31_000), 30_000).await.unwrap().unwrap();
     assert_eq!(taken.send.id, id);
     let outcome = Outcome {
+        violations: 0,
         status: SendStatus::Processing,
         next_attempt_at: Some(now + ms(1_000)),
         count_attempt: true,
@@ -704,6 +712,7 @@ async fn send_queue_leases_and_uniqueness() {
     // A routine poll writes no timeline line.
     let c = s.claim_due_send("w1", now + ms(2_000), 30_000).await.unwrap().unwrap();
     let quiet = Outcome {
+        violations: 0,
         status: SendStatus::Processing,
         next_attempt_at: Some(now + ms(3_000)),
         count_attempt: false,
@@ -761,6 +770,7 @@ async fn publication_is_recorded_with_plan_and_position_numbers() {
         position_numbers: &numbers,
     };
     let outcome = Outcome {
+        violations: 0,
         status: SendStatus::Published,
         next_attempt_at: None,
         count_attempt: false,
@@ -800,6 +810,7 @@ async fn failures_in_a_row_are_counted_and_reset_and_a_stopped_send_can_be_reope
     let id = s.enqueue_send(&new).await.unwrap();
     let now = store::now();
     let outcome = |status, failed: bool| Outcome {
+        violations: 0,
         status,
         next_attempt_at: if status.is_active() { Some(chrono::DateTime::UNIX_EPOCH) } else { None },
         count_attempt: true,
@@ -951,6 +962,7 @@ async fn version_summaries_and_latest_sends_read_without_snapshots() {
     let first_id = s.enqueue_send(&first).await.unwrap();
     let c = s.claim_due_send("w1", store::now(), 30_000).await.unwrap().unwrap();
     let refused = Outcome {
+        violations: 0,
         status: SendStatus::AuthError,
         next_attempt_at: None,
         count_attempt: true,
