@@ -206,3 +206,91 @@ async fn refused_authorization_tells_the_sender_and_the_owner_of_the_credentials
     assert_eq!(sends.len(), 1);
     h.app.stop().await;
 }
+
+/// The form's fields: the address and the kinds ticked for each channel.
+fn settings_form<'a>(email: &'a str, in_app: &[&'a str], by_mail: &[&'a str]) -> Vec<(&'a str, &'a str)> {
+    let mut form = vec![("email", email)];
+    form.extend(in_app.iter().map(|k| ("in_app", *k)));
+    form.extend(by_mail.iter().map(|k| ("email_kind", *k)));
+    form
+}
+
+const ALL_KINDS: [&str; 9] = [
+    "plan_submitted",
+    "plan_approved",
+    "plan_returned",
+    "send_loaded",
+    "send_rejected",
+    "send_published",
+    "send_auth_refused",
+    "credentials_failed",
+    "eis_silent",
+];
+
+#[tokio::test]
+async fn each_user_chooses_what_reaches_them_and_how() {
+    let h = Harness::start_driven().await;
+    let mut approver = h.client();
+    approver.login("soglasovatel", "soglasovatel").await;
+    let approver_id = h.app.store.user_by_login("soglasovatel").await.unwrap().unwrap().id;
+    let page = approver.get("/settings/notifications").await;
+    assert_eq!(page.status, 200);
+    assert!(page.has("<h1>Настройки уведомлений</h1>"), "{}", page.body);
+    assert!(page.has("План-график подчинённой организации направлен на согласование"));
+    assert!(page.has("Отправка писем на этом сервере не настроена"), "no SMTP in this harness: {}", page.body);
+    // Nothing chosen yet: every kind in the application and by mail.
+    assert_eq!(page.body.matches(" checked>").count(), 2 * ALL_KINDS.len(), "{}", page.body);
+
+    // An address that is not one: refused in words, nothing saved, the form as typed.
+    let others: Vec<&str> = ALL_KINDS.iter().copied().filter(|k| *k != "plan_submitted").collect();
+    let p = approver.post("/settings/notifications", &settings_form("soglasovatel@", &others, &[])).await;
+    assert_eq!(p.status, 422, "{}", p.body);
+    assert!(p.has("Адрес электронной почты указан неверно"), "{}", p.body);
+    assert!(p.has("value=\"soglasovatel@\""));
+    assert_eq!(h.app.store.user_email(approver_id).await.unwrap(), None);
+    assert!(h.app.store.notification_preferences(approver_id).await.unwrap().iter().all(|p| p.in_app && p.email));
+    // E-mail chosen without an address: nothing could be sent, so refused too.
+    let p = approver.post("/settings/notifications", &settings_form("", &others, &["plan_submitted"])).await;
+    assert_eq!(p.status, 422, "{}", p.body);
+    assert!(p.has("укажите адрес электронной почты"), "{}", p.body);
+    assert!(h.app.store.notification_preferences(approver_id).await.unwrap().iter().all(|p| p.in_app && p.email));
+
+    // Saved: an address, and «submitted for approval» off in the application.
+    let p = approver
+        .post(
+            "/settings/notifications",
+            &settings_form(" soglasovatel@komitet.example.ru ", &others, &["plan_returned"]),
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.has("Настройки уведомлений сохранены"), "{}", p.body);
+    assert!(p.has("value=\"soglasovatel@komitet.example.ru\""));
+    assert_eq!(h.app.store.user_email(approver_id).await.unwrap().as_deref(), Some("soglasovatel@komitet.example.ru"));
+    let saved = h.app.store.notification_preferences(approver_id).await.unwrap();
+    for p in &saved {
+        assert_eq!(p.in_app, p.kind.code() != "plan_submitted", "{p:?}");
+        assert_eq!(p.email, p.kind.code() == "plan_returned", "{p:?}");
+    }
+    assert!(!p.has("name=\"in_app\" value=\"plan_submitted\" aria-label=\"План-график подчинённой организации направлен на согласование: в приложении\" checked"));
+
+    // The customer submits: the approver who turned it off sees nothing; the choice is his
+    // alone, so a second approver of the committee still does.
+    let committee = h.app.store.organization_by_spz(plangraf::demo::COMMITTEE.spz_code).await.unwrap().unwrap();
+    let hash = app::users::hash("approver2".into()).await.unwrap();
+    h.app.store.create_user("approver2", &hash, "Кузнецова К. К.", committee.id, domain::Role::Approver).await.unwrap();
+    let mut second = h.client();
+    second.login("approver2", "approver2").await;
+    let mut customer = h.client();
+    customer.login("zakazchik", "zakazchik").await;
+    let plan = customer.create_plan("2026").await;
+    customer.add_position(plan, &POSITION).await;
+    customer.get(&format!("/plans/{plan}")).await;
+    customer.post(&format!("/plans/{plan}/submit"), &[]).await;
+    let list = approver.get("/notifications").await;
+    assert_eq!(unread(&list), 0);
+    assert!(!list.has("ожидает согласования"), "{}", list.body);
+    let list = second.get("/notifications").await;
+    assert_eq!(unread(&list), 1);
+    assert!(list.has("ожидает согласования"));
+    h.app.stop().await;
+}
