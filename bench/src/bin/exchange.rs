@@ -329,6 +329,7 @@ async fn main() -> anyhow::Result<()> {
             secure_cookies: false,
             trusted_proxies: Vec::new(),
             run_exchange: true,
+            notify: Default::default(),
         },
         plangraf::open_store(&url, key).await?,
     )

@@ -122,6 +122,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         secure_cookies: false,
         trusted_proxies: Vec::new(),
         run_exchange: true,
+        notify: Default::default(),
     };
     let concurrency = config.exchange.concurrency;
     let app = plangraf::start(config, store.clone()).await?;

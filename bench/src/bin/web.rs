@@ -241,6 +241,7 @@ async fn main() -> anyhow::Result<()> {
         secure_cookies: false,
         trusted_proxies: Vec::new(),
         run_exchange: false,
+        notify: Default::default(),
     };
     let app = plangraf::start(config, store.clone()).await?;
     let base = app.url();

@@ -17,6 +17,7 @@ mod health;
 mod hostile;
 mod lists;
 mod logs;
+mod mail;
 mod notifications;
 mod picker_browser;
 mod positions;

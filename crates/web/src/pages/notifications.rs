@@ -175,7 +175,7 @@ pub async fn settings_save(State(state): State<AppState>, post: Post<Vec<(String
         Ok(()) => Ok(Redirect::to("/settings/notifications?saved=1").into_response()),
         Err(app::Error::Fields { message, .. }) => {
             // Shown again as typed, at most as long as an address may be.
-            let typed: String = email.chars().take(app::notifications::EMAIL_MAX).collect();
+            let typed: String = email.chars().take(domain::account::EMAIL_MAX).collect();
             render_settings(&state, &post.session, Some((typed, preferences)), None, Some(message)).await
         }
         Err(e) => Err(e.into()),
