@@ -259,3 +259,64 @@ async fn a_failing_smtp_server_fails_no_event_and_is_retried_a_bounded_number_of
     }
     h.app.stop().await;
 }
+
+/// «ЕИС молчит»: a send ЕИС keeps in processing longer than configured is reported to its sender
+/// and the administrators, once, in the application and by mail.
+#[tokio::test]
+async fn a_send_eis_leaves_unanswered_is_reported_once_to_the_sender_and_the_administrators() {
+    let sink = SmtpSink::start().await;
+    let h = Harness::start_driven_configured(|c| {
+        c.notify.mail = sink.as_ref().map(|s| mail_to(s.port));
+        c.notify.eis_silent_after = Duration::from_secs(1);
+    })
+    .await;
+    set_email(&h, "zakazchik", CUSTOMER).await;
+    set_email(&h, "admin", "admin@region.example.ru").await;
+    let mut customer = h.client();
+    customer.login("zakazchik", "zakazchik").await;
+    let (_, version) = approved_plan(&h, &mut customer, "2026").await;
+    h.sandbox.set_faults(sandbox::Faults { stuck_processing: true, ..Default::default() });
+    let (login, password) = h.eis_credentials("eis_user").await;
+    customer.get(&format!("/versions/{version}/send")).await;
+    customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", &password)]).await;
+    drive_until(&h, &[domain::ids::VersionId(version)], "Отправлена, обрабатывается в ЕИС").await;
+    // Asked again, ЕИС still says `processing`.
+    assert!(h.app.exchange.run_next_within(Duration::from_secs(3600)).await.unwrap());
+    let status = format!("/versions/{version}/status");
+    let subject = "ЕИС не отвечает на отправку плана-графика ГБОУ «Школа № 1» на 2026 год (версия 0)";
+    let mut admin = h.client();
+    admin.login("admin", "admin").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    for client in [&mut customer, &mut admin] {
+        loop {
+            let list = client.get("/notifications").await;
+            if list.has(subject) {
+                assert!(list.has(&format!("href=\"{status}\"")), "{}", list.body);
+                assert!(list.has("окончательного ответа ЕИС нет уже"), "{}", list.body);
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "not reported: {}", list.body);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    // The approver, who neither sent it nor administers, is not told.
+    let mut approver = h.client();
+    approver.login("soglasovatel", "soglasovatel").await;
+    assert!(!approver.get("/notifications").await.has(subject));
+    if let Some(sink) = &sink {
+        let m = sink.expect(CUSTOMER, subject, &status).await;
+        assert!(m["plain"].as_str().unwrap().contains("повторно отправлять не нужно"), "{m:#}");
+        sink.expect("admin@region.example.ru", subject, &status).await;
+    }
+    // Once: several more rounds of the watcher add nothing.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let list = customer.get("/notifications").await;
+    assert_eq!(list.body.matches(subject).count(), 1, "{}", list.body);
+    if let Some(sink) = &sink {
+        let silent =
+            sink.received().iter().filter(|m| m["subject"].as_str().is_some_and(|s| s.contains(subject))).count();
+        assert_eq!(silent, 2, "one to the sender, one to the administrator");
+    }
+    h.sandbox.directory().release_stuck().await.unwrap();
+    h.app.stop().await;
+}
