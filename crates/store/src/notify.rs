@@ -666,10 +666,33 @@ impl Store {
     }
 }
 
-/// Since when ЕИС counts as unavailable, from what the session query read.
-pub(crate) fn down_since(failures: Option<i64>, since: Option<i64>) -> Option<Time> {
-    match (failures, since) {
-        (Some(n), Some(at)) if n >= EIS_DOWN_AFTER_FAILURES => Some(time(at)),
+/// The banner stays only while the failures are this recent: with no call to ЕИС since (no send
+/// waiting), nothing says ЕИС is still down. The runner calls at least every minute while a
+/// send waits (`ExchangeConfig::retry_max`).
+pub const EIS_DOWN_FRESH_MS: i64 = 15 * 60_000;
+
+/// Since when ЕИС counts as unavailable at `now`, from what the session query read.
+pub(crate) fn down_since(failures: Option<i64>, since: Option<i64>, updated_at: Option<i64>, now: i64) -> Option<Time> {
+    match (failures, since, updated_at) {
+        (Some(n), Some(at), Some(last)) if n >= EIS_DOWN_AFTER_FAILURES && now - last <= EIS_DOWN_FRESH_MS => {
+            Some(time(at))
+        }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eis_is_down_after_enough_recent_failures() {
+        let now = 10 * EIS_DOWN_FRESH_MS;
+        let since = now - 120_000;
+        assert_eq!(down_since(Some(EIS_DOWN_AFTER_FAILURES), Some(since), Some(now - 1000), now), Some(time(since)));
+        assert_eq!(down_since(Some(EIS_DOWN_AFTER_FAILURES - 1), Some(since), Some(now - 1000), now), None);
+        // No failing call for longer than the window: nothing says ЕИС is still down.
+        assert_eq!(down_since(Some(50), Some(since), Some(now - EIS_DOWN_FRESH_MS - 1), now), None);
+        assert_eq!(down_since(None, None, None, now), None);
     }
 }

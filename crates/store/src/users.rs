@@ -465,7 +465,8 @@ impl Store {
             "SELECT u.id, u.login, u.full_name, u.org_id, u.role, s.csrf_token, s.expires_at, s.notice, s.token_hash, \
              o.short_name AS org_short_name, \
              (SELECT COUNT(*) FROM notifications n WHERE n.user_id = u.id AND n.in_app = 1 AND n.read_at IS NULL) AS unread, \
-             e.consecutive_failures AS eis_failures, e.failing_since AS eis_failing_since \
+             e.consecutive_failures AS eis_failures, e.failing_since AS eis_failing_since, \
+             e.updated_at AS eis_updated_at \
              FROM sessions s JOIN users u ON u.id = s.user_id \
              JOIN organizations o ON o.id = u.org_id LEFT JOIN eis_availability e ON e.id = 1 \
              WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.blocked = 0",
@@ -483,7 +484,12 @@ impl Store {
                 token_hash: r.try_get("token_hash")?,
                 org_short_name: r.try_get("org_short_name")?,
                 unread_notifications: r.try_get("unread")?,
-                eis_down_since: crate::notify::down_since(r.try_get("eis_failures")?, r.try_get("eis_failing_since")?),
+                eis_down_since: crate::notify::down_since(
+                    r.try_get("eis_failures")?,
+                    r.try_get("eis_failing_since")?,
+                    r.try_get("eis_updated_at")?,
+                    ms(now),
+                ),
             })),
             None => Ok(None),
         }

@@ -294,3 +294,50 @@ async fn each_user_chooses_what_reaches_them_and_how() {
     assert!(list.has("ожидает согласования"));
     h.app.stop().await;
 }
+
+/// «ЕИС недоступна»: after five calls to ЕИС in a row that failed, every page says so and since
+/// when; the first answer takes the banner away.
+#[tokio::test]
+async fn every_page_says_eis_is_unavailable_while_its_calls_fail() {
+    let h = Harness::start_driven().await;
+    let mut customer = h.client();
+    customer.login("zakazchik", "zakazchik").await;
+    let (plan, version) = approved_plan(&h, &mut customer, "2026").await;
+    let mut approver = h.client();
+    approver.login("soglasovatel", "soglasovatel").await;
+    assert!(!customer.get("/plans").await.has("id=\"eis-down\""));
+
+    h.sandbox.set_faults(sandbox::Faults { fail_next: 5, ..Default::default() });
+    let (login, password) = h.eis_credentials("eis_user").await;
+    customer.get(&format!("/versions/{version}/send")).await;
+    customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", &password)]).await;
+    let ahead = std::time::Duration::from_secs(3600);
+    for failed in 1..=4 {
+        assert!(h.app.exchange.run_next_within(ahead).await.unwrap());
+        assert_eq!(h.app.store.eis_availability().await.unwrap().consecutive_failures, failed);
+    }
+    // Four failures are not yet an outage.
+    assert!(!customer.get("/plans").await.has("id=\"eis-down\""));
+    assert!(h.app.exchange.run_next_within(ahead).await.unwrap());
+    let since = h.app.store.eis_availability().await.unwrap().failing_since.expect("failing since the first");
+    let banner = format!("ЕИС недоступна с {}", domain::format::date_time_ru(since));
+    // On every page, for every user, not only the sender.
+    let paths = [
+        (false, "/plans".to_owned()),
+        (false, format!("/plans/{plan}")),
+        (false, format!("/versions/{version}/status")),
+        (true, "/notifications".to_owned()),
+        (true, "/settings/notifications".to_owned()),
+    ];
+    for (by_approver, path) in paths {
+        let client = if by_approver { &mut approver } else { &mut customer };
+        let p = client.get(&path).await;
+        assert!(p.has("id=\"eis-down\"") && p.has(&banner), "{path}: {}", p.body);
+    }
+    // ЕИС answers again: the banner goes.
+    drive_to_status(&h, &mut customer, version, "Загрузка завершена успешно").await;
+    assert_eq!(h.app.store.eis_availability().await.unwrap().consecutive_failures, 0);
+    assert!(!customer.get("/plans").await.has("id=\"eis-down\""));
+    assert!(!approver.get("/notifications").await.has("ЕИС недоступна"));
+    h.app.stop().await;
+}
