@@ -646,8 +646,9 @@ impl Store {
         }
         if let Some(e) = &o.event {
             insert_event(&mut tx, send_id, now, o.status, e, o.failed).await?;
+            // A new state always comes with its timeline line; a routine poll (none) is no news.
+            crate::notify::send_state(&mut tx, send_id, o.status, o.violations, None, self.mail_outbox()).await?;
         }
-        crate::notify::send_state(&mut tx, send_id, o.status, o.violations, None, self.mail_outbox()).await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -1299,3 +1299,68 @@ async fn an_eis_copy_taken_in_replaces_the_working_copy_and_moves_the_tallies() 
     assert_eq!(actions.iter().filter(|a| **a == "Загружен из ЕИС").count(), 2, "{actions:?}");
     assert!(journal.iter().any(|e| e.action == "Сверка с ЕИС" && e.details.contains("расхождениями: 2")));
 }
+
+/// A send's new state is told to its sender once, however often it is recorded (a runner that
+/// retries, a second instance that took the lease over, the same reply again).
+#[tokio::test]
+async fn a_sends_state_is_notified_once_and_only_to_its_sender() {
+    let (s, _d) = store().await;
+    let (o, u, v) = approved_version(&s).await;
+    let login = EisLogin { login: "eis_user_int".into(), password: "Пароль-ЕИС-Notify-1".into() };
+    let new = NewSend {
+        version_id: v,
+        org_id: o,
+        requested_by: u,
+        packet_id: "2f3c2a8e-5b1d-4c7e-9a2f-1d2e3f4a5b6c",
+        packet_xml: "<x/>",
+        login: &login,
+        packet_note: "",
+    };
+    let id = s.enqueue_send(&new).await.unwrap();
+    let loaded = Outcome {
+        violations: 0,
+        status: SendStatus::Loaded,
+        next_attempt_at: Some(store::now()),
+        count_attempt: true,
+        failed: false,
+        last_error: None,
+        event: Some(EventNote {
+            message: "ЕИС загрузила план-график", http_status: Some(200), raw_reply: None
+        }),
+    };
+    let mut t = store::now();
+    for worker in ["w1", "w2", "w1"] {
+        t += ms(60_000);
+        let c = s.claim_send_due_by(worker, t, t, 30_000).await.unwrap().expect("due again");
+        assert!(s.record_outcome(c.send.id, worker, &loaded).await.unwrap());
+    }
+    let rejected = Outcome {
+        violations: 3,
+        status: SendStatus::Rejected,
+        next_attempt_at: None,
+        event: Some(EventNote {
+            message: "ЕИС отклонила план-график: ошибок 3",
+            http_status: Some(200),
+            raw_reply: None,
+        }),
+        ..loaded
+    };
+    t += ms(60_000);
+    let c = s.claim_send_due_by("w2", t, t, 30_000).await.unwrap().expect("due again");
+    assert!(s.record_outcome(c.send.id, "w2", &rejected).await.unwrap());
+    assert_eq!(s.send(id).await.unwrap().unwrap().status, SendStatus::Rejected);
+    let (list, more) = s.notifications(u, 0, 50).await.unwrap();
+    let loaded_told = list.iter().filter(|n| n.kind == Some(store::notify::Kind::SendLoaded)).count();
+    assert_eq!(loaded_told, 1, "{list:?}");
+    let told: Vec<_> = list.iter().filter(|n| n.kind == Some(store::notify::Kind::SendRejected)).collect();
+    assert_eq!(told.len(), 1, "{list:?}");
+    assert!(!more);
+    assert!(told[0].subject.ends_with("ошибок 3"), "{}", told[0].subject);
+    assert_eq!(told[0].link, format!("/versions/{}/status", v.get()));
+    assert!(!told[0].body.contains("Пароль-ЕИС-Notify-1"));
+    assert_eq!(s.unread_notifications(u).await.unwrap(), list.len() as i64);
+    // Marking read is the recipient's: another user's id reaches nothing.
+    assert!(!s.mark_notification_read(domain::ids::UserId(u.get() + 1000), told[0].id).await.unwrap());
+    assert!(s.mark_notification_read(u, told[0].id).await.unwrap());
+    assert_eq!(s.unread_notifications(u).await.unwrap(), list.len() as i64 - 1);
+}
