@@ -238,8 +238,9 @@ async fn each_user_chooses_what_reaches_them_and_how() {
     assert!(page.has("<h1>Настройки уведомлений</h1>"), "{}", page.body);
     assert!(page.has("План-график подчинённой организации направлен на согласование"));
     assert!(page.has("Отправка писем на этом сервере не настроена"), "no SMTP in this harness: {}", page.body);
-    // Nothing chosen yet: every kind in the application and by mail.
-    assert_eq!(page.body.matches(" checked>").count(), 2 * ALL_KINDS.len(), "{}", page.body);
+    // Nothing chosen yet: every kind in the application; by mail once there is an address.
+    assert_eq!(page.body.matches(" checked>").count(), ALL_KINDS.len(), "{}", page.body);
+    assert!(!page.has("по почте\" checked>"), "{}", page.body);
 
     // An address that is not one: refused in words, nothing saved, the form as typed.
     let others: Vec<&str> = ALL_KINDS.iter().copied().filter(|k| *k != "plan_submitted").collect();
@@ -272,6 +273,8 @@ async fn each_user_chooses_what_reaches_them_and_how() {
         assert_eq!(p.email, p.kind.code() == "plan_returned", "{p:?}");
     }
     assert!(!p.has("name=\"in_app\" value=\"plan_submitted\" aria-label=\"План-график подчинённой организации направлен на согласование: в приложении\" checked"));
+    assert!(p.has("name=\"email_kind\" value=\"plan_returned\" aria-label=\"План-график возвращён на доработку: по почте\" checked>"), "{}", p.body);
+    assert_eq!(p.body.matches("по почте\" checked>").count(), 1, "{}", p.body);
 
     // The customer submits: the approver who turned it off sees nothing; the choice is his
     // alone, so a second approver of the committee still does.

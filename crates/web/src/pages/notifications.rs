@@ -127,7 +127,12 @@ async fn render_settings(
         Some(t) => t,
         None => {
             let s = state.app.notification_settings(&session.user).await?;
-            (s.email.unwrap_or_default(), s.preferences)
+            // Without an address nothing can be mailed: «По почте» shows unticked, so that the
+            // form saves as shown.
+            let has_address = s.email.is_some();
+            let preferences =
+                s.preferences.into_iter().map(|p| Preference { email: p.email && has_address, ..p }).collect();
+            (s.email.unwrap_or_default(), preferences)
         }
     };
     let page = SettingsPage {
