@@ -1,8 +1,9 @@
 //! The url-encoded forms: the position form (as the pages read it, pairs into a draft, then
 //! parsed for every organization type), the plan header's responsible person, and the change
-//! justification. Never panic.
+//! justification, the e-mail address of «Настройки уведомлений». Never panic.
 #![no_main]
 
+use domain::account::{EMAIL_MAX, parse_email};
 use domain::org::OrgType;
 use domain::plan::ResponsiblePerson;
 use domain::position::{ChangeDecision, PositionDraft, SpecialPurchase, parse_change};
@@ -30,6 +31,11 @@ fuzz_target!(|data: &[u8]| {
         let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("");
         for decision in [ChangeDecision::Changed, ChangeDecision::Canceled] {
             let _ = parse_change(get("reason_code"), Some(get("reason_name")).filter(|s| !s.is_empty()), decision, get("change_description"));
+        }
+        // «Настройки уведомлений»: the e-mail address, which goes into mail headers.
+        if let Ok(Some(email)) = parse_email(get("email")) {
+            assert!(email.len() <= EMAIL_MAX && email.chars().all(|c| c.is_ascii_graphic()), "{email:?}");
+            assert_eq!(parse_email(&email), Ok(Some(email.clone())), "a parsed address parses to itself");
         }
     }
     if let Ok(raw) = serde_urlencoded::from_bytes::<ResponsiblePerson>(data)

@@ -330,6 +330,7 @@ async fn main() -> anyhow::Result<()> {
             trusted_proxies: Vec::new(),
             run_exchange: true,
             metrics: plangraf::MetricsAccess::default(),
+            notify: Default::default(),
         },
         plangraf::open_store(&url, key).await?,
     )

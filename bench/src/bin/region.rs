@@ -123,6 +123,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         trusted_proxies: Vec::new(),
         run_exchange: true,
         metrics: plangraf::MetricsAccess::default(),
+        notify: Default::default(),
     };
     let concurrency = config.exchange.concurrency;
     let app = plangraf::start(config, store.clone()).await?;

@@ -242,6 +242,7 @@ async fn main() -> anyhow::Result<()> {
         trusted_proxies: Vec::new(),
         run_exchange: false,
         metrics: plangraf::MetricsAccess::default(),
+        notify: Default::default(),
     };
     let app = plangraf::start(config, store.clone()).await?;
     let base = app.url();

@@ -21,6 +21,7 @@ pub mod excel;
 pub mod health;
 pub mod jobs;
 pub mod journal;
+pub mod notifications;
 pub mod nsi;
 pub mod onboarding;
 pub mod passwords;

@@ -54,6 +54,43 @@ pub fn check_new_password(login: &str, password: &str) -> Result<(), String> {
     crate::text::check(password)
 }
 
+/// The longest e-mail address accepted (RFC 5321's path limit less the brackets).
+pub const EMAIL_MAX: usize = 254;
+
+/// Reads an e-mail address as typed: empty is none; otherwise one `local@domain` of the usual
+/// characters, the domain with a dot, at most [`EMAIL_MAX`] characters. Spaces, line breaks
+/// and anything that could end a mail header are refused.
+pub fn parse_email(typed: &str) -> std::result::Result<Option<String>, &'static str> {
+    let s = typed.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    if s.len() > EMAIL_MAX {
+        return Err("Адрес электронной почты слишком длинный: не больше 254 знаков");
+    }
+    let wrong = "Адрес электронной почты указан неверно: нужен адрес вида name@example.ru";
+    let (local, domain) = s.split_once('@').ok_or(wrong)?;
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if !local_ok || !domain_ok {
+        return Err(wrong);
+    }
+    Ok(Some(s.to_owned()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,5 +120,28 @@ mod tests {
         assert!(check_new_password("ivanov", "aaaaaaaaaaaa").is_err());
         assert!(check_new_password("ivanov", &"x1".repeat(200)).is_err());
         assert!(check_new_password("ivanov", "пароль\u{0}пароль").is_err());
+    }
+
+    #[test]
+    fn addresses_are_checked() {
+        assert_eq!(parse_email("  ivanova@school5.example.ru "), Ok(Some("ivanova@school5.example.ru".into())));
+        assert_eq!(parse_email(""), Ok(None));
+        assert_eq!(parse_email("   "), Ok(None));
+        for bad in [
+            "ivanova",
+            "ivanova@",
+            "@example.ru",
+            "ivanova@localhost",
+            "iva nova@example.ru",
+            "ivanova@example.ru\r\nBcc: x@example.ru",
+            "a..b@example.ru",
+            "ivanova@-example.ru",
+            "иванова@example.ru",
+            "a@b@example.ru",
+        ] {
+            assert!(parse_email(bad).is_err(), "{bad:?}");
+        }
+        let long = format!("{}@example.ru", "a".repeat(250));
+        assert!(parse_email(&long).is_err());
     }
 }

@@ -27,7 +27,9 @@ impl Exchange {
             config.envelope.mode,
             vec![send.packet_id.clone()],
         );
-        let result = match self.inner.client.doc_project_status(&creds, &request).await {
+        let status = self.inner.client.doc_project_status(&creds, &request).await;
+        self.record_eis_call(&status).await;
+        let result = match status {
             Ok(reply) => {
                 let placed = reply.value.statuses.iter().find(|s| s.doc_project_id == send.packet_id).and_then(|s| {
                     match &s.state {
@@ -40,6 +42,7 @@ impl Exchange {
                 match placed {
                     None => {
                         let quiet = Outcome {
+                            violations: 0,
                             status: SendStatus::Loaded,
                             next_attempt_at: Some(after(now(), config.publication_poll_interval)),
                             count_attempt: false,
@@ -78,6 +81,7 @@ impl Exchange {
                     .collect();
                 let message = format!("ЕИС разместила версию: реестровый номер плана-графика {plan_number}");
                 let outcome = Outcome {
+                    violations: 0,
                     status: SendStatus::Published,
                     next_attempt_at: None,
                     count_attempt: false,
@@ -127,6 +131,7 @@ impl Exchange {
         let delay = self.backoff(send.consecutive_failures + 1).max(floor);
         let message = format!("{why}. {}", self.backoff_ru(send.consecutive_failures + 1, floor));
         let outcome = Outcome {
+            violations: 0,
             status: SendStatus::Loaded,
             next_attempt_at: Some(after(now(), delay)),
             count_attempt: true,

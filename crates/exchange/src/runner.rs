@@ -244,6 +244,7 @@ impl Exchange {
         } else {
             client.status(&creds, &send.packet_id).await
         };
+        self.record_eis_call(&result).await;
         match result {
             Ok(reply) => {
                 // A poll that still says `processing` is not news, unless ЕИС was failing before.
@@ -256,6 +257,19 @@ impl Exchange {
                 Some(status) => self.refused(send, &creds, uploading, status, &e).await,
                 None => self.failed(send, &creds, &e).await,
             },
+        }
+    }
+
+    /// Counts a call to ЕИС for «ЕИС недоступна»: answered, whatever the answer, or not (no
+    /// connection, a server error, an unreadable reply: what [`may_heal`]). A failure to count it
+    /// is logged and does not hold up the send.
+    pub(crate) async fn record_eis_call<T>(&self, result: &Result<T, ClientError>) {
+        let answered = match result {
+            Ok(_) => true,
+            Err(e) => !crate::failures::may_heal(e),
+        };
+        if let Err(e) = self.inner.store.record_eis_call(answered).await {
+            tracing::error!(error = %e, "exchange runner: recording ЕИС's availability failed");
         }
     }
 
@@ -284,6 +298,7 @@ impl Exchange {
         };
         let silent = quiet && status == SendStatus::Processing;
         let outcome = Outcome {
+            violations: reply.value.violations.len(),
             status,
             next_attempt_at,
             count_attempt,
@@ -341,6 +356,7 @@ impl Exchange {
     ) -> Result<(), StoreError> {
         let message = format!("ЕИС отказала в авторизации: {} (код {})", info.message, info.code);
         let outcome = Outcome {
+            violations: 0,
             status: SendStatus::AuthError,
             next_attempt_at: None,
             count_attempt: true,
@@ -385,6 +401,7 @@ impl Exchange {
             "Отправка прекращена: ЕИС отклоняет запрос (код ответа {status}): {text}. Повторять тот же запрос бессмысленно — ответ не изменится.{known}"
         );
         let outcome = Outcome {
+            violations: 0,
             status: SendStatus::RequestRefused,
             next_attempt_at: None,
             count_attempt: true,
@@ -416,6 +433,7 @@ impl Exchange {
                 when_ru(now)
             );
             let outcome = Outcome {
+                violations: 0,
                 status: SendStatus::GaveUp,
                 next_attempt_at: None,
                 count_attempt: true,
@@ -430,6 +448,7 @@ impl Exchange {
         let delay = self.backoff(send.consecutive_failures + 1);
         let message = format!("{what}. {}", self.backoff_ru(send.consecutive_failures + 1, Duration::ZERO));
         let outcome = Outcome {
+            violations: 0,
             status: send.status,
             next_attempt_at: Some(after(now, delay)),
             count_attempt: true,

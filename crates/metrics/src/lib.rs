@@ -55,21 +55,19 @@ impl SignInFailure {
     }
 }
 
-/// How a notification reached its user.
+/// How a notification reached its user, counted where it leaves plangraf. In-app notifications
+/// are rows of the database, written in the event's own transaction; they are not counted here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Channel {
-    /// In the application: the counter in the header and the list.
-    InApp,
-    /// By e-mail.
+    /// By e-mail: handed to the SMTP server.
     Email,
 }
 
 impl Channel {
-    const ALL: [Channel; 2] = [Channel::InApp, Channel::Email];
+    const ALL: [Channel; 1] = [Channel::Email];
 
     fn code(self) -> &'static str {
         match self {
-            Channel::InApp => "in_app",
             Channel::Email => "email",
         }
     }
@@ -447,7 +445,6 @@ mod tests {
         );
         assert!(text.contains("plangraf_sign_in_failures_total{reason=\"throttled\"} 1\n"));
         assert!(text.contains("plangraf_notifications_sent_total{channel=\"email\"} 1\n"));
-        assert!(text.contains("plangraf_notifications_sent_total{channel=\"in_app\"} 0\n"));
         assert!(text.contains("plangraf_send_outcomes_total{state=\"published\"} 1\n"));
         assert!(text.contains("plangraf_send_outcomes_total{state=\"rejected\"} 2\n"));
         assert!(text.contains("plangraf_send_outcomes_total{state=\"gave_up\"} 0\n"));

@@ -29,6 +29,27 @@ pub struct AppConfig {
     pub run_exchange: bool,
     /// Who may read `/metrics`: addresses and networks, or the bearer token.
     pub metrics: web::metrics::Access,
+    /// Notifications: e-mail when SMTP is configured, and when a send counts as unanswered.
+    pub notify: NotifyConfig,
+}
+
+/// How notifications go out beyond the application.
+#[derive(Debug, Clone)]
+pub struct NotifyConfig {
+    /// SMTP settings; `None`: notifications stay in the application, nothing is queued for mail.
+    pub mail: Option<mail::MailConfig>,
+    /// A send with no final answer from ЕИС (still queued or in processing) this long after it
+    /// was requested is reported to its sender and the administrators («ЕИС молчит»), once.
+    pub eis_silent_after: Duration,
+}
+
+/// The default of [`NotifyConfig::eis_silent_after`].
+pub const EIS_SILENT_AFTER: Duration = Duration::from_secs(30 * 60);
+
+impl Default for NotifyConfig {
+    fn default() -> NotifyConfig {
+        NotifyConfig { mail: None, eis_silent_after: EIS_SILENT_AFTER }
+    }
 }
 
 /// How long requests in flight may take to finish after a shutdown began.
@@ -46,6 +67,10 @@ pub struct RunningApp {
     /// `None` when [`AppConfig::run_exchange`] is false.
     runner: Option<tokio::task::JoinHandle<()>>,
     housekeeping: tokio::task::JoinHandle<()>,
+    /// The e-mail sender, when SMTP is configured.
+    mailer: Option<tokio::task::JoinHandle<()>>,
+    /// Reports sends ЕИС leaves unanswered (see [`NotifyConfig::eis_silent_after`]).
+    silence: tokio::task::JoinHandle<()>,
 }
 
 impl RunningApp {
@@ -57,6 +82,10 @@ impl RunningApp {
     /// database.
     pub async fn stop(self) {
         self.housekeeping.abort();
+        self.silence.abort();
+        if let Some(mailer) = &self.mailer {
+            mailer.abort();
+        }
         if let Some(runner) = &self.runner {
             runner.abort();
         }
@@ -98,6 +127,10 @@ impl RunningApp {
             }
         }
         self.housekeeping.abort();
+        self.silence.abort();
+        if let Some(mailer) = &self.mailer {
+            mailer.abort();
+        }
         self.store.close().await;
         tracing::info!("plangraf stopped");
     }
@@ -168,6 +201,17 @@ pub async fn start(config: AppConfig, store: Store) -> anyhow::Result<RunningApp
     install_crypto_provider();
     let client = eis::client::EisClient::new(config.eis.clone()).context("configuring the ЕИС client")?;
     let exchange = exchange::Exchange::new(store.clone(), client, config.exchange.clone());
+    let mailer = match &config.notify.mail {
+        Some(m) => {
+            let mailer = mail::Mailer::new(store.clone(), m)
+                .context("configuring e-mail (PLANGRAF_SMTP_*)")?
+                .with_metrics(exchange.metrics().clone());
+            store.set_mail_outbox(true);
+            Some(mailer.spawn())
+        }
+        None => None,
+    };
+    let silence = tokio::spawn(watch_silence(store.clone(), config.notify.eis_silent_after));
     let runner = config.run_exchange.then(|| exchange.spawn());
     let state = web::AppState {
         app: app::Workflow::new(store.clone(), exchange.clone()).with_schemas(config.exchange.schemas.is_some()),
@@ -190,7 +234,23 @@ pub async fn start(config: AppConfig, store: Store) -> anyhow::Result<RunningApp
         }
     });
     let housekeeping = tokio::spawn(housekeeping(store.clone()));
-    Ok(RunningApp { addr, store, exchange, stop_accepting, server, runner, housekeeping })
+    Ok(RunningApp { addr, store, exchange, stop_accepting, server, runner, housekeeping, mailer, silence })
+}
+
+/// Looks for sends ЕИС leaves unanswered longer than `after` and reports each once
+/// (`Store::report_silent_sends`), every quarter of `after` (from 100 ms to a minute).
+async fn watch_silence(store: Store, after: Duration) {
+    let every = (after / 4).clamp(Duration::from_millis(100), Duration::from_secs(60));
+    let after = chrono::TimeDelta::from_std(after).unwrap_or(chrono::TimeDelta::MAX);
+    loop {
+        tokio::time::sleep(every).await;
+        let before = store::now().checked_sub_signed(after).unwrap_or(store::Time::MIN_UTC);
+        match store.report_silent_sends(before, 100).await {
+            Ok(reported) if reported.is_empty() => {}
+            Ok(reported) => tracing::warn!(sends = reported.len(), "ЕИС silent: sends without a final answer reported"),
+            Err(e) => tracing::warn!(error = %e, "checking for sends ЕИС leaves unanswered failed; will try again"),
+        }
+    }
 }
 
 /// How often expired sessions, tokens and forgotten sign-in failures are deleted.

@@ -172,6 +172,93 @@ impl ExchangeKnobs {
     }
 }
 
+/// Notifications beyond the application, for `serve` and `demo`: e-mail over SMTP when
+/// PLANGRAF_SMTP_HOST is set (the password from PLANGRAF_SMTP_PASSWORD or its file), and when a
+/// send counts as unanswered by ЕИС.
+#[derive(Args, Debug, Clone, Default)]
+struct NotifyKnobs {
+    /// The SMTP server that mails notifications; without it, notifications stay in the application.
+    #[arg(long, env = "PLANGRAF_SMTP_HOST")]
+    smtp_host: Option<String>,
+    /// Its port (default: 465 for tls, 587 for starttls, 25 for none).
+    #[arg(long, env = "PLANGRAF_SMTP_PORT")]
+    smtp_port: Option<u16>,
+    /// starttls (default), tls, or none (a relay on this machine or a trusted network only).
+    #[arg(long, env = "PLANGRAF_SMTP_SECURITY", default_value = "starttls")]
+    smtp_security: String,
+    /// The SMTP user, when the server wants one; the password comes from PLANGRAF_SMTP_PASSWORD
+    /// or the file PLANGRAF_SMTP_PASSWORD_FILE.
+    #[arg(long, env = "PLANGRAF_SMTP_USERNAME")]
+    smtp_username: Option<String>,
+    /// A file holding the SMTP password (its first line).
+    #[arg(long, env = "PLANGRAF_SMTP_PASSWORD_FILE")]
+    smtp_password_file: Option<PathBuf>,
+    /// The sender of the messages, e.g. "plangraf <plangraf@region.example.ru>".
+    #[arg(long, env = "PLANGRAF_SMTP_FROM")]
+    smtp_from: Option<String>,
+    /// plangraf's address as its users open it, e.g. https://plangraf.region.example.ru: the
+    /// links in the messages start with it. Required with PLANGRAF_SMTP_HOST.
+    #[arg(long, env = "PLANGRAF_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// How long a send may wait for ЕИС's final answer before its sender and the administrators
+    /// are told, e.g. 30m (default), 90s, 2h; a bare number is minutes.
+    #[arg(long, env = "PLANGRAF_EIS_SILENT_AFTER", default_value = "30m", value_parser = parse_duration)]
+    eis_silent_after: Duration,
+}
+
+/// `90s`, `30m`, `2h`, or a bare number of minutes; from 1 s to 7 days.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (number, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => s.split_at(i),
+        None => (s, "m"),
+    };
+    let n: u64 = number.parse().map_err(|_| format!("not a duration: {s:?} (e.g. 30m, 90s, 2h)"))?;
+    let secs = match unit.trim() {
+        "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        _ => return Err(format!("not a duration: {s:?} (e.g. 30m, 90s, 2h)")),
+    };
+    if !(1..=7 * 24 * 3600).contains(&secs) {
+        return Err(format!("{s:?} is out of range: from 1s to 7 days"));
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+impl NotifyKnobs {
+    fn config(&self) -> anyhow::Result<plangraf::NotifyConfig> {
+        let mut config = plangraf::NotifyConfig { eis_silent_after: self.eis_silent_after, ..Default::default() };
+        let Some(host) = &self.smtp_host else { return Ok(config) };
+        let security = mail::Security::parse(&self.smtp_security).with_context(|| {
+            format!("PLANGRAF_SMTP_SECURITY must be starttls, tls or none, not {:?}", self.smtp_security)
+        })?;
+        let from = self.smtp_from.clone().context("PLANGRAF_SMTP_HOST is set: set PLANGRAF_SMTP_FROM too")?;
+        let public_url = self.public_url.clone().context(
+            "PLANGRAF_SMTP_HOST is set: set PLANGRAF_PUBLIC_URL too (the links in the messages start with it)",
+        )?;
+        let mut m = mail::MailConfig::new(host.clone(), from, public_url);
+        m.security = security;
+        m.port = self.smtp_port.unwrap_or(match security {
+            mail::Security::Tls => 465,
+            mail::Security::StartTls => 587,
+            mail::Security::None => 25,
+        });
+        m.username = self.smtp_username.clone();
+        m.password = match (&self.smtp_password_file, std::env::var("PLANGRAF_SMTP_PASSWORD").ok()) {
+            (_, Some(p)) if !p.is_empty() => Some(domain::secret::Secret::new(p)),
+            (Some(file), _) => {
+                let text = std::fs::read_to_string(file)
+                    .with_context(|| format!("reading the SMTP password file {}", file.display()))?;
+                Some(domain::secret::Secret::new(text.lines().next().unwrap_or_default().to_owned()))
+            }
+            _ => None,
+        };
+        config.mail = Some(m);
+        Ok(config)
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Runs plangraf with eis-sandbox and demo data on the embedded database.
@@ -191,6 +278,8 @@ enum Command {
         knobs: ExchangeKnobs,
         #[command(flatten)]
         metrics: MetricsKnobs,
+        #[command(flatten)]
+        notify: NotifyKnobs,
     },
     /// Runs the plangraf server and its exchange runner.
     Serve {
@@ -216,6 +305,8 @@ enum Command {
         knobs: ExchangeKnobs,
         #[command(flatten)]
         metrics: MetricsKnobs,
+        #[command(flatten)]
+        notify: NotifyKnobs,
     },
     /// Applies pending database migrations and exits.
     Migrate,
@@ -366,10 +457,27 @@ async fn main() -> anyhow::Result<()> {
     plangraf::install_crypto_provider();
     plangraf::return_big_allocations_to_the_system();
     match cli.command {
-        Command::Demo { listen, sandbox_listen, processing_delay_ms, sandbox_auto_place_ms, knobs, metrics } => {
+        Command::Demo {
+            listen,
+            sandbox_listen,
+            processing_delay_ms,
+            sandbox_auto_place_ms,
+            knobs,
+            metrics,
+            notify,
+        } => {
             let access = metrics.access()?;
-            run_demo(&cli.common, listen, sandbox_listen, processing_delay_ms, sandbox_auto_place_ms, &knobs, access)
-                .await
+            run_demo(
+                &cli.common,
+                listen,
+                sandbox_listen,
+                processing_delay_ms,
+                sandbox_auto_place_ms,
+                &knobs,
+                access,
+                &notify,
+            )
+            .await
         }
         Command::Serve {
             listen,
@@ -380,8 +488,10 @@ async fn main() -> anyhow::Result<()> {
             eis_retry_hours,
             knobs,
             metrics,
+            notify,
         } => {
             let access = metrics.access()?;
+            let notify = notify.config()?;
             let store = cli.common.store().await?;
             let mut eis = eis::client::ClientConfig::new(eis_url);
             eis.ca_file = eis_ca_file;
@@ -400,6 +510,7 @@ async fn main() -> anyhow::Result<()> {
                 trusted_proxies,
                 run_exchange: true,
                 metrics: access,
+                notify,
             };
             let app = plangraf::start(config, store).await?;
             println!("plangraf: {}", app.url());
@@ -653,7 +764,9 @@ async fn run_demo(
     auto_place_ms: Option<u64>,
     knobs: &ExchangeKnobs,
     metrics: web::metrics::Access,
+    notify: &NotifyKnobs,
 ) -> anyhow::Result<()> {
+    let notify = notify.config()?;
     // One compiled schema set serves both sides.
     let schemas = common.schemas(true)?;
     let sb = start_sandbox(&common.data_dir, sandbox_listen, delay_ms, schemas.clone()).await?;
@@ -679,6 +792,7 @@ async fn run_demo(
         trusted_proxies: Vec::new(),
         run_exchange: true,
         metrics,
+        notify,
     };
     let app = plangraf::start(config, store).await?;
     println!(

@@ -10,6 +10,7 @@ pub mod checks;
 pub mod eis_copies;
 pub mod jobs;
 mod migrate;
+pub mod notify;
 pub mod nsi;
 pub mod orgs;
 pub mod plans;
@@ -74,6 +75,8 @@ pub struct Store {
     /// SQLite files only: the shared lock that tells a restore this database is open (see
     /// `backup`); released by [`Store::close`] or when the last clone is dropped.
     file_lock: Arc<std::sync::Mutex<Option<std::fs::File>>>,
+    /// Whether notifications are queued for e-mail too (`Store::set_mail_outbox`).
+    mail: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Store {
@@ -124,6 +127,7 @@ impl Store {
             secrets,
             _checkpointer: checkpointer,
             file_lock: Arc::new(std::sync::Mutex::new(file_lock)),
+            mail: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         })
     }
 

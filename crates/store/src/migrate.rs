@@ -19,6 +19,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (12, "plan_lists", include_str!("../migrations/0012_plan_lists.sql")),
     (13, "position_stamps", include_str!("../migrations/0013_position_stamps.sql")),
     (14, "eis_copies", include_str!("../migrations/0014_eis_copies.sql")),
+    (15, "notifications", include_str!("../migrations/0015_notifications.sql")),
     (16, "jobs", include_str!("../migrations/0016_jobs.sql")),
     (18, "audit_search", include_str!("../migrations/0018_audit_search.sql")),
 ];

@@ -911,21 +911,22 @@ impl Store {
         action: &str,
     ) -> Result<()> {
         let mut tx = self.write_tx().await?;
-        let done = sqlx::query(
+        let row_version: Option<i64> = sqlx::query_scalar(
             "UPDATE plans SET status = $1, return_comment = $2, row_version = row_version + 1, updated_at = $3 \
-             WHERE id = $4 AND status = $5",
+             WHERE id = $4 AND status = $5 RETURNING row_version",
         )
         .bind(to.code())
         .bind(comment)
         .bind(now_ms())
         .bind(plan.id.get())
         .bind(from.code())
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
-        if done.rows_affected() != 1 {
+        let Some(row_version) = row_version else {
             return Err(StoreError::Conflict);
-        }
+        };
         move_tally(&mut tx, plan.org_id, Some(from), to).await?;
+        crate::notify::plan_transition(&mut tx, plan.id, to, comment, row_version, self.mail_outbox()).await?;
         let details =
             format!("{} → {}{}", from.title(), to.title(), comment.map(|c| format!(": {c}")).unwrap_or_default());
         record(&mut *tx, Some(actor), Some(plan.org_id), "plan", Some(plan.id.get()), action, &details).await?;
@@ -1005,6 +1006,7 @@ impl Store {
             .bind(plan.id.get())
             .execute(&mut *tx)
             .await?;
+        crate::notify::plan_approved(&mut tx, plan.id, next, self.mail_outbox()).await?;
         record(
             &mut *tx,
             Some(approver),

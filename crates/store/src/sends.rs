@@ -127,6 +127,8 @@ pub struct Outcome<'a> {
     pub last_error: Option<&'a str>,
     /// A line for the send's timeline; `None` for a routine poll that changed nothing.
     pub event: Option<EventNote<'a>>,
+    /// The number of violations in ЕИС's reply (a rejection tells the sender how many).
+    pub violations: usize,
 }
 
 pub struct EventNote<'a> {
@@ -395,16 +397,47 @@ impl Store {
         ok: bool,
         message: Option<&str>,
     ) -> Result<()> {
-        let sql = if ok {
-            "UPDATE eis_credentials SET last_ok_at = $1 WHERE user_id = $2 AND login = $3"
-        } else {
-            "UPDATE eis_credentials SET last_fail_at = $1, last_fail_message = $4 WHERE user_id = $2 AND login = $3"
-        };
-        let mut q = sqlx::query(sql).bind(now_ms()).bind(user_id.get()).bind(login);
-        if !ok {
-            q = q.bind(message);
+        if ok {
+            sqlx::query("UPDATE eis_credentials SET last_ok_at = $1 WHERE user_id = $2 AND login = $3")
+                .bind(now_ms())
+                .bind(user_id.get())
+                .bind(login)
+                .execute(self.pool())
+                .await?;
+            return Ok(());
         }
-        q.execute(self.pool()).await?;
+        let mut tx = self.write_tx().await?;
+        // The owner is told once per saving of the credentials and success with them: the key
+        // names both, so a failure after the credentials worked again, or after they were saved
+        // anew, is a new event.
+        let row = sqlx::query(
+            "UPDATE eis_credentials SET last_fail_at = $1, last_fail_message = $4 WHERE user_id = $2 AND login = $3 \
+             RETURNING updated_at, last_ok_at",
+        )
+        .bind(now_ms())
+        .bind(user_id.get())
+        .bind(login)
+        .bind(message)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(r) = row {
+            let saved: i64 = r.try_get("updated_at")?;
+            let worked: Option<i64> = r.try_get("last_ok_at")?;
+            let notice = crate::notify::Notice {
+                kind: crate::notify::Kind::CredentialsFailed,
+                event_key: format!("credentials:{saved}:{}", worked.unwrap_or(0)),
+                subject: "ЕИС не принимает ваши регистрационные данные".into(),
+                body: format!(
+                    "ЕИС отказала в авторизации по логину {login}: {}. Проверьте логин и пароль на странице «Регистрационные данные в ЕИС»; \
+                     пока они не исправлены, отправки с ними не пройдут.",
+                    message.unwrap_or("причина не указана")
+                ),
+                link: "/settings/eis".into(),
+            };
+            let mail = self.mail_outbox();
+            crate::notify::notify(&mut tx, crate::notify::Recipients::User(user_id), &notice, mail).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -654,6 +687,8 @@ impl Store {
         }
         if let Some(e) = &o.event {
             insert_event(&mut tx, send_id, now, o.status, e, o.failed).await?;
+            // A new state always comes with its timeline line; a routine poll (none) is no news.
+            crate::notify::send_state(&mut tx, send_id, o.status, o.violations, None, self.mail_outbox()).await?;
         }
         tx.commit().await?;
         Ok(true)
@@ -710,6 +745,8 @@ impl Store {
         if let Some(e) = &o.event {
             insert_event(&mut tx, send_id, now, o.status, e, o.failed).await?;
         }
+        let mail = self.mail_outbox();
+        crate::notify::send_state(&mut tx, send_id, o.status, o.violations, Some(p.plan_number), mail).await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -40,6 +40,10 @@ pub struct Session {
     pub token_hash: String,
     /// The short name of the user's organization, for the header of every page.
     pub org_short_name: String,
+    /// The user's unread notifications, for the header's counter.
+    pub unread_notifications: i64,
+    /// Since when ЕИС counts as unavailable («ЕИС недоступна», see `store::notify`).
+    pub eis_down_since: Option<Time>,
 }
 
 /// One kind of throttle key: how many failures are free, and the delay after each further one,
@@ -459,8 +463,13 @@ impl Store {
     pub async fn session(&self, token: &str, now: Time) -> Result<Option<Session>> {
         let row = sqlx::query(
             "SELECT u.id, u.login, u.full_name, u.org_id, u.role, s.csrf_token, s.expires_at, s.notice, s.token_hash, \
-             o.short_name AS org_short_name FROM sessions s JOIN users u ON u.id = s.user_id \
-             JOIN organizations o ON o.id = u.org_id WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.blocked = 0",
+             o.short_name AS org_short_name, \
+             (SELECT COUNT(*) FROM notifications n WHERE n.user_id = u.id AND n.in_app = 1 AND n.read_at IS NULL) AS unread, \
+             e.consecutive_failures AS eis_failures, e.failing_since AS eis_failing_since, \
+             e.updated_at AS eis_updated_at \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             JOIN organizations o ON o.id = u.org_id LEFT JOIN eis_availability e ON e.id = 1 \
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.blocked = 0",
         )
         .bind(token_hash(token))
         .bind(ms(now))
@@ -474,6 +483,13 @@ impl Store {
                 notice: r.try_get("notice")?,
                 token_hash: r.try_get("token_hash")?,
                 org_short_name: r.try_get("org_short_name")?,
+                unread_notifications: r.try_get("unread")?,
+                eis_down_since: crate::notify::down_since(
+                    r.try_get("eis_failures")?,
+                    r.try_get("eis_failing_since")?,
+                    r.try_get("eis_updated_at")?,
+                    ms(now),
+                ),
             })),
             None => Ok(None),
         }

@@ -59,11 +59,14 @@ async fn schema_has_every_table() {
         [
             "api_tokens",
             "audit_log",
+            "eis_availability",
             "eis_copies",
             "eis_credentials",
             "eis_send_events",
             "eis_sends",
             "jobs",
+            "notification_preferences",
+            "notifications",
             "organizations",
             "plan_checks",
             "plan_tallies",
@@ -438,6 +441,7 @@ async fn released_leases_are_claimable_at_once_and_due_by_claims_ahead() {
 
     // A send due in a minute: not due now, but due by then; its first attempt counts from now.
     let later = Outcome {
+        violations: 0,
         status: SendStatus::Queued,
         next_attempt_at: Some(now + ms(60_000)),
         count_attempt: true,
@@ -482,6 +486,7 @@ async fn a_renewed_lease_keeps_the_send_and_one_not_renewed_is_taken_over() {
     assert_eq!(taken.send.id, id);
     assert_eq!(s.renew_leases("w1", now + ms(2_000), 60_000).await.unwrap(), 0);
     let done = Outcome {
+        violations: 0,
         status: SendStatus::Processing,
         next_attempt_at: Some(now + ms(5_000)),
         count_attempt: true,
@@ -541,6 +546,7 @@ async fn claims_take_turns_across_organizations() {
         let c = s.claim_due_send("w1", store::now(), 30_000).await.unwrap().unwrap();
         let later = if b.contains(&c.send.id) { 0 } else { 3_600_000 };
         let o = Outcome {
+            violations: 0,
             status: SendStatus::Processing,
             next_attempt_at: Some(store::now() + ms(later)),
             count_attempt: true,
@@ -589,6 +595,7 @@ async fn an_event_identical_to_the_previous_one_is_counted_on_it_and_a_different
         async move {
             let c = s.claim_due_send("w", store::now(), 30_000).await.unwrap().unwrap();
             let o = Outcome {
+                violations: 0,
                 status: SendStatus::Queued,
                 next_attempt_at: Some(store::now()),
                 count_attempt: true,
@@ -682,6 +689,7 @@ async fn send_queue_leases_and_uniqueness() {
     let taken = s.claim_due_send("w2", now + ms(31_000), 30_000).await.unwrap().unwrap();
     assert_eq!(taken.send.id, id);
     let outcome = Outcome {
+        violations: 0,
         status: SendStatus::Processing,
         next_attempt_at: Some(now + ms(1_000)),
         count_attempt: true,
@@ -705,6 +713,7 @@ async fn send_queue_leases_and_uniqueness() {
     // A routine poll writes no timeline line.
     let c = s.claim_due_send("w1", now + ms(2_000), 30_000).await.unwrap().unwrap();
     let quiet = Outcome {
+        violations: 0,
         status: SendStatus::Processing,
         next_attempt_at: Some(now + ms(3_000)),
         count_attempt: false,
@@ -762,6 +771,7 @@ async fn publication_is_recorded_with_plan_and_position_numbers() {
         position_numbers: &numbers,
     };
     let outcome = Outcome {
+        violations: 0,
         status: SendStatus::Published,
         next_attempt_at: None,
         count_attempt: false,
@@ -801,6 +811,7 @@ async fn failures_in_a_row_are_counted_and_reset_and_a_stopped_send_can_be_reope
     let id = s.enqueue_send(&new).await.unwrap();
     let now = store::now();
     let outcome = |status, failed: bool| Outcome {
+        violations: 0,
         status,
         next_attempt_at: if status.is_active() { Some(chrono::DateTime::UNIX_EPOCH) } else { None },
         count_attempt: true,
@@ -952,6 +963,7 @@ async fn version_summaries_and_latest_sends_read_without_snapshots() {
     let first_id = s.enqueue_send(&first).await.unwrap();
     let c = s.claim_due_send("w1", store::now(), 30_000).await.unwrap().unwrap();
     let refused = Outcome {
+        violations: 0,
         status: SendStatus::AuthError,
         next_attempt_at: None,
         count_attempt: true,
@@ -1348,6 +1360,7 @@ async fn the_queue_depth_counts_sends_per_state_with_the_oldest() {
                 failed: false,
                 last_error: None,
                 event: None,
+                violations: 0,
             };
             assert!(s.record_outcome(c.send.id, "w1", &o).await.unwrap());
         }
@@ -1363,4 +1376,69 @@ async fn the_queue_depth_counts_sends_per_state_with_the_oldest() {
     assert_eq!(final_ones.len(), 1);
     assert_eq!(final_ones[0].count, 1);
     assert_eq!(ids.len(), 4);
+}
+
+/// A send's new state is told to its sender once, however often it is recorded (a runner that
+/// retries, a second instance that took the lease over, the same reply again).
+#[tokio::test]
+async fn a_sends_state_is_notified_once_and_only_to_its_sender() {
+    let (s, _d) = store().await;
+    let (o, u, v) = approved_version(&s).await;
+    let login = EisLogin { login: "eis_user_int".into(), password: "Пароль-ЕИС-Notify-1".into() };
+    let new = NewSend {
+        version_id: v,
+        org_id: o,
+        requested_by: u,
+        packet_id: "2f3c2a8e-5b1d-4c7e-9a2f-1d2e3f4a5b6c",
+        packet_xml: "<x/>",
+        login: &login,
+        packet_note: "",
+    };
+    let id = s.enqueue_send(&new).await.unwrap();
+    let loaded = Outcome {
+        violations: 0,
+        status: SendStatus::Loaded,
+        next_attempt_at: Some(store::now()),
+        count_attempt: true,
+        failed: false,
+        last_error: None,
+        event: Some(EventNote {
+            message: "ЕИС загрузила план-график", http_status: Some(200), raw_reply: None
+        }),
+    };
+    let mut t = store::now();
+    for worker in ["w1", "w2", "w1"] {
+        t += ms(60_000);
+        let c = s.claim_send_due_by(worker, t, t, 30_000).await.unwrap().expect("due again");
+        assert!(s.record_outcome(c.send.id, worker, &loaded).await.unwrap());
+    }
+    let rejected = Outcome {
+        violations: 3,
+        status: SendStatus::Rejected,
+        next_attempt_at: None,
+        event: Some(EventNote {
+            message: "ЕИС отклонила план-график: ошибок 3",
+            http_status: Some(200),
+            raw_reply: None,
+        }),
+        ..loaded
+    };
+    t += ms(60_000);
+    let c = s.claim_send_due_by("w2", t, t, 30_000).await.unwrap().expect("due again");
+    assert!(s.record_outcome(c.send.id, "w2", &rejected).await.unwrap());
+    assert_eq!(s.send(id).await.unwrap().unwrap().status, SendStatus::Rejected);
+    let (list, more) = s.notifications(u, 0, 50).await.unwrap();
+    let loaded_told = list.iter().filter(|n| n.kind == Some(store::notify::Kind::SendLoaded)).count();
+    assert_eq!(loaded_told, 1, "{list:?}");
+    let told: Vec<_> = list.iter().filter(|n| n.kind == Some(store::notify::Kind::SendRejected)).collect();
+    assert_eq!(told.len(), 1, "{list:?}");
+    assert!(!more);
+    assert!(told[0].subject.ends_with("ошибок 3"), "{}", told[0].subject);
+    assert_eq!(told[0].link, format!("/versions/{}/status", v.get()));
+    assert!(!told[0].body.contains("Пароль-ЕИС-Notify-1"));
+    assert_eq!(s.unread_notifications(u).await.unwrap(), list.len() as i64);
+    // Marking read is the recipient's: another user's id reaches nothing.
+    assert!(!s.mark_notification_read(domain::ids::UserId(u.get() + 1000), told[0].id).await.unwrap());
+    assert!(s.mark_notification_read(u, told[0].id).await.unwrap());
+    assert_eq!(s.unread_notifications(u).await.unwrap(), list.len() as i64 - 1);
 }

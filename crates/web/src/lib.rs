@@ -32,7 +32,10 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    use pages::{eis_copy, excel, jobs, journal, plans, positions, reference, sending, session, settings, versions};
+    use pages::{
+        eis_copy, excel, jobs, journal, notifications, plans, positions, reference, sending, session, settings,
+        versions,
+    };
     Router::new()
         .route("/", get(|| async { Redirect::to("/plans") }))
         .route("/health", get(health::health))
@@ -82,6 +85,10 @@ pub fn router(state: AppState) -> Router {
         .route("/sends/{send_id}/evidence", get(sending::evidence))
         .route("/settings/eis", get(settings::page).post(settings::save))
         .route("/settings/eis/check", post(settings::check))
+        .route("/settings/notifications", get(notifications::settings_page).post(notifications::settings_save))
+        .route("/notifications", get(notifications::list))
+        .route("/notifications/read-all", post(notifications::mark_all_read))
+        .route("/notifications/{id}/read", post(notifications::mark_read))
         .route(
             "/reference",
             get(reference::page)

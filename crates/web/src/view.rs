@@ -14,6 +14,10 @@ pub struct Chrome {
     pub is_admin: bool,
     /// The session's one-time notice (failed sign-in attempts since the previous sign-in).
     pub notice: Option<String>,
+    /// The user's unread notifications (the counter beside «Уведомления»).
+    pub unread: i64,
+    /// «ЕИС недоступна с …»: when the exchange's calls to ЕИС began to fail, while they do.
+    pub eis_down_since: Option<String>,
 }
 
 impl Chrome {
@@ -28,6 +32,8 @@ impl Chrome {
             csrf: session.csrf_token.clone(),
             is_admin: session.user.role == domain::Role::Admin,
             notice: session.notice.clone(),
+            unread: session.unread_notifications,
+            eis_down_since: session.eis_down_since.map(fmt_time),
         })
     }
 }

@@ -13,7 +13,8 @@
 //! position; a plan-schedule created in the cabinet that makes sending impossible, taken in by
 //! «Загрузить из ЕИС» read-only, and a drift made in the cabinet found by «Сверить с ЕИС». Issue 3: a
 //! plan-schedule built in the position form (reference picker, live ИКЗ and breakdown sums),
-//! returned, fixed, approved, changed, and its versions compared and printed. Issue 13: positions
+//! returned (the customer told by a notification), fixed, approved, changed, and its versions
+//! compared and printed. Issue 13: positions
 //! imported from an Excel file (errors first, then a correct file) and the plan exported back.
 //!
 //! The browser, chromedriver and the waits are in [`crate::chromium`]: without Chromium each test
@@ -789,9 +790,21 @@ async fn plan_schedule_from_positions_to_the_compared_versions_in_a_real_browser
     b.wait_for_text("План-график возвращён на доработку").await;
     b.expect_text(Locator::Id("plan-status"), "На доработке").await;
 
-    // The customer sees why, fixes purchase 0002 and sends it again; the approver approves.
+    // The customer is told: the header counts the notification, «Уведомления» gives the
+    // comment, «Прочитано» clears the counter, and the link leads to the plan.
     b.sign_out().await;
     b.sign_in(app, "zakazchik", "zakazchik").await;
+    b.expect_text(Locator::Id("unread-count"), "1").await;
+    b.click(Locator::Id("notifications-link"), "«Уведомления» in the header").await;
+    b.wait_for_heading("Уведомления").await;
+    b.wait_for_text(&format!("Комментарий: «{COMMENT}»")).await;
+    b.press("Прочитано").await;
+    b.wait_for_text("Непрочитанных: 0").await;
+    b.ensure(b.c.find(Locator::Id("unread-count")).await.is_err(), || "the counter still shows".into()).await;
+    b.click_link(&format!("План-график на {year} год возвращён на доработку")).await;
+    b.wait_for_heading(&format!("План-график закупок на {year} год")).await;
+
+    // The customer sees why, fixes purchase 0002 and sends it again; the approver approves.
     b.open_plan(year).await;
     b.expect_text(Locator::Id("plan-status"), "На доработке").await;
     b.wait_for_text(&format!("Возвращён на доработку: {COMMENT}")).await;

@@ -61,6 +61,11 @@ impl Harness {
         Harness::launch(true, false, |_| {}).await
     }
 
+    /// Like [`Harness::start_driven`], with plangraf's configuration adjusted by `tune`.
+    pub async fn start_driven_configured(tune: impl FnOnce(&mut AppConfig)) -> Harness {
+        Harness::launch(true, false, tune).await
+    }
+
     /// Like [`Harness::start_driven`], on SQLite whatever the test backend: for what only the
     /// embedded database has (its backup and restore).
     pub async fn start_on_sqlite() -> Harness {
@@ -139,6 +144,7 @@ pub async fn start_app_configured(
         trusted_proxies: Vec::new(),
         run_exchange: true,
         metrics: plangraf::MetricsAccess::default(),
+        notify: Default::default(),
     };
     tune(&mut config);
     plangraf::start(config, store).await.unwrap()

@@ -5,7 +5,8 @@ use crate::backups::plangraf;
 
 fn list(committee_inn: &str) -> String {
     let org = |spz: &str, name: &str, inn: &str, head: Option<&str>, org_type: &str| {
-        let head = head.map(|h| format!("<oos:headAgency><oos:regNum>{h}</oos:regNum></oos:headAgency>")).unwrap_or_default();
+        let head =
+            head.map(|h| format!("<oos:headAgency><oos:regNum>{h}</oos:regNum></oos:headAgency>")).unwrap_or_default();
         format!(
             "<nsiOrganization><oos:regNumber>{spz}</oos:regNumber><oos:fullName>{name}</oos:fullName><oos:factualAddress/>{head}\
              <oos:INN>{inn}</oos:INN><oos:KPP>780101001</oos:KPP><oos:OGRN>1</oos:OGRN>\

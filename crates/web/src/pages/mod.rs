@@ -4,6 +4,7 @@ pub mod eis_copy;
 pub mod excel;
 pub mod jobs;
 pub mod journal;
+pub mod notifications;
 pub mod plan_page;
 pub mod plans;
 pub mod position_fields;
