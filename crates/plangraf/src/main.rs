@@ -466,18 +466,12 @@ async fn main() -> anyhow::Result<()> {
             metrics,
             notify,
         } => {
-            let access = metrics.access()?;
-            run_demo(
-                &cli.common,
-                listen,
-                sandbox_listen,
-                processing_delay_ms,
-                sandbox_auto_place_ms,
-                &knobs,
-                access,
-                &notify,
-            )
-            .await
+            let sandbox = DemoSandbox {
+                listen: sandbox_listen,
+                delay_ms: processing_delay_ms,
+                auto_place_ms: sandbox_auto_place_ms,
+            };
+            run_demo(&cli.common, listen, sandbox, &knobs, metrics.access()?, &notify).await
         }
         Command::Serve {
             listen,
@@ -756,16 +750,22 @@ async fn start_sandbox(
     .context("starting eis-sandbox")
 }
 
+/// The demo's eis-sandbox: its address, processing delay and automatic placement.
+struct DemoSandbox {
+    listen: SocketAddr,
+    delay_ms: u64,
+    auto_place_ms: Option<u64>,
+}
+
 async fn run_demo(
     common: &Common,
     listen: SocketAddr,
-    sandbox_listen: SocketAddr,
-    delay_ms: u64,
-    auto_place_ms: Option<u64>,
+    sandbox: DemoSandbox,
     knobs: &ExchangeKnobs,
     metrics: web::metrics::Access,
     notify: &NotifyKnobs,
 ) -> anyhow::Result<()> {
+    let DemoSandbox { listen: sandbox_listen, delay_ms, auto_place_ms } = sandbox;
     let notify = notify.config()?;
     // One compiled schema set serves both sides.
     let schemas = common.schemas(true)?;
