@@ -20,6 +20,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (13, "position_stamps", include_str!("../migrations/0013_position_stamps.sql")),
     (14, "eis_copies", include_str!("../migrations/0014_eis_copies.sql")),
     (16, "jobs", include_str!("../migrations/0016_jobs.sql")),
+    (17, "user_admin", include_str!("../migrations/0017_user_admin.sql")),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -32,7 +32,7 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    use pages::{eis_copy, excel, jobs, plans, positions, reference, sending, session, settings, versions};
+    use pages::{eis_copy, excel, jobs, plans, positions, reference, sending, session, settings, users, versions};
     Router::new()
         .route("/", get(|| async { Redirect::to("/plans") }))
         .route("/health", get(health::health))
@@ -81,6 +81,14 @@ pub fn router(state: AppState) -> Router {
         .route("/sends/{send_id}/evidence", get(sending::evidence))
         .route("/settings/eis", get(settings::page).post(settings::save))
         .route("/settings/eis/check", post(settings::check))
+        .route("/settings/password", get(users::password_page).post(users::change_password))
+        .route("/admin/users", get(users::list).post(users::create))
+        .route("/admin/users/new", get(users::new_page))
+        .route("/admin/users/{id}", get(users::view).post(users::update))
+        .route("/admin/users/{id}/block", post(users::block))
+        .route("/admin/users/{id}/unblock", post(users::unblock))
+        .route("/admin/users/{id}/unlock", post(users::unlock))
+        .route("/admin/users/{id}/password", post(users::reset_password))
         .route(
             "/reference",
             get(reference::page)

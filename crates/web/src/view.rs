@@ -10,10 +10,12 @@ pub struct Chrome {
     pub role_title: &'static str,
     pub org_name: String,
     pub csrf: String,
-    /// Shows the administrator's menu («Справочники»).
+    /// Shows the administrator's menu («Пользователи», «Справочники»).
     pub is_admin: bool,
     /// The session's one-time notice (failed sign-in attempts since the previous sign-in).
     pub notice: Option<String>,
+    /// The password must be changed first: the header shows no menu.
+    pub must_change_password: bool,
 }
 
 impl Chrome {
@@ -28,6 +30,7 @@ impl Chrome {
             csrf: session.csrf_token.clone(),
             is_admin: session.user.role == domain::Role::Admin,
             notice: session.notice.clone(),
+            must_change_password: session.must_change_password,
         })
     }
 }
