@@ -21,7 +21,7 @@ async fn the_administrator_creates_a_user_who_must_change_the_password() {
     b.open_menu("Администрирование").await;
     b.click_link("Пользователи").await;
     b.wait_for_heading("Пользователи").await;
-    b.expect_text(Locator::Css("#users"), "zakazchik").await;
+    b.expect_text(Locator::Css("tr[data-login='zakazchik'] td:nth-child(2)"), "Петрова Анна Сергеевна").await;
     b.click_link("Создать пользователя").await;
     b.wait_for_heading("Новый пользователь").await;
     b.fill("#login", "a.orlova").await;
@@ -44,7 +44,7 @@ async fn the_administrator_creates_a_user_who_must_change_the_password() {
     b.fill("#password", &password).await;
     b.press("Войти").await;
     b.wait_for_heading("Смена пароля").await;
-    b.expect_text(Locator::Css("#password-forced"), "Пароль выдан администратором").await;
+    b.expect_text(Locator::Css("#password-forced"), "Пароль выдан администратором. Чтобы продолжить работу, задайте свой пароль.").await;
     // Nothing else is reachable meanwhile.
     b.goto(&format!("{app}/plans")).await;
     b.wait_for_heading("Смена пароля").await;
