@@ -226,7 +226,9 @@ impl UserAdmin {
         }
         let org = self.org_in_reach(&form.org_id).await?;
         if org.is_none() {
-            errors.push(FieldError { field: "org_id", message: "Выберите организацию из списка.".into() });
+            errors.push(FieldError {
+                field: "org_id", message: "Выберите организацию из списка.".into()
+            });
         }
         let role = Role::from_code(form.role.trim());
         if role.is_none() {
@@ -255,7 +257,9 @@ impl UserAdmin {
         let mut errors = Vec::new();
         let org = self.org_in_reach(&change.org_id).await?;
         if org.is_none() {
-            errors.push(FieldError { field: "org_id", message: "Выберите организацию из списка.".into() });
+            errors.push(FieldError {
+                field: "org_id", message: "Выберите организацию из списка.".into()
+            });
         }
         let role = Role::from_code(change.role.trim());
         if role.is_none() {
@@ -338,9 +342,8 @@ const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789
 pub fn generate_password(login: &str) -> Secret {
     let mut rng = rand::rng();
     loop {
-        let groups: Vec<String> = (0..4)
-            .map(|_| (0..4).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect())
-            .collect();
+        let groups: Vec<String> =
+            (0..4).map(|_| (0..4).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()).collect();
         let password = groups.join("-");
         if domain::account::check_new_password(login, &password).is_ok() {
             return Secret::new(password);

@@ -77,7 +77,11 @@ impl Store {
         .await?;
         rows.iter()
             .map(|r| {
-                Ok(UserKey { id: UserId(r.try_get("id")?), login: r.try_get("login")?, full_name: r.try_get("full_name")? })
+                Ok(UserKey {
+                    id: UserId(r.try_get("id")?),
+                    login: r.try_get("login")?,
+                    full_name: r.try_get("full_name")?,
+                })
             })
             .collect()
     }
@@ -223,7 +227,10 @@ impl Store {
             "user",
             Some(user.id.get()),
             "Пароль сброшен администратором",
-            &format!("Логин {}; завершено сеансов и токенов API: {ended}; смена пароля при входе обязательна", user.login),
+            &format!(
+                "Логин {}; завершено сеансов и токенов API: {ended}; смена пароля при входе обязательна",
+                user.login
+            ),
         )
         .await?;
         tx.commit().await?;

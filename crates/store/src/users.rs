@@ -289,8 +289,8 @@ impl Store {
         )
         .bind(now_ms())
         .bind(user_id.get())
-            .execute(&mut *tx)
-            .await?;
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(failed)
     }

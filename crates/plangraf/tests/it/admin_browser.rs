@@ -44,7 +44,11 @@ async fn the_administrator_creates_a_user_who_must_change_the_password() {
     b.fill("#password", &password).await;
     b.press("Войти").await;
     b.wait_for_heading("Смена пароля").await;
-    b.expect_text(Locator::Css("#password-forced"), "Пароль выдан администратором. Чтобы продолжить работу, задайте свой пароль.").await;
+    b.expect_text(
+        Locator::Css("#password-forced"),
+        "Пароль выдан администратором. Чтобы продолжить работу, задайте свой пароль.",
+    )
+    .await;
     // Nothing else is reachable meanwhile.
     b.goto(&format!("{app}/plans")).await;
     b.wait_for_heading("Смена пароля").await;

@@ -60,7 +60,8 @@ async fn outsider(h: &Harness) -> (domain::ids::OrgId, store::users::User) {
         .await
         .unwrap();
     let hash = app::users::hash("Чужой-пароль-2026".into()).await.unwrap();
-    let user = h.app.store.create_user("chuzhoy", &hash, "Чужой Иван Иванович", org.id, Role::Admin).await.unwrap().unwrap();
+    let user =
+        h.app.store.create_user("chuzhoy", &hash, "Чужой Иван Иванович", org.id, Role::Admin).await.unwrap().unwrap();
     (org.id, user)
 }
 
@@ -194,15 +195,23 @@ async fn a_new_user_gets_a_one_time_password_and_must_change_it_first() {
 
     // A wrong current password, a weak or mismatched new one: refused, still held.
     let wrong = u
-        .post("/settings/password", &[("current", "не-тот-пароль"), ("password", "Свой-пароль-2026"), ("password_confirm", "Свой-пароль-2026")])
+        .post(
+            "/settings/password",
+            &[("current", "не-тот-пароль"), ("password", "Свой-пароль-2026"), ("password_confirm", "Свой-пароль-2026")],
+        )
         .await;
     assert_eq!(wrong.status, 422, "{}", wrong.body);
     assert!(wrong.has("Текущий пароль введён неверно"), "{}", wrong.body);
-    let weak = u.post("/settings/password", &[("current", &password), ("password", "short"), ("password_confirm", "short")]).await;
+    let weak = u
+        .post("/settings/password", &[("current", &password), ("password", "short"), ("password_confirm", "short")])
+        .await;
     assert_eq!(weak.status, 422);
     assert!(weak.has("не короче 10 символов"), "{}", weak.body);
     let mismatch = u
-        .post("/settings/password", &[("current", &password), ("password", "Свой-пароль-2026"), ("password_confirm", "Свой-пароль-2027")])
+        .post(
+            "/settings/password",
+            &[("current", &password), ("password", "Свой-пароль-2026"), ("password_confirm", "Свой-пароль-2027")],
+        )
         .await;
     assert_eq!(mismatch.status, 422);
     assert!(mismatch.has("Пароли не совпадают"), "{}", mismatch.body);
@@ -210,7 +219,10 @@ async fn a_new_user_gets_a_one_time_password_and_must_change_it_first() {
     assert!(u.get("/plans").await.url.ends_with("/settings/password"));
 
     let done = u
-        .post("/settings/password", &[("current", &password), ("password", "Свой-пароль-2026"), ("password_confirm", "Свой-пароль-2026")])
+        .post(
+            "/settings/password",
+            &[("current", &password), ("password", "Свой-пароль-2026"), ("password_confirm", "Свой-пароль-2026")],
+        )
         .await;
     assert!(done.url.ends_with("/plans"), "the user goes on to the plan list: {} {}", done.url, done.body);
     assert_eq!(u.get("/plans").await.status, 200);
@@ -303,7 +315,9 @@ async fn users_out_of_reach_are_not_found_and_untouched() {
     // Nor can the school's administrator move its user to the superior.
     let zak = store.user_by_login("zakazchik").await.unwrap().unwrap();
     s.get(&format!("/admin/users/{}", zak.id.get())).await;
-    let p = s.post(&format!("/admin/users/{}", zak.id.get()), &[("org_id", &committee.to_string()), ("role", "customer")]).await;
+    let p = s
+        .post(&format!("/admin/users/{}", zak.id.get()), &[("org_id", &committee.to_string()), ("role", "customer")])
+        .await;
     assert_eq!(p.status, 422, "{}", p.body);
     assert_eq!(store.user(zak.id).await.unwrap().unwrap().org_id.get(), school);
     let _ = school_admin;
@@ -318,7 +332,8 @@ async fn an_administrator_cannot_lock_themselves_out() {
     let mut c = admin(&h).await;
     let id = me.id.get();
     c.get(&format!("/admin/users/{id}")).await;
-    let p = c.post(&format!("/admin/users/{id}"), &[("org_id", &me.org_id.get().to_string()), ("role", "approver")]).await;
+    let p =
+        c.post(&format!("/admin/users/{id}"), &[("org_id", &me.org_id.get().to_string()), ("role", "approver")]).await;
     assert_eq!(p.status, 403, "{}", p.body);
     assert!(p.has("Свои роль и организацию изменить нельзя"), "{}", p.body);
     let school = org_id(&h, demo::SCHOOL.spz_code).await;
@@ -396,7 +411,10 @@ async fn role_and_organization_block_reset_and_unlock() {
     assert!(reset.has("Пароль сброшен"), "{}", reset.body);
     let password = one_time_password(&reset);
     assert!(u.get("/plans").await.url.ends_with("/login"), "the sessions ended");
-    assert_eq!(h.client().post_raw("/login", &[("login", "zakazchik"), ("password", "zakazchik")], None).await.status, 401);
+    assert_eq!(
+        h.client().post_raw("/login", &[("login", "zakazchik"), ("password", "zakazchik")], None).await.status,
+        401
+    );
     let mut fresh = h.client();
     let signed = fresh.post_raw("/login", &[("login", "zakazchik"), ("password", &password)], None).await;
     assert!(signed.url.ends_with("/settings/password"), "{}", signed.url);
@@ -462,25 +480,26 @@ async fn every_user_changes_their_own_password_in_settings() {
     assert_eq!(page.status, 200);
     assert!(page.has("href=\"/settings/password\">Сменить пароль</a>") && !page.has("Пароль выдан администратором"));
     let wrong = c
-        .post("/settings/password", &[("current", "komitet-no"), ("password", "Новый-пароль-2026"), ("password_confirm", "Новый-пароль-2026")])
+        .post(
+            "/settings/password",
+            &[("current", "komitet-no"), ("password", "Новый-пароль-2026"), ("password_confirm", "Новый-пароль-2026")],
+        )
         .await;
     assert_eq!(wrong.status, 422);
     assert_eq!(token_status(&h, "komitet", "komitet").await.0, 200, "the password is unchanged");
     let (_, token) = token_status(&h, "komitet", "komitet").await;
     let token = token["token"].as_str().unwrap().to_owned();
     let done = c
-        .post("/settings/password", &[("current", "komitet"), ("password", "Новый-пароль-2026"), ("password_confirm", "Новый-пароль-2026")])
+        .post(
+            "/settings/password",
+            &[("current", "komitet"), ("password", "Новый-пароль-2026"), ("password_confirm", "Новый-пароль-2026")],
+        )
         .await;
     assert!(done.url.ends_with("/settings/password?changed=1"), "{}", done.url);
     assert!(done.has("Пароль изменён"), "{}", done.body);
     assert_eq!(c.get("/plans").await.status, 200, "this session goes on");
     assert!(other.get("/plans").await.url.ends_with("/login"), "the other session ended");
-    let me = reqwest::Client::new()
-        .get(format!("{}/api/v1/me", h.app.url()))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let me = reqwest::Client::new().get(format!("{}/api/v1/me", h.app.url())).bearer_auth(&token).send().await.unwrap();
     assert_eq!(me.status().as_u16(), 401, "the API tokens were revoked");
     assert_eq!(token_status(&h, "komitet", "Новый-пароль-2026").await.0, 200);
     h.app.stop().await;

@@ -2,8 +2,8 @@
 
 use crate::AppState;
 use crate::auth::{
-    ClientAddress, PasswordPost, WRONG_LOGIN, check_same_origin, clear_session_cookie, failed_sign_ins_notice, session_cookie,
-    throttled_message,
+    ClientAddress, PasswordPost, WRONG_LOGIN, check_same_origin, clear_session_cookie, failed_sign_ins_notice,
+    session_cookie, throttled_message,
 };
 use crate::error::WebResult;
 use crate::view::{Chrome, html};

@@ -260,7 +260,12 @@ pub async fn create(State(state): State<AppState>, post: Post<NewUserForm>) -> W
     let session = &post.session;
     let admin = state.app.user_admin(&session.user).await?;
     let f = post.form;
-    let form = NewUser { login: f.login.clone(), full_name: f.full_name.clone(), org_id: f.org_id.clone(), role: f.role.clone() };
+    let form = NewUser {
+        login: f.login.clone(),
+        full_name: f.full_name.clone(),
+        org_id: f.org_id.clone(),
+        role: f.role.clone(),
+    };
     match admin.create(&form).await {
         Ok((user, password)) => {
             tracing::info!(login = %user.login, "user created by an administrator");
@@ -371,7 +376,13 @@ pub async fn view(
 }
 
 /// Shows a refusal of an action on the user's page, with the refusal's status.
-async fn refused(state: &AppState, session: &Session, admin: &UserAdmin, id: UserId, e: app::Error) -> WebResult<Response> {
+async fn refused(
+    state: &AppState,
+    session: &Session,
+    admin: &UserAdmin,
+    id: UserId,
+    e: app::Error,
+) -> WebResult<Response> {
     match e {
         app::Error::Fields { .. } | app::Error::Refused { .. } => {
             let status = status_of(&e);
