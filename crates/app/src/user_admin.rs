@@ -244,7 +244,8 @@ impl UserAdmin {
             org.short_name,
             role.title()
         );
-        match self.store.admin_create_user(self.by(), login, &hashed, full_name, org.id, role, &details).await? {
+        let new = store::user_admin::NewUser { login, password_hash: &hashed, full_name, org_id: org.id, role };
+        match self.store.admin_create_user(self.by(), &new, &details).await? {
             Some(user) => Ok((user, password)),
             None => Err(Error::field("login", format!("Логин {login} уже занят. Выберите другой."))),
         }

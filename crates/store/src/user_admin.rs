@@ -33,6 +33,16 @@ pub struct UserKey {
     pub full_name: String,
 }
 
+/// A user an administrator creates: the login, name and organization checked by the caller.
+#[derive(Debug, Clone, Copy)]
+pub struct NewUser<'a> {
+    pub login: &'a str,
+    pub password_hash: &'a str,
+    pub full_name: &'a str,
+    pub org_id: OrgId,
+    pub role: Role,
+}
+
 /// Who changes a user, for the audit journal.
 #[derive(Debug, Clone, Copy)]
 pub struct ChangedBy {
@@ -133,16 +143,8 @@ impl Store {
 
     /// A user made by an administrator: the password handed out must be changed at the first
     /// sign-in. `Ok(None)` when the login is taken.
-    pub async fn admin_create_user(
-        &self,
-        by: ChangedBy,
-        login: &str,
-        password_hash: &str,
-        full_name: &str,
-        org_id: OrgId,
-        role: Role,
-        details: &str,
-    ) -> Result<Option<User>> {
+    pub async fn admin_create_user(&self, by: ChangedBy, new: &NewUser<'_>, details: &str) -> Result<Option<User>> {
+        let NewUser { login, password_hash, full_name, org_id, role } = *new;
         let mut tx = self.write_tx().await?;
         let res = sqlx::query_scalar::<_, i64>(
             "INSERT INTO users (login, password_hash, full_name, org_id, role, created_at, must_change_password) \
