@@ -95,10 +95,13 @@ impl Workflow {
     /// The user's own new password («Сменить пароль», and the change forced after an
     /// administrator handed one out): the current password is checked, the new one follows
     /// the rules of `domain::account`. The session `keep_session` (its token hash) goes on;
-    /// the user's other sessions and API tokens end.
+    /// the user's other sessions and API tokens end. A wrong current password counts as a
+    /// failed sign-in from `client`, under the same throttle, so a taken-over session cannot
+    /// guess it at leisure.
     pub async fn change_own_password(
         &self,
         user: &User,
+        client: std::net::IpAddr,
         keep_session: &str,
         current: &Secret,
         new: &Secret,
@@ -119,11 +122,27 @@ impl Workflow {
         if new.expose() == current.expose() {
             return Err(Error::field("password", "Новый пароль должен отличаться от текущего."));
         }
-        let stored = self.store.user_credentials(&user.login).await?.filter(|c| !c.blocked && c.user.id == user.id);
+        let (login, address, now) = (user.login.as_str(), client.to_string(), store::now());
+        if let store::users::Reservation::Throttled { retry_after_ms } =
+            self.store.reserve_sign_in(login, &address, now).await?
+        {
+            let secs = (retry_after_ms + 999) / 1000;
+            return Err(Error::refused(
+                Refusal::State,
+                format!("Слишком много неверных паролей. Повторите через {} с. Пароль не изменён.", secs.max(1)),
+            ));
+        }
+        let stored = self.store.user_credentials(login).await?.filter(|c| !c.blocked && c.user.id == user.id);
         match passwords::verify(current.expose().to_owned(), stored.map(|c| c.password_hash)).await {
-            Ok(true) => {}
-            Ok(false) => return Err(Error::field("current", "Текущий пароль введён неверно.")),
-            Err(passwords::Busy) => return Err(Error::refused(Refusal::State, passwords::BUSY_MESSAGE)),
+            Ok(true) => self.store.sign_in_abandoned(login, &address).await?,
+            Ok(false) => {
+                self.store.sign_in_failed(login, now).await?;
+                return Err(Error::field("current", "Текущий пароль введён неверно."));
+            }
+            Err(passwords::Busy) => {
+                self.store.sign_in_abandoned(login, &address).await?;
+                return Err(Error::refused(Refusal::State, passwords::BUSY_MESSAGE));
+            }
         }
         let hashed = hash(new.expose().to_owned()).await?;
         self.store.change_own_password(user, &hashed, keep_session).await?;

@@ -486,6 +486,10 @@ async fn every_user_changes_their_own_password_in_settings() {
         )
         .await;
     assert_eq!(wrong.status, 422);
+    assert!(wrong.has("Текущий пароль введён неверно"), "{}", wrong.body);
+    let komitet = h.app.store.user_by_login("komitet").await.unwrap().unwrap();
+    let failed = h.app.store.managed_user(komitet.id).await.unwrap().unwrap().failed_sign_ins;
+    assert_eq!(failed, 1, "a wrong current password counts as a failed sign-in");
     assert_eq!(token_status(&h, "komitet", "komitet").await.0, 200, "the password is unchanged");
     let (_, token) = token_status(&h, "komitet", "komitet").await;
     let token = token["token"].as_str().unwrap().to_owned();

@@ -6,7 +6,7 @@
 
 use crate::AppState;
 use crate::api::Id;
-use crate::auth::{CurrentUser, PasswordPost, PasswordSession, Post};
+use crate::auth::{ClientAddress, CurrentUser, PasswordPost, PasswordSession, Post};
 use crate::error::{WebError, WebResult, status_of};
 use crate::view::{Chrome, fmt_time, html};
 use app::user_admin::{Managed, NewUser, UserAdmin, UserChange};
@@ -503,12 +503,16 @@ pub struct PasswordForm {
 }
 
 /// «Сменить пароль»: the forced change ends, the user goes on to the plan list.
-pub async fn change_password(State(state): State<AppState>, post: PasswordPost<PasswordForm>) -> WebResult<Response> {
+pub async fn change_password(
+    State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
+    post: PasswordPost<PasswordForm>,
+) -> WebResult<Response> {
     let session = &post.session;
     let f = &post.form;
     match state
         .app
-        .change_own_password(&session.user, &session.token_hash, &f.current, &f.password, &f.password_confirm)
+        .change_own_password(&session.user, client, &session.token_hash, &f.current, &f.password, &f.password_confirm)
         .await
     {
         Ok(()) => {
