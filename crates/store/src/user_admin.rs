@@ -284,15 +284,6 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
-
-    /// Whether the user must change the password before doing anything else.
-    pub async fn must_change_password(&self, user: UserId) -> Result<bool> {
-        let flag: Option<i64> = sqlx::query_scalar("SELECT must_change_password FROM users WHERE id = $1")
-            .bind(user.get())
-            .fetch_optional(self.pool())
-            .await?;
-        Ok(flag.unwrap_or(0) != 0)
-    }
 }
 
 async fn end_sessions(tx: &mut sqlx::Transaction<'static, sqlx::Any>, user: UserId) -> Result<u64> {
