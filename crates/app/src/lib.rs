@@ -35,6 +35,7 @@ pub mod metrics {
 }
 pub mod sending;
 pub mod snapshot;
+pub mod user_admin;
 pub mod users;
 
 pub use access::{Editable, Readable, ReadableVersion};

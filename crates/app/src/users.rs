@@ -3,7 +3,8 @@
 //! Sign-in belongs to [`Workflow`]. The administration use cases need only the database, so
 //! they live on [`Administration`], which the command line builds without a connection to ЕИС
 //! and the workflow hands out ([`Workflow::administration`]). The command line acts as the
-//! installation's operator; administration pages will pass the administrator.
+//! installation's operator. The administrator's users pages go through `app::user_admin`,
+//! which checks the administrator's reach.
 
 use crate::passwords::{self, Busy, HashError};
 use crate::{Error, Refusal, Result, Workflow};
@@ -20,6 +21,9 @@ pub enum SignIn {
         user: User,
         /// Failed attempts under this login since its previous sign-in.
         failed: FailedSignIns,
+        /// The password was handed out by an administrator: it must be changed before anything
+        /// else (the pages lead to «Смена пароля», the API gives no token).
+        must_change_password: bool,
     },
     Wrong,
     /// Too many failures: refused without checking the password.
@@ -50,9 +54,10 @@ impl Workflow {
                 Ok(SignIn::Busy)
             }
             Ok(true) => {
-                let user = creds.map(|c| c.user).ok_or_else(|| Error::internal("verified user vanished"))?;
+                let creds = creds.ok_or_else(|| Error::internal("verified user vanished"))?;
+                let (user, must_change_password) = (creds.user, creds.must_change_password);
                 let failed = self.store.sign_in_succeeded(&login, &address, user.id).await?;
-                Ok(SignIn::Ok { user, failed })
+                Ok(SignIn::Ok { user, failed, must_change_password })
             }
             Ok(false) => {
                 self.store.sign_in_failed(&login, now).await?;

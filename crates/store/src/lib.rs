@@ -16,6 +16,7 @@ pub mod orgs;
 pub mod plans;
 pub mod secret;
 pub mod sends;
+pub mod user_admin;
 pub mod users;
 mod wal;
 

@@ -21,6 +21,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (14, "eis_copies", include_str!("../migrations/0014_eis_copies.sql")),
     (15, "notifications", include_str!("../migrations/0015_notifications.sql")),
     (16, "jobs", include_str!("../migrations/0016_jobs.sql")),
+    (17, "user_admin", include_str!("../migrations/0017_user_admin.sql")),
     (18, "audit_search", include_str!("../migrations/0018_audit_search.sql")),
 ];
 

@@ -118,6 +118,19 @@ impl Store {
             .await?;
         rows.iter().map(from_row).collect()
     }
+
+    /// The organizations whose direct superior is `org`, by short name.
+    pub async fn subordinate_organizations(&self, org: OrgId) -> Result<Vec<Organization>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            org_columns!(),
+            " FROM organizations WHERE superior_id = $1 ORDER BY short_name, id"
+        ))
+        .bind(org.get())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
 }
 
 /// An organization as a region's list gives it (`app::onboarding`), its superior by СПЗ code:

@@ -26,6 +26,8 @@ pub struct UserCredentials {
     pub user: User,
     pub password_hash: String,
     pub blocked: bool,
+    /// The password was handed out by an administrator and must be changed before anything else.
+    pub must_change_password: bool,
 }
 
 /// A live session: the user and the CSRF token every state change must carry.
@@ -44,6 +46,8 @@ pub struct Session {
     pub unread_notifications: i64,
     /// Since when ЕИС counts as unavailable («ЕИС недоступна», see `store::notify`).
     pub eis_down_since: Option<Time>,
+    /// The user must change the password before doing anything else (see `user_admin`).
+    pub must_change_password: bool,
 }
 
 /// One kind of throttle key: how many failures are free, and the delay after each further one,
@@ -113,6 +117,11 @@ fn pair_prefix(login: &str) -> String {
     format!("l:{}|{login}|", login.len())
 }
 
+/// The prefix of every throttle key of `login` paired with an address (for `user_admin`).
+pub(crate) fn pair_prefix_of(login: &str) -> String {
+    pair_prefix(login)
+}
+
 pub fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
@@ -174,7 +183,7 @@ impl Store {
 
     pub async fn user_credentials(&self, login: &str) -> Result<Option<UserCredentials>> {
         let row = sqlx::query(
-            "SELECT id, login, full_name, org_id, role, password_hash, blocked FROM users WHERE login = $1",
+            "SELECT id, login, full_name, org_id, role, password_hash, blocked, must_change_password FROM users WHERE login = $1",
         )
         .bind(login)
         .fetch_optional(self.pool())
@@ -184,6 +193,7 @@ impl Store {
                 user: user_from_row(&r)?,
                 password_hash: r.try_get("password_hash")?,
                 blocked: r.try_get::<i64, _>("blocked")? != 0,
+                must_change_password: r.try_get::<i64, _>("must_change_password")? != 0,
             })),
             None => Ok(None),
         }
@@ -278,10 +288,13 @@ impl Store {
             count: row.try_get("failed_sign_ins")?,
             last_at: time_opt(&row, "last_failed_sign_in_at")?,
         };
-        sqlx::query("UPDATE users SET failed_sign_ins = 0, last_failed_sign_in_at = NULL WHERE id = $1")
-            .bind(user_id.get())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE users SET failed_sign_ins = 0, last_failed_sign_in_at = NULL, last_sign_in_at = $1 WHERE id = $2",
+        )
+        .bind(now_ms())
+        .bind(user_id.get())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(failed)
     }
@@ -463,7 +476,7 @@ impl Store {
     pub async fn session(&self, token: &str, now: Time) -> Result<Option<Session>> {
         let row = sqlx::query(
             "SELECT u.id, u.login, u.full_name, u.org_id, u.role, s.csrf_token, s.expires_at, s.notice, s.token_hash, \
-             o.short_name AS org_short_name, \
+             o.short_name AS org_short_name, u.must_change_password, \
              (SELECT COUNT(*) FROM notifications n WHERE n.user_id = u.id AND n.in_app = 1 AND n.read_at IS NULL) AS unread, \
              e.consecutive_failures AS eis_failures, e.failing_since AS eis_failing_since, \
              e.updated_at AS eis_updated_at \
@@ -490,6 +503,7 @@ impl Store {
                     r.try_get("eis_updated_at")?,
                     ms(now),
                 ),
+                must_change_password: r.try_get::<i64, _>("must_change_password")? != 0,
             })),
             None => Ok(None),
         }
@@ -516,7 +530,7 @@ impl Store {
     pub async fn api_token_user(&self, token: &str, now: Time) -> Result<Option<User>> {
         let row = sqlx::query(
             "SELECT u.id, u.login, u.full_name, u.org_id, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id \
-             WHERE t.token_hash = $1 AND t.expires_at > $2 AND u.blocked = 0",
+             WHERE t.token_hash = $1 AND t.expires_at > $2 AND u.blocked = 0 AND u.must_change_password = 0",
         )
         .bind(token_hash(token))
         .bind(ms(now))

@@ -38,11 +38,21 @@ pub fn clear_session_cookie() -> String {
 }
 
 /// A signed-in user of the HTML interface. Without a live session the browser is sent to the
-/// sign-in page.
+/// sign-in page; a user who must change the password is sent to «Смена пароля» and reaches
+/// nothing else ([`PasswordSession`] is the one way past).
 pub struct CurrentUser(pub Session);
+
+/// The page of the forced password change. It takes a session that must change its password,
+/// as well as any other.
+pub struct PasswordSession(pub Session);
+
+/// Where a user who must change the password is sent.
+pub const CHANGE_PASSWORD_PATH: &str = "/settings/password";
 
 pub enum AuthRejection {
     SignIn,
+    /// The password must be changed first.
+    ChangePassword,
     Failed(WebError),
 }
 
@@ -50,9 +60,15 @@ impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
         match self {
             AuthRejection::SignIn => Redirect::to("/login").into_response(),
+            AuthRejection::ChangePassword => Redirect::to(CHANGE_PASSWORD_PATH).into_response(),
             AuthRejection::Failed(e) => e.into_response(),
         }
     }
+}
+
+/// A session that may use plangraf: not one whose password must change first.
+fn usable(session: Session) -> Result<Session, AuthRejection> {
+    if session.must_change_password { Err(AuthRejection::ChangePassword) } else { Ok(session) }
 }
 
 async fn session_of(headers: &axum::http::HeaderMap, state: &AppState) -> Result<Session, AuthRejection> {
@@ -70,7 +86,15 @@ impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        session_of(&parts.headers, state).await.map(CurrentUser)
+        usable(session_of(&parts.headers, state).await?).map(CurrentUser)
+    }
+}
+
+impl FromRequestParts<AppState> for PasswordSession {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        session_of(&parts.headers, state).await.map(PasswordSession)
     }
 }
 
@@ -97,14 +121,31 @@ struct CsrfField {
     csrf: String,
 }
 
-/// A state-changing form post: a live session, a same-origin request, and the session's CSRF
-/// token in the `csrf` field. The form itself is parsed into `T`.
+/// A state-changing form post: a live session (not one whose password must change first), a
+/// same-origin request, and the session's CSRF token in the `csrf` field. The form itself is
+/// parsed into `T`.
 pub struct Post<T> {
     pub session: Session,
     pub form: T,
 }
 
 impl<T: DeserializeOwned + Send> FromRequest<AppState> for Post<T> {
+    type Rejection = AuthRejection;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let PasswordPost { session, form } = PasswordPost::<T>::from_request(req, state).await?;
+        Ok(Post { session: usable(session)?, form })
+    }
+}
+
+/// A form post of «Смена пароля» and «Выйти», which a user who must change the password may
+/// send too; otherwise as [`Post`].
+pub struct PasswordPost<T> {
+    pub session: Session,
+    pub form: T,
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for PasswordPost<T> {
     type Rejection = AuthRejection;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
@@ -118,7 +159,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Post<T> {
         check_form_text(&bytes).map_err(AuthRejection::Failed)?;
         let form = serde_urlencoded::from_bytes::<T>(&bytes)
             .map_err(|_| AuthRejection::Failed(WebError::bad_request("Форма заполнена некорректно")))?;
-        Ok(Post { session, form })
+        Ok(PasswordPost { session, form })
     }
 }
 

@@ -33,7 +33,7 @@ pub struct AppState {
 
 pub fn router(state: AppState) -> Router {
     use pages::{
-        eis_copy, excel, jobs, journal, notifications, plans, positions, reference, sending, session, settings,
+        eis_copy, excel, jobs, journal, notifications, plans, positions, reference, sending, session, settings, users,
         versions,
     };
     Router::new()
@@ -89,6 +89,14 @@ pub fn router(state: AppState) -> Router {
         .route("/notifications", get(notifications::list))
         .route("/notifications/read-all", post(notifications::mark_all_read))
         .route("/notifications/{id}/read", post(notifications::mark_read))
+        .route("/settings/password", get(users::password_page).post(users::change_password))
+        .route("/admin/users", get(users::list).post(users::create))
+        .route("/admin/users/new", get(users::new_page))
+        .route("/admin/users/{id}", get(users::view).post(users::update))
+        .route("/admin/users/{id}/block", post(users::block))
+        .route("/admin/users/{id}/unblock", post(users::unblock))
+        .route("/admin/users/{id}/unlock", post(users::unlock))
+        .route("/admin/users/{id}/password", post(users::reset_password))
         .route(
             "/reference",
             get(reference::page)

@@ -10,7 +10,7 @@ pub struct Chrome {
     pub role_title: &'static str,
     pub org_name: String,
     pub csrf: String,
-    /// Shows the administrator's menu («Справочники»).
+    /// Shows the administrator's menu («Пользователи», «Справочники»).
     pub is_admin: bool,
     /// The session's one-time notice (failed sign-in attempts since the previous sign-in).
     pub notice: Option<String>,
@@ -18,6 +18,8 @@ pub struct Chrome {
     pub unread: i64,
     /// «ЕИС недоступна с …»: when the exchange's calls to ЕИС began to fail, while they do.
     pub eis_down_since: Option<String>,
+    /// The password must be changed first: the header shows no menu.
+    pub must_change_password: bool,
 }
 
 impl Chrome {
@@ -34,6 +36,7 @@ impl Chrome {
             notice: session.notice.clone(),
             unread: session.unread_notifications,
             eis_down_since: session.eis_down_since.map(fmt_time),
+            must_change_password: session.must_change_password,
         })
     }
 }

@@ -2,6 +2,8 @@
 //! process in which the browser tests take turns. Each module is one former test file; the
 //! module path is the filter (`cargo test --workspace --test it browser::`).
 
+mod admin_browser;
+mod admin_users;
 mod api;
 mod backups;
 mod browser;

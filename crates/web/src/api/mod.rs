@@ -259,6 +259,10 @@ pub struct TokenResponse {
     expires_in: i64,
 }
 
+/// Why no token is issued to a user whose password an administrator handed out.
+pub const MUST_CHANGE_PASSWORD_API: &str = "Пароль выдан администратором и должен быть сменён. Войдите в plangraf через браузер, \
+     смените пароль на странице «Смена пароля» и получите токен с новым паролем.";
+
 pub async fn issue_token(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
@@ -270,6 +274,7 @@ pub async fn issue_token(
         _ => WebError::bad_request("Ожидается JSON вида {\"login\": \"…\", \"password\": \"…\"}"),
     })?;
     match state.app.sign_in(&req.login, &req.password, client).await? {
+        SignIn::Ok { must_change_password: true, .. } => Err(WebError::forbidden(MUST_CHANGE_PASSWORD_API)),
         SignIn::Ok { user, .. } => {
             let token = state.app.issue_api_token(&user, API_TOKEN_TTL_MS).await?;
             Ok(Json(TokenResponse { token, token_type: "Bearer", expires_in: API_TOKEN_TTL_MS / 1000 }))

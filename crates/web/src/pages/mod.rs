@@ -14,6 +14,7 @@ pub mod reference;
 pub mod sending;
 pub mod session;
 pub mod settings;
+pub mod users;
 pub mod versions;
 
 /// The page of a paged table the query string asks for: 1 when absent. Anything but a whole

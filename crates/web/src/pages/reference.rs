@@ -258,6 +258,9 @@ pub async fn search(
         Err(AuthRejection::SignIn) => {
             return json_error(StatusCode::UNAUTHORIZED, "Войдите в plangraf, чтобы искать в справочниках");
         }
+        Err(AuthRejection::ChangePassword) => {
+            return json_error(StatusCode::FORBIDDEN, "Сначала смените пароль: страница «Смена пароля»");
+        }
         Err(AuthRejection::Failed(e)) => return e.into_response(),
     }
     let Some(catalog) = Catalog::from_code(&catalog) else {

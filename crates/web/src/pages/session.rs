@@ -2,8 +2,8 @@
 
 use crate::AppState;
 use crate::auth::{
-    ClientAddress, Post, WRONG_LOGIN, check_same_origin, clear_session_cookie, failed_sign_ins_notice, session_cookie,
-    throttled_message,
+    ClientAddress, PasswordPost, WRONG_LOGIN, check_same_origin, clear_session_cookie, failed_sign_ins_notice,
+    session_cookie, throttled_message,
 };
 use crate::error::WebResult;
 use crate::view::{Chrome, html};
@@ -61,11 +61,12 @@ pub async fn login_submit(
         return fail(StatusCode::UNAUTHORIZED, "Введите логин и пароль".into(), None);
     }
     match state.app.sign_in(&f.login, &f.password, client).await? {
-        SignIn::Ok { user, failed } => {
+        SignIn::Ok { user, failed, must_change_password } => {
             let notice = failed_sign_ins_notice(&failed);
             let token = state.app.open_session(&user, crate::auth::SESSION_TTL_MS, notice.as_deref()).await?;
             tracing::info!(login = %user.login, "signed in");
-            Ok(([(SET_COOKIE, session_cookie(&token, state.secure_cookies))], Redirect::to("/plans")).into_response())
+            let next = if must_change_password { crate::auth::CHANGE_PASSWORD_PATH } else { "/plans" };
+            Ok(([(SET_COOKIE, session_cookie(&token, state.secure_cookies))], Redirect::to(next)).into_response())
         }
         SignIn::Wrong => fail(StatusCode::UNAUTHORIZED, WRONG_LOGIN.into(), None),
         SignIn::Throttled { retry_after_secs } => {
@@ -82,7 +83,11 @@ pub async fn login_submit(
 #[derive(Deserialize)]
 pub struct Empty {}
 
-pub async fn logout(State(state): State<AppState>, headers: HeaderMap, _post: Post<Empty>) -> WebResult<Response> {
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    _post: PasswordPost<Empty>,
+) -> WebResult<Response> {
     if let Some(token) = crate::auth::cookie_value(&headers, crate::auth::SESSION_COOKIE) {
         state.app.close_session(&token).await?;
     }
