@@ -89,6 +89,9 @@ fn region() -> Vec<Rec> {
     ]
 }
 
+/// Loads are one at a time per process (`app::onboarding`): the tests that load take turns.
+static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn store() -> (Store, tempfile::TempDir) {
     let tmp = tempfile::tempdir().unwrap();
     (fresh_store(tmp.path()).await.unwrap(), tmp)
@@ -96,6 +99,7 @@ async fn store() -> (Store, tempfile::TempDir) {
 
 #[tokio::test]
 async fn a_clean_list_loads_superiors_first_and_a_second_load_duplicates_nothing() {
+    let _turn = TURN.lock().await;
     let (s, _tmp) = store().await;
     let admin = Administration::new(s.clone());
     let check = admin.check_organization_list(None, xml(&region(), 1)).await.unwrap();
@@ -134,6 +138,7 @@ async fn a_clean_list_loads_superiors_first_and_a_second_load_duplicates_nothing
 
 #[tokio::test]
 async fn every_wrong_record_is_named_with_its_field_and_nothing_is_loaded() {
+    let _turn = TURN.lock().await;
     let (s, _tmp) = store().await;
     let admin = Administration::new(s.clone());
     let mut list = region();
@@ -183,6 +188,7 @@ async fn every_wrong_record_is_named_with_its_field_and_nothing_is_loaded() {
 
 #[tokio::test]
 async fn an_administrator_loads_only_their_own_subtree() {
+    let _turn = TURN.lock().await;
     let (s, _tmp) = store().await;
     let admin = Administration::new(s.clone());
     admin.load_organization_list(None, xml(&region()[..3], 0)).await.unwrap().unwrap();
@@ -213,6 +219,7 @@ async fn an_administrator_loads_only_their_own_subtree() {
 
 #[tokio::test]
 async fn five_thousand_organizations_load_in_one_go() {
+    let _turn = TURN.lock().await;
     let (s, _tmp) = store().await;
     let admin = Administration::new(s.clone());
     let mut list = vec![rec("03722000010", "Комитет по образованию", "7830000426", None)];

@@ -70,13 +70,7 @@ async fn fill(h: &Harness) -> (i64, i64, String) {
         assert!(p.has("Позиция добавлена"), "{}", p.body);
     }
     let (login, password) = h.eis_credentials("eis_user").await;
-    customer.get("/settings/eis").await;
-    let p = customer
-        .post(
-            "/settings/eis",
-            &[("login", &login), ("change_password", "1"), ("password", &password), ("password_confirm", &password)],
-        )
-        .await;
+    let p = customer.save_eis_credentials(&login, &password).await;
     assert!(p.has("Регистрационные данные в ЕИС сохранены"), "{}", p.body);
     (approved, draft, password)
 }

@@ -235,6 +235,14 @@ impl Client {
         panic!("the job at {path} did not end: {}", page.body);
     }
 
+    /// Saves ЕИС credentials on «Регистрационные данные в ЕИС», as the user types them.
+    pub async fn save_eis_credentials(&mut self, login: &str, password: &str) -> Page {
+        self.get("/settings/eis").await;
+        let fields =
+            [("login", login), ("change_password", "1"), ("password", password), ("password_confirm", password)];
+        self.post("/settings/eis", &fields).await
+    }
+
     pub async fn login(&mut self, login: &str, password: &str) -> Page {
         let p = self.post_raw("/login", &[("login", login), ("password", password)], None).await;
         assert_eq!(p.status, 200, "sign-in of {login} failed: {}", p.body);

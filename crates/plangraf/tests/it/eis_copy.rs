@@ -8,13 +8,7 @@ use domain::ids::{PlanId, VersionId};
 /// Saves the sandbox user's fresh integration credentials in «Настройки» as the customer.
 pub async fn save_eis_credentials(h: &Harness, customer: &mut Client) -> (String, String) {
     let (login, password) = h.eis_credentials("eis_user").await;
-    customer.get("/settings/eis").await;
-    let p = customer
-        .post(
-            "/settings/eis",
-            &[("login", &login), ("change_password", "1"), ("password", &password), ("password_confirm", &password)],
-        )
-        .await;
+    let p = customer.save_eis_credentials(&login, &password).await;
     assert_eq!(p.status, 200, "{}", p.body);
     (login, password)
 }

@@ -61,13 +61,7 @@ async fn a_second_press_while_the_job_runs_shows_the_same_job() {
     let mut customer = h.client();
     customer.login("zakazchik", "zakazchik").await;
     let (login, password) = h.eis_credentials("eis_user").await;
-    customer.get("/settings/eis").await;
-    customer
-        .post(
-            "/settings/eis",
-            &[("login", &login), ("change_password", "1"), ("password", &password), ("password_confirm", &password)],
-        )
-        .await;
+    customer.save_eis_credentials(&login, &password).await;
     let user = h.app.store.user_by_login("zakazchik").await.unwrap().unwrap();
     // A job of the customer's that is running (its heartbeat fresh): as if pressed a moment ago.
     let running = h.app.store.create_job(JobKind::SendAll, user.id).await.unwrap();

@@ -195,13 +195,7 @@ async fn every_event_is_mailed_in_russian_with_its_link() {
 
     // Refused for authorization, and the credentials failing.
     let (_, v2028) = approved_plan(&h, &mut customer, "2028").await;
-    customer.get("/settings/eis").await;
-    customer
-        .post(
-            "/settings/eis",
-            &[("login", &login), ("change_password", "1"), ("password", &password), ("password_confirm", &password)],
-        )
-        .await;
+    customer.save_eis_credentials(&login, &password).await;
     h.eis_credentials("eis_user").await;
     customer.get(&format!("/versions/{v2028}/send")).await;
     customer.post(&format!("/versions/{v2028}/send"), &[("login", &login), ("password", "")]).await;

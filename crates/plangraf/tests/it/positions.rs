@@ -131,13 +131,7 @@ async fn positions_of_every_kind_are_checked_and_sent() {
         print.body
     );
     let (login, password) = h.eis_credentials("eis_user").await;
-    customer.get("/settings/eis").await;
-    customer
-        .post(
-            "/settings/eis",
-            &[("login", &login), ("change_password", "1"), ("password", &password), ("password_confirm", &password)],
-        )
-        .await;
+    customer.save_eis_credentials(&login, &password).await;
     customer.get(&format!("/versions/{version}/send")).await;
     customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", "")]).await;
     drive_to_status(&h, &mut customer, version, "Загрузка завершена успешно").await;

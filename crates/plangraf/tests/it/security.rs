@@ -164,13 +164,7 @@ async fn eis_password_is_never_stored_or_shown_in_plaintext() {
     customer.get(&format!("/versions/{version}/send")).await;
     customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", "")]).await;
     let refused = drive_to_status(&h, &mut customer, version, "Ошибка авторизации").await;
-    customer.get("/settings/eis").await;
-    customer
-        .post(
-            "/settings/eis",
-            &[("login", &login), ("change_password", "1"), ("password", &password), ("password_confirm", &password)],
-        )
-        .await;
+    customer.save_eis_credentials(&login, &password).await;
     customer.get(&format!("/versions/{version}/send")).await;
     customer.post(&format!("/versions/{version}/send"), &[("login", &login), ("password", "")]).await;
     let status = drive_to_status(&h, &mut customer, version, "Загрузка завершена успешно").await;

@@ -530,13 +530,7 @@ async fn bulk_approval_and_bulk_sending() {
     let p = customer.post("/sends/bulk", &[]).await;
     assert!(p.has("Сохраните логин и пароль ЕИС"));
     let (login, password) = h.eis_credentials("eis_user").await;
-    customer.get("/settings/eis").await;
-    customer
-        .post(
-            "/settings/eis",
-            &[("login", &login), ("change_password", "1"), ("password", &password), ("password_confirm", &password)],
-        )
-        .await;
+    customer.save_eis_credentials(&login, &password).await;
     customer.get("/plans").await;
     let started = customer.post("/sends/bulk", &[]).await;
     let p = customer.job_outcome(started).await;
@@ -599,13 +593,7 @@ async fn superior_sends_its_subordinates_plan_as_oa() {
     let mut superior = h.client();
     superior.login("komitet", "komitet").await;
     let (login, password) = h.eis_credentials("eis_komitet").await;
-    superior.get("/settings/eis").await;
-    superior
-        .post(
-            "/settings/eis",
-            &[("login", &login), ("change_password", "1"), ("password", &password), ("password_confirm", &password)],
-        )
-        .await;
+    superior.save_eis_credentials(&login, &password).await;
     superior.get("/plans").await;
     let started = superior.post("/sends/bulk", &[]).await;
     let p = superior.job_outcome(started).await;
@@ -655,13 +643,7 @@ async fn settings_form_keeps_the_login_and_the_tick_after_a_refusal() {
     let mut customer = h.client();
     customer.login("zakazchik", "zakazchik").await;
     let (login, password) = h.eis_credentials("eis_user").await;
-    customer.get("/settings/eis").await;
-    let p = customer
-        .post(
-            "/settings/eis",
-            &[("login", &login), ("change_password", "1"), ("password", &password), ("password_confirm", &password)],
-        )
-        .await;
+    let p = customer.save_eis_credentials(&login, &password).await;
     assert!(p.has("Регистрационные данные в ЕИС сохранены"));
     // With a password saved the box starts cleared.
     assert!(!input_tag(&p.body, "change_password").contains(" checked"), "{}", p.body);
