@@ -313,3 +313,80 @@ mod tests {
         );
     }
 }
+
+/// What became of a version's latest send, as the status page and the API tell it: read so that
+/// each part is at least as new as the one before it.
+pub struct SendReport {
+    pub plan: store::plans::Plan,
+    pub owner: store::orgs::Organization,
+    pub version: store::plans::VersionHead,
+    /// The latest send, read after its timeline (a newer one may have started since).
+    pub send: Option<store::sends::SendHead>,
+    /// The timeline of the send read first, oldest first, without raw replies.
+    pub timeline_of: Option<SendId>,
+    pub events: Vec<store::sends::SendEvent>,
+    /// ЕИС's violations from its latest reply (a placement's export has none).
+    pub violations: Vec<ViolationView>,
+    /// The HTTP status ЕИС refused authorization with (401: login or password, 403: no right).
+    pub refused_with: Option<i64>,
+    /// While ЕИС fails: when the runner will stop trying.
+    pub gives_up_at: Option<store::Time>,
+}
+
+impl SendReport {
+    pub fn status(&self) -> Option<domain::SendStatus> {
+        self.send.as_ref().map(|s| s.status)
+    }
+
+    /// The send is still active and its last exchanges failed: the runner tries again.
+    pub fn failing(&self) -> Option<&store::sends::SendHead> {
+        self.send.as_ref().filter(|s| s.status.is_active() && s.consecutive_failures > 0)
+    }
+
+    /// The runner stopped the send (ЕИС refused the request, or never answered).
+    pub fn stopped(&self) -> Option<&store::sends::SendHead> {
+        self.send
+            .as_ref()
+            .filter(|s| matches!(s.status, domain::SendStatus::RequestRefused | domain::SendStatus::GaveUp))
+    }
+
+    /// ЕИС's registry numbers, once the version is placed.
+    pub fn published(&self) -> bool {
+        self.status() == Some(domain::SendStatus::Published)
+    }
+}
+
+impl Workflow {
+    /// The latest send of a version the caller may read.
+    pub async fn send_report(&self, user: &User, version_id: VersionId) -> Result<SendReport> {
+        use domain::SendStatus;
+        let (version, readable) = self.readable_version_head(user, version_id).await?;
+        let (plan_id, owner) = (readable.plan().id, readable.owner().clone());
+        // Each read below is at least as new as the one before it — the timeline, then the
+        // send's state, then the version and plan (a placement commits state and numbers
+        // together) — so nothing shows a state older than its timeline or numbers missing from
+        // a placement. Only the reply whose violations are listed is read in full.
+        let store = &self.store;
+        let (timeline_of, events) = match store.latest_send_head(version.id).await? {
+            Some(s) => (Some(s.id), store.send_timeline(s.id).await?),
+            None => (None, vec![]),
+        };
+        let send = store.latest_send_head(version.id).await?;
+        let version = store.version_head(version.id).await?.ok_or(Error::NotFound)?;
+        let plan = store.plan(plan_id).await?.ok_or(Error::NotFound)?;
+        let violations = match (timeline_of, events.iter().rev().find(|e| e.has_raw)) {
+            (Some(send_id), Some(last)) if last.status != SendStatus::Published => store
+                .send_event(send_id, last.id)
+                .await?
+                .and_then(|e| e.raw_reply)
+                .map(|raw| violations_in(&raw))
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        let refused_with = events.iter().rev().find(|e| e.status == SendStatus::AuthError).and_then(|e| e.http_status);
+        let mut report =
+            SendReport { plan, owner, version, send, timeline_of, events, violations, refused_with, gives_up_at: None };
+        report.gives_up_at = report.failing().and_then(|s| self.gives_up_at(s));
+        Ok(report)
+    }
+}

@@ -41,7 +41,7 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
-    fn code(self) -> &'static str {
+    pub fn code(self) -> &'static str {
         match self {
             JobStatus::Running => "running",
             JobStatus::Done => "done",

@@ -1131,3 +1131,159 @@ async fn plan_list_pages_by_cursor_and_filters_what_awaits_the_caller() {
     }
     h.app.stop().await;
 }
+
+/// Polls a job through the API until it is no longer running (bounded: 30 s).
+async fn job_done(api: &Api, job: i64) -> Reply {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let r = api.call(Method::GET, "/api/v1/jobs/{id}", &[job], None).await;
+        assert_eq!(r.status, 200, "{r:?}");
+        if r.json["status"] != "running" {
+            return r;
+        }
+        assert!(std::time::Instant::now() < deadline, "job {job} still running: {r:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn sending_jobs_reconciliation_and_notifications_through_the_api() {
+    const SEND: &str = "/api/v1/versions/{id}/send";
+    let h = Harness::start_driven().await;
+    let mut page = h.client();
+    page.login("zakazchik", "zakazchik").await;
+    let (plan, version) = approved_plan(&h, &mut page, "2026").await;
+    let customer = Api::signed_in(&h, "zakazchik", "zakazchik").await;
+    let approver = Api::signed_in(&h, "soglasovatel", "soglasovatel").await;
+
+    // Never sent; without credentials nothing is queued.
+    let r = customer.call(Method::GET, SEND, &[version], None).await;
+    assert_eq!(
+        (r.status, r.json["status"].clone(), r.json["status_title"].clone()),
+        (200, json!(null), json!("Не отправлена"))
+    );
+    let r = customer.call(Method::POST, SEND, &[version], Some(json!({}))).await;
+    assert_eq!(r.status, 409, "{r:?}");
+    assert!(r.detail().contains("логин и пароль ЕИС"), "{}", r.detail());
+    let r = customer.call(Method::POST, "/api/v1/sends/bulk", &[], None).await;
+    assert_eq!(r.status, 409, "no saved credentials, no job: {r:?}");
+    assert!(h.app.store.latest_send(domain::ids::VersionId(version)).await.unwrap().is_none());
+    // The approver may read the version but not send it.
+    let r = approver.call(Method::POST, SEND, &[version], Some(json!({"login": "x", "password": "y"}))).await;
+    assert!(matches!(r.status, 403 | 409), "{r:?}");
+    // A misspelt field is refused, naming it.
+    let r = customer.call_with(Method::POST, SEND, &[version], "", Some((json!({"pasword": "x"}), false))).await;
+    assert_eq!(r.status, 400);
+    assert!(r.detail().contains("pasword"), "{}", r.detail());
+
+    // With the saved credentials: queued once, then loaded and placed.
+    let (login, password) = h.eis_credentials("eis_user").await;
+    page.save_eis_credentials(&login, &password).await;
+    let r = customer.call(Method::POST, SEND, &[version], Some(json!({}))).await;
+    assert_eq!(r.status, 202, "{r:?}");
+    assert_eq!((r.json["status"].clone(), r.json["active"].clone()), (json!("queued"), json!(true)));
+    assert_eq!(r.json["eis_login"], login.as_str());
+    assert!(!r.text.contains(&password), "the password is never answered");
+    let r = customer.call(Method::POST, SEND, &[version], Some(json!({}))).await;
+    assert_eq!(r.status, 409, "a version already on its way is not queued twice: {r:?}");
+    drive_until(&h, &[domain::ids::VersionId(version)], domain::SendStatus::Loaded.title()).await;
+    let r = customer.call(Method::GET, SEND, &[version], None).await;
+    assert_eq!(r.json["status"], "loaded", "{r:?}");
+    assert!(r.json["attempts"].as_i64().unwrap() >= 1);
+    let events = r.json["events"].as_array().unwrap();
+    assert_eq!(events.first().unwrap()["status"], "queued", "oldest first: {events:?}");
+    assert_eq!(events.last().unwrap()["status"], "loaded", "{events:?}");
+    assert_eq!(r.json["eis_plan_number"], json!(null), "no registry number before placement");
+    h.sandbox.directory().publish(plangraf::demo::SCHOOL.spz_code, 2026).await.unwrap();
+    drive_until(&h, &[domain::ids::VersionId(version)], domain::SendStatus::Published.title()).await;
+    let r = customer.call(Method::GET, SEND, &[version], None).await;
+    assert_eq!(r.json["status"], "published");
+    let number = r.json["eis_plan_number"].as_str().unwrap().to_owned();
+    assert_eq!(r.json["eis_position_numbers"]["0001"], format!("{number}000001"));
+
+    // «Сверить с ЕИС»: ЕИС's copy agrees with version 0; another organization's plan is not found.
+    let r = customer.call(Method::POST, "/api/v1/plans/{id}/reconcile", &[plan], None).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!((r.json["plan_number"].as_str(), r.json["compared_with"].clone()), (Some(&*number), json!(0)));
+    assert_eq!(r.json["differences"], json!([]));
+    let stranger = Api::signed_in(&h, "admin", "admin").await;
+    let r = stranger.call(Method::POST, "/api/v1/plans/{id}/reconcile", &[plan], None).await;
+    assert!(matches!(r.status, 403 | 404 | 409), "{r:?}");
+    // «Загрузить из ЕИС» with a number of another organization: the field is named, nothing made.
+    let plans_before = h.app.store.plans_visible_to(domain::ids::OrgId(page_org(&h).await)).await.unwrap().len();
+    let r = customer
+        .call(
+            Method::POST,
+            "/api/v1/plans/eis-import",
+            &[],
+            Some(json!({"plan_year": 2027, "plan_number": "202700000000000001"})),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{r:?}");
+    assert_eq!(r.error_fields(), ["plan_number"]);
+    assert_eq!(h.app.store.plans_visible_to(domain::ids::OrgId(page_org(&h).await)).await.unwrap().len(), plans_before);
+
+    // «Отправить все» as a job: nothing left to send; the job is its starter's only.
+    let r = customer.call(Method::POST, "/api/v1/sends/bulk", &[], None).await;
+    assert_eq!(r.status, 202, "{r:?}");
+    let job = r.json["job_id"].as_i64().unwrap();
+    assert_eq!(r.json["href"], format!("/api/v1/jobs/{job}"));
+    let r = job_done(&customer, job).await;
+    assert_eq!((r.json["status"].clone(), r.json["kind"].clone()), (json!("done"), json!("send_all")), "{r:?}");
+    assert_eq!(r.json["succeeded"], 0);
+    let r = approver.call(Method::GET, "/api/v1/jobs/{id}", &[job], None).await;
+    assert_eq!(r.status, 404, "another user's job is not found");
+
+    // «Утвердить выбранные» as a job: one plan approved, one refused with its reason.
+    let second = page.create_plan("2027").await;
+    let mut position = crate::common::POSITION;
+    position[1] = ("publish_year", "2027");
+    let p = page.add_position(second, &position).await;
+    assert!(p.has("Позиция добавлена"), "{}", p.body);
+    let p = page.post(&format!("/plans/{second}/submit"), &[]).await;
+    assert!(p.has("На согласовании"), "{}", p.body);
+    let r = approver
+        .call_with(Method::POST, "/api/v1/plans/bulk-approve", &[], "", Some((json!({"plan_ids": []}), false)))
+        .await;
+    assert!(matches!(r.status, 400 | 422), "nothing ticked: {r:?}");
+    let r =
+        approver.call(Method::POST, "/api/v1/plans/bulk-approve", &[], Some(json!({"plan_ids": [second, plan]}))).await;
+    assert_eq!(r.status, 202, "{r:?}");
+    let r = job_done(&approver, r.json["job_id"].as_i64().unwrap()).await;
+    assert_eq!(
+        (r.json["status"].clone(), r.json["total"].clone(), r.json["succeeded"].clone()),
+        (json!("done"), json!(2), json!(1)),
+        "{r:?}"
+    );
+    assert_eq!(r.json["problems"].as_array().unwrap().len(), 1, "the placed plan is refused: {r:?}");
+    assert_eq!(
+        h.app.store.plan(domain::ids::PlanId(second)).await.unwrap().unwrap().status,
+        domain::PlanStatus::Approved
+    );
+
+    // Notifications: the customer's own, read one by one or all at once.
+    let r = customer.call(Method::GET, "/api/v1/notifications", &[], None).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let kinds: Vec<&str> = r.json["items"].as_array().unwrap().iter().filter_map(|n| n["kind"].as_str()).collect();
+    for want in ["plan_approved", "send_loaded", "send_published"] {
+        assert!(kinds.contains(&want), "{want} in {kinds:?}");
+    }
+    let unread = r.json["unread"].as_i64().unwrap();
+    assert!(unread >= 3, "{r:?}");
+    let first = r.json["items"][0]["id"].as_i64().unwrap();
+    let r = approver.call(Method::POST, "/api/v1/notifications/{id}/read", &[first], None).await;
+    assert_eq!(r.status, 404, "another user's notification is not found");
+    let r = customer.call(Method::POST, "/api/v1/notifications/{id}/read", &[first], None).await;
+    assert_eq!((r.status, r.json["marked"].clone()), (200, json!(1)));
+    let r = customer.call(Method::POST, "/api/v1/notifications/read-all", &[], None).await;
+    assert_eq!(r.json["marked"], unread - 1);
+    let r = customer.call(Method::GET, "/api/v1/notifications", &[], None).await;
+    assert_eq!(r.json["unread"], 0);
+    let r = customer.call_with(Method::GET, "/api/v1/notifications", &[], "?page=x", None).await;
+    assert_eq!(r.status, 400);
+    h.app.stop().await;
+}
+
+async fn page_org(h: &Harness) -> i64 {
+    h.app.store.user_by_login("zakazchik").await.unwrap().unwrap().org_id.get()
+}

@@ -8,7 +8,10 @@
 //! documents with a Russian `detail`, and field errors listed in `errors` (see
 //! [`crate::error`]).
 
+mod eis_copy;
+mod exchange;
 mod model;
+mod notifications;
 mod plans;
 pub mod query;
 mod versions;
@@ -75,6 +78,16 @@ pub fn routes() -> Vec<ApiRoute> {
         route(M::GET, "/api/v1/versions/{id}", versions::get),
         route(M::GET, "/api/v1/versions/{id}/diff", versions::diff),
         route(M::GET, "/api/v1/versions/{id}/packet.xml", versions::packet),
+        route(M::POST, "/api/v1/versions/{id}/send", exchange::send),
+        route(M::GET, "/api/v1/versions/{id}/send", exchange::send_report),
+        route(M::POST, "/api/v1/sends/bulk", exchange::send_all),
+        route(M::POST, "/api/v1/plans/bulk-approve", exchange::approve_many),
+        route(M::GET, "/api/v1/jobs/{id}", exchange::job),
+        route(M::POST, "/api/v1/plans/eis-import", eis_copy::take_from_eis),
+        route(M::POST, "/api/v1/plans/{id}/reconcile", eis_copy::reconcile),
+        route(M::GET, "/api/v1/notifications", notifications::list),
+        route(M::POST, "/api/v1/notifications/read-all", notifications::mark_all_read),
+        route(M::POST, "/api/v1/notifications/{id}/read", notifications::mark_read),
     ]
 }
 

@@ -223,67 +223,44 @@ pub async fn send_status(
     Id(id): Id<VersionId>,
     Query(q): Query<StatusQuery>,
 ) -> WebResult<Response> {
-    let (version, readable) = state.app.readable_version_head(&session.user, id).await?;
-    let (plan, owner) = (readable.plan(), readable.owner().clone());
-    // Each read below is at least as new as the one before it — the timeline, then the send's
-    // state, then the version and plan (a placement commits state and numbers together) — so
-    // the page never shows a state older than its timeline or numbers missing from a placement.
-    // None of them reads a packet or a raw reply in full but the one whose violations it lists.
-    let store = state.app.store();
-    let (timeline_of, events) = match store.latest_send_head(version.id).await? {
-        Some(s) => (Some(s.id), store.send_timeline(s.id).await?),
-        None => (None, vec![]),
-    };
-    let send = store.latest_send_head(version.id).await?;
-    let version = store.version_head(version.id).await?.ok_or(WebError::not_found())?;
-    let plan = store.plan(plan.id).await?.ok_or(WebError::not_found())?;
-    let status = send.as_ref().map(|s| s.status);
-    // ЕИС's violations are in its latest reply; a placement's reply (the export) has none.
-    let violations = match (timeline_of, events.iter().rev().find(|e| e.has_raw)) {
-        (Some(send_id), Some(last)) if last.status != SendStatus::Published => store
-            .send_event(send_id, last.id)
-            .await?
-            .and_then(|e| e.raw_reply)
-            .map(|raw| app::sending::violations_in(&raw))
-            .unwrap_or_default(),
-        _ => Vec::new(),
-    };
-    let refused_with = events.iter().rev().find(|e| e.status == SendStatus::AuthError).and_then(|e| e.http_status);
-    let (info, explanation) = status.map(|s| explanation(s, refused_with)).unwrap_or((None, None));
-    let published = status == Some(SendStatus::Published);
-    let failing = send.as_ref().filter(|s| s.status.is_active() && s.consecutive_failures > 0);
-    let stopped = send.as_ref().filter(|s| matches!(s.status, SendStatus::RequestRefused | SendStatus::GaveUp));
+    let r = state.app.send_report(&session.user, id).await?;
+    let status = r.status();
+    let (info, explanation) = status.map(|s| explanation(s, r.refused_with)).unwrap_or((None, None));
+    let published = r.published();
     let page = StatusPage {
         chrome: Some(Chrome::of(&state, &session).await?),
-        plan_id: plan.id,
-        year: plan.plan_year,
-        org_short: owner.short_name,
-        version_number: version.version_number,
+        plan_id: r.plan.id,
+        year: r.plan.plan_year,
+        org_short: r.owner.short_name.clone(),
+        version_number: r.version.version_number,
         notice: (q.notice.as_deref() == Some("queued"))
             .then(|| "Версия поставлена в очередь на отправку в ЕИС".to_owned()),
         status: status.map(SendStatus::title).unwrap_or(SendStatus::NOT_SENT_TITLE),
         status_class: status_class(status),
         active: status.is_some_and(SendStatus::is_active),
-        last_error: send.as_ref().and_then(|s| s.last_error.clone()),
-        next_attempt: failing
+        last_error: r.send.as_ref().and_then(|s| s.last_error.clone()),
+        next_attempt: r
+            .failing()
             .map(|s| s.next_attempt_at.with_timezone(&domain::format::moscow()).format("%H:%M:%S").to_string()),
-        gives_up_at: failing.and_then(|s| state.app.gives_up_at(s)).map(crate::view::fmt_time),
-        reason: stopped.and_then(|s| s.last_error.clone()),
+        gives_up_at: r.gives_up_at.map(crate::view::fmt_time),
+        reason: r.stopped().and_then(|s| s.last_error.clone()),
         info,
         explanation,
-        packet_id: send.as_ref().map(|s| s.packet_id.clone()),
-        send_id: send.as_ref().map(|s| s.id),
-        eis_login: send.as_ref().map(|s| s.eis_login.clone()).unwrap_or_default(),
-        attempts: send.as_ref().map(|s| s.attempts).unwrap_or(0),
-        violations,
+        packet_id: r.send.as_ref().map(|s| s.packet_id.clone()),
+        send_id: r.send.as_ref().map(|s| s.id),
+        eis_login: r.send.as_ref().map(|s| s.eis_login.clone()).unwrap_or_default(),
+        attempts: r.send.as_ref().map(|s| s.attempts).unwrap_or(0),
+        plan_number: if published { r.plan.eis_plan_number.clone() } else { None },
+        position_numbers: if published { r.version.eis_position_numbers.clone().into_iter().collect() } else { vec![] },
         // The events are those of the send read first (a newer one may have started since).
-        events: events
+        events: r
+            .events
             .into_iter()
             .rev()
             .filter_map(|e| {
                 Some(EventRow {
                     id: e.id,
-                    send_id: timeline_of?,
+                    send_id: r.timeline_of?,
                     at: domain::format::date_time_seconds_ru(e.at),
                     status: app::sending::event_title(&e),
                     message: e.message,
@@ -293,8 +270,7 @@ pub async fn send_status(
                 })
             })
             .collect(),
-        plan_number: if published { plan.eis_plan_number.clone() } else { None },
-        position_numbers: if published { version.eis_position_numbers.clone().into_iter().collect() } else { vec![] },
+        violations: r.violations,
     };
     Ok(html(&page)?.into_response())
 }
