@@ -1,6 +1,11 @@
-//! Long operations as jobs: «Отправить все» and «Утвердить выбранные» run on their own task,
-//! not inside the HTTP request that started them, and write their progress to the job's row
-//! (`store::jobs`), which the job's page reads while they run.
+//! Long operations as jobs: «Отправить все», «Утвердить выбранные» and loading an НСИ catalog
+//! run on their own task, not inside the HTTP request that started them, and write their
+//! progress to the job's row (`store::jobs`), which the job's page reads while they run.
+//!
+//! A step that works inside one long write transaction (an НСИ catalog is loaded all or
+//! nothing) cannot write its progress to the database meanwhile: on SQLite that transaction is
+//! the only writer. Such a job counts in memory ([`Jobs`]); the job's page reads that count
+//! while the job runs in the same instance, and the row's count when the step ends.
 //!
 //! - A job is the caller's: only the user who started it sees it.
 //! - A refusal of the whole operation (wrong role, no saved ЕИС credentials, nothing ticked)
@@ -13,7 +18,8 @@
 //!   approval), and they go on with the rest.
 
 use crate::{Error, Result, Workflow};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use store::Store;
 use store::jobs::{Job, JobKind, JobProgress, JobStatus};
@@ -84,6 +90,13 @@ impl Tracker {
         self.step().await
     }
 
+    /// Every item went through at once (a step done in one transaction).
+    pub(crate) async fn all_succeeded(&mut self) -> Result<()> {
+        self.progress.done = self.progress.total;
+        self.progress.succeeded = self.progress.total;
+        self.save(true).await
+    }
+
     /// One item needed nothing (gone meanwhile, or not the caller's to do).
     pub(crate) async fn skipped(&mut self) -> Result<()> {
         self.step().await
@@ -129,16 +142,79 @@ impl JobView {
     }
 }
 
+/// The jobs of one instance: their turns, and the progress of steps that count in memory.
+pub(crate) struct Jobs {
+    turns: Arc<tokio::sync::Semaphore>,
+    /// Items done so far by a job's step that cannot write them yet, by job id.
+    live: Arc<Mutex<HashMap<i64, i64>>>,
+}
+
+impl Jobs {
+    pub(crate) fn new() -> Jobs {
+        Jobs { turns: Arc::new(tokio::sync::Semaphore::new(RUNNING)), live: Arc::default() }
+    }
+
+    fn live_done(&self, id: i64) -> Option<i64> {
+        self.live.lock().ok()?.get(&id).copied()
+    }
+}
+
+/// What [`Workflow::start_nsi_load`] did.
+pub enum NsiStart {
+    Job(i64),
+    /// A full load would retire records: nothing started, the counts wait for a confirmation.
+    NeedsConfirmation(crate::users::NsiPreview),
+}
+
+/// Counts the items of a job's step in memory, for [`Workflow::job`] to read; forgets the job's
+/// count when dropped.
+pub(crate) struct LiveCount {
+    live: Arc<Mutex<HashMap<i64, i64>>>,
+    id: i64,
+}
+
+impl LiveCount {
+    /// `done` items of the job so far. Never waits long: it is called inside transactions.
+    pub(crate) fn set(&self, done: usize) {
+        if let Ok(mut live) = self.live.lock() {
+            live.insert(self.id, i64::try_from(done).unwrap_or(i64::MAX));
+        }
+    }
+}
+
+impl Drop for LiveCount {
+    fn drop(&mut self) {
+        if let Ok(mut live) = self.live.lock() {
+            live.remove(&self.id);
+        }
+    }
+}
+
 /// The work of one job, on the tracker it is given: the closing summary, or a refusal.
 type Work = std::pin::Pin<Box<dyn std::future::Future<Output = (Result<String>, Tracker)> + Send>>;
 
 impl Workflow {
-    /// The caller's job.
+    /// The caller's job; while it runs here, with the count its current step holds in memory.
     pub async fn job(&self, user: &User, id: i64) -> Result<JobView> {
         match self.store.job(id).await? {
-            Some(job) if job.user_id == user.id => Ok(JobView::of(job)),
+            Some(mut job) if job.user_id == user.id => {
+                if job.status == JobStatus::Running
+                    && let Some(done) = self.jobs.live_done(id)
+                {
+                    job.progress.done = job.progress.done.max(done.min(job.progress.total));
+                    // Its step holds the only writer (SQLite), so the heartbeat may wait: the
+                    // count in memory is proof enough that it lives.
+                    job.heartbeat_at = chrono::Utc::now();
+                }
+                Ok(JobView::of(job))
+            }
             _ => Err(Error::NotFound),
         }
+    }
+
+    /// A counter in memory for a step of job `id` that cannot write its progress.
+    pub(crate) fn live_count(&self, id: i64) -> LiveCount {
+        LiveCount { live: self.jobs.live.clone(), id }
     }
 
     /// The caller's job of `kind` that is running now, if any.
@@ -193,10 +269,51 @@ impl Workflow {
         Ok(id)
     }
 
+    /// Loading an НСИ catalog as a job, once the file is read and, for a full load that retires
+    /// records, confirmed (else the answer is the preview to confirm, and no job starts). The
+    /// catalog is written in one transaction, so its progress is counted in memory.
+    pub async fn start_nsi_load(
+        &self,
+        user: &User,
+        bytes: Vec<u8>,
+        source: &str,
+        partial: bool,
+        confirmation: crate::users::Confirmation,
+    ) -> Result<NsiStart> {
+        let prepared = match self.administration().prepare_nsi(Some(user), bytes, source, partial, confirmation).await?
+        {
+            crate::users::NsiCheck::Ready(prepared) => prepared,
+            crate::users::NsiCheck::NeedsConfirmation(preview) => return Ok(NsiStart::NeedsConfirmation(preview)),
+        };
+        let id = self.store.create_job(JobKind::NsiLoad, user.id).await?;
+        let (admin, live) = (self.administration(), self.live_count(id));
+        self.run_job(
+            id,
+            Box::new(move |mut tracker| {
+                Box::pin(async move {
+                    if let Err(e) = tracker.set_total(prepared.len()).await {
+                        return (Err(e), tracker);
+                    }
+                    let loaded = prepared.write(&admin, &|done| live.set(done)).await;
+                    drop(live);
+                    let summary = match loaded {
+                        Ok(loaded) => match tracker.all_succeeded().await {
+                            Ok(()) => Ok(loaded.summary_ru()),
+                            Err(e) => Err(e),
+                        },
+                        Err(e) => Err(e),
+                    };
+                    (summary, tracker)
+                })
+            }),
+        );
+        Ok(NsiStart::Job(id))
+    }
+
     /// Runs the job's work on its own task, in its turn among [`RUNNING`], with a heartbeat,
     /// and records how it ended.
     fn run_job(&self, id: i64, work: Box<dyn FnOnce(Tracker) -> Work + Send>) {
-        let (store, turns) = (self.store.clone(), self.jobs.clone());
+        let (store, turns) = (self.store.clone(), self.jobs.turns.clone());
         tokio::spawn(async move {
             let beating = store.clone();
             let heartbeat = tokio::spawn(async move {
@@ -213,7 +330,9 @@ impl Workflow {
                     let closing = tracker.closing();
                     match outcome {
                         Ok(summary) => store.finish_job(id, JobStatus::Done, &closing, &summary).await,
-                        Err(Error::SendRefused(why)) => store.finish_job(id, JobStatus::Failed, &closing, &why).await,
+                        Err(Error::SendRefused(why) | Error::Refused { message: why, .. }) => {
+                            store.finish_job(id, JobStatus::Failed, &closing, &why).await
+                        }
                         Err(e) => {
                             tracing::error!(job = id, error = %e, "job stopped by a fault");
                             let why = "Операция прервана внутренней ошибкой plangraf; выполненное сохранено, \
@@ -234,11 +353,6 @@ impl Workflow {
 
 fn summary(what: &str, count: usize) -> String {
     format!("{what}: {count}")
-}
-
-/// The turns of the jobs of one instance.
-pub(crate) fn turns() -> Arc<tokio::sync::Semaphore> {
-    Arc::new(tokio::sync::Semaphore::new(RUNNING))
 }
 
 #[cfg(test)]

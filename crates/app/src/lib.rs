@@ -52,14 +52,19 @@ pub struct Workflow {
     exchange: Exchange,
     /// The findings kept per content stamp and the background schema check (`checks`).
     checks: std::sync::Arc<checks::Checks>,
-    /// The turns of the jobs this instance runs (`jobs`).
-    jobs: std::sync::Arc<tokio::sync::Semaphore>,
+    /// The turns of the jobs this instance runs, and their progress held in memory (`jobs`).
+    jobs: std::sync::Arc<jobs::Jobs>,
 }
 
 impl Workflow {
     /// A workflow that assumes the official schemas are configured; see [`Workflow::with_schemas`].
     pub fn new(store: Store, exchange: Exchange) -> Workflow {
-        Workflow { store, exchange, checks: std::sync::Arc::new(checks::Checks::new(true)), jobs: jobs::turns() }
+        Workflow {
+            store,
+            exchange,
+            checks: std::sync::Arc::new(checks::Checks::new(true)),
+            jobs: std::sync::Arc::new(jobs::Jobs::new()),
+        }
     }
 
     /// For reads that only present stored data (lists, the timeline, the journal). Every write

@@ -290,30 +290,6 @@ impl Workflow {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::repeated_ru;
-
-    #[test]
-    fn a_recurring_event_says_how_often_and_when_last() {
-        let at = chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap(); // 2026-01-01 00:00 UTC
-        assert_eq!(repeated_ru(0, None), None);
-        assert_eq!(repeated_ru(1, Some(at)).unwrap(), "повторялось 1 раз, последний раз 01.01.2026 03:00:00");
-        let words: Vec<String> = [2, 5, 12, 21, 22, 111].iter().map(|n| repeated_ru(*n, None).unwrap()).collect();
-        assert_eq!(
-            words,
-            [
-                "повторялось 2 раза",
-                "повторялось 5 раз",
-                "повторялось 12 раз",
-                "повторялось 21 раз",
-                "повторялось 22 раза",
-                "повторялось 111 раз"
-            ]
-        );
-    }
-}
-
 /// What became of a version's latest send, as the status page and the API tell it: read so that
 /// each part is at least as new as the one before it.
 pub struct SendReport {
@@ -388,5 +364,29 @@ impl Workflow {
             SendReport { plan, owner, version, send, timeline_of, events, violations, refused_with, gives_up_at: None };
         report.gives_up_at = report.failing().and_then(|s| self.gives_up_at(s));
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::repeated_ru;
+
+    #[test]
+    fn a_recurring_event_says_how_often_and_when_last() {
+        let at = chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap(); // 2026-01-01 00:00 UTC
+        assert_eq!(repeated_ru(0, None), None);
+        assert_eq!(repeated_ru(1, Some(at)).unwrap(), "повторялось 1 раз, последний раз 01.01.2026 03:00:00");
+        let words: Vec<String> = [2, 5, 12, 21, 22, 111].iter().map(|n| repeated_ru(*n, None).unwrap()).collect();
+        assert_eq!(
+            words,
+            [
+                "повторялось 2 раза",
+                "повторялось 5 раз",
+                "повторялось 12 раз",
+                "повторялось 21 раз",
+                "повторялось 22 раза",
+                "повторялось 111 раз"
+            ]
+        );
     }
 }

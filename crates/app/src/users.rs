@@ -98,18 +98,43 @@ impl Workflow {
 /// What a loaded НСИ file did, or what a full load would retire before it may go.
 #[derive(Debug)]
 pub enum NsiLoad {
-    Loaded {
-        catalog: Catalog,
-        entries: usize,
-        summary: LoadSummary,
-    },
+    Loaded(NsiLoaded),
     /// A full load would mark records not actual: it waits for a confirmation naming the count.
-    NeedsConfirmation {
-        catalog: Catalog,
-        entries: usize,
-        preview: LoadSummary,
-        actual: i64,
-    },
+    NeedsConfirmation(NsiPreview),
+}
+
+/// A catalog loaded.
+#[derive(Debug)]
+pub struct NsiLoaded {
+    pub catalog: Catalog,
+    pub entries: usize,
+    pub summary: LoadSummary,
+}
+
+impl NsiLoaded {
+    /// The closing line of the load, in the words of the «Справочники» page.
+    pub fn summary_ru(&self) -> String {
+        let s = &self.summary;
+        format!(
+            "Справочник «{}» загружен: записей в файле {}, добавлено {}, изменено {}, без изменений {}, снята актуальность {}",
+            self.catalog.title(),
+            self.entries,
+            s.added,
+            s.updated,
+            s.unchanged,
+            s.retired
+        )
+    }
+}
+
+/// The counts of a full load that would retire records, for a person to confirm.
+#[derive(Debug)]
+pub struct NsiPreview {
+    pub catalog: Catalog,
+    pub entries: usize,
+    pub preview: LoadSummary,
+    /// Actual records of the catalog now.
+    pub actual: i64,
 }
 
 /// How a full load that retires records is confirmed.
@@ -193,7 +218,8 @@ impl Administration {
 
     /// Reads an ЕИС НСИ file and loads its catalog in one transaction. A file that is not a
     /// supported export changes nothing and says why; a full load that would retire records
-    /// waits for [`Confirmation`]. `by` is the administrator (`None`: the operator).
+    /// waits for [`Confirmation`]. `by` is the administrator (`None`: the operator). `progress`
+    /// hears how many records are written (see [`PreparedNsi::write`]).
     pub async fn load_nsi(
         &self,
         by: Option<&User>,
@@ -201,11 +227,29 @@ impl Administration {
         source: &str,
         partial: bool,
         confirmation: Confirmation,
+        progress: &(dyn Fn(usize) + Sync),
     ) -> Result<NsiLoad> {
+        match self.prepare_nsi(by, bytes, source, partial, confirmation).await? {
+            NsiCheck::Ready(prepared) => Ok(NsiLoad::Loaded(prepared.write(self, progress).await?)),
+            NsiCheck::NeedsConfirmation(preview) => Ok(NsiLoad::NeedsConfirmation(preview)),
+        }
+    }
+
+    /// Reads an ЕИС НСИ file and compares it with the catalog, changing nothing: ready to be
+    /// written, or, for a full load that would retire records and is not confirmed, the
+    /// counts to confirm. Holds the turn of the one load at a time until written or dropped.
+    pub async fn prepare_nsi(
+        &self,
+        by: Option<&User>,
+        bytes: Vec<u8>,
+        source: &str,
+        partial: bool,
+        confirmation: Confirmation,
+    ) -> Result<NsiCheck> {
         if by.is_some_and(|u| u.role != domain::Role::Admin) {
             return Err(Error::not_allowed("Загружать справочники может только администратор"));
         }
-        let Ok(_loading) = LOADING.try_acquire() else {
+        let Ok(turn) = LOADING.try_acquire() else {
             return Err(Error::refused(
                 Refusal::State,
                 "Сейчас загружается другой справочник. Дождитесь окончания и повторите загрузку. Данные не изменены.",
@@ -244,11 +288,63 @@ impl Administration {
                 .find(|c| c.catalog == catalog)
                 .map(|c| c.actual)
                 .unwrap_or(0);
-            return Ok(NsiLoad::NeedsConfirmation { catalog, entries: entries.len(), preview, actual });
+            return Ok(NsiCheck::NeedsConfirmation(NsiPreview { catalog, entries: entries.len(), preview, actual }));
         }
-        let summary = self.store.reference_load(catalog, &entries, LoadOptions { dry_run: false, ..opts }).await?;
-        Ok(NsiLoad::Loaded { catalog, entries: entries.len(), summary })
+        Ok(NsiCheck::Ready(PreparedNsi {
+            catalog,
+            entries,
+            source: source.to_owned(),
+            partial,
+            by: by.map(|u| (u.id, u.org_id)),
+            _turn: turn,
+        }))
     }
+}
+
+/// An НСИ file read, compared and, where needed, confirmed: ready to be written.
+pub struct PreparedNsi {
+    catalog: Catalog,
+    entries: Vec<store::nsi::Entry>,
+    source: String,
+    partial: bool,
+    by: Option<(domain::ids::UserId, domain::ids::OrgId)>,
+    /// The one load at a time.
+    _turn: tokio::sync::SemaphorePermit<'static>,
+}
+
+impl PreparedNsi {
+    /// Records in the file.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn catalog(&self) -> Catalog {
+        self.catalog
+    }
+
+    /// Writes the catalog in one transaction. `progress` hears how many records are written so
+    /// far; it is called inside the transaction, so it must only count (no waiting, no database).
+    pub async fn write(self, admin: &Administration, progress: &(dyn Fn(usize) + Sync)) -> Result<NsiLoaded> {
+        let opts = LoadOptions {
+            source: &self.source,
+            partial: self.partial,
+            user_id: self.by.map(|b| b.0),
+            org_id: self.by.map(|b| b.1),
+            dry_run: false,
+        };
+        let summary = admin.store.reference_load_observed(self.catalog, &self.entries, opts, progress).await?;
+        Ok(NsiLoaded { catalog: self.catalog, entries: self.entries.len(), summary })
+    }
+}
+
+/// What [`Administration::prepare_nsi`] found.
+pub enum NsiCheck {
+    Ready(PreparedNsi),
+    NeedsConfirmation(NsiPreview),
 }
 
 /// Hashes a password with Argon2id on the bounded password checkers.

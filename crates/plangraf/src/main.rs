@@ -656,10 +656,22 @@ async fn load_nsi(common: &Common, file: &Path, partial: bool, confirmed: bool) 
     let source =
         file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| file.display().to_string());
     let confirmation = if confirmed { app::users::Confirmation::Any } else { app::users::Confirmation::None };
-    let outcome = admin.load_nsi(None, bytes, &source, partial, confirmation).await;
+    let reading = spinner(format!("Чтение {source} и сравнение со справочником"));
+    let checked = admin.prepare_nsi(None, bytes, &source, partial, confirmation).await;
+    reading.finish_and_clear();
+    let outcome = match checked {
+        Ok(app::users::NsiCheck::Ready(prepared)) => {
+            let bar = counter(prepared.len(), "Запись справочника");
+            let written = prepared.write(&admin, &|done| bar.set_position(done as u64)).await;
+            bar.finish_and_clear();
+            written.map(app::users::NsiLoad::Loaded)
+        }
+        Ok(app::users::NsiCheck::NeedsConfirmation(preview)) => Ok(app::users::NsiLoad::NeedsConfirmation(preview)),
+        Err(e) => Err(e),
+    };
     store.close().await;
     match outcome.map_err(refused)? {
-        app::users::NsiLoad::NeedsConfirmation { catalog, entries, preview, .. } => bail!(
+        app::users::NsiLoad::NeedsConfirmation(app::users::NsiPreview { catalog, entries, preview, .. }) => bail!(
             "файл {source} содержит {entries} записей справочника «{}»: загрузка добавит {}, изменит {} и снимет актуальность с {} записей, \
              которых нет в файле. Ничего не изменено. Если файл — часть справочника, добавьте --partial; \
              если это полный справочник, повторите команду с --yes.",
@@ -668,17 +680,25 @@ async fn load_nsi(common: &Common, file: &Path, partial: bool, confirmed: bool) 
             preview.updated,
             preview.retired
         ),
-        app::users::NsiLoad::Loaded { catalog, entries, summary: s } => println!(
-            "Справочник «{}» загружен из {}: записей {entries}, добавлено {}, изменено {}, без изменений {}, снята актуальность {}.",
-            catalog.title(),
-            source,
-            s.added,
-            s.updated,
-            s.unchanged,
-            s.retired
-        ),
+        app::users::NsiLoad::Loaded(loaded) => println!("{} (из {source}).", loaded.summary_ru()),
     }
     Ok(())
+}
+
+/// A spinner on standard error while a step of unknown length runs; nothing when it is not a
+/// terminal (scripts and logs get only the closing line).
+fn spinner(message: String) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new_spinner().with_message(message);
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+/// A progress bar of `total` items on standard error; nothing when it is not a terminal.
+fn counter(total: usize, message: &'static str) -> indicatif::ProgressBar {
+    let style = indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({percent}%), осталось {eta}")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    indicatif::ProgressBar::new(total as u64).with_style(style).with_message(message)
 }
 
 /// `plangraf org load`: the check of a «Сводный перечень заказчиков», then the load with --yes.

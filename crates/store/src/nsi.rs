@@ -154,6 +154,19 @@ impl Store {
         entries: &[Entry],
         opts: LoadOptions<'_>,
     ) -> Result<LoadSummary> {
+        self.reference_load_observed(catalog, entries, opts, &|_| {}).await
+    }
+
+    /// [`Store::reference_load`], telling `progress` how many distinct codes of `entries` are
+    /// written so far. It is called inside the write transaction: it must not wait, and must not
+    /// write to the database (SQLite has one writer, and it is this transaction).
+    pub async fn reference_load_observed(
+        &self,
+        catalog: Catalog,
+        entries: &[Entry],
+        opts: LoadOptions<'_>,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<LoadSummary> {
         let mut wanted: HashMap<&str, &Entry> = HashMap::with_capacity(entries.len());
         let mut order: Vec<&str> = Vec::with_capacity(entries.len());
         for e in entries {
@@ -179,6 +192,7 @@ impl Store {
 
         let mut summary = LoadSummary::default();
         let mut new_rows: Vec<&Entry> = Vec::new();
+        let mut written = 0;
         for code in &order {
             let e = wanted[code];
             match existing.get(*code) {
@@ -204,6 +218,10 @@ impl Store {
                     .await?;
                     summary.updated += 1;
                 }
+            }
+            if existing.contains_key(*code) && !opts.dry_run {
+                written += 1;
+                progress(written);
             }
         }
         if opts.dry_run {
@@ -250,6 +268,8 @@ impl Store {
             }
             q.execute(&mut *tx).await?;
             summary.added += chunk.len();
+            written += chunk.len();
+            progress(written);
         }
         if !opts.partial {
             let mut gone: Vec<&str> = existing

@@ -1,6 +1,7 @@
-//! The page of a long operation run as a job («Отправить все», «Утвердить выбранные»): its
-//! progress while it runs and its outcome after. A small script (`/static/job.js`) moves the
-//! progress bar from `/jobs/{id}/progress`; without scripts the page refreshes itself.
+//! The page of a long operation run as a job («Отправить все», «Утвердить выбранные», loading
+//! an НСИ catalog): its progress while it runs and its outcome after. A small script
+//! (`/static/job.js`) moves the progress bar from `/jobs/{id}/progress`; without scripts the
+//! page refreshes itself.
 
 use crate::AppState;
 use crate::api::Id;
@@ -42,6 +43,7 @@ fn describe(view: &JobView) -> (&'static str, (&'static str, &'static str), Stri
     let (title, back) = match view.job.kind {
         JobKind::SendAll => ("Отправка всех утверждённых неотправленных версий", ("/sends", "К отправкам на ООС")),
         JobKind::ApproveMany => ("Утверждение выбранных планов-графиков", ("/plans", "К списку планов-графиков")),
+        JobKind::NsiLoad => ("Загрузка справочника НСИ", ("/reference", "К справочникам")),
     };
     let (state, class) = match view.job.status {
         _ if view.interrupted => (

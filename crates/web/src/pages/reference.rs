@@ -7,14 +7,15 @@ use crate::api::Id;
 use crate::auth::{AuthRejection, CurrentUser, check_csrf_token, check_same_origin};
 use crate::error::{WebError, WebResult};
 use crate::view::{Chrome, fmt_time, html};
-use app::users::{Confirmation, NsiLoad};
+use app::jobs::NsiStart;
+use app::users::Confirmation;
 use askama::Template;
 use axum::Json;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use store::nsi::Catalog;
 use store::users::{Session, User};
@@ -41,7 +42,6 @@ struct ReferencePage {
     rows: Vec<CatalogRow>,
     lists: String,
     max_mb: usize,
-    notice: Option<String>,
     error: Option<String>,
     confirm: Option<Confirm>,
 }
@@ -64,19 +64,13 @@ fn require_admin(user: &User) -> WebResult<()> {
     Ok(())
 }
 
-async fn render(
-    state: &AppState,
-    session: &Session,
-    notice: Option<String>,
-    error: Option<String>,
-) -> WebResult<Response> {
-    render_with(state, session, notice, error, None).await
+async fn render(state: &AppState, session: &Session, error: Option<String>) -> WebResult<Response> {
+    render_with(state, session, error, None).await
 }
 
 async fn render_with(
     state: &AppState,
     session: &Session,
-    notice: Option<String>,
     error: Option<String>,
     confirm: Option<Confirm>,
 ) -> WebResult<Response> {
@@ -103,7 +97,6 @@ async fn render_with(
         rows,
         lists: eis::nsi::Catalog::ALL.map(eis::nsi::list_element).join(", "),
         max_mb: MAX_UPLOAD_BYTES / 1024 / 1024,
-        notice,
         error,
         confirm,
     };
@@ -111,36 +104,9 @@ async fn render_with(
     Ok((status, html(&page)?).into_response())
 }
 
-#[derive(Deserialize, Default)]
-pub struct LoadedQuery {
-    loaded: Option<String>,
-    #[serde(default)]
-    added: usize,
-    #[serde(default)]
-    updated: usize,
-    #[serde(default)]
-    unchanged: usize,
-    #[serde(default)]
-    retired: usize,
-}
-
-pub async fn page(
-    State(state): State<AppState>,
-    CurrentUser(session): CurrentUser,
-    Query(q): Query<LoadedQuery>,
-) -> WebResult<Response> {
+pub async fn page(State(state): State<AppState>, CurrentUser(session): CurrentUser) -> WebResult<Response> {
     require_admin(&session.user)?;
-    let notice = q.loaded.as_deref().and_then(Catalog::from_code).map(|c| {
-        format!(
-            "Справочник «{}» загружен: добавлено {}, изменено {}, без изменений {}, снята актуальность {}.",
-            c.title(),
-            q.added,
-            q.updated,
-            q.unchanged,
-            q.retired
-        )
-    });
-    render(&state, &session, notice, None).await
+    render(&state, &session, None).await
 }
 
 /// The upload form's fields.
@@ -179,8 +145,9 @@ async fn read_upload(mut multipart: Multipart) -> WebResult<Upload> {
     Ok(u)
 }
 
-/// «Загрузить»: reads the NSI file and loads its catalog in one transaction. A file that is
-/// not a supported NSI export changes nothing and says why.
+/// «Загрузить»: reads the NSI file and loads its catalog in one transaction, as a job whose
+/// page shows the progress. A file that is not a supported NSI export changes nothing and
+/// says why; a full load that would retire records asks for confirmation first.
 pub async fn upload(
     State(state): State<AppState>,
     CurrentUser(session): CurrentUser,
@@ -195,36 +162,27 @@ pub async fn upload(
     let upload = read_upload(multipart).await?;
     check_csrf_token(&upload.csrf, &session.csrf_token)?;
     if upload.bytes.is_empty() {
-        return render(&state, &session, None, Some("Выберите XML-файл выгрузки НСИ ЕИС.".into())).await;
+        return render(&state, &session, Some("Выберите XML-файл выгрузки НСИ ЕИС.".into())).await;
     }
     let Upload { bytes, file_name, partial, confirm_retired, .. } = upload;
     let source = if file_name.is_empty() { "файл без имени".to_owned() } else { file_name };
     let confirmation = confirm_retired.map(Confirmation::Count).unwrap_or(Confirmation::None);
-    let admin = state.app.administration();
-    match admin.load_nsi(Some(&session.user), bytes, &source, partial, confirmation).await {
-        Ok(NsiLoad::Loaded { catalog, summary: s, .. }) => Ok(Redirect::to(&format!(
-            "/reference?loaded={}&added={}&updated={}&unchanged={}&retired={}",
-            catalog.code(),
-            s.added,
-            s.updated,
-            s.unchanged,
-            s.retired
-        ))
-        .into_response()),
-        Ok(NsiLoad::NeedsConfirmation { catalog, entries, preview, actual }) => {
+    match state.app.start_nsi_load(&session.user, bytes, &source, partial, confirmation).await {
+        Ok(NsiStart::Job(id)) => Ok(crate::pages::jobs::to_job(id)),
+        Ok(NsiStart::NeedsConfirmation(p)) => {
             let confirm = Confirm {
                 file_name: source,
-                title: catalog.title(),
-                entries,
-                added: preview.added,
-                updated: preview.updated,
-                retired: preview.retired,
-                actual,
+                title: p.catalog.title(),
+                entries: p.entries,
+                added: p.preview.added,
+                updated: p.preview.updated,
+                retired: p.preview.retired,
+                actual: p.actual,
             };
-            render_with(&state, &session, None, None, Some(confirm)).await
+            render_with(&state, &session, None, Some(confirm)).await
         }
         Err(app::Error::Refused { refusal: app::Refusal::State | app::Refusal::Content, message, .. }) => {
-            render(&state, &session, None, Some(message)).await
+            render(&state, &session, Some(message)).await
         }
         Err(e) => Err(e.into()),
     }
