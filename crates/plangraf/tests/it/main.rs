@@ -29,6 +29,7 @@ mod onboarding;
 mod picker_browser;
 mod positions;
 mod reference;
+mod roles;
 mod request_ids;
 mod security;
 mod seed_path;
