@@ -14,10 +14,10 @@
 
 use crate::users::hash;
 use crate::{Error, Refusal, Result, Workflow, passwords};
-use domain::{Role, Roles, role::RolesError};
 use domain::ids::{OrgId, UserId};
 use domain::plan::FieldError;
 use domain::secret::Secret;
+use domain::{Role, Roles, role::RolesError};
 use rand::Rng;
 use store::Store;
 use store::orgs::Organization;

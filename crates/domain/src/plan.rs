@@ -468,7 +468,8 @@ mod tests {
         assert_eq!(approve(own_approver, plan(PlanStatus::OnApproval), 0), Err(PlanError::OwnOrganization));
         let other_superior = Actor { user_id: UserId(5), org_id: OrgId(77), roles: Roles::one(Role::Approver) };
         assert_eq!(approve(other_superior, plan(PlanStatus::OnApproval), 0), Err(PlanError::NotSuperior));
-        let superior_specialist = Actor { user_id: UserId(6), org_id: SUPERIOR, roles: Roles::one(Role::CustomerSpecialist) };
+        let superior_specialist =
+            Actor { user_id: UserId(6), org_id: SUPERIOR, roles: Roles::one(Role::CustomerSpecialist) };
         assert!(matches!(
             approve(superior_specialist, plan(PlanStatus::OnApproval), 0),
             Err(PlanError::WrongRole { .. })
@@ -492,7 +493,8 @@ mod tests {
         assert!(approved.start_changes && !approved.edit && !approved.submit);
         // Under an agreement the superior's specialist sends; the customer no longer does.
         assert!(!p(specialist(), PlanStatus::Approved, OwnerRole::Agent).send);
-        let superior_specialist = Actor { user_id: UserId(6), org_id: SUPERIOR, roles: Roles::one(Role::CustomerSpecialist) };
+        let superior_specialist =
+            Actor { user_id: UserId(6), org_id: SUPERIOR, roles: Roles::one(Role::CustomerSpecialist) };
         assert!(p(superior_specialist, PlanStatus::Approved, OwnerRole::Agent).send);
         let stranger = p(
             Actor { user_id: UserId(9), org_id: OrgId(55), roles: Roles::one(Role::Approver) },

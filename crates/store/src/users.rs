@@ -165,7 +165,11 @@ fn user_from_row(r: &AnyRow) -> Result<User> {
 }
 
 /// Writes the user's roles in place of those he held.
-pub(crate) async fn set_roles(tx: &mut sqlx::Transaction<'static, sqlx::Any>, user: UserId, roles: Roles) -> Result<()> {
+pub(crate) async fn set_roles(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    user: UserId,
+    roles: Roles,
+) -> Result<()> {
     sqlx::query("DELETE FROM user_roles WHERE user_id = $1").bind(user.get()).execute(&mut **tx).await?;
     for role in roles.iter() {
         sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
@@ -227,13 +231,11 @@ impl Store {
     }
 
     pub async fn user_credentials(&self, login: &str) -> Result<Option<UserCredentials>> {
-        let row = sqlx::query(
-            concat!(
-                "SELECT ",
-                user_columns!(),
-                ", u.password_hash, u.blocked, u.must_change_password FROM users u WHERE u.login = $1"
-            ),
-        )
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            ", u.password_hash, u.blocked, u.must_change_password FROM users u WHERE u.login = $1"
+        ))
         .bind(login)
         .fetch_optional(self.pool())
         .await?;
@@ -249,10 +251,11 @@ impl Store {
     }
 
     pub async fn users_of_org(&self, org_id: OrgId) -> Result<Vec<User>> {
-        let rows = sqlx::query(concat!("SELECT ", user_columns!(), " FROM users u WHERE u.org_id = $1 ORDER BY u.login"))
-            .bind(org_id.get())
-            .fetch_all(self.pool())
-            .await?;
+        let rows =
+            sqlx::query(concat!("SELECT ", user_columns!(), " FROM users u WHERE u.org_id = $1 ORDER BY u.login"))
+                .bind(org_id.get())
+                .fetch_all(self.pool())
+                .await?;
         rows.iter().map(user_from_row).collect()
     }
 
@@ -581,14 +584,12 @@ impl Store {
     }
 
     pub async fn api_token_user(&self, token: &str, now: Time) -> Result<Option<User>> {
-        let row = sqlx::query(
-            concat!(
-                "SELECT ",
-                user_columns!(),
-                " FROM api_tokens t JOIN users u ON u.id = t.user_id \
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM api_tokens t JOIN users u ON u.id = t.user_id \
              WHERE t.token_hash = $1 AND t.expires_at > $2 AND u.blocked = 0 AND u.must_change_password = 0"
-            ),
-        )
+        ))
         .bind(token_hash(token))
         .bind(ms(now))
         .fetch_optional(self.pool())

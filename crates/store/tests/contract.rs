@@ -138,7 +138,13 @@ async fn users_hold_several_roles() {
 
     let admin = s.create_user("admin", "hash", "Админ", o, Role::Admin).await.unwrap().unwrap();
     let by = ChangedBy { user_id: admin.id };
-    let new = NewUser { login: "troe", password_hash: "h", full_name: "Три Роли", org_id: o, roles: Roles::new(Role::ALL).unwrap() };
+    let new = NewUser {
+        login: "troe",
+        password_hash: "h",
+        full_name: "Три Роли",
+        org_id: o,
+        roles: Roles::new(Role::ALL).unwrap(),
+    };
     let troe = s.admin_create_user(by, &new, "создан").await.unwrap().unwrap();
     assert_eq!(s.managed_user(troe.id).await.unwrap().unwrap().user.roles, Roles::new(Role::ALL).unwrap());
     s.admin_update_user(by, troe.id, o, Roles::one(Role::Approver), "изменён").await.unwrap();

@@ -30,7 +30,8 @@ async fn org_id(h: &Harness, spz: &str) -> i64 {
 /// Creates a user through the page; answers the result page.
 async fn create(c: &mut Client, login: &str, name: &str, org: i64, role: &str) -> Page {
     c.get("/admin/users/new").await;
-    c.post("/admin/users", &[("login", login), ("full_name", name), ("org_id", &org.to_string()), ("roles", role)]).await
+    c.post("/admin/users", &[("login", login), ("full_name", name), ("org_id", &org.to_string()), ("roles", role)])
+        .await
 }
 
 async fn user_count(h: &Harness) -> usize {
@@ -545,7 +546,9 @@ async fn a_user_holds_the_roles_ticked() {
     let id = user.id.get();
     let page = c.get(&format!("/admin/users/{id}")).await;
     assert!(page.has("id=\"user-roles\">Специалист заказчика, Согласующий<"), "{}", page.body);
-    assert!(page.has("name=\"roles\" value=\"customer\" checked") && page.has("name=\"roles\" value=\"approver\" checked"));
+    assert!(
+        page.has("name=\"roles\" value=\"customer\" checked") && page.has("name=\"roles\" value=\"approver\" checked")
+    );
     assert!(!page.has("name=\"roles\" value=\"admin\" checked"), "{}", page.body);
 
     // No role ticked, or an unknown one: refused, nothing changes.
@@ -590,7 +593,8 @@ async fn an_administrator_keeps_his_own_administrators_role() {
     let (id, org) = (me.id.get(), me.org_id.get().to_string());
     let mut c = admin(&h).await;
     c.get(&format!("/admin/users/{id}")).await;
-    let p = c.post(&format!("/admin/users/{id}"), &[("org_id", &org), ("roles", "approver"), ("roles", "customer")]).await;
+    let p =
+        c.post(&format!("/admin/users/{id}"), &[("org_id", &org), ("roles", "approver"), ("roles", "customer")]).await;
     assert_eq!(p.status, 403, "{}", p.body);
     assert!(p.has("свою роль «Администратор» изменить нельзя"), "{}", p.body);
     assert_eq!(store.user(me.id).await.unwrap().unwrap().roles, Roles::one(Role::Admin));

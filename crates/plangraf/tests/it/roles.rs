@@ -147,3 +147,48 @@ async fn api(h: &Harness, token: &str, method: Method, path: &str) -> (u16, serd
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(serde_json::Value::Null))
 }
+
+/// `plangraf user add --role` takes several roles, as a comma list or repeated; an unknown
+/// role or none is refused and adds nobody.
+#[test]
+fn the_command_line_adds_a_user_with_several_roles() {
+    use crate::hostile::plangraf_cli;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let org = [
+        "org",
+        "add",
+        "--name",
+        "Школа",
+        "--spz",
+        "03722001684",
+        "--inn",
+        "7802139698",
+        "--kpp",
+        "780201001",
+        "--org-type",
+        "03",
+    ];
+    let (ok, out) = plangraf_cli(d, &org, "");
+    assert!(ok, "{out}");
+    let add = |login: &str, roles: &[&str]| {
+        let mut args = vec!["user", "add", "--login", login, "--full-name", "Волков П. А.", "--org-spz", "03722001684"];
+        for r in roles {
+            args.extend(["--role", r]);
+        }
+        args.push("--password-stdin");
+        plangraf_cli(d, &args, "Dve-roli-v-komitete-2026\n")
+    };
+    let (ok, out) = add("volkov", &["approver,customer"]);
+    assert!(ok && out.contains("роли: Специалист заказчика, Согласующий"), "{out}");
+    let (ok, out) = add("orlova", &["admin", "customer"]);
+    assert!(ok && out.contains("роли: Специалист заказчика, Администратор"), "{out}");
+    let (ok, out) = add("nikto", &["customer,root"]);
+    assert!(!ok && out.contains("Неизвестная роль «root»"), "{out}");
+    let (ok, out) = add("nikto", &[","]);
+    assert!(!ok && out.contains("укажите хотя бы одну роль"), "{out}");
+    let (ok, out) = add("nikto", &[]);
+    assert!(!ok && out.contains("--role"), "{out}");
+    let (ok, out) = plangraf_cli(d, &["user", "block", "--login", "nikto"], "");
+    assert!(!ok && out.contains("Нет пользователя с логином nikto"), "nobody was added: {out}");
+}
