@@ -144,7 +144,7 @@ fn role_choices(ticked: impl Fn(Role) -> bool) -> Vec<Choice> {
 
 /// The roles ticked in a posted form, as sent (checked by `app::user_admin`).
 fn ticked(pairs: &[(String, String)]) -> Vec<String> {
-    pairs.iter().filter(|(k, _)| k == "roles").map(|(_, v)| v.clone()).take(Role::ALL.len() + 1).collect()
+    pairs.iter().filter(|(k, _)| k == "roles").map(|(_, v)| v.clone()).collect()
 }
 
 /// The value of one field of a posted form (the first, if repeated).
