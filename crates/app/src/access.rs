@@ -13,7 +13,7 @@ use store::plans::{Plan, Version, VersionHead};
 use store::users::User;
 
 pub fn actor(user: &User) -> Actor {
-    Actor { user_id: user.id, org_id: user.org_id, role: user.role }
+    Actor { user_id: user.id, org_id: user.org_id, roles: user.roles }
 }
 
 pub fn plan_ref(plan: &Plan, owner: &Organization) -> PlanRef {

@@ -64,7 +64,7 @@ fn start_of(day: NaiveDate) -> Result<store::Time> {
 impl Workflow {
     /// One page of «Журнал действий» for an administrator.
     pub async fn journal(&self, user: &User, filter: &JournalFilter) -> Result<JournalPage> {
-        if user.role != domain::Role::Admin {
+        if !user.roles.is_admin() {
             return Err(Error::not_allowed("Журнал действий доступен только администратору"));
         }
         let from = date(&filter.from, "Начало периода")?;

@@ -178,7 +178,7 @@ impl Administration {
     /// Checks a «Сводный перечень заказчиков» file without saving anything. `by` is the
     /// administrator (`None`: the operator, who may load any organization).
     pub async fn check_organization_list(&self, by: Option<&User>, bytes: Vec<u8>) -> Result<ListCheck> {
-        if by.is_some_and(|u| u.role != domain::Role::Admin) {
+        if by.is_some_and(|u| !u.roles.is_admin()) {
             return Err(Error::not_allowed("Загружать организации может только администратор"));
         }
         let parsed =

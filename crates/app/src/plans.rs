@@ -29,7 +29,7 @@ pub struct BulkApproval {
 impl Workflow {
     /// Creates the caller's plan-schedule for a year typed as text.
     pub async fn create_plan(&self, user: &User, year: &str) -> Result<Plan> {
-        if !user.role.edits_plans() {
+        if !user.roles.edits_plans() {
             return Err(Error::not_allowed("Создавать планы-графики может только специалист заказчика"));
         }
         let year = match year.trim().parse::<i32>() {

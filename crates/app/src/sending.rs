@@ -199,7 +199,7 @@ impl Workflow {
 
     /// Refuses «Отправить все» to a caller who cannot send at all; answers the saved credentials.
     pub(crate) async fn may_send_all(&self, user: &User) -> Result<EisLogin> {
-        if !user.role.edits_plans() {
+        if !user.roles.edits_plans() {
             return Err(domain::exchange::SendError::WrongRole.into());
         }
         self.store.eis_credentials(user.id).await?.ok_or_else(|| Error::SendRefused(SAVE_CREDENTIALS_FIRST.into()))

@@ -14,10 +14,10 @@
 
 use crate::users::hash;
 use crate::{Error, Refusal, Result, Workflow, passwords};
-use domain::Role;
 use domain::ids::{OrgId, UserId};
 use domain::plan::FieldError;
 use domain::secret::Secret;
+use domain::{Role, Roles, role::RolesError};
 use rand::Rng;
 use store::Store;
 use store::orgs::Organization;
@@ -72,20 +72,37 @@ pub struct NewUser {
     pub login: String,
     pub full_name: String,
     pub org_id: String,
-    pub role: String,
+    /// The codes of the roles ticked.
+    pub roles: Vec<String>,
 }
 
-/// What the «Изменить» form sends: organization and role.
+/// What the «Изменить» form sends: organization and roles.
 #[derive(Debug, Clone, Default)]
 pub struct UserChange {
     pub org_id: String,
-    pub role: String,
+    /// The codes of the roles ticked.
+    pub roles: Vec<String>,
+}
+
+/// The roles ticked in a form; a field error when none is, or one is not in the list.
+fn ticked_roles(codes: &[String], errors: &mut Vec<FieldError>) -> Option<Roles> {
+    match Roles::parse(codes.iter().map(String::as_str)) {
+        Ok(roles) => Some(roles),
+        Err(e) => {
+            let message = match e {
+                RolesError::Empty => "Выберите хотя бы одну роль.",
+                RolesError::Unknown(_) => "Выберите роли из списка.",
+            };
+            errors.push(FieldError { field: "roles", message: message.into() });
+            None
+        }
+    }
 }
 
 impl Workflow {
     /// The users pages of an administrator; refused to anyone else.
     pub async fn user_admin(&self, caller: &User) -> Result<UserAdmin> {
-        if caller.role != Role::Admin {
+        if !caller.roles.contains(Role::Admin) {
             return Err(Error::not_allowed("Раздел «Пользователи» доступен только администратору."));
         }
         let org = self.store.organization(caller.org_id).await?.ok_or(Error::NotFound)?;
@@ -249,29 +266,26 @@ impl UserAdmin {
                 field: "org_id", message: "Выберите организацию из списка.".into()
             });
         }
-        let role = Role::from_code(form.role.trim());
-        if role.is_none() {
-            errors.push(FieldError { field: "role", message: "Выберите роль из списка.".into() });
-        }
-        let (Some(org), Some(role), true) = (org, role, errors.is_empty()) else {
+        let roles = ticked_roles(&form.roles, &mut errors);
+        let (Some(org), Some(roles), true) = (org, roles, errors.is_empty()) else {
             return Err(Error::fields(summary(&errors), errors));
         };
         let password = generate_password(login);
         let hashed = hash(password.expose().to_owned()).await?;
         let details = format!(
-            "Логин {login}; ФИО {full_name}; организация {}; роль {}; смена пароля при первом входе обязательна",
+            "Логин {login}; ФИО {full_name}; организация {}; роли: {roles}; смена пароля при первом входе обязательна",
             org.short_name,
-            role.title()
         );
-        let new = store::user_admin::NewUser { login, password_hash: &hashed, full_name, org_id: org.id, role };
+        let new = store::user_admin::NewUser { login, password_hash: &hashed, full_name, org_id: org.id, roles };
         match self.store.admin_create_user(self.by(), &new, &details).await? {
             Some(user) => Ok((user, password)),
             None => Err(Error::field("login", format!("Логин {login} уже занят. Выберите другой."))),
         }
     }
 
-    /// A new organization and role. An administrator cannot change their own: that is how one
-    /// locks oneself out.
+    /// A new organization and roles, journaled with what they were. An administrator cannot
+    /// move themselves to another organization or give up their own administrator's role: that
+    /// is how one locks oneself out (as blocking oneself). Their other roles they may change.
     pub async fn update(&self, target: &Managed, change: &UserChange) -> Result<()> {
         let user = target.user();
         let mut errors = Vec::new();
@@ -281,30 +295,27 @@ impl UserAdmin {
                 field: "org_id", message: "Выберите организацию из списка.".into()
             });
         }
-        let role = Role::from_code(change.role.trim());
-        if role.is_none() {
-            errors.push(FieldError { field: "role", message: "Выберите роль из списка.".into() });
-        }
-        let (Some(org), Some(role), true) = (org, role, errors.is_empty()) else {
+        let roles = ticked_roles(&change.roles, &mut errors);
+        let (Some(org), Some(roles), true) = (org, roles, errors.is_empty()) else {
             return Err(Error::fields(summary(&errors), errors));
         };
-        if org.id == user.org_id && role == user.role {
+        if org.id == user.org_id && roles == user.roles {
             return Ok(());
         }
-        if user.id == self.admin.id {
+        if user.id == self.admin.id && (org.id != user.org_id || !roles.contains(Role::Admin)) {
             return Err(Error::not_allowed(
-                "Свои роль и организацию изменить нельзя: так можно лишиться доступа к администрированию. \
-                 Попросите другого администратора.",
+                "Свою организацию и свою роль «Администратор» изменить нельзя: так можно лишиться доступа \
+                 к администрированию. Попросите другого администратора.",
             ));
         }
         let mut details = format!("Логин {}", user.login);
-        if role != user.role {
-            details.push_str(&format!("; роль: {} → {}", user.role.title(), role.title()));
+        if roles != user.roles {
+            details.push_str(&format!("; роли: {} → {}", user.roles, roles));
         }
         if org.id != user.org_id {
             details.push_str(&format!("; организация: {} → {}", target.get().org_short_name, org.short_name));
         }
-        self.store.admin_update_user(self.by(), user.id, org.id, role, &details).await?;
+        self.store.admin_update_user(self.by(), user.id, org.id, roles, &details).await?;
         Ok(())
     }
 

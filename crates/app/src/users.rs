@@ -168,15 +168,16 @@ impl Administration {
             .ok_or_else(|| Error::refused(Refusal::State, format!("Нет пользователя с логином {}", login.trim())))
     }
 
-    /// A new user of the organization with СПЗ `org_spz`.
+    /// A new user of the organization with СПЗ `org_spz`, holding `roles` (one role or several).
     pub async fn add_user(
         &self,
         login: &str,
         password: String,
         full_name: &str,
         org_spz: &str,
-        role: domain::Role,
+        roles: impl Into<domain::Roles>,
     ) -> Result<(User, store::orgs::Organization)> {
+        let roles = roles.into();
         let login = login.trim();
         domain::account::check_login(login).map_err(|m| Error::field("login", m))?;
         domain::account::check_full_name(full_name).map_err(|m| Error::field("full_name", m))?;
@@ -187,7 +188,7 @@ impl Administration {
             .await?
             .ok_or_else(|| Error::field("org_spz", format!("Нет организации с кодом СПЗ {}", org_spz.trim())))?;
         let hash = hash(password).await?;
-        match self.store.create_user(login, &hash, full_name.trim(), org.id, role).await? {
+        match self.store.create_user(login, &hash, full_name.trim(), org.id, roles).await? {
             Some(user) => Ok((user, org)),
             None => Err(Error::field("login", format!("Логин {login} уже занят"))),
         }
@@ -246,7 +247,7 @@ impl Administration {
         partial: bool,
         confirmation: Confirmation,
     ) -> Result<NsiCheck> {
-        if by.is_some_and(|u| u.role != domain::Role::Admin) {
+        if by.is_some_and(|u| !u.roles.is_admin()) {
             return Err(Error::not_allowed("Загружать справочники может только администратор"));
         }
         let Ok(turn) = LOADING.try_acquire() else {

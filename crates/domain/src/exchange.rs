@@ -128,7 +128,7 @@ pub enum SendError {
 /// Who may send a plan-schedule's versions: for role CU, specialists of the customer; for OA,
 /// specialists of the superior organization that acts for it.
 pub fn check_sender(actor: Actor, plan: PlanRef, owner_role: OwnerRole) -> Result<(), SendError> {
-    if !actor.role.edits_plans() {
+    if !actor.roles.edits_plans() {
         return Err(SendError::WrongRole);
     }
     let sender = match owner_role {
@@ -277,10 +277,10 @@ mod tests {
         use crate::plan::PlanStatus;
         use crate::role::Role;
         let plan = PlanRef { org_id: OrgId(10), superior_org_id: Some(OrgId(1)), status: PlanStatus::Approved };
-        let customer = Actor { user_id: UserId(1), org_id: OrgId(10), role: Role::CustomerSpecialist };
-        let superior = Actor { user_id: UserId(2), org_id: OrgId(1), role: Role::CustomerSpecialist };
-        let approver = Actor { user_id: UserId(3), org_id: OrgId(1), role: Role::Approver };
-        let stranger = Actor { user_id: UserId(4), org_id: OrgId(77), role: Role::CustomerSpecialist };
+        let customer = Actor { user_id: UserId(1), org_id: OrgId(10), roles: Role::CustomerSpecialist.into() };
+        let superior = Actor { user_id: UserId(2), org_id: OrgId(1), roles: Role::CustomerSpecialist.into() };
+        let approver = Actor { user_id: UserId(3), org_id: OrgId(1), roles: Role::Approver.into() };
+        let stranger = Actor { user_id: UserId(4), org_id: OrgId(77), roles: Role::CustomerSpecialist.into() };
         assert_eq!(check_sender(customer, plan, OwnerRole::Customer), Ok(()));
         assert_eq!(check_sender(superior, plan, OwnerRole::Customer), Err(SendError::WrongRole));
         assert_eq!(check_sender(superior, plan, OwnerRole::Agent), Ok(()));

@@ -27,4 +27,4 @@ pub use exchange::SendStatus;
 pub use money::Money;
 pub use org::{OrgType, SpzCode};
 pub use plan::{PlanStatus, PositionDraft};
-pub use role::Role;
+pub use role::{Role, Roles};

@@ -7,7 +7,7 @@ pub use crate::position::{
     BudgetLine, ChangeDecision, ChangeMark, FieldError, LineDraft, Position, PositionChange, PositionDraft,
     SpecialPurchase, YearAmounts, next_purchase_number, parse_change,
 };
-use crate::role::Role;
+use crate::role::{Role, Roles};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -62,12 +62,12 @@ impl PlanStatus {
     }
 }
 
-/// Who acts: the signed-in user's organization and role.
+/// Who acts: the signed-in user's organization and the roles he holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Actor {
     pub user_id: UserId,
     pub org_id: OrgId,
-    pub role: Role,
+    pub roles: Roles,
 }
 
 /// What the state machine needs to know about a plan-schedule and its owner.
@@ -82,8 +82,9 @@ pub struct PlanRef {
 pub enum PlanError {
     #[error("План-график принадлежит другой организации")]
     ForeignOrganization,
-    #[error("Действие «{action}» недоступно для роли «{role}»")]
-    WrongRole { action: &'static str, role: &'static str },
+    /// The actor holds no role that allows the action; `needed` is the title of one that does.
+    #[error("Действие «{action}» доступно только с ролью «{needed}»")]
+    WrongRole { action: &'static str, needed: &'static str },
     #[error("Действие «{action}» недоступно в статусе «{status}»")]
     WrongState { action: &'static str, status: &'static str },
     #[error("Утверждать план-график может только вышестоящая организация заказчика")]
@@ -112,8 +113,8 @@ fn customer_action(actor: Actor, plan: PlanRef, action: &'static str) -> Result<
     if actor.org_id != plan.org_id {
         return Err(PlanError::ForeignOrganization);
     }
-    if !actor.role.edits_plans() {
-        return Err(PlanError::WrongRole { action, role: actor.role.title() });
+    if !actor.roles.edits_plans() {
+        return Err(PlanError::WrongRole { action, needed: Role::CustomerSpecialist.title() });
     }
     if !plan.status.editable() {
         return Err(PlanError::WrongState { action, status: plan.status.title() });
@@ -128,8 +129,8 @@ fn approver_action(actor: Actor, plan: PlanRef, action: &'static str) -> Result<
     if plan.superior_org_id != Some(actor.org_id) {
         return Err(PlanError::NotSuperior);
     }
-    if !actor.role.approves_plans() {
-        return Err(PlanError::WrongRole { action, role: actor.role.title() });
+    if !actor.roles.approves_plans() {
+        return Err(PlanError::WrongRole { action, needed: Role::Approver.title() });
     }
     if plan.status != PlanStatus::OnApproval {
         return Err(PlanError::WrongState { action, status: plan.status.title() });
@@ -385,8 +386,8 @@ impl<'a> PositionIndex<'a> {
 /// an approved version: no plan yet, an approved one, one already kept in ЕИС (a refresh), or
 /// one being formed that has no positions. The caller checks the positions.
 pub fn take_from_eis(actor: Actor, plan: Option<PlanRef>) -> Result<(), PlanError> {
-    if !actor.role.edits_plans() {
-        return Err(PlanError::WrongRole { action: ACTION_TAKE_FROM_EIS, role: actor.role.title() });
+    if !actor.roles.edits_plans() {
+        return Err(PlanError::WrongRole { action: ACTION_TAKE_FROM_EIS, needed: Role::CustomerSpecialist.title() });
     }
     let Some(plan) = plan else { return Ok(()) };
     if actor.org_id != plan.org_id {
@@ -404,8 +405,8 @@ pub fn start_changes(actor: Actor, plan: PlanRef) -> Result<PlanStatus, PlanErro
     if actor.org_id != plan.org_id {
         return Err(PlanError::ForeignOrganization);
     }
-    if !actor.role.edits_plans() {
-        return Err(PlanError::WrongRole { action: ACTION_CHANGE, role: actor.role.title() });
+    if !actor.roles.edits_plans() {
+        return Err(PlanError::WrongRole { action: ACTION_CHANGE, needed: Role::CustomerSpecialist.title() });
     }
     if plan.status != PlanStatus::Approved {
         return Err(PlanError::WrongState { action: ACTION_CHANGE, status: plan.status.title() });
@@ -425,7 +426,7 @@ mod tests {
         PlanRef { org_id: CUSTOMER, superior_org_id: Some(SUPERIOR), status }
     }
     fn specialist() -> Actor {
-        Actor { user_id: UserId(1), org_id: CUSTOMER, role: Role::CustomerSpecialist }
+        Actor { user_id: UserId(1), org_id: CUSTOMER, roles: Roles::one(Role::CustomerSpecialist) }
     }
 
     #[test]
@@ -445,7 +446,7 @@ mod tests {
         assert!(!index.contains(number(3)));
     }
     fn approver() -> Actor {
-        Actor { user_id: UserId(2), org_id: SUPERIOR, role: Role::Approver }
+        Actor { user_id: UserId(2), org_id: SUPERIOR, roles: Roles::one(Role::Approver) }
     }
 
     #[test]
@@ -458,16 +459,17 @@ mod tests {
 
     #[test]
     fn forbidden_transitions() {
-        let stranger = Actor { user_id: UserId(3), org_id: OrgId(99), role: Role::CustomerSpecialist };
+        let stranger = Actor { user_id: UserId(3), org_id: OrgId(99), roles: Roles::one(Role::CustomerSpecialist) };
         assert_eq!(submit(stranger, plan(PlanStatus::Forming), 0), Err(PlanError::ForeignOrganization));
         assert!(matches!(submit(specialist(), plan(PlanStatus::OnApproval), 0), Err(PlanError::WrongState { .. })));
         assert!(matches!(submit(specialist(), plan(PlanStatus::Approved), 0), Err(PlanError::WrongState { .. })));
         assert_eq!(submit(specialist(), plan(PlanStatus::Forming), 2), Err(PlanError::ChecksFailed(2)));
-        let own_approver = Actor { user_id: UserId(4), org_id: CUSTOMER, role: Role::Approver };
+        let own_approver = Actor { user_id: UserId(4), org_id: CUSTOMER, roles: Roles::one(Role::Approver) };
         assert_eq!(approve(own_approver, plan(PlanStatus::OnApproval), 0), Err(PlanError::OwnOrganization));
-        let other_superior = Actor { user_id: UserId(5), org_id: OrgId(77), role: Role::Approver };
+        let other_superior = Actor { user_id: UserId(5), org_id: OrgId(77), roles: Roles::one(Role::Approver) };
         assert_eq!(approve(other_superior, plan(PlanStatus::OnApproval), 0), Err(PlanError::NotSuperior));
-        let superior_specialist = Actor { user_id: UserId(6), org_id: SUPERIOR, role: Role::CustomerSpecialist };
+        let superior_specialist =
+            Actor { user_id: UserId(6), org_id: SUPERIOR, roles: Roles::one(Role::CustomerSpecialist) };
         assert!(matches!(
             approve(superior_specialist, plan(PlanStatus::OnApproval), 0),
             Err(PlanError::WrongRole { .. })
@@ -491,10 +493,11 @@ mod tests {
         assert!(approved.start_changes && !approved.edit && !approved.submit);
         // Under an agreement the superior's specialist sends; the customer no longer does.
         assert!(!p(specialist(), PlanStatus::Approved, OwnerRole::Agent).send);
-        let superior_specialist = Actor { user_id: UserId(6), org_id: SUPERIOR, role: Role::CustomerSpecialist };
+        let superior_specialist =
+            Actor { user_id: UserId(6), org_id: SUPERIOR, roles: Roles::one(Role::CustomerSpecialist) };
         assert!(p(superior_specialist, PlanStatus::Approved, OwnerRole::Agent).send);
         let stranger = p(
-            Actor { user_id: UserId(9), org_id: OrgId(55), role: Role::Approver },
+            Actor { user_id: UserId(9), org_id: OrgId(55), roles: Roles::one(Role::Approver) },
             PlanStatus::OnApproval,
             OwnerRole::Agent,
         );
@@ -509,9 +512,44 @@ mod tests {
         assert!(can_read(specialist(), plan(PlanStatus::Forming)));
         assert!(can_read(approver(), plan(PlanStatus::Forming)));
         assert!(!can_read(
-            Actor { user_id: UserId(9), org_id: OrgId(55), role: Role::Approver },
+            Actor { user_id: UserId(9), org_id: OrgId(55), roles: Roles::one(Role::Approver) },
             plan(PlanStatus::Forming)
         ));
+    }
+
+    /// One person holding both roles in a superior organization that has plans of its own:
+    /// each role works where it applies, and neither lets him approve his own organization's plan.
+    #[test]
+    fn a_specialist_who_also_approves() {
+        let both = Actor {
+            user_id: UserId(7),
+            org_id: SUPERIOR,
+            roles: Roles::new([Role::CustomerSpecialist, Role::Approver]).unwrap(),
+        };
+        let own = |status| PlanRef { org_id: SUPERIOR, superior_org_id: Some(OrgId(0)), status };
+        assert_eq!(submit(both, own(PlanStatus::Forming), 0), Ok(PlanStatus::OnApproval));
+        assert_eq!(approve(both, own(PlanStatus::OnApproval), 0), Err(PlanError::OwnOrganization));
+        assert_eq!(return_for_revision(both, own(PlanStatus::OnApproval), "x"), Err(PlanError::OwnOrganization));
+        let on_own = Permissions::of(both, own(PlanStatus::OnApproval), OwnerRole::Customer);
+        assert!(on_own.read && !on_own.decide && !on_own.edit);
+        let top_level = PlanRef { org_id: SUPERIOR, superior_org_id: None, status: PlanStatus::OnApproval };
+        assert_eq!(approve(both, top_level, 0), Err(PlanError::OwnOrganization));
+        // The subordinate's plan: he decides on it, and does not edit it.
+        assert_eq!(approve(both, plan(PlanStatus::OnApproval), 0), Ok(PlanStatus::Approved));
+        let on_subordinate = Permissions::of(both, plan(PlanStatus::OnApproval), OwnerRole::Customer);
+        assert!(on_subordinate.decide && !on_subordinate.edit && !on_subordinate.submit);
+        assert_eq!(check_edit(both, plan(PlanStatus::Forming)), Err(PlanError::ForeignOrganization));
+        assert_eq!(
+            approve(specialist(), plan(PlanStatus::OnApproval), 0),
+            Err(PlanError::OwnOrganization),
+            "the customer's specialist is never the approver of his plan"
+        );
+        let wrong = approve(
+            Actor { user_id: UserId(8), org_id: SUPERIOR, roles: Roles::one(Role::Admin) },
+            plan(PlanStatus::OnApproval),
+            0,
+        );
+        assert_eq!(wrong, Err(PlanError::WrongRole { action: ACTION_APPROVE, needed: "Согласующий" }));
     }
 
     #[test]

@@ -420,9 +420,10 @@ enum UserCommand {
         /// СПЗ code of the user's organization.
         #[arg(long)]
         org_spz: String,
-        /// customer, approver or admin.
-        #[arg(long)]
-        role: String,
+        /// customer, approver or admin; several as a comma list (`customer,approver`) or by
+        /// repeating the option.
+        #[arg(long, required = true)]
+        role: Vec<String>,
     },
     /// Sets a new password; ends the user's sessions and revokes their API tokens.
     Passwd {
@@ -615,10 +616,18 @@ async fn user_command(common: &Common, command: UserCommand) -> anyhow::Result<(
     let admin = app::users::Administration::new(common.store().await?);
     match command {
         UserCommand::Add { login, password_stdin, full_name, org_spz, role } => {
-            let role = domain::Role::from_code(&role).context("роль: customer, approver или admin")?;
+            let roles = domain::Roles::parse(role.iter().flat_map(|r| r.split(','))).map_err(|e| match e {
+                domain::role::RolesError::Empty => {
+                    anyhow::anyhow!("--role: укажите хотя бы одну роль: customer, approver, admin")
+                }
+                e => anyhow::anyhow!("--role: {e}"),
+            })?;
             let password = read_new_password(password_stdin)?;
-            let (user, org) = admin.add_user(&login, password, &full_name, &org_spz, role).await.map_err(refused)?;
-            println!("Пользователь {} (id {}) добавлен в {}", user.login, user.id, org.short_name);
+            let (user, org) = admin.add_user(&login, password, &full_name, &org_spz, roles).await.map_err(refused)?;
+            println!(
+                "Пользователь {} (id {}, роли: {}) добавлен в {}",
+                user.login, user.id, user.roles, org.short_name
+            );
         }
         UserCommand::Passwd { login, password_stdin } => {
             let password = read_new_password(password_stdin)?;

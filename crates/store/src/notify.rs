@@ -87,9 +87,9 @@ impl Kind {
 #[derive(Debug, Clone, Copy)]
 pub enum Recipients {
     User(UserId),
-    /// The users of one role in one organization.
+    /// The users of one organization who hold this role (among others, perhaps).
     OrgRole(OrgId, Role),
-    /// Every administrator.
+    /// Every user who holds the administrator's role.
     Admins,
 }
 
@@ -119,8 +119,14 @@ pub(crate) async fn notify(
     const MAILED: &str = "($7 = 1 AND COALESCE(p.email, 1) = 1 AND u.email IS NOT NULL)";
     let (who, a, b): (&str, Option<i64>, Option<&str>) = match to {
         Recipients::User(id) => ("u.id = $8", Some(id.get()), None),
-        Recipients::OrgRole(org, role) => ("u.org_id = $8 AND u.role = $9", Some(org.get()), Some(role.code())),
-        Recipients::Admins => ("u.role = $9", None, Some(Role::Admin.code())),
+        Recipients::OrgRole(org, role) => (
+            "u.org_id = $8 AND u.id IN (SELECT user_id FROM user_roles WHERE role = $9)",
+            Some(org.get()),
+            Some(role.code()),
+        ),
+        Recipients::Admins => {
+            ("u.id IN (SELECT user_id FROM user_roles WHERE role = $9)", None, Some(Role::Admin.code()))
+        }
     };
     let sql = format!(
         "INSERT INTO notifications (user_id, kind, event_key, subject, body, link, created_at, in_app, \

@@ -2,9 +2,9 @@
 //! their state, and the administrator's changes, each with its audit entry in one transaction.
 
 use crate::audit::record;
-use crate::users::{User, pair_prefix_of};
-use crate::{Result, Store, StoreError, Time, is_unique_violation, ms, now_ms, time, time_at, time_opt};
-use domain::Role;
+use crate::users::{User, pair_prefix_of, roles_from_row, roles_mask, set_roles};
+use crate::{Result, Store, Time, is_unique_violation, ms, now_ms, time, time_at, time_opt};
+use domain::Roles;
 use domain::ids::{OrgId, UserId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -40,7 +40,7 @@ pub struct NewUser<'a> {
     pub password_hash: &'a str,
     pub full_name: &'a str,
     pub org_id: OrgId,
-    pub role: Role,
+    pub roles: Roles,
 }
 
 /// Who changes a user, for the audit journal.
@@ -49,19 +49,21 @@ pub struct ChangedBy {
     pub user_id: UserId,
 }
 
-const MANAGED_COLUMNS: &str = "u.id, u.login, u.full_name, u.org_id, u.role, u.blocked, u.must_change_password, \
+const MANAGED_COLUMNS: &str = concat!(
+    "u.id, u.login, u.full_name, u.org_id, u.blocked, u.must_change_password, \
      u.failed_sign_ins, u.last_failed_sign_in_at, u.last_sign_in_at, u.created_at, \
-     o.short_name AS org_short_name, o.superior_id AS org_superior_id";
+     o.short_name AS org_short_name, o.superior_id AS org_superior_id, ",
+    roles_mask!()
+);
 
 fn managed_from_row(r: &AnyRow) -> Result<ManagedUser> {
-    let role: String = r.try_get("role")?;
     Ok(ManagedUser {
         user: User {
             id: UserId(r.try_get("id")?),
             login: r.try_get("login")?,
             full_name: r.try_get("full_name")?,
             org_id: OrgId(r.try_get("org_id")?),
-            role: Role::from_code(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
+            roles: roles_from_row(r)?,
         },
         org_short_name: r.try_get("org_short_name")?,
         org_superior_id: r.try_get::<Option<i64>, _>("org_superior_id")?.map(OrgId),
@@ -144,17 +146,16 @@ impl Store {
     /// A user made by an administrator: the password handed out must be changed at the first
     /// sign-in. `Ok(None)` when the login is taken.
     pub async fn admin_create_user(&self, by: ChangedBy, new: &NewUser<'_>, details: &str) -> Result<Option<User>> {
-        let NewUser { login, password_hash, full_name, org_id, role } = *new;
+        let NewUser { login, password_hash, full_name, org_id, roles } = *new;
         let mut tx = self.write_tx().await?;
         let res = sqlx::query_scalar::<_, i64>(
-            "INSERT INTO users (login, password_hash, full_name, org_id, role, created_at, must_change_password) \
-             VALUES ($1, $2, $3, $4, $5, $6, 1) RETURNING id",
+            "INSERT INTO users (login, password_hash, full_name, org_id, created_at, must_change_password) \
+             VALUES ($1, $2, $3, $4, $5, 1) RETURNING id",
         )
         .bind(login)
         .bind(password_hash)
         .bind(full_name)
         .bind(org_id.get())
-        .bind(role.code())
         .bind(now_ms())
         .fetch_one(&mut *tx)
         .await;
@@ -163,27 +164,28 @@ impl Store {
             Err(e) if is_unique_violation(&e) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
+        set_roles(&mut tx, UserId(id), roles).await?;
         record(&mut *tx, Some(by.user_id), Some(org_id), "user", Some(id), "Создан пользователь", details).await?;
         tx.commit().await?;
-        Ok(Some(User { id: UserId(id), login: login.into(), full_name: full_name.into(), org_id, role }))
+        Ok(Some(User { id: UserId(id), login: login.into(), full_name: full_name.into(), org_id, roles }))
     }
 
-    /// A new organization and role of a user, with the audit entry.
+    /// A new organization and roles of a user, with the audit entry.
     pub async fn admin_update_user(
         &self,
         by: ChangedBy,
         user: UserId,
         org_id: OrgId,
-        role: Role,
+        roles: Roles,
         details: &str,
     ) -> Result<()> {
         let mut tx = self.write_tx().await?;
-        sqlx::query("UPDATE users SET org_id = $1, role = $2 WHERE id = $3")
+        sqlx::query("UPDATE users SET org_id = $1 WHERE id = $2")
             .bind(org_id.get())
-            .bind(role.code())
             .bind(user.get())
             .execute(&mut *tx)
             .await?;
+        set_roles(&mut tx, user, roles).await?;
         record(&mut *tx, Some(by.user_id), Some(org_id), "user", Some(user.get()), "Изменён пользователь", details)
             .await?;
         tx.commit().await?;

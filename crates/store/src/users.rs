@@ -4,7 +4,7 @@
 use crate::{Result, Store, StoreError, Time, is_unique_violation, ms, now_ms, time_at, time_opt};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
-use domain::Role;
+use domain::Roles;
 use domain::ids::{OrgId, UserId};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -17,7 +17,8 @@ pub struct User {
     pub login: String,
     pub full_name: String,
     pub org_id: OrgId,
-    pub role: Role,
+    /// The roles the user holds (table `user_roles`).
+    pub roles: Roles,
 }
 
 /// A user with the stored password hash, for sign-in only.
@@ -133,48 +134,96 @@ pub fn token_hash(token: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The roles of the user `u` as one column, `roles_mask`: the sum of the bits
+/// ([`domain::Role::bit`]) of the roles in `user_roles`, read in the same query as the user (no
+/// query per user in a list). A code no build wrote gives a bit no role has, and the row is
+/// reported as corrupt; a user without roles too. The codes are `Role::code`, the bits its
+/// place in `Role::ALL` (checked by the test `roles_mask_matches_the_domain`).
+macro_rules! roles_mask {
+    () => {
+        "(SELECT SUM(CASE r.role WHEN 'customer' THEN 1 WHEN 'approver' THEN 2 WHEN 'admin' THEN 4 ELSE 64 END) \
+         FROM user_roles r WHERE r.user_id = u.id) AS roles_mask"
+    };
+}
+pub(crate) use roles_mask;
+
+/// The roles from the `roles_mask` column (see [`roles_mask!`]).
+pub(crate) fn roles_from_row(r: &AnyRow) -> Result<Roles> {
+    let bits: Option<i64> = r.try_get("roles_mask")?;
+    let id: i64 = r.try_get("id")?;
+    bits.and_then(Roles::from_bits).ok_or_else(|| StoreError::Corrupt(format!("roles of user {id}: {bits:?}")))
+}
+
 fn user_from_row(r: &AnyRow) -> Result<User> {
-    let role: String = r.try_get("role")?;
     Ok(User {
         id: UserId(r.try_get("id")?),
         login: r.try_get("login")?,
         full_name: r.try_get("full_name")?,
         org_id: OrgId(r.try_get("org_id")?),
-        role: Role::from_code(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
+        roles: roles_from_row(r)?,
     })
 }
 
+/// Writes the user's roles in place of those he held.
+pub(crate) async fn set_roles(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    user: UserId,
+    roles: Roles,
+) -> Result<()> {
+    sqlx::query("DELETE FROM user_roles WHERE user_id = $1").bind(user.get()).execute(&mut **tx).await?;
+    for role in roles.iter() {
+        sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
+            .bind(user.get())
+            .bind(role.code())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// `SELECT` of a user's columns, `u` being `users`.
+macro_rules! user_columns {
+    () => {
+        concat!("u.id, u.login, u.full_name, u.org_id, ", crate::users::roles_mask!())
+    };
+}
+
 impl Store {
-    /// Creates a user; `Ok(None)` when the login is taken.
+    /// Creates a user holding `roles` (one [`domain::Role`] or several); `Ok(None)` when the
+    /// login is taken.
     pub async fn create_user(
         &self,
         login: &str,
         password_hash: &str,
         full_name: &str,
         org_id: OrgId,
-        role: Role,
+        roles: impl Into<Roles>,
     ) -> Result<Option<User>> {
+        let roles = roles.into();
+        let mut tx = self.write_tx().await?;
         let res = sqlx::query_scalar::<_, i64>(
-            "INSERT INTO users (login, password_hash, full_name, org_id, role, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO users (login, password_hash, full_name, org_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(login)
         .bind(password_hash)
         .bind(full_name)
         .bind(org_id.get())
-        .bind(role.code())
         .bind(now_ms())
-        .fetch_one(self.pool())
+        .fetch_one(&mut *tx)
         .await;
-        match res {
-            Ok(id) => Ok(Some(User { id: UserId(id), login: login.into(), full_name: full_name.into(), org_id, role })),
-            Err(e) if is_unique_violation(&e) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        let id = match res {
+            Ok(id) => UserId(id),
+            Err(e) if is_unique_violation(&e) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        set_roles(&mut tx, id, roles).await?;
+        tx.commit().await?;
+        Ok(Some(User { id, login: login.into(), full_name: full_name.into(), org_id, roles }))
     }
 
     pub async fn user(&self, id: UserId) -> Result<Option<User>> {
-        let row = sqlx::query("SELECT id, login, full_name, org_id, role FROM users WHERE id = $1")
+        let row = sqlx::query(concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = $1"))
             .bind(id.get())
             .fetch_optional(self.pool())
             .await?;
@@ -182,9 +231,11 @@ impl Store {
     }
 
     pub async fn user_credentials(&self, login: &str) -> Result<Option<UserCredentials>> {
-        let row = sqlx::query(
-            "SELECT id, login, full_name, org_id, role, password_hash, blocked, must_change_password FROM users WHERE login = $1",
-        )
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            ", u.password_hash, u.blocked, u.must_change_password FROM users u WHERE u.login = $1"
+        ))
         .bind(login)
         .fetch_optional(self.pool())
         .await?;
@@ -200,10 +251,11 @@ impl Store {
     }
 
     pub async fn users_of_org(&self, org_id: OrgId) -> Result<Vec<User>> {
-        let rows = sqlx::query("SELECT id, login, full_name, org_id, role FROM users WHERE org_id = $1 ORDER BY login")
-            .bind(org_id.get())
-            .fetch_all(self.pool())
-            .await?;
+        let rows =
+            sqlx::query(concat!("SELECT ", user_columns!(), " FROM users u WHERE u.org_id = $1 ORDER BY u.login"))
+                .bind(org_id.get())
+                .fetch_all(self.pool())
+                .await?;
         rows.iter().map(user_from_row).collect()
     }
 
@@ -429,7 +481,7 @@ impl Store {
     }
 
     pub async fn user_by_login(&self, login: &str) -> Result<Option<User>> {
-        let row = sqlx::query("SELECT id, login, full_name, org_id, role FROM users WHERE login = $1")
+        let row = sqlx::query(concat!("SELECT ", user_columns!(), " FROM users u WHERE u.login = $1"))
             .bind(login)
             .fetch_optional(self.pool())
             .await?;
@@ -475,14 +527,18 @@ impl Store {
 
     pub async fn session(&self, token: &str, now: Time) -> Result<Option<Session>> {
         let row = sqlx::query(
-            "SELECT u.id, u.login, u.full_name, u.org_id, u.role, s.csrf_token, s.expires_at, s.notice, s.token_hash, \
+            concat!(
+            "SELECT ",
+            user_columns!(),
+            ", s.csrf_token, s.expires_at, s.notice, s.token_hash, \
              o.short_name AS org_short_name, u.must_change_password, \
              (SELECT COUNT(*) FROM notifications n WHERE n.user_id = u.id AND n.in_app = 1 AND n.read_at IS NULL) AS unread, \
              e.consecutive_failures AS eis_failures, e.failing_since AS eis_failing_since, \
              e.updated_at AS eis_updated_at \
              FROM sessions s JOIN users u ON u.id = s.user_id \
              JOIN organizations o ON o.id = u.org_id LEFT JOIN eis_availability e ON e.id = 1 \
-             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.blocked = 0",
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.blocked = 0"
+            ),
         )
         .bind(token_hash(token))
         .bind(ms(now))
@@ -528,14 +584,33 @@ impl Store {
     }
 
     pub async fn api_token_user(&self, token: &str, now: Time) -> Result<Option<User>> {
-        let row = sqlx::query(
-            "SELECT u.id, u.login, u.full_name, u.org_id, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id \
-             WHERE t.token_hash = $1 AND t.expires_at > $2 AND u.blocked = 0 AND u.must_change_password = 0",
-        )
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE t.token_hash = $1 AND t.expires_at > $2 AND u.blocked = 0 AND u.must_change_password = 0"
+        ))
         .bind(token_hash(token))
         .bind(ms(now))
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(user_from_row).transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::Role;
+
+    #[test]
+    fn roles_mask_matches_the_domain() {
+        let sql = roles_mask!();
+        for role in Role::ALL {
+            assert!(sql.contains(&format!("WHEN '{}' THEN {} ", role.code(), role.bit())), "{role:?}");
+        }
+        assert_eq!(sql.matches(" WHEN ").count(), Role::ALL.len());
+        let unknown = 64;
+        assert!(sql.contains(&format!("ELSE {unknown} END")));
+        assert_eq!(domain::Roles::from_bits(unknown | 1), None, "an unknown code makes the row corrupt");
     }
 }

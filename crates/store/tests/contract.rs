@@ -77,6 +77,7 @@ async fn schema_has_every_table() {
             "reference_loads",
             "sessions",
             "sign_in_throttle",
+            "user_roles",
             "users"
         ]
     );
@@ -115,6 +116,81 @@ async fn users_sessions_and_tokens() {
     let api = s.create_api_token(u.id, 60_000).await.unwrap();
     assert_eq!(s.api_token_user(&api, store::now()).await.unwrap().unwrap().id, u.id);
     assert!(s.api_token_user(&api, store::now() + ms(120_000)).await.unwrap().is_none());
+}
+
+/// A user holds one role or several; every read of a user brings them, and a change replaces them.
+#[tokio::test]
+async fn users_hold_several_roles() {
+    use domain::Roles;
+    use store::user_admin::{ChangedBy, NewUser};
+    let (s, _d) = store().await;
+    let o = org(&s, "03722001684", None).await;
+    let both = Roles::new([Role::Approver, Role::CustomerSpecialist]).unwrap();
+    let u = s.create_user("dvoe", "hash", "Двое Ролей", o, both).await.unwrap().unwrap();
+    assert_eq!(u.roles, both);
+    assert_eq!(s.user(u.id).await.unwrap().unwrap().roles, both);
+    assert_eq!(s.user_by_login("dvoe").await.unwrap().unwrap().roles, both);
+    assert_eq!(s.user_credentials("dvoe").await.unwrap().unwrap().user.roles, both);
+    let token = s.create_session(u.id, 60_000, None).await.unwrap();
+    assert_eq!(s.session(&token, store::now()).await.unwrap().unwrap().user.roles, both);
+    let api = s.create_api_token(u.id, 60_000).await.unwrap();
+    assert_eq!(s.api_token_user(&api, store::now()).await.unwrap().unwrap().roles, both);
+
+    let admin = s.create_user("admin", "hash", "Админ", o, Role::Admin).await.unwrap().unwrap();
+    let by = ChangedBy { user_id: admin.id };
+    let new = NewUser {
+        login: "troe",
+        password_hash: "h",
+        full_name: "Три Роли",
+        org_id: o,
+        roles: Roles::new(Role::ALL).unwrap(),
+    };
+    let troe = s.admin_create_user(by, &new, "создан").await.unwrap().unwrap();
+    assert_eq!(s.managed_user(troe.id).await.unwrap().unwrap().user.roles, Roles::new(Role::ALL).unwrap());
+    s.admin_update_user(by, troe.id, o, Roles::one(Role::Approver), "изменён").await.unwrap();
+    assert_eq!(s.user(troe.id).await.unwrap().unwrap().roles, Roles::one(Role::Approver));
+    let listed = s.managed_users(&[u.id, admin.id, troe.id]).await.unwrap();
+    let roles: Vec<(&str, Roles)> = listed.iter().map(|m| (m.user.login.as_str(), m.user.roles)).collect();
+    assert_eq!(roles, [("admin", Roles::one(Role::Admin)), ("dvoe", both), ("troe", Roles::one(Role::Approver))]);
+    let of_org: Vec<Roles> = s.users_of_org(o).await.unwrap().iter().map(|u| u.roles).collect();
+    assert_eq!(of_org, [Roles::one(Role::Admin), both, Roles::one(Role::Approver)]);
+
+    // A role code no build writes makes the user unreadable rather than silently narrower.
+    sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, 'root')")
+        .bind(u.id.get())
+        .execute(s.pool())
+        .await
+        .unwrap();
+    assert!(matches!(s.user(u.id).await, Err(StoreError::Corrupt(_))));
+    // So does a user left without roles.
+    sqlx::query("DELETE FROM user_roles WHERE user_id = $1").bind(troe.id.get()).execute(s.pool()).await.unwrap();
+    assert!(matches!(s.user(troe.id).await, Err(StoreError::Corrupt(_))));
+}
+
+/// Migration 0021 gives every user the role of the old `users.role` column, then drops it.
+#[tokio::test]
+async fn migration_0021_keeps_each_users_role() {
+    let (s, _d) = store().await;
+    let o = org(&s, "03722001684", None).await;
+    let mut users = Vec::new();
+    for (login, role) in [("z", Role::CustomerSpecialist), ("a", Role::Approver), ("adm", Role::Admin)] {
+        users.push((s.create_user(login, "h", "Ф", o, role).await.unwrap().unwrap().id, role));
+    }
+    // Back to the schema before 0021: the role in its column.
+    for sql in [
+        "ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT ''",
+        "UPDATE users SET role = (SELECT r.role FROM user_roles r WHERE r.user_id = users.id)",
+        "DROP TABLE user_roles",
+        "DELETE FROM schema_migrations WHERE version = 21",
+    ] {
+        sqlx::query(sql).execute(s.pool()).await.unwrap();
+    }
+    s.migrate().await.unwrap();
+    for (id, role) in users {
+        assert_eq!(s.user(id).await.unwrap().unwrap().roles, domain::Roles::one(role));
+    }
+    let gone = sqlx::query("SELECT role FROM users").fetch_all(s.pool()).await;
+    assert!(gone.is_err(), "the column is dropped");
 }
 
 #[tokio::test]

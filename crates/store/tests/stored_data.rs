@@ -46,11 +46,12 @@ async fn plan_rows(s: &Store, inn: &str) -> (i64, i64) {
     let org = org.to_string();
     exec(
         s,
-        "INSERT INTO users (login, password_hash, full_name, org_id, role, created_at) \
-         VALUES ('spec', 'x', 'Петрова Анна', CAST($1 AS BIGINT), 'customer', CAST($2 AS BIGINT))",
+        "INSERT INTO users (login, password_hash, full_name, org_id, created_at) \
+         VALUES ('spec', 'x', 'Петрова Анна', CAST($1 AS BIGINT), CAST($2 AS BIGINT))",
         &[&org, &now],
     )
     .await;
+    exec(s, "INSERT INTO user_roles (user_id, role) SELECT id, 'customer' FROM users WHERE login = 'spec'", &[]).await;
     exec(
         s,
         "INSERT INTO plans (org_id, plan_year, status, return_comment, eis_plan_number, row_version, created_at, updated_at) \

@@ -7,7 +7,8 @@ use store::users::Session;
 /// What every signed-in page shows in its header.
 pub struct Chrome {
     pub user_name: String,
-    pub role_title: &'static str,
+    /// The roles the user holds, as a comma list («Специалист заказчика, Согласующий»).
+    pub role_title: String,
     pub org_name: String,
     pub csrf: String,
     /// Shows the administrator's menu («Пользователи», «Справочники»).
@@ -29,10 +30,10 @@ impl Chrome {
         }
         Ok(Chrome {
             user_name: session.user.full_name.clone(),
-            role_title: session.user.role.title(),
+            role_title: session.user.roles.to_string(),
             org_name: session.org_short_name.clone(),
             csrf: session.csrf_token.clone(),
-            is_admin: session.user.role == domain::Role::Admin,
+            is_admin: session.user.roles.is_admin(),
             notice: session.notice.clone(),
             unread: session.unread_notifications,
             eis_down_since: session.eis_down_since.map(fmt_time),

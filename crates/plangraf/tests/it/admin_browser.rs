@@ -28,7 +28,8 @@ async fn the_administrator_creates_a_user_who_must_change_the_password() {
     b.fill("#full_name", "Орлова Алла Викторовна").await;
     let school = store.organization_by_spz(demo::SCHOOL.spz_code).await.unwrap().unwrap();
     b.select_value("#org_id", &school.id.get().to_string()).await;
-    b.select_value("#role", "customer").await;
+    // The specialist's role is ticked already; she approves the subordinates' plans too.
+    b.tick("#roles input[value='approver']").await;
     b.press("Создать").await;
     b.wait_for_heading("Пользователь создан").await;
     let password = b.visible_text_of(Locator::Css("#one-time-password"), "the one-time password").await;
@@ -59,6 +60,7 @@ async fn the_administrator_creates_a_user_who_must_change_the_password() {
     b.press("Сменить пароль").await;
     b.wait_for_heading("Планы-графики").await;
     b.wait_for_text("Орлова Алла Викторовна").await;
+    b.wait_for_text("Специалист заказчика, Согласующий").await;
     let creds = store.user_credentials("a.orlova").await.unwrap().unwrap();
     b.ensure(!creds.must_change_password, || "the forced change is still recorded".to_owned()).await;
     b.screenshot("admin-user-plans").await;

@@ -5,7 +5,7 @@
 
 use crate::common::{Client, Harness, Page};
 use domain::ids::UserId;
-use domain::{OrgType, Role};
+use domain::{OrgType, Role, Roles};
 use plangraf::demo;
 use serde_json::json;
 
@@ -30,7 +30,8 @@ async fn org_id(h: &Harness, spz: &str) -> i64 {
 /// Creates a user through the page; answers the result page.
 async fn create(c: &mut Client, login: &str, name: &str, org: i64, role: &str) -> Page {
     c.get("/admin/users/new").await;
-    c.post("/admin/users", &[("login", login), ("full_name", name), ("org_id", &org.to_string()), ("role", role)]).await
+    c.post("/admin/users", &[("login", login), ("full_name", name), ("org_id", &org.to_string()), ("roles", role)])
+        .await
 }
 
 async fn user_count(h: &Harness) -> usize {
@@ -164,7 +165,7 @@ async fn a_new_user_gets_a_one_time_password_and_must_change_it_first() {
 
     let store = &h.app.store;
     let user = store.user_by_login("i.sidorov").await.unwrap().unwrap();
-    assert_eq!((user.org_id.get(), user.role), (district, Role::CustomerSpecialist));
+    assert_eq!((user.org_id.get(), user.roles), (district, Roles::one(Role::CustomerSpecialist)));
     let creds = store.user_credentials("i.sidorov").await.unwrap().unwrap();
     assert!(creds.must_change_password);
     assert!(creds.password_hash.starts_with("$argon2") && !creds.password_hash.contains(&password));
@@ -250,7 +251,7 @@ async fn bad_input_is_refused_in_russian_and_creates_nothing() {
         ("", "Иванов Иван", school, "customer", "Логин не может быть пустым"),
         ("ivanov", "   ", school, "customer", "Укажите ФИО"),
         ("ivanov", "Иванов Иван", outside.get(), "customer", "Выберите организацию из списка"),
-        ("ivanov", "Иванов Иван", school, "root", "Выберите роль из списка"),
+        ("ivanov", "Иванов Иван", school, "root", "Выберите роли из списка"),
         ("zakazchik", "Другая Петрова", school, "customer", "Логин zakazchik уже занят"),
     ];
     for (login, name, org, role, message) in cases {
@@ -286,11 +287,11 @@ async fn users_out_of_reach_are_not_found_and_untouched() {
         assert!(!p.has("one-time-password"));
     }
     let school = org_id(&h, demo::SCHOOL.spz_code).await;
-    let p = c.post(&format!("/admin/users/{id}"), &[("org_id", &school.to_string()), ("role", "customer")]).await;
+    let p = c.post(&format!("/admin/users/{id}"), &[("org_id", &school.to_string()), ("roles", "customer")]).await;
     assert_eq!(p.status, 404);
     let creds = store.user_credentials("chuzhoy").await.unwrap().unwrap();
     assert!(!creds.blocked && !creds.must_change_password);
-    assert_eq!((creds.user.org_id, creds.user.role), (outside_org, Role::Admin));
+    assert_eq!((creds.user.org_id, creds.user.roles), (outside_org, Roles::one(Role::Admin)));
     assert!(store.audit_for("user", id).await.unwrap().is_empty(), "nothing journaled");
 
     // A subordinate's administrator manages its own users only, not the superior's.
@@ -316,7 +317,7 @@ async fn users_out_of_reach_are_not_found_and_untouched() {
     let zak = store.user_by_login("zakazchik").await.unwrap().unwrap();
     s.get(&format!("/admin/users/{}", zak.id.get())).await;
     let p = s
-        .post(&format!("/admin/users/{}", zak.id.get()), &[("org_id", &committee.to_string()), ("role", "customer")])
+        .post(&format!("/admin/users/{}", zak.id.get()), &[("org_id", &committee.to_string()), ("roles", "customer")])
         .await;
     assert_eq!(p.status, 422, "{}", p.body);
     assert_eq!(store.user(zak.id).await.unwrap().unwrap().org_id.get(), school);
@@ -333,11 +334,11 @@ async fn an_administrator_cannot_lock_themselves_out() {
     let id = me.id.get();
     c.get(&format!("/admin/users/{id}")).await;
     let p =
-        c.post(&format!("/admin/users/{id}"), &[("org_id", &me.org_id.get().to_string()), ("role", "approver")]).await;
+        c.post(&format!("/admin/users/{id}"), &[("org_id", &me.org_id.get().to_string()), ("roles", "approver")]).await;
     assert_eq!(p.status, 403, "{}", p.body);
-    assert!(p.has("Свои роль и организацию изменить нельзя"), "{}", p.body);
+    assert!(p.has("Свою организацию и свою роль «Администратор» изменить нельзя"), "{}", p.body);
     let school = org_id(&h, demo::SCHOOL.spz_code).await;
-    let p = c.post(&format!("/admin/users/{id}"), &[("org_id", &school.to_string()), ("role", "admin")]).await;
+    let p = c.post(&format!("/admin/users/{id}"), &[("org_id", &school.to_string()), ("roles", "admin")]).await;
     assert_eq!(p.status, 403, "{}", p.body);
     let p = c.post(&format!("/admin/users/{id}/block"), &[]).await;
     assert_eq!(p.status, 403, "{}", p.body);
@@ -345,7 +346,7 @@ async fn an_administrator_cannot_lock_themselves_out() {
     let p = c.post(&format!("/admin/users/{id}/password"), &[]).await;
     assert_eq!(p.status, 403, "{}", p.body);
     let creds = store.user_credentials("admin").await.unwrap().unwrap();
-    assert_eq!((creds.user.role, creds.user.org_id), (Role::Admin, me.org_id));
+    assert_eq!((creds.user.roles, creds.user.org_id), (Roles::one(Role::Admin), me.org_id));
     assert!(!creds.blocked && !creds.must_change_password);
     assert!(store.audit_for("user", id).await.unwrap().is_empty());
     assert_eq!(c.get("/admin/users").await.status, 200, "still an administrator");
@@ -363,15 +364,15 @@ async fn role_and_organization_block_reset_and_unlock() {
     // Organization and role.
     let district = org_id(&h, demo::DISTRICT.spz_code).await;
     c.get(&format!("/admin/users/{id}")).await;
-    let p = c.post(&format!("/admin/users/{id}"), &[("org_id", &district.to_string()), ("role", "approver")]).await;
+    let p = c.post(&format!("/admin/users/{id}"), &[("org_id", &district.to_string()), ("roles", "approver")]).await;
     assert_eq!(p.status, 200, "{}", p.body);
-    assert!(p.has("Организация и роль пользователя сохранены"), "{}", p.body);
+    assert!(p.has("Организация и роли пользователя сохранены"), "{}", p.body);
     let changed = store.user(UserId(id)).await.unwrap().unwrap();
-    assert_eq!((changed.org_id.get(), changed.role), (district, Role::Approver));
-    let p = c.post(&format!("/admin/users/{id}"), &[("org_id", "abc"), ("role", "approver")]).await;
+    assert_eq!((changed.org_id.get(), changed.roles), (district, Roles::one(Role::Approver)));
+    let p = c.post(&format!("/admin/users/{id}"), &[("org_id", "abc"), ("roles", "approver")]).await;
     assert_eq!(p.status, 422);
     let school = org_id(&h, demo::SCHOOL.spz_code).await;
-    c.post(&format!("/admin/users/{id}"), &[("org_id", &school.to_string()), ("role", "customer")]).await;
+    c.post(&format!("/admin/users/{id}"), &[("org_id", &school.to_string()), ("roles", "customer")]).await;
 
     // Blocking ends the sessions and tokens at once; the user cannot sign in.
     let mut u = h.client();
@@ -506,5 +507,109 @@ async fn every_user_changes_their_own_password_in_settings() {
     let me = reqwest::Client::new().get(format!("{}/api/v1/me", h.app.url())).bearer_auth(&token).send().await.unwrap();
     assert_eq!(me.status().as_u16(), 401, "the API tokens were revoked");
     assert_eq!(token_status(&h, "komitet", "Новый-пароль-2026").await.0, 200);
+    h.app.stop().await;
+}
+
+/// Several roles: ticked on the form, shown in the list and on the page, changed with the
+/// journal saying what they were and became; none ticked is refused and changes nothing.
+#[tokio::test]
+async fn a_user_holds_the_roles_ticked() {
+    let h = Harness::start_driven().await;
+    let store = &h.app.store;
+    let mut c = admin(&h).await;
+    let committee = org_id(&h, demo::COMMITTEE.spz_code).await;
+    let form = c.get("/admin/users/new").await;
+    assert!(form.has("type=\"checkbox\" name=\"roles\" value=\"approver\""), "{}", form.body);
+    let (name, org) = ("Орлова Алла Викторовна", committee.to_string());
+    let fields = |roles: &'static [&'static str]| {
+        let mut f: Vec<(&str, &str)> = vec![("login", "a.orlova"), ("full_name", name), ("org_id", &org)];
+        f.extend(roles.iter().map(|r| ("roles", *r)));
+        f
+    };
+    let before = user_count(&h).await;
+    let none = c.post("/admin/users", &fields(&[])).await;
+    assert_eq!(none.status, 422, "{}", none.body);
+    assert!(none.has("Выберите хотя бы одну роль."), "{}", none.body);
+    assert!(!none.has("one-time-password"));
+    assert_eq!(user_count(&h).await, before, "nothing created");
+
+    let created = c.post("/admin/users", &fields(&["approver", "customer"])).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let user = store.user_by_login("a.orlova").await.unwrap().unwrap();
+    let both = Roles::new([Role::CustomerSpecialist, Role::Approver]).unwrap();
+    assert_eq!(user.roles, both);
+    let journal = store.audit_for("user", user.id.get()).await.unwrap();
+    assert!(journal[0].details.contains("роли: Специалист заказчика, Согласующий"), "{journal:?}");
+    let list = c.get("/admin/users?q=orlova").await;
+    let row = &list.body[list.body.find("data-login=\"a.orlova\"").unwrap()..];
+    assert!(row[..row.find("</tr>").unwrap()].contains("<td>Специалист заказчика, Согласующий</td>"), "{row}");
+    let id = user.id.get();
+    let page = c.get(&format!("/admin/users/{id}")).await;
+    assert!(page.has("id=\"user-roles\">Специалист заказчика, Согласующий<"), "{}", page.body);
+    assert!(
+        page.has("name=\"roles\" value=\"customer\" checked") && page.has("name=\"roles\" value=\"approver\" checked")
+    );
+    assert!(!page.has("name=\"roles\" value=\"admin\" checked"), "{}", page.body);
+
+    // No role ticked, or an unknown one: refused, nothing changes.
+    for roles in [vec![], vec![("roles", "root")]] {
+        let mut f = vec![("org_id", org.as_str())];
+        f.extend(roles);
+        let p = c.post(&format!("/admin/users/{id}"), &f).await;
+        assert_eq!(p.status, 422, "{}", p.body);
+        assert!(p.has("Выберите хотя бы одну роль.") || p.has("Выберите роли из списка."), "{}", p.body);
+    }
+    assert_eq!(store.user(user.id).await.unwrap().unwrap().roles, both);
+    assert_eq!(store.audit_for("user", user.id.get()).await.unwrap().len(), 1, "nothing journaled");
+
+    // Approver only, then all three.
+    let p = c.post(&format!("/admin/users/{id}"), &[("org_id", &org), ("roles", "approver")]).await;
+    assert!(p.has("Организация и роли пользователя сохранены"), "{}", p.body);
+    assert_eq!(store.user(user.id).await.unwrap().unwrap().roles, Roles::one(Role::Approver));
+    let all = [("org_id", org.as_str()), ("roles", "admin"), ("roles", "customer"), ("roles", "approver")];
+    c.post(&format!("/admin/users/{id}"), &all).await;
+    assert_eq!(store.user(user.id).await.unwrap().unwrap().roles, Roles::new(Role::ALL).unwrap());
+    let journal = store.audit_for("user", user.id.get()).await.unwrap();
+    let changes: Vec<&str> = journal.iter().skip(1).map(|e| e.details.as_str()).collect();
+    assert_eq!(
+        changes,
+        [
+            "Логин a.orlova; роли: Специалист заказчика, Согласующий → Согласующий",
+            "Логин a.orlova; роли: Согласующий → Специалист заказчика, Согласующий, Администратор",
+        ]
+    );
+    // Saving the same roles again changes and journals nothing.
+    c.post(&format!("/admin/users/{id}"), &all).await;
+    assert_eq!(store.audit_for("user", user.id.get()).await.unwrap().len(), 3);
+    h.app.stop().await;
+}
+
+/// An administrator may take on another role, but not give up his own administrator's role.
+#[tokio::test]
+async fn an_administrator_keeps_his_own_administrators_role() {
+    let h = Harness::start_driven().await;
+    let store = &h.app.store;
+    let me = store.user_by_login("admin").await.unwrap().unwrap();
+    let (id, org) = (me.id.get(), me.org_id.get().to_string());
+    let mut c = admin(&h).await;
+    c.get(&format!("/admin/users/{id}")).await;
+    let p =
+        c.post(&format!("/admin/users/{id}"), &[("org_id", &org), ("roles", "approver"), ("roles", "customer")]).await;
+    assert_eq!(p.status, 403, "{}", p.body);
+    assert!(p.has("свою роль «Администратор» изменить нельзя"), "{}", p.body);
+    assert_eq!(store.user(me.id).await.unwrap().unwrap().roles, Roles::one(Role::Admin));
+    assert!(store.audit_for("user", id).await.unwrap().is_empty());
+
+    let p = c.post(&format!("/admin/users/{id}"), &[("org_id", &org), ("roles", "admin"), ("roles", "approver")]).await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    let now = Roles::new([Role::Admin, Role::Approver]).unwrap();
+    assert_eq!(store.user(me.id).await.unwrap().unwrap().roles, now);
+    let journal = store.audit_for("user", id).await.unwrap();
+    assert_eq!(journal.len(), 1);
+    assert_eq!(journal[0].details, "Логин admin; роли: Администратор → Согласующий, Администратор");
+    // The header says both, and the administrator's menu is still there.
+    let plans = c.get("/plans").await;
+    assert!(plans.has("Согласующий, Администратор"), "{}", plans.body);
+    assert_eq!(c.get("/admin/users").await.status, 200, "still an administrator");
     h.app.stop().await;
 }

@@ -297,7 +297,8 @@ async fn full_flow_through_the_api() {
     let approver = Api::signed_in(&h, "soglasovatel", "soglasovatel").await;
 
     let me = customer.call(Method::GET, "/api/v1/me", &[], None).await;
-    assert_eq!(me.json["role"], "customer");
+    assert_eq!(me.json["roles"], json!(["customer"]));
+    assert_eq!(me.json["roles_title"], "Специалист заказчика");
 
     // A plan for 2026; the year is checked, and a second plan for the same year is a conflict.
     let r = customer.call_with(Method::POST, "/api/v1/plans", &[], "", Some((json!({"plan_year": 26}), false))).await;

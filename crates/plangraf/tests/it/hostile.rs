@@ -250,7 +250,7 @@ async fn the_database_files_are_readable_by_their_owner_only() {
 }
 
 /// Runs the real binary with a throwaway data directory.
-fn plangraf_cli(data_dir: &std::path::Path, args: &[&str], stdin: &str) -> (bool, String) {
+pub(crate) fn plangraf_cli(data_dir: &std::path::Path, args: &[&str], stdin: &str) -> (bool, String) {
     use std::io::Write;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_plangraf"))
         .args(args)

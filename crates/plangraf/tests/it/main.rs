@@ -30,6 +30,7 @@ mod picker_browser;
 mod positions;
 mod reference;
 mod request_ids;
+mod roles;
 mod security;
 mod seed_path;
 mod send_retries;

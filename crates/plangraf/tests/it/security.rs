@@ -214,7 +214,7 @@ async fn api_token_and_me() {
     let me: serde_json::Value =
         http.get(format!("{base}/api/v1/me")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     assert_eq!(me["login"], "zakazchik");
-    assert_eq!(me["role_title"], "Специалист заказчика");
+    assert_eq!(me["roles_title"], "Специалист заказчика");
     assert_eq!(me["organization"]["spz_code"], plangraf::demo::SCHOOL.spz_code);
     assert_eq!(http.get(format!("{base}/api/v1/me")).bearer_auth("forged").send().await.unwrap().status(), 401);
     h.app.stop().await;

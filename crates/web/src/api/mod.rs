@@ -328,8 +328,8 @@ pub async fn me(State(state): State<AppState>, ApiUser(user): ApiUser) -> Result
         "id": user.id,
         "login": user.login,
         "full_name": user.full_name,
-        "role": user.role.code(),
-        "role_title": user.role.title(),
+        "roles": user.roles,
+        "roles_title": user.roles.to_string(),
         "organization": {
             "id": org.id,
             "name": org.name,
@@ -354,6 +354,15 @@ mod tests {
             listed.as_array().expect("send_status is an enum").iter().filter_map(|v| v.as_str()).collect();
         let known: Vec<&str> = domain::SendStatus::ALL.iter().map(|s| s.code()).collect();
         assert_eq!(listed, known, "the document's send statuses and domain::SendStatus differ");
+    }
+
+    #[test]
+    fn the_document_lists_every_role() {
+        let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).expect("openapi.json is JSON");
+        let listed = &doc["components"]["schemas"]["Me"]["properties"]["roles"]["items"]["enum"];
+        let listed: Vec<&str> = listed.as_array().expect("an enum").iter().map(|v| v.as_str().unwrap()).collect();
+        let codes: Vec<&str> = domain::Role::ALL.iter().map(|r| r.code()).collect();
+        assert_eq!(listed, codes);
     }
 
     #[test]

@@ -114,7 +114,7 @@ pub(super) async fn plans_page_with(
     let total = counts.of(All);
     let items = state.app.visible_plans_page(user, All, &counts, page, LIST_PAGE).await?;
     let rows: Vec<PlanRow> = items.into_iter().map(plan_row).collect();
-    let (queue, queue_total) = if user.role.approves_plans() {
+    let (queue, queue_total) = if user.roles.approves_plans() {
         let items = state.app.visible_plans_page(user, AwaitingApproval, &counts, queue_page, LIST_PAGE).await?;
         (items.into_iter().map(plan_row).collect(), counts.of(AwaitingApproval))
     } else {
@@ -130,8 +130,8 @@ pub(super) async fn plans_page_with(
         queue_total,
         pages: list_links(total, page, |n| format!("/plans?page={n}&queue_page={queue_page}")),
         queue_pages: list_links(queue_total, queue_page, |n| format!("/plans?page={page}&queue_page={n}")),
-        can_create: user.role.edits_plans(),
-        can_bulk_approve: user.role.approves_plans(),
+        can_create: user.roles.edits_plans(),
+        can_bulk_approve: user.roles.approves_plans(),
         years: (this_year - 1..=this_year + 2).collect(),
         default_year: this_year + 1,
         take: take.unwrap_or_default(),

@@ -58,7 +58,7 @@ struct Confirm {
 }
 
 fn require_admin(user: &User) -> WebResult<()> {
-    if user.role != domain::Role::Admin {
+    if !user.roles.is_admin() {
         return Err(WebError::forbidden("Раздел «Справочники» доступен только администратору."));
     }
     Ok(())

@@ -1,6 +1,6 @@
 //! «Администрирование» → «Пользователи» (administrators only): the users of the administrator's
 //! organization and of its direct subordinates, a new user, a user's page with its organization
-//! and role, blocking, a password reset and unlocking sign-in; and «Настройки» → «Сменить
+//! and roles, blocking, a password reset and unlocking sign-in; and «Настройки» → «Сменить
 //! пароль», which is also the page every user whose password an administrator handed out is
 //! held on until they change it. The rules are `app::user_admin`'s; these handlers translate.
 
@@ -26,7 +26,7 @@ struct UserRow {
     login: String,
     full_name: String,
     org: String,
-    role: &'static str,
+    roles: String,
     state: String,
     last_sign_in: String,
     failed: i64,
@@ -45,7 +45,7 @@ struct UsersPage {
     error: Option<String>,
 }
 
-/// An organization or role in a `<select>`: value, title, selected.
+/// An organization in a `<select>` or a role's checkbox: value, title, selected.
 type Choice = (String, String, bool);
 
 #[derive(Template)]
@@ -76,7 +76,7 @@ struct UserPage {
     login: String,
     full_name: String,
     org: String,
-    role: &'static str,
+    roles_title: String,
     blocked: bool,
     must_change_password: bool,
     locked_until: Option<String>,
@@ -137,8 +137,19 @@ fn never_or(t: Option<store::Time>) -> String {
     t.map(fmt_time).unwrap_or_else(|| "не входил".to_owned())
 }
 
-fn role_choices(selected: Option<Role>) -> Vec<Choice> {
-    Role::ALL.iter().map(|r| (r.code().to_owned(), r.title().to_owned(), Some(*r) == selected)).collect()
+/// A checkbox for every role, ticked for those in `ticked`.
+fn role_choices(ticked: impl Fn(Role) -> bool) -> Vec<Choice> {
+    Role::ALL.iter().map(|r| (r.code().to_owned(), r.title().to_owned(), ticked(*r))).collect()
+}
+
+/// The roles ticked in a posted form, as sent (checked by `app::user_admin`).
+fn ticked(pairs: &[(String, String)]) -> Vec<String> {
+    pairs.iter().filter(|(k, _)| k == "roles").map(|(_, v)| v.clone()).collect()
+}
+
+/// The value of one field of a posted form (the first, if repeated).
+fn field(pairs: &[(String, String)], name: &str) -> String {
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
 }
 
 async fn org_choices(admin: &UserAdmin, selected: &str) -> WebResult<Vec<Choice>> {
@@ -198,7 +209,7 @@ pub async fn list(
                         login: u.user.login.clone(),
                         full_name: u.user.full_name.clone(),
                         org: u.org_short_name.clone(),
-                        role: u.user.role.title(),
+                        roles: u.user.roles.to_string(),
                         state: state_of(u, r.locked_until),
                         last_sign_in: never_or(u.last_sign_in_at),
                         failed: u.failed_sign_ins,
@@ -236,35 +247,24 @@ pub async fn new_page(State(state): State<AppState>, CurrentUser(session): Curre
         login: String::new(),
         full_name: String::new(),
         orgs: org_choices(&admin, &own).await?,
-        roles: role_choices(Some(Role::CustomerSpecialist)),
+        roles: role_choices(|r| r == Role::CustomerSpecialist),
         error: None,
         errors: Vec::new(),
     };
     Ok(html(&page)?.into_response())
 }
 
-#[derive(Deserialize, Default)]
-pub struct NewUserForm {
-    #[serde(default)]
-    login: String,
-    #[serde(default)]
-    full_name: String,
-    #[serde(default)]
-    org_id: String,
-    #[serde(default)]
-    role: String,
-}
-
 /// «Создать»: the new user, and their password shown once on the answer (never in a URL).
-pub async fn create(State(state): State<AppState>, post: Post<NewUserForm>) -> WebResult<Response> {
+/// The form: `login`, `full_name`, `org_id`, and `roles` once per role ticked.
+pub async fn create(State(state): State<AppState>, post: Post<Vec<(String, String)>>) -> WebResult<Response> {
     let session = &post.session;
     let admin = state.app.user_admin(&session.user).await?;
-    let f = post.form;
+    let f = &post.form;
     let form = NewUser {
-        login: f.login.clone(),
-        full_name: f.full_name.clone(),
-        org_id: f.org_id.clone(),
-        role: f.role.clone(),
+        login: field(f, "login"),
+        full_name: field(f, "full_name"),
+        org_id: field(f, "org_id"),
+        roles: ticked(f),
     };
     match admin.create(&form).await {
         Ok((user, password)) => {
@@ -275,10 +275,10 @@ pub async fn create(State(state): State<AppState>, post: Post<NewUserForm>) -> W
             let page = NewUserPage {
                 chrome: Some(Chrome::of(&state, session).await?),
                 csrf: session.csrf_token.clone(),
-                login: f.login,
-                full_name: f.full_name,
-                orgs: org_choices(&admin, &f.org_id).await?,
-                roles: role_choices(Role::from_code(f.role.trim())),
+                orgs: org_choices(&admin, &form.org_id).await?,
+                roles: role_choices(|r| form.roles.iter().any(|c| c.trim() == r.code())),
+                login: form.login,
+                full_name: form.full_name,
                 error: Some(message),
                 errors: errors.into_iter().map(|e| (e.field, e.message)).collect(),
             };
@@ -318,7 +318,7 @@ pub struct UserQuery {
 fn done_notice(done: Option<&str>) -> Option<String> {
     Some(
         match done? {
-            "changed" => "Организация и роль пользователя сохранены.",
+            "changed" => "Организация и роли пользователя сохранены.",
             "blocked" => "Пользователь заблокирован: его сеансы завершены, токены API отозваны.",
             "unblocked" => "Пользователь разблокирован и снова может войти.",
             "unlocked" => "Вход разблокирован: задержки после неудачных попыток сняты.",
@@ -346,7 +346,7 @@ async fn render_user(
         login: u.user.login.clone(),
         full_name: u.user.full_name.clone(),
         org: u.org_short_name.clone(),
-        role: u.user.role.title(),
+        roles_title: u.user.roles.to_string(),
         blocked: u.blocked,
         must_change_password: u.must_change_password,
         locked_until: locked_until.map(fmt_time),
@@ -356,7 +356,7 @@ async fn render_user(
         created: fmt_time(u.created_at),
         is_self: u.user.id == session.user.id,
         orgs: org_choices(admin, &u.user.org_id.get().to_string()).await?,
-        roles: role_choices(Some(u.user.role)),
+        roles: role_choices(|r| u.user.roles.contains(r)),
         notice,
         error,
     };
@@ -393,20 +393,16 @@ async fn refused(
     }
 }
 
-#[derive(Deserialize, Default)]
-pub struct ChangeForm {
-    #[serde(default)]
-    org_id: String,
-    #[serde(default)]
-    role: String,
-}
-
-/// «Сохранить»: organization and role.
-pub async fn update(State(state): State<AppState>, Id(id): Id<i64>, post: Post<ChangeForm>) -> WebResult<Response> {
+/// «Сохранить»: organization and roles (`org_id`, and `roles` once per role ticked).
+pub async fn update(
+    State(state): State<AppState>,
+    Id(id): Id<i64>,
+    post: Post<Vec<(String, String)>>,
+) -> WebResult<Response> {
     let session = &post.session;
     let admin = state.app.user_admin(&session.user).await?;
     let target = admin.user(UserId(id)).await?;
-    let change = UserChange { org_id: post.form.org_id, role: post.form.role };
+    let change = UserChange { org_id: field(&post.form, "org_id"), roles: ticked(&post.form) };
     match admin.update(&target, &change).await {
         Ok(()) => Ok(Redirect::to(&format!("/admin/users/{id}?done=changed")).into_response()),
         Err(e) => refused(&state, session, &admin, UserId(id), e).await,
