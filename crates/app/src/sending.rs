@@ -92,6 +92,10 @@ pub fn repeated_ru(repeats: i64, last_at: Option<store::Time>) -> Option<String>
     Some(format!("повторялось {repeats} {word}{last}"))
 }
 
+/// Why nothing new goes to ЕИС for a blocked organization (`org_admin`).
+pub const BLOCKED_ORGANIZATION: &str = "Организация заблокирована администратором: новые отправки её планов-графиков в ЕИС \
+     не принимаются. Уже поставленные в очередь ждут её разблокировки.";
+
 pub const SAVE_CREDENTIALS_FIRST: &str =
     "Сохраните логин и пароль ЕИС в «Настройки» → «Регистрационные данные в ЕИС», затем повторите.";
 
@@ -126,6 +130,9 @@ impl Workflow {
         version: &store::plans::Version,
         credentials: EisLogin,
     ) -> Result<SendId> {
+        if self.store.organization_blocked(plan.org_id).await? {
+            return Err(Error::SendRefused(BLOCKED_ORGANIZATION.into()));
+        }
         match self.exchange.request_send(user, plan, version, credentials).await {
             Ok(id) => Ok(id),
             Err(exchange::RequestError::Refused(reason)) => Err(Error::SendRefused(reason)),

@@ -1,5 +1,5 @@
-//! The administrator's users pages: the users of an organization and of its subordinates, with
-//! their state, and the administrator's changes, each with its audit entry in one transaction.
+//! The administrator's users pages: the users of an organization and of every organization below
+//! it (at any depth), with their state, and the administrator's changes, each with its audit entry in one transaction.
 
 use crate::audit::record;
 use crate::users::{User, pair_prefix_of};
@@ -14,7 +14,7 @@ use sqlx::any::AnyRow;
 pub struct ManagedUser {
     pub user: User,
     pub org_short_name: String,
-    /// The superior of the user's organization (whose administrator also manages the user).
+    /// The superior of the user's organization.
     pub org_superior_id: Option<OrgId>,
     pub blocked: bool,
     pub must_change_password: bool,
@@ -75,13 +75,13 @@ fn managed_from_row(r: &AnyRow) -> Result<ManagedUser> {
 }
 
 impl Store {
-    /// The users of organization `org` and of the organizations it is the direct superior of,
-    /// by login: ids, logins and names only, for the list's search and paging.
+    /// The users of organization `org` and of every organization below it at any depth, by
+    /// login: ids, logins and names only, for the list's search and paging.
     pub async fn user_keys_in_reach(&self, org: OrgId) -> Result<Vec<UserKey>> {
-        let rows = sqlx::query(
-            "SELECT u.id, u.login, u.full_name FROM users u JOIN organizations o ON o.id = u.org_id \
-             WHERE u.org_id = $1 OR o.superior_id = $1 ORDER BY u.login",
-        )
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT u.id, u.login, u.full_name FROM users u WHERE u.org_id IN {} ORDER BY u.login",
+            crate::org_admin::subtree_sql("$1")
+        )))
         .bind(org.get())
         .fetch_all(self.pool())
         .await?;

@@ -67,6 +67,7 @@ async fn schema_has_every_table() {
             "jobs",
             "notification_preferences",
             "notifications",
+            "org_agreements",
             "organizations",
             "plan_checks",
             "plan_tallies",

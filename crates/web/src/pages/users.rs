@@ -1,5 +1,5 @@
 //! «Администрирование» → «Пользователи» (administrators only): the users of the administrator's
-//! organization and of its direct subordinates, a new user, a user's page with its organization
+//! organization and of every organization below it, a new user, a user's page with its organization
 //! and role, blocking, a password reset and unlocking sign-in; and «Настройки» → «Сменить
 //! пароль», which is also the page every user whose password an administrator handed out is
 //! held on until they change it. The rules are `app::user_admin`'s; these handlers translate.
