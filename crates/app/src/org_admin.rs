@@ -351,7 +351,10 @@ impl OrgAdmin {
             .map_err(|_| err(&mut errors, "org_type", "Выберите тип организации из списка."));
         let level = match f.budget_level.trim().parse::<u8>() {
             Ok(l @ 1..=3) => Ok(l),
-            _ => Err(err(&mut errors, "budget_level", format!("{}.", domain::org::OrgFieldError::BudgetLevel))),
+            _ => {
+                err(&mut errors, "budget_level", format!("{}.", domain::org::OrgFieldError::BudgetLevel));
+                Err(())
+            }
         };
         if let (Ok(inn), Ok(kpp), Ok(level)) = (&inn, &kpp, &level)
             && let Err(m) = domain::org::check_iku(*level, inn, kpp, &f.iku)

@@ -276,19 +276,19 @@ pub async fn new_page(
         budget_level: admin.organization().budget_level.to_string(),
         ..Default::default()
     };
-    render_form(&state, &session, &admin, None, form, StatusCode::OK, None, Vec::new()).await
+    render_form(&state, &session, &admin, None, form, (StatusCode::OK, None, Vec::new())).await
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A form's answer: its status, the summary message and the per-field messages.
+type Outcome = (StatusCode, Option<String>, Vec<(&'static str, String)>);
+
 async fn render_form(
     state: &AppState,
     session: &Session,
     admin: &OrgAdmin,
     org: Option<&OrgRecord>,
     form: OrgForm,
-    status: StatusCode,
-    error: Option<String>,
-    errors: Vec<(&'static str, String)>,
+    (status, error, errors): Outcome,
 ) -> WebResult<Response> {
     let page = OrgFormPage {
         chrome: Some(Chrome::of(state, session).await?),
@@ -360,11 +360,12 @@ async fn form_refused(
     match e {
         app::Error::Fields { message, errors } => {
             let errors = errors.into_iter().map(|e| (e.field, e.message)).collect();
-            render_form(state, session, admin, org, form, StatusCode::UNPROCESSABLE_ENTITY, Some(message), errors).await
+            render_form(state, session, admin, org, form, (StatusCode::UNPROCESSABLE_ENTITY, Some(message), errors))
+                .await
         }
         e @ app::Error::Refused { .. } => {
             let status = status_of(&e);
-            render_form(state, session, admin, org, form, status, Some(e.to_string()), Vec::new()).await
+            render_form(state, session, admin, org, form, (status, Some(e.to_string()), Vec::new())).await
         }
         e => Err(e.into()),
     }
@@ -390,7 +391,7 @@ pub async fn edit_page(
     let admin = state.app.org_admin(&session.user).await?;
     let r = admin.record(OrgId(id)).await?;
     let form = OrgForm::of(&r);
-    render_form(&state, &session, &admin, Some(&r), form, StatusCode::OK, None, Vec::new()).await
+    render_form(&state, &session, &admin, Some(&r), form, (StatusCode::OK, None, Vec::new())).await
 }
 
 /// «Сохранить».
