@@ -39,7 +39,8 @@ pub struct OrgAdmin {
     org: Organization,
     /// The reach, by short name.
     nodes: Vec<OrgNode>,
-    reach: HashSet<OrgId>,
+    /// Where each organization of the reach is in `nodes`.
+    index: HashMap<OrgId, usize>,
 }
 
 /// One row of the tree as shown.
@@ -189,8 +190,8 @@ impl Workflow {
         }
         let org = self.store.organization(caller.org_id).await?.ok_or(Error::NotFound)?;
         let nodes = self.store.org_nodes(org.id).await?;
-        let reach = nodes.iter().map(|n| n.id).collect();
-        Ok(OrgAdmin { store: self.store.clone(), admin: caller.clone(), org, nodes, reach })
+        let index = nodes.iter().enumerate().map(|(i, n)| (n.id, i)).collect();
+        Ok(OrgAdmin { store: self.store.clone(), admin: caller.clone(), org, nodes, index })
     }
 }
 
@@ -209,11 +210,11 @@ impl OrgAdmin {
     }
 
     pub fn reaches(&self, id: OrgId) -> bool {
-        self.reach.contains(&id)
+        self.index.contains_key(&id)
     }
 
     fn node(&self, id: OrgId) -> Option<&OrgNode> {
-        self.nodes.iter().find(|n| n.id == id)
+        self.index.get(&id).map(|i| &self.nodes[*i])
     }
 
     /// The organization and every one below it, within the reach.

@@ -578,3 +578,93 @@ async fn role_oa_needs_an_agreement_in_force_and_a_blocked_organization_sends_no
     assert!(store.latest_send(domain::ids::VersionId(version)).await.unwrap().is_none(), "nothing queued");
     h.app.stop().await;
 }
+
+#[tokio::test]
+async fn thousands_of_organizations_are_paged_searched_and_opened_by_branch() {
+    let h = Harness::start_driven().await;
+    let store = &h.app.store;
+    let listed = |spz: String, short: String, inn: String, superior: Option<String>| store::orgs::ListedOrganization {
+        name: format!("Учреждение «{short}»"),
+        short_name: short,
+        superior_spz: superior.map(|s| domain::org::SpzCode::parse(&s).unwrap()),
+        spz_code: domain::org::SpzCode::parse(&spz).unwrap(),
+        inn: domain::org::Inn::parse(&inn).unwrap(),
+        kpp: domain::org::Kpp::parse("780101001").unwrap(),
+        org_type: domain::OrgType::Budget,
+        budget_level: 2,
+        oktmo: "40911000".to_owned(),
+    };
+    // 30 districts under the committee, 100 schools under each.
+    let (districts, schools): (usize, usize) = (30, 100);
+    let mut list = Vec::new();
+    for d in 0..districts {
+        let spz = format!("04{d:09}");
+        list.push(listed(
+            spz.clone(),
+            format!("Район {d:02}"),
+            format!("79{d:08}"),
+            Some(demo::COMMITTEE.spz_code.to_owned()),
+        ));
+        for s in 0..schools {
+            let n = d * 1000 + s;
+            list.push(listed(
+                format!("05{n:09}"),
+                format!("Школа {d:02}-{s:03}"),
+                format!("77{n:08}"),
+                Some(spz.clone()),
+            ));
+        }
+    }
+    store.load_organizations(&list, None, None).await.unwrap();
+    let total = 3 + districts * (schools + 1);
+
+    let mut c = admin(&h).await;
+    let started = std::time::Instant::now();
+    let p = c.get("/admin/orgs").await;
+    let took = started.elapsed();
+    assert_eq!(p.status, 200);
+    assert!(p.has(&format!("Найдено организаций: {total}.")), "{}", &p.body[p.body.len().saturating_sub(2000)..]);
+    assert_eq!(p.body.matches("data-spz=").count(), app::org_admin::PAGE_SIZE, "one page of rows");
+    let last = total.div_ceil(app::org_admin::PAGE_SIZE);
+    assert!(p.has(&format!("page={last}\">{last}</a>")), "a link to the last page");
+    eprintln!("the tree of {total} organizations in {took:?}");
+    let p = c.get(&format!("/admin/orgs?page={last}")).await;
+    assert_eq!(p.body.matches("data-spz=").count(), total - (last - 1) * app::org_admin::PAGE_SIZE);
+
+    // A school by its ИНН, with its path; a district's branch on its own.
+    let p = c.get("/admin/orgs?q=7700017042").await;
+    assert!(p.has("Найдено организаций: 1.") && p.has("data-spz=\"05000017042\""), "{}", p.body);
+    assert!(p.has("Комитет по образованию › Район 17"), "{}", p.body);
+    let district = org_of(&h, "04000000017").await.id.get();
+    let p = c.get(&format!("/admin/orgs?branch={district}")).await;
+    assert!(p.has(&format!("Найдено организаций: {}.", schools + 1)), "{}", p.body);
+    assert!(!p.has("data-spz=\"05000018000\""), "another district's school");
+    let p = c.get(&format!("/admin/orgs?branch={district}&q=%D1%88%D0%BA%D0%BE%D0%BB%D0%B0%2017-05")).await; // школа 17-05
+    assert!(p.has("Найдено организаций: 10."), "{}", p.body);
+
+    // The forms list every possible superior; the users page reaches every school.
+    let started = std::time::Instant::now();
+    let p = c.get("/admin/orgs/new").await;
+    eprintln!("the new organization's form in {:?}", started.elapsed());
+    assert_eq!(
+        p.body.matches("<option value=\"").count() - 2 - 3 - 6,
+        total,
+        "every superior, less the two placeholders, the levels and the types"
+    );
+    let school = org_of(&h, "05000017042").await.id.get();
+    c.get("/admin/users/new").await;
+    let p = c
+        .post(
+            "/admin/users",
+            &[
+                ("login", "dalnyaya"),
+                ("full_name", "Дальняя Школа"),
+                ("org_id", &school.to_string()),
+                ("role", "customer"),
+            ],
+        )
+        .await;
+    assert!(p.has("one-time-password"), "{}", p.body);
+    assert!(took < std::time::Duration::from_secs(10), "the tree took {took:?}");
+    h.app.stop().await;
+}
