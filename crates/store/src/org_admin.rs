@@ -141,7 +141,7 @@ const AGREEMENT_SELECT: &str = "SELECT a.id, a.subordinate_id, a.agent_id, g.sho
 
 /// Inside the transaction that changes organization `org`'s superior from `from` to `to`: its
 /// plans move from the old superior's tally (`plan_tallies`, migration 0012) to the new one's.
-async fn move_tallies(
+pub(crate) async fn move_tallies(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     org: OrgId,
     from: Option<OrgId>,

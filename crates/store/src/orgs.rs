@@ -229,6 +229,10 @@ impl Store {
                     .bind(e.id.get())
                     .execute(&mut *tx)
                     .await?;
+                    if e.superior_id != superior_id {
+                        // Its plans move to the new superior's counts in the same transaction.
+                        crate::org_admin::move_tallies(&mut tx, e.id, e.superior_id, superior_id).await?;
+                    }
                     loaded.updated += 1;
                     (e.id, "Обновлена из сводного перечня заказчиков", changes(&e, &wanted).join(", "))
                 }

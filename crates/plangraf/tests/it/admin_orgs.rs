@@ -378,7 +378,38 @@ async fn a_new_superior_moves_the_plans_counts() {
     let list = committee_approver.get("/plans").await;
     assert!(!list.has(&format!("/plans/{plan}\"")), "{}", list.body);
 
-    // And back: the counts return.
+    // A list loaded with another superior moves the counts as well.
+    let listed = store::orgs::ListedOrganization {
+        name: demo::SCHOOL.name.to_owned(),
+        short_name: demo::SCHOOL.short_name.to_owned(),
+        superior_spz: Some(domain::org::SpzCode::parse(demo::COMMITTEE.spz_code).unwrap()),
+        spz_code: domain::org::SpzCode::parse(demo::SCHOOL.spz_code).unwrap(),
+        inn: domain::org::Inn::parse(demo::SCHOOL.inn).unwrap(),
+        kpp: domain::org::Kpp::parse(demo::SCHOOL.kpp).unwrap(),
+        org_type: demo::SCHOOL.org_type,
+        budget_level: 2,
+        oktmo: "40911000".to_owned(),
+    };
+    let loaded = store.load_organizations(&[listed.clone()], None, None).await.unwrap();
+    assert_eq!(loaded.updated, 1);
+    assert_eq!(store.plan_counts(committee).await.unwrap(), before_committee, "moved back by the load");
+    assert_eq!(store.plan_counts(district).await.unwrap(), before_district);
+    let loaded = store
+        .load_organizations(
+            &[store::orgs::ListedOrganization {
+                superior_spz: Some(domain::org::SpzCode::parse(demo::DISTRICT.spz_code).unwrap()),
+                ..listed
+            }],
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(loaded.updated, 1);
+    assert_eq!(store.plan_counts(district).await.unwrap(), after_district);
+    assert_eq!(store.plan_counts(committee).await.unwrap(), store.plan_counts_counted(committee).await.unwrap());
+
+    // And back through the form: the counts return.
     let form = c.get(&format!("/admin/orgs/{}/edit", school.id.get())).await;
     let last = f.len() - 1;
     f[last].1 = value_of(&form.body, "row_version");
