@@ -390,7 +390,7 @@ async fn a_new_superior_moves_the_plans_counts() {
         budget_level: 2,
         oktmo: "40911000".to_owned(),
     };
-    let loaded = store.load_organizations(&[listed.clone()], None, None).await.unwrap();
+    let loaded = store.load_organizations(std::slice::from_ref(&listed), None, None).await.unwrap();
     assert_eq!(loaded.updated, 1);
     assert_eq!(store.plan_counts(committee).await.unwrap(), before_committee, "moved back by the load");
     assert_eq!(store.plan_counts(district).await.unwrap(), before_district);
