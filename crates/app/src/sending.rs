@@ -96,6 +96,10 @@ pub fn repeated_ru(repeats: i64, last_at: Option<store::Time>) -> Option<String>
 pub const BLOCKED_ORGANIZATION: &str = "Организация заблокирована администратором: новые отправки её планов-графиков в ЕИС \
      не принимаются. Уже поставленные в очередь ждут её разблокировки.";
 
+/// What the status page says of a send held in the queue while its organization is blocked.
+pub const HELD_FOR_BLOCKED_ORGANIZATION: &str = "Организация заблокирована администратором: отправка ждёт в очереди \
+     и уйдёт в ЕИС после разблокировки организации.";
+
 pub const SAVE_CREDENTIALS_FIRST: &str =
     "Сохраните логин и пароль ЕИС в «Настройки» → «Регистрационные данные в ЕИС», затем повторите.";
 
@@ -163,6 +167,9 @@ impl Workflow {
         let sender = crate::access::plan_ref(plan.plan(), plan.owner());
         if let Err(e) = domain::exchange::check_sender(actor(user), sender, plan.plan().owner_role) {
             return Ok(Some(e.to_string()));
+        }
+        if self.store.organization_blocked(plan.owner().id).await? {
+            return Ok(Some(BLOCKED_ORGANIZATION.to_owned()));
         }
         exchange::send_blocked(&self.store, plan.plan(), version).await.map_err(Error::from)
     }

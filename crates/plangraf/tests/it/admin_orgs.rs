@@ -469,7 +469,9 @@ async fn a_blocked_organization_keeps_its_history_and_sends_nothing_new() {
     let mut approver = h.client();
     approver.login("soglasovatel", "soglasovatel").await;
     assert_eq!(approver.get(&format!("/plans/{plan}")).await.status, 200);
-    assert_eq!(approver.get(&format!("/versions/{version}/status")).await.status, 200);
+    let status = approver.get(&format!("/versions/{version}/status")).await;
+    assert_eq!(status.status, 200);
+    assert!(status.has("отправка ждёт в очереди и уйдёт в ЕИС после разблокировки организации"), "{}", status.body);
 
     let journal = store.audit_for("organization", school.get()).await.unwrap();
     let blocked = journal.iter().find(|e| e.action == "Организация заблокирована").unwrap();
@@ -600,7 +602,8 @@ async fn role_oa_needs_an_agreement_in_force_and_a_blocked_organization_sends_no
     assert!(store.organization_blocked(school).await.unwrap());
     let mut komitet = h.client();
     komitet.login("komitet", "komitet").await;
-    komitet.get(&format!("/versions/{version}/send")).await;
+    let dialog = komitet.get(&format!("/versions/{version}/send")).await;
+    assert!(dialog.has("Организация заблокирована администратором"), "the dialog says so first: {}", dialog.body);
     let p = komitet
         .post(&format!("/versions/{version}/send"), &[("login", "eis_komitet"), ("password", "eis-пароль")])
         .await;

@@ -249,7 +249,11 @@ pub async fn send_status(
         _ => Vec::new(),
     };
     let refused_with = events.iter().rev().find(|e| e.status == SendStatus::AuthError).and_then(|e| e.http_status);
-    let (info, explanation) = status.map(|s| explanation(s, refused_with)).unwrap_or((None, None));
+    let (mut info, explanation) = status.map(|s| explanation(s, refused_with)).unwrap_or((None, None));
+    if status == Some(SendStatus::Queued) && store.organization_blocked(owner.id).await? {
+        // Held by the runner until the organization is unblocked (`app::org_admin`).
+        info = Some(app::sending::HELD_FOR_BLOCKED_ORGANIZATION.to_owned());
+    }
     let published = status == Some(SendStatus::Published);
     let failing = send.as_ref().filter(|s| s.status.is_active() && s.consecutive_failures > 0);
     let stopped = send.as_ref().filter(|s| matches!(s.status, SendStatus::RequestRefused | SendStatus::GaveUp));
