@@ -96,6 +96,11 @@ pub fn repeated_ru(repeats: i64, last_at: Option<store::Time>) -> Option<String>
 pub const BLOCKED_ORGANIZATION: &str = "Организация заблокирована администратором: новые отправки её планов-графиков в ЕИС \
      не принимаются. Уже поставленные в очередь ждут её разблокировки.";
 
+/// Why an OA plan does not go while no agreement on the transfer of powers is in force.
+pub const NO_AGREEMENT: &str = "Нет действующего соглашения о передаче полномочий с вышестоящей организацией: \
+     размещать этот план-график по соглашению (OA) нельзя. Соглашение вносит администратор вышестоящей организации \
+     в карточке организации-заказчика, либо заказчик размещает план-график сам (CU).";
+
 /// What the status page says of a send held in the queue while its organization is blocked.
 pub const HELD_FOR_BLOCKED_ORGANIZATION: &str = "Организация заблокирована администратором: отправка ждёт в очереди \
      и уйдёт в ЕИС после разблокировки организации.";
@@ -134,14 +139,33 @@ impl Workflow {
         version: &store::plans::Version,
         credentials: EisLogin,
     ) -> Result<SendId> {
-        if self.store.organization_blocked(plan.org_id).await? {
-            return Err(Error::SendRefused(BLOCKED_ORGANIZATION.into()));
+        if let Some(why) = self.org_refusal(plan).await? {
+            return Err(Error::SendRefused(why));
         }
         match self.exchange.request_send(user, plan, version, credentials).await {
             Ok(id) => Ok(id),
             Err(exchange::RequestError::Refused(reason)) => Err(Error::SendRefused(reason)),
             Err(exchange::RequestError::Store(e)) => Err(e.into()),
         }
+    }
+
+    /// Why nothing goes to ЕИС for the plan's organization now, if so: it is blocked, or the
+    /// plan is placed by the superior (OA) and no agreement with it is in force today.
+    async fn org_refusal(&self, plan: &store::plans::Plan) -> Result<Option<String>> {
+        if self.store.organization_blocked(plan.org_id).await? {
+            return Ok(Some(BLOCKED_ORGANIZATION.into()));
+        }
+        if plan.owner_role == domain::plan::OwnerRole::Agent {
+            let superior = self.store.organization(plan.org_id).await?.and_then(|o| o.superior_id);
+            let in_force = match superior {
+                Some(s) => self.store.agreement_in_force(plan.org_id, s, &crate::org_admin::today_iso()).await?,
+                None => false,
+            };
+            if !in_force {
+                return Ok(Some(NO_AGREEMENT.into()));
+            }
+        }
+        Ok(None)
     }
 
     /// The packet of a version the caller may read (see `exchange::Exchange::packet_xml`).
@@ -168,8 +192,8 @@ impl Workflow {
         if let Err(e) = domain::exchange::check_sender(actor(user), sender, plan.plan().owner_role) {
             return Ok(Some(e.to_string()));
         }
-        if self.store.organization_blocked(plan.owner().id).await? {
-            return Ok(Some(BLOCKED_ORGANIZATION.to_owned()));
+        if let Some(why) = self.org_refusal(plan.plan()).await? {
+            return Ok(Some(why));
         }
         exchange::send_blocked(&self.store, plan.plan(), version).await.map_err(Error::from)
     }

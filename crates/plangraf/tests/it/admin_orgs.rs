@@ -597,11 +597,28 @@ async fn role_oa_needs_an_agreement_in_force_and_a_blocked_organization_sends_no
     let p = approver.post(&format!("/plans/{plan}/approve"), &[]).await;
     assert!(p.has("План-график утвержден"), "{}", p.body);
     let version = store.versions(domain::ids::PlanId(plan)).await.unwrap()[0].id.get();
+    // With the agreement revoked, the committee cannot send the plan it places for the school.
+    let in_force = store.agreements_of(school).await.unwrap().into_iter().find(|a| a.number == "7-П").unwrap().id;
+    c.get(&format!("/admin/orgs/{}", school.get())).await;
+    c.post(&format!("/admin/orgs/{}/agreements/{in_force}/revoke", school.get()), &[]).await;
+    let mut komitet = h.client();
+    komitet.login("komitet", "komitet").await;
+    let dialog = komitet.get(&format!("/versions/{version}/send")).await;
+    assert!(dialog.has("Нет действующего соглашения о передаче полномочий"), "{}", dialog.body);
+    let p = komitet
+        .post(&format!("/versions/{version}/send"), &[("login", "eis_komitet"), ("password", "eis-пароль")])
+        .await;
+    assert!(!p.url.contains("/status") && p.has("Нет действующего соглашения"), "{} {}", p.url, p.body);
+    assert!(store.latest_send(domain::ids::VersionId(version)).await.unwrap().is_none(), "nothing queued");
+    c.get(&format!("/admin/orgs/{}", school.get())).await;
+    let p = c
+        .post(&format!("/admin/orgs/{}/agreements", school.get()), &[("number", "8-П"), ("signed_on", "2026-01-12")])
+        .await;
+    assert!(p.has("Соглашение внесено."), "{}", p.body);
+
     c.get(&format!("/admin/orgs/{}", school.get())).await;
     c.post(&format!("/admin/orgs/{}/block", school.get()), &[]).await;
     assert!(store.organization_blocked(school).await.unwrap());
-    let mut komitet = h.client();
-    komitet.login("komitet", "komitet").await;
     let dialog = komitet.get(&format!("/versions/{version}/send")).await;
     assert!(dialog.has("Организация заблокирована администратором"), "the dialog says so first: {}", dialog.body);
     let p = komitet
