@@ -17,6 +17,8 @@ pub struct ManagedUser {
     /// The superior of the user's organization.
     pub org_superior_id: Option<OrgId>,
     pub blocked: bool,
+    /// The user's organization is blocked: the user cannot sign in either.
+    pub org_blocked: bool,
     pub must_change_password: bool,
     /// Failed sign-ins since the last successful one.
     pub failed_sign_ins: i64,
@@ -51,7 +53,7 @@ pub struct ChangedBy {
 
 const MANAGED_COLUMNS: &str = "u.id, u.login, u.full_name, u.org_id, u.role, u.blocked, u.must_change_password, \
      u.failed_sign_ins, u.last_failed_sign_in_at, u.last_sign_in_at, u.created_at, \
-     o.short_name AS org_short_name, o.superior_id AS org_superior_id";
+     o.short_name AS org_short_name, o.superior_id AS org_superior_id, o.blocked_at AS org_blocked_at";
 
 fn managed_from_row(r: &AnyRow) -> Result<ManagedUser> {
     let role: String = r.try_get("role")?;
@@ -66,6 +68,7 @@ fn managed_from_row(r: &AnyRow) -> Result<ManagedUser> {
         org_short_name: r.try_get("org_short_name")?,
         org_superior_id: r.try_get::<Option<i64>, _>("org_superior_id")?.map(OrgId),
         blocked: r.try_get::<i64, _>("blocked")? != 0,
+        org_blocked: r.try_get::<Option<i64>, _>("org_blocked_at")?.is_some(),
         must_change_password: r.try_get::<i64, _>("must_change_password")? != 0,
         failed_sign_ins: r.try_get("failed_sign_ins")?,
         last_failed_sign_in_at: time_opt(r, "last_failed_sign_in_at")?,

@@ -443,6 +443,9 @@ async fn a_blocked_organization_keeps_its_history_and_sends_nothing_new() {
     let tree = c.get("/admin/orgs").await;
     let row = &tree.body[tree.body.find(&format!("data-spz=\"{}\"", demo::SCHOOL.spz_code)).unwrap()..];
     assert!(row[..row.find("</tr>").unwrap()].contains("заблокирована"), "{row}");
+    let users = c.get("/admin/users").await;
+    let row = &users.body[users.body.find("data-login=\"zakazchik\"").unwrap()..];
+    assert!(row[..row.find("</tr>").unwrap()].contains("организация заблокирована, вход невозможен"), "{row}");
 
     // Its users are signed out and cannot sign in, nor get an API token.
     let p = customer.get("/plans").await;

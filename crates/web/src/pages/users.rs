@@ -78,6 +78,7 @@ struct UserPage {
     org: String,
     role: &'static str,
     blocked: bool,
+    org_blocked: bool,
     must_change_password: bool,
     locked_until: Option<String>,
     failed: i64,
@@ -123,6 +124,9 @@ fn state_of(u: &store::user_admin::ManagedUser, locked_until: Option<store::Time
     let mut parts = Vec::new();
     if u.blocked {
         parts.push("заблокирован".to_owned());
+    }
+    if u.org_blocked {
+        parts.push("организация заблокирована, вход невозможен".to_owned());
     }
     if let Some(t) = locked_until {
         parts.push(format!("вход закрыт до {} после неудачных попыток", fmt_time(t)));
@@ -348,6 +352,7 @@ async fn render_user(
         org: u.org_short_name.clone(),
         role: u.user.role.title(),
         blocked: u.blocked,
+        org_blocked: u.org_blocked,
         must_change_password: u.must_change_password,
         locked_until: locked_until.map(fmt_time),
         failed: u.failed_sign_ins,
