@@ -51,6 +51,7 @@ async fn the_administrator_creates_an_organization_fixing_a_wrong_field() {
     b.wait_for_element_text(Locator::Css("#org-notice"), "Организация создана.").await;
     b.expect_text(Locator::Css("#org-iku"), "27801000044780101001").await;
     b.expect_text(Locator::Css("#org-superior"), demo::DISTRICT.short_name).await;
+    b.screenshot("admin-org-card").await;
 
     b.click_link("К списку организаций").await;
     b.wait_for_heading("Организации").await;
