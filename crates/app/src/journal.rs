@@ -1,5 +1,5 @@
 //! «Журнал действий»: the audit journal searched by an administrator — the entries of their
-//! organization and its subordinates (and, for an administrator of an organization with no
+//! organization and every organization below it at any depth (and, for an administrator of an organization with no
 //! superior, the operator's commands, which belong to no organization), newest first, 50 a page,
 //! narrowed by period, login, action and kind of object. What the form sends is checked here:
 //! a bad date or an over-long text is refused in Russian, never cut.
@@ -17,8 +17,13 @@ pub const MAX_LOGIN: usize = 64;
 pub const MAX_ACTION: usize = 100;
 
 /// The kinds of object an entry can be about, as `(code, name)`.
-pub const ENTITIES: [(&str, &str); 4] =
-    [("plan", "План-график"), ("version", "Версия"), ("user", "Пользователь"), ("reference", "Справочник")];
+pub const ENTITIES: [(&str, &str); 5] = [
+    ("plan", "План-график"),
+    ("version", "Версия"),
+    ("user", "Пользователь"),
+    ("organization", "Организация"),
+    ("reference", "Справочник"),
+];
 
 /// The filters as the form sends them.
 #[derive(Debug, Clone, Default)]

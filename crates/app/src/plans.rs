@@ -153,11 +153,26 @@ impl Workflow {
                 "Выберите, кто размещает план-график в ЕИС: CU (заказчик) или OA (вышестоящая организация по соглашению)",
             ));
         };
-        if role == plan::OwnerRole::Agent && found.owner().superior_id.is_none() {
-            return Err(Error::field(
-                "owner_role",
-                "У организации нет вышестоящей организации, которая могла бы размещать план-график по соглашению",
-            ));
+        if role == plan::OwnerRole::Agent && role != found.plan().owner_role {
+            let Some(superior) = found.owner().superior_id else {
+                return Err(Error::field(
+                    "owner_role",
+                    "У организации нет вышестоящей организации, которая могла бы размещать план-график по соглашению",
+                ));
+            };
+            // OA needs an agreement on the transfer of powers in force today (`org_admin`).
+            let today = crate::org_admin::today_iso();
+            if !self.store.agreement_in_force(found.owner().id, superior, &today).await? {
+                let name = self.store.organization(superior).await?.map(|o| o.short_name).unwrap_or_default();
+                return Err(Error::field(
+                    "owner_role",
+                    format!(
+                        "Нет действующего соглашения о передаче полномочий с вышестоящей организацией «{name}»: \
+                         без него план-график размещает сам заказчик (CU). Соглашение вносит администратор \
+                         вышестоящей организации в карточке вашей организации («Администрирование» → «Организации»)."
+                    ),
+                ));
+            }
         }
         Ok(self.store.set_owner_role(found.plan(), row_version, role, user.id).await?)
     }

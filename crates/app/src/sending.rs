@@ -92,6 +92,19 @@ pub fn repeated_ru(repeats: i64, last_at: Option<store::Time>) -> Option<String>
     Some(format!("повторялось {repeats} {word}{last}"))
 }
 
+/// Why nothing new goes to ЕИС for a blocked organization (`org_admin`).
+pub const BLOCKED_ORGANIZATION: &str = "Организация заблокирована администратором: новые отправки её планов-графиков в ЕИС \
+     не принимаются. Уже поставленные в очередь ждут её разблокировки.";
+
+/// Why an OA plan does not go while no agreement on the transfer of powers is in force.
+pub const NO_AGREEMENT: &str = "Нет действующего соглашения о передаче полномочий с вышестоящей организацией: \
+     размещать этот план-график по соглашению (OA) нельзя. Соглашение вносит администратор вышестоящей организации \
+     в карточке организации-заказчика, либо заказчик размещает план-график сам (CU).";
+
+/// What the status page says of a send held in the queue while its organization is blocked.
+pub const HELD_FOR_BLOCKED_ORGANIZATION: &str = "Организация заблокирована администратором: отправка ждёт в очереди \
+     и уйдёт в ЕИС после разблокировки организации.";
+
 pub const SAVE_CREDENTIALS_FIRST: &str =
     "Сохраните логин и пароль ЕИС в «Настройки» → «Регистрационные данные в ЕИС», затем повторите.";
 
@@ -126,11 +139,33 @@ impl Workflow {
         version: &store::plans::Version,
         credentials: EisLogin,
     ) -> Result<SendId> {
+        if let Some(why) = self.org_refusal(plan).await? {
+            return Err(Error::SendRefused(why));
+        }
         match self.exchange.request_send(user, plan, version, credentials).await {
             Ok(id) => Ok(id),
             Err(exchange::RequestError::Refused(reason)) => Err(Error::SendRefused(reason)),
             Err(exchange::RequestError::Store(e)) => Err(e.into()),
         }
+    }
+
+    /// Why nothing goes to ЕИС for the plan's organization now, if so: it is blocked, or the
+    /// plan is placed by the superior (OA) and no agreement with it is in force today.
+    async fn org_refusal(&self, plan: &store::plans::Plan) -> Result<Option<String>> {
+        if self.store.organization_blocked(plan.org_id).await? {
+            return Ok(Some(BLOCKED_ORGANIZATION.into()));
+        }
+        if plan.owner_role == domain::plan::OwnerRole::Agent {
+            let superior = self.store.organization(plan.org_id).await?.and_then(|o| o.superior_id);
+            let in_force = match superior {
+                Some(s) => self.store.agreement_in_force(plan.org_id, s, &crate::org_admin::today_iso()).await?,
+                None => false,
+            };
+            if !in_force {
+                return Ok(Some(NO_AGREEMENT.into()));
+            }
+        }
+        Ok(None)
     }
 
     /// The packet of a version the caller may read (see `exchange::Exchange::packet_xml`).
@@ -156,6 +191,9 @@ impl Workflow {
         let sender = crate::access::plan_ref(plan.plan(), plan.owner());
         if let Err(e) = domain::exchange::check_sender(actor(user), sender, plan.plan().owner_role) {
             return Ok(Some(e.to_string()));
+        }
+        if let Some(why) = self.org_refusal(plan.plan()).await? {
+            return Ok(Some(why));
         }
         exchange::send_blocked(&self.store, plan.plan(), version).await.map_err(Error::from)
     }
@@ -307,6 +345,9 @@ pub struct SendReport {
     pub refused_with: Option<i64>,
     /// While ЕИС fails: when the runner will stop trying.
     pub gives_up_at: Option<store::Time>,
+    /// Queued while its organization is blocked: the runner holds it until the unblocking
+    /// (`crate::org_admin`).
+    pub held_for_blocked_organization: bool,
 }
 
 impl SendReport {
@@ -360,8 +401,20 @@ impl Workflow {
             _ => Vec::new(),
         };
         let refused_with = events.iter().rev().find(|e| e.status == SendStatus::AuthError).and_then(|e| e.http_status);
-        let mut report =
-            SendReport { plan, owner, version, send, timeline_of, events, violations, refused_with, gives_up_at: None };
+        let held_for_blocked_organization = send.as_ref().is_some_and(|s| s.status == SendStatus::Queued)
+            && store.organization_blocked(owner.id).await?;
+        let mut report = SendReport {
+            plan,
+            owner,
+            version,
+            send,
+            timeline_of,
+            events,
+            violations,
+            refused_with,
+            gives_up_at: None,
+            held_for_blocked_organization,
+        };
         report.gives_up_at = report.failing().and_then(|s| self.gives_up_at(s));
         Ok(report)
     }

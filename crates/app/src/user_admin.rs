@@ -1,6 +1,7 @@
 //! «Администрирование» → «Пользователи»: an administrator manages the users of their own
-//! organization and of the organizations it is the direct superior of (one level, as the plan
-//! lists read subordinates), and nothing else.
+//! organization and of every organization below it at any depth (delegated administration: the
+//! administrator of a district manages its schools' users, the region's administrator both),
+//! and nothing else — not the organization's superior, not its siblings.
 //!
 //! [`Workflow::user_admin`] checks the role and hands out a [`UserAdmin`]; every read and write
 //! of a user goes through it, and a user goes out only as a [`Managed`], built here after the
@@ -34,6 +35,8 @@ pub struct UserAdmin {
     store: Store,
     admin: User,
     org: Organization,
+    /// The administrator's organization and every organization below it.
+    reach: std::collections::HashSet<OrgId>,
 }
 
 /// A user the administrator may manage (built only after the reach check).
@@ -106,7 +109,8 @@ impl Workflow {
             return Err(Error::not_allowed("Раздел «Пользователи» доступен только администратору."));
         }
         let org = self.store.organization(caller.org_id).await?.ok_or(Error::NotFound)?;
-        Ok(UserAdmin { store: self.store.clone(), admin: caller.clone(), org })
+        let reach = self.store.subtree(org.id).await?.into_iter().collect();
+        Ok(UserAdmin { store: self.store.clone(), admin: caller.clone(), org, reach })
     }
 
     /// The user's own new password («Сменить пароль», and the change forced after an
@@ -181,15 +185,23 @@ impl UserAdmin {
         ChangedBy { user_id: self.admin.id }
     }
 
-    fn reaches(&self, org_id: OrgId, superior: Option<OrgId>) -> bool {
-        org_id == self.org.id || superior == Some(self.org.id)
+    fn reaches(&self, org_id: OrgId) -> bool {
+        self.reach.contains(&org_id)
     }
 
-    /// The organizations whose users the administrator manages: their own first, then its
-    /// direct subordinates by name.
+    /// The organizations whose users the administrator manages: their own first, then every
+    /// organization below it, by short name.
     pub async fn organizations(&self) -> Result<Vec<Organization>> {
         let mut orgs = vec![self.org.clone()];
-        orgs.extend(self.store.subordinate_organizations(self.org.id).await?);
+        let mut below: Vec<Organization> = self
+            .store
+            .organizations()
+            .await?
+            .into_iter()
+            .filter(|o| o.id != self.org.id && self.reaches(o.id))
+            .collect();
+        below.sort_by(|a, b| a.short_name.cmp(&b.short_name).then(a.id.get().cmp(&b.id.get())));
+        orgs.extend(below);
         Ok(orgs)
     }
 
@@ -219,7 +231,7 @@ impl UserAdmin {
         let mut rows = Vec::with_capacity(ids.len());
         for u in self.store.managed_users(&ids).await? {
             // Read through the same check as one user's page.
-            if !self.reaches(u.user.org_id, u.org_superior_id) {
+            if !self.reaches(u.user.org_id) {
                 continue;
             }
             let locked_until = self.store.sign_in_locked_until(&u.user.login, now).await?;
@@ -231,7 +243,7 @@ impl UserAdmin {
     /// A user in reach; anyone else is not found.
     pub async fn user(&self, id: UserId) -> Result<Managed> {
         let u = self.store.managed_user(id).await?.ok_or(Error::NotFound)?;
-        if !self.reaches(u.user.org_id, u.org_superior_id) {
+        if !self.reaches(u.user.org_id) {
             return Err(Error::NotFound);
         }
         Ok(Managed(u))

@@ -47,7 +47,12 @@ impl Workflow {
         }
         let creds =
             if login.chars().count() > MAX_LOGIN_CHARS { None } else { self.store.user_credentials(&login).await? };
-        let stored = creds.as_ref().filter(|c| !c.blocked).map(|c| c.password_hash.clone());
+        // A user of a blocked organization cannot sign in either (`org_admin`).
+        let org_blocked = match &creds {
+            Some(c) => self.store.organization_blocked(c.user.org_id).await?,
+            None => false,
+        };
+        let stored = creds.as_ref().filter(|c| !c.blocked && !org_blocked).map(|c| c.password_hash.clone());
         match passwords::verify(password.to_owned(), stored).await {
             Err(Busy) => {
                 self.store.sign_in_abandoned(&login, &address).await?;

@@ -159,6 +159,58 @@ pub fn iku(budget_level: u8, inn: &Inn, kpp: &Kpp) -> Result<Iku, OrgFieldError>
     Iku::parse(&format!("{budget_level}{}{}", inn.as_str(), kpp.as_str())).map_err(|_| OrgFieldError::Inn)
 }
 
+/// The longest full and short names an organization takes, in characters.
+pub const MAX_NAME_CHARS: usize = 2000;
+pub const MAX_SHORT_NAME_CHARS: usize = 500;
+
+/// ОКТМО: 8 or 11 digits.
+pub fn check_oktmo(s: &str) -> Result<(), String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("Укажите код ОКТМО.".into());
+    }
+    if matches!(s.len(), 8 | 11) && all_digits(s) {
+        Ok(())
+    } else {
+        Err("Код ОКТМО должен состоять из 8 или 11 цифр.".into())
+    }
+}
+
+/// A full or short name: not empty, at most `max` characters, no forbidden characters.
+pub fn check_name(s: &str, what: &str, max: usize) -> Result<(), String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err(format!("Укажите {what}."));
+    }
+    if s.chars().count() > max {
+        return Err(format!("{} не длиннее {max} символов.", capitalized(what)));
+    }
+    crate::text::check(s)
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+/// The ИКУ of an organization from its budget level, ИНН and КПП, checked against the one typed
+/// (empty: nothing typed, the computed one is taken). The message names what to fix.
+pub fn check_iku(budget_level: u8, inn: &Inn, kpp: &Kpp, typed: &str) -> Result<Iku, String> {
+    let computed = iku(budget_level, inn, kpp).map_err(|e| match e {
+        OrgFieldError::BudgetLevel => e.to_string(),
+        _ => "ИКУ не складывается: для него нужны ИНН из 10 цифр и КПП из 9 цифр.".into(),
+    })?;
+    let typed = typed.trim();
+    if typed.is_empty() || typed == computed.as_str() {
+        Ok(computed)
+    } else {
+        Err(format!(
+            "ИКУ «{typed}» не соответствует уровню бюджета, ИНН и КПП: должен быть {}. Оставьте поле пустым, чтобы он заполнился сам.",
+            computed.as_str()
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,5 +258,30 @@ mod tests {
         assert!(serde_json::from_str::<SpzCode>(r#""0372200168""#).is_err());
         let spz = SpzCode::parse("03722001684").unwrap();
         assert_eq!(serde_json::to_string(&spz).unwrap(), r#""03722001684""#);
+    }
+
+    #[test]
+    fn oktmo_names_and_iku_checks() {
+        assert!(check_oktmo("40000000").is_ok() && check_oktmo("40301000001").is_ok());
+        assert!(check_oktmo("4030100").unwrap_err().contains("8 или 11 цифр"));
+        assert!(check_oktmo("4030100a").is_err());
+        assert_eq!(check_oktmo(" ").unwrap_err(), "Укажите код ОКТМО.");
+        assert!(check_name("Школа", "краткое наименование", 10).is_ok());
+        assert_eq!(check_name("", "краткое наименование", 10).unwrap_err(), "Укажите краткое наименование.");
+        assert!(
+            check_name("Школа № 1000", "краткое наименование", 10)
+                .unwrap_err()
+                .starts_with("Краткое наименование не длиннее 10")
+        );
+        assert!(check_name("Шко\u{1}ла", "краткое наименование", 10).is_err());
+        let (inn, kpp) = (Inn::parse("7802139698").unwrap(), Kpp::parse("780201001").unwrap());
+        assert_eq!(check_iku(2, &inn, &kpp, "").unwrap().as_str(), "27802139698780201001");
+        assert_eq!(check_iku(2, &inn, &kpp, "27802139698780201001").unwrap().as_str(), "27802139698780201001");
+        assert!(
+            check_iku(3, &inn, &kpp, "27802139698780201001").unwrap_err().contains("должен быть 37802139698780201001")
+        );
+        let lettered = Kpp::parse("7802AB001").unwrap();
+        assert!(check_iku(2, &inn, &lettered, "").unwrap_err().contains("КПП из 9 цифр"));
+        assert!(check_iku(4, &inn, &kpp, "").unwrap_err().contains("Уровень бюджета"));
     }
 }

@@ -1,4 +1,5 @@
-//! Demo data: a superior organization with two subordinate customers, their users, and the
+//! Demo data: a superior organization with two subordinate customers (each with an agreement on
+//! the transfer of powers to it), their users, and the
 //! matching organizations and users in eis-sandbox. Loading is idempotent: existing
 //! organizations and users are kept as they are.
 
@@ -115,8 +116,24 @@ async fn ensure_org(store: &Store, o: &DemoOrg, superior: Option<OrgId>) -> anyh
 /// Loads the plangraf side of the demo.
 pub async fn load(store: &Store) -> anyhow::Result<()> {
     let committee = ensure_org(store, &COMMITTEE, None).await?;
-    ensure_org(store, &SCHOOL, Some(committee)).await?;
-    ensure_org(store, &DISTRICT, Some(committee)).await?;
+    // The committee places plans for its subordinates under agreements on the transfer of
+    // powers (role OA), as the sandbox's powers say (see `load_sandbox`).
+    for o in [&SCHOOL, &DISTRICT] {
+        let id = ensure_org(store, o, Some(committee)).await?;
+        if store.agreements_of(id).await?.is_empty() {
+            let agreement = store::org_admin::NewAgreement {
+                subordinate_id: id,
+                agent_id: committee,
+                number: "1-ДЕМО",
+                signed_on: "2025-01-09",
+                valid_from: None,
+                valid_to: None,
+            };
+            let details =
+                format!("Соглашение № 1-ДЕМО от 09.01.2025; уполномоченная организация {}", COMMITTEE.short_name);
+            store.admin_add_agreement(None, &agreement, &details).await?;
+        }
+    }
     for (org, u) in USERS {
         if store.user_credentials(u.login).await?.is_some() {
             continue;

@@ -133,7 +133,8 @@ impl Store {
         let mut scope = Vec::new();
         if let Some(org) = q.org {
             let p = param(Bind::Int(org.get()), &mut binds);
-            scope.push(format!("a.org_id IN (SELECT id FROM organizations WHERE id = {p} OR superior_id = {p})"));
+            // The organization and every one below it, at any depth: the administrator's reach.
+            scope.push(format!("a.org_id IN {}", crate::org_admin::subtree_sql(&p)));
         }
         if q.with_operator {
             scope.push("a.org_id IS NULL".to_owned());

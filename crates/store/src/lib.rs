@@ -12,6 +12,7 @@ pub mod jobs;
 mod migrate;
 pub mod notify;
 pub mod nsi;
+pub mod org_admin;
 pub mod orgs;
 pub mod plans;
 pub mod secret;

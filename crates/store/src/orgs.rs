@@ -54,7 +54,7 @@ fn parsed<T, E: std::fmt::Display>(
     parse(&raw).map_err(|e| StoreError::Corrupt(format!("organization {id}, {column} «{raw}»: {e}")))
 }
 
-fn from_row(r: &AnyRow) -> Result<Organization> {
+pub(crate) fn from_row(r: &AnyRow) -> Result<Organization> {
     let org_type: String = r.try_get("org_type")?;
     let level: i64 = r.try_get("budget_level")?;
     Ok(Organization {
@@ -216,7 +216,7 @@ impl Store {
                 Some(e) => {
                     sqlx::query(
                         "UPDATE organizations SET name = $1, short_name = $2, superior_id = $3, inn = $4, kpp = $5, \
-                         org_type = $6, budget_level = $7, oktmo = $8 WHERE id = $9",
+                         org_type = $6, budget_level = $7, oktmo = $8, row_version = row_version + 1 WHERE id = $9",
                     )
                     .bind(&o.name)
                     .bind(&o.short_name)
@@ -229,6 +229,10 @@ impl Store {
                     .bind(e.id.get())
                     .execute(&mut *tx)
                     .await?;
+                    if e.superior_id != superior_id {
+                        // Its plans move to the new superior's counts in the same transaction.
+                        crate::org_admin::move_tallies(&mut tx, e.id, e.superior_id, superior_id).await?;
+                    }
                     loaded.updated += 1;
                     (e.id, "Обновлена из сводного перечня заказчиков", changes(&e, &wanted).join(", "))
                 }

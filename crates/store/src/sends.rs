@@ -572,6 +572,9 @@ impl Store {
     /// active sends: a send's row is updated whenever an exchange of it is recorded), and only
     /// then by due time. So one organization with thousands of due sends does not hold back the
     /// others, whether the sends are worked one at a time or many at once.
+    ///
+    /// A blocked organization's sends that ЕИС has not accepted yet (`queued`) are held until it
+    /// is unblocked; those ЕИС accepted are followed to their final answer.
     pub async fn claim_send_due_by(
         &self,
         worker: &str,
@@ -588,6 +591,7 @@ impl Store {
                      FROM eis_sends WHERE status IN ('queued', 'processing', 'loaded') GROUP BY org_id) o ON o.org_id = s.org_id \
                      WHERE s.status IN ('queued', 'processing', 'loaded') AND s.next_attempt_at <= $4 \
                      AND (s.locked_until IS NULL OR s.locked_until < $3) \
+                     AND (s.status <> 'queued' OR NOT EXISTS (SELECT 1 FROM organizations b WHERE b.id = s.org_id AND b.blocked_at IS NOT NULL)) \
                      ORDER BY o.in_flight, o.last_served, s.next_attempt_at, s.id LIMIT 1 ",
                     $lock,
                     ") AND (locked_until IS NULL OR locked_until < $3) RETURNING ",

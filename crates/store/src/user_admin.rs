@@ -1,5 +1,6 @@
-//! The administrator's users pages: the users of an organization and of its subordinates, with
-//! their state, and the administrator's changes, each with its audit entry in one transaction.
+//! The administrator's users pages: the users of an organization and of every organization below
+//! it (at any depth), with their state, and the administrator's changes, each with its audit
+//! entry in one transaction.
 
 use crate::audit::record;
 use crate::users::{User, pair_prefix_of, roles_from_row, roles_mask, set_roles};
@@ -14,9 +15,11 @@ use sqlx::any::AnyRow;
 pub struct ManagedUser {
     pub user: User,
     pub org_short_name: String,
-    /// The superior of the user's organization (whose administrator also manages the user).
+    /// The superior of the user's organization.
     pub org_superior_id: Option<OrgId>,
     pub blocked: bool,
+    /// The user's organization is blocked: the user cannot sign in either.
+    pub org_blocked: bool,
     pub must_change_password: bool,
     /// Failed sign-ins since the last successful one.
     pub failed_sign_ins: i64,
@@ -52,7 +55,7 @@ pub struct ChangedBy {
 const MANAGED_COLUMNS: &str = concat!(
     "u.id, u.login, u.full_name, u.org_id, u.blocked, u.must_change_password, \
      u.failed_sign_ins, u.last_failed_sign_in_at, u.last_sign_in_at, u.created_at, \
-     o.short_name AS org_short_name, o.superior_id AS org_superior_id, ",
+     o.short_name AS org_short_name, o.superior_id AS org_superior_id, o.blocked_at AS org_blocked_at, ",
     roles_mask!()
 );
 
@@ -68,6 +71,7 @@ fn managed_from_row(r: &AnyRow) -> Result<ManagedUser> {
         org_short_name: r.try_get("org_short_name")?,
         org_superior_id: r.try_get::<Option<i64>, _>("org_superior_id")?.map(OrgId),
         blocked: r.try_get::<i64, _>("blocked")? != 0,
+        org_blocked: r.try_get::<Option<i64>, _>("org_blocked_at")?.is_some(),
         must_change_password: r.try_get::<i64, _>("must_change_password")? != 0,
         failed_sign_ins: r.try_get("failed_sign_ins")?,
         last_failed_sign_in_at: time_opt(r, "last_failed_sign_in_at")?,
@@ -77,13 +81,13 @@ fn managed_from_row(r: &AnyRow) -> Result<ManagedUser> {
 }
 
 impl Store {
-    /// The users of organization `org` and of the organizations it is the direct superior of,
-    /// by login: ids, logins and names only, for the list's search and paging.
+    /// The users of organization `org` and of every organization below it at any depth, by
+    /// login: ids, logins and names only, for the list's search and paging.
     pub async fn user_keys_in_reach(&self, org: OrgId) -> Result<Vec<UserKey>> {
-        let rows = sqlx::query(
-            "SELECT u.id, u.login, u.full_name FROM users u JOIN organizations o ON o.id = u.org_id \
-             WHERE u.org_id = $1 OR o.superior_id = $1 ORDER BY u.login",
-        )
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT u.id, u.login, u.full_name FROM users u WHERE u.org_id IN {} ORDER BY u.login",
+            crate::org_admin::subtree_sql("$1")
+        )))
         .bind(org.get())
         .fetch_all(self.pool())
         .await?;

@@ -537,7 +537,7 @@ impl Store {
              e.updated_at AS eis_updated_at \
              FROM sessions s JOIN users u ON u.id = s.user_id \
              JOIN organizations o ON o.id = u.org_id LEFT JOIN eis_availability e ON e.id = 1 \
-             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.blocked = 0"
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.blocked = 0 AND o.blocked_at IS NULL"
             ),
         )
         .bind(token_hash(token))
@@ -588,7 +588,8 @@ impl Store {
             "SELECT ",
             user_columns!(),
             " FROM api_tokens t JOIN users u ON u.id = t.user_id \
-             WHERE t.token_hash = $1 AND t.expires_at > $2 AND u.blocked = 0 AND u.must_change_password = 0"
+             WHERE t.token_hash = $1 AND t.expires_at > $2 AND u.blocked = 0 AND u.must_change_password = 0 \
+             AND NOT EXISTS (SELECT 1 FROM organizations o WHERE o.id = u.org_id AND o.blocked_at IS NOT NULL)"
         ))
         .bind(token_hash(token))
         .bind(ms(now))

@@ -67,6 +67,7 @@ async fn schema_has_every_table() {
             "jobs",
             "notification_preferences",
             "notifications",
+            "org_agreements",
             "organizations",
             "plan_checks",
             "plan_tallies",
@@ -83,6 +84,31 @@ async fn schema_has_every_table() {
     );
     // Applying the migrations again is a no-op.
     s.migrate().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_reach_goes_down_every_level_and_ends_on_a_cycle() {
+    let (s, _d) = store().await;
+    let top = org(&s, "03722000001", None).await;
+    let district = org(&s, "03722000002", Some(top)).await;
+    let school = org(&s, "03722000003", Some(district)).await;
+    let other = org(&s, "03722000004", None).await;
+    let sorted = |mut v: Vec<OrgId>| {
+        v.sort_by_key(|o| o.get());
+        v
+    };
+    assert_eq!(sorted(s.subtree(top).await.unwrap()), [top, district, school]);
+    assert_eq!(sorted(s.subtree(district).await.unwrap()), [district, school]);
+    assert_eq!(s.subtree(other).await.unwrap(), [other]);
+    assert_eq!(s.org_nodes(top).await.unwrap().len(), 3);
+    // Data with a cycle (plangraf never writes one) does not make the query run forever.
+    sqlx::query("UPDATE organizations SET superior_id = $1 WHERE id = $2")
+        .bind(school.get())
+        .bind(top.get())
+        .execute(s.pool())
+        .await
+        .unwrap();
+    assert_eq!(sorted(s.subtree(district).await.unwrap()), [top, district, school]);
 }
 
 #[tokio::test]

@@ -33,8 +33,8 @@ pub struct AppState {
 
 pub fn router(state: AppState) -> Router {
     use pages::{
-        eis_copy, excel, jobs, journal, notifications, plans, positions, reference, sending, session, settings, users,
-        versions,
+        eis_copy, excel, jobs, journal, notifications, orgs, plans, positions, reference, sending, session, settings,
+        users, versions,
     };
     Router::new()
         .route("/", get(|| async { Redirect::to("/plans") }))
@@ -97,6 +97,14 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/users/{id}/unblock", post(users::unblock))
         .route("/admin/users/{id}/unlock", post(users::unlock))
         .route("/admin/users/{id}/password", post(users::reset_password))
+        .route("/admin/orgs", get(orgs::list).post(orgs::create))
+        .route("/admin/orgs/new", get(orgs::new_page))
+        .route("/admin/orgs/{id}", get(orgs::view).post(orgs::update))
+        .route("/admin/orgs/{id}/edit", get(orgs::edit_page))
+        .route("/admin/orgs/{id}/block", post(orgs::block))
+        .route("/admin/orgs/{id}/unblock", post(orgs::unblock))
+        .route("/admin/orgs/{id}/agreements", post(orgs::add_agreement))
+        .route("/admin/orgs/{id}/agreements/{agreement_id}/revoke", post(orgs::revoke_agreement))
         .route(
             "/reference",
             get(reference::page)

@@ -1,7 +1,8 @@
 //! «Администрирование» → «Пользователи»: the list with its search and paging, a new user with a
 //! one-time password and the change forced at the first sign-in, organization and role,
 //! blocking, a password reset, unlocking sign-in, the administrator's reach (their organization
-//! and its direct subordinates), and every refusal changing nothing. Both backends.
+//! and every organization below it, see also `admin_orgs`), and every refusal changing nothing.
+//! Both backends.
 
 use crate::common::{Client, Harness, Page};
 use domain::ids::UserId;

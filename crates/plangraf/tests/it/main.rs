@@ -3,6 +3,8 @@
 //! module path is the filter (`cargo test --workspace --test it browser::`).
 
 mod admin_browser;
+mod admin_orgs;
+mod admin_orgs_browser;
 mod admin_users;
 mod api;
 mod backups;

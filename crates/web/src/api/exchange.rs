@@ -77,6 +77,8 @@ pub struct SendReportOut {
     pub last_error: Option<String>,
     pub next_attempt_at: Option<String>,
     pub gives_up_at: Option<String>,
+    /// Queued while the organization is blocked: it goes to ЕИС after the unblocking.
+    pub held_for_blocked_organization: bool,
     pub eis_plan_number: Option<String>,
     pub eis_position_numbers: std::collections::BTreeMap<String, String>,
     pub violations: Vec<ViolationOut>,
@@ -102,6 +104,7 @@ async fn report(state: &AppState, user: &store::users::User, id: VersionId) -> A
         last_error: r.send.as_ref().and_then(|s| s.last_error.clone()),
         next_attempt_at: r.failing().map(|s| time(s.next_attempt_at)),
         gives_up_at: r.gives_up_at.map(time),
+        held_for_blocked_organization: r.held_for_blocked_organization,
         eis_plan_number: if published { r.plan.eis_plan_number.clone() } else { None },
         eis_position_numbers: if published { r.version.eis_position_numbers.clone() } else { Default::default() },
         violations: r

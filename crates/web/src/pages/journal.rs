@@ -101,6 +101,7 @@ pub async fn journal(
                     },
                     href: match (e.entity.as_str(), e.entity_id) {
                         ("plan", Some(id)) => Some(format!("/plans/{id}?tab=journal")),
+                        ("organization", Some(id)) => Some(format!("/admin/orgs/{id}")),
                         _ => None,
                     },
                     action: e.action,

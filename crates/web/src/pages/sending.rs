@@ -225,7 +225,10 @@ pub async fn send_status(
 ) -> WebResult<Response> {
     let r = state.app.send_report(&session.user, id).await?;
     let status = r.status();
-    let (info, explanation) = status.map(|s| explanation(s, r.refused_with)).unwrap_or((None, None));
+    let (mut info, explanation) = status.map(|s| explanation(s, r.refused_with)).unwrap_or((None, None));
+    if r.held_for_blocked_organization {
+        info = Some(app::sending::HELD_FOR_BLOCKED_ORGANIZATION.to_owned());
+    }
     let published = r.published();
     let page = StatusPage {
         chrome: Some(Chrome::of(&state, &session).await?),

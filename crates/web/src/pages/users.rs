@@ -1,8 +1,8 @@
 //! «Администрирование» → «Пользователи» (administrators only): the users of the administrator's
-//! organization and of its direct subordinates, a new user, a user's page with its organization
-//! and roles, blocking, a password reset and unlocking sign-in; and «Настройки» → «Сменить
-//! пароль», which is also the page every user whose password an administrator handed out is
-//! held on until they change it. The rules are `app::user_admin`'s; these handlers translate.
+//! organization and of every organization below it, a new user, a user's page with its
+//! organization and roles, blocking, a password reset and unlocking sign-in; and «Настройки» →
+//! «Сменить пароль», which is also the page every user whose password an administrator handed
+//! out is held on until they change it. The rules are `app::user_admin`'s; these handlers translate.
 
 use crate::AppState;
 use crate::api::Id;
@@ -78,6 +78,7 @@ struct UserPage {
     org: String,
     roles_title: String,
     blocked: bool,
+    org_blocked: bool,
     must_change_password: bool,
     locked_until: Option<String>,
     failed: i64,
@@ -123,6 +124,9 @@ fn state_of(u: &store::user_admin::ManagedUser, locked_until: Option<store::Time
     let mut parts = Vec::new();
     if u.blocked {
         parts.push("заблокирован".to_owned());
+    }
+    if u.org_blocked {
+        parts.push("организация заблокирована, вход невозможен".to_owned());
     }
     if let Some(t) = locked_until {
         parts.push(format!("вход закрыт до {} после неудачных попыток", fmt_time(t)));
@@ -348,6 +352,7 @@ async fn render_user(
         org: u.org_short_name.clone(),
         roles_title: u.user.roles.to_string(),
         blocked: u.blocked,
+        org_blocked: u.org_blocked,
         must_change_password: u.must_change_password,
         locked_until: locked_until.map(fmt_time),
         failed: u.failed_sign_ins,
