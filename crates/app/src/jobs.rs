@@ -1,4 +1,4 @@
-//! Long operations as jobs: «Отправить все» and «Утвердить выбранные» run on their own task,
+//! Long operations as jobs: «Отправить все», «Утвердить выбранные» and «Загрузка организаций» run on their own task,
 //! not inside the HTTP request that started them, and write their progress to the job's row
 //! (`store::jobs`), which the job's page reads while they run.
 //!
@@ -74,6 +74,14 @@ impl Tracker {
         self.step().await
     }
 
+    /// Several items went through at once.
+    pub(crate) async fn succeeded_many(&mut self, count: usize) -> Result<()> {
+        let count = i64::try_from(count).unwrap_or(i64::MAX);
+        self.progress.succeeded += count;
+        self.progress.done += count;
+        self.save(self.progress.done >= self.progress.total).await
+    }
+
     /// One item was refused, for the reason the line gives.
     pub(crate) async fn refused(&mut self, line: String) -> Result<()> {
         if self.progress.problems.len() < MAX_PROBLEMS {
@@ -130,7 +138,7 @@ impl JobView {
 }
 
 /// The work of one job, on the tracker it is given: the closing summary, or a refusal.
-type Work = std::pin::Pin<Box<dyn std::future::Future<Output = (Result<String>, Tracker)> + Send>>;
+pub(crate) type Work = std::pin::Pin<Box<dyn std::future::Future<Output = (Result<String>, Tracker)> + Send>>;
 
 impl Workflow {
     /// The caller's job.
@@ -195,7 +203,7 @@ impl Workflow {
 
     /// Runs the job's work on its own task, in its turn among [`RUNNING`], with a heartbeat,
     /// and records how it ended.
-    fn run_job(&self, id: i64, work: Box<dyn FnOnce(Tracker) -> Work + Send>) {
+    pub(crate) fn run_job(&self, id: i64, work: Box<dyn FnOnce(Tracker) -> Work + Send>) {
         let (store, turns) = (self.store.clone(), self.jobs.clone());
         tokio::spawn(async move {
             let beating = store.clone();
@@ -213,7 +221,9 @@ impl Workflow {
                     let closing = tracker.closing();
                     match outcome {
                         Ok(summary) => store.finish_job(id, JobStatus::Done, &closing, &summary).await,
-                        Err(Error::SendRefused(why)) => store.finish_job(id, JobStatus::Failed, &closing, &why).await,
+                        Err(Error::SendRefused(why) | Error::Refused { message: why, .. }) => {
+                            store.finish_job(id, JobStatus::Failed, &closing, &why).await
+                        }
                         Err(e) => {
                             tracing::error!(job = id, error = %e, "job stopped by a fault");
                             let why = "Операция прервана внутренней ошибкой plangraf; выполненное сохранено, \

@@ -14,6 +14,8 @@ pub enum JobKind {
     SendAll,
     /// «Утвердить выбранные»: the plans an approver ticked, approved one by one.
     ApproveMany,
+    /// «Загрузка организаций»: a checked file of organizations and users, loaded.
+    Onboarding,
 }
 
 impl JobKind {
@@ -21,11 +23,12 @@ impl JobKind {
         match self {
             JobKind::SendAll => "send_all",
             JobKind::ApproveMany => "approve_many",
+            JobKind::Onboarding => "onboarding",
         }
     }
 
     pub fn from_code(code: &str) -> Option<JobKind> {
-        [JobKind::SendAll, JobKind::ApproveMany].into_iter().find(|k| k.code() == code)
+        [JobKind::SendAll, JobKind::ApproveMany, JobKind::Onboarding].into_iter().find(|k| k.code() == code)
     }
 }
 

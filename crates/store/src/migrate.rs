@@ -23,6 +23,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (16, "jobs", include_str!("../migrations/0016_jobs.sql")),
     (17, "user_admin", include_str!("../migrations/0017_user_admin.sql")),
     (18, "audit_search", include_str!("../migrations/0018_audit_search.sql")),
+    (20, "onboarding_loads", include_str!("../migrations/0020_onboarding_loads.sql")),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -35,6 +35,10 @@ struct JobPage {
     problems: Vec<String>,
     started: String,
     finished: Option<String>,
+    /// A finished «Загрузка организаций» that created users: whether their temporary
+    /// passwords can still be downloaded (once).
+    passwords: Option<bool>,
+    csrf: String,
 }
 
 /// The page's words for a job.
@@ -42,6 +46,9 @@ fn describe(view: &JobView) -> (&'static str, (&'static str, &'static str), Stri
     let (title, back) = match view.job.kind {
         JobKind::SendAll => ("Отправка всех утверждённых неотправленных версий", ("/sends", "К отправкам на ООС")),
         JobKind::ApproveMany => ("Утверждение выбранных планов-графиков", ("/plans", "К списку планов-графиков")),
+        JobKind::Onboarding => {
+            ("Загрузка организаций и пользователей", ("/admin/onboarding", "К загрузке организаций"))
+        }
     };
     let (state, class) = match view.job.status {
         _ if view.interrupted => (
@@ -74,6 +81,10 @@ pub async fn job(
     let view = state.app.job(&session.user, id).await?;
     let (title, back, words, state_class) = describe(&view);
     let progress = &view.job.progress;
+    let passwords = match view.job.kind {
+        JobKind::Onboarding if !view.running() => state.app.onboarding_of_job(&session.user, id).await?.flatten(),
+        _ => None,
+    };
     let page = JobPage {
         chrome: Some(Chrome::of(&state, &session).await?),
         id,
@@ -90,6 +101,8 @@ pub async fn job(
         problems: progress.problems.clone(),
         started: fmt_time(view.job.created_at),
         finished: view.job.finished_at.map(fmt_time),
+        passwords,
+        csrf: session.csrf_token.clone(),
     };
     Ok(([(CACHE_CONTROL, "no-store")], html(&page)?).into_response())
 }
