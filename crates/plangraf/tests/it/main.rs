@@ -26,6 +26,7 @@ mod mail;
 mod metrics;
 mod notifications;
 mod onboarding;
+mod onboarding_browser;
 mod onboarding_web;
 mod picker_browser;
 mod positions;

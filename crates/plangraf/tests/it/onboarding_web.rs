@@ -61,8 +61,7 @@ fn errors(page: &Page) -> Vec<(u32, String, String)> {
         .split("<tr><td class=\"num\">")
         .skip(1)
         .map(|r| {
-            let cells: Vec<&str> =
-                r.split("</td>").map(|c| c.trim_start_matches("<td>")).take(3).collect();
+            let cells: Vec<&str> = r.split("</td>").map(|c| c.trim_start_matches("<td>")).take(3).collect();
             (cells[0].parse().unwrap(), cells[1].to_owned(), cells[2].to_owned())
         })
         .collect()
@@ -103,9 +102,8 @@ async fn a_file_with_errors_shows_each_by_row_and_column_and_saves_nothing() {
     let p = upload(&mut a, "orgs.csv", file).await;
     assert_eq!(p.status, 422, "{}", p.body);
     let found = errors(&p);
-    let has = |row: u32, column: &str, text: &str| {
-        found.iter().any(|(r, c, m)| *r == row && c == column && m.contains(text))
-    };
+    let has =
+        |row: u32, column: &str, text: &str| found.iter().any(|(r, c, m)| *r == row && c == column && m.contains(text));
     assert!(has(2, "ИНН", "«78010»: нужно 10 цифр"), "{found:?}");
     assert!(has(4, "Роль", "Неизвестная роль «Директор»"), "{found:?}");
     assert!(has(5, "СПЗ организации", "нет ни в файле, ни в plangraf"), "{found:?}");
@@ -121,10 +119,18 @@ async fn a_file_with_errors_shows_each_by_row_and_column_and_saves_nothing() {
     h.app.store.create_user("schooladmin", &hash, "Ершов Пётр", school.id, domain::Role::Admin).await.unwrap();
     let mut school_admin = h.client();
     school_admin.login("schooladmin", "school-admin-1").await;
-    let p = upload(&mut school_admin, "orgs.csv", table(&[org("03722009005", "Школа № 905", "7801090005", COMMITTEE.spz_code)]))
-        .await;
+    let p = upload(
+        &mut school_admin,
+        "orgs.csv",
+        table(&[org("03722009005", "Школа № 905", "7801090005", COMMITTEE.spz_code)]),
+    )
+    .await;
     assert_eq!(p.status, 422, "{}", p.body);
-    assert!(errors(&p).iter().any(|(r, c, m)| *r == 2 && c == "СПЗ организации" && m.contains("не подчинена")), "{}", p.body);
+    assert!(
+        errors(&p).iter().any(|(r, c, m)| *r == 2 && c == "СПЗ организации" && m.contains("не подчинена")),
+        "{}",
+        p.body
+    );
 
     // What cannot be read at all says so.
     let p = upload(&mut a, "orgs.csv", b"a;b\n1;2\n".to_vec()).await;
@@ -187,7 +193,10 @@ async fn a_table_loads_by_a_job_and_again_without_duplicates_and_the_passwords_d
     // Neither the journal nor the database holds it in the clear.
     let journal: Vec<String> = raw(&h, "SELECT details FROM audit_log").await;
     assert!(journal.iter().all(|d| !d.contains(&password)));
-    assert!(journal.iter().any(|d| d.contains("Файл «north.csv»") && d.contains("организаций: создано 2")), "{journal:?}");
+    assert!(
+        journal.iter().any(|d| d.contains("Файл «north.csv»") && d.contains("организаций: создано 2")),
+        "{journal:?}"
+    );
     assert!(journal.iter().any(|d| d.contains("пользователей в файле паролей: 2")), "{journal:?}");
     let stored: Vec<String> = raw(&h, "SELECT COALESCE(passwords, '') FROM onboarding_loads").await;
     assert!(stored.iter().all(|s| s.is_empty()), "downloaded passwords are erased");
@@ -225,7 +234,11 @@ async fn the_eis_list_loads_from_the_page() {
     );
     let p = upload(&mut a, "spz.xml", xml.clone().into_bytes()).await;
     assert_eq!(p.status, 422, "{}", p.body);
-    assert!(errors(&p).iter().any(|(r, c, m)| *r == 1 && c == "ОКТМО (OKTMO)" && m.contains("нужно 8 или 11 цифр")), "{}", p.body);
+    assert!(
+        errors(&p).iter().any(|(r, c, m)| *r == 1 && c == "ОКТМО (OKTMO)" && m.contains("нужно 8 или 11 цифр")),
+        "{}",
+        p.body
+    );
     let p = upload(&mut a, "spz.xml", xml.replace("4000000<", "40000000<").into_bytes()).await;
     assert_eq!(p.status, 200, "{}", p.body);
     assert!(p.has("сводный перечень заказчиков ЕИС"));
@@ -240,7 +253,8 @@ async fn the_eis_list_loads_from_the_page() {
 async fn another_administrator_does_not_see_a_staged_load_and_the_forms_need_their_token() {
     let h = Harness::start_driven().await;
     let mut a = admin(&h).await;
-    let p = upload(&mut a, "one.csv", table(&[org("03722009201", "Школа № 921", "7801092010", COMMITTEE.spz_code)])).await;
+    let p =
+        upload(&mut a, "one.csv", table(&[org("03722009201", "Школа № 921", "7801092010", COMMITTEE.spz_code)])).await;
     assert_eq!(p.status, 200, "{}", p.body);
     let id = load_id(&p);
 
@@ -259,12 +273,18 @@ async fn another_administrator_does_not_see_a_staged_load_and_the_forms_need_the
     customer.login("zakazchik", "zakazchik").await;
     assert_eq!(customer.get("/admin/onboarding").await.status, 403);
     assert_eq!(customer.get("/admin/onboarding/template.csv").await.status, 403);
-    let p = upload(&mut customer, "one.csv", table(&[org("03722009202", "Школа", "7801092020", COMMITTEE.spz_code)])).await;
+    let p =
+        upload(&mut customer, "one.csv", table(&[org("03722009202", "Школа", "7801092020", COMMITTEE.spz_code)])).await;
     assert_eq!(p.status, 403, "{}", p.body);
 
     // Without the token nothing is checked, staged or confirmed.
-    let p = upload_with(&mut a, "one.csv", table(&[org("03722009203", "Школа", "7801092030", COMMITTEE.spz_code)]), "x".into())
-        .await;
+    let p = upload_with(
+        &mut a,
+        "one.csv",
+        table(&[org("03722009203", "Школа", "7801092030", COMMITTEE.spz_code)]),
+        "x".into(),
+    )
+    .await;
     assert_eq!(p.status, 403, "{}", p.body);
     let p = a.post_raw(&format!("/admin/onboarding/{id}/confirm"), &[("csrf", "x")], None).await;
     assert_eq!(p.status, 403, "{}", p.body);
@@ -291,8 +311,7 @@ async fn another_administrator_does_not_see_a_staged_load_and_the_forms_need_the
 async fn five_thousand_organizations_load_well_under_a_minute() {
     let h = Harness::start_driven().await;
     let mut a = admin(&h).await;
-    let codes: Vec<(String, String)> =
-        (0..5000).map(|i| (format!("0372201{i:04}"), format!("78020{i:05}"))).collect();
+    let codes: Vec<(String, String)> = (0..5000).map(|i| (format!("0372201{i:04}"), format!("78020{i:05}"))).collect();
     let names: Vec<String> = (0..5000).map(|i| format!("Учреждение № {i}")).collect();
     let rows: Vec<[&str; 13]> =
         codes.iter().zip(&names).map(|((spz, inn), name)| org(spz, name, inn, COMMITTEE.spz_code)).collect();
