@@ -210,6 +210,9 @@ fn rows_of(grid: Grid, limits: &Limits) -> Result<Vec<RosterRow>, RosterError> {
         }
     }
     let mut out = Vec::new();
+    if grid.range(title_row + 1..).count() > limits.rows as usize {
+        return Err(ReadError::TooManyRows(limits.rows).into());
+    }
     for (&r, cells) in grid.range(title_row + 1..) {
         let mut row = RosterRow { row: r + 1, values: vec![String::new(); RosterCol::ALL.len()], errors: Vec::new() };
         let mut any = false;
@@ -557,7 +560,7 @@ mod tests {
 
     #[test]
     fn bounds_hold() {
-        let small = Limits { rows: 3, cell_chars: 10, ..LIMITS };
+        let small = Limits { rows: 3, cell_chars: 30, ..LIMITS };
         let mut lines = vec![header(";")];
         lines.extend((0..5).map(|i| format!("0372200000{i}")));
         let bytes = lines.join("\n").into_bytes();
