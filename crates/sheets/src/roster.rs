@@ -572,4 +572,21 @@ mod tests {
         let big = vec![b'a'; LIMITS.file_bytes + 1];
         assert!(matches!(read_roster(&big, &LIMITS), Err(RosterError::Sheet(ReadError::TooLarge(_)))));
     }
+
+    proptest::proptest! {
+        /// Whatever the bytes (a CSV with its titles, then anything), the reader answers rows of
+        /// every column or an error, and never panics.
+        #[test]
+        fn any_csv_reads_or_is_refused(tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let mut bytes = template_csv();
+            bytes.extend(&tail);
+            if let Ok(rows) = read_roster(&bytes, &LIMITS) {
+                for row in rows {
+                    proptest::prop_assert!(row.row > 0);
+                    proptest::prop_assert_eq!(row.values.len(), RosterCol::ALL.len());
+                }
+            }
+            let _ = read_roster(&tail, &LIMITS);
+        }
+    }
 }
