@@ -12,7 +12,10 @@
 //! - Its superior (`headAgency`) must be in the list (and correct) or already in plangraf; a
 //!   loop of superiors is refused.
 //! - An administrator (from the pages) loads only their own organization and the organizations
-//!   whose superiors lead to it; the operator (the command line) loads any.
+//!   whose superiors lead to it ([`within_reach`]); the operator (the command line) loads any.
+//! - The same check serves «Загрузка организаций» (`crate::onboarding_files`), for the ЕИС list
+//!   and for the organizations of a table (`Administration::check_records`); each problem
+//!   names its field ([`OrgField`]) so that the page shows it under the file's column.
 
 use crate::users::Administration;
 use crate::{Error, Refusal, Result};
