@@ -75,6 +75,11 @@ fn main() {
         1,
     );
     put_bytes(dir, "sheets", &sheets_seeds());
+    put_bytes(
+        dir,
+        "roster",
+        &[sheets::roster::template_csv(), sheets::roster::template_xlsx().expect("the template")],
+    );
     put(dir, "packet", &[new.clone(), write_plan_packet(&change_packet()), write_plan_packet_with(&new_packet(), Layout::Pretty), kept]);
 
     let confirmation = |result, violations| Confirmation {

@@ -1,6 +1,7 @@
-//! Long operations as jobs: «Отправить все», «Утвердить выбранные» and loading an НСИ catalog
-//! run on their own task, not inside the HTTP request that started them, and write their
-//! progress to the job's row (`store::jobs`), which the job's page reads while they run.
+//! Long operations as jobs: «Отправить все», «Утвердить выбранные», «Загрузка организаций» and
+//! loading an НСИ catalog run on their own task, not inside the HTTP request that started them,
+//! and write their progress to the job's row (`store::jobs`), which the job's page reads while
+//! they run.
 //!
 //! A step that works inside one long write transaction (an НСИ catalog is loaded all or
 //! nothing) cannot write its progress to the database meanwhile: on SQLite that transaction is
@@ -78,6 +79,14 @@ impl Tracker {
     pub(crate) async fn succeeded(&mut self) -> Result<()> {
         self.progress.succeeded += 1;
         self.step().await
+    }
+
+    /// Several items went through at once.
+    pub(crate) async fn succeeded_many(&mut self, count: usize) -> Result<()> {
+        let count = i64::try_from(count).unwrap_or(i64::MAX);
+        self.progress.succeeded += count;
+        self.progress.done += count;
+        self.save(self.progress.done >= self.progress.total).await
     }
 
     /// One item was refused, for the reason the line gives.
@@ -191,7 +200,7 @@ impl Drop for LiveCount {
 }
 
 /// The work of one job, on the tracker it is given: the closing summary, or a refusal.
-type Work = std::pin::Pin<Box<dyn std::future::Future<Output = (Result<String>, Tracker)> + Send>>;
+pub(crate) type Work = std::pin::Pin<Box<dyn std::future::Future<Output = (Result<String>, Tracker)> + Send>>;
 
 impl Workflow {
     /// The caller's job; while it runs here, with the count its current step holds in memory.
@@ -312,7 +321,7 @@ impl Workflow {
 
     /// Runs the job's work on its own task, in its turn among [`RUNNING`], with a heartbeat,
     /// and records how it ended.
-    fn run_job(&self, id: i64, work: Box<dyn FnOnce(Tracker) -> Work + Send>) {
+    pub(crate) fn run_job(&self, id: i64, work: Box<dyn FnOnce(Tracker) -> Work + Send>) {
         let (store, turns) = (self.store.clone(), self.jobs.turns.clone());
         tokio::spawn(async move {
             let beating = store.clone();

@@ -17,12 +17,13 @@ pub const MAX_LOGIN: usize = 64;
 pub const MAX_ACTION: usize = 100;
 
 /// The kinds of object an entry can be about, as `(code, name)`.
-pub const ENTITIES: [(&str, &str); 5] = [
+pub const ENTITIES: [(&str, &str); 6] = [
     ("plan", "План-график"),
     ("version", "Версия"),
     ("user", "Пользователь"),
     ("organization", "Организация"),
     ("reference", "Справочник"),
+    ("onboarding", "Загрузка организаций"),
 ];
 
 /// The filters as the form sends them.

@@ -24,6 +24,7 @@ pub mod journal;
 pub mod notifications;
 pub mod nsi;
 pub mod onboarding;
+pub mod onboarding_files;
 pub mod org_admin;
 pub mod passwords;
 pub mod plans;

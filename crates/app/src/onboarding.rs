@@ -12,7 +12,10 @@
 //! - Its superior (`headAgency`) must be in the list (and correct) or already in plangraf; a
 //!   loop of superiors is refused.
 //! - An administrator (from the pages) loads only their own organization and the organizations
-//!   whose superiors lead to it; the operator (the command line) loads any.
+//!   whose superiors lead to it ([`within_reach`]); the operator (the command line) loads any.
+//! - The same check serves «Загрузка организаций» (`crate::onboarding_files`), for the ЕИС list
+//!   and for the organizations of a table (`Administration::check_records`); each problem
+//!   names its field ([`OrgField`]) so that the page shows it under the file's column.
 
 use crate::users::Administration;
 use crate::{Error, Refusal, Result};
@@ -24,7 +27,7 @@ use store::orgs::{ListLoaded, ListedOrganization, Organization, changes};
 use store::users::User;
 
 /// One at a time: a region's list can be tens of megabytes.
-static LOADING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+pub(crate) static LOADING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
 
 /// What loading a record would do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +39,52 @@ pub enum RowOutcome {
     /// Marked not actual in ЕИС: left out.
     NotActual,
     /// What is wrong with it; nothing of the list is loaded while any record has one.
-    Refused(Vec<String>),
+    Refused(Vec<Problem>),
+}
+
+/// The field of a record a problem is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrgField {
+    Spz,
+    FullName,
+    Inn,
+    Kpp,
+    OrgType,
+    Level,
+    Oktmo,
+    /// The ИКУ (of the ЕИС list; built from the level, ИНН and КПП otherwise).
+    Iku,
+    Superior,
+}
+
+/// One problem of a record: its field, what is wrong with it (`detail`, the value in «…» when
+/// there is one), and the whole line as the list's messages say it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub field: OrgField,
+    pub detail: String,
+    line: String,
+}
+
+impl Problem {
+    /// `label «value»: why`, or `label: why` without a value.
+    fn of(field: OrgField, label: &str, value: &str, why: &str) -> Problem {
+        let value: String = value.chars().take(60).collect();
+        let detail = if value.is_empty() { why.to_owned() } else { format!("«{value}»: {why}") };
+        let line = if value.is_empty() { format!("{label}: {why}") } else { format!("{label} «{value}»: {why}") };
+        Problem { field, detail, line }
+    }
+
+    /// A whole sentence about the field.
+    fn sentence(field: OrgField, text: &str) -> Problem {
+        Problem { field, detail: text.to_owned(), line: text.to_owned() }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.line)
+    }
 }
 
 /// One record of the list as checked.
@@ -56,6 +104,27 @@ pub struct ListCheck {
     pub foreign: usize,
     /// The records to load, superiors first.
     ordered: Vec<ListedOrganization>,
+    /// Every organization known, of the list (without errors) and of plangraf: its superior.
+    superiors: HashMap<String, Option<String>>,
+    /// The СПЗ code of the caller's organization (`None`: the operator).
+    reach: Option<String>,
+}
+
+/// Whether the organization `spz` is within the reach of an administrator of organization
+/// `admin_spz`: that organization itself, or one whose superiors lead to it. The one rule of
+/// onboarding's reach (organizations of a file and the organizations of its users).
+pub fn within_reach(admin_spz: &str, spz: &str, superior_of: impl Fn(&str) -> Option<String>) -> bool {
+    let mut at = spz.to_owned();
+    for _ in 0..=64 {
+        if at == admin_spz {
+            return true;
+        }
+        match superior_of(&at) {
+            Some(up) => at = up,
+            None => return false,
+        }
+    }
+    false
 }
 
 impl ListCheck {
@@ -83,31 +152,54 @@ impl ListCheck {
         self.count(|o| matches!(o, RowOutcome::Refused(_)))
     }
 
-    /// The records with errors, each with its messages.
-    pub fn refused(&self) -> impl Iterator<Item = (&ListedRow, &[String])> {
+    /// The records with errors, each with its problems.
+    pub fn refused(&self) -> impl Iterator<Item = (&ListedRow, &[Problem])> {
         self.rows.iter().filter_map(|r| match &r.outcome {
             RowOutcome::Refused(why) => Some((r, why.as_slice())),
             _ => None,
         })
     }
+
+    /// The records to load, superiors first.
+    pub fn ordered(&self) -> &[ListedOrganization] {
+        &self.ordered
+    }
+
+    /// Whether the organization `spz` (of the list without errors, or of plangraf) is known and
+    /// within the caller's reach.
+    pub fn reaches(&self, spz: &str) -> bool {
+        if !self.superiors.contains_key(spz) {
+            return false;
+        }
+        match &self.reach {
+            None => true,
+            Some(admin) => within_reach(admin, spz, |s| self.superiors.get(s).cloned().flatten()),
+        }
+    }
 }
 
 /// A record checked on its own: the organization it describes, or what is wrong.
-fn check_record(r: &NsiOrganization) -> std::result::Result<ListedOrganization, Vec<String>> {
+fn check_record(r: &NsiOrganization) -> std::result::Result<ListedOrganization, Vec<Problem>> {
     let mut errors = Vec::new();
-    let mut note = |field: &str, value: &str, why: &str| {
-        let value: String = value.chars().take(60).collect();
-        errors.push(if value.is_empty() { format!("{field}: {why}") } else { format!("{field} «{value}»: {why}") });
+    let mut note = |field: OrgField, label: &str, value: &str, why: &str| {
+        errors.push(Problem::of(field, label, value, why));
     };
-    let spz = SpzCode::parse(&r.reg_number).map_err(|_| note("СПЗ", &r.reg_number, "нужно 11 цифр")).ok();
-    let inn = Inn::parse(&r.inn).map_err(|_| note("ИНН", &r.inn, "нужно 10 цифр")).ok();
-    let kpp =
-        Kpp::parse(&r.kpp).map_err(|_| note("КПП", &r.kpp, "нужно 9 символов: цифры и заглавные латинские буквы")).ok();
+    let spz =
+        SpzCode::parse(&r.reg_number).map_err(|_| note(OrgField::Spz, "СПЗ", &r.reg_number, "нужно 11 цифр")).ok();
+    let inn = Inn::parse(&r.inn).map_err(|_| note(OrgField::Inn, "ИНН", &r.inn, "нужно 10 цифр")).ok();
+    let kpp = Kpp::parse(&r.kpp)
+        .map_err(|_| note(OrgField::Kpp, "КПП", &r.kpp, "нужно 9 символов: цифры и заглавные латинские буквы"))
+        .ok();
     let org_type = match OrgType::parse(&r.org_type) {
         Ok(t) => Some(t),
         Err(_) => {
             let known: Vec<&str> = OrgType::ALL.iter().map(|t| t.code()).collect();
-            note("Тип организации", &r.org_type, &format!("plangraf работает с типами {}", known.join(", ")));
+            note(
+                OrgField::OrgType,
+                "Тип организации",
+                &r.org_type,
+                &format!("plangraf работает с типами {}", known.join(", ")),
+            );
             None
         }
     };
@@ -116,6 +208,7 @@ fn check_record(r: &NsiOrganization) -> std::result::Result<ListedOrganization, 
         Some(l) => Some(l),
         None => {
             note(
+                OrgField::Level,
                 "Уровень (subordinationType)",
                 level_typed.as_deref().unwrap_or(""),
                 "нужен 1 (федеральный), 2 (субъекта РФ) или 3 (муниципальный)",
@@ -125,18 +218,21 @@ fn check_record(r: &NsiOrganization) -> std::result::Result<ListedOrganization, 
     };
     let oktmo = r.oktmo.clone().unwrap_or_default();
     if !(matches!(oktmo.len(), 8 | 11) && oktmo.bytes().all(|b| b.is_ascii_digit())) {
-        note("ОКТМО", &oktmo, if oktmo.is_empty() { "не указан" } else { "нужно 8 или 11 цифр" });
+        note(OrgField::Oktmo, "ОКТМО", &oktmo, if oktmo.is_empty() { "не указан" } else { "нужно 8 или 11 цифр" });
     }
     if r.full_name.trim().is_empty() {
-        note("Полное наименование", "", "не указано");
+        note(OrgField::FullName, "Полное наименование", "", "не указано");
     }
     if let (Some(level), Some(inn), Some(kpp)) = (level, &inn, &kpp) {
         match (domain::org::iku(level, inn, kpp), &r.iku) {
-            (Err(_), _) => {
-                note("ИКУ", "", "не может быть составлен из уровня, ИНН и КПП: у организации ИНН из 10 цифр")
-            }
+            (Err(_), _) => note(
+                OrgField::Iku,
+                "ИКУ",
+                "",
+                "не может быть составлен из уровня, ИНН и КПП: у организации ИНН из 10 цифр",
+            ),
             (Ok(built), Some(iku)) if built.as_str() != iku => {
-                note("ИКУ", iku, "не совпадает с уровнем, ИНН и КПП организации")
+                note(OrgField::Iku, "ИКУ", iku, "не совпадает с уровнем, ИНН и КПП организации")
             }
             _ => {}
         }
@@ -144,12 +240,17 @@ fn check_record(r: &NsiOrganization) -> std::result::Result<ListedOrganization, 
     let superior = match &r.head_agency {
         Some(head) => match SpzCode::parse(head) {
             Ok(s) if Some(&s) == spz.as_ref() => {
-                note("Вышестоящая организация", head, "организация не может быть вышестоящей сама себе");
+                note(
+                    OrgField::Superior,
+                    "Вышестоящая организация",
+                    head,
+                    "организация не может быть вышестоящей сама себе",
+                );
                 None
             }
             Ok(s) => Some(s),
             Err(_) => {
-                note("Вышестоящая организация (headAgency)", head, "нужен код СПЗ из 11 цифр");
+                note(OrgField::Superior, "Вышестоящая организация (headAgency)", head, "нужен код СПЗ из 11 цифр");
                 None
             }
         },
@@ -186,14 +287,25 @@ impl Administration {
         let list = parsed.map_err(|e| {
             Error::refused(Refusal::Content, format!("Файл не загружен: {} Данные не изменены.", e.message_ru()))
         })?;
+        self.check_records(by, &list.organizations, list.foreign).await
+    }
+
+    /// Checks records of a list (of ЕИС's, or read from a table) against the organizations in
+    /// plangraf, without saving anything.
+    pub(crate) async fn check_records(
+        &self,
+        by: Option<&User>,
+        records: &[NsiOrganization],
+        foreign: usize,
+    ) -> Result<ListCheck> {
         let existing: HashMap<String, Organization> =
             self.store.organizations().await?.into_iter().map(|o| (o.spz_code.as_str().to_owned(), o)).collect();
         let by_id: HashMap<domain::ids::OrgId, String> =
             existing.values().map(|o| (o.id, o.spz_code.as_str().to_owned())).collect();
-        let mut check = ListCheck { foreign: list.foreign, ..ListCheck::default() };
+        let mut check = ListCheck { foreign, ..ListCheck::default() };
         let mut valid: Vec<(usize, ListedOrganization)> = Vec::new();
         let mut seen: HashSet<String> = HashSet::new();
-        for r in &list.organizations {
+        for r in records {
             let name =
                 if r.full_name.is_empty() { r.short_name.clone().unwrap_or_default() } else { r.full_name.clone() };
             let row =
@@ -203,9 +315,11 @@ impl Administration {
                 continue;
             }
             if !seen.insert(r.reg_number.clone()) {
-                check.rows.push(row(RowOutcome::Refused(vec![format!(
-                    "СПЗ «{}»: организация с этим кодом уже есть выше в файле",
-                    r.reg_number
+                check.rows.push(row(RowOutcome::Refused(vec![Problem::of(
+                    OrgField::Spz,
+                    "СПЗ",
+                    &r.reg_number,
+                    "организация с этим кодом уже есть выше в файле",
                 )])));
                 continue;
             }
@@ -232,7 +346,7 @@ impl Administration {
             Some(u) => Some(by_id.get(&u.org_id).cloned().ok_or(Error::NotFound)?),
             None => None,
         };
-        let mut problems: Vec<(usize, String)> = Vec::new();
+        let mut problems: Vec<(usize, Problem)> = Vec::new();
         for (row, o) in &valid {
             if let Some(sup) = &o.superior_spz
                 && !in_list.contains_key(sup.as_str())
@@ -243,28 +357,33 @@ impl Administration {
                 } else {
                     "вышестоящей организации нет ни в файле, ни в plangraf"
                 };
-                problems.push((*row, format!("Вышестоящая организация «{}»: {why}", sup.as_str())));
+                problems.push((*row, Problem::of(OrgField::Superior, "Вышестоящая организация", sup.as_str(), why)));
                 continue;
             }
             // Up the chain: a loop, and whether the caller's organization is on it.
             let mut at = o.spz_code.as_str().to_owned();
             let mut steps = 0;
-            let mut reached = reach.as_deref() == Some(at.as_str());
             while let Some(up) = superior_of(&at) {
                 steps += 1;
                 if up == o.spz_code.as_str() || steps > 64 {
-                    problems.push((*row, "Вышестоящие организации образуют замкнутый круг".to_owned()));
+                    problems.push((
+                        *row,
+                        Problem::sentence(OrgField::Superior, "Вышестоящие организации образуют замкнутый круг"),
+                    ));
                     break;
                 }
-                reached |= reach.as_deref() == Some(up.as_str());
                 at = up;
             }
-            if reach.is_some() && !reached {
+            if let Some(admin) = reach.as_deref()
+                && !within_reach(admin, o.spz_code.as_str(), superior_of)
+            {
                 problems.push((
                     *row,
-                    "Организация не подчинена вашей организации: загрузить её может оператор или администратор \
-                     вышестоящей организации"
-                        .to_owned(),
+                    Problem::sentence(
+                        OrgField::Spz,
+                        "Организация не подчинена вашей организации: загрузить её может оператор или администратор \
+                         вышестоящей организации",
+                    ),
                 ));
             }
         }
@@ -321,6 +440,13 @@ impl Administration {
                     if changed.is_empty() { RowOutcome::Unchanged } else { RowOutcome::Changed(changed) };
             }
         }
+        let mut superiors: HashMap<String, Option<String>> =
+            existing.keys().map(|spz| (spz.clone(), superior_of(spz))).collect();
+        for o in &check.ordered {
+            superiors.insert(o.spz_code.as_str().to_owned(), o.superior_spz.as_ref().map(|s| s.as_str().to_owned()));
+        }
+        check.superiors = superiors;
+        check.reach = reach;
         Ok(check)
     }
 

@@ -164,7 +164,7 @@ async fn every_wrong_record_is_named_with_its_field_and_nothing_is_loaded() {
         check
             .refused()
             .filter(|(r, _)| r.spz == spz)
-            .flat_map(|(_, e)| e.iter().cloned())
+            .flat_map(|(_, e)| e.iter().map(ToString::to_string))
             .collect::<Vec<_>>()
             .join(" | ")
     };

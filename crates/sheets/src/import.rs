@@ -144,7 +144,7 @@ fn capitalized(s: &str) -> String {
 
 /// A cell's value as read.
 #[derive(Debug, Clone, PartialEq)]
-enum Value {
+pub(crate) enum Value {
     Text(String),
     Number(f64),
     Bool(bool),
@@ -155,7 +155,7 @@ enum Value {
 }
 
 /// Checks the archive before it is unpacked: its size, its entries and their unpacked sizes.
-fn check_archive(bytes: &[u8], limits: &Limits) -> Result<(), ReadError> {
+pub(crate) fn check_archive(bytes: &[u8], limits: &Limits) -> Result<(), ReadError> {
     if bytes.len() > limits.file_bytes {
         return Err(ReadError::TooLarge(limits.file_bytes));
     }
@@ -230,7 +230,7 @@ fn cells(bytes: &[u8], limits: &Limits) -> Result<BTreeMap<u32, BTreeMap<u32, Va
     Ok(rows)
 }
 
-fn text(s: &str, limits: &Limits) -> Value {
+pub(crate) fn text(s: &str, limits: &Limits) -> Value {
     // Counting stops past the limit: a long text is not counted to its end.
     match s.chars().take(limits.cell_chars + 1).count() {
         n if n > limits.cell_chars => Value::TooLong(s.chars().count()),
@@ -240,7 +240,7 @@ fn text(s: &str, limits: &Limits) -> Value {
 
 /// A number as text: whole numbers without decimals; money rounded to the kopeck when the number
 /// is a binary approximation of one (`0.30000000000000004` from a formula is 0.30).
-fn number_text(f: f64) -> String {
+pub(crate) fn number_text(f: f64) -> String {
     if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e18 {
         return format!("{}", f as i64);
     }

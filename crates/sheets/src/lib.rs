@@ -1,4 +1,5 @@
-//! Plan-schedules in Excel: the export of a plan's positions (the working copy or a version) to
+//! Plan-schedules in Excel, and the table of organizations and users a region is onboarded
+//! from (`roster`, .xlsx or CSV): the export of a plan's positions (the working copy or a version) to
 //! .xlsx, the import template, and the reading of an import file into position drafts.
 //! Depends on `domain` only: it writes and reads sheets, the workflow (`app`) decides what to
 //! do with them. Files are written with `rust_xlsxwriter`; see `columns` for the one layout
@@ -7,6 +8,7 @@
 pub mod columns;
 pub mod export;
 pub mod import;
+pub mod roster;
 
 pub use export::{plan_workbook, template_workbook};
 pub use import::{CellError, Limits, ReadError, SheetRow, read};

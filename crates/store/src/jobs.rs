@@ -16,6 +16,8 @@ pub enum JobKind {
     ApproveMany,
     /// Loading an НСИ catalog from an ЕИС file, in one transaction.
     NsiLoad,
+    /// «Загрузка организаций»: a checked file of organizations and users, loaded.
+    Onboarding,
 }
 
 impl JobKind {
@@ -24,11 +26,14 @@ impl JobKind {
             JobKind::SendAll => "send_all",
             JobKind::ApproveMany => "approve_many",
             JobKind::NsiLoad => "nsi_load",
+            JobKind::Onboarding => "onboarding",
         }
     }
 
     pub fn from_code(code: &str) -> Option<JobKind> {
-        [JobKind::SendAll, JobKind::ApproveMany, JobKind::NsiLoad].into_iter().find(|k| k.code() == code)
+        [JobKind::SendAll, JobKind::ApproveMany, JobKind::NsiLoad, JobKind::Onboarding]
+            .into_iter()
+            .find(|k| k.code() == code)
     }
 }
 

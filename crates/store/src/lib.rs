@@ -12,6 +12,7 @@ pub mod jobs;
 mod migrate;
 pub mod notify;
 pub mod nsi;
+pub mod onboarding;
 pub mod org_admin;
 pub mod orgs;
 pub mod plans;
@@ -232,6 +233,11 @@ pub fn now() -> Time {
 /// Current time in UTC milliseconds, the storage's time unit.
 pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+/// The time `after` from now in the storage's unit (an expiry).
+pub fn now_ms_after(after: std::time::Duration) -> i64 {
+    now_ms().saturating_add(i64::try_from(after.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// A time as the database keeps it.

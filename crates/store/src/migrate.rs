@@ -24,6 +24,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (17, "user_admin", include_str!("../migrations/0017_user_admin.sql")),
     (18, "audit_search", include_str!("../migrations/0018_audit_search.sql")),
     (19, "org_admin", include_str!("../migrations/0019_org_admin.sql")),
+    (20, "onboarding_loads", include_str!("../migrations/0020_onboarding_loads.sql")),
     (21, "user_roles", include_str!("../migrations/0021_user_roles.sql")),
 ];
 

@@ -67,6 +67,7 @@ async fn schema_has_every_table() {
             "jobs",
             "notification_preferences",
             "notifications",
+            "onboarding_loads",
             "org_agreements",
             "organizations",
             "plan_checks",
@@ -1543,4 +1544,43 @@ async fn a_sends_state_is_notified_once_and_only_to_its_sender() {
     assert!(!s.mark_notification_read(domain::ids::UserId(u.get() + 1000), told[0].id).await.unwrap());
     assert!(s.mark_notification_read(u, told[0].id).await.unwrap());
     assert_eq!(s.unread_notifications(u).await.unwrap(), list.len() as i64 - 1);
+}
+
+#[tokio::test]
+async fn a_staged_onboarding_file_is_its_administrators_and_its_passwords_go_once() {
+    use store::onboarding::Passwords;
+    let (s, _d) = store().await;
+    let o = org(&s, "03722001684", None).await;
+    let admin = s.create_user("admin", "hash", "Админ", o, Role::Admin).await.unwrap().unwrap();
+    let other = s.create_user("admin2", "hash", "Админ 2", o, Role::Admin).await.unwrap().unwrap();
+    let later = store::now_ms_after(std::time::Duration::from_secs(3600));
+    let id = s.stage_onboarding(admin.id, "orgs.csv", "table", b"\x00\xffbytes", later).await.unwrap();
+    let staged = s.staged_onboarding(id, admin.id).await.unwrap().unwrap();
+    assert_eq!(staged.content.as_deref(), Some(&b"\x00\xffbytes"[..]));
+    assert!(s.staged_onboarding(id, other.id).await.unwrap().is_none(), "another administrator's file");
+    // A newer upload replaces the one not confirmed.
+    let newer = s.stage_onboarding(admin.id, "orgs2.csv", "table", b"v2", later).await.unwrap();
+    assert!(s.staged_onboarding(id, admin.id).await.unwrap().is_none());
+    // Expired: the file is gone, and it cannot be claimed.
+    let gone = s.stage_onboarding(other.id, "old.csv", "table", b"old", 1).await.unwrap();
+    assert!(s.staged_onboarding(gone, other.id).await.unwrap().unwrap().content.is_none());
+    let job = s.create_job(store::jobs::JobKind::Onboarding, admin.id).await.unwrap();
+    assert!(!s.claim_onboarding(gone, other.id, job).await.unwrap());
+    assert!(!s.claim_onboarding(newer, other.id, job).await.unwrap(), "not the other's to claim");
+    assert!(s.claim_onboarding(newer, admin.id, job).await.unwrap());
+    assert!(!s.claim_onboarding(newer, admin.id, job).await.unwrap(), "claimed once");
+
+    let csv = domain::secret::Secret::new("login;pass-WORD-1234\r\n".to_owned());
+    s.save_onboarding_passwords(newer, &csv, 1, later).await.unwrap();
+    assert_eq!(s.onboarding_of_job(job, admin.id).await.unwrap(), Some((newer, Some(true))));
+    assert!(s.onboarding_of_job(job, other.id).await.unwrap().is_none());
+    assert!(s.take_onboarding_passwords(job, other.id, o).await.unwrap().is_none());
+    match s.take_onboarding_passwords(job, admin.id, o).await.unwrap() {
+        Some(Passwords::Taken { csv: taken, count, .. }) => {
+            assert_eq!((taken.expose(), count), (csv.expose(), 1));
+        }
+        other => panic!("the passwords expected, got {other:?}"),
+    }
+    assert!(matches!(s.take_onboarding_passwords(job, admin.id, o).await.unwrap(), Some(Passwords::Gone)));
+    assert_eq!(s.onboarding_of_job(job, admin.id).await.unwrap(), Some((newer, Some(false))));
 }

@@ -33,8 +33,8 @@ pub struct AppState {
 
 pub fn router(state: AppState) -> Router {
     use pages::{
-        eis_copy, excel, jobs, journal, notifications, orgs, plans, positions, reference, sending, session, settings,
-        users, versions,
+        eis_copy, excel, jobs, journal, notifications, onboarding, orgs, plans, positions, reference, sending, session,
+        settings, users, versions,
     };
     Router::new()
         .route("/", get(|| async { Redirect::to("/plans") }))
@@ -51,6 +51,15 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/journal", get(journal::journal))
         .route("/jobs/{id}", get(jobs::job))
         .route("/jobs/{id}/progress", get(jobs::progress))
+        .route("/jobs/{id}/passwords", post(onboarding::passwords))
+        .route(
+            "/admin/onboarding",
+            get(onboarding::page).post(onboarding::check).layer(DefaultBodyLimit::max(onboarding::MAX_UPLOAD_REQUEST)),
+        )
+        .route("/admin/onboarding/template.xlsx", get(onboarding::template_xlsx))
+        .route("/admin/onboarding/template.csv", get(onboarding::template_csv))
+        .route("/admin/onboarding/{id}", get(onboarding::staged))
+        .route("/admin/onboarding/{id}/confirm", post(onboarding::confirm))
         .route("/plans/{id}", get(plans::view))
         .route("/plans/{id}/xlsx", get(excel::plan_xlsx))
         .route("/plans/{id}/import/template", get(excel::template))

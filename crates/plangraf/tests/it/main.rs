@@ -28,6 +28,8 @@ mod mail;
 mod metrics;
 mod notifications;
 mod onboarding;
+mod onboarding_browser;
+mod onboarding_web;
 mod picker_browser;
 mod positions;
 mod reference;

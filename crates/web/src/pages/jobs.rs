@@ -1,7 +1,7 @@
-//! The page of a long operation run as a job («Отправить все», «Утвердить выбранные», loading
-//! an НСИ catalog): its progress while it runs and its outcome after. A small script
-//! (`/static/job.js`) moves the progress bar from `/jobs/{id}/progress`; without scripts the
-//! page refreshes itself.
+//! The page of a long operation run as a job («Отправить все», «Утвердить выбранные»,
+//! «Загрузка организаций», loading an НСИ catalog): its progress while it runs and its outcome
+//! after. A small script (`/static/job.js`) moves the progress bar from `/jobs/{id}/progress`;
+//! without scripts the page refreshes itself.
 
 use crate::AppState;
 use crate::api::Id;
@@ -36,6 +36,10 @@ struct JobPage {
     problems: Vec<String>,
     started: String,
     finished: Option<String>,
+    /// A finished «Загрузка организаций» that created users: whether their temporary
+    /// passwords can still be downloaded (once).
+    passwords: Option<bool>,
+    csrf: String,
 }
 
 /// The page's words for a job.
@@ -44,6 +48,9 @@ fn describe(view: &JobView) -> (&'static str, (&'static str, &'static str), Stri
         JobKind::SendAll => ("Отправка всех утверждённых неотправленных версий", ("/sends", "К отправкам на ООС")),
         JobKind::ApproveMany => ("Утверждение выбранных планов-графиков", ("/plans", "К списку планов-графиков")),
         JobKind::NsiLoad => ("Загрузка справочника НСИ", ("/reference", "К справочникам")),
+        JobKind::Onboarding => {
+            ("Загрузка организаций и пользователей", ("/admin/onboarding", "К загрузке организаций"))
+        }
     };
     let (state, class) = match view.job.status {
         _ if view.interrupted => (
@@ -76,6 +83,10 @@ pub async fn job(
     let view = state.app.job(&session.user, id).await?;
     let (title, back, words, state_class) = describe(&view);
     let progress = &view.job.progress;
+    let passwords = match view.job.kind {
+        JobKind::Onboarding if !view.running() => state.app.onboarding_of_job(&session.user, id).await?.flatten(),
+        _ => None,
+    };
     let page = JobPage {
         chrome: Some(Chrome::of(&state, &session).await?),
         id,
@@ -92,6 +103,8 @@ pub async fn job(
         problems: progress.problems.clone(),
         started: fmt_time(view.job.created_at),
         finished: view.job.finished_at.map(fmt_time),
+        passwords,
+        csrf: session.csrf_token.clone(),
     };
     Ok(([(CACHE_CONTROL, "no-store")], html(&page)?).into_response())
 }

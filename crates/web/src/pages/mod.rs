@@ -5,6 +5,7 @@ pub mod excel;
 pub mod jobs;
 pub mod journal;
 pub mod notifications;
+pub mod onboarding;
 pub mod orgs;
 pub mod plan_page;
 pub mod plans;
