@@ -110,6 +110,15 @@ pub struct ListCheck {
     reach: Option<String>,
 }
 
+/// How far a load of a list is.
+#[derive(Debug, Clone, Copy)]
+pub enum ListProgress {
+    /// The file is checked: this many records will be written.
+    Total(usize),
+    /// This many records are written so far.
+    Done(usize),
+}
+
 /// Whether the organization `spz` is within the reach of an administrator of organization
 /// `admin_spz`: that organization itself, or one whose superiors lead to it. The one rule of
 /// onboarding's reach (organizations of a file and the organizations of its users).
@@ -450,12 +459,14 @@ impl Administration {
         Ok(check)
     }
 
-    /// Checks the file again and, when no record has an error, loads it in one transaction.
-    /// A list with errors changes nothing: the check says what to fix.
+    /// Checks the file again and, when no record has an error, loads it in one transaction,
+    /// telling `progress` first the count of records to write (`Total`), then how many are
+    /// written (`Done`). A list with errors changes nothing: the check says what to fix.
     pub async fn load_organization_list(
         &self,
         by: Option<&User>,
         bytes: Vec<u8>,
+        progress: &(dyn Fn(ListProgress) + Sync),
     ) -> Result<std::result::Result<ListLoaded, ListCheck>> {
         let Ok(_loading) = LOADING.try_acquire() else {
             return Err(Error::refused(
@@ -467,7 +478,13 @@ impl Administration {
         if check.refused_count() > 0 {
             return Ok(Err(check));
         }
-        let loaded = self.store.load_organizations(&check.ordered, by.map(|u| u.id), by.map(|u| u.org_id)).await?;
+        progress(ListProgress::Total(check.ordered.len()));
+        let loaded = self
+            .store
+            .load_organizations_observed(&check.ordered, by.map(|u| u.id), by.map(|u| u.org_id), &|done| {
+                progress(ListProgress::Done(done))
+            })
+            .await?;
         Ok(Ok(loaded))
     }
 }

@@ -106,8 +106,14 @@ async fn a_clean_list_loads_superiors_first_and_a_second_load_duplicates_nothing
     assert_eq!((check.new_count(), check.not_actual_count(), check.foreign, check.refused_count()), (3, 1, 1, 0));
     assert!(s.organizations().await.unwrap().is_empty(), "the check saves nothing");
 
-    let loaded = admin.load_organization_list(None, xml(&region(), 1)).await.unwrap().unwrap();
+    // The progress: first the records to write, then the count written, ending at all of them.
+    let told = std::sync::Mutex::new(Vec::new());
+    let progress = |p: app::onboarding::ListProgress| told.lock().unwrap().push(format!("{p:?}"));
+    let loaded = admin.load_organization_list(None, xml(&region(), 1), &progress).await.unwrap().unwrap();
     assert_eq!((loaded.created, loaded.updated, loaded.unchanged), (3, 0, 0));
+    let told = told.into_inner().unwrap();
+    assert_eq!(told.first().map(String::as_str), Some("Total(3)"), "{told:?}");
+    assert_eq!(told.last().map(String::as_str), Some("Done(3)"), "{told:?}");
     let committee = s.organization_by_spz("03722000010").await.unwrap().unwrap();
     let school = s.organization_by_spz("03722001001").await.unwrap().unwrap();
     assert_eq!(school.superior_id, Some(committee.id));
@@ -120,14 +126,14 @@ async fn a_clean_list_loads_superiors_first_and_a_second_load_duplicates_nothing
     assert_eq!(journal[0].action, "Загружена из сводного перечня заказчиков");
 
     // Again: nothing new. With a renamed school: one update, said per field.
-    let again = admin.load_organization_list(None, xml(&region(), 0)).await.unwrap().unwrap();
+    let again = admin.load_organization_list(None, xml(&region(), 0), &|_| {}).await.unwrap().unwrap();
     assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 3));
     let mut renamed = region();
     renamed[2].name = "ГБОУ «Школа № 2 имени А. С. Пушкина»".into();
     let check = admin.check_organization_list(None, xml(&renamed, 0)).await.unwrap();
     let row = check.rows.iter().find(|r| r.spz == "03722001002").unwrap();
     assert_eq!(row.outcome, RowOutcome::Changed(vec!["наименование", "сокращенное наименование"]));
-    let loaded = admin.load_organization_list(None, xml(&renamed, 0)).await.unwrap().unwrap();
+    let loaded = admin.load_organization_list(None, xml(&renamed, 0), &|_| {}).await.unwrap().unwrap();
     assert_eq!((loaded.created, loaded.updated, loaded.unchanged), (0, 1, 2));
     assert_eq!(s.organizations().await.unwrap().len(), 3);
     let second = s.organization_by_spz("03722001002").await.unwrap().unwrap();
@@ -177,7 +183,7 @@ async fn every_wrong_record_is_named_with_its_field_and_nothing_is_loaded() {
     assert!(errors("03722001007").contains("замкнутый круг") && errors("03722001008").contains("замкнутый круг"));
     assert!(errors("03722001009").contains("Уровень (subordinationType) «7»"), "{}", errors("03722001009"));
     assert_eq!(check.new_count(), 1, "only the committee is right");
-    let refused = admin.load_organization_list(None, xml(&list, 0)).await.unwrap().unwrap_err();
+    let refused = admin.load_organization_list(None, xml(&list, 0), &|_| {}).await.unwrap().unwrap_err();
     assert_eq!(refused.refused_count(), check.refused_count());
     assert!(s.organizations().await.unwrap().is_empty(), "a list with errors changes nothing");
 
@@ -191,7 +197,7 @@ async fn an_administrator_loads_only_their_own_subtree() {
     let _turn = TURN.lock().await;
     let (s, _tmp) = store().await;
     let admin = Administration::new(s.clone());
-    admin.load_organization_list(None, xml(&region()[..3], 0)).await.unwrap().unwrap();
+    admin.load_organization_list(None, xml(&region()[..3], 0), &|_| {}).await.unwrap().unwrap();
     let committee = s.organization_by_spz("03722000010").await.unwrap().unwrap();
     let school = s.organization_by_spz("03722001001").await.unwrap().unwrap();
     let region_admin = s.create_user("admin", "-", "Администратор", committee.id, Role::Admin).await.unwrap().unwrap();
@@ -240,11 +246,11 @@ async fn five_thousand_organizations_load_in_one_go() {
     let bytes = xml(&list, 0);
     let size = bytes.len();
     let started = std::time::Instant::now();
-    let loaded = admin.load_organization_list(None, bytes.clone()).await.unwrap().unwrap();
+    let loaded = admin.load_organization_list(None, bytes.clone(), &|_| {}).await.unwrap().unwrap();
     let first = started.elapsed();
     assert_eq!((loaded.created, loaded.updated), (5000, 0));
     let started = std::time::Instant::now();
-    let again = admin.load_organization_list(None, bytes).await.unwrap().unwrap();
+    let again = admin.load_organization_list(None, bytes, &|_| {}).await.unwrap().unwrap();
     assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 5000));
     eprintln!(
         "onboarding: 5,000 organizations ({} KB) loaded in {:.1} s, checked again unchanged in {:.1} s",

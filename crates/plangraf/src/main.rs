@@ -719,11 +719,28 @@ async fn load_organizations(common: &Common, file: &Path, confirmed: bool) -> an
     let bytes = std::fs::read(file).with_context(|| format!("не удалось прочитать файл {}", file.display()))?;
     let store = common.store().await?;
     let admin = app::users::Administration::new(store.clone());
+    let reading = spinner(format!("Проверка файла {}", file.display()));
+    let bar = std::sync::OnceLock::new();
     let outcome = if confirmed {
-        admin.load_organization_list(None, bytes).await
+        let progress = |p: app::onboarding::ListProgress| match p {
+            app::onboarding::ListProgress::Total(total) => {
+                reading.finish_and_clear();
+                let _ = bar.set(counter(total, "Запись организаций"));
+            }
+            app::onboarding::ListProgress::Done(done) => {
+                if let Some(bar) = bar.get() {
+                    bar.set_position(done as u64);
+                }
+            }
+        };
+        admin.load_organization_list(None, bytes, &progress).await
     } else {
         admin.check_organization_list(None, bytes).await.map(Err)
     };
+    reading.finish_and_clear();
+    if let Some(bar) = bar.get() {
+        bar.finish_and_clear();
+    }
     store.close().await;
     let check = match outcome.map_err(refused)? {
         Ok(loaded) => {

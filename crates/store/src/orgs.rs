@@ -166,10 +166,25 @@ impl Store {
         actor: Option<domain::ids::UserId>,
         actor_org: Option<OrgId>,
     ) -> Result<ListLoaded> {
+        self.load_organizations_observed(listed, actor, actor_org, &|_| {}).await
+    }
+
+    /// [`Store::load_organizations`], telling `progress` how many records are written so far
+    /// (inside the transaction: it must not wait).
+    pub async fn load_organizations_observed(
+        &self,
+        listed: &[ListedOrganization],
+        actor: Option<domain::ids::UserId>,
+        actor_org: Option<OrgId>,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<ListLoaded> {
         let mut tx = self.write_tx().await?;
         let mut loaded = ListLoaded::default();
         let mut ids: std::collections::HashMap<String, OrgId> = std::collections::HashMap::new();
-        for o in listed {
+        for (done, o) in listed.iter().enumerate() {
+            if done % 100 == 0 {
+                progress(done);
+            }
             let superior_id = match &o.superior_spz {
                 Some(spz) => match ids.get(spz.as_str()) {
                     Some(id) => Some(*id),
@@ -261,6 +276,7 @@ impl Store {
             crate::audit::record(&mut *tx, actor, actor_org, "organization", Some(id.get()), action, &details).await?;
         }
         tx.commit().await?;
+        progress(listed.len());
         Ok(loaded)
     }
 }
