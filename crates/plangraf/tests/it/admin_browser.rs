@@ -1,7 +1,8 @@
 //! «Администрирование» → «Пользователи» in a real browser: the administrator creates a user and
 //! reads the one-time password, signs out; the new user signs in, is held on «Смена пароля»
-//! until they set their own password, and lands on the plan list. Headless Chromium over
-//! chromedriver ([`crate::chromium`]); without them the test says SKIPPED and passes, unless
+//! until they set their own password, and lands on the plan list; when the school's plan is
+//! returned, she finds the notification in the header and in «Уведомления». Headless Chromium
+//! over chromedriver ([`crate::chromium`]); without them the test says SKIPPED and passes, unless
 //! PLANGRAF_REQUIRE_BROWSER=1.
 
 use crate::chromium::Scene;
@@ -64,5 +65,26 @@ async fn the_administrator_creates_a_user_who_must_change_the_password() {
     let creds = store.user_credentials("a.orlova").await.unwrap().unwrap();
     b.ensure(!creds.must_change_password, || "the forced change is still recorded".to_owned()).await;
     b.screenshot("admin-user-plans").await;
+
+    // The school's plan goes to the committee and comes back with a comment: she, a specialist
+    // of the school, is told in the header and in «Уведомления».
+    let (mut customer, mut approver) = (s.h.client(), s.h.client());
+    customer.login("zakazchik", "zakazchik").await;
+    approver.login("soglasovatel", "soglasovatel").await;
+    let plan = customer.create_plan("2026").await;
+    customer.add_position(plan, &crate::common::POSITION).await;
+    customer.get(&format!("/plans/{plan}")).await;
+    customer.post(&format!("/plans/{plan}/submit"), &[]).await;
+    approver.get(&format!("/plans/{plan}")).await;
+    let p = approver.post(&format!("/plans/{plan}/return"), &[("comment", "Уточните сумму учебников")]).await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    b.goto(&format!("{app}/plans")).await;
+    b.wait_for_heading("Планы-графики").await;
+    b.expect_text(Locator::Css("#unread-count"), "1").await;
+    b.click(Locator::Css("#notifications-link"), "«Уведомления» in the header").await;
+    b.wait_for_heading("Уведомления").await;
+    b.wait_for_text("возвращён на доработку").await;
+    b.wait_for_text("Уточните сумму учебников").await;
+    b.screenshot("admin-user-notified").await;
     s.finish().await;
 }
