@@ -238,7 +238,7 @@ async fn delegation_reaches_every_level_below_and_nothing_above_or_beside() {
                 ("login", "gimn"),
                 ("full_name", "Гимназистова Гала"),
                 ("org_id", &gym.to_string()),
-                ("role", "customer"),
+                ("roles", "customer"),
             ],
         )
         .await;
@@ -714,7 +714,7 @@ async fn thousands_of_organizations_are_paged_searched_and_opened_by_branch() {
                 ("login", "dalnyaya"),
                 ("full_name", "Дальняя Школа"),
                 ("org_id", &school.to_string()),
-                ("role", "customer"),
+                ("roles", "customer"),
             ],
         )
         .await;
