@@ -180,7 +180,8 @@ pub async fn send_all(State(state): State<AppState>, ApiUser(user): ApiUser) -> 
 /// `ApproveManyInput`
 #[derive(Deserialize, Serialize)]
 pub struct ApproveManyInput {
-    plan_ids: Vec<PlanId>,
+    #[serde(deserialize_with = "super::int64::list")]
+    plan_ids: Vec<i64>,
 }
 
 /// `POST /api/v1/plans/bulk-approve`: «Утвердить выбранные» as a job.
@@ -193,7 +194,13 @@ pub async fn approve_many(
     if input.plan_ids.len() > MOST {
         return Err(WebError::bad_request(format!("За один раз можно утвердить не более {MOST} планов-графиков")));
     }
-    Ok(started(state.app.start_approve_many(&user, input.plan_ids).await?))
+    if let Some(bad) = input.plan_ids.iter().find(|id| **id < 1) {
+        return Err(WebError::bad_request(format!(
+            "Идентификатор плана-графика должен быть целым числом не меньше 1, получено {bad}"
+        )));
+    }
+    let ids = input.plan_ids.into_iter().map(PlanId).collect();
+    Ok(started(state.app.start_approve_many(&user, ids).await?))
 }
 
 /// `Job`

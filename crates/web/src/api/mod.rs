@@ -212,6 +212,14 @@ pub mod int64 {
         integral(&n).ok_or_else(|| D::Error::custom(format!("{n} is not an int64")))
     }
 
+    /// A list of integers, each as [`deserialize`] takes it.
+    pub fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<i64>, D::Error> {
+        Vec::<Number>::deserialize(d)?
+            .iter()
+            .map(|n| integral(n).ok_or_else(|| D::Error::custom(format!("{n} is not an int64"))))
+            .collect()
+    }
+
     pub fn option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
         match Option::<Number>::deserialize(d)? {
             None => Ok(None),

@@ -41,8 +41,8 @@ pub async fn list(
     ApiUser(user): ApiUser,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<NotificationList>> {
-    let page = Query::parse(query.as_deref()).and_then(|q| q.int("page")).map_err(WebError::bad_request)?;
-    let found = state.app.notifications(&user, page.unwrap_or(1)).await?;
+    let page = Query::parse(query.as_deref()).and_then(|q| q.page()).map_err(WebError::bad_request)?;
+    let found = state.app.notifications(&user, page).await?;
     Ok(Json(NotificationList {
         items: found
             .items

@@ -6,6 +6,9 @@
 
 use domain::ids::PlanId;
 
+/// The last page number a paged list answers (`openapi.json`'s `maximum` of `page`).
+pub const MAX_PAGE: i64 = 1_000_000;
+
 /// The pairs of one query string, in order (the first of a repeated name counts).
 pub struct Query {
     pairs: Vec<(String, String)>,
@@ -41,6 +44,15 @@ impl Query {
                 v.parse().map(Some).map_err(|_| format!("Параметр {name} должен быть целым числом, получено «{v}»"))
             }
         }
+    }
+
+    /// `page`: from 1 to [`MAX_PAGE`], 1 when absent.
+    pub fn page(&self) -> Result<i64, String> {
+        let page = self.int("page")?.unwrap_or(1);
+        if !(1..=MAX_PAGE).contains(&page) {
+            return Err(format!("Параметр page должен быть от 1 до {MAX_PAGE}, получено {page}"));
+        }
+        Ok(page)
     }
 
     /// `limit`: from 1 to `max`, `default` when absent.
