@@ -1247,8 +1247,14 @@ async fn sending_jobs_reconciliation_and_notifications_through_the_api() {
         .call_with(Method::POST, "/api/v1/plans/bulk-approve", &[], "", Some((json!({"plan_ids": []}), false)))
         .await;
     assert!(matches!(r.status, 400 | 422), "nothing ticked: {r:?}");
-    let r =
-        approver.call(Method::POST, "/api/v1/plans/bulk-approve", &[], Some(json!({"plan_ids": [second, plan]}))).await;
+    let r = approver
+        .call_with(Method::POST, "/api/v1/plans/bulk-approve", &[], "", Some((json!({"plan_ids": [0]}), false)))
+        .await;
+    assert_eq!(r.status, 400, "an id below 1: {r:?}");
+    // An integral number written with a fraction is an integer to JSON Schema, as the document says.
+    let r = approver
+        .call(Method::POST, "/api/v1/plans/bulk-approve", &[], Some(json!({"plan_ids": [second as f64, plan]})))
+        .await;
     assert_eq!(r.status, 202, "{r:?}");
     let r = job_done(&approver, r.json["job_id"].as_i64().unwrap()).await;
     assert_eq!(
@@ -1282,6 +1288,10 @@ async fn sending_jobs_reconciliation_and_notifications_through_the_api() {
     assert_eq!(r.json["unread"], 0);
     let r = customer.call_with(Method::GET, "/api/v1/notifications", &[], "?page=x", None).await;
     assert_eq!(r.status, 400);
+    let r = customer.call_with(Method::GET, "/api/v1/notifications", &[], "?page=1000001", None).await;
+    assert_eq!(r.status, 400, "beyond the documented maximum: {r:?}");
+    let r = customer.call_with(Method::GET, "/api/v1/notifications", &[], "?page=1000000", None).await;
+    assert_eq!(r.status, 200, "{r:?}");
     h.app.stop().await;
 }
 
