@@ -36,6 +36,9 @@ default_algorithms = ALL
 
 /// The variable OpenSSL reads its configuration file's name from.
 pub const OPENSSL_CONF: &str = "OPENSSL_CONF";
+/// Set by [`restart_with_engine`] to the file it wrote, so that the restarted process removes
+/// that file (and no other) once OpenSSL has read it.
+const WRITTEN: &str = "PLANGRAF_GOST_CONF_WRITTEN";
 
 /// A ГОСТ Р 34.10-2012 (256) public key: it decodes only when the engine is loaded.
 const PROBE_KEY: &str = "-----BEGIN PUBLIC KEY-----
@@ -51,7 +54,11 @@ GtSk2XzdeVI=
 pub fn ensure_engine() -> Result<(), SignatureError> {
     static WORKS: OnceLock<bool> = OnceLock::new();
     let works = *WORKS.get_or_init(|| {
-        PKey::public_key_from_pem(PROBE_KEY.as_bytes()).is_ok_and(|key| key.id() == Id::from_raw(GOST_2012_256))
+        let works =
+            PKey::public_key_from_pem(PROBE_KEY.as_bytes()).is_ok_and(|key| key.id() == Id::from_raw(GOST_2012_256));
+        // OpenSSL is initialised now and never reads its configuration again.
+        remove_written_config();
+        works
     });
     if works { Ok(()) } else { Err(SignatureError::EngineUnavailable) }
 }
@@ -87,10 +94,21 @@ pub fn restart_with_engine() -> std::io::Result<()> {
     Err(exec_with_config(&program, &args, &config))
 }
 
+fn remove_written_config() {
+    let (Some(written), Some(conf)) = (std::env::var_os(WRITTEN), std::env::var_os(OPENSSL_CONF)) else { return };
+    if written == conf {
+        let path = PathBuf::from(conf);
+        let _ = std::fs::remove_file(&path);
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
 #[cfg(unix)]
 fn exec_with_config(program: &Path, args: &[OsString], config: &Path) -> std::io::Error {
     use std::os::unix::process::CommandExt;
-    std::process::Command::new(program).args(args).env(OPENSSL_CONF, config).exec()
+    std::process::Command::new(program).args(args).env(OPENSSL_CONF, config).env(WRITTEN, config).exec()
 }
 
 #[cfg(not(unix))]
