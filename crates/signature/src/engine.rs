@@ -86,6 +86,10 @@ pub fn write_engine_config() -> std::io::Result<PathBuf> {
 /// the restart from happening.
 pub fn restart_with_engine() -> std::io::Result<()> {
     if std::env::var_os(OPENSSL_CONF).is_some() {
+        // OpenSSL reads its configuration now; a file written for this process is not needed
+        // after that, whether or not the command goes on to use the engine.
+        openssl::init();
+        remove_written_config();
         return Ok(());
     }
     let config = write_engine_config()?;

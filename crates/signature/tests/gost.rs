@@ -285,7 +285,7 @@ fn malformed(w: &World) {
 }
 
 fn certificate_files(w: &World) {
-    let pem = Certificate::parse(&w.valid.certificate_pem()).unwrap();
+    let pem = Certificate::parse(&std::fs::read(w.valid.certificate_path()).unwrap()).unwrap();
     let der = Certificate::parse(&w.valid.certificate_der()).unwrap();
     assert_eq!(pem.thumbprint, der.thumbprint);
     assert_eq!(pem.thumbprint, w.valid.fingerprint());

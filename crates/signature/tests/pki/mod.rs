@@ -180,6 +180,11 @@ pub struct User {
 }
 
 impl User {
+    /// The certificate's PEM file.
+    pub fn certificate_path(&self) -> PathBuf {
+        self.dir.join(&self.crt)
+    }
+
     pub fn certificate_pem(&self) -> Vec<u8> {
         std::fs::read(self.dir.join(&self.crt)).unwrap()
     }
