@@ -13,6 +13,7 @@
 //! Every refusal is one [`Error`].
 
 pub mod access;
+pub mod certificates;
 pub mod checks;
 pub mod eis_copy;
 pub mod error;

@@ -166,7 +166,7 @@ impl Administration {
         Administration { store }
     }
 
-    async fn existing(&self, login: &str) -> Result<User> {
+    pub(crate) async fn existing(&self, login: &str) -> Result<User> {
         self.store
             .user_by_login(login.trim())
             .await?

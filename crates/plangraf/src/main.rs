@@ -349,6 +349,33 @@ enum Command {
     /// Reference data (НСИ).
     #[command(subcommand)]
     Nsi(NsiCommand),
+    /// Users' qualified certificates (ЭЦП, ГОСТ Р 34.10-2012).
+    #[command(subcommand)]
+    Cert(CertCommand),
+}
+
+#[derive(Subcommand)]
+enum CertCommand {
+    /// Binds a certificate (PEM or DER file) to a user; shows its owner, СНИЛС/ИНН, issuer,
+    /// validity and thumbprint. A certificate not yet valid or expired is refused.
+    Bind {
+        /// The user's login.
+        login: String,
+        /// The certificate file (.cer, .crt or .pem).
+        file: PathBuf,
+    },
+    /// Lists the certificates bound to a user.
+    List {
+        /// The user's login.
+        login: String,
+    },
+    /// Unbinds a certificate from a user.
+    Unbind {
+        /// The user's login.
+        login: String,
+        /// The certificate's thumbprint (SHA-1, 40 hex digits, as CryptoPro shows it).
+        thumbprint: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -454,6 +481,13 @@ enum UserCommand {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Cert(_)) {
+        // Certificates are read by OpenSSL with the ГОСТ engine, which OpenSSL loads only from
+        // the configuration it reads at its start in the process: without OPENSSL_CONF, the
+        // process starts again with it (signature::engine). Nothing has used OpenSSL yet.
+        signature::engine::restart_with_engine()
+            .context("не удалось перезапуститься с настройкой ГОСТ-модуля OpenSSL")?;
+    }
     init_logging(cli.common.log_format);
     plangraf::install_crypto_provider();
     plangraf::return_big_allocations_to_the_system();
@@ -587,6 +621,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Org(OrgCommand::Load { file, yes }) => load_organizations(&cli.common, &file, yes).await,
         Command::Nsi(NsiCommand::Load { file, partial, yes }) => load_nsi(&cli.common, &file, partial, yes).await,
         Command::User(command) => user_command(&cli.common, command).await,
+        Command::Cert(command) => cert_command(&cli.common, command).await,
     }
 }
 
@@ -648,6 +683,67 @@ async fn user_command(common: &Common, command: UserCommand) -> anyhow::Result<(
         }
     }
     Ok(())
+}
+
+async fn cert_command(common: &Common, command: CertCommand) -> anyhow::Result<()> {
+    let admin = app::users::Administration::new(common.store().await?);
+    match command {
+        CertCommand::Bind { login, file } => {
+            let bytes = read_certificate_file(&file)?;
+            let bound = admin.bind_certificate(None, &login, &bytes, chrono::Utc::now()).await.map_err(refused)?;
+            let what = if bound.already { "уже был привязан к" } else { "привязан к" };
+            println!("Сертификат {what} пользователю {} ({}).", bound.user.login, bound.user.full_name);
+            print!("{}", describe_certificate(&bound.bound.certificate));
+        }
+        CertCommand::List { login } => {
+            let (user, list) = admin.certificates(&login).await.map_err(refused)?;
+            if list.is_empty() {
+                println!("У пользователя {} нет привязанных сертификатов.", user.login);
+            }
+            let now = chrono::Utc::now();
+            for (i, bound) in list.iter().enumerate() {
+                let c = &bound.certificate;
+                let state = if c.not_after < now {
+                    "истёк".to_string()
+                } else if c.not_before > now {
+                    "ещё не действует".to_string()
+                } else {
+                    format!("действует, осталось дней: {}", (c.not_after - now).num_days())
+                };
+                println!("{}. {state}; привязан {}", i + 1, bound.bound_at.format("%d.%m.%Y %H:%M UTC"));
+                print!("{}", describe_certificate(c));
+            }
+        }
+        CertCommand::Unbind { login, thumbprint } => {
+            let user = admin.unbind_certificate(None, &login, &thumbprint).await.map_err(refused)?;
+            println!("Сертификат отвязан от пользователя {}.", user.login);
+        }
+    }
+    Ok(())
+}
+
+/// A certificate file, refused unread beyond the size a certificate can have.
+fn read_certificate_file(file: &Path) -> anyhow::Result<Vec<u8>> {
+    let size = std::fs::metadata(file).with_context(|| format!("не удалось прочитать файл {}", file.display()))?.len();
+    if size > signature::MAX_CERTIFICATE_BYTES as u64 {
+        bail!("файл {} больше {} КБ: это не сертификат", file.display(), signature::MAX_CERTIFICATE_BYTES / 1024);
+    }
+    std::fs::read(file).with_context(|| format!("не удалось прочитать файл {}", file.display()))
+}
+
+fn describe_certificate(c: &store::certificates::CertificateRecord) -> String {
+    let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
+    format!(
+        "   Владелец: {}\n   СНИЛС: {}\n   ИНН: {}\n   Издатель (УЦ): {}\n   Действует: с {} по {}\n   Серийный номер: {}\n   Отпечаток: {}\n",
+        c.subject_name,
+        or_dash(&c.snils),
+        or_dash(&c.inn),
+        c.issuer,
+        c.not_before.format("%d.%m.%Y %H:%M UTC"),
+        c.not_after.format("%d.%m.%Y %H:%M UTC"),
+        c.serial,
+        c.thumbprint
+    )
 }
 
 async fn load_nsi(common: &Common, file: &Path, partial: bool, confirmed: bool) -> anyhow::Result<()> {

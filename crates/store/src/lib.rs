@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod certificates;
 pub mod checks;
 pub mod eis_copies;
 pub mod jobs;

@@ -26,6 +26,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (19, "org_admin", include_str!("../migrations/0019_org_admin.sql")),
     (20, "onboarding_loads", include_str!("../migrations/0020_onboarding_loads.sql")),
     (21, "user_roles", include_str!("../migrations/0021_user_roles.sql")),
+    (22, "user_certificates", include_str!("../migrations/0022_user_certificates.sql")),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

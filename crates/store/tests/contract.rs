@@ -79,6 +79,7 @@ async fn schema_has_every_table() {
             "reference_loads",
             "sessions",
             "sign_in_throttle",
+            "user_certificates",
             "user_roles",
             "users"
         ]

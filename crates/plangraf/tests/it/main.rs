@@ -9,6 +9,7 @@ mod admin_users;
 mod api;
 mod backups;
 mod browser;
+mod cert_cli;
 mod chromium;
 mod common;
 mod concurrency;
