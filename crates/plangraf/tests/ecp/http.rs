@@ -89,6 +89,7 @@ pub async fn certificate_sign_in_accepts_and_refuses_each_case() {
     let store = &h.app.store;
     bind(store, "zakazchik", &pki.valid).await;
     bind(store, "soglasovatel", &pki.of_blocked).await;
+    bind(store, "komitet", &pki.of_blocked_org).await;
     let raw = Raw::new(h.app.url());
 
     // The sign-in page offers the plug-in's script and ecp.js (no inline script).
@@ -133,6 +134,12 @@ pub async fn certificate_sign_in_accepts_and_refuses_each_case() {
     let soglasovatel = store.user_credentials("soglasovatel").await.unwrap().unwrap().user;
     store.set_blocked(soglasovatel.id, true).await.unwrap();
     refused(&raw.sign_in_as(&pki.of_blocked).await, "заблокированы");
+    // A user of a blocked organization, likewise.
+    let komitet = store.user_credentials("komitet").await.unwrap().unwrap().user;
+    assert_eq!(raw.sign_in_as(&pki.of_blocked_org).await.status, 303, "not blocked yet");
+    let actor = store::org_admin::Actor { user_id: komitet.id, org_id: komitet.org_id };
+    assert!(store.admin_set_org_blocked(actor, komitet.org_id, true).await.unwrap());
+    refused(&raw.sign_in_as(&pki.of_blocked_org).await, "заблокированы");
 
     // A challenge serves once: a valid signature sent again with the same cookie is refused.
     let (cookie, content) = raw.challenge().await;
@@ -152,13 +159,13 @@ pub async fn certificate_sign_in_accepts_and_refuses_each_case() {
 
     // Journaled: each refusal names the certificate and why; a success too.
     let refusals = audit_details(&h, "Отказ во входе по ЭЦП").await;
-    assert!(refusals.len() >= 13, "{refusals:#?}");
+    assert!(refusals.len() >= 14, "{refusals:#?}");
     let unbound = pki.unbound.fingerprint();
     assert!(refusals.iter().any(|d| d.contains(&unbound) && d.contains("не привязан")), "{refusals:#?}");
     assert!(refusals.iter().any(|d| d.contains("логин soglasovatel") && d.contains("заблокированы")), "{refusals:#?}");
     assert!(refusals.iter().any(|d| d.contains(&pki.revoked.fingerprint()) && d.contains("отозван")));
     let entries = audit_details(&h, "Вход по ЭЦП").await;
-    assert_eq!(entries.len(), 3, "{entries:#?}");
+    assert_eq!(entries.len(), 4, "{entries:#?}");
     assert!(entries[0].contains(&pki.valid.fingerprint()) && entries[0].contains("Логин zakazchik"));
     // Counted with the password sign-in's failures.
     let metrics = client.get("/metrics").await;
@@ -169,7 +176,7 @@ pub async fn certificate_sign_in_accepts_and_refuses_each_case() {
         .unwrap_or_else(|| panic!("{}", metrics.body))
         .to_owned();
     let counted: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
-    assert!(counted >= 13.0, "{line}");
+    assert!(counted >= 14.0, "{line}");
 
     self_binding(&h, &pki).await;
 

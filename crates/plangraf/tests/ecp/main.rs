@@ -69,6 +69,8 @@ pub struct Pki {
     pub valid: User,
     /// Bound to `soglasovatel`, who is blocked.
     pub of_blocked: User,
+    /// Bound to `komitet`, whose organization is blocked.
+    pub of_blocked_org: User,
     /// Valid and trusted, bound to nobody (until it is bound by its holder).
     pub unbound: User,
     pub expired: User,
@@ -96,6 +98,8 @@ impl Pki {
         let year = (now - Duration::days(1), now + Duration::days(365));
         let valid = trusted.issue("valid", &spec(OWNER, year.0, year.1));
         let of_blocked = trusted.issue("blocked", &spec("/CN=Петров Пётр Петрович/SNILS=98765432109", year.0, year.1));
+        let of_blocked_org =
+            trusted.issue("blocked-org", &spec("/CN=Кузнецова Мария Игоревна/SNILS=22233344455", year.0, year.1));
         let unbound = trusted
             .issue("unbound", &spec("/CN=Сидорова Анна Павловна/SNILS=11122233344/INN=500100732259", year.0, year.1));
         let expired = trusted.issue("expired", &spec(OWNER, now - Duration::days(400), now - Duration::days(35)));
@@ -111,6 +115,7 @@ impl Pki {
             other,
             valid,
             of_blocked,
+            of_blocked_org,
             unbound,
             expired,
             not_yet,
