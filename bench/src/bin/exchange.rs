@@ -331,6 +331,7 @@ async fn main() -> anyhow::Result<()> {
             run_exchange: true,
             metrics: plangraf::MetricsAccess::default(),
             notify: Default::default(),
+            ecp: None,
         },
         plangraf::open_store(&url, key).await?,
     )

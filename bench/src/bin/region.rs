@@ -124,6 +124,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         run_exchange: true,
         metrics: plangraf::MetricsAccess::default(),
         notify: Default::default(),
+        ecp: None,
     };
     let concurrency = config.exchange.concurrency;
     let app = plangraf::start(config, store.clone()).await?;

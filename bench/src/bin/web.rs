@@ -243,6 +243,7 @@ async fn main() -> anyhow::Result<()> {
         run_exchange: false,
         metrics: plangraf::MetricsAccess::default(),
         notify: Default::default(),
+        ecp: None,
     };
     let app = plangraf::start(config, store.clone()).await?;
     let base = app.url();

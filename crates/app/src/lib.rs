@@ -15,6 +15,7 @@
 pub mod access;
 pub mod certificates;
 pub mod checks;
+pub mod ecp;
 pub mod eis_copy;
 pub mod error;
 pub mod evidence;
@@ -57,6 +58,8 @@ pub struct Workflow {
     checks: std::sync::Arc<checks::Checks>,
     /// The turns of the jobs this instance runs, and their progress held in memory (`jobs`).
     jobs: std::sync::Arc<jobs::Jobs>,
+    /// The УЦ trusted for ЭЦП sign-in and binding; `None`: both off (`ecp`).
+    ecp: Option<std::sync::Arc<signature::Trust>>,
 }
 
 impl Workflow {
@@ -67,6 +70,7 @@ impl Workflow {
             exchange,
             checks: std::sync::Arc::new(checks::Checks::new(true)),
             jobs: std::sync::Arc::new(jobs::Jobs::new()),
+            ecp: None,
         }
     }
 

@@ -42,15 +42,19 @@ pub enum SignInFailure {
     WrongPassword,
     /// Refused without checking the password: too many failures before (throttling).
     Throttled,
+    /// A certificate sign-in (ЭЦП) refused: its signature, certificate, challenge or binding.
+    Certificate,
 }
 
 impl SignInFailure {
-    const ALL: [SignInFailure; 2] = [SignInFailure::WrongPassword, SignInFailure::Throttled];
+    const ALL: [SignInFailure; 3] =
+        [SignInFailure::WrongPassword, SignInFailure::Throttled, SignInFailure::Certificate];
 
     fn code(self) -> &'static str {
         match self {
             SignInFailure::WrongPassword => "wrong_password",
             SignInFailure::Throttled => "throttled",
+            SignInFailure::Certificate => "certificate",
         }
     }
 }
@@ -187,7 +191,7 @@ type HttpKey = (String, &'static str, &'static str);
 
 struct Inner {
     started: SystemTime,
-    sign_in_failures: [AtomicU64; 2],
+    sign_in_failures: [AtomicU64; 3],
     notifications: [AtomicU64; 2],
     /// Indexed like [`SendStatus::ALL`]; only final states are counted.
     send_outcomes: [AtomicU64; 9],

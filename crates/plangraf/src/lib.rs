@@ -31,6 +31,60 @@ pub struct AppConfig {
     pub metrics: web::metrics::Access,
     /// Notifications: e-mail when SMTP is configured, and when a send counts as unanswered.
     pub notify: NotifyConfig,
+    /// Sign-in and binding with ЭЦП; `None`: off (the sign-in page says so).
+    pub ecp: Option<EcpConfig>,
+}
+
+/// ЭЦП as the operator configured it: the trusted УЦ and where pages load CryptoPro's script.
+#[derive(Clone)]
+pub struct EcpConfig {
+    pub trust: std::sync::Arc<signature::Trust>,
+    /// The URL of `cadesplugin_api.js` on plangraf's own origin ([`web::DEFAULT_ECP_PLUGIN_SCRIPT`]).
+    pub plugin_script: String,
+}
+
+impl std::fmt::Debug for EcpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EcpConfig")
+            .field("trusted_roots", &self.trust.roots())
+            .field("plugin_script", &self.plugin_script)
+            .finish()
+    }
+}
+
+/// Every file of `dir` (not its subdirectories or hidden files), sorted by name.
+fn files_of(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("каталог {}", dir.display()))? {
+        let entry = entry?;
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        if !hidden && entry.file_type()?.is_file() {
+            files.push(entry.path());
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// The trust of ЭЦП from the operator's directories: every file of `roots` holds root
+/// certificates of trusted УЦ (PEM, one or several, or DER), every file of `crls` a revocation
+/// list. A file that does not read is an error: a УЦ the operator meant to trust silently left
+/// out, or a list of revoked certificates ignored, would be worse than not starting. Needs the
+/// ГОСТ engine loaded (`signature::engine::restart_with_engine`).
+pub fn load_ecp_trust(roots: &Path, crls: Option<&Path>) -> anyhow::Result<signature::Trust> {
+    let mut trust = signature::Trust::new();
+    for file in files_of(roots)? {
+        let bytes = std::fs::read(&file).with_context(|| format!("файл {}", file.display()))?;
+        trust.add_roots(&bytes).map_err(|e| anyhow::anyhow!("корневой сертификат УЦ {}: {e}", file.display()))?;
+    }
+    anyhow::ensure!(trust.roots() > 0, "в каталоге {} нет корневых сертификатов УЦ", roots.display());
+    if let Some(crls) = crls {
+        for file in files_of(crls)? {
+            let bytes = std::fs::read(&file).with_context(|| format!("файл {}", file.display()))?;
+            trust.add_crl(&bytes).with_context(|| format!("список отзыва {}", file.display()))?;
+        }
+    }
+    Ok(trust)
 }
 
 /// How notifications go out beyond the application.
@@ -214,10 +268,22 @@ pub async fn start(config: AppConfig, store: Store) -> anyhow::Result<RunningApp
     let silence = tokio::spawn(watch_silence(store.clone(), config.notify.eis_silent_after));
     let runner = config.run_exchange.then(|| exchange.spawn());
     let state = web::AppState {
-        app: app::Workflow::new(store.clone(), exchange.clone()).with_schemas(config.exchange.schemas.is_some()),
+        app: {
+            let app =
+                app::Workflow::new(store.clone(), exchange.clone()).with_schemas(config.exchange.schemas.is_some());
+            match &config.ecp {
+                Some(ecp) => app.with_ecp_trust(ecp.trust.clone()),
+                None => app,
+            }
+        },
         secure_cookies: config.secure_cookies,
         trusted_proxies: std::sync::Arc::new(config.trusted_proxies.clone()),
         metrics_access: std::sync::Arc::new(config.metrics.clone()),
+        ecp_plugin_script: config
+            .ecp
+            .as_ref()
+            .map_or(web::DEFAULT_ECP_PLUGIN_SCRIPT, |e| e.plugin_script.as_str())
+            .into(),
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

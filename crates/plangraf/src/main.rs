@@ -64,6 +64,44 @@ fn init_logging(format: LogFormat) {
     }
 }
 
+/// Sign-in and binding with ЭЦП, for `serve` and `demo`: off unless trusted roots are given.
+#[derive(Args, Debug, Clone, Default)]
+struct EcpKnobs {
+    /// Directory of the root certificates of the trusted УЦ (PEM or DER files); enables
+    /// sign-in with a qualified ГОСТ certificate (ЭЦП).
+    #[arg(long, env = "PLANGRAF_ECP_TRUSTED_ROOTS")]
+    ecp_trusted_roots: Option<PathBuf>,
+    /// Directory of the УЦ's revocation lists (CRL, PEM or DER); when given, a certificate whose
+    /// УЦ has no list in force is refused.
+    #[arg(long, env = "PLANGRAF_ECP_CRLS", requires = "ecp_trusted_roots")]
+    ecp_crls: Option<PathBuf>,
+    /// URL, on plangraf's own origin, of CryptoPro's cadesplugin_api.js (not shipped with plangraf).
+    #[arg(long, env = "PLANGRAF_ECP_PLUGIN_SCRIPT", default_value = web::DEFAULT_ECP_PLUGIN_SCRIPT)]
+    ecp_plugin_script: String,
+}
+
+impl EcpKnobs {
+    fn configured(&self) -> bool {
+        self.ecp_trusted_roots.is_some()
+    }
+
+    fn config(&self) -> anyhow::Result<Option<plangraf::EcpConfig>> {
+        let Some(roots) = &self.ecp_trusted_roots else { return Ok(None) };
+        anyhow::ensure!(
+            self.ecp_plugin_script.starts_with('/') && !self.ecp_plugin_script.starts_with("//"),
+            "PLANGRAF_ECP_PLUGIN_SCRIPT: укажите путь на сервере plangraf (начинается с /): \
+             политика безопасности страниц не загружает скрипты с других адресов"
+        );
+        signature::ensure_engine().map_err(|e| anyhow::anyhow!("вход по ЭЦП: {e}"))?;
+        let trust = plangraf::load_ecp_trust(roots, self.ecp_crls.as_deref())?;
+        tracing::info!(roots = trust.roots(), "ЭЦП: sign-in with certificates is on");
+        Ok(Some(plangraf::EcpConfig {
+            trust: std::sync::Arc::new(trust),
+            plugin_script: self.ecp_plugin_script.clone(),
+        }))
+    }
+}
+
 /// Who may read `/metrics`, for `serve` and `demo`. The bearer token is read from
 /// PLANGRAF_METRICS_TOKEN only (not a flag: a flag shows in the process list).
 #[derive(Args, Debug, Clone, Default)]
@@ -280,6 +318,8 @@ enum Command {
         metrics: MetricsKnobs,
         #[command(flatten)]
         notify: NotifyKnobs,
+        #[command(flatten)]
+        ecp: EcpKnobs,
     },
     /// Runs the plangraf server and its exchange runner.
     Serve {
@@ -307,6 +347,8 @@ enum Command {
         metrics: MetricsKnobs,
         #[command(flatten)]
         notify: NotifyKnobs,
+        #[command(flatten)]
+        ecp: EcpKnobs,
     },
     /// Applies pending database migrations and exits.
     Migrate,
@@ -481,7 +523,12 @@ enum UserCommand {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    if matches!(cli.command, Command::Cert(_)) {
+    let needs_engine = match &cli.command {
+        Command::Cert(_) => true,
+        Command::Serve { ecp, .. } | Command::Demo { ecp, .. } => ecp.configured(),
+        _ => false,
+    };
+    if needs_engine {
         // Certificates are read by OpenSSL with the ГОСТ engine, which OpenSSL loads only from
         // the configuration it reads at its start in the process: without OPENSSL_CONF, the
         // process starts again with it (signature::engine). Nothing has used OpenSSL yet.
@@ -500,13 +547,15 @@ async fn main() -> anyhow::Result<()> {
             knobs,
             metrics,
             notify,
+            ecp,
         } => {
+            let ecp = ecp.config()?;
             let sandbox = DemoSandbox {
                 listen: sandbox_listen,
                 delay_ms: processing_delay_ms,
                 auto_place_ms: sandbox_auto_place_ms,
             };
-            run_demo(&cli.common, listen, sandbox, &knobs, metrics.access()?, &notify).await
+            run_demo(&cli.common, listen, sandbox, &knobs, metrics.access()?, &notify, ecp).await
         }
         Command::Serve {
             listen,
@@ -518,7 +567,9 @@ async fn main() -> anyhow::Result<()> {
             knobs,
             metrics,
             notify,
+            ecp,
         } => {
+            let ecp = ecp.config()?;
             let access = metrics.access()?;
             let notify = notify.config()?;
             let store = cli.common.store().await?;
@@ -540,6 +591,7 @@ async fn main() -> anyhow::Result<()> {
                 run_exchange: true,
                 metrics: access,
                 notify,
+                ecp,
             };
             let app = plangraf::start(config, store).await?;
             println!("plangraf: {}", app.url());
@@ -906,6 +958,7 @@ async fn run_demo(
     knobs: &ExchangeKnobs,
     metrics: web::metrics::Access,
     notify: &NotifyKnobs,
+    ecp: Option<plangraf::EcpConfig>,
 ) -> anyhow::Result<()> {
     let DemoSandbox { listen: sandbox_listen, delay_ms, auto_place_ms } = sandbox;
     let notify = notify.config()?;
@@ -935,6 +988,7 @@ async fn run_demo(
         run_exchange: true,
         metrics,
         notify,
+        ecp,
     };
     let app = plangraf::start(config, store).await?;
     println!(

@@ -105,6 +105,20 @@ pub fn verify_detached(
     Ok(certificate)
 }
 
+/// The thumbprint (SHA-1 of the DER, upper-case hex, as CryptoPro shows it) of the one signer's
+/// certificate that `signature` carries, read without checking anything: to know whose attempt
+/// a signature is before it is checked (sign-in throttling). Needs no ГОСТ engine.
+pub fn signer_thumbprint(signature: &[u8]) -> Result<String, SignatureError> {
+    if signature.len() > MAX_SIGNATURE_BYTES * 2 {
+        return Err(SignatureError::TooLarge { what: "подпись", limit: MAX_SIGNATURE_BYTES });
+    }
+    let (signer, _) = signer_of(&signature_der(signature)?)?;
+    let digest = signer
+        .digest(openssl::hash::MessageDigest::sha1())
+        .map_err(|_| SignatureError::Malformed("сертификат подписанта не читается"))?;
+    Ok(digest.iter().map(|b| format!("{b:02X}")).collect())
+}
+
 /// The signature's DER: as given, or decoded from base64 (line breaks and PEM armour allowed).
 fn signature_der(signature: &[u8]) -> Result<Vec<u8>, SignatureError> {
     let trimmed = signature.trim_ascii();

@@ -216,3 +216,90 @@ async fn certificate_in(conn: &mut sqlx::AnyConnection, thumbprint: &str) -> Res
             .await?;
     row.as_ref().map(from_row).transpose()
 }
+
+/// What an ЭЦП challenge is for: a signature made for one cannot serve the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChallengePurpose {
+    /// Signing in with a certificate, before any session.
+    SignIn,
+    /// A signed-in user proving that they hold the certificate they bind.
+    Bind(UserId),
+}
+
+impl ChallengePurpose {
+    fn code(self) -> &'static str {
+        match self {
+            ChallengePurpose::SignIn => "sign_in",
+            ChallengePurpose::Bind(_) => "bind",
+        }
+    }
+
+    fn user(self) -> Option<i64> {
+        match self {
+            ChallengePurpose::SignIn => None,
+            ChallengePurpose::Bind(user) => Some(user.get()),
+        }
+    }
+}
+
+/// What taking a challenge found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChallengeTaken {
+    /// Issued for this purpose and still in force; it is used up now.
+    Fresh,
+    /// Issued, but its time ran out; it is gone now.
+    Expired,
+    /// Never issued for this purpose, or used already.
+    Unknown,
+}
+
+impl Store {
+    /// Issues a one-time challenge for `purpose`, in force for `ttl_ms`, and answers it (the
+    /// caller hands it to one browser only). Only its hash is kept. Expired challenges go.
+    pub async fn issue_ecp_challenge(&self, purpose: ChallengePurpose, ttl_ms: i64) -> Result<String> {
+        let now = now_ms();
+        let challenge = crate::users::random_token();
+        let mut tx = self.write_tx().await?;
+        sqlx::query("DELETE FROM ecp_challenges WHERE expires_at <= $1").bind(now).execute(&mut *tx).await?;
+        sqlx::query(
+            "INSERT INTO ecp_challenges (challenge_hash, purpose, user_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(crate::users::token_hash(&challenge))
+        .bind(purpose.code())
+        .bind(purpose.user())
+        .bind(now)
+        .bind(now + ttl_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(challenge)
+    }
+
+    /// Uses up the challenge `challenge` of `purpose`: whatever it was, it cannot be used again.
+    pub async fn take_ecp_challenge(&self, purpose: ChallengePurpose, challenge: &str) -> Result<ChallengeTaken> {
+        let now = now_ms();
+        let mut tx = self.write_tx().await?;
+        let expires_at: Option<i64> = sqlx::query_scalar(
+            "DELETE FROM ecp_challenges WHERE challenge_hash = $1 AND purpose = $2 AND COALESCE(user_id, 0) = $3 \
+             RETURNING expires_at",
+        )
+        .bind(crate::users::token_hash(challenge))
+        .bind(purpose.code())
+        .bind(purpose.user().unwrap_or(0))
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(match expires_at {
+            None => ChallengeTaken::Unknown,
+            Some(at) if at <= now => ChallengeTaken::Expired,
+            Some(_) => ChallengeTaken::Fresh,
+        })
+    }
+
+    /// Moves the expiry of every challenge `by_ms` earlier (tests of an expired challenge).
+    pub async fn age_ecp_challenges(&self, by_ms: i64) -> Result<()> {
+        sqlx::query("UPDATE ecp_challenges SET expires_at = expires_at - $1").bind(by_ms).execute(self.pool()).await?;
+        Ok(())
+    }
+}

@@ -27,6 +27,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (20, "onboarding_loads", include_str!("../migrations/0020_onboarding_loads.sql")),
     (21, "user_roles", include_str!("../migrations/0021_user_roles.sql")),
     (22, "user_certificates", include_str!("../migrations/0022_user_certificates.sql")),
+    (23, "ecp_challenges", include_str!("../migrations/0023_ecp_challenges.sql")),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -59,6 +59,7 @@ async fn schema_has_every_table() {
         [
             "api_tokens",
             "audit_log",
+            "ecp_challenges",
             "eis_availability",
             "eis_copies",
             "eis_credentials",

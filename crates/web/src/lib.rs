@@ -29,12 +29,19 @@ pub struct AppState {
     pub trusted_proxies: std::sync::Arc<Vec<std::net::IpAddr>>,
     /// Who may read `/metrics` ([`metrics::Access`]).
     pub metrics_access: std::sync::Arc<metrics::Access>,
+    /// Where pages load CryptoPro's `cadesplugin_api.js` from (same origin: the CSP allows no
+    /// other); used only when ЭЦП sign-in is configured.
+    pub ecp_plugin_script: std::sync::Arc<str>,
 }
+
+/// The default of [`AppState::ecp_plugin_script`]: a path the operator serves the vendor's
+/// file at (plangraf does not ship it).
+pub const DEFAULT_ECP_PLUGIN_SCRIPT: &str = "/static/cadesplugin_api.js";
 
 pub fn router(state: AppState) -> Router {
     use pages::{
-        eis_copy, excel, jobs, journal, notifications, onboarding, orgs, plans, positions, reference, sending, session,
-        settings, users, versions,
+        ecp, eis_copy, excel, jobs, journal, notifications, onboarding, orgs, plans, positions, reference, sending,
+        session, settings, users, versions,
     };
     Router::new()
         .route("/", get(|| async { Redirect::to("/plans") }))
@@ -43,6 +50,11 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::scrape))
         .route("/login", get(session::login_page).post(session::login_submit))
         .route("/logout", post(session::logout))
+        .route("/login/ecp/challenge", post(ecp::sign_in_challenge))
+        .route("/login/ecp", post(ecp::sign_in))
+        .route("/settings/certificates", get(ecp::certificates_page).post(ecp::bind))
+        .route("/settings/certificates/challenge", post(ecp::bind_challenge))
+        .route("/settings/certificates/{thumbprint}/unbind", post(ecp::unbind))
         .route("/plans", get(plans::list).post(plans::create))
         .route("/plans/approve", post(plans::approve_bulk))
         .route("/plans/eis-import", post(eis_copy::take_from_eis))
@@ -127,6 +139,7 @@ pub fn router(state: AppState) -> Router {
         .route("/static/position.js", get(|| asset("text/javascript", include_str!("../static/position.js"))))
         .route("/static/page.js", get(|| asset("text/javascript", include_str!("../static/page.js"))))
         .route("/static/job.js", get(|| asset("text/javascript", include_str!("../static/job.js"))))
+        .route("/static/ecp.js", get(|| asset("text/javascript", include_str!("../static/ecp.js"))))
         .route("/static/picker.js", get(reference::picker_script))
         .fallback(|| async { error::WebError::not_found() })
         .layer(axum::middleware::from_fn(error::render_errors))

@@ -145,6 +145,7 @@ pub async fn start_app_configured(
         run_exchange: true,
         metrics: plangraf::MetricsAccess::default(),
         notify: Default::default(),
+        ecp: None,
     };
     tune(&mut config);
     plangraf::start(config, store).await.unwrap()
