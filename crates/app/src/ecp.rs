@@ -245,3 +245,64 @@ impl Workflow {
         self.administration().unbind_certificate(Some(user), &user.login, thumbprint).await
     }
 }
+
+/// A signature by a signed-in user over content plangraf fixed: the signer's certificate, and
+/// the signature as DER, to be kept.
+pub struct SignedBy {
+    pub certificate: signature::Certificate,
+    pub der: Vec<u8>,
+}
+
+/// Why a signature is needed and none came.
+pub const SIGNATURE_REQUIRED: &str = "Организация требует электронной подписи (ЭЦП) этого действия: подпишите его \
+                                      сертификатом, привязанным к вашей учётной записи.";
+/// A valid certificate bound to someone else, or to nobody.
+pub const NOT_YOURS: &str = "Подпись сделана сертификатом, который не привязан к вашей учётной записи: подпишите \
+                             своим сертификатом или привяжите этот в «Настройки» → «Сертификаты ЭЦП».";
+
+impl Workflow {
+    /// What organization `org` requires of ЭЦП.
+    pub async fn ecp_policy(&self, org: domain::ids::OrgId) -> Result<store::org_admin::EcpPolicy> {
+        Ok(self.store.ecp_policy(org).await?)
+    }
+
+    fn verify_user_signature_blocking(
+        &self,
+        user: &User,
+        bound: Option<&User>,
+        content: &[u8],
+        signature: &[u8],
+    ) -> Result<SignedBy> {
+        let trust = self.ecp_trust()?;
+        let certificate = signature::verify_detached(signature, content, trust, store::now()).map_err(|e| match e {
+            SignatureError::EngineUnavailable => Error::refused(Refusal::State, e.to_string()),
+            e => Error::field("signature", e.to_string()),
+        })?;
+        if bound.is_none_or(|b| b.id != user.id) {
+            return Err(Error::field("signature", NOT_YOURS));
+        }
+        let der = signature::signature_der(signature).map_err(|e| Error::field("signature", e.to_string()))?;
+        Ok(SignedBy { certificate, der })
+    }
+
+    /// Checks that `signature` (a detached CAdES-BES, base64 or DER) was made over exactly
+    /// `content` now, with a certificate the operator's УЦ trust accepts and that is bound to
+    /// `user`. The refusal names what is wrong, under the field `signature`. The check runs on
+    /// a blocking thread: a large plan's content takes a while to hash.
+    pub async fn verify_user_signature(&self, user: &User, content: Vec<u8>, signature: Vec<u8>) -> Result<SignedBy> {
+        if signature.trim_ascii().is_empty() {
+            return Err(Error::field("signature", SIGNATURE_REQUIRED));
+        }
+        let bound = match signature::signer_thumbprint(&signature) {
+            Ok(t) => self.store.user_by_certificate(&t).await?,
+            Err(e) => return Err(Error::field("signature", e.to_string())),
+        };
+        let this = self.clone();
+        let user = user.clone();
+        tokio::task::spawn_blocking(move || {
+            this.verify_user_signature_blocking(&user, bound.as_ref(), &content, &signature)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("signature check task: {e}").into()))?
+    }
+}

@@ -8,7 +8,10 @@ mod verify;
 
 pub use certificate::{Certificate, KeyAlgorithm, MAX_CERTIFICATE_BYTES, oid};
 pub use engine::ensure_engine;
-pub use verify::{MAX_CONTENT_BYTES, MAX_SIGNATURE_BYTES, Trust, signer_thumbprint, verify_detached};
+pub use verify::{
+    MAX_CONTENT_BYTES, MAX_SIGNATURE_BYTES, Trust, signature_der, signer_certificate, signer_thumbprint,
+    verify_detached,
+};
 
 use chrono::{DateTime, Utc};
 

@@ -119,8 +119,18 @@ pub fn signer_thumbprint(signature: &[u8]) -> Result<String, SignatureError> {
     Ok(digest.iter().map(|b| format!("{b:02X}")).collect())
 }
 
+/// The certificate of the one signer that `signature` carries, read without checking anything:
+/// to name the signer of a signature verified earlier (a version's approval on its print form).
+pub fn signer_certificate(signature: &[u8]) -> Result<Certificate, SignatureError> {
+    if signature.len() > MAX_SIGNATURE_BYTES * 2 {
+        return Err(SignatureError::TooLarge { what: "подпись", limit: MAX_SIGNATURE_BYTES });
+    }
+    let (signer, _) = signer_of(&signature_der(signature)?)?;
+    Certificate::from_x509(&signer)
+}
+
 /// The signature's DER: as given, or decoded from base64 (line breaks and PEM armour allowed).
-fn signature_der(signature: &[u8]) -> Result<Vec<u8>, SignatureError> {
+pub fn signature_der(signature: &[u8]) -> Result<Vec<u8>, SignatureError> {
     let trimmed = signature.trim_ascii();
     if trimmed.first() == Some(&0x30) {
         if trimmed.len() > MAX_SIGNATURE_BYTES {

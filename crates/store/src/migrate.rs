@@ -28,6 +28,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (21, "user_roles", include_str!("../migrations/0021_user_roles.sql")),
     (22, "user_certificates", include_str!("../migrations/0022_user_certificates.sql")),
     (23, "ecp_challenges", include_str!("../migrations/0023_ecp_challenges.sql")),
+    (24, "ecp_requirements", include_str!("../migrations/0024_ecp_requirements.sql")),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -28,7 +28,44 @@ pub struct OrgRecord {
     pub org: Organization,
     pub blocked_at: Option<Time>,
     pub row_version: i64,
+    pub ecp: EcpPolicy,
 }
+
+/// What an organization requires of ЭЦП (migration 0024). All off by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EcpPolicy {
+    /// Its users sign in only with a certificate: a password is refused.
+    pub sign_in: bool,
+    /// Its approvers sign «Утвердить» (the version's content as fixed at approval).
+    pub approval: bool,
+    /// Its senders sign the `data` of each packet they send to ЕИС.
+    pub packet: bool,
+}
+
+impl EcpPolicy {
+    fn from_row(r: &AnyRow) -> Result<EcpPolicy> {
+        Ok(EcpPolicy {
+            sign_in: r.try_get::<i64, _>("ecp_sign_in_required")? != 0,
+            approval: r.try_get::<i64, _>("ecp_approval_required")? != 0,
+            packet: r.try_get::<i64, _>("ecp_packet_required")? != 0,
+        })
+    }
+
+    /// The requirements in force, in the journal's words («нет» when none).
+    pub fn summary_ru(&self) -> String {
+        let parts: Vec<&str> = [
+            (self.sign_in, "вход только по ЭЦП"),
+            (self.approval, "утверждение с ЭЦП"),
+            (self.packet, "отправка в ЕИС с ЭЦП"),
+        ]
+        .into_iter()
+        .filter_map(|(on, what)| on.then_some(what))
+        .collect();
+        if parts.is_empty() { "нет".into() } else { parts.join(", ") }
+    }
+}
+
+const ECP_COLUMNS: &str = "ecp_sign_in_required, ecp_approval_required, ecp_packet_required";
 
 /// A row of the tree: what the list shows of one organization.
 #[derive(Debug, Clone)]
@@ -114,7 +151,12 @@ pub struct Actor {
 }
 
 fn record_from_row(r: &AnyRow) -> Result<OrgRecord> {
-    Ok(OrgRecord { org: from_row(r)?, blocked_at: time_opt(r, "blocked_at")?, row_version: r.try_get("row_version")? })
+    Ok(OrgRecord {
+        org: from_row(r)?,
+        blocked_at: time_opt(r, "blocked_at")?,
+        row_version: r.try_get("row_version")?,
+        ecp: EcpPolicy::from_row(r)?,
+    })
 }
 
 fn agreement_from_row(r: &AnyRow) -> Result<Agreement> {
@@ -209,14 +251,60 @@ impl Store {
     }
 
     pub async fn org_record(&self, id: OrgId) -> Result<Option<OrgRecord>> {
-        let row = sqlx::query(
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT id, name, short_name, superior_id, spz_code, inn, kpp, org_type, budget_level, oktmo, blocked_at, \
-             row_version FROM organizations WHERE id = $1",
-        )
+             row_version, {ECP_COLUMNS} FROM organizations WHERE id = $1"
+        )))
         .bind(id.get())
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(record_from_row).transpose()
+    }
+
+    /// What organization `id` requires of ЭЦП (an unknown one requires nothing).
+    pub async fn ecp_policy(&self, id: OrgId) -> Result<EcpPolicy> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ECP_COLUMNS} FROM organizations WHERE id = $1")))
+            .bind(id.get())
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.as_ref().map(EcpPolicy::from_row).transpose()?.unwrap_or_default())
+    }
+
+    /// Sets what organization `id` requires of ЭЦП, with its journal entry; false when nothing
+    /// changed.
+    pub async fn admin_set_ecp_policy(&self, by: Actor, id: OrgId, policy: EcpPolicy) -> Result<bool> {
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ECP_COLUMNS} FROM organizations WHERE id = $1")))
+            .bind(id.get())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(before) = row.as_ref().map(EcpPolicy::from_row).transpose()? else { return Ok(false) };
+        if before == policy {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE organizations SET ecp_sign_in_required = $1, ecp_approval_required = $2, ecp_packet_required = $3, \
+             row_version = row_version + 1 WHERE id = $4",
+        )
+        .bind(i64::from(policy.sign_in))
+        .bind(i64::from(policy.approval))
+        .bind(i64::from(policy.packet))
+        .bind(id.get())
+        .execute(&mut *tx)
+        .await?;
+        let details = format!("Было: {}; стало: {}", before.summary_ru(), policy.summary_ru());
+        record(
+            &mut *tx,
+            Some(by.user_id),
+            Some(id),
+            "organization",
+            Some(id.get()),
+            "Изменены требования ЭЦП",
+            &details,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Whether the organization is blocked (an unknown one is not).
