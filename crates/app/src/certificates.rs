@@ -1,14 +1,18 @@
 //! Certificates (ЭЦП) bound to users: the rules of binding, shared by the command line
-//! (`plangraf cert …`) and, later, the users pages. A certificate is read with `signature`
+//! (`plangraf cert …`) and the administrator's users pages. A certificate is read with `signature`
 //! (OpenSSL with the ГОСТ engine); what may be bound is decided here; `store::certificates`
 //! keeps it with its audit entry.
 
 use crate::users::Administration;
 use crate::{Error, Refusal, Result};
 use chrono::{DateTime, Utc};
+pub use signature::MAX_CERTIFICATE_BYTES;
 use signature::{Certificate, SignatureError};
 use store::certificates::{BoundCertificate, CertificateRecord};
 use store::users::User;
+
+/// A certificate this close to its end is shown with a warning, and its holder notified once.
+pub const EXPIRY_WARNING_DAYS: i64 = 30;
 
 /// A certificate bound, or found bound already to the same user.
 #[derive(Debug)]

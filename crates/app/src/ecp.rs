@@ -16,11 +16,22 @@ use crate::{Error, Refusal, Result, Workflow};
 use chrono::{DateTime, Utc};
 use signature::{SignatureError, Trust};
 use std::sync::Arc;
-use store::certificates::{ChallengePurpose, ChallengeTaken};
+pub use store::certificates::Issued;
+use store::certificates::{ChallengeLimits, ChallengePurpose, ChallengeTaken};
 use store::users::{Reservation, User};
 
 /// How long a challenge may be signed: enough to choose a certificate and type a token's PIN.
 pub const CHALLENGE_TTL_MS: i64 = 5 * 60 * 1000;
+
+/// Live challenges from one client address (a browser asks for one per page shown, and a
+/// challenge lives [`CHALLENGE_TTL_MS`]) and in all.
+pub const CHALLENGE_LIMITS: ChallengeLimits = ChallengeLimits { per_address: 60, total: 10_000 };
+/// Said when an address asked for too many challenges.
+pub const TOO_MANY_CHALLENGES: &str =
+    "Слишком много запросов на подпись с вашего адреса: подождите и повторите вход по ЭЦП.";
+/// Said when the server holds as many challenges as it keeps.
+pub const CHALLENGES_BUSY: &str =
+    "Сервер сейчас принимает слишком много запросов на вход по ЭЦП: повторите через минуту.";
 
 /// The answer when the operator configured no trusted УЦ.
 pub const NOT_ENABLED: &str =
@@ -75,10 +86,17 @@ impl Workflow {
         self.ecp.as_deref().ok_or_else(|| Error::refused(Refusal::State, NOT_ENABLED))
     }
 
-    /// A new challenge for `purpose`; the caller keeps it with the browser that asked.
-    pub async fn issue_ecp_challenge(&self, purpose: ChallengePurpose) -> Result<String> {
+    /// A new challenge for `purpose`, asked from `client`; the caller keeps it with the browser
+    /// that asked. Refused while the address holds [`CHALLENGE_LIMITS`]`.per_address` live
+    /// challenges, or the server as many as it keeps: asking needs no sign-in, and each writes a row.
+    pub async fn issue_ecp_challenge(&self, purpose: ChallengePurpose, client: std::net::IpAddr) -> Result<Issued> {
         self.ecp_trust()?;
-        Ok(self.store.issue_ecp_challenge(purpose, CHALLENGE_TTL_MS).await?)
+        let issued =
+            self.store.issue_ecp_challenge(purpose, CHALLENGE_TTL_MS, &client.to_string(), CHALLENGE_LIMITS).await?;
+        if !matches!(issued, Issued::Challenge(_)) {
+            tracing::warn!(client = %client, "ЭЦП challenge refused: too many live challenges");
+        }
+        Ok(issued)
     }
 
     /// Signs in the holder of the certificate that made `signature` (a detached CAdES-BES,

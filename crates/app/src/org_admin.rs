@@ -20,7 +20,7 @@ use domain::org::{Inn, Kpp, MAX_NAME_CHARS, MAX_SHORT_NAME_CHARS, OrgType, SpzCo
 use domain::plan::FieldError;
 use std::collections::{HashMap, HashSet};
 use store::Store;
-use store::org_admin::{Actor, Agreement, NewAgreement, OrgFields, OrgNode, OrgRecord, Updated};
+use store::org_admin::{Actor, Agreement, EcpPolicy, NewAgreement, OrgFields, OrgNode, OrgRecord, Updated};
 use store::orgs::Organization;
 use store::users::User;
 
@@ -40,6 +40,7 @@ pub struct OrgAdmin {
     nodes: Vec<OrgNode>,
     /// Where each organization of the reach is in `nodes`.
     index: HashMap<OrgId, usize>,
+    ecp_enabled: bool,
 }
 
 /// One row of the tree as shown.
@@ -190,7 +191,14 @@ impl Workflow {
         let org = self.store.organization(caller.org_id).await?.ok_or(Error::NotFound)?;
         let nodes = self.store.org_nodes(org.id).await?;
         let index = nodes.iter().enumerate().map(|(i, n)| (n.id, i)).collect();
-        Ok(OrgAdmin { store: self.store.clone(), admin: caller.clone(), org, nodes, index })
+        Ok(OrgAdmin {
+            store: self.store.clone(),
+            admin: caller.clone(),
+            org,
+            nodes,
+            index,
+            ecp_enabled: self.ecp_enabled(),
+        })
     }
 }
 
@@ -508,6 +516,38 @@ impl OrgAdmin {
         Ok(())
     }
 
+    /// Whether the server checks ЭЦП at all (the operator configured trusted УЦ): without it no
+    /// organization can require it.
+    pub fn ecp_enabled(&self) -> bool {
+        self.ecp_enabled
+    }
+
+    /// Sets what an organization in reach requires of ЭЦП; false when nothing changed. Refused
+    /// while the server checks no ЭЦП, and — for certificate sign-in of the administrator's own
+    /// organization — until the administrator holds a bound certificate in force: that is how
+    /// one locks oneself out.
+    pub async fn set_ecp_policy(&self, target: &OrgRecord, policy: EcpPolicy) -> Result<bool> {
+        let asks_more = (policy.sign_in && !target.ecp.sign_in)
+            || (policy.approval && !target.ecp.approval)
+            || (policy.packet && !target.ecp.packet);
+        if asks_more && !self.ecp_enabled {
+            return Err(Error::refused(Refusal::State, ECP_OFF));
+        }
+        if policy.sign_in && !target.ecp.sign_in && target.org.id == self.org.id {
+            let now = store::now();
+            let holds = self
+                .store
+                .user_certificates(self.admin.id)
+                .await?
+                .iter()
+                .any(|c| c.certificate.not_before <= now && now < c.certificate.not_after);
+            if !holds {
+                return Err(Error::not_allowed(OWN_SIGN_IN_WITHOUT_CERTIFICATE));
+            }
+        }
+        Ok(self.store.admin_set_ecp_policy(self.by(), target.org.id, policy).await?)
+    }
+
     /// The agreements of an organization in reach, newest first.
     pub async fn agreements(&self, target: &OrgRecord) -> Result<Vec<Agreement>> {
         Ok(self.store.agreements_of(target.org.id).await?)
@@ -601,6 +641,14 @@ impl OrgAdmin {
         Ok(())
     }
 }
+
+/// Why no organization can require ЭЦП on this server.
+pub const ECP_OFF: &str = "Проверка электронной подписи (ЭЦП) не включена на сервере plangraf (не заданы доверенные \
+     удостоверяющие центры): требовать её нельзя. Обратитесь к администратору сервера.";
+/// Why an administrator without a certificate cannot require certificate sign-in of his own organization.
+pub const OWN_SIGN_IN_WITHOUT_CERTIFICATE: &str = "Нельзя потребовать вход только по ЭЦП для своей организации, пока \
+     к вашей учётной записи не привязан действующий сертификат: вы не сможете войти. Привяжите его в «Настройки» → \
+     «Сертификаты ЭЦП».";
 
 fn stale() -> Error {
     Error::refused(

@@ -358,6 +358,34 @@ impl UserAdmin {
         Ok(password)
     }
 
+    /// The certificates (ЭЦП) bound to a managed user.
+    pub async fn certificates(&self, target: &Managed) -> Result<Vec<store::certificates::BoundCertificate>> {
+        Ok(self.store.user_certificates(target.user().id).await?)
+    }
+
+    /// Binds the certificate in `file` (PEM or DER, as exported from CryptoPro) to a managed
+    /// user, by the rules of `plangraf cert bind`.
+    pub async fn bind_certificate(
+        &self,
+        target: &Managed,
+        file: &[u8],
+    ) -> Result<crate::certificates::CertificateBound> {
+        if file.is_empty() {
+            return Err(Error::field("certificate", "Выберите файл сертификата (.cer, .crt или .pem)."));
+        }
+        crate::users::Administration::new(self.store.clone())
+            .bind_certificate(Some(&self.admin), &target.user().login, file, store::now())
+            .await
+    }
+
+    /// Unbinds the certificate `thumbprint` from a managed user.
+    pub async fn unbind_certificate(&self, target: &Managed, thumbprint: &str) -> Result<()> {
+        crate::users::Administration::new(self.store.clone())
+            .unbind_certificate(Some(&self.admin), &target.user().login, thumbprint)
+            .await?;
+        Ok(())
+    }
+
     /// Lifts the sign-in delays after failed attempts; answers how many were lifted.
     pub async fn unlock(&self, target: &Managed) -> Result<u64> {
         Ok(self.store.admin_unlock_sign_in(self.by(), target.user()).await?)

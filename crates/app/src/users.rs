@@ -32,7 +32,15 @@ pub enum SignIn {
     },
     /// The password checkers stayed busy; nothing was counted.
     Busy,
+    /// The password was right, but the user's organization requires certificate sign-in
+    /// (ЭЦП): no session. Said only after the password was checked, so it reveals nothing to
+    /// someone who does not know it.
+    CertificateRequired,
 }
+
+/// What a password sign-in hears when the organization requires a certificate.
+pub const CERTIFICATE_REQUIRED: &str = "Ваша организация требует входа только по электронной подписи (ЭЦП): \
+     войдите с сертификатом в разделе «Вход по электронной подписи (ЭЦП)» на странице входа.";
 
 impl Workflow {
     /// Checks a login and password from `client`. The attempt is counted before the password
@@ -61,6 +69,21 @@ impl Workflow {
             Ok(true) => {
                 let creds = creds.ok_or_else(|| Error::internal("verified user vanished"))?;
                 let (user, must_change_password) = (creds.user, creds.must_change_password);
+                if self.store.ecp_policy(user.org_id).await?.sign_in {
+                    // Not a failure: the attempt counted by the reservation is given back.
+                    self.store.sign_in_abandoned(&login, &address).await?;
+                    self.store
+                        .record_audit(
+                            Some(user.id),
+                            Some(user.org_id),
+                            "user",
+                            Some(user.id.get()),
+                            "Отказ во входе по паролю",
+                            &format!("Логин {}; адрес {address}; организация требует входа по ЭЦП", user.login),
+                        )
+                        .await?;
+                    return Ok(SignIn::CertificateRequired);
+                }
                 let failed = self.store.sign_in_succeeded(&login, &address, user.id).await?;
                 Ok(SignIn::Ok { user, failed, must_change_password })
             }

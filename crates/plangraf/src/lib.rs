@@ -322,8 +322,9 @@ async fn watch_silence(store: Store, after: Duration) {
 /// How often expired sessions, tokens and forgotten sign-in failures are deleted.
 pub const HOUSEKEEPING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
-/// Deletes expired sessions and API tokens and stale throttle entries, at start and then
-/// every [`HOUSEKEEPING_INTERVAL`], so the tables do not grow with every sign-in.
+/// Deletes expired sessions and API tokens and stale throttle entries, and tells the holders
+/// of certificates (ЭЦП) that end within `app::certificates::EXPIRY_WARNING_DAYS`, at start and
+/// then every [`HOUSEKEEPING_INTERVAL`], so the tables do not grow with every sign-in.
 async fn housekeeping(store: Store) {
     let mut tick = tokio::time::interval(HOUSEKEEPING_INTERVAL);
     loop {
@@ -332,6 +333,12 @@ async fn housekeeping(store: Store) {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "expired sessions, tokens and sign-in entries removed"),
             Err(e) => tracing::warn!(error = %e, "housekeeping failed; will try again"),
+        }
+        let until = store::now() + chrono::TimeDelta::days(app::certificates::EXPIRY_WARNING_DAYS);
+        match store.report_expiring_certificates(until, 500).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(certificates = n, "holders told that their certificates end soon"),
+            Err(e) => tracing::warn!(error = %e, "checking for certificates that end soon failed; will try again"),
         }
     }
 }

@@ -28,6 +28,24 @@ pub struct CertificateRecord {
     pub der: Vec<u8>,
 }
 
+/// How many challenges may live at once: from one client address, and in all.
+#[derive(Debug, Clone, Copy)]
+pub struct ChallengeLimits {
+    pub per_address: i64,
+    pub total: i64,
+}
+
+/// What asking for a challenge came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Issued {
+    /// The challenge, to be kept with the browser; only its hash is stored.
+    Challenge(String),
+    /// The address holds as many live challenges as it may; the oldest ends in `retry_after_ms`.
+    TooManyFromAddress { retry_after_ms: i64 },
+    /// As many challenges live as the server keeps at once.
+    TooMany,
+}
+
 /// A bound certificate with who it is bound to, when and by whom.
 #[derive(Debug, Clone)]
 pub struct BoundCertificate {
@@ -256,24 +274,47 @@ pub enum ChallengeTaken {
 impl Store {
     /// Issues a one-time challenge for `purpose`, in force for `ttl_ms`, and answers it (the
     /// caller hands it to one browser only). Only its hash is kept. Expired challenges go.
-    pub async fn issue_ecp_challenge(&self, purpose: ChallengePurpose, ttl_ms: i64) -> Result<String> {
+    pub async fn issue_ecp_challenge(
+        &self,
+        purpose: ChallengePurpose,
+        ttl_ms: i64,
+        address: &str,
+        limits: ChallengeLimits,
+    ) -> Result<Issued> {
         let now = now_ms();
-        let challenge = crate::users::random_token();
         let mut tx = self.write_tx().await?;
         sqlx::query("DELETE FROM ecp_challenges WHERE expires_at <= $1").bind(now).execute(&mut *tx).await?;
+        let from_address: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ecp_challenges WHERE client_address = $1")
+            .bind(address)
+            .fetch_one(&mut *tx)
+            .await?;
+        if from_address >= limits.per_address {
+            let first: Option<i64> =
+                sqlx::query_scalar("SELECT MIN(expires_at) FROM ecp_challenges WHERE client_address = $1")
+                    .bind(address)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            return Ok(Issued::TooManyFromAddress { retry_after_ms: first.map_or(ttl_ms, |t| (t - now).max(1000)) });
+        }
+        let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ecp_challenges").fetch_one(&mut *tx).await?;
+        if open >= limits.total {
+            return Ok(Issued::TooMany);
+        }
+        let challenge = crate::users::random_token();
         sqlx::query(
-            "INSERT INTO ecp_challenges (challenge_hash, purpose, user_id, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO ecp_challenges (challenge_hash, purpose, user_id, created_at, expires_at, client_address) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(crate::users::token_hash(&challenge))
         .bind(purpose.code())
         .bind(purpose.user())
         .bind(now)
         .bind(now + ttl_ms)
+        .bind(address)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(challenge)
+        Ok(Issued::Challenge(challenge))
     }
 
     /// Uses up the challenge `challenge` of `purpose`: whatever it was, it cannot be used again.

@@ -34,10 +34,12 @@ pub enum Kind {
     CredentialsFailed,
     /// No final answer from ЕИС for longer than configured: to the sender and the administrators.
     EisSilent,
+    /// A bound certificate (ЭЦП) ends soon: to its holder.
+    CertificateExpiring,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::PlanSubmitted,
         Kind::PlanApproved,
         Kind::PlanReturned,
@@ -47,6 +49,7 @@ impl Kind {
         Kind::SendAuthRefused,
         Kind::CredentialsFailed,
         Kind::EisSilent,
+        Kind::CertificateExpiring,
     ];
 
     pub fn code(self) -> &'static str {
@@ -60,6 +63,7 @@ impl Kind {
             Kind::SendAuthRefused => "send_auth_refused",
             Kind::CredentialsFailed => "credentials_failed",
             Kind::EisSilent => "eis_silent",
+            Kind::CertificateExpiring => "certificate_expiring",
         }
     }
 
@@ -79,6 +83,7 @@ impl Kind {
             Kind::SendAuthRefused => "ЕИС отказала в авторизации при отправке",
             Kind::CredentialsFailed => "Регистрационные данные в ЕИС не принимаются",
             Kind::EisSilent => "ЕИС долго не отвечает на отправку",
+            Kind::CertificateExpiring => "Срок действия сертификата ЭЦП заканчивается",
         }
     }
 }
@@ -645,6 +650,59 @@ impl Store {
             reported.push(SilentSend { send_id, requested_by: f.requested_by });
         }
         Ok(reported)
+    }
+
+    /// Tells, once each, the holders of bound certificates whose validity ends before `until`
+    /// (and has not ended yet) that it ends soon — unless the holder has bound one that lasts
+    /// beyond `until` already. At most `limit` per call; answers how many.
+    pub async fn report_expiring_certificates(&self, until: Time, limit: i64) -> Result<usize> {
+        let now = now_ms();
+        let rows = sqlx::query(
+            "SELECT id, user_id, thumbprint, subject_name, issuer, not_after FROM user_certificates \
+             WHERE expiry_notified_at IS NULL AND not_after > $1 AND not_after <= $2 \
+             AND NOT EXISTS (SELECT 1 FROM user_certificates r WHERE r.user_id = user_certificates.user_id \
+             AND r.not_after > $2) ORDER BY not_after LIMIT $3",
+        )
+        .bind(now)
+        .bind(ms(until))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        let mut told = 0;
+        for r in rows {
+            let id: i64 = r.try_get("id")?;
+            let mut tx = self.write_tx().await?;
+            let done = sqlx::query(
+                "UPDATE user_certificates SET expiry_notified_at = $1 WHERE id = $2 AND expiry_notified_at IS NULL",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                continue;
+            }
+            let thumbprint: String = r.try_get("thumbprint")?;
+            let ends = crate::time_at(&r, "not_after")?;
+            let notice = Notice {
+                kind: Kind::CertificateExpiring,
+                event_key: format!("certificate:{thumbprint}"),
+                subject: format!("Сертификат ЭЦП действует до {}", domain::format::date_time_ru(ends)),
+                body: format!(
+                    "Срок действия вашего сертификата ЭЦП ({}, выдан «{}», отпечаток {thumbprint}) заканчивается {}. \
+                     После этого входить и подписывать им нельзя. Получите новый сертификат в удостоверяющем центре \
+                     и привяжите его в «Настройки» → «Сертификаты ЭЦП»: старый и новый могут быть привязаны одновременно.",
+                    r.try_get::<String, _>("subject_name")?,
+                    r.try_get::<String, _>("issuer")?,
+                    domain::format::date_time_ru(ends)
+                ),
+                link: "/settings/certificates".into(),
+            };
+            notify(&mut tx, Recipients::User(UserId(r.try_get("user_id")?)), &notice, self.mail_outbox()).await?;
+            tx.commit().await?;
+            told += 1;
+        }
+        Ok(told)
     }
 
     /// Records one call of the exchange to ЕИС: answered (`true`, whatever ЕИС said) or not

@@ -118,6 +118,7 @@
     var body = new URLSearchParams();
     if (root.dataset.csrf) body.set('csrf', root.dataset.csrf);
     var response = await fetch(root.dataset.challenge, { method: 'POST', credentials: 'same-origin', body: body });
+    if (response.status === 429) throw new Error('слишком много запросов на подпись с вашего адреса, подождите несколько минут');
     if (!response.ok) throw new Error('сервер не выдал запрос на подпись (' + response.status + ')');
     return (await response.json()).challenge;
   }

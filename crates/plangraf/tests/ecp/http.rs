@@ -10,26 +10,26 @@ const COOKIE: &str = "plangraf_ecp_sign_in";
 
 /// A browser without a cookie jar: the challenge's cookie is handled by hand, so that a used
 /// one can be sent again.
-struct Raw {
-    base: String,
-    http: reqwest::Client,
+pub(crate) struct Raw {
+    pub(crate) base: String,
+    pub(crate) http: reqwest::Client,
 }
 
-struct Answer {
-    status: u16,
-    location: String,
-    retry_after: Option<String>,
-    body: String,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) location: String,
+    pub(crate) retry_after: Option<String>,
+    pub(crate) body: String,
 }
 
 impl Raw {
-    fn new(base: String) -> Raw {
+    pub(crate) fn new(base: String) -> Raw {
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         Raw { base, http }
     }
 
     /// A sign-in challenge: the cookie's value and the bytes to sign.
-    async fn challenge(&self) -> (String, Vec<u8>) {
+    pub(crate) async fn challenge(&self) -> (String, Vec<u8>) {
         let r = self.http.post(format!("{}/login/ecp/challenge", self.base)).send().await.unwrap();
         assert_eq!(r.status().as_u16(), 200);
         let cookie = r
@@ -48,7 +48,7 @@ impl Raw {
         (token, content)
     }
 
-    async fn sign_in(&self, cookie: Option<&str>, signature: &str) -> Answer {
+    pub(crate) async fn sign_in(&self, cookie: Option<&str>, signature: &str) -> Answer {
         let mut req = self.http.post(format!("{}/login/ecp", self.base)).form(&[("signature", signature)]);
         if let Some(c) = cookie {
             req = req.header("Cookie", format!("{COOKIE}={c}"));
@@ -61,7 +61,7 @@ impl Raw {
     }
 
     /// Signs this browser's fresh challenge with `user`'s key, as the plug-in does.
-    async fn sign_in_as(&self, user: &User) -> Answer {
+    pub(crate) async fn sign_in_as(&self, user: &User) -> Answer {
         let (cookie, content) = self.challenge().await;
         self.sign_in(Some(&cookie), &B64.encode(user.sign_detached(&content))).await
     }
@@ -72,7 +72,7 @@ fn refused(answer: &Answer, message: &str) {
     assert!(answer.body.contains(message), "expected «{message}» in: {}", answer.body);
 }
 
-async fn audit_details(h: &Harness, action: &str) -> Vec<String> {
+pub(crate) async fn audit_details(h: &Harness, action: &str) -> Vec<String> {
     let rows: Vec<(String,)> = sqlx::query_as("SELECT details FROM audit_log WHERE action = $1 ORDER BY id")
         .bind(action)
         .fetch_all(h.app.store.pool())
@@ -288,5 +288,15 @@ pub async fn without_trusted_roots_certificate_sign_in_is_off() {
     client.login("zakazchik", "zakazchik").await;
     let page = client.get("/settings/certificates").await;
     assert!(page.has("не включён администратором сервера") && page.has("plangraf cert bind"), "{}", page.body);
+    // No organization can require ЭЦП that the server does not check.
+    let school = h.app.store.user_by_login("zakazchik").await.unwrap().unwrap().org_id.get();
+    let mut admin = h.client();
+    admin.login("admin", "admin").await;
+    let card = admin.get(&format!("/admin/orgs/{school}")).await;
+    assert!(card.has("id=\"org-ecp-off\""), "{}", card.body);
+    let refused = admin.post(&format!("/admin/orgs/{school}/ecp"), &[("approval", "1")]).await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert!(refused.has("не включена на сервере plangraf"), "{}", refused.body);
+    assert_eq!(h.app.store.ecp_policy(domain::ids::OrgId(school)).await.unwrap(), Default::default());
     h.app.stop().await;
 }

@@ -215,7 +215,7 @@ fn settings_form<'a>(email: &'a str, in_app: &[&'a str], by_mail: &[&'a str]) ->
     form
 }
 
-const ALL_KINDS: [&str; 9] = [
+const ALL_KINDS: [&str; 10] = [
     "plan_submitted",
     "plan_approved",
     "plan_returned",
@@ -225,6 +225,7 @@ const ALL_KINDS: [&str; 9] = [
     "send_auth_refused",
     "credentials_failed",
     "eis_silent",
+    "certificate_expiring",
 ];
 
 #[tokio::test]

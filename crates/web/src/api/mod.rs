@@ -301,6 +301,7 @@ pub async fn issue_token(
             Ok(Json(TokenResponse { token, token_type: "Bearer", expires_in: API_TOKEN_TTL_MS / 1000 }))
         }
         SignIn::Wrong => Err(WebError::new(StatusCode::UNAUTHORIZED, WRONG_LOGIN)),
+        SignIn::CertificateRequired => Err(WebError::forbidden(app::users::CERTIFICATE_REQUIRED)),
         SignIn::Throttled { retry_after_secs } => {
             Err(WebError::new(StatusCode::TOO_MANY_REQUESTS, throttled_message(retry_after_secs))
                 .retry_after(u64::try_from(retry_after_secs).unwrap_or(1)))

@@ -24,8 +24,7 @@ const SIGN_IN_COOKIE: &str = "plangraf_ecp_sign_in";
 const SIGN_IN_PATH: &str = "/login/ecp";
 const BIND_COOKIE: &str = "plangraf_ecp_bind";
 const BIND_PATH: &str = "/settings/certificates";
-/// A certificate this close to its end is shown with a warning.
-const EXPIRY_WARNING_DAYS: i64 = 30;
+use app::certificates::EXPIRY_WARNING_DAYS;
 
 fn challenge_cookie(state: &AppState, name: &str, path: &str, value: &str, max_age_secs: i64) -> String {
     let secure = if state.secure_cookies { "; Secure" } else { "" };
@@ -49,13 +48,31 @@ fn not_enabled() -> WebError {
 
 /// `POST /login/ecp/challenge`: a sign-in challenge for this browser. No session exists yet,
 /// so the same-origin check is what keeps other sites from asking.
-pub async fn sign_in_challenge(State(state): State<AppState>, headers: HeaderMap) -> WebResult<Response> {
+pub async fn sign_in_challenge(
+    State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
+    headers: HeaderMap,
+) -> WebResult<Response> {
     check_same_origin(&headers)?;
     if !state.app.ecp_enabled() {
         return Err(not_enabled());
     }
-    let token = state.app.issue_ecp_challenge(ChallengePurpose::SignIn).await?;
+    let token = issued(state.app.issue_ecp_challenge(ChallengePurpose::SignIn, client).await?)?;
     Ok(challenge_response(&state, SIGN_IN_COOKIE, SIGN_IN_PATH, ChallengePurpose::SignIn, &token))
+}
+
+/// The challenge, or 429 / 503 when too many live (`app::ecp::CHALLENGE_LIMITS`).
+fn issued(issued: app::ecp::Issued) -> WebResult<String> {
+    match issued {
+        app::ecp::Issued::Challenge(token) => Ok(token),
+        app::ecp::Issued::TooManyFromAddress { retry_after_ms } => {
+            Err(WebError::new(StatusCode::TOO_MANY_REQUESTS, app::ecp::TOO_MANY_CHALLENGES)
+                .retry_after(u64::try_from((retry_after_ms + 999) / 1000).unwrap_or(1)))
+        }
+        app::ecp::Issued::TooMany => {
+            Err(WebError::new(StatusCode::SERVICE_UNAVAILABLE, app::ecp::CHALLENGES_BUSY).retry_after(60))
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -101,14 +118,38 @@ pub async fn sign_in(
     Ok(response)
 }
 
-struct CertificateRow {
-    owner: String,
-    snils: String,
-    inn: String,
-    issuer: String,
-    valid: String,
-    thumbprint: String,
-    warning: Option<String>,
+/// A bound certificate as the certificate tables show it.
+pub(crate) struct CertificateRow {
+    pub owner: String,
+    pub snils: String,
+    pub inn: String,
+    pub issuer: String,
+    pub valid: String,
+    pub thumbprint: String,
+    pub warning: Option<String>,
+}
+
+impl CertificateRow {
+    /// The row of `c`, warned of when it ends within [`EXPIRY_WARNING_DAYS`] of `now` or has.
+    pub(crate) fn of(c: store::certificates::CertificateRecord, now: chrono::DateTime<chrono::Utc>) -> CertificateRow {
+        let days_left = (c.not_after - now).num_days();
+        let warning = if c.not_after <= now {
+            Some("Срок действия истёк: войти и подписывать им нельзя".to_owned())
+        } else if days_left < EXPIRY_WARNING_DAYS {
+            Some(format!("Истекает через {days_left} дн.: привяжите новый сертификат заранее"))
+        } else {
+            None
+        };
+        CertificateRow {
+            owner: c.subject_name,
+            snils: c.snils.unwrap_or_default(),
+            inn: c.inn.unwrap_or_default(),
+            issuer: c.issuer,
+            valid: format!("{} — {}", c.not_before.format("%d.%m.%Y"), c.not_after.format("%d.%m.%Y")),
+            thumbprint: c.thumbprint,
+            warning,
+        }
+    }
 }
 
 #[derive(Template)]
@@ -142,26 +183,7 @@ async fn certificates_response(
         .own_certificates(&session.user)
         .await?
         .into_iter()
-        .map(|b| {
-            let c = b.certificate;
-            let days_left = (c.not_after - now).num_days();
-            let warning = if c.not_after <= now {
-                Some("Срок действия истёк: войти по нему нельзя".to_owned())
-            } else if days_left < EXPIRY_WARNING_DAYS {
-                Some(format!("Истекает через {days_left} дн.: привяжите новый сертификат заранее"))
-            } else {
-                None
-            };
-            CertificateRow {
-                owner: c.subject_name,
-                snils: c.snils.unwrap_or_default(),
-                inn: c.inn.unwrap_or_default(),
-                issuer: c.issuer,
-                valid: format!("{} — {}", c.not_before.format("%d.%m.%Y"), c.not_after.format("%d.%m.%Y")),
-                thumbprint: c.thumbprint,
-                warning,
-            }
-        })
+        .map(|b| CertificateRow::of(b.certificate, now))
         .collect();
     let page = CertificatesPage {
         chrome: Some(Chrome::of(state, session).await?),
@@ -193,12 +215,16 @@ pub async fn certificates_page(
 pub struct Empty {}
 
 /// `POST /settings/certificates/challenge`: a binding challenge for the signed-in user.
-pub async fn bind_challenge(State(state): State<AppState>, post: Post<Empty>) -> WebResult<Response> {
+pub async fn bind_challenge(
+    State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
+    post: Post<Empty>,
+) -> WebResult<Response> {
     if !state.app.ecp_enabled() {
         return Err(not_enabled());
     }
     let purpose = ChallengePurpose::Bind(post.session.user.id);
-    let token = state.app.issue_ecp_challenge(purpose).await?;
+    let token = issued(state.app.issue_ecp_challenge(purpose, client).await?)?;
     Ok(challenge_response(&state, BIND_COOKIE, BIND_PATH, purpose, &token))
 }
 

@@ -109,6 +109,7 @@ struct OrgPage {
     subordinates: Vec<(i64, String, bool)>,
     agreements: Vec<AgreementRow>,
     manages_agreements: bool,
+    ecp_enabled: bool,
     agreement: AgreementForm,
     agreement_errors: Vec<(&'static str, String)>,
     journal: Vec<JournalRow>,
@@ -426,6 +427,8 @@ fn done_notice(done: Option<&str>) -> Option<String> {
                 "Организация разблокирована: её пользователи снова могут войти, отправки из очереди продолжатся."
             }
             "agreement" => "Соглашение внесено.",
+            "ecp" => "Требования ЭЦП сохранены.",
+            "ecp-unchanged" => "Требования ЭЦП не изменились: сохранять нечего.",
             "revoked" => "Соглашение отозвано.",
             _ => return None,
         }
@@ -541,6 +544,7 @@ async fn render_card(
             .collect(),
         agreements,
         manages_agreements: admin.manages_agreements(&r),
+        ecp_enabled: admin.ecp_enabled(),
         agreement: x.agreement,
         agreement_errors: x.agreement_errors,
         journal,
@@ -654,6 +658,36 @@ pub async fn revoke_agreement(
     let r = admin.record(OrgId(id)).await?;
     match admin.revoke_agreement(&r, agreement).await {
         Ok(()) => Ok(Redirect::to(&format!("/admin/orgs/{id}?done=revoked")).into_response()),
+        Err(e) => card_refused(&state, session, &admin, id, e, AgreementForm::default()).await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct EcpFields {
+    #[serde(default)]
+    sign_in: Option<String>,
+    #[serde(default)]
+    approval: Option<String>,
+    #[serde(default)]
+    packet: Option<String>,
+}
+
+/// «Электронная подпись (ЭЦП)» of the card: what the organization requires.
+pub async fn set_ecp(State(state): State<AppState>, Id(id): Id<i64>, post: Post<EcpFields>) -> WebResult<Response> {
+    let session = &post.session;
+    let admin = state.app.org_admin(&session.user).await?;
+    let r = admin.record(OrgId(id)).await?;
+    let f = &post.form;
+    let policy = store::org_admin::EcpPolicy {
+        sign_in: f.sign_in.is_some(),
+        approval: f.approval.is_some(),
+        packet: f.packet.is_some(),
+    };
+    match admin.set_ecp_policy(&r, policy).await {
+        Ok(changed) => {
+            let done = if changed { "ecp" } else { "ecp-unchanged" };
+            Ok(Redirect::to(&format!("/admin/orgs/{id}?done={done}")).into_response())
+        }
         Err(e) => card_refused(&state, session, &admin, id, e, AgreementForm::default()).await,
     }
 }

@@ -94,6 +94,7 @@ pub async fn login_submit(
     match state.app.sign_in(&f.login, &f.password, client).await? {
         ok @ SignIn::Ok { .. } => signed_in(&state, ok).await,
         SignIn::Wrong => fail(StatusCode::UNAUTHORIZED, WRONG_LOGIN.into(), None),
+        SignIn::CertificateRequired => fail(StatusCode::FORBIDDEN, app::users::CERTIFICATE_REQUIRED.into(), None),
         SignIn::Throttled { retry_after_secs } => {
             fail(StatusCode::TOO_MANY_REQUESTS, throttled_message(retry_after_secs), Some(retry_after_secs))
         }

@@ -90,6 +90,9 @@ struct UserPage {
     roles: Vec<Choice>,
     notice: Option<String>,
     error: Option<String>,
+    certificates: Vec<super::ecp::CertificateRow>,
+    /// The server checks ЭЦП (trusted УЦ configured).
+    ecp_enabled: bool,
 }
 
 #[derive(Template)]
@@ -326,6 +329,9 @@ fn done_notice(done: Option<&str>) -> Option<String> {
             "blocked" => "Пользователь заблокирован: его сеансы завершены, токены API отозваны.",
             "unblocked" => "Пользователь разблокирован и снова может войти.",
             "unlocked" => "Вход разблокирован: задержки после неудачных попыток сняты.",
+            "certificate" => "Сертификат привязан: пользователь может входить и подписывать им.",
+            "certificate-already" => "Этот сертификат уже привязан к пользователю.",
+            "certificate-unbound" => "Сертификат отвязан.",
             _ => return None,
         }
         .to_owned(),
@@ -343,6 +349,13 @@ async fn render_user(
 ) -> WebResult<Response> {
     let u = target.get();
     let locked_until = admin.locked_until(target).await?;
+    let now = store::now();
+    let certificates = admin
+        .certificates(target)
+        .await?
+        .into_iter()
+        .map(|b| super::ecp::CertificateRow::of(b.certificate, now))
+        .collect();
     let page = UserPage {
         chrome: Some(Chrome::of(state, session).await?),
         csrf: session.csrf_token.clone(),
@@ -364,6 +377,8 @@ async fn render_user(
         roles: role_choices(|r| u.user.roles.contains(r)),
         notice,
         error,
+        certificates,
+        ecp_enabled: state.app.ecp_enabled(),
     };
     Ok((status, html(&page)?).into_response())
 }
@@ -538,5 +553,62 @@ pub async fn change_password(
             Ok((status, html(&page)?).into_response())
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// «Привязать сертификат»: the certificate file (multipart `file`, with `csrf`).
+pub async fn bind_certificate(
+    State(state): State<AppState>,
+    CurrentUser(session): CurrentUser,
+    Id(id): Id<i64>,
+    headers: axum::http::HeaderMap,
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> WebResult<Response> {
+    crate::auth::check_same_origin(&headers)?;
+    let broken = || {
+        WebError::bad_request(format!(
+            "Файл сертификата не получен полностью или больше {} КБ. Ничего не изменено.",
+            app::certificates::MAX_CERTIFICATE_BYTES / 1024
+        ))
+    };
+    let mut multipart = multipart.map_err(|_| broken())?;
+    let (mut csrf, mut file) = (String::new(), Vec::new());
+    while let Some(field) = multipart.next_field().await.map_err(|_| broken())? {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.map_err(|_| broken())?,
+            Some("file") => file = field.bytes().await.map_err(|_| broken())?.to_vec(),
+            _ => {}
+        }
+    }
+    crate::auth::check_csrf_token(&csrf, &session.csrf_token)?;
+    let admin = state.app.user_admin(&session.user).await?;
+    let target = admin.user(UserId(id)).await?;
+    match admin.bind_certificate(&target, &file).await {
+        Ok(bound) => {
+            let done = if bound.already { "certificate-already" } else { "certificate" };
+            Ok(Redirect::to(&format!("/admin/users/{id}?done={done}")).into_response())
+        }
+        Err(e) => refused(&state, &session, &admin, UserId(id), e).await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct ThumbprintField {
+    #[serde(default)]
+    thumbprint: String,
+}
+
+/// «Отвязать» a user's certificate.
+pub async fn unbind_certificate(
+    State(state): State<AppState>,
+    Id(id): Id<i64>,
+    post: Post<ThumbprintField>,
+) -> WebResult<Response> {
+    let session = &post.session;
+    let admin = state.app.user_admin(&session.user).await?;
+    let target = admin.user(UserId(id)).await?;
+    match admin.unbind_certificate(&target, &post.form.thumbprint).await {
+        Ok(()) => Ok(Redirect::to(&format!("/admin/users/{id}?done=certificate-unbound")).into_response()),
+        Err(e) => refused(&state, session, &admin, UserId(id), e).await,
     }
 }
