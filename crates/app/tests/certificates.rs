@@ -15,17 +15,7 @@ use pki::{Ca, Issue};
 use store::orgs::NewOrganization;
 
 fn main() {
-    if let Err(e) = signature::engine::restart_with_engine() {
-        panic!("could not restart with the engine's configuration: {e}");
-    }
-    if let Err(e) = signature::ensure_engine()
-        .map_err(|e| e.to_string())
-        .and_then(|()| if pki::cli_has_gost() { Ok(()) } else { Err("the openssl command has no gost engine".into()) })
-    {
-        if std::env::var("PLANGRAF_REQUIRE_GOST").as_deref() == Ok("1") {
-            panic!("PLANGRAF_REQUIRE_GOST=1, but the ГОСТ engine is missing: {e}");
-        }
-        eprintln!("\n*** SKIPPED: binding ГОСТ certificates: {e}\n");
+    if !pki::start_with_engine("binding ГОСТ certificates") {
         return;
     }
     tokio::runtime::Runtime::new().unwrap().block_on(binding());

@@ -249,6 +249,29 @@ async fn the_database_files_are_readable_by_their_owner_only() {
     h.app.stop().await;
 }
 
+/// СПЗ of the school [`add_school`] adds.
+pub(crate) const SCHOOL_SPZ: &str = "03722001684";
+
+/// Adds a school with `plangraf org add` in the data directory `d`.
+pub(crate) fn add_school(d: &std::path::Path) {
+    let org = [
+        "org",
+        "add",
+        "--name",
+        "Школа",
+        "--spz",
+        SCHOOL_SPZ,
+        "--inn",
+        "7802139698",
+        "--kpp",
+        "780201001",
+        "--org-type",
+        "03",
+    ];
+    let (ok, out) = plangraf_cli(d, &org, "");
+    assert!(ok, "{out}");
+}
+
 /// Runs the real binary with a throwaway data directory.
 pub(crate) fn plangraf_cli(data_dir: &std::path::Path, args: &[&str], stdin: &str) -> (bool, String) {
     use std::io::Write;
@@ -272,22 +295,7 @@ pub(crate) fn plangraf_cli(data_dir: &std::path::Path, args: &[&str], stdin: &st
 fn the_command_line_refuses_bad_accounts_in_every_build() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let org = [
-        "org",
-        "add",
-        "--name",
-        "Школа",
-        "--spz",
-        "03722001684",
-        "--inn",
-        "7802139698",
-        "--kpp",
-        "780201001",
-        "--org-type",
-        "03",
-    ];
-    let (ok, out) = plangraf_cli(d, &org, "");
-    assert!(ok, "{out}");
+    add_school(d);
     let add = |login: &str, name: &str, password: &str| {
         plangraf_cli(
             d,
@@ -299,7 +307,7 @@ fn the_command_line_refuses_bad_accounts_in_every_build() {
                 "--full-name",
                 name,
                 "--org-spz",
-                "03722001684",
+                SCHOOL_SPZ,
                 "--role",
                 "customer",
                 "--password-stdin",

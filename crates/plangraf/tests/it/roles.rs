@@ -152,27 +152,12 @@ async fn api(h: &Harness, token: &str, method: Method, path: &str) -> (u16, serd
 /// role or none is refused and adds nobody.
 #[test]
 fn the_command_line_adds_a_user_with_several_roles() {
-    use crate::hostile::plangraf_cli;
+    use crate::hostile::{SCHOOL_SPZ, add_school, plangraf_cli};
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let org = [
-        "org",
-        "add",
-        "--name",
-        "Школа",
-        "--spz",
-        "03722001684",
-        "--inn",
-        "7802139698",
-        "--kpp",
-        "780201001",
-        "--org-type",
-        "03",
-    ];
-    let (ok, out) = plangraf_cli(d, &org, "");
-    assert!(ok, "{out}");
+    add_school(d);
     let add = |login: &str, roles: &[&str]| {
-        let mut args = vec!["user", "add", "--login", login, "--full-name", "Волков П. А.", "--org-spz", "03722001684"];
+        let mut args = vec!["user", "add", "--login", login, "--full-name", "Волков П. А.", "--org-spz", SCHOOL_SPZ];
         for r in roles {
             args.extend(["--role", r]);
         }

@@ -29,6 +29,31 @@ pub fn cli_has_gost() -> bool {
         .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("available"))
 }
 
+/// The start of a test program with its own `main` (no libtest) that needs the ГОСТ engine:
+/// OpenSSL loads it only from the configuration it reads at start, so the process starts itself
+/// again with one, as `plangraf serve` does; then the engine and the `openssl` command are
+/// checked. `false` when they are missing (SKIPPED is printed for `what`), or a panic when
+/// PLANGRAF_REQUIRE_GOST=1, as in CI.
+#[allow(dead_code, reason = "only the test programs with their own main start this way")]
+pub fn start_with_engine(what: &str) -> bool {
+    if let Err(e) = signature::engine::restart_with_engine() {
+        panic!("could not restart with the engine's configuration: {e}");
+    }
+    let ready = signature::ensure_engine()
+        .map_err(|e| e.to_string())
+        .and_then(|()| if cli_has_gost() { Ok(()) } else { Err("the openssl command has no gost engine".into()) });
+    match ready {
+        Ok(()) => true,
+        Err(e) if std::env::var("PLANGRAF_REQUIRE_GOST").as_deref() == Ok("1") => {
+            panic!("PLANGRAF_REQUIRE_GOST=1, but the ГОСТ engine is missing: {e}")
+        }
+        Err(e) => {
+            eprintln!("\n*** SKIPPED: {what}: {e}\n");
+            false
+        }
+    }
+}
+
 /// `openssl ca`'s time format.
 fn ca_time(t: DateTime<Utc>) -> String {
     t.format("%Y%m%d%H%M%SZ").to_string()
