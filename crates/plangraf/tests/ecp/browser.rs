@@ -85,6 +85,14 @@ pub async fn sign_in_through_the_plugin_double() {
     b.click(Locator::Id("ecp-retry"), "«Проверить плагин ещё раз»").await;
     b.wait_for_element_text(Locator::Id("ecp-certificate"), "Иванов Иван Иванович — действует 01.01.2026–01.01.2027")
         .await;
+    // On an office laptop's screen the choice and the button are whole.
+    b.expect_unclipped_at_1366(
+        "//select[@id='ecp-certificate'] | //button[@id='ecp-sign']",
+        2,
+        "the ЭЦП sign-in",
+        "ecp-login-1366",
+    )
+    .await;
     b.click(Locator::Id("ecp-sign"), "«Войти по сертификату»").await;
 
     // The page asked the server for a challenge and the "plug-in" to sign it: sign it here.
@@ -105,6 +113,16 @@ pub async fn sign_in_through_the_plugin_double() {
     b.wait_for_heading("Планы-графики").await;
     let url = b.c.current_url().await.unwrap();
     assert!(url.path().ends_with("/plans"), "{url}");
+    // «Сертификаты ЭЦП» at 1366 px: every cell of the table whole, the thumbprint too.
+    b.goto(&format!("{app}/settings/certificates")).await;
+    b.wait_for_heading("Сертификаты ЭЦП").await;
+    b.expect_unclipped_at_1366(
+        "//table[@id='certificates']//th | //table[@id='certificates']//td/code | //table[@id='certificates']//button",
+        9,
+        "the table of «Сертификаты ЭЦП»",
+        "ecp-certificates-1366",
+    )
+    .await;
     b.close().await;
     drop(driver);
     h.app.stop().await;
