@@ -16,20 +16,7 @@ use signature::{Certificate, KeyAlgorithm, SignatureError, Trust, verify_detache
 type Case = (&'static str, fn(&World));
 
 fn main() {
-    if let Err(e) = signature::engine::restart_with_engine() {
-        panic!("could not restart with the engine's configuration: {e}");
-    }
-    let engine = signature::ensure_engine();
-    if engine.is_err() || !pki::cli_has_gost() {
-        let why = match engine {
-            Err(e) => e.to_string(),
-            Ok(()) => "the openssl command has no gost engine".into(),
-        };
-        if std::env::var("PLANGRAF_REQUIRE_GOST").as_deref() == Ok("1") {
-            panic!("PLANGRAF_REQUIRE_GOST=1, but the ГОСТ engine is missing: {why}");
-        }
-        eprintln!("\n*** SKIPPED: ГОСТ signature tests: {why}");
-        eprintln!("*** install libengine-gost-openssl; set PLANGRAF_REQUIRE_GOST=1 to fail instead\n");
+    if !pki::start_with_engine("ГОСТ signature tests") {
         return;
     }
     let world = World::new();

@@ -48,7 +48,8 @@ pub fn start_with_engine(what: &str) -> bool {
             panic!("PLANGRAF_REQUIRE_GOST=1, but the ГОСТ engine is missing: {e}")
         }
         Err(e) => {
-            eprintln!("\n*** SKIPPED: {what}: {e}\n");
+            eprintln!("\n*** SKIPPED: {what}: {e}");
+            eprintln!("*** install libengine-gost-openssl; set PLANGRAF_REQUIRE_GOST=1 to fail instead\n");
             false
         }
     }
