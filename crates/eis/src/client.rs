@@ -105,16 +105,53 @@ impl ClientError {
     }
 }
 
-/// The multipart form of the upload call: the credentials and one packet as `document`.
-fn upload_form(creds: &Credentials, xml: String) -> Result<reqwest::multipart::Form, ClientError> {
-    let document = reqwest::multipart::Part::text(xml)
-        .file_name("packet.xml")
-        .mime_str("text/xml; charset=utf-8")
-        .map_err(|e| ClientError::Config(e.to_string()))?;
-    Ok(reqwest::multipart::Form::new()
-        .text("login", creds.login.clone())
-        .text("password", creds.password.expose().to_owned())
-        .part("document", document))
+/// The multipart form of the upload call (RFC 7578): the credentials and one packet as
+/// `document`, in one buffer.
+///
+/// Not reqwest's streamed `multipart::Form`: a streamed body cannot be sent again whole, and a
+/// request whose body stream was partly read before its connection failed must never reach ЕИС
+/// as a cut-off form. A buffer goes out with its `Content-Length`, the same bytes every time.
+struct UploadForm {
+    content_type: String,
+    body: Vec<u8>,
+}
+
+fn upload_form(creds: &Credentials, xml: &str) -> UploadForm {
+    let fields = [creds.login.as_str(), creds.password.expose(), xml];
+    // A boundary must not occur in any part; a random one practically never does, but say so.
+    let boundary = loop {
+        let b = format!("plangraf-{}", uuid::Uuid::new_v4().simple());
+        if !fields.iter().any(|f| f.contains(&b)) {
+            break b;
+        }
+    };
+    let mut body = Vec::with_capacity(xml.len() + 512);
+    let mut part = |headers: &str, value: &str| {
+        body.extend_from_slice(format!("--{boundary}\r\n{headers}\r\n\r\n").as_bytes());
+        body.extend_from_slice(value.as_bytes());
+        body.extend_from_slice(b"\r\n");
+    };
+    part("Content-Disposition: form-data; name=\"login\"", fields[0]);
+    part("Content-Disposition: form-data; name=\"password\"", fields[1]);
+    part(
+        "Content-Disposition: form-data; name=\"document\"; filename=\"packet.xml\"\r\nContent-Type: text/xml; charset=utf-8",
+        fields[2],
+    );
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    UploadForm { content_type: format!("multipart/form-data; boundary={boundary}"), body }
+}
+
+impl EisClient {
+    /// Posts `form` to the upload address.
+    async fn post_form(&self, form: UploadForm) -> Result<reqwest::Response, ClientError> {
+        self.http
+            .post(self.upload_url.clone())
+            .header(reqwest::header::CONTENT_TYPE, form.content_type)
+            .body(form.body)
+            .send()
+            .await
+            .map_err(transport)
+    }
 }
 
 /// The client. Cloning is cheap and clones share one connection pool.
@@ -240,10 +277,10 @@ impl EisClient {
         // The packet's own id, to check the reply is about it. A packet without a readable id
         // is still sent: judging it is ЕИС's business.
         let packet_id = read_packet_index(packet_xml).ok().map(|i| i.id);
-        let form = upload_form(creds, packet_xml.to_owned())?;
+        let form = upload_form(creds, packet_xml);
         tracing::debug!(url = %self.upload_url, packet_id = packet_id.as_deref().unwrap_or("?"), bytes = packet_xml.len(), "uploading a packet to ЕИС");
         self.timed(metrics::EisOperation::Upload, async {
-            let resp = self.http.post(self.upload_url.clone()).multipart(form).send().await.map_err(transport)?;
+            let resp = self.post_form(form).await?;
             finish(resp, packet_id.as_deref()).await
         })
         .await
@@ -330,11 +367,11 @@ impl EisClient {
         request: &crate::docproject::DocProjectStatusRequest,
     ) -> Result<Reply<crate::docproject::DocProjectStatusResponse>, ClientError> {
         let xml = crate::docproject::write_doc_project_status_request(request);
-        let form = upload_form(creds, xml)?;
+        let form = upload_form(creds, &xml);
         tracing::debug!(url = %self.upload_url, request_id = %request.index.id, ids = request.doc_project_ids.len(), "asking ЕИС for draft statuses");
         let expected = request.index.id.clone();
         self.timed(metrics::EisOperation::DocProjectStatus, async {
-            let resp = self.http.post(self.upload_url.clone()).multipart(form).send().await.map_err(transport)?;
+            let resp = self.post_form(form).await?;
             finish_with(resp, &crate::bounds::REPLY, |raw| {
                 let value = crate::docproject::read_doc_project_status_response(raw).map_err(|e| e.to_string())?;
                 if value.request_id != expected {
@@ -406,5 +443,35 @@ async fn finish_with<T>(
         401 => Err(ClientError::Unauthorized { info: error_info(&raw, status), raw }),
         403 => Err(ClientError::Forbidden { info: error_info(&raw, status), raw }),
         _ => Err(ClientError::Server { status, raw }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_upload_form_is_one_buffer_with_each_field_between_boundaries() {
+        let creds = Credentials { login: "eis_user".into(), password: "пароль".to_owned().into() };
+        let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><x>Школа</x>";
+        let form = upload_form(&creds, xml);
+        let boundary = form.content_type.strip_prefix("multipart/form-data; boundary=").unwrap();
+        let body = String::from_utf8(form.body.clone()).unwrap();
+        let parts: Vec<&str> = body.split(&format!("--{boundary}")).collect();
+        // The preamble (empty), three parts, and the closing `--\r\n`.
+        assert_eq!(parts.len(), 5, "{body}");
+        assert_eq!(parts[0], "");
+        assert_eq!(parts[1], "\r\nContent-Disposition: form-data; name=\"login\"\r\n\r\neis_user\r\n");
+        assert_eq!(parts[2], "\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\nпароль\r\n");
+        assert_eq!(
+            parts[3],
+            format!(
+                "\r\nContent-Disposition: form-data; name=\"document\"; filename=\"packet.xml\"\r\n\
+                 Content-Type: text/xml; charset=utf-8\r\n\r\n{xml}\r\n"
+            )
+        );
+        assert_eq!(parts[4], "--\r\n");
+        // A new boundary each time.
+        assert_ne!(upload_form(&creds, xml).content_type, form.content_type);
     }
 }
