@@ -118,7 +118,12 @@
     var body = new URLSearchParams();
     if (root.dataset.csrf) body.set('csrf', root.dataset.csrf);
     var response = await fetch(root.dataset.challenge, { method: 'POST', credentials: 'same-origin', body: body });
-    if (!response.ok) throw new Error('сервер не выдал запрос на подпись (' + response.status + ')');
+    if (!response.ok) {
+      // A refusal in words (`{"error": …}`), when the server gave one.
+      var why = '';
+      try { why = (await response.json()).error || ''; } catch (ignored) { /* the status below */ }
+      throw new Error(why || 'сервер не выдал запрос на подпись (' + response.status + ')');
+    }
     return (await response.json()).challenge;
   }
 

@@ -103,6 +103,8 @@ pub struct PlanPage {
     can_edit: bool,
     can_submit: bool,
     can_decide: bool,
+    /// «Утвердить» must be signed: the plug-in's script to load.
+    sign_approval: Option<String>,
     can_start_changes: bool,
     has_base: bool,
     row_version: i64,
@@ -503,6 +505,9 @@ pub(super) async fn render_plan(
         version: c.version_number.map(|v| v.to_string()).unwrap_or_else(|| "не указана".into()),
         taken_at: fmt_time(c.fetched_at),
     });
+    // The approver's organization requires signed approvals, and signatures can be checked.
+    let sign_approval =
+        may.decide && state.app.ecp_enabled() && state.app.ecp_policy(session.user.org_id).await?.approval;
     let page = PlanPage {
         chrome: Some(Chrome::of(state, session).await?),
         csrf: session.csrf_token.clone(),
@@ -529,6 +534,7 @@ pub(super) async fn render_plan(
         can_edit,
         can_submit: may.submit,
         can_decide: may.decide,
+        sign_approval: sign_approval.then(|| state.ecp_plugin_script.to_string()),
         can_start_changes: may.start_changes,
         has_base,
         row_version: plan.row_version,
