@@ -20,6 +20,7 @@ mod common;
 #[allow(dead_code, reason = "the PKI helpers serve several test targets")]
 mod pki;
 
+mod approve;
 mod browser;
 mod http;
 
@@ -48,6 +49,9 @@ fn main() {
     passed += 1;
     runtime.block_on(http::without_trusted_roots_certificate_sign_in_is_off());
     println!("test ecp::http::without_trusted_roots_certificate_sign_in_is_off ... ok");
+    passed += 1;
+    runtime.block_on(approve::signed_approval_accepts_and_refuses_each_case());
+    println!("test ecp::approve::signed_approval_accepts_and_refuses_each_case ... ok");
     passed += 1;
     let in_postgres_pass = std::env::var_os("PLANGRAF_TEST_DATABASE_URL").is_some();
     let browser_required = std::env::var("PLANGRAF_REQUIRE_BROWSER").as_deref() == Ok("1");
