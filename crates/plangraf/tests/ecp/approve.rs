@@ -367,4 +367,116 @@ async fn api_and_bulk(h: &Harness, pki: &Pki, customer: &mut Client, approver: &
     let print = customer.get(&format!("/versions/{version}/print")).await;
     assert!(!print.has("Подписано ЭЦП") && !print.has("/signature"), "{}", print.body);
     assert_eq!(bytes_of(customer, &format!("/versions/{version}/signature")).await.0, 404);
+
+    // Not required, yet given: checked and stored the same way.
+    let plan = submitted_plan(customer, "2030", "Поставка мела").await;
+    let row_version = h.app.store.plan(PlanId(plan)).await.unwrap().unwrap().row_version;
+    let r =
+        call(&format!("/api/v1/plans/{plan}/approval-content"), Some(serde_json::json!({"row_version": row_version})))
+            .await
+            .unwrap();
+    let json: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(json["signature_required"], false);
+    let content = B64.decode(json["content"].as_str().unwrap()).unwrap();
+    let bad = B64.encode(sign(&pki.expired, &content));
+    let r = call(&format!("/api/v1/plans/{plan}/approve"), Some(serde_json::json!({"signature": bad}))).await.unwrap();
+    assert_eq!(r.status().as_u16(), 422, "a bad signature given voluntarily is refused too");
+    assert_eq!(versions(h, plan).await, 0);
+    let good = B64.encode(sign(&pki.valid, &content));
+    let r = call(&format!("/api/v1/plans/{plan}/approve"), Some(serde_json::json!({"signature": good}))).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let version = h.app.store.versions(PlanId(plan)).await.unwrap()[0].id;
+    let stored = h.app.store.version_signed_content(version).await.unwrap().unwrap();
+    assert_eq!((stored.snapshot.as_bytes(), stored.signature.as_deref()), (content.as_slice(), Some(good.as_str())));
+}
+
+/// The organization requires signed approvals, and the operator configured no trusted УЦ:
+/// approval is refused with the reason, and nothing is created.
+pub async fn without_trust_a_required_signature_refuses_approval() {
+    let h = Harness::start_driven().await;
+    set_approval_required(&h, "soglasovatel", true).await;
+    let mut customer = h.client();
+    customer.login("zakazchik", "zakazchik").await;
+    let plan = submitted_plan(&mut customer, "2027", "Поставка учебников").await;
+    let mut approver = h.client();
+    approver.login("soglasovatel", "soglasovatel").await;
+    let page = approver.get(&format!("/plans/{plan}")).await;
+    assert!(!page.has("Подписать и утвердить") && !page.has("ecp.js"), "{}", page.body);
+    let p = approver.post(&format!("/plans/{plan}/approve"), &[]).await;
+    assert_eq!(p.status, 409, "{}", p.body);
+    assert!(p.has("проверка подписей не включена администратором сервера plangraf"), "{}", p.body);
+    assert_eq!(versions(&h, plan).await, 0);
+    h.app.stop().await;
+}
+
+/// «Подписать и утвердить» in headless Chromium with the plug-in's double (`browser.rs`): ecp.js
+/// fetches the content for the page's row version, the "plug-in" signs it (here, with
+/// `openssl cms -sign -engine gost`), the approval is posted with the signature, and the version
+/// stores exactly the bytes signed.
+pub async fn signed_approval_through_the_plugin_double() {
+    use crate::chromium::{Browser, Chromedriver, browser_tools};
+    use fantoccini::Locator;
+    use std::time::{Duration, Instant};
+
+    let Some(tools) = browser_tools() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new(dir.path());
+    let ecp = pki.configure(dir.path());
+    let h = Harness::start_driven_configured(|c| c.ecp = Some(ecp)).await;
+    bind(&h.app.store, "soglasovatel", &pki.valid).await;
+    set_approval_required(&h, "soglasovatel", true).await;
+    let mut customer = h.client();
+    customer.login("zakazchik", "zakazchik").await;
+    let plan = submitted_plan(&mut customer, "2027", "Поставка учебников").await;
+
+    let driver = Chromedriver::start(&tools.chromedriver);
+    let b = Browser::open(&driver, &tools.chromium, "ecp_approve").await;
+    let app = h.app.url();
+    b.goto(&format!("{app}/login")).await;
+    b.wait_for_heading("Вход в plangraf").await;
+    b.fill("#login", "soglasovatel").await;
+    b.fill("#password", "soglasovatel").await;
+    b.press("Войти").await;
+    b.wait_for_heading("Планы-графики размещения заказов").await;
+
+    // Without the plug-in the page says so; with its double, the certificate is listed.
+    b.goto(&format!("{app}/plans/{plan}")).await;
+    b.wait_for_text("https://www.cryptopro.ru/products/cades/plugin").await;
+    let shown = serde_json::json!({
+        "subject": "CN=Иванов Иван Иванович, SN=Иванов, G=Иван Иванович, SNILS=12345678901",
+        "issuer": "CN=Тестовый УЦ, O=Тестовый УЦ, C=RU",
+        "from": "2026-01-01T12:00:00Z",
+        "to": "2027-01-01T12:00:00Z",
+        "thumbprint": pki.valid.fingerprint(),
+    });
+    b.c.execute(crate::browser::PLUGIN_DOUBLE, vec![shown]).await.unwrap();
+    b.click(Locator::Id("ecp-retry"), "«Проверить плагин ещё раз»").await;
+    b.wait_for_element_text(Locator::Id("ecp-certificate"), "Иванов Иван Иванович").await;
+    b.click(Locator::Id("ecp-sign"), "«Подписать и утвердить»").await;
+
+    let started = Instant::now();
+    let content = loop {
+        let pending = b.c.execute("return window.__ecpDouble.pending;", vec![]).await.unwrap();
+        if let Some(text) = pending.as_str() {
+            break B64.decode(text).unwrap();
+        }
+        if started.elapsed() > crate::chromium::WAIT {
+            b.fail::<()>("the page never asked the plug-in to sign").await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(String::from_utf8_lossy(&content).contains("Поставка учебников"), "{content:?}");
+    let signature = B64.encode(pki.valid.sign_detached(&content));
+    b.c.execute("window.__ecpDouble.settle(arguments[0]);", vec![serde_json::Value::String(signature.clone())])
+        .await
+        .unwrap();
+    b.wait_for_text("План-график утвержден").await;
+    let stored = h.app.store.versions(PlanId(plan)).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    let signed = h.app.store.version_signed_content(stored[0].id).await.unwrap().unwrap();
+    assert_eq!(signed.snapshot.as_bytes(), content.as_slice());
+    assert_eq!(signed.signature.as_deref(), Some(signature.as_str()));
+    b.close().await;
+    drop(driver);
+    h.app.stop().await;
 }
