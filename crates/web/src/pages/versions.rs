@@ -81,6 +81,20 @@ impl SignedBlock {
             at,
         }
     }
+
+    fn unreadable(at: String) -> SignedBlock {
+        let dash = || "—".to_owned();
+        SignedBlock {
+            owner: "сведения о сертификате подписанта сейчас не прочитать: проверьте подпись по файлам ниже".into(),
+            snils: dash(),
+            inn: dash(),
+            issuer: dash(),
+            serial: dash(),
+            valid: dash(),
+            thumbprint: dash(),
+            at,
+        }
+    }
 }
 
 #[derive(Template)]
@@ -113,8 +127,17 @@ pub async fn print(
     let (version, plan, _) = state.app.readable_version(&session.user, id).await?.into_parts();
     let s = &version.snapshot;
     let approver = state.app.store().user(version.approved_by).await?.map(|u| u.full_name).unwrap_or_default();
-    let signed =
-        state.app.approval_signer(version.id).await?.map(|c| SignedBlock::of(&c, fmt_time(version.approved_at)));
+    let at = fmt_time(version.approved_at);
+    let signed = match state.app.approval_signer(version.id).await {
+        Ok(c) => c.map(|c| SignedBlock::of(&c, at)),
+        // The signature is there but its certificate does not read now: said so, not a 500; the
+        // two files still download.
+        Err(app::Error::Internal(e)) => {
+            tracing::warn!(version_id = version.id.get(), error = %e, "the approval signature's certificate did not read");
+            Some(SignedBlock::unreadable(at))
+        }
+        Err(e) => return Err(e.into()),
+    };
     let page = PrintPage {
         version_id: version.id,
         signed,
