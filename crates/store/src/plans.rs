@@ -1197,6 +1197,8 @@ pub struct VersionSummary {
     pub position_count: i64,
     /// Totals by year over the positions that are not cancelled.
     pub totals: domain::plan::YearAmounts,
+    /// The approval was signed with ЭЦП (`approval_signature` is set).
+    pub signed: bool,
 }
 
 /// The number of positions a version records (what `position_count` holds).
@@ -1217,6 +1219,7 @@ impl Store {
     pub async fn version_summaries(&self, plan_id: PlanId) -> Result<Vec<VersionSummary>> {
         let rows = sqlx::query(
             "SELECT v.id, v.plan_id, v.version_number, v.approved_by, v.approved_at, v.position_count, v.totals, \
+             CAST(CASE WHEN v.approval_signature IS NULL THEN 0 ELSE 1 END AS BIGINT) AS signed, \
              u.full_name FROM plan_versions v LEFT JOIN users u ON u.id = v.approved_by \
              WHERE v.plan_id = $1 ORDER BY v.version_number DESC",
         )
@@ -1239,6 +1242,7 @@ impl Store {
                     approved_by_name: r.try_get::<Option<String>, _>("full_name")?.unwrap_or_default(),
                     approved_at: time_at(r, "approved_at")?,
                     position_count: count,
+                    signed: r.try_get::<i64, _>("signed")? != 0,
                     totals: serde_json::from_str(&totals)
                         .map_err(|e| StoreError::Corrupt(format!("version totals: {e}")))?,
                 })

@@ -229,6 +229,9 @@ pub async fn signed_approval_accepts_and_refuses_each_case() {
         "{approvals:#?}"
     );
 
+    // The versions tab marks it; the print form names the signer with the certificate's details.
+    let tab = customer.get(&format!("/plans/{plan}?tab=versions")).await;
+    assert!(tab.has("title=\"Утверждение подписано ЭЦП"), "{}", tab.body);
     // The print form names the signer with the certificate's details.
     let print = customer.get(&format!("/versions/{version}/print")).await;
     assert_eq!(print.status, 200);
@@ -366,6 +369,8 @@ async fn api_and_bulk(h: &Harness, pki: &Pki, customer: &mut Client, approver: &
     assert!(h.app.store.version_signed_content(version).await.unwrap().unwrap().signature.is_none());
     let print = customer.get(&format!("/versions/{version}/print")).await;
     assert!(!print.has("Подписано ЭЦП") && !print.has("/signature"), "{}", print.body);
+    let tab = customer.get(&format!("/plans/{bulk}?tab=versions")).await;
+    assert!(tab.has("id=\"versions\"") && !tab.has("Утверждение подписано ЭЦП"), "{}", tab.body);
     assert_eq!(bytes_of(customer, &format!("/versions/{version}/signature")).await.0, 404);
 
     // Not required, yet given: checked and stored the same way.

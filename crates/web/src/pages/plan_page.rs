@@ -49,6 +49,8 @@ pub struct VersionRow {
     number: i64,
     approved_at: String,
     approved_by: String,
+    /// The approval was signed with ЭЦП.
+    signed: bool,
     positions: i64,
     total_current: domain::Money,
     status: &'static str,
@@ -466,6 +468,7 @@ pub(super) async fn render_plan(
                 number: v.version_number,
                 approved_at: fmt_time(v.approved_at),
                 approved_by: v.approved_by_name,
+                signed: v.signed,
                 positions: v.position_count,
                 total_current: v.totals.current,
                 status: latest.map(SendStatus::title).unwrap_or(SendStatus::NOT_SENT_TITLE),
