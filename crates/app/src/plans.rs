@@ -4,6 +4,8 @@
 use crate::access::{actor, plan_ref};
 use crate::jobs::Tracker;
 use crate::{Error, Readable, Refusal, Result, Workflow};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
 use domain::ids::PlanId;
 use domain::plan::{self, PlanError, ResponsiblePerson};
 use store::plans::{Plan, Version};
@@ -16,6 +18,32 @@ fn refused(e: PlanError, findings: Vec<domain::Finding>) -> Error {
         (Error::Refused { refusal, message, .. }, true) => Error::Refused { refusal, message, findings },
         (other, _) => other,
     }
+}
+
+/// The signature's content no longer matches the plan: it changed since it was signed, or other
+/// bytes were signed.
+pub const CONTENT_CHANGED: &str = "Содержание плана-графика изменилось после того, как вы его подписали (или подписаны \
+                                   другие данные): подпись к нему не подходит, версия не создана. Обновите страницу, \
+                                   проверьте план-график и подпишите утверждение снова.";
+/// The approver's organization requires a signature, and the operator configured no trust.
+pub const SIGNING_OFF: &str = "Организация требует подписывать утверждение электронной подписью (ЭЦП), но проверка \
+                               подписей не включена администратором сервера plangraf: утвердить план-график сейчас \
+                               нельзя. Обратитесь к администратору.";
+/// A signature came, and the operator configured no trust to check it by.
+pub const SIGNATURE_UNCHECKED: &str = "Проверка электронной подписи (ЭЦП) не включена администратором сервера \
+                                       plangraf: утвердите план-график без подписи.";
+/// «Утвердить выбранные» of an approver whose organization requires signed approvals.
+pub const BULK_SIGNATURE_REQUIRED: &str = "организация требует подписывать утверждение электронной подписью (ЭЦП): \
+                                           утвердите и подпишите этот план-график на его странице";
+
+/// The bytes an approver signs to approve a plan-schedule now: the content of the version it
+/// would become, exactly as it would be stored.
+pub struct ApprovalContent {
+    pub content: Vec<u8>,
+    /// The plan's row version the content was built from.
+    pub row_version: i64,
+    /// Whether the approver's organization requires the signature.
+    pub signature_required: bool,
 }
 
 /// What «Утвердить выбранные» did.
@@ -58,11 +86,64 @@ impl Workflow {
     /// «Утвердить»: the plan becomes approved and its next version is recorded with its packet
     /// (see `exchange::Exchange::approve`). A packet the schemas reject creates no version.
     pub async fn approve(&self, user: &User, plan_id: PlanId) -> Result<Version> {
-        let found = self.readable_plan(user, plan_id).await?;
-        self.approve_readable(user, &found).await
+        self.approve_signed(user, plan_id, None).await
     }
 
-    async fn approve_readable(&self, user: &User, found: &Readable) -> Result<Version> {
+    /// «Утвердить» with the approver's `signature` (a detached CAdES-BES, base64 or DER) of
+    /// [`Self::approval_content`]. Required when the approver's organization requires signed
+    /// approvals; checked whenever one is given. It is verified over the content the version
+    /// is about to get, before anything is written; the version stores it.
+    pub async fn approve_signed(&self, user: &User, plan_id: PlanId, signature: Option<&[u8]>) -> Result<Version> {
+        let found = self.readable_plan(user, plan_id).await?;
+        self.approve_readable(user, &found, signature).await
+    }
+
+    /// The bytes to sign to approve `plan_id` as read at `row_version`: what the version's
+    /// snapshot would be, byte for byte. Refused as approval would be (role, state, checks), and
+    /// as stale when the plan changed since the caller read it.
+    pub async fn approval_content(&self, user: &User, plan_id: PlanId, row_version: i64) -> Result<ApprovalContent> {
+        let found = self.readable_plan(user, plan_id).await?;
+        if found.plan().row_version != row_version {
+            return Err(Error::Stale);
+        }
+        let checked = self.check_rules(&found).await?;
+        let (plan, owner) = (found.plan(), found.owner());
+        plan::approve(actor(user), plan_ref(plan, owner), checked.findings.len())
+            .map_err(|e| refused(e, checked.findings))?;
+        let content = store::plans::snapshot_json(&checked.snapshot)?.into_bytes();
+        let signature_required = self.ecp_policy(user.org_id).await?.approval;
+        Ok(ApprovalContent { content, row_version: plan.row_version, signature_required })
+    }
+
+    /// The approver's signature of `json`, checked; `None` when none is needed and none came.
+    async fn approval_signature(
+        &self,
+        user: &User,
+        json: &str,
+        signature: Option<&[u8]>,
+    ) -> Result<Option<crate::ecp::SignedBy>> {
+        let given = signature.filter(|s| !s.trim_ascii().is_empty());
+        let required = self.ecp_policy(user.org_id).await?.approval;
+        if !required && given.is_none() {
+            return Ok(None);
+        }
+        if !self.ecp_enabled() {
+            return Err(Error::refused(Refusal::State, if required { SIGNING_OFF } else { SIGNATURE_UNCHECKED }));
+        }
+        let Some(signature) = given else {
+            return Err(Error::field("signature", crate::ecp::SIGNATURE_REQUIRED));
+        };
+        let tampered = signature::SignatureError::Tampered.to_string();
+        match self.verify_user_signature(user, json.as_bytes().to_vec(), signature.to_vec()).await {
+            Ok(signed) => Ok(Some(signed)),
+            Err(Error::Fields { message, .. }) if message == tampered => {
+                Err(Error::field("signature", CONTENT_CHANGED))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn approve_readable(&self, user: &User, found: &Readable, signature: Option<&[u8]>) -> Result<Version> {
         // plangraf's own rules here; the schema check is the validation of the packet that
         // approval fixes (`exchange::Exchange::approve`), so the packet is written and validated
         // once, not twice.
@@ -70,7 +151,19 @@ impl Workflow {
         let (plan, owner) = (found.plan(), found.owner());
         plan::approve(actor(user), plan_ref(plan, owner), checked.findings.len())
             .map_err(|e| refused(e, checked.findings))?;
-        match self.exchange.approve(plan, &checked.snapshot, user.id).await {
+        // The content is serialized once: the signature is checked over these bytes and the
+        // version stores them as they are.
+        let json = store::plans::snapshot_json(&checked.snapshot)?;
+        let signed = self.approval_signature(user, &json, signature).await?;
+        let der_base64 = signed.as_ref().map(|s| B64.encode(&s.der));
+        let signer = signed.as_ref().map(|s| {
+            format!("сертификат {} ({})", s.certificate.thumbprint, s.certificate.owner_name().unwrap_or_default())
+        });
+        let approval_signature = der_base64
+            .as_deref()
+            .zip(signer.as_deref())
+            .map(|(der_base64, signer)| store::plans::ApprovalSignature { der_base64, signer });
+        match self.exchange.approve_signed(plan, &checked.snapshot, &json, approval_signature.as_ref(), user.id).await {
             Ok(version) => Ok(version),
             Err(exchange::RequestError::Refused(why)) => {
                 let finding = domain::Finding { purchase_number: None, field: "packet", message: why.clone() };
@@ -107,13 +200,18 @@ impl Workflow {
                 Err(e) => return Err(e),
             };
             let name = format!("{} на {} год", found.owner().short_name, found.plan().plan_year);
-            let line = match self.approve_readable(user, &found).await {
+            let line = match self.approve_readable(user, &found, None).await {
                 Ok(_) => {
                     outcome.approved += 1;
                     tracker.succeeded().await?;
                     continue;
                 }
                 Err(Error::Internal(e)) => return Err(Error::Internal(e)),
+                // A signed approval is made on the plan's own page, where its content is signed:
+                // a plan that could be approved but for the signature says so.
+                Err(Error::Fields { message, .. }) if message == crate::ecp::SIGNATURE_REQUIRED => {
+                    format!("{name}: {BULK_SIGNATURE_REQUIRED}")
+                }
                 Err(Error::Stale) => {
                     format!("{name}: план-график изменён другим пользователем, откройте его и проверьте")
                 }
@@ -405,4 +503,39 @@ pub struct PlanView {
     pub iku: Option<domain::ikz::Iku>,
     /// The superior organization that places the plan (role OA).
     pub agent: Option<domain::plan::AgentSnapshot>,
+}
+
+/// A version's content exactly as stored and the approver's signature of it: the two files a
+/// reader checks the signature with (`openssl cms -verify`, docs/SECURITY.md).
+pub struct SignedVersion {
+    pub head: store::plans::VersionHead,
+    /// `plan_versions.snapshot`, byte for byte: what was signed.
+    pub content: String,
+    /// The detached CAdES-BES as DER, when the approval was signed.
+    pub signature: Option<Vec<u8>>,
+}
+
+impl Workflow {
+    /// The content and signature of version `id`, for a caller who may read it.
+    pub async fn signed_version(&self, user: &User, id: domain::ids::VersionId) -> Result<SignedVersion> {
+        let (head, _) = self.readable_version_head(user, id).await?;
+        let stored = self.store.version_signed_content(id).await?.ok_or(Error::NotFound)?;
+        let signature = match stored.signature {
+            Some(b64) => Some(
+                B64.decode(b64.trim())
+                    .map_err(|e| Error::internal(format!("version {id}: approval signature is not base64: {e}")))?,
+            ),
+            None => None,
+        };
+        Ok(SignedVersion { head, content: stored.snapshot, signature })
+    }
+
+    /// Who signed the approval of version `id` (already read by the caller), with the
+    /// certificate's details read from the stored signature; `None` for an unsigned approval.
+    pub async fn approval_signer(&self, id: domain::ids::VersionId) -> Result<Option<signature::Certificate>> {
+        let Some(b64) = self.store.version_approval_signature(id).await? else { return Ok(None) };
+        signature::signer_certificate(b64.as_bytes())
+            .map(Some)
+            .map_err(|e| Error::internal(format!("version {id}: approval signature unreadable: {e}")))
+    }
 }

@@ -371,6 +371,21 @@ impl Exchange {
         snapshot: &domain::plan::PlanSnapshot,
         approver: UserId,
     ) -> Result<Version, RequestError> {
+        let json = store::plans::snapshot_json(snapshot)?;
+        self.approve_signed(plan, snapshot, &json, None, approver).await
+    }
+
+    /// [`Self::approve`] with the content already serialized (`json`, written as the version's
+    /// snapshot byte for byte) and, when the approver signed it, the signature verified over
+    /// those bytes, stored with the version in the same transaction.
+    pub async fn approve_signed(
+        &self,
+        plan: &Plan,
+        snapshot: &domain::plan::PlanSnapshot,
+        json: &str,
+        signature: Option<&store::plans::ApprovalSignature<'_>>,
+        approver: UserId,
+    ) -> Result<Version, RequestError> {
         let (number, basis, packet) = self.prospective(plan, snapshot).await?;
         let fixed =
             store::plans::FixedPacket { id: packet.index.id.clone(), xml: eis::packet::write_plan_packet(&packet) };
@@ -383,7 +398,7 @@ impl Exchange {
         // committed only if it is valid: both take tens of milliseconds for a large plan.
         let (valid, pending) = tokio::join!(
             self.validate(&fixed.xml),
-            self.inner.store.prepare_approval(plan, snapshot, &approval, approver)
+            self.inner.store.prepare_signed_approval(plan, snapshot, json, signature, &approval, approver)
         );
         if let Err(issues) = valid? {
             // Dropping the pending approval rolls it back.

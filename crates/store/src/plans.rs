@@ -139,6 +139,31 @@ pub struct Approval<'a> {
     pub basis: &'a PacketBasis,
 }
 
+/// The version's content as approval stores it: the text written to `plan_versions.snapshot`,
+/// byte for byte. Computed once, before approval, so that what the approver signed and what is
+/// stored are the same bytes (`app::plans`, «Подписанное утверждение» in docs/SECURITY.md).
+pub fn snapshot_json(snapshot: &PlanSnapshot) -> Result<String> {
+    serde_json::to_string(snapshot).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// The approver's signature of a version's content, verified before approval.
+pub struct ApprovalSignature<'a> {
+    /// The detached CAdES-BES as DER, base64 (`plan_versions.approval_signature`).
+    pub der_base64: &'a str,
+    /// The signer as the journal names them: the certificate's thumbprint and owner.
+    pub signer: &'a str,
+}
+
+/// A version's content as stored and the approver's signature of it, when one was made: what a
+/// reader downloads to check the signature.
+#[derive(Debug, Clone)]
+pub struct SignedContent {
+    /// `plan_versions.snapshot`, exactly as stored.
+    pub snapshot: String,
+    /// The signature's DER, base64.
+    pub signature: Option<String>,
+}
+
 /// An approval written and not yet committed (see [`Store::prepare_approval`]).
 pub struct PendingApproval {
     tx: sqlx::Transaction<'static, sqlx::Any>,
@@ -957,6 +982,23 @@ impl Store {
         approval: &Approval<'_>,
         approver: UserId,
     ) -> Result<PendingApproval> {
+        let json = snapshot_json(snapshot)?;
+        self.prepare_signed_approval(plan, snapshot, &json, None, approval, approver).await
+    }
+
+    /// [`Store::prepare_approval`] with the content already serialized: `json` is written as the
+    /// version's snapshot exactly as given (it must be [`snapshot_json`] of `snapshot`), and the
+    /// approver's `signature` of those bytes, when there is one, is stored with it and named in
+    /// the journal entry.
+    pub async fn prepare_signed_approval(
+        &self,
+        plan: &Plan,
+        snapshot: &PlanSnapshot,
+        json: &str,
+        signature: Option<&ApprovalSignature<'_>>,
+        approval: &Approval<'_>,
+        approver: UserId,
+    ) -> Result<PendingApproval> {
         let mut tx = self.write_tx().await?;
         let now = now_ms();
         let done = sqlx::query(
@@ -982,14 +1024,13 @@ impl Store {
         if next != approval.version_number {
             return Err(StoreError::Conflict);
         }
-        let json = serde_json::to_string(snapshot).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO plan_versions (plan_id, version_number, snapshot, approved_by, approved_at, packet_id, packet_xml, packet_basis, \
-             position_count, totals) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+             position_count, totals, approval_signature) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         )
         .bind(plan.id.get())
         .bind(next)
-        .bind(&json)
+        .bind(json)
         .bind(approver.get())
         .bind(now)
         .bind(approval.packet.map(|p| p.id.as_str()))
@@ -997,6 +1038,7 @@ impl Store {
         .bind(approval.basis.code())
         .bind(summary_count(snapshot))
         .bind(summary_totals(snapshot)?)
+        .bind(signature.map(|s| s.der_base64))
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
@@ -1014,7 +1056,12 @@ impl Store {
             "plan",
             Some(plan.id.get()),
             "Утвержден",
-            &format!("{} → {}; создана версия {next}", PlanStatus::OnApproval.title(), PlanStatus::Approved.title()),
+            &format!(
+                "{} → {}; создана версия {next}{}",
+                PlanStatus::OnApproval.title(),
+                PlanStatus::Approved.title(),
+                signature.map(|s| format!("; подписано ЭЦП: {}", s.signer)).unwrap_or_default()
+            ),
         )
         .await?;
         let version = Version {
@@ -1089,6 +1136,26 @@ impl Store {
             .transpose()
     }
 
+    /// A version's content exactly as stored, with the approver's signature of it if any.
+    pub async fn version_signed_content(&self, id: VersionId) -> Result<Option<SignedContent>> {
+        let row: Option<(String, Option<String>)> =
+            sqlx::query_as("SELECT snapshot, approval_signature FROM plan_versions WHERE id = $1")
+                .bind(id.get())
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row.map(|(snapshot, signature)| SignedContent { snapshot, signature }))
+    }
+
+    /// The approver's signature of a version (DER, base64), if one was made.
+    pub async fn version_approval_signature(&self, id: VersionId) -> Result<Option<String>> {
+        let signature: Option<Option<String>> =
+            sqlx::query_scalar("SELECT approval_signature FROM plan_versions WHERE id = $1")
+                .bind(id.get())
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(signature.flatten())
+    }
+
     /// A version without its snapshot and packet.
     pub async fn version_head(&self, id: VersionId) -> Result<Option<VersionHead>> {
         let row = sqlx::query(
@@ -1130,6 +1197,8 @@ pub struct VersionSummary {
     pub position_count: i64,
     /// Totals by year over the positions that are not cancelled.
     pub totals: domain::plan::YearAmounts,
+    /// The approval was signed with ЭЦП (`approval_signature` is set).
+    pub signed: bool,
 }
 
 /// The number of positions a version records (what `position_count` holds).
@@ -1150,6 +1219,7 @@ impl Store {
     pub async fn version_summaries(&self, plan_id: PlanId) -> Result<Vec<VersionSummary>> {
         let rows = sqlx::query(
             "SELECT v.id, v.plan_id, v.version_number, v.approved_by, v.approved_at, v.position_count, v.totals, \
+             CAST(CASE WHEN v.approval_signature IS NULL THEN 0 ELSE 1 END AS BIGINT) AS signed, \
              u.full_name FROM plan_versions v LEFT JOIN users u ON u.id = v.approved_by \
              WHERE v.plan_id = $1 ORDER BY v.version_number DESC",
         )
@@ -1172,6 +1242,7 @@ impl Store {
                     approved_by_name: r.try_get::<Option<String>, _>("full_name")?.unwrap_or_default(),
                     approved_at: time_at(r, "approved_at")?,
                     position_count: count,
+                    signed: r.try_get::<i64, _>("signed")? != 0,
                     totals: serde_json::from_str(&totals)
                         .map_err(|e| StoreError::Corrupt(format!("version totals: {e}")))?,
                 })

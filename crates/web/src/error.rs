@@ -55,6 +55,10 @@ impl WebError {
     pub fn not_found() -> WebError {
         WebError::new(StatusCode::NOT_FOUND, "Не найдено: такой страницы или документа нет, или он вам недоступен.")
     }
+    /// 404 saying what is absent.
+    pub fn not_found_with(detail: impl Into<String>) -> WebError {
+        WebError::new(StatusCode::NOT_FOUND, detail)
+    }
     pub fn bad_request(detail: impl Into<String>) -> WebError {
         WebError::new(StatusCode::BAD_REQUEST, detail)
     }

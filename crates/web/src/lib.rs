@@ -40,8 +40,8 @@ pub const DEFAULT_ECP_PLUGIN_SCRIPT: &str = "/static/cadesplugin_api.js";
 
 pub fn router(state: AppState) -> Router {
     use pages::{
-        ecp, eis_copy, excel, jobs, journal, notifications, onboarding, orgs, plans, positions, reference, sending,
-        session, settings, users, versions,
+        approval, ecp, eis_copy, excel, jobs, journal, notifications, onboarding, orgs, plans, positions, reference,
+        sending, session, settings, users, versions,
     };
     Router::new()
         .route("/", get(|| async { Redirect::to("/plans") }))
@@ -93,6 +93,7 @@ pub fn router(state: AppState) -> Router {
         .route("/plans/{id}/responsible", post(plans::set_responsible))
         .route("/plans/{id}/submit", post(plans::submit))
         .route("/plans/{id}/approve", post(plans::approve))
+        .route("/plans/{id}/approve/content", post(approval::content))
         .route("/plans/{id}/return", post(plans::return_for_revision))
         .route("/plans/{id}/reconcile", post(eis_copy::reconcile))
         .route("/plans/{id}/eis-copies/{copy_id}/export", get(eis_copy::copy_export))
@@ -101,6 +102,8 @@ pub fn router(state: AppState) -> Router {
         .route("/versions/{id}/xml", get(versions::xml))
         .route("/versions/{id}/xlsx", get(versions::xlsx))
         .route("/versions/{id}/print", get(versions::print))
+        .route("/versions/{id}/signed-content", get(approval::signed_content))
+        .route("/versions/{id}/signature", get(approval::signature))
         .route("/versions/{id}/diff", get(versions::compare))
         .route("/sends/{send_id}/events/{event_id}/raw", get(sending::raw_reply))
         .route("/sends/{send_id}/evidence", get(sending::evidence))

@@ -118,8 +118,13 @@
     var body = new URLSearchParams();
     if (root.dataset.csrf) body.set('csrf', root.dataset.csrf);
     var response = await fetch(root.dataset.challenge, { method: 'POST', credentials: 'same-origin', body: body });
-    if (response.status === 429) throw new Error('слишком много запросов на подпись с вашего адреса, подождите несколько минут');
-    if (!response.ok) throw new Error('сервер не выдал запрос на подпись (' + response.status + ')');
+    if (!response.ok) {
+      // A refusal in words (`{"error": …}`), when the server gave one.
+      var why = '';
+      try { why = (await response.json()).error || ''; } catch (ignored) { /* the status below */ }
+      if (!why && response.status === 429) why = 'слишком много запросов на подпись с вашего адреса, подождите несколько минут';
+      throw new Error(why || 'сервер не выдал запрос на подпись (' + response.status + ')');
+    }
     return (await response.json()).challenge;
   }
 

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 /// The double: `cadesplugin` as a thenable with `CreateObjectAsync`, objects whose properties
 /// are read with `await` and written with `propset_…`, `SignCades` answering a promise the test
 /// settles. `arguments[0]`: the certificate shown.
-const PLUGIN_DOUBLE: &str = r#"
+pub(crate) const PLUGIN_DOUBLE: &str = r#"
 const shown = arguments[0];
 const cert = {
   SubjectName: Promise.resolve(shown.subject),

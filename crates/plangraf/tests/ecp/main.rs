@@ -21,6 +21,7 @@ mod common;
 mod pki;
 
 mod admin;
+mod approve;
 mod browser;
 mod http;
 
@@ -43,11 +44,20 @@ fn main() {
     runtime.block_on(admin::requirements_and_administration());
     println!("test ecp::admin::requirements_and_administration ... ok");
     passed += 1;
+    runtime.block_on(approve::signed_approval_accepts_and_refuses_each_case());
+    println!("test ecp::approve::signed_approval_accepts_and_refuses_each_case ... ok");
+    passed += 1;
+    runtime.block_on(approve::without_trust_a_required_signature_refuses_approval());
+    println!("test ecp::approve::without_trust_a_required_signature_refuses_approval ... ok");
+    passed += 1;
     let in_postgres_pass = std::env::var_os("PLANGRAF_TEST_DATABASE_URL").is_some();
     let browser_required = std::env::var("PLANGRAF_REQUIRE_BROWSER").as_deref() == Ok("1");
     if in_postgres_pass || !browser_required {
         runtime.block_on(browser::sign_in_through_the_plugin_double());
         println!("test ecp::browser::sign_in_through_the_plugin_double ... ok");
+        passed += 1;
+        runtime.block_on(approve::signed_approval_through_the_plugin_double());
+        println!("test ecp::approve::signed_approval_through_the_plugin_double ... ok");
         passed += 1;
     } else {
         eprintln!("ecp::browser: runs once, in the PostgreSQL pass");

@@ -71,6 +71,7 @@ pub fn routes() -> Vec<ApiRoute> {
         route(M::POST, "/api/v1/plans/{id}/positions/{position_id}/cancel", plans::cancel_position),
         route(M::POST, "/api/v1/plans/{id}/submit", plans::submit),
         route(M::POST, "/api/v1/plans/{id}/approve", plans::approve),
+        route(M::POST, "/api/v1/plans/{id}/approval-content", plans::approval_content),
         route(M::POST, "/api/v1/plans/{id}/return", plans::return_for_revision),
         route(M::POST, "/api/v1/plans/{id}/changes", plans::start_changes),
         route(M::GET, "/api/v1/plans/{id}/versions", versions::list),
@@ -78,6 +79,8 @@ pub fn routes() -> Vec<ApiRoute> {
         route(M::GET, "/api/v1/versions/{id}", versions::get),
         route(M::GET, "/api/v1/versions/{id}/diff", versions::diff),
         route(M::GET, "/api/v1/versions/{id}/packet.xml", versions::packet),
+        route(M::GET, "/api/v1/versions/{id}/signed-content", versions::signed_content),
+        route(M::GET, "/api/v1/versions/{id}/signature", versions::signature),
         route(M::POST, "/api/v1/versions/{id}/send", exchange::send),
         route(M::GET, "/api/v1/versions/{id}/send", exchange::send_report),
         route(M::POST, "/api/v1/sends/bulk", exchange::send_all),
@@ -173,6 +176,26 @@ impl<T: DeserializeOwned + Serialize> FromRequest<AppState> for Body<T> {
             )));
         }
         Ok(Body(parsed))
+    }
+}
+
+/// A JSON request body that may be absent: an empty body is `None`; anything else is read as
+/// [`Body`] reads it.
+pub struct OptionalBody<T>(pub Option<T>);
+
+impl<T: DeserializeOwned + Serialize> FromRequest<AppState> for OptionalBody<T> {
+    type Rejection = WebError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, WebError> {
+        let (parts, body) = req.into_parts();
+        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|_| WebError::bad_request("Тело запроса слишком велико или передано не полностью"))?;
+        if bytes.trim_ascii().is_empty() {
+            return Ok(OptionalBody(None));
+        }
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+        Ok(OptionalBody(Some(Body::<T>::from_request(req, state).await?.0)))
     }
 }
 

@@ -6,13 +6,14 @@ use crate::api::model::{
     FIRST_PAGE, PlanData, PlanList, PlanSummary, PositionOut, PositionPage, PositionResult, VersionSummary,
 };
 use crate::api::query::{Query, plan_cursor_after, plan_cursor_id, position_cursor_after, position_cursor_number};
-use crate::api::{Body, Id};
+use crate::api::{Body, Id, OptionalBody};
 use crate::auth::ApiUser;
 use crate::error::WebError;
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
 use domain::ids::{PlanId, PositionId};
 use domain::plan::{FieldError, PositionDraft};
 use serde::{Deserialize, Serialize};
@@ -305,11 +306,48 @@ pub async fn submit(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id
     plan_now(&state, &user, id).await
 }
 
-pub async fn approve(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<PlanId>) -> ApiResult {
-    let version = state.app.approve(&user, id).await?;
+#[derive(Deserialize, Serialize)]
+pub struct ApproveInput {
+    /// The approver's detached CAdES-BES of the approval content, base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    signature: Option<String>,
+}
+
+pub async fn approve(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Id(id): Id<PlanId>,
+    OptionalBody(input): OptionalBody<ApproveInput>,
+) -> ApiResult {
+    let signature = input.and_then(|i| i.signature).filter(|s| !s.trim().is_empty());
+    let version = state.app.approve_signed(&user, id, signature.as_deref().map(str::as_bytes)).await?;
     let plan = detail(&state, &user, id).await?;
     let version = VersionSummary::of(&state, &version).await?;
     Ok(Json(json!({ "plan": plan, "version": version })).into_response())
+}
+
+#[derive(Deserialize, Serialize)]
+pub struct ApprovalContentInput {
+    #[serde(default, deserialize_with = "crate::api::int64::option")]
+    row_version: Option<i64>,
+}
+
+/// The bytes to sign to approve the plan as read at `row_version` (base64): the content of the
+/// version approval would create, exactly as it would be stored.
+pub async fn approval_content(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Id(id): Id<PlanId>,
+    Body(input): Body<ApprovalContentInput>,
+) -> ApiResult {
+    let expected = row_version(input.row_version)?;
+    let c = state.app.approval_content(&user, id, expected).await?;
+    Ok(Json(json!({
+        "content": base64::engine::general_purpose::STANDARD.encode(&c.content),
+        "row_version": c.row_version,
+        "signature_required": c.signature_required,
+    }))
+    .into_response())
 }
 
 #[derive(Deserialize, Serialize)]

@@ -148,3 +148,24 @@ pub async fn packet(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id
     )
         .into_response())
 }
+
+/// The version's content exactly as stored: what its approver signed (404 when the approval
+/// was not signed).
+pub async fn signed_content(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<VersionId>) -> ApiResult {
+    let v = signed(&state, &user, id).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], v.content.into_bytes()).into_response())
+}
+
+/// The approver's detached CAdES-BES of the version's content, DER (404 when not signed).
+pub async fn signature(State(state): State<AppState>, ApiUser(user): ApiUser, Id(id): Id<VersionId>) -> ApiResult {
+    let v = signed(&state, &user, id).await?;
+    Ok(([(header::CONTENT_TYPE, "application/pkcs7-signature")], v.signature.unwrap_or_default()).into_response())
+}
+
+async fn signed(state: &AppState, user: &store::users::User, id: VersionId) -> ApiResult<app::plans::SignedVersion> {
+    let v = state.app.signed_version(user, id).await?;
+    if v.signature.is_none() {
+        return Err(WebError::not_found_with("Утверждение этой версии не подписано электронной подписью"));
+    }
+    Ok(v)
+}

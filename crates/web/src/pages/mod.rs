@@ -1,5 +1,6 @@
 //! Server-rendered Russian pages.
 
+pub mod approval;
 pub mod ecp;
 pub mod eis_copy;
 pub mod excel;

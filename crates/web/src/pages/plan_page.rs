@@ -49,6 +49,8 @@ pub struct VersionRow {
     number: i64,
     approved_at: String,
     approved_by: String,
+    /// The approval was signed with ЭЦП.
+    signed: bool,
     positions: i64,
     total_current: domain::Money,
     status: &'static str,
@@ -103,6 +105,8 @@ pub struct PlanPage {
     can_edit: bool,
     can_submit: bool,
     can_decide: bool,
+    /// «Утвердить» must be signed: the plug-in's script to load.
+    sign_approval: Option<String>,
     can_start_changes: bool,
     has_base: bool,
     row_version: i64,
@@ -464,6 +468,7 @@ pub(super) async fn render_plan(
                 number: v.version_number,
                 approved_at: fmt_time(v.approved_at),
                 approved_by: v.approved_by_name,
+                signed: v.signed,
                 positions: v.position_count,
                 total_current: v.totals.current,
                 status: latest.map(SendStatus::title).unwrap_or(SendStatus::NOT_SENT_TITLE),
@@ -503,6 +508,9 @@ pub(super) async fn render_plan(
         version: c.version_number.map(|v| v.to_string()).unwrap_or_else(|| "не указана".into()),
         taken_at: fmt_time(c.fetched_at),
     });
+    // The approver's organization requires signed approvals, and signatures can be checked.
+    let sign_approval =
+        may.decide && state.app.ecp_enabled() && state.app.ecp_policy(session.user.org_id).await?.approval;
     let page = PlanPage {
         chrome: Some(Chrome::of(state, session).await?),
         csrf: session.csrf_token.clone(),
@@ -529,6 +537,7 @@ pub(super) async fn render_plan(
         can_edit,
         can_submit: may.submit,
         can_decide: may.decide,
+        sign_approval: sign_approval.then(|| state.ecp_plugin_script.to_string()),
         can_start_changes: may.start_changes,
         has_base,
         row_version: plan.row_version,

@@ -352,8 +352,22 @@ pub async fn submit(State(state): State<AppState>, Id(id): Id<PlanId>, post: Pos
     after_action(&state, &post.session, id, outcome, ("positions", "submitted")).await
 }
 
-pub async fn approve(State(state): State<AppState>, Id(id): Id<PlanId>, post: Post<NoFields>) -> WebResult<Response> {
-    let outcome = state.app.approve(&post.session.user, id).await.map(|_| ());
+#[derive(Deserialize)]
+pub struct ApproveForm {
+    /// The approver's signature of the version's content (`static/ecp.js` fills it), when the
+    /// organization requires one.
+    #[serde(default)]
+    signature: String,
+}
+
+pub async fn approve(
+    State(state): State<AppState>,
+    Id(id): Id<PlanId>,
+    post: Post<ApproveForm>,
+) -> WebResult<Response> {
+    let signature = post.form.signature.trim();
+    let signature = (!signature.is_empty()).then_some(signature.as_bytes());
+    let outcome = state.app.approve_signed(&post.session.user, id, signature).await.map(|_| ());
     after_action(&state, &post.session, id, outcome, ("versions", "approved")).await
 }
 
