@@ -22,6 +22,7 @@ mod pki;
 
 mod browser;
 mod http;
+mod packet;
 
 use chrono::{Duration, Utc};
 use pki::{Ca, Issue, User};
@@ -48,6 +49,9 @@ fn main() {
     passed += 1;
     runtime.block_on(http::without_trusted_roots_certificate_sign_in_is_off());
     println!("test ecp::http::without_trusted_roots_certificate_sign_in_is_off ... ok");
+    passed += 1;
+    runtime.block_on(packet::signed_packets_are_checked_sent_and_verified());
+    println!("test ecp::packet::signed_packets_are_checked_sent_and_verified ... ok");
     passed += 1;
     let in_postgres_pass = std::env::var_os("PLANGRAF_TEST_DATABASE_URL").is_some();
     let browser_required = std::env::var("PLANGRAF_REQUIRE_BROWSER").as_deref() == Ok("1");
