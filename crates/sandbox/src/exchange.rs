@@ -425,9 +425,10 @@ async fn receive(state: &AppState, user: &UserRecord, index: &PacketIndex, docum
     // transaction: a large packet takes a while, and the database need not wait for it.
     let trust = state.ecp_trust.get();
     let doc = document.to_owned();
-    let signed = tokio::task::spawn_blocking(move || packet_signature::check(&doc, trust.as_deref(), chrono::Utc::now()))
-        .await
-        .map_err(|e| Refusal::internal(&SandboxError::Invalid(format!("signature check task: {e}"))))?;
+    let signed =
+        tokio::task::spawn_blocking(move || packet_signature::check(&doc, trust.as_deref(), chrono::Utc::now()))
+            .await
+            .map_err(|e| Refusal::internal(&SandboxError::Invalid(format!("signature check task: {e}"))))?;
     let signature_refusal = match signed {
         packet_signature::Checked::Refused(v) => Some(v),
         packet_signature::Checked::Valid { thumbprint } => {

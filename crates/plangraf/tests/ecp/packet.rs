@@ -40,7 +40,9 @@ async fn data_to_sign(client: &mut Client, version: i64) -> (u16, serde_json::Va
 async fn send(client: &mut Client, version: i64, login: &str, signature: Option<&[u8]>) -> crate::common::Page {
     client.get(&format!("/versions/{version}/send")).await;
     let signature = signature.map(|s| B64.encode(s)).unwrap_or_default();
-    client.post(&format!("/versions/{version}/send"), &[("login", login), ("password", ""), ("signature", &signature)]).await
+    client
+        .post(&format!("/versions/{version}/send"), &[("login", login), ("password", ""), ("signature", &signature)])
+        .await
 }
 
 async fn queued(h: &Harness, version: i64) -> bool {
@@ -57,8 +59,21 @@ fn openssl_verifies(dir: &Path, signature_der: &[u8], content: &[u8], root_pem: 
     std::fs::write(dir.join(&root), root_pem).unwrap();
     let out = Command::new("openssl")
         .args([
-            "cms", "-verify", "-engine", "gost", "-binary", "-inform", "DER", "-in", &sig, "-content", &data, "-CAfile",
-            &root, "-out", "/dev/null",
+            "cms",
+            "-verify",
+            "-engine",
+            "gost",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            &sig,
+            "-content",
+            &data,
+            "-CAfile",
+            &root,
+            "-out",
+            "/dev/null",
         ])
         .current_dir(dir)
         .env_remove("OPENSSL_CONF")
@@ -71,7 +86,7 @@ fn openssl_verifies(dir: &Path, signature_der: &[u8], content: &[u8], root_pem: 
 async fn upload_to_sandbox(h: &Harness, login: &str, password: &str, xml: &str) -> eis::reply::Confirmation {
     let mut config = eis::client::ClientConfig::new(h.sandbox.base_url.clone());
     config.ca_file = Some(h.sandbox.ca_cert_path.clone());
-    let client = eis::client::Client::new(config).unwrap();
+    let client = eis::client::EisClient::new(config).unwrap();
     let creds = eis::client::Credentials { login: login.to_owned(), password: password.to_owned().into() };
     let id = eis::packet::read_packet_index(xml).unwrap().id;
     let first = client.upload(&creds, xml).await.unwrap();
@@ -126,7 +141,7 @@ pub async fn signed_packets_are_checked_sent_and_verified() {
     assert!(dialog.has("/static/ecp_packet.js") && dialog.has("id=\"ecp-packet\""), "{}", dialog.body);
     assert!(dialog.has("name=\"signature\""), "{}", dialog.body);
     let script = customer.get("/static/ecp_packet.js").await;
-    assert!(script.status == 200 && script.has("SignCades") && script.has("send/data"));
+    assert!(script.status == 200 && script.has("SignCades") && script.has("ecp-packet"));
 
     // Required and missing: refused, nothing queued.
     let p = send(&mut customer, version, &login, None).await;
@@ -193,7 +208,8 @@ pub async fn signed_packets_are_checked_sent_and_verified() {
     assert!(ok, "openssl cms -verify refused the sent packet's signature: {said}");
     assert!(said.contains("Verification successful"), "{said}");
     // …and refuses it over changed bytes, or from an untrusted root.
-    let (ok, _) = openssl_verifies(dir.path(), &carried, parts.data_of(&sent).replace("2027", "2029").as_bytes(), &root);
+    let (ok, _) =
+        openssl_verifies(dir.path(), &carried, parts.data_of(&sent).replace("2027", "2029").as_bytes(), &root);
     assert!(!ok, "openssl accepted changed data");
     let (ok, _) = openssl_verifies(dir.path(), &carried, parts.data_of(&sent).as_bytes(), &pki.other.root_pem());
     assert!(!ok, "openssl accepted an untrusted root");
@@ -210,8 +226,7 @@ pub async fn signed_packets_are_checked_sent_and_verified() {
     let mut altered = carried.clone();
     let middle = altered.len() / 2;
     altered[middle] ^= 0x5a;
-    let tampered_signature =
-        with_new_id(&sent).replacen(&parts.signature, &B64.encode(&altered), 1);
+    let tampered_signature = with_new_id(&sent).replacen(&parts.signature, &B64.encode(&altered), 1);
     let c = upload_to_sandbox(&h, &login, &password, &tampered_signature).await;
     assert_eq!(violation_codes(&c), ["ECP_SIGN"], "{:?}", c.violations);
     // A sandbox that trusts no УЦ cannot check it: refused with ECP_TRUST, not accepted.
