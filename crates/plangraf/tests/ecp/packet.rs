@@ -229,6 +229,19 @@ pub async fn signed_packets_are_checked_sent_and_verified() {
     let tampered_signature = with_new_id(&sent).replacen(&parts.signature, &B64.encode(&altered), 1);
     let c = upload_to_sandbox(&h, &login, &password, &tampered_signature).await;
     assert_eq!(violation_codes(&c), ["ECP_SIGN"], "{:?}", c.violations);
+    // Signed over the right bytes, but by a certificate the sandbox's УЦ roots do not accept.
+    let signed_data = parts.data_of(&sent).as_bytes().to_vec();
+    for (who, message) in [
+        (&pki.of_other_ca, "не доверенным удостоверяющим центром"),
+        (&pki.expired, "Срок действия сертификата истёк"),
+        (&pki.revoked, "отозван"),
+    ] {
+        let resigned = with_new_id(&sent).replacen(&parts.signature, &B64.encode(sign(who, &signed_data)), 1);
+        let c = upload_to_sandbox(&h, &login, &password, &resigned).await;
+        assert_eq!(violation_codes(&c), ["ECP_SIGN"], "{:?}", c.violations);
+        let why = c.violations[0].description.clone().unwrap();
+        assert!(why.contains(message), "expected «{message}» in {why}");
+    }
     // A sandbox that trusts no УЦ cannot check it: refused with ECP_TRUST, not accepted.
     h.sandbox.set_ecp_trust(None);
     let c = upload_to_sandbox(&h, &login, &password, &with_new_id(&sent)).await;
