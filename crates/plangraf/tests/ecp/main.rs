@@ -59,6 +59,9 @@ fn main() {
         runtime.block_on(browser::sign_in_through_the_plugin_double());
         println!("test ecp::browser::sign_in_through_the_plugin_double ... ok");
         passed += 1;
+        runtime.block_on(browser::signed_send_through_the_plugin_double());
+        println!("test ecp::browser::signed_send_through_the_plugin_double ... ok");
+        passed += 1;
     } else {
         eprintln!("ecp::browser: runs once, in the PostgreSQL pass");
     }

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 
 /// The policy of the demo school (zakazchik's organization): signed packets on or off.
-async fn require_signed_packets(h: &Harness, on: bool) {
+pub async fn require_signed_packets(h: &Harness, on: bool) {
     let store = &h.app.store;
     let admin = store.user_by_login("admin").await.unwrap().unwrap();
     let school = store.organization_by_spz(plangraf::demo::SCHOOL.spz_code).await.unwrap().unwrap();
