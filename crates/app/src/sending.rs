@@ -21,6 +21,21 @@ pub struct PacketXml {
     pub plan: store::plans::Plan,
 }
 
+/// Whether a send can carry the sender's signature.
+enum Signing {
+    /// From the send dialog or the API: the signature given, if any.
+    Given(Option<Vec<u8>>),
+    /// «Отправить все» with saved credentials: nobody is there to sign.
+    Impossible,
+}
+
+fn refusal(e: exchange::RequestError) -> Error {
+    match e {
+        exchange::RequestError::Refused(reason) => Error::SendRefused(reason),
+        exchange::RequestError::Store(e) => e.into(),
+    }
+}
+
 /// What «Отправить все» did.
 #[derive(Debug, Default)]
 pub struct BulkSend {
@@ -108,15 +123,51 @@ pub const HELD_FOR_BLOCKED_ORGANIZATION: &str = "Организация забл
 pub const SAVE_CREDENTIALS_FIRST: &str =
     "Сохраните логин и пароль ЕИС в «Настройки» → «Регистрационные данные в ЕИС», затем повторите.";
 
+/// «Отправить все» with saved credentials cannot sign: why a version of a sender whose
+/// organization requires signed packets is left out.
+pub const SIGN_IN_DIALOG: &str = "Организация требует подписывать пакеты для ЕИС электронной подписью (ЭЦП): \
+     «Отправить все» не может подписать пакет. Отправьте эту версию из её окна «Отправить на ООС» с подписью.";
+
+/// The signature does not match the packet that would go now: it changed since it was signed
+/// (ЕИС placed the previous version meanwhile) or other bytes were signed.
+pub const PACKET_CHANGED: &str = "Подпись не соответствует пакету, который отправляется сейчас: пакет изменился \
+     после подписания (например, ЕИС разместила предыдущую версию, и пакет сформирован заново) или подписаны другие \
+     данные. Подпишите пакет заново.";
+
+/// What the browser signs before «Отправить на ООС»: the `data` of the packet that would go now.
+pub struct PacketToSign {
+    /// The exact bytes the signature must cover (see `eis::packet::signed_data`).
+    pub data: Vec<u8>,
+    /// The sender's organization requires the signature.
+    pub required: bool,
+}
+
 impl Workflow {
     /// «Отправить на ООС» of one version with the login typed in the dialog and the password
-    /// typed there or, when left empty, the saved one. Answers the send's id.
+    /// typed there or, when left empty, the saved one. Answers the send's id. An unsigned
+    /// packet: refused when the sender's organization requires signed packets.
     pub async fn request_send(
         &self,
         user: &User,
         version_id: VersionId,
         login: &str,
         password: &Secret,
+    ) -> Result<SendId> {
+        self.request_signed_send(user, version_id, login, password, None).await
+    }
+
+    /// [`Self::request_send`] with the sender's packet signature (a detached CAdES-BES, base64
+    /// or DER) over the `data` of the packet [`Self::packet_to_sign`] gave. It is checked over
+    /// the packet chosen now, before anything is queued: a packet that changed since it was
+    /// signed is refused with «подпишите заново». Required when the sender's organization
+    /// requires signed packets (`ecp_packet_required`).
+    pub async fn request_signed_send(
+        &self,
+        user: &User,
+        version_id: VersionId,
+        login: &str,
+        password: &Secret,
+        signature: Option<Vec<u8>>,
     ) -> Result<SendId> {
         let found = self.sendable_version(user, version_id).await?;
         let login = login.trim();
@@ -129,7 +180,26 @@ impl Workflow {
             return Err(Error::SendRefused(domain::exchange::SendError::MissingCredentials.to_string()));
         };
         let credentials = EisLogin { login: login.to_owned(), password };
-        self.queue(user, found.plan.plan(), &found.version, credentials).await
+        let signature = signature.filter(|s| !s.trim_ascii().is_empty());
+        self.queue(user, found.plan.plan(), &found.version, credentials, Signing::Given(signature)).await
+    }
+
+    /// The `data` bytes of the packet the version would go as now, for the sender to sign
+    /// before «Отправить на ООС». Refused, as the send would be, when the version cannot go now.
+    pub async fn packet_to_sign(&self, user: &User, version_id: VersionId) -> Result<PacketToSign> {
+        let found = self.sendable_version(user, version_id).await?;
+        if let Some(why) = self.org_refusal(found.plan.plan()).await? {
+            return Err(Error::SendRefused(why));
+        }
+        let chosen = self.exchange.choose_packet(found.plan.plan(), &found.version).await.map_err(refusal)?;
+        let data = chosen.data().map_err(refusal)?.as_bytes().to_vec();
+        let required = self.store.ecp_policy(user.org_id).await?.packet;
+        Ok(PacketToSign { data, required })
+    }
+
+    /// Whether `user`'s organization requires the packets they send to be signed.
+    pub async fn packet_signature_required(&self, user: &User) -> Result<bool> {
+        Ok(self.store.ecp_policy(user.org_id).await?.packet)
     }
 
     async fn queue(
@@ -138,15 +208,53 @@ impl Workflow {
         plan: &store::plans::Plan,
         version: &store::plans::Version,
         credentials: EisLogin,
+        signing: Signing,
     ) -> Result<SendId> {
         if let Some(why) = self.org_refusal(plan).await? {
             return Err(Error::SendRefused(why));
         }
-        match self.exchange.request_send(user, plan, version, credentials).await {
-            Ok(id) => Ok(id),
-            Err(exchange::RequestError::Refused(reason)) => Err(Error::SendRefused(reason)),
-            Err(exchange::RequestError::Store(e)) => Err(e.into()),
-        }
+        // The sending organization decides: the customer, or the superior for role OA.
+        let required = self.store.ecp_policy(user.org_id).await?.packet;
+        let signature = match signing {
+            Signing::Given(s) => s,
+            Signing::Impossible if required => return Err(Error::SendRefused(SIGN_IN_DIALOG.into())),
+            Signing::Impossible => None,
+        };
+        let chosen = self.exchange.choose_packet(plan, version).await.map_err(refusal)?;
+        let signed = match signature {
+            Some(signature) => Some(self.check_packet_signature(user, &chosen, signature).await?),
+            None if required => return Err(Error::field("signature", crate::ecp::SIGNATURE_REQUIRED)),
+            None => None,
+        };
+        self.exchange.queue_packet(user, version, credentials, chosen, signed.as_ref()).await.map_err(refusal)
+    }
+
+    /// Checks `signature` over the `data` of `chosen` (the sender's own certificate, trusted,
+    /// bound to them) and answers it as the packet will carry it.
+    async fn check_packet_signature(
+        &self,
+        user: &User,
+        chosen: &exchange::ChosenPacket,
+        signature: Vec<u8>,
+    ) -> Result<exchange::PacketSignature> {
+        use base64::Engine as _;
+        let data = chosen.data().map_err(refusal)?.as_bytes().to_vec();
+        let signed = match self.verify_user_signature(user, data, signature).await {
+            Ok(s) => s,
+            Err(Error::Fields { message, .. }) if message == signature::SignatureError::Tampered.to_string() => {
+                return Err(Error::field("signature", PACKET_CHANGED));
+            }
+            Err(e) => return Err(e),
+        };
+        let certificate = &signed.certificate;
+        Ok(exchange::PacketSignature {
+            base64: base64::engine::general_purpose::STANDARD.encode(&signed.der),
+            signed_by: format!(
+                "Пакет подписан ЭЦП: владелец сертификата {}, отпечаток {}.",
+                certificate.owner_name().unwrap_or_else(|| "не указан".into()),
+                certificate.thumbprint
+            ),
+        })
     }
 
     /// Why nothing goes to ЕИС for the plan's organization now, if so: it is blocked, or the
@@ -266,7 +374,7 @@ impl Workflow {
                     tracker.skipped().await?;
                     continue;
                 };
-                match self.queue(user, found.plan(), &v, credentials.clone()).await {
+                match self.queue(user, found.plan(), &v, credentials.clone(), Signing::Impossible).await {
                     Ok(_) => {
                         outcome.queued += 1;
                         tracker.succeeded().await?;

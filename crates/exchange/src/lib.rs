@@ -35,7 +35,7 @@ pub use domain::exchange::PacketBasis as Basis;
 /// The packet of a version from its snapshot lives in `plan_packets`; named here as before.
 pub use plan_packets::build;
 pub use plan_packets::build::Envelope;
-pub use request::{CredentialCheck, RequestError, send_blocked};
+pub use request::{ChosenPacket, CredentialCheck, PacketSignature, RequestError, send_blocked};
 pub use runner::{DRAIN_ROUNDS, retry_delay};
 pub use violations::{PLAN_CREATED_IN_EIS, ViolationView, violations_in};
 

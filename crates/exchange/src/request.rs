@@ -90,9 +90,40 @@ pub enum CredentialCheck {
     Unreachable(String),
 }
 
+/// The packet a version would go as now, chosen by [`Exchange::choose_packet`]: the one fixed at
+/// approval, or one built now with a new packet id. Its `data` bytes depend only on the version
+/// and on what it goes against (its basis), never on the packet id or the time, so choosing
+/// again for the same version and basis gives the same bytes to sign.
+#[derive(Debug, Clone)]
+pub struct ChosenPacket {
+    pub packet_id: String,
+    pub xml: String,
+    /// Why this packet, for the send's timeline.
+    note: String,
+}
+
+impl ChosenPacket {
+    /// The bytes a packet signature covers: the `data` element as written in the packet.
+    pub fn data(&self) -> Result<&str, RequestError> {
+        eis::packet::signed_data(&self.xml)
+            .map_err(|e| RequestError::Store(StoreError::Corrupt(format!("packet without readable data: {e}"))))
+    }
+}
+
+/// A packet signature already checked by the caller: its base64 DER and who made it, for the
+/// timeline.
+#[derive(Debug, Clone)]
+pub struct PacketSignature {
+    /// The CAdES-BES signature, base64 without line breaks.
+    pub base64: String,
+    /// «Подписан ЭЦП: …» — the owner and thumbprint of the signer's certificate.
+    pub signed_by: String,
+}
+
 impl Exchange {
     /// «Отправить на ООС»: checks that the version may go now, builds its packet and writes the
-    /// send to the queue. The runner does the rest.
+    /// send to the queue. The runner does the rest. An unsigned packet; see
+    /// [`Exchange::choose_packet`] and [`Exchange::queue_packet`] for a signed one.
     pub async fn request_send(
         &self,
         actor: &User,
@@ -100,6 +131,15 @@ impl Exchange {
         version: &Version,
         credentials: EisLogin,
     ) -> Result<SendId, RequestError> {
+        let chosen = self.choose_packet(plan, version).await?;
+        self.queue_packet(actor, version, credentials, chosen, None).await
+    }
+
+    /// Checks that the version may go now and chooses its packet: the one fixed at approval
+    /// when nothing changed since, else one built now (ЕИС's view changed — the previous version
+    /// got placed — or an earlier send of it ended: a new send needs a new packet id, or ЕИС
+    /// would answer with the earlier result). Nothing is written or sent.
+    pub async fn choose_packet(&self, plan: &Plan, version: &Version) -> Result<ChosenPacket, RequestError> {
         let store = &self.inner.store;
         if let Some(reason) = send_blocked(store, plan, version).await? {
             return Err(RequestError::Refused(reason));
@@ -113,6 +153,45 @@ impl Exchange {
             )));
         }
         let basis = basis_of(store, plan, version.version_number).await?;
+        let first_send = store.latest_send_head(version.id).await?.is_none();
+        let fixed = version.packet.as_ref().filter(|_| first_send && version.packet_basis.as_ref() == Some(&basis));
+        Ok(match fixed {
+            Some(p) => ChosenPacket {
+                packet_id: p.id.clone(),
+                xml: p.xml.clone(),
+                note: "Пакет — зафиксированный при утверждении версии.".to_owned(),
+            },
+            None => {
+                let packet = self.packet_for(plan, version, previous.as_ref());
+                let why = if version.packet.is_none() {
+                    "Пакет сформирован при отправке: при утверждении предыдущая версия ещё не была размещена в ЕИС."
+                } else if first_send {
+                    "Пакет сформирован заново: после утверждения ЕИС разместила предыдущую версию."
+                } else {
+                    "Пакет сформирован заново с новым идентификатором: предыдущая отправка этой версии завершилась отказом."
+                };
+                ChosenPacket {
+                    packet_id: packet.index.id.clone(),
+                    xml: eis::packet::write_plan_packet(&packet),
+                    note: why.to_owned(),
+                }
+            }
+        })
+    }
+
+    /// Writes the send of `chosen` to the queue, with `signature` (checked by the caller over
+    /// [`ChosenPacket::data`]) in its `index/signature`. The runner uploads exactly these bytes,
+    /// retries included. An earlier send that ended without ЕИС's verdict on its packet is asked
+    /// about first: if ЕИС holds it, that send is followed and `chosen` does not go.
+    pub async fn queue_packet(
+        &self,
+        actor: &User,
+        version: &Version,
+        credentials: EisLogin,
+        chosen: ChosenPacket,
+        signature: Option<&PacketSignature>,
+    ) -> Result<SendId, RequestError> {
+        let store = &self.inner.store;
         let latest = store.latest_send_head(version.id).await?;
         // An earlier send that ended without ЕИС's verdict on its packet may still have left a
         // draft in ЕИС: ask about that packet before a new one goes.
@@ -126,24 +205,15 @@ impl Exchange {
                 }
             }
         }
-        // The packet fixed at approval goes as it is, unless ЕИС's view changed since (the
-        // previous version got placed) or an earlier send of it ended: a new send needs a new
-        // packet id, or ЕИС would answer with the earlier result. The content is the same.
-        let first_send = latest.is_none();
-        let fixed = version.packet.as_ref().filter(|_| first_send && version.packet_basis.as_ref() == Some(&basis));
-        let (packet_id, xml, note) = match fixed {
-            Some(p) => (p.id.clone(), p.xml.clone(), "Пакет — зафиксированный при утверждении версии.".to_owned()),
-            None => {
-                let packet = self.packet_for(plan, version, previous.as_ref());
-                let why = if version.packet.is_none() {
-                    "Пакет сформирован при отправке: при утверждении предыдущая версия ещё не была размещена в ЕИС."
-                } else if first_send {
-                    "Пакет сформирован заново: после утверждения ЕИС разместила предыдущую версию."
-                } else {
-                    "Пакет сформирован заново с новым идентификатором: предыдущая отправка этой версии завершилась отказом."
-                };
-                (packet.index.id.clone(), eis::packet::write_plan_packet(&packet), format!("{why}{checked}"))
+        let ChosenPacket { packet_id, xml, note } = chosen;
+        let (xml, note) = match signature {
+            Some(s) => {
+                let signed = eis::packet::with_signature(&xml, &s.base64).map_err(|e| {
+                    RequestError::Store(StoreError::Corrupt(format!("packet signature not put in: {e}")))
+                })?;
+                (signed, format!("{note}{checked} {}", s.signed_by))
             }
+            None => (xml, format!("{note}{checked}")),
         };
         if let Err(issues) = self.validate(&xml).await? {
             tracing::warn!(version_id = version.id.get(), issues = issues.len(), "packet rejected by the ЕИС schemas");

@@ -132,3 +132,27 @@ async fn a_packet_the_schemas_reject_stops_approval() {
     assert_eq!(v0.version_number, 0);
     assert_eq!(s.store.versions(s.plan.id).await.unwrap().len(), 1);
 }
+
+/// The bytes a packet signature covers (its `data`) depend only on the version and its basis:
+/// the packet fixed at approval and packets built again for it (new packet ids, new creation
+/// times) carry the same `data`, so a signature made over it before the send still matches.
+#[tokio::test]
+async fn a_packet_chosen_again_has_the_same_data_to_sign() {
+    let s = setup().await;
+    let v = s.exchange.approve(&s.plan, &snapshot("03722001684"), s.approver).await.unwrap();
+    let plan = s.store.plan(s.plan.id).await.unwrap().unwrap();
+    let fixed = s.exchange.choose_packet(&plan, &v).await.unwrap();
+    assert_eq!(fixed.packet_id, v.packet.as_ref().unwrap().id, "the first send takes the packet fixed at approval");
+    let data = fixed.data().unwrap().to_owned();
+    assert!(data.starts_with("<int:data ") && data.ends_with("</int:data>"), "{data}");
+    // Built again, as for a new send after a refusal: another packet, the same data.
+    let mut unfixed = v.clone();
+    unfixed.packet = None;
+    let first = s.exchange.choose_packet(&plan, &unfixed).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let second = s.exchange.choose_packet(&plan, &unfixed).await.unwrap();
+    assert!(first.packet_id != second.packet_id && first.packet_id != fixed.packet_id);
+    assert_ne!(first.xml, second.xml, "the index differs (id, time)");
+    assert_eq!(first.data().unwrap(), data);
+    assert_eq!(second.data().unwrap(), data);
+}

@@ -381,6 +381,14 @@ enum Command {
         /// skip Argon2 (for benchmarks). Off by default: every call is verified.
         #[arg(long, env = "PLANGRAF_SANDBOX_CREDENTIAL_CACHE_MS")]
         credential_cache_ms: Option<u64>,
+        /// Directory of the root certificates of the УЦ whose certificates may sign packets (PEM
+        /// or DER files): a packet with a non-empty index/signature is checked against them.
+        /// Without it, a signed packet is refused (errCode ECP_TRUST).
+        #[arg(long = "ecp-trusted-roots", env = "PLANGRAF_SANDBOX_ECP_TRUSTED_ROOTS")]
+        sandbox_ecp_roots: Option<PathBuf>,
+        /// Directory of those УЦ's revocation lists (CRL, PEM or DER).
+        #[arg(long = "ecp-crls", env = "PLANGRAF_SANDBOX_ECP_CRLS", requires = "sandbox_ecp_roots")]
+        sandbox_ecp_crls: Option<PathBuf>,
     },
     /// Organizations.
     #[command(subcommand)]
@@ -526,6 +534,7 @@ async fn main() -> anyhow::Result<()> {
     let needs_engine = match &cli.command {
         Command::Cert(_) => true,
         Command::Serve { ecp, .. } | Command::Demo { ecp, .. } => ecp.configured(),
+        Command::EisSandbox { sandbox_ecp_roots, .. } => sandbox_ecp_roots.is_some(),
         _ => false,
     };
     if needs_engine {
@@ -615,9 +624,25 @@ async fn main() -> anyhow::Result<()> {
             println!("{report}");
             Ok(())
         }
-        Command::EisSandbox { listen, processing_delay_ms, demo: with_demo, auto_place_ms, credential_cache_ms } => {
+        Command::EisSandbox {
+            listen,
+            processing_delay_ms,
+            demo: with_demo,
+            auto_place_ms,
+            credential_cache_ms,
+            sandbox_ecp_roots,
+            sandbox_ecp_crls,
+        } => {
+            let trust = match &sandbox_ecp_roots {
+                Some(roots) => {
+                    signature::ensure_engine().map_err(|e| anyhow::anyhow!("проверка подписи пакетов: {e}"))?;
+                    Some(std::sync::Arc::new(plangraf::load_ecp_trust(roots, sandbox_ecp_crls.as_deref())?))
+                }
+                None => None,
+            };
             let sb =
                 start_sandbox(&cli.common.data_dir, listen, processing_delay_ms, cli.common.schemas(true)?).await?;
+            sb.set_ecp_trust(trust);
             sb.set_auto_place(auto_place_ms.map(Duration::from_millis));
             sb.directory().set_credential_cache(credential_cache_ms.map(Duration::from_millis));
             if with_demo {
@@ -966,6 +991,8 @@ async fn run_demo(
     let schemas = common.schemas(true)?;
     let sb = start_sandbox(&common.data_dir, sandbox_listen, delay_ms, schemas.clone()).await?;
     sb.set_auto_place(auto_place_ms.map(Duration::from_millis));
+    // The demo's ЕИС trusts the УЦ plangraf trusts: it checks the packets plangraf signs.
+    sb.set_ecp_trust(ecp.as_ref().map(|e| e.trust.clone()));
     demo::load_sandbox(&sb.directory()).await?;
     let store = common.store().await?;
     demo::load(&store).await?;

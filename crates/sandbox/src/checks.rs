@@ -32,6 +32,8 @@ pub(crate) enum Code {
     PlanNotFound,
     PlanPlaced,
     VersionExists,
+    Signature,
+    SignatureUnchecked,
 }
 
 impl Code {
@@ -56,6 +58,8 @@ impl Code {
             Code::PlanNotFound => "PLAN_NF",
             Code::PlanPlaced => "PLAN_PUB",
             Code::VersionExists => "VER_DUP",
+            Code::Signature => "ECP_SIGN",
+            Code::SignatureUnchecked => "ECP_TRUST",
         }
     }
 
@@ -81,6 +85,8 @@ impl Code {
             Code::PlanNotFound => "План-график с указанным реестровым номером не найден",
             Code::PlanPlaced => "План-график уже размещен: изменения направляются пакетом tenderPlan2020Change",
             Code::VersionExists => "Версия плана-графика уже загружена",
+            Code::Signature => "Электронная подпись пакета недействительна",
+            Code::SignatureUnchecked => "Электронная подпись пакета не может быть проверена",
         }
     }
 }

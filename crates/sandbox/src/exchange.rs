@@ -26,7 +26,7 @@ use crate::checks::{self, Context, ExistingPlan, OrgIds};
 use crate::db::now_ms;
 use crate::directory::{PlanSource, UserRecord};
 use crate::signin::{BUSY_WAIT, LoginKind, Refused};
-use crate::{AppState, SandboxError};
+use crate::{AppState, SandboxError, packet_signature};
 
 mod sync;
 
@@ -420,10 +420,25 @@ fn confirmation(
 /// confirmations and answers the one due now. All in one write transaction, so two uploads
 /// of the same packet cannot both be taken.
 async fn receive(state: &AppState, user: &UserRecord, index: &PacketIndex, document: &str) -> Result<String, Refusal> {
-    // The schema check comes first, as at ЕИС, and outside the write transaction: a large
-    // packet takes a while, and the database need not wait for it.
-    let schema_issues = match state.schemas.clone() {
-        Some(set) => {
+    // The packet signature, when there is one, is checked first: a packet whose signature
+    // fails is not read any further. Then the schema check, as at ЕИС. Both outside the write
+    // transaction: a large packet takes a while, and the database need not wait for it.
+    let trust = state.ecp_trust.get();
+    let doc = document.to_owned();
+    let signed =
+        tokio::task::spawn_blocking(move || packet_signature::check(&doc, trust.as_deref(), chrono::Utc::now()))
+            .await
+            .map_err(|e| Refusal::internal(&SandboxError::Invalid(format!("signature check task: {e}"))))?;
+    let signature_refusal = match signed {
+        packet_signature::Checked::Refused(v) => Some(v),
+        packet_signature::Checked::Valid { thumbprint } => {
+            tracing::info!(packet_id = %index.id, %thumbprint, "packet signature valid");
+            None
+        }
+        packet_signature::Checked::Unsigned => None,
+    };
+    let schema_issues = match (&signature_refusal, state.schemas.clone()) {
+        (None, Some(set)) => {
             let doc = document.to_owned();
             match tokio::task::spawn_blocking(move || set.validate(&doc)).await {
                 Ok(Ok(())) => None,
@@ -433,7 +448,7 @@ async fn receive(state: &AppState, user: &UserRecord, index: &PacketIndex, docum
                 }
             }
         }
-        None => None,
+        _ => None,
     };
     let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
     match stored_reply(&mut tx, &index.id, &user.org_reg_num).await? {
@@ -453,9 +468,10 @@ async fn receive(state: &AppState, user: &UserRecord, index: &PacketIndex, docum
     let now = now_ms();
     // A packet the schema rejected is not read into the model: its answer is the schema's
     // violations, and nothing is gained by walking content already known to be wrong.
-    let packet = match &schema_issues {
-        Some(issues) => Err(checks::schema_violation(issues)),
-        None => read_plan_packet(document).map_err(|e| checks::unreadable(&e)),
+    let packet = match (signature_refusal, &schema_issues) {
+        (Some(refused), _) => Err(refused),
+        (None, Some(issues)) => Err(checks::schema_violation(issues)),
+        (None, None) => read_plan_packet(document).map_err(|e| checks::unreadable(&e)),
     };
     // The root's name without building a tree (the document may be one the reader refused).
     let root = match &packet {

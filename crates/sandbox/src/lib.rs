@@ -30,6 +30,7 @@ mod directory;
 mod drafts;
 mod exchange;
 mod faults;
+mod packet_signature;
 mod passwords;
 mod plans;
 mod request_id;
@@ -99,6 +100,8 @@ pub(crate) struct AppState {
     pub(crate) schemas: Option<Arc<eis::validate::SchemaSet>>,
     pub(crate) directory: Directory,
     pub(crate) faults: Arc<faults::FaultState>,
+    /// The УЦ roots packet signatures are checked against ([`RunningSandbox::set_ecp_trust`]).
+    pub(crate) ecp_trust: Arc<packet_signature::PacketTrust>,
 }
 
 /// A started sandbox. Dropping it leaves the server running until the runtime ends; call
@@ -155,6 +158,7 @@ pub async fn start(cfg: SandboxConfig) -> Result<RunningSandbox, SandboxError> {
         schemas: cfg.schemas.clone(),
         directory: Directory::new(db.clone(), fault_state.clone(), auto_place.clone()),
         faults: fault_state.clone(),
+        ecp_trust: Arc::default(),
     };
     let placer = tokio::spawn(auto_place::run(db.clone(), auto_place));
     let app = router(state.clone());
@@ -226,6 +230,15 @@ impl RunningSandbox {
     /// [`Directory::set_auto_place`].
     pub fn set_auto_place(&self, after: Option<Duration>) {
         self.state.directory.set_auto_place(after);
+    }
+
+    /// The roots (and revocation lists) of the УЦ whose certificates may sign packets: a packet
+    /// with a non-empty `index/signature` is checked against them over its `data` (errCode
+    /// `ECP_SIGN` when invalid); with none, a signed packet is refused as unchecked
+    /// (`ECP_TRUST`). Unsigned packets are not affected. Needs the ГОСТ engine in the process
+    /// (`signature::engine`).
+    pub fn set_ecp_trust(&self, trust: Option<Arc<signature::Trust>>) {
+        self.state.ecp_trust.set(trust);
     }
 
     /// Stops accepting connections, lets running requests finish (up to 5 s), closes storage.

@@ -19,11 +19,13 @@ use crate::xml;
 
 mod problems;
 mod read;
+mod signed;
 mod write;
 
 pub use problems::Problem;
 pub(crate) use read::{read_index_el, read_plan_content};
 pub use read::{read_packet_index, read_plan_packet};
+pub use signed::{SignedParts, read_signed_parts, signed_data, with_signature};
 pub(crate) use write::{Target, write_index, write_plan_content};
 pub use write::{write_plan_packet, write_plan_packet_with};
 

@@ -127,3 +127,76 @@ pub async fn sign_in_through_the_plugin_double() {
     drop(driver);
     h.app.stop().await;
 }
+
+/// «Отправить на ООС» when the organization requires signed packets: the dialog lists the
+/// certificate through the double, «ОК» fetches the packet's `data`, has it signed (here, by
+/// `openssl cms -sign -engine gost`) and sends the form with the signature; the send is queued
+/// with the signature in the packet and the status page opens.
+pub async fn signed_send_through_the_plugin_double() {
+    let Some(tools) = browser_tools() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new(dir.path());
+    let ecp = pki.configure(dir.path());
+    let h = Harness::start_driven_configured(|c| c.ecp = Some(ecp)).await;
+    bind(&h.app.store, "zakazchik", &pki.valid).await;
+    crate::packet::require_signed_packets(&h, true).await;
+    let mut customer = h.client();
+    customer.login("zakazchik", "zakazchik").await;
+    let (login, password) = h.eis_credentials("eis_user").await;
+    customer.save_eis_credentials(&login, &password).await;
+    let (_, version) = crate::common::approved_plan(&h, &mut customer, "2027").await;
+
+    let driver = Chromedriver::start(&tools.chromedriver);
+    let b = Browser::open(&driver, &tools.chromium, "ecp_signed_send").await;
+    let app = h.app.url();
+    b.goto(&format!("{app}/login")).await;
+    b.fill("#login", "zakazchik").await;
+    b.fill("#password", "zakazchik").await;
+    b.press("Войти").await;
+    b.wait_for_heading("Планы-графики").await;
+    b.goto(&format!("{app}/versions/{version}/send")).await;
+    // Without the plug-in: said so, and «ОК» cannot send an unsigned packet.
+    b.wait_for_text("КриптоПро ЭЦП Browser plug-in").await;
+    let shown = serde_json::json!({
+        "subject": "CN=Иванов Иван Иванович, SNILS=12345678901",
+        "issuer": "CN=Тестовый УЦ, C=RU",
+        "from": "2026-01-01T12:00:00Z",
+        "to": "2027-01-01T12:00:00Z",
+        "thumbprint": pki.valid.fingerprint(),
+    });
+    b.c.execute(PLUGIN_DOUBLE, vec![shown]).await.unwrap();
+    b.click(Locator::Id("ecp-retry"), "«Проверить плагин ещё раз»").await;
+    b.wait_for_element_text(Locator::Id("ecp-certificate"), "Иванов Иван Иванович — действует 01.01.2026–01.01.2027")
+        .await;
+    b.click(Locator::Id("send-ok"), "«ОК»").await;
+
+    let started = Instant::now();
+    let content = loop {
+        let pending = b.c.execute("return window.__ecpDouble.pending;", vec![]).await.unwrap();
+        if let Some(text) = pending.as_str() {
+            break B64.decode(text).unwrap();
+        }
+        if started.elapsed() > crate::chromium::WAIT {
+            b.fail::<()>("the dialog never asked the plug-in to sign").await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let text = String::from_utf8(content.clone()).unwrap();
+    assert!(text.starts_with("<int:data ") && text.ends_with("</int:data>"), "{text}");
+    assert!(
+        h.app.store.latest_send(domain::ids::VersionId(version)).await.unwrap().is_none(),
+        "nothing before the signature"
+    );
+    let signature = B64.encode(pki.valid.sign_detached(&content));
+    b.c.execute("window.__ecpDouble.settle(arguments[0]);", vec![serde_json::Value::String(signature)]).await.unwrap();
+    b.wait_for_text("Пакет подписан ЭЦП").await;
+    let url = b.c.current_url().await.unwrap();
+    assert!(url.path().ends_with(&format!("/versions/{version}/status")), "{url}");
+    let sent = h.app.store.latest_send(domain::ids::VersionId(version)).await.unwrap().unwrap().packet_xml;
+    let parts = eis::packet::read_signed_parts(&sent).unwrap();
+    assert_eq!(parts.data_of(&sent), text, "the packet queued carries the data signed");
+    assert!(!parts.signature.is_empty());
+    b.close().await;
+    drop(driver);
+    h.app.stop().await;
+}

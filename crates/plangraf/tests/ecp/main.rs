@@ -24,6 +24,7 @@ mod admin;
 mod approve;
 mod browser;
 mod http;
+mod packet;
 
 use chrono::{Duration, Utc};
 use pki::{Ca, Issue, User};
@@ -50,6 +51,9 @@ fn main() {
     runtime.block_on(approve::without_trust_a_required_signature_refuses_approval());
     println!("test ecp::approve::without_trust_a_required_signature_refuses_approval ... ok");
     passed += 1;
+    runtime.block_on(packet::signed_packets_are_checked_sent_and_verified());
+    println!("test ecp::packet::signed_packets_are_checked_sent_and_verified ... ok");
+    passed += 1;
     let in_postgres_pass = std::env::var_os("PLANGRAF_TEST_DATABASE_URL").is_some();
     let browser_required = std::env::var("PLANGRAF_REQUIRE_BROWSER").as_deref() == Ok("1");
     if in_postgres_pass || !browser_required {
@@ -58,6 +62,9 @@ fn main() {
         passed += 1;
         runtime.block_on(approve::signed_approval_through_the_plugin_double());
         println!("test ecp::approve::signed_approval_through_the_plugin_double ... ok");
+        passed += 1;
+        runtime.block_on(browser::signed_send_through_the_plugin_double());
+        println!("test ecp::browser::signed_send_through_the_plugin_double ... ok");
         passed += 1;
     } else {
         eprintln!("ecp::browser: runs once, in the PostgreSQL pass");

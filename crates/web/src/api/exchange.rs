@@ -23,15 +23,19 @@ pub struct SendInput {
     login: Option<String>,
     #[serde(default)]
     password: Option<domain::secret::Secret>,
+    /// The sender's packet signature (CAdES-BES, base64) over the data `send/data` gave.
+    #[serde(default)]
+    signature: Option<String>,
 }
 
 /// Written back only to find fields the schema lacks ([`Body`]): the password never is.
 impl Serialize for SendInput {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut out = s.serialize_struct("SendInput", 2)?;
+        let mut out = s.serialize_struct("SendInput", 3)?;
         out.serialize_field("login", &self.login)?;
         out.serialize_field("password", &self.password.as_ref().map(|_| "***"))?;
+        out.serialize_field("signature", &self.signature)?;
         out.end()
     }
 }
@@ -148,8 +152,30 @@ pub async fn send(
         None => state.app.store().eis_credentials_info(user.id).await?.map(|c| c.login).unwrap_or_default(),
     };
     let password = input.password.unwrap_or_default();
-    state.app.request_send(&user, id, &login, &password).await?;
+    let signature = input.signature.filter(|s| !s.is_empty()).map(String::into_bytes);
+    state.app.request_signed_send(&user, id, &login, &password, signature).await?;
     Ok((StatusCode::ACCEPTED, Json(report(&state, &user, id).await?)).into_response())
+}
+
+/// `PacketToSign`
+#[derive(Serialize)]
+pub struct PacketDataOut {
+    /// The `data` element of the packet that would go now, base64: the bytes to sign.
+    pub data: String,
+    /// The caller's organization requires the packet to be signed.
+    pub required: bool,
+}
+
+/// `POST /api/v1/versions/{id}/send/data`: the bytes a packet signature must cover for a send
+/// now. A version that may not go now is a 409 saying why, as the send would be.
+pub async fn send_data(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Id(id): Id<VersionId>,
+) -> ApiResult<Json<PacketDataOut>> {
+    use base64::Engine as _;
+    let p = state.app.packet_to_sign(&user, id).await?;
+    Ok(Json(PacketDataOut { data: base64::engine::general_purpose::STANDARD.encode(&p.data), required: p.required }))
 }
 
 /// `GET /api/v1/versions/{id}/send`: what became of the version's latest send.

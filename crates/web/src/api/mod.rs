@@ -83,6 +83,7 @@ pub fn routes() -> Vec<ApiRoute> {
         route(M::GET, "/api/v1/versions/{id}/signature", versions::signature),
         route(M::POST, "/api/v1/versions/{id}/send", exchange::send),
         route(M::GET, "/api/v1/versions/{id}/send", exchange::send_report),
+        route(M::POST, "/api/v1/versions/{id}/send/data", exchange::send_data),
         route(M::POST, "/api/v1/sends/bulk", exchange::send_all),
         route(M::POST, "/api/v1/plans/bulk-approve", exchange::approve_many),
         route(M::GET, "/api/v1/jobs/{id}", exchange::job),

@@ -27,6 +27,8 @@ struct SendDialog {
     login: String,
     has_saved_password: bool,
     error: Option<String>,
+    /// The sender's organization requires a signed packet: the URL of the plug-in's script.
+    ecp_script: Option<String>,
 }
 
 async fn dialog(
@@ -43,6 +45,7 @@ async fn dialog(
     }
     let (version, plan, owner) = found.into_parts();
     let saved = state.app.store().eis_credentials_info(user.id).await?;
+    let signed = state.app.packet_signature_required(user).await?;
     let page = SendDialog {
         chrome: Some(Chrome::of(state, session).await?),
         csrf: session.csrf_token.clone(),
@@ -54,6 +57,7 @@ async fn dialog(
         login: login.or_else(|| saved.as_ref().map(|s| s.login.clone())).unwrap_or_default(),
         has_saved_password: saved.map(|s| s.has_password).unwrap_or(false),
         error,
+        ecp_script: signed.then(|| state.ecp_plugin_script.to_string()),
     };
     let status =
         if page.error.is_some() { axum::http::StatusCode::UNPROCESSABLE_ENTITY } else { axum::http::StatusCode::OK };
@@ -74,6 +78,9 @@ pub struct SendForm {
     login: String,
     #[serde(default)]
     password: domain::secret::Secret,
+    /// The packet signature the dialog's script made over the data `send_data` gave.
+    #[serde(default)]
+    signature: String,
 }
 
 pub async fn send_submit(
@@ -82,10 +89,33 @@ pub async fn send_submit(
     post: Post<SendForm>,
 ) -> WebResult<Response> {
     let user = &post.session.user;
-    match state.app.request_send(user, id, &post.form.login, &post.form.password).await {
+    let signature = Some(post.form.signature.clone().into_bytes()).filter(|s| !s.trim_ascii().is_empty());
+    match state.app.request_signed_send(user, id, &post.form.login, &post.form.password, signature).await {
         Ok(_) => Ok(Redirect::to(&format!("/versions/{id}/status?notice=queued")).into_response()),
-        Err(app::Error::SendRefused(reason)) => {
+        Err(app::Error::SendRefused(reason) | app::Error::Fields { message: reason, .. }) => {
             dialog(&state, &post.session, id, Some(post.form.login.trim().to_owned()), Some(reason)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /versions/{id}/send/data`: the bytes the dialog's script signs before «ОК» — the
+/// `data` element of the packet that would go now, base64. A version that cannot go now is
+/// refused (409) with the reason, as the send would be.
+pub async fn send_data(
+    State(state): State<AppState>,
+    Id(id): Id<VersionId>,
+    post: Post<NoFields>,
+) -> WebResult<Response> {
+    use base64::Engine as _;
+    match state.app.packet_to_sign(&post.session.user, id).await {
+        Ok(p) => Ok(axum::Json(serde_json::json!({
+            "data": base64::engine::general_purpose::STANDARD.encode(&p.data),
+            "required": p.required,
+        }))
+        .into_response()),
+        Err(app::Error::SendRefused(reason)) => {
+            Ok((axum::http::StatusCode::CONFLICT, axum::Json(serde_json::json!({ "error": reason }))).into_response())
         }
         Err(e) => Err(e.into()),
     }
