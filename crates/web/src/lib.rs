@@ -147,7 +147,6 @@ pub fn router(state: AppState) -> Router {
         .route("/static/page.js", get(|| asset("text/javascript", include_str!("../static/page.js"))))
         .route("/static/job.js", get(|| asset("text/javascript", include_str!("../static/job.js"))))
         .route("/static/ecp.js", get(|| asset("text/javascript", include_str!("../static/ecp.js"))))
-        .route("/static/ecp_packet.js", get(|| asset("text/javascript", include_str!("../static/ecp_packet.js"))))
         .route("/static/picker.js", get(reference::picker_script))
         .fallback(|| async { error::WebError::not_found() })
         .layer(axum::middleware::from_fn(error::render_errors))

@@ -1,18 +1,24 @@
 // ЭЦП through «КриптоПро ЭЦП Browser plug-in»: lists the user's certificates (store «My» of
-// the current user, those in force with a private key), fetches a one-time challenge, signs it
-// as a detached CAdES-BES and posts the signature in the page's form. Used by the sign-in page
-// and «Сертификаты ЭЦП». The plug-in's API is CryptoPro's cadesplugin_api.js (asynchronous
-// objects: property reads answer promises, writes are propset_<Name> calls).
+// the current user, those in force with a private key), asks the server for the bytes to sign
+// (`data-challenge`: a POST answering base64 under the key `data-key`, «challenge» by default),
+// signs them as a detached CAdES-BES and posts the signature in the page's form. The sign-in
+// page, «Сертификаты ЭЦП» and «Подписать и утвердить» sign with the button `#ecp-sign`; the
+// «Отправить на ООС» dialog (no such button) signs the packet's data when its own form is sent.
+// The plug-in's API is CryptoPro's cadesplugin_api.js (asynchronous objects: property reads
+// answer promises, writes are propset_<Name> calls).
 (function () {
   'use strict';
   var root = document.getElementById('ecp');
   if (!root) return;
   var status = document.getElementById('ecp-status');
-  var form = document.getElementById('ecp-form');
   var select = document.getElementById('ecp-certificate');
   var signButton = document.getElementById('ecp-sign');
   var retry = document.getElementById('ecp-retry');
   var signatureField = document.getElementById('ecp-signature');
+  // Without a sign button the page's form itself is what is signed on sending.
+  var onSubmit = !signButton;
+  var form = onSubmit ? root.closest('form') : document.getElementById('ecp-form');
+  var submit = onSubmit ? form.querySelector('button[type=submit]') : null;
   var certificates = [];
 
   // CAPICOM and CAdESCOM constants (CryptoPro's documentation).
@@ -24,6 +30,17 @@
     'КриптоПро CSP и «КриптоПро ЭЦП Browser plug-in» (страница производителя: ' +
     'https://www.cryptopro.ru/products/cades/plugin), включите расширение плагина в браузере и обновите ' +
     'страницу. Вход по логину и паролю работает и без него.';
+  if (root.dataset.absent) ABSENT = root.dataset.absent;
+
+  // Whether a certificate can be chosen and signed with now.
+  function ready(yes) {
+    if (onSubmit) {
+      select.hidden = !yes;
+      submit.disabled = !yes;
+    } else {
+      form.hidden = !yes;
+    }
+  }
 
   function say(text, isError) {
     status.textContent = text;
@@ -78,7 +95,7 @@
 
   async function init() {
     retry.hidden = true;
-    form.hidden = true;
+    ready(false);
     var plugin = window.cadesplugin;
     if (!plugin || typeof plugin.then !== 'function') {
       say(ABSENT, true);
@@ -110,8 +127,8 @@
       retry.hidden = false;
       return;
     }
-    say('Выберите сертификат.', false);
-    form.hidden = false;
+    say(root.dataset.choose || 'Выберите сертификат.', false);
+    ready(true);
   }
 
   async function challenge() {
@@ -125,13 +142,17 @@
       if (!why && response.status === 429) why = 'слишком много запросов на подпись с вашего адреса, подождите несколько минут';
       throw new Error(why || 'сервер не выдал запрос на подпись (' + response.status + ')');
     }
-    return (await response.json()).challenge;
+    return (await response.json())[root.dataset.key || 'challenge'];
   }
 
-  async function sign() {
+  async function sign(event) {
+    if (onSubmit) {
+      if (signatureField.value) return; // signed: the form goes
+      event.preventDefault();
+    }
     var chosen = certificates[Number(select.value)];
     if (!chosen) return;
-    signButton.disabled = true;
+    (signButton || submit).disabled = true;
     say('Подписываем… Плагин может спросить PIN-код носителя.', false);
     try {
       var plugin = window.cadesplugin;
@@ -150,11 +171,11 @@
       form.submit();
     } catch (e) {
       say('Не удалось подписать: ' + message(e), true);
-      signButton.disabled = false;
+      (signButton || submit).disabled = false;
     }
   }
 
-  signButton.addEventListener('click', sign);
+  if (onSubmit) form.addEventListener('submit', sign); else signButton.addEventListener('click', sign);
   retry.addEventListener('click', init);
   init();
 })();

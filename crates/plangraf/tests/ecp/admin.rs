@@ -87,6 +87,8 @@ pub async fn requirements_and_administration() {
     // The administrator binds the specialist's certificate on the user's page.
     let page = admin.get(&format!("/admin/users/{}", zakazchik.id.get())).await;
     assert!(page.has("Сертификаты ЭЦП") && page.has("id=\"no-certificates\"") && page.has("Привязать сертификат"));
+    assert!(page.has("<title>Пользователь zakazchik — plangraf</title>"), "{}", page.body);
+    assert_eq!(page.body.matches("<h2>Сертификаты ЭЦП</h2>").count(), 1);
     let expired = upload_certificate(&mut admin, zakazchik.id.get(), pki.expired.certificate_der()).await;
     assert_eq!(expired.status, 422, "{}", expired.body);
     assert!(expired.has("Срок действия сертификата истёк"), "{}", expired.body);

@@ -130,7 +130,7 @@ pub async fn signed_packets_are_checked_sent_and_verified() {
 
     // Policy off: the dialog has no signing, and an unsigned send goes as before.
     let dialog = customer.get(&format!("/versions/{other_version}/send")).await;
-    assert!(!dialog.has("ecp_packet.js") && !dialog.has("id=\"ecp-packet\""), "{}", dialog.body);
+    assert!(!dialog.has("ecp.js") && !dialog.has("id=\"ecp\""), "{}", dialog.body);
     let (status, json) = data_to_sign(&mut customer, other_version).await;
     assert_eq!((status, json["required"].as_bool()), (200, Some(false)), "{json}");
 
@@ -138,10 +138,15 @@ pub async fn signed_packets_are_checked_sent_and_verified() {
 
     // The dialog offers signing with the plug-in's script.
     let dialog = customer.get(&format!("/versions/{version}/send")).await;
-    assert!(dialog.has("/static/ecp_packet.js") && dialog.has("id=\"ecp-packet\""), "{}", dialog.body);
+    assert!(dialog.has("/static/ecp.js") && dialog.has("id=\"ecp\""), "{}", dialog.body);
+    assert!(
+        dialog.has(&format!("data-challenge=\"/versions/{version}/send/data\" data-key=\"data\"")),
+        "{}",
+        dialog.body
+    );
     assert!(dialog.has("name=\"signature\""), "{}", dialog.body);
-    let script = customer.get("/static/ecp_packet.js").await;
-    assert!(script.status == 200 && script.has("SignCades") && script.has("ecp-packet"));
+    let script = customer.get("/static/ecp.js").await;
+    assert!(script.status == 200 && script.has("SignCades") && script.has("addEventListener('submit'"));
 
     // Required and missing: refused, nothing queued.
     let p = send(&mut customer, version, &login, None).await;
