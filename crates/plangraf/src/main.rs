@@ -64,11 +64,11 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-/// Sign-in and binding with ЭЦП, for `serve` and `demo`: off unless trusted roots are given.
+/// ЭЦП for `serve` and `demo`: off unless trusted roots are given.
 #[derive(Args, Debug, Clone, Default)]
 struct EcpKnobs {
-    /// Directory of the root certificates of the trusted УЦ (PEM or DER files); enables
-    /// sign-in with a qualified ГОСТ certificate (ЭЦП).
+    /// Directory of the root certificates of the trusted УЦ (PEM or DER files); enables ЭЦП
+    /// with qualified ГОСТ certificates: sign-in, signed approvals and signed packets.
     #[arg(long, env = "PLANGRAF_ECP_TRUSTED_ROOTS")]
     ecp_trusted_roots: Option<PathBuf>,
     /// Directory of the УЦ's revocation lists (CRL, PEM or DER); when given, a certificate whose
